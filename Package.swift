@@ -1,0 +1,25 @@
+// swift-tools-version:6.1
+// Baton: multi-site ticket and quorum arbitration for Linux HA clusters.
+// Module layout follows ../shared/design/ARCHITECTURE.md: pure cores (no I/O, no clocks,
+// no randomness they were not given) and thin shells around them.
+import PackageDescription
+
+let package = Package(
+    name: "Baton",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "baton", targets: ["baton"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "baton",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
