@@ -14,12 +14,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
+        // Pure: the per-ticket lease election (instance / directives).
+        .target(name: "TicketElection"),
+        // Pure: simulated members, network and clocks driving real TicketElection instances.
+        .target(name: "GeoSimulation", dependencies: ["TicketElection"]),
         .executableTarget(
             name: "baton",
             dependencies: [
+                "TicketElection",
+                "GeoSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "TicketElectionTests", dependencies: ["TicketElection", "GeoSimulation"]),
+        .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,78 @@
+/// What an instance asks its shell to do. A batch is carried out in order, with one rule
+/// that matters for safety: every `.persist` of a batch is durable (written and fsynced)
+/// before any `.send` of the same batch leaves (persist before send).
+
+public enum RevokeReason: String, Sendable, Equatable {
+    /// The lease ran out on this site's clock without a majority renewing it.
+    case leaseExpired = "lease-expired"
+    /// An admin revoked the ticket.
+    case revokedByAdmin = "revoked-by-admin"
+    /// A planned move to another site.
+    case movedAway = "moved-away"
+    /// The site lost quorum: stop what the ticket guards, then release.
+    case siteQuorumLost = "site-quorum-lost"
+    /// The before-acquire-handler failed at a renewal.
+    case handlerFailed = "handler-failed"
+    /// Another leader with a newer term exists.
+    case supersededByNewerTerm = "superseded-by-newer-term"
+    /// Startup: this site does not hold the ticket (whatever the CIB said before).
+    case notHeldAtStartup = "not-held-at-startup"
+}
+
+public enum HandlerPurpose: Sendable, Equatable {
+    case acquire
+    case renewal(round: UInt64)
+}
+
+/// Facts worth a log line, each with the words an admin searches for.
+public enum ElectionEvent: Sendable, Equatable, CustomStringConvertible {
+    case campaignStarted(term: UInt64, rank: Int)
+    case becameLeader(term: UInt64)
+    case campaignFailed(term: UInt64)
+    case leaseLost(term: UInt64)
+    case steppedDown(term: UInt64, newerTerm: UInt64)
+    case followerOf(MemberID, term: UInt64)
+    case leaseExpiredAtFollower(leader: MemberID, term: UInt64)
+    case released(term: UInt64, reason: RevokeReason)
+    case releaseObserved(from: MemberID, revoked: Bool)
+    case commitPending(until: LocalInstant)
+    case quietAfterRestart(until: LocalInstant)
+    case startupComplete(newestTerm: UInt64)
+    case manualGrantedElsewhere(MemberID)
+    case multipleManualHolders([MemberID])
+
+    public var description: String {
+        switch self {
+        case .campaignStarted(let term, let rank): "campaign started, term \(term), rank \(rank)"
+        case .becameLeader(let term): "became leader, term \(term)"
+        case .campaignFailed(let term): "campaign failed, term \(term)"
+        case .leaseLost(let term): "lease lost without renewal, term \(term)"
+        case .steppedDown(let term, let newerTerm): "stepped down from term \(term): newer term \(newerTerm)"
+        case .followerOf(let leader, let term): "following \(leader), term \(term)"
+        case .leaseExpiredAtFollower(let leader, let term): "lease of \(leader) expired, term \(term)"
+        case .released(let term, let reason): "released, term \(term), reason \(reason.rawValue)"
+        case .releaseObserved(let from, let revoked): "release from \(from)" + (revoked ? " (revoked)" : "")
+        case .commitPending(let until): "commit pending until \(until)"
+        case .quietAfterRestart(let until): "restarted without state: no votes until \(until)"
+        case .startupComplete(let term): "startup query complete, newest term \(term)"
+        case .manualGrantedElsewhere(let holder): "manual ticket granted at \(holder)"
+        case .multipleManualHolders(let holders): "manual ticket granted to multiple sites: \(holders)"
+        }
+    }
+}
+
+public enum Directive: Sendable, Equatable {
+    case persist(PersistentTicketState)
+    case send(PeerMessage)
+    /// The instance wants `onTimer` no later than this instant; replaces any earlier request.
+    case wakeUp(at: LocalInstant)
+    /// Write "granted to this site" to the site's CIB (ticket_state granted=true, term, expires).
+    case grantLocally(term: UInt64, leaseRemaining: Duration?)
+    /// Write "not granted"; the site stops what the ticket guards (loss-policy applies unless
+    /// the reason is a planned one). The shell answers with `onLocalRevokeCompleted`.
+    case revokeLocally(RevokeReason)
+    case setStandby(Bool)
+    case runHandler(HandlerPurpose)
+    case reply(RequestID, CommandOutcome)
+    case log(ElectionEvent)
+}

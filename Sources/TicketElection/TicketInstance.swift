@@ -1,0 +1,1313 @@
+/// The per-ticket lease election: a pure state machine. Inputs are peer messages, timer
+/// wake-ups, admin commands and the results of side work; outputs are `Directive`s that the
+/// shell carries out (persist first, then send). No clock, no randomness, no I/O here.
+///
+/// ## The safety rule (why two sites never hold the same ticket)
+/// A vote or a heartbeat acknowledgement is a *promise*: "until my clock reads
+/// receipt + expire, I will promise nobody else". A member never gives a promise to another
+/// leader while one is running (`validPromise`), and writes it to disk before the reply leaves.
+/// A leader counts its lease from the moment it *sent* the request a majority answered, and
+/// shortens it by the clock drift bound (`TicketPolicy.leaderLease`). Two leaders valid at one
+/// real instant would need a common member in their majorities that promised both with
+/// overlapping promises, which the rule forbids. Terms order states and filter stale messages;
+/// safety does not depend on them.
+///
+/// ## Transition table (automatic tickets; manual tickets only record grants and revokes)
+///
+/// | role       | input                                   | next role  | directives                                    |
+/// |------------|-----------------------------------------|------------|-----------------------------------------------|
+/// | starting   | start (no lead to resume)               | starting   | revokeLocally(not-held-at-startup), send state-query |
+/// | starting   | start (restored lead, elapsed known)    | leader     | grantLocally, heartbeat round                 |
+/// | starting   | state-reply from all / query deadline   | follower   | adopt newest term, lease, intent; log         |
+/// | follower   | vote-request, no running promise        | follower   | persist promise, send vote-granted            |
+/// | follower   | vote-request, promise to someone else   | follower   | send vote-refused(lease-held-elsewhere)       |
+/// | follower   | heartbeat from promised leader / none   | follower   | persist promise, send heartbeat-ack           |
+/// | follower   | promise runs out (timer)                | follower   | log; campaign at + acquire-after + rank slots |
+/// | follower   | release(handover to self)               | candidate  | persist, send vote-request                    |
+/// | follower   | admin grant                             | candidate  | (runHandler) persist, send vote-request       |
+/// | candidate  | vote-granted reaching a majority        | leader     | heartbeat round; grantLocally or commit pending |
+/// | candidate  | refusal naming a lease / no majority    | follower   | send withdrawn; retry later if intended       |
+/// | leader     | renewal timer                           | leader     | persist self-promise, send heartbeat (runHandler) |
+/// | leader     | heartbeat-acks reaching a majority      | leader     | lease end = round start + leader lease        |
+/// | leader     | lease end passes without renewal        | follower   | revokeLocally(lease-expired)                  |
+/// | leader     | revoke / move / quorum lost / handler failed | releasing | revokeLocally(reason)                     |
+/// | releasing  | local revoke completed                  | follower   | send release(revoked?, handover?)             |
+/// | leader     | message of a newer leader               | follower   | revokeLocally(superseded-by-newer-term)       |
+public struct TicketInstance: Sendable {
+    public let policy: TicketPolicy
+    public let membership: Membership
+
+    // MARK: State that is persisted (see `persistentState(now:)`).
+    public private(set) var term: UInt64 = 0
+    private var votedFor: MemberID?
+    private var promise: Promise?
+    public private(set) var intendedGranted = false
+    public private(set) var standby = false
+    public private(set) var manualHolders: Set<MemberID> = []
+    public private(set) var attributes: [String: String] = [:]
+
+    // MARK: Volatile state.
+    public private(set) var role: Role = .starting
+    /// What this instance last told the shell to write to the site's CIB.
+    public private(set) var grantedLocally = false
+    private var siteQuorate = true
+    private var quietUntil: LocalInstant?
+    private var startup: Startup?
+    private var campaignAt: LocalInstant?
+    private var previousLeader: MemberID?
+    private var handoverTarget: MemberID?
+    private var pending: [PendingRequest] = []
+    private var handlerInFlight: HandlerPurpose?
+    private var pendingGrantAfterHandler: PendingGrant?
+    private var lastWakeUp: LocalInstant?
+    private var dirty = false
+
+    static let pendingRequestsMax = 64
+
+    public init(policy: TicketPolicy, membership: Membership) {
+        precondition(
+            policy.weights.isEmpty || policy.weights.count == membership.count,
+            "ticket \(policy.name): \(policy.weights.count) weights for \(membership.count) members")
+        self.policy = policy
+        self.membership = membership
+    }
+
+    // MARK: - Public types
+
+    public enum Role: Sendable, Equatable {
+        case starting
+        case follower
+        case candidate(Campaign)
+        case leader(Leadership)
+        case releasing(Release)
+
+        public var name: String {
+            switch self {
+            case .starting: "starting"
+            case .follower: "follower"
+            case .candidate: "candidate"
+            case .leader: "leader"
+            case .releasing: "releasing"
+            }
+        }
+    }
+
+    public struct Campaign: Sendable, Equatable {
+        public var term: UInt64
+        public var startedAt: LocalInstant
+        public var votes: Set<MemberID>
+        public var refusals: Set<MemberID>
+        public var resendAt: LocalInstant
+        public var resends: Int
+        public var forced: Bool
+    }
+
+    public struct Leadership: Sendable, Equatable {
+        public var term: UInt64
+        /// This site's own (shortened) view of when its lease ends.
+        public var leaseEnd: LocalInstant
+        public var round: UInt64
+        public var roundStartedAt: LocalInstant
+        public var acknowledged: Set<MemberID>
+        public var resendAt: LocalInstant?
+        public var resends: Int
+        public var nextRenewalAt: LocalInstant
+        /// Members that answered since the election: a silent site may still hold the ticket.
+        public var heard: Set<MemberID>
+        public var electedAt: LocalInstant
+        public var silentCheckAt: LocalInstant?
+        public var commitPendingUntil: LocalInstant?
+        public var forced: Bool
+    }
+
+    public struct Release: Sendable, Equatable {
+        public var term: UInt64
+        public var reason: RevokeReason
+        public var revoked: Bool
+        public var handoverTo: MemberID?
+    }
+
+    struct Promise: Sendable, Equatable {
+        var leader: MemberID
+        var term: UInt64
+        var until: LocalInstant
+    }
+
+    struct Startup: Sendable, Equatable {
+        var deadline: LocalInstant
+        var replied: Set<MemberID>
+        var newestTerm: UInt64
+        var newestGranted: Bool
+        var newestManualHolders: [MemberID]?
+    }
+
+    enum PendingKind: Sendable, Equatable {
+        case grant(waitForCommit: Bool)
+        case revoke(leader: MemberID?)
+        case move(to: MemberID)
+    }
+
+    struct PendingRequest: Sendable, Equatable {
+        var id: RequestID
+        var kind: PendingKind
+        var deadline: LocalInstant
+    }
+
+    struct PendingGrant: Sendable, Equatable {
+        var request: RequestID?
+        var forced: Bool
+        var wait: Bool
+        var waitForCommit: Bool
+    }
+
+    /// How the shell knows the time that passed since the state file was written.
+    public enum Elapsed: Sendable, Equatable {
+        /// Measured on a clock that kept running (same boot, CLOCK_BOOTTIME).
+        case known(Duration)
+        /// After a reboot: promises are restored in full, a lead is given up.
+        case unknown
+    }
+
+    public enum StartMode: Sendable, Equatable {
+        /// First start of this member for this ticket: no state was ever written.
+        case fresh
+        case restored(PersistentTicketState, elapsed: Elapsed)
+        /// The state file existed but is lost or unreadable: promise nothing until any
+        /// promise this member may have given has surely run out.
+        case stateLost
+    }
+
+    // MARK: - Queries
+
+    /// Whether this site believes it holds the ticket with a valid lease now.
+    public func believesHolding(now: LocalInstant) -> Bool {
+        guard case .leader(let leadership) = role else { return false }
+        return now < leadership.leaseEnd || policy.safetyRuleBreaks.contains(.leaderIgnoresLeaseEnd)
+    }
+
+    public var isLeader: Bool {
+        if case .leader = role { return true }
+        return false
+    }
+
+    public func status(now: LocalInstant) -> TicketStatus {
+        var leader: MemberID?
+        var remaining: Duration?
+        var commitPending: Duration?
+        switch role {
+        case .leader(let leadership):
+            leader = membership.selfID
+            remaining = max(.zero, leadership.leaseEnd.since(now))
+            commitPending = leadership.commitPendingUntil.map { max(.zero, $0.since(now)) }
+        default:
+            if let held = validPromise(now: now), held.leader != membership.selfID || isLeader {
+                leader = held.leader
+                remaining = held.until.since(now)
+            }
+        }
+        if policy.mode == .manual {
+            leader = manualHolders.min()
+            remaining = nil
+        }
+        return TicketStatus(
+            name: policy.name, mode: policy.mode, role: role.name, term: term, leader: leader,
+            leaseRemaining: remaining, commitPendingRemaining: commitPending, grantedLocally: grantedLocally,
+            standby: standby, manualHolders: manualHolders.sorted(), intendedGranted: intendedGranted,
+            attributes: attributes)
+    }
+
+    /// The state to write to disk, with times as spans left at `now`.
+    public func persistentState(now: LocalInstant) -> PersistentTicketState {
+        var view: LeaseView?
+        if let promise, promise.until > now {
+            view = LeaseView(leader: promise.leader, term: promise.term, remaining: promise.until.since(now))
+        }
+        var leading: Duration?
+        if case .leader(let leadership) = role, leadership.leaseEnd > now {
+            leading = leadership.leaseEnd.since(now)
+        }
+        return PersistentTicketState(
+            term: term, votedFor: votedFor, promise: view, leading: leading, intendedGranted: intendedGranted,
+            standby: standby, manualHolders: manualHolders.sorted(), attributes: attributes)
+    }
+
+    // MARK: - Inputs
+
+    /// The first input of every instance.
+    public mutating func start(_ mode: StartMode, now: LocalInstant) -> [Directive] {
+        precondition(role == .starting && startup == nil, "ticket \(policy.name): start called twice")
+        var out: [Directive] = []
+        var resume: Duration?
+        switch mode {
+        case .fresh:
+            break
+        case .stateLost:
+            quietUntil = now + policy.expireRealMax
+            out.append(.log(.quietAfterRestart(until: now + policy.expireRealMax)))
+        case .restored(let saved, let elapsed):
+            term = saved.term
+            votedFor = saved.votedFor
+            intendedGranted = saved.intendedGranted
+            standby = saved.standby
+            manualHolders = Set(saved.manualHolders.filter { membership.contains($0) })
+            attributes = saved.attributes
+            let elapsedLowerBound: Duration
+            switch elapsed {
+            case .known(let span): elapsedLowerBound = max(.zero, span)
+            case .unknown: elapsedLowerBound = .zero
+            }
+            if let view = saved.promise, membership.contains(view.leader), view.remaining > elapsedLowerBound {
+                promise = Promise(leader: view.leader, term: view.term, until: now + (view.remaining - elapsedLowerBound))
+            }
+            if case .known(let span) = elapsed, let leading = saved.leading, leading > span, membership.isSite,
+                policy.mode == .automatic
+            {
+                resume = leading - span
+            }
+        }
+        if policy.mode == .manual {
+            if manualHolders.contains(membership.selfID) {
+                grantedLocally = true
+                out.append(.grantLocally(term: term, leaseRemaining: nil))
+            } else if membership.isSite {
+                out.append(.revokeLocally(.notHeldAtStartup))
+            }
+            role = .follower
+            startup = Startup(deadline: now + policy.timeout, replied: [], newestTerm: term, newestGranted: intendedGranted)
+            for other in membership.others { out.append(send(.stateQuery, to: other)) }
+            return finish(out, now: now)
+        }
+        if let resume {
+            // Restart with state while leading: keep the grant and renew at once; the lease
+            // still ends where it would have, measured on a clock that kept running.
+            let leadership = Leadership(
+                term: term, leaseEnd: now + resume, round: 0, roundStartedAt: now, acknowledged: [membership.selfID],
+                resendAt: nil, resends: 0, nextRenewalAt: now, heard: [membership.selfID], electedAt: now,
+                silentCheckAt: nil, commitPendingUntil: nil, forced: true)
+            role = .leader(leadership)
+            grantedLocally = true
+            out.append(.grantLocally(term: term, leaseRemaining: resume))
+            out.append(.log(.becameLeader(term: term)))
+            startRound(now: now, out: &out)
+            return finish(out, now: now)
+        }
+        if membership.isSite {
+            out.append(.revokeLocally(.notHeldAtStartup))
+        }
+        startup = Startup(deadline: now + policy.timeout, replied: [], newestTerm: term, newestGranted: intendedGranted)
+        for other in membership.others { out.append(send(.stateQuery, to: other)) }
+        return finish(out, now: now)
+    }
+
+    public mutating func onMessage(_ message: PeerMessage, now: LocalInstant) -> [Directive] {
+        precondition(message.to == membership.selfID, "ticket \(policy.name): message for \(message.to) delivered to \(membership.selfID)")
+        precondition(message.ticket == policy.name, "message for ticket \(message.ticket) delivered to \(policy.name)")
+        guard membership.contains(message.from), message.from != membership.selfID else { return [] }
+        var out: [Directive] = []
+        switch message.body {
+        case .voteRequest(let lease): onVoteRequest(message, lease: lease, now: now, out: &out)
+        case .voteGranted: onVoteReply(message, granted: true, known: nil, now: now, out: &out)
+        case .voteRefused(_, let known): onVoteReply(message, granted: false, known: known, now: now, out: &out)
+        case .heartbeat(let lease, let round): onHeartbeat(message, lease: lease, round: round, now: now, out: &out)
+        case .heartbeatAcknowledged(let round): onHeartbeatReply(message, round: round, accepted: true, known: nil, now: now, out: &out)
+        case .heartbeatRefused(let round, _, let known):
+            onHeartbeatReply(message, round: round, accepted: false, known: known, now: now, out: &out)
+        case .release(let revoked, let handoverTo): onRelease(message, revoked: revoked, handoverTo: handoverTo, now: now, out: &out)
+        case .withdrawn: onWithdrawn(message, now: now, out: &out)
+        case .revokeRequest:
+            if case .leader = role { beginRelease(reason: .revokedByAdmin, revoked: true, handoverTo: nil, now: now, out: &out) }
+        case .moveRequest(let target):
+            if case .leader = role, isValidMoveTarget(target) {
+                beginRelease(reason: .movedAway, revoked: false, handoverTo: target, now: now, out: &out)
+            }
+        case .stateQuery:
+            let known = validPromise(now: now).map { LeaseView(leader: $0.leader, term: $0.term, remaining: $0.until.since(now)) }
+            out.append(send(.stateReply(known: known, granted: intendedGranted, manualHolders: manualHolders.sorted()), to: message.from))
+        case .stateReply(let known, let granted, let holders):
+            onStateReply(message, known: known, granted: granted, manualHolders: holders, now: now, out: &out)
+        case .manualGranted:
+            guard policy.mode == .manual else { break }
+            adoptTerm(message.term)
+            if manualHolders.insert(message.from).inserted {
+                dirty = true
+                out.append(.log(.manualGrantedElsewhere(message.from)))
+                if manualHolders.count > 1 { out.append(.log(.multipleManualHolders(manualHolders.sorted()))) }
+            }
+        case .manualRevoked:
+            guard policy.mode == .manual else { break }
+            adoptTerm(message.term)
+            if manualHolders.remove(message.from) != nil { dirty = true }
+        }
+        return finish(out, now: now)
+    }
+
+    public mutating func onTimer(now: LocalInstant) -> [Directive] {
+        var out: [Directive] = []
+        lastWakeUp = nil
+        if let startup, now >= startup.deadline { finishStartup(now: now, out: &out) }
+        if let quiet = quietUntil, now >= quiet { quietUntil = nil }
+        expirePendingRequests(now: now, out: &out)
+        switch role {
+        case .starting, .releasing:
+            break
+        case .follower:
+            if let held = promise, held.until <= now {
+                promise = nil
+                dirty = true
+                if held.leader != membership.selfID {
+                    out.append(.log(.leaseExpiredAtFollower(leader: held.leader, term: held.term)))
+                }
+                previousLeader = held.leader
+                scheduleFailover(after: held.until, withAcquireAfter: true, now: now)
+            }
+            if let at = campaignAt, now >= at {
+                campaignAt = nil
+                tryFailoverCampaign(now: now, out: &out)
+            }
+        case .candidate(var campaign):
+            guard now >= campaign.resendAt else { break }
+            if campaign.resends < policy.retries {
+                campaign.resends += 1
+                campaign.resendAt = now + policy.timeout
+                role = .candidate(campaign)
+                for other in membership.others where !campaign.votes.contains(other) && !campaign.refusals.contains(other) {
+                    out.append(send(.voteRequest(lease: policy.expire), to: other))
+                }
+            } else {
+                abandonCampaign(campaign, now: now, out: &out)
+            }
+        case .leader(var leadership):
+            if now >= leadership.leaseEnd && !policy.safetyRuleBreaks.contains(.leaderIgnoresLeaseEnd) {
+                loseLease(leadership, now: now, out: &out)
+                break
+            }
+            if let check = leadership.silentCheckAt, now >= check {
+                leadership.silentCheckAt = nil
+                role = .leader(leadership)
+                decideCommit(now: now, out: &out)
+                guard case .leader(let updated) = role else { break }
+                leadership = updated
+            }
+            if let until = leadership.commitPendingUntil, now >= until {
+                leadership.commitPendingUntil = nil
+                role = .leader(leadership)
+                commitLocally(now: now, out: &out)
+                guard case .leader(let updated) = role else { break }
+                leadership = updated
+            }
+            if now >= leadership.nextRenewalAt {
+                startRound(now: now, out: &out)
+            } else if let resendAt = leadership.resendAt, now >= resendAt {
+                if leadership.resends < policy.retries {
+                    leadership.resends += 1
+                    leadership.resendAt = now + policy.timeout
+                    role = .leader(leadership)
+                    for other in membership.others where !leadership.acknowledged.contains(other) {
+                        out.append(send(.heartbeat(lease: policy.expire, round: leadership.round), to: other))
+                    }
+                } else {
+                    leadership.resendAt = nil
+                    role = .leader(leadership)
+                }
+            }
+        }
+        return finish(out, now: now)
+    }
+
+    public mutating func onCommand(_ command: AdminCommand, request: RequestID, now: LocalInstant) -> [Directive] {
+        var out: [Directive] = []
+        guard pending.count < TicketInstance.pendingRequestsMax else {
+            out.append(.reply(request, .refused(.busy)))
+            return finish(out, now: now)
+        }
+        switch command {
+        case .grant(let force, let wait, let waitForCommit):
+            commandGrant(request: request, force: force, wait: wait, waitForCommit: waitForCommit, now: now, out: &out)
+        case .revoke(let wait):
+            commandRevoke(request: request, wait: wait, now: now, out: &out)
+        case .standby, .activate:
+            let want = command == .standby
+            let holds = policy.mode == .manual ? manualHolders.contains(membership.selfID) : isLeader
+            guard holds else {
+                out.append(.reply(request, .refused(.notOwned)))
+                break
+            }
+            if standby != want {
+                standby = want
+                dirty = true
+                out.append(.setStandby(want))
+            }
+            out.append(.reply(request, .done))
+        case .move(let target, let wait):
+            commandMove(request: request, target: target, wait: wait, now: now, out: &out)
+        case .setAttribute(let name, let value):
+            if attributes[name] != value {
+                attributes[name] = value
+                dirty = true
+            }
+            out.append(.reply(request, .done))
+        case .deleteAttribute(let name):
+            if attributes.removeValue(forKey: name) != nil { dirty = true }
+            out.append(.reply(request, .done))
+        }
+        return finish(out, now: now)
+    }
+
+    public mutating func onHandlerResult(_ purpose: HandlerPurpose, succeeded: Bool, now: LocalInstant) -> [Directive] {
+        var out: [Directive] = []
+        guard handlerInFlight == purpose else { return finish(out, now: now) }
+        handlerInFlight = nil
+        switch purpose {
+        case .acquire:
+            let grant = pendingGrantAfterHandler
+            pendingGrantAfterHandler = nil
+            if !succeeded {
+                if let request = grant?.request { out.append(.reply(request, .refused(.handlerDenied))) }
+                // A failover attempt denied by the handler is retried after a renewal period.
+                if grant?.request == nil, intendedGranted, case .follower = role {
+                    campaignAt = now + policy.renewalFrequency
+                }
+                break
+            }
+            guard case .follower = role, validPromise(now: now) == nil, siteQuorate else {
+                if let request = grant?.request { out.append(.reply(request, .refused(refusalForGrant(now: now) ?? .busy))) }
+                break
+            }
+            startCampaign(forced: grant?.forced ?? false, now: now, out: &out)
+            if let grant, let request = grant.request {
+                registerGrantRequest(request, wait: grant.wait, waitForCommit: grant.waitForCommit, now: now, out: &out)
+            }
+        case .renewal(let round):
+            guard !succeeded, case .leader(let leadership) = role, leadership.round >= round else { break }
+            beginRelease(reason: .handlerFailed, revoked: false, handoverTo: nil, now: now, out: &out)
+        }
+        return finish(out, now: now)
+    }
+
+    /// The shell finished writing "not granted" and stopping what the ticket guards.
+    public mutating func onLocalRevokeCompleted(now: LocalInstant) -> [Directive] {
+        var out: [Directive] = []
+        if case .releasing(let release) = role {
+            finishRelease(release, now: now, out: &out)
+        }
+        return finish(out, now: now)
+    }
+
+    public mutating func onSiteQuorum(_ quorate: Bool, now: LocalInstant) -> [Directive] {
+        var out: [Directive] = []
+        guard quorate != siteQuorate else { return finish(out, now: now) }
+        siteQuorate = quorate
+        if !quorate {
+            campaignAt = nil
+            switch role {
+            case .leader:
+                beginRelease(reason: .siteQuorumLost, revoked: false, handoverTo: nil, now: now, out: &out)
+            case .candidate(let campaign):
+                abandonCampaign(campaign, now: now, out: &out)
+            default:
+                break
+            }
+        } else if case .follower = role, validPromise(now: now) == nil {
+            scheduleFailover(after: now, withAcquireAfter: false, now: now)
+        }
+        return finish(out, now: now)
+    }
+
+    // MARK: - Message handlers
+
+    private mutating func onVoteRequest(_ message: PeerMessage, lease: Duration, now: LocalInstant, out: inout [Directive]) {
+        guard lease > .zero, lease <= policy.expire * 2 else { return }
+        if let refusal = refusalForPromise(to: message.from, term: message.term, forVote: true, now: now) {
+            out.append(send(.voteRefused(refusal, known: knownView(now: now)), to: message.from))
+            return
+        }
+        stepDownIfLeading(newerTerm: message.term, now: now, out: &out)
+        if message.term > term {
+            adoptTerm(message.term)
+        }
+        votedFor = message.from
+        givePromise(to: message.from, term: message.term, lease: lease, now: now)
+        out.append(send(.voteGranted, to: message.from))
+    }
+
+    private mutating func onVoteReply(_ message: PeerMessage, granted: Bool, known: LeaseView?, now: LocalInstant, out: inout [Directive]) {
+        guard case .candidate(var campaign) = role, message.term == campaign.term || !granted else {
+            if case .leader(var leadership) = role, message.term == leadership.term {
+                // A late answer to the election: the member is reachable.
+                leadership.heard.insert(message.from)
+                role = .leader(leadership)
+                decideCommitIfAllHeard(now: now, out: &out)
+            }
+            return
+        }
+        if granted {
+            campaign.votes.insert(message.from)
+            role = .candidate(campaign)
+            if membership.isMajority(campaign.votes.count) {
+                becomeLeader(campaign, now: now, out: &out)
+            }
+            return
+        }
+        campaign.refusals.insert(message.from)
+        role = .candidate(campaign)
+        if let known, known.leader != membership.selfID {
+            // Someone holds or is acquiring the ticket: follow what we were told.
+            abandonCampaign(campaign, now: now, out: &out)
+            adoptKnowledge(known, now: now)
+            return
+        }
+        if message.term > campaign.term { adoptTerm(message.term) }
+        let reachable = membership.count - campaign.refusals.count
+        if !membership.isMajority(reachable) {
+            abandonCampaign(campaign, now: now, out: &out)
+        }
+    }
+
+    private mutating func onHeartbeat(_ message: PeerMessage, lease: Duration, round: UInt64, now: LocalInstant, out: inout [Directive]) {
+        guard policy.mode == .automatic, lease > .zero, lease <= policy.expire * 2 else { return }
+        if let refusal = refusalForPromise(to: message.from, term: message.term, forVote: false, now: now) {
+            if refusal == .leaseHeldElsewhere || refusal == .staleTerm {
+                stepDownIfLeading(newerTerm: message.term, now: now, out: &out)
+            }
+            out.append(send(.heartbeatRefused(round: round, refusal, known: knownView(now: now)), to: message.from))
+            return
+        }
+        stepDownIfLeading(newerTerm: message.term, now: now, out: &out)
+        if case .candidate(let campaign) = role { abandonCampaign(campaign, now: now, out: &out) }
+        if message.term > term { adoptTerm(message.term) }
+        if votedFor == nil { votedFor = message.from }
+        let newLeader = promise?.leader != message.from || promise?.term != message.term
+        givePromise(to: message.from, term: message.term, lease: lease, now: now)
+        if !intendedGranted {
+            intendedGranted = true
+            dirty = true
+        }
+        if newLeader { out.append(.log(.followerOf(message.from, term: message.term))) }
+        handoverTarget = nil
+        previousLeader = nil
+        completePending(now: now, out: &out) { kind in
+            if case .move(let target) = kind, target == message.from { return .moved(to: target) }
+            return nil
+        }
+        out.append(send(.heartbeatAcknowledged(round: round), to: message.from))
+    }
+
+    private mutating func onHeartbeatReply(
+        _ message: PeerMessage, round: UInt64, accepted: Bool, known: LeaseView?, now: LocalInstant, out: inout [Directive]
+    ) {
+        guard case .leader(var leadership) = role else { return }
+        leadership.heard.insert(message.from)
+        if accepted {
+            guard round == leadership.round, message.term == leadership.term else {
+                role = .leader(leadership)
+                decideCommitIfAllHeard(now: now, out: &out)
+                return
+            }
+            leadership.acknowledged.insert(message.from)
+            if leadership.acknowledged.count == membership.count { leadership.resendAt = nil }
+            if membership.isMajority(leadership.acknowledged.count) {
+                let end =
+                    policy.safetyRuleBreaks.contains(.leaseFromReply)
+                    ? now + policy.leaderLease : leadership.roundStartedAt + policy.leaderLease
+                if end > leadership.leaseEnd { leadership.leaseEnd = end }
+            }
+            role = .leader(leadership)
+            decideCommitIfAllHeard(now: now, out: &out)
+            return
+        }
+        role = .leader(leadership)
+        if let known, known.leader != membership.selfID, known.term > leadership.term {
+            stepDownIfLeading(newerTerm: known.term, now: now, out: &out)
+            adoptKnowledge(known, now: now)
+            return
+        }
+        if message.term > leadership.term {
+            // A member moved to a newer term (a failed campaign): lead on in a term above it.
+            term = message.term + 1
+            votedFor = membership.selfID
+            leadership.term = term
+            dirty = true
+            role = .leader(leadership)
+            startRound(now: now, out: &out)
+        }
+        decideCommitIfAllHeard(now: now, out: &out)
+    }
+
+    private mutating func onRelease(_ message: PeerMessage, revoked: Bool, handoverTo: MemberID?, now: LocalInstant, out: inout [Directive]) {
+        out.append(.log(.releaseObserved(from: message.from, revoked: revoked)))
+        if let held = promise, held.leader == message.from, held.term <= message.term {
+            promise = nil
+            dirty = true
+        }
+        if message.term > term { adoptTerm(message.term) }
+        if revoked {
+            if message.term >= term || validPromise(now: now) == nil {
+                if intendedGranted { intendedGranted = false; dirty = true }
+                campaignAt = nil
+            }
+            completePending(now: now, out: &out) { kind in
+                if case .revoke = kind { return .revoked }
+                return nil
+            }
+            return
+        }
+        guard validPromise(now: now) == nil, case .follower = role else { return }
+        if !intendedGranted { intendedGranted = true; dirty = true }
+        previousLeader = message.from
+        if let target = handoverTo, membership.contains(target), membership.member(target).role == .site {
+            handoverTarget = target
+        }
+        if handoverTarget == membership.selfID {
+            campaignAt = nil
+            tryFailoverCampaign(now: now, out: &out)
+        } else {
+            scheduleFailover(after: now, withAcquireAfter: false, now: now)
+        }
+    }
+
+    private mutating func onWithdrawn(_ message: PeerMessage, now: LocalInstant, out: inout [Directive]) {
+        guard let held = promise, held.leader == message.from, held.term == message.term else { return }
+        promise = nil
+        dirty = true
+        if case .follower = role, intendedGranted {
+            scheduleFailover(after: now, withAcquireAfter: false, now: now)
+        }
+    }
+
+    private mutating func onStateReply(
+        _ message: PeerMessage, known: LeaseView?, granted: Bool, manualHolders holders: [MemberID], now: LocalInstant,
+        out: inout [Directive]
+    ) {
+        guard var startup else { return }
+        startup.replied.insert(message.from)
+        if message.term > startup.newestTerm {
+            startup.newestTerm = message.term
+            startup.newestGranted = granted
+            startup.newestManualHolders = holders
+        } else if message.term == startup.newestTerm {
+            startup.newestGranted = startup.newestGranted || granted
+            if startup.newestManualHolders == nil { startup.newestManualHolders = holders }
+        }
+        self.startup = startup
+        if let known, known.leader != membership.selfID, policy.mode == .automatic {
+            adoptKnowledge(known, now: now)
+        }
+        if startup.replied.count == membership.count - 1 {
+            finishStartup(now: now, out: &out)
+        }
+    }
+
+    // MARK: - Commands
+
+    private mutating func commandGrant(
+        request: RequestID, force: Bool, wait: Bool, waitForCommit: Bool, now: LocalInstant, out: inout [Directive]
+    ) {
+        guard membership.isSite else {
+            out.append(.reply(request, .refused(.arbitratorCannotHold)))
+            return
+        }
+        if policy.mode == .manual {
+            let others = manualHolders.subtracting([membership.selfID])
+            if manualHolders.contains(membership.selfID) {
+                out.append(.reply(request, .refused(.alreadyGrantedHere)))
+                return
+            }
+            if let holder = others.min(), !force {
+                out.append(.reply(request, .refused(.grantedElsewhere(holder))))
+                return
+            }
+            term += 1
+            manualHolders.insert(membership.selfID)
+            intendedGranted = true
+            dirty = true
+            grantedLocally = true
+            out.append(.grantLocally(term: term, leaseRemaining: nil))
+            for other in membership.others { out.append(send(.manualGranted, to: other)) }
+            if manualHolders.count > 1 { out.append(.log(.multipleManualHolders(manualHolders.sorted()))) }
+            out.append(.reply(request, .granted(commitPendingFor: nil)))
+            return
+        }
+        if let refusal = refusalForGrant(now: now) {
+            out.append(.reply(request, .refused(refusal)))
+            return
+        }
+        if let prerequisite = policy.attributePrerequisite, prerequisite.trigger == .manual,
+            !prerequisite.isSatisfied(by: attributes)
+        {
+            out.append(.reply(request, .refused(.prerequisiteNotMet(name: prerequisite.name))))
+            return
+        }
+        if policy.hasBeforeAcquireHandler {
+            guard handlerInFlight == nil else {
+                out.append(.reply(request, .refused(.busy)))
+                return
+            }
+            handlerInFlight = .acquire
+            pendingGrantAfterHandler = PendingGrant(request: request, forced: force, wait: wait, waitForCommit: waitForCommit)
+            out.append(.runHandler(.acquire))
+            return
+        }
+        startCampaign(forced: force, now: now, out: &out)
+        registerGrantRequest(request, wait: wait, waitForCommit: waitForCommit, now: now, out: &out)
+    }
+
+    private mutating func registerGrantRequest(_ request: RequestID, wait: Bool, waitForCommit: Bool, now: LocalInstant, out: inout [Directive]) {
+        if !wait {
+            out.append(.reply(request, .accepted))
+            return
+        }
+        let deadline = now + policy.timeout * (policy.retries + 1) + (waitForCommit ? policy.expire * 2 + policy.acquireAfter : .zero)
+        pending.append(PendingRequest(id: request, kind: .grant(waitForCommit: waitForCommit), deadline: deadline))
+        if case .leader = role { answerGrantWaiters(now: now, out: &out) }
+    }
+
+    private func refusalForGrant(now: LocalInstant) -> CommandRefusal? {
+        if startup != nil { return .starting }
+        switch role {
+        case .leader: return .alreadyGrantedHere
+        case .candidate, .releasing: return .busy
+        case .starting: return .starting
+        case .follower: break
+        }
+        if let held = validPromise(now: now), held.leader != membership.selfID { return .grantedElsewhere(held.leader) }
+        if validPromise(now: now) != nil { return .busy }
+        if !siteQuorate { return .siteNotQuorate }
+        if handlerInFlight != nil { return .busy }
+        return nil
+    }
+
+    private mutating func commandRevoke(request: RequestID, wait: Bool, now: LocalInstant, out: inout [Directive]) {
+        if policy.mode == .manual {
+            guard manualHolders.contains(membership.selfID) else {
+                out.append(.reply(request, .refused(.notOwned)))
+                return
+            }
+            term += 1
+            manualHolders.remove(membership.selfID)
+            intendedGranted = !manualHolders.isEmpty
+            dirty = true
+            grantedLocally = false
+            out.append(.revokeLocally(.revokedByAdmin))
+            for other in membership.others { out.append(send(.manualRevoked, to: other)) }
+            out.append(.reply(request, .revoked))
+            return
+        }
+        switch role {
+        case .leader:
+            if wait {
+                pending.append(PendingRequest(id: request, kind: .revoke(leader: nil), deadline: now + policy.expire))
+            } else {
+                out.append(.reply(request, .accepted))
+            }
+            beginRelease(reason: .revokedByAdmin, revoked: true, handoverTo: nil, now: now, out: &out)
+            return
+        case .candidate(let campaign):
+            abandonCampaign(campaign, now: now, out: &out)
+            intendedGranted = false
+            campaignAt = nil
+            dirty = true
+            out.append(.reply(request, .revoked))
+            return
+        case .releasing:
+            out.append(.reply(request, .refused(.busy)))
+            return
+        case .starting, .follower:
+            break
+        }
+        if let held = validPromise(now: now), held.leader != membership.selfID {
+            out.append(send(.revokeRequest, to: held.leader))
+            if wait {
+                pending.append(
+                    PendingRequest(id: request, kind: .revoke(leader: held.leader), deadline: now + policy.timeout * (policy.retries + 1)))
+            } else {
+                out.append(.reply(request, .forwarded(to: held.leader)))
+            }
+            return
+        }
+        guard intendedGranted else {
+            out.append(.reply(request, .refused(.notOwned)))
+            return
+        }
+        // Nobody holds it now, but a failover would acquire it: cancel that everywhere.
+        intendedGranted = false
+        campaignAt = nil
+        dirty = true
+        for other in membership.others { out.append(send(.release(revoked: true, handoverTo: nil), to: other)) }
+        out.append(.reply(request, .revoked))
+    }
+
+    private mutating func commandMove(request: RequestID, target: MemberID, wait: Bool, now: LocalInstant, out: inout [Directive]) {
+        guard policy.mode == .automatic, isValidMoveTarget(target) else {
+            out.append(.reply(request, .refused(.invalidTarget(target))))
+            return
+        }
+        if case .leader = role {
+            if wait {
+                pending.append(PendingRequest(id: request, kind: .move(to: target), deadline: now + policy.timeout * (policy.retries + 1)))
+            } else {
+                out.append(.reply(request, .accepted))
+            }
+            beginRelease(reason: .movedAway, revoked: false, handoverTo: target, now: now, out: &out)
+            return
+        }
+        guard let held = validPromise(now: now), held.leader != membership.selfID else {
+            out.append(.reply(request, .refused(.notOwned)))
+            return
+        }
+        if held.leader == target {
+            out.append(.reply(request, .moved(to: target)))
+            return
+        }
+        out.append(send(.moveRequest(to: target), to: held.leader))
+        if wait {
+            pending.append(PendingRequest(id: request, kind: .move(to: target), deadline: now + policy.timeout * (policy.retries + 1)))
+        } else {
+            out.append(.reply(request, .forwarded(to: held.leader)))
+        }
+    }
+
+    private func isValidMoveTarget(_ target: MemberID) -> Bool {
+        membership.contains(target) && membership.member(target).role == .site && target != membership.selfID
+    }
+
+    // MARK: - Election steps
+
+    private mutating func startCampaign(forced: Bool, now: LocalInstant, out: inout [Directive]) {
+        precondition(membership.isSite && policy.mode == .automatic, "ticket \(policy.name): only sites campaign for automatic tickets")
+        precondition(validPromise(now: now).map { $0.leader == membership.selfID } ?? true, "campaign while promised elsewhere")
+        campaignAt = nil
+        term += 1
+        votedFor = membership.selfID
+        promise = Promise(leader: membership.selfID, term: term, until: now + policy.expire)
+        dirty = true
+        let campaign = Campaign(
+            term: term, startedAt: now, votes: [membership.selfID], refusals: [], resendAt: now + policy.timeout, resends: 0,
+            forced: forced)
+        role = .candidate(campaign)
+        out.append(.log(.campaignStarted(term: term, rank: campaignRank())))
+        for other in membership.others { out.append(send(.voteRequest(lease: policy.expire), to: other)) }
+    }
+
+    private mutating func tryFailoverCampaign(now: LocalInstant, out: inout [Directive]) {
+        guard membership.isSite, policy.mode == .automatic, intendedGranted, siteQuorate, startup == nil,
+            validPromise(now: now) == nil, quietUntil.map({ now >= $0 }) ?? true
+        else { return }
+        if let prerequisite = policy.attributePrerequisite, prerequisite.trigger == .automatic,
+            !prerequisite.isSatisfied(by: attributes)
+        {
+            return
+        }
+        if policy.hasBeforeAcquireHandler {
+            guard handlerInFlight == nil else { return }
+            handlerInFlight = .acquire
+            pendingGrantAfterHandler = nil
+            out.append(.runHandler(.acquire))
+            return
+        }
+        startCampaign(forced: false, now: now, out: &out)
+    }
+
+    private mutating func abandonCampaign(_ campaign: Campaign, now: LocalInstant, out: inout [Directive]) {
+        out.append(.log(.campaignFailed(term: campaign.term)))
+        // The late votes of this term will be ignored, so the promise to ourselves can go,
+        // and those who voted may drop theirs.
+        if let held = promise, held.leader == membership.selfID { promise = nil }
+        dirty = true
+        role = .follower
+        for voter in campaign.votes where voter != membership.selfID {
+            out.append(send(.withdrawn, to: voter))
+        }
+        completePending(now: now, out: &out) { kind in
+            if case .grant = kind { return .refused(.electionFailed) }
+            return nil
+        }
+        if intendedGranted {
+            campaignAt = now + policy.campaignSlot * (campaignRank() + 1)
+        }
+    }
+
+    private mutating func becomeLeader(_ campaign: Campaign, now: LocalInstant, out: inout [Directive]) {
+        let leaseStart = policy.safetyRuleBreaks.contains(.leaseFromReply) ? now : campaign.startedAt
+        let leadership = Leadership(
+            term: campaign.term, leaseEnd: leaseStart + policy.leaderLease, round: 0, roundStartedAt: now,
+            acknowledged: [membership.selfID], resendAt: nil, resends: 0, nextRenewalAt: now,
+            heard: campaign.votes.union(campaign.refusals), electedAt: campaign.startedAt,
+            silentCheckAt: campaign.startedAt + policy.timeout, commitPendingUntil: nil, forced: campaign.forced)
+        role = .leader(leadership)
+        intendedGranted = true
+        previousLeader = nil
+        handoverTarget = nil
+        dirty = true
+        out.append(.log(.becameLeader(term: campaign.term)))
+        // Tell every member at once, so that all of them know the holder.
+        startRound(now: now, out: &out)
+        if campaign.forced {
+            commitLocally(now: now, out: &out)
+        } else {
+            decideCommitIfAllHeard(now: now, out: &out)
+        }
+    }
+
+    private mutating func startRound(now: LocalInstant, out: inout [Directive]) {
+        guard case .leader(var leadership) = role else { preconditionFailure("startRound outside leadership") }
+        leadership.round += 1
+        leadership.roundStartedAt = now
+        leadership.acknowledged = [membership.selfID]
+        leadership.resends = 0
+        leadership.resendAt = now + policy.timeout
+        leadership.nextRenewalAt = now + policy.renewalFrequency
+        role = .leader(leadership)
+        promise = Promise(leader: membership.selfID, term: leadership.term, until: now + policy.expire)
+        dirty = true
+        for other in membership.others {
+            out.append(send(.heartbeat(lease: policy.expire, round: leadership.round), to: other))
+        }
+        if policy.hasBeforeAcquireHandler, leadership.round > 1, handlerInFlight == nil {
+            handlerInFlight = .renewal(round: leadership.round)
+            out.append(.runHandler(.renewal(round: leadership.round)))
+        }
+    }
+
+    /// Grant in the CIB when every site has answered (a silent site might still hold the
+    /// ticket from before); at the silent-check instant, fall back to "commit pending".
+    private mutating func decideCommitIfAllHeard(now: LocalInstant, out: inout [Directive]) {
+        guard case .leader(let leadership) = role, !grantedLocally else { return }
+        let sitesHeard = membership.sites.allSatisfy { leadership.heard.contains($0) }
+        if sitesHeard { commitLocally(now: now, out: &out) }
+    }
+
+    private mutating func decideCommit(now: LocalInstant, out: inout [Directive]) {
+        guard case .leader(var leadership) = role, !grantedLocally else { return }
+        let sitesHeard = membership.sites.allSatisfy { leadership.heard.contains($0) }
+        if sitesHeard || leadership.forced {
+            commitLocally(now: now, out: &out)
+            return
+        }
+        guard leadership.commitPendingUntil == nil else { return }
+        let until = leadership.electedAt + policy.expire + policy.acquireAfter
+        leadership.commitPendingUntil = until
+        role = .leader(leadership)
+        out.append(.log(.commitPending(until: until)))
+        completePending(now: now, out: &out) { kind in
+            if case .grant(false) = kind { return .granted(commitPendingFor: until.since(now)) }
+            return nil
+        }
+    }
+
+    private mutating func commitLocally(now: LocalInstant, out: inout [Directive]) {
+        guard case .leader(var leadership) = role, !grantedLocally else { return }
+        leadership.commitPendingUntil = nil
+        leadership.silentCheckAt = nil
+        role = .leader(leadership)
+        grantedLocally = true
+        out.append(.grantLocally(term: leadership.term, leaseRemaining: leadership.leaseEnd.since(now)))
+        answerGrantWaiters(now: now, out: &out)
+    }
+
+    private mutating func answerGrantWaiters(now: LocalInstant, out: inout [Directive]) {
+        guard case .leader(let leadership) = role else { return }
+        let committed = grantedLocally
+        let pendingFor = leadership.commitPendingUntil.map { $0.since(now) }
+        completePending(now: now, out: &out) { kind in
+            guard case .grant(let waitForCommit) = kind else { return nil }
+            if committed { return .granted(commitPendingFor: nil) }
+            if !waitForCommit, let pendingFor { return .granted(commitPendingFor: pendingFor) }
+            return nil
+        }
+    }
+
+    private mutating func loseLease(_ leadership: Leadership, now: LocalInstant, out: inout [Directive]) {
+        out.append(.log(.leaseLost(term: leadership.term)))
+        role = .follower
+        previousLeader = membership.selfID
+        if grantedLocally {
+            grantedLocally = false
+            out.append(.revokeLocally(.leaseExpired))
+        }
+        completePending(now: now, out: &out) { kind in
+            if case .grant = kind { return .refused(.electionFailed) }
+            return nil
+        }
+        dirty = true
+    }
+
+    private mutating func stepDownIfLeading(newerTerm: UInt64, now: LocalInstant, out: inout [Directive]) {
+        switch role {
+        case .leader(let leadership):
+            guard newerTerm > leadership.term || !believesHolding(now: now) else { return }
+            out.append(.log(.steppedDown(term: leadership.term, newerTerm: newerTerm)))
+            role = .follower
+            if let held = promise, held.leader == membership.selfID { promise = nil }
+            if grantedLocally {
+                grantedLocally = false
+                out.append(.revokeLocally(.supersededByNewerTerm))
+            }
+            dirty = true
+        case .candidate(let campaign) where newerTerm > campaign.term:
+            abandonCampaign(campaign, now: now, out: &out)
+        default:
+            break
+        }
+    }
+
+    private mutating func beginRelease(reason: RevokeReason, revoked: Bool, handoverTo: MemberID?, now: LocalInstant, out: inout [Directive]) {
+        guard case .leader(let leadership) = role else { return }
+        let release = Release(term: leadership.term, reason: reason, revoked: revoked, handoverTo: handoverTo)
+        role = .releasing(release)
+        if grantedLocally {
+            grantedLocally = false
+            out.append(.revokeLocally(reason))
+            // The release leaves once the shell reports that the site stopped what the
+            // ticket guards (onLocalRevokeCompleted); until then the promises stand.
+        } else {
+            finishRelease(release, now: now, out: &out)
+        }
+    }
+
+    private mutating func finishRelease(_ release: Release, now: LocalInstant, out: inout [Directive]) {
+        role = .follower
+        if let held = promise, held.leader == membership.selfID { promise = nil }
+        intendedGranted = !release.revoked
+        previousLeader = membership.selfID
+        handoverTarget = release.handoverTo
+        dirty = true
+        out.append(.log(.released(term: release.term, reason: release.reason)))
+        for other in membership.others {
+            out.append(send(.release(revoked: release.revoked, handoverTo: release.handoverTo), to: other))
+        }
+        completePending(now: now, out: &out) { kind in
+            if case .revoke(nil) = kind { return .revoked }
+            return nil
+        }
+        if !release.revoked && release.handoverTo == nil {
+            scheduleFailover(after: now, withAcquireAfter: false, now: now)
+        }
+    }
+
+    private mutating func finishStartup(now: LocalInstant, out: inout [Directive]) {
+        guard let done = startup else { return }
+        startup = nil
+        if done.newestTerm > term {
+            term = done.newestTerm
+            votedFor = nil
+            intendedGranted = done.newestGranted
+            if let holders = done.newestManualHolders, policy.mode == .manual {
+                manualHolders = Set(holders.filter { membership.contains($0) && $0 != membership.selfID })
+            }
+            dirty = true
+        } else if done.newestTerm == term, done.newestGranted, !intendedGranted {
+            intendedGranted = true
+            dirty = true
+        }
+        if policy.mode == .manual, let holders = done.newestManualHolders, done.newestTerm >= term {
+            let others = Set(holders.filter { membership.contains($0) && $0 != membership.selfID })
+            if !others.isSubset(of: manualHolders) {
+                manualHolders.formUnion(others)
+                dirty = true
+            }
+        }
+        if role == .starting { role = .follower }
+        out.append(.log(.startupComplete(newestTerm: term)))
+        if case .follower = role, validPromise(now: now) == nil {
+            scheduleFailover(after: now, withAcquireAfter: true, now: now)
+        }
+    }
+
+    // MARK: - Promises
+
+    private func validPromise(now: LocalInstant) -> Promise? {
+        guard let promise, promise.until > now else { return nil }
+        return promise
+    }
+
+    private func knownView(now: LocalInstant) -> LeaseView? {
+        validPromise(now: now).map { LeaseView(leader: $0.leader, term: $0.term, remaining: $0.until.since(now)) }
+    }
+
+    /// Why this member may not promise a lease to `candidate` now, if it may not.
+    private func refusalForPromise(to candidate: MemberID, term requestTerm: UInt64, forVote: Bool, now: LocalInstant) -> RefusalReason? {
+        if policy.mode == .manual { return .manualTicket }
+        if let quiet = quietUntil, now < quiet { return .quietAfterRestart }
+        if let held = validPromise(now: now), held.leader != candidate,
+            !policy.safetyRuleBreaks.contains(.votersIgnoreLease)
+        {
+            return .leaseHeldElsewhere
+        }
+        if requestTerm < term { return .staleTerm }
+        if forVote, requestTerm == term, let voted = votedFor, voted != candidate { return .alreadyVoted }
+        return nil
+    }
+
+    private mutating func givePromise(to leader: MemberID, term promiseTerm: UInt64, lease: Duration, now: LocalInstant) {
+        var until = now + lease
+        if let held = promise, held.leader == leader, held.until > until { until = held.until }
+        promise = Promise(leader: leader, term: promiseTerm, until: until)
+        campaignAt = nil
+        if role == .starting || isCandidate { role = .follower }
+        dirty = true
+    }
+
+    private var isCandidate: Bool {
+        if case .candidate = role { return true }
+        return false
+    }
+
+    /// Knowledge of another member's lease, learnt from a refusal or a state reply: treated
+    /// like a promise (this member will not vote for others until it runs out).
+    private mutating func adoptKnowledge(_ known: LeaseView, now: LocalInstant) {
+        guard membership.contains(known.leader), known.remaining <= policy.expire * 2 else { return }
+        if let held = validPromise(now: now), held.leader != known.leader, held.leader != membership.selfID { return }
+        if case .leader = role { return }
+        let until = now + known.remaining
+        if let held = promise, held.leader == known.leader, held.until >= until { return }
+        promise = Promise(leader: known.leader, term: known.term, until: until)
+        if known.term > term { adoptTerm(known.term) }
+        intendedGranted = true
+        campaignAt = nil
+        if isCandidate { role = .follower }
+        dirty = true
+    }
+
+    private mutating func adoptTerm(_ newer: UInt64) {
+        guard newer > term else { return }
+        term = newer
+        votedFor = nil
+        dirty = true
+    }
+
+    // MARK: - Failover order
+
+    /// Sites campaign in slots: the named handover target first, then by weight and member
+    /// order, the site that just lost or released the ticket last.
+    private func campaignRank() -> Int {
+        let ordered = membership.sites.sorted { left, right in
+            func key(_ id: MemberID) -> (Int, Int, Int) {
+                let group = id == handoverTarget ? 0 : (id == previousLeader ? 2 : 1)
+                return (group, policy.weight(of: id), id.index)
+            }
+            return key(left) < key(right)
+        }
+        guard let rank = ordered.firstIndex(of: membership.selfID) else {
+            preconditionFailure("campaign rank asked of arbitrator \(membership.selfID)")
+        }
+        return rank
+    }
+
+    private mutating func scheduleFailover(after base: LocalInstant, withAcquireAfter: Bool, now: LocalInstant) {
+        guard membership.isSite, policy.mode == .automatic, intendedGranted, siteQuorate else {
+            campaignAt = nil
+            return
+        }
+        var at = base + policy.campaignSlot * campaignRank()
+        if withAcquireAfter { at = at + policy.acquireAfter }
+        if let quiet = quietUntil, quiet > at { at = quiet }
+        campaignAt = max(at, now)
+    }
+
+    // MARK: - Requests waiting for an outcome
+
+    private mutating func completePending(now: LocalInstant, out: inout [Directive], _ outcome: (PendingKind) -> CommandOutcome?) {
+        var kept: [PendingRequest] = []
+        for request in pending {
+            if let result = outcome(request.kind) {
+                out.append(.reply(request.id, result))
+            } else {
+                kept.append(request)
+            }
+        }
+        pending = kept
+    }
+
+    private mutating func expirePendingRequests(now: LocalInstant, out: inout [Directive]) {
+        var kept: [PendingRequest] = []
+        for request in pending {
+            if now >= request.deadline {
+                let refusal: CommandRefusal
+                switch request.kind {
+                case .grant: refusal = .electionFailed
+                case .revoke, .move: refusal = .noLeaderKnown
+                }
+                out.append(.reply(request.id, .refused(refusal)))
+            } else {
+                kept.append(request)
+            }
+        }
+        pending = kept
+    }
+
+    // MARK: - Output
+
+    private func send(_ body: MessageBody, to member: MemberID) -> Directive {
+        .send(PeerMessage(ticket: policy.name, from: membership.selfID, to: member, term: term, body: body))
+    }
+
+    private func nextDeadline() -> LocalInstant? {
+        var candidates: [LocalInstant] = []
+        if let startup { candidates.append(startup.deadline) }
+        if let quietUntil { candidates.append(quietUntil) }
+        candidates.append(contentsOf: pending.map(\.deadline))
+        switch role {
+        case .starting, .releasing:
+            break
+        case .follower:
+            if let promise { candidates.append(promise.until) }
+            if let campaignAt { candidates.append(campaignAt) }
+        case .candidate(let campaign):
+            candidates.append(campaign.resendAt)
+        case .leader(let leadership):
+            if !policy.safetyRuleBreaks.contains(.leaderIgnoresLeaseEnd) { candidates.append(leadership.leaseEnd) }
+            candidates.append(leadership.nextRenewalAt)
+            if let at = leadership.resendAt { candidates.append(at) }
+            if let at = leadership.silentCheckAt { candidates.append(at) }
+            if let at = leadership.commitPendingUntil { candidates.append(at) }
+        }
+        return candidates.min()
+    }
+
+    /// Every input ends here: the persist goes first (persist before send), the wake-up last.
+    private mutating func finish(_ directives: [Directive], now: LocalInstant) -> [Directive] {
+        checkInvariants(now: now)
+        var out: [Directive] = []
+        if dirty {
+            dirty = false
+            out.append(.persist(persistentState(now: now)))
+        }
+        out.append(contentsOf: directives)
+        if let deadline = nextDeadline(), deadline != lastWakeUp {
+            lastWakeUp = deadline
+            out.append(.wakeUp(at: deadline))
+        }
+        return out
+    }
+
+    private func checkInvariants(now: LocalInstant) {
+        if grantedLocally && policy.mode == .automatic {
+            precondition(isLeader, "ticket \(policy.name): granted locally while \(role.name)")
+        }
+        if case .leader(let leadership) = role {
+            precondition(membership.isSite, "ticket \(policy.name): arbitrator \(membership.selfID) became leader")
+            precondition(leadership.term == term, "ticket \(policy.name): leader term \(leadership.term) != \(term)")
+            precondition(leadership.acknowledged.contains(membership.selfID), "leader must acknowledge itself")
+        }
+        if case .candidate(let campaign) = role {
+            precondition(campaign.term == term && votedFor == membership.selfID, "ticket \(policy.name): candidate without own vote")
+        }
+        precondition(pending.count <= TicketInstance.pendingRequestsMax, "pending requests over the limit")
+    }
+}
+
+/// What `baton list` shows of one ticket at one member.
+public struct TicketStatus: Sendable, Equatable {
+    public let name: String
+    public let mode: TicketMode
+    public let role: String
+    public let term: UInt64
+    public let leader: MemberID?
+    public let leaseRemaining: Duration?
+    public let commitPendingRemaining: Duration?
+    public let grantedLocally: Bool
+    public let standby: Bool
+    public let manualHolders: [MemberID]
+    public let intendedGranted: Bool
+    public let attributes: [String: String]
+}

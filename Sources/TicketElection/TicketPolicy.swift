@@ -1,0 +1,178 @@
+/// The validated, immutable settings of one ticket: what booth.conf's ticket section says,
+/// plus Baton's own keys. Built by the config loader; the election only reads it.
+
+public enum TicketMode: String, Sendable, Equatable {
+    /// Elected, leased, failed over (booth's default).
+    case automatic = "auto"
+    /// Granted and revoked by admins only: no election, no expiry, no failover.
+    case manual
+}
+
+/// `attr-prereq auto|manual NAME eq|ne VALUE`: a site attribute that must match before this
+/// site acquires the ticket (manual: on an admin grant; auto: on failover).
+public struct AttributePrerequisite: Sendable, Equatable {
+    public enum Trigger: String, Sendable { case automatic = "auto", manual }
+    public enum Comparison: String, Sendable { case equal = "eq", notEqual = "ne" }
+
+    public let trigger: Trigger
+    public let name: String
+    public let comparison: Comparison
+    public let value: String
+
+    public init(trigger: Trigger, name: String, comparison: Comparison, value: String) {
+        self.trigger = trigger
+        self.name = name
+        self.comparison = comparison
+        self.value = value
+    }
+
+    public func isSatisfied(by attributes: [String: String]) -> Bool {
+        let actual = attributes[name]
+        switch comparison {
+        case .equal: return actual == value
+        case .notEqual: return actual != value
+        }
+    }
+}
+
+/// Safety rules that the simulator's self-test switches off on purpose, to show that the
+/// checkers find the double holder that follows. Always empty in batond.
+public struct SafetyRuleBreaks: OptionSet, Sendable, Equatable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// Voters grant votes while they still promise a lease to another leader.
+    public static let votersIgnoreLease = SafetyRuleBreaks(rawValue: 1 << 0)
+    /// A leader keeps its grant past its own lease end when it cannot renew.
+    public static let leaderIgnoresLeaseEnd = SafetyRuleBreaks(rawValue: 1 << 1)
+    /// A leader counts its lease from the moment the majority answered, not from when it asked.
+    public static let leaseFromReply = SafetyRuleBreaks(rawValue: 1 << 2)
+}
+
+public enum TicketPolicyError: Error, Equatable, CustomStringConvertible {
+    case invalidName(String)
+    case nonPositive(key: String)
+    case retriesOutOfRange(Int)
+    case renewalTooShort(timeout: Duration, retries: Int, renewal: Duration)
+    case renewalNotShorterThanExpire(renewal: Duration, expire: Duration)
+    case driftOutOfRange(partsPerMillion: Int)
+    case weightsCount(expected: Int, got: Int)
+
+    public var description: String {
+        switch self {
+        case .invalidName(let name):
+            "ticket name \"\(name)\" is invalid: use 1 to 63 characters of A-Z a-z 0-9 - /"
+        case .nonPositive(let key): "\(key) must be greater than zero"
+        case .retriesOutOfRange(let retries): "retries = \(retries) is outside 3...100"
+        case .renewalTooShort(let timeout, let retries, let renewal):
+            "timeout * (retries + 1) = \((timeout * (retries + 1)).shortDescription) must be shorter than renewal-freq = \(renewal.shortDescription)"
+        case .renewalNotShorterThanExpire(let renewal, let expire):
+            "renewal-freq = \(renewal.shortDescription) must be shorter than expire = \(expire.shortDescription)"
+        case .driftOutOfRange(let ppm): "clock drift bound \(ppm) ppm is outside 0...100000"
+        case .weightsCount(let expected, let got): "weights lists \(got) values for \(expected) members"
+        }
+    }
+}
+
+public struct TicketPolicy: Sendable, Equatable {
+    public static let nameLengthMax = 63
+    public static let retriesRange = 3...100
+
+    public let name: String
+    public let mode: TicketMode
+    /// Lease length granted by a majority (booth `expire`).
+    public let expire: Duration
+    /// Resend period for unanswered messages (booth `timeout`).
+    public let timeout: Duration
+    /// Resends of one message before giving up (booth `retries`).
+    public let retries: Int
+    /// How often the leader renews (booth `renewal-freq`, default expire / 2).
+    public let renewalFrequency: Duration
+    /// Wait after a lease is lost before acquiring (booth `acquire-after`).
+    public let acquireAfter: Duration
+    /// Bound on how much faster or slower any member's clock may run, in parts per million.
+    public let clockDriftMaxPartsPerMillion: Int
+    public let hasBeforeAcquireHandler: Bool
+    public let attributePrerequisite: AttributePrerequisite?
+    /// Campaign order after a lease is lost: lower weight campaigns first, ties by member order.
+    /// One value per member (arbitrators' values are ignored).
+    public let weights: [Int]
+    /// Empty in production; see `SafetyRuleBreaks`.
+    public let safetyRuleBreaks: SafetyRuleBreaks
+
+    public init(
+        name: String,
+        mode: TicketMode = .automatic,
+        expire: Duration = .seconds(600),
+        timeout: Duration = .seconds(5),
+        retries: Int = 10,
+        renewalFrequency: Duration? = nil,
+        acquireAfter: Duration = .zero,
+        clockDriftMaxPartsPerMillion: Int = 10_000,
+        hasBeforeAcquireHandler: Bool = false,
+        attributePrerequisite: AttributePrerequisite? = nil,
+        weights: [Int],
+        safetyRuleBreaks: SafetyRuleBreaks = []
+    ) throws(TicketPolicyError) {
+        guard TicketPolicy.isValidName(name) else { throw .invalidName(name) }
+        guard expire > .zero else { throw .nonPositive(key: "expire") }
+        guard timeout > .zero else { throw .nonPositive(key: "timeout") }
+        guard TicketPolicy.retriesRange.contains(retries) else { throw .retriesOutOfRange(retries) }
+        let renewal = renewalFrequency ?? expire / 2
+        guard renewal > .zero else { throw .nonPositive(key: "renewal-freq") }
+        guard renewal < expire else { throw .renewalNotShorterThanExpire(renewal: renewal, expire: expire) }
+        if mode == .automatic {
+            guard timeout * (retries + 1) < renewal else {
+                throw .renewalTooShort(timeout: timeout, retries: retries, renewal: renewal)
+            }
+        }
+        guard acquireAfter >= .zero else { throw .nonPositive(key: "acquire-after") }
+        guard (0...100_000).contains(clockDriftMaxPartsPerMillion) else {
+            throw .driftOutOfRange(partsPerMillion: clockDriftMaxPartsPerMillion)
+        }
+        self.name = name
+        self.mode = mode
+        self.expire = expire
+        self.timeout = timeout
+        self.retries = retries
+        self.renewalFrequency = renewal
+        self.acquireAfter = acquireAfter
+        self.clockDriftMaxPartsPerMillion = clockDriftMaxPartsPerMillion
+        self.hasBeforeAcquireHandler = hasBeforeAcquireHandler
+        self.attributePrerequisite = attributePrerequisite
+        self.weights = weights
+        self.safetyRuleBreaks = safetyRuleBreaks
+    }
+
+    public static func isValidName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= nameLengthMax else { return false }
+        return name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2D || byte == 0x2F
+        }
+    }
+
+    /// The leader's own view of a lease of `expire` that it asked for: shortened so that,
+    /// with every clock within the drift bound, it ends in real time before any promiser's
+    /// view (which starts later, at receipt, and is `expire` long on the promiser's clock).
+    public var leaderLease: Duration {
+        let ppm = Int64(clockDriftMaxPartsPerMillion)
+        let shortened = expire.nanoseconds * (1_000_000 - ppm) / (1_000_000 + ppm)
+        precondition(shortened > 0 && shortened <= expire.nanoseconds, "leader lease \(shortened) ns out of range")
+        return .nanoseconds(shortened)
+    }
+
+    /// The longest real time a lease of `expire` on some member's clock may last:
+    /// used for the quiet period after a restart without state.
+    public var expireRealMax: Duration {
+        let ppm = Int64(clockDriftMaxPartsPerMillion)
+        return .nanoseconds(expire.nanoseconds * (1_000_000 + ppm) / (1_000_000 - ppm) + 1)
+    }
+
+    /// One campaign slot after a lost lease: a candidate of rank r waits r slots.
+    public var campaignSlot: Duration { timeout }
+
+    public func weight(of member: MemberID) -> Int {
+        member.index < weights.count ? weights[member.index] : 0
+    }
+}
