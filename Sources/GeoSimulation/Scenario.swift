@@ -19,6 +19,8 @@ public struct Scenario: Sendable, Equatable {
     /// After healing: how long the run goes on, to check that a holder appears.
     public var settlePhase: Duration
     public var safetyRuleBreaks: SafetyRuleBreaks
+    /// When set, the site holding the first ticket is killed at this instant (failover figures).
+    public var crashHolderAt: Duration?
 
     public init(
         sites: Int, arbitrators: Int, tickets: Int, expire: Duration = .seconds(10), timeout: Duration = .seconds(1),
@@ -42,6 +44,7 @@ public struct Scenario: Sendable, Equatable {
         self.faultPhase = faultPhase
         self.settlePhase = settlePhase
         self.safetyRuleBreaks = safetyRuleBreaks
+        self.crashHolderAt = nil
     }
 
     /// 2 sites + 1 arbitrator, booth's classic shape.

@@ -65,6 +65,7 @@ public enum CommandRefusal: Sendable, Equatable, CustomStringConvertible {
     case invalidTarget(MemberID)
     case busy
     case starting
+    case electionInProgress
 
     public var description: String {
         switch self {
@@ -80,6 +81,7 @@ public enum CommandRefusal: Sendable, Equatable, CustomStringConvertible {
         case .invalidTarget(let target): "\(target) is not a site that can take the ticket"
         case .busy: "another request for this ticket is under way"
         case .starting: "batond is still asking the other members for this ticket's state"
+        case .electionInProgress: "an election for this ticket is under way"
         }
     }
 }

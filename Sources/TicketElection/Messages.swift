@@ -9,15 +9,21 @@ public struct LeaseView: Sendable, Equatable, CustomStringConvertible {
     public let term: UInt64
     /// Time left on the sender's clock when the message left.
     public let remaining: Duration
+    /// The leader was elected (the promise came with its heartbeat), not only a candidate
+    /// (the promise is a vote). Only confirmed leases make others wait.
+    public let confirmed: Bool
 
-    public init(leader: MemberID, term: UInt64, remaining: Duration) {
+    public init(leader: MemberID, term: UInt64, remaining: Duration, confirmed: Bool) {
         precondition(remaining > .zero, "a lease view must have time left, got \(remaining)")
         self.leader = leader
         self.term = term
         self.remaining = remaining
+        self.confirmed = confirmed
     }
 
-    public var description: String { "leader \(leader) term \(term) remaining \(remaining.shortDescription)" }
+    public var description: String {
+        "\(confirmed ? "leader" : "candidate") \(leader) term \(term) remaining \(remaining.shortDescription)"
+    }
 }
 
 public enum RefusalReason: String, Sendable, Equatable {

@@ -131,6 +131,12 @@ public struct TicketInstance: Sendable {
         var leader: MemberID
         var term: UInt64
         var until: LocalInstant
+        /// Given to an elected leader (heartbeat, or our own lead), not to a candidate.
+        var confirmed: Bool
+
+        func view(now: LocalInstant) -> LeaseView {
+            LeaseView(leader: leader, term: term, remaining: until.since(now), confirmed: confirmed)
+        }
     }
 
     struct Startup: Sendable, Equatable {
@@ -200,7 +206,7 @@ public struct TicketInstance: Sendable {
             remaining = max(.zero, leadership.leaseEnd.since(now))
             commitPending = leadership.commitPendingUntil.map { max(.zero, $0.since(now)) }
         default:
-            if let held = validPromise(now: now), held.leader != membership.selfID || isLeader {
+            if let held = validPromise(now: now), held.confirmed, held.leader != membership.selfID {
                 leader = held.leader
                 remaining = held.until.since(now)
             }
@@ -220,7 +226,7 @@ public struct TicketInstance: Sendable {
     public func persistentState(now: LocalInstant) -> PersistentTicketState {
         var view: LeaseView?
         if let promise, promise.until > now {
-            view = LeaseView(leader: promise.leader, term: promise.term, remaining: promise.until.since(now))
+            view = promise.view(now: now)
         }
         var leading: Duration?
         if case .leader(let leadership) = role, leadership.leaseEnd > now {
@@ -257,7 +263,8 @@ public struct TicketInstance: Sendable {
             case .unknown: elapsedLowerBound = .zero
             }
             if let view = saved.promise, membership.contains(view.leader), view.remaining > elapsedLowerBound {
-                promise = Promise(leader: view.leader, term: view.term, until: now + (view.remaining - elapsedLowerBound))
+                promise = Promise(
+                    leader: view.leader, term: view.term, until: now + (view.remaining - elapsedLowerBound), confirmed: view.confirmed)
             }
             if case .known(let span) = elapsed, let leading = saved.leading, leading > span, membership.isSite,
                 policy.mode == .automatic
@@ -321,7 +328,7 @@ public struct TicketInstance: Sendable {
                 beginRelease(reason: .movedAway, revoked: false, handoverTo: target, now: now, out: &out)
             }
         case .stateQuery:
-            let known = validPromise(now: now).map { LeaseView(leader: $0.leader, term: $0.term, remaining: $0.until.since(now)) }
+            let known = validPromise(now: now).map { $0.view(now: now) }
             out.append(send(.stateReply(known: known, granted: intendedGranted, manualHolders: manualHolders.sorted()), to: message.from))
         case .stateReply(let known, let granted, let holders):
             onStateReply(message, known: known, granted: granted, manualHolders: holders, now: now, out: &out)
@@ -354,10 +361,10 @@ public struct TicketInstance: Sendable {
             if let held = promise, held.until <= now {
                 promise = nil
                 dirty = true
-                if held.leader != membership.selfID {
+                if held.leader != membership.selfID && held.confirmed {
                     out.append(.log(.leaseExpiredAtFollower(leader: held.leader, term: held.term)))
                 }
-                previousLeader = held.leader
+                if held.confirmed { previousLeader = held.leader }
                 scheduleFailover(after: held.until, withAcquireAfter: true, now: now)
             }
             if let at = campaignAt, now >= at {
@@ -526,7 +533,7 @@ public struct TicketInstance: Sendable {
             adoptTerm(message.term)
         }
         votedFor = message.from
-        givePromise(to: message.from, term: message.term, lease: lease, now: now)
+        givePromise(to: message.from, term: message.term, lease: lease, confirmed: false, now: now)
         out.append(send(.voteGranted, to: message.from))
     }
 
@@ -550,13 +557,17 @@ public struct TicketInstance: Sendable {
         }
         campaign.refusals.insert(message.from)
         role = .candidate(campaign)
-        if let known, known.leader != membership.selfID {
-            // Someone holds or is acquiring the ticket: follow what we were told.
+        if let known, known.leader != membership.selfID, known.confirmed {
+            // An elected leader holds the ticket: follow it.
             abandonCampaign(campaign, now: now, out: &out)
             adoptKnowledge(known, now: now)
             return
         }
-        if message.term > campaign.term { adoptTerm(message.term) }
+        if message.term > campaign.term {
+            abandonCampaign(campaign, now: now, out: &out)
+            adoptTerm(message.term)
+            return
+        }
         let reachable = membership.count - campaign.refusals.count
         if !membership.isMajority(reachable) {
             abandonCampaign(campaign, now: now, out: &out)
@@ -577,7 +588,7 @@ public struct TicketInstance: Sendable {
         if message.term > term { adoptTerm(message.term) }
         if votedFor == nil { votedFor = message.from }
         let newLeader = promise?.leader != message.from || promise?.term != message.term
-        givePromise(to: message.from, term: message.term, lease: lease, now: now)
+        givePromise(to: message.from, term: message.term, lease: lease, confirmed: true, now: now)
         if !intendedGranted {
             intendedGranted = true
             dirty = true
@@ -616,7 +627,7 @@ public struct TicketInstance: Sendable {
             return
         }
         role = .leader(leadership)
-        if let known, known.leader != membership.selfID, known.term > leadership.term {
+        if let known, known.leader != membership.selfID, known.confirmed, known.term > leadership.term {
             stepDownIfLeading(newerTerm: known.term, now: now, out: &out)
             adoptKnowledge(known, now: now)
             return
@@ -689,7 +700,7 @@ public struct TicketInstance: Sendable {
             if startup.newestManualHolders == nil { startup.newestManualHolders = holders }
         }
         self.startup = startup
-        if let known, known.leader != membership.selfID, policy.mode == .automatic {
+        if let known, known.leader != membership.selfID, known.confirmed, policy.mode == .automatic {
             adoptKnowledge(known, now: now)
         }
         if startup.replied.count == membership.count - 1 {
@@ -769,7 +780,9 @@ public struct TicketInstance: Sendable {
         case .starting: return .starting
         case .follower: break
         }
-        if let held = validPromise(now: now), held.leader != membership.selfID { return .grantedElsewhere(held.leader) }
+        if let held = validPromise(now: now), held.leader != membership.selfID {
+            return held.confirmed ? .grantedElsewhere(held.leader) : .electionInProgress
+        }
         if validPromise(now: now) != nil { return .busy }
         if !siteQuorate { return .siteNotQuorate }
         if handlerInFlight != nil { return .busy }
@@ -814,7 +827,7 @@ public struct TicketInstance: Sendable {
         case .starting, .follower:
             break
         }
-        if let held = validPromise(now: now), held.leader != membership.selfID {
+        if let held = validPromise(now: now), held.leader != membership.selfID, held.confirmed {
             out.append(send(.revokeRequest, to: held.leader))
             if wait {
                 pending.append(
@@ -850,7 +863,7 @@ public struct TicketInstance: Sendable {
             beginRelease(reason: .movedAway, revoked: false, handoverTo: target, now: now, out: &out)
             return
         }
-        guard let held = validPromise(now: now), held.leader != membership.selfID else {
+        guard let held = validPromise(now: now), held.leader != membership.selfID, held.confirmed else {
             out.append(.reply(request, .refused(.notOwned)))
             return
         }
@@ -878,7 +891,7 @@ public struct TicketInstance: Sendable {
         campaignAt = nil
         term += 1
         votedFor = membership.selfID
-        promise = Promise(leader: membership.selfID, term: term, until: now + policy.expire)
+        promise = Promise(leader: membership.selfID, term: term, until: now + policy.expire, confirmed: false)
         dirty = true
         let campaign = Campaign(
             term: term, startedAt: now, votes: [membership.selfID], refusals: [], resendAt: now + policy.timeout, resends: 0,
@@ -922,7 +935,9 @@ public struct TicketInstance: Sendable {
             return nil
         }
         if intendedGranted {
-            campaignAt = now + policy.campaignSlot * (campaignRank() + 1)
+            // Retry in the order of weights alone, which every site computes alike: two
+            // sites that duelled once cannot duel again.
+            campaignAt = now + policy.campaignSlot * (weightRank() + 1)
         }
     }
 
@@ -957,7 +972,7 @@ public struct TicketInstance: Sendable {
         leadership.resendAt = now + policy.timeout
         leadership.nextRenewalAt = now + policy.renewalFrequency
         role = .leader(leadership)
-        promise = Promise(leader: membership.selfID, term: leadership.term, until: now + policy.expire)
+        promise = Promise(leader: membership.selfID, term: leadership.term, until: now + policy.expire, confirmed: true)
         dirty = true
         for other in membership.others {
             out.append(send(.heartbeat(lease: policy.expire, round: leadership.round), to: other))
@@ -1121,7 +1136,7 @@ public struct TicketInstance: Sendable {
     }
 
     private func knownView(now: LocalInstant) -> LeaseView? {
-        validPromise(now: now).map { LeaseView(leader: $0.leader, term: $0.term, remaining: $0.until.since(now)) }
+        validPromise(now: now).map { $0.view(now: now) }
     }
 
     /// Why this member may not promise a lease to `candidate` now, if it may not.
@@ -1138,10 +1153,16 @@ public struct TicketInstance: Sendable {
         return nil
     }
 
-    private mutating func givePromise(to leader: MemberID, term promiseTerm: UInt64, lease: Duration, now: LocalInstant) {
+    private mutating func givePromise(
+        to leader: MemberID, term promiseTerm: UInt64, lease: Duration, confirmed: Bool, now: LocalInstant
+    ) {
         var until = now + lease
-        if let held = promise, held.leader == leader, held.until > until { until = held.until }
-        promise = Promise(leader: leader, term: promiseTerm, until: until)
+        var isConfirmed = confirmed
+        if let held = promise, held.leader == leader, held.until > now {
+            if held.until > until { until = held.until }
+            if held.term == promiseTerm { isConfirmed = isConfirmed || held.confirmed }
+        }
+        promise = Promise(leader: leader, term: promiseTerm, until: until, confirmed: isConfirmed)
         campaignAt = nil
         if role == .starting || isCandidate { role = .follower }
         dirty = true
@@ -1160,7 +1181,7 @@ public struct TicketInstance: Sendable {
         if case .leader = role { return }
         let until = now + known.remaining
         if let held = promise, held.leader == known.leader, held.until >= until { return }
-        promise = Promise(leader: known.leader, term: known.term, until: until)
+        promise = Promise(leader: known.leader, term: known.term, until: until, confirmed: true)
         if known.term > term { adoptTerm(known.term) }
         intendedGranted = true
         campaignAt = nil
@@ -1168,8 +1189,14 @@ public struct TicketInstance: Sendable {
         dirty = true
     }
 
+    /// Callers abandon a campaign (telling the voters) before adopting a newer term; a
+    /// candidate that learns a newer term any other way stops campaigning here.
     private mutating func adoptTerm(_ newer: UInt64) {
         guard newer > term else { return }
+        if isCandidate {
+            role = .follower
+            if let held = promise, held.leader == membership.selfID { promise = nil }
+        }
         term = newer
         votedFor = nil
         dirty = true
@@ -1189,6 +1216,15 @@ public struct TicketInstance: Sendable {
         }
         guard let rank = ordered.firstIndex(of: membership.selfID) else {
             preconditionFailure("campaign rank asked of arbitrator \(membership.selfID)")
+        }
+        return rank
+    }
+
+    /// Rank by weight and member order alone.
+    private func weightRank() -> Int {
+        let ordered = membership.sites.sorted { (policy.weight(of: $0), $0.index) < (policy.weight(of: $1), $1.index) }
+        guard let rank = ordered.firstIndex(of: membership.selfID) else {
+            preconditionFailure("weight rank asked of arbitrator \(membership.selfID)")
         }
         return rank
     }

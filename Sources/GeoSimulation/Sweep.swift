@@ -1,0 +1,77 @@
+import TicketElection
+
+/// The figures of many seeds of one scenario.
+public struct SweepSummary: Sendable {
+    public private(set) var seeds = 0
+    public private(set) var failingSeeds: [RunResult] = []
+    public private(set) var violations = 0
+    public private(set) var failoverTimes: [Int64] = []
+    public private(set) var settleTimes: [Int64] = []
+    public private(set) var messages = 0
+    public private(set) var events = 0
+    /// Failing runs kept in full (the first few), for the report.
+    public static let failingKeptMax = 5
+
+    public init() {}
+
+    public mutating func add(_ result: RunResult) {
+        seeds += 1
+        messages += result.messages
+        events += result.events
+        failoverTimes.append(contentsOf: result.failoverTimes)
+        settleTimes.append(contentsOf: result.settleTimes)
+        if !result.violations.isEmpty {
+            violations += result.violations.count
+            if failingSeeds.count < SweepSummary.failingKeptMax { failingSeeds.append(result) }
+        }
+    }
+
+    public mutating func merge(_ other: SweepSummary) {
+        seeds += other.seeds
+        violations += other.violations
+        messages += other.messages
+        events += other.events
+        failoverTimes.append(contentsOf: other.failoverTimes)
+        settleTimes.append(contentsOf: other.settleTimes)
+        for failing in other.failingSeeds where failingSeeds.count < SweepSummary.failingKeptMax {
+            failingSeeds.append(failing)
+        }
+    }
+}
+
+/// Runs `count` seeds from `firstSeed` and sums them up.
+public func sweep(_ scenario: Scenario, firstSeed: UInt64, count: Int) -> SweepSummary {
+    precondition(count >= 0 && count <= 10_000_000, "seed count \(count) out of range")
+    var summary = SweepSummary()
+    for offset in 0..<count {
+        var world = GeoWorld(scenario: scenario, seed: firstSeed &+ UInt64(offset))
+        summary.add(world.run())
+    }
+    return summary
+}
+
+/// Minimum, median and maximum of a list of spans (nanoseconds).
+public struct Spread: Sendable, Equatable {
+    public let minimum: Int64
+    public let median: Int64
+    public let maximum: Int64
+
+    public init?(_ values: [Int64]) {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        minimum = sorted[0]
+        median = sorted[sorted.count / 2]
+        maximum = sorted[sorted.count - 1]
+    }
+
+    /// "0.61 / 0.84 / 1.12 x expire"
+    public func inUnits(of unit: Duration) -> String {
+        let scale = Double(unit.nanoseconds)
+        func format(_ value: Int64) -> String {
+            let hundredths = Int((Double(value) / scale * 100).rounded())
+            let fraction = hundredths % 100
+            return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+        }
+        return "\(format(minimum)) / \(format(median)) / \(format(maximum))"
+    }
+}
