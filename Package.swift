@@ -4,6 +4,10 @@
 // no randomness they were not given) and thin shells around them.
 import PackageDescription
 
+/// The election and its simulator run thousands of seeds in every test run: optimize them
+/// in debug builds too (preconditions stay on; they are part of the design).
+let optimizedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "Baton",
     platforms: [.macOS(.v14)],
@@ -15,9 +19,9 @@ let package = Package(
     ],
     targets: [
         // Pure: the per-ticket lease election (instance / directives).
-        .target(name: "TicketElection"),
+        .target(name: "TicketElection", swiftSettings: optimizedEvenInDebug),
         // Pure: simulated members, network and clocks driving real TicketElection instances.
-        .target(name: "GeoSimulation", dependencies: ["TicketElection"]),
+        .target(name: "GeoSimulation", dependencies: ["TicketElection"], swiftSettings: optimizedEvenInDebug),
         .executableTarget(
             name: "baton",
             dependencies: [

@@ -42,6 +42,9 @@ struct Checker {
     private(set) var stopped = false
     private(set) var failoverTimes: [Int64] = []
     private(set) var settleTimes: [Int64] = []
+    /// From the new holder's own view of the old lease's end to its holding the ticket.
+    private(set) var failoverAfterLeaseView: [Int64] = []
+    private var leaseViewEnded: [Key: Int64] = [:]
     /// Open commitments: (member, ticket) told "granted" and not ended by a logged reason.
     private var commitments: Set<Key> = []
     private var commandsByRequest: [RequestID: (member: Int, ticket: Int)] = [:]
@@ -89,7 +92,12 @@ struct Checker {
             }
             if let holder = holder(ofTicket: ticket, world: world) {
                 if let start = failoverStart[ticket], holder != start.site {
-                    if start.faults == faultEvents { failoverTimes.append(world.now - start.time) }
+                    if start.faults == faultEvents {
+                        failoverTimes.append(world.now - start.time)
+                        if let viewEnd = leaseViewEnded[Key(member: holder, ticket: ticket)], viewEnd >= start.time {
+                            failoverAfterLeaseView.append(world.now - viewEnd)
+                        }
+                    }
                     failoverStart[ticket] = nil
                 }
                 if let healedAt, settled[ticket] == nil {
@@ -138,19 +146,23 @@ struct Checker {
         switch event {
         case .leaseLost, .steppedDown, .released:
             commitments.remove(Key(member: member, ticket: ticket))
+        case .leaseExpiredAtFollower:
+            leaseViewEnded[Key(member: member, ticket: ticket)] = world.now
         default:
             break
         }
     }
 
     mutating func noteCrash(member: Int, world: GeoWorld) {
+        // This crash is itself a fault; a failover is measured cleanly when no other
+        // fault happens until the next holder appears.
+        if healedAt == nil { faultEvents += 1 }
         for ticket in 0..<scenario.tickets {
             commitments.remove(Key(member: member, ticket: ticket))
             if holder(ofTicket: ticket, world: world) == member {
                 failoverStart[ticket] = (world.now, faultEvents, member)
             }
         }
-        if healedAt == nil { faultEvents += 1 }
     }
 
     mutating func noteFault() {

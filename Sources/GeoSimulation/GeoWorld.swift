@@ -135,6 +135,7 @@ public struct GeoWorld {
         checker.finish(world: self, healedAt: healAt, end: end)
         return RunResult(
             seed: seed, violations: checker.violations, failoverTimes: checker.failoverTimes,
+            failoverAfterLeaseView: checker.failoverAfterLeaseView,
             settleTimes: checker.settleTimes, messages: messagesSent, events: eventsProcessed,
             traceTail: trace.lines, traceHash: trace.hash)
     }
@@ -425,6 +426,8 @@ public struct RunResult: Sendable {
     public let violations: [Violation]
     /// From the crash of a holder (with the rest healthy) to the next holder, in nanoseconds.
     public let failoverTimes: [Int64]
+    /// From the new holder's own view of the old lease's end to its holding, in nanoseconds.
+    public let failoverAfterLeaseView: [Int64]
     /// From the final heal to a holder, per ticket, in nanoseconds.
     public let settleTimes: [Int64]
     public let messages: Int

@@ -7,6 +7,7 @@ public struct SweepSummary: Sendable {
     public private(set) var violations = 0
     public private(set) var failoverTimes: [Int64] = []
     public private(set) var settleTimes: [Int64] = []
+    public private(set) var failoverAfterLeaseView: [Int64] = []
     public private(set) var messages = 0
     public private(set) var events = 0
     /// Failing runs kept in full (the first few), for the report.
@@ -19,6 +20,7 @@ public struct SweepSummary: Sendable {
         messages += result.messages
         events += result.events
         failoverTimes.append(contentsOf: result.failoverTimes)
+        failoverAfterLeaseView.append(contentsOf: result.failoverAfterLeaseView)
         settleTimes.append(contentsOf: result.settleTimes)
         if !result.violations.isEmpty {
             violations += result.violations.count
@@ -32,6 +34,7 @@ public struct SweepSummary: Sendable {
         messages += other.messages
         events += other.events
         failoverTimes.append(contentsOf: other.failoverTimes)
+        failoverAfterLeaseView.append(contentsOf: other.failoverAfterLeaseView)
         settleTimes.append(contentsOf: other.settleTimes)
         for failing in other.failingSeeds where failingSeeds.count < SweepSummary.failingKeptMax {
             failingSeeds.append(failing)
@@ -64,6 +67,10 @@ public struct Spread: Sendable, Equatable {
         maximum = sorted[sorted.count - 1]
     }
 
+    public var inMilliseconds: String {
+        "\(minimum / 1_000_000) / \(median / 1_000_000) / \(maximum / 1_000_000)"
+    }
+
     /// "0.61 / 0.84 / 1.12 x expire"
     public func inUnits(of unit: Duration) -> String {
         let scale = Double(unit.nanoseconds)
@@ -73,5 +80,27 @@ public struct Spread: Sendable, Equatable {
             return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
         }
         return "\(format(minimum)) / \(format(median)) / \(format(maximum))"
+    }
+}
+
+extension SweepSummary {
+    /// The lines an admin or a developer reads after a sweep.
+    public func report(label: String, expire: Duration) -> [String] {
+        var lines = ["\(label): \(seeds) seeds, \(violations) violations, \(messages) messages, \(events) events"]
+        if let settle = Spread(settleTimes) {
+            lines.append("  after the last fault healed, a holder within (min / median / max, x expire): \(settle.inUnits(of: expire))")
+        }
+        if let failover = Spread(failoverTimes) {
+            lines.append("  failover after the holder died (min / median / max, x expire): \(failover.inUnits(of: expire)) over \(failoverTimes.count) failovers")
+        }
+        if let afterView = Spread(failoverAfterLeaseView) {
+            lines.append("  new holder after its own view of the old lease ended (min / median / max, ms): \(afterView.inMilliseconds)")
+        }
+        for failing in failingSeeds {
+            lines.append("  FAILING SEED \(failing.seed): \(failing.violations.map(\.description).joined(separator: "; "))")
+            lines.append("    replay: baton geo-simulate --replay \(failing.seed) (same seed, same trace)")
+            for line in failing.traceTail.suffix(25) { lines.append("    | \(line)") }
+        }
+        return lines
     }
 }

@@ -100,6 +100,9 @@ public struct TicketInstance: Sendable {
         public var resendAt: LocalInstant
         public var resends: Int
         public var forced: Bool
+        /// Started by an admin's grant (booth's "commit pending" applies), not by a failover
+        /// or handover, where the lease itself proves the previous holder gave up.
+        public var byAdmin: Bool
     }
 
     public struct Leadership: Sendable, Equatable {
@@ -480,7 +483,7 @@ public struct TicketInstance: Sendable {
                 if let request = grant?.request { out.append(.reply(request, .refused(refusalForGrant(now: now) ?? .busy))) }
                 break
             }
-            startCampaign(forced: grant?.forced ?? false, now: now, out: &out)
+            startCampaign(forced: grant?.forced ?? false, byAdmin: grant?.request != nil, now: now, out: &out)
             if let grant, let request = grant.request {
                 registerGrantRequest(request, wait: grant.wait, waitForCommit: grant.waitForCommit, now: now, out: &out)
             }
@@ -646,6 +649,13 @@ public struct TicketInstance: Sendable {
 
     private mutating func onRelease(_ message: PeerMessage, revoked: Bool, handoverTo: MemberID?, now: LocalInstant, out: inout [Directive]) {
         out.append(.log(.releaseObserved(from: message.from, revoked: revoked)))
+        switch role {
+        case .leader, .releasing:
+            // Not about our lease: a member that knew no leader cancelled a failover.
+            return
+        default:
+            break
+        }
         if let held = promise, held.leader == message.from, held.term <= message.term {
             promise = nil
             dirty = true
@@ -758,7 +768,7 @@ public struct TicketInstance: Sendable {
             out.append(.runHandler(.acquire))
             return
         }
-        startCampaign(forced: force, now: now, out: &out)
+        startCampaign(forced: force, byAdmin: true, now: now, out: &out)
         registerGrantRequest(request, wait: wait, waitForCommit: waitForCommit, now: now, out: &out)
     }
 
@@ -885,7 +895,7 @@ public struct TicketInstance: Sendable {
 
     // MARK: - Election steps
 
-    private mutating func startCampaign(forced: Bool, now: LocalInstant, out: inout [Directive]) {
+    private mutating func startCampaign(forced: Bool, byAdmin: Bool, now: LocalInstant, out: inout [Directive]) {
         precondition(membership.isSite && policy.mode == .automatic, "ticket \(policy.name): only sites campaign for automatic tickets")
         precondition(validPromise(now: now).map { $0.leader == membership.selfID } ?? true, "campaign while promised elsewhere")
         campaignAt = nil
@@ -895,7 +905,7 @@ public struct TicketInstance: Sendable {
         dirty = true
         let campaign = Campaign(
             term: term, startedAt: now, votes: [membership.selfID], refusals: [], resendAt: now + policy.timeout, resends: 0,
-            forced: forced)
+            forced: forced, byAdmin: byAdmin)
         role = .candidate(campaign)
         out.append(.log(.campaignStarted(term: term, rank: campaignRank())))
         for other in membership.others { out.append(send(.voteRequest(lease: policy.expire), to: other)) }
@@ -917,7 +927,7 @@ public struct TicketInstance: Sendable {
             out.append(.runHandler(.acquire))
             return
         }
-        startCampaign(forced: false, now: now, out: &out)
+        startCampaign(forced: false, byAdmin: false, now: now, out: &out)
     }
 
     private mutating func abandonCampaign(_ campaign: Campaign, now: LocalInstant, out: inout [Directive]) {
@@ -947,7 +957,8 @@ public struct TicketInstance: Sendable {
             term: campaign.term, leaseEnd: leaseStart + policy.leaderLease, round: 0, roundStartedAt: now,
             acknowledged: [membership.selfID], resendAt: nil, resends: 0, nextRenewalAt: now,
             heard: campaign.votes.union(campaign.refusals), electedAt: campaign.startedAt,
-            silentCheckAt: campaign.startedAt + policy.timeout, commitPendingUntil: nil, forced: campaign.forced)
+            silentCheckAt: campaign.startedAt + policy.timeout, commitPendingUntil: nil,
+            forced: campaign.forced || !campaign.byAdmin)
         role = .leader(leadership)
         intendedGranted = true
         previousLeader = nil
@@ -956,7 +967,7 @@ public struct TicketInstance: Sendable {
         out.append(.log(.becameLeader(term: campaign.term)))
         // Tell every member at once, so that all of them know the holder.
         startRound(now: now, out: &out)
-        if campaign.forced {
+        if leadership.forced {
             commitLocally(now: now, out: &out)
         } else {
             decideCommitIfAllHeard(now: now, out: &out)
