@@ -287,6 +287,11 @@ public struct TicketInstance: Sendable {
             for other in membership.others { out.append(send(.stateQuery, to: other)) }
             return finish(out, now: now)
         }
+        if resume == nil, let held = promise, held.leader == membership.selfID {
+            // Our own lead is given up: the promise to ourselves still binds our votes, but we
+            // must not tell others that we lead.
+            promise?.confirmed = false
+        }
         if let resume {
             // Restart with state while leading: keep the grant and renew at once; the lease
             // still ends where it would have, measured on a clock that kept running.
@@ -327,7 +332,7 @@ public struct TicketInstance: Sendable {
         case .revokeRequest:
             if case .leader = role { beginRelease(reason: .revokedByAdmin, revoked: true, handoverTo: nil, now: now, out: &out) }
         case .moveRequest(let target):
-            if case .leader = role, isValidMoveTarget(target) {
+            if case .leader = role, isValidMoveTarget(target), target != membership.selfID {
                 beginRelease(reason: .movedAway, revoked: false, handoverTo: target, now: now, out: &out)
             }
         case .stateQuery:
@@ -582,6 +587,10 @@ public struct TicketInstance: Sendable {
         if let refusal = refusalForPromise(to: message.from, term: message.term, forVote: false, now: now) {
             if refusal == .leaseHeldElsewhere || refusal == .staleTerm {
                 stepDownIfLeading(newerTerm: message.term, now: now, out: &out)
+            }
+            if refusal == .quietAfterRestart, validPromise(now: now) == nil {
+                // We may not promise, but we may know: do not campaign against this leader.
+                adoptKnowledge(LeaseView(leader: message.from, term: message.term, remaining: lease, confirmed: true), now: now)
             }
             out.append(send(.heartbeatRefused(round: round, refusal, known: knownView(now: now)), to: message.from))
             return
@@ -865,6 +874,10 @@ public struct TicketInstance: Sendable {
             return
         }
         if case .leader = role {
+            guard target != membership.selfID else {
+                out.append(.reply(request, .refused(.alreadyGrantedHere)))
+                return
+            }
             if wait {
                 pending.append(PendingRequest(id: request, kind: .move(to: target), deadline: now + policy.timeout * (policy.retries + 1)))
             } else {
@@ -890,7 +903,7 @@ public struct TicketInstance: Sendable {
     }
 
     private func isValidMoveTarget(_ target: MemberID) -> Bool {
-        membership.contains(target) && membership.member(target).role == .site && target != membership.selfID
+        membership.contains(target) && membership.member(target).role == .site
     }
 
     // MARK: - Election steps
