@@ -157,9 +157,16 @@ struct Checker {
         // This crash is itself a fault; a failover is measured cleanly when no other
         // fault happens until the next holder appears.
         if healedAt == nil { faultEvents += 1 }
+        // Measured only when nothing else is wrong: no cut link, no loss, every other member
+        // up, quorate and with a working handler.
+        let healthy =
+            world.lossProbability == 0 && !world.cut.joined().contains(true)
+            && world.members.indices.allSatisfy { index in
+                index == member || (world.members[index].up && world.members[index].quorate && !world.members[index].handlerFailing)
+            }
         for ticket in 0..<scenario.tickets {
             commitments.remove(Key(member: member, ticket: ticket))
-            if holder(ofTicket: ticket, world: world) == member {
+            if healthy, holder(ofTicket: ticket, world: world) == member {
                 failoverStart[ticket] = (world.now, faultEvents, member)
             }
         }

@@ -21,6 +21,8 @@ import TicketElection
 ///     show
 public struct ScriptedCluster {
     public private(set) var output: [String] = []
+    /// Instants at which two sites believed they held one ticket (checked after every event).
+    public private(set) var doubleHolders: [String] = []
     var members: [Node] = []
     var memberList: [Member] = []
     var policies: [TicketPolicy] = []
@@ -68,6 +70,11 @@ public struct ScriptedCluster {
     /// Runs a whole script and returns its transcript: each command behind `> `, followed by
     /// what happened because of it.
     public static func transcript(of script: String) throws(ScriptError) -> String {
+        try run(script).transcript
+    }
+
+    /// The transcript, and every instant at which two sites held one ticket.
+    public static func run(_ script: String) throws(ScriptError) -> (transcript: String, doubleHolders: [String]) {
         var cluster = ScriptedCluster()
         var lines: [String] = []
         for (index, raw) in script.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -82,7 +89,7 @@ public struct ScriptedCluster {
             lines.append(contentsOf: cluster.output)
         }
         while lines.last?.isEmpty == true { lines.removeLast() }
-        return lines.joined(separator: "\n") + "\n"
+        return (lines.joined(separator: "\n") + "\n", cluster.doubleHolders)
     }
 
     /// The commands of a transcript: its `> ` lines (or bare command lines, in a new file),
@@ -335,8 +342,21 @@ public struct ScriptedCluster {
                 apply(members[member].instances[ticket].onHandlerResult(purpose, succeeded: succeeded, now: local(member)),
                       member: member, ticket: ticket)
             }
+            checkSingleHolder()
         }
         now = max(now, end)
+        checkSingleHolder()
+    }
+
+    mutating func checkSingleHolder() {
+        for ticket in policies.indices {
+            let holders = members.indices.filter {
+                members[$0].up && members[$0].instances.count > ticket && members[$0].instances[ticket].believesHolding(now: local($0))
+            }
+            if holders.count > 1 {
+                doubleHolders.append("\(formatTime(now)) \(policies[ticket].name) held by \(holders.map(name).joined(separator: " and "))")
+            }
+        }
     }
 
     mutating func apply(_ directives: [Directive], member: Int, ticket: Int) {
