@@ -22,6 +22,8 @@ let package = Package(
         .target(name: "TicketElection", swiftSettings: optimizedEvenInDebug),
         // Pure: simulated members, network and clocks driving real TicketElection instances.
         .target(name: "GeoSimulation", dependencies: ["TicketElection"], swiftSettings: optimizedEvenInDebug),
+        // Pure: versioned binary frames for peer and client messages.
+        .target(name: "TicketWire", dependencies: ["TicketElection"], swiftSettings: optimizedEvenInDebug),
         .executableTarget(
             name: "baton",
             dependencies: [
@@ -32,6 +34,7 @@ let package = Package(
         ),
         .testTarget(name: "TicketElectionTests", dependencies: ["TicketElection", "GeoSimulation"]),
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
+        .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
     ],
     swiftLanguageModes: [.v6]
 )
