@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "GeoSimulation", dependencies: ["TicketElection"], swiftSettings: optimizedEvenInDebug),
         // Pure: versioned binary frames for peer and client messages.
         .target(name: "TicketWire", dependencies: ["TicketElection"], swiftSettings: optimizedEvenInDebug),
+        // batond: the pure daemon core (all tickets, batching) and, later, its shells.
+        .target(name: "TicketDaemon", dependencies: ["TicketElection", "TicketWire"]),
         .executableTarget(
             name: "baton",
             dependencies: [
@@ -34,6 +36,7 @@ let package = Package(
         ),
         .testTarget(name: "TicketElectionTests", dependencies: ["TicketElection", "GeoSimulation"]),
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
+        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire"]),
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
     ],
     swiftLanguageModes: [.v6]
