@@ -1,0 +1,3 @@
+enum TLSTransportPlaceholder {}
+import COpenSSL
+enum Placeholder { static func v() -> UInt { OpenSSL_version_num() } }
