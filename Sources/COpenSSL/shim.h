@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/evp.h>
 #include <signal.h>
+#include <string.h>
 
 static inline int baton_SSL_CTX_set_min_proto_version(SSL_CTX *context, int version) {
     return (int)SSL_CTX_set_min_proto_version(context, version);
@@ -76,5 +77,59 @@ static const int baton_NID_commonName = NID_commonName;
 static const int baton_NID_subject_alt_name = NID_subject_alt_name;
 static const int baton_X509_V_OK = X509_V_OK;
 static const int baton_X509_V_ERR_CERT_HAS_EXPIRED = X509_V_ERR_CERT_HAS_EXPIRED;
+
+/// ERR_GET_REASON / ERR_GET_LIB as functions (inline functions or macros depending on version).
+static inline int baton_ERR_GET_REASON(unsigned long code) {
+    return ERR_GET_REASON(code);
+}
+static inline int baton_ERR_GET_LIB(unsigned long code) {
+    return ERR_GET_LIB(code);
+}
+/// 1 when the certificate carries `name` as a SAN DNS entry, or as its subject CN when it has
+/// no SAN DNS entry at all (RFC 6125). No wildcards: members are named exactly.
+static inline int baton_X509_check_host_exact(X509 *certificate, const char *name, size_t length) {
+    return X509_check_host(certificate, name, length, X509_CHECK_FLAG_NO_WILDCARDS, NULL);
+}
+/// The subject CN into `buffer` (NUL-terminated); -1 when there is none.
+static inline int baton_X509_subject_common_name(X509 *certificate, char *buffer, int length) {
+    return X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName, buffer, length);
+}
+/// The SAN DNS entries, one per call: index from 0; returns the length written, or -1 when
+/// there is no entry at that index.
+static inline int baton_X509_subject_alternative_dns_name(X509 *certificate, int index, char *buffer, int length) {
+    GENERAL_NAMES *names = X509_get_ext_d2i(certificate, NID_subject_alt_name, NULL, NULL);
+    if (names == NULL) return -1;
+    int found = -1;
+    int seen = 0;
+    for (int position = 0; position < sk_GENERAL_NAME_num(names); position++) {
+        const GENERAL_NAME *entry = sk_GENERAL_NAME_value(names, position);
+        if (entry->type != GEN_DNS) continue;
+        if (seen++ != index) continue;
+        const unsigned char *data = ASN1_STRING_get0_data(entry->d.dNSName);
+        int size = ASN1_STRING_length(entry->d.dNSName);
+        if (size >= length) size = length - 1;
+        memcpy(buffer, data, (size_t)size);
+        buffer[size] = 0;
+        found = size;
+        break;
+    }
+    GENERAL_NAMES_free(names);
+    return found;
+}
+
+static const int baton_SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE = SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE;
+static const int baton_SSL_R_CERTIFICATE_VERIFY_FAILED = SSL_R_CERTIFICATE_VERIFY_FAILED;
+static const int baton_SSL_R_UNSUPPORTED_PROTOCOL = SSL_R_UNSUPPORTED_PROTOCOL;
+static const int baton_SSL_R_WRONG_VERSION_NUMBER = SSL_R_WRONG_VERSION_NUMBER;
+static const int baton_SSL_R_HTTP_REQUEST = SSL_R_HTTP_REQUEST;
+static const int baton_SSL_R_HTTPS_PROXY_REQUEST = SSL_R_HTTPS_PROXY_REQUEST;
+static const int baton_SSL_R_PACKET_LENGTH_TOO_LONG = SSL_R_PACKET_LENGTH_TOO_LONG;
+static const int baton_SSL_R_RECORD_LENGTH_MISMATCH = SSL_R_RECORD_LENGTH_MISMATCH;
+static const int baton_SSL_R_UNEXPECTED_RECORD = SSL_R_UNEXPECTED_RECORD;
+static const int baton_SSL_R_UNEXPECTED_MESSAGE = SSL_R_UNEXPECTED_MESSAGE;
+static const int baton_SSL_R_NO_PROTOCOLS_AVAILABLE = SSL_R_NO_PROTOCOLS_AVAILABLE;
+static const int baton_SSL_R_TLSV1_ALERT_PROTOCOL_VERSION = SSL_R_TLSV1_ALERT_PROTOCOL_VERSION;
+static const int baton_SSL_AD_REASON_OFFSET = SSL_AD_REASON_OFFSET;
+static const int baton_ERR_LIB_SSL = ERR_LIB_SSL;
 
 #endif

@@ -1,3 +1,0 @@
-enum TLSTransportPlaceholder {}
-import COpenSSL
-enum Placeholder { static func v() -> UInt { OpenSSL_version_num() } }
