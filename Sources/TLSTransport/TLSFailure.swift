@@ -101,7 +101,7 @@ public struct TLSConnectionError: Error, Sendable, Equatable, CustomStringConver
 
 /// Turns what OpenSSL says after a failed call into a `TLSRefusal`. Must run on the thread
 /// that made the call (the error queue is per thread); drains that queue.
-func classifyFailure(ssl: OpaquePointer, sslError: Int32, handshaking: Bool) -> TLSRefusal {
+func classifyFailure(ssl: OpaquePointer, sslError: Int32, handshaking: Bool, expectedNames: [String] = [], presentedNames: [String] = []) -> TLSRefusal {
     var codes: [UInt] = []
     while codes.count < 16 {
         let code = ERR_get_error()
@@ -117,6 +117,9 @@ func classifyFailure(ssl: OpaquePointer, sslError: Int32, handshaking: Bool) -> 
     let verifyResult = SSL_get_verify_result(ssl)
     if reasons.contains(baton_SSL_R_CERTIFICATE_VERIFY_FAILED) || (handshaking && verifyResult != Int(baton_X509_V_OK)) {
         if verifyResult == Int(baton_X509_V_ERR_CERT_HAS_EXPIRED) { return .peerCertificateExpired }
+        if verifyResult == Int(baton_X509_V_ERR_HOSTNAME_MISMATCH) {
+            return .peerNameMismatch(expected: expectedNames, presented: presentedNames)
+        }
         if verifyResult != Int(baton_X509_V_OK) {
             return .peerCertificateUntrusted(String(cString: X509_verify_cert_error_string(verifyResult)))
         }

@@ -61,6 +61,10 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var handshakeTimer: Scheduled<Void>?
 
+    /// Names on the peer's leaf certificate, recorded by the verify callback so a refused name
+    /// can be logged even when OpenSSL keeps no certificate of a failed handshake.
+    fileprivate var presentedNames: [String] = []
+
     /// The verified peer, once the handshake has finished.
     public private(set) var verifiedPeer: VerifiedPeer?
 
@@ -147,6 +151,16 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.ssl = ssl
         networkInput = input
         networkOutput = output
+        // The peer's certificate must name an expected member: checked inside the handshake, so
+        // OpenSSL refuses with a bad-certificate alert the peer can see; checked again after it.
+        SSL_set_hostflags(ssl, baton_X509_CHECK_FLAG_NO_WILDCARDS)
+        // The handler outlives its SSL object (freed in handlerRemoved or deinit), so the
+        // unretained pointer the callback reads is valid whenever OpenSSL calls it.
+        precondition(SSL_set_ex_data(ssl, handlerIndex, Unmanaged.passUnretained(self).toOpaque()) == 1, "SSL_set_ex_data failed")
+        SSL_set_verify(ssl, baton_SSL_VERIFY_PEER | baton_SSL_VERIFY_FAIL_IF_NO_PEER_CERT, recordPeerCertificate)
+        for name in peerNamePolicy.candidates {
+            precondition(SSL_add1_host(ssl, name) == 1, "OpenSSL refused the reference name '\(name)'")
+        }
         switch role {
         case .client: SSL_set_connect_state(ssl)
         case .server: SSL_set_accept_state(ssl)
@@ -207,7 +221,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.flush()
             return
         }
-        let refusal = classifyFailure(ssl: ssl, sslError: error, handshaking: true)
+        let refusal = classifyFailure(
+            ssl: ssl, sslError: error, handshaking: true, expectedNames: peerNamePolicy.candidates, presentedNames: presentedNames)
         // Send the alert OpenSSL prepared, so the peer learns why.
         writeNetworkOutput(context: context, promise: nil)
         context.flush()
@@ -421,6 +436,21 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
 @available(*, unavailable)
 extension TLSHandler: Sendable {}
+
+/// The `SSL` ex-data slot holding the owning `TLSHandler` (allocated once per process).
+private let handlerIndex: Int32 = CRYPTO_get_ex_new_index(0 /* CRYPTO_EX_INDEX_SSL */, 0, nil, nil, nil, nil)
+
+/// OpenSSL's verify callback: keeps OpenSSL's verdict and records the leaf certificate's names
+/// on the handler. Runs inside `SSL_do_handshake`, on the handler's event loop thread.
+private func recordPeerCertificate(_ preverified: Int32, _ storeContext: OpaquePointer?) -> Int32 {
+    guard let storeContext, X509_STORE_CTX_get_error_depth(storeContext) == 0,
+          let certificate = X509_STORE_CTX_get_current_cert(storeContext),
+          let ssl = X509_STORE_CTX_get_ex_data(storeContext, SSL_get_ex_data_X509_STORE_CTX_idx()),
+          let handler = SSL_get_ex_data(OpaquePointer(ssl), handlerIndex)
+    else { return preverified }
+    Unmanaged<TLSHandler>.fromOpaque(handler).takeUnretainedValue().presentedNames = certificateNames(certificate)
+    return preverified
+}
 
 /// NIO's `TimeAmount` from a `Duration` (nanosecond resolution, saturating).
 func timeAmount(_ duration: Duration) -> TimeAmount {
