@@ -263,7 +263,6 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func readApplicationData(context: ChannelHandlerContext) {
         guard let ssl else { return }
-        var readAny = false
         while state == .active {
             var buffer = context.channel.allocator.buffer(capacity: Self.readChunkBytes)
             var result: Int32 = 0
@@ -273,7 +272,6 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return max(Int(result), 0)
             }
             if result > 0 {
-                readAny = true
                 context.fireChannelRead(wrapInboundOut(buffer))
                 continue
             }
@@ -303,7 +301,6 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.flush()
             fail(context: context, refusal: refusal, closeChannel: true)
         }
-        _ = readAny
     }
 
     // MARK: - Outbound
