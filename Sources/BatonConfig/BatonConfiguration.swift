@@ -64,6 +64,19 @@ public struct BatonConfiguration: Sendable, Equatable {
         tickets.first { $0.name == name }
     }
 
+    /// The member this process is, from the names its own TLS certificate carries. With an
+    /// explicit `identity`, that member, provided its certificate name is among
+    /// `certificateNames` (peers would see a different member otherwise); without one, the one
+    /// member whose certificate name is among them. Nil when none or several match: the caller
+    /// must then ask for `--site` and say why.
+    public func localMember(certificateNames: [String]) -> Member? {
+        if let localMember {
+            return certificateNames.contains(localMember.certificateName) ? localMember : nil
+        }
+        let matches = members.filter { certificateNames.contains($0.certificateName) }
+        return matches.count == 1 ? matches[0] : nil
+    }
+
     /// The local member by the explicit `identity` key, if the file sets one.
     public var localMember: Member? {
         identity.flatMap { member(named: $0) }

@@ -45,6 +45,8 @@ public final class TLSContext: @unchecked Sendable {
         precondition(baton_SSL_CTX_set_max_proto_version(context, baton_TLS1_3_VERSION) == 1, "TLS 1.3 maximum is accepted by OpenSSL 3")
         _ = baton_SSL_CTX_set_options(context, baton_SSL_OP_NO_RENEGOTIATION | baton_SSL_OP_NO_COMPRESSION | baton_SSL_OP_NO_TICKET)
         _ = baton_SSL_CTX_set_mode(context, baton_SSL_MODE_AUTO_RETRY)
+        // Members reconnect rarely: no session tickets, so no post-handshake messages either.
+        _ = SSL_CTX_set_num_tickets(context, 0)
         // Both sides verify; a server also requires the client's certificate.
         SSL_CTX_set_verify(context, baton_SSL_VERIFY_PEER | baton_SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
         guard SSL_CTX_load_verify_locations(context, files.certificateAuthorityFile, nil) == 1 else {

@@ -226,6 +226,18 @@ arbitrator = 10.0.0.3
         #expect(rejection("site = 10.0.0.1 port=x\n")?.rejection == .invalidPort("x"))
     }
 
+    @Test func localMemberFromCertificateNames() throws {
+        let text = "site = 10.0.0.1 name=site-a\nsite = 10.0.0.2 name=site-b\narbitrator = 10.0.0.3 name=arbitrator\n"
+        let configuration = try load(text).configuration
+        #expect(configuration.localMember(certificateNames: ["site-b"])?.address == "10.0.0.2")
+        #expect(configuration.localMember(certificateNames: ["nobody"]) == nil)
+        #expect(configuration.localMember(certificateNames: ["site-a", "site-b"]) == nil)
+        let explicit = try load(text + "identity = arbitrator\n").configuration
+        #expect(explicit.localMember(certificateNames: ["arbitrator"])?.role == .arbitrator)
+        // The identity and the certificate disagree: no answer rather than a wrong one.
+        #expect(explicit.localMember(certificateNames: ["site-a"]) == nil)
+    }
+
     @Test func identityMustNameAMember() throws {
         #expect(try load(threeMembers + "identity = 10.0.0.2\n").configuration.localMember?.address == "10.0.0.2")
         let error = rejection(threeMembers + "identity = site-z\n")
