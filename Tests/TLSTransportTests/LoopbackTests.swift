@@ -267,3 +267,49 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
         }
     }
 }
+
+/// Our client against `openssl s_server`, a TLS implementation that is not ours.
+@Suite(.serialized) struct ForeignServer {
+    func connect(_ pki: TestPKI, port: Int, expecting: String = "site-a") async throws -> TLSConnection {
+        let context = try ReloadableTLSContext(files: pki.files("site-b"))
+        return try await TLSChannels.connect(
+            host: "127.0.0.1", port: port, expectedPeerName: expecting, context: context, handshakeTimeout: .seconds(5),
+            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.client"))
+    }
+
+    @Test func mutualTLS13WithOpenSSLServer() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let server = try await OpenSSLServer(arguments: [
+            "-cert", pki.certificate("site-a"), "-key", pki.key("site-a"), "-CAfile", pki.certificateAuthority,
+            "-Verify", "1", "-verify_return_error", "-tls1_3",
+        ])
+        defer { server.stop() }
+        let connection = try await connect(pki, port: server.port)
+        #expect(connection.peer.name == "site-a")
+        try await connection.channel.writeAndFlush(ByteBuffer(string: "hello s_server\n"))
+        try await withTimeout(.seconds(5)) { try await connection.channel.close() }
+        // s_server prints what it received.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !server.output.contains("hello s_server") && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(server.output.contains("hello s_server"))
+    }
+
+    @Test func clientRefusesATLS12Server() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let server = try await OpenSSLServer(arguments: [
+            "-cert", pki.certificate("site-a"), "-key", pki.key("site-a"), "-CAfile", pki.certificateAuthority, "-tls1_2",
+        ])
+        defer { server.stop() }
+        do {
+            _ = try await connect(pki, port: server.port)
+            Issue.record("connected to a TLS 1.2 server")
+        } catch let error as TLSConnectionError {
+            guard case .protocolVersionRefused = error.refusal else {
+                Issue.record("unexpected refusal \(error)")
+                return
+            }
+        }
+    }
+}

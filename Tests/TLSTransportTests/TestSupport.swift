@@ -24,8 +24,8 @@ func run(_ executable: String, _ arguments: [String], input: String? = nil, time
     let deadline = clock.now + timeout
     while process.isRunning {
         if clock.now > deadline {
-            process.terminate()
-            process.waitUntilExit()
+            // SIGKILL: the test runner's threads may block SIGTERM, and children inherit that.
+            kill(process.processIdentifier, SIGKILL)
             throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }
         try await Task.sleep(for: .milliseconds(10))
@@ -234,5 +234,54 @@ func withTimeout<Result: Sendable>(_ timeout: Duration, _ operation: @escaping @
         let result = try await group.next()!
         group.cancelAll()
         return result
+    }
+}
+
+/// `openssl s_server` as a foreign TLS peer on 127.0.0.1, on a port it picks; stopped by its
+/// own pid.
+final class OpenSSLServer: Sendable {
+    let process: Process
+    let port: Int
+    let outputPath: String
+
+    init(arguments: [String]) async throws {
+        let outputPath = NSTemporaryDirectory() + "baton-s_server-\(UInt32.random(in: 0...UInt32.max)).out"
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_server", "-accept", "127.0.0.1:0"] + arguments
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = Pipe()
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(10)
+        var port: Int?
+        while port == nil {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                process.terminate()
+                throw TestFailure("s_server did not start: \((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("ACCEPT ") }),
+               let portText = line.split(separator: ":").last {
+                port = Int(portText)
+            }
+        }
+        self.process = process
+        self.port = port!
+        self.outputPath = outputPath
+    }
+
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    /// Bounded: s_server keeps no state worth a graceful stop, so SIGKILL by its pid, then
+    /// wait (at most two seconds) for Foundation to reap it.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        let deadline = ContinuousClock.now + .seconds(2)
+        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+        try? FileManager.default.removeItem(atPath: outputPath)
     }
 }
