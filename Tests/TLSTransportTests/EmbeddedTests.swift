@@ -146,4 +146,27 @@ struct EmbeddedPair {
         #expect(pair.clientHandler.verifiedPeer == nil)
         #expect(pair.serverRecorder.received.isEmpty)
     }
+
+    @Test func writesDuringTheHandshakeAreBounded() async throws {
+        try writesDuringTheHandshakeAreBounded(try await SharedPKI.shared.get())
+    }
+
+    func writesDuringTheHandshakeAreBounded(_ pki: TestPKI) throws {
+        let pair = try EmbeddedPair(pki)
+        try pair.activate()
+        var promises: [EventLoopFuture<Void>] = []
+        for index in 0...TLSHandler.pendingWritesMaximum {
+            let promise = pair.client.eventLoop.makePromise(of: Void.self)
+            pair.client.write(ByteBuffer(string: "\(index),"), promise: promise)
+            promises.append(promise.futureResult)
+        }
+        #expect(throws: TLSConnectionError(peerAddress: "server.embedded", role: .client, refusal: .pendingWritesExceeded(TLSHandler.pendingWritesMaximum))) {
+            try promises.last!.wait()
+        }
+        pair.client.flush()
+        try pair.pump()
+        let expected = (0..<TLSHandler.pendingWritesMaximum).map { "\($0)," }.joined()
+        #expect(String(decoding: pair.serverRecorder.received, as: UTF8.self) == expected)
+        for future in promises.dropLast() { try future.wait() }
+    }
 }

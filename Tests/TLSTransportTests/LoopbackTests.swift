@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Logging
 import NIOCore
 import NIOPosix
@@ -311,5 +312,82 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
                 return
             }
         }
+    }
+}
+
+/// Counts plaintext bytes; keeps its channel so the test can ask for reads.
+final class ByteCounter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let state: ReaderState
+    init(state: ReaderState) { self.state = state }
+
+    func handlerAdded(context: ChannelHandlerContext) { state.setChannel(context.channel) }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        state.add(unwrapInboundIn(data).readableBytes)
+    }
+}
+
+final class ReaderState: Sendable {
+    private let box = NIOLockedValueBox<(channel: (any Channel)?, bytes: Int)>((nil, 0))
+    func setChannel(_ channel: any Channel) { box.withLockedValue { $0.channel = channel } }
+    func add(_ count: Int) { box.withLockedValue { $0.bytes += count } }
+    var bytes: Int { box.withLockedValue { $0.bytes } }
+    var channel: (any Channel)? { box.withLockedValue { $0.channel } }
+}
+
+@Suite(.serialized) struct Backpressure {
+    /// A server that stops reading makes the client's channel unwritable; reading again drains
+    /// every byte and makes it writable again. TLS passes both directions of pressure through.
+    @Test func slowReaderPushesBackOnTheWriter() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let state = ReaderState()
+        let serverContext = try ReloadableTLSContext(files: pki.files("site-a"))
+        let server = try await TLSChannels.listen(
+            host: "127.0.0.1", port: 0, acceptedPeerNames: members, context: serverContext, handshakeTimeout: .seconds(5),
+            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.server")
+        ) { channel in
+            try channel.syncOptions?.setOption(.autoRead, value: false)
+            try channel.pipeline.syncOperations.addHandler(ByteCounter(state: state))
+        }
+        defer { server.close(promise: nil) }
+        let port = try #require(server.localAddress?.port)
+        let connection = try await TLSChannels.connect(
+            host: "127.0.0.1", port: port, expectedPeerName: "site-a",
+            context: try ReloadableTLSContext(files: pki.files("site-b")), handshakeTimeout: .seconds(5),
+            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.client"))
+        defer { connection.channel.close(promise: nil) }
+
+        let chunk = ByteBuffer(repeating: 0x42, count: 64 * 1024)
+        var written = 0
+        var becameUnwritable = false
+        // At most 256 MiB: far beyond socket buffers, so the writer must have been stopped.
+        for _ in 0..<4096 {
+            connection.channel.writeAndFlush(chunk, promise: nil)
+            written += chunk.readableBytes
+            if !connection.channel.isWritable {
+                becameUnwritable = true
+                break
+            }
+        }
+        #expect(becameUnwritable)
+        #expect(state.bytes < written)
+
+        // Read until everything has arrived (bounded).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while state.bytes < written {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("received \(state.bytes) of \(written) bytes")
+                return
+            }
+            state.channel?.read()
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(state.bytes == written)
+        let writableDeadline = ContinuousClock.now + .seconds(5)
+        while !connection.channel.isWritable && ContinuousClock.now < writableDeadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(connection.channel.isWritable)
     }
 }
