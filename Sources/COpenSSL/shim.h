@@ -85,10 +85,19 @@ static inline int baton_ERR_GET_REASON(unsigned long code) {
 static inline int baton_ERR_GET_LIB(unsigned long code) {
     return ERR_GET_LIB(code);
 }
-/// 1 when the certificate carries `name` as a SAN DNS entry, or as its subject CN when it has
-/// no SAN DNS entry at all (RFC 6125). No wildcards: members are named exactly.
-static inline int baton_X509_check_host_exact(X509 *certificate, const char *name, size_t length) {
-    return X509_check_host(certificate, name, length, X509_CHECK_FLAG_NO_WILDCARDS, NULL);
+/// 1 when `name` is an IPv4 or IPv6 literal.
+static inline int baton_is_ip_address(const char *name) {
+    ASN1_OCTET_STRING *address = a2i_IPADDRESS(name);
+    if (address == NULL) return 0;
+    ASN1_OCTET_STRING_free(address);
+    return 1;
+}
+/// 1 when the certificate names `name`: a SAN DNS entry (or the subject CN when it has no SAN
+/// DNS entry), compared as text; or, for an IP literal, also a SAN IP entry.
+static inline int baton_certificate_names(X509 *certificate, const char *name, size_t length) {
+    if (X509_check_host(certificate, name, length, X509_CHECK_FLAG_NO_WILDCARDS, NULL) == 1) return 1;
+    if (baton_is_ip_address(name) && X509_check_ip_asc(certificate, name, 0) == 1) return 1;
+    return 0;
 }
 /// The subject CN into `buffer` (NUL-terminated); -1 when there is none.
 static inline int baton_X509_subject_common_name(X509 *certificate, char *buffer, int length) {

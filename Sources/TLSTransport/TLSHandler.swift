@@ -139,27 +139,36 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             peerAddressLabel = "\(remote.ipAddress ?? "unknown"):\(remote.port ?? 0)"
         }
         ERR_clear_error()
-        guard let ssl = SSL_new(tlsContext.context),
-              let input = BIO_new(BIO_s_mem()),
-              let output = BIO_new(BIO_s_mem())
-        else {
+        guard let ssl = SSL_new(tlsContext.context) else {
             state = .handshaking
             fail(context: context, refusal: .handshakeFailed("cannot allocate the TLS session: \(drainOpenSSLErrors())"), closeChannel: true)
+            return
+        }
+        guard let input = BIO_new(BIO_s_mem()), let output = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)  // frees nothing else: the BIOs are not attached yet (one may leak on OOM)
+            state = .handshaking
+            fail(context: context, refusal: .handshakeFailed("cannot allocate memory BIOs: \(drainOpenSSLErrors())"), closeChannel: true)
             return
         }
         SSL_set_bio(ssl, input, output)
         self.ssl = ssl
         networkInput = input
         networkOutput = output
-        // The peer's certificate must name an expected member: checked inside the handshake, so
-        // OpenSSL refuses with a bad-certificate alert the peer can see; checked again after it.
-        SSL_set_hostflags(ssl, baton_X509_CHECK_FLAG_NO_WILDCARDS)
         // The handler outlives its SSL object (freed in handlerRemoved or deinit), so the
         // unretained pointer the callback reads is valid whenever OpenSSL calls it.
         precondition(SSL_set_ex_data(ssl, handlerIndex, Unmanaged.passUnretained(self).toOpaque()) == 1, "SSL_set_ex_data failed")
         SSL_set_verify(ssl, baton_SSL_VERIFY_PEER | baton_SSL_VERIFY_FAIL_IF_NO_PEER_CERT, recordPeerCertificate)
-        for name in peerNamePolicy.candidates {
-            precondition(SSL_add1_host(ssl, name) == 1, "OpenSSL refused the reference name '\(name)'")
+        // The peer's certificate must name an expected member. Checked inside the handshake
+        // when every expected name is a DNS name, so OpenSSL refuses with an alert the peer
+        // sees; OpenSSL can only require (not offer) an IP address, so names that are IP
+        // literals (booth files without `name=`) are checked after the handshake only. The
+        // check after the handshake always runs and says which member the peer is.
+        let candidates = peerNamePolicy.candidates
+        if !candidates.contains(where: { baton_is_ip_address($0) == 1 }), let parameters = SSL_get0_param(ssl) {
+            X509_VERIFY_PARAM_set_hostflags(parameters, baton_X509_CHECK_FLAG_NO_WILDCARDS)
+            for name in candidates {
+                precondition(X509_VERIFY_PARAM_add1_host(parameters, name, name.utf8.count) == 1, "OpenSSL refused the reference name '\(name)'")
+            }
         }
         switch role {
         case .client: SSL_set_connect_state(ssl)
@@ -237,7 +246,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         defer { X509_free(certificate) }
         let presented = certificateNames(certificate)
         let candidates = peerNamePolicy.candidates
-        guard let name = candidates.first(where: { baton_X509_check_host_exact(certificate, $0, $0.utf8.count) == 1 }) else {
+        guard let name = candidates.first(where: { baton_certificate_names(certificate, $0, $0.utf8.count) == 1 }) else {
             fail(context: context, refusal: .peerNameMismatch(expected: candidates, presented: presented), closeChannel: true)
             return
         }

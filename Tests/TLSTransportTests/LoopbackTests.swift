@@ -16,12 +16,14 @@ struct EchoServer {
     let logs: LogRecorder
     let context: ReloadableTLSContext
 
-    static func start(_ pki: TestPKI, name: String = "site-a", handshakeTimeout: Duration = .seconds(1)) async throws -> EchoServer {
+    static func start(
+        _ pki: TestPKI, name: String = "site-a", accepting acceptedNames: [String] = members, handshakeTimeout: Duration = .seconds(1)
+    ) async throws -> EchoServer {
         let observations = ServerObservations()
         let logs = LogRecorder()
         let context = try ReloadableTLSContext(files: pki.files(name))
         let channel = try await TLSChannels.listen(
-            host: "127.0.0.1", port: 0, acceptedPeerNames: members, context: context, handshakeTimeout: handshakeTimeout,
+            host: "127.0.0.1", port: 0, acceptedPeerNames: acceptedNames, context: context, handshakeTimeout: handshakeTimeout,
             group: MultiThreadedEventLoopGroup.singleton, logger: logs.logger("test.server")
         ) { channel in
             try channel.pipeline.syncOperations.addHandler(EchoHandler(observations: observations))
@@ -254,6 +256,25 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
         #expect(server.context.context.ownCertificateNames == ["arbitrator"])
         let (again, _) = try await exchange(pki, as: "site-b", expecting: "arbitrator", port: server.port)
         #expect(again.name == "arbitrator")
+    }
+
+    /// A booth file without `name=` names members by address: several addresses are accepted
+    /// (IP SAN or a CN holding the address), and other certificates are still refused.
+    @Test func membersNamedByAddress() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let addresses = ["127.0.0.1", "127.0.0.2", "arbitrator"]
+        let server = try await EchoServer.start(pki, name: "ip-one", accepting: addresses)
+        defer { Task { await server.stop() } }
+        let (peer, reply) = try await exchange(pki, as: "ip-two", expecting: "127.0.0.1", port: server.port)
+        #expect(peer.name == "127.0.0.1")
+        #expect(reply == "ping")
+        _ = try await exchange(pki, as: "arbitrator", expecting: "127.0.0.1", port: server.port)
+        #expect(server.observations.verifiedPeers.map(\.name) == ["127.0.0.2", "arbitrator"])
+        await #expect(throws: (any Error).self) {
+            _ = try await exchange(pki, as: "intruder", expecting: "127.0.0.1", port: server.port)
+        }
+        let refusals = try await server.observations.waitForRefusals(1)
+        #expect(refusals.last?.refusal == .peerNameMismatch(expected: addresses, presented: ["intruder"]))
     }
 
     @Test func missingFilesAreTypedErrors() async throws {

@@ -66,6 +66,9 @@ struct TestPKI: Sendable {
         try await pki.makeMember("intruder", commonName: "intruder", alternativeName: "intruder", authority: "ca")
         try await pki.makeMember("foreign-site-b", commonName: "site-b", alternativeName: "site-b", authority: "foreign-ca")
         try await pki.makeMember("expired-site-b", commonName: "site-b", alternativeName: "site-b", authority: "ca", days: -1)
+        // Members named by address, as in a booth file without name=: an IP SAN, and a bare CN.
+        try await pki.makeMember("ip-one", commonName: "127.0.0.1", alternativeName: "IP:127.0.0.1", authority: "ca")
+        try await pki.makeMember("ip-two", commonName: "127.0.0.2", alternativeName: nil, authority: "ca")
         return pki
     }
 
@@ -81,7 +84,10 @@ struct TestPKI: Sendable {
             "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
             "-keyout", key(name), "-out", "\(directory)/\(name).csr", "-subj", "/CN=\(commonName)",
         ]
-        if let alternativeName { request += ["-addext", "subjectAltName=DNS:\(alternativeName)"] }
+        if let alternativeName {
+            let entry = alternativeName.hasPrefix("IP:") ? alternativeName : "DNS:\(alternativeName)"
+            request += ["-addext", "subjectAltName=\(entry)"]
+        }
         try await openssl(request)
         try await openssl([
             "x509", "-req", "-in", "\(directory)/\(name).csr", "-CA", certificate(authority), "-CAkey", key(authority),
