@@ -55,7 +55,8 @@ func exchange(
         }
         defer { connection.channel.close(promise: nil) }
         do {
-            try await connection.channel.writeAndFlush(ByteBuffer(string: message))
+            let channel = connection.channel
+            try await withTimeout(.seconds(5)) { try await channel.writeAndFlush(ByteBuffer(string: message)) }
         } catch {
             // The channel may already be closed by the server's alert: report the TLS error.
             _ = try await withTimeout(.seconds(5)) { try await replyPromise.futureResult.get() }
@@ -84,7 +85,7 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
     }
 }
 
-@Suite(.serialized) struct LoopbackTLS {
+@Suite(.serialized, .timeLimit(.minutes(1))) struct LoopbackTLS {
     @Test func mutualTLSEchoWithVerifiedNames() async throws {
         let pki = try await SharedPKI.shared.get()
         let server = try await EchoServer.start(pki)
@@ -291,7 +292,7 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
 }
 
 /// Our client against `openssl s_server`, a TLS implementation that is not ours.
-@Suite(.serialized) struct ForeignServer {
+@Suite(.serialized, .timeLimit(.minutes(1))) struct ForeignServer {
     func connect(_ pki: TestPKI, port: Int, expecting: String = "site-a") async throws -> TLSConnection {
         let context = try ReloadableTLSContext(files: pki.files("site-b"))
         return try await TLSChannels.connect(
@@ -308,8 +309,9 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
         defer { server.stop() }
         let connection = try await connect(pki, port: server.port)
         #expect(connection.peer.name == "site-a")
-        try await connection.channel.writeAndFlush(ByteBuffer(string: "hello s_server\n"))
-        try await withTimeout(.seconds(5)) { try await connection.channel.close() }
+        let channel = connection.channel
+        try await withTimeout(.seconds(5)) { try await channel.writeAndFlush(ByteBuffer(string: "hello s_server\n")) }
+        try await withTimeout(.seconds(5)) { try await channel.close() }
         // s_server prints what it received.
         let deadline = ContinuousClock.now + .seconds(5)
         while !server.output.contains("hello s_server") && ContinuousClock.now < deadline {
@@ -357,7 +359,7 @@ final class ReaderState: Sendable {
     var channel: (any Channel)? { box.withLockedValue { $0.channel } }
 }
 
-@Suite(.serialized) struct Backpressure {
+@Suite(.serialized, .timeLimit(.minutes(1))) struct Backpressure {
     /// A server that stops reading makes the client's channel unwritable; reading again drains
     /// every byte and makes it writable again. TLS passes both directions of pressure through.
     @Test func slowReaderPushesBackOnTheWriter() async throws {
