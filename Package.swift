@@ -13,9 +13,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "baton", targets: ["baton"]),
+        .library(name: "BatonConfig", targets: ["BatonConfig"]),
+        .library(name: "TLSTransport", targets: ["TLSTransport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // Pure: the per-ticket lease election (instance / directives).
@@ -38,6 +42,39 @@ let package = Package(
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
         .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire"]),
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
+        // Pure: booth.conf-compatible configuration parser and validator. No I/O but the
+        // one small loader function that reads a file and hands its text to the parser.
+        .target(name: "BatonConfig"),
+        // The system OpenSSL 3 (libssl, libcrypto) with a shim for the macros Swift cannot see.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Shell: mutual TLS 1.3 over SwiftNIO's plain TCP, driven through memory BIOs.
+        .target(
+            name: "TLSTransport",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "BatonConfigTests", dependencies: ["BatonConfig"]),
+        .testTarget(
+            name: "TLSTransportTests",
+            dependencies: [
+                "TLSTransport",
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

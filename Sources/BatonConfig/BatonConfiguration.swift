@@ -1,0 +1,242 @@
+/// A validated, immutable batond configuration: who the members are, how they authenticate,
+/// and the policy of every ticket.
+///
+/// Why a single value: the daemon, the CLI and the election core all read the same facts;
+/// nothing here changes after load (a reload produces a new value). Produced only by
+/// `BatonConfigurationParser`, so every instance has passed validation.
+public struct BatonConfiguration: Sendable, Equatable {
+    /// booth's configuration name (`name = …`, default `booth`); exported to handlers as
+    /// BOOTH_CONF_NAME.
+    public let name: String
+    /// The TCP port members listen on unless a member line gives its own.
+    public let port: UInt16
+    /// Every member in configuration order (sites and arbitrators interleaved as written).
+    public let members: [Member]
+    /// Every ticket in configuration order.
+    public let tickets: [TicketPolicy]
+    /// Certificates and keys for the member mesh; `nil` when the file names none (a plain
+    /// booth file): batond must then refuse to start its mesh, the CLI may still read it.
+    public let transportSecurity: TransportSecurity?
+    /// The explicit identity (`identity = NAME`), a member's name; `nil` means "find it by
+    /// the certificate or a command line option".
+    public let identity: String?
+    /// booth's `maxtimeskew`: accepted and kept; Baton's leases are relative durations.
+    public let maximumTimeSkew: Duration
+    /// Credentials the daemon drops to (booth's site-user/-group, arbitrator-user/-group).
+    public let siteUser: String
+    public let siteGroup: String
+    public let arbitratorUser: String
+    public let arbitratorGroup: String
+    /// booth's `debug` level (0 = none).
+    public let debugLevel: Int
+
+    public init(
+        name: String, port: UInt16, members: [Member], tickets: [TicketPolicy],
+        transportSecurity: TransportSecurity?, identity: String?, maximumTimeSkew: Duration,
+        siteUser: String, siteGroup: String, arbitratorUser: String, arbitratorGroup: String,
+        debugLevel: Int
+    ) {
+        precondition(!members.isEmpty, "a configuration has at least one member")
+        precondition(members.count <= Limits.membersMaximum, "at most \(Limits.membersMaximum) members, got \(members.count)")
+        self.name = name
+        self.port = port
+        self.members = members
+        self.tickets = tickets
+        self.transportSecurity = transportSecurity
+        self.identity = identity
+        self.maximumTimeSkew = maximumTimeSkew
+        self.siteUser = siteUser
+        self.siteGroup = siteGroup
+        self.arbitratorUser = arbitratorUser
+        self.arbitratorGroup = arbitratorGroup
+        self.debugLevel = debugLevel
+    }
+
+    public var sites: [Member] { members.filter { $0.role == .site } }
+    public var arbitrators: [Member] { members.filter { $0.role == .arbitrator } }
+
+    /// The member whose certificate name (or address, as written) is `name`.
+    public func member(named name: String) -> Member? {
+        members.first { $0.certificateName == name } ?? members.first { $0.address == name }
+    }
+
+    public func ticket(named name: String) -> TicketPolicy? {
+        tickets.first { $0.name == name }
+    }
+
+    /// The member this process is, from the names its own TLS certificate carries. With an
+    /// explicit `identity`, that member, provided its certificate name is among
+    /// `certificateNames` (peers would see a different member otherwise); without one, the one
+    /// member whose certificate name is among them. Nil when none or several match: the caller
+    /// must then ask for `--site` and say why.
+    public func localMember(certificateNames: [String]) -> Member? {
+        if let localMember {
+            return certificateNames.contains(localMember.certificateName) ? localMember : nil
+        }
+        let matches = members.filter { certificateNames.contains($0.certificateName) }
+        return matches.count == 1 ? matches[0] : nil
+    }
+
+    /// The local member by the explicit `identity` key, if the file sets one.
+    public var localMember: Member? {
+        identity.flatMap { member(named: $0) }
+    }
+}
+
+/// Bounds checked at load; the rest of Baton may rely on them.
+public enum Limits {
+    /// booth's limit; majority arithmetic and per-peer state are sized by it.
+    public static let membersMaximum = 16
+    public static let ticketsMaximum = 4096
+    /// booth's ticket name length limit.
+    public static let nameLengthMaximum = 63
+    /// A certificate name is a DNS name.
+    public static let certificateNameLengthMaximum = 253
+    public static let retriesMinimum = 3
+    public static let retriesMaximum = 100
+    /// No configured time span may exceed a week; a longer one is a typo.
+    public static let durationMaximum: Duration = .seconds(7 * 24 * 3600)
+    public static let lineLengthMaximum = 4096
+    public static let linesMaximum = 100_000
+    public static let weightMaximum = 1_000_000
+    public static let debugLevelMaximum = 10
+}
+
+public enum MemberRole: String, Sendable, Equatable, CustomStringConvertible {
+    /// Can hold tickets; runs the CIB back end.
+    case site
+    /// Votes, never holds a ticket, never touches a CIB.
+    case arbitrator
+    public var description: String { rawValue }
+}
+
+/// One member of the ticket mesh, as a `site = …` or `arbitrator = …` line declares it.
+public struct Member: Sendable, Equatable, CustomStringConvertible {
+    public let role: MemberRole
+    /// The address as written (IPv4, IPv6 without brackets, or a host name).
+    public let address: String
+    public let port: UInt16
+    /// The name its TLS certificate must carry (subject CN or a SAN DNS entry). `name=` on
+    /// the member line; without it, the address as written (so booth files keep loading).
+    public let certificateName: String
+    /// Position in the configuration (0-based, sites and arbitrators together): the order
+    /// `weights` refer to and the tie-breaker among equal weights.
+    public let index: Int
+    /// The line that declared it.
+    public let line: Int
+
+    public init(role: MemberRole, address: String, port: UInt16, certificateName: String, index: Int, line: Int) {
+        precondition(!address.isEmpty && !certificateName.isEmpty, "a member has an address and a certificate name")
+        self.role = role
+        self.address = address
+        self.port = port
+        self.certificateName = certificateName
+        self.index = index
+        self.line = line
+    }
+
+    public var description: String { "\(role) \(certificateName) (\(address) port \(port))" }
+}
+
+/// Files for mutual TLS 1.3 between members. All three are required together.
+public struct TransportSecurity: Sendable, Equatable {
+    /// PEM bundle of the certificate authorities members' certificates must chain to.
+    public let certificateAuthorityFile: String
+    /// This member's certificate chain (PEM).
+    public let certificateFile: String
+    /// This member's private key (PEM).
+    public let privateKeyFile: String
+    /// How long a peer may take to finish its TLS handshake.
+    public let handshakeTimeout: Duration
+
+    public init(certificateAuthorityFile: String, certificateFile: String, privateKeyFile: String, handshakeTimeout: Duration) {
+        self.certificateAuthorityFile = certificateAuthorityFile
+        self.certificateFile = certificateFile
+        self.privateKeyFile = privateKeyFile
+        self.handshakeTimeout = handshakeTimeout
+    }
+}
+
+public enum TicketMode: String, Sendable, Equatable {
+    /// Election, lease, renewal and failover.
+    case automatic = "auto"
+    /// No election, no expiry, no failover: admins grant and revoke.
+    case manual
+}
+
+/// `attr-prereq = auto|manual NAME eq|ne VALUE`: a site attribute that must match before a
+/// grant (manual) or a failover (auto).
+public struct AttributePrerequisite: Sendable, Equatable {
+    public enum Applies: String, Sendable, Equatable {
+        /// Checked on automatic failover.
+        case automatic = "auto"
+        /// Checked on an admin's grant.
+        case manual
+    }
+    public enum Comparison: String, Sendable, Equatable {
+        case equal = "eq"
+        case notEqual = "ne"
+    }
+    public let applies: Applies
+    public let attributeName: String
+    public let comparison: Comparison
+    public let value: String
+
+    public init(applies: Applies, attributeName: String, comparison: Comparison, value: String) {
+        self.applies = applies
+        self.attributeName = attributeName
+        self.comparison = comparison
+        self.value = value
+    }
+
+    /// Whether an attribute's current value (nil when unset) satisfies this prerequisite.
+    public func isSatisfied(by currentValue: String?) -> Bool {
+        switch comparison {
+        case .equal: return currentValue == value
+        case .notEqual: return currentValue != value
+        }
+    }
+}
+
+/// The policy of one ticket: everything the election needs to know about it.
+public struct TicketPolicy: Sendable, Equatable {
+    public let name: String
+    /// Lease length. Meaningless for manual tickets (they never expire).
+    public let expire: Duration
+    /// Resend interval for unacknowledged messages.
+    public let timeout: Duration
+    /// How many times a message is resent before giving up (3...100).
+    public let retries: Int
+    /// The leader renews every `renewalFrequency` (default expire / 2).
+    public let renewalFrequency: Duration
+    /// Followers wait this long after lease end before electing.
+    public let acquireAfter: Duration
+    /// Program (or directory of programs) run before acquiring and at every renewal.
+    public let beforeAcquireHandler: String?
+    public let attributePrerequisites: [AttributePrerequisite]
+    public let mode: TicketMode
+    /// One weight per member in configuration order (0 where not given); lower campaigns first.
+    public let weights: [Int]
+    /// The `ticket = …` line.
+    public let line: Int
+
+    public init(
+        name: String, expire: Duration, timeout: Duration, retries: Int, renewalFrequency: Duration,
+        acquireAfter: Duration, beforeAcquireHandler: String?, attributePrerequisites: [AttributePrerequisite],
+        mode: TicketMode, weights: [Int], line: Int
+    ) {
+        precondition(expire > .zero && timeout > .zero && renewalFrequency > .zero, "ticket \(name): time spans are positive")
+        precondition((Limits.retriesMinimum...Limits.retriesMaximum).contains(retries), "ticket \(name): retries \(retries) out of range")
+        self.name = name
+        self.expire = expire
+        self.timeout = timeout
+        self.retries = retries
+        self.renewalFrequency = renewalFrequency
+        self.acquireAfter = acquireAfter
+        self.beforeAcquireHandler = beforeAcquireHandler
+        self.attributePrerequisites = attributePrerequisites
+        self.mode = mode
+        self.weights = weights
+        self.line = line
+    }
+}

@@ -1,0 +1,85 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A client connection whose TLS handshake has finished and whose peer is verified.
+public struct TLSConnection: Sendable {
+    public let channel: any Channel
+    public let peer: VerifiedPeer
+}
+
+/// Plain TCP from SwiftNIO with `TLSHandler` first in every pipeline: the way members dial
+/// and accept each other.
+public enum TLSChannels {
+    /// Dials `host:port`, completes the handshake, and verifies the server's certificate names
+    /// `expectedPeerName`. `configure` runs on the channel's event loop and adds the handlers
+    /// that come after TLS (they see plaintext).
+    public static func connect(
+        host: String, port: Int, expectedPeerName: String, context: ReloadableTLSContext,
+        handshakeTimeout: Duration, group: any EventLoopGroup, logger: Logger,
+        configure: @escaping @Sendable (any Channel) throws -> Void = { _ in }
+    ) async throws -> TLSConnection {
+        let eventLoop = group.next()
+        let handshake = eventLoop.makePromise(of: VerifiedPeer.self)
+        let tlsContext = context.context
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeAmount(handshakeTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = TLSHandler(
+                        role: .client, context: tlsContext, peerNamePolicy: .exactly(expectedPeerName),
+                        handshakeTimeout: handshakeTimeout, logger: logger, handshakePromise: handshake)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try configure(channel)
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: host, port: port).get()
+        } catch {
+            logger.info("TCP connection failed", metadata: [
+                "peer.address": .string("\(host):\(port)"), "tls.reason": .string("\(error)"),
+            ])
+            // If the handler was never added, nobody else completes the promise.
+            handshake.fail(error)
+            throw error
+        }
+        do {
+            let peer = try await handshake.futureResult.get()
+            return TLSConnection(channel: channel, peer: peer)
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+    }
+
+    /// Listens on `host:port` (0: any free port; the bound one is `channel.localAddress`).
+    /// Every accepted connection must complete the handshake within `handshakeTimeout` with
+    /// a certificate naming one of `acceptedPeerNames`; refused ones are logged and closed,
+    /// the listener keeps serving. `configure` adds the handlers after TLS for each connection
+    /// (they receive `TLSHandshakeCompleted` as a user event before any data).
+    public static func listen(
+        host: String, port: Int, acceptedPeerNames: [String], context: ReloadableTLSContext,
+        handshakeTimeout: Duration, group: any EventLoopGroup, logger: Logger,
+        configure: @escaping @Sendable (any Channel) throws -> Void
+    ) async throws -> any Channel {
+        precondition(!acceptedPeerNames.isEmpty, "a listener accepts at least one member name")
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 64)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // Each connection takes the context current at accept time (reloads apply
+                    // to new connections).
+                    let handler = TLSHandler(
+                        role: .server, context: context.context, peerNamePolicy: .anyOf(acceptedPeerNames),
+                        handshakeTimeout: handshakeTimeout, logger: logger)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try configure(channel)
+                }
+            }
+        return try await bootstrap.bind(host: host, port: port).get()
+    }
+}
