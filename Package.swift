@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "baton", targets: ["baton"]),
+        .executable(name: "batond", targets: ["batond"]),
         .library(name: "BatonConfig", targets: ["BatonConfig"]),
         .library(name: "TLSTransport", targets: ["TLSTransport"]),
     ],
@@ -29,12 +30,30 @@ let package = Package(
         // Pure: versioned binary frames for peer and client messages.
         .target(name: "TicketWire", dependencies: ["TicketElection"], swiftSettings: optimizedEvenInDebug),
         // batond: the pure daemon core (all tickets, batching) and, later, its shells.
-        .target(name: "TicketDaemon", dependencies: ["TicketElection", "TicketWire"]),
+        .target(
+            name: "TicketDaemon",
+            dependencies: [
+                "TicketElection", "TicketWire", "BatonConfig", "TLSTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "batond",
+            dependencies: [
+                "TicketDaemon", "BatonConfig", "TLSTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "baton",
             dependencies: [
                 "TicketElection",
                 "GeoSimulation",
+                "TicketWire",
+                "BatonConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -205,7 +205,7 @@ public struct ScriptedCluster {
                         retries: Int(settings["retries"] ?? "3") ?? 0, renewalFrequency: try span("renewal", nil),
                         acquireAfter: try span("acquire-after", .zero)!,
                         clockDriftMaxPartsPerMillion: Int(settings["drift-ppm"] ?? "10000") ?? -1,
-                        hasBeforeAcquireHandler: settings["handler"] == "yes", attributePrerequisite: prerequisite,
+                        hasBeforeAcquireHandler: settings["handler"] == "yes", attributePrerequisites: prerequisite.map { [$0] } ?? [],
                         weights: weights.count == count ? weights : Array(repeating: 0, count: count)))
             } catch {
                 throw fail("ticket settings: \(error)")

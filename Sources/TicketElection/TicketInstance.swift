@@ -761,10 +761,8 @@ public struct TicketInstance: Sendable {
             out.append(.reply(request, .refused(refusal)))
             return
         }
-        if let prerequisite = policy.attributePrerequisite, prerequisite.trigger == .manual,
-            !prerequisite.isSatisfied(by: attributes)
-        {
-            out.append(.reply(request, .refused(.prerequisiteNotMet(name: prerequisite.name))))
+        if let unmet = policy.unmetPrerequisite(.manual, attributes: attributes) {
+            out.append(.reply(request, .refused(.prerequisiteNotMet(name: unmet.name))))
             return
         }
         if policy.hasBeforeAcquireHandler {
@@ -928,9 +926,7 @@ public struct TicketInstance: Sendable {
         guard membership.isSite, policy.mode == .automatic, intendedGranted, siteQuorate, startup == nil,
             validPromise(now: now) == nil, quietUntil.map({ now >= $0 }) ?? true
         else { return }
-        if let prerequisite = policy.attributePrerequisite, prerequisite.trigger == .automatic,
-            !prerequisite.isSatisfied(by: attributes)
-        {
+        if policy.unmetPrerequisite(.automatic, attributes: attributes) != nil {
             return
         }
         if policy.hasBeforeAcquireHandler {

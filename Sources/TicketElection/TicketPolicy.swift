@@ -93,7 +93,8 @@ public struct TicketPolicy: Sendable, Equatable {
     /// Bound on how much faster or slower any member's clock may run, in parts per million.
     public let clockDriftMaxPartsPerMillion: Int
     public let hasBeforeAcquireHandler: Bool
-    public let attributePrerequisite: AttributePrerequisite?
+    /// Every prerequisite must hold (booth allows several `attr-prereq` lines).
+    public let attributePrerequisites: [AttributePrerequisite]
     /// Campaign order after a lease is lost: lower weight campaigns first, ties by member order.
     /// One value per member (arbitrators' values are ignored).
     public let weights: [Int]
@@ -110,7 +111,7 @@ public struct TicketPolicy: Sendable, Equatable {
         acquireAfter: Duration = .zero,
         clockDriftMaxPartsPerMillion: Int = 10_000,
         hasBeforeAcquireHandler: Bool = false,
-        attributePrerequisite: AttributePrerequisite? = nil,
+        attributePrerequisites: [AttributePrerequisite] = [],
         weights: [Int],
         safetyRuleBreaks: SafetyRuleBreaks = []
     ) throws(TicketPolicyError) {
@@ -139,7 +140,7 @@ public struct TicketPolicy: Sendable, Equatable {
         self.acquireAfter = acquireAfter
         self.clockDriftMaxPartsPerMillion = clockDriftMaxPartsPerMillion
         self.hasBeforeAcquireHandler = hasBeforeAcquireHandler
-        self.attributePrerequisite = attributePrerequisite
+        self.attributePrerequisites = attributePrerequisites
         self.weights = weights
         self.safetyRuleBreaks = safetyRuleBreaks
     }
@@ -171,6 +172,11 @@ public struct TicketPolicy: Sendable, Equatable {
 
     /// One campaign slot after a lost lease: a candidate of rank r waits r slots.
     public var campaignSlot: Duration { timeout }
+
+    /// The first prerequisite for `trigger` that `attributes` do not meet, if any.
+    public func unmetPrerequisite(_ trigger: AttributePrerequisite.Trigger, attributes: [String: String]) -> AttributePrerequisite? {
+        attributePrerequisites.first { $0.trigger == trigger && !$0.isSatisfied(by: attributes) }
+    }
 
     public func weight(of member: MemberID) -> Int {
         member.index < weights.count ? weights[member.index] : 0

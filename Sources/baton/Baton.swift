@@ -7,6 +7,9 @@ struct Baton: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton",
         abstract: "Multi-site ticket and quorum arbitration for Linux HA clusters.",
-        subcommands: [Demo.self, GeoSimulate.self]
+        subcommands: [
+            List.self, Grant.self, Revoke.self, Standby.self, Activate.self, Move.self, Peers.self, Status.self, Attr.self,
+            Demo.self, GeoSimulate.self,
+        ]
     )
 }

@@ -1,0 +1,78 @@
+import TicketElection
+
+/// batond's counters; rendered in the Prometheus text format at /metrics.
+struct DaemonMetrics {
+    var framesSent = 0
+    var framesReceived = 0
+    var framesRefused = 0
+    var framesDroppedDisconnected = 0
+    var framesDroppedUnpersisted = 0
+    var messagesSent = 0
+    var messagesReceived = 0
+    var stateWrites = 0
+    var grantsApplied = 0
+    var revokesApplied = 0
+    var backEndFailures = 0
+    var handlerRuns = 0
+    var handlerFailures = 0
+    var clientRequests = 0
+    var connectionsMade = 0
+    var elections = 0
+    var leaderships = 0
+    var leasesLost = 0
+
+    mutating func count(_ event: ElectionEvent) {
+        switch event {
+        case .campaignStarted: elections += 1
+        case .becameLeader: leaderships += 1
+        case .leaseLost: leasesLost += 1
+        default: break
+        }
+    }
+}
+
+extension TicketDaemon {
+    func metricsText() -> String {
+        confined()
+        let now = SystemClock.now()
+        var lines: [String] = []
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            lines.append("# HELP baton_\(name) \(help)")
+            lines.append("# TYPE baton_\(name) \(type)")
+            for sample in samples { lines.append("baton_\(name)\(sample.labels) \(sample.value)") }
+        }
+        let me = plan.selfEndpoint.name
+        let summaries = core.ticketNames.map { core.summary(of: $0, now: now) }
+        metric("tickets_held", "gauge", "Tickets granted at this site now.", [("{member=\"\(me)\"}", "\(summaries.filter(\.grantedHere).count)")])
+        metric("ticket_granted", "gauge", "1 when the ticket is granted at this site.",
+               summaries.map { ("{ticket=\"\($0.name)\"}", $0.grantedHere ? "1" : "0") })
+        metric("ticket_term", "gauge", "The ticket's election term as this member knows it.", summaries.map { ("{ticket=\"\($0.name)\"}", "\($0.term)") })
+        metric("ticket_lease_remaining_seconds", "gauge", "Lease time left as this member sees it (0: none).",
+               summaries.map { ("{ticket=\"\($0.name)\"}", "\(Double($0.leaseRemaining?.nanoseconds ?? 0) / 1e9)") })
+        metric("peer_connected", "gauge", "1 when this member's connection to the peer is up.",
+               peerSummaries(now: now).map { ("{peer=\"\($0.name)\"}", $0.connected ? "1" : "0") })
+        let counters: [(String, String, Int)] = [
+            ("elections_total", "Campaigns started here.", metrics.elections),
+            ("leaderships_total", "Times this site became leader.", metrics.leaderships),
+            ("leases_lost_total", "Leases this site lost without renewal.", metrics.leasesLost),
+            ("frames_sent_total", "Frames sent to peers.", metrics.framesSent),
+            ("frames_received_total", "Frames received from peers.", metrics.framesReceived),
+            ("frames_refused_total", "Frames or connections refused (garbage, wrong identity).", metrics.framesRefused),
+            ("frames_dropped_total", "Frames not sent: peer disconnected or state not written.",
+             metrics.framesDroppedDisconnected + metrics.framesDroppedUnpersisted),
+            ("messages_sent_total", "Election messages sent (many per frame).", metrics.messagesSent),
+            ("messages_received_total", "Election messages received.", metrics.messagesReceived),
+            ("state_writes_total", "State file writes (each fsynced).", metrics.stateWrites),
+            ("site_grants_total", "Grants written to the site back end.", metrics.grantsApplied),
+            ("site_revokes_total", "Revokes written to the site back end.", metrics.revokesApplied),
+            ("site_back_end_failures_total", "Failed site back end writes.", metrics.backEndFailures),
+            ("handler_runs_total", "before-acquire-handler runs.", metrics.handlerRuns),
+            ("handler_failures_total", "before-acquire-handler failures.", metrics.handlerFailures),
+            ("client_requests_total", "Admin requests on the local socket.", metrics.clientRequests),
+            ("connections_total", "Outgoing peer connections established.", metrics.connectionsMade),
+        ]
+        for (name, help, value) in counters { metric(name, "counter", help, [("", "\(value)")]) }
+        metric("uptime_seconds", "gauge", "Seconds since batond started.", [("", "\(now.since(startedAt).nanoseconds / 1_000_000_000)")])
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

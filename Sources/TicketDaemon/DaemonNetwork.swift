@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NIOCore
+import NIOPosix
+import TLSTransport
+import TicketElection
+import TicketWire
+
+/// The member mesh and the admin socket of batond.
+///
+/// Every member dials every other one and sends only on the connection it dialled; it reads
+/// only on connections it accepted. A frame is accepted only when the TLS-verified certificate
+/// name of the connection is the member the frame says it comes from.
+extension TicketDaemon {
+    func listen() async throws -> any Channel {
+        let endpoint = plan.selfEndpoint
+        let names = plan.endpoints.enumerated().filter { $0.offset != plan.membership.selfID.index }.map(\.element.name)
+        let channel = try await TLSChannels.listen(
+            host: endpoint.address, port: endpoint.port, acceptedPeerNames: names, context: tls,
+            handshakeTimeout: .seconds(10), group: group, logger: logger
+        ) { channel in
+            let handler = FrameHandler(
+                logger: self.logger,
+                onFrame: { frame, peer, channel in self.inbound(frame, peer: peer, channel: channel) },
+                onRefusal: { _ in self.metrics.framesRefused += 1 })
+            try channel.pipeline.syncOperations.addHandler(handler)
+        }
+        return channel
+    }
+
+    func inbound(_ frame: Frame, peer: VerifiedPeer?, channel: any Channel) {
+        confined()
+        guard case .peer(let peerFrame) = frame else {
+            refuse(channel, peer: peer, "a member sent a client frame")
+            return
+        }
+        guard let peer, let index = plan.endpoints.firstIndex(where: { $0.name == peer.name }) else {
+            refuse(channel, peer: peer, "frame before the peer was verified")
+            return
+        }
+        guard peerFrame.from.index == index else {
+            refuse(channel, peer: peer, "frame claims to come from member #\(peerFrame.from.index), the certificate says \(peer.name)")
+            return
+        }
+        guard peerFrame.to == plan.membership.selfID else {
+            refuse(channel, peer: peer, "frame addressed to member #\(peerFrame.to.index), not to this member")
+            return
+        }
+        let now = SystemClock.now()
+        lastHeard[index] = now
+        metrics.framesReceived += 1
+        metrics.messagesReceived += peerFrame.messages.count
+        execute(core.receive(peerFrame, now: now), now: now)
+    }
+
+    func refuse(_ channel: any Channel, peer: VerifiedPeer?, _ reason: String) {
+        metrics.framesRefused += 1
+        logger.warning("refused frame; closing", metadata: [
+            "peer.address": .string(peer?.description ?? channel.remoteAddress.map { "\($0)" } ?? "unknown"), "wire.reason": .string(reason),
+        ])
+        channel.close(promise: nil)
+    }
+
+    /// Dials one peer for as long as the daemon runs, with back-off from 100 ms up to 5 s.
+    func connectLoop(to index: Int) async {
+        let endpoint = plan.endpoints[index]
+        var backoff = Duration.milliseconds(100)
+        var lastError = ""
+        while !Task.isCancelled {
+            do {
+                let connection = try await TLSChannels.connect(
+                    host: endpoint.address, port: endpoint.port, expectedPeerName: endpoint.name, context: tls,
+                    handshakeTimeout: .seconds(10), group: group, logger: logger
+                ) { channel in
+                    // Nothing is read on a dialled connection; bytes from the peer are refused.
+                    try channel.pipeline.syncOperations.addHandler(
+                        FrameHandler(logger: self.logger, onFrame: { _, peer, channel in self.refuse(channel, peer: peer, "data on a dialled connection") }))
+                }
+                backoff = .milliseconds(100)
+                lastError = ""
+                await peerUp(index, connection.channel)
+                try? await connection.channel.closeFuture.get()
+                await peerDown(index)
+            } catch {
+                let text = "\(error)"
+                if text != lastError {
+                    logger.info("cannot reach peer; retrying", metadata: [
+                        "peer.name": .string(endpoint.name), "peer.address": .string("\(endpoint.address):\(endpoint.port)"),
+                        "peer.error": .string(text),
+                    ])
+                    lastError = text
+                }
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+
+    func peerUp(_ index: Int, _ channel: any Channel) async {
+        try? await loop.submit {
+            self.outgoing[index] = channel
+            self.metrics.connectionsMade += 1
+            self.logger.info("connected to peer", metadata: ["peer.name": .string(self.plan.endpoints[index].name)])
+        }.get()
+    }
+
+    func peerDown(_ index: Int) async {
+        try? await loop.submit {
+            self.outgoing[index] = nil
+            self.logger.info("peer connection closed", metadata: ["peer.name": .string(self.plan.endpoints[index].name)])
+        }.get()
+    }
+
+    // MARK: - Admin socket
+
+    func openAdminSocket() async throws -> any Channel {
+        let directory = String(socketPath[..<(socketPath.lastIndex(of: "/") ?? socketPath.startIndex)])
+        if !directory.isEmpty { mkdir(directory, 0o700) }
+        let channel = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let client = self.registerClient(channel)
+                    try channel.pipeline.syncOperations.addHandler(
+                        FrameHandler(
+                            logger: self.logger,
+                            onFrame: { frame, _, channel in self.clientFrame(frame, client: client, channel: channel) },
+                            onClose: { _ in self.forgetClient(client) }))
+                }
+            }
+            .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true).get()
+        // Root-only: the socket can grant and revoke tickets.
+        chmod(socketPath, 0o600)
+        return channel
+    }
+
+    func registerClient(_ channel: any Channel) -> UInt64 {
+        confined()
+        nextClient += 1
+        clients[nextClient] = channel
+        return nextClient
+    }
+
+    func forgetClient(_ client: UInt64) {
+        confined()
+        clients[client] = nil
+        core.forget(client: DaemonCore.ClientToken(client))
+    }
+
+    func clientFrame(_ frame: Frame, client: UInt64, channel: any Channel) {
+        confined()
+        guard case .request(let request) = frame else {
+            channel.close(promise: nil)
+            return
+        }
+        metrics.clientRequests += 1
+        let now = SystemClock.now()
+        if request.command == .peers {
+            answer(DaemonCore.ClientToken(client), ClientReply(id: request.id, body: .peers(peerSummaries(now: now))))
+            return
+        }
+        execute(core.command(request, from: DaemonCore.ClientToken(client), now: now), now: now)
+    }
+
+    func answer(_ client: DaemonCore.ClientToken, _ reply: ClientReply) {
+        confined()
+        guard let channel = clients[client.value] else { return }
+        channel.writeAndFlush(channel.allocator.buffer(bytes: Frame.reply(reply).encoded()), promise: nil)
+    }
+
+    func peerSummaries(now: LocalInstant) -> [PeerSummary] {
+        plan.membership.others.map { id in
+            let endpoint = plan.endpoints[id.index]
+            return PeerSummary(
+                name: endpoint.name, site: endpoint.isSite, address: "\(endpoint.address):\(endpoint.port)",
+                connected: outgoing[id.index] != nil, lastHeard: lastHeard[id.index].map { now.since($0) })
+        }
+    }
+}

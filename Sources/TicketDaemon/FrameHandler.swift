@@ -1,0 +1,95 @@
+import Logging
+import NIOCore
+import TLSTransport
+import TicketWire
+
+/// Bytes in, frames out: splits a (plaintext, after TLS) stream into frames and hands each to
+/// `onFrame`. Anything that is not a valid frame closes the connection, with a log line naming
+/// the peer and the reason; the daemon never sees it.
+final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private var splitter = FrameSplitter()
+    private var peer: VerifiedPeer?
+    private let logger: Logger
+    private let onFrame: (Frame, VerifiedPeer?, any Channel) -> Void
+    private let onClose: (VerifiedPeer?) -> Void
+    private let onRefusal: (String) -> Void
+
+    init(
+        logger: Logger, onFrame: @escaping (Frame, VerifiedPeer?, any Channel) -> Void,
+        onClose: @escaping (VerifiedPeer?) -> Void = { _ in }, onRefusal: @escaping (String) -> Void = { _ in }
+    ) {
+        self.logger = logger
+        self.onFrame = onFrame
+        self.onClose = onClose
+        self.onRefusal = onRefusal
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let completed = event as? TLSHandshakeCompleted { peer = completed.peer }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        do {
+            for frame in try splitter.append(bytes) {
+                onFrame(frame, peer, context.channel)
+            }
+        } catch {
+            let address = peer?.description ?? context.channel.remoteAddress.map { "\($0)" } ?? "unknown peer"
+            logger.warning("refused bad frame; closing", metadata: ["peer.address": .string(address), "wire.reason": .string("\(error)")])
+            onRefusal("\(error)")
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        onClose(peer)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// A minimal HTTP/1.0 responder for `GET /metrics` (Prometheus text format), on a local
+/// address. Anything else gets 404; requests are bounded to 8 KiB.
+final class MetricsHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var request: [UInt8] = []
+    private let render: () -> String
+
+    init(render: @escaping () -> String) {
+        self.render = render
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        request.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
+        guard request.count <= 8192 else {
+            context.close(promise: nil)
+            return
+        }
+        guard let text = String(validating: request, as: UTF8.self), text.contains("\r\n\r\n") || text.contains("\n\n") else { return }
+        let firstLine = text.split(separator: "\n").first.map(String.init) ?? ""
+        let body: String
+        let status: String
+        if firstLine.hasPrefix("GET /metrics ") || firstLine == "GET /metrics\r" {
+            status = "200 OK"
+            body = render()
+        } else {
+            status = "404 Not Found"
+            body = "only /metrics is served here\n"
+        }
+        let response = "HTTP/1.0 \(status)\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response))).whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+}

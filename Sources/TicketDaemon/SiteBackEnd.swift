@@ -1,0 +1,227 @@
+import Foundation
+import TicketElection
+
+/// Where a site writes its tickets for the resource manager to act on. The daemon calls
+/// `apply` on its event loop; implementations do slow work elsewhere and call `completion`
+/// (on any thread) when the write is done, or failed.
+public protocol SiteBackEnd: Sendable {
+    var description: String { get }
+    func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void)
+}
+
+public struct TicketChange: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case grant
+        case revoke(RevokeReason)
+        case standby(Bool)
+    }
+
+    public let kind: Kind
+    public let owner: String
+    public let term: UInt64
+    /// Wall-clock seconds at which the lease ends (booth's `expires`), when it has one.
+    public let expires: Int?
+
+    public init(kind: Kind, owner: String, term: UInt64, expires: Int?) {
+        self.kind = kind
+        self.owner = owner
+        self.term = term
+        self.expires = expires
+    }
+}
+
+public struct BackEndError: Error, CustomStringConvertible, Sendable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// Arbitrators hold no CIB.
+public struct NoBackEnd: SiteBackEnd {
+    public init() {}
+    public var description: String { "none (arbitrator)" }
+    public func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void) {
+        completion(.success(()))
+    }
+}
+
+/// A file holding the CIB's `<tickets>` status section, for sites without a resource manager
+/// yet: one `ticket_state` per ticket with booth's attributes (granted, owner, expires, term,
+/// last-granted, standby). Rewritten whole and atomically on every change.
+public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
+    // @unchecked Sendable: `states` is only touched under `lock`.
+    public let path: String
+    private let lock = NSLock()
+    private var states: [String: [String: String]] = [:]
+
+    public init(path: String) {
+        self.path = path
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            states = FileCIBBackEnd.parse(text)
+        }
+    }
+
+    public var description: String { "file CIB \(path)" }
+
+    public func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void) {
+        lock.lock()
+        var state = states[ticket] ?? ["id": ticket, "granted": "false"]
+        switch change.kind {
+        case .grant:
+            state["granted"] = "true"
+            state["owner"] = change.owner
+            state["revoke-reason"] = nil
+            state["term"] = String(change.term)
+            state["last-granted"] = String(SystemClock.wallClockSeconds())
+            state["expires"] = change.expires.map(String.init) ?? "INF"
+        case .revoke(let reason):
+            state["granted"] = "false"
+            state["owner"] = nil
+            state["expires"] = nil
+            state["revoke-reason"] = reason.rawValue
+        case .standby(let on):
+            state["standby"] = on ? "true" : "false"
+        }
+        states[ticket] = state
+        let text = FileCIBBackEnd.render(states)
+        lock.unlock()
+        do {
+            let temporary = path + ".tmp"
+            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+            guard rename(temporary, path) == 0 else { throw BackEndError("rename \(temporary): \(String(cString: strerror(errno)))") }
+            completion(.success(()))
+        } catch let error as BackEndError {
+            completion(.failure(error))
+        } catch {
+            completion(.failure(BackEndError("\(path): \(error)")))
+        }
+    }
+
+    /// The granted flag of `ticket` as written (for tests and `baton list` cross-checks).
+    public func granted(_ ticket: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return states[ticket]?["granted"] == "true"
+    }
+
+    static func render(_ states: [String: [String: String]]) -> String {
+        var lines = ["<tickets>"]
+        for name in states.keys.sorted() {
+            let attributes = states[name]!.sorted { $0.key == "id" ? true : ($1.key == "id" ? false : $0.key < $1.key) }
+                .map { "\($0.key)=\"\(escape($0.value))\"" }
+            lines.append("  <ticket_state \(attributes.joined(separator: " "))/>")
+        }
+        lines.append("</tickets>")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func parse(_ text: String) -> [String: [String: String]] {
+        var states: [String: [String: String]] = [:]
+        for line in text.split(separator: "\n") where line.contains("<ticket_state ") {
+            var attributes: [String: String] = [:]
+            var rest = Substring(line)
+            while let equals = rest.range(of: "=\"") {
+                let key = rest[..<equals.lowerBound].split(separator: " ").last.map(String.init) ?? ""
+                let afterQuote = rest[equals.upperBound...]
+                guard let close = afterQuote.firstIndex(of: "\"") else { break }
+                attributes[key] = unescape(String(afterQuote[..<close]))
+                rest = afterQuote[afterQuote.index(after: close)...]
+            }
+            if let id = attributes["id"] { states[id] = attributes }
+        }
+        return states
+    }
+
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
+            .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    static func unescape(_ value: String) -> String {
+        value.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
+            .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
+    }
+}
+
+/// Stock Pacemaker: `crm_ticket`, as booth drives it (granted with --force, booth's attributes
+/// owner, expires, term), one process at a time per ticket, never on the event loop.
+public struct CrmTicketBackEnd: SiteBackEnd {
+    public let program: String
+    public let timeout: Duration
+
+    public init(program: String = "/usr/sbin/crm_ticket", timeout: Duration = .seconds(30)) {
+        self.program = program
+        self.timeout = timeout
+    }
+
+    public var description: String { "Pacemaker via \(program)" }
+
+    public func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void) {
+        var invocations: [[String]] = []
+        switch change.kind {
+        case .grant:
+            invocations.append(["--ticket", ticket, "--grant", "--force"])
+            invocations.append(["--ticket", ticket, "--set-attr", "owner", "--attr-value", change.owner])
+            invocations.append(["--ticket", ticket, "--set-attr", "term", "--attr-value", String(change.term)])
+            invocations.append(["--ticket", ticket, "--set-attr", "expires", "--attr-value", change.expires.map(String.init) ?? "0"])
+        case .revoke:
+            invocations.append(["--ticket", ticket, "--revoke", "--force"])
+        case .standby(let on):
+            invocations.append(["--ticket", ticket, on ? "--standby" : "--activate"])
+        }
+        let program = program
+        let timeout = timeout
+        let commands = invocations
+        Thread.detachNewThread {
+            for arguments in commands {
+                let result = runProcess(program, arguments, environment: nil, timeout: timeout)
+                guard result.status == 0 else {
+                    completion(.failure(BackEndError("\(program) \(arguments.joined(separator: " ")) exited \(result.status): \(result.output.trimmingWhitespace())")))
+                    return
+                }
+            }
+            completion(.success(()))
+        }
+    }
+}
+
+/// Runs a program to its end (or kills it at `timeout`); blocking, for worker threads only.
+func runProcess(_ program: String, _ arguments: [String], environment: [String: String]?, timeout: Duration) -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
+    do {
+        try process.run()
+    } catch {
+        return (127, "cannot run \(program): \(error)")
+    }
+    // Drain the pipe while the child runs: a chatty child must not block on a full pipe.
+    let output = OutputBox()
+    let finished = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        output.set(pipe.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        finished.signal()
+    }
+    let seconds = Double(timeout.nanoseconds) / 1e9
+    if finished.wait(timeout: .now() + seconds) == .timedOut {
+        process.terminate()
+        _ = finished.wait(timeout: .now() + 2)
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        return (124, "timed out after \(timeout.shortDescription)")
+    }
+    return (process.terminationStatus, String(decoding: output.get().prefix(4096), as: UTF8.self))
+}
+
+/// @unchecked Sendable: `data` is only touched under `lock`.
+final class OutputBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}

@@ -1,0 +1,283 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NIOCore
+import NIOPosix
+import TLSTransport
+import TicketElection
+import TicketWire
+
+/// batond: the shell around `DaemonCore`. Everything mutable lives on one NIO event loop
+/// (booth's single loop, without its globals): peer connections, the admin socket, timers
+/// and the core. Slow work (handlers, crm_ticket) runs on worker threads and reports back to
+/// the loop. Per batch: the state file is written and fsynced first, then frames leave.
+public final class TicketDaemon: @unchecked Sendable {
+    // @unchecked Sendable: every stored `var` is read and written only on `loop` (each entry
+    // point hops there and `confined()` asserts it); the `let`s are Sendable values.
+    public let plan: DaemonPlan
+    public let loop: any EventLoop
+    let group: MultiThreadedEventLoopGroup
+    let store: StateStore
+    let backEnd: any SiteBackEnd
+    let handlerRunner: HandlerRunner
+    let tls: ReloadableTLSContext
+    let logger: Logger
+    let bootID: String
+    let socketPath: String
+    let metricsAddress: (host: String, port: Int)?
+
+    var core: DaemonCore
+    var outgoing: [Int: any Channel] = [:]
+    var lastHeard: [Int: LocalInstant] = [:]
+    var clients: [UInt64: any Channel] = [:]
+    var nextClient: UInt64 = 0
+    var scheduledTimer: Scheduled<Void>?
+    var scheduledDeadline: LocalInstant?
+    var metrics = DaemonMetrics()
+    var startedAt = LocalInstant.origin
+    var persistFailed = false
+    /// Tickets whose local CIB change is still being written, in order.
+    var cibQueue: [String: [TicketChange]] = [:]
+
+    public init(
+        plan: DaemonPlan, stateDirectory: String, socketPath: String, backEnd: any SiteBackEnd,
+        metricsAddress: (host: String, port: Int)?, logger: Logger
+    ) throws {
+        self.plan = plan
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.loop = group.next()
+        self.store = StateStore(directory: stateDirectory)
+        self.backEnd = backEnd
+        let security = plan.transportSecurity
+        self.tls = try ReloadableTLSContext(
+            files: TLSFiles(
+                certificateAuthorityFile: security.certificateAuthorityFile, certificateFile: security.certificateFile,
+                privateKeyFile: security.privateKeyFile))
+        let renewal = plan.policies.map(\.renewalFrequency).min() ?? .seconds(60)
+        self.handlerRunner = HandlerRunner(
+            configurationName: plan.configurationName, configurationPath: plan.configurationPath,
+            localName: plan.selfEndpoint.name, timeout: min(renewal, .seconds(60)))
+        self.logger = logger
+        self.bootID = SystemClock.bootID()
+        self.socketPath = socketPath
+        self.metricsAddress = metricsAddress
+        self.core = DaemonCore(membership: plan.membership, policies: plan.policies)
+    }
+
+    func confined() {
+        loop.preconditionInEventLoop()
+    }
+
+    // MARK: - Running
+
+    /// Runs until `shutdown` yields; then closes everything and writes the state a last time.
+    public func run(shutdown: AsyncStream<Void>) async throws {
+        try await loop.submit { try self.startCore() }.get()
+        let listener = try await listen()
+        let admin = try await openAdminSocket()
+        var metricsChannel: (any Channel)?
+        if let address = metricsAddress {
+            metricsChannel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler { self.metricsText() })
+                    }
+                }
+                .bind(host: address.host, port: address.port).get()
+            logger.info("metrics served", metadata: ["metrics.address": .string("http://\(address.host):\(address.port)/metrics")])
+        }
+        logger.info(
+            "batond running",
+            metadata: [
+                "member.name": .string(plan.selfEndpoint.name), "member.role": .string(plan.membership.isSite ? "site" : "arbitrator"),
+                "listen.address": .string("\(plan.selfEndpoint.address):\(plan.selfEndpoint.port)"), "admin.socket": .string(socketPath),
+                "site.back_end": .string(backEnd.description), "tickets": .string("\(plan.policies.count)"),
+            ])
+        await withTaskGroup(of: Void.self) { tasks in
+            for peer in plan.membership.others {
+                tasks.addTask { await self.connectLoop(to: peer.index) }
+            }
+            tasks.addTask {
+                for await _ in shutdown { break }
+            }
+            // The first task to finish is the shutdown signal (connect loops run until cancelled).
+            await tasks.next()
+            tasks.cancelAll()
+        }
+        logger.info("batond stopping")
+        try? await listener.close()
+        try? await admin.close()
+        try? await metricsChannel?.close()
+        try await loop.submit {
+            for channel in self.outgoing.values { channel.close(promise: nil) }
+            self.scheduledTimer?.cancel()
+            self.persist(now: SystemClock.now())
+        }.get()
+        unlink(socketPath)
+        try await group.shutdownGracefully()
+    }
+
+    func startCore() throws {
+        confined()
+        let now = SystemClock.now()
+        startedAt = now
+        let loaded = store.load(bootID: bootID, now: now)
+        logger.info("\(loaded.note)")
+        var modes: [String: TicketInstance.StartMode] = [:]
+        for name in core.ticketNames { modes[name] = loaded.mode(for: name) }
+        execute(core.start(modes, now: now), now: now)
+    }
+
+    // MARK: - Batches
+
+    func execute(_ batch: DaemonCore.Batch, now: LocalInstant) {
+        confined()
+        if batch.persist && !persist(now: now) {
+            // Nothing that depends on unwritten state may leave: drop this batch's frames and
+            // let the protocol's resends carry on once the disk works again.
+            metrics.framesDroppedUnpersisted += batch.frames.count
+        } else {
+            for frame in batch.frames { send(frame) }
+        }
+        for (ticket, action) in batch.cib { applyLocally(ticket: ticket, action: action, now: now) }
+        for (ticket, purpose) in batch.handlers { runHandler(ticket: ticket, purpose: purpose, now: now) }
+        for (client, reply) in batch.replies { answer(client, reply) }
+        for (ticket, event) in batch.events {
+            metrics.count(event)
+            logger.info("\(event)", metadata: ["ticket.name": .string(ticket)])
+        }
+        reschedule(now: now)
+    }
+
+    @discardableResult
+    func persist(now: LocalInstant) -> Bool {
+        confined()
+        do {
+            try store.save(StateFile(bootID: bootID, bootClock: .nanoseconds(now.nanoseconds), tickets: core.stateFileTickets(now: now)))
+            metrics.stateWrites += 1
+            if persistFailed {
+                persistFailed = false
+                logger.notice("state file writable again", metadata: ["state.path": .string(store.path)])
+            }
+            return true
+        } catch {
+            if !persistFailed { logger.critical("cannot write the state file: votes and acknowledgements are held back", metadata: ["state.error": .string("\(error)")]) }
+            persistFailed = true
+            return false
+        }
+    }
+
+    func send(_ frame: PeerFrame) {
+        confined()
+        guard let channel = outgoing[frame.to.index] else {
+            metrics.framesDroppedDisconnected += 1
+            return
+        }
+        let bytes = Frame.peer(frame).encoded()
+        metrics.framesSent += 1
+        metrics.messagesSent += frame.messages.count
+        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+    }
+
+    func reschedule(now: LocalInstant) {
+        confined()
+        guard let deadline = core.nextWakeUp else {
+            scheduledTimer?.cancel()
+            scheduledTimer = nil
+            scheduledDeadline = nil
+            return
+        }
+        if let scheduledDeadline, scheduledDeadline == deadline, scheduledTimer != nil { return }
+        scheduledTimer?.cancel()
+        scheduledDeadline = deadline
+        let delay = max(Int64(0), deadline.nanoseconds - now.nanoseconds)
+        scheduledTimer = loop.scheduleTask(in: .nanoseconds(delay)) { [self] in
+            scheduledTimer = nil
+            scheduledDeadline = nil
+            let now = SystemClock.now()
+            execute(core.timer(now: now), now: now)
+        }
+    }
+
+    // MARK: - Site back end and handlers
+
+    func applyLocally(ticket: String, action: DaemonCore.CIBAction, now: LocalInstant) {
+        confined()
+        let wallNow = SystemClock.wallClockSeconds()
+        let change: TicketChange
+        switch action {
+        case .grant(let term, let remaining):
+            change = TicketChange(
+                kind: .grant, owner: plan.selfEndpoint.name, term: term,
+                expires: remaining.map { wallNow + Int($0.nanoseconds / 1_000_000_000) })
+            metrics.grantsApplied += 1
+        case .revoke(let reason):
+            change = TicketChange(kind: .revoke(reason), owner: plan.selfEndpoint.name, term: core.instances[ticket]?.term ?? 0, expires: nil)
+            metrics.revokesApplied += 1
+        case .standby(let on):
+            change = TicketChange(kind: .standby(on), owner: plan.selfEndpoint.name, term: core.instances[ticket]?.term ?? 0, expires: nil)
+        }
+        logger.info("site back end: \(change.kind)", metadata: ["ticket.name": .string(ticket), "ticket.term": .string("\(change.term)")])
+        // One write at a time per ticket, in order: a revoke never overtakes a grant.
+        cibQueue[ticket, default: []].append(change)
+        if cibQueue[ticket]!.count == 1 { startNextChange(ticket) }
+    }
+
+    func startNextChange(_ ticket: String) {
+        confined()
+        guard let change = cibQueue[ticket]?.first else { return }
+        backEnd.apply(ticket: ticket, change: change) { result in
+            self.loop.execute {
+                self.cibQueue[ticket]?.removeFirst()
+                if case .failure(let error) = result {
+                    self.metrics.backEndFailures += 1
+                    self.logger.error("site back end failed", metadata: ["ticket.name": .string(ticket), "back_end.error": .string("\(error)")])
+                }
+                if case .revoke = change.kind {
+                    let now = SystemClock.now()
+                    self.execute(self.core.localRevokeCompleted(ticket: ticket, now: now), now: now)
+                }
+                if self.cibQueue[ticket]?.isEmpty == false { self.startNextChange(ticket) }
+            }
+        }
+    }
+
+    func runHandler(ticket: String, purpose: HandlerPurpose, now: LocalInstant) {
+        confined()
+        guard let path = plan.handlers[ticket] else {
+            execute(core.handlerFinished(ticket: ticket, purpose: purpose, succeeded: true, now: now), now: now)
+            return
+        }
+        metrics.handlerRuns += 1
+        let expires = core.summary(of: ticket, now: now).leaseRemaining.map { SystemClock.wallClockSeconds() + Int($0.nanoseconds / 1_000_000_000) }
+        handlerRunner.run(handler: path, ticket: ticket, expires: expires) { succeeded, detail in
+            self.loop.execute {
+                if !succeeded { self.metrics.handlerFailures += 1 }
+                self.logger.log(level: succeeded ? .info : .warning, "before-acquire-handler \(succeeded ? "succeeded" : "failed")",
+                                metadata: ["ticket.name": .string(ticket), "handler.detail": .string(detail)])
+                let now = SystemClock.now()
+                self.execute(self.core.handlerFinished(ticket: ticket, purpose: purpose, succeeded: succeeded, now: now), now: now)
+            }
+        }
+    }
+
+    /// The site's resource manager reports quorum (from Corosync, in a later step).
+    public func siteQuorumChanged(_ quorate: Bool) {
+        loop.execute {
+            let now = SystemClock.now()
+            self.execute(self.core.siteQuorum(quorate, now: now), now: now)
+        }
+    }
+
+    /// SIGHUP: new connections use re-read certificates; tickets and connections stay.
+    public func reloadCertificates() {
+        do {
+            try tls.reload()
+            logger.notice("certificates reloaded", metadata: ["tls.certificate": .string(plan.transportSecurity.certificateFile)])
+        } catch {
+            logger.error("certificate reload failed; keeping the old ones", metadata: ["tls.error": .string("\(error)")])
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import BatonConfig
+import Dispatch
+import Foundation
+import Logging
+import TLSTransport
+import TicketDaemon
+
+/// batond: the Baton ticket manager daemon, for a site or an arbitrator.
+@main
+struct Batond: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batond",
+        abstract: "The Baton ticket manager daemon (site or arbitrator role).",
+        discussion: """
+            Runs in the foreground (systemd Type=simple). SIGTERM or SIGINT stop it after a last state write;
+            SIGHUP re-reads the TLS certificates and key for new connections, keeping tickets and connections.
+            Exit status: 0 stopped cleanly, 1 bad configuration or files, 2 runtime failure.
+            """)
+
+    @Option(name: .shortAndLong, help: "Configuration file (booth.conf format with Baton's TLS keys).")
+    var config = "/etc/baton/baton.conf"
+    @Option(name: [.customShort("s"), .long], help: "This member's name (else `identity` in the file, else the certificate's name).")
+    var site: String?
+    @Option(help: "Directory of the state file.") var stateDirectory = "/var/lib/baton"
+    @Option(help: "Admin socket (default: /run/baton/CONFNAME-MEMBER.sock).") var socket: String?
+    @Option(help: "Site back end: file (a CIB ticket section in a file), pacemaker (crm_ticket), or none (arbitrators).")
+    var backEnd: String?
+    @Option(help: "File of the file back end (default: STATE-DIRECTORY/cib-tickets.xml).") var cibFile: String?
+    @Option(help: "Serve Prometheus metrics at HOST:PORT (for example 127.0.0.1:9939).") var metrics: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "batond") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        signal(SIGPIPE, SIG_IGN)
+
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try BatonConfigurationParser.load(path: config)
+        } catch {
+            FileHandle.standardError.write(Data("batond: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        let plan: DaemonPlan
+        do {
+            var names: [String] = []
+            if site == nil, loaded.configuration.identity == nil, let security = loaded.configuration.transportSecurity {
+                names = (try? TLSContext(files: TLSFiles(
+                    certificateAuthorityFile: security.certificateAuthorityFile, certificateFile: security.certificateFile,
+                    privateKeyFile: security.privateKeyFile)).ownCertificateNames) ?? []
+            }
+            plan = try DaemonPlan(configuration: loaded.configuration, path: config, identity: site ?? loaded.configuration.identity, certificateNames: names)
+        } catch {
+            FileHandle.standardError.write(Data("batond: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let siteBackEnd: any SiteBackEnd
+        switch backEnd ?? (plan.membership.isSite ? "file" : "none") {
+        case "none":
+            guard !plan.membership.isSite else {
+                FileHandle.standardError.write(Data("batond: a site needs a back end (file or pacemaker)\n".utf8))
+                throw ExitCode(1)
+            }
+            siteBackEnd = NoBackEnd()
+        case "file": siteBackEnd = FileCIBBackEnd(path: cibFile ?? stateDirectory + "/cib-tickets.xml")
+        case "pacemaker": siteBackEnd = CrmTicketBackEnd()
+        case let other:
+            FileHandle.standardError.write(Data("batond: --back-end \(other): expected file, pacemaker or none\n".utf8))
+            throw ExitCode(1)
+        }
+        var metricsAddress: (host: String, port: Int)?
+        if let metrics {
+            guard let colon = metrics.lastIndex(of: ":"), let port = Int(metrics[metrics.index(after: colon)...]), (1...65535).contains(port) else {
+                FileHandle.standardError.write(Data("batond: --metrics \(metrics): expected HOST:PORT\n".utf8))
+                throw ExitCode(1)
+            }
+            metricsAddress = (String(metrics[..<colon]), port)
+        }
+        try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let socketPath = socket ?? "/run/baton/\(plan.configurationName)-\(plan.selfEndpoint.name).sock"
+        let daemon: TicketDaemon
+        do {
+            daemon = try TicketDaemon(
+                plan: plan, stateDirectory: stateDirectory, socketPath: socketPath, backEnd: siteBackEnd,
+                metricsAddress: metricsAddress, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("batond: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let (shutdown, stop) = AsyncStream<Void>.makeStream()
+        let signals = SignalWatcher(stop: stop, reload: { daemon.reloadCertificates() })
+        do {
+            try await daemon.run(shutdown: shutdown)
+        } catch {
+            logger.critical("batond failed: \(error)")
+            throw ExitCode(2)
+        }
+        withExtendedLifetime(signals) {}
+    }
+}
+
+/// SIGTERM/SIGINT end the daemon; SIGHUP reloads certificates. Holds the dispatch sources
+/// for the life of the daemon (they stop when released).
+final class SignalWatcher {
+    let sources: [any DispatchSourceSignal]
+
+    init(stop: AsyncStream<Void>.Continuation, reload: @escaping @Sendable () -> Void) {
+        let stopHandler: @Sendable () -> Void = { stop.yield() }
+        var sources: [any DispatchSourceSignal] = []
+        let actions: [(Int32, @Sendable () -> Void)] = [(SIGTERM, stopHandler), (SIGINT, stopHandler), (SIGHUP, reload)]
+        for (number, action) in actions {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: action)
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+}
