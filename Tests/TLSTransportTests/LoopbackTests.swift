@@ -382,18 +382,20 @@ final class ReaderState: Sendable {
         defer { connection.channel.close(promise: nil) }
 
         let chunk = ByteBuffer(repeating: 0x42, count: 64 * 1024)
-        var written = 0
-        var becameUnwritable = false
-        // At most 256 MiB: far beyond socket buffers, so the writer must have been stopped.
-        for _ in 0..<4096 {
-            connection.channel.writeAndFlush(chunk, promise: nil)
-            written += chunk.readableBytes
-            if !connection.channel.isWritable {
-                becameUnwritable = true
-                break
+        let channel = connection.channel
+        let writtenMaximum = 256 * 1024 * 1024
+        // Write on the channel's event loop until it says stop: far below 256 MiB when the
+        // pressure of the unread socket reaches the writer through TLS.
+        let written = try await channel.eventLoop.submit {
+            var written = 0
+            while channel.isWritable && written < writtenMaximum {
+                channel.writeAndFlush(chunk, promise: nil)
+                written += chunk.readableBytes
             }
-        }
-        #expect(becameUnwritable)
+            return written
+        }.get()
+        #expect(written < writtenMaximum)
+        #expect(!channel.isWritable)
         #expect(state.bytes < written)
 
         // Read until everything has arrived (bounded).
@@ -408,9 +410,9 @@ final class ReaderState: Sendable {
         }
         #expect(state.bytes == written)
         let writableDeadline = ContinuousClock.now + .seconds(5)
-        while !connection.channel.isWritable && ContinuousClock.now < writableDeadline {
+        while !channel.isWritable && ContinuousClock.now < writableDeadline {
             try await Task.sleep(for: .milliseconds(5))
         }
-        #expect(connection.channel.isWritable)
+        #expect(channel.isWritable)
     }
 }
