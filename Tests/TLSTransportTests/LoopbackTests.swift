@@ -297,7 +297,7 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
         let context = try ReloadableTLSContext(files: pki.files("site-b"))
         return try await TLSChannels.connect(
             host: "127.0.0.1", port: port, expectedPeerName: expecting, context: context, handshakeTimeout: .seconds(5),
-            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.client"))
+            group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.client"))
     }
 
     @Test func mutualTLS13WithOpenSSLServer() async throws {
@@ -368,7 +368,7 @@ final class ReaderState: Sendable {
         let serverContext = try ReloadableTLSContext(files: pki.files("site-a"))
         let server = try await TLSChannels.listen(
             host: "127.0.0.1", port: 0, acceptedPeerNames: members, context: serverContext, handshakeTimeout: .seconds(5),
-            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.server")
+            group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.server")
         ) { channel in
             try channel.syncOptions?.setOption(.autoRead, value: false)
             try channel.pipeline.syncOperations.addHandler(ByteCounter(state: state))
@@ -378,7 +378,7 @@ final class ReaderState: Sendable {
         let connection = try await TLSChannels.connect(
             host: "127.0.0.1", port: port, expectedPeerName: "site-a",
             context: try ReloadableTLSContext(files: pki.files("site-b")), handshakeTimeout: .seconds(5),
-            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.client"))
+            group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.client"))
         defer { connection.channel.close(promise: nil) }
 
         let chunk = ByteBuffer(repeating: 0x42, count: 64 * 1024)
