@@ -54,8 +54,10 @@ struct TestPKI: Sendable {
     }
 
     static func make() async throws -> TestPKI {
-        let directory = NSTemporaryDirectory() + "baton-tls-\(UInt32.random(in: 0...UInt32.max))"
+        let directory = testPKIDirectory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The throwaway keys leave with the test process.
+        atexit { try? FileManager.default.removeItem(atPath: testPKIDirectory) }
         let pki = TestPKI(directory: directory)
         try await pki.makeAuthority("ca", commonName: "Baton Test CA")
         try await pki.makeAuthority("foreign-ca", commonName: "Foreign CA")
@@ -102,15 +104,21 @@ struct TestPKI: Sendable {
     }
 }
 
+/// One directory per test process.
+let testPKIDirectory = NSTemporaryDirectory() + "baton-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+
 /// Made once per test process.
 actor SharedPKI {
     static let shared = SharedPKI()
-    private var pki: TestPKI?
+    /// One making task: callers that arrive while it runs wait for it (actor reentrancy would
+    /// otherwise start a second one into the same directory).
+    private var making: Task<TestPKI, any Error>?
+
     func get() async throws -> TestPKI {
-        if let pki { return pki }
-        let made = try await TestPKI.make()
-        pki = made
-        return made
+        if let making { return try await making.value }
+        let task = Task { try await TestPKI.make() }
+        making = task
+        return try await task.value
     }
 }
 
