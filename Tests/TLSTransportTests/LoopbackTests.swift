@@ -278,6 +278,18 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
         #expect(refusals.last?.refusal == .peerNameMismatch(expected: addresses, presented: ["intruder"]))
     }
 
+    @Test func aCertificateNamingTwoMembersIsRefused() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let server = try await EchoServer.start(pki)
+        defer { Task { await server.stop() } }
+        await #expect(throws: (any Error).self) {
+            _ = try await exchange(pki, as: "two-names", port: server.port)
+        }
+        let refusals = try await server.observations.waitForRefusals(1)
+        #expect(refusals.last?.refusal == .peerNameAmbiguous(matching: ["site-b", "arbitrator"]))
+        #expect(server.observations.verifiedPeers.isEmpty)
+    }
+
     @Test func missingFilesAreTypedErrors() async throws {
         let pki = try await SharedPKI.shared.get()
         var files = pki.files("site-a")

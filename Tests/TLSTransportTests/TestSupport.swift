@@ -71,6 +71,8 @@ struct TestPKI: Sendable {
         // Members named by address, as in a booth file without name=: an IP SAN, and a bare CN.
         try await pki.makeMember("ip-one", commonName: "127.0.0.1", alternativeName: "IP:127.0.0.1", authority: "ca")
         try await pki.makeMember("ip-two", commonName: "127.0.0.2", alternativeName: nil, authority: "ca")
+        // One certificate naming two members.
+        try await pki.makeMember("two-names", commonName: "site-b", alternativeName: "DNS:site-b,DNS:arbitrator", authority: "ca")
         return pki
     }
 
@@ -87,7 +89,7 @@ struct TestPKI: Sendable {
             "-keyout", key(name), "-out", "\(directory)/\(name).csr", "-subj", "/CN=\(commonName)",
         ]
         if let alternativeName {
-            let entry = alternativeName.hasPrefix("IP:") ? alternativeName : "DNS:\(alternativeName)"
+            let entry = alternativeName.contains(":") ? alternativeName : "DNS:\(alternativeName)"
             request += ["-addext", "subjectAltName=\(entry)"]
         }
         try await openssl(request)
