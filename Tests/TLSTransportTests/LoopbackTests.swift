@@ -332,6 +332,41 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
         #expect(server.output.contains("hello s_server"))
     }
 
+    /// A server that accepts TCP and never answers: the client gives up at its handshake timeout.
+    @Test func clientHandshakeTimesOutAgainstASilentServer() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { silent.close(promise: nil) }
+        let port = try #require(silent.localAddress?.port)
+        let started = ContinuousClock.now
+        do {
+            _ = try await TLSChannels.connect(
+                host: "127.0.0.1", port: port, expectedPeerName: "site-a",
+                context: try ReloadableTLSContext(files: pki.files("site-b")), handshakeTimeout: .milliseconds(300),
+                group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.client"))
+            Issue.record("a silent server completed a handshake")
+        } catch let error as TLSConnectionError {
+            #expect(error.refusal == .handshakeTimeout(.milliseconds(300)))
+            #expect(error.role == .client)
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    /// Nobody listening: a connection error, not a hang.
+    @Test func connectingToAClosedPortFails() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(probe.localAddress?.port)
+        try await probe.close()
+        await #expect(throws: (any Error).self) {
+            _ = try await TLSChannels.connect(
+                host: "127.0.0.1", port: port, expectedPeerName: "site-a",
+                context: try ReloadableTLSContext(files: pki.files("site-b")), handshakeTimeout: .seconds(2),
+                group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.client"))
+        }
+    }
+
     @Test func clientRefusesATLS12Server() async throws {
         let pki = try await SharedPKI.shared.get()
         let server = try await OpenSSLServer(arguments: [
