@@ -29,6 +29,33 @@ extension BatonConfigurationParser {
                 break
             }
         }
-        return try parse(text: String(decoding: bytes, as: UTF8.self), fileName: path)
+        let loaded = try parse(text: String(decoding: bytes, as: UTF8.self), fileName: path)
+        return loaded.resolvingRelativePaths(againstDirectoryOf: path)
+    }
+}
+
+extension LoadedConfiguration {
+    /// TLS file paths that are relative are taken relative to the configuration file's
+    /// directory (a daemon's working directory is `/`, which nobody means).
+    public func resolvingRelativePaths(againstDirectoryOf configurationPath: String) -> LoadedConfiguration {
+        guard let security = configuration.transportSecurity else { return self }
+        let directory: String
+        if let slash = configurationPath.lastIndex(of: "/") {
+            directory = String(configurationPath[...slash])
+        } else {
+            directory = "./"
+        }
+        func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : directory + path }
+        let resolved = TransportSecurity(
+            certificateAuthorityFile: resolve(security.certificateAuthorityFile),
+            certificateFile: resolve(security.certificateFile),
+            privateKeyFile: resolve(security.privateKeyFile),
+            handshakeTimeout: security.handshakeTimeout)
+        let old = configuration
+        let updated = BatonConfiguration(
+            name: old.name, port: old.port, members: old.members, tickets: old.tickets, transportSecurity: resolved,
+            identity: old.identity, maximumTimeSkew: old.maximumTimeSkew, siteUser: old.siteUser, siteGroup: old.siteGroup,
+            arbitratorUser: old.arbitratorUser, arbitratorGroup: old.arbitratorGroup, debugLevel: old.debugLevel)
+        return LoadedConfiguration(configuration: updated, warnings: warnings)
     }
 }

@@ -53,6 +53,8 @@ public enum TLSRefusal: Sendable, Equatable, CustomStringConvertible {
     case peerCertificateUntrusted(String)
     /// The certificate is valid but names no member we accept here.
     case peerNameMismatch(expected: [String], presented: [String])
+    /// The certificate names more than one member we accept: it could pose as either.
+    case peerNameAmbiguous(matching: [String])
     /// The peer offered only TLS versions below 1.3.
     case protocolVersionRefused(String)
     /// The bytes were not TLS at all (plaintext, HTTP, garbage).
@@ -78,6 +80,7 @@ public enum TLSRefusal: Sendable, Equatable, CustomStringConvertible {
         case .peerCertificateUntrusted(let reason): return "peer certificate not trusted: \(reason)"
         case .peerNameMismatch(let expected, let presented):
             return "peer certificate names \(presented) match none of the expected \(expected)"
+        case .peerNameAmbiguous(let matching): return "peer certificate names several members \(matching); one member, one certificate"
         case .protocolVersionRefused(let reason): return "peer does not speak TLS 1.3: \(reason)"
         case .notTLS(let reason): return "peer did not speak TLS: \(reason)"
         case .alertReceived(let reason): return "peer refused the connection: \(reason)"

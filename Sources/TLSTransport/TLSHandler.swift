@@ -246,8 +246,13 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         defer { X509_free(certificate) }
         let presented = certificateNames(certificate)
         let candidates = peerNamePolicy.candidates
-        guard let name = candidates.first(where: { baton_certificate_names(certificate, $0, $0.utf8.count) == 1 }) else {
+        let matching = candidates.filter { baton_certificate_names(certificate, $0, $0.utf8.count) == 1 }
+        guard let name = matching.first else {
             fail(context: context, refusal: .peerNameMismatch(expected: candidates, presented: presented), closeChannel: true)
+            return
+        }
+        guard matching.count == 1 else {
+            fail(context: context, refusal: .peerNameAmbiguous(matching: matching), closeChannel: true)
             return
         }
         let peer = VerifiedPeer(name: name, certificateNames: presented, address: peerAddress)

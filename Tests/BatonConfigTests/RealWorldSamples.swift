@@ -118,6 +118,16 @@ import Testing
         #expect(configuration.tickets[1].mode == .manual)
     }
 
+    @Test func relativeTLSPathsAreRelativeToTheConfigurationFile() throws {
+        let path = "/tmp/baton-config-test-\(UInt32.random(in: 0...UInt32.max)).conf"
+        try writeFile(path, "site = 10.0.0.1\ntls-ca = tls/ca.pem\ntls-certificate = /etc/baton/member.pem\ntls-private-key = member.key\n")
+        defer { removeFile(path) }
+        let security = try #require(try BatonConfigurationParser.load(path: path).configuration.transportSecurity)
+        #expect(security.certificateAuthorityFile == "/tmp/tls/ca.pem")
+        #expect(security.certificateFile == "/etc/baton/member.pem")
+        #expect(security.privateKeyFile == "/tmp/member.key")
+    }
+
     /// The loader reads a real file and names it in diagnostics.
     @Test func loadFromDisk() throws {
         let path = "/tmp/baton-config-test-\(UInt32.random(in: 0...UInt32.max)).conf"

@@ -29,7 +29,7 @@ struct EmbeddedPair {
     let serverRecorder = InboundRecorder()
 
     init(_ pki: TestPKI, client clientName: String = "site-b", server serverName: String = "site-a", expecting: String = "site-a") throws {
-        let logger = Logger(label: "test.embedded")
+        let logger = Logger(label: "test.embedded", factory: { _ in SwiftLogNoOpLogHandler() })
         clientHandler = TLSHandler(
             role: .client, context: try TLSContext(files: pki.files(clientName)), peerNamePolicy: .exactly(expecting),
             handshakeTimeout: .seconds(10), logger: logger, peerAddress: "server.embedded")

@@ -278,6 +278,18 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
         #expect(refusals.last?.refusal == .peerNameMismatch(expected: addresses, presented: ["intruder"]))
     }
 
+    @Test func aCertificateNamingTwoMembersIsRefused() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let server = try await EchoServer.start(pki)
+        defer { Task { await server.stop() } }
+        await #expect(throws: (any Error).self) {
+            _ = try await exchange(pki, as: "two-names", port: server.port)
+        }
+        let refusals = try await server.observations.waitForRefusals(1)
+        #expect(refusals.last?.refusal == .peerNameAmbiguous(matching: ["site-b", "arbitrator"]))
+        #expect(server.observations.verifiedPeers.isEmpty)
+    }
+
     @Test func missingFilesAreTypedErrors() async throws {
         let pki = try await SharedPKI.shared.get()
         var files = pki.files("site-a")
@@ -297,7 +309,7 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
         let context = try ReloadableTLSContext(files: pki.files("site-b"))
         return try await TLSChannels.connect(
             host: "127.0.0.1", port: port, expectedPeerName: expecting, context: context, handshakeTimeout: .seconds(5),
-            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.client"))
+            group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.client"))
     }
 
     @Test func mutualTLS13WithOpenSSLServer() async throws {
@@ -318,6 +330,41 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(server.output.contains("hello s_server"))
+    }
+
+    /// A server that accepts TCP and never answers: the client gives up at its handshake timeout.
+    @Test func clientHandshakeTimesOutAgainstASilentServer() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { silent.close(promise: nil) }
+        let port = try #require(silent.localAddress?.port)
+        let started = ContinuousClock.now
+        do {
+            _ = try await TLSChannels.connect(
+                host: "127.0.0.1", port: port, expectedPeerName: "site-a",
+                context: try ReloadableTLSContext(files: pki.files("site-b")), handshakeTimeout: .milliseconds(300),
+                group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.client"))
+            Issue.record("a silent server completed a handshake")
+        } catch let error as TLSConnectionError {
+            #expect(error.refusal == .handshakeTimeout(.milliseconds(300)))
+            #expect(error.role == .client)
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    /// Nobody listening: a connection error, not a hang.
+    @Test func connectingToAClosedPortFails() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(probe.localAddress?.port)
+        try await probe.close()
+        await #expect(throws: (any Error).self) {
+            _ = try await TLSChannels.connect(
+                host: "127.0.0.1", port: port, expectedPeerName: "site-a",
+                context: try ReloadableTLSContext(files: pki.files("site-b")), handshakeTimeout: .seconds(2),
+                group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.client"))
+        }
     }
 
     @Test func clientRefusesATLS12Server() async throws {
@@ -368,7 +415,7 @@ final class ReaderState: Sendable {
         let serverContext = try ReloadableTLSContext(files: pki.files("site-a"))
         let server = try await TLSChannels.listen(
             host: "127.0.0.1", port: 0, acceptedPeerNames: members, context: serverContext, handshakeTimeout: .seconds(5),
-            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.server")
+            group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.server")
         ) { channel in
             try channel.syncOptions?.setOption(.autoRead, value: false)
             try channel.pipeline.syncOperations.addHandler(ByteCounter(state: state))
@@ -378,22 +425,24 @@ final class ReaderState: Sendable {
         let connection = try await TLSChannels.connect(
             host: "127.0.0.1", port: port, expectedPeerName: "site-a",
             context: try ReloadableTLSContext(files: pki.files("site-b")), handshakeTimeout: .seconds(5),
-            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test.client"))
+            group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.client"))
         defer { connection.channel.close(promise: nil) }
 
         let chunk = ByteBuffer(repeating: 0x42, count: 64 * 1024)
-        var written = 0
-        var becameUnwritable = false
-        // At most 256 MiB: far beyond socket buffers, so the writer must have been stopped.
-        for _ in 0..<4096 {
-            connection.channel.writeAndFlush(chunk, promise: nil)
-            written += chunk.readableBytes
-            if !connection.channel.isWritable {
-                becameUnwritable = true
-                break
+        let channel = connection.channel
+        let writtenMaximum = 256 * 1024 * 1024
+        // Write on the channel's event loop until it says stop: far below 256 MiB when the
+        // pressure of the unread socket reaches the writer through TLS.
+        let written = try await channel.eventLoop.submit {
+            var written = 0
+            while channel.isWritable && written < writtenMaximum {
+                channel.writeAndFlush(chunk, promise: nil)
+                written += chunk.readableBytes
             }
-        }
-        #expect(becameUnwritable)
+            return written
+        }.get()
+        #expect(written < writtenMaximum)
+        #expect(!channel.isWritable)
         #expect(state.bytes < written)
 
         // Read until everything has arrived (bounded).
@@ -408,9 +457,9 @@ final class ReaderState: Sendable {
         }
         #expect(state.bytes == written)
         let writableDeadline = ContinuousClock.now + .seconds(5)
-        while !connection.channel.isWritable && ContinuousClock.now < writableDeadline {
+        while !channel.isWritable && ContinuousClock.now < writableDeadline {
             try await Task.sleep(for: .milliseconds(5))
         }
-        #expect(connection.channel.isWritable)
+        #expect(channel.isWritable)
     }
 }

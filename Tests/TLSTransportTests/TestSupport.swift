@@ -54,8 +54,10 @@ struct TestPKI: Sendable {
     }
 
     static func make() async throws -> TestPKI {
-        let directory = NSTemporaryDirectory() + "baton-tls-\(UInt32.random(in: 0...UInt32.max))"
+        let directory = testPKIDirectory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The throwaway keys leave with the test process.
+        atexit { try? FileManager.default.removeItem(atPath: testPKIDirectory) }
         let pki = TestPKI(directory: directory)
         try await pki.makeAuthority("ca", commonName: "Baton Test CA")
         try await pki.makeAuthority("foreign-ca", commonName: "Foreign CA")
@@ -69,6 +71,8 @@ struct TestPKI: Sendable {
         // Members named by address, as in a booth file without name=: an IP SAN, and a bare CN.
         try await pki.makeMember("ip-one", commonName: "127.0.0.1", alternativeName: "IP:127.0.0.1", authority: "ca")
         try await pki.makeMember("ip-two", commonName: "127.0.0.2", alternativeName: nil, authority: "ca")
+        // One certificate naming two members.
+        try await pki.makeMember("two-names", commonName: "site-b", alternativeName: "DNS:site-b,DNS:arbitrator", authority: "ca")
         return pki
     }
 
@@ -85,7 +89,7 @@ struct TestPKI: Sendable {
             "-keyout", key(name), "-out", "\(directory)/\(name).csr", "-subj", "/CN=\(commonName)",
         ]
         if let alternativeName {
-            let entry = alternativeName.hasPrefix("IP:") ? alternativeName : "DNS:\(alternativeName)"
+            let entry = alternativeName.contains(":") ? alternativeName : "DNS:\(alternativeName)"
             request += ["-addext", "subjectAltName=\(entry)"]
         }
         try await openssl(request)
@@ -102,15 +106,21 @@ struct TestPKI: Sendable {
     }
 }
 
+/// One directory per test process.
+let testPKIDirectory = NSTemporaryDirectory() + "baton-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+
 /// Made once per test process.
 actor SharedPKI {
     static let shared = SharedPKI()
-    private var pki: TestPKI?
+    /// One making task: callers that arrive while it runs wait for it (actor reentrancy would
+    /// otherwise start a second one into the same directory).
+    private var making: Task<TestPKI, any Error>?
+
     func get() async throws -> TestPKI {
-        if let pki { return pki }
-        let made = try await TestPKI.make()
-        pki = made
-        return made
+        if let making { return try await making.value }
+        let task = Task { try await TestPKI.make() }
+        making = task
+        return try await task.value
     }
 }
 
