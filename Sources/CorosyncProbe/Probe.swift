@@ -183,6 +183,7 @@ struct Session: Sendable {
     let voteQuorum: VoteQuorum
 
     enum Outcome { case quit, lost }
+    enum Ending: Sendable { case stream, poller, timer }
 
     static func open(group name: String, qdevice: String?) async throws(CorosyncError) -> Session {
         let group = try await ProcessGroup.join(name)
@@ -205,7 +206,7 @@ struct Session: Sendable {
 
     /// Reports every event until the first sequence ends (corosync gone), then returns.
     func run(reporter: Reporter, castVote: Shared<Bool>, qdevice: String?) async {
-        await withTaskGroup(of: Void.self) { tasks in
+        await withTaskGroup(of: Ending.self) { tasks in
             tasks.addTask {
                 do {
                     for try await event in group.events {
@@ -228,6 +229,7 @@ struct Session: Sendable {
                 } catch {
                     reporter.emit("ended", ["source": "cpg", "error": errorName(error)])
                 }
+                return .stream
             }
             tasks.addTask {
                 do {
@@ -244,6 +246,7 @@ struct Session: Sendable {
                 } catch {
                     reporter.emit("ended", ["source": "quorum", "error": errorName(error)])
                 }
+                return .stream
             }
             tasks.addTask {
                 do {
@@ -269,6 +272,7 @@ struct Session: Sendable {
                 } catch {
                     reporter.emit("ended", ["source": "votequorum", "error": errorName(error)])
                 }
+                return .stream
             }
             if let qdevice {
                 tasks.addTask {
@@ -278,14 +282,29 @@ struct Session: Sendable {
                                 try await voteQuorum.pollDevice(name: qdevice, castVote: castVote.withLock { $0 }, ringID: ringID)
                             } catch {
                                 reporter.emit("qdevice.poll", ["error": errorName(error), "ring": ringID.description])
-                                if let error = error as? CorosyncError, error.isConnectionLost || error == .closed { return }
+                                if let error = error as? CorosyncError, error.isConnectionLost || error == .closed { return .poller }
                             }
                         }
                         try? await Task.sleep(for: .milliseconds(300))
                     }
+                    return .poller
                 }
             }
-            _ = await tasks.next()
+            // When one sequence ends (corosync gone), the others end too, each with its own
+            // error: give them a bounded moment to report it, then close everything.
+            var streamsEnded = 0
+            var timerStarted = false
+            while let ending = await tasks.next() {
+                if ending == .stream { streamsEnded += 1 }
+                if ending == .timer || streamsEnded == 3 { break }
+                if !timerStarted {
+                    timerStarted = true
+                    tasks.addTask {
+                        try? await Task.sleep(for: .seconds(3))
+                        return .timer
+                    }
+                }
+            }
             tasks.cancelAll()
             await close()
         }
