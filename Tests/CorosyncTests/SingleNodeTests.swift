@@ -3,7 +3,8 @@ import Testing
 
 /// One real corosync on the test bed (its own network namespace, knet on a namespace-only
 /// address), the Swift bindings in baton-corosync-probe and `baton cluster status`.
-@Suite(.serialized, .enabled(if: Capability.available, "needs root, ip netns and corosync; the reason is printed"))
+extension RealCorosync {
+@Suite(.serialized)
 struct SingleNodeTests {
     @Test(.timeLimit(.minutes(1)))
     func groupQuorumVotesAndNodeList() async throws {
@@ -62,4 +63,5 @@ struct SingleNodeTests {
             #expect(result.output.contains("\"fifoViolations\":0"))
         }
     }
+}
 }

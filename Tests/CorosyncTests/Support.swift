@@ -22,6 +22,12 @@ enum Capability {
     static var available: Bool { missing == nil }
 }
 
+/// Every suite that runs real corosync nests in here: `.serialized` applies to nested suites
+/// too, so no two test beds run at once (their timings stay meaningful on 2 shared cores).
+/// Disabled, with the reason printed, when root, `ip netns` or corosync is missing.
+@Suite(.serialized, .enabled(if: Capability.available, "needs root, ip netns and corosync; the reason is printed on stderr"))
+enum RealCorosync {}
+
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }

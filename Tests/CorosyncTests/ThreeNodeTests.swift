@@ -5,7 +5,8 @@ import Testing
 /// inside each node's namespace as baton-corosync-probe: libqb's IPC sockets are abstract unix
 /// sockets, private to a network namespace, so one client process per node is the only way
 /// to talk to three corosyncs — and it is how baton-crmd will run: one per node.
-@Suite(.serialized, .enabled(if: Capability.available, "needs root, ip netns and corosync; the reason is printed"))
+extension RealCorosync {
+@Suite(.serialized)
 struct ThreeNodeTests {
     static func membership(_ event: [String: Any]) -> [String] {
         ((event["members"] as? [[String: Any]]) ?? []).map { "\(int($0["node"]) ?? -1)/\(int($0["pid"]) ?? -1)" }.sorted()
@@ -192,4 +193,5 @@ struct ThreeNodeTests {
             await Self.stopAll(probes)
         }
     }
+}
 }
