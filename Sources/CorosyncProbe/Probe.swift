@@ -46,7 +46,7 @@ struct Probe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton-corosync-probe",
         abstract: "Corosync client for Baton's test bed (JSON lines on stdout).",
-        subcommands: [Order.self, Watch.self]
+        subcommands: [Order.self, Watch.self, Overflow.self]
     )
 }
 
@@ -114,6 +114,42 @@ struct Order: AsyncParsableCommand {
             "sendMilliseconds": sendDuration.components.seconds * 1000 + sendDuration.components.attoseconds / 1_000_000_000_000_000,
             "totalMilliseconds": total.components.seconds * 1000 + total.components.attoseconds / 1_000_000_000_000_000,
         ])
+        await group.close()
+    }
+}
+
+/// Joins with a tiny event buffer, sends more messages than it holds without consuming,
+/// then reports how the event sequence ended (expected: the overflow error).
+struct Overflow: AsyncParsableCommand {
+    @Option var group = "baton-overflow"
+    @Option var limit = 10
+    @Option var count = 50
+
+    func run() async throws {
+        let reporter = Reporter()
+        let group = try await ProcessGroup.join(group, options: .init(eventBufferLimit: limit))
+        // Once the buffer overflows the handle is closed: later sends fail with `.closed`.
+        var sent = 0
+        do {
+            for sequence in 0..<count {
+                try await group.send(Array("\(sequence)".utf8))
+                sent += 1
+            }
+        } catch .closed {
+            reporter.emit("closed-while-sending", ["sent": sent])
+        }
+        try await Task.sleep(for: .seconds(1))
+        var received = 0
+        do {
+            for try await event in group.events {
+                if case .message = event { received += 1 }
+            }
+            reporter.emit("overflow", ["received": received, "error": ""])
+        } catch {
+            var overflow = false
+            if case .eventBufferOverflow = error as? CorosyncError { overflow = true }
+            reporter.emit("overflow", ["received": received, "error": "\(error)", "eventBufferOverflow": overflow])
+        }
         await group.close()
     }
 }
@@ -212,8 +248,8 @@ struct Session: Sendable {
                     for try await event in group.events {
                         switch event {
                         case .message(let message):
-                            reporter.emit("cpg.message", ["node": message.sender.nodeID.rawValue, "pid": message.sender.pid,
-                                                          "text": String(decoding: message.bytes, as: UTF8.self)])
+                            reporter.emit("cpg.message", ["node": message.sender.nodeID.rawValue, "pid": message.sender.pid, "bytes": message.bytes.count,
+                                                          "text": message.bytes.count <= 256 ? String(decoding: message.bytes, as: UTF8.self) : ""])
                         case .membership(let change):
                             reporter.emit("cpg.membership", [
                                 "members": membersJSON(change.members),
@@ -318,6 +354,17 @@ struct Session: Sendable {
                 reporter.emit("sent")
             } catch {
                 reporter.emit("send.error", ["error": errorName(error)])
+            }
+        case "send-size":
+            // A message of N bytes: shows the size limit is checked before sending.
+            let size = words.count > 1 ? Int(words[1]) ?? 0 : 0
+            do {
+                try await group.send([UInt8](repeating: 0x61, count: size))
+                reporter.emit("sent", ["bytes": size])
+            } catch {
+                let tooLarge: Bool
+                if case .messageTooLarge = error { tooLarge = true } else { tooLarge = false }
+                reporter.emit("send.error", ["error": errorName(error), "messageTooLarge": tooLarge, "bytes": size])
             }
         case "cast":
             castVote.withLock { $0 = words.count > 1 && words[1] == "yes" }

@@ -20,6 +20,14 @@ struct SingleNodeTests {
                 let message = try await probe.waitFor("own message") { $0["event"] as? String == "cpg.message" }
                 #expect(message.event["text"] as? String == "hello-from-swift")
                 #expect(int(message.event["node"]) == 1)
+                // Large messages are fragmented by libcpg and arrive whole; the limit (1 MiB by
+                // default) is checked before anything is sent.
+                probe.send("send-size 300000")
+                let large = try await probe.waitFor("300000-byte message") { $0["event"] as? String == "cpg.message" && int($0["bytes"]) == 300_000 }
+                #expect(int(large.event["node"]) == 1)
+                probe.send("send-size 2000000")
+                let refused = try await probe.waitFor("refusal") { $0["event"] as? String == "send.error" }
+                #expect(refused.event["messageTooLarge"] as? Bool == true)
                 // Quorum: a one-node cluster is quorate.
                 let quorum = try await probe.waitFor("quorum view") { $0["event"] as? String == "quorum" }
                 #expect(quorum.event["quorate"] as? Bool == true)
@@ -51,6 +59,15 @@ struct SingleNodeTests {
             let down = try await bed.exec(1, [Paths.baton, "cluster", "status"])
             #expect(down.status != 0)
             #expect(down.output.contains("CS_ERR_LIBRARY") && down.output.contains("is corosync running"))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func slowConsumerEndsTheSequenceWithOverflow() async throws {
+        try await Testbed.with(nodes: 1) { bed in
+            let result = try await bed.exec(1, [Paths.probe, "overflow", "--limit", "10", "--count", "50"], timeLimit: .seconds(30))
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("\"eventBufferOverflow\":true"), "\(result.output)")
         }
     }
 
