@@ -230,9 +230,8 @@ public final class ProcessGroup: Sendable {
 
     /// The group's current members (`cpg_membership_get`).
     public func members() async throws(CorosyncError) -> [GroupMember] {
-        let nameCopy = self
-        return try await onQueue { handle throws(CorosyncError) in
-            var groupName = nameCopy.cName()
+        return try await onQueue { [self] handle throws(CorosyncError) in
+            var groupName = cName()
             var list = [cpg_address](repeating: cpg_address(), count: Int(CPG_MEMBERS_MAX))
             var count = Int32(CPG_MEMBERS_MAX)
             try check(cpg_membership_get(handle, &groupName, &list, &count), "cpg_membership_get")

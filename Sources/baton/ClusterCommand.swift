@@ -56,7 +56,7 @@ struct ClusterStatusCommand: AsyncParsableCommand {
         let status: ClusterStatus
         do {
             status = try await Self.collect(timeLimit: .milliseconds(Int(timeout * 1000)))
-        } catch let error as CorosyncError {
+        } catch {
             let hint = error.isConnectionLost ? " — is corosync running on this node?" : ""
             FileHandle.standardError.write(Data("baton: cannot read the cluster status: \(error)\(hint)\n".utf8))
             throw ExitCode(3)
@@ -73,47 +73,46 @@ struct ClusterStatusCommand: AsyncParsableCommand {
 
     static func collect(timeLimit: Duration) async throws(CorosyncError) -> ClusterStatus {
         let map = try await ClusterMap.connect()
-        let quorum: QuorumTracker
-        let voteQuorum: VoteQuorum
-        do {
-            quorum = try await QuorumTracker.start()
-            voteQuorum = try await VoteQuorum.connect(track: false)
+        var quorum: QuorumTracker?
+        var voteQuorum: VoteQuorum?
+        let result: Result<ClusterStatus, CorosyncError>
+        do throws(CorosyncError) {
+            let tracker = try await QuorumTracker.start()
+            quorum = tracker
+            let votes = try await VoteQuorum.connect(track: false)
+            voteQuorum = votes
+            result = .success(try await collect(map: map, quorum: tracker, voteQuorum: votes, timeLimit: timeLimit))
         } catch {
-            await map.close()
-            throw error
+            result = .failure(error)
         }
-        defer {
-            Task {
-                await quorum.close()
-                await voteQuorum.close()
-            }
+        await map.close()
+        await quorum?.close()
+        await voteQuorum?.close()
+        return try result.get()
+    }
+
+    private static func collect(map: ClusterMap, quorum: QuorumTracker, voteQuorum: VoteQuorum,
+                                timeLimit: Duration) async throws(CorosyncError) -> ClusterStatus {
+        let clusterName = try await map.clusterName()
+        let nodes = try await map.nodes()
+        // CS_TRACK_CURRENT: the current quorum view is the first .quorum event.
+        let view = try await firstQuorumView(quorum, timeLimit: timeLimit)
+        let local: NodeID
+        if let found = try await map.localNodeID() { local = found } else { local = view.members.first ?? NodeID(0) }
+        let info = try await voteQuorum.info(node: local)
+        var members: [ClusterStatus.Member] = []
+        for nodeID in view.members {
+            let node = nodes.first { $0.nodeID == nodeID }
+            let votes = try? await voteQuorum.info(node: nodeID).nodeVotes
+            members.append(.init(nodeID: nodeID, name: node?.name, votes: votes, addresses: node?.addresses ?? [], local: nodeID == local))
         }
-        do {
-            let clusterName = try await map.clusterName()
-            let nodes = try await map.nodes()
-            // CS_TRACK_CURRENT: the current quorum view is the first .quorum event.
-            let view = try await firstQuorumView(quorum, timeLimit: timeLimit)
-            let local: NodeID
-            if let found = try await map.localNodeID() { local = found } else { local = view.members.first ?? NodeID(0) }
-            await map.close()
-            let info = try await voteQuorum.info(node: local)
-            var members: [ClusterStatus.Member] = []
-            for nodeID in view.members {
-                let node = nodes.first { $0.nodeID == nodeID }
-                let votes = try? await voteQuorum.info(node: nodeID).nodeVotes
-                members.append(.init(nodeID: nodeID, name: node?.name, votes: votes, addresses: node?.addresses ?? [], local: nodeID == local))
-            }
-            let device = info.flags.contains(.qdeviceRegistered) || info.qdeviceVotes > 0
-            return ClusterStatus(
-                clusterName: clusterName, localNodeID: local, ringID: view.ringID.description, quorate: view.quorate,
-                nodeVotes: info.nodeVotes, expectedVotes: info.expectedVotes, highestExpected: info.highestExpected,
-                totalVotes: info.totalVotes, quorum: info.quorum, flags: info.flags.names,
-                qdeviceName: device ? info.qdeviceName : nil, qdeviceVotes: device ? info.qdeviceVotes : nil,
-                members: members)
-        } catch {
-            await map.close()
-            throw error
-        }
+        let device = info.flags.contains(.qdeviceRegistered) || info.qdeviceVotes > 0
+        return ClusterStatus(
+            clusterName: clusterName, localNodeID: local, ringID: view.ringID.description, quorate: view.quorate,
+            nodeVotes: info.nodeVotes, expectedVotes: info.expectedVotes, highestExpected: info.highestExpected,
+            totalVotes: info.totalVotes, quorum: info.quorum, flags: info.flags.names,
+            qdeviceName: device ? info.qdeviceName : nil, qdeviceVotes: device ? info.qdeviceVotes : nil,
+            members: members)
     }
 
     static func firstQuorumView(_ quorum: QuorumTracker, timeLimit: Duration) async throws(CorosyncError) -> QuorumView {
