@@ -157,7 +157,7 @@ struct Overflow: AsyncParsableCommand {
 /// Long-running: a process group, quorum tracking and votequorum (optionally as the
 /// qdevice), every event reported; when corosync goes away, the ended sequences are reported
 /// with their error, and the reconnect helper brings all handles back.
-/// stdin: `send TEXT`, `cast yes|no`, `info`, `quit`.
+/// stdin: `send TEXT`, `send-size BYTES`, `expected VOTES`, `cast yes|no`, `info`, `quit`.
 struct Watch: AsyncParsableCommand {
     @Option var group = "baton-watch"
     @Option(help: "Register as the quorum device with this name.") var qdevice: String?
@@ -365,6 +365,13 @@ struct Session: Sendable {
                 let tooLarge: Bool
                 if case .messageTooLarge = error { tooLarge = true } else { tooLarge = false }
                 reporter.emit("send.error", ["error": errorName(error), "messageTooLarge": tooLarge, "bytes": size])
+            }
+        case "expected":
+            do {
+                try await voteQuorum.setExpectedVotes(UInt32(words.count > 1 ? words[1] : "") ?? 0)
+                reporter.emit("expected.set")
+            } catch {
+                reporter.emit("expected.error", ["error": errorName(error)])
             }
         case "cast":
             castVote.withLock { $0 = words.count > 1 && words[1] == "yes" }

@@ -40,6 +40,12 @@ struct SingleNodeTests {
                 #expect(int(info.event["total"]) == 1)
                 #expect(int(info.event["quorum"]) == 1)
                 #expect((info.event["flags"] as? [String])?.contains("Quorate") == true)
+                // votequorum refuses expected votes whose quorum exceeds the votes present:
+                // the typed error carries the C name.
+                let mark = probe.lineCount
+                probe.send("expected 2")
+                let refusedExpected = try await probe.waitFor("expected refused", after: mark) { $0["event"] as? String == "expected.error" }
+                #expect(refusedExpected.event["error"] as? String == "CS_ERR_INVALID_PARAM")
                 // cmap node list and the admin view.
                 let status = try await bed.status(1)
                 #expect(status["quorate"] as? Bool == true)

@@ -117,6 +117,15 @@ struct ThreeNodeTests {
             }
         }
 
+        // The admin's move after losing a node: lower expected votes to 2; both see it.
+        marks = [p1.lineCount, p2.lineCount, p3.lineCount]
+        p1.send("expected 2")
+        for probe in [p1, p2] {
+            try await probe.waitFor("expected votes 2", after: marks[probe.node - 1]) {
+                $0["event"] as? String == "votequorum.expected" && int($0["expected"]) == 2
+            }
+        }
+
         // Cut node2's link: node1 alone becomes inquorate (1 of 3 votes), and so does node2.
         marks = [p1.lineCount, p2.lineCount, p3.lineCount]
         start = nowMilliseconds()
