@@ -157,7 +157,8 @@ struct Overflow: AsyncParsableCommand {
 /// Long-running: a process group, quorum tracking and votequorum (optionally as the
 /// qdevice), every event reported; when corosync goes away, the ended sequences are reported
 /// with their error, and the reconnect helper brings all handles back.
-/// stdin: `send TEXT`, `send-size BYTES`, `expected VOTES`, `cast yes|no`, `info`, `quit`.
+/// stdin: `send TEXT`, `send-size BYTES`, `expected VOTES`, `cast yes|no`, `master-wins yes|no`,
+/// `unregister`, `info`, `quit`.
 struct Watch: AsyncParsableCommand {
     @Option var group = "baton-watch"
     @Option(help: "Register as the quorum device with this name.") var qdevice: String?
@@ -372,6 +373,22 @@ struct Session: Sendable {
                 reporter.emit("expected.set")
             } catch {
                 reporter.emit("expected.error", ["error": errorName(error)])
+            }
+        case "master-wins":
+            guard let qdevice else { reporter.emit("unknown", ["line": "master-wins without --qdevice"]); return }
+            do {
+                try await voteQuorum.setDeviceMasterWins(name: qdevice, allow: words.count > 1 && words[1] == "yes")
+                reporter.emit("master-wins.set")
+            } catch {
+                reporter.emit("master-wins.error", ["error": errorName(error)])
+            }
+        case "unregister":
+            guard let qdevice else { reporter.emit("unknown", ["line": "unregister without --qdevice"]); return }
+            do {
+                try await voteQuorum.unregisterDevice(name: qdevice)
+                reporter.emit("unregistered")
+            } catch {
+                reporter.emit("unregister.error", ["error": errorName(error)])
             }
         case "cast":
             castVote.withLock { $0 = words.count > 1 && words[1] == "yes" }

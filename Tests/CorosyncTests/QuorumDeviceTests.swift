@@ -50,6 +50,14 @@ struct QuorumDeviceTests {
         #expect(int(info1["qdeviceVotes"]) == 2)
         #expect(info1["qdeviceName"] as? String == "baton")
         #expect((info1["flags"] as? [String])?.contains("Qdevice") == true)
+        // master-wins is a flag on the node's view.
+        var mark = p1.lineCount
+        p1.send("master-wins yes")
+        try await p1.waitFor("master-wins set", after: mark) { $0["event"] as? String == "master-wins.set" }
+        _ = try await info(p1) { ($0["flags"] as? [String])?.contains("QdeviceMasterWins") == true }
+        mark = p1.lineCount
+        p1.send("master-wins no")
+        try await p1.waitFor("master-wins cleared", after: mark) { $0["event"] as? String == "master-wins.set" }
         let info2 = try await info(p2) { int($0["total"]) == 3 }
         #expect(int(info2["expected"]) == 5)
         let status = try await bed.status(1)
@@ -77,6 +85,12 @@ struct QuorumDeviceTests {
         p2.send("cast yes")
         try await p2.waitFor("nodes 2+3 quorate with the vote", after: marks[1]) { Self.isQuorum($0, members: [2, 3], quorate: true) }
         #expect(int(try await info(p2) { int($0["total"]) == 4 }["total"]) == 4)
+
+        // Unregistered, the device counts for nothing: {2,3} is back to 2 of 5 votes.
+        marks = probes.map(\.lineCount)
+        p2.send("unregister")
+        try await p2.waitFor("unregistered", after: marks[1]) { $0["event"] as? String == "unregistered" }
+        try await p2.waitFor("nodes 2+3 inquorate without a device", after: marks[1]) { Self.isQuorum($0, members: [2, 3], quorate: false) }
     }
 }
 }
