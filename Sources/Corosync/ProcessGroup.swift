@@ -49,7 +49,10 @@ public struct GroupMembershipChange: Hashable, Sendable {
     public let members: [GroupMember]
     public let joined: [Change]
     public let left: [Change]
-    /// The totem ring this change belongs to (the latest ring the library reported).
+    /// The latest totem ring this handle had seen when the change was delivered; nil before
+    /// the first `.totem` event. corosync delivers a node-level change (nodedown, nodeup)
+    /// before the `.totem` event of the new ring, so for those this is the previous ring and
+    /// the `.totem` event that follows carries the new one.
     public let ringID: RingID?
 }
 
