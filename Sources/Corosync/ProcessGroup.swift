@@ -64,7 +64,8 @@ public struct TotemMembership: Hashable, Sendable {
 
 /// A Corosync closed process group (libcpg): one handle, one group.
 ///
-/// Why a class: it owns a library handle (like a file descriptor). It is Sendable because
+/// Why a class: it owns a library handle (like a file descriptor): call `close()` (or stop
+/// consuming `events`, which closes it); until then the handle keeps this object alive. It is Sendable because
 /// every stored property is a `let` of a Sendable type; mutable state lives in a `Mutex`;
 /// every C call runs on the handle's serial queue.
 public final class ProcessGroup: Sendable {

@@ -187,7 +187,7 @@ struct ThreeNodeTests {
                     guard $0["event"] as? String == "cpg.membership", let left = $0["left"] as? [[String: Any]] else { return false }
                     return left.contains { int($0["node"]) == 1 }
                 }
-                log("restart corosync on node1 -> node2 saw node1's client leave: \(left["left"] ?? "")")
+                log("restart corosync on node1 -> node2 saw node1's client leave after \((left["ts"] as? Int64 ?? 0) - start) ms: \(left["left"] ?? "")")
                 try await p1.waitFor("2 group members after reconnect", after: marks[0]) {
                     $0["event"] as? String == "cpg.membership" && Self.membership($0).count == 2
                 }
