@@ -17,10 +17,9 @@ final class EventPump<Event: Sendable>: Sendable {
     private let continuation: AsyncThrowingStream<Event, any Error>.Continuation
     private let state = Mutex(State())
 
-    /// Proof for `@unchecked Sendable`: libdispatch sources are thread-safe objects (resume,
-    /// cancel and the handler setters may be called from any thread; Darwin's overlay marks
-    /// them Sendable, the Linux overlay does not yet). Besides, this one is only resumed and
-    /// cancelled on `queue`.
+    /// Proof for `@unchecked Sendable`: libdispatch objects are thread-safe (resume and cancel
+    /// may be called from any thread), and besides, this source is only resumed (in `start`)
+    /// and cancelled (in `stopOnQueue`) on `queue`, which both check with dispatchPrecondition.
     struct SourceBox: @unchecked Sendable {
         let source: any DispatchSourceRead
     }
@@ -78,6 +77,7 @@ final class EventPump<Event: Sendable>: Sendable {
 
     /// Stops watching, finalizes the handle, ends the stream (with `failure` if given). On `queue`.
     func stopOnQueue(_ failure: CorosyncError?) {
+        dispatchPrecondition(condition: .onQueue(queue))
         let box: SourceBox? = state.withLock {
             if let failure, $0.failure == nil { $0.failure = failure }
             if $0.stopping { return nil }
