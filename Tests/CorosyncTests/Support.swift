@@ -274,7 +274,8 @@ final class ProbeProcess: Sendable {
                 exitStatus.withLock { $0 = status }
                 break
             }
-            if ContinuousClock.now > deadline {
+            // Past the deadline, or the test was cancelled (its time limit): kill it by its pid.
+            if ContinuousClock.now > deadline || Task.isCancelled {
                 kill(child.pid, SIGKILL)
                 _ = waitpid(child.pid, nil, 0)
                 exitStatus.withLock { $0 = -9 }
