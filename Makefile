@@ -5,7 +5,7 @@ SWIFT ?= swift
 # Debian packages the demo needs at run time.
 DEMO_PACKAGES :=
 # Debian packages the test suite links against or drives.
-TEST_PACKAGES := libssl-dev openssl pkg-config
+TEST_PACKAGES := libssl-dev openssl corosync libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libqb-dev iproute2 pkg-config
 
 .PHONY: demo test build
 demo:

@@ -10,7 +10,7 @@ let optimizedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configura
 
 let package = Package(
     name: "Baton",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "baton", targets: ["baton"]),
         .executable(name: "batond", targets: ["batond"]),
@@ -54,6 +54,7 @@ let package = Package(
                 "GeoSimulation",
                 "TicketWire",
                 "BatonConfig",
+                "Corosync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -94,6 +95,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Shell: the Corosync client libraries (cpg, quorum, votequorum, cmap) over libqb.
+        .systemLibrary(
+            name: "CCorosync",
+            pkgConfig: "libcpg",
+            providers: [.apt(["libcpg-dev", "libquorum-dev", "libvotequorum-dev", "libcmap-dev", "libqb-dev"])]
+        ),
+        .target(name: "Corosync", dependencies: ["CCorosync"]),
+        // Test helper: a Corosync client run inside one test-bed node's network namespace
+        // (`ip netns exec`), speaking JSON lines on stdout. Used by Tests/CorosyncTests.
+        .executableTarget(
+            name: "baton-corosync-probe",
+            dependencies: [
+                "Corosync",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/CorosyncProbe"
+        ),
+        .testTarget(name: "CorosyncTests", dependencies: ["Corosync"]),
     ],
     swiftLanguageModes: [.v6]
 )

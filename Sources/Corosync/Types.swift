@@ -1,0 +1,58 @@
+/// A Corosync node id (`nodelist.node.X.nodeid`).
+public struct NodeID: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public init(_ rawValue: UInt32) { self.rawValue = rawValue }
+    public static func < (left: NodeID, right: NodeID) -> Bool { left.rawValue < right.rawValue }
+    public var description: String { String(rawValue) }
+    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(UInt32.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// A totem ring id: the representative node and a sequence number that grows with every
+/// membership change. Printed like corosync-quorumtool does: `1.9` (both in hex).
+public struct RingID: Hashable, Sendable, Codable, CustomStringConvertible {
+    public let nodeID: NodeID
+    public let sequence: UInt64
+    public init(nodeID: NodeID, sequence: UInt64) {
+        self.nodeID = nodeID
+        self.sequence = sequence
+    }
+    public var description: String { String(nodeID.rawValue, radix: 16) + "." + String(sequence, radix: 16) }
+}
+
+/// Bounded exponential back-off for CS_ERR_TRY_AGAIN.
+public struct RetryPolicy: Sendable, Hashable {
+    public var attemptsMax: Int
+    public var delayInitial: Duration
+    public var delayMax: Duration
+    public init(attemptsMax: Int = 400, delayInitial: Duration = .milliseconds(1), delayMax: Duration = .milliseconds(50)) {
+        precondition(attemptsMax >= 1, "RetryPolicy: attemptsMax must be at least 1, is \(attemptsMax)")
+        precondition(delayInitial > .zero && delayMax >= delayInitial, "RetryPolicy: 0 < delayInitial <= delayMax")
+        self.attemptsMax = attemptsMax
+        self.delayInitial = delayInitial
+        self.delayMax = delayMax
+    }
+}
+
+/// Calls `operation` again while it fails with CS_ERR_TRY_AGAIN, with bounded back-off.
+func retryingTryAgain<T: Sendable>(
+    _ function: String, policy: RetryPolicy, _ operation: () async throws(CorosyncError) -> T
+) async throws(CorosyncError) -> T {
+    var delay = policy.delayInitial
+    for attempt in 1...policy.attemptsMax {
+        do {
+            return try await operation()
+        } catch let error where error.status == .tryAgain {
+            if attempt == policy.attemptsMax {
+                throw CorosyncError.retriesExhausted(function: function, attempts: attempt, status: .tryAgain)
+            }
+            do { try await Task.sleep(for: delay) } catch { throw CorosyncError.cancelled }
+            delay = min(delay * 2, policy.delayMax)
+        }
+    }
+    preconditionFailure("retryingTryAgain: loop of \(policy.attemptsMax) attempts fell through")
+}
