@@ -1,6 +1,19 @@
+import Foundation
 import GeoSimulation
 import Testing
 import TicketElection
+
+/// Runs CPU-bound simulation work on its own thread, so that it does not hold one of the
+/// (two, on this machine) cooperative threads that every async test needs.
+func offPool<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: work()) }
+    }
+}
+
+func sweepOffPool(_ scenario: Scenario, firstSeed: UInt64, count: Int) async -> SweepSummary {
+    await offPool { sweep(scenario, firstSeed: firstSeed, count: count) }
+}
 
 /// Thousands of seeds of mixed faults (loss, duplication, reordering, delay spikes, symmetric
 /// and one-way partitions, crashes and restarts from persisted state, clock drift at the
@@ -10,8 +23,8 @@ import TicketElection
     static let seedsPerShape = 2_500
 
     @Test("2 sites + 1 arbitrator, 3 tickets, mixed faults")
-    func twoSitesOneArbitrator() {
-        let summary = sweep(.twoSitesOneArbitrator(), firstSeed: 1, count: Self.seedsPerShape)
+    func twoSitesOneArbitrator() async {
+        let summary = await sweepOffPool(.twoSitesOneArbitrator(), firstSeed: 1, count: Self.seedsPerShape)
         print(summary.report(label: "2 sites + 1 arbitrator", expire: .seconds(10)).joined(separator: "\n"))
         #expect(summary.seeds == Self.seedsPerShape)
         #expect(summary.violations == 0)
@@ -19,41 +32,41 @@ import TicketElection
     }
 
     @Test("3 sites + 2 arbitrators, 3 tickets, mixed faults")
-    func threeSitesTwoArbitrators() {
-        let summary = sweep(.threeSitesTwoArbitrators(), firstSeed: 1_000_001, count: Self.seedsPerShape)
+    func threeSitesTwoArbitrators() async {
+        let summary = await sweepOffPool(.threeSitesTwoArbitrators(), firstSeed: 1_000_001, count: Self.seedsPerShape)
         print(summary.report(label: "3 sites + 2 arbitrators", expire: .seconds(10)).joined(separator: "\n"))
         #expect(summary.seeds == Self.seedsPerShape)
         #expect(summary.violations == 0)
     }
 
     @Test("before-acquire-handler and acquire-after under mixed faults")
-    func handlerAndAcquireAfter() {
+    func handlerAndAcquireAfter() async {
         var scenario = Scenario.twoSitesOneArbitrator(tickets: 2)
         scenario.withHandler = true
         scenario.acquireAfter = .seconds(3)
-        let summary = sweep(scenario, firstSeed: 2_000_001, count: 500)
+        let summary = await sweepOffPool(scenario, firstSeed: 2_000_001, count: 500)
         print(summary.report(label: "2+1 with handler, acquire-after 3s", expire: .seconds(10)).joined(separator: "\n"))
         #expect(summary.violations == 0)
     }
 
     @Test("many tickets, short leases, heavy drift bound")
-    func manyTicketsShortLeases() {
+    func manyTicketsShortLeases() async {
         var scenario = Scenario(sites: 3, arbitrators: 1, tickets: 8, expire: .seconds(4), timeout: .milliseconds(400),
                                 retries: 3, clockDriftMaxPartsPerMillion: 50_000, faultPhase: .seconds(60), settlePhase: .seconds(30))
         scenario.faults.meanInterval = .seconds(2)
-        let summary = sweep(scenario, firstSeed: 3_000_001, count: 300)
+        let summary = await sweepOffPool(scenario, firstSeed: 3_000_001, count: 300)
         print(summary.report(label: "3+1, 8 tickets, expire 4s, drift 5%", expire: .seconds(4)).joined(separator: "\n"))
         #expect(summary.violations == 0)
     }
 
     @Test("failover after the holder dies on a calm network")
-    func calmFailover() {
+    func calmFailover() async {
         var scenario = Scenario.twoSitesOneArbitrator(tickets: 1)
         scenario.faults = .calm
         scenario.crashHolderAt = .seconds(37)
         scenario.faultPhase = .seconds(80)
         scenario.settlePhase = .seconds(20)
-        let summary = sweep(scenario, firstSeed: 4_000_001, count: 300)
+        let summary = await sweepOffPool(scenario, firstSeed: 4_000_001, count: 300)
         print(summary.report(label: "calm failover, expire 10s, acquire-after 0", expire: .seconds(10)).joined(separator: "\n"))
         #expect(summary.violations == 0)
         #expect(summary.failoverTimes.count == 300)
@@ -74,17 +87,19 @@ import TicketElection
 @Suite struct CheckerBitesTests {
     @Test("the simulator finds the double holder a broken rule causes",
           arguments: [(SafetyRuleBreaks.votersIgnoreLease, 50), (.leaderIgnoresLeaseEnd, 50), (.leaseFromReply, 400)])
-    func brokenRuleIsFound(breaks: SafetyRuleBreaks, seedsMax: Int) {
+    func brokenRuleIsFound(breaks: SafetyRuleBreaks, seedsMax: Int) async {
         var scenario = Scenario.twoSitesOneArbitrator()
         scenario.safetyRuleBreaks = breaks
-        var found: RunResult?
-        for seed in UInt64(1)...UInt64(seedsMax) {
-            var world = GeoWorld(scenario: scenario, seed: seed)
-            let result = world.run()
-            if result.violations.contains(where: { if case .doubleHolder = $0.kind { true } else { false } }) {
-                found = result
-                break
+        let broken = scenario
+        let found: RunResult? = await offPool {
+            for seed in UInt64(1)...UInt64(seedsMax) {
+                var world = GeoWorld(scenario: broken, seed: seed)
+                let result = world.run()
+                if result.violations.contains(where: { if case .doubleHolder = $0.kind { true } else { false } }) {
+                    return result
+                }
             }
+            return nil
         }
         #expect(found != nil, "no double holder within \(seedsMax) seeds with \(breaks) broken")
         if let found {
@@ -111,10 +126,10 @@ import TicketElection
         #expect(other.run().traceHash != one.traceHash)
     }
 
-    @Test func failingSeedReportNamesSeedAndReplay() {
+    @Test func failingSeedReportNamesSeedAndReplay() async {
         var scenario = Scenario.twoSitesOneArbitrator()
         scenario.safetyRuleBreaks = .leaderIgnoresLeaseEnd
-        let summary = sweep(scenario, firstSeed: 1, count: 40)
+        let summary = await sweepOffPool(scenario, firstSeed: 1, count: 40)
         #expect(summary.violations > 0)
         let report = summary.report(label: "broken", expire: .seconds(10)).joined(separator: "\n")
         let seed = summary.failingSeeds[0].seed
