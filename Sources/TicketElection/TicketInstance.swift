@@ -59,6 +59,8 @@ public struct TicketInstance: Sendable {
     private var pending: [PendingRequest] = []
     private var handlerInFlight: HandlerPurpose?
     private var pendingGrantAfterHandler: PendingGrant?
+    /// Grants asked for while the startup query runs: carried out when it completes.
+    private var grantsAfterStartup: [PendingGrant] = []
     private var lastWakeUp: LocalInstant?
     private var dirty = false
 
@@ -143,6 +145,8 @@ public struct TicketInstance: Sendable {
     }
 
     struct Startup: Sendable, Equatable {
+        /// Ask again (those that have not answered) at this instant; finish at `deadline`.
+        var resendAt: LocalInstant
         var deadline: LocalInstant
         var replied: Set<MemberID>
         var newestTerm: UInt64
@@ -283,8 +287,7 @@ public struct TicketInstance: Sendable {
                 out.append(.revokeLocally(.notHeldAtStartup))
             }
             role = .follower
-            startup = Startup(deadline: now + policy.timeout, replied: [], newestTerm: term, newestGranted: intendedGranted)
-            for other in membership.others { out.append(send(.stateQuery, to: other)) }
+            beginStartupQuery(now: now, out: &out)
             return finish(out, now: now)
         }
         if resume == nil, let held = promise, held.leader == membership.selfID {
@@ -309,9 +312,20 @@ public struct TicketInstance: Sendable {
         if membership.isSite {
             out.append(.revokeLocally(.notHeldAtStartup))
         }
-        startup = Startup(deadline: now + policy.timeout, replied: [], newestTerm: term, newestGranted: intendedGranted)
-        for other in membership.others { out.append(send(.stateQuery, to: other)) }
+        beginStartupQuery(now: now, out: &out)
         return finish(out, now: now)
+    }
+
+    /// Startup: ask every member for its state; ask again every timeout those that have not
+    /// answered (the first query may leave before the connections are up); finish when all
+    /// have answered or after three timeouts.
+    static let startupQueryRounds = 3
+
+    private mutating func beginStartupQuery(now: LocalInstant, out: inout [Directive]) {
+        startup = Startup(
+            resendAt: now + policy.timeout, deadline: now + policy.timeout * TicketInstance.startupQueryRounds, replied: [],
+            newestTerm: term, newestGranted: intendedGranted)
+        for other in membership.others { out.append(send(.stateQuery, to: other)) }
     }
 
     public mutating func onMessage(_ message: PeerMessage, now: LocalInstant) -> [Directive] {
@@ -359,7 +373,17 @@ public struct TicketInstance: Sendable {
     public mutating func onTimer(now: LocalInstant) -> [Directive] {
         var out: [Directive] = []
         lastWakeUp = nil
-        if let startup, now >= startup.deadline { finishStartup(now: now, out: &out) }
+        if var query = startup {
+            if now >= query.deadline {
+                finishStartup(now: now, out: &out)
+            } else if now >= query.resendAt {
+                query.resendAt = now + policy.timeout
+                startup = query
+                for other in membership.others where !query.replied.contains(other) {
+                    out.append(send(.stateQuery, to: other))
+                }
+            }
+        }
         if let quiet = quietUntil, now >= quiet { quietUntil = nil }
         expirePendingRequests(now: now, out: &out)
         switch role {
@@ -757,6 +781,10 @@ public struct TicketInstance: Sendable {
             out.append(.reply(request, .granted(commitPendingFor: nil)))
             return
         }
+        if startup != nil, grantsAfterStartup.count < TicketInstance.pendingRequestsMax {
+            grantsAfterStartup.append(PendingGrant(request: request, forced: force, wait: wait, waitForCommit: waitForCommit))
+            return
+        }
         if let refusal = refusalForGrant(now: now) {
             out.append(.reply(request, .refused(refusal)))
             return
@@ -1143,6 +1171,12 @@ public struct TicketInstance: Sendable {
         }
         if role == .starting { role = .follower }
         out.append(.log(.startupComplete(newestTerm: term)))
+        let deferred = grantsAfterStartup
+        grantsAfterStartup = []
+        for grant in deferred {
+            guard let request = grant.request else { continue }
+            commandGrant(request: request, force: grant.forced, wait: grant.wait, waitForCommit: grant.waitForCommit, now: now, out: &out)
+        }
         if case .follower = role, validPromise(now: now) == nil {
             scheduleFailover(after: now, withAcquireAfter: true, now: now)
         }
@@ -1299,7 +1333,7 @@ public struct TicketInstance: Sendable {
 
     private func nextDeadline() -> LocalInstant? {
         var candidates: [LocalInstant] = []
-        if let startup { candidates.append(startup.deadline) }
+        if let startup { candidates.append(min(startup.resendAt, startup.deadline)) }
         if let quietUntil { candidates.append(quietUntil) }
         candidates.append(contentsOf: pending.map(\.deadline))
         switch role {
