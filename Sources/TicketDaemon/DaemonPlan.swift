@@ -78,7 +78,8 @@ public struct DaemonPlan: Sendable {
                         timeout: ticket.timeout, retries: ticket.retries, renewalFrequency: ticket.renewalFrequency,
                         acquireAfter: ticket.acquireAfter, hasBeforeAcquireHandler: ticket.beforeAcquireHandler != nil,
                         attributePrerequisites: prerequisites,
-                        weights: ticket.weights.count == electionMembers.count ? ticket.weights : Array(repeating: 0, count: electionMembers.count)))
+                        weights: ticket.weights.count == electionMembers.count ? ticket.weights : Array(repeating: 0, count: electionMembers.count),
+                        retryBudgetChecked: false))
             } catch {
                 throw .invalid("\(path):\(ticket.line): ticket \(ticket.name): \(error)")
             }

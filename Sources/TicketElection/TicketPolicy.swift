@@ -113,7 +113,8 @@ public struct TicketPolicy: Sendable, Equatable {
         hasBeforeAcquireHandler: Bool = false,
         attributePrerequisites: [AttributePrerequisite] = [],
         weights: [Int],
-        safetyRuleBreaks: SafetyRuleBreaks = []
+        safetyRuleBreaks: SafetyRuleBreaks = [],
+        retryBudgetChecked: Bool = true
     ) throws(TicketPolicyError) {
         guard TicketPolicy.isValidName(name) else { throw .invalidName(name) }
         guard expire > .zero else { throw .nonPositive(key: "expire") }
@@ -122,7 +123,9 @@ public struct TicketPolicy: Sendable, Equatable {
         let renewal = renewalFrequency ?? expire / 2
         guard renewal > .zero else { throw .nonPositive(key: "renewal-freq") }
         guard renewal < expire else { throw .renewalNotShorterThanExpire(renewal: renewal, expire: expire) }
-        if mode == .automatic {
+        // booth's rule; the config loader only warns when renewal-freq was left at its
+        // default (booth files with expire = 60 rely on that) and then passes false here.
+        if mode == .automatic && retryBudgetChecked {
             guard timeout * (retries + 1) < renewal else {
                 throw .renewalTooShort(timeout: timeout, retries: retries, renewal: renewal)
             }
