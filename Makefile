@@ -2,14 +2,17 @@
 # Each installs the Debian packages it needs (idempotent), builds, and runs.
 
 SWIFT ?= swift
-# Debian packages the demo needs at run time.
-DEMO_PACKAGES :=
-# Debian packages the test suite links against or drives.
-TEST_PACKAGES := libssl-dev openssl corosync libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libqb-dev iproute2 pkg-config
+# Debian packages every build links against (system OpenSSL, Corosync client libraries).
+BUILD_PACKAGES := pkg-config libssl-dev libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libqb-dev
+# The demo also makes a throwaway CA with the openssl command.
+DEMO_PACKAGES := $(BUILD_PACKAGES) openssl
+# The tests also drive real corosync nodes in network namespaces and openssl as a foreign peer.
+TEST_PACKAGES := $(BUILD_PACKAGES) openssl corosync iproute2
 
 .PHONY: demo test build
 demo:
 	scripts/ensure-packages $(DEMO_PACKAGES)
+	$(SWIFT) build -c release --product batond
 	$(SWIFT) build -c release --product baton
 	.build/release/baton demo
 

@@ -81,7 +81,14 @@ extension TicketDaemon {
                 backoff = .milliseconds(100)
                 lastError = ""
                 await peerUp(index, connection.channel)
-                try? await connection.channel.closeFuture.get()
+                // A future's get() ignores cancellation: closing the channel on cancel is what
+                // lets a stopping daemon's task group finish.
+                let channel = connection.channel
+                await withTaskCancellationHandler {
+                    try? await channel.closeFuture.get()
+                } onCancel: {
+                    channel.close(promise: nil)
+                }
                 await peerDown(index)
             } catch {
                 let text = "\(error)"

@@ -1,14 +1,18 @@
 import ArgumentParser
+import Foundation
 import GeoSimulation
 
-/// `baton demo`: a geo cluster (two sites and an arbitrator) told in plain words. Until the
-/// daemons run here for real (batond over TLS), the members are the real election code in
-/// the deterministic simulator: same decisions, simulated network and clocks.
+/// `baton demo`: a geo cluster (two sites and an arbitrator) told in plain words: by default
+/// with three real batond processes on loopback; with `--simulated`, the same election code in
+/// the deterministic simulator (simulated network and clocks, more scenarios, no processes).
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show a geo cluster granting a ticket, losing a site, failing over and moving back (simulated).")
+        abstract: "Show a geo cluster granting a ticket, losing a site, failing over and moving back.",
+        discussion: "Run from the repository (it reads sites/site-a/baton.conf and scripts/make-test-pki), or give --repository.")
 
-    @Flag(help: "Print every election message as well.") var verbose = false
+    @Flag(help: "Keep the demo's files and print every election message (simulated) or daemon log line (live).") var verbose = false
+    @Flag(help: "Run the simulated story instead of real processes.") var simulated = false
+    @Option(help: "The Baton repository (for sites/ and scripts/).") var repository = "."
 
     static let story: [(say: String, script: [String])] = [
         ("Two sites, site-a and site-b, and an arbitrator on a third site start. Ticket ticketA guards a database that may run at one site only. Lease (expire) 10 s, resend timeout 1 s.",
@@ -30,6 +34,16 @@ struct Demo: ParsableCommand {
     ]
 
     func run() throws {
+        guard simulated else {
+            do {
+                var demo = try LiveDemo(repository: URL(fileURLWithPath: repository), verbose: verbose)
+                try demo.run()
+            } catch let error as LiveDemo.DemoError {
+                print("demo failed: \(error)")
+                throw ExitCode(1)
+            }
+            return
+        }
         print("Baton demo: a geo cluster of two sites and an arbitrator (simulated members running the real election code).")
         print("Times are seconds since the members started.\n")
         var script: [String] = []
