@@ -7,6 +7,16 @@ struct Baton: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton",
         abstract: "Multi-site ticket and quorum arbitration for Linux HA clusters.",
+        discussion: """
+            Ticket commands talk to the batond of this machine over its admin socket (/run/baton/CONF-MEMBER.sock,
+            root only). Exit status of list, grant, revoke, standby, activate, move, peers, attr:
+              0  done (or accepted, without -w)
+              1  refused or failed (the message says why, in booth's words where booth has them)
+              6  the configuration file cannot be read or is invalid
+              7  batond is not running here
+             64  bad command line
+            status exits 0 running, 7 not running, 1 bad configuration (booth's codes).
+            """,
         subcommands: [
             List.self, Grant.self, Revoke.self, Standby.self, Activate.self, Move.self, Peers.self, Status.self, Attr.self,
             Demo.self, GeoSimulate.self, ClusterCommand.self,
