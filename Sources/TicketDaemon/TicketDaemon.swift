@@ -271,13 +271,32 @@ public final class TicketDaemon: @unchecked Sendable {
         }
     }
 
-    /// SIGHUP: new connections use re-read certificates; tickets and connections stay.
-    public func reloadCertificates() {
+    /// SIGHUP: the configuration file is read again. Certificate, key and CA (paths and files)
+    /// apply to new connections; tickets and connections stay. Changes to members or tickets
+    /// need a restart: they are reported and the running configuration is kept. A file that no
+    /// longer loads changes nothing.
+    public func reload(_ reloaded: Result<DaemonPlan, any Error>) {
+        let plan: DaemonPlan
+        switch reloaded {
+        case .failure(let error):
+            logger.error("reload: the configuration does not load; nothing changed", metadata: ["config.error": .string("\(error)")])
+            return
+        case .success(let newPlan):
+            plan = newPlan
+        }
+        if plan.endpoints != self.plan.endpoints || plan.policies != self.plan.policies || plan.membership != self.plan.membership
+            || plan.handlers != self.plan.handlers
+        {
+            logger.warning("reload: members, tickets or handlers changed; they take effect at the next restart (the running configuration is kept)")
+        }
+        let security = plan.transportSecurity
         do {
-            try tls.reload()
-            logger.notice("certificates reloaded", metadata: ["tls.certificate": .string(plan.transportSecurity.certificateFile)])
+            try tls.reload(files: TLSFiles(
+                certificateAuthorityFile: security.certificateAuthorityFile, certificateFile: security.certificateFile,
+                privateKeyFile: security.privateKeyFile))
+            logger.notice("reload: certificates re-read for new connections", metadata: ["tls.certificate": .string(security.certificateFile)])
         } catch {
-            logger.error("certificate reload failed; keeping the old ones", metadata: ["tls.error": .string("\(error)")])
+            logger.error("reload: certificates cannot be loaded; keeping the old ones", metadata: ["tls.error": .string("\(error)")])
         }
     }
 }

@@ -90,7 +90,14 @@ struct Batond: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let (shutdown, stop) = AsyncStream<Void>.makeStream()
-        let signals = SignalWatcher(stop: stop, reload: { daemon.reloadCertificates() })
+        let configPath = config
+        let identity = plan.selfEndpoint.name
+        let signals = SignalWatcher(stop: stop, reload: {
+            daemon.reload(Result {
+                let reloaded = try BatonConfigurationParser.load(path: configPath)
+                return try DaemonPlan(configuration: reloaded.configuration, path: configPath, identity: identity, certificateNames: [])
+            })
+        })
         do {
             try await daemon.run(shutdown: shutdown)
         } catch {
