@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
         // Pure: booth.conf-compatible configuration parser and validator. No I/O but the
         // one small loader function that reads a file and hands its text to the parser.
-        .target(name: "BatonConfig"),
+        .target(name: "BatonConfig", dependencies: ["TicketElection"]),
         // The system OpenSSL 3 (libssl, libcrypto) with a shim for the macros Swift cannot see.
         .systemLibrary(
             name: "COpenSSL",
@@ -82,7 +82,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "BatonConfigTests", dependencies: ["BatonConfig"]),
+        .testTarget(name: "BatonConfigTests", dependencies: ["BatonConfig", "TicketElection"]),
         .testTarget(
             name: "TLSTransportTests",
             dependencies: [

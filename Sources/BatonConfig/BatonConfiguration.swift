@@ -1,3 +1,5 @@
+import TicketElection
+
 /// A validated, immutable batond configuration: who the members are, how they authenticate,
 /// and the policy of every ticket.
 ///
@@ -102,13 +104,8 @@ public enum Limits {
     public static let debugLevelMaximum = 10
 }
 
-public enum MemberRole: String, Sendable, Equatable, CustomStringConvertible {
-    /// Can hold tickets; runs the CIB back end.
-    case site
-    /// Votes, never holds a ticket, never touches a CIB.
-    case arbitrator
-    public var description: String { rawValue }
-}
+// MemberRole, TicketMode and AttributePrerequisite are the election's own types
+// (TicketElection): the configuration speaks the same words as the code that acts on it.
 
 /// One member of the ticket mesh, as a `site = …` or `arbitrator = …` line declares it.
 public struct Member: Sendable, Equatable, CustomStringConvertible {
@@ -154,47 +151,6 @@ public struct TransportSecurity: Sendable, Equatable {
         self.certificateFile = certificateFile
         self.privateKeyFile = privateKeyFile
         self.handshakeTimeout = handshakeTimeout
-    }
-}
-
-public enum TicketMode: String, Sendable, Equatable {
-    /// Election, lease, renewal and failover.
-    case automatic = "auto"
-    /// No election, no expiry, no failover: admins grant and revoke.
-    case manual
-}
-
-/// `attr-prereq = auto|manual NAME eq|ne VALUE`: a site attribute that must match before a
-/// grant (manual) or a failover (auto).
-public struct AttributePrerequisite: Sendable, Equatable {
-    public enum Applies: String, Sendable, Equatable {
-        /// Checked on automatic failover.
-        case automatic = "auto"
-        /// Checked on an admin's grant.
-        case manual
-    }
-    public enum Comparison: String, Sendable, Equatable {
-        case equal = "eq"
-        case notEqual = "ne"
-    }
-    public let applies: Applies
-    public let attributeName: String
-    public let comparison: Comparison
-    public let value: String
-
-    public init(applies: Applies, attributeName: String, comparison: Comparison, value: String) {
-        self.applies = applies
-        self.attributeName = attributeName
-        self.comparison = comparison
-        self.value = value
-    }
-
-    /// Whether an attribute's current value (nil when unset) satisfies this prerequisite.
-    public func isSatisfied(by currentValue: String?) -> Bool {
-        switch comparison {
-        case .equal: return currentValue == value
-        case .notEqual: return currentValue != value
-        }
     }
 }
 

@@ -1,3 +1,4 @@
+import TicketElection
 /// A value with the line that set it.
 struct Located<Value> {
     let value: Value
@@ -300,11 +301,11 @@ struct ParserState {
     func parseAttributePrerequisite(_ value: String, line: Int) throws(ConfigurationError) -> AttributePrerequisite {
         let words = value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard words.count == 4,
-              let applies = AttributePrerequisite.Applies(rawValue: words[0].lowercased()),
+              let trigger = AttributePrerequisite.Trigger(rawValue: words[0].lowercased()),
               isValidName(words[1], allowingSlash: false),
               let comparison = AttributePrerequisite.Comparison(rawValue: words[2].lowercased())
         else { throw error(line, .invalidAttributePrerequisite(value)) }
-        return AttributePrerequisite(applies: applies, attributeName: words[1], comparison: comparison, value: words[3])
+        return AttributePrerequisite(trigger: trigger, name: words[1], comparison: comparison, value: words[3])
     }
 
     func parseWeights(_ value: String, line: Int) throws(ConfigurationError) -> [Int] {

@@ -55,7 +55,7 @@ public struct DaemonPlan: Sendable {
             throw .noIdentity(file: path)
         }
         let electionMembers = configuration.members.enumerated().map { index, member in
-            TicketElection.Member(id: MemberID(index), name: member.certificateName, role: member.role == .site ? .site : .arbitrator)
+            TicketElection.Member(id: MemberID(index), name: member.certificateName, role: member.role)
         }
         let selfIndex = configuration.members.firstIndex(of: selfMember)!
         do {
@@ -66,18 +66,13 @@ public struct DaemonPlan: Sendable {
         var policies: [TicketElection.TicketPolicy] = []
         var handlers: [String: String] = [:]
         for ticket in configuration.tickets {
-            let prerequisites = ticket.attributePrerequisites.map { prerequisite in
-                TicketElection.AttributePrerequisite(
-                    trigger: prerequisite.applies == .automatic ? .automatic : .manual, name: prerequisite.attributeName,
-                    comparison: prerequisite.comparison == .equal ? .equal : .notEqual, value: prerequisite.value)
-            }
             do {
                 policies.append(
                     try TicketElection.TicketPolicy(
-                        name: ticket.name, mode: ticket.mode == .manual ? .manual : .automatic, expire: ticket.expire,
+                        name: ticket.name, mode: ticket.mode, expire: ticket.expire,
                         timeout: ticket.timeout, retries: ticket.retries, renewalFrequency: ticket.renewalFrequency,
                         acquireAfter: ticket.acquireAfter, hasBeforeAcquireHandler: ticket.beforeAcquireHandler != nil,
-                        attributePrerequisites: prerequisites,
+                        attributePrerequisites: ticket.attributePrerequisites,
                         weights: ticket.weights.count == electionMembers.count ? ticket.weights : Array(repeating: 0, count: electionMembers.count),
                         retryBudgetChecked: false))
             } catch {

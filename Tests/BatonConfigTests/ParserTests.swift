@@ -1,4 +1,5 @@
 import Testing
+import TicketElection
 @testable import BatonConfig
 
 /// Parses or fails the test with the error's text.
@@ -331,12 +332,12 @@ arbitrator = 10.0.0.3
         """
         let ticket = try load(text).configuration.tickets[0]
         #expect(ticket.attributePrerequisites == [
-            AttributePrerequisite(applies: .automatic, attributeName: "role", comparison: .equal, value: "primary"),
-            AttributePrerequisite(applies: .manual, attributeName: "health", comparison: .notEqual, value: "bad"),
+            AttributePrerequisite(trigger: .automatic, name: "role", comparison: .equal, value: "primary"),
+            AttributePrerequisite(trigger: .manual, name: "health", comparison: .notEqual, value: "bad"),
         ])
-        #expect(ticket.attributePrerequisites[0].isSatisfied(by: "primary"))
-        #expect(!ticket.attributePrerequisites[0].isSatisfied(by: nil))
-        #expect(ticket.attributePrerequisites[1].isSatisfied(by: nil))
+        #expect(ticket.attributePrerequisites[0].isSatisfied(by: ["role": "primary"]))
+        #expect(!ticket.attributePrerequisites[0].isSatisfied(by: [:]))
+        #expect(ticket.attributePrerequisites[1].isSatisfied(by: [:]))
         #expect(rejection(threeMembers + "ticket = A\nattr-prereq = sometimes role eq x\n")?.rejection == .invalidAttributePrerequisite("sometimes role eq x"))
         #expect(rejection(threeMembers + "ticket = A\nattr-prereq = auto role gt x\n")?.rejection == .invalidAttributePrerequisite("auto role gt x"))
         #expect(rejection(threeMembers + "ticket = A\nattr-prereq = auto role\n")?.rejection == .invalidAttributePrerequisite("auto role"))
@@ -391,10 +392,10 @@ arbitrator = 10.0.0.3
             #expect(ticket.weights == [1, 2, 3])
         }
         #expect(tickets[0].mode == .manual)
-        #expect(tickets[0].attributePrerequisites.map(\.attributeName) == ["role"])
+        #expect(tickets[0].attributePrerequisites.map(\.name) == ["role"])
         #expect(tickets[1].mode == .automatic)
         // A ticket's own attr-prereq lines replace the inherited ones.
-        #expect(tickets[1].attributePrerequisites.map(\.attributeName) == ["other"])
+        #expect(tickets[1].attributePrerequisites.map(\.name) == ["other"])
     }
 
     @Test func perTicketKeysBeforeAnyTicketAreDefaults() throws {
