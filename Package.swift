@@ -60,6 +60,7 @@ let package = Package(
         ),
         .testTarget(name: "TicketElectionTests", dependencies: ["TicketElection", "GeoSimulation"]),
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
+        .testTarget(name: "StyleTests"),
         .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire"]),
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
         // Pure: booth.conf-compatible configuration parser and validator. No I/O but the
