@@ -24,6 +24,7 @@ extension TicketDaemon {
             let handler = FrameHandler(
                 logger: self.logger,
                 onFrame: { frame, peer, channel in self.inbound(frame, peer: peer, channel: channel) },
+                onClose: { [channel] _ in self.forgetRemoteClient(channel) },
                 onRefusal: { _ in self.metrics.framesRefused += 1 })
             try channel.pipeline.syncOperations.addHandler(handler)
         }
@@ -32,12 +33,20 @@ extension TicketDaemon {
 
     func inbound(_ frame: Frame, peer: VerifiedPeer?, channel: any Channel) {
         confined()
-        guard case .peer(let peerFrame) = frame else {
-            refuse(channel, peer: peer, "a member sent a client frame")
-            return
-        }
         guard let peer, let index = plan.endpoints.firstIndex(where: { $0.name == peer.name }) else {
             refuse(channel, peer: peer, "frame before the peer was verified")
+            return
+        }
+        if case .request(let request) = frame {
+            // `baton -s THIS-MEMBER` run on another member's machine, with that member's
+            // certificate: the same authority booth gives every member. Answered here.
+            logger.info("admin request from a member", metadata: ["peer.name": .string(peer.name), "request.command": .string("\(request.command)")])
+            let client = remoteClientToken(for: channel)
+            clientFrame(frame, client: client, channel: channel)
+            return
+        }
+        guard case .peer(let peerFrame) = frame else {
+            refuse(channel, peer: peer, "a member sent a reply frame")
             return
         }
         guard peerFrame.from.index == index else {
@@ -140,6 +149,20 @@ extension TicketDaemon {
         // Root-only: the socket can grant and revoke tickets.
         chmod(socketPath, 0o600)
         return channel
+    }
+
+    func remoteClientToken(for channel: any Channel) -> UInt64 {
+        confined()
+        let key = ObjectIdentifier(channel)
+        if let token = remoteClients[key] { return token }
+        let token = registerClient(channel)
+        remoteClients[key] = token
+        return token
+    }
+
+    func forgetRemoteClient(_ channel: any Channel) {
+        confined()
+        if let token = remoteClients.removeValue(forKey: ObjectIdentifier(channel)) { forgetClient(token) }
     }
 
     func registerClient(_ channel: any Channel) -> UInt64 {

@@ -31,6 +31,8 @@ public final class TicketDaemon: @unchecked Sendable {
     var outgoing: [Int: any Channel] = [:]
     var lastHeard: [Int: LocalInstant] = [:]
     var clients: [UInt64: any Channel] = [:]
+    /// Member connections that carried admin requests (baton -s from another member's machine).
+    var remoteClients: [ObjectIdentifier: UInt64] = [:]
     var nextClient: UInt64 = 0
     var scheduledTimer: Scheduled<Void>?
     var scheduledDeadline: LocalInstant?

@@ -51,10 +51,22 @@ struct ClientOptions: ParsableArguments {
         }
     }
 
-    func ask(_ command: ClientCommand) throws -> ReplyBody {
+    /// Asks the member's batond: through its admin socket on this machine, or, for `-s MEMBER`
+    /// with no socket here, over TLS at MEMBER's address with this machine's member certificate.
+    func ask(_ command: ClientCommand) async throws -> ReplyBody {
         let path = try socketPath()
         let id = UInt64(getpid()) << 32 | UInt64(UInt32(truncatingIfNeeded: Int(SystemTime.nowSeconds())))
-        let reply = try SocketClient.request(ClientRequest(id: id, command: command), socketPath: path, timeoutSeconds: timeout)
+        let request = ClientRequest(id: id, command: command)
+        let reply: ClientReply
+        if socket == nil, let member = site, !FileManager.default.fileExists(atPath: path) {
+            let configuration = try loadConfiguration()
+            guard let target = configuration.member(named: member) else {
+                throw CLIError(code: .badConfig, message: "\(configPath): no member named \"\(member)\"")
+            }
+            reply = try await RemoteClient.request(request, to: target, configuration: configuration, timeoutSeconds: timeout)
+        } else {
+            reply = try SocketClient.request(request, socketPath: path, timeoutSeconds: timeout)
+        }
         guard reply.id == id else { throw CLIError(code: .failed, message: "batond answered another request (id \(reply.id))") }
         return reply.body
     }
@@ -139,9 +151,9 @@ enum SocketClient {
 }
 
 /// Runs a client command and turns failures into messages and exit codes.
-func runClient(_ body: () throws -> Void) throws {
+func runClient(_ body: () async throws -> Void) async throws {
     do {
-        try body()
+        try await body()
     } catch let error as CLIError {
         FileHandle.standardError.write(Data("baton: \(error.message)\n".utf8))
         throw ExitCode(error.code.rawValue)
@@ -158,13 +170,13 @@ func seconds(_ span: Duration?) -> Double? {
     span.map { Double($0.nanoseconds) / 1e9 }
 }
 
-struct List: ParsableCommand {
+struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the tickets and who holds them (booth's `list` lines).")
     @OptionGroup var options: ClientOptions
 
-    func run() throws {
-        try runClient {
-            guard case .tickets(let tickets) = try options.ask(.list) else { throw CLIError(code: .failed, message: "unexpected answer to list") }
+    func run() async throws {
+        try await runClient {
+            guard case .tickets(let tickets) = try await options.ask(.list) else { throw CLIError(code: .failed, message: "unexpected answer to list") }
             let configuration = try? options.loadConfiguration()
             func address(_ name: String) -> String { configuration?.member(named: name)?.address ?? name }
             if options.output == .json {
@@ -209,9 +221,9 @@ struct List: ParsableCommand {
 }
 
 /// grant, revoke, standby, activate, move: one ticket command, one outcome.
-func runTicketCommand(_ options: ClientOptions, ticket: String, _ command: TicketCommand) throws {
-    try runClient {
-        let body = try options.ask(.ticket(name: ticket, command))
+func runTicketCommand(_ options: ClientOptions, ticket: String, _ command: TicketCommand) async throws {
+    try await runClient {
+        let body = try await options.ask(.ticket(name: ticket, command))
         switch body {
         case .outcome(let outcome):
             if options.output == .json {
@@ -230,7 +242,7 @@ func runTicketCommand(_ options: ClientOptions, ticket: String, _ command: Ticke
     }
 }
 
-struct Grant: ParsableCommand {
+struct Grant: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Grant a ticket to this site.",
         discussion: "Exit status: 0 granted (or accepted without -w), 1 refused or failed, 6 bad configuration, 7 batond not running.")
@@ -240,10 +252,10 @@ struct Grant: ParsableCommand {
     @Flag(name: .customShort("C"), help: "With -w: wait until the grant is written to the CIB.") var commit = false
     @Argument(help: "The ticket.") var ticket: String
 
-    func run() throws { try runTicketCommand(options, ticket: ticket, .grant(force: force, wait: wait || commit, waitForCommit: commit)) }
+    func run() async throws { try await runTicketCommand(options, ticket: ticket, .grant(force: force, wait: wait || commit, waitForCommit: commit)) }
 }
 
-struct Revoke: ParsableCommand {
+struct Revoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Revoke a ticket (at the holder; elsewhere the request goes to the holder).",
         discussion: "Exit status: 0 revoked (or sent on), 1 refused or failed, 6 bad configuration, 7 batond not running.")
@@ -251,40 +263,40 @@ struct Revoke: ParsableCommand {
     @Flag(name: .customShort("w"), help: "Wait for the outcome.") var wait = false
     @Argument(help: "The ticket.") var ticket: String
 
-    func run() throws { try runTicketCommand(options, ticket: ticket, .revoke(wait: wait)) }
+    func run() async throws { try await runTicketCommand(options, ticket: ticket, .revoke(wait: wait)) }
 }
 
-struct Standby: ParsableCommand {
+struct Standby: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Stop what the ticket guards at the holder, keeping the ticket (no loss-policy).")
     @OptionGroup var options: ClientOptions
     @Argument(help: "The ticket.") var ticket: String
-    func run() throws { try runTicketCommand(options, ticket: ticket, .standby) }
+    func run() async throws { try await runTicketCommand(options, ticket: ticket, .standby) }
 }
 
-struct Activate: ParsableCommand {
+struct Activate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Undo standby at the holder.")
     @OptionGroup var options: ClientOptions
     @Argument(help: "The ticket.") var ticket: String
-    func run() throws { try runTicketCommand(options, ticket: ticket, .activate) }
+    func run() async throws { try await runTicketCommand(options, ticket: ticket, .activate) }
 }
 
-struct Move: ParsableCommand {
+struct Move: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Planned handover: the holder stops what the ticket guards and hands the ticket to SITE.")
     @OptionGroup var options: ClientOptions
     @Option(help: "The site to move the ticket to.") var to: String
     @Flag(name: .customShort("w"), help: "Wait until SITE holds it.") var wait = false
     @Argument(help: "The ticket.") var ticket: String
-    func run() throws { try runTicketCommand(options, ticket: ticket, .move(to: to, wait: wait)) }
+    func run() async throws { try await runTicketCommand(options, ticket: ticket, .move(to: to, wait: wait)) }
 }
 
-struct Peers: ParsableCommand {
+struct Peers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The other members as this member sees them.")
     @OptionGroup var options: ClientOptions
 
-    func run() throws {
-        try runClient {
-            guard case .peers(let peers) = try options.ask(.peers) else { throw CLIError(code: .failed, message: "unexpected answer to peers") }
+    func run() async throws {
+        try await runClient {
+            guard case .peers(let peers) = try await options.ask(.peers) else { throw CLIError(code: .failed, message: "unexpected answer to peers") }
             if options.output == .json {
                 printJSON(peers.map { peer -> [String: Any] in
                     ["name": peer.name, "role": peer.site ? "site" : "arbitrator", "address": peer.address, "connected": peer.connected,
@@ -300,15 +312,15 @@ struct Peers: ParsableCommand {
     }
 }
 
-struct Status: ParsableCommand {
+struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Is batond running here?",
         discussion: "Exit status (booth's): 0 running, 7 not running, 1 bad configuration.")
     @OptionGroup var options: ClientOptions
 
-    func run() throws {
+    func run() async throws {
         do {
-            guard case .status(let status) = try options.ask(.status) else { throw CLIError(code: .failed, message: "unexpected answer") }
+            guard case .status(let status) = try await options.ask(.status) else { throw CLIError(code: .failed, message: "unexpected answer") }
             if options.output == .json {
                 printJSON(["name": status.name, "role": status.site ? "site" : "arbitrator", "tickets": status.tickets,
                            "uptime_seconds": Double(status.uptime.nanoseconds) / 1e9, "running": true])
@@ -326,36 +338,36 @@ struct Status: ParsableCommand {
     }
 }
 
-struct Attr: ParsableCommand {
+struct Attr: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Site attributes of a ticket (booth's geostore), for attr-prereq.",
         subcommands: [AttrSet.self, AttrGet.self, AttrList.self, AttrDelete.self])
 
-    struct AttrSet: ParsableCommand {
+    struct AttrSet: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set", abstract: "Set NAME to VALUE for TICKET at this site.")
         @OptionGroup var options: ClientOptions
         @Argument var ticket: String
         @Argument var name: String
         @Argument var value: String
-        func run() throws { try runTicketCommand(options, ticket: ticket, .setAttribute(name: name, value: value)) }
+        func run() async throws { try await runTicketCommand(options, ticket: ticket, .setAttribute(name: name, value: value)) }
     }
 
-    struct AttrDelete: ParsableCommand {
+    struct AttrDelete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete NAME for TICKET at this site.")
         @OptionGroup var options: ClientOptions
         @Argument var ticket: String
         @Argument var name: String
-        func run() throws { try runTicketCommand(options, ticket: ticket, .deleteAttribute(name: name)) }
+        func run() async throws { try await runTicketCommand(options, ticket: ticket, .deleteAttribute(name: name)) }
     }
 
-    struct AttrGet: ParsableCommand {
+    struct AttrGet: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "get", abstract: "Print NAME of TICKET at this site.")
         @OptionGroup var options: ClientOptions
         @Argument var ticket: String
         @Argument var name: String
-        func run() throws {
-            try runClient {
-                switch try options.ask(.getAttribute(ticket: ticket, name: name)) {
+        func run() async throws {
+            try await runClient {
+                switch try await options.ask(.getAttribute(ticket: ticket, name: name)) {
                 case .attributes(let attributes): for attribute in attributes { print(attribute.value) }
                 case .error(let message): throw CLIError(code: .failed, message: message)
                 default: throw CLIError(code: .failed, message: "unexpected answer")
@@ -364,13 +376,13 @@ struct Attr: ParsableCommand {
         }
     }
 
-    struct AttrList: ParsableCommand {
+    struct AttrList: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Print every attribute of TICKET at this site.")
         @OptionGroup var options: ClientOptions
         @Argument var ticket: String
-        func run() throws {
-            try runClient {
-                switch try options.ask(.listAttributes(ticket: ticket)) {
+        func run() async throws {
+            try await runClient {
+                switch try await options.ask(.listAttributes(ticket: ticket)) {
                 case .attributes(let attributes):
                     if options.output == .json {
                         printJSON(Dictionary(uniqueKeysWithValues: attributes.map { ($0.name, $0.value) }))
