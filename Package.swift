@@ -33,7 +33,7 @@ let package = Package(
         .target(
             name: "TicketDaemon",
             dependencies: [
-                "TicketElection", "TicketWire", "BatonConfig", "TLSTransport",
+                "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -26,6 +26,7 @@ public final class TicketDaemon: @unchecked Sendable {
     let bootID: String
     let socketPath: String
     let metricsAddress: (host: String, port: Int)?
+    let siteQuorumSource: SiteQuorumSource
 
     var core: DaemonCore
     var outgoing: [Int: any Channel] = [:]
@@ -44,8 +45,9 @@ public final class TicketDaemon: @unchecked Sendable {
 
     public init(
         plan: DaemonPlan, stateDirectory: String, socketPath: String, backEnd: any SiteBackEnd,
-        metricsAddress: (host: String, port: Int)?, logger: Logger
+        metricsAddress: (host: String, port: Int)?, siteQuorum: SiteQuorumSource = .none, logger: Logger
     ) throws {
+        self.siteQuorumSource = siteQuorum
         self.plan = plan
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.loop = group.next()
@@ -100,6 +102,9 @@ public final class TicketDaemon: @unchecked Sendable {
         await withTaskGroup(of: Void.self) { tasks in
             for peer in plan.membership.others {
                 tasks.addTask { await self.connectLoop(to: peer.index) }
+            }
+            if siteQuorumSource == .corosync && plan.membership.isSite {
+                tasks.addTask { await self.followCorosyncQuorum() }
             }
             tasks.addTask {
                 for await _ in shutdown { break }

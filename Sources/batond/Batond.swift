@@ -28,6 +28,8 @@ struct Batond: AsyncParsableCommand {
     var backEnd: String?
     @Option(help: "File of the file back end (default: STATE-DIRECTORY/cib-tickets.xml).") var cibFile: String?
     @Option(help: "Serve Prometheus metrics at HOST:PORT (for example 127.0.0.1:9939).") var metrics: String?
+    @Option(help: "Site quorum: corosync (follow the local node's quorum; losing it releases held tickets) or none.")
+    var siteQuorum = "none"
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func run() async throws {
@@ -79,12 +81,16 @@ struct Batond: AsyncParsableCommand {
             metricsAddress = (String(metrics[..<colon]), port)
         }
         try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard let quorumSource = SiteQuorumSource(rawValue: siteQuorum) else {
+            FileHandle.standardError.write(Data("batond: --site-quorum \(siteQuorum): expected corosync or none\n".utf8))
+            throw ExitCode(1)
+        }
         let socketPath = socket ?? "/run/baton/\(plan.configurationName)-\(plan.selfEndpoint.name).sock"
         let daemon: TicketDaemon
         do {
             daemon = try TicketDaemon(
                 plan: plan, stateDirectory: stateDirectory, socketPath: socketPath, backEnd: siteBackEnd,
-                metricsAddress: metricsAddress, logger: logger)
+                metricsAddress: metricsAddress, siteQuorum: quorumSource, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("batond: \(error)\n".utf8))
             throw ExitCode(1)

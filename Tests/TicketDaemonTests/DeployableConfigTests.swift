@@ -36,6 +36,8 @@ struct DeployableConfigTests {
             let unit = try String(contentsOf: Self.root.appendingPathComponent("\(directory)/batond.service"), encoding: .utf8)
             #expect(unit.contains("--back-end \(backEnd)"))
             #expect(unit.contains("ExecStart=/usr/sbin/batond -c /etc/baton/baton.conf"))
+            // Sites follow their Corosync quorum: losing it releases what they hold.
+            #expect(unit.contains("--site-quorum corosync") == (backEnd == "pacemaker"))
         }
     }
 }

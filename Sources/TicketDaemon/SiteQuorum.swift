@@ -1,0 +1,44 @@
+import Corosync
+import Logging
+
+/// Where a site's quorum comes from. `corosync`: the local node's quorum (libquorum), so a
+/// holder whose site loses quorum stops what the ticket guards and releases the ticket at
+/// once, instead of the others waiting out the lease.
+public enum SiteQuorumSource: String, Sendable {
+    /// Always quorate (arbitrators; sites whose resource manager handles it).
+    case none
+    case corosync
+}
+
+extension TicketDaemon {
+    /// Follows corosync's quorum for as long as the daemon runs. When corosync cannot be
+    /// reached the site counts as without quorum (its resource manager cannot act either);
+    /// reconnects every second.
+    func followCorosyncQuorum() async {
+        var reported: Bool?
+        func report(_ quorate: Bool, _ why: String) {
+            guard reported != quorate else { return }
+            reported = quorate
+            logger.notice("site quorum \(quorate ? "present" : "lost"): \(why)")
+            siteQuorumChanged(quorate)
+        }
+        while !Task.isCancelled {
+            do {
+                let tracker = try await QuorumTracker.start()
+                do {
+                    for try await event in tracker.events {
+                        if case .quorum(let view) = event {
+                            report(view.quorate, "corosync ring \(view.ringID), \(view.members.count) members")
+                        }
+                    }
+                } catch {
+                    report(false, "corosync connection lost (\(error))")
+                }
+                await tracker.close()
+            } catch {
+                report(false, "corosync unreachable (\(error))")
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}
