@@ -141,14 +141,23 @@ public final class TicketDaemon: @unchecked Sendable {
 
     func execute(_ batch: DaemonCore.Batch, now: LocalInstant) {
         confined()
-        if batch.persist && !persist(now: now) {
+        let durable = !batch.persist || persist(now: now)
+        if durable {
+            for frame in batch.frames { send(frame) }
+        } else {
             // Nothing that depends on unwritten state may leave: drop this batch's frames and
             // let the protocol's resends carry on once the disk works again.
             metrics.framesDroppedUnpersisted += batch.frames.count
-        } else {
-            for frame in batch.frames { send(frame) }
         }
-        for (ticket, action) in batch.cib { applyLocally(ticket: ticket, action: action, now: now) }
+        for (ticket, action) in batch.cib {
+            if !durable, case .grant = action {
+                // A grant this site cannot make durable does not reach the CIB either; the
+                // lease then runs out and the election revokes (revokes always go through).
+                logger.error("grant not written to the site: the state file could not be written", metadata: ["ticket.name": .string(ticket)])
+                continue
+            }
+            applyLocally(ticket: ticket, action: action, now: now)
+        }
         for (ticket, purpose) in batch.handlers { runHandler(ticket: ticket, purpose: purpose, now: now) }
         for (client, reply) in batch.replies { answer(client, reply) }
         for (ticket, event) in batch.events {
