@@ -81,7 +81,14 @@ extension TicketDaemon {
                 backoff = .milliseconds(100)
                 lastError = ""
                 await peerUp(index, connection.channel)
-                try? await connection.channel.closeFuture.get()
+                // Cancellation (shutdown) closes the connection: a bare wait on closeFuture
+                // would never end, and the daemon's task group would wait for it forever.
+                let channel = connection.channel
+                await withTaskCancellationHandler {
+                    try? await channel.closeFuture.get()
+                } onCancel: {
+                    channel.close(promise: nil)
+                }
                 await peerDown(index)
             } catch {
                 let text = "\(error)"
