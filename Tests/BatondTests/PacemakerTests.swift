@@ -94,8 +94,12 @@ final class PrivatePacemaker: @unchecked Sendable {
         }
     }
 
-    /// `nsenter` into the namespace's network and mounts (no fork: the pid is the program's).
-    var prefix: [String] { ["/usr/bin/nsenter", "-t", "\(namespacePID)", "-n", "-m"] }
+    /// `nsenter` into the namespace's network, mounts and pids. The pid namespace too: the
+    /// namespace's /proc (--mount-proc) has no /proc/self for an outside process, and Swift
+    /// reads its command line from there (batond would see no arguments). nsenter then forks,
+    /// so the pid a test holds is nsenter's; whatever runs inside dies with the namespace's
+    /// pid 1 (`stop()`).
+    var prefix: [String] { ["/usr/bin/nsenter", "-t", "\(namespacePID)", "-n", "-m", "-p", "--"] }
 
     /// Kills the namespace's pid 1 (the kernel then kills everything inside) and reaps unshare.
     func stop() {

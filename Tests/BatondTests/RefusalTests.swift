@@ -116,6 +116,9 @@ extension EndToEnd {
                 // Afterwards: the genuine site-b rejoins, and grant / list still work.
                 try cluster.start("site-b")
                 try await cluster.waitReady()
+                try await waitUntil("the rejoined site-b knows site-a leads", within: .seconds(10)) {
+                    try await cluster.leader("ticketA", at: "site-b") == "site-a"
+                }
                 let revoke = try await cluster.baton(["revoke", "-w", "ticketA"], at: "site-a")
                 #expect(revoke.status == 0, "\(revoke)")
                 let regrant = try await cluster.grant("ticketA", at: "site-b")
