@@ -116,6 +116,38 @@ extension EndToEnd {
             }
         }
 
+        /// A follower restarted (with its state) while the holder is alive and renewing must learn
+        /// the holder from the startup query and leave it alone: no campaign, no term bump, and
+        /// `list` shows the holder. Known issue: it campaigns (refused) and bumps the term twice
+        /// before it learns the holder; the startup code is being reworked (TicketInstance).
+        @Test func restartedFollowerLeavesTheHolderAlone() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
+                let grant = try await cluster.grant("ticketA", at: "site-a")
+                #expect(grant.status == 0, "\(grant)")
+                try await waitUntil("site-b knows site-a leads", within: .seconds(5)) { try await cluster.leader("ticketA", at: "site-b") == "site-a" }
+                try await cluster.stop("site-b")
+                // Down for longer than expire: the promise site-b persisted has run out.
+                try await Task.sleep(for: .seconds(7))
+                let termBefore = try await cluster.ticketJSON("ticketA", at: "site-a")["term"] as? Int
+                let logBefore = cluster.logTail("site-b", lines: 100_000)
+                try cluster.start("site-b")
+                try await cluster.waitReady()
+                let learned = try await waitUntil("the restarted site-b lists site-a as leader", within: .seconds(10)) {
+                    try await cluster.leader("ticketA", at: "site-b") == "site-a"
+                }
+                try await Task.sleep(for: .seconds(3.5))
+                let campaigns = count("campaign started", in: cluster.logTail("site-b", lines: 100_000)) - count("campaign started", in: logBefore)
+                let termAfter = try await cluster.ticketJSON("ticketA", at: "site-a")["term"] as? Int
+                print("restarted follower: lists the holder \(format(learned)) after it answered; campaigns started meanwhile: \(campaigns); holder's term \(termBefore ?? -1) -> \(termAfter ?? -1)")
+                #expect(cluster.cibGranted("ticketA", at: "site-a"), "the holder lost the ticket")
+                #expect(!cluster.cibGranted("ticketA", at: "site-b"))
+                withKnownIssue("a restarted follower campaigns against a live holder before it learns it (startup code, TicketInstance)", isIntermittent: true) {
+                    #expect(campaigns == 0, "the restarted follower started \(campaigns) campaign(s) against a live holder")
+                    #expect(termAfter == termBefore, "the holder's term moved from \(termBefore ?? -1) to \(termAfter ?? -1)")
+                }
+            }
+        }
+
         /// Issue 3, test 5: SIGTERM the holder and start it again within the lease: it still
         /// holds (its CIB file never shows the ticket revoked) and every member agrees.
         @Test func restartWithStateKeepsTheTicket() async throws {

@@ -74,7 +74,10 @@ extension EndToEnd {
                 try genuineConfig.write(toFile: cluster.configPath("site-b"), atomically: true, encoding: .utf8)
 
                 // 2. openssl s_client without a certificate, and with a foreign one.
+                try await makeCertificate("intruder", pki: cluster.directory + "/pki")
                 let opensslVariants: [(String, [String])] = [
+                    ("openssl s_client with a certificate from the members' CA naming no member",
+                     ["-cert", cluster.directory + "/pki/intruder.pem", "-key", cluster.directory + "/pki/intruder.key"]),
                     ("openssl s_client without a certificate", []),
                     ("openssl s_client with a foreign CA's certificate", ["-cert", foreign + "/intruder.pem", "-key", foreign + "/intruder.key"]),
                     ("openssl s_client with a foreign CA's certificate named like a member", ["-cert", foreign + "/site-b.pem", "-key", foreign + "/site-b.key"]),
@@ -95,7 +98,26 @@ extension EndToEnd {
                     refusals.append(label)
                 }
 
-                // 3. garbage bytes and an HTTP request on the member port.
+                // 3. a genuine member's certificate (site-b's, from the wrong address) that then
+                // sends bytes that are no frame: refused at the frame layer, connection closed.
+                do {
+                    let junk = cluster.directory + "/junk.txt"
+                    try "this is not a Baton frame\n".write(toFile: junk, atomically: true, encoding: .utf8)
+                    let before = count("refused bad frame", in: cluster.logTail("site-a", lines: 100_000))
+                    let result = try await run(
+                        ["/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:\(cluster.port)", "-tls1_3", "-ign_eof", "-quiet",
+                         "-CAfile", cluster.directory + "/pki/ca.pem",
+                         "-cert", cluster.directory + "/pki/site-b.pem", "-key", cluster.directory + "/pki/site-b.key"],
+                        timeLimit: .seconds(20), stdin: junk)
+                    try await waitUntil("site-a logs refusing a bad frame from a verified peer", within: .seconds(5)) {
+                        count("refused bad frame", in: cluster.logTail("site-a", lines: 100_000)) > before
+                    }
+                    let line = cluster.logTail("site-a", lines: 100_000).split(separator: "\n").last { $0.contains("refused bad frame") } ?? ""
+                    print("a verified member certificate sending a non-frame: s_client exit \(result.status); site-a: \(line)")
+                    refusals.append("a genuine member certificate sending bytes that are no frame")
+                }
+
+                // 4. garbage bytes and an HTTP request on the member port.
                 let raw: [(String, String)] = [
                     ("garbage bytes", String(repeating: "\u{7}garbage\u{1}\u{2}\u{3}", count: 20)),
                     ("an HTTP request", "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),

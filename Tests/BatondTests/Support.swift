@@ -62,11 +62,11 @@ struct CommandResult: Sendable, CustomStringConvertible {
 struct Child: Sendable {
     let pid: pid_t
 
-    static func spawn(_ arguments: [String], stdout: Int32, stderr: Int32, environment: [String: String]? = nil) throws -> Child {
+    static func spawn(_ arguments: [String], stdout: Int32, stderr: Int32, environment: [String: String]? = nil, stdin: String = "/dev/null") throws -> Child {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
@@ -96,7 +96,9 @@ struct Child: Sendable {
 }
 
 /// Runs a command to completion, stdout and stderr apart, killing it at the limit.
-func run(_ arguments: [String], timeLimit: Duration = .seconds(60), environment: [String: String]? = nil) async throws -> CommandResult {
+func run(
+    _ arguments: [String], timeLimit: Duration = .seconds(60), environment: [String: String]? = nil, stdin: String = "/dev/null"
+) async throws -> CommandResult {
     let base = "/tmp/baton-e2e-\(UUID().uuidString)"
     let out = open(base + ".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     let err = open(base + ".err", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -107,7 +109,7 @@ func run(_ arguments: [String], timeLimit: Duration = .seconds(60), environment:
         unlink(base + ".out")
         unlink(base + ".err")
     }
-    let child = try Child.spawn(arguments, stdout: out, stderr: err, environment: environment)
+    let child = try Child.spawn(arguments, stdout: out, stderr: err, environment: environment, stdin: stdin)
     let deadline = ContinuousClock.now + timeLimit
     var status = child.poll()
     while status == nil {
@@ -413,4 +415,18 @@ func isBoothListLine(_ line: String, ticket: String, leaderAddress: String) -> B
     guard line.hasPrefix(prefix) else { return false }
     let stamp = line.dropFirst(prefix.count)
     return stamp.range(of: #"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"#, options: .regularExpression) != nil
+}
+
+/// A certificate for `name` signed by the CA in `pki` (ca.pem, ca.key), like make-test-pki's.
+func makeCertificate(_ name: String, pki: String) async throws {
+    let key = "\(pki)/\(name).key", request = "\(pki)/\(name).csr", extensions = "\(pki)/\(name).ext"
+    try "subjectAltName=DNS:\(name)\nextendedKeyUsage=serverAuth,clientAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
+    for command in [
+        ["/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=\(name)", "-keyout", key, "-out", request],
+        ["/usr/bin/openssl", "x509", "-req", "-in", request, "-CA", "\(pki)/ca.pem", "-CAkey", "\(pki)/ca.key", "-CAcreateserial", "-days", "2",
+         "-extfile", extensions, "-out", "\(pki)/\(name).pem"],
+    ] {
+        let result = try await run(command)
+        guard result.status == 0 else { throw TestFailure("\(command.joined(separator: " ")): \(result)") }
+    }
 }
