@@ -23,6 +23,18 @@ extension EndToEnd {
                 print("kill -9 of the holder (expire 6 s): site-b granted in its CIB \(format(took)) after the kill (bound \(format(bound)))")
                 #expect(took <= bound, "failover took \(format(took)), more than expire + acquire-after + 2 × timeout")
                 try await waitUntil("the arbitrator knows site-b leads", within: .seconds(3)) { try await cluster.leader("ticketA", at: "arbitrator") == "site-b" }
+
+                // And back: site-a returns (state kept), then site-b is killed.
+                try cluster.start("site-a")
+                try await cluster.waitReady()
+                try await waitUntil("the returned site-a knows site-b leads", within: .seconds(10)) { try await cluster.leader("ticketA", at: "site-a") == "site-b" }
+                #expect(!cluster.cibGranted("ticketA", at: "site-a"), "the returned site-a shows the ticket granted")
+                try await cluster.kill9("site-b")
+                let back = try await waitUntil("site-a's CIB file shows the ticket", within: bound + .seconds(5)) {
+                    cluster.cibGranted("ticketA", at: "site-a")
+                }
+                print("kill -9 of the holder site-b (expire 6 s): site-a granted in its CIB \(format(back)) after the kill (bound \(format(bound)))")
+                #expect(back <= bound, "failover took \(format(back)), more than expire + acquire-after + 2 × timeout")
             }
         }
 
@@ -94,7 +106,16 @@ extension EndToEnd {
                 Member(name: "arbitrator-1", address: "127.0.0.4", role: .arbitrator),
                 Member(name: "arbitrator-2", address: "127.0.0.5", role: .arbitrator),
             ]
-            try await withCluster(members: members, tickets: shortTicket) { cluster in
+            // With acquire-after 2 s: the bound is expire + acquire-after + 2 × timeout = 9 s.
+            let tickets = """
+                ticket = "ticketA"
+                  expire = 6
+                  timeout = 500ms
+                  retries = 3
+                  acquire-after = 2
+
+                """
+            try await withCluster(members: members, tickets: tickets) { cluster in
                 let grant = try await cluster.grant("ticketA", at: "site-a")
                 #expect(grant.status == 0 && grant.stdout.contains("grant succeeded!"), "\(grant)")
                 for member in members {
@@ -107,8 +128,8 @@ extension EndToEnd {
                     cluster.cibGranted("ticketA", at: "site-b") || cluster.cibGranted("ticketA", at: "site-c")
                 }
                 let holder = cluster.cibGranted("ticketA", at: "site-b") ? "site-b" : "site-c"
-                print("3 sites + 2 arbitrators, kill -9 of the holder (expire 6 s): \(holder) granted \(format(took)) after the kill")
-                #expect(took <= .seconds(7), "failover took \(format(took)) (bound: expire + 2 × timeout = 7 s)")
+                print("3 sites + 2 arbitrators, kill -9 of the holder (expire 6 s, acquire-after 2 s): \(holder) granted \(format(took)) after the kill (bound 9 s)")
+                #expect(took <= .seconds(9), "failover took \(format(took)) (bound: expire + acquire-after + 2 × timeout = 9 s)")
                 #expect(!(cluster.cibGranted("ticketA", at: "site-b") && cluster.cibGranted("ticketA", at: "site-c")), "two sites hold")
                 for name in ["site-b", "site-c", "arbitrator-1", "arbitrator-2"] {
                     try await waitUntil("\(name) knows \(holder) leads", within: .seconds(5)) {

@@ -20,7 +20,11 @@ extension EndToEnd {
                 let latency = ContinuousClock.now - started
                 #expect(grant.status == 0, "\(grant)")
                 #expect(grant.stdout.contains("grant succeeded!"), "\(grant)")
-                print("grant -w latency (baton process start to exit, all members up, file CIB): \(format(latency))")
+                let statusStarted = ContinuousClock.now
+                let status = try await cluster.baton(["status"], at: "site-a")
+                let overhead = ContinuousClock.now - statusStarted
+                #expect(status.status == 0, "\(status)")
+                print("grant -w latency (baton process start to exit, all members up, file CIB): \(format(latency)); a `baton status` round trip (process start, no election) takes \(format(overhead))")
                 #expect(cluster.cibGranted("ticketA", at: "site-a"), "CIB file of site-a after grant -w: \(cluster.cibState("ticketA", at: "site-a"))")
                 #expect(cluster.cibState("ticketA", at: "site-a")["owner"] == "site-a")
                 #expect(!cluster.cibGranted("ticketA", at: "site-b"))
@@ -57,6 +61,18 @@ extension EndToEnd {
                         try await cluster.baton(["list"], at: name).stdout.contains("ticket: ticketA, leader: NONE")
                     }
                 }
+                // A second grant, with every member long past startup: the steady-state latency.
+                var latencies: [Duration] = []
+                for _ in 0..<3 {
+                    let again = ContinuousClock.now
+                    let regrant = try await cluster.baton(["grant", "-w", "ticketA"], at: "site-a")
+                    latencies.append(ContinuousClock.now - again)
+                    #expect(regrant.status == 0 && regrant.stdout.contains("grant succeeded!"), "\(regrant)")
+                    let revokeAgain = try await cluster.baton(["revoke", "-w", "ticketA"], at: "site-a")
+                    #expect(revokeAgain.status == 0, "\(revokeAgain)")
+                    try await waitUntil("site-b lists leader NONE", within: .seconds(5)) { try await cluster.leader("ticketA", at: "site-b") == nil }
+                }
+                print("grant -w latency after revoke (3 runs, including the baton process): \(latencies.map(format).joined(separator: ", "))")
                 let notOwned = try await cluster.baton(["revoke", "-w", "ticketA"], at: "site-b")
                 #expect(notOwned.status == 1, "\(notOwned)")
                 print("revoke of an unheld ticket: \(notOwned.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
