@@ -356,6 +356,7 @@ final class Cluster: @unchecked Sendable {
         while result.status != 0 && (result.stderr.contains("still asking") || result.stderr.contains("election for this ticket is under way"))
             && ContinuousClock.now < deadline
         {
+            print("grant \(ticket) at \(name) refused while starting (\(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); retrying in 200 ms")
             try await Task.sleep(for: .milliseconds(200))
             result = try await baton(["grant"] + flags + [ticket], at: name)
         }
