@@ -135,7 +135,11 @@ extension EndToEnd {
         /// A follower restarted (with its state) while the holder is alive and renewing must learn
         /// the holder from the startup query and leave it alone: no campaign, no term bump, and
         /// `list` shows the holder. Known issue: it campaigns (refused) and bumps the term twice
-        /// before it learns the holder; the startup code is being reworked (TicketInstance).
+        /// before it learns the holder. Why, as far as the logs show: the startup state query is
+        /// sent once, when the core starts, before batond has any peer connection (and the
+        /// peers' connections back to it are still in their reconnect back-off), and its deadline
+        /// is one `timeout`; so it ends with no replies, and a follower whose saved state says
+        /// "granted" schedules a failover. The startup code is being reworked (TicketInstance).
         @Test func restartedFollowerLeavesTheHolderAlone() async throws {
             try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
                 let grant = try await cluster.grant("ticketA", at: "site-a")
@@ -157,7 +161,7 @@ extension EndToEnd {
                 print("restarted follower: lists the holder \(format(learned)) after it answered; campaigns started meanwhile: \(campaigns); holder's term \(termBefore ?? -1) -> \(termAfter ?? -1)")
                 #expect(cluster.cibGranted("ticketA", at: "site-a"), "the holder lost the ticket")
                 #expect(!cluster.cibGranted("ticketA", at: "site-b"))
-                withKnownIssue("a restarted follower campaigns against a live holder before it learns it (startup code, TicketInstance)", isIntermittent: true) {
+                withKnownIssue("a restarted follower campaigns against a live holder: its one-shot startup query goes out before any connection is up", isIntermittent: true) {
                     #expect(campaigns == 0, "the restarted follower started \(campaigns) campaign(s) against a live holder")
                     #expect(termAfter == termBefore, "the holder's term moved from \(termBefore ?? -1) to \(termAfter ?? -1)")
                 }
