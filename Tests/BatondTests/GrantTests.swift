@@ -150,8 +150,14 @@ extension EndToEnd {
                 try await Task.sleep(for: .seconds(7))
                 let termBefore = try await cluster.ticketJSON("ticketA", at: "site-a")["term"] as? Int
                 let logBefore = cluster.logTail("site-b", lines: 100_000)
+                let restarted = ContinuousClock.now
                 try cluster.start("site-b")
                 try await cluster.waitReady()
+                // The others' connect loops to site-b were in back-off (up to 5 s): a member that
+                // reaches them makes them dial it at once.
+                let meshUp = ContinuousClock.now - restarted
+                print("restarted site-b: every member connected to every other \(format(meshUp)) after its start (peers' back-off had reached up to 5 s)")
+                #expect(meshUp < .seconds(3), "the mesh took \(format(meshUp)) to reconnect to a restarted member")
                 let learned = try await waitUntil("the restarted site-b lists site-a as leader", within: .seconds(10)) {
                     try await cluster.leader("ticketA", at: "site-b") == "site-a"
                 }
