@@ -118,6 +118,9 @@ let package = Package(
             path: "Sources/CorosyncProbe"
         ),
         .testTarget(name: "CorosyncTests", dependencies: ["Corosync"]),
+        // End to end: drives the real batond and baton executables (built next to the test
+        // bundle by `swift build --build-tests`) as child processes on loopback addresses.
+        .testTarget(name: "BatondTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -25,7 +25,8 @@ extension TicketDaemon {
                 logger: self.logger,
                 onFrame: { frame, peer, channel in self.inbound(frame, peer: peer, channel: channel) },
                 onClose: { [channel] _ in self.forgetRemoteClient(channel) },
-                onRefusal: { _ in self.metrics.framesRefused += 1 })
+                onRefusal: { _ in self.metrics.framesRefused += 1 },
+                onVerified: { peer in self.peerReachedUs(peer) })
             try channel.pipeline.syncOperations.addHandler(handler)
         }
         return channel
@@ -64,6 +65,15 @@ extension TicketDaemon {
         execute(core.receive(peerFrame, now: now), now: now)
     }
 
+    /// A member completed a verified handshake with us: it is up (it may just have restarted).
+    /// If we have no connection to it, our connect loop may sit in a back-off of up to 5 s,
+    /// during which nothing we say (votes, acknowledgements, state replies) reaches it: dial now.
+    func peerReachedUs(_ peer: VerifiedPeer) {
+        confined()
+        guard let index = plan.endpoints.firstIndex(where: { $0.name == peer.name }), index != plan.membership.selfID.index else { return }
+        if outgoing[index] == nil { dialNow.insert(index) }
+    }
+
     func refuse(_ channel: any Channel, peer: VerifiedPeer?, _ reason: String) {
         metrics.framesRefused += 1
         logger.warning("refused frame; closing", metadata: [
@@ -90,8 +100,8 @@ extension TicketDaemon {
                 backoff = .milliseconds(100)
                 lastError = ""
                 await peerUp(index, connection.channel)
-                // A future's get() ignores cancellation: closing the channel on cancel is what
-                // lets a stopping daemon's task group finish.
+                // Cancellation (shutdown) closes the connection: a bare wait on closeFuture
+                // would never end, and the daemon's task group would wait for it forever.
                 let channel = connection.channel
                 await withTaskCancellationHandler {
                     try? await channel.closeFuture.get()
@@ -109,14 +119,25 @@ extension TicketDaemon {
                     lastError = text
                 }
             }
-            try? await Task.sleep(for: backoff)
+            await backOff(backoff, peer: index)
             backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+
+    /// Sleeps `span` in steps of 100 ms, ending early when the peer reached us (`dialNow`).
+    func backOff(_ span: Duration, peer index: Int) async {
+        let end = ContinuousClock.now + span
+        while ContinuousClock.now < end, !Task.isCancelled {
+            let woken = (try? await loop.submit { self.dialNow.remove(index) != nil }.get()) ?? false
+            if woken { return }
+            try? await Task.sleep(for: min(.milliseconds(100), end - ContinuousClock.now))
         }
     }
 
     func peerUp(_ index: Int, _ channel: any Channel) async {
         try? await loop.submit {
             self.outgoing[index] = channel
+            self.dialNow.remove(index)
             self.metrics.connectionsMade += 1
             self.logger.info("connected to peer", metadata: ["peer.name": .string(self.plan.endpoints[index].name)])
         }.get()

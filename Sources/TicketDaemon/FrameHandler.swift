@@ -15,19 +15,25 @@ final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let onFrame: (Frame, VerifiedPeer?, any Channel) -> Void
     private let onClose: (VerifiedPeer?) -> Void
     private let onRefusal: (String) -> Void
+    private let onVerified: (VerifiedPeer) -> Void
 
     init(
         logger: Logger, onFrame: @escaping (Frame, VerifiedPeer?, any Channel) -> Void,
-        onClose: @escaping (VerifiedPeer?) -> Void = { _ in }, onRefusal: @escaping (String) -> Void = { _ in }
+        onClose: @escaping (VerifiedPeer?) -> Void = { _ in }, onRefusal: @escaping (String) -> Void = { _ in },
+        onVerified: @escaping (VerifiedPeer) -> Void = { _ in }
     ) {
         self.logger = logger
         self.onFrame = onFrame
         self.onClose = onClose
         self.onRefusal = onRefusal
+        self.onVerified = onVerified
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let completed = event as? TLSHandshakeCompleted { peer = completed.peer }
+        if let completed = event as? TLSHandshakeCompleted {
+            peer = completed.peer
+            onVerified(completed.peer)
+        }
         context.fireUserInboundEventTriggered(event)
     }
 

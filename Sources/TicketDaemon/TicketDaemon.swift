@@ -31,6 +31,9 @@ public final class TicketDaemon: @unchecked Sendable {
     var core: DaemonCore
     var outgoing: [Int: any Channel] = [:]
     var lastHeard: [Int: LocalInstant] = [:]
+    /// Peers that reached us while we had no connection to them: their connect loops dial
+    /// again at once instead of finishing their back-off.
+    var dialNow: Set<Int> = []
     var clients: [UInt64: any Channel] = [:]
     /// Member connections that carried admin requests (baton -s from another member's machine).
     var remoteClients: [ObjectIdentifier: UInt64] = [:]

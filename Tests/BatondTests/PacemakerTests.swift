@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A single-node Corosync + Pacemaker in private network, mount and pid namespaces (tmpfs over
+/// /run, /dev/shm, /var/lib/pacemaker, /var/lib/corosync, /var/log/pacemaker, /etc/corosync),
+/// as TESTBED.md describes. The namespace's pid 1 is a small shell; killing it ends everything
+/// inside, so nothing outlives the test.
+final class PrivatePacemaker: @unchecked Sendable {
+    // @unchecked Sendable: one test drives it from one task at a time.
+    let directory: String
+    let unshare: Child
+    private(set) var namespacePID: pid_t = 0
+
+    static let script = """
+        #!/bin/bash
+        # pid 1 of private net/mount/pid namespaces: a one-node corosync, then pacemakerd.
+        set -eu
+        dir=$1
+        ip link set lo up
+        for d in /run /dev/shm /var/lib/pacemaker /var/lib/corosync /var/log/pacemaker /var/log/cluster /etc/corosync; do
+          mkdir -p "$d"; mount -t tmpfs tmpfs "$d"
+        done
+        mkdir -p /var/lib/pacemaker/cib /var/lib/pacemaker/pengine /var/lib/pacemaker/blackbox /var/lib/pacemaker/cores /run/crm
+        chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker /run/crm
+        chmod 750 /var/lib/pacemaker/*
+        cat > /etc/corosync/corosync.conf <<CONF
+        totem {
+          version: 2
+          cluster_name: baton-e2e
+          transport: knet
+          crypto_cipher: none
+          crypto_hash: none
+        }
+        nodelist {
+          node {
+            ring0_addr: 127.0.0.1
+            name: node1
+            nodeid: 1
+          }
+        }
+        quorum {
+          provider: corosync_votequorum
+        }
+        logging {
+          to_stderr: yes
+          to_syslog: no
+          to_logfile: no
+        }
+        CONF
+        corosync -f > "$dir/corosync.log" 2>&1 &
+        for i in $(seq 100); do corosync-quorumtool -s >/dev/null 2>&1 && break; sleep 0.1; done
+        PCMK_logfile="$dir/pacemaker.log" pacemakerd > "$dir/pacemakerd.out" 2>&1 &
+        echo started > "$dir/namespace-started"
+        while true; do sleep 1; done
+        """
+
+    /// Why Pacemaker cannot run here, or nil.
+    static func missing() -> String? {
+        var reasons: [String] = []
+        if getuid() != 0 { reasons.append("not root (private namespaces and mounts need CAP_SYS_ADMIN)") }
+        for binary in ["/usr/sbin/corosync", "/usr/sbin/pacemakerd", "/usr/sbin/crm_ticket", "/usr/bin/unshare", "/usr/bin/nsenter"]
+        where !FileManager.default.isExecutableFile(atPath: binary) {
+            reasons.append("no \(binary)")
+        }
+        if getpwnam("hacluster") == nil { reasons.append("no hacluster user (apt-get install pacemaker)") }
+        return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
+    }
+
+    init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/namespace.sh"
+        try PrivatePacemaker.script.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        let log = open(directory + "/namespace.out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer { close(log) }
+        unshare = try Child.spawn(["/usr/bin/unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", path, directory], stdout: log, stderr: log)
+    }
+
+    /// Waits until the namespace's pid 1 exists and `crm_ticket -l` answers inside.
+    func waitReady() async throws {
+        try await waitUntil("the namespace's pid 1", within: .seconds(5)) {
+            let children = (try? String(contentsOfFile: "/proc/\(unshare.pid)/task/\(unshare.pid)/children", encoding: .utf8)) ?? ""
+            guard let pid = children.split(separator: " ").first.flatMap({ pid_t($0) }) else { return false }
+            namespacePID = pid
+            return true
+        }
+        try await waitUntil("Pacemaker's CIB answers crm_ticket -l", within: .seconds(45), interval: .milliseconds(250)) {
+            try await run(prefix + ["/usr/sbin/crm_ticket", "-l"], timeLimit: .seconds(10)).status == 0
+        }
+    }
+
+    /// `nsenter` into the namespace's network, mounts and pids. The pid namespace too: the
+    /// namespace's /proc (--mount-proc) has no /proc/self for an outside process, and Swift
+    /// reads its command line from there (batond would see no arguments). nsenter then forks,
+    /// so the pid a test holds is nsenter's; whatever runs inside dies with the namespace's
+    /// pid 1 (`stop()`).
+    var prefix: [String] { ["/usr/bin/nsenter", "-t", "\(namespacePID)", "-n", "-m", "-p", "--"] }
+
+    /// Kills the namespace's pid 1 (the kernel then kills everything inside) and reaps unshare.
+    func stop() {
+        if namespacePID > 0 { kill(namespacePID, SIGKILL) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while unshare.poll() == nil && ContinuousClock.now < deadline { usleep(20_000) }
+        if unshare.poll() == nil {
+            kill(unshare.pid, SIGKILL)
+            _ = waitpid(unshare.pid, nil, 0)
+        }
+    }
+
+    func log() -> String {
+        ["namespace.out", "corosync.log", "pacemakerd.out"].map { name in
+            "--- \(name) ---\n" + ((try? String(contentsOfFile: directory + "/" + name, encoding: .utf8))?.suffix(1500).description ?? "")
+        }.joined(separator: "\n")
+    }
+}
+
+extension EndToEnd {
+    @Suite struct Pacemaker {
+        /// Issue 3, test 10: site-a's batond drives a real Pacemaker with `--back-end pacemaker`;
+        /// every member runs inside the same private namespaces on 127.0.0.x.
+        @Test func pacemakerBackEnd() async throws {
+            if let missing = PrivatePacemaker.missing() {
+                print("SKIPPING the Pacemaker back-end test: \(missing)")
+                return
+            }
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket, start: false) { cluster in
+                let pacemaker = try PrivatePacemaker(directory: cluster.directory + "/pacemaker")
+                // Runs after the cluster's defer (declared later, runs first): daemons go first.
+                defer { pacemaker.stop() }
+                do {
+                    try await pacemaker.waitReady()
+                } catch {
+                    throw TestFailure("Pacemaker did not start in private namespaces: \(error)\n\(pacemaker.log())")
+                }
+                cluster.commandPrefix = pacemaker.prefix
+                cluster.extraArguments["site-a"] = ["--back-end", "pacemaker"]
+                try cluster.startAll()
+                defer { cluster.stopAll() }
+                try await cluster.waitReady()
+
+                func crmTicket(_ arguments: [String]) async throws -> CommandResult {
+                    try await run(pacemaker.prefix + ["/usr/sbin/crm_ticket"] + arguments, timeLimit: .seconds(20))
+                }
+                let started = ContinuousClock.now
+                let grant = try await cluster.grant("ticketA", at: "site-a")
+                let latency = ContinuousClock.now - started
+                #expect(grant.status == 0 && grant.stdout.contains("grant succeeded!"), "\(grant)")
+                print("grant -w with the pacemaker back end (real crm_ticket writes): \(format(latency))")
+                try await waitUntil("crm_ticket shows ticketA granted", within: .seconds(10), interval: .milliseconds(200)) {
+                    try await crmTicket(["--ticket", "ticketA", "--get-attr", "granted"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "true"
+                }
+                let details = try await crmTicket(["-L"])
+                print("crm_ticket -L after the grant: \(details.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+                #expect(details.stdout.contains("ticketA\tgranted"), "\(details)")
+                let xml = try await crmTicket(["--ticket", "ticketA", "--query-xml"])
+                #expect(xml.stdout.contains("owner=\"site-a\""), "\(xml)")
+
+                let revoke = try await cluster.baton(["revoke", "-w", "ticketA"], at: "site-a")
+                #expect(revoke.status == 0, "\(revoke)")
+                try await waitUntil("crm_ticket shows ticketA revoked", within: .seconds(10), interval: .milliseconds(200)) {
+                    try await crmTicket(["--ticket", "ticketA", "--get-attr", "granted"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "false"
+                }
+                let after = try await crmTicket(["-L"])
+                print("crm_ticket -L after the revoke: \(after.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+                #expect(after.stdout.contains("ticketA\trevoked"), "\(after)")
+            }
+        }
+    }
+}

@@ -1,0 +1,433 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// End-to-end support: real `batond` and `baton` processes on loopback addresses, one fresh
+/// temporary directory per test (PKI, configs, state, sockets, CIB files, logs), one free port
+/// per test. Only pids this code started are ever signalled, and every one of them is stopped
+/// on every path (`Cluster.stopAll()` in a `defer`).
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// What the end-to-end suites need from the machine; the reason is printed when absent.
+enum Capability {
+    static let missing: String? = {
+        var reasons: [String] = []
+        for binary in [Paths.batond, Paths.baton] where !FileManager.default.isExecutableFile(atPath: binary) {
+            reasons.append("\(binary) is not built (run `swift build` or `make test`, which builds the executables before the tests)")
+        }
+        if !["/usr/bin/openssl", "/bin/openssl"].contains(where: FileManager.default.isExecutableFile(atPath:)) {
+            reasons.append("no openssl binary (apt-get install openssl): the test PKI needs it")
+        }
+        if reasons.isEmpty { return nil }
+        let message = "BatondTests: SKIPPING the end-to-end suites: " + reasons.joined(separator: "; ")
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        return message
+    }()
+    static var available: Bool { missing == nil }
+}
+
+/// Every suite that starts daemons nests in here, so no two clusters run at once (their
+/// timings stay meaningful on 2 shared cores).
+@Suite(.serialized, .enabled(if: Capability.available, "needs the built batond and baton and openssl; the reason is printed on stderr"))
+enum EndToEnd {}
+
+enum Paths {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let makeTestPKI = packageRoot.appendingPathComponent("scripts/make-test-pki").path
+    static let buildDirectory: URL = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
+        return directory
+    }()
+    static var batond: String { buildDirectory.appendingPathComponent("batond").path }
+    static var baton: String { buildDirectory.appendingPathComponent("baton").path }
+}
+
+struct CommandResult: Sendable, CustomStringConvertible {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    var description: String { "exit \(status), stdout: \(stdout.debugDescription), stderr: \(stderr.debugDescription)" }
+}
+
+/// A child started with posix_spawn; reaped with waitpid(WNOHANG) polling.
+struct Child: Sendable {
+    let pid: pid_t
+
+    static func spawn(_ arguments: [String], stdout: Int32, stderr: Int32, environment: [String: String]? = nil, stdin: String = "/dev/null") throws -> Child {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var environmentPointers: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { environmentPointers?.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status: Int32
+        if environmentPointers != nil {
+            status = environmentPointers!.withUnsafeMutableBufferPointer { posix_spawnp(&pid, arguments[0], &actions, nil, argv, $0.baseAddress) }
+        } else {
+            status = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+        }
+        guard status == 0 else { throw TestFailure("posix_spawn \(arguments[0]): \(String(cString: strerror(status)))") }
+        return Child(pid: pid)
+    }
+
+    /// The exit status (128 + signal when killed), or nil while running.
+    func poll() -> Int32? {
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == 0 { return nil }
+        guard result == pid else { return -1 }
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+}
+
+/// Runs a command to completion, stdout and stderr apart, killing it at the limit.
+func run(
+    _ arguments: [String], timeLimit: Duration = .seconds(60), environment: [String: String]? = nil, stdin: String = "/dev/null"
+) async throws -> CommandResult {
+    let base = "/tmp/baton-e2e-\(UUID().uuidString)"
+    let out = open(base + ".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    let err = open(base + ".err", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard out >= 0, err >= 0 else { throw TestFailure("cannot open \(base).out/.err") }
+    defer {
+        close(out)
+        close(err)
+        unlink(base + ".out")
+        unlink(base + ".err")
+    }
+    let child = try Child.spawn(arguments, stdout: out, stderr: err, environment: environment, stdin: stdin)
+    let deadline = ContinuousClock.now + timeLimit
+    var status = child.poll()
+    while status == nil {
+        if ContinuousClock.now > deadline {
+            kill(child.pid, SIGKILL)
+            _ = waitpid(child.pid, nil, 0)
+            throw TestFailure("\(arguments.joined(separator: " ")) did not finish within \(timeLimit)")
+        }
+        try await Task.sleep(for: .milliseconds(5))
+        status = child.poll()
+    }
+    return CommandResult(
+        status: status ?? -1,
+        stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
+}
+
+/// Polls `condition` every `interval` until it holds or `limit` passes; returns the time it took.
+@discardableResult
+func waitUntil(
+    _ what: String, within limit: Duration, interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool
+) async throws -> Duration {
+    let start = ContinuousClock.now
+    while true {
+        if try await condition() { return ContinuousClock.now - start }
+        if ContinuousClock.now - start > limit { throw TestFailure("timed out after \(limit) waiting for: \(what)") }
+        try await Task.sleep(for: interval)
+    }
+}
+
+/// A port free on every loopback address right now (the kernel's pick for 0.0.0.0:0).
+func freePort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = INADDR_ANY
+    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard bound == 0 else { throw TestFailure("bind: \(String(cString: strerror(errno)))") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+
+func format(_ duration: Duration) -> String { String(format: "%.3f s", seconds(duration)) }
+
+/// One member of a test cluster.
+struct Member: Sendable {
+    enum Role: String, Sendable { case site, arbitrator }
+    let name: String
+    let address: String
+    let role: Role
+}
+
+/// A cluster of real batond processes in one temporary directory.
+final class Cluster: @unchecked Sendable {
+    // @unchecked Sendable: a test drives its cluster from one task at a time.
+    let directory: String
+    let port: Int
+    let members: [Member]
+    let ticketsText: String
+    var daemons: [String: Child] = [:]
+    var extraArguments: [String: [String]] = [:]
+    /// Prepended to every batond and baton command (for example `nsenter -t PID -n -m`).
+    var commandPrefix: [String] = []
+    private var stopped = false
+
+    /// `tickets`: the ticket sections of the config (shared by all members).
+    init(members: [Member], tickets: String, extraConfig: String = "") async throws {
+        self.members = members
+        self.ticketsText = tickets
+        self.port = try freePort()
+        self.directory = "/tmp/baton-e2e-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true)
+        let pki = try await run([Paths.makeTestPKI, directory + "/pki"] + members.map(\.name))
+        guard pki.status == 0 else { throw TestFailure("make-test-pki failed: \(pki)") }
+        for member in members {
+            try config(for: member, extra: extraConfig).write(toFile: configPath(member.name), atomically: true, encoding: .utf8)
+        }
+    }
+
+    func config(for member: Member, extra: String = "", ca: String? = nil, certificate: String? = nil) -> String {
+        var lines = ["port = \(port)"]
+        for other in members { lines.append("\(other.role.rawValue) = \(other.address) name=\(other.name)") }
+        lines += [
+            "tls-ca = \(ca ?? directory + "/pki/ca.pem")",
+            "tls-certificate = \(certificate ?? directory + "/pki/\(member.name).pem")",
+            "tls-private-key = \(certificate.map { $0.replacingOccurrences(of: ".pem", with: ".key") } ?? directory + "/pki/\(member.name).key")",
+            "identity = \(member.name)",
+        ]
+        if !extra.isEmpty { lines.append(extra) }
+        return lines.joined(separator: "\n") + "\n" + ticketsText
+    }
+
+    func member(_ name: String) -> Member { members.first { $0.name == name }! }
+    func configPath(_ name: String) -> String { "\(directory)/\(name).conf" }
+    func cibPath(_ name: String) -> String { "\(directory)/cib-\(name).xml" }
+    func logPath(_ name: String) -> String { "\(directory)/\(name).log" }
+    func socketPath(_ name: String) -> String { "\(directory)/run/booth-\(name).sock" }
+
+    /// Starts one member's batond (its log appends to NAME.log).
+    func start(_ name: String) throws {
+        precondition(daemons[name] == nil, "\(name) is already running")
+        let member = member(name)
+        let log = open(logPath(name), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard log >= 0 else { throw TestFailure("cannot open \(logPath(name))") }
+        defer { close(log) }
+        var arguments = [
+            Paths.batond, "-c", configPath(name), "--state-directory", "\(directory)/state-\(name)", "--socket", socketPath(name),
+        ]
+        arguments += extraArguments[name] ?? (member.role == .site ? ["--back-end", "file", "--cib-file", cibPath(name)] : ["--back-end", "none"])
+        daemons[name] = try Child.spawn(commandPrefix + arguments, stdout: log, stderr: log)
+    }
+
+    func startAll() throws { for member in members { try start(member.name) } }
+
+    /// Sends `signal` to one member's batond (only pids this cluster started).
+    func signal(_ name: String, _ number: Int32) {
+        guard let child = daemons[name] else { return }
+        kill(child.pid, number)
+    }
+
+    /// kill -9, then reap.
+    func kill9(_ name: String) async throws {
+        guard let child = daemons.removeValue(forKey: name) else { return }
+        kill(child.pid, SIGKILL)
+        try await waitUntil("\(name) (pid \(child.pid)) to die", within: .seconds(5)) { child.poll() != nil }
+    }
+
+    /// SIGTERM (graceful), then SIGKILL if it has not ended within `grace`; returns the exit status.
+    @discardableResult
+    func stop(_ name: String, grace: Duration = .seconds(5)) async throws -> Int32? {
+        guard let child = daemons.removeValue(forKey: name) else { return nil }
+        kill(child.pid, SIGCONT)
+        kill(child.pid, SIGTERM)
+        var status: Int32?
+        let deadline = ContinuousClock.now + grace
+        while status == nil && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            status = child.poll()
+        }
+        if status == nil {
+            kill(child.pid, SIGKILL)
+            _ = waitpid(child.pid, nil, 0)
+        }
+        return status
+    }
+
+    /// Stops every daemon this cluster started, on every path; removes the directory unless
+    /// BATON_KEEP_TEST_DIRS is set. Synchronous, for `defer`.
+    func stopAll() {
+        guard !stopped else { return }
+        stopped = true
+        for child in daemons.values {
+            kill(child.pid, SIGCONT)
+            kill(child.pid, SIGTERM)
+        }
+        let deadline = ContinuousClock.now + .seconds(3)
+        var remaining = Array(daemons.values)
+        while !remaining.isEmpty && ContinuousClock.now < deadline {
+            remaining = remaining.filter { $0.poll() == nil }
+            if !remaining.isEmpty { usleep(20_000) }
+        }
+        for child in remaining {
+            kill(child.pid, SIGKILL)
+            _ = waitpid(child.pid, nil, 0)
+        }
+        daemons = [:]
+        if ProcessInfo.processInfo.environment["BATON_KEEP_TEST_DIRS"] == nil {
+            try? FileManager.default.removeItem(atPath: directory)
+        } else {
+            print("kept \(directory)")
+        }
+    }
+
+    /// The tail of a member's log, for failure messages.
+    func logTail(_ name: String, lines: Int = 25) -> String {
+        let text = (try? String(contentsOfFile: logPath(name), encoding: .utf8)) ?? "(no log)"
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
+    func logs() -> String {
+        members.map { "--- \($0.name) ---\n" + logTail($0.name) }.joined(separator: "\n")
+    }
+
+    // MARK: - The CLI
+
+    /// `baton ARGS… -c CONFIG --run-directory RUN` as seen from member `at`.
+    func baton(_ arguments: [String], at name: String, timeLimit: Duration = .seconds(30)) async throws -> CommandResult {
+        try await run(commandPrefix + [Paths.baton] + arguments + ["-c", configPath(name), "--run-directory", directory + "/run"], timeLimit: timeLimit)
+    }
+
+    /// `baton list --output json` at `name`, one dictionary per ticket.
+    func listJSON(at name: String) async throws -> [[String: Any]] {
+        let result = try await baton(["list", "--output", "json"], at: name)
+        guard result.status == 0, let data = result.stdout.data(using: .utf8),
+              let array = try JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+        else { throw TestFailure("list --output json at \(name): \(result)") }
+        return array
+    }
+
+    func ticketJSON(_ ticket: String, at name: String) async throws -> [String: Any] {
+        guard let entry = try await listJSON(at: name).first(where: { $0["ticket"] as? String == ticket }) else {
+            throw TestFailure("\(ticket) not in list at \(name)")
+        }
+        return entry
+    }
+
+    /// The leader `name` believes in (nil when none).
+    func leader(_ ticket: String, at name: String) async throws -> String? {
+        try await ticketJSON(ticket, at: name)["leader"] as? String
+    }
+
+    /// Waits until every running member answers and sees every running peer connected.
+    func waitReady(within limit: Duration = .seconds(20)) async throws {
+        let running = Set(daemons.keys)
+        do {
+            try await waitUntil("all members connected", within: limit, interval: .milliseconds(100)) {
+                for name in running {
+                    let result = try await baton(["peers", "--output", "json"], at: name)
+                    guard result.status == 0, let data = result.stdout.data(using: .utf8),
+                          let peers = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+                    else { return false }
+                    for peer in peers where running.contains(peer["name"] as? String ?? "") {
+                        if peer["connected"] as? Bool != true { return false }
+                    }
+                }
+                return true
+            }
+        } catch {
+            throw TestFailure("\(error)\n\(logs())")
+        }
+    }
+
+    /// `baton grant ARGS T` at `name`, retried while an election started by a member's startup
+    /// is under way (grants asked for during batond's own startup query wait for it instead).
+    func grant(_ ticket: String, at name: String, flags: [String] = ["-w"]) async throws -> CommandResult {
+        var result = try await baton(["grant"] + flags + [ticket], at: name)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while result.status != 0 && result.stderr.contains("election for this ticket is under way")
+            && ContinuousClock.now < deadline
+        {
+            print("grant \(ticket) at \(name) refused while starting (\(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); retrying in 200 ms")
+            try await Task.sleep(for: .milliseconds(200))
+            result = try await baton(["grant"] + flags + [ticket], at: name)
+        }
+        return result
+    }
+
+    // MARK: - CIB files
+
+    /// The `ticket_state` attributes of `ticket` in site `name`'s CIB file (empty when absent).
+    func cibState(_ ticket: String, at name: String) -> [String: String] {
+        guard let text = try? String(contentsOfFile: cibPath(name), encoding: .utf8) else { return [:] }
+        for line in text.split(separator: "\n") where line.contains("<ticket_state ") && line.contains("id=\"\(ticket)\"") {
+            var attributes: [String: String] = [:]
+            var rest = Substring(line)
+            while let equals = rest.range(of: "=\"") {
+                let key = rest[..<equals.lowerBound].split(separator: " ").last.map(String.init) ?? ""
+                let after = rest[equals.upperBound...]
+                guard let close = after.firstIndex(of: "\"") else { break }
+                attributes[key] = String(after[..<close])
+                rest = after[after.index(after: close)...]
+            }
+            return attributes
+        }
+        return [:]
+    }
+
+    func cibGranted(_ ticket: String, at name: String) -> Bool { cibState(ticket, at: name)["granted"] == "true" }
+}
+
+/// Runs `body` with a fresh cluster, stopping every daemon afterwards whatever happens; on a
+/// thrown error the members' log tails are attached.
+func withCluster(
+    members: [Member], tickets: String, extraConfig: String = "", start: Bool = true, _ body: (Cluster) async throws -> Void
+) async throws {
+    let cluster = try await Cluster(members: members, tickets: tickets, extraConfig: extraConfig)
+    defer { cluster.stopAll() }
+    if start {
+        try cluster.startAll()
+        try await cluster.waitReady()
+    }
+    do {
+        try await body(cluster)
+    } catch {
+        throw TestFailure("\(error)\nlogs in \(cluster.directory):\n\(cluster.logs())")
+    }
+}
+
+let twoSitesAndArbitrator = [
+    Member(name: "site-a", address: "127.0.0.1", role: .site),
+    Member(name: "site-b", address: "127.0.0.2", role: .site),
+    Member(name: "arbitrator", address: "127.0.0.3", role: .arbitrator),
+]
+
+/// booth's `list` line for a held ticket: `ticket: T, leader: ADDR, expires: YYYY-MM-DD HH:MM:SS`.
+func isBoothListLine(_ line: String, ticket: String, leaderAddress: String) -> Bool {
+    let prefix = "ticket: \(ticket), leader: \(leaderAddress), expires: "
+    guard line.hasPrefix(prefix) else { return false }
+    let stamp = line.dropFirst(prefix.count)
+    return stamp.range(of: #"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"#, options: .regularExpression) != nil
+}
+
+/// A certificate for `name` signed by the CA in `pki` (ca.pem, ca.key), like make-test-pki's.
+func makeCertificate(_ name: String, pki: String) async throws {
+    let key = "\(pki)/\(name).key", request = "\(pki)/\(name).csr", extensions = "\(pki)/\(name).ext"
+    try "subjectAltName=DNS:\(name)\nextendedKeyUsage=serverAuth,clientAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
+    for command in [
+        ["/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=\(name)", "-keyout", key, "-out", request],
+        ["/usr/bin/openssl", "x509", "-req", "-in", request, "-CA", "\(pki)/ca.pem", "-CAkey", "\(pki)/ca.key", "-CAcreateserial", "-days", "2",
+         "-extfile", extensions, "-out", "\(pki)/\(name).pem"],
+    ] {
+        let result = try await run(command)
+        guard result.status == 0 else { throw TestFailure("\(command.joined(separator: " ")): \(result)") }
+    }
+}
