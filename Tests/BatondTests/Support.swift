@@ -179,6 +179,8 @@ final class Cluster: @unchecked Sendable {
     var extraArguments: [String: [String]] = [:]
     /// Prepended to every batond and baton command (for example `nsenter -t PID -n -m`).
     var commandPrefix: [String] = []
+    /// Per member, replaces `commandPrefix` for its batond (each member in its own namespace).
+    var memberPrefix: [String: [String]] = [:]
     private var stopped = false
 
     /// `tickets`: the ticket sections of the config (shared by all members).
@@ -225,7 +227,7 @@ final class Cluster: @unchecked Sendable {
             Paths.batond, "-c", configPath(name), "--state-directory", "\(directory)/state-\(name)", "--socket", socketPath(name),
         ]
         arguments += extraArguments[name] ?? (member.role == .site ? ["--back-end", "file", "--cib-file", cibPath(name)] : ["--back-end", "none"])
-        daemons[name] = try Child.spawn(commandPrefix + arguments, stdout: log, stderr: log)
+        daemons[name] = try Child.spawn((memberPrefix[name] ?? commandPrefix) + arguments, stdout: log, stderr: log)
     }
 
     func startAll() throws { for member in members { try start(member.name) } }
