@@ -5,7 +5,7 @@ SWIFT ?= swift
 # Debian packages the demo needs at run time.
 DEMO_PACKAGES :=
 # Debian packages the test suite links against or drives.
-TEST_PACKAGES :=
+TEST_PACKAGES := libxml2-dev pkg-config
 
 .PHONY: demo test build
 demo:

@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "baton", targets: ["baton"]),
+        .library(name: "CIB", targets: ["CIB"]),
+        .library(name: "Scheduler", targets: ["Scheduler"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -17,9 +19,17 @@ let package = Package(
         .executableTarget(
             name: "baton",
             dependencies: [
+                "CIB",
+                "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // libxml2 (Debian: libxml2-dev), found through pkg-config.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .target(name: "CIB", dependencies: ["CLibXML2"]),
+        .target(name: "Scheduler", dependencies: ["CIB"]),
+        .testTarget(name: "CIBTests", dependencies: ["CIB"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "CIB"]),
     ],
     swiftLanguageModes: [.v6]
 )
