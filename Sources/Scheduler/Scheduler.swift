@@ -1,1 +1,27 @@
 import CIB
+
+/// The result of one scheduler run: the actions to take (with their ordering) and the
+/// Transition Summary in crm_simulate's words and order.
+public struct Transition: Sendable {
+    public var actions: [GraphAction]
+    public var summary: [String]
+}
+
+/// One action of the transition graph.
+public struct GraphAction: Sendable, Equatable {
+    public var id: Int
+    public var resource: String?
+    public var task: String
+    public var node: String?
+    public var isPseudo: Bool
+    /// Ids of the actions that must complete first.
+    public var dependsOn: [Int]
+}
+
+/// The scheduler: a pure function from a CIB (configuration + status) and "now" to a
+/// transition. No I/O, no clock: `now` is the CIB's execution-date or the caller's value.
+public enum Scheduler {
+    public static func schedule(_ cib: CIB, now: Int? = nil) -> Transition {
+        Transition(actions: [], summary: [])
+    }
+}
