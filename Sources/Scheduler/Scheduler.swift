@@ -22,6 +22,23 @@ public struct GraphAction: Sendable, Equatable {
 /// transition. No I/O, no clock: `now` is the CIB's execution-date or the caller's value.
 public enum Scheduler {
     public static func schedule(_ cib: CIB, now: Int? = nil) -> Transition {
-        Transition(actions: [], summary: [])
+        let workingSet = WorkingSet(cib: cib, now: cib.executionDate ?? now)
+        workingSet.unpackConfiguration()
+        workingSet.unpackNodes()
+        workingSet.unpackNodeStates()
+        workingSet.unpackResources()
+        workingSet.unpackStatus()
+        workingSet.settleCurrentRoles()
+        workingSet.initialiseAllowedNodes()
+        workingSet.unpackConstraints()
+        workingSet.addGroupColocations()
+        workingSet.applyTickets()
+        workingSet.applyNodeCriteria()
+        workingSet.assignAll()
+        workingSet.createActions()
+        workingSet.propagate()
+        var writer = SummaryWriter(workingSet: workingSet)
+        writer.write()
+        return Transition(actions: workingSet.graphActions(), summary: writer.lines)
     }
 }

@@ -1,0 +1,210 @@
+import CIB
+
+/// A pseudo-action whose flags follow its members (group/clone "running", "stopped" …).
+struct DerivedPseudo {
+    let action: Int
+    let sources: [Int]
+    /// Clones: runnable when any member is; groups: when all are.
+    let anyRunnable: Bool
+}
+
+/// Actions, their orderings, and the propagation of "required" and "unrunnable" along them.
+extension WorkingSet {
+    func createActions() {
+        for node in nodes where node.unclean && canFence(node) {
+            let id = addAction(nil, "stonith", node, optional: false)
+            actions[id].fenceReason = node.fenceReason ?? "node is unclean"
+            fenceActions.append(id)
+        }
+        for node in nodes where node.shutdown && node.online && !node.unclean {
+            shutdownActions.append(addAction(nil, "do_shutdown", node, optional: false))
+        }
+        for resource in allPrimitives { createPrimitiveActions(resource) }
+        for resource in allResources() where resource.kind != .primitive { createCollectiveActions(resource) }
+        for spec in orderConstraints { applyOrder(spec) }
+        for ticket in ticketConstraints { _ = ticket }
+    }
+
+    private func fenceAction(for node: SchedulerNode) -> Int? {
+        fenceActions.first { actions[$0].node === node }
+    }
+
+    private func createPrimitiveActions(_ resource: SchedulerResource) {
+        let next = resource.allocatedTo
+        var nextRole = resource.nextRole ?? (next == nil ? .stopped : .started)
+        if next == nil { nextRole = .stopped }
+        resource.nextRole = nextRole
+        let multiple = resource.runningOn.count > 1
+        guard resource.managed else { return }
+        var stops: [Int] = []
+        var demotes: [Int] = []
+        for node in resource.runningOn {
+            let roleHere = resource.roleOnNode[node.name] ?? .started
+            let mustStop = multiple || next == nil || next !== node || resource.failed || nextRole == .stopped
+            let stop = addAction(resource, "stop", node, optional: !mustStop)
+            if node.unclean {
+                actions[stop].pseudo = true
+                if let fence = fenceAction(for: node) {
+                    order(fence, stop, [.impliesThen])
+                } else {
+                    actions[stop].runnable = false
+                }
+            }
+            if next == nil && mustStop { actions[stop].reason = "node availability" }
+            stops.append(stop)
+            if roleHere == .promoted {
+                let demote = addAction(resource, "demote", node, optional: !(mustStop || nextRole < .promoted))
+                if node.unclean { actions[demote].pseudo = true; actions[demote].runnable = actions[stop].runnable }
+                order(demote, stop, [.impliesFirst])
+                demotes.append(demote)
+            }
+        }
+        let start: Int
+        if let next, nextRole >= .started {
+            let staying = resource.runningOn.contains { $0 === next } && !multiple && !resource.failed
+            start = addAction(resource, "start", next, optional: staying)
+            if !haveQuorum {
+                if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" {
+                    actions[start].runnable = false
+                    actions[start].reason = "no quorum"
+                } else if noQuorumPolicy == "freeze", !resource.isActive || nextRole > resource.role {
+                    actions[start].runnable = false
+                    actions[start].reason = "quorum freeze"
+                }
+            }
+            if nextRole == .promoted {
+                let wasPromoted = resource.roleOnNode[next.name] == .promoted
+                let promote = addAction(resource, "promote", next, optional: wasPromoted && staying)
+                order(start, promote, [.runnableLeft, .impliesThen])
+                for demote in demotes { order(demote, promote, []) }
+                if !haveQuorum && noQuorumPolicy != "ignore" && !wasPromoted {
+                    actions[promote].runnable = false
+                    actions[promote].reason = actions[promote].reason ?? (noQuorumPolicy == "freeze" ? "quorum freeze" : "no quorum")
+                }
+            }
+        } else {
+            start = addAction(resource, "start", nil, optional: true, runnable: false)
+        }
+        for stop in stops {
+            order(stop, start, [.impliesThen, .restart])
+            if !actions[stop].runnable { order(stop, start, [.runnableLeft]) }
+        }
+        for demote in demotes { order(demote, start, []) }
+    }
+
+    private func createCollectiveActions(_ resource: SchedulerResource) {
+        let isClone = resource.kind == .clone
+        let tasks: [(entry: String, exit: String, member: String)] = [
+            ("start", "running", "start"), ("stop", "stopped", "stop"),
+            ("promote", "promoted", "promote"), ("demote", "demoted", "demote"),
+        ]
+        for task in tasks {
+            let entry = addAction(resource, task.entry, nil, optional: true, pseudo: true)
+            let exit = addAction(resource, task.exit, nil, optional: true, pseudo: true)
+            var sources: [Int] = []
+            for child in resource.children {
+                for id in entryActions(child, task.member) { order(entry, id, [.runnableLeft]) }
+                if let id = exitAction(child, task.member) { sources.append(id) }
+            }
+            order(entry, exit, [])
+            derived.append(DerivedPseudo(action: exit, sources: sources, anyRunnable: isClone))
+        }
+        if resource.kind == .group {
+            let members = resource.children
+            for index in members.indices.dropFirst() {
+                order(findAction(members[index - 1], "start"), findAction(members[index], "start"), [.impliesThen, .runnableLeft])
+                if let laterStop = findAction(members[index], "stop"), let earlierStop = findAction(members[index - 1], "stop") {
+                    order(laterStop, earlierStop, [])
+                }
+                if let earlierPromote = findAction(members[index - 1], "promote"), let laterPromote = findAction(members[index], "promote") {
+                    order(earlierPromote, laterPromote, [.runnableLeft])
+                }
+            }
+        }
+    }
+
+    /// The actions an ordering that ends at `task` of this resource points to.
+    func entryActions(_ resource: SchedulerResource, _ task: String) -> [Int] {
+        if resource.kind == .primitive {
+            return resource.actions.filter { actions[$0].task == task }
+        }
+        return findAction(resource, task).map { [$0] } ?? []
+    }
+
+    /// The action an ordering that starts at `task` of this resource waits for.
+    func exitAction(_ resource: SchedulerResource, _ task: String) -> Int? {
+        if resource.kind == .primitive {
+            let candidates = resource.actions.filter { actions[$0].task == task }
+            return candidates.first { !actions[$0].optional } ?? candidates.first
+        }
+        let exitTask = ["start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"][task] ?? task
+        return findAction(resource, exitTask)
+    }
+
+    private func applyOrder(_ spec: OrderConstraintSpec) {
+        let flags: OrderingFlags = spec.mandatory ? [.impliesThen, .runnableLeft] : []
+        let isForward = spec.firstAction == "start" || spec.firstAction == "promote"
+        let effective: OrderingFlags = isForward ? flags : []
+        if spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
+            for thenInstance in spec.then.children {
+                guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
+                guard let firstInstance = spec.first.children.first(where: { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }) else { continue }
+                for then in entryActions(thenInstance, spec.thenAction) {
+                    order(exitAction(firstInstance, spec.firstAction), then, effective)
+                }
+            }
+            return
+        }
+        guard let first = exitAction(spec.first, spec.firstAction) else { return }
+        for then in entryActions(spec.then, spec.thenAction) { order(first, then, effective) }
+    }
+
+    // MARK: propagation
+
+    func propagate() {
+        var changed = true
+        var rounds = 0
+        while changed && rounds < 1000 {
+            changed = false
+            rounds += 1
+            for ordering in orderings {
+                let first = actions[ordering.first], then = actions[ordering.then]
+                if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable {
+                    actions[ordering.then].runnable = false
+                    if actions[ordering.then].reason == nil { actions[ordering.then].reason = "unrunnable \(describe(first))" }
+                    changed = true
+                }
+                if ordering.flags.contains(.impliesThen) && !first.optional && then.optional {
+                    actions[ordering.then].optional = false
+                    if actions[ordering.then].reason == nil && first.resource != nil && !first.pseudo {
+                        actions[ordering.then].reason = "required \(describe(first))"
+                    }
+                    changed = true
+                }
+                if ordering.flags.contains(.impliesFirst) && !then.optional && first.optional {
+                    actions[ordering.first].optional = false
+                    changed = true
+                }
+                if ordering.flags.contains(.restart) && first.optional && (!then.optional || !then.runnable) {
+                    if let resource = first.resource, let node = first.node, resource.runningOn.contains(where: { $0 === node }) {
+                        if then.optional == false || then.node == nil || then.node === resource.allocatedTo {
+                            actions[ordering.first].optional = false
+                            changed = true
+                        }
+                    }
+                }
+            }
+            for pseudo in derived where !pseudo.sources.isEmpty {
+                let sources = pseudo.sources.map { actions[$0] }
+                let runnable = pseudo.anyRunnable ? sources.contains { $0.runnable } : sources.allSatisfy { $0.runnable }
+                let optional = sources.allSatisfy { $0.optional }
+                if !runnable && actions[pseudo.action].runnable { actions[pseudo.action].runnable = false; changed = true }
+                if !optional && actions[pseudo.action].optional { actions[pseudo.action].optional = false; changed = true }
+            }
+        }
+    }
+
+    private func describe(_ action: SchedulerAction) -> String {
+        "\(action.resource?.id ?? action.node?.name ?? "") \(action.task)"
+    }
+}

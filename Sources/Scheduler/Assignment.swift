@@ -1,0 +1,443 @@
+import CIB
+
+/// Placement: stickiness, fail counts, colocation and score-based assignment
+/// (Pacemaker's pcmk__primitive_assign, group and clone assignment, promotion).
+extension WorkingSet {
+    // MARK: node criteria
+
+    func applyNodeCriteria() {
+        for resource in allPrimitives {
+            if resource.managed, resource.stickiness != 0, resource.runningOn.count == 1, let node = resource.runningOn.first,
+               resource.allowed[node.name] != nil || symmetricCluster {
+                resource.allowed[node.name] = (resource.allowed[node.name] ?? .zero) + Score(resource.stickiness)
+            }
+            for node in nodes {
+                let count = failCount(resource, on: node)
+                guard count > 0, count >= resource.migrationThreshold else { continue }
+                let banned = (resource.cloneParent != nil && !(resource.cloneParent!.globallyUnique)) ? resource.cloneParent! : resource
+                applyLocation(banned, node: node, score: .minusInfinity)
+            }
+        }
+    }
+
+    /// Effective fail count of a resource on a node, from the node's transient attributes.
+    func failCount(_ resource: SchedulerResource, on node: SchedulerNode) -> Int {
+        let names = Set([resource.id, resource.baseID])
+        var total = Score.zero
+        var lastFailure = 0
+        for (key, value) in node.attributes {
+            for name in names {
+                if key == "fail-count-\(name)" || key.hasPrefix("fail-count-\(name)#") { total = total + score(value) }
+                if key == "last-failure-\(name)" || key.hasPrefix("last-failure-\(name)#") { lastFailure = max(lastFailure, Int(value) ?? 0) }
+            }
+        }
+        if resource.failureTimeout > 0, let now, lastFailure > 0, lastFailure + resource.failureTimeout <= now { return 0 }
+        return total.value
+    }
+
+    // MARK: tickets
+
+    func applyTickets() {
+        for constraint in ticketConstraints {
+            let state = tickets[constraint.ticket]
+            let granted = state?.isGranted ?? false
+            let standby = state?.isStandby ?? false
+            guard !granted || standby else { continue }
+            for resource in constraint.resource.primitives {
+                applyTicket(constraint, to: resource, granted: granted, standby: standby)
+            }
+        }
+    }
+
+    private func applyTicket(_ constraint: TicketConstraintSpec, to resource: SchedulerResource, granted: Bool, standby: Bool) {
+        let roleMatches = constraint.role == nil || constraint.role == resource.role
+            || (constraint.role == .started && resource.role > .stopped)
+        if constraint.role == .promoted { resource.promotionBanned = true }
+        if !granted && !resource.runningOn.isEmpty {
+            switch constraint.lossPolicy {
+            case "demote":
+                if constraint.role != .promoted { applyLocation(resource, node: nil, score: .minusInfinity) }
+            case "fence":
+                guard roleMatches else { return }
+                applyLocation(resource, node: nil, score: .minusInfinity)
+                for node in resource.runningOn { fenceNode(node, reason: "deadman ticket was lost") }
+            case "freeze":
+                guard roleMatches else { return }
+                resource.managed = false
+                resource.blocked = true
+            default:
+                applyLocation(resource, node: nil, score: .minusInfinity)
+            }
+        } else if constraint.role != .promoted || constraint.lossPolicy == "stop" {
+            applyLocation(resource, node: nil, score: .minusInfinity)
+        }
+    }
+
+    // MARK: assignment
+
+    func assignAll() {
+        let ordered = resources.enumerated().sorted { lhs, rhs in
+            lhs.element.priority != rhs.element.priority ? lhs.element.priority > rhs.element.priority : lhs.offset < rhs.offset
+        }.map(\.element)
+        for resource in ordered { assign(resource, prefer: nil) }
+    }
+
+    @discardableResult
+    func assign(_ resource: SchedulerResource, prefer: SchedulerNode?) -> SchedulerNode? {
+        guard resource.provisional else { return resource.allocatedTo }
+        guard !resource.allocating else { return nil }   // a colocation loop: break it here
+        resource.allocating = true
+        defer { resource.allocating = false }
+        switch resource.kind {
+        case .primitive: return assignPrimitive(resource, prefer: prefer)
+        case .group:
+            if let parent = resource.parent, parent.kind == .clone, parent.provisional, !parent.allocating {
+                assign(parent, prefer: nil)
+                return resource.allocatedTo
+            }
+            for colocation in resource.dependentColocations { assign(colocation.primary, prefer: nil) }
+            var first: SchedulerNode?
+            for (index, member) in resource.children.enumerated() {
+                let node = assign(member, prefer: index == 0 ? prefer : nil)
+                if index == 0 { first = node }
+            }
+            resource.allocatedTo = first
+            resource.provisional = false
+            resource.nextRole = first == nil ? .stopped : (resource.children.first?.nextRole ?? .started)
+            return first
+        case .clone:
+            assignClone(resource)
+            return nil
+        }
+    }
+
+    private func assignPrimitive(_ resource: SchedulerResource, prefer: SchedulerNode?) -> SchedulerNode? {
+        if let clone = resource.cloneParent, clone.provisional, !clone.allocating {
+            assign(clone, prefer: nil)
+            return resource.allocatedTo
+        }
+        for colocation in resource.dependentColocations {
+            if colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted { continue }
+            let archive = resource.allowed
+            assign(colocation.primary, prefer: nil)
+            applyColocation(colocation, to: resource)
+            if colocation.score < .zero && colocation.score > .minusInfinity && !canRunAny(resource.allowed) {
+                resource.allowed = archive
+            }
+        }
+        for colocation in resource.primaryColocations where colocation.influence {
+            if colocation.dependentRole == .promoted { continue }
+            var visited: Set<ObjectIdentifier> = [ObjectIdentifier(resource)]
+            resource.allowed = mergeWeights(from: colocation.dependent, into: resource.allowed,
+                                            attribute: colocation.nodeAttribute,
+                                            factor: Double(colocation.score.value) / Double(Score.infinityValue),
+                                            visited: &visited)
+        }
+        var chosen: SchedulerNode?
+        if !resource.managed {
+            chosen = resource.runningOn.first
+        } else if resource.nextRole == .stopped || targetRole(resource) == .stopped {
+            chosen = nil
+        } else {
+            chosen = chooseNode(resource, prefer: prefer, excluding: [])
+        }
+        commit(resource, to: chosen)
+        return chosen
+    }
+
+    func commit(_ resource: SchedulerResource, to node: SchedulerNode?) {
+        resource.allocatedTo = node
+        resource.provisional = false
+        node?.assignedCount += 1
+        if node == nil {
+            resource.nextRole = .stopped
+        } else if resource.nextRole == nil || resource.nextRole == .stopped && resource.managed == false {
+            resource.nextRole = resource.managed ? .started : resource.role
+        } else if resource.nextRole == .stopped {
+            resource.nextRole = .stopped
+        }
+    }
+
+    func targetRole(_ resource: SchedulerResource) -> Role? {
+        var current: SchedulerResource? = resource
+        while let candidate = current {
+            if let role = Role(parsing: candidate.meta["target-role"]) { return role }
+            current = candidate.parent
+        }
+        return nil
+    }
+
+    func chooseNode(_ resource: SchedulerResource, prefer: SchedulerNode?, excluding: Set<String>) -> SchedulerNode? {
+        let candidates = nodes.filter { node in
+            guard node.canRunResources, !excluding.contains(node.name), let value = resource.allowed[node.name] else { return false }
+            return value >= .zero
+        }
+        guard !candidates.isEmpty else { return nil }
+        let sorted = candidates.sorted { lhs, rhs in
+            let left = resource.allowed[lhs.name]!, right = resource.allowed[rhs.name]!
+            if left != right { return left > right }
+            if lhs.assignedCount != rhs.assignedCount { return lhs.assignedCount < rhs.assignedCount }
+            return lhs.name < rhs.name
+        }
+        let best = sorted[0]
+        let bestScore = resource.allowed[best.name]!
+        if let prefer, sorted.contains(where: { $0 === prefer }), resource.allowed[prefer.name]! >= bestScore { return prefer }
+        if let running = resource.runningOn.first, running.canRunResources {
+            if let equal = sorted.first(where: { $0 === running }), resource.allowed[equal.name]! == bestScore { return equal }
+        }
+        return best
+    }
+
+    func canRunAny(_ allowed: [String: Score]) -> Bool {
+        nodes.contains { node in node.canRunResources && (allowed[node.name].map { $0 >= .zero } ?? false) }
+    }
+
+    /// Nodes on which the primary of a colocation ends up, in the role the colocation names.
+    func primaryNodes(_ colocation: Colocation) -> [SchedulerNode] {
+        let primary = colocation.primary
+        let members: [SchedulerResource] = primary.kind == .clone ? primary.children : [primary]
+        return members.compactMap { member -> SchedulerNode? in
+            guard let node = member.allocatedTo else { return nil }
+            if let role = colocation.primaryRole {
+                let next = member.nextRole ?? .started
+                if role == .promoted && next != .promoted { return nil }
+                if role == .unpromoted && next == .promoted { return nil }
+            }
+            return node
+        }
+    }
+
+    func applyColocation(_ colocation: Colocation, to dependent: SchedulerResource) {
+        let targets = primaryNodes(colocation)
+        let values = Set(targets.compactMap { $0.attributes[colocation.nodeAttribute] })
+        var work = dependent.allowed
+        for node in nodes {
+            guard let current = work[node.name] else { continue }
+            if targets.isEmpty {
+                if colocation.score >= .infinity { work[node.name] = current + Score(-colocation.score.value) }
+                else if colocation.score > .zero { work[node.name] = current + Score(-colocation.score.value) }
+            } else if let value = node.attributes[colocation.nodeAttribute], values.contains(value) {
+                if colocation.score < .infinity { work[node.name] = current + colocation.score }
+            } else if colocation.score >= .infinity {
+                work[node.name] = .minusInfinity
+            }
+        }
+        if colocation.score.isInfinite || canRunAny(work) { dependent.allowed = work }
+    }
+
+    func mergeWeights(from resource: SchedulerResource, into nodesTable: [String: Score], attribute: String,
+                      factor: Double, visited: inout Set<ObjectIdentifier>) -> [String: Score] {
+        guard !visited.contains(ObjectIdentifier(resource)) else { return nodesTable }
+        visited.insert(ObjectIdentifier(resource))
+        var work = nodesTable
+        for node in nodes {
+            guard let current = work[node.name] else { continue }
+            let value = node.attributes[attribute]
+            var best: Score?
+            for other in nodes where other.canRunResources && other.attributes[attribute] == value {
+                if let weight = resource.allowed[other.name], best == nil || weight > best! { best = weight }
+            }
+            let bestScore = best ?? .minusInfinity
+            if factor < 0 && bestScore < .zero { continue }
+            let weighted: Score
+            if bestScore.isInfinite && abs(factor) >= 1 {
+                weighted = (bestScore.value > 0) == (factor > 0) ? .infinity : .minusInfinity
+            } else {
+                weighted = Score(Int(Double(bestScore.value) * factor))
+            }
+            work[node.name] = current + weighted
+        }
+        if canRunAny(work) {
+            for colocation in resource.primaryColocations where colocation.influence {
+                work = mergeWeights(from: colocation.dependent, into: work, attribute: colocation.nodeAttribute,
+                                    factor: factor * Double(colocation.score.value) / Double(Score.infinityValue),
+                                    visited: &visited)
+            }
+        }
+        return canRunAny(work) ? work : nodesTable
+    }
+
+    // MARK: clones
+
+    private func assignClone(_ clone: SchedulerResource) {
+        for colocation in clone.dependentColocations {
+            assign(colocation.primary, prefer: nil)
+            for instance in clone.children {
+                for member in instance.kind == .group ? [instance.children.first].compactMap({ $0 }) : [instance] {
+                    let copy = Colocation(id: colocation.id, dependent: member, primary: colocation.primary, score: colocation.score,
+                                          dependentRole: colocation.dependentRole, primaryRole: colocation.primaryRole,
+                                          nodeAttribute: colocation.nodeAttribute, influence: colocation.influence)
+                    if colocation.dependentRole == .promoted { continue }
+                    applyColocation(copy, to: member)
+                }
+            }
+        }
+        let available = nodes.filter { $0.canRunResources && (clone.allowed[$0.name].map { $0 >= .zero } ?? false) }
+        let maximum = targetRole(clone) == .stopped ? 0 : clone.cloneMax
+        let perNode = max(clone.cloneNodeMax, 1)
+        var spread = available.isEmpty ? 1 : maximum / available.count
+        if spread < 1 { spread = 1 }
+        spread = min(spread, perNode)
+        var counts: [String: Int] = [:]
+        var assigned = 0
+        func full(_ limit: Int) -> Set<String> { Set(counts.filter { $0.value >= limit }.map(\.key)) }
+        // Keep running instances where they are, as far as the spread allows.
+        let instances = clone.children.sorted { lhs, rhs in
+            let left = lhs.isActive, right = rhs.isActive
+            if left != right { return left }
+            return false
+        }
+        for instance in instances where instance.isActive && assigned < maximum {
+            guard let current = instance.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first,
+                  current.canRunResources, !instance.primitives.contains(where: { $0.failed }),
+                  (counts[current.name] ?? 0) < spread else { continue }
+            let chosen = assignInstance(instance, prefer: current, excluding: full(spread))
+            if chosen === current {
+                counts[current.name, default: 0] += 1
+                assigned += 1
+            } else {
+                unassign(instance)
+            }
+        }
+        for instance in instances where instance.provisional {
+            if assigned >= maximum {
+                stopInstance(instance)
+                continue
+            }
+            if let node = assignInstance(instance, prefer: nil, excluding: full(perNode)) {
+                counts[node.name, default: 0] += 1
+                assigned += 1
+            }
+        }
+        clone.provisional = false
+        if clone.promotable { assignRoles(clone) }
+    }
+
+    private func assignInstance(_ instance: SchedulerResource, prefer: SchedulerNode?, excluding: Set<String>) -> SchedulerNode? {
+        var saved: [ObjectIdentifier: [String: Score]] = [:]
+        for member in [instance] + instance.children {
+            saved[ObjectIdentifier(member)] = member.allowed
+            for name in excluding { member.allowed[name] = .minusInfinity }
+        }
+        instance.allocating = false
+        let node: SchedulerNode?
+        if instance.kind == .group {
+            instance.allocating = true
+            var first: SchedulerNode?
+            for (index, member) in instance.children.enumerated() {
+                let chosen = assignMember(member, prefer: index == 0 ? prefer : nil)
+                if index == 0 { first = chosen }
+            }
+            instance.allocating = false
+            instance.allocatedTo = first
+            instance.provisional = false
+            instance.nextRole = first == nil ? .stopped : .started
+            node = first
+        } else {
+            node = assignMember(instance, prefer: prefer)
+        }
+        for member in [instance] + instance.children { if let table = saved[ObjectIdentifier(member)] { member.allowed = table } }
+        return node
+    }
+
+    private func assignMember(_ member: SchedulerResource, prefer: SchedulerNode?) -> SchedulerNode? {
+        member.allocating = true
+        defer { member.allocating = false }
+        return assignPrimitiveInClone(member, prefer: prefer)
+    }
+
+    private func assignPrimitiveInClone(_ resource: SchedulerResource, prefer: SchedulerNode?) -> SchedulerNode? {
+        for colocation in resource.dependentColocations {
+            assign(colocation.primary, prefer: nil)
+            applyColocation(colocation, to: resource)
+        }
+        var chosen: SchedulerNode?
+        if !resource.managed {
+            chosen = resource.runningOn.first
+        } else if resource.nextRole == .stopped || targetRole(resource) == .stopped {
+            chosen = nil
+        } else {
+            chosen = chooseNode(resource, prefer: prefer, excluding: [])
+        }
+        commit(resource, to: chosen)
+        return chosen
+    }
+
+    private func unassign(_ instance: SchedulerResource) {
+        for member in [instance] + instance.children {
+            member.allocatedTo?.assignedCount -= 1
+            member.allocatedTo = nil
+            member.provisional = true
+            if member.nextRole != .stopped || member.managed { member.nextRole = nil }
+        }
+    }
+
+    private func stopInstance(_ instance: SchedulerResource) {
+        for member in [instance] + instance.children {
+            member.allocatedTo = nil
+            member.provisional = false
+            member.nextRole = .stopped
+        }
+    }
+
+    // MARK: promotion
+
+    private func assignRoles(_ clone: SchedulerResource) {
+        struct Candidate { let instance: SchedulerResource; let node: SchedulerNode; let score: Score }
+        var candidates: [Candidate] = []
+        for instance in clone.children {
+            guard let node = instance.allocatedTo else { continue }
+            var value = promotionBase(instance, on: node)
+            for location in roleLocations where location.role == .promoted {
+                if location.node === node && (location.resource === clone || location.resource === instance) {
+                    value = value + location.score
+                }
+            }
+            for primitive in instance.primitives where primitive.promotionBanned { value = .minusInfinity }
+            for colocation in clone.dependentColocations where colocation.dependentRole == .promoted {
+                let targets = primaryNodes(colocation)
+                if targets.contains(where: { $0 === node }) {
+                    value = value + colocation.score
+                } else if colocation.score >= .infinity {
+                    value = .minusInfinity
+                }
+            }
+            if let role = targetRole(instance), role < .promoted { value = .minusInfinity }
+            candidates.append(Candidate(instance: instance, node: node, score: value))
+        }
+        let sorted = candidates.enumerated().sorted { lhs, rhs in
+            if lhs.element.score != rhs.element.score { return lhs.element.score > rhs.element.score }
+            let leftPromoted = lhs.element.instance.role == .promoted, rightPromoted = rhs.element.instance.role == .promoted
+            if leftPromoted != rightPromoted { return leftPromoted }
+            return lhs.offset < rhs.offset
+        }.map(\.element)
+        var promoted = 0
+        var perNode: [String: Int] = [:]
+        for candidate in sorted {
+            let canPromote = candidate.score >= .zero && promoted < clone.promotedMax
+                && (perNode[candidate.node.name] ?? 0) < clone.promotedNodeMax
+            for member in [candidate.instance] + candidate.instance.children where member.nextRole != .stopped {
+                member.nextRole = canPromote ? .promoted : .unpromoted
+            }
+            if canPromote {
+                promoted += 1
+                perNode[candidate.node.name, default: 0] += 1
+            }
+        }
+    }
+
+    private func promotionBase(_ instance: SchedulerResource, on node: SchedulerNode) -> Score {
+        var total = Score.zero
+        var found = false
+        for primitive in instance.primitives {
+            for name in ["master-\(primitive.baseID)", "master-\(primitive.id)", "promotion-\(primitive.baseID)"] {
+                if let value = node.attributes[name] { total = total + score(value); found = true; break }
+            }
+        }
+        if !found {
+            // Without a promotion score an instance already promoted keeps its role.
+            return instance.role == .promoted && instance.runningOn.contains(where: { $0 === node }) ? .zero : Score(-1)
+        }
+        return total
+    }
+}

@@ -1,0 +1,279 @@
+import CIB
+
+struct OrderConstraintSpec {
+    let id: String
+    let first: SchedulerResource
+    let firstAction: String
+    let then: SchedulerResource
+    let thenAction: String
+    let mandatory: Bool
+    let oneOrMore: Bool
+}
+
+struct TicketConstraintSpec {
+    let id: String
+    let resource: SchedulerResource
+    let ticket: String
+    let lossPolicy: String
+    let role: Role?
+}
+
+/// Role-specific placement scores (they weigh on promotion, not on placement).
+struct RoleLocation {
+    let resource: SchedulerResource
+    let node: SchedulerNode
+    let score: Score
+    let role: Role
+}
+
+extension WorkingSet {
+    func initialiseAllowedNodes() {
+        for resource in allResources() {
+            var allowed: [String: Score] = [:]
+            if symmetricCluster { for node in nodes { allowed[node.name] = .zero } }
+            for (key, value) in resource.allowed { allowed[key] = (allowed[key] ?? .zero) + value }
+            resource.allowed = allowed
+        }
+        for (resource, node) in bans { applyLocation(resource, node: node, score: .minusInfinity) }
+    }
+
+    /// Adds `score` for `node` (every node when nil) to the resource and everything inside it.
+    func applyLocation(_ resource: SchedulerResource, node: SchedulerNode?, score: Score) {
+        let targets = node.map { [$0] } ?? nodes
+        func walk(_ current: SchedulerResource) {
+            for target in targets { current.allowed[target.name] = (current.allowed[target.name] ?? .zero) + score }
+            current.children.forEach(walk)
+        }
+        walk(resource)
+    }
+
+    func resolve(_ id: String?) -> SchedulerResource? {
+        guard let id else { return nil }
+        return resourcesByID[id]
+    }
+
+    func unpackConstraints() {
+        var orderSpecs: [OrderConstraintSpec] = []
+        for constraint in cib.configuration.constraints {
+            switch constraint {
+            case .location(let location): unpackLocation(location)
+            case .colocation(let colocation): unpackColocation(colocation)
+            case .order(let order): orderSpecs += unpackOrder(order)
+            case .ticket(let ticket): unpackTicket(ticket)
+            case .other: continue
+            }
+        }
+        orderConstraints = orderSpecs
+    }
+
+    // MARK: location
+
+    private func unpackLocation(_ location: LocationConstraint) {
+        var targets: [SchedulerResource] = []
+        if let resource = resolve(location.resource) { targets.append(resource) }
+        if let pattern = location.resourcePattern, let regex = try? Regex(pattern) {
+            targets += resources.filter { (try? regex.wholeMatch(in: $0.id)) != nil }
+        }
+        for set in location.sets { targets += set.resources.compactMap(resolve) }
+        let role = Role(parsing: location.role)
+        for resource in targets {
+            if let nodeName = location.node {
+                guard let node = nodesByName[nodeName] else { continue }
+                place(resource, node: node, score: location.score ?? .zero, role: role)
+            }
+            for rule in location.rules {
+                let ruleRole = Role(parsing: rule.role) ?? role
+                for node in nodes {
+                    guard evaluate(rule, on: node) else { continue }
+                    var value = rule.score ?? .zero
+                    if let attribute = rule.scoreAttribute {
+                        value = score(node.attributes[attribute])
+                    }
+                    place(resource, node: node, score: value, role: ruleRole)
+                }
+            }
+        }
+    }
+
+    private func place(_ resource: SchedulerResource, node: SchedulerNode, score: Score, role: Role?) {
+        if let role, role == .promoted || role == .unpromoted {
+            roleLocations.append(RoleLocation(resource: resource, node: node, score: score, role: role))
+            if role == .promoted { return }
+        }
+        applyLocation(resource, node: node, score: score)
+    }
+
+    func evaluate(_ rule: Rule, on node: SchedulerNode) -> Bool {
+        let results = rule.conditions.map { condition -> Bool in
+            switch condition {
+            case .expression(let expression): return evaluate(expression, on: node)
+            case .rule(let inner): return evaluate(inner, on: node)
+            case .other(let element):
+                if element.name == "date_expression" { return evaluateDate(element) }
+                return false
+            }
+        }
+        if results.isEmpty { return true }
+        return rule.booleanOperation?.lowercased() == "or" ? results.contains(true) : !results.contains(false)
+    }
+
+    private func evaluateDate(_ element: XMLElement) -> Bool {
+        // Only "in_range" with plain start/end years is understood; anything else is false.
+        return false
+    }
+
+    private func evaluate(_ expression: Expression, on node: SchedulerNode) -> Bool {
+        let actual = node.attributes[expression.attribute]
+        let operation = expression.operation.lowercased()
+        switch operation {
+        case "defined": return actual != nil
+        case "not_defined": return actual == nil
+        default: break
+        }
+        guard let actual, let wanted = expression.value else { return operation == "ne" }
+        let type = expression.type?.lowercased() ?? ((Double(actual) != nil && Double(wanted) != nil && operation != "eq" && operation != "ne") ? "number" : "string")
+        let comparison: Int
+        if type == "number" || type == "integer", let left = Double(actual), let right = Double(wanted) {
+            comparison = left < right ? -1 : (left > right ? 1 : 0)
+        } else if type == "version" {
+            let left = actual.split(separator: ".").map { Int($0) ?? 0 }, right = wanted.split(separator: ".").map { Int($0) ?? 0 }
+            var result = 0
+            for index in 0..<max(left.count, right.count) {
+                let l = index < left.count ? left[index] : 0, r = index < right.count ? right[index] : 0
+                if l != r { result = l < r ? -1 : 1; break }
+            }
+            comparison = result
+        } else {
+            comparison = actual.lowercased() == wanted.lowercased() ? 0 : (actual < wanted ? -1 : 1)
+        }
+        switch operation {
+        case "eq": return comparison == 0
+        case "ne": return comparison != 0
+        case "lt": return comparison < 0
+        case "lte": return comparison <= 0
+        case "gt": return comparison > 0
+        case "gte": return comparison >= 0
+        default: return false
+        }
+    }
+
+    // MARK: colocation
+
+    private func unpackColocation(_ colocation: ColocationConstraint) {
+        let score = colocation.score ?? .zero
+        let attribute = colocation.nodeAttribute ?? "#uname"
+        if colocation.sets.isEmpty {
+            guard let dependent = resolve(colocation.resource), let primary = resolve(colocation.withResource) else { return }
+            addColocation(id: colocation.id, dependent: dependent, primary: primary, score: score,
+                          dependentRole: Role(parsing: colocation.resourceRole),
+                          primaryRole: Role(parsing: colocation.withResourceRole), attribute: attribute)
+            return
+        }
+        // Sets: within a sequential set each member follows the one before it; an earlier set
+        // follows the set after it.
+        var previousSet: (members: [SchedulerResource], sequential: Bool, role: Role?)?
+        for set in colocation.sets.reversed() {
+            let members = set.resources.compactMap(resolve)
+            let setScore = set.score ?? score
+            let role = Role(parsing: set.role)
+            if set.isSequential {
+                for index in members.indices.dropFirst() {
+                    addColocation(id: colocation.id, dependent: members[index], primary: members[index - 1], score: setScore,
+                                  dependentRole: role, primaryRole: role, attribute: attribute)
+                }
+            }
+            if let previous = previousSet, !members.isEmpty, !previous.members.isEmpty {
+                let dependents = set.isSequential ? [members.last!] : members
+                let primaries = previous.sequential ? [previous.members.first!] : previous.members
+                for dependent in dependents {
+                    for primary in primaries {
+                        addColocation(id: colocation.id, dependent: dependent, primary: primary, score: score,
+                                      dependentRole: role, primaryRole: previous.role, attribute: attribute)
+                    }
+                }
+            }
+            previousSet = (members, set.isSequential, role)
+        }
+    }
+
+    func addColocation(id: String, dependent: SchedulerResource, primary: SchedulerResource, score: Score,
+                       dependentRole: Role?, primaryRole: Role?, attribute: String) {
+        guard dependent !== primary, score != .zero else { return }
+        var dependentTarget = dependent
+        if dependent.kind == .group, let first = dependent.children.first { dependentTarget = first }
+        var primaryTarget = primary
+        if primary.kind == .group {
+            if let member = score >= .infinity ? primary.children.last : primary.children.first { primaryTarget = member }
+        }
+        let influence = truthy(dependent.meta["critical"], default: true)
+        let colocation = Colocation(id: id, dependent: dependentTarget, primary: primaryTarget, score: score,
+                                    dependentRole: dependentRole == .started ? nil : dependentRole,
+                                    primaryRole: primaryRole == .started ? nil : primaryRole,
+                                    nodeAttribute: attribute, influence: influence)
+        dependentTarget.dependentColocations.append(colocation)
+        primaryTarget.primaryColocations.append(colocation)
+    }
+
+    // MARK: order
+
+    private func unpackOrder(_ order: OrderConstraint) -> [OrderConstraintSpec] {
+        let kind = order.kind?.lowercased() ?? ((order.score ?? .infinity) == .zero ? "optional" : "mandatory")
+        if kind == "serialize" { return [] }
+        let mandatory = kind == "mandatory"
+        let symmetrical = truthy(order.symmetrical, default: kind != "serialize")
+        var specs: [OrderConstraintSpec] = []
+        func add(_ first: SchedulerResource, _ firstAction: String, _ then: SchedulerResource, _ thenAction: String,
+                 oneOrMore: Bool = false) {
+            specs.append(OrderConstraintSpec(id: order.id, first: first, firstAction: firstAction, then: then,
+                                             thenAction: thenAction, mandatory: mandatory, oneOrMore: oneOrMore))
+            if symmetrical, let inverseFirst = inverse(thenAction), let inverseThen = inverse(firstAction) {
+                specs.append(OrderConstraintSpec(id: order.id, first: then, firstAction: inverseFirst, then: first,
+                                                 thenAction: inverseThen, mandatory: mandatory, oneOrMore: false))
+            }
+        }
+        if order.sets.isEmpty {
+            guard let first = resolve(order.first), let then = resolve(order.then) else { return [] }
+            add(first, order.firstAction ?? "start", then, order.thenAction ?? order.firstAction ?? "start")
+            return specs
+        }
+        var previous: (members: [SchedulerResource], sequential: Bool, action: String, requireAll: Bool)?
+        for set in order.sets {
+            let members = set.resources.compactMap(resolve)
+            let action = set.action ?? "start"
+            if set.isSequential {
+                for index in members.indices.dropFirst() { add(members[index - 1], action, members[index], action) }
+            }
+            if let previous, !members.isEmpty, !previous.members.isEmpty {
+                let firsts = previous.sequential ? [previous.members.last!] : previous.members
+                let thens = set.isSequential ? [members.first!] : members
+                for first in firsts { for then in thens { add(first, previous.action, then, action, oneOrMore: !previous.requireAll) } }
+            }
+            previous = (members, set.isSequential, action, truthy(set.requireAll, default: true))
+        }
+        return specs
+    }
+
+    private func inverse(_ action: String) -> String? {
+        switch action {
+        case "start": return "stop"
+        case "stop": return "start"
+        case "promote": return "demote"
+        case "demote": return "promote"
+        default: return nil
+        }
+    }
+
+    // MARK: tickets
+
+    private func unpackTicket(_ ticket: TicketConstraint) {
+        func add(_ resource: SchedulerResource, role: Role?) {
+            let policy = ticket.lossPolicy?.lowercased() ?? (role == .promoted ? "demote" : "stop")
+            ticketConstraints.append(TicketConstraintSpec(id: ticket.id, resource: resource, ticket: ticket.ticket,
+                                                          lossPolicy: policy, role: role))
+        }
+        if let resource = resolve(ticket.resource) { add(resource, role: Role(parsing: ticket.resourceRole)) }
+        for set in ticket.sets {
+            for member in set.resources.compactMap(resolve) { add(member, role: Role(parsing: set.role ?? ticket.resourceRole)) }
+        }
+    }
+}

@@ -1,0 +1,263 @@
+import CIB
+
+/// What one resource's operation history on one node says (Pacemaker's unpack_rsc_op).
+struct HistoryState {
+    var role: Role = .unknown
+    var failed = false
+    var onFail: String?
+    var banHere = false
+    var banEverywhere = false
+    var pendingTask: String?
+    var lastFailure: LRMOperation?
+}
+
+extension WorkingSet {
+    func unpackStatus() {
+        // Map lrm_resource ids of cloned primitives to their clone.
+        var cloneOfTemplate: [String: SchedulerResource] = [:]
+        for clone in resources where clone.kind == .clone {
+            for instance in clone.children {
+                for primitive in instance.primitives { cloneOfTemplate[primitive.baseID] = clone }
+            }
+        }
+        for state in cib.status.nodeStates {
+            guard let node = node(for: state) else { continue }
+            // A node that is cleanly offline runs nothing, whatever its history says.
+            guard node.online || node.unclean else { continue }
+            for lrmResource in state.lrm?.resources ?? [] {
+                let history = evaluateHistory(lrmResource, node: node)
+                let resource: SchedulerResource?
+                if let direct = resourcesByID[lrmResource.id], direct.kind == .primitive, !direct.isCloneInstance {
+                    resource = direct
+                } else if let clone = cloneOfTemplate[baseName(lrmResource.id)] {
+                    resource = instanceFor(clone: clone, lrmID: lrmResource.id, node: node, active: history.role > .stopped)
+                } else {
+                    resource = history.role > .stopped ? makeOrphan(lrmResource) : nil
+                }
+                guard let resource else { continue }
+                apply(history, to: resource, on: node, lrmResource: lrmResource)
+            }
+        }
+    }
+
+    private func baseName(_ id: String) -> String {
+        guard let colon = id.lastIndex(of: ":"), Int(id[id.index(after: colon)...]) != nil else { return id }
+        return String(id[..<colon])
+    }
+
+    /// Which instance of a clone an lrm_resource entry belongs to (Pacemaker's find_anonymous_clone).
+    private func instanceFor(clone: SchedulerResource, lrmID: String, node: SchedulerNode, active: Bool) -> SchedulerResource? {
+        let base = baseName(lrmID)
+        func member(of instance: SchedulerResource) -> SchedulerResource? {
+            instance.primitives.first { $0.baseID == base }
+        }
+        if clone.globallyUnique {
+            if let exact = allResources().first(where: { $0.id == lrmID && $0.cloneParent === clone }) { return exact }
+            if lrmID == base, let first = clone.children.first { return member(of: first) }
+            return nil
+        }
+        // An instance already present on this node, else the first instance active nowhere.
+        if let instance = clone.children.first(where: { $0.primitives.contains { $0.hasHistory.contains(node.name) && !$0.runningOn.isEmpty && $0.runningOn.contains { $0 === node } } }) {
+            return member(of: instance)
+        }
+        if let instance = clone.children.first(where: { $0.primitives.contains { $0.hasHistory.contains(node.name) } }),
+           !active {
+            return member(of: instance)
+        }
+        if let instance = clone.children.first(where: { !$0.isActive && $0.primitives.allSatisfy { !$0.hasHistory.contains(node.name) } }) {
+            return member(of: instance)
+        }
+        guard active, case .clone(let cloneConfig)? = cib.configuration.resources.first(where: { $0.id == clone.id }),
+              let child = cloneConfig.child else { return nil }
+        let instance = addInstance(to: clone, child: child, index: clone.children.count, defaults: resourceDefaults())
+        for resource in [instance] + instance.children { resourcesByID[resource.id] = resource; resource.orphan = true }
+        return member(of: instance)
+    }
+
+    private func makeOrphan(_ lrmResource: LRMResource) -> SchedulerResource {
+        let resource = SchedulerResource(id: lrmResource.id, kind: .primitive, order: 1_000_000 + resources.count)
+        var text = "<primitive id=\"x\"/>"
+        _ = text
+        text = ""
+        resource.primitive = try? Primitive(xml: XMLElement(name: "primitive", attributes: [
+            .init(name: "id", value: lrmResource.id),
+            .init(name: "class", value: lrmResource.resourceClass ?? "ocf"),
+            .init(name: "type", value: lrmResource.type ?? "unknown"),
+        ] + (lrmResource.provider.map { [XMLElement.Attribute(name: "provider", value: $0)] } ?? [])))
+        resource.orphan = true
+        resource.managed = stopOrphanResources
+        let defaults = resourceDefaults()
+        resource.meta = defaults
+        resource.stickiness = score(defaults["resource-stickiness"]).value
+        resources.append(resource)
+        resourcesByID[resource.id] = resource
+        return resource
+    }
+
+    private func apply(_ history: HistoryState, to resource: SchedulerResource, on node: SchedulerNode,
+                       lrmResource: LRMResource) {
+        resource.hasHistory.insert(node.name)
+        if history.banHere { resource.allowed[node.name] = .minusInfinity; banned(resource, node) }
+        if history.banEverywhere { for node in nodes { banned(resource, node) } }
+        let role = history.role == .unknown ? Role.stopped : history.role
+        guard role > .stopped else { return }
+        resource.roleOnNode[node.name] = role
+        if !resource.runningOn.contains(where: { $0 === node }) { resource.runningOn.append(node) }
+        if role > resource.role { resource.role = role }
+        if history.failed {
+            switch history.onFail ?? "restart" {
+            case "ignore":
+                break
+            case "block":
+                resource.failed = true
+                resource.managed = false
+                resource.blocked = true
+            case "stop":
+                resource.failed = true
+                resource.nextRole = .stopped
+            case "fence":
+                resource.failed = true
+                fenceNode(node, reason: "\(resource.id) failed there")
+            case "standby":
+                resource.failed = true
+                node.standby = true
+            default:
+                resource.failed = true
+            }
+        }
+    }
+
+    /// Extra -INFINITY locations decided while unpacking (hard errors), kept apart from the
+    /// allowed-node table that constraints fill later.
+    private func banned(_ resource: SchedulerResource, _ node: SchedulerNode) {
+        bans.append((resource, node))
+    }
+
+    /// Replays an operation history in call order.
+    func evaluateHistory(_ lrmResource: LRMResource, node: SchedulerNode) -> HistoryState {
+        let primitiveConfig = resourcesByID[lrmResource.id]?.primitive
+            ?? allPrimitives.first { $0.baseID == baseName(lrmResource.id) }?.primitive
+        let resourceSettings = resourcesByID[lrmResource.id] ?? allPrimitives.first { $0.baseID == baseName(lrmResource.id) }
+        let operations = lrmResource.operations.enumerated().sorted { lhs, rhs in
+            let left = lhs.element.callID ?? Int.max, right = rhs.element.callID ?? Int.max
+            return left != right ? left < right : lhs.offset < rhs.offset
+        }.map(\.element)
+        var state = HistoryState()
+        for operation in operations {
+            let task = operation.operation
+            if ["notify", "meta-data", "reload", "reload-agent", "cancel"].contains(task) { continue }
+            let isProbe = task == "monitor" && operation.interval == 0
+            let status = operation.opStatus ?? 0
+            if status == -1 || operation.callID == -1 || operation.rcCode == nil {
+                // Pending: the action is in flight.
+                state.pendingTask = task
+                switch task {
+                case "start", "migrate_from": state.role = max(state.role, .started)
+                case "promote": state.role = .promoted
+                default: break
+                }
+                continue
+            }
+            if status == 1 { continue }  // cancelled
+            let rc = operation.rcCode ?? 0
+            let expected = expectedRC(operation)
+            // Expired failures are forgotten.
+            if let settings = resourceSettings, settings.failureTimeout > 0, let now,
+               rc != expected, !(isProbe && rc == 7),
+               let changed = operation.lastRCChange ?? operation.lastRun,
+               changed + settings.failureTimeout <= now {
+                continue
+            }
+            var success: Bool
+            var hard = false, fatal = false
+            if status == 0 {
+                if rc == expected {
+                    success = true
+                } else if isProbe && (rc == 7 || rc == 0 || rc == 8) {
+                    success = true
+                } else if task == "stop" && rc == 7 {
+                    success = true
+                } else {
+                    success = false
+                    switch rc {
+                    case 2, 3, 4, 5: hard = true
+                    case 6: fatal = true
+                    default: break
+                    }
+                }
+            } else {
+                success = false
+                switch status {
+                case 3, 5, 7: hard = true   // not supported, not installed, invalid
+                default: break
+                }
+                if rc == 5 || rc == 2 || rc == 4 { hard = true }
+            }
+            if success {
+                switch task {
+                case "start", "migrate_from": state.role = .started
+                case "stop":
+                    state.role = .stopped
+                    state.failed = false
+                    state.onFail = nil
+                case "promote": state.role = .promoted
+                case "demote": state.role = .unpromoted
+                case "migrate_to": state.role = max(state.role, .started)
+                case "monitor":
+                    if rc == 7 { state.role = .stopped }
+                    else if rc == 8 { state.role = .promoted }
+                    else if rc == 0 {
+                        if state.role <= .stopped || state.role == .promoted && !isProbe { state.role = state.role == .promoted ? .promoted : .started }
+                        if isProbe { state.role = .started }
+                    }
+                default: break
+                }
+                continue
+            }
+            // A failure.
+            if isProbe && rc == 5 {
+                // Not installed: not running here, and never will be.
+                state.banHere = true
+                continue
+            }
+            let onFail = configuredOnFail(primitiveConfig, task: task, interval: operation.interval)
+            if onFail == "ignore" {
+                if task == "start" || task == "migrate_from" { state.role = .started }
+                continue
+            }
+            state.failed = true
+            state.onFail = onFail
+            state.lastFailure = operation
+            if hard { state.banHere = true }
+            if fatal { state.banEverywhere = true }
+            switch task {
+            case "promote": state.role = .promoted
+            case "demote": state.role = .promoted
+            case "monitor":
+                if rc == 9 { state.role = .promoted }
+                else if rc == 8 { state.role = .promoted }
+                else if state.role <= .stopped { state.role = .started }
+            default:
+                if state.role <= .stopped { state.role = .started }
+            }
+        }
+        return state
+    }
+
+    private func expectedRC(_ operation: LRMOperation) -> Int {
+        if let key = operation.transitionKey {
+            let fields = key.split(separator: ":")
+            if fields.count >= 3, let value = Int(fields[2]) { return value }
+        }
+        return 0
+    }
+
+    private func configuredOnFail(_ primitive: Primitive?, task: String, interval: Int) -> String {
+        let configured = primitive?.operations?.operations.first {
+            $0.name == task && $0.intervalMilliseconds == interval
+        }?.onFail?.lowercased()
+        if let configured { return configured }
+        if task == "stop" { return stonithEnabled ? "fence" : "block" }
+        return "restart"
+    }
+}

@@ -1,0 +1,177 @@
+import CIB
+
+/// A resource's role, ordered as Pacemaker orders them.
+enum Role: Int, Comparable, Sendable {
+    case unknown = 0, stopped, started, unpromoted, promoted
+
+    static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    var text: String {
+        switch self {
+        case .unknown: return "Unknown"
+        case .stopped: return "Stopped"
+        case .started: return "Started"
+        case .unpromoted: return "Unpromoted"
+        case .promoted: return "Promoted"
+        }
+    }
+
+    /// Parses role names, old and new ("Master"/"Slave" included).
+    init?(parsing text: String?) {
+        switch text?.lowercased() {
+        case "stopped": self = .stopped
+        case "started": self = .started
+        case "unpromoted", "slave": self = .unpromoted
+        case "promoted", "master": self = .promoted
+        default: return nil
+        }
+    }
+}
+
+/// A cluster node as the scheduler sees it.
+final class SchedulerNode {
+    let id: String
+    let name: String
+    let order: Int
+    var online = false
+    var unclean = false
+    var unseen = true
+    var standby = false
+    var pending = false
+    var shutdown = false
+    var maintenance = false
+    var expectedUp = false
+    var attributes: [String: String] = [:]
+    /// Resources assigned so far (Pacemaker's num_resources, used to balance ties).
+    var assignedCount = 0
+    var fenceReason: String?
+
+    init(id: String, name: String, order: Int) {
+        self.id = id
+        self.name = name
+        self.order = order
+    }
+
+    /// Whether resources may be placed here (online, clean, not standby, not shutting down).
+    var canRunResources: Bool { online && !unclean && !standby && !shutdown && !maintenance && !pending }
+}
+
+enum ResourceKind { case primitive, group, clone }
+
+/// A resource (primitive, group, clone or clone instance) with its state during a run.
+final class SchedulerResource {
+    let id: String
+    let kind: ResourceKind
+    weak var parent: SchedulerResource?
+    var children: [SchedulerResource] = []
+    var primitive: Primitive?
+    var meta: [String: String] = [:]
+    let order: Int
+
+    // Current state.
+    var role: Role = .stopped
+    var runningOn: [SchedulerNode] = []
+    var roleOnNode: [String: Role] = [:]
+    var failed = false
+    var managed = true
+    var blocked = false
+    var orphan = false
+    var hasHistory: Set<String> = []
+
+    // Placement.
+    var allowed: [String: Score] = [:]
+    var allocatedTo: SchedulerNode?
+    var provisional = true
+    var allocating = false
+    var nextRole: Role?
+    var dependentColocations: [Colocation] = []   // this resource is the dependent
+    var primaryColocations: [Colocation] = []     // this resource is the primary
+    var promotionScore: Score = .zero
+    var promotionBanned = false
+
+    // Settings.
+    var stickiness = 0
+    var migrationThreshold = Score.infinityValue
+    var failureTimeout = 0
+    var priority = 0
+
+    // Clone settings (for kind == .clone).
+    var cloneMax = 0
+    var cloneNodeMax = 1
+    var promotable = false
+    var promotedMax = 1
+    var promotedNodeMax = 1
+    var globallyUnique = false
+    var interleave = false
+
+    // Actions (index into the action list).
+    var actions: [Int] = []
+
+    init(id: String, kind: ResourceKind, order: Int) {
+        self.id = id
+        self.kind = kind
+        self.order = order
+    }
+
+    var top: SchedulerResource { parent?.top ?? self }
+    var isCloneInstance: Bool { parent?.kind == .clone || (parent?.kind == .group && parent?.parent?.kind == .clone) }
+    var cloneParent: SchedulerResource? {
+        if parent?.kind == .clone { return parent }
+        if parent?.kind == .group, parent?.parent?.kind == .clone { return parent?.parent }
+        return nil
+    }
+
+    /// All primitives at or below this resource, in order.
+    var primitives: [SchedulerResource] {
+        kind == .primitive ? [self] : children.flatMap(\.primitives)
+    }
+
+    var isActive: Bool { !primitives.allSatisfy { $0.runningOn.isEmpty } }
+
+    /// Id without the clone instance suffix.
+    var baseID: String {
+        guard let colon = id.lastIndex(of: ":") else { return id }
+        return String(id[..<colon])
+    }
+}
+
+/// `dependent` is placed relative to `primary` with `score`.
+struct Colocation {
+    let id: String
+    let dependent: SchedulerResource
+    let primary: SchedulerResource
+    let score: Score
+    let dependentRole: Role?
+    let primaryRole: Role?
+    let nodeAttribute: String
+    let influence: Bool
+}
+
+/// An action of the transition being built.
+struct SchedulerAction {
+    let id: Int
+    let resource: SchedulerResource?
+    let task: String
+    let node: SchedulerNode?
+    var optional: Bool
+    var runnable: Bool
+    var pseudo: Bool
+    var reason: String?
+    var fenceReason: String?
+}
+
+struct OrderingFlags: OptionSet {
+    let rawValue: Int
+    static let impliesThen = OrderingFlags(rawValue: 1)
+    static let impliesFirst = OrderingFlags(rawValue: 2)
+    static let runnableLeft = OrderingFlags(rawValue: 4)
+    static let restart = OrderingFlags(rawValue: 8)
+    /// `then` is runnable if at least one `first` of the group is (clone "running" actions).
+    static let oneOrMore = OrderingFlags(rawValue: 16)
+}
+
+struct Ordering {
+    let first: Int
+    let then: Int
+    let flags: OrderingFlags
+}
