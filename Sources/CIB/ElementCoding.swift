@@ -112,7 +112,7 @@ struct ElementBuilder {
 }
 
 extension String {
-    var trimmed: String {
+    public var trimmed: String {
         var scalars = Substring(self)
         while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
         while let last = scalars.last, last.isWhitespace { scalars.removeLast() }

@@ -76,10 +76,90 @@ extension WorkingSet {
     // MARK: assignment
 
     func assignAll() {
-        let ordered = resources.enumerated().sorted { lhs, rhs in
+        // Resources are assigned by priority, then in configuration order; only utilization
+        // strategies sort them by their scores first (Pacemaker's sort_rsc_process_order).
+        let ordered = placementStrategy == "default" ? byPriority(resources) : sortedForAssignment()
+        for resource in ordered { assign(resource, prefer: nil) }
+    }
+
+    func byPriority(_ list: [SchedulerResource]) -> [SchedulerResource] {
+        list.enumerated().sorted { lhs, rhs in
             lhs.element.priority != rhs.element.priority ? lhs.element.priority > rhs.element.priority : lhs.offset < rhs.offset
         }.map(\.element)
-        for resource in ordered { assign(resource, prefer: nil) }
+    }
+
+    /// Pacemaker assigns (and reports) resources by priority, then by the score on their
+    /// current node, then by their scores on the nodes in name order (a stable sort).
+    func sortedForAssignment() -> [SchedulerResource] {
+        let nodeOrder = nodes.sorted { $0.name < $1.name }
+        var keys: [ObjectIdentifier: [Score]] = [:]
+        for resource in resources {
+            let table = sortingWeights(resource)
+            var current = Score.minusInfinity
+            if let node = resource.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first, let value = table[node.name] {
+                current = value
+            }
+            keys[ObjectIdentifier(resource)] = [current] + nodeOrder.map { table[$0.name] ?? .minusInfinity }
+        }
+        return resources.enumerated().sorted { lhs, rhs in
+            let left = lhs.element, right = rhs.element
+            if left.priority != right.priority { return left.priority > right.priority }
+            let leftKey = keys[ObjectIdentifier(left)]!, rightKey = keys[ObjectIdentifier(right)]!
+            for (a, b) in zip(leftKey, rightKey) where a != b { return a > b }
+            return lhs.offset < rhs.offset
+        }.map(\.element)
+    }
+
+    /// A resource's node scores with those of the resources it is colocated with folded in
+    /// (Pacemaker's forward merge used for sorting).
+    private func sortingWeights(_ resource: SchedulerResource) -> [String: Score] {
+        var start = resource
+        if resource.kind == .group, let last = resource.children.last { start = last }
+        var visited: Set<ObjectIdentifier> = []
+        return forwardMerge(start, into: nil, attribute: "#uname", factor: 1, visited: &visited)
+    }
+
+    private func forwardMerge(_ resource: SchedulerResource, into table: [String: Score]?, attribute: String,
+                              factor: Double, visited: inout Set<ObjectIdentifier>) -> [String: Score] {
+        guard !visited.contains(ObjectIdentifier(resource)) else { return table ?? resource.allowed }
+        visited.insert(ObjectIdentifier(resource))
+        var work: [String: Score]
+        if let table {
+            work = table
+            addMatching(&work, from: resource, attribute: attribute, factor: factor)
+        } else {
+            work = resource.allowed
+        }
+        if canRunAny(work) {
+            for colocation in resource.dependentColocations {
+                var primary = colocation.primary
+                if primary.kind == .group, let last = primary.children.last { primary = last }
+                work = forwardMerge(primary, into: work, attribute: colocation.nodeAttribute,
+                                    factor: (factor < 0 ? -1 : 1) * Double(colocation.score.value) / Double(Score.infinityValue),
+                                    visited: &visited)
+            }
+        }
+        return work
+    }
+
+    private func addMatching(_ work: inout [String: Score], from resource: SchedulerResource, attribute: String, factor: Double) {
+        for node in nodes {
+            guard let current = work[node.name] else { continue }
+            let value = node.attributes[attribute]
+            var best: Score?
+            for other in nodes where other.canRunResources && other.attributes[attribute] == value {
+                if let weight = resource.allowed[other.name], best == nil || weight > best! { best = weight }
+            }
+            let bestScore = best ?? .minusInfinity
+            if factor < 0 && bestScore < .zero { continue }
+            let weighted: Score
+            if bestScore.isInfinite && abs(factor) >= 1 {
+                weighted = (bestScore.value > 0) == (factor > 0) ? .infinity : .minusInfinity
+            } else {
+                weighted = Score(Int(Double(bestScore.value) * factor))
+            }
+            work[node.name] = current + weighted
+        }
     }
 
     @discardableResult
@@ -208,6 +288,8 @@ extension WorkingSet {
     }
 
     func applyColocation(_ colocation: Colocation, to dependent: SchedulerResource) {
+        // A primary not yet placed (a colocation loop) says nothing yet.
+        if colocation.primary.provisional { return }
         let targets = primaryNodes(colocation)
         let values = Set(targets.compactMap { $0.attributes[colocation.nodeAttribute] })
         var work = dependent.allowed
@@ -250,7 +332,7 @@ extension WorkingSet {
         if canRunAny(work) {
             for colocation in resource.primaryColocations where colocation.influence {
                 work = mergeWeights(from: colocation.dependent, into: work, attribute: colocation.nodeAttribute,
-                                    factor: factor * Double(colocation.score.value) / Double(Score.infinityValue),
+                                    factor: (factor < 0 ? -1 : 1) * Double(colocation.score.value) / Double(Score.infinityValue),
                                     visited: &visited)
             }
         }

@@ -9,6 +9,8 @@ struct HistoryState {
     var banEverywhere = false
     var pendingTask: String?
     var lastFailure: LRMOperation?
+    /// A failed start with start-failure-is-fatal: as if the fail count were INFINITY.
+    var startFailed = false
 }
 
 extension WorkingSet {
@@ -99,6 +101,10 @@ extension WorkingSet {
         resource.hasHistory.insert(node.name)
         if history.banHere { resource.allowed[node.name] = .minusInfinity; banned(resource, node) }
         if history.banEverywhere { for node in nodes { banned(resource, node) } }
+        if history.startFailed {
+            let target = (resource.cloneParent.map { $0.globallyUnique ? resource : $0 }) ?? resource
+            banned(target, node)
+        }
         let role = history.role == .unknown ? Role.stopped : history.role
         guard role > .stopped else { return }
         resource.roleOnNode[node.name] = role
@@ -200,6 +206,7 @@ extension WorkingSet {
                     state.role = .stopped
                     state.failed = false
                     state.onFail = nil
+                    state.startFailed = false
                 case "promote": state.role = .promoted
                 case "demote": state.role = .unpromoted
                 case "migrate_to": state.role = max(state.role, .started)
@@ -229,6 +236,8 @@ extension WorkingSet {
             state.onFail = onFail
             state.lastFailure = operation
             if hard { state.banHere = true }
+            if task == "stop" { state.banHere = true }
+            if task == "start" && startFailureIsFatal { state.startFailed = true }
             if fatal { state.banEverywhere = true }
             switch task {
             case "promote": state.role = .promoted

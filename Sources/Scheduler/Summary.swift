@@ -20,6 +20,7 @@ struct SummaryWriter {
                 lines.append("  * Shutdown \(node.name)")
             }
         }
+        // Reported by priority, then in configuration order (orphans last).
         let ordered = set.resources.enumerated().sorted { lhs, rhs in
             lhs.element.priority != rhs.element.priority ? lhs.element.priority > rhs.element.priority : lhs.offset < rhs.offset
         }.map(\.element)

@@ -156,7 +156,7 @@ extension WorkingSet {
         if let parent { for (key, value) in parent.meta where meta[key] == nil { meta[key] = value } }
         for (key, value) in defaults where meta[key] == nil { meta[key] = value }
         resource.meta = meta
-        resource.priority = Int(meta["priority"] ?? "") ?? 0
+        resource.priority = score(meta["priority"]).value
         resource.stickiness = score(meta["resource-stickiness"] ?? meta["default-resource-stickiness"]).value
         if let threshold = meta["migration-threshold"] {
             let value = score(threshold).value

@@ -102,7 +102,13 @@ func score(_ text: String?) -> Score {
     guard let text else { return .zero }
     switch text.lowercased() {
     case "red", "yellow", "green": return .zero
-    default: return Score(parsing: text) ?? Score(Int(text.prefix { $0.isNumber || $0 == "-" || $0 == "+" }) ?? 0)
+    default:
+        if let parsed = Score(parsing: text) { return parsed }
+        // Like strtol: the leading integer ("1.0" is 1), 0 when there is none.
+        var digits = Substring(text.trimmed)
+        var sign = 1
+        if digits.first == "-" { sign = -1; digits = digits.dropFirst() } else if digits.first == "+" { digits = digits.dropFirst() }
+        return Score(sign * (Int(digits.prefix { $0.isNumber }) ?? 0))
     }
 }
 

@@ -31,6 +31,9 @@ struct ConformanceCommand: ParsableCommand {
     @Option(help: "Write the names of the passing tests to this file.")
     var writePassing: String?
 
+    @Option(name: .customLong("test"), help: "Run only this test (repeatable).")
+    var tests: [String] = []
+
     @Flag(help: "Print only failures and totals.")
     var quiet = false
 
@@ -64,7 +67,8 @@ struct ConformanceCommand: ParsableCommand {
             subsetMembers.append((URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, try readList(path)))
         }
         let expected = Set(try expect.map(readList) ?? [])
-        let selected = onlySubsets ? Array(Set(subsetMembers.flatMap(\.tests))).sorted() : names
+        var selected = onlySubsets ? Array(Set(subsetMembers.flatMap(\.tests))).sorted() : names
+        if !tests.isEmpty { selected = tests }
 
         var passed: Set<String> = []
         var regressions: [String] = []
