@@ -253,18 +253,19 @@ extension WorkingSet {
             return value >= .zero
         }
         guard !candidates.isEmpty else { return nil }
+        let running = resource.runningOn.first
+        // Highest score first; among equals the node with fewer resources, then the node the
+        // resource runs on, then by name (Pacemaker's compare_nodes and native_choose_node).
         let sorted = candidates.sorted { lhs, rhs in
             let left = resource.allowed[lhs.name]!, right = resource.allowed[rhs.name]!
             if left != right { return left > right }
             if lhs.assignedCount != rhs.assignedCount { return lhs.assignedCount < rhs.assignedCount }
+            if (lhs === running) != (rhs === running) { return lhs === running }
             return lhs.name < rhs.name
         }
         let best = sorted[0]
         let bestScore = resource.allowed[best.name]!
         if let prefer, sorted.contains(where: { $0 === prefer }), resource.allowed[prefer.name]! >= bestScore { return prefer }
-        if let running = resource.runningOn.first, running.canRunResources {
-            if let equal = sorted.first(where: { $0 === running }), resource.allowed[equal.name]! == bestScore { return equal }
-        }
         return best
     }
 
