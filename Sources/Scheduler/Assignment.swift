@@ -226,6 +226,8 @@ extension WorkingSet {
     }
 
     func commit(_ resource: SchedulerResource, to node: SchedulerNode?) {
+        let scores = nodes.map { "\($0.name)=\(resource.allowed[$0.name]?.description ?? "-")" }.joined(separator: " ")
+        explanation.append("assign \(resource.id) -> \(node?.name ?? "none") [\(scores)]")
         resource.allocatedTo = node
         resource.provisional = false
         node?.assignedCount += 1

@@ -5,6 +5,8 @@ import CIB
 public struct Transition: Sendable {
     public var actions: [GraphAction]
     public var summary: [String]
+    /// How the scheduler got there: assignments and node scores, in the order decided.
+    public var explanation: [String] = []
 }
 
 /// One action of the transition graph.
@@ -39,6 +41,6 @@ public enum Scheduler {
         workingSet.propagate()
         var writer = SummaryWriter(workingSet: workingSet)
         writer.write()
-        return Transition(actions: workingSet.graphActions(), summary: writer.lines)
+        return Transition(actions: workingSet.graphActions(), summary: writer.lines, explanation: workingSet.explanation)
     }
 }

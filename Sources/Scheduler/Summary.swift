@@ -11,7 +11,8 @@ struct SummaryWriter {
 
     mutating func write() {
         let set = workingSet
-        for id in set.fenceActions + set.shutdownActions {
+        // Shutdowns are scheduled but crm_simulate's summary lists only fencing.
+        for id in set.fenceActions {
             let action = set.actions[id]
             guard !action.optional, let node = action.node else { continue }
             if action.task == "stonith" {

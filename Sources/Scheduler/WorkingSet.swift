@@ -39,6 +39,7 @@ final class WorkingSet {
     var fenceActions: [Int] = []
     var shutdownActions: [Int] = []
     var derived: [DerivedPseudo] = []
+    var explanation: [String] = []
 
     init(cib: CIB, now: Int?) {
         self.cib = cib
