@@ -35,7 +35,13 @@ extension WorkingSet {
         if next == nil { nextRole = .stopped }
         resource.nextRole = nextRole
         let multiple = resource.runningOn.count > 1
-        guard resource.managed else { return }
+        guard resource.managed else {
+            // Unmanaged: nothing is done to it, but orderings may still refer to it.
+            let node = resource.runningOn.first
+            addAction(resource, "start", node, optional: true, runnable: !resource.blocked && node != nil)
+            if let node { addAction(resource, "stop", node, optional: true, runnable: !resource.blocked) }
+            return
+        }
         var stops: [Int] = []
         var demotes: [Int] = []
         for node in resource.runningOn {
@@ -63,7 +69,8 @@ extension WorkingSet {
         if let next, nextRole >= .started {
             let staying = resource.runningOn.contains { $0 === next } && !multiple && !resource.failed
             start = addAction(resource, "start", next, optional: staying)
-            if !haveQuorum {
+            // Fencing devices may start without quorum, except under no-quorum-policy=suicide.
+            if !haveQuorum && (resource.primitive?.resourceClass != "stonith" || noQuorumPolicy == "suicide") {
                 if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" {
                     actions[start].runnable = false
                     actions[start].reason = "no quorum"

@@ -24,8 +24,8 @@ extension WorkingSet {
         }
         for state in cib.status.nodeStates {
             guard let node = node(for: state) else { continue }
-            // A node that is cleanly offline runs nothing, whatever its history says.
-            guard node.online || node.unclean else { continue }
+            // Without fencing, only the history of online nodes counts (Pacemaker's unpack_node_history).
+            guard node.online || stonithEnabled else { continue }
             for lrmResource in state.lrm?.resources ?? [] {
                 let history = evaluateHistory(lrmResource, node: node)
                 let resource: SchedulerResource?
@@ -110,7 +110,12 @@ extension WorkingSet {
         resource.roleOnNode[node.name] = role
         if !resource.runningOn.contains(where: { $0 === node }) { resource.runningOn.append(node) }
         if role > resource.role { resource.role = role }
-        if history.failed {
+        let wasUnclean = node.unclean
+        if !node.online && !node.maintenance && resource.managed {
+            fenceNode(node, reason: "\(resource.id) is thought to be active there")
+        }
+        // On a node that will be fenced anyway, a failure needs no handling of its own.
+        if history.failed && !(wasUnclean && canFence(node)) {
             switch history.onFail ?? "restart" {
             case "ignore":
                 break
@@ -121,6 +126,7 @@ extension WorkingSet {
             case "stop":
                 resource.failed = true
                 resource.nextRole = .stopped
+                for node in nodes { banned(resource, node) }
             case "fence":
                 resource.failed = true
                 fenceNode(node, reason: "\(resource.id) failed there")
@@ -148,8 +154,25 @@ extension WorkingSet {
             let left = lhs.element.callID ?? Int.max, right = rhs.element.callID ?? Int.max
             return left != right ? left < right : lhs.offset < rhs.offset
         }.map(\.element)
+        // Only operations since the last start matter; a resource whose last completed
+        // stop is newer than its last start is not active (Pacemaker's calculate_active_ops).
+        var startIndex = -1, stopIndex = -1, impliedMonitorStart = -1, impliedCloneStart = -1
+        for (index, operation) in operations.enumerated() {
+            let task = operation.operation
+            if task == "stop" && (operation.opStatus ?? 0) == 0 {
+                stopIndex = index
+            } else if task == "start" || task == "migrate_from" {
+                startIndex = index
+            } else if impliedMonitorStart <= stopIndex && task == "monitor" && (operation.rcCode == 0 || operation.rcCode == 8) {
+                impliedMonitorStart = index
+            } else if task == "promote" || task == "demote" {
+                impliedCloneStart = index
+            }
+        }
+        if startIndex == -1 { startIndex = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
         var state = HistoryState()
-        for operation in operations {
+        for (index, operation) in operations.enumerated() {
+            if startIndex >= stopIndex && index < startIndex && !isFailureRecord(operation) { continue }
             let task = operation.operation
             if ["notify", "meta-data", "reload", "reload-agent", "cancel"].contains(task) { continue }
             let isProbe = task == "monitor" && operation.interval == 0
@@ -176,7 +199,8 @@ extension WorkingSet {
             }
             var success: Bool
             var hard = false, fatal = false
-            if status == 0 {
+            // "Error" results are judged by their rc like completed ones.
+            if status == 0 || status == 4 {
                 if rc == expected {
                     success = true
                 } else if isProbe && (rc == 7 || rc == 0 || rc == 8) {
@@ -186,6 +210,7 @@ extension WorkingSet {
                 } else {
                     success = false
                     switch rc {
+                    case 3 where operation.interval > 0: break   // recurring action not supported: soft
                     case 2, 3, 4, 5: hard = true
                     case 6: fatal = true
                     default: break
@@ -253,6 +278,11 @@ extension WorkingSet {
         return state
     }
 
+    /// `NAME_last_failure_0` entries repeat the last failure; they always count.
+    private func isFailureRecord(_ operation: LRMOperation) -> Bool {
+        operation.id.hasSuffix("_last_failure_0")
+    }
+
     private func expectedRC(_ operation: LRMOperation) -> Int {
         if let key = operation.transitionKey {
             let fields = key.split(separator: ":")
@@ -266,7 +296,7 @@ extension WorkingSet {
             $0.name == task && $0.intervalMilliseconds == interval
         }?.onFail?.lowercased()
         if let configured { return configured }
-        if task == "stop" { return stonithEnabled ? "fence" : "block" }
+        if task == "stop" { return stonithEnabled && haveStonithResource ? "fence" : "block" }
         return "restart"
     }
 }

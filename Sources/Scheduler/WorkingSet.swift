@@ -126,6 +126,13 @@ extension WorkingSet {
         for resource in allResources().reversed() where resource.kind != .primitive {
             resource.role = resource.children.map(\.role).max() ?? .stopped
         }
+        for resource in allPrimitives where resource.runningOn.count > 1 {
+            switch resource.meta["multiple-active"]?.lowercased() {
+            case "stop_only": resource.nextRole = .stopped
+            case "block": resource.managed = false; resource.blocked = true
+            default: break
+            }
+        }
         if stonithEnabled && !haveStonithResource {
             // Pacemaker refuses to start anything when fencing is enabled without a device.
             for resource in allPrimitives where resource.runningOn.isEmpty { resource.nextRole = .stopped }
