@@ -11,7 +11,7 @@ extension WorkingSet {
                resource.allowed[node.name] != nil || symmetricCluster {
                 resource.allowed[node.name] = (resource.allowed[node.name] ?? .zero) + Score(resource.stickiness)
             }
-            for node in nodes {
+            for node in nodes where !resource.failureIgnored {
                 let count = failCount(resource, on: node)
                 guard count > 0, count >= resource.migrationThreshold else { continue }
                 let banned = (resource.cloneParent != nil && !(resource.cloneParent!.globallyUnique)) ? resource.cloneParent! : resource
@@ -216,7 +216,7 @@ extension WorkingSet {
         var chosen: SchedulerNode?
         if !resource.managed {
             chosen = resource.runningOn.first
-        } else if resource.nextRole == .stopped || targetRole(resource) == .stopped {
+        } else if resource.orphan || resource.nextRole == .stopped || targetRole(resource) == .stopped {
             chosen = nil
         } else {
             chosen = chooseNode(resource, prefer: prefer, excluding: [])

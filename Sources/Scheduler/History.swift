@@ -11,6 +11,7 @@ struct HistoryState {
     var lastFailure: LRMOperation?
     /// A failed start with start-failure-is-fatal: as if the fail count were INFINITY.
     var startFailed = false
+    var failureIgnored = false
 }
 
 extension WorkingSet {
@@ -99,6 +100,7 @@ extension WorkingSet {
     private func apply(_ history: HistoryState, to resource: SchedulerResource, on node: SchedulerNode,
                        lrmResource: LRMResource) {
         resource.hasHistory.insert(node.name)
+        if history.failureIgnored { resource.failureIgnored = true }
         if history.banHere { resource.allowed[node.name] = .minusInfinity; banned(resource, node) }
         if history.banEverywhere { for node in nodes { banned(resource, node) } }
         if history.startFailed {
@@ -254,6 +256,7 @@ extension WorkingSet {
             }
             let onFail = configuredOnFail(primitiveConfig, task: task, interval: operation.interval)
             if onFail == "ignore" {
+                state.failureIgnored = true
                 if task == "start" || task == "migrate_from" { state.role = .started }
                 continue
             }

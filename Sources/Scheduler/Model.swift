@@ -73,6 +73,8 @@ final class SchedulerResource {
     var runningOn: [SchedulerNode] = []
     var roleOnNode: [String: Role] = [:]
     var failed = false
+    /// A failure was ignored because of on-fail=ignore: the fail count does not ban.
+    var failureIgnored = false
     var managed = true
     var blocked = false
     var orphan = false

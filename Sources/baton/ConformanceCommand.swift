@@ -84,7 +84,8 @@ struct ConformanceCommand: ParsableCommand {
             do {
                 let text = try String(contentsOfFile: root.appendingPathComponent("xml/\(name).xml").path, encoding: .utf8)
                 let cib = try CIB(parsing: text)
-                actualLines = SummaryComparison.normalize(lines: Scheduler.schedule(cib).summary)
+                // Like crm_simulate: "now" is the CIB's execution-date, else the clock.
+                actualLines = SummaryComparison.normalize(lines: Scheduler.schedule(cib, now: Int(Date().timeIntervalSince1970)).summary)
             } catch {
                 actualLines = []
                 problem = "\(error)"
