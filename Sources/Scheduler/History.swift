@@ -59,15 +59,12 @@ extension WorkingSet {
             if lrmID == base, let first = clone.children.first { return member(of: first) }
             return nil
         }
-        // An instance already present on this node, else the first instance active nowhere.
-        if let instance = clone.children.first(where: { $0.primitives.contains { $0.hasHistory.contains(node.name) && !$0.runningOn.isEmpty && $0.runningOn.contains { $0 === node } } }) {
+        // An instance already active on this node, else the first instance active nowhere
+        // (inactive history claims no instance).
+        if let instance = clone.children.first(where: { $0.primitives.contains { $0.runningOn.contains { $0 === node } } }) {
             return member(of: instance)
         }
-        if let instance = clone.children.first(where: { $0.primitives.contains { $0.hasHistory.contains(node.name) } }),
-           !active {
-            return member(of: instance)
-        }
-        if let instance = clone.children.first(where: { !$0.isActive && $0.primitives.allSatisfy { !$0.hasHistory.contains(node.name) } }) {
+        if let instance = clone.children.first(where: { !$0.isActive }) {
             return member(of: instance)
         }
         guard active, case .clone(let cloneConfig)? = cib.configuration.resources.first(where: { $0.id == clone.id }),
