@@ -11,7 +11,8 @@ struct DerivedPseudo {
 /// Actions, their orderings, and the propagation of "required" and "unrunnable" along them.
 extension WorkingSet {
     func createActions() {
-        for node in nodes where node.unclean && canFence(node) {
+        let uncleanNodes = fenceOrder.filter(\.unclean) + nodes.filter { node in node.unclean && !fenceOrder.contains { $0 === node } }
+        for node in uncleanNodes where canFence(node) {
             let id = addAction(nil, "stonith", node, optional: false)
             actions[id].fenceReason = node.fenceReason ?? "node is unclean"
             fenceActions.append(id)

@@ -12,7 +12,8 @@ struct SummaryWriter {
     mutating func write() {
         let set = workingSet
         // Shutdowns are scheduled but crm_simulate's summary lists only fencing.
-        for id in set.fenceActions {
+        // Pacemaker prepends new actions to its list, so fencing is reported newest first.
+        for id in set.fenceActions.reversed() {
             let action = set.actions[id]
             guard !action.optional, let node = action.node else { continue }
             if action.task == "stonith" {

@@ -110,6 +110,7 @@ extension WorkingSet {
         if !node.unclean || node.fenceReason == nil {
             node.unclean = true
             if node.fenceReason == nil { node.fenceReason = reason }
+            if !fenceOrder.contains(where: { $0 === node }) { fenceOrder.append(node) }
         }
     }
 

@@ -40,6 +40,8 @@ final class WorkingSet {
     var shutdownActions: [Int] = []
     var derived: [DerivedPseudo] = []
     var explanation: [String] = []
+    /// Nodes in the order they were found unclean (their fence actions are created in this order).
+    var fenceOrder: [SchedulerNode] = []
 
     init(cib: CIB, now: Int?) {
         self.cib = cib
