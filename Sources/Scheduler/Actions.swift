@@ -70,8 +70,8 @@ extension WorkingSet {
         if let next, nextRole >= .started {
             let staying = resource.runningOn.contains { $0 === next } && !multiple && !resource.failed
             start = addAction(resource, "start", next, optional: staying)
-            // Fencing devices may start without quorum, except under no-quorum-policy=suicide.
-            if !haveQuorum && (resource.primitive?.resourceClass != "stonith" || noQuorumPolicy == "suicide") {
+            // requires=nothing: may start without quorum.
+            if !haveQuorum && resource.meta["requires"]?.lowercased() != "nothing" {
                 if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" {
                     actions[start].runnable = false
                     actions[start].reason = "no quorum"
@@ -95,7 +95,8 @@ extension WorkingSet {
         }
         for stop in stops {
             order(stop, start, [.impliesThen, .restart])
-            if !actions[stop].runnable { order(stop, start, [.runnableLeft]) }
+            // A stop that cannot happen (its node cannot be fenced) blocks the start, silently.
+            if !actions[stop].runnable { order(stop, start, [.runnableLeft, .silent]) }
         }
         for demote in demotes { order(demote, start, []) }
     }
@@ -179,12 +180,14 @@ extension WorkingSet {
                 let first = actions[ordering.first], then = actions[ordering.then]
                 if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable {
                     actions[ordering.then].runnable = false
-                    if actions[ordering.then].reason == nil { actions[ordering.then].reason = "unrunnable \(describe(first))" }
+                    if actions[ordering.then].reason == nil && !ordering.flags.contains(.silent) {
+                        actions[ordering.then].reason = "unrunnable \(describe(first))"
+                    }
                     changed = true
                 }
                 if ordering.flags.contains(.impliesThen) && !first.optional && then.optional {
                     actions[ordering.then].optional = false
-                    if actions[ordering.then].reason == nil && first.resource != nil && !first.pseudo {
+                    if actions[ordering.then].reason == nil && first.resource != nil {
                         actions[ordering.then].reason = "required \(describe(first))"
                     }
                     changed = true

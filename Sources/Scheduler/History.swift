@@ -59,15 +59,25 @@ extension WorkingSet {
             if lrmID == base, let first = clone.children.first { return member(of: first) }
             return nil
         }
-        // An instance already active on this node, else the first instance active nowhere
-        // (inactive history claims no instance).
-        if let instance = clone.children.first(where: { $0.primitives.contains { $0.runningOn.contains { $0 === node } } }) {
-            return member(of: instance)
+        // Pacemaker's find_anonymous_clone: the instance active on this node, else the first
+        // instance active nowhere; a second history of the same member on one node is an orphan.
+        var inactive: SchedulerResource?
+        var skipInactive = false
+        for instance in clone.children {
+            let locations = instance.primitives.flatMap(\.runningOn)
+            if !locations.isEmpty {
+                guard locations.contains(where: { $0 === node }), let found = member(of: instance) else { continue }
+                if !found.runningOn.isEmpty {
+                    skipInactive = true
+                    continue
+                }
+                return found
+            } else if !skipInactive && inactive == nil && !instance.primitives.contains(where: \.blocked) {
+                inactive = member(of: instance)
+            }
         }
-        if let instance = clone.children.first(where: { !$0.isActive }) {
-            return member(of: instance)
-        }
-        guard active, case .clone(let cloneConfig)? = cib.configuration.resources.first(where: { $0.id == clone.id }),
+        if !skipInactive, let inactive { return inactive }
+        guard case .clone(let cloneConfig)? = cib.configuration.resources.first(where: { $0.id == clone.id }),
               let child = cloneConfig.child else { return nil }
         let instance = addInstance(to: clone, child: child, index: clone.children.count, defaults: resourceDefaults())
         for resource in [instance] + instance.children { resourcesByID[resource.id] = resource; resource.orphan = true }

@@ -170,6 +170,8 @@ struct OrderingFlags: OptionSet {
     static let restart = OrderingFlags(rawValue: 8)
     /// `then` is runnable if at least one `first` of the group is (clone "running" actions).
     static let oneOrMore = OrderingFlags(rawValue: 16)
+    /// Propagate without giving a reason.
+    static let silent = OrderingFlags(rawValue: 32)
 }
 
 struct Ordering {
