@@ -151,7 +151,7 @@ extension WorkingSet {
     }
 
     private func applyOrder(_ spec: OrderConstraintSpec) {
-        let flags: OrderingFlags = spec.mandatory ? [.impliesThen, .runnableLeft] : []
+        let flags: OrderingFlags = spec.mandatory ? [.impliesThen, .runnableLeft] : (spec.impliesThen ? [.impliesThen] : [])
         let isForward = spec.firstAction == "start" || spec.firstAction == "promote"
         let effective: OrderingFlags = isForward ? flags : []
         if spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {

@@ -8,6 +8,8 @@ struct OrderConstraintSpec {
     let thenAction: String
     let mandatory: Bool
     let oneOrMore: Bool
+    /// An optional ordering upgraded to "a restart of first restarts then" (restart-type=restart).
+    var impliesThen = false
 }
 
 struct TicketConstraintSpec {
@@ -224,8 +226,10 @@ extension WorkingSet {
         var specs: [OrderConstraintSpec] = []
         func add(_ first: SchedulerResource, _ firstAction: String, _ then: SchedulerResource, _ thenAction: String,
                  oneOrMore: Bool = false) {
-            specs.append(OrderConstraintSpec(id: order.id, first: first, firstAction: firstAction, then: then,
-                                             thenAction: thenAction, mandatory: mandatory, oneOrMore: oneOrMore))
+            var spec = OrderConstraintSpec(id: order.id, first: first, firstAction: firstAction, then: then,
+                                           thenAction: thenAction, mandatory: mandatory, oneOrMore: oneOrMore)
+            spec.impliesThen = !mandatory && then.meta["restart-type"]?.lowercased() == "restart"
+            specs.append(spec)
             if symmetrical, let inverseFirst = inverse(thenAction), let inverseThen = inverse(firstAction) {
                 specs.append(OrderConstraintSpec(id: order.id, first: then, firstAction: inverseFirst, then: first,
                                                  thenAction: inverseThen, mandatory: mandatory, oneOrMore: false))

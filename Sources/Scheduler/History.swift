@@ -124,7 +124,7 @@ extension WorkingSet {
             fenceNode(node, reason: "\(resource.id) is thought to be active there")
         }
         // On a node that will be fenced anyway, a failure needs no handling of its own.
-        if history.failed && !(wasUnclean && canFence(node)) {
+        if history.failed && !(wasUnclean && stonithEnabled && haveStonithResource) {
             switch history.onFail ?? "restart" {
             case "ignore":
                 break
