@@ -153,7 +153,10 @@ extension WorkingSet {
     private func applyOrder(_ spec: OrderConstraintSpec) {
         let flags: OrderingFlags = spec.mandatory ? [.impliesThen, .runnableLeft] : (spec.impliesThen ? [.impliesThen] : [])
         let isForward = spec.firstAction == "start" || spec.firstAction == "promote"
-        let effective: OrderingFlags = isForward ? flags : []
+        var effective: OrderingFlags = isForward ? flags : []
+        // New clone instances starting do not restart what is ordered after the clone.
+        let interleaved = spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
+        if spec.first.kind == .clone && !interleaved { effective.remove(.impliesThen) }
         if spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
             for thenInstance in spec.then.children {
                 guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
@@ -166,6 +169,13 @@ extension WorkingSet {
         }
         guard let first = exitAction(spec.first, spec.firstAction) else { return }
         for then in entryActions(spec.then, spec.thenAction) { order(first, then, effective) }
+        // A required first action makes every member's action required too (the collective
+        // entry pseudo-action only carries runnability to them).
+        if spec.then.kind != .primitive && effective.contains(.impliesThen) {
+            for member in spec.then.primitives {
+                for then in entryActions(member, spec.thenAction) { order(first, then, [.impliesThen]) }
+            }
+        }
     }
 
     // MARK: propagation

@@ -228,7 +228,7 @@ extension WorkingSet {
                  oneOrMore: Bool = false) {
             var spec = OrderConstraintSpec(id: order.id, first: first, firstAction: firstAction, then: then,
                                            thenAction: thenAction, mandatory: mandatory, oneOrMore: oneOrMore)
-            spec.impliesThen = !mandatory && then.meta["restart-type"]?.lowercased() == "restart"
+            spec.impliesThen = !mandatory && ([then] + then.primitives).contains { $0.meta["restart-type"]?.lowercased() == "restart" }
             specs.append(spec)
             if symmetrical, let inverseFirst = inverse(thenAction), let inverseThen = inverse(firstAction) {
                 specs.append(OrderConstraintSpec(id: order.id, first: then, firstAction: inverseFirst, then: first,
