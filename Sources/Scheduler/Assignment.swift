@@ -487,8 +487,10 @@ extension WorkingSet {
                     value = .minusInfinity
                 }
             }
-            if let role = targetRole(instance), role < .promoted { value = .minusInfinity }
+            // target-role Unpromoted (or Stopped) forbids promotion; Started does not limit it.
+            if let role = targetRole(instance), role == .unpromoted || role == .stopped { value = .minusInfinity }
             candidates.append(Candidate(instance: instance, node: node, score: value))
+            explanation.append("promotion score \(instance.id) on \(node.name): \(value)")
         }
         let sorted = candidates.enumerated().sorted { lhs, rhs in
             if lhs.element.score != rhs.element.score { return lhs.element.score > rhs.element.score }
