@@ -91,6 +91,7 @@ extension WorkingSet {
                 }
             }
         } else {
+            // No start is scheduled: a placeholder, unrunnable, that orderings can refer to.
             start = addAction(resource, "start", nil, optional: true, runnable: false)
         }
         for stop in stops {
@@ -151,9 +152,18 @@ extension WorkingSet {
     }
 
     private func applyOrder(_ spec: OrderConstraintSpec) {
-        let flags: OrderingFlags = spec.mandatory ? [.impliesThen, .runnableLeft] : (spec.impliesThen ? [.impliesThen] : [])
-        let isForward = spec.firstAction == "start" || spec.firstAction == "promote"
-        var effective: OrderingFlags = isForward ? flags : []
+        // Pacemaker's flags per order kind: mandatory orders make "then" required when "first"
+        // is, and unrunnable when a first start/promote is; their inverse halves make "first"
+        // required when "then" is.
+        var effective: OrderingFlags = []
+        if spec.mandatory && spec.inverted {
+            effective = [.impliesFirst]
+        } else if spec.mandatory {
+            effective = [.impliesThen]
+            if spec.firstAction == "start" || spec.firstAction == "promote" { effective.insert(.runnableLeft) }
+        } else if spec.impliesThen {
+            effective = [.impliesThen]
+        }
         // New clone instances starting do not restart what is ordered after the clone.
         let interleaved = spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
         if spec.first.kind == .clone && !interleaved { effective.remove(.impliesThen) }
@@ -168,6 +178,9 @@ extension WorkingSet {
             return
         }
         guard let first = exitAction(spec.first, spec.firstAction) else { return }
+        // An asymmetrical order does not hold back its "then" because a running "first" is
+        // being stopped (observed in Pacemaker 2.1.5: bug-5014-A-stop-B-started).
+        if !spec.symmetrical && actions[first].node == nil && spec.first.kind == .primitive && spec.first.isActive { return }
         for then in entryActions(spec.then, spec.thenAction) { order(first, then, effective) }
         // A required first action makes every member's action required too (the collective
         // entry pseudo-action only carries runnability to them).

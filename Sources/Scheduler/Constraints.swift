@@ -10,6 +10,9 @@ struct OrderConstraintSpec {
     let oneOrMore: Bool
     /// An optional ordering upgraded to "a restart of first restarts then" (restart-type=restart).
     var impliesThen = false
+    /// The inverse half of a symmetrical ordering (stops in reverse).
+    var inverted = false
+    var symmetrical = true
 }
 
 struct TicketConstraintSpec {
@@ -229,10 +232,13 @@ extension WorkingSet {
             var spec = OrderConstraintSpec(id: order.id, first: first, firstAction: firstAction, then: then,
                                            thenAction: thenAction, mandatory: mandatory, oneOrMore: oneOrMore)
             spec.impliesThen = !mandatory && ([then] + then.primitives).contains { $0.meta["restart-type"]?.lowercased() == "restart" }
+            spec.symmetrical = symmetrical
             specs.append(spec)
             if symmetrical, let inverseFirst = inverse(thenAction), let inverseThen = inverse(firstAction) {
-                specs.append(OrderConstraintSpec(id: order.id, first: then, firstAction: inverseFirst, then: first,
-                                                 thenAction: inverseThen, mandatory: mandatory, oneOrMore: false))
+                var inverseSpec = OrderConstraintSpec(id: order.id, first: then, firstAction: inverseFirst, then: first,
+                                                      thenAction: inverseThen, mandatory: mandatory, oneOrMore: false)
+                inverseSpec.inverted = true
+                specs.append(inverseSpec)
             }
         }
         if order.sets.isEmpty {
