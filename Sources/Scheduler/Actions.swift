@@ -191,6 +191,44 @@ extension WorkingSet {
         }
     }
 
+    // MARK: migration
+
+    /// Resources with allow-migrate that move, healthy, between healthy nodes, migrate
+    /// unless something they are ordered after moves the hard way.
+    func decideMigrations() {
+        var candidates: [SchedulerResource] = allPrimitives.filter { resource in
+            guard truthy(resource.meta["allow-migrate"]), resource.managed, !resource.failed, resource.cloneParent == nil,
+                  resource.runningOn.count == 1, let current = resource.runningOn.first, let next = resource.allocatedTo,
+                  current !== next, current.online, !current.unclean, resource.role == .started,
+                  (resource.nextRole ?? .started) == .started,
+                  let start = findAction(resource, "start", node: next), actions[start].runnable else { return false }
+            return true
+        }
+        var changed = true
+        while changed {
+            changed = false
+            for resource in candidates {
+                guard let start = findAction(resource, "start", node: resource.allocatedTo) else { continue }
+                for ordering in orderings where ordering.then == start && ordering.flags.contains(.impliesThen) {
+                    guard let blocker = actions[ordering.first].resource, blocker !== resource, blocker.kind == .primitive,
+                          actions[ordering.first].task == "start", isMovingHard(blocker, candidates: candidates) else { continue }
+                    candidates.removeAll { $0 === resource }
+                    if let stop = findAction(resource, "stop"), actions[stop].reason == nil {
+                        actions[stop].reason = "unrunnable \(blocker.id) stop"
+                    }
+                    changed = true
+                    break
+                }
+            }
+        }
+        for resource in candidates { resource.migrating = true }
+    }
+
+    private func isMovingHard(_ resource: SchedulerResource, candidates: [SchedulerResource]) -> Bool {
+        guard let current = resource.runningOn.first, let next = resource.allocatedTo, current !== next else { return false }
+        return !candidates.contains { $0 === resource }
+    }
+
     // MARK: propagation
 
     func propagate() {
@@ -208,7 +246,9 @@ extension WorkingSet {
                     }
                     changed = true
                 }
-                if ordering.flags.contains(.impliesThen) && !first.optional && then.optional {
+                // A migrating resource's start does not force a restart of what follows it.
+                if ordering.flags.contains(.impliesThen) && !first.optional && then.optional
+                    && !(first.task == "start" && first.resource?.migrating == true && then.resource !== first.resource) {
                     actions[ordering.then].optional = false
                     if actions[ordering.then].reason == nil && first.resource != nil {
                         actions[ordering.then].reason = "required \(describe(first))"

@@ -75,6 +75,8 @@ final class SchedulerResource {
     var failed = false
     /// A failure was ignored because of on-fail=ignore: the fail count does not ban.
     var failureIgnored = false
+    /// Moves by live migration (migrate_to / migrate_from) instead of stop and start.
+    var migrating = false
     var managed = true
     var blocked = false
     var orphan = false

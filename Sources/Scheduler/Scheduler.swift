@@ -38,6 +38,7 @@ public enum Scheduler {
         workingSet.applyNodeCriteria()
         workingSet.assignAll()
         workingSet.createActions()
+        workingSet.decideMigrations()
         workingSet.propagate()
         var writer = SummaryWriter(workingSet: workingSet)
         writer.write()

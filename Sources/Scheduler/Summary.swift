@@ -51,7 +51,9 @@ struct SummaryWriter {
 
         if role == nextRole {
             guard let next else { return }
-            if start == nil || start!.optional {
+            if resource.migrating, let current, let start, start.runnable, !start.optional {
+                item("Migrate", resource, current, next, action: start, source: nil)
+            } else if start == nil || start!.optional {
                 if let demote, let promote, !demote.optional, !promote.optional {
                     item("Re-promote", resource, current, next, action: promote, source: demote)
                 }
