@@ -113,7 +113,7 @@ extension WorkingSet {
             let exit = addAction(resource, task.exit, nil, optional: true, pseudo: true)
             var sources: [Int] = []
             for child in resource.children {
-                for id in entryActions(child, task.member) { order(entry, id, [.runnableLeft]) }
+                for id in entryActions(child, task.member) { order(entry, id, [.runnableLeft, .inheritReason]) }
                 if let id = exitAction(child, task.member) { sources.append(id) }
             }
             order(entry, exit, [])
@@ -241,8 +241,9 @@ extension WorkingSet {
                 let first = actions[ordering.first], then = actions[ordering.then]
                 if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable {
                     actions[ordering.then].runnable = false
-                    if actions[ordering.then].reason == nil && !ordering.flags.contains(.silent) {
-                        actions[ordering.then].reason = "unrunnable \(describe(first))"
+                    if actions[ordering.then].reason == nil && !ordering.flags.contains(.silent)
+                        && first.resource !== then.resource {
+                        actions[ordering.then].reason = ordering.flags.contains(.inheritReason) ? first.reason : "unrunnable \(describe(first))"
                     }
                     changed = true
                 }
@@ -250,7 +251,7 @@ extension WorkingSet {
                 if ordering.flags.contains(.impliesThen) && !first.optional && then.optional
                     && !(first.task == "start" && first.resource?.migrating == true && then.resource !== first.resource) {
                     actions[ordering.then].optional = false
-                    if actions[ordering.then].reason == nil && first.resource != nil {
+                    if actions[ordering.then].reason == nil && first.resource != nil && first.resource !== then.resource {
                         actions[ordering.then].reason = "required \(describe(first))"
                     }
                     changed = true

@@ -174,6 +174,9 @@ struct OrderingFlags: OptionSet {
     static let oneOrMore = OrderingFlags(rawValue: 16)
     /// Propagate without giving a reason.
     static let silent = OrderingFlags(rawValue: 32)
+    /// From a collective's entry pseudo-action to a member: the member gets the reason of the
+    /// pseudo-action (Pacemaker applies such orderings to every member with the original first).
+    static let inheritReason = OrderingFlags(rawValue: 64)
 }
 
 struct Ordering {
