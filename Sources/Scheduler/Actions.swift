@@ -69,7 +69,14 @@ extension WorkingSet {
         let start: Int
         if let next, nextRole >= .started {
             let staying = resource.runningOn.contains { $0 === next } && !multiple && !resource.failed
-            start = addAction(resource, "start", next, optional: staying)
+            let change = staying ? definitionChange(resource, on: next) : .none
+            start = addAction(resource, "start", next, optional: staying && change != .restart)
+            if change == .restart {
+                actions[start].reason = "resource definition change"
+                for stop in stops where actions[stop].node === next { actions[stop].optional = false }
+            } else if change == .reload {
+                resource.reload = true
+            }
             // requires=nothing: may start without quorum.
             if !haveQuorum && resource.meta["requires"]?.lowercased() != "nothing" {
                 if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" {
@@ -189,6 +196,30 @@ extension WorkingSet {
                 for then in entryActions(member, spec.thenAction) { order(first, then, [.impliesThen]) }
             }
         }
+    }
+
+    enum DefinitionChange { case none, reload, restart }
+
+    /// Compares the parameters the resource was started with (op-digest) with its definition now.
+    func definitionChange(_ resource: SchedulerResource, on node: SchedulerNode) -> DefinitionChange {
+        guard let primitive = resource.primitive, primitive.resourceClass != "stonith",
+              let operation = resource.activeStarts[node.name], let recorded = operation.opDigest else { return .none }
+        // Digests from before feature set 2.0 were computed differently; they are not compared.
+        if let featureSet = operation.extraAttribute("crm_feature_set"), let major = Int(featureSet.split(separator: ".").first ?? ""), major < 2 {
+            return .none
+        }
+        var parameters: [String: String] = [:]
+        for set in primitive.attributes.instance {
+            guard set.rules.isEmpty else { return .none }
+            for pair in set.pairs where parameters[pair.name] == nil { if let value = pair.value { parameters[pair.name] = value } }
+        }
+        if parameterDigest(parameters) == recorded { return .none }
+        if let restartDigest = operation.extraAttribute("op-restart-digest"),
+           let forceRestart = operation.extraAttribute("op-force-restart") {
+            let names = Set(forceRestart.split(separator: " ").map(String.init))
+            if parameterDigest(parameters, only: names) == restartDigest { return .reload }
+        }
+        return .restart
     }
 
     // MARK: migration

@@ -12,6 +12,8 @@ struct HistoryState {
     /// A failed start with start-failure-is-fatal: as if the fail count were INFINITY.
     var startFailed = false
     var failureIgnored = false
+    /// The start that the resource's current activity on this node comes from.
+    var activeStart: LRMOperation?
 }
 
 extension WorkingSet {
@@ -117,6 +119,7 @@ extension WorkingSet {
         let role = history.role == .unknown ? Role.stopped : history.role
         guard role > .stopped else { return }
         resource.roleOnNode[node.name] = role
+        if let start = history.activeStart { resource.activeStarts[node.name] = start }
         if !resource.runningOn.contains(where: { $0 === node }) { resource.runningOn.append(node) }
         if role > resource.role { resource.role = role }
         let wasUnclean = node.unclean
@@ -235,7 +238,9 @@ extension WorkingSet {
             }
             if success {
                 switch task {
-                case "start", "migrate_from": state.role = .started
+                case "start", "migrate_from":
+                    state.role = .started
+                    state.activeStart = operation
                 case "stop":
                     state.role = .stopped
                     state.failed = false

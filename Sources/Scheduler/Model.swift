@@ -77,6 +77,10 @@ final class SchedulerResource {
     var failureIgnored = false
     /// Moves by live migration (migrate_to / migrate_from) instead of stop and start.
     var migrating = false
+    /// Successful start operations by node (their digests tell whether the definition changed).
+    var activeStarts: [String: LRMOperation] = [:]
+    /// Only reloadable parameters changed: reload in place.
+    var reload = false
     var managed = true
     var blocked = false
     var orphan = false

@@ -53,6 +53,8 @@ struct SummaryWriter {
             guard let next else { return }
             if resource.migrating, let current, let start, start.runnable, !start.optional {
                 item("Migrate", resource, current, next, action: start, source: nil)
+            } else if resource.reload, let start, start.optional {
+                item("Reload", resource, current, next, action: start, source: nil)
             } else if start == nil || start!.optional {
                 if let demote, let promote, !demote.optional, !promote.optional {
                     item("Re-promote", resource, current, next, action: promote, source: demote)

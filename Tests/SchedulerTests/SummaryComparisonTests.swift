@@ -29,3 +29,16 @@ import Testing
         #expect(diff == ["  a", "- b", "  c", "+ d"])
     }
 }
+
+@Suite struct DigestTests {
+    @Test func md5MatchesTheRFCVectors() {
+        #expect(MD5.hex("") == "d41d8cd98f00b204e9800998ecf8427e")
+        #expect(MD5.hex("abc") == "900150983cd24fb0d6963f7d28e17f72")
+        #expect(MD5.hex("12345678901234567890123456789012345678901234567890123456789012345678901234567890")
+                == "57edf4a22be3c955ac49da2e2107b67a")
+    }
+
+    @Test func emptyParametersDigestAsPacemakerRecordsIt() {
+        #expect(parameterDigest([:]) == "f2317cad3d54cec5d7d7aa7d0bf35cf8")
+    }
+}
