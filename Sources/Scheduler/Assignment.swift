@@ -293,6 +293,11 @@ extension WorkingSet {
     func applyColocation(_ colocation: Colocation, to dependent: SchedulerResource) {
         // A primary not yet placed (a colocation loop) says nothing yet.
         if colocation.primary.provisional { return }
+        // Role-limited colocations apply only when the roles match (Pacemaker compares with
+        // the next role, which a resource being placed does not have yet).
+        if colocation.dependentRole == .started && dependent.nextRole != .started { return }
+        if colocation.primaryRole == .started && colocation.primary.kind != .clone
+            && (colocation.primary.nextRole ?? .unknown) != .started { return }
         let targets = primaryNodes(colocation)
         let values = Set(targets.compactMap { $0.attributes[colocation.nodeAttribute] })
         var work = dependent.allowed

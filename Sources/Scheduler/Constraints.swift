@@ -57,6 +57,39 @@ extension WorkingSet {
         return resourcesByID[id]
     }
 
+    /// What an id in a constraint stands for: a resource, every primitive made from a
+    /// template, or every member of a tag.
+    func resolveAll(_ id: String?) -> [SchedulerResource] {
+        guard let id else { return [] }
+        if let resource = resourcesByID[id] { return [resource] }
+        if templates[id] != nil { return allPrimitives.filter { $0.template == id && !$0.isCloneInstance } + resources.filter { $0.kind == .clone && $0.primitives.first?.template == id } }
+        if let members = tags[id] { return members.flatMap { resolveAll($0) } }
+        return []
+    }
+
+    func isReferenceToMany(_ id: String?) -> Bool {
+        guard let id else { return false }
+        return resourcesByID[id] == nil && (templates[id] != nil || tags[id] != nil)
+    }
+
+    /// Expands template and tag references inside sets.
+    func expandSets(_ sets: [ResourceSet]) -> [ResourceSet] {
+        sets.map { set in
+            var expanded = set
+            expanded.resources = set.resources.flatMap { id in isReferenceToMany(id) ? resolveAll(id).map(\.id) : [id] }
+            return expanded
+        }
+    }
+
+    /// A synthetic resource set for a constraint whose plain reference names a template or tag.
+    func syntheticSet(_ id: String, action: String? = nil, role: String? = nil) throws -> ResourceSet {
+        var element = XMLElement(name: "resource_set", attributes: [.init(name: "id", value: "\(id)-set")])
+        if let action { element["action"] = action }
+        if let role { element["role"] = role }
+        element.children = resolveAll(id).map { XMLElement(name: "resource_ref", attributes: [.init(name: "id", value: $0.id)]) }
+        return try ResourceSet(xml: element)
+    }
+
     func unpackConstraints() {
         var orderSpecs: [OrderConstraintSpec] = []
         for constraint in cib.configuration.constraints {
@@ -74,12 +107,11 @@ extension WorkingSet {
     // MARK: location
 
     private func unpackLocation(_ location: LocationConstraint) {
-        var targets: [SchedulerResource] = []
-        if let resource = resolve(location.resource) { targets.append(resource) }
+        var targets: [SchedulerResource] = resolveAll(location.resource)
         if let pattern = location.resourcePattern, let regex = try? Regex(pattern) {
             targets += resources.filter { (try? regex.wholeMatch(in: $0.id)) != nil }
         }
-        for set in location.sets { targets += set.resources.compactMap(resolve) }
+        for set in expandSets(location.sets) { targets += set.resources.compactMap(resolve) }
         let role = Role(parsing: location.role)
         for resource in targets {
             if let nodeName = location.node {
@@ -164,14 +196,28 @@ extension WorkingSet {
 
     // MARK: colocation
 
-    private func unpackColocation(_ colocation: ColocationConstraint) {
+    private func unpackColocation(_ original: ColocationConstraint) {
+        var colocation = original
+        if colocation.sets.isEmpty, isReferenceToMany(colocation.resource) || isReferenceToMany(colocation.withResource),
+           let first = colocation.resource, let second = colocation.withResource,
+           let dependentSet = try? syntheticSet(first, role: colocation.resourceRole),
+           let primarySet = try? syntheticSet(second, role: colocation.withResourceRole) {
+            colocation.sets = [dependentSet, primarySet]
+        }
+        colocation.sets = expandSets(colocation.sets)
         let score = colocation.score ?? .zero
         let attribute = colocation.nodeAttribute ?? "#uname"
         if colocation.sets.isEmpty {
             guard let dependent = resolve(colocation.resource), let primary = resolve(colocation.withResource) else { return }
+            // A plain colocation reads role "Started" as no role at all; inside resource sets
+            // it stays a role to match (observed: promoted-ordering vs template-coloc-3).
+            func plain(_ text: String?) -> Role? {
+                let role = Role(parsing: text)
+                return role == .started ? nil : role
+            }
             addColocation(id: colocation.id, dependent: dependent, primary: primary, score: score,
-                          dependentRole: Role(parsing: colocation.resourceRole),
-                          primaryRole: Role(parsing: colocation.withResourceRole), attribute: attribute)
+                          dependentRole: plain(colocation.resourceRole),
+                          primaryRole: plain(colocation.withResourceRole), attribute: attribute)
             return
         }
         // Sets: within a sequential set each member follows the one before it; an earlier set
@@ -204,6 +250,9 @@ extension WorkingSet {
     func addColocation(id: String, dependent: SchedulerResource, primary: SchedulerResource, score: Score,
                        dependentRole: Role?, primaryRole: Role?, attribute: String) {
         guard dependent !== primary, score != .zero else { return }
+        // A dependent limited to role Started never matches while it is being placed: such a
+        // colocation has no effect (and does not order the placement either).
+        if dependentRole == .started { return }
         var dependentTarget = dependent
         if dependent.kind == .group, let first = dependent.children.first { dependentTarget = first }
         var primaryTarget = primary
@@ -212,8 +261,8 @@ extension WorkingSet {
         }
         let influence = truthy(dependent.meta["critical"], default: true)
         let colocation = Colocation(id: id, dependent: dependentTarget, primary: primaryTarget, score: score,
-                                    dependentRole: dependentRole == .started ? nil : dependentRole,
-                                    primaryRole: primaryRole == .started ? nil : primaryRole,
+                                    dependentRole: dependentRole,
+                                    primaryRole: primaryRole,
                                     nodeAttribute: attribute, influence: influence)
         dependentTarget.dependentColocations.append(colocation)
         primaryTarget.primaryColocations.append(colocation)
@@ -221,7 +270,15 @@ extension WorkingSet {
 
     // MARK: order
 
-    private func unpackOrder(_ order: OrderConstraint) -> [OrderConstraintSpec] {
+    private func unpackOrder(_ original: OrderConstraint) -> [OrderConstraintSpec] {
+        var order = original
+        if order.sets.isEmpty, isReferenceToMany(order.first) || isReferenceToMany(order.then),
+           let first = order.first, let then = order.then,
+           let firstSet = try? syntheticSet(first, action: order.firstAction),
+           let thenSet = try? syntheticSet(then, action: order.thenAction ?? order.firstAction) {
+            order.sets = [firstSet, thenSet]
+        }
+        order.sets = expandSets(order.sets)
         let kind = order.kind?.lowercased() ?? ((order.score ?? .infinity) == .zero ? "optional" : "mandatory")
         if kind == "serialize" { return [] }
         let mandatory = kind == "mandatory"
@@ -281,8 +338,8 @@ extension WorkingSet {
             ticketConstraints.append(TicketConstraintSpec(id: ticket.id, resource: resource, ticket: ticket.ticket,
                                                           lossPolicy: policy, role: role))
         }
-        if let resource = resolve(ticket.resource) { add(resource, role: Role(parsing: ticket.resourceRole)) }
-        for set in ticket.sets {
+        for resource in resolveAll(ticket.resource) { add(resource, role: Role(parsing: ticket.resourceRole)) }
+        for set in expandSets(ticket.sets) {
             for member in set.resources.compactMap(resolve) { add(member, role: Role(parsing: set.role ?? ticket.resourceRole)) }
         }
     }

@@ -65,6 +65,8 @@ final class SchedulerResource {
     weak var parent: SchedulerResource?
     var children: [SchedulerResource] = []
     var primitive: Primitive?
+    /// The template the primitive was defined from (constraints may name the template).
+    var template: String?
     var meta: [String: String] = [:]
     let order: Int
 

@@ -127,6 +127,17 @@ extension WorkingSet {
     func unpackResources() {
         let defaults = resourceDefaults()
         for resource in cib.configuration.resources {
+            if case .other(let element) = resource, element.name == "template", let id = element["id"] {
+                templates[id] = element
+            }
+        }
+        for element in cib.configuration.extras.children where element.name == "tags" {
+            for tag in element.children(named: "tag") {
+                guard let id = tag["id"] else { continue }
+                tags[id] = tag.children(named: "obj_ref").compactMap { $0["id"] }
+            }
+        }
+        for resource in cib.configuration.resources {
             switch resource {
             case .primitive(let primitive):
                 let built = makePrimitive(primitive, id: primitive.id, parent: nil, defaults: defaults)
@@ -175,9 +186,31 @@ extension WorkingSet {
         return resourceCounter
     }
 
-    func makePrimitive(_ primitive: Primitive, id: String, parent: SchedulerResource?,
+    /// A primitive with its template's class, agent, attributes and operations folded in.
+    func expandTemplate(_ primitive: Primitive) -> Primitive {
+        guard let name = primitive.template, let template = templates[name] else { return primitive }
+        var element = primitive.xml
+        for attribute in ["class", "provider", "type"] where element[attribute] == nil {
+            element[attribute] = template[attribute]
+        }
+        element["template"] = nil
+        for child in template.children where child.name != "operations" { element.children.insert(child, at: 0) }
+        if let operations = template.children(named: "operations").first {
+            if let index = element.children.firstIndex(where: { $0.name == "operations" }) {
+                let own = Set(element.children[index].children.map { "\($0["name"] ?? "")/\($0["interval"] ?? "")/\($0["role"] ?? "")" })
+                element.children[index].children += operations.children.filter { !own.contains("\($0["name"] ?? "")/\($0["interval"] ?? "")/\($0["role"] ?? "")") }
+            } else {
+                element.children.append(operations)
+            }
+        }
+        return (try? Primitive(xml: element)) ?? primitive
+    }
+
+    func makePrimitive(_ original: Primitive, id: String, parent: SchedulerResource?,
                        defaults: [String: String]) -> SchedulerResource {
+        let primitive = expandTemplate(original)
         let resource = SchedulerResource(id: id, kind: .primitive, order: nextOrder())
+        resource.template = original.template
         resource.parent = parent
         resource.primitive = primitive
         inherit(resource, own: metaMap(primitive.attributes), parent: parent, defaults: defaults)

@@ -30,6 +30,8 @@ final class WorkingSet {
     /// -INFINITY placements found while unpacking the status (hard errors, fatal errors).
     var bans: [(SchedulerResource, SchedulerNode)] = []
     var orderConstraints: [OrderConstraintSpec] = []
+    var templates: [String: XMLElement] = [:]
+    var tags: [String: [String]] = [:]
     var ticketConstraints: [TicketConstraintSpec] = []
     var roleLocations: [RoleLocation] = []
 
