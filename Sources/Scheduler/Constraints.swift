@@ -121,7 +121,7 @@ extension WorkingSet {
             for rule in location.rules {
                 let ruleRole = Role(parsing: rule.role) ?? role
                 for node in nodes {
-                    guard evaluate(rule, on: node) else { continue }
+                    guard evaluate(rule, on: node, for: resource) else { continue }
                     var value = rule.score ?? .zero
                     if let attribute = rule.scoreAttribute {
                         value = score(node.attributes[attribute])
@@ -140,58 +140,18 @@ extension WorkingSet {
         applyLocation(resource, node: node, score: score)
     }
 
-    func evaluate(_ rule: Rule, on node: SchedulerNode) -> Bool {
-        let results = rule.conditions.map { condition -> Bool in
-            switch condition {
-            case .expression(let expression): return evaluate(expression, on: node)
-            case .rule(let inner): return evaluate(inner, on: node)
-            case .other(let element):
-                if element.name == "date_expression" { return evaluateDate(element) }
-                return false
+    func evaluate(_ rule: Rule, on node: SchedulerNode, for resource: SchedulerResource? = nil) -> Bool {
+        var context = RuleContext(node: node, now: now)
+        if let primitive = resource?.primitives.first?.primitive {
+            context.resourceClass = primitive.resourceClass
+            context.provider = primitive.provider
+            context.type = primitive.type
+            for set in primitive.attributes.instance where set.rules.isEmpty {
+                for pair in set.pairs { if let value = pair.value { context.parameters[pair.name] = value } }
             }
         }
-        if results.isEmpty { return true }
-        return rule.booleanOperation?.lowercased() == "or" ? results.contains(true) : !results.contains(false)
-    }
-
-    private func evaluateDate(_ element: XMLElement) -> Bool {
-        // Only "in_range" with plain start/end years is understood; anything else is false.
-        return false
-    }
-
-    private func evaluate(_ expression: Expression, on node: SchedulerNode) -> Bool {
-        let actual = node.attributes[expression.attribute]
-        let operation = expression.operation.lowercased()
-        switch operation {
-        case "defined": return actual != nil
-        case "not_defined": return actual == nil
-        default: break
-        }
-        guard let actual, let wanted = expression.value else { return operation == "ne" }
-        let type = expression.type?.lowercased() ?? ((Double(actual) != nil && Double(wanted) != nil && operation != "eq" && operation != "ne") ? "number" : "string")
-        let comparison: Int
-        if type == "number" || type == "integer", let left = Double(actual), let right = Double(wanted) {
-            comparison = left < right ? -1 : (left > right ? 1 : 0)
-        } else if type == "version" {
-            let left = actual.split(separator: ".").map { Int($0) ?? 0 }, right = wanted.split(separator: ".").map { Int($0) ?? 0 }
-            var result = 0
-            for index in 0..<max(left.count, right.count) {
-                let l = index < left.count ? left[index] : 0, r = index < right.count ? right[index] : 0
-                if l != r { result = l < r ? -1 : 1; break }
-            }
-            comparison = result
-        } else {
-            comparison = actual.lowercased() == wanted.lowercased() ? 0 : (actual < wanted ? -1 : 1)
-        }
-        switch operation {
-        case "eq": return comparison == 0
-        case "ne": return comparison != 0
-        case "lt": return comparison < 0
-        case "lte": return comparison <= 0
-        case "gt": return comparison > 0
-        case "gte": return comparison >= 0
-        default: return false
-        }
+        context.meta = resource?.meta ?? [:]
+        return evaluate(rule, in: context)
     }
 
     // MARK: colocation

@@ -116,12 +116,11 @@ extension WorkingSet {
 
     // MARK: resources
 
-    func resourceDefaults() -> [String: String] {
-        var defaults: [String: String] = [:]
-        for set in cib.configuration.resourceDefaults ?? [] where set.rules.isEmpty {
-            for pair in set.pairs where defaults[pair.name] == nil { if let value = pair.value { defaults[pair.name] = value } }
-        }
-        return defaults
+    /// rsc_defaults for a resource agent (rules may select by class, provider, type and date).
+    func resourceDefaults(for primitive: Primitive? = nil) -> [String: String] {
+        let context = RuleContext(resourceClass: primitive?.resourceClass, provider: primitive?.provider,
+                                  type: primitive?.type, now: now)
+        return values(of: cib.configuration.resourceDefaults ?? [], in: context)
     }
 
     func unpackResources() {
@@ -154,12 +153,10 @@ extension WorkingSet {
         haveStonithResource = allPrimitives.contains { $0.primitive?.resourceClass == "stonith" }
     }
 
-    private func metaMap(_ attributes: ResourceAttributes) -> [String: String] {
-        var meta: [String: String] = [:]
-        for set in attributes.meta where set.rules.isEmpty {
-            for pair in set.pairs where meta[pair.name] == nil { if let value = pair.value { meta[pair.name] = value } }
-        }
-        return meta
+    private func metaMap(_ attributes: ResourceAttributes, primitive: Primitive? = nil) -> [String: String] {
+        let context = RuleContext(resourceClass: primitive?.resourceClass, provider: primitive?.provider,
+                                  type: primitive?.type, now: now)
+        return values(of: attributes.meta, in: context)
     }
 
     private func inherit(_ resource: SchedulerResource, own: [String: String], parent: SchedulerResource?,
@@ -213,7 +210,8 @@ extension WorkingSet {
         resource.template = original.template
         resource.parent = parent
         resource.primitive = primitive
-        inherit(resource, own: metaMap(primitive.attributes), parent: parent, defaults: defaults)
+        inherit(resource, own: metaMap(primitive.attributes, primitive: primitive), parent: parent,
+                defaults: resourceDefaults(for: primitive))
         return resource
     }
 
