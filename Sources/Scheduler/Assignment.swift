@@ -219,10 +219,35 @@ extension WorkingSet {
         } else if resource.orphan || resource.nextRole == .stopped || targetRole(resource) == .stopped {
             chosen = nil
         } else {
+            banInsufficientCapacity(resource)
             chosen = chooseNode(resource, prefer: prefer, excluding: [])
         }
         commit(resource, to: chosen)
         return chosen
+    }
+
+    /// Utilization strategies: nodes without room for the resource (and what must run with it)
+    /// are not candidates (Pacemaker's pcmk__ban_insufficient_capacity).
+    func banInsufficientCapacity(_ resource: SchedulerResource) {
+        guard placementStrategy != "default" else { return }
+        var together: [SchedulerResource] = [resource]
+        if let group = resource.parent, group.kind == .group, group.children.first === resource {
+            together = group.children
+        }
+        func total(_ members: [SchedulerResource]) -> [String: Int] {
+            var sum: [String: Int] = [:]
+            for member in members where member.provisional || member === resource {
+                for (key, value) in member.utilization { sum[key, default: 0] += value }
+            }
+            return sum
+        }
+        func fits(_ node: SchedulerNode, _ need: [String: Int]) -> Bool {
+            need.allSatisfy { node.free($0.key) >= $0.value }
+        }
+        let all = total(together)
+        let available = nodes.filter { $0.canRunResources && (resource.allowed[$0.name].map { $0 >= .zero } ?? false) }
+        let need = available.contains { fits($0, all) } ? all : total([resource])
+        for node in nodes where !fits(node, need) { resource.allowed[node.name] = .minusInfinity }
     }
 
     func commit(_ resource: SchedulerResource, to node: SchedulerNode?) {
@@ -231,6 +256,7 @@ extension WorkingSet {
         resource.allocatedTo = node
         resource.provisional = false
         node?.assignedCount += 1
+        if let node { for (key, value) in resource.utilization { node.consumed[key, default: 0] += value } }
         if node == nil {
             resource.nextRole = .stopped
         } else if resource.nextRole == nil || resource.nextRole == .stopped && resource.managed == false {
@@ -261,7 +287,15 @@ extension WorkingSet {
         let sorted = candidates.sorted { lhs, rhs in
             let left = resource.allowed[lhs.name]!, right = resource.allowed[rhs.name]!
             if left != right { return left > right }
-            if lhs.assignedCount != rhs.assignedCount { return lhs.assignedCount < rhs.assignedCount }
+            if placementStrategy == "balanced" {
+                let keys = Set(lhs.capacity.keys).union(rhs.capacity.keys)
+                let better = keys.filter { lhs.free($0) > rhs.free($0) }.count
+                let worse = keys.filter { lhs.free($0) < rhs.free($0) }.count
+                if better != worse { return better > worse }
+            }
+            if placementStrategy != "minimal" && lhs.assignedCount != rhs.assignedCount {
+                return lhs.assignedCount < rhs.assignedCount
+            }
             if (lhs === running) != (rhs === running) { return lhs === running }
             return lhs.name < rhs.name
         }
@@ -447,6 +481,7 @@ extension WorkingSet {
         } else if resource.nextRole == .stopped || targetRole(resource) == .stopped {
             chosen = nil
         } else {
+            banInsufficientCapacity(resource)
             chosen = chooseNode(resource, prefer: prefer, excluding: [])
         }
         commit(resource, to: chosen)
@@ -456,6 +491,7 @@ extension WorkingSet {
     private func unassign(_ instance: SchedulerResource) {
         for member in [instance] + instance.children {
             member.allocatedTo?.assignedCount -= 1
+            if let node = member.allocatedTo { for (key, value) in member.utilization { node.consumed[key, default: 0] -= value } }
             member.allocatedTo = nil
             member.provisional = true
             if member.nextRole != .stopped || member.managed { member.nextRole = nil }

@@ -45,6 +45,11 @@ final class SchedulerNode {
     /// Resources assigned so far (Pacemaker's num_resources, used to balance ties).
     var assignedCount = 0
     var fenceReason: String?
+    /// Utilization capacity (placement strategies other than default) and what is used of it.
+    var capacity: [String: Int] = [:]
+    var consumed: [String: Int] = [:]
+
+    func free(_ name: String) -> Int { (capacity[name] ?? 0) - (consumed[name] ?? 0) }
 
     init(id: String, name: String, order: Int) {
         self.id = id
@@ -83,6 +88,8 @@ final class SchedulerResource {
     var activeStarts: [String: LRMOperation] = [:]
     /// Only reloadable parameters changed: reload in place.
     var reload = false
+    /// Utilization this resource needs on its node.
+    var utilization: [String: Int] = [:]
     var managed = true
     var blocked = false
     var orphan = false

@@ -25,6 +25,9 @@ extension WorkingSet {
             for set in node.attributes.instance where set.rules.isEmpty {
                 for pair in set.pairs { if let value = pair.value { schedulerNode.attributes[pair.name] = value } }
             }
+            for set in node.attributes.utilization where set.rules.isEmpty {
+                for pair in set.pairs { schedulerNode.capacity[pair.name] = Int(pair.value ?? "") ?? 0 }
+            }
             schedulerNode.attributes["#uname"] = node.uname
             schedulerNode.attributes["#id"] = node.id
             schedulerNode.attributes["#kind"] = "cluster"
@@ -208,6 +211,9 @@ extension WorkingSet {
         let primitive = expandTemplate(original)
         let resource = SchedulerResource(id: id, kind: .primitive, order: nextOrder())
         resource.template = original.template
+        for set in primitive.attributes.utilization where set.rules.isEmpty {
+            for pair in set.pairs { resource.utilization[pair.name] = Int(pair.value ?? "") ?? 0 }
+        }
         resource.parent = parent
         resource.primitive = primitive
         inherit(resource, own: metaMap(primitive.attributes, primitive: primitive), parent: parent,
