@@ -6,6 +6,8 @@ struct DerivedPseudo {
     let sources: [Int]
     /// Clones: runnable when any member is; groups: when all are.
     let anyRunnable: Bool
+    /// When set: runnable when at least this many sources are.
+    var minimum: Int? = nil
 }
 
 /// Actions, their orderings, and the propagation of "required" and "unrunnable" along them.
@@ -184,6 +186,29 @@ extension WorkingSet {
             }
             return
         }
+        if let name = spec.oneOrMoreName {
+            let pseudo: Int
+            if let existing = oneOrMoreActions[name] {
+                pseudo = existing
+            } else {
+                pseudo = addAction(nil, name, nil, optional: true, pseudo: true)
+                oneOrMoreActions[name] = pseudo
+                derived.append(DerivedPseudo(action: pseudo, sources: [], anyRunnable: true, minimum: spec.oneOrMoreMinimum))
+            }
+            let sources: [Int]
+            if spec.first.kind == .clone && spec.oneOrMoreName!.hasPrefix("clone-") {
+                sources = spec.first.children.compactMap { exitAction($0, spec.firstAction) }
+            } else {
+                sources = exitAction(spec.first, spec.firstAction).map { [$0] } ?? []
+            }
+            if let index = derived.firstIndex(where: { $0.action == pseudo }) {
+                derived[index] = DerivedPseudo(action: pseudo, sources: derived[index].sources + sources.filter { !derived[index].sources.contains($0) },
+                                               anyRunnable: true, minimum: spec.oneOrMoreMinimum)
+            }
+            for source in sources { order(source, pseudo, []) }
+            for then in entryActions(spec.then, spec.thenAction) { order(pseudo, then, effective) }
+            return
+        }
         guard let first = exitAction(spec.first, spec.firstAction) else { return }
         // An asymmetrical order does not hold back its "then" because a running "first" is
         // being stopped (observed in Pacemaker 2.1.5: bug-5014-A-stop-B-started).
@@ -302,15 +327,25 @@ extension WorkingSet {
             }
             for pseudo in derived where !pseudo.sources.isEmpty {
                 let sources = pseudo.sources.map { actions[$0] }
-                let runnable = pseudo.anyRunnable ? sources.contains { $0.runnable } : sources.allSatisfy { $0.runnable }
+                let runnable: Bool
+                if let minimum = pseudo.minimum {
+                    runnable = sources.filter(\.runnable).count >= minimum
+                } else {
+                    runnable = pseudo.anyRunnable ? sources.contains { $0.runnable } : sources.allSatisfy { $0.runnable }
+                }
                 let optional = sources.allSatisfy { $0.optional }
                 if !runnable && actions[pseudo.action].runnable { actions[pseudo.action].runnable = false; changed = true }
-                if !optional && actions[pseudo.action].optional { actions[pseudo.action].optional = false; changed = true }
+                // one-or-more pseudo-actions carry runnability only.
+                if pseudo.minimum == nil && !optional && actions[pseudo.action].optional {
+                    actions[pseudo.action].optional = false
+                    changed = true
+                }
             }
         }
     }
 
     private func describe(_ action: SchedulerAction) -> String {
-        "\(action.resource?.id ?? action.node?.name ?? "") \(action.task)"
+        guard let resource = action.resource else { return action.task }
+        return "\(resource.id) \(action.task)"
     }
 }

@@ -13,6 +13,10 @@ struct OrderConstraintSpec {
     /// The inverse half of a symmetrical ordering (stops in reverse).
     var inverted = false
     var symmetrical = true
+    /// "then" may run when enough of the firsts grouped under this name can
+    /// (require-all=false sets: one; clones with clone-min: that many instances).
+    var oneOrMoreName: String?
+    var oneOrMoreMinimum = 1
 }
 
 struct TicketConstraintSpec {
@@ -245,9 +249,14 @@ extension WorkingSet {
         let symmetrical = truthy(order.symmetrical, default: kind != "serialize")
         var specs: [OrderConstraintSpec] = []
         func add(_ first: SchedulerResource, _ firstAction: String, _ then: SchedulerResource, _ thenAction: String,
-                 oneOrMore: Bool = false) {
+                 oneOrMore: Bool = false, groupName: String? = nil) {
             var spec = OrderConstraintSpec(id: order.id, first: first, firstAction: firstAction, then: then,
                                            thenAction: thenAction, mandatory: mandatory, oneOrMore: oneOrMore)
+            if oneOrMore { spec.oneOrMoreName = groupName }
+            if !oneOrMore, first.kind == .clone, let minimum = Int(first.meta["clone-min"] ?? ""), minimum > 0, mandatory {
+                spec.oneOrMoreName = "clone-one-or-more:\(order.id)"
+                spec.oneOrMoreMinimum = minimum
+            }
             spec.impliesThen = !mandatory && ([then] + then.primitives).contains { $0.meta["restart-type"]?.lowercased() == "restart" }
             spec.symmetrical = symmetrical
             specs.append(spec)
@@ -263,19 +272,25 @@ extension WorkingSet {
             add(first, order.firstAction ?? "start", then, order.thenAction ?? order.firstAction ?? "start")
             return specs
         }
-        var previous: (members: [SchedulerResource], sequential: Bool, action: String, requireAll: Bool)?
+        var previous: (members: [SchedulerResource], sequential: Bool, action: String, requireAll: Bool, id: String)?
         for set in order.sets {
             let members = set.resources.compactMap(resolve)
             let action = set.action ?? "start"
-            if set.isSequential {
+            // A set that does not require all its members has no ordering inside it.
+            if set.isSequential && truthy(set.requireAll, default: true) {
                 for index in members.indices.dropFirst() { add(members[index - 1], action, members[index], action) }
             }
             if let previous, !members.isEmpty, !previous.members.isEmpty {
-                let firsts = previous.sequential ? [previous.members.last!] : previous.members
+                let firsts = previous.sequential && previous.requireAll ? [previous.members.last!] : previous.members
                 let thens = set.isSequential ? [members.first!] : members
-                for first in firsts { for then in thens { add(first, previous.action, then, action, oneOrMore: !previous.requireAll) } }
+                for first in firsts {
+                    for then in thens {
+                        add(first, previous.action, then, action, oneOrMore: !previous.requireAll,
+                            groupName: "one-or-more:\(previous.id)")
+                    }
+                }
             }
-            previous = (members, set.isSequential, action, truthy(set.requireAll, default: true))
+            previous = (members, set.isSequential, action, truthy(set.requireAll, default: true), set.id ?? order.id)
         }
         return specs
     }

@@ -109,6 +109,8 @@ extension WorkingSet {
     private func apply(_ history: HistoryState, to resource: SchedulerResource, on node: SchedulerNode,
                        lrmResource: LRMResource) {
         resource.hasHistory.insert(node.name)
+        // Resources on a node in maintenance are left alone.
+        if node.maintenance { resource.managed = false }
         if history.failureIgnored { resource.failureIgnored = true }
         if history.banHere { resource.allowed[node.name] = .minusInfinity; banned(resource, node) }
         if history.banEverywhere { for node in nodes { banned(resource, node) } }

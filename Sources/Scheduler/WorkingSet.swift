@@ -41,6 +41,7 @@ final class WorkingSet {
     var fenceActions: [Int] = []
     var shutdownActions: [Int] = []
     var derived: [DerivedPseudo] = []
+    var oneOrMoreActions: [String: Int] = [:]
     var explanation: [String] = []
     /// Nodes in the order they were found unclean (their fence actions are created in this order).
     var fenceOrder: [SchedulerNode] = []
