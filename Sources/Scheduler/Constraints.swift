@@ -245,7 +245,8 @@ extension WorkingSet {
         order.sets = expandSets(order.sets)
         let kind = order.kind?.lowercased() ?? ((order.score ?? .infinity) == .zero ? "optional" : "mandatory")
         if kind == "serialize" { return [] }
-        let mandatory = kind == "mandatory"
+        // Anything but Optional (an unknown kind included) is mandatory.
+        let mandatory = kind != "optional"
         let symmetrical = truthy(order.symmetrical, default: kind != "serialize")
         var specs: [OrderConstraintSpec] = []
         func add(_ first: SchedulerResource, _ firstAction: String, _ then: SchedulerResource, _ thenAction: String,

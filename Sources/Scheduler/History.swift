@@ -147,6 +147,9 @@ extension WorkingSet {
             case "standby":
                 resource.failed = true
                 node.standby = true
+            case "demote":
+                // Demote instead of recovering: no promotion here this time.
+                if role == .promoted { resource.promotionBanned = true } else { resource.failed = true }
             default:
                 resource.failed = true
             }
@@ -202,7 +205,9 @@ extension WorkingSet {
                 continue
             }
             if status == 1 { continue }  // cancelled
-            let rc = operation.rcCode ?? 0
+            // Degraded results count as their healthy counterparts.
+            var rc = operation.rcCode ?? 0
+            if rc == 190 { rc = 0 } else if rc == 191 { rc = 8 }
             let expected = expectedRC(operation)
             // Expired failures are forgotten.
             if let settings = resourceSettings, settings.failureTimeout > 0, let now,
@@ -283,7 +288,9 @@ extension WorkingSet {
             if fatal { state.banEverywhere = true }
             switch task {
             case "promote": state.role = .promoted
-            case "demote": state.role = .promoted
+            case "demote":
+                // A failed demote leaves it unpromoted (it will be recovered), unless blocked.
+                state.role = onFail == "block" ? .promoted : (rc == 7 ? .stopped : .unpromoted)
             case "monitor":
                 if rc == 9 { state.role = .promoted }
                 else if rc == 8 { state.role = .promoted }
