@@ -7,6 +7,6 @@ struct Baton: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton",
         abstract: "Multi-site ticket and quorum arbitration for Linux HA clusters.",
-        subcommands: [ConformanceCommand.self, SimulateCommand.self]
+        subcommands: [ConformanceCommand.self, SimulateCommand.self, BenchmarkCommand.self]
     )
 }
