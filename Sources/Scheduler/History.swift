@@ -21,8 +21,11 @@ extension WorkingSet {
         // Map lrm_resource ids of cloned primitives to their clone.
         var cloneOfTemplate: [String: SchedulerResource] = [:]
         for clone in resources where clone.kind == .clone {
-            for instance in clone.children {
-                for primitive in instance.primitives { cloneOfTemplate[primitive.baseID] = clone }
+            guard case .clone(let config)? = cib.configuration.resources.first(where: { $0.id == clone.id }) else { continue }
+            switch config.child {
+            case .primitive(let primitive)?: cloneOfTemplate[primitive.id] = clone
+            case .group(let group)?: for member in group.members { cloneOfTemplate[member.id] = clone }
+            case nil: break
             }
         }
         for state in cib.status.nodeStates {

@@ -113,7 +113,16 @@ extension WorkingSet {
         let cleaned = text.trimmed.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")
         let parts = cleaned.split(separator: " ")
         guard let datePart = parts.first else { return nil }
-        let date = datePart.split(separator: "-").compactMap { Int($0) }
+        var date = datePart.split(separator: "-").compactMap { Int($0) }
+        if date.count == 2, datePart.split(separator: "-")[1].count == 3 {
+            // Ordinal date YYYY-DDD.
+            let year = date[0], ordinal = date[1]
+            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+            let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+            var remaining = ordinal, month = 1
+            while month <= 12 && remaining > lengths[month - 1] { remaining -= lengths[month - 1]; month += 1 }
+            date = [year, month, max(remaining, 1)]
+        }
         guard date.count == 3 else { return nil }
         var time = [0, 0, 0]
         if parts.count > 1 {

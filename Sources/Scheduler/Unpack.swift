@@ -22,9 +22,7 @@ extension WorkingSet {
         for (index, node) in cib.configuration.nodes.enumerated() {
             if let type = node.type, type != "member", type != "normal" { continue }
             let schedulerNode = SchedulerNode(id: node.id, name: node.uname, order: index)
-            for set in node.attributes.instance where set.rules.isEmpty {
-                for pair in set.pairs { if let value = pair.value { schedulerNode.attributes[pair.name] = value } }
-            }
+            schedulerNode.attributes = values(of: node.attributes.instance, in: RuleContext(node: schedulerNode, now: now))
             for set in node.attributes.utilization where set.rules.isEmpty {
                 for pair in set.pairs { schedulerNode.capacity[pair.name] = Int(pair.value ?? "") ?? 0 }
             }
