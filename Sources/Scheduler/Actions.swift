@@ -25,7 +25,6 @@ extension WorkingSet {
         for resource in allPrimitives { createPrimitiveActions(resource) }
         for resource in allResources() where resource.kind != .primitive { createCollectiveActions(resource) }
         for spec in orderConstraints { applyOrder(spec) }
-        for ticket in ticketConstraints { _ = ticket }
     }
 
     private func fenceAction(for node: SchedulerNode) -> Int? {

@@ -91,9 +91,6 @@ extension WorkingSet {
 
     private func makeOrphan(_ lrmResource: LRMResource) -> SchedulerResource {
         let resource = SchedulerResource(id: lrmResource.id, kind: .primitive, order: 1_000_000 + resources.count)
-        var text = "<primitive id=\"x\"/>"
-        _ = text
-        text = ""
         resource.primitive = try? Primitive(xml: XMLElement(name: "primitive", attributes: [
             .init(name: "id", value: lrmResource.id),
             .init(name: "class", value: lrmResource.resourceClass ?? "ocf"),
