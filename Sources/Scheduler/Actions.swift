@@ -315,6 +315,13 @@ extension WorkingSet {
                     actions[ordering.first].optional = false
                     changed = true
                 }
+                // A required action that must wait for one that cannot happen cannot happen either.
+                if ordering.flags.contains(.impliesFirst) && !then.optional && !first.runnable && then.runnable
+                    && first.resource != nil && first.resource !== then.resource {
+                    actions[ordering.then].runnable = false
+                    if actions[ordering.then].reason == nil { actions[ordering.then].reason = "unrunnable \(describe(first))" }
+                    changed = true
+                }
                 if ordering.flags.contains(.restart) && first.optional && (!then.optional || !then.runnable) {
                     if let resource = first.resource, let node = first.node, resource.runningOn.contains(where: { $0 === node }) {
                         if then.optional == false || then.node == nil || then.node === resource.allocatedTo {

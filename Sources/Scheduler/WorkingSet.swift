@@ -131,6 +131,9 @@ extension WorkingSet {
         for resource in allResources().reversed() where resource.kind != .primitive {
             resource.role = resource.children.map(\.role).max() ?? .stopped
         }
+        if truthy(cib.configuration.clusterProperty("stop-all-resources")) {
+            for resource in allPrimitives { resource.nextRole = .stopped }
+        }
         for resource in allPrimitives where resource.runningOn.count > 1 {
             switch resource.meta["multiple-active"]?.lowercased() {
             case "stop_only": resource.nextRole = .stopped
