@@ -391,7 +391,7 @@ extension WorkingSet {
                     let copy = Colocation(id: colocation.id, dependent: member, primary: colocation.primary, score: colocation.score,
                                           dependentRole: colocation.dependentRole, primaryRole: colocation.primaryRole,
                                           nodeAttribute: colocation.nodeAttribute, influence: colocation.influence)
-                    if colocation.dependentRole == .promoted { continue }
+                    if colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted { continue }
                     applyColocation(copy, to: member)
                 }
             }
@@ -520,11 +520,12 @@ extension WorkingSet {
                 }
             }
             for primitive in instance.primitives where primitive.promotionBanned { value = .minusInfinity }
-            for colocation in clone.dependentColocations where colocation.dependentRole == .promoted {
+            // Role-limited colocations weigh on promotion (Pacemaker's pcmk__apply_coloc_to_priority).
+            for colocation in clone.dependentColocations where colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted {
                 let targets = primaryNodes(colocation)
                 if targets.contains(where: { $0 === node }) {
-                    value = value + colocation.score
-                } else if colocation.score >= .infinity {
+                    value = value + (colocation.dependentRole == .promoted ? colocation.score : Score(-colocation.score.value))
+                } else if colocation.score >= .infinity && colocation.dependentRole == .promoted {
                     value = .minusInfinity
                 }
             }
