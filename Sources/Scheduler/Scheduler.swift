@@ -30,6 +30,7 @@ public enum Scheduler {
         workingSet.unpackNodeStates()
         workingSet.unpackResources()
         workingSet.unpackStatus()
+        workingSet.applyQuorumSuicide()
         workingSet.settleCurrentRoles()
         workingSet.initialiseAllowedNodes()
         workingSet.unpackConstraints()

@@ -64,7 +64,7 @@ extension WorkingSet {
                     node.online = crmdOnline
                 } else if inCluster == nil {
                     fenceNode(node, reason: "peer has not been seen by the cluster")
-                } else if join == "nack" {
+                } else if join == "nack" || join == "banned" {
                     fenceNode(node, reason: "peer failed Pacemaker membership criteria")
                 } else if !terminate && expected == "down" {
                     if truthy(inCluster) || crmdOnline { node.standby = true; node.pending = true }
@@ -103,6 +103,16 @@ extension WorkingSet {
                 if truthy(set["standby"]) { schedulerNode.standby = true }
                 if truthy(set["maintenance"]) { schedulerNode.maintenance = true }
             }
+        }
+    }
+
+    /// no-quorum-policy=suicide once quorum was lost (the CIB says no-quorum-panic): every
+    /// node of this partition fences itself. A partition that never had quorum does not.
+    func applyQuorumSuicide() {
+        guard stonithEnabled, !haveQuorum, noQuorumPolicy == "suicide",
+              truthy(cib[attribute: "no-quorum-panic"]) else { return }
+        for node in nodes where node.online && !node.unclean {
+            fenceNode(node, reason: "cluster does not have quorum")
         }
     }
 
