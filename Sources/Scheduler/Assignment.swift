@@ -79,6 +79,14 @@ extension WorkingSet {
         // Resources are assigned by priority, then in configuration order; only utilization
         // strategies sort them by their scores first (Pacemaker's sort_rsc_process_order).
         let ordered = placementStrategy == "default" ? byPriority(resources) : sortedForAssignment()
+        // Remote connections first: where they run decides whether their nodes can host anything.
+        for resource in ordered where resource.isRemoteConnection { assign(resource, prefer: nil) }
+        // A remote node whose connection will not run cannot host anything.
+        for node in nodes where node.isRemote {
+            if let connection = node.connection.flatMap({ resourcesByID[$0] }), connection.allocatedTo == nil {
+                node.online = false
+            }
+        }
         for resource in ordered { assign(resource, prefer: nil) }
     }
 

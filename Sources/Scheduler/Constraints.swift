@@ -44,6 +44,10 @@ extension WorkingSet {
             resource.allowed = allowed
         }
         for (resource, node) in bans { applyLocation(resource, node: node, score: .minusInfinity) }
+        // Remote connections and fencing devices never run on remote nodes.
+        for resource in allPrimitives where resource.isRemoteConnection || resource.primitive?.resourceClass == "stonith" {
+            for node in nodes where node.isRemote { resource.allowed[node.name] = .minusInfinity }
+        }
     }
 
     /// Adds `score` for `node` (every node when nil) to the resource and everything inside it.

@@ -28,10 +28,34 @@ extension WorkingSet {
             case nil: break
             }
         }
-        for state in cib.status.nodeStates {
+        // Cluster nodes first: remote nodes are up only if their connection resource runs.
+        let clusterStates = cib.status.nodeStates.filter { node(for: $0).map { !$0.isRemote } ?? false }
+        let remoteStates = cib.status.nodeStates.filter { node(for: $0)?.isRemote ?? false }
+        for state in clusterStates { unpackHistory(state, cloneOfTemplate: cloneOfTemplate) }
+        for node in nodes where node.isRemote {
+            guard let connection = node.connection.flatMap({ resourcesByID[$0] }) else { continue }
+            node.online = !connection.runningOn.isEmpty && !connection.failed
+                && connection.runningOn.allSatisfy { !$0.unclean }
+            node.unclean = false
+            node.unseen = false
+        }
+        for state in remoteStates {
             guard let node = node(for: state) else { continue }
+            for set in state.transientAttributes?.sets ?? [] {
+                for pair in set.pairs { if let value = pair.value { node.attributes[pair.name] = value } }
+            }
+            if truthy(node.attributes["standby"]) { node.standby = true }
+            if truthy(node.attributes["maintenance"]) { node.maintenance = true }
+            guard node.online else { continue }
+            unpackHistory(state, cloneOfTemplate: cloneOfTemplate)
+        }
+    }
+
+    private func unpackHistory(_ state: NodeState, cloneOfTemplate: [String: SchedulerResource]) {
+        do {
+            guard let node = node(for: state) else { return }
             // Without fencing, only the history of online nodes counts (Pacemaker's unpack_node_history).
-            guard node.online || stonithEnabled else { continue }
+            guard node.online || stonithEnabled else { return }
             for lrmResource in state.lrm?.resources ?? [] {
                 let history = evaluateHistory(lrmResource, node: node)
                 let resource: SchedulerResource?

@@ -47,6 +47,9 @@ final class SchedulerNode {
     var fenceReason: String?
     /// Utilization capacity (placement strategies other than default) and what is used of it.
     var capacity: [String: Int] = [:]
+    /// A Pacemaker Remote node, reached through the connection resource of this id.
+    var isRemote = false
+    var connection: String?
     var consumed: [String: Int] = [:]
 
     func free(_ name: String) -> Int { (capacity[name] ?? 0) - (consumed[name] ?? 0) }
@@ -72,6 +75,8 @@ final class SchedulerResource {
     var primitive: Primitive?
     /// The template the primitive was defined from (constraints may name the template).
     var template: String?
+    /// An ocf:pacemaker:remote connection: it runs on cluster nodes only.
+    var isRemoteConnection = false
     var meta: [String: String] = [:]
     let order: Int
 

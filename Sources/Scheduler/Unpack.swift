@@ -19,8 +19,24 @@ extension WorkingSet {
     }
 
     func unpackNodes() {
+        // Pacemaker Remote connections: each ocf:pacemaker:remote primitive is a node too.
+        var remoteConnections: [String] = []
+        func collect(_ primitive: Primitive) {
+            if primitive.resourceClass == "ocf", primitive.provider == "pacemaker", primitive.type == "remote" {
+                remoteConnections.append(primitive.id)
+            }
+        }
+        for resource in cib.configuration.resources {
+            switch resource {
+            case .primitive(let primitive): collect(primitive)
+            case .group(let group): group.members.forEach(collect)
+            default: break
+            }
+        }
         for (index, node) in cib.configuration.nodes.enumerated() {
-            if let type = node.type, type != "member", type != "normal" { continue }
+            if let type = node.type, type != "member", type != "normal" {
+                guard type == "remote", remoteConnections.contains(node.uname) || remoteConnections.contains(node.id) else { continue }
+            }
             let schedulerNode = SchedulerNode(id: node.id, name: node.uname, order: index)
             schedulerNode.attributes = values(of: node.attributes.instance, in: RuleContext(node: schedulerNode, now: now))
             for set in node.attributes.utilization where set.rules.isEmpty {
@@ -29,10 +45,26 @@ extension WorkingSet {
             schedulerNode.attributes["#uname"] = node.uname
             schedulerNode.attributes["#id"] = node.id
             schedulerNode.attributes["#kind"] = "cluster"
-            if startupFencing { schedulerNode.unclean = true }
+            if node.type == "remote" {
+                schedulerNode.isRemote = true
+                schedulerNode.connection = remoteConnections.first { $0 == node.uname || $0 == node.id }
+                schedulerNode.attributes["#kind"] = "remote"
+            } else if startupFencing {
+                schedulerNode.unclean = true
+            }
             nodes.append(schedulerNode)
             nodesByName[node.uname] = schedulerNode
             nodesByID[node.id] = schedulerNode
+        }
+        for connection in remoteConnections where nodesByName[connection] == nil {
+            let node = SchedulerNode(id: connection, name: connection, order: nodes.count)
+            node.isRemote = true
+            node.connection = connection
+            node.unclean = false
+            node.attributes = ["#uname": connection, "#id": connection, "#kind": "remote"]
+            nodes.append(node)
+            nodesByName[connection] = node
+            nodesByID[connection] = node
         }
     }
 
@@ -46,7 +78,7 @@ extension WorkingSet {
     /// determine_online_status with and without fencing).
     func unpackNodeStates() {
         for state in cib.status.nodeStates {
-            guard let node = node(for: state) else { continue }
+            guard let node = node(for: state), !node.isRemote else { continue }
             node.unseen = false
             node.unclean = false
             for set in state.transientAttributes?.sets ?? [] {
@@ -219,6 +251,9 @@ extension WorkingSet {
         let primitive = expandTemplate(original)
         let resource = SchedulerResource(id: id, kind: .primitive, order: nextOrder())
         resource.template = original.template
+        if primitive.resourceClass == "ocf", primitive.provider == "pacemaker", primitive.type == "remote" {
+            resource.isRemoteConnection = true
+        }
         for set in primitive.attributes.utilization where set.rules.isEmpty {
             for pair in set.pairs { resource.utilization[pair.name] = Int(pair.value ?? "") ?? 0 }
         }
@@ -226,6 +261,7 @@ extension WorkingSet {
         resource.primitive = primitive
         inherit(resource, own: metaMap(primitive.attributes, primitive: primitive), parent: parent,
                 defaults: resourceDefaults(for: primitive))
+        if resource.isRemoteConnection && resource.meta["allow-migrate"] == nil { resource.meta["allow-migrate"] = "true" }
         return resource
     }
 
