@@ -204,7 +204,8 @@ extension WorkingSet {
                 stopIndex = index
             } else if task == "start" || task == "migrate_from" {
                 startIndex = index
-            } else if impliedMonitorStart <= stopIndex && task == "monitor" && (operation.rcCode == 0 || operation.rcCode == 8) {
+            } else if impliedMonitorStart <= stopIndex && task == "monitor" && operation.interval == 0
+                        && (operation.rcCode == 0 || operation.rcCode == 8) {
                 impliedMonitorStart = index
             } else if task == "promote" || task == "demote" {
                 impliedCloneStart = index
@@ -213,7 +214,7 @@ extension WorkingSet {
         if startIndex == -1 { startIndex = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
         var state = HistoryState()
         for (index, operation) in operations.enumerated() {
-            if startIndex >= stopIndex && index < startIndex && !isFailureRecord(operation) { continue }
+            if startIndex >= stopIndex && index < startIndex { continue }
             let task = operation.operation
             if ["notify", "meta-data", "reload", "reload-agent", "cancel"].contains(task) { continue }
             let isProbe = task == "monitor" && operation.interval == 0
@@ -324,11 +325,6 @@ extension WorkingSet {
             }
         }
         return state
-    }
-
-    /// `NAME_last_failure_0` entries repeat the last failure; they always count.
-    private func isFailureRecord(_ operation: LRMOperation) -> Bool {
-        operation.id.hasSuffix("_last_failure_0")
     }
 
     private func expectedRC(_ operation: LRMOperation) -> Int {
