@@ -45,6 +45,7 @@ extension WorkingSet {
             schedulerNode.attributes["#uname"] = node.uname
             schedulerNode.attributes["#id"] = node.id
             schedulerNode.attributes["#kind"] = "cluster"
+            schedulerNode.attributes["#is_dc"] = cib.dcUUID == node.id ? "true" : "false"
             if node.type == "remote" {
                 schedulerNode.isRemote = true
                 schedulerNode.connection = remoteConnections.first { $0 == node.uname || $0 == node.id }
