@@ -5,6 +5,42 @@ import CIB
 extension WorkingSet {
     // MARK: node criteria
 
+    /// node-health-strategy: "#health-*" node attributes (red/yellow/green or numbers) become
+    /// scores on every resource that does not allow unhealthy nodes.
+    func applyNodeHealth() {
+        let strategy = cib.configuration.clusterProperty("node-health-strategy")?.lowercased() ?? "none"
+        guard strategy != "none" else { return }
+        let configuration = cib.configuration
+        func option(_ name: String, _ fallback: Score) -> Score {
+            configuration.clusterProperty(name).map { score($0) } ?? fallback
+        }
+        var red = option("node-health-red", .minusInfinity)
+        var yellow = option("node-health-yellow", .zero)
+        var green = option("node-health-green", .zero)
+        switch strategy {
+        case "migrate-on-red": red = .minusInfinity; yellow = .zero; green = .zero
+        case "only-green": red = .minusInfinity; yellow = .minusInfinity; green = .zero
+        default: break
+        }
+        for node in nodes {
+            var total = strategy == "progressive" ? option("node-health-base", .zero) : .zero
+            var seen = false
+            for (name, value) in node.attributes where name.hasPrefix("#health") {
+                seen = true
+                switch value.lowercased() {
+                case "red": total = total + red
+                case "yellow": total = total + yellow
+                case "green": total = total + green
+                default: total = total + score(value)
+                }
+            }
+            guard seen || strategy == "progressive", total != .zero else { continue }
+            for resource in resources where !truthy(resource.meta["allow-unhealthy-nodes"]) {
+                applyLocation(resource, node: node, score: total)
+            }
+        }
+    }
+
     func applyNodeCriteria() {
         for resource in allPrimitives {
             if resource.managed, resource.stickiness != 0, resource.runningOn.count == 1, let node = resource.runningOn.first,

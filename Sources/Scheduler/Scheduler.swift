@@ -36,6 +36,7 @@ public enum Scheduler {
         workingSet.unpackConstraints()
         workingSet.addGroupColocations()
         workingSet.applyTickets()
+        workingSet.applyNodeHealth()
         workingSet.applyNodeCriteria()
         workingSet.assignAll()
         workingSet.createActions()
