@@ -192,7 +192,9 @@ extension WorkingSet {
             ?? allPrimitives.first { $0.baseID == baseName(lrmResource.id) }?.primitive
         let resourceSettings = resourcesByID[lrmResource.id] ?? allPrimitives.first { $0.baseID == baseName(lrmResource.id) }
         let operations = lrmResource.operations.enumerated().sorted { lhs, rhs in
-            let left = lhs.element.callID ?? Int.max, right = rhs.element.callID ?? Int.max
+            // Pending operations (call-id -1) are the newest.
+            let left = lhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
+            let right = rhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
             return left != right ? left < right : lhs.offset < rhs.offset
         }.map(\.element)
         // Only operations since the last start matter; a resource whose last completed
