@@ -88,6 +88,11 @@ extension WorkingSet {
                     actions[start].reason = "quorum freeze"
                 }
             }
+            // A start waits for the probes of pending nodes that have never seen the resource;
+            // those probes cannot run yet, so the start is blocked (silently).
+            if !staying, nodes.contains(where: { $0.pending && !$0.unclean && !resource.hasHistory.contains($0.name) }) {
+                actions[start].runnable = false
+            }
             if nextRole == .promoted {
                 let wasPromoted = resource.roleOnNode[next.name] == .promoted
                 let promote = addAction(resource, "promote", next, optional: wasPromoted && staying)
