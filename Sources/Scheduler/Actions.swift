@@ -320,6 +320,12 @@ extension WorkingSet {
                     actions[ordering.first].optional = false
                     changed = true
                 }
+                // An action ordered after one that a blocked resource cannot perform waits forever.
+                if ordering.flags.contains(.impliesThen) && !first.runnable && then.runnable
+                    && first.resource?.blocked == true && first.resource !== then.resource && first.node != nil {
+                    actions[ordering.then].runnable = false
+                    changed = true
+                }
                 // A required action that must wait for one that cannot happen cannot happen either.
                 if ordering.flags.contains(.impliesFirst) && !then.optional && !first.runnable && then.runnable
                     && first.resource != nil && first.resource !== then.resource {
