@@ -235,7 +235,8 @@ extension WorkingSet {
             element[attribute] = template[attribute]
         }
         element["template"] = nil
-        for child in template.children where child.name != "operations" { element.children.insert(child, at: 0) }
+        // The primitive's own attribute sets come first, so they win over the template's.
+        for child in template.children where child.name != "operations" { element.children.append(child) }
         if let operations = template.children(named: "operations").first {
             if let index = element.children.firstIndex(where: { $0.name == "operations" }) {
                 let own = Set(element.children[index].children.map { "\($0["name"] ?? "")/\($0["interval"] ?? "")/\($0["role"] ?? "")" })
@@ -256,7 +257,7 @@ extension WorkingSet {
             resource.isRemoteConnection = true
         }
         for set in primitive.attributes.utilization where set.rules.isEmpty {
-            for pair in set.pairs { resource.utilization[pair.name] = Int(pair.value ?? "") ?? 0 }
+            for pair in set.pairs where resource.utilization[pair.name] == nil { resource.utilization[pair.name] = Int(pair.value ?? "") ?? 0 }
         }
         resource.parent = parent
         resource.primitive = primitive
