@@ -137,7 +137,7 @@ extension WorkingSet {
             for index in members.indices.dropFirst() {
                 order(findAction(members[index - 1], "start"), findAction(members[index], "start"), [.impliesThen, .runnableLeft])
                 if let laterStop = findAction(members[index], "stop"), let earlierStop = findAction(members[index - 1], "stop") {
-                    order(laterStop, earlierStop, [])
+                    order(laterStop, earlierStop, [.waitsForBlocked])
                 }
                 if let earlierPromote = findAction(members[index - 1], "promote"), let laterPromote = findAction(members[index], "promote") {
                     order(earlierPromote, laterPromote, [.runnableLeft])
@@ -321,7 +321,7 @@ extension WorkingSet {
                     changed = true
                 }
                 // An action ordered after one that a blocked resource cannot perform waits forever.
-                if ordering.flags.contains(.impliesThen) && !first.runnable && then.runnable
+                if (ordering.flags.contains(.impliesThen) || ordering.flags.contains(.waitsForBlocked)) && !first.runnable && then.runnable
                     && first.resource?.blocked == true && first.resource !== then.resource && first.node != nil {
                     actions[ordering.then].runnable = false
                     changed = true

@@ -195,6 +195,8 @@ struct OrderingFlags: OptionSet {
     /// From a collective's entry pseudo-action to a member: the member gets the reason of the
     /// pseudo-action (Pacemaker applies such orderings to every member with the original first).
     static let inheritReason = OrderingFlags(rawValue: 64)
+    /// "then" cannot happen while "first" belongs to a blocked resource and cannot happen.
+    static let waitsForBlocked = OrderingFlags(rawValue: 128)
 }
 
 struct Ordering {
