@@ -317,7 +317,7 @@ extension WorkingSet {
             case "promote": state.role = .promoted
             case "demote":
                 // A failed demote leaves it unpromoted (it will be recovered), unless blocked.
-                state.role = onFail == "block" ? .promoted : (rc == 7 ? .stopped : .unpromoted)
+                state.role = onFail == "block" ? .promoted : .unpromoted
             case "monitor":
                 if rc == 9 { state.role = .promoted }
                 else if rc == 8 { state.role = .promoted }
