@@ -231,9 +231,36 @@ extension WorkingSet {
         let colocation = Colocation(id: id, dependent: dependentTarget, primary: primaryTarget, score: score,
                                     dependentRole: dependentRole,
                                     primaryRole: primaryRole,
-                                    nodeAttribute: attribute, influence: influence)
+                                    nodeAttribute: attribute, influence: influence,
+                                    namedDependent: dependent, namedPrimary: primary)
         dependentTarget.dependentColocations.append(colocation)
         primaryTarget.primaryColocations.append(colocation)
+    }
+
+    /// Pacemaker keeps each resource's colocations sorted: by the other side's priority, then
+    /// clones before groups before primitives, then by id.
+    func sortColocations() {
+        func variant(_ resource: SchedulerResource) -> Int {
+            switch resource.kind {
+            case .primitive: return 0
+            case .group: return 1
+            case .clone: return resource.promotable ? 3 : 2
+            }
+        }
+        func before(_ left: SchedulerResource, _ right: SchedulerResource) -> Bool? {
+            if left.priority != right.priority { return left.priority > right.priority }
+            if variant(left) != variant(right) { return variant(left) > variant(right) }
+            if left.id != right.id { return left.id < right.id }
+            return nil
+        }
+        for resource in allResources() {
+            resource.dependentColocations = resource.dependentColocations.enumerated().sorted { lhs, rhs in
+                before(lhs.element.namedPrimary ?? lhs.element.primary, rhs.element.namedPrimary ?? rhs.element.primary) ?? (lhs.offset < rhs.offset)
+            }.map(\.element)
+            resource.primaryColocations = resource.primaryColocations.enumerated().sorted { lhs, rhs in
+                before(lhs.element.namedDependent ?? lhs.element.dependent, rhs.element.namedDependent ?? rhs.element.dependent) ?? (lhs.offset < rhs.offset)
+            }.map(\.element)
+        }
     }
 
     // MARK: order

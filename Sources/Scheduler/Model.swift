@@ -167,6 +167,10 @@ struct Colocation {
     let primaryRole: Role?
     let nodeAttribute: String
     let influence: Bool
+    /// The resources as the constraint named them (before groups were resolved to members):
+    /// Pacemaker sorts colocations by these.
+    var namedDependent: SchedulerResource? = nil
+    var namedPrimary: SchedulerResource? = nil
 }
 
 /// An action of the transition being built.

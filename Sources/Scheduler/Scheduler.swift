@@ -35,6 +35,7 @@ public enum Scheduler {
         workingSet.initialiseAllowedNodes()
         workingSet.unpackConstraints()
         workingSet.addGroupColocations()
+        workingSet.sortColocations()
         workingSet.applyTickets()
         workingSet.applyNodeHealth()
         workingSet.applyNodeCriteria()
