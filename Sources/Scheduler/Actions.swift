@@ -70,10 +70,11 @@ extension WorkingSet {
         let start: Int
         if let next, nextRole >= .started {
             let staying = resource.runningOn.contains { $0 === next } && !multiple && !resource.failed
-            let change = staying ? definitionChange(resource, on: next) : .none
+            var change = staying ? definitionChange(resource, on: next) : .none
+            if staying && resource.restartRequired { change = .restart }
             start = addAction(resource, "start", next, optional: staying && change != .restart)
             if change == .restart {
-                actions[start].reason = "resource definition change"
+                if !resource.restartRequired { actions[start].reason = "resource definition change" }
                 for stop in stops where actions[stop].node === next { actions[stop].optional = false }
             } else if change == .reload {
                 resource.reload = true

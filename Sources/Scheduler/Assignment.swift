@@ -50,7 +50,8 @@ extension WorkingSet {
             for node in nodes where !resource.failureIgnored {
                 let count = failCount(resource, on: node)
                 guard count > 0, count >= resource.migrationThreshold else { continue }
-                let banned = (resource.cloneParent != nil && !(resource.cloneParent!.globallyUnique)) ? resource.cloneParent! : resource
+                var banned = (resource.cloneParent != nil && !(resource.cloneParent!.globallyUnique)) ? resource.cloneParent! : resource
+                if let container = container(of: resource) { banned = container }
                 applyLocation(banned, node: node, score: .minusInfinity)
             }
         }

@@ -176,6 +176,8 @@ extension WorkingSet {
                 if role == .promoted { resource.promotionBanned = true } else { resource.failed = true }
             default:
                 resource.failed = true
+                // A failure inside a container restarts the container (on-fail=restart-container).
+                if let container = container(of: resource) { container.restartRequired = true }
             }
         }
     }

@@ -93,6 +93,8 @@ final class SchedulerResource {
     var activeStarts: [String: LRMOperation] = [:]
     /// Only reloadable parameters changed: reload in place.
     var reload = false
+    /// A contained resource failed: restart this container in place.
+    var restartRequired = false
     /// Utilization this resource needs on its node.
     var utilization: [String: Int] = [:]
     var managed = true

@@ -147,8 +147,30 @@ extension WorkingSet {
         }
     }
 
-    /// Group members are colocated with, and ordered after, the member before them.
+    /// The container of a resource (meta container=ID), when it names a configured primitive.
+    func container(of resource: SchedulerResource) -> SchedulerResource? {
+        guard let id = resource.meta["container"], let container = resourcesByID[id], container !== resource else { return nil }
+        return container
+    }
+
+    /// Group members are colocated with, and ordered after, the member before them; a resource
+    /// runs with, and after, its container.
     func addGroupColocations() {
+        for resource in allPrimitives {
+            guard let container = container(of: resource) else { continue }
+            let colocation = Colocation(id: "\(resource.id)-container", dependent: resource, primary: container,
+                                        score: .infinity, dependentRole: nil, primaryRole: nil,
+                                        nodeAttribute: "#uname", influence: true)
+            resource.dependentColocations.append(colocation)
+            container.primaryColocations.append(colocation)
+            var forward = OrderConstraintSpec(id: "\(resource.id)-container", first: container, firstAction: "start",
+                                              then: resource, thenAction: "start", mandatory: true, oneOrMore: false)
+            forward.symmetrical = true
+            var inverse = OrderConstraintSpec(id: "\(resource.id)-container", first: resource, firstAction: "stop",
+                                              then: container, thenAction: "stop", mandatory: true, oneOrMore: false)
+            inverse.inverted = true
+            orderConstraints += [forward, inverse]
+        }
         for group in allResources() where group.kind == .group {
             guard truthy(group.meta["collocated"], default: true) else { continue }
             for index in group.children.indices.dropFirst() {
