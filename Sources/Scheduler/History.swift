@@ -12,6 +12,8 @@ struct HistoryState {
     /// A failed start with start-failure-is-fatal: as if the fail count were INFINITY.
     var startFailed = false
     var failureIgnored = false
+    /// A contained resource's stop failed: its container must restart.
+    var containerRestart = false
     /// The start that the resource's current activity on this node comes from.
     var activeStart: LRMOperation?
 }
@@ -136,6 +138,7 @@ extension WorkingSet {
         // Resources on a node in maintenance are left alone.
         if node.maintenance { resource.managed = false }
         if history.failureIgnored { resource.failureIgnored = true }
+        if history.containerRestart, let container = container(of: resource) { container.restartRequired = true }
         if history.banHere { resource.allowed[node.name] = .minusInfinity; banned(resource, node) }
         if history.banEverywhere { for node in nodes { banned(resource, node) } }
         if history.startFailed {
@@ -311,10 +314,17 @@ extension WorkingSet {
             state.failed = true
             state.onFail = onFail
             state.lastFailure = operation
+            let contained = resourceSettings.map { container(of: $0) != nil } ?? false
             if hard { state.banHere = true }
-            if task == "stop" { state.banHere = true }
+            if task == "stop" && !contained { state.banHere = true }
             if task == "start" && startFailureIsFatal { state.startFailed = true }
             if fatal { state.banEverywhere = true }
+            if contained && task == "stop" {
+                // Restarting the container stops it for good.
+                state.role = .stopped
+                state.containerRestart = true
+                continue
+            }
             switch task {
             case "promote": state.role = .promoted
             case "demote":
