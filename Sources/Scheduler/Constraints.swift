@@ -202,8 +202,9 @@ extension WorkingSet {
                 }
             }
             if let previous = previousSet, !members.isEmpty, !previous.members.isEmpty {
-                let dependents = set.isSequential ? [members.last!] : members
-                let primaries = previous.sequential ? [previous.members.first!] : previous.members
+                // Pacemaker's colocate_rsc_sets: the first of the earlier set with the last of the later one.
+                let dependents = set.isSequential ? [members.first!] : members
+                let primaries = previous.sequential ? [previous.members.last!] : previous.members
                 for dependent in dependents {
                     for primary in primaries {
                         addColocation(id: colocation.id, dependent: dependent, primary: primary, score: score,
