@@ -116,8 +116,13 @@ extension WorkingSet {
 
     private func unpackLocation(_ location: LocationConstraint) {
         var targets: [SchedulerResource] = resolveAll(location.resource)
-        if let pattern = location.resourcePattern, let regex = try? Regex(pattern) {
-            targets += resources.filter { (try? regex.wholeMatch(in: $0.id)) != nil }
+        if var pattern = location.resourcePattern {
+            // A POSIX extended regular expression matched anywhere in the id; "!" inverts it.
+            let inverted = pattern.hasPrefix("!")
+            if inverted { pattern.removeFirst() }
+            if let regex = try? Regex(pattern) {
+                targets += resources.filter { ((try? regex.firstMatch(in: $0.id)) != nil) != inverted }
+            }
         }
         for set in expandSets(location.sets) { targets += set.resources.compactMap(resolve) }
         let role = Role(parsing: location.role)
