@@ -200,7 +200,15 @@ extension WorkingSet {
             let members = set.resources.compactMap(resolve)
             let setScore = set.score ?? score
             let role = Role(parsing: set.role)
-            if set.isSequential {
+            if setScore < .zero {
+                // Anti-colocation sets keep every member away from every earlier one.
+                for index in members.indices {
+                    for earlier in members[..<index] {
+                        addColocation(id: colocation.id, dependent: members[index], primary: earlier, score: setScore,
+                                      dependentRole: role, primaryRole: role, attribute: attribute)
+                    }
+                }
+            } else if set.isSequential {
                 for index in members.indices.dropFirst() {
                     addColocation(id: colocation.id, dependent: members[index], primary: members[index - 1], score: setScore,
                                   dependentRole: role, primaryRole: role, attribute: attribute)

@@ -107,7 +107,12 @@ extension WorkingSet {
                 inactive = member(of: instance)
             }
         }
-        if !skipInactive, let inactive { return inactive }
+        // An instance that does not need fencing, found active on a node that is down or
+        // unclean, does not use up an instance number: it is an orphan.
+        let requires = clone.meta["requires"]?.lowercased() ?? (clone.primitives.first?.meta["requires"]?.lowercased())
+        let needsFencing = requires.map { $0 == "fencing" || $0 == "unfencing" } ?? stonithEnabled
+        let universal = clone.cloneMax >= nodes.filter { !$0.isRemote }.count
+        if !skipInactive, let inactive, needsFencing || universal || (node.online && !node.unclean) { return inactive }
         guard case .clone(let cloneConfig)? = cib.configuration.resources.first(where: { $0.id == clone.id }),
               let child = cloneConfig.child else { return nil }
         let instance = addInstance(to: clone, child: child, index: clone.children.count, defaults: resourceDefaults())
