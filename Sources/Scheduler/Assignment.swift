@@ -70,7 +70,7 @@ extension WorkingSet {
         }
         if resource.failureTimeout > 0, let now, lastFailure > 0, lastFailure + resource.failureTimeout <= now { return 0 }
         // A container's fail count includes the failures of what runs inside it.
-        for filler in allPrimitives where filler !== resource && container(of: filler) === resource {
+        for filler in fillers[resource.id] ?? [] where filler !== resource {
             total = total + Score(failCount(filler, on: node))
         }
         return total.value

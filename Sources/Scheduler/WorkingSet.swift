@@ -43,6 +43,8 @@ final class WorkingSet {
     var derived: [DerivedPseudo] = []
     var oneOrMoreActions: [String: Int] = [:]
     var explanation: [String] = []
+    /// Resources running inside each container, by container id.
+    var fillers: [String: [SchedulerResource]] = [:]
     /// Nodes in the order they were found unclean (their fence actions are created in this order).
     var fenceOrder: [SchedulerNode] = []
 
@@ -158,6 +160,7 @@ extension WorkingSet {
     func addGroupColocations() {
         for resource in allPrimitives {
             guard let container = container(of: resource) else { continue }
+            fillers[container.id, default: []].append(resource)
             let colocation = Colocation(id: "\(resource.id)-container", dependent: resource, primary: container,
                                         score: .infinity, dependentRole: nil, primaryRole: nil,
                                         nodeAttribute: "#uname", influence: true)
