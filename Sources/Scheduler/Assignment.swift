@@ -59,13 +59,13 @@ extension WorkingSet {
 
     /// Effective fail count of a resource on a node, from the node's transient attributes.
     func failCount(_ resource: SchedulerResource, on node: SchedulerNode) -> Int {
-        let names = Set([resource.id, resource.baseID])
+        let records = node.failureRecords
         var total = Score.zero
         var lastFailure = 0
-        for (key, value) in node.attributes {
-            for name in names {
-                if key == "fail-count-\(name)" || key.hasPrefix("fail-count-\(name)#") { total = total + score(value) }
-                if key == "last-failure-\(name)" || key.hasPrefix("last-failure-\(name)#") { lastFailure = max(lastFailure, Int(value) ?? 0) }
+        for name in Set([resource.id, resource.baseID]) {
+            if let record = records[name] {
+                total = total + record.count
+                lastFailure = max(lastFailure, record.last)
             }
         }
         if resource.failureTimeout > 0, let now, lastFailure > 0, lastFailure + resource.failureTimeout <= now { return 0 }

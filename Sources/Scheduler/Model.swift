@@ -54,6 +54,22 @@ final class SchedulerNode {
 
     func free(_ name: String) -> Int { (capacity[name] ?? 0) - (consumed[name] ?? 0) }
 
+    /// fail-count-RSC[#op_interval] and last-failure-RSC[#…] attributes summed by resource name,
+    /// computed once (node attributes do not change after unpacking).
+    lazy var failureRecords: [String: (count: Score, last: Int)] = {
+        var records: [String: (count: Score, last: Int)] = [:]
+        for (key, value) in attributes {
+            for (prefix, isCount) in [("fail-count-", true), ("last-failure-", false)] where key.hasPrefix(prefix) {
+                let rest = key.dropFirst(prefix.count)
+                let name = String(rest.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? rest)
+                var record = records[name] ?? (count: .zero, last: 0)
+                if isCount { record.count = record.count + score(value) } else { record.last = max(record.last, Int(value) ?? 0) }
+                records[name] = record
+            }
+        }
+        return records
+    }()
+
     init(id: String, name: String, order: Int) {
         self.id = id
         self.name = name
