@@ -300,20 +300,20 @@ extension WorkingSet {
             rounds += 1
             for ordering in orderings {
                 let first = actions[ordering.first], then = actions[ordering.then]
-                if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable {
-                    actions[ordering.then].runnable = false
-                    if actions[ordering.then].reason == nil && !ordering.flags.contains(.silent)
-                        && first.resource !== then.resource {
-                        actions[ordering.then].reason = ordering.flags.contains(.inheritReason) ? first.reason : "unrunnable \(describe(first))"
-                    }
-                    changed = true
-                }
                 // A migrating resource's start does not force a restart of what follows it.
                 if ordering.flags.contains(.impliesThen) && !first.optional && then.optional
                     && !(first.task == "start" && first.resource?.migrating == true && then.resource !== first.resource) {
                     actions[ordering.then].optional = false
                     if actions[ordering.then].reason == nil && first.resource != nil && first.resource !== then.resource {
                         actions[ordering.then].reason = "required \(describe(first))"
+                    }
+                    changed = true
+                }
+                if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable {
+                    actions[ordering.then].runnable = false
+                    if actions[ordering.then].reason == nil && !ordering.flags.contains(.silent)
+                        && first.resource !== then.resource {
+                        actions[ordering.then].reason = ordering.flags.contains(.inheritReason) ? first.reason : "unrunnable \(describe(first))"
                     }
                     changed = true
                 }
