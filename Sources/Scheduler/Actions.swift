@@ -181,7 +181,7 @@ extension WorkingSet {
         // New clone instances starting do not restart what is ordered after the clone.
         let interleaved = spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
         if spec.first.kind == .clone && !interleaved { effective.remove(.impliesThen) }
-        if spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
+        if spec.oneOrMoreName == nil, spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
             for thenInstance in spec.then.children {
                 guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
                 guard let firstInstance = spec.first.children.first(where: { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }) else { continue }

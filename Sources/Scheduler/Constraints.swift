@@ -299,7 +299,11 @@ extension WorkingSet {
             var spec = OrderConstraintSpec(id: order.id, first: first, firstAction: firstAction, then: then,
                                            thenAction: thenAction, mandatory: mandatory, oneOrMore: oneOrMore)
             if oneOrMore { spec.oneOrMoreName = groupName }
-            if !oneOrMore, first.kind == .clone, let minimum = Int(first.meta["clone-min"] ?? ""), minimum > 0, mandatory {
+            // A clone first with clone-min, or an order that does not require all of it: "then"
+            // needs only that many instances (one without clone-min).
+            let requireAll = truthy(order.extras.attributes.first { $0.name == "require-all" }?.value, default: true)
+            let minimum = first.kind == .clone ? Int(first.meta["clone-min"] ?? "") ?? (requireAll ? 0 : 1) : 0
+            if !oneOrMore, first.kind == .clone, minimum > 0, mandatory, !firstAction.hasPrefix("stop"), !firstAction.hasPrefix("demote") {
                 spec.oneOrMoreName = "clone-one-or-more:\(order.id)"
                 spec.oneOrMoreMinimum = minimum
             }
