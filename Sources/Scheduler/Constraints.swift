@@ -314,6 +314,12 @@ extension WorkingSet {
                 var inverseSpec = OrderConstraintSpec(id: order.id, first: then, firstAction: inverseFirst, then: first,
                                                       thenAction: inverseThen, mandatory: mandatory, oneOrMore: false)
                 inverseSpec.inverted = true
+                // Stops of some instances do not stop what needs only some of them.
+                if spec.oneOrMoreName != nil {
+                    inverseSpec = OrderConstraintSpec(id: order.id, first: then, firstAction: inverseFirst, then: first,
+                                                      thenAction: inverseThen, mandatory: false, oneOrMore: false)
+                    inverseSpec.inverted = true
+                }
                 specs.append(inverseSpec)
             }
         }
