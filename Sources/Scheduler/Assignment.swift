@@ -446,7 +446,9 @@ extension WorkingSet {
             }
         }
         let available = nodes.filter { $0.canRunResources && (clone.allowed[$0.name].map { $0 >= .zero } ?? false) }
-        let maximum = targetRole(clone) == .stopped ? 0 : clone.cloneMax
+        // The instances' own target-role (their meta wins over the clone's) decides.
+        let instanceRole = clone.children.first?.primitives.first.flatMap(targetRole) ?? targetRole(clone)
+        let maximum = instanceRole == .stopped ? 0 : clone.cloneMax
         let perNode = max(clone.cloneNodeMax, 1)
         var spread = available.isEmpty ? 1 : maximum / available.count
         if spread < 1 { spread = 1 }
