@@ -610,7 +610,8 @@ extension WorkingSet {
         var total = Score.zero
         var found = false
         for primitive in instance.primitives {
-            for name in ["master-\(primitive.baseID)", "master-\(primitive.id)", "promotion-\(primitive.baseID)"] {
+            let recorded = primitive.historyName ?? primitive.id
+            for name in ["master-\(recorded)", "master-\(primitive.baseID)", "promotion-\(recorded)", "promotion-\(primitive.baseID)"] {
                 if let value = node.attributes[name] { total = total + score(value); found = true; break }
             }
         }

@@ -140,6 +140,7 @@ extension WorkingSet {
     private func apply(_ history: HistoryState, to resource: SchedulerResource, on node: SchedulerNode,
                        lrmResource: LRMResource) {
         resource.hasHistory.insert(node.name)
+        if history.role > .stopped || resource.historyName == nil { resource.historyName = lrmResource.id }
         // Resources on a node in maintenance are left alone.
         if node.maintenance { resource.managed = false }
         if history.failureIgnored { resource.failureIgnored = true }

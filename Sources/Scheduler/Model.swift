@@ -111,6 +111,9 @@ final class SchedulerResource {
     var reload = false
     /// A contained resource failed: restart this container in place.
     var restartRequired = false
+    /// The id its operation history is recorded under (an anonymous clone instance's history
+    /// may carry another instance number).
+    var historyName: String?
     /// Utilization this resource needs on its node.
     var utilization: [String: Int] = [:]
     var managed = true
