@@ -9,7 +9,15 @@ struct SummaryWriter {
 
     init(workingSet: WorkingSet) { self.workingSet = workingSet }
 
+    /// crm_simulate formats every item twice (once for its log, once for the screen) with
+    /// column widths that only grow, so the screen pass uses the widest of all: do the same.
     mutating func write() {
+        writePass()
+        lines.removeAll()
+        writePass()
+    }
+
+    private mutating func writePass() {
         let set = workingSet
         // Shutdowns are scheduled but crm_simulate's summary lists only fencing.
         // Pacemaker prepends new actions to its list, so fencing is reported newest first.

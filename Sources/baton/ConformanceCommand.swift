@@ -34,6 +34,9 @@ struct ConformanceCommand: ParsableCommand {
     @Option(name: .customLong("test"), help: "Run only this test (repeatable).")
     var tests: [String] = []
 
+    @Flag(help: "Also count the tests whose Transition Summary is byte-identical (column widths included).")
+    var exact = false
+
     @Flag(help: "Print only failures and totals.")
     var quiet = false
 
@@ -71,6 +74,7 @@ struct ConformanceCommand: ParsableCommand {
         if !tests.isEmpty { selected = tests }
 
         var passed: Set<String> = []
+        var identical = 0
         var regressions: [String] = []
         let started = Date()
         for name in selected {
@@ -85,7 +89,16 @@ struct ConformanceCommand: ParsableCommand {
                 let text = try String(contentsOfFile: root.appendingPathComponent("xml/\(name).xml").path, encoding: .utf8)
                 let cib = try CIB(parsing: text)
                 // Like crm_simulate: "now" is the CIB's execution-date, else the clock.
-                actualLines = SummaryComparison.normalize(lines: Scheduler.schedule(cib, now: Int(Date().timeIntervalSince1970)).summary)
+                let summary = Scheduler.schedule(cib, now: Int(Date().timeIntervalSince1970)).summary
+                actualLines = SummaryComparison.normalize(lines: summary)
+                if exact {
+                    let raw = expectedText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    if let start = raw.firstIndex(of: "Transition Summary:"),
+                       let end = raw[start...].firstIndex(of: "Executing Cluster Transition:") {
+                        let expectedRaw = raw[(start + 1)..<end].filter { !$0.isEmpty }
+                        if Array(expectedRaw) == summary { identical += 1 }
+                    }
+                }
             } catch {
                 actualLines = []
                 problem = "\(error)"
@@ -109,6 +122,7 @@ struct ConformanceCommand: ParsableCommand {
             print("\(subset.name): \(count)/\(subset.tests.count) pass")
         }
         print("suite: \(passed.count)/\(selected.count) pass (\(String(format: "%.1f", seconds)) s)")
+        if exact { print("byte-identical Transition Summaries: \(identical)/\(selected.count)") }
         if let writePassing {
             try (passed.sorted().joined(separator: "\n") + "\n").write(toFile: writePassing, atomically: true, encoding: .utf8)
         }
