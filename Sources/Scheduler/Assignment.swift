@@ -264,7 +264,9 @@ extension WorkingSet {
         }
         var chosen: SchedulerNode?
         if !resource.managed {
-            chosen = resource.runningOn.first
+            // An unmanaged resource stays where it is; where it may not be, it counts as unplaced
+            // for what depends on it.
+            chosen = resource.runningOn.first.flatMap { node in (resource.allowed[node.name] ?? .minusInfinity) > .minusInfinity ? node : nil }
         } else if resource.orphan || resource.nextRole == .stopped || targetRole(resource) == .stopped {
             chosen = nil
         } else {
