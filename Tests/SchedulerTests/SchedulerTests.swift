@@ -98,12 +98,25 @@ enum Fixture {
     @Test func mandatoryOrderBlocksTheDependent() throws {
         let resources = Fixture.dummy("a") + Fixture.dummy("b")
         let constraints = """
-        <rsc_location id="ban" rsc="a" rsc-pattern="" score="-INFINITY" node="node1"/>
+        <rsc_location id="ban" rsc="a" score="-INFINITY" node="node1"/>
         <rsc_location id="ban2" rsc="a" score="-INFINITY" node="node2"/>
         <rsc_order id="o" first="a" then="b"/>
         """
         let text = Fixture.cib(resources: resources, constraints: constraints)
         #expect(try Fixture.summary(text) == ["* Start b ( node1 ) due to unrunnable a start (blocked)"])
+    }
+}
+
+@Suite struct PatternTests {
+    @Test func resourcePatternsMatchAnywhereAndInvert() throws {
+        let resources = Fixture.dummy("web-a") + Fixture.dummy("web-b") + Fixture.dummy("db")
+        let constraints = """
+        <rsc_location id="l1" rsc-pattern="web" score="-INFINITY" node="node1"/>
+        <rsc_location id="l2" rsc-pattern="!web" score="-INFINITY" node="node2"/>
+        """
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: constraints)) == [
+            "* Start web-a ( node2 )", "* Start web-b ( node2 )", "* Start db ( node1 )",
+        ])
     }
 }
 
