@@ -217,7 +217,8 @@ extension WorkingSet {
         guard let first = exitAction(spec.first, spec.firstAction) else { return }
         // An asymmetrical order does not hold back its "then" because a running "first" is
         // being stopped (observed in Pacemaker 2.1.5: bug-5014-A-stop-B-started).
-        if !spec.symmetrical && actions[first].node == nil && spec.first.kind == .primitive && spec.first.isActive { return }
+        if !spec.symmetrical && spec.first.isActive && spec.firstAction == "start"
+            && spec.first.primitives.allSatisfy({ $0.allocatedTo == nil }) { return }
         for then in entryActions(spec.then, spec.thenAction) { order(first, then, effective) }
         // A required first action makes every member's action required too (the collective
         // entry pseudo-action only carries runnability to them).
