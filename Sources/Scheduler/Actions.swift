@@ -110,8 +110,8 @@ extension WorkingSet {
         }
         for stop in stops {
             order(stop, start, [.impliesThen, .restart])
-            // A stop that cannot happen (its node cannot be fenced) blocks the start, silently.
-            if !actions[stop].runnable { order(stop, start, [.runnableLeft, .silent]) }
+            // A stop that cannot happen blocks the start; the start carries the stop's reason.
+            order(stop, start, [.runnableLeft, .inheritReason])
         }
         for demote in demotes { order(demote, start, []) }
     }
@@ -326,6 +326,9 @@ extension WorkingSet {
                 if (ordering.flags.contains(.impliesThen) || ordering.flags.contains(.waitsForBlocked)) && !first.runnable && then.runnable
                     && first.resource?.blocked == true && first.resource !== then.resource && first.node != nil {
                     actions[ordering.then].runnable = false
+                    if ordering.flags.contains(.waitsForBlocked) && actions[ordering.then].reason == nil {
+                        actions[ordering.then].reason = "unrunnable \(describe(first))"
+                    }
                     changed = true
                 }
                 // A required action that must wait for one that cannot happen cannot happen either.
