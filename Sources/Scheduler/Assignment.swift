@@ -593,7 +593,16 @@ extension WorkingSet {
             if leftPromoted != rightPromoted { return leftPromoted }
             return lhs.offset < rhs.offset
         }.map(\.element)
-        var promoted = 0
+        // Promoted instances that cannot be demoted (stuck on a node that cannot be fenced, or
+        // unmanaged) still hold their promotion.
+        var promoted = clone.children.filter { instance in
+            instance.allocatedTo == nil && instance.primitives.contains { primitive in
+                primitive.roleOnNode.contains { name, role in
+                    guard role == .promoted, let node = nodesByName[name] else { return false }
+                    return !primitive.managed || (node.unclean && !canFence(node))
+                }
+            }
+        }.count
         var perNode: [String: Int] = [:]
         for candidate in sorted {
             let canPromote = candidate.score >= .zero && promoted < clone.promotedMax
