@@ -476,7 +476,15 @@ extension WorkingSet {
                 unassign(instance)
             }
         }
-        for instance in instances where instance.provisional {
+        // Instances that failed on a node that can no longer run anything come after the others.
+        func stranded(_ instance: SchedulerResource) -> Bool {
+            instance.primitives.contains { primitive in primitive.failed && primitive.runningOn.contains { !$0.canRunResources } }
+        }
+        let remaining = instances.filter(\.provisional).enumerated().sorted { lhs, rhs in
+            let left = stranded(lhs.element), right = stranded(rhs.element)
+            return left != right ? !left : lhs.offset < rhs.offset
+        }.map(\.element)
+        for instance in remaining {
             if assigned >= maximum {
                 stopInstance(instance)
                 continue
