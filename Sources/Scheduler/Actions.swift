@@ -184,7 +184,20 @@ extension WorkingSet {
         if spec.oneOrMoreName == nil, spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
             for thenInstance in spec.then.children {
                 guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
-                guard let firstInstance = spec.first.children.first(where: { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }) else { continue }
+                guard let firstInstance = spec.first.children.first(where: { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }) else {
+                    // Nothing of "first" there: an instance that is not running yet may not start there.
+                    if !spec.inverted && effective.contains(.runnableLeft) && !thenInstance.isActive {
+                        for member in [thenInstance] + thenInstance.children {
+                            if let allocated = member.allocatedTo { allocated.assignedCount -= 1 }
+                            member.allocatedTo = nil
+                            member.nextRole = .stopped
+                        }
+                        for primitive in thenInstance.primitives {
+                            for id in primitive.actions where actions[id].task == "start" { actions[id].runnable = false }
+                        }
+                    }
+                    continue
+                }
                 for then in entryActions(thenInstance, spec.thenAction) {
                     order(exitAction(firstInstance, spec.firstAction), then, effective)
                 }
