@@ -140,7 +140,16 @@ extension WorkingSet {
     /// Pacemaker assigns (and reports) resources by priority, then by the score on their
     /// current node, then by their scores on the nodes in name order (a stable sort).
     func sortedForAssignment() -> [SchedulerResource] {
-        let nodeOrder = nodes.sorted { $0.name < $1.name }
+        // The nodes in Pacemaker's order: more free capacity first under "balanced", then by name.
+        let nodeOrder = nodes.sorted { lhs, rhs in
+            if placementStrategy == "balanced" {
+                let keys = Set(lhs.capacity.keys).union(rhs.capacity.keys)
+                let better = keys.filter { lhs.free($0) > rhs.free($0) }.count
+                let worse = keys.filter { lhs.free($0) < rhs.free($0) }.count
+                if better != worse { return better > worse }
+            }
+            return lhs.name < rhs.name
+        }
         var keys: [ObjectIdentifier: [Score]] = [:]
         for resource in resources {
             let table = sortingWeights(resource)
