@@ -44,7 +44,7 @@ extension WorkingSet {
     func applyNodeCriteria() {
         for resource in allPrimitives {
             if resource.managed, resource.stickiness != 0, resource.runningOn.count == 1, let node = resource.runningOn.first,
-               resource.allowed[node.name] != nil || symmetricCluster {
+               node.canRunResources, resource.allowed[node.name] != nil || symmetricCluster {
                 resource.allowed[node.name] = (resource.allowed[node.name] ?? .zero) + Score(resource.stickiness)
             }
             for node in nodes where !resource.failureIgnored {
