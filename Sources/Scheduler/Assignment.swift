@@ -290,9 +290,20 @@ extension WorkingSet {
     /// are not candidates (Pacemaker's pcmk__ban_insufficient_capacity).
     func banInsufficientCapacity(_ resource: SchedulerResource) {
         guard placementStrategy != "default" else { return }
+        // Everything tied to it by mandatory colocations must fit too (Pacemaker's colocated
+        // utilization).
         var together: [SchedulerResource] = [resource]
-        if let group = resource.parent, group.kind == .group, group.children.first === resource {
-            together = group.children
+        var seen: Set<ObjectIdentifier> = [ObjectIdentifier(resource)]
+        var index = 0
+        while index < together.count && together.count < 10_000 {
+            let current = together[index]
+            index += 1
+            let linked = current.primaryColocations.filter { $0.score >= .infinity }.map(\.dependent)
+                + current.dependentColocations.filter { $0.score >= .infinity }.map(\.primary)
+            for other in linked where other.kind == .primitive && !seen.contains(ObjectIdentifier(other)) {
+                seen.insert(ObjectIdentifier(other))
+                together.append(other)
+            }
         }
         func total(_ members: [SchedulerResource]) -> [String: Int] {
             var sum: [String: Int] = [:]
