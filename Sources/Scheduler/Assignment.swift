@@ -120,6 +120,9 @@ extension WorkingSet {
         // Resources are assigned by priority, then in configuration order; only utilization
         // strategies sort them by their scores first (Pacemaker's sort_rsc_process_order).
         let ordered = placementStrategy == "default" ? byPriority(resources) : sortedForAssignment()
+        // With a utilization strategy Pacemaker re-sorts its resource list, which is also the
+        // order of the Transition Summary.
+        if placementStrategy != "default" { reportOrder = ordered }
         // Remote connections first: where they run decides whether their nodes can host anything.
         for resource in ordered where resource.isRemoteConnection { assign(resource, prefer: nil) }
         // A remote node can host resources when its connection will run (it may be starting now).

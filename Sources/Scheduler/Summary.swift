@@ -31,9 +31,13 @@ struct SummaryWriter {
             }
         }
         // Reported by priority, then in configuration order (orphans last).
-        let ordered = set.resources.enumerated().sorted { lhs, rhs in
+        var ordered = set.resources.enumerated().sorted { lhs, rhs in
             lhs.element.priority != rhs.element.priority ? lhs.element.priority > rhs.element.priority : lhs.offset < rhs.offset
         }.map(\.element)
+        if let order = set.reportOrder {
+            // Orphans found later are not in the sorted list: they keep their place at the end.
+            ordered = order + ordered.filter { resource in !order.contains { $0 === resource } }
+        }
         for resource in ordered {
             for primitive in resource.primitives { writeActions(primitive) }
         }

@@ -45,6 +45,8 @@ final class WorkingSet {
     var explanation: [String] = []
     /// Resources running inside each container, by container id.
     var fillers: [String: [SchedulerResource]] = [:]
+    /// The order resources are reported in when it is not priority then configuration.
+    var reportOrder: [SchedulerResource]?
     /// Nodes in the order they were found unclean (their fence actions are created in this order).
     var fenceOrder: [SchedulerNode] = []
 
