@@ -80,8 +80,11 @@ extension WorkingSet {
                 resource.reload = true
             }
             // requires=nothing: may start without quorum.
+            let promotableInstance = resource.cloneParent?.promotable ?? false
             if !haveQuorum && resource.meta["requires"]?.lowercased() != "nothing" {
-                if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" {
+                if noQuorumPolicy == "demote" && promotableInstance && resource.isActive {
+                    // no-quorum-policy=demote: promotable instances keep running, unpromoted.
+                } else if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" || noQuorumPolicy == "demote" {
                     actions[start].runnable = false
                     actions[start].reason = "no quorum"
                 } else if noQuorumPolicy == "freeze", !resource.isActive || nextRole > resource.role {

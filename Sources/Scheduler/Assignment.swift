@@ -604,6 +604,7 @@ extension WorkingSet {
                 }
             }
             for primitive in instance.primitives where primitive.promotionBanned { value = .minusInfinity }
+            if !haveQuorum && noQuorumPolicy == "demote" { value = .minusInfinity }
             // Role-limited colocations weigh on promotion (Pacemaker's pcmk__apply_coloc_to_priority).
             for colocation in clone.dependentColocations where colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted {
                 let targets = primaryNodes(colocation)
