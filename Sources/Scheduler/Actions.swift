@@ -104,7 +104,7 @@ extension WorkingSet {
                 for demote in demotes { order(demote, promote, []) }
                 if !haveQuorum && noQuorumPolicy != "ignore" && !wasPromoted {
                     actions[promote].runnable = false
-                    actions[promote].reason = actions[promote].reason ?? (noQuorumPolicy == "freeze" ? "quorum freeze" : "no quorum")
+                    // (blocked without a reason of its own, as Pacemaker reports it)
                 }
             }
         } else {
