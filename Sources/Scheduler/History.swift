@@ -145,7 +145,12 @@ extension WorkingSet {
         if node.maintenance { resource.managed = false }
         if history.failureIgnored { resource.failureIgnored = true }
         if history.containerRestart, let container = container(of: resource) { container.restartRequired = true }
-        if history.banHere { resource.allowed[node.name] = .minusInfinity; banned(resource, node) }
+        // Hard errors keep the resource off the node: for an anonymous clone, every instance.
+        if history.banHere {
+            let target = (resource.cloneParent.map { $0.globallyUnique ? resource : $0 }) ?? resource
+            if target === resource { resource.allowed[node.name] = .minusInfinity }
+            banned(target, node)
+        }
         if history.banEverywhere { for node in nodes { banned(resource, node) } }
         if history.startFailed {
             let target = (resource.cloneParent.map { $0.globallyUnique ? resource : $0 }) ?? resource
