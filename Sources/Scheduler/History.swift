@@ -211,7 +211,11 @@ extension WorkingSet {
             // Pending operations (call-id -1) are the newest.
             let left = lhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
             let right = rhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
-            return left != right ? left < right : lhs.offset < rhs.offset
+            if left != right { return left < right }
+            // The same call recorded twice (the last result and the last failure): older first.
+            let leftChange = lhs.element.lastRCChange ?? -1, rightChange = rhs.element.lastRCChange ?? -1
+            if leftChange >= 0 && rightChange >= 0 && leftChange != rightChange { return leftChange < rightChange }
+            return lhs.offset < rhs.offset
         }.map(\.element)
         // Only operations since the last start matter; a resource whose last completed
         // stop is newer than its last start is not active (Pacemaker's calculate_active_ops).
@@ -287,6 +291,14 @@ extension WorkingSet {
                 if rc == 5 || rc == 2 || rc == 4 { hard = true }
             }
             if success {
+                // Later success clears earlier failures that only asked for a restart (or block,
+                // demote, ignore); stop, fence and standby stay decided.
+                let sameAsFailure = task == state.lastFailure?.operation && operation.interval == state.lastFailure?.interval
+                if ["start", "migrate_from", "promote", "demote"].contains(task) || (task == "monitor" && sameAsFailure),
+                   let onFail = state.onFail, ["block", "ignore", "demote", "restart", "recover"].contains(onFail) {
+                    state.failed = false
+                    state.onFail = nil
+                }
                 switch task {
                 case "start", "migrate_from":
                     state.role = .started
