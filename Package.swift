@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "batond", targets: ["batond"]),
         .library(name: "BatonConfig", targets: ["BatonConfig"]),
         .library(name: "TLSTransport", targets: ["TLSTransport"]),
+        .library(name: "CIB", targets: ["CIB"]),
+        .library(name: "Scheduler", targets: ["Scheduler"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -56,6 +58,8 @@ let package = Package(
                 "BatonConfig",
                 "Corosync",
                 "TLSTransport",
+                "CIB",
+                "Scheduler",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,6 +125,14 @@ let package = Package(
         // End to end: drives the real batond and baton executables (built next to the test
         // bundle by `swift build --build-tests`) as child processes on loopback addresses.
         .testTarget(name: "BatondTests"),
+        // libxml2 (Debian: libxml2-dev), found through pkg-config.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // The CIB: a typed model read from and written to Pacemaker's XML with libxml2.
+        .target(name: "CIB", dependencies: ["CLibXML2"]),
+        // Pure: CIB + status -> transition graph and crm_simulate's Transition Summary.
+        .target(name: "Scheduler", dependencies: ["CIB"]),
+        .testTarget(name: "CIBTests", dependencies: ["CIB"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "CIB"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,255 @@
+/// `<status>`: what the cluster knows of each node and of the tickets.
+public struct Status: XMLRepresentable {
+    public var nodeStates: [NodeState]
+    public var tickets: Tickets?
+    public var extras: Extras
+
+    public init() { nodeStates = []; tickets = nil; extras = .none }
+
+    public init(xml: XMLElement) throws(CIBError) {
+        var reader = ElementReader(xml)
+        nodeStates = try reader.children(named: "node_state", as: NodeState.self)
+        tickets = try reader.child(named: "tickets", as: Tickets.self)
+        extras = reader.extras
+    }
+
+    public var xml: XMLElement {
+        var builder = ElementBuilder("status")
+        builder.add(nodeStates); builder.add(tickets)
+        return builder.finish(extras)
+    }
+}
+
+/// `<node_state id uname in_ccm crmd join expected>` with its operation history (lrm) and
+/// transient attributes (fail counts, last failures).
+public struct NodeState: XMLRepresentable {
+    /// Node id; old CIBs sometimes name the node by uname only.
+    public var id: String?
+    public var uname: String?
+    public var inCCM: String?
+    public var crmd: String?
+    public var join: String?
+    public var expected: String?
+    public var lrm: LocalResourceManager?
+    public var transientAttributes: TransientAttributes?
+    public var extras: Extras
+
+    public init(xml: XMLElement) throws(CIBError) {
+        var reader = ElementReader(xml)
+        id = reader.optional("id")
+        uname = reader.optional("uname")
+        inCCM = reader.optional("in_ccm")
+        crmd = reader.optional("crmd")
+        join = reader.optional("join")
+        expected = reader.optional("expected")
+        lrm = try reader.child(named: "lrm", as: LocalResourceManager.self)
+        transientAttributes = try reader.child(named: "transient_attributes", as: TransientAttributes.self)
+        extras = reader.extras
+    }
+
+    public var xml: XMLElement {
+        var builder = ElementBuilder("node_state")
+        builder.set("id", id); builder.set("uname", uname); builder.set("in_ccm", inCCM)
+        builder.set("crmd", crmd); builder.set("join", join); builder.set("expected", expected)
+        builder.add(lrm); builder.add(transientAttributes)
+        return builder.finish(extras)
+    }
+}
+
+/// `<lrm><lrm_resources>…` collapsed into one value (the two wrappers carry only ids).
+public struct LocalResourceManager: XMLRepresentable {
+    public var id: String?
+    public var resourcesID: String?
+    public var hasResourcesElement: Bool
+    public var resources: [LRMResource]
+    public var extras: Extras
+    public var resourcesExtras: Extras
+
+    public init(xml: XMLElement) throws(CIBError) {
+        var reader = ElementReader(xml)
+        id = reader.optional("id")
+        if let wrapper = reader.firstChild(named: ["lrm_resources"]) {
+            hasResourcesElement = true
+            var inner = ElementReader(wrapper)
+            resourcesID = inner.optional("id")
+            resources = try inner.children(named: "lrm_resource", as: LRMResource.self)
+            resourcesExtras = inner.extras
+        } else {
+            hasResourcesElement = false
+            resourcesID = nil
+            resources = []
+            resourcesExtras = .none
+        }
+        extras = reader.extras
+    }
+
+    public var xml: XMLElement {
+        var builder = ElementBuilder("lrm")
+        builder.set("id", id)
+        if hasResourcesElement {
+            var inner = ElementBuilder("lrm_resources")
+            inner.set("id", resourcesID)
+            inner.add(resources)
+            builder.addRaw(inner.finish(resourcesExtras))
+        }
+        return builder.finish(extras)
+    }
+}
+
+/// `<lrm_resource id class provider type>`: the operation history of one resource on one node.
+public struct LRMResource: XMLRepresentable {
+    public var id: String
+    public var resourceClass: String?
+    public var provider: String?
+    public var type: String?
+    public var container: String?
+    public var operations: [LRMOperation]
+    public var extras: Extras
+
+    public init(xml: XMLElement) throws(CIBError) {
+        var reader = ElementReader(xml)
+        id = try reader.required("id")
+        resourceClass = reader.optional("class")
+        provider = reader.optional("provider")
+        type = reader.optional("type")
+        container = reader.optional("container")
+        operations = try reader.children(named: "lrm_rsc_op", as: LRMOperation.self)
+        extras = reader.extras
+    }
+
+    public var xml: XMLElement {
+        var builder = ElementBuilder("lrm_resource")
+        builder.set("id", id); builder.set("class", resourceClass); builder.set("provider", provider)
+        builder.set("type", type); builder.set("container", container)
+        builder.add(operations)
+        return builder.finish(extras)
+    }
+}
+
+/// `<lrm_rsc_op>`: one recorded operation result. Interval is in milliseconds.
+public struct LRMOperation: XMLRepresentable {
+    public var id: String
+    public var operation: String
+    public var interval: Int
+    public var callID: Int?
+    public var rcCode: Int?
+    public var opStatus: Int?
+    public var transitionKey: String?
+    public var transitionMagic: String?
+    public var opDigest: String?
+    public var lastRCChange: Int?
+    public var lastRun: Int?
+    public var exitReason: String?
+    public var onNode: String?
+    public var extras: Extras
+
+    public init(xml: XMLElement) throws(CIBError) {
+        var reader = ElementReader(xml)
+        id = try reader.required("id")
+        operation = try reader.required("operation")
+        interval = try reader.int("interval") ?? 0
+        callID = try reader.int("call-id")
+        rcCode = try reader.int("rc-code")
+        opStatus = try reader.int("op-status")
+        transitionKey = reader.optional("transition-key")
+        transitionMagic = reader.optional("transition-magic")
+        opDigest = reader.optional("op-digest")
+        lastRCChange = try reader.int("last-rc-change")
+        lastRun = try reader.int("last-run")
+        exitReason = reader.optional("exit-reason")
+        onNode = reader.optional("on_node")
+        extras = reader.extras
+    }
+
+    public var xml: XMLElement {
+        var builder = ElementBuilder("lrm_rsc_op")
+        builder.set("id", id); builder.set("operation", operation); builder.set("interval", interval)
+        builder.set("call-id", callID); builder.set("rc-code", rcCode); builder.set("op-status", opStatus)
+        builder.set("transition-key", transitionKey); builder.set("transition-magic", transitionMagic)
+        builder.set("op-digest", opDigest); builder.set("last-rc-change", lastRCChange)
+        builder.set("last-run", lastRun); builder.set("exit-reason", exitReason); builder.set("on_node", onNode)
+        return builder.finish(extras)
+    }
+
+    /// An attribute the model keeps untyped (e.g. "op-force-restart", "queue-time").
+    public func extraAttribute(_ name: String) -> String? {
+        extras.attributes.first { $0.name == name }?.value
+    }
+}
+
+/// `<transient_attributes>`: node attributes that do not survive a restart (fail counts).
+public struct TransientAttributes: XMLRepresentable {
+    public var id: String?
+    public var sets: [NameValueSet]
+    public var extras: Extras
+
+    public init(xml: XMLElement) throws(CIBError) {
+        var reader = ElementReader(xml)
+        id = reader.optional("id")
+        sets = try reader.children(named: "instance_attributes", as: NameValueSet.self)
+        extras = reader.extras
+    }
+
+    public var xml: XMLElement {
+        var builder = ElementBuilder("transient_attributes")
+        builder.set("id", id); builder.add(sets)
+        return builder.finish(extras)
+    }
+}
+
+/// `<tickets>` in the status section.
+public struct Tickets: XMLRepresentable {
+    public var states: [TicketState]
+    public var extras: Extras
+
+    public init(states: [TicketState]) { self.states = states; extras = .none }
+
+    public init(xml: XMLElement) throws(CIBError) {
+        var reader = ElementReader(xml)
+        states = try reader.children(named: "ticket_state", as: TicketState.self)
+        extras = reader.extras
+    }
+
+    public var xml: XMLElement {
+        var builder = ElementBuilder("tickets")
+        builder.add(states)
+        return builder.finish(extras)
+    }
+}
+
+/// `<ticket_state id granted standby last-granted …>`; other attributes (owner, expires,
+/// term from batond) are kept.
+public struct TicketState: XMLRepresentable {
+    public var id: String
+    public var granted: String?
+    public var standby: String?
+    public var lastGranted: Int?
+    public var extras: Extras
+
+    public init(id: String, granted: Bool, standby: Bool = false) {
+        self.id = id
+        self.granted = granted ? "true" : "false"
+        self.standby = standby ? "true" : nil
+        self.lastGranted = nil
+        self.extras = .none
+    }
+
+    public init(xml: XMLElement) throws(CIBError) {
+        var reader = ElementReader(xml)
+        id = try reader.required("id")
+        granted = reader.optional("granted")
+        standby = reader.optional("standby")
+        lastGranted = try reader.int("last-granted")
+        extras = reader.extras
+    }
+
+    public var xml: XMLElement {
+        var builder = ElementBuilder("ticket_state")
+        builder.set("id", id); builder.set("granted", granted); builder.set("standby", standby)
+        builder.set("last-granted", lastGranted)
+        return builder.finish(extras)
+    }
+
+    public var isGranted: Bool { granted.map(isTrue) ?? false }
+    public var isStandby: Bool { standby.map(isTrue) ?? false }
+}

@@ -1,0 +1,133 @@
+import CLibXML2
+
+/// libxml2 must be initialised once before concurrent use; a lazily initialised global
+/// constant is run exactly once by the Swift runtime (swift_once), so this is not mutable state.
+private let libxml2Initialized: Bool = {
+    xmlInitParser()
+    return true
+}()
+
+private struct FirstParseError {
+    var message: String?
+    var line = 0
+}
+
+/// Reads and writes XML documents with libxml2, to and from `XMLElement` trees.
+public enum XMLCodec {
+    /// Bounds: documents above this size are refused (a CIB of 32 nodes x 4000 resources is ~60 MB).
+    public static let documentBytesMax = 512 * 1024 * 1024
+
+    public static func parse(_ text: String) throws(CIBError) -> XMLElement {
+        let bytes = Array(text.utf8)
+        return try parse(bytes: bytes)
+    }
+
+    public static func parse(bytes: [UInt8]) throws(CIBError) -> XMLElement {
+        precondition(libxml2Initialized, "libxml2 initialisation must have run")
+        guard bytes.count <= documentBytesMax else {
+            throw CIBError(.malformedXML(message: "document larger than \(documentBytesMax) bytes"),
+                           element: "document", id: nil, line: 0)
+        }
+        guard let context = xmlNewParserCtxt() else {
+            throw CIBError(.malformedXML(message: "libxml2 could not allocate a parser"),
+                           element: "document", id: nil, line: 0)
+        }
+        defer { xmlFreeParserCtxt(context) }
+        // Keep the first error (the later ones are consequences of it): a structured error
+        // handler on this context records it into storage reached through `_private`.
+        let firstError = UnsafeMutablePointer<FirstParseError>.allocate(capacity: 1)
+        firstError.initialize(to: FirstParseError())
+        defer { firstError.deinitialize(count: 1); firstError.deallocate() }
+        context.pointee._private = UnsafeMutableRawPointer(firstError)
+        context.pointee.sax.pointee.serror = { userData, error in
+            guard let userData, let error else { return }
+            let context = userData.assumingMemoryBound(to: xmlParserCtxt.self)
+            guard let storage = context.pointee._private?.assumingMemoryBound(to: FirstParseError.self),
+                  storage.pointee.message == nil else { return }
+            storage.pointee.message = error.pointee.message.map { String(cString: $0) }
+            storage.pointee.line = Int(error.pointee.line)
+        }
+        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
+            | XML_PARSE_NOWARNING.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_HUGE.rawValue)
+        let document: xmlDocPtr? = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(bytes.count, 1)) {
+                xmlCtxtReadMemory(context, $0, Int32(bytes.count), "cib.xml", nil, options)
+            }
+        }
+        guard let document, context.pointee.wellFormed != 0 else {
+            if let document { xmlFreeDoc(document) }
+            let error = context.pointee.lastError
+            let message = (firstError.pointee.message ?? error.message.map { String(cString: $0) })?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "document is not well-formed"
+            let line = firstError.pointee.message != nil ? firstError.pointee.line : Int(error.line)
+            throw CIBError(.malformedXML(message: message), element: "document", id: nil, line: line)
+        }
+        defer { xmlFreeDoc(document) }
+        guard let root = xmlDocGetRootElement(document) else {
+            throw CIBError(.malformedXML(message: "document has no root element"),
+                           element: "document", id: nil, line: 0)
+        }
+        return convert(root)
+    }
+
+    private static func convert(_ node: xmlNodePtr) -> XMLElement {
+        var element = XMLElement(name: String(cString: node.pointee.name), line: Int(xmlGetLineNo(node)))
+        var attribute = node.pointee.properties
+        while let current = attribute {
+            let name = String(cString: current.pointee.name)
+            var value = ""
+            if let raw = baton_attribute_value(current) {
+                value = String(cString: raw)
+                baton_xml_free(raw)
+            }
+            element.attributes.append(.init(name: name, value: value))
+            attribute = current.pointee.next
+        }
+        var child = node.pointee.children
+        while let current = child {
+            if current.pointee.type == XML_ELEMENT_NODE {
+                element.children.append(convert(current))
+            }
+            child = current.pointee.next
+        }
+        return element
+    }
+
+    /// Serialises an element tree as an indented UTF-8 XML document.
+    public static func serialize(_ root: XMLElement) -> String {
+        precondition(libxml2Initialized, "libxml2 initialisation must have run")
+        let document = xmlNewDoc("1.0")!
+        defer { xmlFreeDoc(document) }
+        let rootNode = build(root, in: document)
+        xmlDocSetRootElement(document, rootNode)
+        var buffer: UnsafeMutablePointer<xmlChar>?
+        var size: Int32 = 0
+        xmlDocDumpFormatMemoryEnc(document, &buffer, &size, "UTF-8", 1)
+        guard let buffer else { preconditionFailure("libxml2 failed to serialise a document") }
+        defer { baton_xml_free(buffer) }
+        let text = String(decoding: UnsafeBufferPointer(start: buffer, count: Int(size)), as: UTF8.self)
+        precondition(size > 0 && text.hasPrefix("<?xml"), "serialised document must start with a declaration")
+        return text
+    }
+
+    private static func build(_ element: XMLElement, in document: xmlDocPtr) -> xmlNodePtr {
+        let node = xmlNewDocNode(document, nil, element.name, nil)!
+        for attribute in element.attributes {
+            xmlNewProp(node, attribute.name, attribute.value)
+        }
+        for child in element.children {
+            xmlAddChild(node, build(child, in: document))
+        }
+        return node
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: WhitespaceSet) -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
+        return String(scalars)
+    }
+    fileprivate enum WhitespaceSet { case whitespacesAndNewlines }
+}

@@ -1,0 +1,389 @@
+import CIB
+
+/// A pseudo-action whose flags follow its members (group/clone "running", "stopped" …).
+struct DerivedPseudo {
+    let action: Int
+    let sources: [Int]
+    /// Clones: runnable when any member is; groups: when all are.
+    let anyRunnable: Bool
+    /// When set: runnable when at least this many sources are.
+    var minimum: Int? = nil
+}
+
+/// Actions, their orderings, and the propagation of "required" and "unrunnable" along them.
+extension WorkingSet {
+    func createActions() {
+        let uncleanNodes = fenceOrder.filter(\.unclean) + nodes.filter { node in node.unclean && !fenceOrder.contains { $0 === node } }
+        for node in uncleanNodes where canFence(node) {
+            let id = addAction(nil, "stonith", node, optional: false)
+            actions[id].fenceReason = node.fenceReason ?? "node is unclean"
+            fenceActions.append(id)
+        }
+        for node in nodes where node.shutdown && node.online && !node.unclean {
+            shutdownActions.append(addAction(nil, "do_shutdown", node, optional: false))
+        }
+        for resource in allPrimitives { createPrimitiveActions(resource) }
+        for resource in allResources() where resource.kind != .primitive { createCollectiveActions(resource) }
+        for spec in orderConstraints { applyOrder(spec) }
+    }
+
+    private func fenceAction(for node: SchedulerNode) -> Int? {
+        fenceActions.first { actions[$0].node === node }
+    }
+
+    private func createPrimitiveActions(_ resource: SchedulerResource) {
+        let next = resource.allocatedTo
+        var nextRole = resource.nextRole ?? (next == nil ? .stopped : .started)
+        if next == nil { nextRole = .stopped }
+        resource.nextRole = nextRole
+        let multiple = resource.runningOn.count > 1
+        guard resource.managed else {
+            // Unmanaged: nothing is done to it, but orderings may still refer to it.
+            let node = resource.runningOn.first
+            addAction(resource, "start", node, optional: true, runnable: !resource.blocked && node != nil)
+            if let node { addAction(resource, "stop", node, optional: true, runnable: !resource.blocked) }
+            return
+        }
+        var stops: [Int] = []
+        var demotes: [Int] = []
+        for node in resource.runningOn {
+            let roleHere = resource.roleOnNode[node.name] ?? .started
+            let mustStop = multiple || next == nil || next !== node || resource.failed || nextRole == .stopped
+            let stop = addAction(resource, "stop", node, optional: !mustStop)
+            if node.unclean {
+                actions[stop].pseudo = true
+                if let fence = fenceAction(for: node) {
+                    order(fence, stop, [.impliesThen])
+                } else {
+                    actions[stop].runnable = false
+                }
+            }
+            if next == nil && mustStop { actions[stop].reason = "node availability" }
+            stops.append(stop)
+            if roleHere == .promoted {
+                let demote = addAction(resource, "demote", node, optional: !(mustStop || nextRole < .promoted))
+                if node.unclean { actions[demote].pseudo = true; actions[demote].runnable = actions[stop].runnable }
+                order(demote, stop, [.impliesFirst])
+                demotes.append(demote)
+            }
+        }
+        let start: Int
+        if let next, nextRole >= .started {
+            let staying = resource.runningOn.contains { $0 === next } && !multiple && !resource.failed
+            var change = staying ? definitionChange(resource, on: next) : .none
+            if staying && resource.restartRequired { change = .restart }
+            start = addAction(resource, "start", next, optional: staying && change != .restart)
+            if change == .restart {
+                if !resource.restartRequired { actions[start].reason = "resource definition change" }
+                for stop in stops where actions[stop].node === next { actions[stop].optional = false }
+            } else if change == .reload {
+                resource.reload = true
+            }
+            // requires=nothing: may start without quorum.
+            let promotableInstance = resource.cloneParent?.promotable ?? false
+            if !haveQuorum && resource.meta["requires"]?.lowercased() != "nothing" {
+                if noQuorumPolicy == "demote" && promotableInstance && resource.isActive {
+                    // no-quorum-policy=demote: promotable instances keep running, unpromoted.
+                } else if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" || noQuorumPolicy == "demote" {
+                    actions[start].runnable = false
+                    actions[start].reason = "no quorum"
+                } else if noQuorumPolicy == "freeze", !resource.isActive || nextRole > resource.role {
+                    actions[start].runnable = false
+                    actions[start].reason = "quorum freeze"
+                }
+            }
+            // A start waits for the probes of pending nodes that have never seen the resource;
+            // those probes cannot run yet, so the start is blocked (silently).
+            if !staying, nodes.contains(where: { $0.pending && !$0.unclean && !resource.hasHistory.contains($0.name) }) {
+                actions[start].runnable = false
+            }
+            if nextRole == .promoted {
+                let wasPromoted = resource.roleOnNode[next.name] == .promoted
+                let promote = addAction(resource, "promote", next, optional: wasPromoted && staying)
+                order(start, promote, [.runnableLeft, .impliesThen])
+                for demote in demotes { order(demote, promote, []) }
+                if !haveQuorum && noQuorumPolicy != "ignore" && !wasPromoted {
+                    actions[promote].runnable = false
+                    // (blocked without a reason of its own, as Pacemaker reports it)
+                }
+            }
+        } else {
+            // No start is scheduled: a placeholder, unrunnable, that orderings can refer to.
+            start = addAction(resource, "start", nil, optional: true, runnable: false)
+        }
+        for stop in stops {
+            order(stop, start, [.impliesThen, .restart])
+            // A stop that cannot happen blocks the start; the start carries the stop's reason.
+            order(stop, start, [.runnableLeft, .inheritReason])
+        }
+        for demote in demotes { order(demote, start, []) }
+    }
+
+    private func createCollectiveActions(_ resource: SchedulerResource) {
+        let isClone = resource.kind == .clone
+        let tasks: [(entry: String, exit: String, member: String)] = [
+            ("start", "running", "start"), ("stop", "stopped", "stop"),
+            ("promote", "promoted", "promote"), ("demote", "demoted", "demote"),
+        ]
+        for task in tasks {
+            let entry = addAction(resource, task.entry, nil, optional: true, pseudo: true)
+            let exit = addAction(resource, task.exit, nil, optional: true, pseudo: true)
+            var sources: [Int] = []
+            for child in resource.children {
+                for id in entryActions(child, task.member) { order(entry, id, [.runnableLeft, .inheritReason]) }
+                if let id = exitAction(child, task.member) { sources.append(id) }
+            }
+            order(entry, exit, [])
+            derived.append(DerivedPseudo(action: exit, sources: sources, anyRunnable: isClone))
+        }
+        if resource.kind == .group {
+            let members = resource.children
+            for index in members.indices.dropFirst() {
+                order(findAction(members[index - 1], "start"), findAction(members[index], "start"), [.impliesThen, .runnableLeft])
+                if let laterStop = findAction(members[index], "stop"), let earlierStop = findAction(members[index - 1], "stop") {
+                    order(laterStop, earlierStop, [.waitsForBlocked])
+                }
+                if let earlierPromote = findAction(members[index - 1], "promote"), let laterPromote = findAction(members[index], "promote") {
+                    order(earlierPromote, laterPromote, [.runnableLeft])
+                }
+            }
+        }
+    }
+
+    /// The actions an ordering that ends at `task` of this resource points to.
+    func entryActions(_ resource: SchedulerResource, _ task: String) -> [Int] {
+        if resource.kind == .primitive {
+            return resource.actions.filter { actions[$0].task == task }
+        }
+        return findAction(resource, task).map { [$0] } ?? []
+    }
+
+    /// The action an ordering that starts at `task` of this resource waits for.
+    func exitAction(_ resource: SchedulerResource, _ task: String) -> Int? {
+        if resource.kind == .primitive {
+            let candidates = resource.actions.filter { actions[$0].task == task }
+            return candidates.first { !actions[$0].optional } ?? candidates.first
+        }
+        let exitTask = ["start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"][task] ?? task
+        return findAction(resource, exitTask)
+    }
+
+    private func applyOrder(_ spec: OrderConstraintSpec) {
+        // Pacemaker's flags per order kind: mandatory orders make "then" required when "first"
+        // is, and unrunnable when a first start/promote is; their inverse halves make "first"
+        // required when "then" is.
+        var effective: OrderingFlags = []
+        if spec.mandatory && spec.inverted {
+            effective = [.impliesFirst]
+        } else if spec.mandatory {
+            effective = [.impliesThen]
+            if spec.firstAction == "start" || spec.firstAction == "promote" { effective.insert(.runnableLeft) }
+        } else if spec.impliesThen {
+            effective = [.impliesThen]
+        }
+        // New clone instances starting do not restart what is ordered after the clone.
+        let interleaved = spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
+        if spec.first.kind == .clone && !interleaved { effective.remove(.impliesThen) }
+        if spec.oneOrMoreName == nil, spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
+            for thenInstance in spec.then.children {
+                guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
+                guard let firstInstance = spec.first.children.first(where: { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }) else {
+                    // Nothing of "first" there: an instance that is not running yet may not start there.
+                    if !spec.inverted && effective.contains(.runnableLeft) && !thenInstance.isActive {
+                        for member in [thenInstance] + thenInstance.children {
+                            if let allocated = member.allocatedTo { allocated.assignedCount -= 1 }
+                            member.allocatedTo = nil
+                            member.nextRole = .stopped
+                        }
+                        for primitive in thenInstance.primitives {
+                            for id in primitive.actions where actions[id].task == "start" { actions[id].runnable = false }
+                        }
+                    }
+                    continue
+                }
+                for then in entryActions(thenInstance, spec.thenAction) {
+                    order(exitAction(firstInstance, spec.firstAction), then, effective)
+                }
+            }
+            return
+        }
+        if let name = spec.oneOrMoreName {
+            let pseudo: Int
+            if let existing = oneOrMoreActions[name] {
+                pseudo = existing
+            } else {
+                pseudo = addAction(nil, name, nil, optional: true, pseudo: true)
+                oneOrMoreActions[name] = pseudo
+                derived.append(DerivedPseudo(action: pseudo, sources: [], anyRunnable: true, minimum: spec.oneOrMoreMinimum))
+            }
+            let sources: [Int]
+            if spec.first.kind == .clone && spec.oneOrMoreName!.hasPrefix("clone-") {
+                sources = spec.first.children.compactMap { exitAction($0, spec.firstAction) }
+            } else {
+                sources = exitAction(spec.first, spec.firstAction).map { [$0] } ?? []
+            }
+            if let index = derived.firstIndex(where: { $0.action == pseudo }) {
+                derived[index] = DerivedPseudo(action: pseudo, sources: derived[index].sources + sources.filter { !derived[index].sources.contains($0) },
+                                               anyRunnable: true, minimum: spec.oneOrMoreMinimum)
+            }
+            for source in sources { order(source, pseudo, []) }
+            for then in entryActions(spec.then, spec.thenAction) { order(pseudo, then, effective) }
+            return
+        }
+        guard let first = exitAction(spec.first, spec.firstAction) else { return }
+        // An asymmetrical order does not hold back its "then" because a running "first" is
+        // being stopped (observed in Pacemaker 2.1.5: bug-5014-A-stop-B-started).
+        if !spec.symmetrical && spec.first.isActive && spec.firstAction == "start"
+            && spec.first.primitives.allSatisfy({ $0.allocatedTo == nil }) { return }
+        for then in entryActions(spec.then, spec.thenAction) { order(first, then, effective) }
+        // A required first action makes every member's action required too (the collective
+        // entry pseudo-action only carries runnability to them).
+        if spec.then.kind != .primitive && effective.contains(.impliesThen) {
+            for member in spec.then.primitives {
+                for then in entryActions(member, spec.thenAction) { order(first, then, [.impliesThen]) }
+            }
+        }
+    }
+
+    enum DefinitionChange { case none, reload, restart }
+
+    /// Compares the parameters the resource was started with (op-digest) with its definition now.
+    func definitionChange(_ resource: SchedulerResource, on node: SchedulerNode) -> DefinitionChange {
+        guard let primitive = resource.primitive, primitive.resourceClass != "stonith",
+              let operation = resource.activeStarts[node.name], let recorded = operation.opDigest else { return .none }
+        // Digests from before feature set 2.0 were computed differently; they are not compared.
+        if let featureSet = operation.extraAttribute("crm_feature_set"), let major = Int(featureSet.split(separator: ".").first ?? ""), major < 2 {
+            return .none
+        }
+        var parameters: [String: String] = [:]
+        for set in primitive.attributes.instance {
+            guard set.rules.isEmpty else { return .none }
+            for pair in set.pairs where parameters[pair.name] == nil { if let value = pair.value { parameters[pair.name] = value } }
+        }
+        if parameterDigest(parameters) == recorded { return .none }
+        if let restartDigest = operation.extraAttribute("op-restart-digest"),
+           let forceRestart = operation.extraAttribute("op-force-restart") {
+            let names = Set(forceRestart.split(separator: " ").map(String.init))
+            if parameterDigest(parameters, only: names) == restartDigest { return .reload }
+        }
+        return .restart
+    }
+
+    // MARK: migration
+
+    /// Resources with allow-migrate that move, healthy, between healthy nodes, migrate
+    /// unless something they are ordered after moves the hard way.
+    func decideMigrations() {
+        var candidates: [SchedulerResource] = allPrimitives.filter { resource in
+            guard truthy(resource.meta["allow-migrate"]), resource.managed, !resource.failed, resource.cloneParent == nil,
+                  resource.runningOn.count == 1, let current = resource.runningOn.first, let next = resource.allocatedTo,
+                  current !== next, current.online, !current.unclean, resource.role == .started,
+                  (resource.nextRole ?? .started) == .started,
+                  let start = findAction(resource, "start", node: next), actions[start].runnable else { return false }
+            return true
+        }
+        var changed = true
+        while changed {
+            changed = false
+            for resource in candidates {
+                guard let start = findAction(resource, "start", node: resource.allocatedTo) else { continue }
+                for ordering in orderings where ordering.then == start && ordering.flags.contains(.impliesThen) {
+                    guard let blocker = actions[ordering.first].resource, blocker !== resource, blocker.kind == .primitive,
+                          actions[ordering.first].task == "start", isMovingHard(blocker, candidates: candidates) else { continue }
+                    candidates.removeAll { $0 === resource }
+                    if let stop = findAction(resource, "stop"), actions[stop].reason == nil {
+                        actions[stop].reason = "unrunnable \(blocker.id) stop"
+                    }
+                    changed = true
+                    break
+                }
+            }
+        }
+        for resource in candidates { resource.migrating = true }
+    }
+
+    private func isMovingHard(_ resource: SchedulerResource, candidates: [SchedulerResource]) -> Bool {
+        guard let current = resource.runningOn.first, let next = resource.allocatedTo, current !== next else { return false }
+        return !candidates.contains { $0 === resource }
+    }
+
+    // MARK: propagation
+
+    func propagate() {
+        var changed = true
+        var rounds = 0
+        while changed && rounds < 1000 {
+            changed = false
+            rounds += 1
+            for ordering in orderings {
+                let first = actions[ordering.first], then = actions[ordering.then]
+                // A migrating resource's start does not force a restart of what follows it.
+                if ordering.flags.contains(.impliesThen) && !first.optional && then.optional
+                    && !(first.task == "start" && first.resource?.migrating == true && then.resource !== first.resource) {
+                    actions[ordering.then].optional = false
+                    if actions[ordering.then].reason == nil && first.resource != nil && first.resource !== then.resource {
+                        actions[ordering.then].reason = "required \(describe(first))"
+                    }
+                    changed = true
+                }
+                if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable {
+                    actions[ordering.then].runnable = false
+                    if actions[ordering.then].reason == nil && !ordering.flags.contains(.silent)
+                        && first.resource !== then.resource {
+                        actions[ordering.then].reason = ordering.flags.contains(.inheritReason) ? first.reason : "unrunnable \(describe(first))"
+                    }
+                    changed = true
+                }
+                if ordering.flags.contains(.impliesFirst) && !then.optional && first.optional {
+                    actions[ordering.first].optional = false
+                    changed = true
+                }
+                // An action ordered after one that a blocked resource cannot perform waits forever.
+                if (ordering.flags.contains(.impliesThen) || ordering.flags.contains(.waitsForBlocked)) && !first.runnable && then.runnable
+                    && first.resource?.blocked == true && first.resource !== then.resource && first.node != nil {
+                    actions[ordering.then].runnable = false
+                    if ordering.flags.contains(.waitsForBlocked) && actions[ordering.then].reason == nil {
+                        actions[ordering.then].reason = "unrunnable \(describe(first))"
+                    }
+                    changed = true
+                }
+                // A required action that must wait for one that cannot happen cannot happen either.
+                if ordering.flags.contains(.impliesFirst) && !then.optional && !first.runnable && then.runnable
+                    && first.resource != nil && first.resource !== then.resource {
+                    actions[ordering.then].runnable = false
+                    if actions[ordering.then].reason == nil { actions[ordering.then].reason = "unrunnable \(describe(first))" }
+                    changed = true
+                }
+                if ordering.flags.contains(.restart) && first.optional && (!then.optional || !then.runnable) {
+                    if let resource = first.resource, let node = first.node, resource.runningOn.contains(where: { $0 === node }) {
+                        if then.optional == false || then.node == nil || then.node === resource.allocatedTo {
+                            actions[ordering.first].optional = false
+                            changed = true
+                        }
+                    }
+                }
+            }
+            for pseudo in derived where !pseudo.sources.isEmpty {
+                let sources = pseudo.sources.map { actions[$0] }
+                let runnable: Bool
+                if let minimum = pseudo.minimum {
+                    runnable = sources.filter(\.runnable).count >= minimum
+                } else {
+                    runnable = pseudo.anyRunnable ? sources.contains { $0.runnable } : sources.allSatisfy { $0.runnable }
+                }
+                let optional = sources.allSatisfy { $0.optional }
+                if !runnable && actions[pseudo.action].runnable { actions[pseudo.action].runnable = false; changed = true }
+                // one-or-more pseudo-actions carry runnability only.
+                if pseudo.minimum == nil && !optional && actions[pseudo.action].optional {
+                    actions[pseudo.action].optional = false
+                    changed = true
+                }
+            }
+        }
+    }
+
+    private func describe(_ action: SchedulerAction) -> String {
+        guard let resource = action.resource else { return action.task }
+        return "\(resource.id) \(action.task)"
+    }
+}

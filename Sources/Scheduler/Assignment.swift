@@ -1,0 +1,667 @@
+import CIB
+
+/// Placement: stickiness, fail counts, colocation and score-based assignment
+/// (Pacemaker's pcmk__primitive_assign, group and clone assignment, promotion).
+extension WorkingSet {
+    // MARK: node criteria
+
+    /// node-health-strategy: "#health-*" node attributes (red/yellow/green or numbers) become
+    /// scores on every resource that does not allow unhealthy nodes.
+    func applyNodeHealth() {
+        let strategy = cib.configuration.clusterProperty("node-health-strategy")?.lowercased() ?? "none"
+        guard strategy != "none" else { return }
+        let configuration = cib.configuration
+        func option(_ name: String, _ fallback: Score) -> Score {
+            configuration.clusterProperty(name).map { score($0) } ?? fallback
+        }
+        var red = option("node-health-red", .minusInfinity)
+        var yellow = option("node-health-yellow", .zero)
+        var green = option("node-health-green", .zero)
+        switch strategy {
+        case "migrate-on-red": red = .minusInfinity; yellow = .zero; green = .zero
+        case "only-green": red = .minusInfinity; yellow = .minusInfinity; green = .zero
+        default: break
+        }
+        for node in nodes {
+            var total = strategy == "progressive" ? option("node-health-base", .zero) : .zero
+            var seen = false
+            for (name, value) in node.attributes where name.hasPrefix("#health") {
+                seen = true
+                switch value.lowercased() {
+                case "red": total = total + red
+                case "yellow": total = total + yellow
+                case "green": total = total + green
+                default: total = total + score(value)
+                }
+            }
+            guard seen || strategy == "progressive", total != .zero else { continue }
+            for resource in resources where !truthy(resource.meta["allow-unhealthy-nodes"]) {
+                applyLocation(resource, node: node, score: total)
+            }
+        }
+    }
+
+    func applyNodeCriteria() {
+        for resource in allPrimitives {
+            if resource.managed, resource.stickiness != 0, resource.runningOn.count == 1, let node = resource.runningOn.first,
+               node.canRunResources, resource.allowed[node.name] != nil || symmetricCluster {
+                resource.allowed[node.name] = (resource.allowed[node.name] ?? .zero) + Score(resource.stickiness)
+            }
+            for node in nodes where !resource.failureIgnored {
+                let count = failCount(resource, on: node)
+                guard count > 0, count >= resource.migrationThreshold else { continue }
+                var banned = (resource.cloneParent != nil && !(resource.cloneParent!.globallyUnique)) ? resource.cloneParent! : resource
+                if let container = container(of: resource) { banned = container }
+                applyLocation(banned, node: node, score: .minusInfinity)
+            }
+        }
+    }
+
+    /// Effective fail count of a resource on a node, from the node's transient attributes.
+    func failCount(_ resource: SchedulerResource, on node: SchedulerNode) -> Int {
+        let records = node.failureRecords
+        var total = Score.zero
+        var lastFailure = 0
+        for name in Set([resource.id, resource.baseID]) {
+            if let record = records[name] {
+                total = total + record.count
+                lastFailure = max(lastFailure, record.last)
+            }
+        }
+        if resource.failureTimeout > 0, let now, lastFailure > 0, lastFailure + resource.failureTimeout <= now { return 0 }
+        // A container's fail count includes the failures of what runs inside it.
+        for filler in fillers[resource.id] ?? [] where filler !== resource {
+            total = total + Score(failCount(filler, on: node))
+        }
+        return total.value
+    }
+
+    // MARK: tickets
+
+    func applyTickets() {
+        for constraint in ticketConstraints {
+            let state = tickets[constraint.ticket]
+            let granted = state?.isGranted ?? false
+            let standby = state?.isStandby ?? false
+            guard !granted || standby else { continue }
+            for resource in constraint.resource.primitives {
+                applyTicket(constraint, to: resource, granted: granted, standby: standby)
+            }
+        }
+    }
+
+    private func applyTicket(_ constraint: TicketConstraintSpec, to resource: SchedulerResource, granted: Bool, standby: Bool) {
+        let roleMatches = constraint.role == nil || constraint.role == resource.role
+            || (constraint.role == .started && resource.role > .stopped)
+        if constraint.role == .promoted { resource.promotionBanned = true }
+        if !granted && !resource.runningOn.isEmpty {
+            switch constraint.lossPolicy {
+            case "demote":
+                if constraint.role != .promoted { applyLocation(resource, node: nil, score: .minusInfinity) }
+            case "fence":
+                guard roleMatches else { return }
+                applyLocation(resource, node: nil, score: .minusInfinity)
+                for node in resource.runningOn { fenceNode(node, reason: "deadman ticket was lost") }
+            case "freeze":
+                guard roleMatches else { return }
+                resource.managed = false
+                resource.blocked = true
+            default:
+                applyLocation(resource, node: nil, score: .minusInfinity)
+            }
+        } else if constraint.role != .promoted || constraint.lossPolicy == "stop" {
+            applyLocation(resource, node: nil, score: .minusInfinity)
+        }
+    }
+
+    // MARK: assignment
+
+    func assignAll() {
+        // Resources are assigned by priority, then in configuration order; only utilization
+        // strategies sort them by their scores first (Pacemaker's sort_rsc_process_order).
+        let ordered = placementStrategy == "default" ? byPriority(resources) : sortedForAssignment()
+        // With a utilization strategy Pacemaker re-sorts its resource list, which is also the
+        // order of the Transition Summary.
+        if placementStrategy != "default" { reportOrder = ordered }
+        // Remote connections first: where they run decides whether their nodes can host anything.
+        for resource in ordered where resource.isRemoteConnection { assign(resource, prefer: nil) }
+        // A remote node can host resources when its connection will run (it may be starting now).
+        for node in nodes where node.isRemote {
+            if let connection = node.connection.flatMap({ resourcesByID[$0] }) {
+                node.online = connection.allocatedTo != nil && !node.unclean
+            }
+        }
+        for resource in ordered { assign(resource, prefer: nil) }
+    }
+
+    func byPriority(_ list: [SchedulerResource]) -> [SchedulerResource] {
+        list.enumerated().sorted { lhs, rhs in
+            lhs.element.priority != rhs.element.priority ? lhs.element.priority > rhs.element.priority : lhs.offset < rhs.offset
+        }.map(\.element)
+    }
+
+    /// Pacemaker assigns (and reports) resources by priority, then by the score on their
+    /// current node, then by their scores on the nodes in name order (a stable sort).
+    func sortedForAssignment() -> [SchedulerResource] {
+        // The nodes in Pacemaker's order: more free capacity first under "balanced", then by name.
+        let nodeOrder = nodes.sorted { lhs, rhs in
+            if placementStrategy == "balanced" {
+                let keys = Set(lhs.capacity.keys).union(rhs.capacity.keys)
+                let better = keys.filter { lhs.free($0) > rhs.free($0) }.count
+                let worse = keys.filter { lhs.free($0) < rhs.free($0) }.count
+                if better != worse { return better > worse }
+            }
+            return lhs.name < rhs.name
+        }
+        var keys: [ObjectIdentifier: [Score]] = [:]
+        for resource in resources {
+            let table = sortingWeights(resource)
+            var current = Score.minusInfinity
+            if let node = resource.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first, let value = table[node.name] {
+                current = value
+            }
+            keys[ObjectIdentifier(resource)] = [current] + nodeOrder.map { table[$0.name] ?? .minusInfinity }
+        }
+        return resources.enumerated().sorted { lhs, rhs in
+            let left = lhs.element, right = rhs.element
+            if left.priority != right.priority { return left.priority > right.priority }
+            let leftKey = keys[ObjectIdentifier(left)]!, rightKey = keys[ObjectIdentifier(right)]!
+            for (a, b) in zip(leftKey, rightKey) where a != b { return a > b }
+            return lhs.offset < rhs.offset
+        }.map(\.element)
+    }
+
+    /// A resource's node scores with those of the resources it is colocated with folded in
+    /// (Pacemaker's forward merge used for sorting).
+    private func sortingWeights(_ resource: SchedulerResource) -> [String: Score] {
+        var start = resource
+        if resource.kind == .group, let last = resource.children.last { start = last }
+        var visited: Set<ObjectIdentifier> = []
+        return forwardMerge(start, into: nil, attribute: "#uname", factor: 1, visited: &visited)
+    }
+
+    private func forwardMerge(_ resource: SchedulerResource, into table: [String: Score]?, attribute: String,
+                              factor: Double, visited: inout Set<ObjectIdentifier>) -> [String: Score] {
+        guard !visited.contains(ObjectIdentifier(resource)) else { return table ?? resource.allowed }
+        visited.insert(ObjectIdentifier(resource))
+        var work: [String: Score]
+        if let table {
+            work = table
+            addMatching(&work, from: resource, attribute: attribute, factor: factor)
+        } else {
+            work = resource.allowed
+        }
+        if canRunAny(work) {
+            for colocation in resource.dependentColocations {
+                var primary = colocation.primary
+                if primary.kind == .group, let last = primary.children.last { primary = last }
+                work = forwardMerge(primary, into: work, attribute: colocation.nodeAttribute,
+                                    factor: (factor < 0 ? -1 : 1) * Double(colocation.score.value) / Double(Score.infinityValue),
+                                    visited: &visited)
+            }
+        }
+        return work
+    }
+
+    private func addMatching(_ work: inout [String: Score], from resource: SchedulerResource, attribute: String, factor: Double) {
+        for node in nodes {
+            guard let current = work[node.name] else { continue }
+            let value = node.attributes[attribute]
+            var best: Score?
+            for other in nodes where other.canRunResources && other.attributes[attribute] == value {
+                if let weight = resource.allowed[other.name], best == nil || weight > best! { best = weight }
+            }
+            let bestScore = best ?? .minusInfinity
+            if factor < 0 && bestScore < .zero { continue }
+            let weighted: Score
+            if bestScore.isInfinite && abs(factor) >= 1 {
+                weighted = (bestScore.value > 0) == (factor > 0) ? .infinity : .minusInfinity
+            } else {
+                weighted = Score(Int(Double(bestScore.value) * factor))
+            }
+            work[node.name] = current + weighted
+        }
+    }
+
+    @discardableResult
+    func assign(_ resource: SchedulerResource, prefer: SchedulerNode?) -> SchedulerNode? {
+        guard resource.provisional else { return resource.allocatedTo }
+        guard !resource.allocating else { return nil }   // a colocation loop: break it here
+        resource.allocating = true
+        defer { resource.allocating = false }
+        switch resource.kind {
+        case .primitive: return assignPrimitive(resource, prefer: prefer)
+        case .group:
+            if let parent = resource.parent, parent.kind == .clone, parent.provisional, !parent.allocating {
+                assign(parent, prefer: nil)
+                return resource.allocatedTo
+            }
+            for colocation in resource.dependentColocations { assign(colocation.primary, prefer: nil) }
+            var first: SchedulerNode?
+            for (index, member) in resource.children.enumerated() {
+                let node = assign(member, prefer: index == 0 ? prefer : nil)
+                if index == 0 { first = node }
+            }
+            resource.allocatedTo = first
+            resource.provisional = false
+            resource.nextRole = first == nil ? .stopped : (resource.children.first?.nextRole ?? .started)
+            return first
+        case .clone:
+            assignClone(resource)
+            return nil
+        }
+    }
+
+    private func assignPrimitive(_ resource: SchedulerResource, prefer: SchedulerNode?) -> SchedulerNode? {
+        if let clone = resource.cloneParent, clone.provisional, !clone.allocating {
+            assign(clone, prefer: nil)
+            return resource.allocatedTo
+        }
+        for colocation in resource.dependentColocations {
+            if colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted { continue }
+            let archive = resource.allowed
+            assign(colocation.primary, prefer: nil)
+            applyColocation(colocation, to: resource)
+            if colocation.score < .zero && colocation.score > .minusInfinity && !canRunAny(resource.allowed) {
+                resource.allowed = archive
+            }
+        }
+        for colocation in resource.primaryColocations where colocation.influence {
+            if colocation.dependentRole == .promoted { continue }
+            var visited: Set<ObjectIdentifier> = [ObjectIdentifier(resource)]
+            resource.allowed = mergeWeights(from: colocation.dependent, into: resource.allowed,
+                                            attribute: colocation.nodeAttribute,
+                                            factor: Double(colocation.score.value) / Double(Score.infinityValue),
+                                            visited: &visited)
+        }
+        var chosen: SchedulerNode?
+        if !resource.managed {
+            // An unmanaged resource stays where it is; where it may not be, it counts as unplaced
+            // for what depends on it.
+            chosen = resource.runningOn.first.flatMap { node in (resource.allowed[node.name] ?? .minusInfinity) > .minusInfinity ? node : nil }
+        } else if resource.orphan || resource.nextRole == .stopped || targetRole(resource) == .stopped {
+            chosen = nil
+        } else {
+            banInsufficientCapacity(resource)
+            chosen = chooseNode(resource, prefer: prefer, excluding: [])
+        }
+        commit(resource, to: chosen)
+        return chosen
+    }
+
+    /// Utilization strategies: nodes without room for the resource (and what must run with it)
+    /// are not candidates (Pacemaker's pcmk__ban_insufficient_capacity).
+    func banInsufficientCapacity(_ resource: SchedulerResource) {
+        guard placementStrategy != "default" else { return }
+        // Everything tied to it by mandatory colocations must fit too (Pacemaker's colocated
+        // utilization).
+        var together: [SchedulerResource] = [resource]
+        var seen: Set<ObjectIdentifier> = [ObjectIdentifier(resource)]
+        var index = 0
+        while index < together.count && together.count < 10_000 {
+            let current = together[index]
+            index += 1
+            let linked = current.primaryColocations.filter { $0.score >= .infinity }.map(\.dependent)
+                + current.dependentColocations.filter { $0.score >= .infinity }.map(\.primary)
+            for other in linked where other.kind == .primitive && !seen.contains(ObjectIdentifier(other)) {
+                seen.insert(ObjectIdentifier(other))
+                together.append(other)
+            }
+        }
+        func total(_ members: [SchedulerResource]) -> [String: Int] {
+            var sum: [String: Int] = [:]
+            for member in members where member.provisional || member === resource {
+                for (key, value) in member.utilization { sum[key, default: 0] += value }
+            }
+            return sum
+        }
+        func fits(_ node: SchedulerNode, _ need: [String: Int]) -> Bool {
+            need.allSatisfy { node.free($0.key) >= $0.value }
+        }
+        let all = total(together)
+        let available = nodes.filter { $0.canRunResources && (resource.allowed[$0.name].map { $0 >= .zero } ?? false) }
+        let need = available.contains { fits($0, all) } ? all : total([resource])
+        for node in nodes where !fits(node, need) { resource.allowed[node.name] = .minusInfinity }
+    }
+
+    func commit(_ resource: SchedulerResource, to node: SchedulerNode?) {
+        let scores = nodes.map { "\($0.name)=\(resource.allowed[$0.name]?.description ?? "-")" }.joined(separator: " ")
+        explanation.append("assign \(resource.id) -> \(node?.name ?? "none") [\(scores)]")
+        resource.allocatedTo = node
+        resource.provisional = false
+        node?.assignedCount += 1
+        if let node { for (key, value) in resource.utilization { node.consumed[key, default: 0] += value } }
+        if node == nil {
+            resource.nextRole = .stopped
+        } else if resource.nextRole == nil || resource.nextRole == .stopped && resource.managed == false {
+            resource.nextRole = resource.managed ? .started : resource.role
+        } else if resource.nextRole == .stopped {
+            resource.nextRole = .stopped
+        }
+    }
+
+    func targetRole(_ resource: SchedulerResource) -> Role? {
+        var current: SchedulerResource? = resource
+        while let candidate = current {
+            if let role = Role(parsing: candidate.meta["target-role"]) { return role }
+            current = candidate.parent
+        }
+        return nil
+    }
+
+    func chooseNode(_ resource: SchedulerResource, prefer: SchedulerNode?, excluding: Set<String>) -> SchedulerNode? {
+        let candidates = nodes.filter { node in
+            guard node.canRunResources, !excluding.contains(node.name), let value = resource.allowed[node.name] else { return false }
+            return value >= .zero
+        }
+        guard !candidates.isEmpty else { return nil }
+        let running = resource.runningOn.first
+        // Highest score first; among equals the node with fewer resources, then the node the
+        // resource runs on, then by name (Pacemaker's compare_nodes and native_choose_node).
+        let sorted = candidates.sorted { lhs, rhs in
+            let left = resource.allowed[lhs.name]!, right = resource.allowed[rhs.name]!
+            if left != right { return left > right }
+            if placementStrategy == "balanced" {
+                let keys = Set(lhs.capacity.keys).union(rhs.capacity.keys)
+                let better = keys.filter { lhs.free($0) > rhs.free($0) }.count
+                let worse = keys.filter { lhs.free($0) < rhs.free($0) }.count
+                if better != worse { return better > worse }
+            }
+            if placementStrategy != "minimal" && lhs.assignedCount != rhs.assignedCount {
+                return lhs.assignedCount < rhs.assignedCount
+            }
+            if (lhs === running) != (rhs === running) { return lhs === running }
+            return lhs.name < rhs.name
+        }
+        let best = sorted[0]
+        let bestScore = resource.allowed[best.name]!
+        if let prefer, sorted.contains(where: { $0 === prefer }), resource.allowed[prefer.name]! >= bestScore { return prefer }
+        return best
+    }
+
+    func canRunAny(_ allowed: [String: Score]) -> Bool {
+        nodes.contains { node in node.canRunResources && (allowed[node.name].map { $0 >= .zero } ?? false) }
+    }
+
+    /// Nodes on which the primary of a colocation ends up, in the role the colocation names.
+    func primaryNodes(_ colocation: Colocation) -> [SchedulerNode] {
+        let primary = colocation.primary
+        let members: [SchedulerResource] = primary.kind == .clone ? primary.children : [primary]
+        return members.compactMap { member -> SchedulerNode? in
+            guard let node = member.allocatedTo else { return nil }
+            if let role = colocation.primaryRole {
+                let next = member.nextRole ?? .started
+                if role == .promoted && next != .promoted { return nil }
+                if role == .unpromoted && next == .promoted { return nil }
+            }
+            return node
+        }
+    }
+
+    func applyColocation(_ colocation: Colocation, to dependent: SchedulerResource) {
+        // A primary not yet placed (a colocation loop) says nothing yet.
+        if colocation.primary.provisional { return }
+        // Role-limited colocations apply only when the roles match (Pacemaker compares with
+        // the next role, which a resource being placed does not have yet).
+        if colocation.dependentRole == .started && dependent.nextRole != .started { return }
+        if colocation.primaryRole == .started && colocation.primary.kind != .clone
+            && (colocation.primary.nextRole ?? .unknown) != .started { return }
+        let targets = primaryNodes(colocation)
+        let values = Set(targets.compactMap { $0.attributes[colocation.nodeAttribute] })
+        var work = dependent.allowed
+        for node in nodes {
+            guard let current = work[node.name] else { continue }
+            if targets.isEmpty {
+                if colocation.score >= .infinity { work[node.name] = current + Score(-colocation.score.value) }
+                else if colocation.score > .zero { work[node.name] = current + Score(-colocation.score.value) }
+            } else if let value = node.attributes[colocation.nodeAttribute], values.contains(value) {
+                if colocation.score < .infinity { work[node.name] = current + colocation.score }
+            } else if colocation.score >= .infinity {
+                work[node.name] = .minusInfinity
+            }
+        }
+        if colocation.score.isInfinite || canRunAny(work) { dependent.allowed = work }
+    }
+
+    func mergeWeights(from resource: SchedulerResource, into nodesTable: [String: Score], attribute: String,
+                      factor: Double, visited: inout Set<ObjectIdentifier>) -> [String: Score] {
+        guard !visited.contains(ObjectIdentifier(resource)) else { return nodesTable }
+        visited.insert(ObjectIdentifier(resource))
+        var work = nodesTable
+        for node in nodes {
+            guard let current = work[node.name] else { continue }
+            let value = node.attributes[attribute]
+            var best: Score?
+            for other in nodes where other.canRunResources && other.attributes[attribute] == value {
+                if let weight = resource.allowed[other.name], best == nil || weight > best! { best = weight }
+            }
+            let bestScore = best ?? .minusInfinity
+            if factor < 0 && bestScore < .zero { continue }
+            let weighted: Score
+            if bestScore.isInfinite && abs(factor) >= 1 {
+                weighted = (bestScore.value > 0) == (factor > 0) ? .infinity : .minusInfinity
+            } else {
+                weighted = Score(Int(Double(bestScore.value) * factor))
+            }
+            work[node.name] = current + weighted
+        }
+        if canRunAny(work) {
+            for colocation in resource.primaryColocations where colocation.influence {
+                work = mergeWeights(from: colocation.dependent, into: work, attribute: colocation.nodeAttribute,
+                                    factor: (factor < 0 ? -1 : 1) * Double(colocation.score.value) / Double(Score.infinityValue),
+                                    visited: &visited)
+            }
+        }
+        return canRunAny(work) ? work : nodesTable
+    }
+
+    // MARK: clones
+
+    private func assignClone(_ clone: SchedulerResource) {
+        for colocation in clone.dependentColocations {
+            assign(colocation.primary, prefer: nil)
+            for instance in clone.children {
+                for member in instance.kind == .group ? [instance.children.first].compactMap({ $0 }) : [instance] {
+                    let copy = Colocation(id: colocation.id, dependent: member, primary: colocation.primary, score: colocation.score,
+                                          dependentRole: colocation.dependentRole, primaryRole: colocation.primaryRole,
+                                          nodeAttribute: colocation.nodeAttribute, influence: colocation.influence)
+                    if colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted { continue }
+                    applyColocation(copy, to: member)
+                }
+            }
+        }
+        let available = nodes.filter { $0.canRunResources && (clone.allowed[$0.name].map { $0 >= .zero } ?? false) }
+        // The instances' own target-role (their meta wins over the clone's) decides.
+        let instanceRole = clone.children.first?.primitives.first.flatMap(targetRole) ?? targetRole(clone)
+        let maximum = instanceRole == .stopped ? 0 : clone.cloneMax
+        let perNode = max(clone.cloneNodeMax, 1)
+        var spread = available.isEmpty ? 1 : maximum / available.count
+        if spread < 1 { spread = 1 }
+        spread = min(spread, perNode)
+        var counts: [String: Int] = [:]
+        var assigned = 0
+        func full(_ limit: Int) -> Set<String> { Set(counts.filter { $0.value >= limit }.map(\.key)) }
+        // Keep running instances where they are, as far as the spread allows.
+        let instances = clone.children.sorted { lhs, rhs in
+            let left = lhs.isActive, right = rhs.isActive
+            if left != right { return left }
+            return false
+        }
+        for instance in instances where instance.isActive && assigned < maximum {
+            guard let current = instance.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first,
+                  current.canRunResources, !instance.primitives.contains(where: { $0.failed }),
+                  (counts[current.name] ?? 0) < spread else { continue }
+            let chosen = assignInstance(instance, prefer: current, excluding: full(spread))
+            if chosen === current {
+                counts[current.name, default: 0] += 1
+                assigned += 1
+            } else {
+                unassign(instance)
+            }
+        }
+        // Instances that failed on a node that can no longer run anything come after the others.
+        func stranded(_ instance: SchedulerResource) -> Bool {
+            instance.primitives.contains { primitive in primitive.failed && primitive.runningOn.contains { !$0.canRunResources } }
+        }
+        let remaining = instances.filter(\.provisional).enumerated().sorted { lhs, rhs in
+            let left = stranded(lhs.element), right = stranded(rhs.element)
+            return left != right ? !left : lhs.offset < rhs.offset
+        }.map(\.element)
+        for instance in remaining {
+            if assigned >= maximum {
+                stopInstance(instance)
+                continue
+            }
+            if let node = assignInstance(instance, prefer: nil, excluding: full(perNode)) {
+                counts[node.name, default: 0] += 1
+                assigned += 1
+            }
+        }
+        clone.provisional = false
+        if clone.promotable { assignRoles(clone) }
+    }
+
+    private func assignInstance(_ instance: SchedulerResource, prefer: SchedulerNode?, excluding: Set<String>) -> SchedulerNode? {
+        var saved: [ObjectIdentifier: [String: Score]] = [:]
+        for member in [instance] + instance.children {
+            saved[ObjectIdentifier(member)] = member.allowed
+            for name in excluding { member.allowed[name] = .minusInfinity }
+        }
+        instance.allocating = false
+        let node: SchedulerNode?
+        if instance.kind == .group {
+            instance.allocating = true
+            var first: SchedulerNode?
+            for (index, member) in instance.children.enumerated() {
+                let chosen = assignMember(member, prefer: index == 0 ? prefer : nil)
+                if index == 0 { first = chosen }
+            }
+            instance.allocating = false
+            instance.allocatedTo = first
+            instance.provisional = false
+            instance.nextRole = first == nil ? .stopped : .started
+            node = first
+        } else {
+            node = assignMember(instance, prefer: prefer)
+        }
+        for member in [instance] + instance.children { if let table = saved[ObjectIdentifier(member)] { member.allowed = table } }
+        return node
+    }
+
+    private func assignMember(_ member: SchedulerResource, prefer: SchedulerNode?) -> SchedulerNode? {
+        member.allocating = true
+        defer { member.allocating = false }
+        return assignPrimitiveInClone(member, prefer: prefer)
+    }
+
+    private func assignPrimitiveInClone(_ resource: SchedulerResource, prefer: SchedulerNode?) -> SchedulerNode? {
+        for colocation in resource.dependentColocations {
+            assign(colocation.primary, prefer: nil)
+            applyColocation(colocation, to: resource)
+        }
+        var chosen: SchedulerNode?
+        if !resource.managed {
+            chosen = resource.runningOn.first
+        } else if resource.nextRole == .stopped || targetRole(resource) == .stopped {
+            chosen = nil
+        } else {
+            banInsufficientCapacity(resource)
+            chosen = chooseNode(resource, prefer: prefer, excluding: [])
+        }
+        commit(resource, to: chosen)
+        return chosen
+    }
+
+    private func unassign(_ instance: SchedulerResource) {
+        for member in [instance] + instance.children {
+            member.allocatedTo?.assignedCount -= 1
+            if let node = member.allocatedTo { for (key, value) in member.utilization { node.consumed[key, default: 0] -= value } }
+            member.allocatedTo = nil
+            member.provisional = true
+            if member.nextRole != .stopped || member.managed { member.nextRole = nil }
+        }
+    }
+
+    private func stopInstance(_ instance: SchedulerResource) {
+        for member in [instance] + instance.children {
+            member.allocatedTo = nil
+            member.provisional = false
+            member.nextRole = .stopped
+        }
+    }
+
+    // MARK: promotion
+
+    private func assignRoles(_ clone: SchedulerResource) {
+        struct Candidate { let instance: SchedulerResource; let node: SchedulerNode; let score: Score }
+        var candidates: [Candidate] = []
+        for instance in clone.children {
+            guard let node = instance.allocatedTo else { continue }
+            var value = promotionBase(instance, on: node)
+            for location in roleLocations where location.role == .promoted {
+                if location.node === node && (location.resource === clone || location.resource === instance) {
+                    value = value + location.score
+                }
+            }
+            for primitive in instance.primitives where primitive.promotionBanned { value = .minusInfinity }
+            if !haveQuorum && noQuorumPolicy == "demote" { value = .minusInfinity }
+            // Role-limited colocations weigh on promotion (Pacemaker's pcmk__apply_coloc_to_priority).
+            for colocation in clone.dependentColocations where colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted {
+                let targets = primaryNodes(colocation)
+                if targets.contains(where: { $0 === node }) {
+                    value = value + (colocation.dependentRole == .promoted ? colocation.score : Score(-colocation.score.value))
+                } else if colocation.score >= .infinity && colocation.dependentRole == .promoted {
+                    value = .minusInfinity
+                }
+            }
+            // target-role Unpromoted (or Stopped) forbids promotion; Started does not limit it.
+            if let role = targetRole(instance), role == .unpromoted || role == .stopped { value = .minusInfinity }
+            candidates.append(Candidate(instance: instance, node: node, score: value))
+            explanation.append("promotion score \(instance.id) on \(node.name): \(value)")
+        }
+        let sorted = candidates.enumerated().sorted { lhs, rhs in
+            if lhs.element.score != rhs.element.score { return lhs.element.score > rhs.element.score }
+            let leftPromoted = lhs.element.instance.role == .promoted, rightPromoted = rhs.element.instance.role == .promoted
+            if leftPromoted != rightPromoted { return leftPromoted }
+            return lhs.offset < rhs.offset
+        }.map(\.element)
+        // Promoted instances that cannot be demoted (stuck on a node that cannot be fenced, or
+        // unmanaged) still hold their promotion.
+        var promoted = clone.children.filter { instance in
+            instance.allocatedTo == nil && instance.primitives.contains { primitive in
+                primitive.roleOnNode.contains { name, role in
+                    guard role == .promoted, let node = nodesByName[name] else { return false }
+                    return !primitive.managed || (node.unclean && !canFence(node))
+                }
+            }
+        }.count
+        var perNode: [String: Int] = [:]
+        for candidate in sorted {
+            let canPromote = candidate.score >= .zero && promoted < clone.promotedMax
+                && (perNode[candidate.node.name] ?? 0) < clone.promotedNodeMax
+            for member in [candidate.instance] + candidate.instance.children where member.nextRole != .stopped {
+                member.nextRole = canPromote ? .promoted : .unpromoted
+            }
+            if canPromote {
+                promoted += 1
+                perNode[candidate.node.name, default: 0] += 1
+            }
+        }
+    }
+
+    private func promotionBase(_ instance: SchedulerResource, on node: SchedulerNode) -> Score {
+        var total = Score.zero
+        var found = false
+        for primitive in instance.primitives {
+            let recorded = primitive.historyName ?? primitive.id
+            for name in ["master-\(recorded)", "master-\(primitive.baseID)", "promotion-\(recorded)", "promotion-\(primitive.baseID)"] {
+                if let value = node.attributes[name] { total = total + score(value); found = true; break }
+            }
+        }
+        if !found {
+            // Without a promotion score an instance already promoted keeps its role.
+            return instance.role == .promoted && instance.runningOn.contains(where: { $0 === node }) ? .zero : Score(-1)
+        }
+        return total
+    }
+}

@@ -1,0 +1,383 @@
+import CIB
+
+/// What one resource's operation history on one node says (Pacemaker's unpack_rsc_op).
+struct HistoryState {
+    var role: Role = .unknown
+    var failed = false
+    var onFail: String?
+    var banHere = false
+    var banEverywhere = false
+    var pendingTask: String?
+    var lastFailure: LRMOperation?
+    /// A failed start with start-failure-is-fatal: as if the fail count were INFINITY.
+    var startFailed = false
+    var failureIgnored = false
+    /// A contained resource's stop failed: its container must restart.
+    var containerRestart = false
+    /// The start that the resource's current activity on this node comes from.
+    var activeStart: LRMOperation?
+}
+
+extension WorkingSet {
+    func unpackStatus() {
+        // Map lrm_resource ids of cloned primitives to their clone.
+        var cloneOfTemplate: [String: SchedulerResource] = [:]
+        for clone in resources where clone.kind == .clone {
+            guard case .clone(let config)? = cib.configuration.resources.first(where: { $0.id == clone.id }) else { continue }
+            switch config.child {
+            case .primitive(let primitive)?: cloneOfTemplate[primitive.id] = clone
+            case .group(let group)?: for member in group.members { cloneOfTemplate[member.id] = clone }
+            case nil: break
+            }
+        }
+        // Cluster nodes first: remote nodes are up only if their connection resource runs.
+        let clusterStates = cib.status.nodeStates.filter { node(for: $0).map { !$0.isRemote } ?? false }
+        let remoteStates = cib.status.nodeStates.filter { node(for: $0)?.isRemote ?? false }
+        for state in clusterStates { unpackHistory(state, cloneOfTemplate: cloneOfTemplate) }
+        for node in nodes where node.isRemote {
+            guard let connection = node.connection.flatMap({ resourcesByID[$0] }) else { continue }
+            node.online = !connection.runningOn.isEmpty && !connection.failed
+                && connection.runningOn.allSatisfy { !$0.unclean }
+            node.unclean = false
+            node.unseen = false
+        }
+        for state in remoteStates {
+            guard let node = node(for: state) else { continue }
+            for set in state.transientAttributes?.sets ?? [] {
+                for pair in set.pairs { if let value = pair.value { node.attributes[pair.name] = value } }
+            }
+            if truthy(node.attributes["standby"]) { node.standby = true }
+            if truthy(node.attributes["maintenance"]) { node.maintenance = true }
+            guard node.online else { continue }
+            unpackHistory(state, cloneOfTemplate: cloneOfTemplate)
+        }
+    }
+
+    private func unpackHistory(_ state: NodeState, cloneOfTemplate: [String: SchedulerResource]) {
+        do {
+            guard let node = node(for: state) else { return }
+            // Without fencing, only the history of online nodes counts (Pacemaker's unpack_node_history).
+            guard node.online || stonithEnabled else { return }
+            for lrmResource in state.lrm?.resources ?? [] {
+                let history = evaluateHistory(lrmResource, node: node)
+                let resource: SchedulerResource?
+                if let direct = resourcesByID[lrmResource.id], direct.kind == .primitive, !direct.isCloneInstance {
+                    resource = direct
+                } else if let clone = cloneOfTemplate[baseName(lrmResource.id)] {
+                    resource = instanceFor(clone: clone, lrmID: lrmResource.id, node: node, active: history.role > .stopped)
+                } else {
+                    resource = history.role > .stopped ? makeOrphan(lrmResource) : nil
+                }
+                guard let resource else { continue }
+                apply(history, to: resource, on: node, lrmResource: lrmResource)
+            }
+        }
+    }
+
+    private func baseName(_ id: String) -> String {
+        guard let colon = id.lastIndex(of: ":"), Int(id[id.index(after: colon)...]) != nil else { return id }
+        return String(id[..<colon])
+    }
+
+    /// Which instance of a clone an lrm_resource entry belongs to (Pacemaker's find_anonymous_clone).
+    private func instanceFor(clone: SchedulerResource, lrmID: String, node: SchedulerNode, active: Bool) -> SchedulerResource? {
+        let base = baseName(lrmID)
+        func member(of instance: SchedulerResource) -> SchedulerResource? {
+            instance.primitives.first { $0.baseID == base }
+        }
+        if clone.globallyUnique {
+            if let exact = allResources().first(where: { $0.id == lrmID && $0.cloneParent === clone }) { return exact }
+            if lrmID == base, let first = clone.children.first { return member(of: first) }
+            return nil
+        }
+        // Pacemaker's find_anonymous_clone: the instance active on this node, else the first
+        // instance active nowhere; a second history of the same member on one node is an orphan.
+        var inactive: SchedulerResource?
+        var skipInactive = false
+        for instance in clone.children {
+            let locations = instance.primitives.flatMap(\.runningOn)
+            if !locations.isEmpty {
+                guard locations.contains(where: { $0 === node }), let found = member(of: instance) else { continue }
+                if !found.runningOn.isEmpty {
+                    skipInactive = true
+                    continue
+                }
+                return found
+            } else if !skipInactive && inactive == nil && !instance.primitives.contains(where: \.blocked) {
+                inactive = member(of: instance)
+            }
+        }
+        // An instance that does not need fencing, found active on a node that is down or
+        // unclean, does not use up an instance number: it is an orphan.
+        let requires = clone.meta["requires"]?.lowercased() ?? (clone.primitives.first?.meta["requires"]?.lowercased())
+        let needsFencing = requires.map { $0 == "fencing" || $0 == "unfencing" } ?? stonithEnabled
+        let universal = clone.cloneMax >= nodes.filter { !$0.isRemote }.count
+        if !skipInactive, let inactive, needsFencing || universal || (node.online && !node.unclean) { return inactive }
+        guard case .clone(let cloneConfig)? = cib.configuration.resources.first(where: { $0.id == clone.id }),
+              let child = cloneConfig.child else { return nil }
+        let instance = addInstance(to: clone, child: child, index: clone.children.count, defaults: resourceDefaults())
+        for resource in [instance] + instance.children { resourcesByID[resource.id] = resource; resource.orphan = true }
+        return member(of: instance)
+    }
+
+    private func makeOrphan(_ lrmResource: LRMResource) -> SchedulerResource {
+        let resource = SchedulerResource(id: lrmResource.id, kind: .primitive, order: 1_000_000 + resources.count)
+        resource.primitive = try? Primitive(xml: XMLElement(name: "primitive", attributes: [
+            .init(name: "id", value: lrmResource.id),
+            .init(name: "class", value: lrmResource.resourceClass ?? "ocf"),
+            .init(name: "type", value: lrmResource.type ?? "unknown"),
+        ] + (lrmResource.provider.map { [XMLElement.Attribute(name: "provider", value: $0)] } ?? [])))
+        resource.orphan = true
+        resource.managed = stopOrphanResources
+        let defaults = resourceDefaults()
+        resource.meta = defaults
+        resource.stickiness = score(defaults["resource-stickiness"]).value
+        resources.append(resource)
+        resourcesByID[resource.id] = resource
+        return resource
+    }
+
+    private func apply(_ history: HistoryState, to resource: SchedulerResource, on node: SchedulerNode,
+                       lrmResource: LRMResource) {
+        resource.hasHistory.insert(node.name)
+        if history.role > .stopped || resource.historyName == nil { resource.historyName = lrmResource.id }
+        // Resources on a node in maintenance are left alone.
+        if node.maintenance { resource.managed = false }
+        if history.failureIgnored { resource.failureIgnored = true }
+        if history.containerRestart, let container = container(of: resource) { container.restartRequired = true }
+        // Hard errors keep the resource off the node: for an anonymous clone, every instance.
+        if history.banHere {
+            let target = (resource.cloneParent.map { $0.globallyUnique ? resource : $0 }) ?? resource
+            if target === resource { resource.allowed[node.name] = .minusInfinity }
+            banned(target, node)
+        }
+        if history.banEverywhere { for node in nodes { banned(resource, node) } }
+        if history.startFailed {
+            let target = (resource.cloneParent.map { $0.globallyUnique ? resource : $0 }) ?? resource
+            banned(target, node)
+        }
+        let role = history.role == .unknown ? Role.stopped : history.role
+        guard role > .stopped else { return }
+        resource.roleOnNode[node.name] = role
+        if let start = history.activeStart { resource.activeStarts[node.name] = start }
+        if !resource.runningOn.contains(where: { $0 === node }) { resource.runningOn.append(node) }
+        if role > resource.role { resource.role = role }
+        let wasUnclean = node.unclean
+        if !node.online && !node.maintenance && resource.managed {
+            fenceNode(node, reason: "\(resource.id) is thought to be active there")
+        }
+        // On a node that will be fenced anyway, a failure needs no handling of its own.
+        if history.failed && !(wasUnclean && stonithEnabled && haveStonithResource) {
+            switch history.onFail ?? "restart" {
+            case "ignore":
+                break
+            case "block":
+                resource.failed = true
+                resource.managed = false
+                resource.blocked = true
+            case "stop":
+                resource.failed = true
+                resource.nextRole = .stopped
+                for node in nodes { banned(resource, node) }
+            case "fence":
+                resource.failed = true
+                fenceNode(node, reason: "\(resource.id) failed there")
+            case "standby":
+                resource.failed = true
+                node.standby = true
+            case "demote":
+                // Demote instead of recovering: no promotion here this time.
+                if role == .promoted { resource.promotionBanned = true } else { resource.failed = true }
+            default:
+                resource.failed = true
+                // A failure inside a container restarts the container (on-fail=restart-container).
+                if let container = container(of: resource) { container.restartRequired = true }
+            }
+        }
+    }
+
+    /// Extra -INFINITY locations decided while unpacking (hard errors), kept apart from the
+    /// allowed-node table that constraints fill later.
+    private func banned(_ resource: SchedulerResource, _ node: SchedulerNode) {
+        bans.append((resource, node))
+    }
+
+    /// Replays an operation history in call order.
+    func evaluateHistory(_ lrmResource: LRMResource, node: SchedulerNode) -> HistoryState {
+        let primitiveConfig = resourcesByID[lrmResource.id]?.primitive
+            ?? allPrimitives.first { $0.baseID == baseName(lrmResource.id) }?.primitive
+        let resourceSettings = resourcesByID[lrmResource.id] ?? allPrimitives.first { $0.baseID == baseName(lrmResource.id) }
+        let operations = lrmResource.operations.enumerated().sorted { lhs, rhs in
+            // Pending operations (call-id -1) are the newest.
+            let left = lhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
+            let right = rhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
+            if left != right { return left < right }
+            // The same call recorded twice (the last result and the last failure): older first.
+            let leftChange = lhs.element.lastRCChange ?? -1, rightChange = rhs.element.lastRCChange ?? -1
+            if leftChange >= 0 && rightChange >= 0 && leftChange != rightChange { return leftChange < rightChange }
+            return lhs.offset < rhs.offset
+        }.map(\.element)
+        // Only operations since the last start matter; a resource whose last completed
+        // stop is newer than its last start is not active (Pacemaker's calculate_active_ops).
+        var startIndex = -1, stopIndex = -1, impliedMonitorStart = -1, impliedCloneStart = -1
+        for (index, operation) in operations.enumerated() {
+            let task = operation.operation
+            if task == "stop" && (operation.opStatus ?? 0) == 0 {
+                stopIndex = index
+            } else if task == "start" || task == "migrate_from" {
+                startIndex = index
+            } else if impliedMonitorStart <= stopIndex && task == "monitor" && operation.interval == 0
+                        && (operation.rcCode == 0 || operation.rcCode == 8) {
+                impliedMonitorStart = index
+            } else if task == "promote" || task == "demote" {
+                impliedCloneStart = index
+            }
+        }
+        if startIndex == -1 { startIndex = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
+        var state = HistoryState()
+        for (index, operation) in operations.enumerated() {
+            if startIndex >= stopIndex && index < startIndex { continue }
+            let task = operation.operation
+            if ["notify", "meta-data", "reload", "reload-agent", "cancel"].contains(task) { continue }
+            let isProbe = task == "monitor" && operation.interval == 0
+            let status = operation.opStatus ?? 0
+            if status == -1 || operation.callID == -1 || operation.rcCode == nil {
+                // Pending: the action is in flight.
+                state.pendingTask = task
+                switch task {
+                case "start", "migrate_from": state.role = max(state.role, .started)
+                case "promote": state.role = .promoted
+                default: break
+                }
+                continue
+            }
+            if status == 1 { continue }  // cancelled
+            // Degraded results count as their healthy counterparts.
+            var rc = operation.rcCode ?? 0
+            if rc == 190 { rc = 0 } else if rc == 191 { rc = 8 }
+            let expected = expectedRC(operation)
+            // Expired failures are forgotten.
+            if let settings = resourceSettings, settings.failureTimeout > 0, let now,
+               rc != expected, !(isProbe && rc == 7),
+               let changed = operation.lastRCChange ?? operation.lastRun,
+               changed + settings.failureTimeout <= now {
+                continue
+            }
+            var success: Bool
+            var hard = false, fatal = false
+            // "Error" results are judged by their rc like completed ones.
+            if status == 0 || status == 4 {
+                if rc == expected {
+                    success = true
+                } else if isProbe && (rc == 7 || rc == 0 || rc == 8) {
+                    success = true
+                } else if task == "stop" && rc == 7 {
+                    success = true
+                } else {
+                    success = false
+                    switch rc {
+                    case 3 where operation.interval > 0: break   // recurring action not supported: soft
+                    case 2, 3, 4, 5: hard = true
+                    case 6: fatal = true
+                    default: break
+                    }
+                }
+            } else {
+                success = false
+                switch status {
+                case 3, 5, 7: hard = true   // not supported, not installed, invalid
+                default: break
+                }
+                if rc == 5 || rc == 2 || rc == 4 { hard = true }
+            }
+            if success {
+                // Later success clears earlier failures that only asked for a restart (or block,
+                // demote, ignore); stop, fence and standby stay decided.
+                let sameAsFailure = task == state.lastFailure?.operation && operation.interval == state.lastFailure?.interval
+                if ["start", "migrate_from", "promote", "demote"].contains(task) || (task == "monitor" && sameAsFailure),
+                   let onFail = state.onFail, ["block", "ignore", "demote", "restart", "recover"].contains(onFail) {
+                    state.failed = false
+                    state.onFail = nil
+                }
+                switch task {
+                case "start", "migrate_from":
+                    state.role = .started
+                    state.activeStart = operation
+                case "stop":
+                    state.role = .stopped
+                    state.failed = false
+                    state.onFail = nil
+                    state.startFailed = false
+                case "promote": state.role = .promoted
+                case "demote": state.role = .unpromoted
+                case "migrate_to": state.role = max(state.role, .started)
+                case "monitor":
+                    if rc == 7 { state.role = .stopped }
+                    else if rc == 8 { state.role = .promoted }
+                    else if rc == 0 {
+                        if state.role <= .stopped || state.role == .promoted && !isProbe { state.role = state.role == .promoted ? .promoted : .started }
+                        if isProbe { state.role = .started }
+                    }
+                default: break
+                }
+                continue
+            }
+            // A failure.
+            if isProbe && rc == 5 {
+                // Not installed: not running here, and never will be.
+                state.banHere = true
+                continue
+            }
+            let onFail = configuredOnFail(primitiveConfig, task: task, interval: operation.interval)
+            if onFail == "ignore" {
+                state.failureIgnored = true
+                if task == "start" || task == "migrate_from" { state.role = .started }
+                continue
+            }
+            state.failed = true
+            state.onFail = onFail
+            state.lastFailure = operation
+            let contained = resourceSettings.map { container(of: $0) != nil } ?? false
+            if hard { state.banHere = true }
+            if task == "stop" && !contained { state.banHere = true }
+            if task == "start" && startFailureIsFatal { state.startFailed = true }
+            if fatal { state.banEverywhere = true }
+            if contained && task == "stop" {
+                // Restarting the container stops it for good.
+                state.role = .stopped
+                state.containerRestart = true
+                continue
+            }
+            switch task {
+            case "promote": state.role = .promoted
+            case "demote":
+                // A failed demote leaves it unpromoted (it will be recovered), unless blocked.
+                state.role = onFail == "block" ? .promoted : .unpromoted
+            case "monitor":
+                if rc == 9 { state.role = .promoted }
+                else if rc == 8 { state.role = .promoted }
+                else if state.role <= .stopped { state.role = .started }
+            default:
+                if state.role <= .stopped { state.role = .started }
+            }
+        }
+        return state
+    }
+
+    private func expectedRC(_ operation: LRMOperation) -> Int {
+        if let key = operation.transitionKey {
+            let fields = key.split(separator: ":")
+            if fields.count >= 3, let value = Int(fields[2]) { return value }
+        }
+        return 0
+    }
+
+    private func configuredOnFail(_ primitive: Primitive?, task: String, interval: Int) -> String {
+        let configured = primitive?.operations?.operations.first {
+            $0.name == task && $0.intervalMilliseconds == interval
+        }?.onFail?.lowercased()
+        if let configured { return configured }
+        if task == "stop" { return stonithEnabled && haveStonithResource ? "fence" : "block" }
+        return "restart"
+    }
+}

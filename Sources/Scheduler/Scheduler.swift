@@ -1,0 +1,50 @@
+import CIB
+
+/// The result of one scheduler run: the actions to take (with their ordering) and the
+/// Transition Summary in crm_simulate's words and order.
+public struct Transition: Sendable {
+    public var actions: [GraphAction]
+    public var summary: [String]
+    /// How the scheduler got there: assignments and node scores, in the order decided.
+    public var explanation: [String] = []
+}
+
+/// One action of the transition graph.
+public struct GraphAction: Sendable, Equatable {
+    public var id: Int
+    public var resource: String?
+    public var task: String
+    public var node: String?
+    public var isPseudo: Bool
+    /// Ids of the actions that must complete first.
+    public var dependsOn: [Int]
+}
+
+/// The scheduler: a pure function from a CIB (configuration + status) and "now" to a
+/// transition. No I/O, no clock: `now` is the CIB's execution-date or the caller's value.
+public enum Scheduler {
+    public static func schedule(_ cib: CIB, now: Int? = nil) -> Transition {
+        let workingSet = WorkingSet(cib: cib, now: cib.executionDate ?? now)
+        workingSet.unpackConfiguration()
+        workingSet.unpackNodes()
+        workingSet.unpackNodeStates()
+        workingSet.unpackResources()
+        workingSet.unpackStatus()
+        workingSet.applyQuorumSuicide()
+        workingSet.settleCurrentRoles()
+        workingSet.initialiseAllowedNodes()
+        workingSet.unpackConstraints()
+        workingSet.addGroupColocations()
+        workingSet.sortColocations()
+        workingSet.applyTickets()
+        workingSet.applyNodeHealth()
+        workingSet.applyNodeCriteria()
+        workingSet.assignAll()
+        workingSet.createActions()
+        workingSet.decideMigrations()
+        workingSet.propagate()
+        var writer = SummaryWriter(workingSet: workingSet)
+        writer.write()
+        return Transition(actions: workingSet.graphActions(), summary: writer.lines, explanation: workingSet.explanation)
+    }
+}

@@ -1,0 +1,201 @@
+import CIB
+
+/// Everything one scheduler run works on. Built from a CIB, used once, then dropped.
+final class WorkingSet {
+    let cib: CIB
+    let now: Int?
+
+    // Cluster options.
+    var stonithEnabled = true
+    var symmetricCluster = true
+    var noQuorumPolicy = "stop"
+    var haveQuorum = true
+    var startFailureIsFatal = true
+    var stopOrphanResources = true
+    var maintenanceMode = false
+    var startupFencing = true
+    var placementStrategy = "default"
+    var haveStonithResource = false
+
+    var nodes: [SchedulerNode] = []
+    var nodesByName: [String: SchedulerNode] = [:]
+    var nodesByID: [String: SchedulerNode] = [:]
+
+    /// Top-level resources in configuration order.
+    var resources: [SchedulerResource] = []
+    var resourcesByID: [String: SchedulerResource] = [:]
+    var resourceCounter = 0
+
+    var tickets: [String: TicketState] = [:]
+    /// -INFINITY placements found while unpacking the status (hard errors, fatal errors).
+    var bans: [(SchedulerResource, SchedulerNode)] = []
+    var orderConstraints: [OrderConstraintSpec] = []
+    var templates: [String: XMLElement] = [:]
+    var tags: [String: [String]] = [:]
+    var ticketConstraints: [TicketConstraintSpec] = []
+    var roleLocations: [RoleLocation] = []
+
+    var actions: [SchedulerAction] = []
+    var orderings: [Ordering] = []
+    /// Fence actions in creation order.
+    var fenceActions: [Int] = []
+    var shutdownActions: [Int] = []
+    var derived: [DerivedPseudo] = []
+    var oneOrMoreActions: [String: Int] = [:]
+    var explanation: [String] = []
+    /// Resources running inside each container, by container id.
+    var fillers: [String: [SchedulerResource]] = [:]
+    /// The order resources are reported in when it is not priority then configuration.
+    var reportOrder: [SchedulerResource]?
+    /// Nodes in the order they were found unclean (their fence actions are created in this order).
+    var fenceOrder: [SchedulerNode] = []
+
+    init(cib: CIB, now: Int?) {
+        self.cib = cib
+        self.now = now
+    }
+
+    var allPrimitives: [SchedulerResource] { resources.flatMap(\.primitives) }
+
+    func allResources() -> [SchedulerResource] {
+        var result: [SchedulerResource] = []
+        func walk(_ resource: SchedulerResource) {
+            result.append(resource)
+            resource.children.forEach(walk)
+        }
+        resources.forEach(walk)
+        return result
+    }
+
+    /// Can this node be fenced now (Pacemaker's pe_can_fence)?
+    func canFence(_ node: SchedulerNode?) -> Bool {
+        guard stonithEnabled, haveStonithResource else { return false }
+        if haveQuorum || noQuorumPolicy == "ignore" { return true }
+        guard let node else { return false }
+        return node.online
+    }
+
+    // MARK: actions
+
+    @discardableResult
+    func addAction(_ resource: SchedulerResource?, _ task: String, _ node: SchedulerNode?,
+                   optional: Bool, runnable: Bool = true, pseudo: Bool = false) -> Int {
+        let id = actions.count
+        actions.append(SchedulerAction(id: id, resource: resource, task: task, node: node, optional: optional,
+                                       runnable: runnable, pseudo: pseudo))
+        resource?.actions.append(id)
+        return id
+    }
+
+    func findAction(_ resource: SchedulerResource, _ task: String, node: SchedulerNode? = nil) -> Int? {
+        resource.actions.first { actions[$0].task == task && (node == nil || actions[$0].node === node) }
+    }
+
+    func findActions(_ resource: SchedulerResource, _ task: String) -> [Int] {
+        resource.actions.filter { actions[$0].task == task }
+    }
+
+    func order(_ first: Int?, _ then: Int?, _ flags: OrderingFlags) {
+        guard let first, let then, first != then else { return }
+        orderings.append(Ordering(first: first, then: then, flags: flags))
+    }
+}
+
+/// Pacemaker's crm_is_true for optional texts.
+func truthy(_ text: String?, default value: Bool = false) -> Bool {
+    guard let text else { return value }
+    return isTrue(text)
+}
+
+/// Parses a score the way Pacemaker's char2score does (unreadable text is 0).
+func score(_ text: String?) -> Score {
+    guard let text else { return .zero }
+    switch text.lowercased() {
+    case "red", "yellow", "green": return .zero
+    default:
+        if let parsed = Score(parsing: text) { return parsed }
+        // Like strtol: the leading integer ("1.0" is 1), 0 when there is none.
+        var digits = Substring(text.trimmed)
+        var sign = 1
+        if digits.first == "-" { sign = -1; digits = digits.dropFirst() } else if digits.first == "+" { digits = digits.dropFirst() }
+        return Score(sign * (Int(digits.prefix { $0.isNumber }) ?? 0))
+    }
+}
+
+extension WorkingSet {
+    /// Roles that only the whole resource tree can settle: promotable instances that run
+    /// but are not promoted are Unpromoted; collective resources take their members' role.
+    func settleCurrentRoles() {
+        for clone in resources where clone.kind == .clone && clone.promotable {
+            for primitive in clone.primitives {
+                for (node, role) in primitive.roleOnNode where role == .started { primitive.roleOnNode[node] = .unpromoted }
+                if primitive.role == .started { primitive.role = .unpromoted }
+            }
+        }
+        for resource in allResources().reversed() where resource.kind != .primitive {
+            resource.role = resource.children.map(\.role).max() ?? .stopped
+        }
+        if truthy(cib.configuration.clusterProperty("stop-all-resources")) {
+            for resource in allPrimitives { resource.nextRole = .stopped }
+        }
+        for resource in allPrimitives where resource.runningOn.count > 1 {
+            switch resource.meta["multiple-active"]?.lowercased() {
+            case "stop_only": resource.nextRole = .stopped
+            case "block": resource.managed = false; resource.blocked = true
+            default: break
+            }
+        }
+        if stonithEnabled && !haveStonithResource {
+            // Pacemaker refuses to start anything when fencing is enabled without a device.
+            for resource in allPrimitives where resource.runningOn.isEmpty { resource.nextRole = .stopped }
+        }
+    }
+
+    /// The container of a resource (meta container=ID), when it names a configured primitive.
+    func container(of resource: SchedulerResource) -> SchedulerResource? {
+        guard let id = resource.meta["container"], let container = resourcesByID[id], container !== resource else { return nil }
+        return container
+    }
+
+    /// Group members are colocated with, and ordered after, the member before them; a resource
+    /// runs with, and after, its container.
+    func addGroupColocations() {
+        for resource in allPrimitives {
+            guard let container = container(of: resource) else { continue }
+            fillers[container.id, default: []].append(resource)
+            let colocation = Colocation(id: "\(resource.id)-container", dependent: resource, primary: container,
+                                        score: .infinity, dependentRole: nil, primaryRole: nil,
+                                        nodeAttribute: "#uname", influence: true)
+            resource.dependentColocations.append(colocation)
+            container.primaryColocations.append(colocation)
+            var forward = OrderConstraintSpec(id: "\(resource.id)-container", first: container, firstAction: "start",
+                                              then: resource, thenAction: "start", mandatory: true, oneOrMore: false)
+            forward.symmetrical = true
+            var inverse = OrderConstraintSpec(id: "\(resource.id)-container", first: resource, firstAction: "stop",
+                                              then: container, thenAction: "stop", mandatory: true, oneOrMore: false)
+            inverse.inverted = true
+            orderConstraints += [forward, inverse]
+        }
+        for group in allResources() where group.kind == .group {
+            guard truthy(group.meta["collocated"], default: true) else { continue }
+            for index in group.children.indices.dropFirst() {
+                let colocation = Colocation(id: "\(group.id)-internal", dependent: group.children[index],
+                                            primary: group.children[index - 1], score: .infinity,
+                                            dependentRole: nil, primaryRole: nil, nodeAttribute: "#uname", influence: true)
+                group.children[index].dependentColocations.insert(colocation, at: 0)
+                group.children[index - 1].primaryColocations.insert(colocation, at: 0)
+            }
+        }
+    }
+
+    func graphActions() -> [GraphAction] {
+        var dependencies: [Int: [Int]] = [:]
+        for ordering in orderings { dependencies[ordering.then, default: []].append(ordering.first) }
+        let kept = actions.filter { !$0.optional && $0.runnable }
+        let keptIDs = Set(kept.map(\.id))
+        return kept.map { action in
+            GraphAction(id: action.id, resource: action.resource?.id, task: action.task, node: action.node?.name,
+                        isPseudo: action.pseudo, dependsOn: (dependencies[action.id] ?? []).filter(keptIDs.contains).sorted())
+        }
+    }
+}
