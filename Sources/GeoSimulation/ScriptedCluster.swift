@@ -17,6 +17,7 @@ import TicketElection
 ///     quorum MEMBER lost|ok      handler MEMBER fail|ok
 ///     crash MEMBER               restart MEMBER [nostate | lost | rebooted]
 ///     cut A B | cut A -> B | heal A B | heal all
+///     latency A -> B DURATION    (one link slower or faster than the others)
 ///     run DURATION               messages none|elections|all
 ///     show
 public struct ScriptedCluster {
@@ -30,6 +31,8 @@ public struct ScriptedCluster {
     var queue = EventQueue<Event>()
     var cut: Set<Link> = []
     var latency: Int64 = 10_000_000
+    /// Per directed link, replacing `latency` (a slow link makes messages overtake each other).
+    var linkLatency: [Link: Int64] = [:]
     var revokeDelay: Int64 = 50_000_000
     var handlerDelay: Int64 = 100_000_000
     var messageDetail: MessageDetail = .elections
@@ -144,6 +147,14 @@ public struct ScriptedCluster {
             members[try member(arguments[0], fail: fail)].handlerFailing = arguments[1] == "fail"
         case "cut", "heal":
             try network(verb, arguments, fail: fail)
+        case "latency":
+            guard arguments.count == 4, arguments[1] == "->", let span = parseDuration(arguments[3]) else {
+                throw fail("latency A -> B DURATION")
+            }
+            let from = try member(arguments[0], fail: fail)
+            let to = try member(arguments[2], fail: fail)
+            linkLatency[Link(from: from, to: to)] = span.nanoseconds
+            say("network: \(name(from)) -> \(name(to)) latency \(span.shortDescription)")
         case "run":
             guard let text = arguments.first, let span = parseDuration(text) else { throw fail("run DURATION (e.g. 12s, 500ms)") }
             run(until: now + span.nanoseconds)
@@ -368,7 +379,7 @@ public struct ScriptedCluster {
                 members[member].persistedAt[ticket] = now
             case .send(let message):
                 guard !cut.contains(Link(from: message.from.index, to: message.to.index)) else { continue }
-                queue.push(.deliver(message), at: now + latency)
+                queue.push(.deliver(message), at: now + (linkLatency[Link(from: message.from.index, to: message.to.index)] ?? latency))
             case .wakeUp(let at):
                 members[member].timerGeneration[ticket] += 1
                 queue.push(.timer(member: member, ticket: ticket, generation: members[member].timerGeneration[ticket]),

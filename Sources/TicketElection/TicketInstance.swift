@@ -55,6 +55,9 @@ public struct TicketInstance: Sendable {
     private var startup: Startup?
     private var campaignAt: LocalInstant?
     private var previousLeader: MemberID?
+    /// The newest release this member saw (leader and term): a refusal that cites that lease
+    /// comes from a voter the release has not reached yet (it travels on another connection).
+    private var observedRelease: (leader: MemberID, term: UInt64)?
     private var handoverTarget: MemberID?
     private var pending: [PendingRequest] = []
     private var handlerInFlight: HandlerPurpose?
@@ -587,6 +590,11 @@ public struct TicketInstance: Sendable {
             }
             return
         }
+        if let known, let released = observedRelease, known.leader == released.leader, known.term <= released.term {
+            // Stale: we saw that leader release its lease; the voter has not yet. It stays
+            // unanswered and is asked again at the next resend.
+            return
+        }
         campaign.refusals.insert(message.from)
         role = .candidate(campaign)
         if let known, known.leader != membership.selfID, known.confirmed {
@@ -693,6 +701,7 @@ public struct TicketInstance: Sendable {
             promise = nil
             dirty = true
         }
+        observedRelease = (message.from, message.term)
         if message.term > term { adoptTerm(message.term) }
         if revoked {
             if message.term >= term || validPromise(now: now) == nil {

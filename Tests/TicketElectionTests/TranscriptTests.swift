@@ -15,7 +15,7 @@ import Testing
         "restart-granted-with-state", "restart-granted-rebooted", "restart-granted-state-lost", "restart-not-granted",
         "failover", "failover-acquire-after", "failover-weights", "split-leader", "split-follower", "split-edge",
         "one-way-partition", "handler-fails", "attr-prereq", "attr-prereq-auto", "standby-activate", "move",
-        "release-on-quorum-loss", "manual-double-grant", "arbitrator-cannot-hold",
+        "release-on-quorum-loss", "manual-double-grant", "arbitrator-cannot-hold", "move-release-overtaken",
     ]
 
     @Test(arguments: required)
