@@ -9,7 +9,7 @@ struct Baton: AsyncParsableCommand {
         abstract: "Multi-site ticket and quorum arbitration for Linux HA clusters.",
         subcommands: [
             List.self, Grant.self, Revoke.self, Standby.self, Activate.self, Move.self, Peers.self, Status.self, Attr.self,
-            Demo.self, GeoSimulate.self, ClusterCommand.self,
+            Demo.self, GeoSimulate.self, ClusterCommand.self, Bench.self,
         ]
     )
 }
