@@ -7,6 +7,13 @@ import TicketElection
 public protocol SiteBackEnd: Sendable {
     var description: String { get }
     func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void)
+    /// The daemon calls this after the `apply` calls of one batch: a back end that gathers
+    /// changes writes them here, once for the whole batch.
+    func flush()
+}
+
+extension SiteBackEnd {
+    public func flush() {}
 }
 
 public struct TicketChange: Sendable, Equatable {
@@ -47,12 +54,13 @@ public struct NoBackEnd: SiteBackEnd {
 
 /// A file holding the CIB's `<tickets>` status section, for sites without a resource manager
 /// yet: one `ticket_state` per ticket with booth's attributes (granted, owner, expires, term,
-/// last-granted, standby). Rewritten whole and atomically on every change.
+/// last-granted, standby). Rewritten whole and atomically once per batch of changes (`flush`).
 public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
     // @unchecked Sendable: `states` is only touched under `lock`.
     public let path: String
     private let lock = NSLock()
     private var states: [String: [String: String]] = [:]
+    private var waiting: [@Sendable (Result<Void, BackEndError>) -> Void] = []
 
     public init(path: String) {
         self.path = path
@@ -83,18 +91,31 @@ public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
             state["standby"] = on ? "true" : "false"
         }
         states[ticket] = state
-        let text = FileCIBBackEnd.render(states)
+        waiting.append(completion)
         lock.unlock()
+    }
+
+    /// Writes every change applied since the last flush in one rewrite of the file (a batch of
+    /// thousands of grants costs one write, not one per ticket), then completes them all.
+    public func flush() {
+        lock.lock()
+        let completions = waiting
+        waiting = []
+        let text = completions.isEmpty ? "" : FileCIBBackEnd.render(states)
+        lock.unlock()
+        guard !completions.isEmpty else { return }
+        let result: Result<Void, BackEndError>
         do {
             let temporary = path + ".tmp"
             try text.write(toFile: temporary, atomically: false, encoding: .utf8)
             guard rename(temporary, path) == 0 else { throw BackEndError("rename \(temporary): \(String(cString: strerror(errno)))") }
-            completion(.success(()))
+            result = .success(())
         } catch let error as BackEndError {
-            completion(.failure(error))
+            result = .failure(error)
         } catch {
-            completion(.failure(BackEndError("\(path): \(error)")))
+            result = .failure(BackEndError("\(path): \(error)"))
         }
+        for completion in completions { completion(result) }
     }
 
     /// The granted flag of `ticket` as written (for tests and `baton list` cross-checks).
