@@ -7,7 +7,7 @@ DEMO_PACKAGES :=
 # Debian packages the test suite links against or drives.
 TEST_PACKAGES := libssl-dev openssl corosync libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libqb-dev iproute2 pkg-config
 
-.PHONY: demo test build
+.PHONY: demo test build bench bench-quick
 demo:
 	scripts/ensure-packages $(DEMO_PACKAGES)
 	$(SWIFT) build -c release --product baton
@@ -20,3 +20,17 @@ test:
 	scripts/ensure-packages $(TEST_PACKAGES)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# issue 3's benchmark: real batond processes on loopback (release builds). `bench-quick` is the
+# smoke-test size (about a minute).
+bench:
+	scripts/ensure-packages openssl
+	$(SWIFT) build -c release --product batond
+	$(SWIFT) build -c release --product baton
+	.build/release/baton bench
+
+bench-quick:
+	scripts/ensure-packages openssl
+	$(SWIFT) build -c release --product batond
+	$(SWIFT) build -c release --product baton
+	.build/release/baton bench --quick

@@ -63,6 +63,7 @@ struct Bench: ParsableCommand {
             let cluster = try BenchCluster(root: root + "/grant", pki: root + "/pki", daemon: daemon, port: port, tickets: ["ticketA"], expire: 10)
             defer { cluster.stop() }
             try cluster.start()
+            try cluster.waitStarted(ticket: "ticketA")
             try measureGrants(cluster, cycles: cycleCount, into: &report)
         }
         if !skipped.contains("failover") {
@@ -71,6 +72,7 @@ struct Bench: ParsableCommand {
                 let cluster = try BenchCluster(root: root + "/failover-\(run)", pki: root + "/pki", daemon: daemon, port: port, tickets: ["ticketA"], expire: 10)
                 defer { cluster.stop() }
                 try cluster.start()
+                try cluster.waitStarted(ticket: "ticketA")
                 try measureFailover(cluster, run: run, into: &report)
             }
         }
@@ -79,8 +81,14 @@ struct Bench: ParsableCommand {
             let names = (0..<ticketCount).map { String(format: "t%05d", $0) }
             let cluster = try BenchCluster(root: root + "/scale", pki: root + "/pki", daemon: daemon, port: port, tickets: names, expire: 10)
             defer { cluster.stop() }
-            try cluster.start(readyTimeout: .seconds(120))
-            try measureScale(cluster, names: names, steadySeconds: steadySeconds, into: &report)
+            do {
+                try cluster.start(readyTimeout: .seconds(120))
+                try cluster.waitStarted(ticket: names[0], timeout: .seconds(120))
+                try measureScale(cluster, names: names, steadySeconds: steadySeconds, into: &report)
+            } catch {
+                report.scaleError = "\(error)"
+                print("scale: stopped: \(error)")
+            }
         }
         print("")
         print(report.table())
@@ -99,6 +107,7 @@ struct Bench: ParsableCommand {
             let reply = try client.call(.ticket(name: "ticketA", .grant(force: false, wait: true, waitForCommit: true)))
             let granted = ContinuousClock.now - start
             guard case .outcome(let outcome) = reply, outcome.succeeded else {
+                if failures < 3 { print("grant refused: \(reply)") }
                 failures += 1
                 Thread.sleep(forTimeInterval: 0.05)
                 continue
@@ -106,7 +115,12 @@ struct Bench: ParsableCommand {
             grants.append(granted)
             let revokeStart = ContinuousClock.now
             let revoked = try client.call(.ticket(name: "ticketA", .revoke(wait: true)))
-            if case .outcome(let outcome) = revoked, outcome.succeeded { revokes.append(ContinuousClock.now - revokeStart) } else { failures += 1 }
+            if case .outcome(let outcome) = revoked, outcome.succeeded {
+                revokes.append(ContinuousClock.now - revokeStart)
+            } else {
+                if failures < 3 { print("revoke refused: \(revoked)") }
+                failures += 1
+            }
         }
         // The CLI's wall time, process start-up included (fewer runs: each is a process).
         var cliTimes: [Duration] = []
@@ -129,8 +143,9 @@ struct Bench: ParsableCommand {
     func measureFailover(_ cluster: BenchCluster, run: Int, into report: inout BenchReport) throws {
         let siteA = try BenchClient(socketPath: cluster.socket("site-a"))
         defer { siteA.close() }
-        guard case .outcome(let outcome) = try siteA.call(.ticket(name: "ticketA", .grant(force: false, wait: true, waitForCommit: true))), outcome.succeeded else {
-            throw BenchError("failover run \(run): grant at site-a failed")
+        let granted = try siteA.call(.ticket(name: "ticketA", .grant(force: false, wait: true, waitForCommit: true)))
+        guard case .outcome(let outcome) = granted, outcome.succeeded else {
+            throw BenchError("failover run \(run): grant at site-a failed: \(granted)")
         }
         // A random point in the renewal cycle, so the remaining lease varies between runs.
         Thread.sleep(forTimeInterval: Double.random(in: 0.5...5.5))
@@ -309,6 +324,25 @@ final class BenchCluster {
         }
     }
 
+    /// A member answers "still asking the other members" until its start-up exchange is done:
+    /// grant and revoke `ticket` at each site until that passes (not counted in any figure).
+    func waitStarted(ticket: String, timeout: Duration = .seconds(60)) throws {
+        let deadline = ContinuousClock.now + timeout
+        for name in ["site-a", "site-b"] {
+            let client = try BenchClient(socketPath: socket(name))
+            defer { client.close() }
+            while true {
+                let reply = try client.call(.ticket(name: ticket, .grant(force: false, wait: true, waitForCommit: true)))
+                if case .outcome(let outcome) = reply, outcome.succeeded {
+                    _ = try client.call(.ticket(name: ticket, .revoke(wait: true)))
+                    break
+                }
+                guard ContinuousClock.now < deadline else { throw BenchError("\(name) not started within \(format(timeout)): \(reply)") }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+    }
+
     func launch(_ name: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: daemon)
@@ -316,7 +350,7 @@ final class BenchCluster {
             "-c", "\(root)/\(name).conf", "--state-directory", "\(root)/state-\(name)", "--socket", socket(name),
             "--metrics", "127.0.0.1:\(metricsPorts[name]!)",
         ]
-        FileManager.default.createFile(atPath: "\(root)/\(name).log", contents: nil)
+        _ = FileManager.default.createFile(atPath: "\(root)/\(name).log", contents: nil)
         let log = FileHandle(forWritingAtPath: "\(root)/\(name).log")!
         process.standardOutput = log
         process.standardError = log
@@ -543,6 +577,7 @@ struct BenchReport {
     var grantFailures = 0
     var failovers: [(killToHold: Duration, afterLeaseEnd: Duration, leaseRemaining: Duration)] = []
     var scaleGrantTime: Duration?
+    var scaleError: String?
     var scaleGrantFailures = 0
     var scaleHeldAtStart = 0
     var scaleHeldAtEnd = 0
@@ -592,6 +627,7 @@ struct BenchReport {
                          String(format: "%.2f %% / %.1f MB / %.1f", daemon.cpuPercent, Double(daemon.rssKilobytes) / 1024, daemon.framesPerSecond),
                          verdict(daemon.cpuPercent < 2)))
         }
+        if let scaleError { rows.append(("  scale run stopped", "-", "-", scaleError, "NO")) }
         let headers = ("measure", "booth (TICKETS.md)", "target", "Baton", "met")
         let all = [headers] + rows
         let widths = [all.map(\.0.count).max()!, all.map(\.1.count).max()!, all.map(\.2.count).max()!, all.map(\.3.count).max()!, all.map(\.4.count).max()!]
