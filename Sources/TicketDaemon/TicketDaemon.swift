@@ -209,8 +209,11 @@ public final class TicketDaemon: @unchecked Sendable {
         confined()
         for (_, event) in events { metrics.count(event) }
         let level: Logger.Level = events.count <= TicketDaemon.eventsLoggedEachMax ? .info : .debug
-        for (ticket, event) in events {
-            logger.log(level: level, "\(event)", metadata: ["ticket.name": .string(ticket)])
+        // Skip the loop (and its metadata) when the level is off: it runs for every renewal.
+        if level >= logger.logLevel {
+            for (ticket, event) in events {
+                logger.log(level: level, "\(event)", metadata: ["ticket.name": .string(ticket)])
+            }
         }
         if events.count > TicketDaemon.eventsLoggedEachMax {
             var counts: [String: Int] = [:]
