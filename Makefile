@@ -11,7 +11,7 @@ DEMO_PACKAGES := $(BUILD_PACKAGES) openssl
 # a real Pacemaker (crm_ticket) for the Pacemaker site back end.
 TEST_PACKAGES := $(BUILD_PACKAGES) openssl corosync iproute2 pacemaker pacemaker-cli-utils
 
-.PHONY: demo test build
+.PHONY: demo test build bench bench-quick
 demo:
 	scripts/ensure-packages $(DEMO_PACKAGES)
 	$(SWIFT) build -c release --product batond
@@ -32,3 +32,17 @@ test:
 	else \
 	  echo "conformance: skipped: $(CONFORMANCE_DIR)/xml not found (the suite data lives outside the repository)"; \
 	fi
+
+# issue 3's benchmark: real batond processes on loopback (release builds). `bench-quick` is the
+# smoke-test size (about a minute).
+bench:
+	scripts/ensure-packages $(DEMO_PACKAGES)
+	$(SWIFT) build -c release --product batond
+	$(SWIFT) build -c release --product baton
+	.build/release/baton bench
+
+bench-quick:
+	scripts/ensure-packages $(DEMO_PACKAGES)
+	$(SWIFT) build -c release --product batond
+	$(SWIFT) build -c release --product baton
+	.build/release/baton bench --quick

@@ -89,7 +89,7 @@ public struct BatonConfiguration: Sendable, Equatable {
 public enum Limits {
     /// booth's limit; majority arithmetic and per-peer state are sized by it.
     public static let membersMaximum = 16
-    public static let ticketsMaximum = 4096
+    public static let ticketsMaximum = 16_384
     /// booth's ticket name length limit.
     public static let nameLengthMaximum = 63
     /// A certificate name is a DNS name.

@@ -13,7 +13,11 @@ public struct DaemonCore: Sendable {
     public let membership: Membership
     public private(set) var instances: [String: TicketInstance]
     public let ticketNames: [String]
+    /// Each instance's wake-up time, and the same times in a min-heap so that finding the next
+    /// one and the due ones costs O(log n), not a scan of every ticket. Heap entries that no
+    /// longer match `wakeUps` are stale and skipped.
     private var wakeUps: [String: LocalInstant] = [:]
+    private var wakeUpQueue = WakeUpQueue()
     private var requests: [RequestID: (client: ClientToken, requestID: UInt64, ticket: String, command: TicketCommand)] = [:]
     private var nextRequest: UInt64 = 0
     private var startedAt: LocalInstant?
@@ -34,6 +38,8 @@ public struct DaemonCore: Sendable {
     /// What the shell must do, in this order: persist, send, then the rest.
     public struct Batch: Sendable {
         public var persist = false
+        /// The tickets whose state changed in this batch (what `persist` must write).
+        public var persistedTickets: [String] = []
         public var frames: [PeerFrame] = []
         public var cib: [(ticket: String, action: CIBAction)] = []
         public var handlers: [(ticket: String, purpose: HandlerPurpose)] = []
@@ -78,15 +84,41 @@ public struct DaemonCore: Sendable {
     /// Runs every instance whose wake-up time has come.
     public mutating func timer(now: LocalInstant) -> Batch {
         fold(now: now) { core, collect in
-            let due = core.wakeUps.filter { $0.value <= now }.map(\.key).sorted()
-            for name in due {
-                core.wakeUps[name] = nil
+            var due: [String] = []
+            while let top = core.wakeUpQueue.first, top.at <= now {
+                core.wakeUpQueue.removeFirst()
+                if core.wakeUps[top.ticket] == top.at {
+                    core.wakeUps[top.ticket] = nil
+                    due.append(top.ticket)
+                }
+            }
+            for name in due.sorted() {
                 collect(name, core.instances[name]!.onTimer(now: now))
             }
         }
     }
 
-    public var nextWakeUp: LocalInstant? { wakeUps.values.min() }
+    /// The earliest wake-up of any ticket (drops stale heap entries on the way).
+    public var nextWakeUp: LocalInstant? {
+        mutating get {
+            while let top = wakeUpQueue.first {
+                if wakeUps[top.ticket] == top.at { return top.at }
+                wakeUpQueue.removeFirst()
+            }
+            return nil
+        }
+    }
+
+    private mutating func setWakeUp(_ ticket: String, at: LocalInstant) {
+        guard wakeUps[ticket] != at else { return }
+        wakeUps[ticket] = at
+        wakeUpQueue.insert((at, ticket))
+        // Stale entries pile up when wake-ups move; rebuild before they outgrow the live ones.
+        if wakeUpQueue.count > 2 * wakeUps.count + 1024 {
+            wakeUpQueue = WakeUpQueue(wakeUps.map { ($0.value, $0.key) })
+        }
+        precondition(wakeUpQueue.count <= 3 * wakeUps.count + 1024, "wake-up heap of \(wakeUpQueue.count) for \(wakeUps.count) tickets")
+    }
 
     public mutating func command(_ request: ClientRequest, from client: ClientToken, now: LocalInstant) -> Batch {
         var batch = Batch()
@@ -167,8 +199,13 @@ public struct DaemonCore: Sendable {
 
     /// Everything to write to the state file now.
     public func stateFileTickets(now: LocalInstant) -> [String: PersistentTicketState] {
+        stateFileTickets(ticketNames, now: now)
+    }
+
+    /// The state of `names` to write now (durations counted from `now`).
+    public func stateFileTickets(_ names: some Sequence<String>, now: LocalInstant) -> [String: PersistentTicketState] {
         var tickets: [String: PersistentTicketState] = [:]
-        for name in ticketNames { tickets[name] = instances[name]!.persistentState(now: now) }
+        for name in names { tickets[name] = instances[name]!.persistentState(now: now) }
         return tickets
     }
 
@@ -190,9 +227,11 @@ public struct DaemonCore: Sendable {
         for (ticket, directives) in collected {
             for directive in directives {
                 switch directive {
-                case .persist: batch.persist = true
+                case .persist:
+                    if !batch.persist || batch.persistedTickets.last != ticket { batch.persistedTickets.append(ticket) }
+                    batch.persist = true
                 case .send(let message): outgoing[message.to, default: []].append(message)
-                case .wakeUp(let at): wakeUps[ticket] = at
+                case .wakeUp(let at): setWakeUp(ticket, at: at)
                 case .grantLocally(let term, let remaining): batch.cib.append((ticket, .grant(term: term, leaseRemaining: remaining)))
                 case .revokeLocally(let reason): batch.cib.append((ticket, .revoke(reason)))
                 case .setStandby(let on): batch.cib.append((ticket, .standby(on)))
@@ -247,6 +286,62 @@ public struct DaemonCore: Sendable {
             default:
                 return OutcomeSummary(succeeded: false, text: refusal.description)
             }
+        }
+    }
+}
+
+/// A binary min-heap of (wake-up time, ticket), ordered by time.
+struct WakeUpQueue: Sendable {
+    private var entries: [(at: LocalInstant, ticket: String)] = []
+
+    init() {}
+
+    init(_ items: [(LocalInstant, String)]) {
+        entries = items.map { (at: $0.0, ticket: $0.1) }
+        var index = entries.count / 2
+        while index > 0 {
+            index -= 1
+            siftDown(index)
+        }
+    }
+
+    var count: Int { entries.count }
+    var first: (at: LocalInstant, ticket: String)? { entries.first }
+
+    /// By time only: ties need no order here (`timer` sorts the due tickets by name), and
+    /// comparing names cost more than the rest of the heap at 10,000 tickets.
+    private static func less(_ a: (at: LocalInstant, ticket: String), _ b: (at: LocalInstant, ticket: String)) -> Bool {
+        a.at < b.at
+    }
+
+    mutating func insert(_ item: (LocalInstant, String)) {
+        entries.append((at: item.0, ticket: item.1))
+        var child = entries.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard WakeUpQueue.less(entries[child], entries[parent]) else { break }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func removeFirst() {
+        precondition(!entries.isEmpty, "removeFirst on an empty wake-up heap")
+        entries.swapAt(0, entries.count - 1)
+        entries.removeLast()
+        siftDown(0)
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            guard left < entries.count else { return }
+            var smallest = left
+            if left + 1 < entries.count && WakeUpQueue.less(entries[left + 1], entries[left]) { smallest = left + 1 }
+            guard WakeUpQueue.less(entries[smallest], entries[parent]) else { return }
+            entries.swapAt(smallest, parent)
+            parent = smallest
         }
     }
 }

@@ -10,6 +10,7 @@ struct DaemonMetrics {
     var messagesSent = 0
     var messagesReceived = 0
     var stateWrites = 0
+    var stateCompactions = 0
     var grantsApplied = 0
     var revokesApplied = 0
     var backEndFailures = 0
@@ -62,7 +63,8 @@ extension TicketDaemon {
              metrics.framesDroppedDisconnected + metrics.framesDroppedUnpersisted),
             ("messages_sent_total", "Election messages sent (many per frame).", metrics.messagesSent),
             ("messages_received_total", "Election messages received.", metrics.messagesReceived),
-            ("state_writes_total", "State file writes (each fsynced).", metrics.stateWrites),
+            ("state_writes_total", "State journal writes (each fsynced).", metrics.stateWrites),
+            ("state_compactions_total", "State journal compactions (all tickets rewritten).", metrics.stateCompactions),
             ("site_grants_total", "Grants written to the site back end.", metrics.grantsApplied),
             ("site_revokes_total", "Revokes written to the site back end.", metrics.revokesApplied),
             ("site_back_end_failures_total", "Failed site back end writes.", metrics.backEndFailures),

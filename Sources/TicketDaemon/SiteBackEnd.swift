@@ -7,6 +7,13 @@ import TicketElection
 public protocol SiteBackEnd: Sendable {
     var description: String { get }
     func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void)
+    /// The daemon calls this after the `apply` calls of one batch: a back end that gathers
+    /// changes writes them here, once for the whole batch.
+    func flush()
+}
+
+extension SiteBackEnd {
+    public func flush() {}
 }
 
 public struct TicketChange: Sendable, Equatable {
@@ -47,18 +54,26 @@ public struct NoBackEnd: SiteBackEnd {
 
 /// A file holding the CIB's `<tickets>` status section, for sites without a resource manager
 /// yet: one `ticket_state` per ticket with booth's attributes (granted, owner, expires, term,
-/// last-granted, standby). Rewritten whole and atomically on every change.
+/// last-granted, standby). Rewritten whole and atomically once per batch of changes (`flush`).
 public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
     // @unchecked Sendable: `states` is only touched under `lock`.
     public let path: String
     private let lock = NSLock()
     private var states: [String: [String: String]] = [:]
+    private var waiting: [@Sendable (Result<Void, BackEndError>) -> Void] = []
+    /// Each ticket's rendered line, kept up to date by `apply`, and the tickets in file order:
+    /// a flush joins them instead of rendering (and escaping) every ticket again.
+    private var lines: [String: String] = [:]
+    private var order: [String] = []
+    private var orderStale = false
 
     public init(path: String) {
         self.path = path
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
             states = FileCIBBackEnd.parse(text)
         }
+        for (name, state) in states { lines[name] = FileCIBBackEnd.renderLine(state) }
+        order = lines.keys.sorted()
     }
 
     public var description: String { "file CIB \(path)" }
@@ -82,19 +97,47 @@ public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
         case .standby(let on):
             state["standby"] = on ? "true" : "false"
         }
+        if states[ticket] == nil { orderStale = true }
         states[ticket] = state
-        let text = FileCIBBackEnd.render(states)
+        lines[ticket] = FileCIBBackEnd.renderLine(state)
+        waiting.append(completion)
         lock.unlock()
+    }
+
+    /// Writes every change applied since the last flush in one rewrite of the file (a batch of
+    /// thousands of grants costs one write, not one per ticket), then completes them all.
+    public func flush() {
+        lock.lock()
+        let completions = waiting
+        waiting = []
+        if orderStale {
+            order = lines.keys.sorted()
+            orderStale = false
+        }
+        var text = ""
+        if !completions.isEmpty {
+            text.reserveCapacity(order.count * 160 + 32)
+            text += "<tickets>\n"
+            for name in order {
+                text += lines[name]!
+                text += "\n"
+            }
+            text += "</tickets>\n"
+        }
+        lock.unlock()
+        guard !completions.isEmpty else { return }
+        let result: Result<Void, BackEndError>
         do {
             let temporary = path + ".tmp"
             try text.write(toFile: temporary, atomically: false, encoding: .utf8)
             guard rename(temporary, path) == 0 else { throw BackEndError("rename \(temporary): \(String(cString: strerror(errno)))") }
-            completion(.success(()))
+            result = .success(())
         } catch let error as BackEndError {
-            completion(.failure(error))
+            result = .failure(error)
         } catch {
-            completion(.failure(BackEndError("\(path): \(error)")))
+            result = .failure(BackEndError("\(path): \(error)"))
         }
+        for completion in completions { completion(result) }
     }
 
     /// The granted flag of `ticket` as written (for tests and `baton list` cross-checks).
@@ -106,13 +149,15 @@ public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
 
     static func render(_ states: [String: [String: String]]) -> String {
         var lines = ["<tickets>"]
-        for name in states.keys.sorted() {
-            let attributes = states[name]!.sorted { $0.key == "id" ? true : ($1.key == "id" ? false : $0.key < $1.key) }
-                .map { "\($0.key)=\"\(escape($0.value))\"" }
-            lines.append("  <ticket_state \(attributes.joined(separator: " "))/>")
-        }
+        for name in states.keys.sorted() { lines.append(renderLine(states[name]!)) }
         lines.append("</tickets>")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func renderLine(_ state: [String: String]) -> String {
+        let attributes = state.sorted { $0.key == "id" ? true : ($1.key == "id" ? false : $0.key < $1.key) }
+            .map { "\($0.key)=\"\(escape($0.value))\"" }
+        return "  <ticket_state \(attributes.joined(separator: " "))/>"
     }
 
     static func parse(_ text: String) -> [String: [String: String]] {
@@ -133,12 +178,17 @@ public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
     }
 
     static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
+        // Names, terms and times never need escaping: skip Foundation's search and copy.
+        guard value.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) else {
+            return value
+        }
+        return value.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
             .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
     static func unescape(_ value: String) -> String {
-        value.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
+        guard value.utf8.contains(UInt8(ascii: "&")) else { return value }
+        return value.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
             .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
     }
 }

@@ -18,7 +18,7 @@ public final class TicketDaemon: @unchecked Sendable {
     public let plan: DaemonPlan
     public let loop: any EventLoop
     let group: MultiThreadedEventLoopGroup
-    let store: StateStore
+    let journal: StateJournal
     let backEnd: any SiteBackEnd
     let handlerRunner: HandlerRunner
     let tls: ReloadableTLSContext
@@ -43,6 +43,14 @@ public final class TicketDaemon: @unchecked Sendable {
     var metrics = DaemonMetrics()
     var startedAt = LocalInstant.origin
     var persistFailed = false
+    /// The merged batch of this event-loop turn (see `execute`).
+    var pending = DaemonCore.Batch()
+    var pendingPeers: [MemberID] = []
+    var pendingMessages: [MemberID: [PeerMessage]] = [:]
+    var pendingTickets: Set<String> = []
+    var flushScheduled = false
+    /// Above this many events in one batch, events are logged at debug with one info summary.
+    static let eventsLoggedEachMax = 8
     /// Tickets whose local CIB change is still being written, in order.
     var cibQueue: [String: [TicketChange]] = [:]
 
@@ -54,7 +62,7 @@ public final class TicketDaemon: @unchecked Sendable {
         self.plan = plan
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.loop = group.next()
-        self.store = StateStore(directory: stateDirectory)
+        self.journal = StateJournal(directory: stateDirectory)
         self.backEnd = backEnd
         let security = plan.transportSecurity
         self.tls = try ReloadableTLSContext(
@@ -123,7 +131,9 @@ public final class TicketDaemon: @unchecked Sendable {
         try await loop.submit {
             for channel in self.outgoing.values { channel.close(promise: nil) }
             self.scheduledTimer?.cancel()
-            self.persist(now: SystemClock.now())
+            self.flush()
+            let now = SystemClock.now()
+            try? self.journal.compact(StateFile(bootID: self.bootID, bootClock: .nanoseconds(now.nanoseconds), tickets: self.core.stateFileTickets(now: now)))
         }.get()
         unlink(socketPath)
         try await group.shutdownGracefully()
@@ -133,7 +143,7 @@ public final class TicketDaemon: @unchecked Sendable {
         confined()
         let now = SystemClock.now()
         startedAt = now
-        let loaded = store.load(bootID: bootID, now: now)
+        let loaded = journal.load(bootID: bootID, now: now)
         logger.info("\(loaded.note)")
         var modes: [String: TicketInstance.StartMode] = [:]
         for name in core.ticketNames { modes[name] = loaded.mode(for: name) }
@@ -142,43 +152,111 @@ public final class TicketDaemon: @unchecked Sendable {
 
     // MARK: - Batches
 
+    /// Takes one input's batch. Batches of every input handled in one turn of the event loop
+    /// are merged and carried out together at the end of the turn (`flush`): one journal
+    /// record, fsynced, then at most one frame per peer — a group commit. Persist before send
+    /// holds for the merged batch: no frame of any of them leaves before the write is durable.
     func execute(_ batch: DaemonCore.Batch, now: LocalInstant) {
         confined()
-        let durable = !batch.persist || persist(now: now)
+        if batch.persist {
+            pending.persist = true
+            for ticket in batch.persistedTickets where pendingTickets.insert(ticket).inserted { pending.persistedTickets.append(ticket) }
+        }
+        for frame in batch.frames {
+            if pendingMessages[frame.to] == nil { pendingPeers.append(frame.to) }
+            pendingMessages[frame.to, default: []].append(contentsOf: frame.messages)
+        }
+        pending.cib.append(contentsOf: batch.cib)
+        pending.handlers.append(contentsOf: batch.handlers)
+        pending.replies.append(contentsOf: batch.replies)
+        pending.events.append(contentsOf: batch.events)
+        if !flushScheduled {
+            flushScheduled = true
+            loop.execute { self.flush() }
+        }
+    }
+
+    /// Carries out the merged batch: persist, send, then the site back end, handlers, replies.
+    func flush() {
+        confined()
+        flushScheduled = false
+        let batch = pending
+        let peers = pendingPeers
+        var messages = pendingMessages
+        pending = DaemonCore.Batch()
+        pendingPeers = []
+        pendingMessages = [:]
+        pendingTickets = []
+        let now = SystemClock.now()
+        var frames: [PeerFrame] = []
+        for peer in peers {
+            let all = messages.removeValue(forKey: peer) ?? []
+            var start = 0
+            while start < all.count {
+                let end = min(all.count, start + Frame.messagesPerFrameMax)
+                frames.append(PeerFrame(from: plan.membership.selfID, to: peer, messages: Array(all[start..<end])))
+                start = end
+            }
+        }
+        let durable = !batch.persist || persist(batch.persistedTickets, now: now)
         if durable {
-            for frame in batch.frames { send(frame) }
+            for frame in frames { send(frame) }
         } else {
             // Nothing that depends on unwritten state may leave: drop this batch's frames and
             // let the protocol's resends carry on once the disk works again.
-            metrics.framesDroppedUnpersisted += batch.frames.count
+            metrics.framesDroppedUnpersisted += frames.count
         }
         for (ticket, action) in batch.cib {
             if !durable, case .grant = action {
                 // A grant this site cannot make durable does not reach the CIB either; the
                 // lease then runs out and the election revokes (revokes always go through).
-                logger.error("grant not written to the site: the state file could not be written", metadata: ["ticket.name": .string(ticket)])
+                logger.error("grant not written to the site: the state could not be written", metadata: ["ticket.name": .string(ticket)])
                 continue
             }
             applyLocally(ticket: ticket, action: action, now: now)
         }
+        backEnd.flush()
         for (ticket, purpose) in batch.handlers { runHandler(ticket: ticket, purpose: purpose, now: now) }
         for (client, reply) in batch.replies { answer(client, reply) }
-        for (ticket, event) in batch.events {
-            metrics.count(event)
-            logger.info("\(event)", metadata: ["ticket.name": .string(ticket)])
-        }
+        logEvents(batch.events)
         reschedule(now: now)
     }
 
+    /// Election events: each one at info when a batch has few; with many (thousands of
+    /// tickets granted at once) one info line of counts and the events themselves at debug.
+    func logEvents(_ events: [(ticket: String, event: ElectionEvent)]) {
+        confined()
+        for (_, event) in events { metrics.count(event) }
+        let level: Logger.Level = events.count <= TicketDaemon.eventsLoggedEachMax ? .info : .debug
+        // Skip the loop (and its metadata) when the level is off: it runs for every renewal.
+        if level >= logger.logLevel {
+            for (ticket, event) in events {
+                logger.log(level: level, "\(event)", metadata: ["ticket.name": .string(ticket)])
+            }
+        }
+        if events.count > TicketDaemon.eventsLoggedEachMax {
+            var counts: [String: Int] = [:]
+            for (_, event) in events { counts[String("\(event)".prefix { $0 != "(" && $0 != " " }), default: 0] += 1 }
+            logger.info(
+                "\(events.count) ticket events", metadata: ["events": .string(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))])
+        }
+    }
+
+    /// Writes the changed tickets to the journal (or compacts it: every ticket, one record).
     @discardableResult
-    func persist(now: LocalInstant) -> Bool {
+    func persist(_ tickets: [String], now: LocalInstant) -> Bool {
         confined()
         do {
-            try store.save(StateFile(bootID: bootID, bootClock: .nanoseconds(now.nanoseconds), tickets: core.stateFileTickets(now: now)))
+            if journal.wantsCompaction {
+                try journal.compact(StateFile(bootID: bootID, bootClock: .nanoseconds(now.nanoseconds), tickets: core.stateFileTickets(now: now)))
+                metrics.stateCompactions += 1
+            } else {
+                try journal.append(StateFile(bootID: bootID, bootClock: .nanoseconds(now.nanoseconds), tickets: core.stateFileTickets(tickets, now: now)))
+            }
             metrics.stateWrites += 1
             if persistFailed {
                 persistFailed = false
-                logger.notice("state file writable again", metadata: ["state.path": .string(store.path)])
+                logger.notice("state file writable again", metadata: ["state.path": .string(journal.path)])
             }
             return true
         } catch {
@@ -238,7 +316,7 @@ public final class TicketDaemon: @unchecked Sendable {
         case .standby(let on):
             change = TicketChange(kind: .standby(on), owner: plan.selfEndpoint.name, term: core.instances[ticket]?.term ?? 0, expires: nil)
         }
-        logger.info("site back end: \(change.kind)", metadata: ["ticket.name": .string(ticket), "ticket.term": .string("\(change.term)")])
+        logger.debug("site back end: \(change.kind)", metadata: ["ticket.name": .string(ticket), "ticket.term": .string("\(change.term)")])
         // One write at a time per ticket, in order: a revoke never overtakes a grant.
         cibQueue[ticket, default: []].append(change)
         if cibQueue[ticket]!.count == 1 { startNextChange(ticket) }
@@ -258,7 +336,10 @@ public final class TicketDaemon: @unchecked Sendable {
                     let now = SystemClock.now()
                     self.execute(self.core.localRevokeCompleted(ticket: ticket, now: now), now: now)
                 }
-                if self.cibQueue[ticket]?.isEmpty == false { self.startNextChange(ticket) }
+                if self.cibQueue[ticket]?.isEmpty == false {
+                    self.startNextChange(ticket)
+                    self.backEnd.flush()
+                }
             }
         }
     }

@@ -106,12 +106,22 @@ public struct StateFile: Sendable, Equatable {
     }
 }
 
-/// CRC-32 (IEEE), bitwise: state files are small and written at human pace.
+/// CRC-32 (IEEE), a byte at a time through a 256-entry table: state records run to a megabyte
+/// at 10,000 tickets (a compaction), where the bitwise loop cost 8 steps per byte.
 func crc32(_ bytes: [UInt8]) -> UInt32 {
     var crc: UInt32 = 0xFFFF_FFFF
+    let table = CRC32Table.entries
     for byte in bytes {
-        crc ^= UInt32(byte)
-        for _ in 0..<8 { crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1))) }
+        crc = (crc >> 8) ^ table[Int((crc ^ UInt32(byte)) & 0xFF)]
     }
     return ~crc
+}
+
+enum CRC32Table {
+    /// Immutable, computed once.
+    static let entries: [UInt32] = (0..<256).map { index in
+        var crc = UInt32(index)
+        for _ in 0..<8 { crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1))) }
+        return crc
+    }
 }

@@ -3,12 +3,12 @@ import CIB
 import Foundation
 import Scheduler
 
-/// `baton benchmark`: times the scheduler on a synthetic steady-state CIB (N nodes x R Dummy
+/// `baton scheduler-benchmark`: times the scheduler on a synthetic steady-state CIB (N nodes x R Dummy
 /// resources, one location preference each, a colocation and an order per ten resources,
 /// every resource probed on every node) and, with --compare, crm_simulate -R -Q on the same file.
 struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "benchmark",
+        commandName: "scheduler-benchmark",
         abstract: "Time the scheduler on a synthetic cluster, optionally against crm_simulate.")
 
     @Option(help: "Number of nodes.") var nodes: Int = 8
