@@ -428,23 +428,7 @@ extension WorkingSet {
         guard !visited.contains(ObjectIdentifier(resource)) else { return nodesTable }
         visited.insert(ObjectIdentifier(resource))
         var work = nodesTable
-        for node in nodes {
-            guard let current = work[node.name] else { continue }
-            let value = node.attributes[attribute]
-            var best: Score?
-            for other in nodes where other.canRunResources && other.attributes[attribute] == value {
-                if let weight = resource.allowed[other.name], best == nil || weight > best! { best = weight }
-            }
-            let bestScore = best ?? .minusInfinity
-            if factor < 0 && bestScore < .zero { continue }
-            let weighted: Score
-            if bestScore.isInfinite && abs(factor) >= 1 {
-                weighted = (bestScore.value > 0) == (factor > 0) ? .infinity : .minusInfinity
-            } else {
-                weighted = Score(Int(Double(bestScore.value) * factor))
-            }
-            work[node.name] = current + weighted
-        }
+        addMatching(&work, from: resource, attribute: attribute, factor: factor)
         if canRunAny(work) {
             for colocation in resource.primaryColocations where colocation.influence {
                 work = mergeWeights(from: colocation.dependent, into: work, attribute: colocation.nodeAttribute,
