@@ -117,9 +117,14 @@ public final class StateJournal: @unchecked Sendable {
     /// Appends the changed tickets and fdatasyncs them. On failure the journal is cut back to
     /// its last good length (or marked for compaction) and the error thrown.
     public func append(_ file: StateFile) throws(StoreError) {
+        try append(encoded: file.encoded())
+    }
+
+    /// `append` of a state file already encoded (`StateFile.encode`).
+    public func append(encoded body: [UInt8]) throws(StoreError) {
         precondition(!wantsCompaction, "append to a journal that must be compacted first")
         precondition(descriptor >= 0, "append to a closed journal")
-        let record = StateJournal.record(file)
+        let record = StateJournal.record(body: body)
         guard length + record.count <= StateJournal.journalBytesMax else {
             needsCompaction = true
             throw StoreError(path: path, reason: "journal over \(StateJournal.journalBytesMax) bytes")
@@ -138,7 +143,7 @@ public final class StateJournal: @unchecked Sendable {
     /// Writes every ticket as the journal's only record, atomically replacing the journal.
     public func compact(_ file: StateFile) throws(StoreError) {
         let temporary = path + ".tmp"
-        let record = StateJournal.record(file)
+        let record = StateJournal.record(body: file.encoded())
         let fresh = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fresh >= 0 else { throw StoreError(path: temporary, reason: "open: \(String(cString: strerror(errno)))") }
         do throws(StoreError) {
@@ -165,8 +170,7 @@ public final class StateJournal: @unchecked Sendable {
         needsCompaction = false
     }
 
-    static func record(_ file: StateFile) -> [UInt8] {
-        let body = file.encoded()
+    static func record(body: [UInt8]) -> [UInt8] {
         precondition(body.count <= Int(UInt32.max), "state record of \(body.count) bytes")
         var writer = ByteWriter(capacity: body.count + 8)
         writer.u32(recordMagic)

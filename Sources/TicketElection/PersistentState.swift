@@ -33,3 +33,20 @@ public struct PersistentTicketState: Sendable, Equatable {
         self.attributes = attributes
     }
 }
+
+extension PersistentTicketState {
+    /// The same state `elapsed` later: its spans shortened, the ones that ran out dropped —
+    /// what `TicketInstance.persistentState(now:)` gives `elapsed` after it gave this. batond
+    /// takes each state when its instance asks for the write and writes the batch at the end
+    /// of the event-loop turn, aged to the moment of the write.
+    public func aged(by elapsed: Duration) -> PersistentTicketState {
+        guard elapsed > .zero else { return self }
+        var aged = self
+        aged.promise = promise.flatMap { view in
+            view.remaining > elapsed
+                ? LeaseView(leader: view.leader, term: view.term, remaining: view.remaining - elapsed, confirmed: view.confirmed) : nil
+        }
+        aged.leading = leading.flatMap { $0 > elapsed ? $0 - elapsed : nil }
+        return aged
+    }
+}

@@ -15,18 +15,20 @@ public struct ByteWriter: Sendable {
 
     /// A string of at most `lengthMax` UTF-8 bytes behind a one- or two-byte length.
     public mutating func string(_ value: String, lengthMax: Int) {
-        let utf8 = Array(value.utf8)
-        precondition(utf8.count <= lengthMax, "string of \(utf8.count) bytes over its limit \(lengthMax)")
-        if lengthMax <= 255 { u8(UInt8(utf8.count)) } else { u16(UInt16(utf8.count)) }
-        bytes.append(contentsOf: utf8)
+        // No intermediate array: this runs for every ticket name of every frame and journal record.
+        let count = value.utf8.count
+        precondition(count <= lengthMax, "string of \(count) bytes over its limit \(lengthMax)")
+        if lengthMax <= 255 { u8(UInt8(count)) } else { u16(UInt16(count)) }
+        bytes.append(contentsOf: value.utf8)
     }
 
     public mutating func patchU32(_ value: UInt32, at offset: Int) {
         for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * (3 - index))) }
     }
 
+    /// The low `count` bytes of `value`, most significant first, in one append.
     private mutating func append(_ value: UInt64, count: Int) {
-        for index in (0..<count).reversed() { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0[(8 - count)...]) }
     }
 }
 

@@ -24,14 +24,19 @@ public struct StateFile: Sendable, Equatable {
     }
 
     public func encoded() -> [UInt8] {
+        StateFile.encode(bootID: bootID, bootClock: bootClock, tickets: tickets.keys.sorted().map { ($0, tickets[$0]!) })
+    }
+
+    /// The bytes of a state file holding `tickets` in the order given (names must not repeat):
+    /// the journal writes each batch's changed tickets this way, without building a dictionary.
+    public static func encode(bootID: String, bootClock: Duration, tickets: some Collection<(String, PersistentTicketState)>) -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + tickets.count * 96)
         writer.u32(StateFile.magic)
         writer.u8(StateFile.version)
         writer.string(bootID, lengthMax: 255)
         writer.i64(bootClock.nanoseconds)
         writer.u32(UInt32(tickets.count))
-        for name in tickets.keys.sorted() {
-            let state = tickets[name]!
+        for (name, state) in tickets {
             writer.string(name, lengthMax: TicketPolicy.nameLengthMax)
             writer.u64(state.term)
             writer.u8(state.votedFor.map { UInt8($0.index) } ?? noMember)
