@@ -11,16 +11,25 @@ import TicketWire
 /// batch out in that order. No clock, no I/O here.
 public struct DaemonCore: Sendable {
     public let membership: Membership
-    public private(set) var instances: [String: TicketInstance]
-    public let ticketNames: [String]
+    /// The tickets in configuration order; a ticket's position is its index everywhere below
+    /// (instances, wake-ups, the heap). Instances live in an array and are changed in place:
+    /// at 10,000 tickets a dictionary's copy-out, copy-back of each instance and the hashing
+    /// of its name were a third of a loaded daemon's time.
+    public private(set) var ticketNames: [String]
+    private var indexOf: [String: Int]
+    private var instances: [TicketInstance]
     /// Each instance's wake-up time, and the same times in a min-heap so that finding the next
     /// one and the due ones costs O(log n), not a scan of every ticket. Heap entries that no
     /// longer match `wakeUps` are stale and skipped.
-    private var wakeUps: [String: LocalInstant] = [:]
+    private var wakeUps: [LocalInstant?]
+    private var wakeUpCount = 0
     private var wakeUpQueue = WakeUpQueue()
     private var requests: [RequestID: (client: ClientToken, requestID: UInt64, ticket: String, command: TicketCommand)] = [:]
     private var nextRequest: UInt64 = 0
     private var startedAt: LocalInstant?
+    /// Tickets removed by a reload, with their last state: put back, they resume from it (a
+    /// promise given before the removal still binds).
+    private var retired: [String: (state: PersistentTicketState, at: LocalInstant)] = [:]
     public static let requestsInFlightMax = 4096
 
     /// The shell's name for a client connection.
@@ -35,11 +44,18 @@ public struct DaemonCore: Sendable {
         case standby(Bool)
     }
 
+    /// One ticket's state to write, as its instance gave it at `at`.
+    public struct StateWrite: Sendable {
+        public let ticket: Int
+        public var state: PersistentTicketState
+        public var at: LocalInstant
+    }
+
     /// What the shell must do, in this order: persist, send, then the rest.
     public struct Batch: Sendable {
-        public var persist = false
-        /// The tickets whose state changed in this batch (what `persist` must write).
-        public var persistedTickets: [String] = []
+        /// The states to write (one per ticket, the newest), fsynced before any frame leaves.
+        public var writes: [StateWrite] = []
+        public var persist: Bool { !writes.isEmpty }
         public var frames: [PeerFrame] = []
         public var cib: [(ticket: String, action: CIBAction)] = []
         public var handlers: [(ticket: String, purpose: HandlerPurpose)] = []
@@ -47,7 +63,7 @@ public struct DaemonCore: Sendable {
         public var events: [(ticket: String, event: ElectionEvent)] = []
 
         public var isEmpty: Bool {
-            !persist && frames.isEmpty && cib.isEmpty && handlers.isEmpty && replies.isEmpty && events.isEmpty
+            writes.isEmpty && frames.isEmpty && cib.isEmpty && handlers.isEmpty && replies.isEmpty && events.isEmpty
         }
     }
 
@@ -56,18 +72,38 @@ public struct DaemonCore: Sendable {
         precondition(Set(policies.map(\.name)).count == policies.count, "ticket names must be unique")
         self.membership = membership
         self.ticketNames = policies.map(\.name)
-        var instances: [String: TicketInstance] = [:]
-        for policy in policies { instances[policy.name] = TicketInstance(policy: policy, membership: membership) }
-        self.instances = instances
+        self.indexOf = Dictionary(uniqueKeysWithValues: policies.enumerated().map { ($0.element.name, $0.offset) })
+        self.instances = policies.map { TicketInstance(policy: $0, membership: membership) }
+        self.wakeUps = Array(repeating: nil, count: policies.count)
     }
+
+    /// The election instance of `name`, if configured.
+    public func instance(named name: String) -> TicketInstance? {
+        indexOf[name].map { instances[$0] }
+    }
+
+    public func index(of name: String) -> Int? { indexOf[name] }
 
     // MARK: - Inputs
 
+    /// `modes` may name tickets no longer configured (state written before a reload removed
+    /// them): their promises are kept for a reload that brings them back.
     public mutating func start(_ modes: [String: TicketInstance.StartMode], now: LocalInstant) -> Batch {
         startedAt = now
+        for (name, mode) in modes where indexOf[name] == nil {
+            guard case .restored(let state, let elapsed) = mode else { continue }
+            switch elapsed {
+            case .known(let span): retired[name] = (state.aged(by: span), now)
+            case .unknown:
+                // After a reboot a lead is given up; promises count in full (as `start` does).
+                var kept = state
+                kept.leading = nil
+                retired[name] = (kept, now)
+            }
+        }
         return fold(now: now) { core, collect in
-            for name in core.ticketNames {
-                collect(name, core.instances[name]!.start(modes[name] ?? .fresh, now: now))
+            for index in core.instances.indices {
+                collect(index, core.instances[index].start(modes[core.ticketNames[index]] ?? .fresh, now: now))
             }
         }
     }
@@ -75,8 +111,9 @@ public struct DaemonCore: Sendable {
     public mutating func receive(_ frame: PeerFrame, now: LocalInstant) -> Batch {
         precondition(frame.to == membership.selfID, "frame for \(frame.to) handed to \(membership.selfID)")
         return fold(now: now) { core, collect in
-            for message in frame.messages where core.instances[message.ticket] != nil {
-                collect(message.ticket, core.instances[message.ticket]!.onMessage(message, now: now))
+            for message in frame.messages {
+                guard let index = core.indexOf[message.ticket] else { continue }
+                collect(index, core.instances[index].onMessage(message, now: now))
             }
         }
     }
@@ -84,17 +121,18 @@ public struct DaemonCore: Sendable {
     /// Runs every instance whose wake-up time has come.
     public mutating func timer(now: LocalInstant) -> Batch {
         fold(now: now) { core, collect in
-            var due: [String] = []
+            var due: [Int] = []
             while let top = core.wakeUpQueue.first, top.at <= now {
                 core.wakeUpQueue.removeFirst()
                 if core.wakeUps[top.ticket] == top.at {
                     core.wakeUps[top.ticket] = nil
+                    core.wakeUpCount -= 1
                     due.append(top.ticket)
                 }
             }
-            for name in due.sorted() {
-                collect(name, core.instances[name]!.onTimer(now: now))
-            }
+            // Configuration order, as the names were before: the same inputs, the same batch.
+            due.sort()
+            for index in due { collect(index, core.instances[index].onTimer(now: now)) }
         }
     }
 
@@ -109,15 +147,19 @@ public struct DaemonCore: Sendable {
         }
     }
 
-    private mutating func setWakeUp(_ ticket: String, at: LocalInstant) {
+    private mutating func setWakeUp(_ ticket: Int, at: LocalInstant) {
         guard wakeUps[ticket] != at else { return }
+        if wakeUps[ticket] == nil { wakeUpCount += 1 }
         wakeUps[ticket] = at
         wakeUpQueue.insert((at, ticket))
         // Stale entries pile up when wake-ups move; rebuild before they outgrow the live ones.
-        if wakeUpQueue.count > 2 * wakeUps.count + 1024 {
-            wakeUpQueue = WakeUpQueue(wakeUps.map { ($0.value, $0.key) })
-        }
-        precondition(wakeUpQueue.count <= 3 * wakeUps.count + 1024, "wake-up heap of \(wakeUpQueue.count) for \(wakeUps.count) tickets")
+        if wakeUpQueue.count > 2 * wakeUpCount + 1024 { rebuildWakeUpQueue() }
+        precondition(wakeUpQueue.count <= 3 * wakeUpCount + 1024, "wake-up heap of \(wakeUpQueue.count) for \(wakeUpCount) tickets")
+    }
+
+    private mutating func rebuildWakeUpQueue() {
+        wakeUpQueue = WakeUpQueue(wakeUps.enumerated().compactMap { index, at in at.map { ($0, index) } })
+        wakeUpCount = wakeUps.count { $0 != nil }
     }
 
     public mutating func command(_ request: ClientRequest, from client: ClientToken, now: LocalInstant) -> Batch {
@@ -137,14 +179,14 @@ public struct DaemonCore: Sendable {
         case .peers:
             return answer(.error("peers are known to the shell, not the core"))
         case .getAttribute(let ticket, let name):
-            guard let instance = instances[ticket] else { return answer(.error(noSuchTicket(ticket))) }
+            guard let instance = instance(named: ticket) else { return answer(.error(noSuchTicket(ticket))) }
             guard let value = instance.attributes[name] else { return answer(.error("attribute \(name) is not set for ticket \(ticket)")) }
             return answer(.attributes([Attribute(name: name, value: value)]))
         case .listAttributes(let ticket):
-            guard let instance = instances[ticket] else { return answer(.error(noSuchTicket(ticket))) }
+            guard let instance = instance(named: ticket) else { return answer(.error(noSuchTicket(ticket))) }
             return answer(.attributes(instance.attributes.sorted { $0.key < $1.key }.map { Attribute(name: $0.key, value: $0.value) }))
         case .ticket(let ticket, let ticketCommand):
-            guard instances[ticket] != nil else { return answer(.error(noSuchTicket(ticket))) }
+            guard let index = indexOf[ticket] else { return answer(.error(noSuchTicket(ticket))) }
             guard requests.count < DaemonCore.requestsInFlightMax else { return answer(.error("too many requests in flight")) }
             let adminCommand: AdminCommand
             switch ticketCommand {
@@ -164,7 +206,7 @@ public struct DaemonCore: Sendable {
             let id = RequestID(nextRequest)
             requests[id] = (client, request.id, ticket, ticketCommand)
             batch = fold(now: now) { core, collect in
-                collect(ticket, core.instances[ticket]!.onCommand(adminCommand, request: id, now: now))
+                collect(index, core.instances[index].onCommand(adminCommand, request: id, now: now))
             }
             return batch
         }
@@ -177,40 +219,126 @@ public struct DaemonCore: Sendable {
 
     public mutating func handlerFinished(ticket: String, purpose: HandlerPurpose, succeeded: Bool, now: LocalInstant) -> Batch {
         fold(now: now) { core, collect in
-            guard core.instances[ticket] != nil else { return }
-            collect(ticket, core.instances[ticket]!.onHandlerResult(purpose, succeeded: succeeded, now: now))
+            guard let index = core.indexOf[ticket] else { return }
+            collect(index, core.instances[index].onHandlerResult(purpose, succeeded: succeeded, now: now))
         }
     }
 
     public mutating func localRevokeCompleted(ticket: String, now: LocalInstant) -> Batch {
         fold(now: now) { core, collect in
-            guard core.instances[ticket] != nil else { return }
-            collect(ticket, core.instances[ticket]!.onLocalRevokeCompleted(now: now))
+            guard let index = core.indexOf[ticket] else { return }
+            collect(index, core.instances[index].onLocalRevokeCompleted(now: now))
         }
     }
 
     public mutating func siteQuorum(_ quorate: Bool, now: LocalInstant) -> Batch {
         fold(now: now) { core, collect in
-            for name in core.ticketNames { collect(name, core.instances[name]!.onSiteQuorum(quorate, now: now)) }
+            for index in core.instances.indices { collect(index, core.instances[index].onSiteQuorum(quorate, now: now)) }
         }
+    }
+
+    // MARK: - Reload
+
+    /// What a reload changed, ticket by ticket.
+    public struct Reconfiguration: Sendable, Equatable {
+        public var added: [String] = []
+        public var removed: [String] = []
+        /// Same name, new settings: the instance restarts from its state at once, as batond's
+        /// restart would (a lease held here is kept and renewed under the new settings).
+        public var changed: [String] = []
+        public var isEmpty: Bool { added.isEmpty && removed.isEmpty && changed.isEmpty }
+
+        public init(added: [String] = [], removed: [String] = [], changed: [String] = []) {
+            self.added = added
+            self.removed = removed
+            self.changed = changed
+        }
+    }
+
+    /// Applies a reloaded ticket list (same members). Added tickets start as at a first start,
+    /// or from their last state if a reload removed them earlier; removed tickets are revoked
+    /// here if this site holds them and forgotten; changed ones restart from their state.
+    /// Requests waiting on a removed or changed ticket are answered with an error.
+    public mutating func reconfigure(_ policies: [TicketPolicy], now: LocalInstant) -> (Batch, Reconfiguration) {
+        precondition(!policies.isEmpty, "batond needs at least one ticket")
+        precondition(Set(policies.map(\.name)).count == policies.count, "ticket names must be unique")
+        var report = Reconfiguration()
+        let newNames = Set(policies.map(\.name))
+        var batch = Batch()
+        // Removed tickets: revoke what this site holds, keep the state for a later return.
+        for (index, name) in ticketNames.enumerated() where !newNames.contains(name) {
+            report.removed.append(name)
+            let instance = instances[index]
+            retired[name] = (instance.persistentState(now: now), now)
+            if instance.grantedLocally { batch.cib.append((name, .revoke(.removedFromConfiguration))) }
+        }
+        var oldInstances: [String: TicketInstance] = [:]
+        for (index, name) in ticketNames.enumerated() where newNames.contains(name) { oldInstances[name] = instances[index] }
+        var modes: [Int: TicketInstance.StartMode] = [:]
+        var newInstances: [TicketInstance] = []
+        for (index, policy) in policies.enumerated() {
+            if let old = oldInstances[policy.name] {
+                if old.policy == policy {
+                    newInstances.append(old)
+                    continue
+                }
+                report.changed.append(policy.name)
+                modes[index] = .restored(old.persistentState(now: now), elapsed: .known(.zero))
+            } else {
+                report.added.append(policy.name)
+                if let saved = retired.removeValue(forKey: policy.name) {
+                    modes[index] = .restored(saved.state, elapsed: .known(now.since(saved.at)))
+                } else {
+                    modes[index] = .fresh
+                }
+            }
+            newInstances.append(TicketInstance(policy: policy, membership: membership))
+        }
+        let restarted = Set(report.removed + report.changed)
+        for (id, request) in requests where restarted.contains(request.ticket) {
+            requests[id] = nil
+            batch.replies.append((request.client, ClientReply(id: request.requestID, body: .error(
+                "ticket \"\(request.ticket)\" was \(report.removed.contains(request.ticket) ? "removed from" : "changed in") the configuration while this request waited; see `baton list`"))))
+        }
+        // The new layout: wake-ups of kept tickets move with them, the heap is rebuilt.
+        var newWakeUps: [LocalInstant?] = Array(repeating: nil, count: policies.count)
+        for (index, policy) in policies.enumerated() where modes[index] == nil {
+            newWakeUps[index] = indexOf[policy.name].flatMap { wakeUps[$0] }
+        }
+        ticketNames = policies.map(\.name)
+        indexOf = Dictionary(uniqueKeysWithValues: policies.enumerated().map { ($0.element.name, $0.offset) })
+        instances = newInstances
+        wakeUps = newWakeUps
+        rebuildWakeUpQueue()
+        let started = fold(now: now) { core, collect in
+            for (index, mode) in modes.sorted(by: { $0.key < $1.key }) { collect(index, core.instances[index].start(mode, now: now)) }
+        }
+        batch.writes.append(contentsOf: started.writes)
+        batch.frames.append(contentsOf: started.frames)
+        batch.cib.append(contentsOf: started.cib)
+        batch.handlers.append(contentsOf: started.handlers)
+        batch.replies.append(contentsOf: started.replies)
+        batch.events.append(contentsOf: started.events)
+        return (batch, report)
     }
 
     // MARK: - Output
 
-    /// Everything to write to the state file now.
+    /// Every ticket's state, to write now (durations counted from `now`); with it, tickets a
+    /// reload removed while a promise of theirs still runs (a restart that brings such a ticket
+    /// back must not forget it).
     public func stateFileTickets(now: LocalInstant) -> [String: PersistentTicketState] {
-        stateFileTickets(ticketNames, now: now)
-    }
-
-    /// The state of `names` to write now (durations counted from `now`).
-    public func stateFileTickets(_ names: some Sequence<String>, now: LocalInstant) -> [String: PersistentTicketState] {
         var tickets: [String: PersistentTicketState] = [:]
-        for name in names { tickets[name] = instances[name]!.persistentState(now: now) }
+        for (name, entry) in retired {
+            let state = entry.state.aged(by: now.since(entry.at))
+            if state.promise != nil || state.leading != nil { tickets[name] = state }
+        }
+        for (index, name) in ticketNames.enumerated() { tickets[name] = instances[index].persistentState(now: now) }
         return tickets
     }
 
     public func summary(of name: String, now: LocalInstant) -> TicketSummary {
-        let status = instances[name]!.status(now: now)
+        let status = instance(named: name)!.status(now: now)
         return TicketSummary(
             name: name, manual: status.mode == .manual, term: status.term, leader: status.leader.map { membership.name($0) },
             leaseRemaining: status.leaseRemaining, commitPending: status.commitPendingRemaining,
@@ -219,28 +347,31 @@ public struct DaemonCore: Sendable {
 
     private func noSuchTicket(_ name: String) -> String { "ticket \"\(name)\" does not exist" }
 
-    private mutating func fold(now: LocalInstant, _ body: (inout DaemonCore, (String, [Directive]) -> Void) -> Void) -> Batch {
+    private mutating func fold(now: LocalInstant, _ body: (inout DaemonCore, (Int, [Directive]) -> Void) -> Void) -> Batch {
         var batch = Batch()
         var outgoing: [MemberID: [PeerMessage]] = [:]
-        var collected: [(String, [Directive])] = []
-        body(&self) { name, directives in collected.append((name, directives)) }
-        for (ticket, directives) in collected {
+        var collected: [(Int, [Directive])] = []
+        body(&self) { index, directives in collected.append((index, directives)) }
+        for (index, directives) in collected {
             for directive in directives {
                 switch directive {
-                case .persist:
-                    if !batch.persist || batch.persistedTickets.last != ticket { batch.persistedTickets.append(ticket) }
-                    batch.persist = true
+                case .persist(let state):
+                    if let last = batch.writes.last, last.ticket == index {
+                        batch.writes[batch.writes.count - 1].state = state
+                    } else {
+                        batch.writes.append(StateWrite(ticket: index, state: state, at: now))
+                    }
                 case .send(let message): outgoing[message.to, default: []].append(message)
-                case .wakeUp(let at): setWakeUp(ticket, at: at)
-                case .grantLocally(let term, let remaining): batch.cib.append((ticket, .grant(term: term, leaseRemaining: remaining)))
-                case .revokeLocally(let reason): batch.cib.append((ticket, .revoke(reason)))
-                case .setStandby(let on): batch.cib.append((ticket, .standby(on)))
-                case .runHandler(let purpose): batch.handlers.append((ticket, purpose))
+                case .wakeUp(let at): setWakeUp(index, at: at)
+                case .grantLocally(let term, let remaining): batch.cib.append((ticketNames[index], .grant(term: term, leaseRemaining: remaining)))
+                case .revokeLocally(let reason): batch.cib.append((ticketNames[index], .revoke(reason)))
+                case .setStandby(let on): batch.cib.append((ticketNames[index], .standby(on)))
+                case .runHandler(let purpose): batch.handlers.append((ticketNames[index], purpose))
                 case .reply(let id, let outcome):
                     if let request = requests.removeValue(forKey: id) {
                         batch.replies.append((request.client, ClientReply(id: request.requestID, body: .outcome(describe(outcome, for: request.command)))))
                     }
-                case .log(let event): batch.events.append((ticket, event))
+                case .log(let event): batch.events.append((ticketNames[index], event))
                 }
             }
         }
@@ -290,13 +421,13 @@ public struct DaemonCore: Sendable {
     }
 }
 
-/// A binary min-heap of (wake-up time, ticket), ordered by time.
+/// A binary min-heap of (wake-up time, ticket index), ordered by time.
 struct WakeUpQueue: Sendable {
-    private var entries: [(at: LocalInstant, ticket: String)] = []
+    private var entries: [(at: LocalInstant, ticket: Int)] = []
 
     init() {}
 
-    init(_ items: [(LocalInstant, String)]) {
+    init(_ items: [(LocalInstant, Int)]) {
         entries = items.map { (at: $0.0, ticket: $0.1) }
         var index = entries.count / 2
         while index > 0 {
@@ -306,15 +437,14 @@ struct WakeUpQueue: Sendable {
     }
 
     var count: Int { entries.count }
-    var first: (at: LocalInstant, ticket: String)? { entries.first }
+    var first: (at: LocalInstant, ticket: Int)? { entries.first }
 
-    /// By time only: ties need no order here (`timer` sorts the due tickets by name), and
-    /// comparing names cost more than the rest of the heap at 10,000 tickets.
-    private static func less(_ a: (at: LocalInstant, ticket: String), _ b: (at: LocalInstant, ticket: String)) -> Bool {
+    /// By time only: ties need no order here (`timer` sorts the due tickets).
+    private static func less(_ a: (at: LocalInstant, ticket: Int), _ b: (at: LocalInstant, ticket: Int)) -> Bool {
         a.at < b.at
     }
 
-    mutating func insert(_ item: (LocalInstant, String)) {
+    mutating func insert(_ item: (LocalInstant, Int)) {
         entries.append((at: item.0, ticket: item.1))
         var child = entries.count - 1
         while child > 0 {

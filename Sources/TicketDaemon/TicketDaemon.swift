@@ -47,7 +47,10 @@ public final class TicketDaemon: @unchecked Sendable {
     var pending = DaemonCore.Batch()
     var pendingPeers: [MemberID] = []
     var pendingMessages: [MemberID: [PeerMessage]] = [:]
-    var pendingTickets: Set<String> = []
+    /// Per ticket index: where its state write sits in `pending.writes` (-1: none yet).
+    var pendingWriteSlot: [Int] = []
+    /// before-acquire-handler per ticket, as last loaded (SIGHUP changes it).
+    var ticketHandlers: [String: String]
     var flushScheduled = false
     /// Above this many events in one batch, events are logged at debug with one info summary.
     static let eventsLoggedEachMax = 8
@@ -78,6 +81,7 @@ public final class TicketDaemon: @unchecked Sendable {
         self.socketPath = socketPath
         self.metricsAddress = metricsAddress
         self.core = DaemonCore(membership: plan.membership, policies: plan.policies)
+        self.ticketHandlers = plan.handlers
     }
 
     func confined() {
@@ -145,7 +149,7 @@ public final class TicketDaemon: @unchecked Sendable {
         startedAt = now
         let loaded = journal.load(bootID: bootID, now: now)
         logger.info("\(loaded.note)")
-        var modes: [String: TicketInstance.StartMode] = [:]
+        var modes = loaded.allLost ? [:] : loaded.modes
         for name in core.ticketNames { modes[name] = loaded.mode(for: name) }
         execute(core.start(modes, now: now), now: now)
     }
@@ -158,9 +162,16 @@ public final class TicketDaemon: @unchecked Sendable {
     /// holds for the merged batch: no frame of any of them leaves before the write is durable.
     func execute(_ batch: DaemonCore.Batch, now: LocalInstant) {
         confined()
-        if batch.persist {
-            pending.persist = true
-            for ticket in batch.persistedTickets where pendingTickets.insert(ticket).inserted { pending.persistedTickets.append(ticket) }
+        // One write per ticket per turn, the newest state in the first one's place.
+        if pendingWriteSlot.count != core.ticketNames.count { pendingWriteSlot = Array(repeating: -1, count: core.ticketNames.count) }
+        for write in batch.writes {
+            let slot = pendingWriteSlot[write.ticket]
+            if slot >= 0 {
+                pending.writes[slot] = write
+            } else {
+                pendingWriteSlot[write.ticket] = pending.writes.count
+                pending.writes.append(write)
+            }
         }
         for frame in batch.frames {
             if pendingMessages[frame.to] == nil { pendingPeers.append(frame.to) }
@@ -186,7 +197,7 @@ public final class TicketDaemon: @unchecked Sendable {
         pending = DaemonCore.Batch()
         pendingPeers = []
         pendingMessages = [:]
-        pendingTickets = []
+        for write in batch.writes { pendingWriteSlot[write.ticket] = -1 }
         let now = SystemClock.now()
         var frames: [PeerFrame] = []
         for peer in peers {
@@ -198,7 +209,7 @@ public final class TicketDaemon: @unchecked Sendable {
                 start = end
             }
         }
-        let durable = !batch.persist || persist(batch.persistedTickets, now: now)
+        let durable = !batch.persist || persist(batch.writes, now: now)
         if durable {
             for frame in frames { send(frame) }
         } else {
@@ -244,14 +255,18 @@ public final class TicketDaemon: @unchecked Sendable {
 
     /// Writes the changed tickets to the journal (or compacts it: every ticket, one record).
     @discardableResult
-    func persist(_ tickets: [String], now: LocalInstant) -> Bool {
+    func persist(_ writes: [DaemonCore.StateWrite], now: LocalInstant) -> Bool {
         confined()
         do {
             if journal.wantsCompaction {
                 try journal.compact(StateFile(bootID: bootID, bootClock: .nanoseconds(now.nanoseconds), tickets: core.stateFileTickets(now: now)))
                 metrics.stateCompactions += 1
             } else {
-                try journal.append(StateFile(bootID: bootID, bootClock: .nanoseconds(now.nanoseconds), tickets: core.stateFileTickets(tickets, now: now)))
+                // Each state as its instance gave it, aged to this write's clock reading.
+                let names = core.ticketNames
+                try journal.append(encoded: StateFile.encode(
+                    bootID: bootID, bootClock: .nanoseconds(now.nanoseconds),
+                    tickets: writes.lazy.map { (names[$0.ticket], $0.state.aged(by: now.since($0.at))) }))
             }
             metrics.stateWrites += 1
             if persistFailed {
@@ -311,10 +326,10 @@ public final class TicketDaemon: @unchecked Sendable {
                 expires: remaining.map { wallNow + Int($0.nanoseconds / 1_000_000_000) })
             metrics.grantsApplied += 1
         case .revoke(let reason):
-            change = TicketChange(kind: .revoke(reason), owner: plan.selfEndpoint.name, term: core.instances[ticket]?.term ?? 0, expires: nil)
+            change = TicketChange(kind: .revoke(reason), owner: plan.selfEndpoint.name, term: core.instance(named: ticket)?.term ?? 0, expires: nil)
             metrics.revokesApplied += 1
         case .standby(let on):
-            change = TicketChange(kind: .standby(on), owner: plan.selfEndpoint.name, term: core.instances[ticket]?.term ?? 0, expires: nil)
+            change = TicketChange(kind: .standby(on), owner: plan.selfEndpoint.name, term: core.instance(named: ticket)?.term ?? 0, expires: nil)
         }
         logger.debug("site back end: \(change.kind)", metadata: ["ticket.name": .string(ticket), "ticket.term": .string("\(change.term)")])
         // One write at a time per ticket, in order: a revoke never overtakes a grant.
@@ -346,7 +361,7 @@ public final class TicketDaemon: @unchecked Sendable {
 
     func runHandler(ticket: String, purpose: HandlerPurpose, now: LocalInstant) {
         confined()
-        guard let path = plan.handlers[ticket] else {
+        guard let path = ticketHandlers[ticket] else {
             execute(core.handlerFinished(ticket: ticket, purpose: purpose, succeeded: true, now: now), now: now)
             return
         }
@@ -371,10 +386,13 @@ public final class TicketDaemon: @unchecked Sendable {
         }
     }
 
-    /// SIGHUP: the configuration file is read again. Certificate, key and CA (paths and files)
-    /// apply to new connections; tickets and connections stay. Changes to members or tickets
-    /// need a restart: they are reported and the running configuration is kept. A file that no
-    /// longer loads changes nothing.
+    /// SIGHUP: the configuration file is read again. A file that no longer loads changes
+    /// nothing. Certificate, key and CA (paths and files) apply to new connections. Tickets
+    /// apply at once (`DaemonCore.reconfigure`): new ones start, removed ones are revoked here
+    /// and forgotten, changed ones restart from their state (a lease held here is kept);
+    /// handlers change with them. Members (names, roles, addresses) are what majorities are
+    /// counted over: a change to them is reported and waits for a restart, and then nothing
+    /// of the new file but the certificates is applied.
     public func reload(_ reloaded: Result<DaemonPlan, any Error>) {
         let plan: DaemonPlan
         switch reloaded {
@@ -383,11 +401,6 @@ public final class TicketDaemon: @unchecked Sendable {
             return
         case .success(let newPlan):
             plan = newPlan
-        }
-        if plan.endpoints != self.plan.endpoints || plan.policies != self.plan.policies || plan.membership != self.plan.membership
-            || plan.handlers != self.plan.handlers
-        {
-            logger.warning("reload: members, tickets or handlers changed; they take effect at the next restart (the running configuration is kept)")
         }
         let security = plan.transportSecurity
         do {
@@ -398,5 +411,31 @@ public final class TicketDaemon: @unchecked Sendable {
         } catch {
             logger.error("reload: certificates cannot be loaded; keeping the old ones", metadata: ["tls.error": .string("\(error)")])
         }
+        if plan.endpoints != self.plan.endpoints || plan.membership != self.plan.membership {
+            logger.warning("reload: the members changed; the new configuration takes effect at the next restart (tickets and members kept as they run)")
+            return
+        }
+        loop.execute { self.applyTickets(plan) }
+    }
+
+    func applyTickets(_ plan: DaemonPlan) {
+        confined()
+        // Batches waiting for this turn's flush name tickets by their current index.
+        if flushScheduled { flush() }
+        let now = SystemClock.now()
+        let (batch, report) = core.reconfigure(plan.policies, now: now)
+        ticketHandlers = plan.handlers
+        pendingWriteSlot = Array(repeating: -1, count: core.ticketNames.count)
+        if report.isEmpty {
+            logger.info("reload: tickets unchanged")
+        } else {
+            logger.notice(
+                "reload: tickets applied",
+                metadata: [
+                    "tickets.added": .string(report.added.joined(separator: ",")), "tickets.removed": .string(report.removed.joined(separator: ",")),
+                    "tickets.changed": .string(report.changed.joined(separator: ",")), "tickets": .string("\(core.ticketNames.count)"),
+                ])
+        }
+        execute(batch, now: now)
     }
 }

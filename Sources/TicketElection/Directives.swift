@@ -17,6 +17,8 @@ public enum RevokeReason: String, Sendable, Equatable {
     case supersededByNewerTerm = "superseded-by-newer-term"
     /// Startup: this site does not hold the ticket (whatever the CIB said before).
     case notHeldAtStartup = "not-held-at-startup"
+    /// The ticket left this member's configuration (batond reloaded it).
+    case removedFromConfiguration = "removed-from-configuration"
 }
 
 public enum HandlerPurpose: Sendable, Equatable {

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension EndToEnd {
+    @Suite struct Reload {
+        /// SIGHUP applies ticket changes at once: a changed ticket keeps its holder (the CIB is
+        /// never revoked), a new ticket can be granted, a removed one is revoked and forgotten.
+        @Test func sighupAppliesTicketChanges() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
+                let grant = try await cluster.grant("ticketA", at: "site-a")
+                #expect(grant.status == 0, "\(grant)")
+                try await waitUntil("every member knows site-a leads", within: .seconds(5)) {
+                    for name in ["site-b", "arbitrator"] where try await cluster.leader("ticketA", at: name) != "site-a" { return false }
+                    return true
+                }
+                // ticketA: expire 6 -> 12; ticketB is new.
+                let changed = """
+                    ticket = "ticketA"
+                      expire = 12
+                      timeout = 500ms
+                      retries = 3
+
+                    ticket = "ticketB"
+                      expire = 6
+                      timeout = 500ms
+                      retries = 3
+
+                    """
+                for member in cluster.members {
+                    try cluster.config(for: member).replacingOccurrences(of: cluster.ticketsText, with: changed)
+                        .write(toFile: cluster.configPath(member.name), atomically: true, encoding: .utf8)
+                }
+                let reloaded = ContinuousClock.now
+                for member in cluster.members { cluster.signal(member.name, SIGHUP) }
+                var revokedSeen = false
+                try await waitUntil("every member lists ticketB", within: .seconds(10)) {
+                    if !cluster.cibGranted("ticketA", at: "site-a") { revokedSeen = true }
+                    for member in cluster.members where try await cluster.listJSON(at: member.name).count != 2 { return false }
+                    return true
+                }
+                print("ticketB listed everywhere \(format(ContinuousClock.now - reloaded)) after SIGHUP")
+                // site-a renews ticketA under the new expire: more than the old 6 s left.
+                try await waitUntil("site-a's lease on ticketA reflects expire 12", within: .seconds(10)) {
+                    if !cluster.cibGranted("ticketA", at: "site-a") { revokedSeen = true }
+                    let entry = try await cluster.ticketJSON("ticketA", at: "site-a")
+                    return (entry["lease_remaining_seconds"] as? Double ?? 0) > 7
+                }
+                #expect(!revokedSeen, "site-a's CIB showed ticketA revoked during the reload")
+                for name in ["site-a", "site-b", "arbitrator"] {
+                    #expect(try await cluster.leader("ticketA", at: name) == "site-a", "\(name) lost track of ticketA's holder")
+                }
+                let grantB = try await cluster.grant("ticketB", at: "site-b")
+                #expect(grantB.status == 0, "\(grantB)")
+                #expect(cluster.cibGranted("ticketB", at: "site-b"))
+                #expect(cluster.logTail("site-a", lines: 2000).contains("reload: tickets applied"), "\(cluster.logTail("site-a"))")
+
+                // Remove ticketB everywhere: site-b revokes it in its CIB and forgets it.
+                let onlyA = """
+                    ticket = "ticketA"
+                      expire = 12
+                      timeout = 500ms
+                      retries = 3
+
+                    """
+                for member in cluster.members {
+                    try cluster.config(for: member).replacingOccurrences(of: cluster.ticketsText, with: onlyA)
+                        .write(toFile: cluster.configPath(member.name), atomically: true, encoding: .utf8)
+                }
+                for member in cluster.members { cluster.signal(member.name, SIGHUP) }
+                try await waitUntil("site-b revoked the removed ticketB", within: .seconds(10)) {
+                    !cluster.cibGranted("ticketB", at: "site-b")
+                }
+                try await waitUntil("ticketB gone from every list", within: .seconds(10)) {
+                    for member in cluster.members where try await cluster.listJSON(at: member.name).count != 1 { return false }
+                    return true
+                }
+                let missing = try await cluster.baton(["grant", "ticketB"], at: "site-b")
+                #expect(missing.status != 0 && missing.stderr.contains("does not exist"), "\(missing)")
+                #expect(cluster.cibGranted("ticketA", at: "site-a"))
+
+                // A membership change waits for a restart and changes nothing now.
+                for member in cluster.members {
+                    try (cluster.config(for: member).replacingOccurrences(of: cluster.ticketsText, with: shortTicket)
+                        + "\n").replacingOccurrences(of: "name=site-b", with: "name=site-b-renamed")
+                        .write(toFile: cluster.configPath(member.name), atomically: true, encoding: .utf8)
+                }
+                cluster.signal("site-a", SIGHUP)
+                try await waitUntil("site-a logs that the members changed", within: .seconds(5)) {
+                    cluster.logTail("site-a", lines: 2000).contains("the members changed")
+                }
+                #expect(try await cluster.ticketJSON("ticketA", at: "site-a")["granted_here"] as? Bool == true)
+            }
+        }
+    }
+}
