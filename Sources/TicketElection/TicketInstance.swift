@@ -66,6 +66,12 @@ public struct TicketInstance: Sendable {
     private var grantsAfterStartup: [PendingGrant] = []
     private var lastWakeUp: LocalInstant?
     private var dirty = false
+    /// The promise to another leader as last written, stretched one renewal period ahead: a
+    /// heartbeat whose promise the stretch covers needs no write (a follower writes every other
+    /// heartbeat, not every one). Restored from disk it is only ever longer than the real
+    /// one: a follower restarted within a lease withholds its vote at most a renewal period
+    /// longer. Set at every write (`finish`), so it always is what the disk holds.
+    private var promiseOnDisk: Promise?
 
     static let pendingRequestsMax = 64
 
@@ -100,8 +106,8 @@ public struct TicketInstance: Sendable {
     public struct Campaign: Sendable, Equatable {
         public var term: UInt64
         public var startedAt: LocalInstant
-        public var votes: Set<MemberID>
-        public var refusals: Set<MemberID>
+        public var votes: MemberSet
+        public var refusals: MemberSet
         public var resendAt: LocalInstant
         public var resends: Int
         public var forced: Bool
@@ -116,12 +122,12 @@ public struct TicketInstance: Sendable {
         public var leaseEnd: LocalInstant
         public var round: UInt64
         public var roundStartedAt: LocalInstant
-        public var acknowledged: Set<MemberID>
+        public var acknowledged: MemberSet
         public var resendAt: LocalInstant?
         public var resends: Int
         public var nextRenewalAt: LocalInstant
         /// Members that answered since the election: a silent site may still hold the ticket.
-        public var heard: Set<MemberID>
+        public var heard: MemberSet
         public var electedAt: LocalInstant
         public var silentCheckAt: LocalInstant?
         public var commitPendingUntil: LocalInstant?
@@ -151,7 +157,7 @@ public struct TicketInstance: Sendable {
         /// Ask again (those that have not answered) at this instant; finish at `deadline`.
         var resendAt: LocalInstant
         var deadline: LocalInstant
-        var replied: Set<MemberID>
+        var replied: MemberSet
         var newestTerm: UInt64
         var newestGranted: Bool
         var newestManualHolders: [MemberID]?
@@ -235,8 +241,14 @@ public struct TicketInstance: Sendable {
     /// The state to write to disk, with times as spans left at `now`.
     public func persistentState(now: LocalInstant) -> PersistentTicketState {
         var view: LeaseView?
-        if let promise, promise.until > now {
-            view = promise.view(now: now)
+        if var written = promise {
+            if let disk = promiseOnDisk, disk.leader == written.leader, disk.term == written.term,
+                disk.confirmed == written.confirmed, disk.until > written.until,
+                !policy.safetyRuleBreaks.contains(.promiseWrittenShort)
+            {
+                written.until = disk.until
+            }
+            if written.until > now { view = written.view(now: now) }
         }
         var leading: Duration?
         if case .leader(let leadership) = role, leadership.leaseEnd > now {
@@ -1228,7 +1240,13 @@ public struct TicketInstance: Sendable {
         promise = Promise(leader: leader, term: promiseTerm, until: until, confirmed: isConfirmed)
         campaignAt = nil
         if role == .starting || isCandidate { role = .follower }
-        dirty = true
+        if let disk = promiseOnDisk, leader != membership.selfID, disk.leader == leader, disk.term == promiseTerm,
+            disk.confirmed == isConfirmed, until <= disk.until
+        {
+            // The promise on disk already covers this one.
+        } else {
+            dirty = true
+        }
     }
 
     private var isCandidate: Bool {
@@ -1369,6 +1387,12 @@ public struct TicketInstance: Sendable {
         var out: [Directive] = []
         if dirty {
             dirty = false
+            if var stretched = promise, stretched.leader != membership.selfID {
+                stretched.until = stretched.until + policy.renewalFrequency
+                promiseOnDisk = stretched
+            } else {
+                promiseOnDisk = nil
+            }
             out.append(.persist(persistentState(now: now)))
         }
         out.append(contentsOf: directives)

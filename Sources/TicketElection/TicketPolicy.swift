@@ -47,6 +47,8 @@ public struct SafetyRuleBreaks: OptionSet, Sendable, Equatable {
     public static let leaderIgnoresLeaseEnd = SafetyRuleBreaks(rawValue: 1 << 1)
     /// A leader counts its lease from the moment the majority answered, not from when it asked.
     public static let leaseFromReply = SafetyRuleBreaks(rawValue: 1 << 2)
+    /// Followers skip writes the stretched promise on disk would cover, but write it unstretched.
+    public static let promiseWrittenShort = SafetyRuleBreaks(rawValue: 1 << 3)
 }
 
 public enum TicketPolicyError: Error, Equatable, CustomStringConvertible {

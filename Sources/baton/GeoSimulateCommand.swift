@@ -44,7 +44,9 @@ struct GeoSimulate: AsyncParsableCommand {
         case "voters-ignore-lease": scenario.safetyRuleBreaks = .votersIgnoreLease
         case "leader-ignores-lease-end": scenario.safetyRuleBreaks = .leaderIgnoresLeaseEnd
         case "lease-from-reply": scenario.safetyRuleBreaks = .leaseFromReply
-        case let other?: throw ValidationError("--break-rule \(other): expected voters-ignore-lease, leader-ignores-lease-end or lease-from-reply")
+        case "promise-written-short": scenario.safetyRuleBreaks = .promiseWrittenShort
+        case let other?:
+            throw ValidationError("--break-rule \(other): expected voters-ignore-lease, leader-ignores-lease-end, lease-from-reply or promise-written-short")
         }
         return scenario
     }
