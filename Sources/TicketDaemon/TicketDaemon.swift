@@ -209,7 +209,10 @@ public final class TicketDaemon: @unchecked Sendable {
                 start = end
             }
         }
-        let durable = !batch.persist || persist(batch.writes, now: now)
+        // After a failed write nothing leaves until every ticket's state is written again: the
+        // instances skip writes their last one covers (a follower's stretched promise), and
+        // that last one may be the write that failed.
+        let durable = persistFailed ? (frames.isEmpty && !batch.persist) || persist([], now: now) : !batch.persist || persist(batch.writes, now: now)
         if durable {
             for frame in frames { send(frame) }
         } else {
@@ -258,7 +261,7 @@ public final class TicketDaemon: @unchecked Sendable {
     func persist(_ writes: [DaemonCore.StateWrite], now: LocalInstant) -> Bool {
         confined()
         do {
-            if journal.wantsCompaction {
+            if journal.wantsCompaction || persistFailed {
                 try journal.compact(StateFile(bootID: bootID, bootClock: .nanoseconds(now.nanoseconds), tickets: core.stateFileTickets(now: now)))
                 metrics.stateCompactions += 1
             } else {

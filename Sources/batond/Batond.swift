@@ -14,7 +14,9 @@ struct Batond: AsyncParsableCommand {
         abstract: "The Baton ticket manager daemon (site or arbitrator role).",
         discussion: """
             Runs in the foreground (systemd Type=simple). SIGTERM or SIGINT stop it after a last state write;
-            SIGHUP re-reads the TLS certificates and key for new connections, keeping tickets and connections.
+            SIGHUP re-reads the configuration: TLS certificates and key for new connections, and tickets at once
+            (added ones start, removed ones are revoked here, changed ones keep their holder); member changes
+            wait for a restart.
             Exit status: 0 stopped cleanly, 1 bad configuration or files, 2 runtime failure.
             """)
 
@@ -114,7 +116,7 @@ struct Batond: AsyncParsableCommand {
     }
 }
 
-/// SIGTERM/SIGINT end the daemon; SIGHUP reloads certificates. Holds the dispatch sources
+/// SIGTERM/SIGINT end the daemon; SIGHUP reloads the configuration. Holds the dispatch sources
 /// for the life of the daemon (they stop when released).
 final class SignalWatcher {
     let sources: [any DispatchSourceSignal]
