@@ -7,6 +7,19 @@ import Glibc
 
 extension EndToEnd {
     @Suite struct Reload {
+        static func ticket(_ name: String, expire: Int) -> String {
+            "ticket = \"\(name)\"\n  expire = \(expire)\n  timeout = 500ms\n  retries = 3\n\n"
+        }
+
+        /// Writes every member's config again with `tickets` instead of the cluster's own.
+        static func rewrite(_ cluster: Cluster, tickets: String, renaming: (String, String)? = nil) throws {
+            for member in cluster.members {
+                var text = cluster.config(for: member).replacingOccurrences(of: cluster.ticketsText, with: tickets)
+                if let (old, new) = renaming { text = text.replacingOccurrences(of: old, with: new) }
+                try text.write(toFile: cluster.configPath(member.name), atomically: true, encoding: .utf8)
+            }
+        }
+
         /// SIGHUP applies ticket changes at once: a changed ticket keeps its holder (the CIB is
         /// never revoked), a new ticket can be granted, a removed one is revoked and forgotten.
         @Test func sighupAppliesTicketChanges() async throws {
@@ -18,22 +31,8 @@ extension EndToEnd {
                     return true
                 }
                 // ticketA: expire 6 -> 12; ticketB is new.
-                let changed = """
-                    ticket = "ticketA"
-                      expire = 12
-                      timeout = 500ms
-                      retries = 3
-
-                    ticket = "ticketB"
-                      expire = 6
-                      timeout = 500ms
-                      retries = 3
-
-                    """
-                for member in cluster.members {
-                    try cluster.config(for: member).replacingOccurrences(of: cluster.ticketsText, with: changed)
-                        .write(toFile: cluster.configPath(member.name), atomically: true, encoding: .utf8)
-                }
+                let ticketA12 = Self.ticket("ticketA", expire: 12)
+                try Self.rewrite(cluster, tickets: ticketA12 + Self.ticket("ticketB", expire: 6))
                 let reloaded = ContinuousClock.now
                 for member in cluster.members { cluster.signal(member.name, SIGHUP) }
                 var revokedSeen = false
@@ -59,17 +58,7 @@ extension EndToEnd {
                 #expect(cluster.logTail("site-a", lines: 2000).contains("reload: tickets applied"), "\(cluster.logTail("site-a"))")
 
                 // Remove ticketB everywhere: site-b revokes it in its CIB and forgets it.
-                let onlyA = """
-                    ticket = "ticketA"
-                      expire = 12
-                      timeout = 500ms
-                      retries = 3
-
-                    """
-                for member in cluster.members {
-                    try cluster.config(for: member).replacingOccurrences(of: cluster.ticketsText, with: onlyA)
-                        .write(toFile: cluster.configPath(member.name), atomically: true, encoding: .utf8)
-                }
+                try Self.rewrite(cluster, tickets: ticketA12)
                 for member in cluster.members { cluster.signal(member.name, SIGHUP) }
                 try await waitUntil("site-b revoked the removed ticketB", within: .seconds(10)) {
                     !cluster.cibGranted("ticketB", at: "site-b")
@@ -83,11 +72,7 @@ extension EndToEnd {
                 #expect(cluster.cibGranted("ticketA", at: "site-a"))
 
                 // A membership change waits for a restart and changes nothing now.
-                for member in cluster.members {
-                    try (cluster.config(for: member).replacingOccurrences(of: cluster.ticketsText, with: shortTicket)
-                        + "\n").replacingOccurrences(of: "name=site-b", with: "name=site-b-renamed")
-                        .write(toFile: cluster.configPath(member.name), atomically: true, encoding: .utf8)
-                }
+                try Self.rewrite(cluster, tickets: shortTicket, renaming: ("name=site-b", "name=site-b-renamed"))
                 cluster.signal("site-a", SIGHUP)
                 try await waitUntil("site-a logs that the members changed", within: .seconds(5)) {
                     cluster.logTail("site-a", lines: 2000).contains("the members changed")
