@@ -204,10 +204,11 @@ extension WorkingSet {
 
     /// Replays an operation history in call order.
     func evaluateHistory(_ lrmResource: LRMResource, node: SchedulerNode) -> HistoryState {
-        let primitiveConfig = resourcesByID[lrmResource.id]?.primitive
-            ?? allPrimitives.first { $0.baseID == baseName(lrmResource.id) }?.primitive
-        let resourceSettings = resourcesByID[lrmResource.id] ?? allPrimitives.first { $0.baseID == baseName(lrmResource.id) }
-        let operations = lrmResource.operations.enumerated().sorted { lhs, rhs in
+        let direct = resourcesByID[lrmResource.id]
+        let byBase = direct == nil ? firstPrimitive(withBaseID: baseName(lrmResource.id)) : nil
+        let primitiveConfig = direct?.primitive ?? byBase?.primitive
+        let resourceSettings = direct ?? byBase
+        func callOrder(_ lhs: (offset: Int, element: LRMOperation), _ rhs: (offset: Int, element: LRMOperation)) -> Bool {
             // Pending operations (call-id -1) are the newest.
             let left = lhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
             let right = rhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
@@ -216,7 +217,17 @@ extension WorkingSet {
             let leftChange = lhs.element.lastRCChange ?? -1, rightChange = rhs.element.lastRCChange ?? -1
             if leftChange >= 0 && rightChange >= 0 && leftChange != rightChange { return leftChange < rightChange }
             return lhs.offset < rhs.offset
-        }.map(\.element)
+        }
+        // Histories are usually recorded in call order already: then the (stable) sort would
+        // leave them as they are, and is skipped.
+        let recorded = lrmResource.operations
+        var inOrder = true
+        for index in recorded.indices.dropFirst()
+        where callOrder((index, recorded[index]), (index - 1, recorded[index - 1])) {
+            inOrder = false
+            break
+        }
+        let operations = inOrder ? recorded : recorded.enumerated().sorted(by: callOrder).map(\.element)
         // Only operations since the last start matter; a resource whose last completed
         // stop is newer than its last start is not active (Pacemaker's calculate_active_ops).
         var startIndex = -1, stopIndex = -1, impliedMonitorStart = -1, impliedCloneStart = -1
@@ -238,7 +249,10 @@ extension WorkingSet {
         for (index, operation) in operations.enumerated() {
             if startIndex >= stopIndex && index < startIndex { continue }
             let task = operation.operation
-            if ["notify", "meta-data", "reload", "reload-agent", "cancel"].contains(task) { continue }
+            switch task {
+            case "notify", "meta-data", "reload", "reload-agent", "cancel": continue
+            default: break
+            }
             let isProbe = task == "monitor" && operation.interval == 0
             let status = operation.opStatus ?? 0
             if status == -1 || operation.callID == -1 || operation.rcCode == nil {
@@ -364,12 +378,39 @@ extension WorkingSet {
         return state
     }
 
+    /// The rc the operation was expected to return: the third field of its transition key
+    /// ("action:transition:rc:uuid").
     private func expectedRC(_ operation: LRMOperation) -> Int {
-        if let key = operation.transitionKey {
-            let fields = key.split(separator: ":")
-            if fields.count >= 3, let value = Int(fields[2]) { return value }
+        guard let key = operation.transitionKey else { return 0 }
+        // Fields as `split(separator: ":")` gives them (empty fields dropped).
+        var field = 0
+        var start = key.utf8.startIndex
+        var index = start
+        let colon = UInt8(ascii: ":")
+        let utf8 = key.utf8
+        while true {
+            let atEnd = index == utf8.endIndex
+            if atEnd || utf8[index] == colon {
+                if index > start {
+                    if field == 2 { return Int(Substring(utf8[start..<index])) ?? 0 }
+                    field += 1
+                }
+                if atEnd { return 0 }
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
         }
-        return 0
+    }
+
+    /// The first primitive (in resource order) whose id without instance number is `base`;
+    /// the table is rebuilt after resources are added.
+    func firstPrimitive(withBaseID base: String) -> SchedulerResource? {
+        if primitivesByBaseID == nil {
+            var table: [String: SchedulerResource] = [:]
+            for primitive in allPrimitives where table[primitive.baseID] == nil { table[primitive.baseID] = primitive }
+            primitivesByBaseID = table
+        }
+        return primitivesByBaseID?[base]
     }
 
     private func configuredOnFail(_ primitive: Primitive?, task: String, interval: Int) -> String {

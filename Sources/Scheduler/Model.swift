@@ -154,6 +154,7 @@ final class SchedulerResource {
         self.id = id
         self.kind = kind
         self.order = order
+        if let colon = id.lastIndex(of: ":") { baseID = String(id[..<colon]) } else { baseID = id }
     }
 
     var top: SchedulerResource { parent?.top ?? self }
@@ -171,11 +172,8 @@ final class SchedulerResource {
 
     var isActive: Bool { !primitives.allSatisfy { $0.runningOn.isEmpty } }
 
-    /// Id without the clone instance suffix.
-    var baseID: String {
-        guard let colon = id.lastIndex(of: ":") else { return id }
-        return String(id[..<colon])
-    }
+    /// Id without the clone instance suffix (computed once: it is looked up per node).
+    let baseID: String
 }
 
 /// `dependent` is placed relative to `primary` with `score`.
