@@ -19,6 +19,13 @@ struct FastXMLReader {
     private var position = 0
     private var line = 1
     private var strings = StringTable()
+    /// Scratch space for the start tag being read (reused: no allocation per element).
+    private var tagAttributes: [XMLElement.Attribute] = []
+    private var tagAttributeNames: [Range<Int>] = []
+    /// The names last read at each attribute position and element depth: sibling elements
+    /// repeat them, so their String is reused after a byte comparison.
+    private var attributeNameCache: [(bytes: Range<Int>, name: String)] = []
+    private var elementNameCache: [(bytes: Range<Int>, name: String)] = []
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -224,7 +231,7 @@ struct FastXMLReader {
         var stack: [Open] = []
         while true {
             // At "<" of a start tag.
-            guard let (open, isEmpty) = startTag() else { return nil }
+            guard let (open, isEmpty) = startTag(depth: stack.count) else { return nil }
             if isEmpty {
                 guard let parentIndex = stack.indices.last else { return open.element }
                 stack[parentIndex].element.children.append(open.element)
@@ -280,12 +287,12 @@ struct FastXMLReader {
     }
 
     /// `<name attribute="value" …>` or `…/>`.
-    private mutating func startTag() -> (Open, isEmpty: Bool)? {
+    private mutating func startTag(depth: Int) -> (Open, isEmpty: Bool)? {
         position += 1
         let nameRange = name()
         guard !nameRange.isEmpty else { return nil }
-        var attributes: [XMLElement.Attribute] = []
-        var attributeNames: [Range<Int>] = []
+        tagAttributes.removeAll(keepingCapacity: true)
+        tagAttributeNames.removeAll(keepingCapacity: true)
         while true {
             let before = position
             guard skipWhitespace(), let current = byte(at: position) else { return nil }
@@ -296,12 +303,15 @@ struct FastXMLReader {
             } else if current != Self.greaterThan {
                 // Attributes are separated by whitespace.
                 guard position > before, let (attributeName, value) = attribute() else { return nil }
-                for earlier in attributeNames where equal(earlier, attributeName) { return nil }
-                attributeNames.append(attributeName)
-                attributes.append(XMLElement.Attribute(name: string(attributeName), value: value))
+                for earlier in tagAttributeNames where equal(earlier, attributeName) { return nil }
+                let name = cachedName(attributeName, at: tagAttributes.count, isElement: false)
+                tagAttributeNames.append(attributeName)
+                tagAttributes.append(XMLElement.Attribute(name: name, value: value))
                 continue
             }
-            let element = XMLElement(name: string(nameRange), attributes: attributes, line: line)
+            // One allocation of the exact size.
+            let name = cachedName(nameRange, at: depth, isElement: true)
+            let element = XMLElement(name: name, attributes: Array(tagAttributes), line: line)
             position += isEmpty ? 2 : 1
             return (Open(element: element, name: nameRange), isEmpty)
         }
@@ -396,6 +406,24 @@ struct FastXMLReader {
         return true
     }
 
+    /// The String for a name, from `cache` when the name there (at `position`) has the same bytes.
+    @inline(__always) private mutating func cachedName(_ range: Range<Int>, at position: Int, isElement: Bool) -> String {
+        if isElement {
+            if position < elementNameCache.count, equal(elementNameCache[position].bytes, range) { return elementNameCache[position].name }
+        } else {
+            if position < attributeNameCache.count, equal(attributeNameCache[position].bytes, range) { return attributeNameCache[position].name }
+        }
+        let name = string(range)
+        if isElement {
+            if position < elementNameCache.count { elementNameCache[position] = (range, name) }
+            else if position == elementNameCache.count { elementNameCache.append((range, name)) }
+        } else {
+            if position < attributeNameCache.count { attributeNameCache[position] = (range, name) }
+            else if position == attributeNameCache.count { attributeNameCache.append((range, name)) }
+        }
+        return name
+    }
+
     @inline(__always) private func equal(_ left: Range<Int>, _ right: Range<Int>) -> Bool {
         guard left.count == right.count else { return false }
         for offset in 0..<left.count where bytes[left.lowerBound + offset] != bytes[right.lowerBound + offset] { return false }
@@ -421,7 +449,14 @@ private struct StringTable {
         var hash: UInt32 = 2_166_136_261
         for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
         let slot = Int(hash % UInt32(Self.slots))
-        if let existing = entries[slot], existing.utf8.elementsEqual(bytes) { return existing }
+        if var existing = entries[slot] {
+            let same = existing.withUTF8 { stored in
+                guard stored.count == bytes.count else { return false }
+                for index in 0..<bytes.count where stored[index] != bytes[index] { return false }
+                return true
+            }
+            if same { return existing }
+        }
         let created = String(decoding: bytes, as: UTF8.self)
         entries[slot] = created
         return created

@@ -207,14 +207,18 @@ extension WorkingSet {
     }
 
     private func addMatching(_ work: inout [String: Score], from resource: SchedulerResource, attribute: String, factor: Double) {
+        // The best weight of the resource among the nodes that can run resources, by the
+        // nodes' value of the attribute (one pass, instead of one per node).
+        var bestByValue: [String?: Score] = [:]
+        for other in nodes where other.canRunResources {
+            guard let weight = resource.allowed[other.name] else { continue }
+            let value = other.attributes[attribute]
+            if let best = bestByValue[value], best >= weight { continue }
+            bestByValue[value] = weight
+        }
         for node in nodes {
             guard let current = work[node.name] else { continue }
-            let value = node.attributes[attribute]
-            var best: Score?
-            for other in nodes where other.canRunResources && other.attributes[attribute] == value {
-                if let weight = resource.allowed[other.name], best == nil || weight > best! { best = weight }
-            }
-            let bestScore = best ?? .minusInfinity
+            let bestScore = bestByValue[node.attributes[attribute]] ?? .minusInfinity
             if factor < 0 && bestScore < .zero { continue }
             let weighted: Score
             if bestScore.isInfinite && abs(factor) >= 1 {

@@ -58,10 +58,13 @@ extension WorkingSet {
             guard let node = node(for: state) else { return }
             // Without fencing, only the history of online nodes counts (Pacemaker's unpack_node_history).
             guard node.online || stonithEnabled else { return }
-            for lrmResource in state.lrm?.resources ?? [] {
-                let history = evaluateHistory(lrmResource, node: node)
+            guard let lrmResources = state.lrm?.resources else { return }
+            for index in lrmResources.indices {
+                let lrmResource = lrmResources[index]
+                let direct = resourcesByID[lrmResource.id]
+                let history = evaluateHistory(lrmResource, node: node, configured: direct)
                 let resource: SchedulerResource?
-                if let direct = resourcesByID[lrmResource.id], direct.kind == .primitive, !direct.isCloneInstance {
+                if let direct, direct.kind == .primitive, !direct.isCloneInstance {
                     resource = direct
                 } else if let clone = cloneOfTemplate[baseName(lrmResource.id)] {
                     resource = instanceFor(clone: clone, lrmID: lrmResource.id, node: node, active: history.role > .stopped)
@@ -139,7 +142,7 @@ extension WorkingSet {
 
     private func apply(_ history: HistoryState, to resource: SchedulerResource, on node: SchedulerNode,
                        lrmResource: LRMResource) {
-        resource.hasHistory.insert(node.name)
+        resource.historyNodes.append(node)
         if history.role > .stopped || resource.historyName == nil { resource.historyName = lrmResource.id }
         // Resources on a node in maintenance are left alone.
         if node.maintenance { resource.managed = false }
@@ -203,42 +206,41 @@ extension WorkingSet {
     }
 
     /// Replays an operation history in call order.
-    func evaluateHistory(_ lrmResource: LRMResource, node: SchedulerNode) -> HistoryState {
-        let direct = resourcesByID[lrmResource.id]
-        let byBase = direct == nil ? firstPrimitive(withBaseID: baseName(lrmResource.id)) : nil
-        let primitiveConfig = direct?.primitive ?? byBase?.primitive
-        let resourceSettings = direct ?? byBase
-        func callOrder(_ lhs: (offset: Int, element: LRMOperation), _ rhs: (offset: Int, element: LRMOperation)) -> Bool {
+    /// `configured` is the resource of the history's id, when there is one (the caller has
+    /// looked it up already).
+    func evaluateHistory(_ lrmResource: LRMResource, node: SchedulerNode, configured direct: SchedulerResource?) -> HistoryState {
+        let resourceSettings = direct ?? firstPrimitive(withBaseID: baseName(lrmResource.id))
+        /// Call order of the operations at two positions (fields read in place, no copies).
+        func callOrder(_ recorded: [LRMOperation], _ lhs: Int, _ rhs: Int) -> Bool {
             // Pending operations (call-id -1) are the newest.
-            let left = lhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
-            let right = rhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
+            let left = recorded[lhs].callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
+            let right = recorded[rhs].callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
             if left != right { return left < right }
             // The same call recorded twice (the last result and the last failure): older first.
-            let leftChange = lhs.element.lastRCChange ?? -1, rightChange = rhs.element.lastRCChange ?? -1
+            let leftChange = recorded[lhs].lastRCChange ?? -1, rightChange = recorded[rhs].lastRCChange ?? -1
             if leftChange >= 0 && rightChange >= 0 && leftChange != rightChange { return leftChange < rightChange }
-            return lhs.offset < rhs.offset
+            return lhs < rhs
         }
         // Histories are usually recorded in call order already: then the (stable) sort would
         // leave them as they are, and is skipped.
         let recorded = lrmResource.operations
         var inOrder = true
-        for index in recorded.indices.dropFirst()
-        where callOrder((index, recorded[index]), (index - 1, recorded[index - 1])) {
+        for index in recorded.indices.dropFirst() where callOrder(recorded, index, index - 1) {
             inOrder = false
             break
         }
-        let operations = inOrder ? recorded : recorded.enumerated().sorted(by: callOrder).map(\.element)
+        let operations = inOrder ? recorded : recorded.indices.sorted { callOrder(recorded, $0, $1) }.map { recorded[$0] }
         // Only operations since the last start matter; a resource whose last completed
         // stop is newer than its last start is not active (Pacemaker's calculate_active_ops).
         var startIndex = -1, stopIndex = -1, impliedMonitorStart = -1, impliedCloneStart = -1
-        for (index, operation) in operations.enumerated() {
-            let task = operation.operation
-            if task == "stop" && (operation.opStatus ?? 0) == 0 {
+        for index in operations.indices {
+            let task = operations[index].operation
+            if task == "stop" && (operations[index].opStatus ?? 0) == 0 {
                 stopIndex = index
             } else if task == "start" || task == "migrate_from" {
                 startIndex = index
-            } else if impliedMonitorStart <= stopIndex && task == "monitor" && operation.interval == 0
-                        && (operation.rcCode == 0 || operation.rcCode == 8) {
+            } else if impliedMonitorStart <= stopIndex && task == "monitor" && operations[index].interval == 0
+                        && (operations[index].rcCode == 0 || operations[index].rcCode == 8) {
                 impliedMonitorStart = index
             } else if task == "promote" || task == "demote" {
                 impliedCloneStart = index
@@ -246,8 +248,9 @@ extension WorkingSet {
         }
         if startIndex == -1 { startIndex = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
         var state = HistoryState()
-        for (index, operation) in operations.enumerated() {
+        for index in operations.indices {
             if startIndex >= stopIndex && index < startIndex { continue }
+            let operation = operations[index]
             let task = operation.operation
             switch task {
             case "notify", "meta-data", "reload", "reload-agent", "cancel": continue
@@ -342,6 +345,8 @@ extension WorkingSet {
                 state.banHere = true
                 continue
             }
+            // The configuration (looked up only here: a failure's on-fail is all it is needed for).
+            let primitiveConfig = direct?.primitive ?? firstPrimitive(withBaseID: baseName(lrmResource.id))?.primitive
             let onFail = configuredOnFail(primitiveConfig, task: task, interval: operation.interval)
             if onFail == "ignore" {
                 state.failureIgnored = true

@@ -119,7 +119,8 @@ final class SchedulerResource {
     var managed = true
     var blocked = false
     var orphan = false
-    var hasHistory: Set<String> = []
+    /// Nodes with an operation history of this resource (a node may repeat).
+    var historyNodes: [SchedulerNode] = []
 
     // Placement.
     var allowed: [String: Score] = [:]

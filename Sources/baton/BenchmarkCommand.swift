@@ -54,11 +54,11 @@ struct BenchmarkCommand: ParsableCommand {
         let row = try measureSize(nodes: nodes, resources: resources, nodeDown: nodeDown, path: path, compare: compare)
         print("cluster: \(nodes) nodes x \(resources) resources\(nodeDown ? ", last node down" : "") (\(path))")
         print("baton:        parse \(format(row.parse)), schedule \(format(row.schedule)), total \(format(row.total))"
-              + " (best of \(repeats); totals \(format(row.totalMin))-\(format(row.totalMax))), peak \(megabytes(row.peakKilobytes)),"
-              + " \(row.summaryLines) summary lines")
+              + " (best of \(repeats); totals \(format(row.totalMin))-\(format(row.totalMax))), CPU \(format(row.cpu)),"
+              + " peak \(megabytes(row.peakKilobytes)), \(row.summaryLines) summary lines")
         if let crm = row.crmSimulate {
-            print("crm_simulate: \(format(crm.wall)) (exit \(crm.exitCode)), peak \(megabytes(crm.peakKilobytes))"
-                  + String(format: "; baton is %.1fx faster", crm.wall / row.total))
+            print("crm_simulate: \(format(crm.wall)) (exit \(crm.exitCode)), CPU \(format(crm.cpu)), peak \(megabytes(crm.peakKilobytes))"
+                  + String(format: "; baton is %.1fx faster (CPU: %.1fx)", crm.wall / row.total, crm.cpu / row.cpu))
         }
     }
 
@@ -68,14 +68,26 @@ struct BenchmarkCommand: ParsableCommand {
     static func measureInProcess(path: String) throws {
         let clock = ContinuousClock()
         let start = clock.now
+        let startCPU = threadCPUSeconds()
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CIBError(.unreadableFile(path: path), element: "document", id: nil, line: 0)
         }
         let cib = try CIB(xml: XMLCodec.parse(bytes: [UInt8](data)))
         let parsed = clock.now
+        let parsedCPU = threadCPUSeconds()
         let transition = Scheduler.schedule(cib, now: Int(Date().timeIntervalSince1970))
         let scheduled = clock.now
-        print("parse=\(seconds(parsed - start)) schedule=\(seconds(scheduled - parsed)) lines=\(transition.summary.count)")
+        let scheduledCPU = threadCPUSeconds()
+        print("parse=\(seconds(parsed - start)) schedule=\(seconds(scheduled - parsed)) cpu=\(scheduledCPU - startCPU)"
+              + " lines=\(transition.summary.count)")
+    }
+
+    /// CPU time of this thread: on a shared machine, less disturbed by other load than the
+    /// wall clock (the work is single-threaded, as crm_simulate's is).
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     // MARK: the parent
@@ -84,6 +96,8 @@ struct BenchmarkCommand: ParsableCommand {
         var nodes: Int, resources: Int, nodeDown: Bool
         var parse: Double, schedule: Double, total: Double
         var totalMin: Double, totalMax: Double
+        /// CPU seconds of the best run's parse + schedule.
+        var cpu: Double
         var peakKilobytes: Int
         var summaryLines: Int
         var crmSimulate: ChildRun?
@@ -95,7 +109,7 @@ struct BenchmarkCommand: ParsableCommand {
         let text = SyntheticCluster(nodes: nodes, resources: resources, lastNodeDown: nodeDown).xml()
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let executable = try Self.ownExecutable()
-        var best: (parse: Double, schedule: Double, lines: Int)?
+        var best: (parse: Double, schedule: Double, cpu: Double, lines: Int)?
         var totals: [Double] = []
         var peak = 0
         for _ in 0..<repeats {
@@ -116,19 +130,19 @@ struct BenchmarkCommand: ParsableCommand {
         }
         let chosen = best!
         return Row(nodes: nodes, resources: resources, nodeDown: nodeDown, parse: chosen.parse, schedule: chosen.schedule,
-                   total: chosen.parse + chosen.schedule, totalMin: totals.min()!, totalMax: totals.max()!,
+                   total: chosen.parse + chosen.schedule, totalMin: totals.min()!, totalMax: totals.max()!, cpu: chosen.cpu,
                    peakKilobytes: peak, summaryLines: chosen.lines, crmSimulate: crm)
     }
 
-    static func readMeasurement(_ output: String) -> (parse: Double, schedule: Double, lines: Int)? {
+    static func readMeasurement(_ output: String) -> (parse: Double, schedule: Double, cpu: Double, lines: Int)? {
         var fields: [String: String] = [:]
         for part in output.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
             let pair = part.split(separator: "=", maxSplits: 1)
             if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
         }
         guard let parse = fields["parse"].flatMap(Double.init), let schedule = fields["schedule"].flatMap(Double.init),
-              let lines = fields["lines"].flatMap(Int.init) else { return nil }
-        return (parse, schedule, lines)
+              let cpu = fields["cpu"].flatMap(Double.init), let lines = fields["lines"].flatMap(Int.init) else { return nil }
+        return (parse, schedule, cpu, lines)
     }
 
     func runTable() throws {
@@ -139,8 +153,8 @@ struct BenchmarkCommand: ParsableCommand {
         print("scheduler-benchmark: our parse + schedule (best of \(repeats) child processes) vs crm_simulate -R -Q -x (one run);")
         print("peak = ru_maxrss of each child process. Load average at start: \(Self.loadAverage()).")
         print("")
-        print("| cluster | baton parse | schedule | total (range) | baton peak | crm_simulate | crm peak | ratio | summary lines |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| cluster | baton parse | schedule | total (range) | CPU | peak | crm_simulate | CPU | peak | ratio | CPU ratio | lines |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         var rows: [Row] = []
         for (nodes, resources) in Self.tableSizes where resources <= maxResources {
             for nodeDown in [false, true] {
@@ -150,9 +164,11 @@ struct BenchmarkCommand: ParsableCommand {
                 let cluster = "\(nodes) x \(resources)\(nodeDown ? ", node down" : "")"
                 let crm = row.crmSimulate
                 print("| \(cluster) | \(format(row.parse)) | \(format(row.schedule)) | \(format(row.total)) (\(format(row.totalMin))-\(format(row.totalMax))) "
-                      + "| \(megabytes(row.peakKilobytes)) | \(crm.map { format($0.wall) + ($0.exitCode == 0 ? "" : " (exit \($0.exitCode))") } ?? "n/a") "
-                      + "| \(crm.map { megabytes($0.peakKilobytes) } ?? "n/a") | \(crm.map { String(format: "%.1fx", $0.wall / row.total) } ?? "n/a") "
-                      + "| \(row.summaryLines) |")
+                      + "| \(format(row.cpu)) | \(megabytes(row.peakKilobytes)) "
+                      + "| \(crm.map { format($0.wall) + ($0.exitCode == 0 ? "" : " (exit \($0.exitCode))") } ?? "n/a") "
+                      + "| \(crm.map { format($0.cpu) } ?? "n/a") | \(crm.map { megabytes($0.peakKilobytes) } ?? "n/a") "
+                      + "| \(crm.map { String(format: "%.1fx", $0.wall / row.total) } ?? "n/a") "
+                      + "| \(crm.map { String(format: "%.1fx", $0.cpu / row.cpu) } ?? "n/a") | \(row.summaryLines) |")
                 fflush(nil)   // every stream: the table appears row by row
             }
         }
@@ -169,11 +185,11 @@ struct BenchmarkCommand: ParsableCommand {
             func nLogN(_ count: Int) -> Double { Double(count) * log(Double(count)) }
             var parts: [String] = []
             for row in series.dropFirst() {
-                var part = String(format: "%d->%d: baton x%.2f (n log n x%.2f, linear x%.2f)", base.resources, row.resources,
-                                  row.total / base.total, nLogN(row.resources) / nLogN(base.resources),
-                                  Double(row.resources) / Double(base.resources))
+                var part = String(format: "%d->%d: baton x%.2f (CPU x%.2f; n log n x%.2f, linear x%.2f)", base.resources,
+                                  row.resources, row.total / base.total, row.cpu / base.cpu,
+                                  nLogN(row.resources) / nLogN(base.resources), Double(row.resources) / Double(base.resources))
                 if let crm = row.crmSimulate, let baseCRM = base.crmSimulate {
-                    part += String(format: ", crm_simulate x%.2f", crm.wall / baseCRM.wall)
+                    part += String(format: ", crm_simulate x%.2f (CPU x%.2f)", crm.wall / baseCRM.wall, crm.cpu / baseCRM.cpu)
                 }
                 parts.append(part)
             }
@@ -214,6 +230,8 @@ struct BenchmarkCommand: ParsableCommand {
 struct ChildRun {
     var wall: Double
     var exitCode: Int32
+    /// User + system CPU seconds of the child.
+    var cpu: Double
     var peakKilobytes: Int
     var output: String
 
@@ -268,6 +286,7 @@ struct ChildRun {
         // WIFEXITED / WEXITSTATUS; a signal is reported as 128 + its number, as shells do.
         exitCode = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         peakKilobytes = usage.ru_maxrss
+        cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         output = String(decoding: collected, as: UTF8.self)
     }
 }
