@@ -60,19 +60,20 @@ extension WorkingSet {
             guard node.online || stonithEnabled else { return }
             guard let lrmResources = state.lrm?.resources else { return }
             for index in lrmResources.indices {
-                let lrmResource = lrmResources[index]
-                let direct = resourcesByID[lrmResource.id]
-                let history = evaluateHistory(lrmResource, node: node, configured: direct)
+                // Read in place: an lrm_resource is not copied (there is one per resource and node).
+                let id = lrmResources[index].id
+                let direct = resourcesByID[id]
+                let history = evaluateHistory(id: id, operations: lrmResources[index].operations, node: node, configured: direct)
                 let resource: SchedulerResource?
                 if let direct, direct.kind == .primitive, !direct.isCloneInstance {
                     resource = direct
-                } else if let clone = cloneOfTemplate[baseName(lrmResource.id)] {
-                    resource = instanceFor(clone: clone, lrmID: lrmResource.id, node: node, active: history.role > .stopped)
+                } else if let clone = cloneOfTemplate[baseName(id)] {
+                    resource = instanceFor(clone: clone, lrmID: id, node: node, active: history.role > .stopped)
                 } else {
-                    resource = history.role > .stopped ? makeOrphan(lrmResource) : nil
+                    resource = history.role > .stopped ? makeOrphan(lrmResources[index]) : nil
                 }
                 guard let resource else { continue }
-                apply(history, to: resource, on: node, lrmResource: lrmResource)
+                apply(history, to: resource, on: node, historyID: id)
             }
         }
     }
@@ -141,9 +142,9 @@ extension WorkingSet {
     }
 
     private func apply(_ history: HistoryState, to resource: SchedulerResource, on node: SchedulerNode,
-                       lrmResource: LRMResource) {
+                       historyID: String) {
         resource.historyNodes.append(node)
-        if history.role > .stopped || resource.historyName == nil { resource.historyName = lrmResource.id }
+        if history.role > .stopped || resource.historyName == nil { resource.historyName = historyID }
         // Resources on a node in maintenance are left alone.
         if node.maintenance { resource.managed = false }
         if history.failureIgnored { resource.failureIgnored = true }
@@ -208,8 +209,9 @@ extension WorkingSet {
     /// Replays an operation history in call order.
     /// `configured` is the resource of the history's id, when there is one (the caller has
     /// looked it up already).
-    func evaluateHistory(_ lrmResource: LRMResource, node: SchedulerNode, configured direct: SchedulerResource?) -> HistoryState {
-        let resourceSettings = direct ?? firstPrimitive(withBaseID: baseName(lrmResource.id))
+    func evaluateHistory(id: String, operations recorded: [LRMOperation], node: SchedulerNode,
+                         configured direct: SchedulerResource?) -> HistoryState {
+        let resourceSettings = direct ?? firstPrimitive(withBaseID: baseName(id))
         /// Call order of the operations at two positions (fields read in place, no copies).
         func callOrder(_ recorded: [LRMOperation], _ lhs: Int, _ rhs: Int) -> Bool {
             // Pending operations (call-id -1) are the newest.
@@ -223,7 +225,6 @@ extension WorkingSet {
         }
         // Histories are usually recorded in call order already: then the (stable) sort would
         // leave them as they are, and is skipped.
-        let recorded = lrmResource.operations
         var inOrder = true
         for index in recorded.indices.dropFirst() where callOrder(recorded, index, index - 1) {
             inOrder = false
@@ -250,15 +251,16 @@ extension WorkingSet {
         var state = HistoryState()
         for index in operations.indices {
             if startIndex >= stopIndex && index < startIndex { continue }
-            let operation = operations[index]
-            let task = operation.operation
+            // Fields read in place (copying the whole operation costs more than replaying it).
+            let task = operations[index].operation
+            let interval = operations[index].interval
             switch task {
             case "notify", "meta-data", "reload", "reload-agent", "cancel": continue
             default: break
             }
-            let isProbe = task == "monitor" && operation.interval == 0
-            let status = operation.opStatus ?? 0
-            if status == -1 || operation.callID == -1 || operation.rcCode == nil {
+            let isProbe = task == "monitor" && interval == 0
+            let status = operations[index].opStatus ?? 0
+            if status == -1 || operations[index].callID == -1 || operations[index].rcCode == nil {
                 // Pending: the action is in flight.
                 state.pendingTask = task
                 switch task {
@@ -270,13 +272,13 @@ extension WorkingSet {
             }
             if status == 1 { continue }  // cancelled
             // Degraded results count as their healthy counterparts.
-            var rc = operation.rcCode ?? 0
+            var rc = operations[index].rcCode ?? 0
             if rc == 190 { rc = 0 } else if rc == 191 { rc = 8 }
-            let expected = expectedRC(operation)
+            let expected = expectedRC(operations[index].transitionKey)
             // Expired failures are forgotten.
             if let settings = resourceSettings, settings.failureTimeout > 0, let now,
                rc != expected, !(isProbe && rc == 7),
-               let changed = operation.lastRCChange ?? operation.lastRun,
+               let changed = operations[index].lastRCChange ?? operations[index].lastRun,
                changed + settings.failureTimeout <= now {
                 continue
             }
@@ -293,7 +295,7 @@ extension WorkingSet {
                 } else {
                     success = false
                     switch rc {
-                    case 3 where operation.interval > 0: break   // recurring action not supported: soft
+                    case 3 where interval > 0: break   // recurring action not supported: soft
                     case 2, 3, 4, 5: hard = true
                     case 6: fatal = true
                     default: break
@@ -310,7 +312,7 @@ extension WorkingSet {
             if success {
                 // Later success clears earlier failures that only asked for a restart (or block,
                 // demote, ignore); stop, fence and standby stay decided.
-                let sameAsFailure = task == state.lastFailure?.operation && operation.interval == state.lastFailure?.interval
+                let sameAsFailure = task == state.lastFailure?.operation && interval == state.lastFailure?.interval
                 if ["start", "migrate_from", "promote", "demote"].contains(task) || (task == "monitor" && sameAsFailure),
                    let onFail = state.onFail, ["block", "ignore", "demote", "restart", "recover"].contains(onFail) {
                     state.failed = false
@@ -319,7 +321,7 @@ extension WorkingSet {
                 switch task {
                 case "start", "migrate_from":
                     state.role = .started
-                    state.activeStart = operation
+                    state.activeStart = operations[index]
                 case "stop":
                     state.role = .stopped
                     state.failed = false
@@ -346,8 +348,8 @@ extension WorkingSet {
                 continue
             }
             // The configuration (looked up only here: a failure's on-fail is all it is needed for).
-            let primitiveConfig = direct?.primitive ?? firstPrimitive(withBaseID: baseName(lrmResource.id))?.primitive
-            let onFail = configuredOnFail(primitiveConfig, task: task, interval: operation.interval)
+            let primitiveConfig = direct?.primitive ?? firstPrimitive(withBaseID: baseName(id))?.primitive
+            let onFail = configuredOnFail(primitiveConfig, task: task, interval: interval)
             if onFail == "ignore" {
                 state.failureIgnored = true
                 if task == "start" || task == "migrate_from" { state.role = .started }
@@ -355,7 +357,7 @@ extension WorkingSet {
             }
             state.failed = true
             state.onFail = onFail
-            state.lastFailure = operation
+            state.lastFailure = operations[index]
             let contained = resourceSettings.map { container(of: $0) != nil } ?? false
             if hard { state.banHere = true }
             if task == "stop" && !contained { state.banHere = true }
@@ -385,8 +387,8 @@ extension WorkingSet {
 
     /// The rc the operation was expected to return: the third field of its transition key
     /// ("action:transition:rc:uuid").
-    private func expectedRC(_ operation: LRMOperation) -> Int {
-        guard let key = operation.transitionKey else { return 0 }
+    private func expectedRC(_ transitionKey: String?) -> Int {
+        guard let key = transitionKey else { return 0 }
         // Fields as `split(separator: ":")` gives them (empty fields dropped).
         var field = 0
         var start = key.utf8.startIndex
