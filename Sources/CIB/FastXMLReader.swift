@@ -437,15 +437,21 @@ struct FastXMLReader {
     }
 }
 
-/// Interns strings longer than Swift's inline small strings (15 bytes), so that the many
-/// repeats of a long name or value in a CIB are one allocation. A fixed-size table: a
+/// Interns the strings of a document. Long ones (over Swift's 15 inline bytes) so that the
+/// many repeats of a long name or value in a CIB are one allocation; short ones because a
+/// status section repeats nearly every value on every node, and finding the String made
+/// before (two words compared) is cheaper than making it again. Fixed-size tables: a
 /// collision replaces the older entry (still correct, only less sharing).
 private struct StringTable {
     static let slots = 4096
+    static let shortSlots = 8192
     private var entries: [String?] = Array(repeating: nil, count: slots)
+    /// Short strings by their bytes packed in two words (the length in the top byte).
+    private var shortEntries: [(low: UInt64, high: UInt64, string: String)] =
+        Array(repeating: (0, 0, ""), count: shortSlots)
 
     mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
+        guard bytes.count > 15 else { return short(bytes) }
         var hash: UInt32 = 2_166_136_261
         for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
         let slot = Int(hash % UInt32(Self.slots))
@@ -459,6 +465,23 @@ private struct StringTable {
         }
         let created = String(decoding: bytes, as: UTF8.self)
         entries[slot] = created
+        return created
+    }
+
+    private mutating func short(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        precondition(bytes.count <= 15, "short strings have at most 15 bytes")
+        var low: UInt64 = 0, high = UInt64(bytes.count) << 56
+        for index in 0..<min(bytes.count, 8) { low |= UInt64(bytes[index]) << UInt64(8 * index) }
+        if bytes.count > 8 {
+            for index in 8..<bytes.count { high |= UInt64(bytes[index]) << UInt64(8 * (index - 8)) }
+        }
+        // The empty string packs to (0, 0): the initial entries are correct for it.
+        let mixed = (low ^ (high &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
+        let slot = Int(truncatingIfNeeded: mixed >> 51) & (Self.shortSlots - 1)
+        let entry = shortEntries[slot]
+        if entry.low == low && entry.high == high { return entry.string }
+        let created = String(decoding: bytes, as: UTF8.self)
+        shortEntries[slot] = (low, high, created)
         return created
     }
 }
