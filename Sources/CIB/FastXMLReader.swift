@@ -229,23 +229,32 @@ struct FastXMLReader {
     /// on the document's depth).
     private mutating func element() -> XMLElement? {
         var stack: [Open] = []
+        // The children of the open element at each depth, collected in reused buffers and
+        // copied once, at the exact size, when it closes (no growth per appended child).
+        var childBuffers: [[XMLElement]] = []
         while true {
             // At "<" of a start tag.
             guard let (open, isEmpty) = startTag(depth: stack.count) else { return nil }
             if isEmpty {
-                guard let parentIndex = stack.indices.last else { return open.element }
-                stack[parentIndex].element.children.append(open.element)
+                guard !stack.isEmpty else { return open.element }
+                childBuffers[stack.count - 1].append(open.element)
             } else {
                 guard stack.count < Self.depthMax else { return nil }
                 stack.append(open)
+                if childBuffers.count < stack.count { childBuffers.append([]) }
             }
             // Content until the next start tag, closing the elements whose end tags come first.
             while true {
                 guard content() else { return nil }
                 if byte(at: position + 1) == Self.slash {
-                    guard let closed = stack.popLast(), endTag(closed.name) else { return nil }
-                    guard let parentIndex = stack.indices.last else { return closed.element }
-                    stack[parentIndex].element.children.append(closed.element)
+                    guard var closed = stack.popLast(), endTag(closed.name) else { return nil }
+                    let depth = stack.count
+                    if !childBuffers[depth].isEmpty {
+                        closed.element.children = Array(childBuffers[depth])
+                        childBuffers[depth].removeAll(keepingCapacity: true)
+                    }
+                    guard !stack.isEmpty else { return closed.element }
+                    childBuffers[depth - 1].append(closed.element)
                 } else {
                     break
                 }

@@ -129,6 +129,7 @@ public struct LRMResource: XMLRepresentable {
         self.type = type
         self.container = container
         var operations: [LRMOperation] = []
+        operations.reserveCapacity(xml.children.count)
         var extraChildren: [XMLElement] = []
         for child in xml.children {
             if child.name == "lrm_rsc_op" { operations.append(try LRMOperation(xml: child)) } else { extraChildren.append(child) }
