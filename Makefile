@@ -53,4 +53,4 @@ bench-quick:
 scheduler-bench:
 	scripts/ensure-packages $(BUILD_PACKAGES) pacemaker pacemaker-cli-utils
 	$(SWIFT) build -c release --product baton
-	.build/release/baton scheduler-benchmark --table
+	.build/release/baton scheduler-benchmark --table --repeats 5
