@@ -74,7 +74,6 @@ struct BenchmarkCommand: ParsableCommand {
         }
         let cib = try CIB(xml: XMLCodec.parse(bytes: bytes))
         let parsed = clock.now
-        let parsedCPU = threadCPUSeconds()
         let transition = Scheduler.schedule(cib, now: Int(Date().timeIntervalSince1970))
         let scheduled = clock.now
         let scheduledCPU = threadCPUSeconds()
