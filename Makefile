@@ -11,7 +11,7 @@ DEMO_PACKAGES := $(BUILD_PACKAGES) openssl
 # a real Pacemaker (crm_ticket) for the Pacemaker site back end.
 TEST_PACKAGES := $(BUILD_PACKAGES) openssl corosync iproute2 pacemaker pacemaker-cli-utils
 
-.PHONY: demo test build bench bench-quick
+.PHONY: demo test build bench bench-quick scheduler-bench
 demo:
 	scripts/ensure-packages $(DEMO_PACKAGES)
 	$(SWIFT) build -c release --product batond
@@ -46,3 +46,11 @@ bench-quick:
 	$(SWIFT) build -c release --product batond
 	$(SWIFT) build -c release --product baton
 	.build/release/baton bench --quick
+
+# issue 5's benchmark: our CIB parse + scheduler against crm_simulate -R -Q on synthetic clusters
+# (8x200 ... 32x4000, steady and a node down), with peak memory and growth. A few minutes;
+# crm_simulate's 32x4000 runs take most of it. Not part of `make test`.
+scheduler-bench:
+	scripts/ensure-packages $(BUILD_PACKAGES) pacemaker pacemaker-cli-utils
+	$(SWIFT) build -c release --product baton
+	.build/release/baton scheduler-benchmark --table --repeats 5

@@ -15,25 +15,53 @@ public protocol XMLRepresentable: Equatable, Sendable {
     var xml: XMLElement { get }
 }
 
+/// Which of an element's attributes or children were taken: a bit per index (no allocation
+/// up to 64), a flag array beyond.
+struct ConsumedIndices {
+    private var bits: UInt64 = 0
+    private var overflow: [Bool]
+
+    init(count: Int) {
+        overflow = count > 64 ? Array(repeating: false, count: count) : []
+    }
+
+    @inline(__always) subscript(index: Int) -> Bool {
+        get { overflow.isEmpty ? bits & (1 << UInt64(index)) != 0 : overflow[index] }
+        set {
+            if overflow.isEmpty {
+                if newValue { bits |= 1 << UInt64(index) } else { bits &= ~(1 << UInt64(index)) }
+            } else {
+                overflow[index] = newValue
+            }
+        }
+    }
+}
+
 /// Pulls typed values out of an element and remembers what it took, so that the rest can be
 /// kept as `Extras`.
 struct ElementReader {
     let element: XMLElement
-    private var consumedAttributes: Set<String> = []
-    private var consumedChildren: [Bool]
+    private var consumedAttributes: ConsumedIndices
+    private var consumedChildren: ConsumedIndices
 
     init(_ element: XMLElement) {
         self.element = element
-        self.consumedChildren = Array(repeating: false, count: element.children.count)
+        self.consumedAttributes = ConsumedIndices(count: element.attributes.count)
+        self.consumedChildren = ConsumedIndices(count: element.children.count)
     }
 
     func error(_ kind: CIBError.Kind) -> CIBError {
         CIBError(kind, element: element.name, id: element["id"], line: element.line)
     }
 
+    /// The first attribute of this name; every attribute of the name counts as taken.
     mutating func optional(_ name: String) -> String? {
-        consumedAttributes.insert(name)
-        return element[name]
+        var value: String?
+        for index in element.attributes.indices where element.attributes[index].name == name {
+            if value == nil { value = element.attributes[index].value }
+            consumedAttributes[index] = true
+        }
+        return value
     }
 
     mutating func required(_ name: String) throws(CIBError) -> String {
@@ -43,28 +71,35 @@ struct ElementReader {
 
     mutating func int(_ name: String) throws(CIBError) -> Int? {
         guard let text = optional(name) else { return nil }
+        if let value = plainInteger(text) { return value }
         guard let value = Int(text.trimmed) else { throw error(.invalidValue(attribute: name, value: text)) }
         return value
     }
 
     mutating func score(_ name: String) throws(CIBError) -> Score? {
         guard let text = optional(name) else { return nil }
+        if let value = plainInteger(text) { return Score(value) }
         guard let value = Score(parsing: text) else { throw error(.invalidValue(attribute: name, value: text)) }
         return value
     }
 
-    mutating func children<T>(named names: Set<String>,
+    mutating func children<T>(named names: [String],
                               _ decode: (XMLElement) throws(CIBError) -> T) throws(CIBError) -> [T] {
         var result: [T] = []
-        for (index, child) in element.children.enumerated() where names.contains(child.name) && !consumedChildren[index] {
+        for index in element.children.indices where !consumedChildren[index] && names.contains(element.children[index].name) {
             consumedChildren[index] = true
-            result.append(try decode(child))
+            result.append(try decode(element.children[index]))
         }
         return result
     }
 
     mutating func children<T: XMLRepresentable>(named name: String, as type: T.Type) throws(CIBError) -> [T] {
-        try children(named: [name]) { (child: XMLElement) throws(CIBError) -> T in try T(xml: child) }
+        var result: [T] = []
+        for index in element.children.indices where !consumedChildren[index] && element.children[index].name == name {
+            consumedChildren[index] = true
+            result.append(try T(xml: element.children[index]))
+        }
+        return result
     }
 
     mutating func child<T: XMLRepresentable>(named name: String, as type: T.Type) throws(CIBError) -> T? {
@@ -74,7 +109,7 @@ struct ElementReader {
         return try T(xml: element.children[index])
     }
 
-    mutating func firstChild(named names: Set<String>) -> XMLElement? {
+    mutating func firstChild(named names: [String]) -> XMLElement? {
         guard let index = element.children.indices.first(where: { names.contains(element.children[$0].name) && !consumedChildren[$0] })
         else { return nil }
         consumedChildren[index] = true
@@ -82,9 +117,27 @@ struct ElementReader {
     }
 
     var extras: Extras {
-        Extras(attributes: element.attributes.filter { !consumedAttributes.contains($0.name) },
-               children: element.children.enumerated().filter { !consumedChildren[$0.offset] }.map(\.element))
+        var attributes: [XMLElement.Attribute] = []
+        for index in element.attributes.indices where !consumedAttributes[index] { attributes.append(element.attributes[index]) }
+        var children: [XMLElement] = []
+        for index in element.children.indices where !consumedChildren[index] { children.append(element.children[index]) }
+        return Extras(attributes: attributes, children: children)
     }
+}
+
+/// A decimal integer of at most 18 digits without sign or spaces: the common case, read
+/// without trimming or the general parser (same value as `Int(text)`). Nil for anything else.
+@inline(__always) func plainInteger(_ text: String) -> Int? {
+    let utf8 = text.utf8
+    guard !utf8.isEmpty, utf8.count <= 18 else { return nil }
+    return utf8.withContiguousStorageIfAvailable { bytes -> Int? in
+        var value = 0
+        for byte in bytes {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
+    } ?? nil
 }
 
 /// Builds an element from typed values; `nil` values are left out.

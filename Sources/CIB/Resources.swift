@@ -6,7 +6,7 @@ public enum Resource: Equatable, Sendable {
     /// bundle, template and anything newer: kept as read, not scheduled yet.
     case other(XMLElement)
 
-    static let elementNames: Set<String> = ["primitive", "group", "clone", "master", "bundle", "template"]
+    static let elementNames: [String] = ["primitive", "group", "clone", "master", "bundle", "template"]
 
     init(xml: XMLElement) throws(CIBError) {
         switch xml.name {

@@ -106,15 +106,36 @@ public struct LRMResource: XMLRepresentable {
     public var operations: [LRMOperation]
     public var extras: Extras
 
+    /// Read in one pass over attributes and children (a status section has one per resource
+    /// and node); the same result as an `ElementReader`: the first of a repeated attribute
+    /// counts, the rest is kept in `extras` in document order.
     public init(xml: XMLElement) throws(CIBError) {
-        var reader = ElementReader(xml)
-        id = try reader.required("id")
-        resourceClass = reader.optional("class")
-        provider = reader.optional("provider")
-        type = reader.optional("type")
-        container = reader.optional("container")
-        operations = try reader.children(named: "lrm_rsc_op", as: LRMOperation.self)
-        extras = reader.extras
+        var id, resourceClass, provider, type, container: String?
+        var extraAttributes: [XMLElement.Attribute] = []
+        for attribute in xml.attributes {
+            switch attribute.name {
+            case "id": if id == nil { id = attribute.value }
+            case "class": if resourceClass == nil { resourceClass = attribute.value }
+            case "provider": if provider == nil { provider = attribute.value }
+            case "type": if type == nil { type = attribute.value }
+            case "container": if container == nil { container = attribute.value }
+            default: extraAttributes.append(attribute)
+            }
+        }
+        guard let id else { throw ElementReader(xml).error(.missingAttribute(name: "id")) }
+        self.id = id
+        self.resourceClass = resourceClass
+        self.provider = provider
+        self.type = type
+        self.container = container
+        var operations: [LRMOperation] = []
+        operations.reserveCapacity(xml.children.count)
+        var extraChildren: [XMLElement] = []
+        for child in xml.children {
+            if child.name == "lrm_rsc_op" { operations.append(try LRMOperation(xml: child)) } else { extraChildren.append(child) }
+        }
+        self.operations = operations
+        extras = Extras(attributes: extraAttributes, children: extraChildren)
     }
 
     public var xml: XMLElement {
@@ -143,22 +164,52 @@ public struct LRMOperation: XMLRepresentable {
     public var onNode: String?
     public var extras: Extras
 
+    /// Read in one pass over the attributes (the most numerous element of a CIB), with the
+    /// same result and the same first error as an `ElementReader`.
     public init(xml: XMLElement) throws(CIBError) {
-        var reader = ElementReader(xml)
-        id = try reader.required("id")
-        operation = try reader.required("operation")
-        interval = try reader.int("interval") ?? 0
-        callID = try reader.int("call-id")
-        rcCode = try reader.int("rc-code")
-        opStatus = try reader.int("op-status")
-        transitionKey = reader.optional("transition-key")
-        transitionMagic = reader.optional("transition-magic")
-        opDigest = reader.optional("op-digest")
-        lastRCChange = try reader.int("last-rc-change")
-        lastRun = try reader.int("last-run")
-        exitReason = reader.optional("exit-reason")
-        onNode = reader.optional("on_node")
-        extras = reader.extras
+        var id, operation, interval, callID, rcCode, opStatus, lastRCChange, lastRun: String?
+        var transitionKey, transitionMagic, opDigest, exitReason, onNode: String?
+        var extraAttributes: [XMLElement.Attribute] = []
+        for attribute in xml.attributes {
+            let value = attribute.value
+            switch attribute.name {
+            case "id": if id == nil { id = value }
+            case "operation": if operation == nil { operation = value }
+            case "interval": if interval == nil { interval = value }
+            case "call-id": if callID == nil { callID = value }
+            case "rc-code": if rcCode == nil { rcCode = value }
+            case "op-status": if opStatus == nil { opStatus = value }
+            case "transition-key": if transitionKey == nil { transitionKey = value }
+            case "transition-magic": if transitionMagic == nil { transitionMagic = value }
+            case "op-digest": if opDigest == nil { opDigest = value }
+            case "last-rc-change": if lastRCChange == nil { lastRCChange = value }
+            case "last-run": if lastRun == nil { lastRun = value }
+            case "exit-reason": if exitReason == nil { exitReason = value }
+            case "on_node": if onNode == nil { onNode = value }
+            default: extraAttributes.append(attribute)
+            }
+        }
+        func number(_ name: String, _ text: String?) throws(CIBError) -> Int? {
+            guard let text else { return nil }
+            if let value = plainInteger(text) ?? Int(text.trimmed) { return value }
+            throw ElementReader(xml).error(.invalidValue(attribute: name, value: text))
+        }
+        guard let id else { throw ElementReader(xml).error(.missingAttribute(name: "id")) }
+        guard let operation else { throw ElementReader(xml).error(.missingAttribute(name: "operation")) }
+        self.id = id
+        self.operation = operation
+        self.interval = try number("interval", interval) ?? 0
+        self.callID = try number("call-id", callID)
+        self.rcCode = try number("rc-code", rcCode)
+        self.opStatus = try number("op-status", opStatus)
+        self.transitionKey = transitionKey
+        self.transitionMagic = transitionMagic
+        self.opDigest = opDigest
+        self.lastRCChange = try number("last-rc-change", lastRCChange)
+        self.lastRun = try number("last-run", lastRun)
+        self.exitReason = exitReason
+        self.onNode = onNode
+        extras = Extras(attributes: extraAttributes, children: xml.children)
     }
 
     public var xml: XMLElement {

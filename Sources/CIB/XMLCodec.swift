@@ -18,11 +18,34 @@ public enum XMLCodec {
     public static let documentBytesMax = 512 * 1024 * 1024
 
     public static func parse(_ text: String) throws(CIBError) -> XMLElement {
-        let bytes = Array(text.utf8)
-        return try parse(bytes: bytes)
+        // A native string is contiguous UTF-8: read it in place rather than copy 10s of MB.
+        let result = text.utf8.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(CIBError) -> XMLElement in try parse(buffer: buffer) }
+        }
+        if let result { return try result.get() }
+        return try parse(bytes: Array(text.utf8))
     }
 
     public static func parse(bytes: [UInt8]) throws(CIBError) -> XMLElement {
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(CIBError) -> XMLElement in try parse(buffer: buffer) }
+        }
+        return try result.get()
+    }
+
+    /// The fast reader for the plain XML CIBs are made of; libxml2 for everything else and
+    /// for every document that is not well-formed (its messages and lines name the error).
+    static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(CIBError) -> XMLElement {
+        guard buffer.count <= documentBytesMax else {
+            throw CIBError(.malformedXML(message: "document larger than \(documentBytesMax) bytes"),
+                           element: "document", id: nil, line: 0)
+        }
+        if let root = FastXMLReader.read(buffer) { return root }
+        return try parseWithLibXML2(buffer)
+    }
+
+    /// Reads a document with libxml2 (the reference reader: the fast reader must agree with it).
+    static func parseWithLibXML2(_ bytes: UnsafeBufferPointer<UInt8>) throws(CIBError) -> XMLElement {
         precondition(libxml2Initialized, "libxml2 initialisation must have run")
         guard bytes.count <= documentBytesMax else {
             throw CIBError(.malformedXML(message: "document larger than \(documentBytesMax) bytes"),
@@ -49,8 +72,13 @@ public enum XMLCodec {
         }
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
             | XML_PARSE_NOWARNING.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_HUGE.rawValue)
-        let document: xmlDocPtr? = bytes.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(bytes.count, 1)) {
+        // libxml2 wants a non-null pointer even for an empty document.
+        let empty: [CChar] = [0]
+        let document: xmlDocPtr? = empty.withUnsafeBufferPointer { emptyBuffer in
+            guard let base = bytes.baseAddress, bytes.count > 0 else {
+                return xmlCtxtReadMemory(context, emptyBuffer.baseAddress!, 0, "cib.xml", nil, options)
+            }
+            return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
                 xmlCtxtReadMemory(context, $0, Int32(bytes.count), "cib.xml", nil, options)
             }
         }

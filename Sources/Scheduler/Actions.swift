@@ -94,7 +94,9 @@ extension WorkingSet {
             }
             // A start waits for the probes of pending nodes that have never seen the resource;
             // those probes cannot run yet, so the start is blocked (silently).
-            if !staying, nodes.contains(where: { $0.pending && !$0.unclean && !resource.hasHistory.contains($0.name) }) {
+            if !staying, nodes.contains(where: { node in
+                node.pending && !node.unclean && !resource.historyNodes.contains { $0.name == node.name }
+            }) {
                 actions[start].runnable = false
             }
             if nextRole == .promoted {

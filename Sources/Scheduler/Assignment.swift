@@ -62,10 +62,13 @@ extension WorkingSet {
         let records = node.failureRecords
         var total = Score.zero
         var lastFailure = 0
-        for name in Set([resource.id, resource.baseID]) {
-            if let record = records[name] {
-                total = total + record.count
-                lastFailure = max(lastFailure, record.last)
+        if !records.isEmpty {
+            // The resource's own records, and those under its id without the instance number.
+            for name in resource.baseID == resource.id ? [resource.id] : [resource.id, resource.baseID] {
+                if let record = records[name] {
+                    total = total + record.count
+                    lastFailure = max(lastFailure, record.last)
+                }
             }
         }
         if resource.failureTimeout > 0, let now, lastFailure > 0, lastFailure + resource.failureTimeout <= now { return 0 }
@@ -204,14 +207,18 @@ extension WorkingSet {
     }
 
     private func addMatching(_ work: inout [String: Score], from resource: SchedulerResource, attribute: String, factor: Double) {
+        // The best weight of the resource among the nodes that can run resources, by the
+        // nodes' value of the attribute (one pass, instead of one per node).
+        var bestByValue: [String?: Score] = [:]
+        for other in nodes where other.canRunResources {
+            guard let weight = resource.allowed[other.name] else { continue }
+            let value = other.attributes[attribute]
+            if let best = bestByValue[value], best >= weight { continue }
+            bestByValue[value] = weight
+        }
         for node in nodes {
             guard let current = work[node.name] else { continue }
-            let value = node.attributes[attribute]
-            var best: Score?
-            for other in nodes where other.canRunResources && other.attributes[attribute] == value {
-                if let weight = resource.allowed[other.name], best == nil || weight > best! { best = weight }
-            }
-            let bestScore = best ?? .minusInfinity
+            let bestScore = bestByValue[node.attributes[attribute]] ?? .minusInfinity
             if factor < 0 && bestScore < .zero { continue }
             let weighted: Score
             if bestScore.isInfinite && abs(factor) >= 1 {
@@ -325,8 +332,10 @@ extension WorkingSet {
     }
 
     func commit(_ resource: SchedulerResource, to node: SchedulerNode?) {
-        let scores = nodes.map { "\($0.name)=\(resource.allowed[$0.name]?.description ?? "-")" }.joined(separator: " ")
-        explanation.append("assign \(resource.id) -> \(node?.name ?? "none") [\(scores)]")
+        if explain {
+            let scores = nodes.map { "\($0.name)=\(resource.allowed[$0.name]?.description ?? "-")" }.joined(separator: " ")
+            explanation.append("assign \(resource.id) -> \(node?.name ?? "none") [\(scores)]")
+        }
         resource.allocatedTo = node
         resource.provisional = false
         node?.assignedCount += 1
@@ -350,15 +359,36 @@ extension WorkingSet {
     }
 
     func chooseNode(_ resource: SchedulerResource, prefer: SchedulerNode?, excluding: Set<String>) -> SchedulerNode? {
-        let candidates = nodes.filter { node in
-            guard node.canRunResources, !excluding.contains(node.name), let value = resource.allowed[node.name] else { return false }
-            return value >= .zero
+        var candidates: [(node: SchedulerNode, score: Score)] = []
+        candidates.reserveCapacity(nodes.count)
+        for node in nodes where node.canRunResources && !excluding.contains(node.name) {
+            if let value = resource.allowed[node.name], value >= .zero { candidates.append((node, value)) }
         }
         guard !candidates.isEmpty else { return nil }
         let running = resource.runningOn.first
+        if placementStrategy != "balanced" {
+            // The same order as the sort below, which is total here (lexicographic, names are
+            // unique): its first element is the single best candidate, found in one pass.
+            let fewerFirst = placementStrategy != "minimal"
+            func better(_ lhs: (node: SchedulerNode, score: Score), _ rhs: (node: SchedulerNode, score: Score)) -> Bool {
+                if lhs.score != rhs.score { return lhs.score > rhs.score }
+                if fewerFirst && lhs.node.assignedCount != rhs.node.assignedCount {
+                    return lhs.node.assignedCount < rhs.node.assignedCount
+                }
+                if (lhs.node === running) != (rhs.node === running) { return lhs.node === running }
+                return lhs.node.name < rhs.node.name
+            }
+            var best = candidates[0]
+            for candidate in candidates.dropFirst() where better(candidate, best) { best = candidate }
+            if let prefer, let preferred = candidates.first(where: { $0.node === prefer }), preferred.score >= best.score {
+                return prefer
+            }
+            return best.node
+        }
         // Highest score first; among equals the node with fewer resources, then the node the
         // resource runs on, then by name (Pacemaker's compare_nodes and native_choose_node).
-        let sorted = candidates.sorted { lhs, rhs in
+        // Under "balanced" the capacity comparison need not be transitive: keep the sort.
+        let sorted = candidates.map(\.node).sorted { lhs, rhs in
             let left = resource.allowed[lhs.name]!, right = resource.allowed[rhs.name]!
             if left != right { return left > right }
             if placementStrategy == "balanced" {
@@ -601,7 +631,7 @@ extension WorkingSet {
             // target-role Unpromoted (or Stopped) forbids promotion; Started does not limit it.
             if let role = targetRole(instance), role == .unpromoted || role == .stopped { value = .minusInfinity }
             candidates.append(Candidate(instance: instance, node: node, score: value))
-            explanation.append("promotion score \(instance.id) on \(node.name): \(value)")
+            if explain { explanation.append("promotion score \(instance.id) on \(node.name): \(value)") }
         }
         let sorted = candidates.enumerated().sorted { lhs, rhs in
             if lhs.element.score != rhs.element.score { return lhs.element.score > rhs.element.score }

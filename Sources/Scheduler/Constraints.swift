@@ -37,9 +37,11 @@ struct RoleLocation {
 
 extension WorkingSet {
     func initialiseAllowedNodes() {
+        // Every node at 0 in a symmetric cluster: built once, copied per resource.
+        var everyNode: [String: Score] = [:]
+        if symmetricCluster { for node in nodes { everyNode[node.name] = .zero } }
         for resource in allResources() {
-            var allowed: [String: Score] = [:]
-            if symmetricCluster { for node in nodes { allowed[node.name] = .zero } }
+            var allowed = everyNode
             for (key, value) in resource.allowed { allowed[key] = (allowed[key] ?? .zero) + value }
             resource.allowed = allowed
         }

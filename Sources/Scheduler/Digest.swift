@@ -13,10 +13,7 @@ enum MD5 {
                                 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
                                 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
                                 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21]
-        var constants: [UInt32] = []
-        for index in 0..<64 {
-            constants.append(UInt32(truncatingIfNeeded: Int64((abs(sin(Double(index + 1))) * 4_294_967_296).rounded(.down))))
-        }
+        let constants = Self.constants
         var a0: UInt32 = 0x67452301, b0: UInt32 = 0xefcdab89, c0: UInt32 = 0x98badcfe, d0: UInt32 = 0x10325476
         for chunk in stride(from: 0, to: message.count, by: 64) {
             var words = [UInt32](repeating: 0, count: 16)
@@ -49,6 +46,11 @@ enum MD5 {
             }
         }
         return result
+    }
+
+    /// The 64 per-round constants (computed once: a lazily initialised constant).
+    private static let constants: [UInt32] = (0..<64).map { index in
+        UInt32(truncatingIfNeeded: Int64((abs(sin(Double(index + 1))) * 4_294_967_296).rounded(.down)))
     }
 
     private static func sin(_ x: Double) -> Double {

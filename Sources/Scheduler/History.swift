@@ -58,18 +58,22 @@ extension WorkingSet {
             guard let node = node(for: state) else { return }
             // Without fencing, only the history of online nodes counts (Pacemaker's unpack_node_history).
             guard node.online || stonithEnabled else { return }
-            for lrmResource in state.lrm?.resources ?? [] {
-                let history = evaluateHistory(lrmResource, node: node)
+            guard let lrmResources = state.lrm?.resources else { return }
+            for index in lrmResources.indices {
+                // Read in place: an lrm_resource is not copied (there is one per resource and node).
+                let id = lrmResources[index].id
+                let direct = resourcesByID[id]
+                let history = evaluateHistory(id: id, operations: lrmResources[index].operations, node: node, configured: direct)
                 let resource: SchedulerResource?
-                if let direct = resourcesByID[lrmResource.id], direct.kind == .primitive, !direct.isCloneInstance {
+                if let direct, direct.kind == .primitive, !direct.isCloneInstance {
                     resource = direct
-                } else if let clone = cloneOfTemplate[baseName(lrmResource.id)] {
-                    resource = instanceFor(clone: clone, lrmID: lrmResource.id, node: node, active: history.role > .stopped)
+                } else if let clone = cloneOfTemplate[baseName(id)] {
+                    resource = instanceFor(clone: clone, lrmID: id, node: node, active: history.role > .stopped)
                 } else {
-                    resource = history.role > .stopped ? makeOrphan(lrmResource) : nil
+                    resource = history.role > .stopped ? makeOrphan(lrmResources[index]) : nil
                 }
                 guard let resource else { continue }
-                apply(history, to: resource, on: node, lrmResource: lrmResource)
+                apply(history, to: resource, on: node, historyID: id)
             }
         }
     }
@@ -138,9 +142,9 @@ extension WorkingSet {
     }
 
     private func apply(_ history: HistoryState, to resource: SchedulerResource, on node: SchedulerNode,
-                       lrmResource: LRMResource) {
-        resource.hasHistory.insert(node.name)
-        if history.role > .stopped || resource.historyName == nil { resource.historyName = lrmResource.id }
+                       historyID: String) {
+        resource.historyNodes.append(node)
+        if history.role > .stopped || resource.historyName == nil { resource.historyName = historyID }
         // Resources on a node in maintenance are left alone.
         if node.maintenance { resource.managed = false }
         if history.failureIgnored { resource.failureIgnored = true }
@@ -203,31 +207,41 @@ extension WorkingSet {
     }
 
     /// Replays an operation history in call order.
-    func evaluateHistory(_ lrmResource: LRMResource, node: SchedulerNode) -> HistoryState {
-        let primitiveConfig = resourcesByID[lrmResource.id]?.primitive
-            ?? allPrimitives.first { $0.baseID == baseName(lrmResource.id) }?.primitive
-        let resourceSettings = resourcesByID[lrmResource.id] ?? allPrimitives.first { $0.baseID == baseName(lrmResource.id) }
-        let operations = lrmResource.operations.enumerated().sorted { lhs, rhs in
+    /// `configured` is the resource of the history's id, when there is one (the caller has
+    /// looked it up already).
+    func evaluateHistory(id: String, operations recorded: [LRMOperation], node: SchedulerNode,
+                         configured direct: SchedulerResource?) -> HistoryState {
+        let resourceSettings = direct ?? firstPrimitive(withBaseID: baseName(id))
+        /// Call order of the operations at two positions (fields read in place, no copies).
+        func callOrder(_ recorded: [LRMOperation], _ lhs: Int, _ rhs: Int) -> Bool {
             // Pending operations (call-id -1) are the newest.
-            let left = lhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
-            let right = rhs.element.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
+            let left = recorded[lhs].callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
+            let right = recorded[rhs].callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max
             if left != right { return left < right }
             // The same call recorded twice (the last result and the last failure): older first.
-            let leftChange = lhs.element.lastRCChange ?? -1, rightChange = rhs.element.lastRCChange ?? -1
+            let leftChange = recorded[lhs].lastRCChange ?? -1, rightChange = recorded[rhs].lastRCChange ?? -1
             if leftChange >= 0 && rightChange >= 0 && leftChange != rightChange { return leftChange < rightChange }
-            return lhs.offset < rhs.offset
-        }.map(\.element)
+            return lhs < rhs
+        }
+        // Histories are usually recorded in call order already: then the (stable) sort would
+        // leave them as they are, and is skipped.
+        var inOrder = true
+        for index in recorded.indices.dropFirst() where callOrder(recorded, index, index - 1) {
+            inOrder = false
+            break
+        }
+        let operations = inOrder ? recorded : recorded.indices.sorted { callOrder(recorded, $0, $1) }.map { recorded[$0] }
         // Only operations since the last start matter; a resource whose last completed
         // stop is newer than its last start is not active (Pacemaker's calculate_active_ops).
         var startIndex = -1, stopIndex = -1, impliedMonitorStart = -1, impliedCloneStart = -1
-        for (index, operation) in operations.enumerated() {
-            let task = operation.operation
-            if task == "stop" && (operation.opStatus ?? 0) == 0 {
+        for index in operations.indices {
+            let task = operations[index].operation
+            if task == "stop" && (operations[index].opStatus ?? 0) == 0 {
                 stopIndex = index
             } else if task == "start" || task == "migrate_from" {
                 startIndex = index
-            } else if impliedMonitorStart <= stopIndex && task == "monitor" && operation.interval == 0
-                        && (operation.rcCode == 0 || operation.rcCode == 8) {
+            } else if impliedMonitorStart <= stopIndex && task == "monitor" && operations[index].interval == 0
+                        && (operations[index].rcCode == 0 || operations[index].rcCode == 8) {
                 impliedMonitorStart = index
             } else if task == "promote" || task == "demote" {
                 impliedCloneStart = index
@@ -235,13 +249,18 @@ extension WorkingSet {
         }
         if startIndex == -1 { startIndex = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
         var state = HistoryState()
-        for (index, operation) in operations.enumerated() {
+        for index in operations.indices {
             if startIndex >= stopIndex && index < startIndex { continue }
-            let task = operation.operation
-            if ["notify", "meta-data", "reload", "reload-agent", "cancel"].contains(task) { continue }
-            let isProbe = task == "monitor" && operation.interval == 0
-            let status = operation.opStatus ?? 0
-            if status == -1 || operation.callID == -1 || operation.rcCode == nil {
+            // Fields read in place (copying the whole operation costs more than replaying it).
+            let task = operations[index].operation
+            let interval = operations[index].interval
+            switch task {
+            case "notify", "meta-data", "reload", "reload-agent", "cancel": continue
+            default: break
+            }
+            let isProbe = task == "monitor" && interval == 0
+            let status = operations[index].opStatus ?? 0
+            if status == -1 || operations[index].callID == -1 || operations[index].rcCode == nil {
                 // Pending: the action is in flight.
                 state.pendingTask = task
                 switch task {
@@ -253,13 +272,13 @@ extension WorkingSet {
             }
             if status == 1 { continue }  // cancelled
             // Degraded results count as their healthy counterparts.
-            var rc = operation.rcCode ?? 0
+            var rc = operations[index].rcCode ?? 0
             if rc == 190 { rc = 0 } else if rc == 191 { rc = 8 }
-            let expected = expectedRC(operation)
+            let expected = expectedRC(operations[index].transitionKey)
             // Expired failures are forgotten.
             if let settings = resourceSettings, settings.failureTimeout > 0, let now,
                rc != expected, !(isProbe && rc == 7),
-               let changed = operation.lastRCChange ?? operation.lastRun,
+               let changed = operations[index].lastRCChange ?? operations[index].lastRun,
                changed + settings.failureTimeout <= now {
                 continue
             }
@@ -276,7 +295,7 @@ extension WorkingSet {
                 } else {
                     success = false
                     switch rc {
-                    case 3 where operation.interval > 0: break   // recurring action not supported: soft
+                    case 3 where interval > 0: break   // recurring action not supported: soft
                     case 2, 3, 4, 5: hard = true
                     case 6: fatal = true
                     default: break
@@ -293,7 +312,7 @@ extension WorkingSet {
             if success {
                 // Later success clears earlier failures that only asked for a restart (or block,
                 // demote, ignore); stop, fence and standby stay decided.
-                let sameAsFailure = task == state.lastFailure?.operation && operation.interval == state.lastFailure?.interval
+                let sameAsFailure = task == state.lastFailure?.operation && interval == state.lastFailure?.interval
                 if ["start", "migrate_from", "promote", "demote"].contains(task) || (task == "monitor" && sameAsFailure),
                    let onFail = state.onFail, ["block", "ignore", "demote", "restart", "recover"].contains(onFail) {
                     state.failed = false
@@ -302,7 +321,7 @@ extension WorkingSet {
                 switch task {
                 case "start", "migrate_from":
                     state.role = .started
-                    state.activeStart = operation
+                    state.activeStart = operations[index]
                 case "stop":
                     state.role = .stopped
                     state.failed = false
@@ -328,7 +347,9 @@ extension WorkingSet {
                 state.banHere = true
                 continue
             }
-            let onFail = configuredOnFail(primitiveConfig, task: task, interval: operation.interval)
+            // The configuration (looked up only here: a failure's on-fail is all it is needed for).
+            let primitiveConfig = direct?.primitive ?? firstPrimitive(withBaseID: baseName(id))?.primitive
+            let onFail = configuredOnFail(primitiveConfig, task: task, interval: interval)
             if onFail == "ignore" {
                 state.failureIgnored = true
                 if task == "start" || task == "migrate_from" { state.role = .started }
@@ -336,7 +357,7 @@ extension WorkingSet {
             }
             state.failed = true
             state.onFail = onFail
-            state.lastFailure = operation
+            state.lastFailure = operations[index]
             let contained = resourceSettings.map { container(of: $0) != nil } ?? false
             if hard { state.banHere = true }
             if task == "stop" && !contained { state.banHere = true }
@@ -364,12 +385,39 @@ extension WorkingSet {
         return state
     }
 
-    private func expectedRC(_ operation: LRMOperation) -> Int {
-        if let key = operation.transitionKey {
-            let fields = key.split(separator: ":")
-            if fields.count >= 3, let value = Int(fields[2]) { return value }
+    /// The rc the operation was expected to return: the third field of its transition key
+    /// ("action:transition:rc:uuid").
+    private func expectedRC(_ transitionKey: String?) -> Int {
+        guard let key = transitionKey else { return 0 }
+        // Fields as `split(separator: ":")` gives them (empty fields dropped).
+        var field = 0
+        var start = key.utf8.startIndex
+        var index = start
+        let colon = UInt8(ascii: ":")
+        let utf8 = key.utf8
+        while true {
+            let atEnd = index == utf8.endIndex
+            if atEnd || utf8[index] == colon {
+                if index > start {
+                    if field == 2 { return Int(Substring(utf8[start..<index])) ?? 0 }
+                    field += 1
+                }
+                if atEnd { return 0 }
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
         }
-        return 0
+    }
+
+    /// The first primitive (in resource order) whose id without instance number is `base`;
+    /// the table is rebuilt after resources are added.
+    func firstPrimitive(withBaseID base: String) -> SchedulerResource? {
+        if primitivesByBaseID == nil {
+            var table: [String: SchedulerResource] = [:]
+            for primitive in allPrimitives where table[primitive.baseID] == nil { table[primitive.baseID] = primitive }
+            primitivesByBaseID = table
+        }
+        return primitivesByBaseID?[base]
     }
 
     private func configuredOnFail(_ primitive: Primitive?, task: String, interval: Int) -> String {

@@ -119,7 +119,8 @@ final class SchedulerResource {
     var managed = true
     var blocked = false
     var orphan = false
-    var hasHistory: Set<String> = []
+    /// Nodes with an operation history of this resource (a node may repeat).
+    var historyNodes: [SchedulerNode] = []
 
     // Placement.
     var allowed: [String: Score] = [:]
@@ -154,6 +155,7 @@ final class SchedulerResource {
         self.id = id
         self.kind = kind
         self.order = order
+        if let colon = id.lastIndex(of: ":") { baseID = String(id[..<colon]) } else { baseID = id }
     }
 
     var top: SchedulerResource { parent?.top ?? self }
@@ -171,11 +173,8 @@ final class SchedulerResource {
 
     var isActive: Bool { !primitives.allSatisfy { $0.runningOn.isEmpty } }
 
-    /// Id without the clone instance suffix.
-    var baseID: String {
-        guard let colon = id.lastIndex(of: ":") else { return id }
-        return String(id[..<colon])
-    }
+    /// Id without the clone instance suffix (computed once: it is looked up per node).
+    let baseID: String
 }
 
 /// `dependent` is placed relative to `primary` with `score`.

@@ -23,8 +23,10 @@ public struct GraphAction: Sendable, Equatable {
 /// The scheduler: a pure function from a CIB (configuration + status) and "now" to a
 /// transition. No I/O, no clock: `now` is the CIB's execution-date or the caller's value.
 public enum Scheduler {
-    public static func schedule(_ cib: CIB, now: Int? = nil) -> Transition {
-        let workingSet = WorkingSet(cib: cib, now: cib.executionDate ?? now)
+    /// With `explain`, the transition's `explanation` lists each assignment with its node
+    /// scores (off by default: it costs a line per resource naming every node).
+    public static func schedule(_ cib: CIB, now: Int? = nil, explain: Bool = false) -> Transition {
+        let workingSet = WorkingSet(cib: cib, now: cib.executionDate ?? now, explain: explain)
         workingSet.unpackConfiguration()
         workingSet.unpackNodes()
         workingSet.unpackNodeStates()

@@ -306,6 +306,7 @@ extension WorkingSet {
             instance = makeGroup(group, id: "\(group.id):\(index)", parent: clone, suffix: ":\(index)", defaults: defaults)
         }
         clone.children.append(instance)
+        primitivesByBaseID = nil
         return instance
     }
 }

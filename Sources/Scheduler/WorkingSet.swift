@@ -4,6 +4,8 @@ import CIB
 final class WorkingSet {
     let cib: CIB
     let now: Int?
+    /// Record the decisions in `explanation` (costs a string per resource and node).
+    let explain: Bool
 
     // Cluster options.
     var stonithEnabled = true
@@ -22,8 +24,10 @@ final class WorkingSet {
     var nodesByID: [String: SchedulerNode] = [:]
 
     /// Top-level resources in configuration order.
-    var resources: [SchedulerResource] = []
+    var resources: [SchedulerResource] = [] { didSet { primitivesByBaseID = nil } }
     var resourcesByID: [String: SchedulerResource] = [:]
+    /// See `firstPrimitive(withBaseID:)`; nil when it must be rebuilt.
+    var primitivesByBaseID: [String: SchedulerResource]?
     var resourceCounter = 0
 
     var tickets: [String: TicketState] = [:]
@@ -50,9 +54,10 @@ final class WorkingSet {
     /// Nodes in the order they were found unclean (their fence actions are created in this order).
     var fenceOrder: [SchedulerNode] = []
 
-    init(cib: CIB, now: Int?) {
+    init(cib: CIB, now: Int?, explain: Bool) {
         self.cib = cib
         self.now = now
+        self.explain = explain
     }
 
     var allPrimitives: [SchedulerResource] { resources.flatMap(\.primitives) }

@@ -1,63 +1,319 @@
 import ArgumentParser
 import CIB
 import Foundation
+import Glibc
 import Scheduler
 
 /// `baton scheduler-benchmark`: times the scheduler on a synthetic steady-state CIB (N nodes x R Dummy
 /// resources, one location preference each, a colocation and an order per ten resources,
 /// every resource probed on every node) and, with --compare, crm_simulate -R -Q on the same file.
+///
+/// Our side runs in a child process (this binary again, with the hidden --measure option), so
+/// that its peak memory is its own, as crm_simulate's is: both are the ru_maxrss wait4 reports.
 struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scheduler-benchmark",
-        abstract: "Time the scheduler on a synthetic cluster, optionally against crm_simulate.")
+        abstract: "Time the scheduler on a synthetic cluster, optionally against crm_simulate.",
+        discussion: """
+            One size: --nodes, --resources, --node-down, --compare. The whole table of issue 5
+            (8x200, 16x500, 32x1000, 32x2000, 32x4000, each steady and with a node down, against
+            crm_simulate, with peak memory and growth): --table [--max-resources R].
+            """)
+
+    /// The sizes of the table (nodes, resources).
+    static let tableSizes = [(8, 200), (16, 500), (32, 1000), (32, 2000), (32, 4000)]
+    static let crmSimulatePath = "/usr/sbin/crm_simulate"
 
     @Option(help: "Number of nodes.") var nodes: Int = 8
     @Option(help: "Number of resources.") var resources: Int = 200
     @Flag(help: "Take the last node down (it must be fenced and its resources moved).") var nodeDown = false
     @Flag(help: "Also time `crm_simulate -R -Q -x FILE` on the same CIB.") var compare = false
-    @Option(help: "Write the generated CIB here (default: a temporary file).") var output: String?
-    @Option(help: "Runs of our scheduler to time (the best is reported).") var repeats: Int = 3
+    @Flag(help: "Run the whole table (every size, steady and a node down) against crm_simulate.") var table = false
+    @Option(help: "With --table: leave out the sizes with more resources than this.") var maxResources: Int = 4000
+    @Option(help: "Write the generated CIB here (default: a temporary file; with --table, a directory).") var output: String?
+    @Option(help: "Runs of our side per size (best and range reported).") var repeats: Int = 3
+    @Option(help: .hidden) var measure: String?
 
     func validate() throws {
         guard (1...256).contains(nodes) else { throw ValidationError("--nodes must be 1...256") }
         guard (1...20_000).contains(resources) else { throw ValidationError("--resources must be 1...20000") }
         guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be 1...20") }
+        guard (1...20_000).contains(maxResources) else { throw ValidationError("--max-resources must be 1...20000") }
     }
 
     func run() throws {
-        let text = SyntheticCluster(nodes: nodes, resources: resources, lastNodeDown: nodeDown).xml()
-        let path = output ?? (NSTemporaryDirectory() + "baton-benchmark-\(nodes)x\(resources).xml")
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let clock = ContinuousClock()
-        var best = Duration.seconds(1_000_000)
-        var summaryCount = 0
-        let parseStart = clock.now
-        let cib = try CIB(parsing: text)
-        let parseTime = clock.now - parseStart
-        for _ in 0..<repeats {
-            let start = clock.now
-            let transition = Scheduler.schedule(cib, now: Int(Date().timeIntervalSince1970))
-            best = min(best, clock.now - start)
-            summaryCount = transition.summary.count
+        if let measure {
+            try Self.measureInProcess(path: measure)
+            return
         }
+        if table {
+            try runTable()
+            return
+        }
+        let path = output ?? (NSTemporaryDirectory() + "baton-benchmark-\(nodes)x\(resources)\(nodeDown ? "-down" : "").xml")
+        let row = try measureSize(nodes: nodes, resources: resources, nodeDown: nodeDown, path: path, compare: compare)
         print("cluster: \(nodes) nodes x \(resources) resources\(nodeDown ? ", last node down" : "") (\(path))")
-        print("baton:        parse \(format(parseTime)), schedule \(format(best)) (best of \(repeats)), \(summaryCount) summary lines")
-        if compare {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/crm_simulate")
-            process.arguments = ["-R", "-Q", "-x", path]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            let start = clock.now
-            try process.run()
-            process.waitUntilExit()
-            print("crm_simulate: \(format(clock.now - start)) (exit \(process.terminationStatus))")
+        print("baton:        parse \(format(row.parse)), schedule \(format(row.schedule)), total \(format(row.total))"
+              + " (best of \(repeats); totals \(format(row.totalMin))-\(format(row.totalMax))), CPU \(format(row.cpu)),"
+              + " peak \(megabytes(row.peakKilobytes)), \(row.summaryLines) summary lines")
+        if let crm = row.crmSimulate {
+            print("crm_simulate: \(format(crm.wall)) (exit \(crm.exitCode)), CPU \(format(crm.cpu)), peak \(megabytes(crm.peakKilobytes))"
+                  + String(format: "; baton is %.1fx faster (CPU: %.1fx)", crm.wall / row.total, crm.cpu / row.cpu))
         }
     }
 
-    private func format(_ duration: Duration) -> String {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return String(format: "%.3f s", seconds)
+    // MARK: our side, in this process (the child)
+
+    /// Reads, parses and schedules one CIB file; prints the times for the parent.
+    static func measureInProcess(path: String) throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let startCPU = threadCPUSeconds()
+        guard let bytes = readFile(path) else {
+            throw CIBError(.unreadableFile(path: path), element: "document", id: nil, line: 0)
+        }
+        let cib = try CIB(xml: XMLCodec.parse(bytes: bytes))
+        let parsed = clock.now
+        let transition = Scheduler.schedule(cib, now: Int(Date().timeIntervalSince1970))
+        let scheduled = clock.now
+        let scheduledCPU = threadCPUSeconds()
+        print("parse=\(seconds(parsed - start)) schedule=\(seconds(scheduled - parsed)) cpu=\(scheduledCPU - startCPU)"
+              + " lines=\(transition.summary.count)")
+    }
+
+    /// The file's bytes, read straight into one array (no intermediate Data and copy).
+    static func readFile(_ path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var information = stat()
+        guard fstat(descriptor, &information) == 0, information.st_size >= 0,
+              information.st_size <= XMLCodec.documentBytesMax else { return nil }
+        let size = Int(information.st_size)
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            while count < size {
+                let got = read(descriptor, buffer.baseAddress! + count, size - count)
+                if got > 0 { count += got } else if got < 0 && errno == EINTR { continue } else { failed = got < 0; break }
+            }
+        }
+        return failed ? nil : bytes
+    }
+
+    /// CPU time of this thread: on a shared machine, less disturbed by other load than the
+    /// wall clock (the work is single-threaded, as crm_simulate's is).
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    // MARK: the parent
+
+    struct Row {
+        var nodes: Int, resources: Int, nodeDown: Bool
+        var parse: Double, schedule: Double, total: Double
+        var totalMin: Double, totalMax: Double
+        /// CPU seconds of the best run's parse + schedule.
+        var cpu: Double
+        var peakKilobytes: Int
+        var summaryLines: Int
+        var crmSimulate: ChildRun?
+    }
+
+    /// Generates the CIB, runs our side `repeats` times (best total kept, range noted) and
+    /// crm_simulate once.
+    func measureSize(nodes: Int, resources: Int, nodeDown: Bool, path: String, compare: Bool) throws -> Row {
+        let text = SyntheticCluster(nodes: nodes, resources: resources, lastNodeDown: nodeDown).xml()
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let executable = try Self.ownExecutable()
+        var best: (parse: Double, schedule: Double, cpu: Double, lines: Int)?
+        var totals: [Double] = []
+        var peak = 0
+        func runOurs(_ count: Int) throws {
+            for _ in 0..<count {
+                let child = try ChildRun(executable, ["scheduler-benchmark", "--measure", path], captureOutput: true)
+                guard child.exitCode == 0, let measured = Self.readMeasurement(child.output) else {
+                    throw ValidationError("our side failed on \(path) (exit \(child.exitCode)): \(child.output)")
+                }
+                totals.append(measured.parse + measured.schedule)
+                peak = max(peak, child.peakKilobytes)
+                if best == nil || measured.parse + measured.schedule < best!.parse + best!.schedule { best = measured }
+            }
+        }
+        // Our runs go before and after crm_simulate's: on a shared machine whose speed varies
+        // from one second to the next, both sides then see the same stretch of time.
+        let before = compare ? (repeats + 1) / 2 : repeats
+        try runOurs(before)
+        var crm: ChildRun?
+        if compare {
+            guard FileManager.default.isExecutableFile(atPath: Self.crmSimulatePath) else {
+                throw ValidationError("\(Self.crmSimulatePath) not found (install pacemaker-cli-utils, or run scripts/ensure-packages)")
+            }
+            crm = try ChildRun(Self.crmSimulatePath, ["-R", "-Q", "-x", path], captureOutput: false)
+        }
+        try runOurs(repeats - before)
+        let chosen = best!
+        return Row(nodes: nodes, resources: resources, nodeDown: nodeDown, parse: chosen.parse, schedule: chosen.schedule,
+                   total: chosen.parse + chosen.schedule, totalMin: totals.min()!, totalMax: totals.max()!, cpu: chosen.cpu,
+                   peakKilobytes: peak, summaryLines: chosen.lines, crmSimulate: crm)
+    }
+
+    static func readMeasurement(_ output: String) -> (parse: Double, schedule: Double, cpu: Double, lines: Int)? {
+        var fields: [String: String] = [:]
+        for part in output.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
+        }
+        guard let parse = fields["parse"].flatMap(Double.init), let schedule = fields["schedule"].flatMap(Double.init),
+              let cpu = fields["cpu"].flatMap(Double.init), let lines = fields["lines"].flatMap(Int.init) else { return nil }
+        return (parse, schedule, cpu, lines)
+    }
+
+    func runTable() throws {
+        let directory = output ?? NSTemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let haveCRM = FileManager.default.isExecutableFile(atPath: Self.crmSimulatePath)
+        if !haveCRM { print("note: \(Self.crmSimulatePath) not found: our side only (install pacemaker-cli-utils)") }
+        print("scheduler-benchmark: our parse + schedule (best of \(repeats) child processes, run before and after crm_simulate's)")
+        print("vs crm_simulate -R -Q -x (one run, wall clock from spawn to exit);")
+        print("peak = ru_maxrss of each child process. Load average at start: \(Self.loadAverage()).")
+        print("")
+        print("| cluster | baton parse | schedule | total (range) | CPU | peak | crm_simulate | CPU | peak | ratio | CPU ratio | lines |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        var rows: [Row] = []
+        for (nodes, resources) in Self.tableSizes where resources <= maxResources {
+            for nodeDown in [false, true] {
+                let path = (directory as NSString).appendingPathComponent("baton-benchmark-\(nodes)x\(resources)\(nodeDown ? "-down" : "").xml")
+                let row = try measureSize(nodes: nodes, resources: resources, nodeDown: nodeDown, path: path, compare: haveCRM)
+                rows.append(row)
+                let cluster = "\(nodes) x \(resources)\(nodeDown ? ", node down" : "")"
+                let crm = row.crmSimulate
+                print("| \(cluster) | \(format(row.parse)) | \(format(row.schedule)) | \(format(row.total)) (\(format(row.totalMin))-\(format(row.totalMax))) "
+                      + "| \(format(row.cpu)) | \(megabytes(row.peakKilobytes)) "
+                      + "| \(crm.map { format($0.wall) + ($0.exitCode == 0 ? "" : " (exit \($0.exitCode))") } ?? "n/a") "
+                      + "| \(crm.map { format($0.cpu) } ?? "n/a") | \(crm.map { megabytes($0.peakKilobytes) } ?? "n/a") "
+                      + "| \(crm.map { String(format: "%.1fx", $0.wall / row.total) } ?? "n/a") "
+                      + "| \(crm.map { String(format: "%.1fx", $0.cpu / row.cpu) } ?? "n/a") | \(row.summaryLines) |")
+                fflush(nil)   // every stream: the table appears row by row
+            }
+        }
+        print("")
+        print("Load average at end: \(Self.loadAverage()).")
+        printGrowth(rows)
+    }
+
+    /// Growth of the time with the number of resources at 32 nodes, against n log n.
+    func printGrowth(_ rows: [Row]) {
+        for nodeDown in [false, true] {
+            let series = rows.filter { $0.nodes == 32 && $0.nodeDown == nodeDown }.sorted { $0.resources < $1.resources }
+            guard let base = series.first, series.count > 1 else { continue }
+            func nLogN(_ count: Int) -> Double { Double(count) * log(Double(count)) }
+            var parts: [String] = []
+            for row in series.dropFirst() {
+                var part = String(format: "%d->%d: baton x%.2f (CPU x%.2f; n log n x%.2f, linear x%.2f)", base.resources,
+                                  row.resources, row.total / base.total, row.cpu / base.cpu,
+                                  nLogN(row.resources) / nLogN(base.resources), Double(row.resources) / Double(base.resources))
+                if let crm = row.crmSimulate, let baseCRM = base.crmSimulate {
+                    part += String(format: ", crm_simulate x%.2f (CPU x%.2f)", crm.wall / baseCRM.wall, crm.cpu / baseCRM.cpu)
+                }
+                parts.append(part)
+            }
+            print("growth at 32 nodes\(nodeDown ? ", node down" : ""): " + parts.joined(separator: "; "))
+        }
+    }
+
+    // MARK: helpers
+
+    static func ownExecutable() throws -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { throw ValidationError("cannot find this executable (/proc/self/exe)") }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func loadAverage() -> String {
+        var loads = [Double](repeating: 0, count: 3)
+        guard getloadavg(&loads, 3) == 3 else { return "unknown" }
+        return String(format: "%.2f %.2f %.2f", loads[0], loads[1], loads[2])
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    private func format(_ seconds: Double) -> String {
+        seconds < 10 ? String(format: "%.3f s", seconds) : String(format: "%.1f s", seconds)
+    }
+
+    private func megabytes(_ kilobytes: Int) -> String {
+        String(format: "%.0f MB", Double(kilobytes) / 1024)
+    }
+}
+
+/// One child process run to completion: its wall-clock time, exit code, peak resident memory
+/// (ru_maxrss from wait4, so it is this child's alone) and, when captured, its standard output.
+struct ChildRun {
+    var wall: Double
+    var exitCode: Int32
+    /// User + system CPU seconds of the child.
+    var cpu: Double
+    var peakKilobytes: Int
+    var output: String
+
+    init(_ path: String, _ arguments: [String], captureOutput: Bool) throws {
+        var pipeEnds: [Int32] = [-1, -1]
+        if captureOutput {
+            guard pipe(&pipeEnds) == 0 else { throw ValidationError("pipe failed: errno \(errno)") }
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if captureOutput {
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+            posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
+            posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        let environment: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in environment { free(pointer) }
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, path, &actions, nil, argv, environment)
+        if captureOutput { close(pipeEnds[1]) }
+        guard spawned == 0 else {
+            if captureOutput { close(pipeEnds[0]) }
+            throw ValidationError("cannot start \(path): error \(spawned)")
+        }
+        var collected: [UInt8] = []
+        if captureOutput {
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = read(pipeEnds[0], &chunk, chunk.count)
+                if count > 0 { collected += chunk[0..<count]; continue }
+                if count < 0 && errno == EINTR { continue }
+                break
+            }
+            close(pipeEnds[0])
+        }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            guard errno == EINTR else { throw ValidationError("wait4 failed: errno \(errno)") }
+        }
+        wall = BenchmarkCommand.seconds(clock.now - start)
+        // WIFEXITED / WEXITSTATUS; a signal is reported as 128 + its number, as shells do.
+        exitCode = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        peakKilobytes = usage.ru_maxrss
+        cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        output = String(decoding: collected, as: UTF8.self)
     }
 }
 

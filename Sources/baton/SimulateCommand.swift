@@ -50,7 +50,7 @@ struct SimulateCommand: ParsableCommand {
         for injection in inject.compactMap(OperationInjection.init(parsing:)) {
             cib.inject(injection, now: clock)
         }
-        let transition = Scheduler.schedule(cib, now: clock)
+        let transition = Scheduler.schedule(cib, now: clock, explain: explain)
         if explain {
             print("Scheduler decisions:")
             for line in transition.explanation { print("  " + line) }

@@ -1,0 +1,496 @@
+/// A fast reader for the XML that CIBs are made of: ASCII, UTF-8 (or no) declaration, elements,
+/// attributes, the five predefined entities and character references, comments, processing
+/// instructions and CDATA (text is not kept: the CIB has none that matters).
+///
+/// Why: building libxml2's DOM and then converting it costs most of the time of reading a big
+/// CIB (a 32-node x 1000-resource status section is ~9 MB); scanning the bytes once straight
+/// into `XMLElement`s is several times faster. It is only a fast path: anything outside the
+/// subset above, or anything not well-formed, makes it return nil, and the caller reads the
+/// document with libxml2 as before (same tree, same error messages and lines). It therefore
+/// must never accept what libxml2 refuses, nor read a document differently; the CIB tests
+/// compare both readers on every conformance input and on tricky documents.
+///
+/// Line numbers follow libxml2: an element's line is where its start tag ends.
+struct FastXMLReader {
+    /// Deeper documents are left to libxml2 (which has its own limits).
+    static let depthMax = 256
+
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var position = 0
+    private var line = 1
+    private var strings = StringTable()
+    /// Scratch space for the start tag being read (reused: no allocation per element).
+    private var tagAttributes: [XMLElement.Attribute] = []
+    private var tagAttributeNames: [Range<Int>] = []
+    /// The names last read at each attribute position and element depth: sibling elements
+    /// repeat them, so their String is reused after a byte comparison.
+    private var attributeNameCache: [(bytes: Range<Int>, name: String)] = []
+    private var elementNameCache: [(bytes: Range<Int>, name: String)] = []
+
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    /// The root element, or nil when the document must be read by libxml2.
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>) -> XMLElement? {
+        var reader = FastXMLReader(bytes)
+        return reader.document()
+    }
+
+    // MARK: bytes
+
+    private static let lessThan = UInt8(ascii: "<"), greaterThan = UInt8(ascii: ">")
+    private static let ampersand = UInt8(ascii: "&"), slash = UInt8(ascii: "/")
+    private static let question = UInt8(ascii: "?"), exclamation = UInt8(ascii: "!")
+    private static let equals = UInt8(ascii: "="), hyphen = UInt8(ascii: "-")
+    private static let newline = UInt8(ascii: "\n"), tab = UInt8(ascii: "\t"), space = UInt8(ascii: " ")
+    private static let doubleQuote = UInt8(ascii: "\""), singleQuote = UInt8(ascii: "'")
+    private static let closingBracket = UInt8(ascii: "]"), semicolon = UInt8(ascii: ";")
+
+    @inline(__always) private func byte(at index: Int) -> UInt8? {
+        index < bytes.count ? bytes[index] : nil
+    }
+
+    @inline(__always) private func startsWith(_ text: StaticString, at index: Int) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        let pattern = text.utf8Start
+        for offset in 0..<count where bytes[index + offset] != pattern[offset] { return false }
+        return true
+    }
+
+    /// A byte that may appear as itself in text, attribute values and comments: printable
+    /// ASCII, tab and newline. Carriage returns (line-end normalisation), other controls and
+    /// anything non-ASCII are left to libxml2.
+    @inline(__always) private static func isPlain(_ byte: UInt8) -> Bool {
+        (byte >= 0x20 && byte < 0x7f) || byte == 0x09 || byte == 0x0a
+    }
+
+    @inline(__always) private static func isNameStart(_ byte: UInt8) -> Bool {
+        (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || byte == 0x5f
+    }
+
+    /// Colons (namespaces: libxml2 keeps only the local name) are left to libxml2.
+    @inline(__always) private static func isNameByte(_ byte: UInt8) -> Bool {
+        isNameStart(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2d || byte == 0x2e
+    }
+
+    /// Skips spaces, tabs and newlines; false on a carriage return.
+    @inline(__always) private mutating func skipWhitespace() -> Bool {
+        while position < bytes.count {
+            switch bytes[position] {
+            case Self.space, Self.tab: position += 1
+            case Self.newline: position += 1; line += 1
+            case 0x0d: return false
+            default: return true
+            }
+        }
+        return true
+    }
+
+    /// The extent of a name at the current position (empty when there is none).
+    private mutating func name() -> Range<Int> {
+        let start = position
+        guard let first = byte(at: position), Self.isNameStart(first) else { return start..<start }
+        position += 1
+        while position < bytes.count, Self.isNameByte(bytes[position]) { position += 1 }
+        // A name that goes on with a byte the fast path does not know (":" or non-ASCII) is
+        // not a name here: the caller fails, and libxml2 reads the document.
+        if position < bytes.count, bytes[position] == UInt8(ascii: ":") || bytes[position] >= 0x80 {
+            return start..<start
+        }
+        return start..<position
+    }
+
+    // MARK: document
+
+    private mutating func document() -> XMLElement? {
+        if startsWith("<?xml", at: 0) {
+            guard declaration() else { return nil }
+        }
+        guard misc(), position < bytes.count else { return nil }
+        guard let root = element() else { return nil }
+        guard misc(), position == bytes.count else { return nil }
+        return root
+    }
+
+    /// `<?xml version="1.x" encoding="UTF-8" standalone="…"?>`; any other encoding is
+    /// libxml2's to read.
+    private mutating func declaration() -> Bool {
+        position = 5
+        var seen: [String] = []
+        while true {
+            let before = position
+            guard skipWhitespace() else { return false }
+            if startsWith("?>", at: position) { position += 2; break }
+            guard position > before else { return false }
+            let nameRange = name()
+            guard !nameRange.isEmpty else { return false }
+            let attribute = string(nameRange)
+            guard skipWhitespace(), byte(at: position) == Self.equals else { return false }
+            position += 1
+            guard skipWhitespace(), let quote = byte(at: position), quote == Self.doubleQuote || quote == Self.singleQuote
+            else { return false }
+            position += 1
+            let start = position
+            while position < bytes.count, bytes[position] != quote {
+                guard Self.isPlain(bytes[position]), bytes[position] != Self.newline, bytes[position] != Self.lessThan,
+                      bytes[position] != Self.ampersand else { return false }
+                position += 1
+            }
+            guard position < bytes.count else { return false }
+            let value = string(start..<position)
+            position += 1
+            switch attribute {
+            case "version": guard seen.isEmpty, value == "1.0" else { return false }
+            case "encoding": guard seen == ["version"], value.lowercased() == "utf-8" else { return false }
+            case "standalone":
+                guard seen.first == "version", !seen.contains("standalone"), value == "yes" || value == "no"
+                else { return false }
+            default: return false
+            }
+            seen.append(attribute)
+        }
+        return seen.first == "version"
+    }
+
+    /// Whitespace, comments and processing instructions outside the root element.
+    private mutating func misc() -> Bool {
+        while true {
+            guard skipWhitespace() else { return false }
+            if startsWith("<!--", at: position) {
+                guard comment() else { return false }
+            } else if startsWith("<?", at: position) {
+                guard processingInstruction() else { return false }
+            } else {
+                return true
+            }
+        }
+    }
+
+    /// `<!-- … -->`: "--" may not appear inside.
+    private mutating func comment() -> Bool {
+        position += 4
+        while position < bytes.count {
+            let current = bytes[position]
+            if current == Self.hyphen, byte(at: position + 1) == Self.hyphen {
+                guard byte(at: position + 2) == Self.greaterThan else { return false }
+                position += 3
+                return true
+            }
+            guard Self.isPlain(current) else { return false }
+            if current == Self.newline { line += 1 }
+            position += 1
+        }
+        return false
+    }
+
+    /// `<?target …?>`; a target spelled "xml" in any case is reserved.
+    private mutating func processingInstruction() -> Bool {
+        position += 2
+        let target = name()
+        guard !target.isEmpty else { return false }
+        if target.count == 3, (bytes[target.lowerBound] | 0x20) == UInt8(ascii: "x"),
+           (bytes[target.lowerBound + 1] | 0x20) == UInt8(ascii: "m"),
+           (bytes[target.lowerBound + 2] | 0x20) == UInt8(ascii: "l") { return false }
+        if startsWith("?>", at: position) { position += 2; return true }
+        guard let next = byte(at: position), next == Self.space || next == Self.tab || next == Self.newline else { return false }
+        while position < bytes.count {
+            let current = bytes[position]
+            if current == Self.question, byte(at: position + 1) == Self.greaterThan { position += 2; return true }
+            guard Self.isPlain(current) else { return false }
+            if current == Self.newline { line += 1 }
+            position += 1
+        }
+        return false
+    }
+
+    /// `<![CDATA[ … ]]>` in content.
+    private mutating func characterData() -> Bool {
+        position += 9
+        while position < bytes.count {
+            let current = bytes[position]
+            if current == Self.closingBracket, startsWith("]]>", at: position) { position += 3; return true }
+            guard Self.isPlain(current) else { return false }
+            if current == Self.newline { line += 1 }
+            position += 1
+        }
+        return false
+    }
+
+    // MARK: elements
+
+    private struct Open {
+        var element: XMLElement
+        let name: Range<Int>
+    }
+
+    /// The element at the current position and everything in it (iteratively: no recursion
+    /// on the document's depth).
+    private mutating func element() -> XMLElement? {
+        var stack: [Open] = []
+        // The children of the open element at each depth, collected in reused buffers and
+        // copied once, at the exact size, when it closes (no growth per appended child).
+        var childBuffers: [[XMLElement]] = []
+        while true {
+            // At "<" of a start tag.
+            guard let (open, isEmpty) = startTag(depth: stack.count) else { return nil }
+            if isEmpty {
+                guard !stack.isEmpty else { return open.element }
+                childBuffers[stack.count - 1].append(open.element)
+            } else {
+                guard stack.count < Self.depthMax else { return nil }
+                stack.append(open)
+                if childBuffers.count < stack.count { childBuffers.append([]) }
+            }
+            // Content until the next start tag, closing the elements whose end tags come first.
+            while true {
+                guard content() else { return nil }
+                if byte(at: position + 1) == Self.slash {
+                    guard var closed = stack.popLast(), endTag(closed.name) else { return nil }
+                    let depth = stack.count
+                    if !childBuffers[depth].isEmpty {
+                        closed.element.children = Array(childBuffers[depth])
+                        childBuffers[depth].removeAll(keepingCapacity: true)
+                    }
+                    guard !stack.isEmpty else { return closed.element }
+                    childBuffers[depth - 1].append(closed.element)
+                } else {
+                    break
+                }
+            }
+        }
+    }
+
+    /// Text, comments, processing instructions and CDATA up to the next start or end tag
+    /// (left at its "<").
+    private mutating func content() -> Bool {
+        while position < bytes.count {
+            let current = bytes[position]
+            if current == Self.lessThan {
+                if startsWith("<!--", at: position) {
+                    guard comment() else { return false }
+                } else if startsWith("<![CDATA[", at: position) {
+                    guard characterData() else { return false }
+                } else if byte(at: position + 1) == Self.question {
+                    guard processingInstruction() else { return false }
+                } else if byte(at: position + 1) == Self.exclamation {
+                    return false
+                } else {
+                    return true
+                }
+            } else if current == Self.ampersand {
+                guard reference() != nil else { return false }
+            } else if current == Self.greaterThan {
+                // "]]>" may not appear in text.
+                guard position < 2 || bytes[position - 1] != Self.closingBracket || bytes[position - 2] != Self.closingBracket
+                else { return false }
+                position += 1
+            } else {
+                guard Self.isPlain(current) else { return false }
+                if current == Self.newline { line += 1 }
+                position += 1
+            }
+        }
+        return false
+    }
+
+    /// `<name attribute="value" …>` or `…/>`.
+    private mutating func startTag(depth: Int) -> (Open, isEmpty: Bool)? {
+        position += 1
+        let nameRange = name()
+        guard !nameRange.isEmpty else { return nil }
+        tagAttributes.removeAll(keepingCapacity: true)
+        tagAttributeNames.removeAll(keepingCapacity: true)
+        while true {
+            let before = position
+            guard skipWhitespace(), let current = byte(at: position) else { return nil }
+            var isEmpty = false
+            if current == Self.slash {
+                guard byte(at: position + 1) == Self.greaterThan else { return nil }
+                isEmpty = true
+            } else if current != Self.greaterThan {
+                // Attributes are separated by whitespace.
+                guard position > before, let (attributeName, value) = attribute() else { return nil }
+                for earlier in tagAttributeNames where equal(earlier, attributeName) { return nil }
+                let name = cachedName(attributeName, at: tagAttributes.count, isElement: false)
+                tagAttributeNames.append(attributeName)
+                tagAttributes.append(XMLElement.Attribute(name: name, value: value))
+                continue
+            }
+            // One allocation of the exact size.
+            let name = cachedName(nameRange, at: depth, isElement: true)
+            let element = XMLElement(name: name, attributes: Array(tagAttributes), line: line)
+            position += isEmpty ? 2 : 1
+            return (Open(element: element, name: nameRange), isEmpty)
+        }
+    }
+
+    /// `name="value"` (or single quotes), with the value as libxml2 gives it: references
+    /// replaced, tabs and newlines written as spaces.
+    private mutating func attribute() -> (Range<Int>, String)? {
+        let nameRange = name()
+        guard !nameRange.isEmpty, skipWhitespace(), byte(at: position) == Self.equals else { return nil }
+        position += 1
+        guard skipWhitespace(), let quote = byte(at: position), quote == Self.doubleQuote || quote == Self.singleQuote
+        else { return nil }
+        position += 1
+        let start = position
+        // The common case: nothing to replace, so the bytes are the value.
+        while position < bytes.count {
+            let current = bytes[position]
+            if current == quote {
+                let value = string(start..<position)
+                position += 1
+                return (nameRange, value)
+            }
+            guard current >= 0x20, current < 0x7f, current != Self.lessThan, current != Self.ampersand else { break }
+            position += 1
+        }
+        var value = Array(bytes[start..<position])
+        while position < bytes.count {
+            let current = bytes[position]
+            if current == quote {
+                position += 1
+                return (nameRange, String(decoding: value, as: UTF8.self))
+            }
+            if current == Self.ampersand {
+                guard let replacement = reference() else { return nil }
+                value.append(replacement)
+                continue
+            }
+            guard Self.isPlain(current), current != Self.lessThan else { return nil }
+            if current == Self.newline { line += 1 }
+            value.append(current == Self.tab || current == Self.newline ? Self.space : current)
+            position += 1
+        }
+        return nil
+    }
+
+    /// `&amp;` `&lt;` `&gt;` `&quot;` `&apos;` or a character reference to a plain ASCII
+    /// character; anything else (other entities, non-ASCII) is libxml2's.
+    private mutating func reference() -> UInt8? {
+        let start = position + 1
+        var end = start
+        while end < bytes.count, end - start < 10, bytes[end] != Self.semicolon { end += 1 }
+        guard end < bytes.count, bytes[end] == Self.semicolon, end > start else { return nil }
+        var result: UInt8?
+        if bytes[start] == UInt8(ascii: "#") {
+            var value = 0
+            let isHex = start + 1 < end && bytes[start + 1] == UInt8(ascii: "x")
+            let digits = (isHex ? start + 2 : start + 1)..<end
+            guard !digits.isEmpty else { return nil }
+            for index in digits {
+                let digit = bytes[index]
+                switch digit {
+                case 0x30...0x39: value = value * (isHex ? 16 : 10) + Int(digit - 0x30)
+                case 0x61...0x66 where isHex: value = value * 16 + Int(digit - 0x61 + 10)
+                case 0x41...0x46 where isHex: value = value * 16 + Int(digit - 0x41 + 10)
+                default: return nil
+                }
+            }
+            // Tab, newline and printable ASCII; a character reference is not normalised.
+            guard value == 0x09 || value == 0x0a || (value >= 0x20 && value < 0x7f) else { return nil }
+            result = UInt8(value)
+        } else {
+            switch string(start..<end) {
+            case "amp": result = Self.ampersand
+            case "lt": result = Self.lessThan
+            case "gt": result = Self.greaterThan
+            case "quot": result = Self.doubleQuote
+            case "apos": result = Self.singleQuote
+            default: return nil
+            }
+        }
+        position = end + 1
+        return result
+    }
+
+    /// `</name>` for the element opened with `name`.
+    private mutating func endTag(_ expected: Range<Int>) -> Bool {
+        position += 2
+        let nameRange = name()
+        guard equal(nameRange, expected), skipWhitespace(), byte(at: position) == Self.greaterThan else { return false }
+        position += 1
+        return true
+    }
+
+    /// The String for a name, from `cache` when the name there (at `position`) has the same bytes.
+    @inline(__always) private mutating func cachedName(_ range: Range<Int>, at position: Int, isElement: Bool) -> String {
+        if isElement {
+            if position < elementNameCache.count, equal(elementNameCache[position].bytes, range) { return elementNameCache[position].name }
+        } else {
+            if position < attributeNameCache.count, equal(attributeNameCache[position].bytes, range) { return attributeNameCache[position].name }
+        }
+        let name = string(range)
+        if isElement {
+            if position < elementNameCache.count { elementNameCache[position] = (range, name) }
+            else if position == elementNameCache.count { elementNameCache.append((range, name)) }
+        } else {
+            if position < attributeNameCache.count { attributeNameCache[position] = (range, name) }
+            else if position == attributeNameCache.count { attributeNameCache.append((range, name)) }
+        }
+        return name
+    }
+
+    @inline(__always) private func equal(_ left: Range<Int>, _ right: Range<Int>) -> Bool {
+        guard left.count == right.count else { return false }
+        for offset in 0..<left.count where bytes[left.lowerBound + offset] != bytes[right.lowerBound + offset] { return false }
+        return true
+    }
+
+    /// The bytes as a String; longer strings that repeat (names, digests, agent names) share
+    /// one copy.
+    @inline(__always) private mutating func string(_ range: Range<Int>) -> String {
+        strings.string(UnsafeBufferPointer(rebasing: bytes[range]))
+    }
+}
+
+/// Interns the strings of a document. Long ones (over Swift's 15 inline bytes) so that the
+/// many repeats of a long name or value in a CIB are one allocation; short ones because a
+/// status section repeats nearly every value on every node, and finding the String made
+/// before (two words compared) is cheaper than making it again. Fixed-size tables: a
+/// collision replaces the older entry (still correct, only less sharing).
+private struct StringTable {
+    static let slots = 4096
+    static let shortSlots = 8192
+    private var entries: [String?] = Array(repeating: nil, count: slots)
+    /// Short strings by their bytes packed in two words (the length in the top byte).
+    private var shortEntries: [(low: UInt64, high: UInt64, string: String)] =
+        Array(repeating: (0, 0, ""), count: shortSlots)
+
+    mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard bytes.count > 15 else { return short(bytes) }
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let slot = Int(hash % UInt32(Self.slots))
+        if var existing = entries[slot] {
+            let same = existing.withUTF8 { stored in
+                guard stored.count == bytes.count else { return false }
+                for index in 0..<bytes.count where stored[index] != bytes[index] { return false }
+                return true
+            }
+            if same { return existing }
+        }
+        let created = String(decoding: bytes, as: UTF8.self)
+        entries[slot] = created
+        return created
+    }
+
+    private mutating func short(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        precondition(bytes.count <= 15, "short strings have at most 15 bytes")
+        var low: UInt64 = 0, high = UInt64(bytes.count) << 56
+        for index in 0..<min(bytes.count, 8) { low |= UInt64(bytes[index]) << UInt64(8 * index) }
+        if bytes.count > 8 {
+            for index in 8..<bytes.count { high |= UInt64(bytes[index]) << UInt64(8 * (index - 8)) }
+        }
+        // The empty string packs to (0, 0): the initial entries are correct for it.
+        let mixed = (low ^ (high &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
+        let slot = Int(truncatingIfNeeded: mixed >> 51) & (Self.shortSlots - 1)
+        let entry = shortEntries[slot]
+        if entry.low == low && entry.high == high { return entry.string }
+        let created = String(decoding: bytes, as: UTF8.self)
+        shortEntries[slot] = (low, high, created)
+        return created
+    }
+}
