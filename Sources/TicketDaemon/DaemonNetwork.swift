@@ -84,10 +84,11 @@ extension TicketDaemon {
 
     /// Dials one peer for as long as the daemon runs, with back-off from 100 ms up to 5 s.
     func connectLoop(to index: Int) async {
-        let endpoint = plan.endpoints[index]
         var backoff = Duration.milliseconds(100)
         var lastError = ""
         while !Task.isCancelled {
+            // Read at every attempt: a reload may have moved the peer to another address.
+            guard let endpoint = try? await loop.submit({ self.endpoints[index] }).get() else { return }
             do {
                 let connection = try await TLSChannels.connect(
                     host: endpoint.address, port: endpoint.port, expectedPeerName: endpoint.name, context: tls,
@@ -222,7 +223,7 @@ extension TicketDaemon {
 
     func peerSummaries(now: LocalInstant) -> [PeerSummary] {
         plan.membership.others.map { id in
-            let endpoint = plan.endpoints[id.index]
+            let endpoint = endpoints[id.index]
             return PeerSummary(
                 name: endpoint.name, site: endpoint.isSite, address: "\(endpoint.address):\(endpoint.port)",
                 connected: outgoing[id.index] != nil, lastHeard: lastHeard[id.index].map { now.since($0) })

@@ -51,6 +51,8 @@ public final class TicketDaemon: @unchecked Sendable {
     var pendingWriteSlot: [Int] = []
     /// before-acquire-handler per ticket, as last loaded (SIGHUP changes it).
     var ticketHandlers: [String: String]
+    /// Members' addresses, as last loaded: a reload may move a peer (names and roles stay).
+    var endpoints: [DaemonPlan.Endpoint]
     var flushScheduled = false
     /// Above this many events in one batch, events are logged at debug with one info summary.
     static let eventsLoggedEachMax = 8
@@ -82,6 +84,7 @@ public final class TicketDaemon: @unchecked Sendable {
         self.metricsAddress = metricsAddress
         self.core = DaemonCore(membership: plan.membership, policies: plan.policies)
         self.ticketHandlers = plan.handlers
+        self.endpoints = plan.endpoints
     }
 
     func confined() {
@@ -393,9 +396,10 @@ public final class TicketDaemon: @unchecked Sendable {
     /// nothing. Certificate, key and CA (paths and files) apply to new connections. Tickets
     /// apply at once (`DaemonCore.reconfigure`): new ones start, removed ones are revoked here
     /// and forgotten, changed ones restart from their state (a lease held here is kept);
-    /// handlers change with them. Members (names, roles, addresses) are what majorities are
-    /// counted over: a change to them is reported and waits for a restart, and then nothing
-    /// of the new file but the certificates is applied.
+    /// handlers change with them. A peer's new address applies too (its connection is dialled
+    /// again there). Members' names and roles are what majorities are counted over, and the
+    /// port and this member's own address are what it listens on: a change to them is reported
+    /// and waits for a restart, and then nothing of the new file but the certificates applies.
     public func reload(_ reloaded: Result<DaemonPlan, any Error>) {
         let plan: DaemonPlan
         switch reloaded {
@@ -414,11 +418,32 @@ public final class TicketDaemon: @unchecked Sendable {
         } catch {
             logger.error("reload: certificates cannot be loaded; keeping the old ones", metadata: ["tls.error": .string("\(error)")])
         }
-        if plan.endpoints != self.plan.endpoints || plan.membership != self.plan.membership {
-            logger.warning("reload: the members changed; the new configuration takes effect at the next restart (tickets and members kept as they run)")
+        let selfIndex = self.plan.membership.selfID.index
+        let sameMembers = plan.membership == self.plan.membership && plan.endpoints.count == self.plan.endpoints.count
+            && zip(plan.endpoints, self.plan.endpoints).allSatisfy { $0.name == $1.name && $0.isSite == $1.isSite && $0.port == $1.port }
+            && plan.endpoints[selfIndex] == self.plan.endpoints[selfIndex]
+        guard sameMembers else {
+            logger.warning("reload: the members changed (names, roles, the port or this member's own address); the new configuration takes effect at the next restart (tickets and members kept as they run)")
             return
         }
-        loop.execute { self.applyTickets(plan) }
+        loop.execute {
+            self.applyPeerAddresses(plan.endpoints)
+            self.applyTickets(plan)
+        }
+    }
+
+    /// Peers moved to another address: their connections are closed and dialled again there.
+    func applyPeerAddresses(_ new: [DaemonPlan.Endpoint]) {
+        confined()
+        for (index, endpoint) in new.enumerated() where endpoint != endpoints[index] {
+            logger.notice("reload: peer address changed", metadata: [
+                "peer.name": .string(endpoint.name), "peer.address": .string("\(endpoint.address):\(endpoint.port)"),
+                "peer.address.previous": .string("\(endpoints[index].address):\(endpoints[index].port)"),
+            ])
+            endpoints[index] = endpoint
+            outgoing[index]?.close(promise: nil)
+            dialNow.insert(index)
+        }
     }
 
     func applyTickets(_ plan: DaemonPlan) {

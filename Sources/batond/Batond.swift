@@ -15,8 +15,8 @@ struct Batond: AsyncParsableCommand {
         discussion: """
             Runs in the foreground (systemd Type=simple). SIGTERM or SIGINT stop it after a last state write;
             SIGHUP re-reads the configuration: TLS certificates and key for new connections, and tickets at once
-            (added ones start, removed ones are revoked here, changed ones keep their holder); member changes
-            wait for a restart.
+            (added ones start, removed ones are revoked here, changed ones keep their holder) and peers' new
+            addresses; adding, removing or renaming members waits for a restart.
             Exit status: 0 stopped cleanly, 1 bad configuration or files, 2 runtime failure.
             """)
 

@@ -80,5 +80,41 @@ extension EndToEnd {
                 #expect(try await cluster.ticketJSON("ticketA", at: "site-a")["granted_here"] as? Bool == true)
             }
         }
+
+        /// A peer moved to another address: SIGHUP at the others dials it there, and the holder
+        /// keeps renewing through it.
+        @Test func sighupAppliesAPeersNewAddress() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
+                let grant = try await cluster.grant("ticketA", at: "site-a")
+                #expect(grant.status == 0, "\(grant)")
+                _ = try await cluster.stop("arbitrator")
+                try Self.rewrite(cluster, tickets: shortTicket, renaming: ("arbitrator = 127.0.0.3 ", "arbitrator = 127.0.0.4 "))
+                for name in ["site-a", "site-b"] { cluster.signal(name, SIGHUP) }
+                try cluster.start("arbitrator")
+                let moved = "127.0.0.4:\(cluster.port)"
+                try await waitUntil("both sites connected to the arbitrator at \(moved)", within: .seconds(15), interval: .milliseconds(100)) {
+                    for name in ["site-a", "site-b"] {
+                        let result = try await cluster.baton(["peers", "--output", "json"], at: name)
+                        guard let data = result.stdout.data(using: .utf8),
+                              let peers = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
+                              let arbitrator = peers.first(where: { $0["name"] as? String == "arbitrator" })
+                        else { return false }
+                        if arbitrator["address"] as? String != moved || arbitrator["connected"] as? Bool != true { return false }
+                    }
+                    return true
+                }
+                #expect(cluster.logTail("site-a", lines: 2000).contains("reload: peer address changed"))
+                // Without site-b, site-a renews only through the arbitrator at its new address.
+                try await cluster.kill9("site-b")
+                let watchEnd = ContinuousClock.now + .seconds(9)
+                var lost = false
+                while ContinuousClock.now < watchEnd {
+                    if !cluster.cibGranted("ticketA", at: "site-a") { lost = true }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(!lost, "site-a lost the ticket: the arbitrator's acknowledgements did not come from its new address")
+                #expect(try await cluster.leader("ticketA", at: "arbitrator") == "site-a")
+            }
+        }
     }
 }
