@@ -313,8 +313,15 @@ extension WorkingSet {
                 // Later success clears earlier failures that only asked for a restart (or block,
                 // demote, ignore); stop, fence and standby stay decided.
                 let sameAsFailure = task == state.lastFailure?.operation && interval == state.lastFailure?.interval
-                if ["start", "migrate_from", "promote", "demote"].contains(task) || (task == "monitor" && sameAsFailure),
-                   let onFail = state.onFail, ["block", "ignore", "demote", "restart", "recover"].contains(onFail) {
+                // Switches, not array literals: an array made per successful operation was a
+                // measurable part of reading a big status section.
+                let clearsFailure: Bool
+                switch task {
+                case "start", "migrate_from", "promote", "demote": clearsFailure = true
+                case "monitor": clearsFailure = sameAsFailure
+                default: clearsFailure = false
+                }
+                if clearsFailure, let onFail = state.onFail, Self.isRecoverable(onFail) {
                     state.failed = false
                     state.onFail = nil
                 }
@@ -385,6 +392,14 @@ extension WorkingSet {
         return state
     }
 
+    /// On-fail policies that a later success of the operation clears.
+    private static func isRecoverable(_ onFail: String) -> Bool {
+        switch onFail {
+        case "block", "ignore", "demote", "restart", "recover": return true
+        default: return false
+        }
+    }
+
     /// The rc the operation was expected to return: the third field of its transition key
     /// ("action:transition:rc:uuid").
     private func expectedRC(_ transitionKey: String?) -> Int {
@@ -399,7 +414,7 @@ extension WorkingSet {
             let atEnd = index == utf8.endIndex
             if atEnd || utf8[index] == colon {
                 if index > start {
-                    if field == 2 { return Int(Substring(utf8[start..<index])) ?? 0 }
+                    if field == 2 { return Self.decimal(utf8[start..<index]) ?? Int(Substring(utf8[start..<index])) ?? 0 }
                     field += 1
                 }
                 if atEnd { return 0 }
@@ -407,6 +422,19 @@ extension WorkingSet {
             }
             index = utf8.index(after: index)
         }
+    }
+
+    /// A field of at most 18 plain digits (the usual expected rc), read without making a
+    /// Substring and going through the general integer parser: the same value as `Int(…)`.
+    /// Nil for anything else (a sign, spaces, too long), which the caller parses as before.
+    @inline(__always) private static func decimal(_ digits: Substring.UTF8View) -> Int? {
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value = 0
+        for byte in digits {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
     }
 
     /// The first primitive (in resource order) whose id without instance number is `base`;
