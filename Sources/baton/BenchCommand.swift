@@ -478,25 +478,11 @@ final class BenchClient {
     var ready: [ClientReply] = []
 
     init(socketPath: String) throws {
-        descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw BenchError("socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            Glibc.close(descriptor)
-            throw BenchError("socket path too long: \(socketPath)")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in pathBytes.enumerated() { buffer[index] = byte }
-            buffer[pathBytes.count] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            Glibc.close(descriptor)
-            throw BenchError("connect \(socketPath): \(String(cString: strerror(errno)))")
+        switch connectUnixSocket(socketPath) {
+        case .success(let connected): descriptor = connected
+        case .failure(.socket(let reason)): throw BenchError("socket: \(reason)")
+        case .failure(.pathTooLong): throw BenchError("socket path too long: \(socketPath)")
+        case .failure(.connect(let reason)): throw BenchError("connect \(socketPath): \(reason)")
         }
         var timeout = timeval(tv_sec: 120, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
