@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Testing
-import TicketDaemon
+@testable import TicketDaemon
 import TicketElection
 import TicketWire
 
@@ -45,7 +45,7 @@ struct StateJournalTests {
         let journal = StateJournal(directory: directory)
         try journal.compact(StateFile(bootID: "boot", bootClock: .seconds(1), tickets: ["a": Self.state(term: 1)]))
         try journal.append(StateFile(bootID: "boot", bootClock: .seconds(2), tickets: ["a": Self.state(term: 2)]))
-        let whole = try #require(readFile(journal.path))
+        let whole = try #require(readAll(journal.path))
         // Cut inside the last record: it was being written when the machine stopped.
         writeFile(journal.path, Array(whole.dropLast(5)))
         let torn = StateJournal(directory: directory).load(bootID: "boot", now: LocalInstant(nanoseconds: 3_000_000_000))
@@ -75,19 +75,6 @@ struct StateJournalTests {
         try journal.compact(StateFile(bootID: "boot", bootClock: .seconds(200), tickets: ["a": Self.state(term: 200)]))
         #expect(journal.bytes == small)
         #expect(Self.restored(StateJournal(directory: directory).load(bootID: "boot", now: LocalInstant(nanoseconds: 201_000_000_000)), "a")?.0.term == 200)
-    }
-}
-
-func readFile(_ path: String) -> [UInt8]? {
-    let descriptor = open(path, O_RDONLY)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = read(descriptor, &buffer, buffer.count)
-        if count <= 0 { return bytes }
-        bytes.append(contentsOf: buffer[0..<count])
     }
 }
 
