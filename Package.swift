@@ -66,7 +66,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TicketElectionTests", dependencies: ["TicketElection", "GeoSimulation"]),
+        .testTarget(name: "TicketElectionTests", dependencies: ["TicketElection", "GeoSimulation"],
+                    exclude: ["Transcripts"]),  // read from the source tree by path (#filePath), not bundled
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
         .testTarget(name: "StyleTests"),
         .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire"]),

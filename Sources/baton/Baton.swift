@@ -1,8 +1,7 @@
 import ArgumentParser
 
 /// `baton`: the admin command line of the Baton suite.
-/// Every area of the product adds its subcommands here.
-@main
+/// Every area of the product adds its subcommands here. The process starts in `Entry`.
 struct Baton: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton",

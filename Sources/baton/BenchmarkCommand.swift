@@ -32,12 +32,15 @@ struct BenchmarkCommand: ParsableCommand {
     @Option(help: "With --table: leave out the sizes with more resources than this.") var maxResources: Int = 4000
     @Option(help: "Write the generated CIB here (default: a temporary file; with --table, a directory).") var output: String?
     @Option(help: "Runs of our side per size (best and range reported).") var repeats: Int = 3
+    @Option(help: "Runs of crm_simulate per size (best reported; default 3 up to 1000 resources, 1 beyond).")
+    var crmRepeats: Int?
     @Option(help: .hidden) var measure: String?
 
     func validate() throws {
         guard (1...256).contains(nodes) else { throw ValidationError("--nodes must be 1...256") }
         guard (1...20_000).contains(resources) else { throw ValidationError("--resources must be 1...20000") }
         guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be 1...20") }
+        if let crmRepeats, !(1...20).contains(crmRepeats) { throw ValidationError("--crm-repeats must be 1...20") }
         guard (1...20_000).contains(maxResources) else { throw ValidationError("--max-resources must be 1...20000") }
     }
 
@@ -57,7 +60,7 @@ struct BenchmarkCommand: ParsableCommand {
               + " (best of \(repeats); totals \(format(row.totalMin))-\(format(row.totalMax))), CPU \(format(row.cpu)),"
               + " peak \(megabytes(row.peakKilobytes)), \(row.summaryLines) summary lines")
         if let crm = row.crmSimulate {
-            print("crm_simulate: \(format(crm.wall)) (exit \(crm.exitCode)), CPU \(format(crm.cpu)), peak \(megabytes(crm.peakKilobytes))"
+            print("crm_simulate: \(format(crm.wall)) (exit \(crm.exitCode); best of \(row.crmRuns)\(crmRangeText(row))), CPU \(format(crm.cpu)), peak \(megabytes(crm.peakKilobytes))"
                   + String(format: "; baton is %.1fx faster (CPU: %.1fx)", crm.wall / row.total, crm.cpu / row.cpu))
         }
     }
@@ -119,10 +122,15 @@ struct BenchmarkCommand: ParsableCommand {
         var peakKilobytes: Int
         var summaryLines: Int
         var crmSimulate: ChildRun?
+        /// Fastest and slowest crm_simulate run, and how many there were.
+        var crmRange: (min: Double, max: Double)?
+        var crmRuns: Int
     }
 
-    /// Generates the CIB, runs our side `repeats` times (best total kept, range noted) and
-    /// crm_simulate once.
+    /// Generates the CIB and runs our side `repeats` times and crm_simulate `crmRuns(for:)`
+    /// times, taking turns (ours, crm_simulate, ours, …) so that on a shared machine whose
+    /// speed changes from one second to the next both sides see the same stretches of time.
+    /// Each side's best run counts (the one least disturbed by other load).
     func measureSize(nodes: Int, resources: Int, nodeDown: Bool, path: String, compare: Bool) throws -> Row {
         let text = SyntheticCluster(nodes: nodes, resources: resources, lastNodeDown: nodeDown).xml()
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -130,33 +138,48 @@ struct BenchmarkCommand: ParsableCommand {
         var best: (parse: Double, schedule: Double, cpu: Double, lines: Int)?
         var totals: [Double] = []
         var peak = 0
-        func runOurs(_ count: Int) throws {
-            for _ in 0..<count {
-                let child = try ChildRun(executable, ["scheduler-benchmark", "--measure", path], captureOutput: true)
-                guard child.exitCode == 0, let measured = Self.readMeasurement(child.output) else {
-                    throw ValidationError("our side failed on \(path) (exit \(child.exitCode)): \(child.output)")
-                }
-                totals.append(measured.parse + measured.schedule)
-                peak = max(peak, child.peakKilobytes)
-                if best == nil || measured.parse + measured.schedule < best!.parse + best!.schedule { best = measured }
+        func runOurs() throws {
+            let child = try ChildRun(executable, ["scheduler-benchmark", "--measure", path], captureOutput: true)
+            guard child.exitCode == 0, let measured = Self.readMeasurement(child.output) else {
+                throw ValidationError("our side failed on \(path) (exit \(child.exitCode)): \(child.output)")
             }
+            totals.append(measured.parse + measured.schedule)
+            peak = max(peak, child.peakKilobytes)
+            if best == nil || measured.parse + measured.schedule < best!.parse + best!.schedule { best = measured }
         }
-        // Our runs go before and after crm_simulate's: on a shared machine whose speed varies
-        // from one second to the next, both sides then see the same stretch of time.
-        let before = compare ? (repeats + 1) / 2 : repeats
-        try runOurs(before)
         var crm: ChildRun?
-        if compare {
+        var crmWalls: [Double] = []
+        func runCRMSimulate() throws {
             guard FileManager.default.isExecutableFile(atPath: Self.crmSimulatePath) else {
                 throw ValidationError("\(Self.crmSimulatePath) not found (install pacemaker-cli-utils, or run scripts/ensure-packages)")
             }
-            crm = try ChildRun(Self.crmSimulatePath, ["-R", "-Q", "-x", path], captureOutput: false)
+            let run = try ChildRun(Self.crmSimulatePath, ["-R", "-Q", "-x", path], captureOutput: false)
+            crmWalls.append(run.wall)
+            if let chosen = crm, chosen.exitCode == 0, chosen.wall <= run.wall { return }
+            crm = run
         }
-        try runOurs(repeats - before)
+        let crmCount = compare ? crmRuns(for: resources) : 0
+        // Ours first and last; crm_simulate's runs spread in between.
+        try runOurs()
+        var oursLeft = repeats - 1
+        for index in 0..<crmCount {
+            try runCRMSimulate()
+            let share = oursLeft / (crmCount - index)
+            for _ in 0..<share { try runOurs() }
+            oursLeft -= share
+        }
+        for _ in 0..<oursLeft { try runOurs() }
         let chosen = best!
         return Row(nodes: nodes, resources: resources, nodeDown: nodeDown, parse: chosen.parse, schedule: chosen.schedule,
                    total: chosen.parse + chosen.schedule, totalMin: totals.min()!, totalMax: totals.max()!, cpu: chosen.cpu,
-                   peakKilobytes: peak, summaryLines: chosen.lines, crmSimulate: crm)
+                   peakKilobytes: peak, summaryLines: chosen.lines, crmSimulate: crm,
+                   crmRange: crmWalls.isEmpty ? nil : (crmWalls.min()!, crmWalls.max()!), crmRuns: crmWalls.count)
+    }
+
+    /// crm_simulate's runs per size: `--crm-repeats`, else 3 up to 1000 resources and one
+    /// beyond (a 32x4000 run takes it half a minute to two minutes).
+    func crmRuns(for resources: Int) -> Int {
+        crmRepeats ?? (resources <= 1000 ? 3 : 1)
     }
 
     static func readMeasurement(_ output: String) -> (parse: Double, schedule: Double, cpu: Double, lines: Int)? {
@@ -175,8 +198,9 @@ struct BenchmarkCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let haveCRM = FileManager.default.isExecutableFile(atPath: Self.crmSimulatePath)
         if !haveCRM { print("note: \(Self.crmSimulatePath) not found: our side only (install pacemaker-cli-utils)") }
-        print("scheduler-benchmark: our parse + schedule (best of \(repeats) child processes, run before and after crm_simulate's)")
-        print("vs crm_simulate -R -Q -x (one run, wall clock from spawn to exit);")
+        print("scheduler-benchmark: our parse + schedule (best of \(repeats) child processes)")
+        print("vs crm_simulate -R -Q -x (best of \(crmRuns(for: 1000)) runs up to 1000 resources, \(crmRuns(for: 2000)) beyond;"
+              + " wall clock from spawn to exit), the two sides taking turns;")
         print("peak = ru_maxrss of each child process. Load average at start: \(Self.loadAverage()).")
         print("")
         print("| cluster | baton parse | schedule | total (range) | CPU | peak | crm_simulate | CPU | peak | ratio | CPU ratio | lines |")
@@ -191,7 +215,7 @@ struct BenchmarkCommand: ParsableCommand {
                 let crm = row.crmSimulate
                 print("| \(cluster) | \(format(row.parse)) | \(format(row.schedule)) | \(format(row.total)) (\(format(row.totalMin))-\(format(row.totalMax))) "
                       + "| \(format(row.cpu)) | \(megabytes(row.peakKilobytes)) "
-                      + "| \(crm.map { format($0.wall) + ($0.exitCode == 0 ? "" : " (exit \($0.exitCode))") } ?? "n/a") "
+                      + "| \(crm.map { format($0.wall) + ($0.exitCode == 0 ? "" : " (exit \($0.exitCode))") + crmRangeText(row) } ?? "n/a") "
                       + "| \(crm.map { format($0.cpu) } ?? "n/a") | \(crm.map { megabytes($0.peakKilobytes) } ?? "n/a") "
                       + "| \(crm.map { String(format: "%.1fx", $0.wall / row.total) } ?? "n/a") "
                       + "| \(crm.map { String(format: "%.1fx", $0.cpu / row.cpu) } ?? "n/a") | \(row.summaryLines) |")
@@ -244,6 +268,12 @@ struct BenchmarkCommand: ParsableCommand {
 
     private func format(_ seconds: Double) -> String {
         seconds < 10 ? String(format: "%.3f s", seconds) : String(format: "%.1f s", seconds)
+    }
+
+    /// " (fastest-slowest)" of crm_simulate's runs when there were several.
+    private func crmRangeText(_ row: Row) -> String {
+        guard let range = row.crmRange, row.crmRuns > 1 else { return "" }
+        return " (\(format(range.min))-\(format(range.max)))"
     }
 
     private func megabytes(_ kilobytes: Int) -> String {

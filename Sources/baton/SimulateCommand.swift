@@ -41,8 +41,17 @@ struct SimulateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let text = try String(contentsOfFile: xmlFile, encoding: .utf8)
-        var cib = try CIB(parsing: text)
+        guard let bytes = BenchmarkCommand.readFile(xmlFile) else {
+            FileHandle.standardError.write(Data("baton simulate: \(xmlFile): cannot read the file: \(String(cString: strerror(errno)))\n".utf8))
+            throw ExitCode(1)
+        }
+        var cib: CIB
+        do {
+            cib = try CIB(xml: XMLCodec.parse(bytes: bytes))
+        } catch {
+            FileHandle.standardError.write(Data("baton simulate: \(xmlFile): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         for ticket in grant { cib.setTicket(ticket, granted: true) }
         for ticket in revoke { cib.setTicket(ticket, granted: false) }
         for ticket in standby { cib.setTicketStandby(ticket) }
