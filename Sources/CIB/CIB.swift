@@ -10,6 +10,12 @@ public struct CIB: Equatable, Sendable {
     public var extraChildren: [XMLElement]
 
     public init(xml root: XMLElement) throws(CIBError) {
+        try self.init(xml: root, decodedStatus: nil)
+    }
+
+    /// `decodedStatus`: the root's first `<status>`, already decoded (and not among the
+    /// root's children).
+    init(xml root: XMLElement, decodedStatus: Status?) throws(CIBError) {
         guard root.name == "cib" else {
             throw CIBError(.unexpectedRoot, element: root.name, id: root["id"], line: root.line)
         }
@@ -18,7 +24,11 @@ public struct CIB: Equatable, Sendable {
             throw CIBError(.malformedXML(message: "missing <configuration>"), element: "cib", id: nil, line: root.line)
         }
         self.configuration = configuration
-        status = try reader.child(named: "status", as: Status.self) ?? Status()
+        if let decodedStatus {
+            status = decodedStatus
+        } else {
+            status = try reader.child(named: "status", as: Status.self) ?? Status()
+        }
         let extras = reader.extras
         attributes = root.attributes
         extraChildren = extras.children
@@ -31,7 +41,27 @@ public struct CIB: Equatable, Sendable {
 
     /// Parses a CIB document.
     public init(parsing text: String) throws(CIBError) {
-        try self.init(xml: XMLCodec.parse(text))
+        // A native string is contiguous UTF-8: read it in place rather than copy 10s of MB.
+        let result = text.utf8.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(CIBError) -> CIB in try CIB(buffer: buffer) }
+        }
+        if let result { self = try result.get(); return }
+        try self.init(bytes: Array(text.utf8))
+    }
+
+    /// Parses a CIB document from its bytes (UTF-8, or as its declaration says).
+    public init(bytes: [UInt8]) throws(CIBError) {
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(CIBError) -> CIB in try CIB(buffer: buffer) }
+        }
+        self = try result.get()
+    }
+
+    /// The same value as `CIB(xml: XMLCodec.parse(…))`, read faster: the fast reader decodes
+    /// the status section straight into the model when it can.
+    init(buffer: UnsafeBufferPointer<UInt8>) throws(CIBError) {
+        let (root, status) = try XMLCodec.parseCIB(buffer: buffer)
+        try self.init(xml: root, decodedStatus: status)
     }
 
     public var xml: XMLElement {

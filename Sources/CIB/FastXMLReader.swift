@@ -27,6 +27,15 @@ struct FastXMLReader {
     private var attributeNameCache: [(bytes: Range<Int>, name: String)] = []
     private var elementNameCache: [(bytes: Range<Int>, name: String)] = []
 
+    /// The status lane (readCIB only): off, waiting for the root's first `<status>`, or done
+    /// (tried once, whether it succeeded or not).
+    private enum StatusLane { case off, waiting, done }
+    private var statusLane = StatusLane.off
+    private var decodedStatus: Status?
+    /// Scratch space of the lane (reused: no allocation per lrm_resource).
+    private let laneOperations = MoveBuffer<LRMOperation>()
+    private let laneResources = MoveBuffer<LRMResource>()
+
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
@@ -35,6 +44,16 @@ struct FastXMLReader {
     static func read(_ bytes: UnsafeBufferPointer<UInt8>) -> XMLElement? {
         var reader = FastXMLReader(bytes)
         return reader.document()
+    }
+
+    /// A CIB document: the root element and, when the status lane read the root's first
+    /// `<status>` straight into the typed model, that status (then left out of the root's
+    /// children). Nil when the document must be read by libxml2.
+    static func readCIB(_ bytes: UnsafeBufferPointer<UInt8>) -> (root: XMLElement, status: Status?)? {
+        var reader = FastXMLReader(bytes)
+        reader.statusLane = .waiting
+        guard let root = reader.document() else { return nil }
+        return (root, reader.decodedStatus)
     }
 
     // MARK: bytes
@@ -227,21 +246,37 @@ struct FastXMLReader {
 
     /// The element at the current position and everything in it (iteratively: no recursion
     /// on the document's depth).
-    private mutating func element() -> XMLElement? {
+    private mutating func element(depth baseDepth: Int = 0) -> XMLElement? {
         var stack: [Open] = []
         // The children of the open element at each depth, collected in reused buffers and
         // copied once, at the exact size, when it closes (no growth per appended child).
         var childBuffers: [MoveBuffer<XMLElement>] = []
         while true {
             // At "<" of a start tag.
-            guard let (open, isEmpty) = startTag(depth: stack.count) else { return nil }
-            if isEmpty {
-                guard !stack.isEmpty else { return open.element }
-                childBuffers[stack.count - 1].append(open.element)
-            } else {
-                guard stack.count < Self.depthMax else { return nil }
-                stack.append(open)
-                if childBuffers.count < stack.count { childBuffers.append(MoveBuffer()) }
+            var laneRead = false
+            if statusLane == .waiting, baseDepth == 0, stack.count == 1, stack[0].element.name == "cib",
+               nextNameIs("status") {
+                // The root's first <status>: straight into the typed model when the lane can;
+                // else (anything it does not expect) read again the generic way.
+                statusLane = .done
+                let (start, startLine) = (position, line)
+                if let status = laneStatus() {
+                    decodedStatus = status
+                    laneRead = true
+                } else {
+                    (position, line) = (start, startLine)
+                }
+            }
+            if !laneRead {
+                guard let (open, isEmpty) = startTag(depth: baseDepth + stack.count) else { return nil }
+                if isEmpty {
+                    guard !stack.isEmpty else { return open.element }
+                    childBuffers[stack.count - 1].append(open.element)
+                } else {
+                    guard baseDepth + stack.count < Self.depthMax else { return nil }
+                    stack.append(open)
+                    if childBuffers.count < stack.count { childBuffers.append(MoveBuffer()) }
+                }
             }
             // Content until the next start tag, closing the elements whose end tags come first.
             while true {
@@ -294,6 +329,16 @@ struct FastXMLReader {
 
     /// `<name attribute="value" …>` or `…/>`.
     private mutating func startTag(depth: Int) -> (Open, isEmpty: Bool)? {
+        guard let (nameRange, isEmpty) = scanStartTag() else { return nil }
+        // One allocation of the exact size.
+        let name = cachedName(nameRange, at: depth, isElement: true)
+        let element = XMLElement(name: name, attributes: tagAttributes.take(), line: line)
+        return (Open(element: element, name: nameRange), isEmpty)
+    }
+
+    /// Reads a start tag, leaving its attributes in `tagAttributes` and the position after
+    /// its ">" (or "/>"); `line` is then the element's line.
+    private mutating func scanStartTag() -> (name: Range<Int>, isEmpty: Bool)? {
         position += 1
         let nameRange = name()
         guard !nameRange.isEmpty else { return nil }
@@ -315,12 +360,180 @@ struct FastXMLReader {
                 tagAttributes.append(XMLElement.Attribute(name: name, value: value))
                 continue
             }
-            // One allocation of the exact size.
-            let name = cachedName(nameRange, at: depth, isElement: true)
-            let element = XMLElement(name: name, attributes: tagAttributes.take(), line: line)
             position += isEmpty ? 2 : 1
-            return (Open(element: element, name: nameRange), isEmpty)
+            return (nameRange, isEmpty)
         }
+    }
+
+    // MARK: the status lane
+
+    // A status section is nearly all of a big CIB (32 nodes x 1000 resources: 32,000
+    // lrm_resource and 64,000 lrm_rsc_op elements). The lane reads it into `Status` without
+    // building those elements: each lrm_rsc_op is decoded from the attributes just scanned,
+    // each lrm_resource from its start tag and its operations. Everything else in the status
+    // section (transient attributes, tickets, unknown elements) is read the generic way and
+    // decoded by the model's own initialisers, on elements that hold the same attributes and
+    // the same other children in the same order: the result is the value `Status(xml:)` gives.
+    // Anything the lane does not expect (a second lrm in a node_state, an element inside an
+    // lrm_rsc_op, a value the model refuses …) makes it give up, and the section is read
+    // again the generic way, so that errors are reported exactly as before. The CIB tests
+    // compare both ways on every conformance input and on mutated documents.
+
+    /// `true` when the start tag at the current "<" has this name (nothing is consumed).
+    private func nextNameIs(_ expected: StaticString) -> Bool {
+        let count = expected.utf8CodeUnitCount
+        guard startsWith(expected, at: position + 1), let after = byte(at: position + 1 + count) else { return false }
+        return !Self.isNameByte(after) && after != UInt8(ascii: ":") && after < 0x80
+    }
+
+    /// After `content()`: true at an end tag (which is then read and checked against `name`),
+    /// false at a start tag; nil when the document is not what it should be.
+    private mutating func atEndTag(of name: Range<Int>) -> Bool? {
+        guard content() else { return nil }
+        guard byte(at: position + 1) == Self.slash else { return false }
+        return endTag(name) ? true : nil
+    }
+
+    /// `<status>` at depth 1.
+    private mutating func laneStatus() -> Status? {
+        guard let (name, isEmpty) = scanStartTag() else { return nil }
+        let statusLine = line
+        let attributes = tagAttributes.take()
+        var nodeStates: [NodeState] = []
+        var others: [XMLElement] = []
+        if !isEmpty {
+            while true {
+                guard let closed = atEndTag(of: name) else { return nil }
+                if closed { break }
+                if nextNameIs("node_state") {
+                    guard let state = laneNodeState() else { return nil }
+                    nodeStates.append(state)
+                } else {
+                    guard let other = element(depth: 2) else { return nil }
+                    others.append(other)
+                }
+            }
+        }
+        guard var status = try? Status(xml: XMLElement(name: "status", attributes: attributes, children: others, line: statusLine))
+        else { return nil }
+        status.nodeStates = nodeStates
+        return status
+    }
+
+    /// `<node_state>` at depth 2: its first (and only) `<lrm>` through the lane.
+    private mutating func laneNodeState() -> NodeState? {
+        guard let (name, isEmpty) = scanStartTag() else { return nil }
+        let stateLine = line
+        let attributes = tagAttributes.take()
+        var lrm: LocalResourceManager?
+        var others: [XMLElement] = []
+        if !isEmpty {
+            while true {
+                guard let closed = atEndTag(of: name) else { return nil }
+                if closed { break }
+                if nextNameIs("lrm") {
+                    guard lrm == nil, let read = laneLRM() else { return nil }
+                    lrm = read
+                } else {
+                    guard let other = element(depth: 3) else { return nil }
+                    others.append(other)
+                }
+            }
+        }
+        guard var state = try? NodeState(xml: XMLElement(name: "node_state", attributes: attributes, children: others, line: stateLine))
+        else { return nil }
+        state.lrm = lrm
+        return state
+    }
+
+    /// `<lrm>` at depth 3 with its first (and only) `<lrm_resources>`.
+    private mutating func laneLRM() -> LocalResourceManager? {
+        guard let (name, isEmpty) = scanStartTag() else { return nil }
+        let lrmLine = line
+        let attributes = tagAttributes.take()
+        var resources: (id: String?, list: [LRMResource], extras: Extras)?
+        var others: [XMLElement] = []
+        if !isEmpty {
+            while true {
+                guard let closed = atEndTag(of: name) else { return nil }
+                if closed { break }
+                if nextNameIs("lrm_resources") {
+                    guard resources == nil, let read = laneLRMResources() else { return nil }
+                    resources = read
+                } else {
+                    guard let other = element(depth: 4) else { return nil }
+                    others.append(other)
+                }
+            }
+        }
+        guard var lrm = try? LocalResourceManager(xml: XMLElement(name: "lrm", attributes: attributes, children: others, line: lrmLine))
+        else { return nil }
+        if let resources {
+            lrm.hasResourcesElement = true
+            lrm.resourcesID = resources.id
+            lrm.resources = resources.list
+            lrm.resourcesExtras = resources.extras
+        }
+        return lrm
+    }
+
+    /// `<lrm_resources>` at depth 4: its id, its lrm_resource children and the rest.
+    private mutating func laneLRMResources() -> (id: String?, list: [LRMResource], extras: Extras)? {
+        guard let (name, isEmpty) = scanStartTag() else { return nil }
+        var id: String?
+        var extraAttributes: [XMLElement.Attribute] = []
+        for index in 0..<tagAttributes.count {
+            let attribute = tagAttributes[index]
+            if attribute.name == "id" { if id == nil { id = attribute.value } } else { extraAttributes.append(attribute) }
+        }
+        var others: [XMLElement] = []
+        laneResources.removeAll()
+        if !isEmpty {
+            while true {
+                guard let closed = atEndTag(of: name) else { return nil }
+                if closed { break }
+                if nextNameIs("lrm_resource") {
+                    guard let resource = laneLRMResource() else { return nil }
+                    laneResources.append(resource)
+                } else {
+                    guard let other = element(depth: 5) else { return nil }
+                    others.append(other)
+                }
+            }
+        }
+        return (id, laneResources.take(), Extras(attributes: extraAttributes, children: others))
+    }
+
+    /// `<lrm_resource>` at depth 5: the attributes decoded at once, each empty lrm_rsc_op
+    /// from its scanned attributes, any other child the generic way.
+    private mutating func laneLRMResource() -> LRMResource? {
+        guard let (name, isEmpty) = scanStartTag() else { return nil }
+        guard var resource = try? LRMResource(attributes: tagAttributes.buffer, line: line) else { return nil }
+        guard !isEmpty else { return resource }
+        laneOperations.removeAll()
+        while true {
+            guard let closed = atEndTag(of: name) else { return nil }
+            if closed { break }
+            let (start, startLine) = (position, line)
+            if nextNameIs("lrm_rsc_op") {
+                guard let (_, operationIsEmpty) = scanStartTag() else { return nil }
+                if operationIsEmpty {
+                    guard let operation = try? LRMOperation(attributes: tagAttributes.buffer, children: [], line: line)
+                    else { return nil }
+                    laneOperations.append(operation)
+                    continue
+                }
+                // An operation with children: the generic way.
+                (position, line) = (start, startLine)
+                guard let element = element(depth: 6), let operation = try? LRMOperation(xml: element) else { return nil }
+                laneOperations.append(operation)
+            } else {
+                guard let other = element(depth: 6) else { return nil }
+                resource.extras.children.append(other)
+            }
+        }
+        resource.operations = laneOperations.take()
+        return resource
     }
 
     /// `name="value"` (or single quotes), with the value as libxml2 gives it: references
@@ -542,6 +755,11 @@ private final class MoveBuffer<Element> {
     }
 
     var isEmpty: Bool { count == 0 }
+
+    /// The contents in place (valid until the buffer next changes).
+    var buffer: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: storage, count: count) }
+
+    subscript(index: Int) -> Element { storage[index] }
 
     @inline(__always) func append(_ element: __owned Element) {
         if count == capacity {

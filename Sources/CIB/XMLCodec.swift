@@ -44,6 +44,17 @@ public enum XMLCodec {
         return try parseWithLibXML2(buffer)
     }
 
+    /// A CIB document: its root and, when the fast reader's status lane read it, the typed
+    /// status section (left out of the root). libxml2 documents come without.
+    static func parseCIB(buffer: UnsafeBufferPointer<UInt8>) throws(CIBError) -> (root: XMLElement, status: Status?) {
+        guard buffer.count <= documentBytesMax else {
+            throw CIBError(.malformedXML(message: "document larger than \(documentBytesMax) bytes"),
+                           element: "document", id: nil, line: 0)
+        }
+        if let read = FastXMLReader.readCIB(buffer) { return read }
+        return (try parseWithLibXML2(buffer), nil)
+    }
+
     /// Reads a document with libxml2 (the reference reader: the fast reader must agree with it).
     static func parseWithLibXML2(_ bytes: UnsafeBufferPointer<UInt8>) throws(CIBError) -> XMLElement {
         precondition(libxml2Initialized, "libxml2 initialisation must have run")

@@ -75,7 +75,7 @@ struct BenchmarkCommand: ParsableCommand {
         guard let bytes = readFile(path) else {
             throw CIBError(.unreadableFile(path: path), element: "document", id: nil, line: 0)
         }
-        let cib = try CIB(xml: XMLCodec.parse(bytes: bytes))
+        let cib = try CIB(bytes: bytes)
         let parsed = clock.now
         let transition = Scheduler.schedule(cib, now: Int(Date().timeIntervalSince1970))
         let scheduled = clock.now

@@ -47,7 +47,7 @@ struct SimulateCommand: ParsableCommand {
         }
         var cib: CIB
         do {
-            cib = try CIB(xml: XMLCodec.parse(bytes: bytes))
+            cib = try CIB(bytes: bytes)
         } catch {
             FileHandle.standardError.write(Data("baton simulate: \(xmlFile): \(error)\n".utf8))
             throw ExitCode(1)
