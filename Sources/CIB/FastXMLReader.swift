@@ -516,6 +516,13 @@ struct FastXMLReader {
             if closed { break }
             let (start, startLine) = (position, line)
             if nextNameIs("lrm_rsc_op") {
+                // The common case first: an empty element with plain values, decoded while
+                // scanned; else the start tag is scanned again the general way.
+                if let operation = scanPlainOperation() {
+                    laneOperations.append(operation)
+                    continue
+                }
+                (position, line) = (start, startLine)
                 guard let (_, operationIsEmpty) = scanStartTag() else { return nil }
                 if operationIsEmpty {
                     guard let operation = try? LRMOperation(attributes: tagAttributes.buffer, children: [], line: line)
@@ -534,6 +541,110 @@ struct FastXMLReader {
         }
         resource.operations = laneOperations.take()
         return resource
+    }
+
+    /// An empty `<lrm_rsc_op …/>` whose values are all plain (no references, tabs or
+    /// newlines) and whose numbers are plain digits, decoded as it is scanned: the numbers
+    /// straight from their bytes, the strings through the string table, without building an
+    /// attribute list. The value equals `LRMOperation(attributes:…)` on the same attributes.
+    /// Nil for anything else (the caller then scans the tag the general way, which also
+    /// finds any error).
+    private mutating func scanPlainOperation() -> LRMOperation? {
+        position += 1 + 10   // "<lrm_rsc_op"
+        var id, operation, transitionKey, transitionMagic, opDigest, exitReason, onNode: String?
+        var interval, callID, rcCode, opStatus, lastRCChange, lastRun: Int?
+        var extraAttributes: [XMLElement.Attribute] = []
+        var extraNames: [Range<Int>] = []
+        var seen: UInt16 = 0
+        while true {
+            let before = position
+            guard skipWhitespace(), let current = byte(at: position) else { return nil }
+            if current == Self.slash {
+                guard byte(at: position + 1) == Self.greaterThan else { return nil }
+                position += 2
+                break
+            }
+            guard current != Self.greaterThan, position > before else { return nil }
+            let nameRange = name()
+            guard !nameRange.isEmpty, skipWhitespace(), byte(at: position) == Self.equals else { return nil }
+            position += 1
+            guard skipWhitespace(), let quote = byte(at: position), quote == Self.doubleQuote || quote == Self.singleQuote
+            else { return nil }
+            position += 1
+            let valueStart = position
+            while position < bytes.count {
+                let byte = bytes[position]
+                if byte == quote { break }
+                guard byte >= 0x20, byte < 0x7f, byte != Self.lessThan, byte != Self.ampersand else { return nil }
+                position += 1
+            }
+            guard position < bytes.count else { return nil }
+            let value = valueStart..<position
+            position += 1
+            // Which field (by length, then bytes); a field seen twice is left to the general way.
+            let field = Self.operationField(bytes, nameRange)
+            if field >= 0 {
+                guard seen & (1 << field) == 0 else { return nil }
+                seen |= 1 << field
+            }
+            switch field {
+            case 0: id = string(value)
+            case 1: operation = string(value)
+            case 2: guard let number = digits(value) else { return nil }; interval = number
+            case 3: guard let number = digits(value) else { return nil }; callID = number
+            case 4: guard let number = digits(value) else { return nil }; rcCode = number
+            case 5: guard let number = digits(value) else { return nil }; opStatus = number
+            case 6: transitionKey = string(value)
+            case 7: transitionMagic = string(value)
+            case 8: opDigest = string(value)
+            case 9: guard let number = digits(value) else { return nil }; lastRCChange = number
+            case 10: guard let number = digits(value) else { return nil }; lastRun = number
+            case 11: exitReason = string(value)
+            case 12: onNode = string(value)
+            default:
+                for earlier in extraNames where equal(earlier, nameRange) { return nil }
+                extraNames.append(nameRange)
+                extraAttributes.append(XMLElement.Attribute(
+                    name: cachedName(nameRange, at: extraAttributes.count, isElement: false), value: string(value)))
+            }
+        }
+        guard let id, let operation else { return nil }
+        return LRMOperation(id: id, operation: operation, interval: interval ?? 0, callID: callID, rcCode: rcCode,
+                            opStatus: opStatus, transitionKey: transitionKey, transitionMagic: transitionMagic,
+                            opDigest: opDigest, lastRCChange: lastRCChange, lastRun: lastRun, exitReason: exitReason,
+                            onNode: onNode, extras: Extras(attributes: extraAttributes, children: []))
+    }
+
+    /// A value of plain decimal digits (1 to 18, no sign or spaces): its number; else nil.
+    @inline(__always) private func digits(_ range: Range<Int>) -> Int? {
+        guard !range.isEmpty, range.count <= 18 else { return nil }
+        var value = 0
+        for index in range {
+            let digit = bytes[index] &- 0x30
+            guard digit <= 9 else { return nil }
+            value = value * 10 + Int(digit)
+        }
+        return value
+    }
+
+    /// The typed field of an lrm_rsc_op attribute name, numbered as in `scanPlainOperation`;
+    /// -1 for a name the model keeps untyped.
+    @inline(__always) private static func operationField(_ bytes: UnsafeBufferPointer<UInt8>, _ name: Range<Int>) -> Int {
+        func named(_ text: StaticString) -> Bool {
+            let pattern = text.utf8Start
+            for offset in 0..<name.count where bytes[name.lowerBound + offset] != pattern[offset] { return false }
+            return true
+        }
+        switch name.count {
+        case 2: return named("id") ? 0 : -1
+        case 7: return named("call-id") ? 3 : named("rc-code") ? 4 : named("on_node") ? 12 : -1
+        case 8: return named("interval") ? 2 : named("last-run") ? 10 : -1
+        case 9: return named("operation") ? 1 : named("op-status") ? 5 : named("op-digest") ? 8 : -1
+        case 11: return named("exit-reason") ? 11 : -1
+        case 14: return named("transition-key") ? 6 : named("last-rc-change") ? 9 : -1
+        case 16: return named("transition-magic") ? 7 : -1
+        default: return -1
+        }
     }
 
     /// `name="value"` (or single quotes), with the value as libxml2 gives it: references

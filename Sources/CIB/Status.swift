@@ -170,6 +170,25 @@ public struct LRMOperation: XMLRepresentable {
     public var onNode: String?
     public var extras: Extras
 
+    init(id: String, operation: String, interval: Int, callID: Int?, rcCode: Int?, opStatus: Int?,
+         transitionKey: String?, transitionMagic: String?, opDigest: String?, lastRCChange: Int?, lastRun: Int?,
+         exitReason: String?, onNode: String?, extras: Extras) {
+        self.id = id
+        self.operation = operation
+        self.interval = interval
+        self.callID = callID
+        self.rcCode = rcCode
+        self.opStatus = opStatus
+        self.transitionKey = transitionKey
+        self.transitionMagic = transitionMagic
+        self.opDigest = opDigest
+        self.lastRCChange = lastRCChange
+        self.lastRun = lastRun
+        self.exitReason = exitReason
+        self.onNode = onNode
+        self.extras = extras
+    }
+
     /// Read in one pass over the attributes (the most numerous element of a CIB), with the
     /// same result and the same first error as an `ElementReader`.
     public init(xml: XMLElement) throws(CIBError) {
