@@ -115,6 +115,19 @@ import Testing
         ("bad configuration and status", "<nodes><node id=\"1\" uname=\"a\"/></nodes>", "<nodes><node uname=\"a\"/></nodes>"),
         ("no status", "<status x-status=\"kept\">", "<x-status x-status=\"kept\">"),
         ("status not under the root", "<configuration>", "<configuration><status/>"),
+        // Values the operation scanner leaves to the general way.
+        ("negative call-id", "call-id=\"1\"", "call-id=\"-1\""),
+        ("spaces around a number", "rc-code=\"7\"", "rc-code=\" 7 \""),
+        ("leading zeros", "call-id=\"6\"", "call-id=\"0006\""),
+        ("nineteen digits", "last-run=\"1700000000\"", "last-run=\"1700000000000000000\""),
+        ("number too large", "last-run=\"1700000000\"", "last-run=\"99999999999999999999\""),
+        ("reference in a value", "exit-reason=\"\"", "exit-reason=\"a&amp;b&#x41;\""),
+        ("tab in a value", "exit-reason=\"\"", "exit-reason=\"a\tb\""),
+        ("single quotes", "op-digest=\"0123456789abcdef0123456789abcdef\"", "op-digest='0123456789abcdef0123456789abcdef'"),
+        ("repeated attribute", "on_node=\"a\"", "on_node=\"a\" on_node=\"b\""),
+        ("repeated unknown attribute", "exec-time=\"12\"", "exec-time=\"12\" exec-time=\"13\""),
+        ("no space between attributes", "rc-code=\"7\" op-status", "rc-code=\"7\"op-status"),
+        ("empty interval", "interval=\"0\" call-id=\"1\"", "interval=\"\" call-id=\"1\""),
     ])
     func variantsReadTheSame(_ name: String, _ original: String, _ replacement: String) {
         #expect(Self.rich.contains(original), "\(name): the variant does not apply")
