@@ -9,44 +9,51 @@ enum MD5 {
         message.append(0x80)
         while message.count % 64 != 56 { message.append(0) }
         for index in 0..<8 { message.append(UInt8((bitLength >> (8 * UInt64(index))) & 0xff)) }
-        let shifts: [UInt32] = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                                5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-                                4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                                6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21]
-        let constants = Self.constants
+        let constants = Self.constants, shifts = Self.shifts
         var a0: UInt32 = 0x67452301, b0: UInt32 = 0xefcdab89, c0: UInt32 = 0x98badcfe, d0: UInt32 = 0x10325476
-        for chunk in stride(from: 0, to: message.count, by: 64) {
-            var words = [UInt32](repeating: 0, count: 16)
-            for index in 0..<16 {
-                let base = chunk + index * 4
-                words[index] = UInt32(message[base]) | UInt32(message[base + 1]) << 8
-                    | UInt32(message[base + 2]) << 16 | UInt32(message[base + 3]) << 24
-            }
-            var a = a0, b = b0, c = c0, d = d0
-            for index in 0..<64 {
-                var f: UInt32
-                var g: Int
-                switch index {
-                case 0..<16: f = (b & c) | (~b & d); g = index
-                case 16..<32: f = (d & b) | (~d & c); g = (5 * index + 1) % 16
-                case 32..<48: f = b ^ c ^ d; g = (3 * index + 5) % 16
-                default: f = c ^ (b | ~d); g = (7 * index) % 16
+        // A digest per resource and operation: no array is allocated per block or per digit.
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { words in
+            message.withUnsafeBufferPointer { message in
+                for chunk in stride(from: 0, to: message.count, by: 64) {
+                    for index in 0..<16 {
+                        let base = chunk + index * 4
+                        words[index] = UInt32(message[base]) | UInt32(message[base + 1]) << 8
+                            | UInt32(message[base + 2]) << 16 | UInt32(message[base + 3]) << 24
+                    }
+                    var a = a0, b = b0, c = c0, d = d0
+                    for index in 0..<64 {
+                        var f: UInt32
+                        var g: Int
+                        switch index {
+                        case 0..<16: f = (b & c) | (~b & d); g = index
+                        case 16..<32: f = (d & b) | (~d & c); g = (5 * index + 1) % 16
+                        case 32..<48: f = b ^ c ^ d; g = (3 * index + 5) % 16
+                        default: f = c ^ (b | ~d); g = (7 * index) % 16
+                        }
+                        f = f &+ a &+ constants[index] &+ words[g]
+                        a = d; d = c; c = b
+                        b = b &+ ((f << shifts[index]) | (f >> (32 - shifts[index])))
+                    }
+                    a0 = a0 &+ a; b0 = b0 &+ b; c0 = c0 &+ c; d0 = d0 &+ d
                 }
-                f = f &+ a &+ constants[index] &+ words[g]
-                a = d; d = c; c = b
-                b = b &+ ((f << shifts[index]) | (f >> (32 - shifts[index])))
             }
-            a0 = a0 &+ a; b0 = b0 &+ b; c0 = c0 &+ c; d0 = d0 &+ d
         }
-        var result = ""
-        for word in [a0, b0, c0, d0] {
+        let digits = Array("0123456789abcdef".utf8)
+        var result = [UInt8](repeating: 0, count: 32)
+        for (wordIndex, word) in [a0, b0, c0, d0].enumerated() {
             for index in 0..<4 {
                 let byte = UInt8((word >> (8 * UInt32(index))) & 0xff)
-                result += String(byte >> 4, radix: 16) + String(byte & 0x0f, radix: 16)
+                result[wordIndex * 8 + index * 2] = digits[Int(byte >> 4)]
+                result[wordIndex * 8 + index * 2 + 1] = digits[Int(byte & 0x0f)]
             }
         }
-        return result
+        return String(decoding: result, as: UTF8.self)
     }
+
+    private static let shifts: [UInt32] = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+                                           5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+                                           4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+                                           6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21]
 
     /// The 64 per-round constants (computed once: a lazily initialised constant).
     private static let constants: [UInt32] = (0..<64).map { index in
