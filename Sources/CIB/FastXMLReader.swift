@@ -394,80 +394,66 @@ struct FastXMLReader {
         return endTag(name) ? true : nil
     }
 
-    /// `<status>` at depth 1.
-    private mutating func laneStatus() -> Status? {
+    /// The element at the current "<" (named `elementName`, at `depth`) without its children
+    /// named `special`, which `readSpecial` reads (false: give up); the other children are
+    /// read the generic way.
+    private mutating func laneElement(
+        _ elementName: String, depth: Int, special: StaticString, _ readSpecial: (inout FastXMLReader) -> Bool
+    ) -> XMLElement? {
         guard let (name, isEmpty) = scanStartTag() else { return nil }
-        let statusLine = line
+        let elementLine = line
         let attributes = tagAttributes.take()
-        var nodeStates: [NodeState] = []
         var others: [XMLElement] = []
         if !isEmpty {
             while true {
                 guard let closed = atEndTag(of: name) else { return nil }
                 if closed { break }
-                if nextNameIs("node_state") {
-                    guard let state = laneNodeState() else { return nil }
-                    nodeStates.append(state)
+                if nextNameIs(special) {
+                    guard readSpecial(&self) else { return nil }
                 } else {
-                    guard let other = element(depth: 2) else { return nil }
+                    guard let other = element(depth: depth + 1) else { return nil }
                     others.append(other)
                 }
             }
         }
-        guard var status = try? Status(xml: XMLElement(name: "status", attributes: attributes, children: others, line: statusLine))
-        else { return nil }
+        return XMLElement(name: elementName, attributes: attributes, children: others, line: elementLine)
+    }
+
+    /// `<status>` at depth 1.
+    private mutating func laneStatus() -> Status? {
+        var nodeStates: [NodeState] = []
+        guard let shell = laneElement("status", depth: 1, special: "node_state", { reader in
+            guard let state = reader.laneNodeState() else { return false }
+            nodeStates.append(state)
+            return true
+        }) else { return nil }
+        guard var status = try? Status(xml: shell) else { return nil }
         status.nodeStates = nodeStates
         return status
     }
 
     /// `<node_state>` at depth 2: its first (and only) `<lrm>` through the lane.
     private mutating func laneNodeState() -> NodeState? {
-        guard let (name, isEmpty) = scanStartTag() else { return nil }
-        let stateLine = line
-        let attributes = tagAttributes.take()
         var lrm: LocalResourceManager?
-        var others: [XMLElement] = []
-        if !isEmpty {
-            while true {
-                guard let closed = atEndTag(of: name) else { return nil }
-                if closed { break }
-                if nextNameIs("lrm") {
-                    guard lrm == nil, let read = laneLRM() else { return nil }
-                    lrm = read
-                } else {
-                    guard let other = element(depth: 3) else { return nil }
-                    others.append(other)
-                }
-            }
-        }
-        guard var state = try? NodeState(xml: XMLElement(name: "node_state", attributes: attributes, children: others, line: stateLine))
-        else { return nil }
+        guard let shell = laneElement("node_state", depth: 2, special: "lrm", { reader in
+            guard lrm == nil, let decoded = reader.laneLRM() else { return false }
+            lrm = decoded
+            return true
+        }) else { return nil }
+        guard var state = try? NodeState(xml: shell) else { return nil }
         state.lrm = lrm
         return state
     }
 
     /// `<lrm>` at depth 3 with its first (and only) `<lrm_resources>`.
     private mutating func laneLRM() -> LocalResourceManager? {
-        guard let (name, isEmpty) = scanStartTag() else { return nil }
-        let lrmLine = line
-        let attributes = tagAttributes.take()
         var resources: (id: String?, list: [LRMResource], extras: Extras)?
-        var others: [XMLElement] = []
-        if !isEmpty {
-            while true {
-                guard let closed = atEndTag(of: name) else { return nil }
-                if closed { break }
-                if nextNameIs("lrm_resources") {
-                    guard resources == nil, let read = laneLRMResources() else { return nil }
-                    resources = read
-                } else {
-                    guard let other = element(depth: 4) else { return nil }
-                    others.append(other)
-                }
-            }
-        }
-        guard var lrm = try? LocalResourceManager(xml: XMLElement(name: "lrm", attributes: attributes, children: others, line: lrmLine))
-        else { return nil }
+        guard let shell = laneElement("lrm", depth: 3, special: "lrm_resources", { reader in
+            guard resources == nil, let decoded = reader.laneLRMResources() else { return false }
+            resources = decoded
+            return true
+        }) else { return nil }
+        guard var lrm = try? LocalResourceManager(xml: shell) else { return nil }
         if let resources {
             lrm.hasResourcesElement = true
             lrm.resourcesID = resources.id
@@ -479,29 +465,18 @@ struct FastXMLReader {
 
     /// `<lrm_resources>` at depth 4: its id, its lrm_resource children and the rest.
     private mutating func laneLRMResources() -> (id: String?, list: [LRMResource], extras: Extras)? {
-        guard let (name, isEmpty) = scanStartTag() else { return nil }
+        laneResources.removeAll()
+        guard let shell = laneElement("lrm_resources", depth: 4, special: "lrm_resource", { reader in
+            guard let resource = reader.laneLRMResource() else { return false }
+            reader.laneResources.append(resource)
+            return true
+        }) else { return nil }
         var id: String?
         var extraAttributes: [XMLElement.Attribute] = []
-        for index in 0..<tagAttributes.count {
-            let attribute = tagAttributes[index]
+        for attribute in shell.attributes {
             if attribute.name == "id" { if id == nil { id = attribute.value } } else { extraAttributes.append(attribute) }
         }
-        var others: [XMLElement] = []
-        laneResources.removeAll()
-        if !isEmpty {
-            while true {
-                guard let closed = atEndTag(of: name) else { return nil }
-                if closed { break }
-                if nextNameIs("lrm_resource") {
-                    guard let resource = laneLRMResource() else { return nil }
-                    laneResources.append(resource)
-                } else {
-                    guard let other = element(depth: 5) else { return nil }
-                    others.append(other)
-                }
-            }
-        }
-        return (id, laneResources.take(), Extras(attributes: extraAttributes, children: others))
+        return (id, laneResources.take(), Extras(attributes: extraAttributes, children: shell.children))
     }
 
     /// `<lrm_resource>` at depth 5: the attributes decoded at once, each empty lrm_rsc_op
