@@ -75,6 +75,22 @@ final class EventPump<Event: Sendable>: Sendable {
         }
     }
 
+    /// Hands a freshly opened handle to the pump (the common tail of opening a cpg, quorum or
+    /// votequorum handle): the handle's context is set to `owner`, which the handle keeps
+    /// retained until it is finalized; `fd` is watched, `dispatch` runs `LIBRARY_dispatch`, and
+    /// `finalize` runs `LIBRARY_finalize` once, when the pump stops. On `queue`.
+    func attach<Owner: AnyObject & Sendable>(
+        _ owner: Owner, library: String, fd: Int32, setContext: (UnsafeMutableRawPointer) -> Void,
+        dispatch: @escaping @Sendable () -> cs_error_t, finalize: @escaping @Sendable () -> Void
+    ) {
+        let context = Unmanaged.passRetained(owner)
+        setContext(context.toOpaque())
+        start(fd: fd, dispatchFunction: library + "_dispatch", dispatch: dispatch, finalize: {
+            finalize()
+            context.release()
+        })
+    }
+
     /// Stops watching, finalizes the handle, ends the stream (with `failure` if given). On `queue`.
     func stopOnQueue(_ failure: CorosyncError?) {
         dispatchPrecondition(condition: .onQueue(queue))
@@ -101,4 +117,15 @@ final class EventPump<Event: Sendable>: Sendable {
     }
 
     var isStopped: Bool { state.withLock { $0.stopping } }
+}
+
+/// Runs the calls that follow a handle's initialisation; if one fails, the handle (which
+/// nothing else owns yet) is finalized before the error goes on.
+func finalizingOnFailure<T>(_ finalize: () -> Void, _ body: () throws(CorosyncError) -> T) throws(CorosyncError) -> T {
+    do throws(CorosyncError) {
+        return try body()
+    } catch {
+        finalize()
+        throw error
+    }
 }

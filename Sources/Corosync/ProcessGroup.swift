@@ -167,24 +167,14 @@ public final class ProcessGroup: Sendable {
         try check(status, "cpg_model_initialize")
         var localNodeID: UInt32 = 0
         var fd: Int32 = -1
-        do throws(CorosyncError) {
+        try finalizingOnFailure({ _ = cpg_finalize(handle) }) { () throws(CorosyncError) in
             try check(cpg_local_get(handle, &localNodeID), "cpg_local_get")
             try check(cpg_fd_get(handle, &fd), "cpg_fd_get")
-        } catch {
-            cpg_finalize(handle)
-            throw error
         }
         let opened = handle
         let group = ProcessGroup(name: name, options: options, handle: opened, localNodeID: NodeID(localNodeID), queue: queue)
-        // The handle holds one retain on the group, released right after cpg_finalize.
-        let context = Unmanaged.passRetained(group)
-        cpg_context_set(opened, context.toOpaque())
-        group.pump.start(fd: fd, dispatchFunction: "cpg_dispatch",
-                         dispatch: { cpg_dispatch(opened, CS_DISPATCH_ALL) },
-                         finalize: {
-                             cpg_finalize(opened)
-                             context.release()
-                         })
+        group.pump.attach(group, library: "cpg", fd: fd, setContext: { _ = cpg_context_set(opened, $0) },
+                          dispatch: { cpg_dispatch(opened, CS_DISPATCH_ALL) }, finalize: { _ = cpg_finalize(opened) })
         return group
     }
 

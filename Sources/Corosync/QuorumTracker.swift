@@ -75,22 +75,13 @@ public final class QuorumTracker: Sendable {
         }
         try check(status, "quorum_model_initialize")
         var fd: Int32 = -1
-        do throws(CorosyncError) {
+        try finalizingOnFailure({ _ = quorum_finalize(handle) }) { () throws(CorosyncError) in
             try check(quorum_fd_get(handle, &fd), "quorum_fd_get")
-        } catch {
-            quorum_finalize(handle)
-            throw error
         }
         let tracker = QuorumTracker(handle: handle, quorumType: quorumType, queue: queue, bufferLimit: bufferLimit)
         let opened = handle
-        let context = Unmanaged.passRetained(tracker)
-        quorum_context_set(handle, context.toOpaque())
-        tracker.pump.start(fd: fd, dispatchFunction: "quorum_dispatch",
-                           dispatch: { quorum_dispatch(opened, CS_DISPATCH_ALL) },
-                           finalize: {
-                               quorum_finalize(opened)
-                               context.release()
-                           })
+        tracker.pump.attach(tracker, library: "quorum", fd: fd, setContext: { _ = quorum_context_set(opened, $0) },
+                            dispatch: { quorum_dispatch(opened, CS_DISPATCH_ALL) }, finalize: { _ = quorum_finalize(opened) })
         let trackStatus = quorum_trackstart(handle, baton_cs_track_current | baton_cs_track_changes)
         if trackStatus != CS_OK {
             tracker.pump.stopOnQueue(.call(function: "quorum_trackstart", status: CorosyncStatus(trackStatus)))

@@ -119,22 +119,13 @@ public final class VoteQuorum: Sendable {
         }
         try check(votequorum_initialize(&handle, &callbacks), "votequorum_initialize")
         var fd: Int32 = -1
-        do throws(CorosyncError) {
+        try finalizingOnFailure({ _ = votequorum_finalize(handle) }) { () throws(CorosyncError) in
             try check(votequorum_fd_get(handle, &fd), "votequorum_fd_get")
-        } catch {
-            votequorum_finalize(handle)
-            throw error
         }
         let voteQuorum = VoteQuorum(handle: handle, queue: queue, bufferLimit: bufferLimit, retry: retry)
         let opened = handle
-        let context = Unmanaged.passRetained(voteQuorum)
-        votequorum_context_set(handle, context.toOpaque())
-        voteQuorum.pump.start(fd: fd, dispatchFunction: "votequorum_dispatch",
-                              dispatch: { votequorum_dispatch(opened, CS_DISPATCH_ALL) },
-                              finalize: {
-                                  votequorum_finalize(opened)
-                                  context.release()
-                              })
+        voteQuorum.pump.attach(voteQuorum, library: "votequorum", fd: fd, setContext: { _ = votequorum_context_set(opened, $0) },
+                               dispatch: { votequorum_dispatch(opened, CS_DISPATCH_ALL) }, finalize: { _ = votequorum_finalize(opened) })
         if track {
             let status = votequorum_trackstart(handle, 0, baton_cs_track_current | baton_cs_track_changes)
             if status != CS_OK {
