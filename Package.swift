@@ -98,6 +98,7 @@ let package = Package(
             dependencies: [
                 "TLSTransport",
                 "COpenSSL",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -122,10 +123,12 @@ let package = Package(
             ],
             path: "Sources/CorosyncProbe"
         ),
-        .testTarget(name: "CorosyncTests", dependencies: ["Corosync"]),
+        .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport"]),
         // End to end: drives the real batond and baton executables (built next to the test
         // bundle by `swift build --build-tests`) as child processes on loopback addresses.
-        .testTarget(name: "BatondTests"),
+        .testTarget(name: "BatondTests", dependencies: ["TestSupport"]),
+        // What the test targets that drive real processes share (not shipped).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         // libxml2 (Debian: libxml2-dev), found through pkg-config.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // The CIB: a typed model read from and written to Pacemaker's XML with libxml2.

@@ -19,10 +19,7 @@ extension EndToEnd {
             if !["/usr/bin/ip", "/bin/ip", "/usr/sbin/ip", "/sbin/ip"].contains(where: FileManager.default.isExecutableFile(atPath:)) {
                 reasons.append("no ip command (apt-get install iproute2)")
             }
-            guard !reasons.isEmpty else { return nil }
-            let message = "SiteQuorum: SKIPPING: " + reasons.joined(separator: "; ")
-            FileHandle.standardError.write(Data((message + "\n").utf8))
-            return message
+            return skipReason("BatondTests", skipping: "SiteQuorum", reasons)
         }()
 
         @Test(.enabled(if: missing == nil, "needs root, corosync and iproute2; the reason is printed on stderr"))

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -10,11 +11,6 @@ import Glibc
 /// per test. Only pids this code started are ever signalled, and every one of them is stopped
 /// on every path (`Cluster.stopAll()` in a `defer`).
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// What the end-to-end suites need from the machine; the reason is printed when absent.
 enum Capability {
     static let missing: String? = {
@@ -25,10 +21,7 @@ enum Capability {
         if !["/usr/bin/openssl", "/bin/openssl"].contains(where: FileManager.default.isExecutableFile(atPath:)) {
             reasons.append("no openssl binary (apt-get install openssl): the test PKI needs it")
         }
-        if reasons.isEmpty { return nil }
-        let message = "BatondTests: SKIPPING the end-to-end suites: " + reasons.joined(separator: "; ")
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        return message
+        return skipReason("BatondTests", skipping: "the end-to-end suites", reasons)
     }()
     static var available: Bool { missing == nil }
 }
@@ -39,16 +32,10 @@ enum Capability {
 enum EndToEnd {}
 
 enum Paths {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = BuildPaths.packageRoot
     static let makeTestPKI = packageRoot.appendingPathComponent("scripts/make-test-pki").path
-    static let buildDirectory: URL = {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
-        return directory
-    }()
-    static var batond: String { buildDirectory.appendingPathComponent("batond").path }
-    static var baton: String { buildDirectory.appendingPathComponent("baton").path }
+    static var batond: String { BuildPaths.product("batond") }
+    static var baton: String { BuildPaths.product("baton") }
 }
 
 struct CommandResult: Sendable, CustomStringConvertible {

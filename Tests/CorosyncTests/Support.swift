@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+@_exported import TestSupport
 import Testing
 
 /// What the real-Corosync suites need from the machine. When something is missing the suites
@@ -20,10 +21,7 @@ enum Capability {
                 _ = try? runSync(["ip", "netns", "del", name])
             }
         }
-        if reasons.isEmpty { return nil }
-        let message = "CorosyncTests: SKIPPING the real-Corosync suites: " + reasons.joined(separator: "; ")
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        return message
+        return skipReason("CorosyncTests", skipping: "the real-Corosync suites", reasons)
     }()
     static var available: Bool { missing == nil }
 }
@@ -34,24 +32,12 @@ enum Capability {
 @Suite(.serialized, .enabled(if: Capability.available, "needs root, ip netns and corosync; the reason is printed on stderr"))
 enum RealCorosync {}
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// Paths of the package and of the binaries built next to the test bundle.
 enum Paths {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = BuildPaths.packageRoot
     static let testbed = packageRoot.appendingPathComponent("scripts/testbed").path
-    static let buildDirectory: URL = {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        // Swift Testing may run from inside a .xctest bundle directory on some layouts.
-        if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
-        return directory
-    }()
-    static var probe: String { buildDirectory.appendingPathComponent("baton-corosync-probe").path }
-    static var baton: String { buildDirectory.appendingPathComponent("baton").path }
+    static var probe: String { BuildPaths.product("baton-corosync-probe") }
+    static var baton: String { BuildPaths.product("baton") }
 }
 
 struct CommandResult: Sendable {

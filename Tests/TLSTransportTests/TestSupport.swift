@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
+@_exported import TestSupport
 @testable import TLSTransport
 
 /// Runs a program with a bounded wait; kills it at the deadline.
@@ -32,11 +33,6 @@ func run(_ executable: String, _ arguments: [String], input: String? = nil, time
     }
     let output = String(decoding: outputPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     return (process.terminationStatus, output)
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// A throwaway PKI made with the openssl CLI at test time: a CA, members, and the bad
