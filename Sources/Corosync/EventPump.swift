@@ -91,6 +91,15 @@ final class EventPump<Event: Sendable>: Sendable {
         })
     }
 
+    /// The status of a call made right after `attach` (`*_trackstart`): on failure the pump
+    /// is stopped, which finalizes the handle, and the error is thrown. On `queue`.
+    func checkAfterAttach(_ status: cs_error_t, _ function: String) throws(CorosyncError) {
+        guard status != CS_OK else { return }
+        let error = CorosyncError.call(function: function, status: CorosyncStatus(status))
+        stopOnQueue(error)
+        throw error
+    }
+
     /// Stops watching, finalizes the handle, ends the stream (with `failure` if given). On `queue`.
     func stopOnQueue(_ failure: CorosyncError?) {
         dispatchPrecondition(condition: .onQueue(queue))

@@ -82,11 +82,7 @@ public final class QuorumTracker: Sendable {
         let opened = handle
         tracker.pump.attach(tracker, library: "quorum", fd: fd, setContext: { _ = quorum_context_set(opened, $0) },
                             dispatch: { quorum_dispatch(opened, CS_DISPATCH_ALL) }, finalize: { _ = quorum_finalize(opened) })
-        let trackStatus = quorum_trackstart(handle, baton_cs_track_current | baton_cs_track_changes)
-        if trackStatus != CS_OK {
-            tracker.pump.stopOnQueue(.call(function: "quorum_trackstart", status: CorosyncStatus(trackStatus)))
-            throw CorosyncError.call(function: "quorum_trackstart", status: CorosyncStatus(trackStatus))
-        }
+        try tracker.pump.checkAfterAttach(quorum_trackstart(handle, baton_cs_track_current | baton_cs_track_changes), "quorum_trackstart")
         return tracker
     }
 

@@ -127,11 +127,8 @@ public final class VoteQuorum: Sendable {
         voteQuorum.pump.attach(voteQuorum, library: "votequorum", fd: fd, setContext: { _ = votequorum_context_set(opened, $0) },
                                dispatch: { votequorum_dispatch(opened, CS_DISPATCH_ALL) }, finalize: { _ = votequorum_finalize(opened) })
         if track {
-            let status = votequorum_trackstart(handle, 0, baton_cs_track_current | baton_cs_track_changes)
-            if status != CS_OK {
-                voteQuorum.pump.stopOnQueue(.call(function: "votequorum_trackstart", status: CorosyncStatus(status)))
-                throw CorosyncError.call(function: "votequorum_trackstart", status: CorosyncStatus(status))
-            }
+            try voteQuorum.pump.checkAfterAttach(votequorum_trackstart(handle, 0, baton_cs_track_current | baton_cs_track_changes),
+                                                  "votequorum_trackstart")
         }
         return voteQuorum
     }
