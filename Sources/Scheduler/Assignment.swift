@@ -129,11 +129,7 @@ extension WorkingSet {
         // Remote connections first: where they run decides whether their nodes can host anything.
         for resource in ordered where resource.isRemoteConnection { assign(resource, prefer: nil) }
         // A remote node can host resources when its connection will run (it may be starting now).
-        for node in nodes where node.isRemote {
-            if let connection = node.connection.flatMap({ resourcesByID[$0] }) {
-                node.online = connection.allocatedTo != nil && !node.unclean
-            }
-        }
+        for node in nodes where node.isRemote { remoteConnectionAssigned(node) }
         for resource in ordered { assign(resource, prefer: nil) }
     }
 

@@ -47,7 +47,8 @@ extension WorkingSet {
         }
         for (resource, node) in bans { applyLocation(resource, node: node, score: .minusInfinity) }
         // Remote connections and fencing devices never run on remote nodes.
-        for resource in allPrimitives where resource.isRemoteConnection || resource.primitive?.resourceClass == "stonith" {
+        for resource in allPrimitives where resource.isRemoteConnection || resource.primitive?.resourceClass == "stonith"
+            || isGuestContainer(resource) {
             for node in nodes where node.isRemote { resource.allowed[node.name] = .minusInfinity }
         }
     }

@@ -34,23 +34,7 @@ extension WorkingSet {
         let clusterStates = cib.status.nodeStates.filter { node(for: $0).map { !$0.isRemote } ?? false }
         let remoteStates = cib.status.nodeStates.filter { node(for: $0)?.isRemote ?? false }
         for state in clusterStates { unpackHistory(state, cloneOfTemplate: cloneOfTemplate) }
-        for node in nodes where node.isRemote {
-            guard let connection = node.connection.flatMap({ resourcesByID[$0] }) else { continue }
-            node.online = !connection.runningOn.isEmpty && !connection.failed
-                && connection.runningOn.allSatisfy { !$0.unclean }
-            node.unclean = false
-            node.unseen = false
-        }
-        for state in remoteStates {
-            guard let node = node(for: state) else { continue }
-            for set in state.transientAttributes?.sets ?? [] {
-                for pair in set.pairs { if let value = pair.value { node.attributes[pair.name] = value } }
-            }
-            if truthy(node.attributes["standby"]) { node.standby = true }
-            if truthy(node.attributes["maintenance"]) { node.maintenance = true }
-            guard node.online else { continue }
-            unpackHistory(state, cloneOfTemplate: cloneOfTemplate)
-        }
+        unpackRemoteStatus(remoteStates) { unpackHistory($0, cloneOfTemplate: cloneOfTemplate) }
     }
 
     private func unpackHistory(_ state: NodeState, cloneOfTemplate: [String: SchedulerResource]) {
@@ -168,8 +152,13 @@ extension WorkingSet {
         if role > resource.role { resource.role = role }
         let wasUnclean = node.unclean
         if !node.online && !node.maintenance && resource.managed {
-            fenceNode(node, reason: "\(resource.id) is thought to be active there")
+            if node.isRemote {
+                activeOnOfflineRemote(resource, node)
+            } else {
+                fenceNode(node, reason: "\(resource.id) is thought to be active there")
+            }
         }
+        if history.failed && resource.isRemoteConnection { remoteConnectionFailed(resource, lastFailure: history.lastFailure) }
         // On a node that will be fenced anyway, a failure needs no handling of its own.
         if history.failed && !(wasUnclean && stonithEnabled && haveStonithResource) {
             switch history.onFail ?? "restart" {

@@ -50,6 +50,14 @@ final class SchedulerNode {
     /// A Pacemaker Remote node, reached through the connection resource of this id.
     var isRemote = false
     var connection: String?
+    /// A guest node: the id of the resource (a VM or container) it lives in.
+    var guestContainer: String?
+    /// The node must be reset before it can run resources again (Pacemaker's remote_requires_reset).
+    var remoteRequiresReset = false
+    /// The status section says the node was fenced (node_fenced).
+    var remoteWasFenced = false
+    /// Its resource history has been read.
+    var historyUnpacked = false
     var consumed: [String: Int] = [:]
 
     func free(_ name: String) -> Int { (capacity[name] ?? 0) - (consumed[name] ?? 0) }

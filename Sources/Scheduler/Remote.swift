@@ -1,0 +1,231 @@
+import CIB
+
+/// Pacemaker Remote nodes and guest nodes (Pacemaker's unpack_remote_nodes,
+/// determine_remote_online_status, pe_fence_node for remote and guest nodes, the remote
+/// connection orderings of pcmk_sched_remote.c and pcmk__fence_guest).
+///
+/// A remote node is reached through an ocf:pacemaker:remote connection resource of the same
+/// name. A guest node lives in a resource (a VM or container) whose meta remote-node names it;
+/// its connection resource is generated, contained in that resource.
+extension WorkingSet {
+    // MARK: configuration
+
+    /// Remote connections and guest nodes in configuration order: the node name and, for a
+    /// guest node, the id of its container.
+    func remoteNodeDefinitions() -> [(name: String, container: String?)] {
+        var definitions: [(name: String, container: String?)] = []
+        func collect(_ primitive: Primitive) {
+            if primitive.resourceClass == "ocf", primitive.provider == "pacemaker", primitive.type == "remote" {
+                definitions.append((primitive.id, nil))
+            } else if let name = Self.plainMeta(primitive.attributes, "remote-node"), !name.isEmpty {
+                definitions.append((name, primitive.id))
+            }
+        }
+        for resource in cib.configuration.resources {
+            switch resource {
+            case .primitive(let primitive): collect(primitive)
+            case .group(let group): group.members.forEach(collect)
+            default: break
+            }
+        }
+        return definitions
+    }
+
+    /// A meta attribute from the sets without rules (the first set that has it wins).
+    static func plainMeta(_ attributes: ResourceAttributes, _ name: String) -> String? {
+        for set in attributes.meta where set.rules.isEmpty {
+            if let pair = set.pairs.first(where: { $0.name == name }), let value = pair.value { return value }
+        }
+        return nil
+    }
+
+    /// The connection resource of each guest node, generated as Pacemaker does (an
+    /// ocf:pacemaker:remote primitive after the configured resources, contained in the guest's
+    /// resource, with its allow-migrate and is-managed).
+    func addGuestConnections() {
+        for node in nodes {
+            guard let containerID = node.guestContainer, let connectionID = node.connection,
+                  !resources.contains(where: { $0.id == connectionID }),
+                  let container = allPrimitives.first(where: { $0.id == containerID && !$0.isCloneInstance }),
+                  let containerConfig = container.primitive else { continue }
+            var meta = [XMLElement(name: "nvpair", attributes: [.init(name: "id", value: "\(connectionID)-meta-container"),
+                                                                .init(name: "name", value: "container"),
+                                                                .init(name: "value", value: containerID)])]
+            for name in ["allow-migrate", "is-managed"] {
+                if let value = Self.plainMeta(containerConfig.attributes, name) {
+                    meta.append(XMLElement(name: "nvpair", attributes: [.init(name: "id", value: "\(connectionID)-meta-\(name)"),
+                                                                        .init(name: "name", value: name),
+                                                                        .init(name: "value", value: value)]))
+                }
+            }
+            let element = XMLElement(name: "primitive", attributes: [
+                .init(name: "id", value: connectionID), .init(name: "class", value: "ocf"),
+                .init(name: "provider", value: "pacemaker"), .init(name: "type", value: "remote"),
+            ], children: [XMLElement(name: "meta_attributes", attributes: [.init(name: "id", value: "\(connectionID)-meta")],
+                                     children: meta)])
+            guard let primitive = try? Primitive(xml: element) else { continue }
+            let resource = makePrimitive(primitive, id: connectionID, parent: nil, defaults: resourceDefaults())
+            resources.append(resource)
+        }
+    }
+
+    func connectionResource(of node: SchedulerNode) -> SchedulerResource? {
+        guard node.isRemote, let id = node.connection else { return nil }
+        return resourcesByID[id]
+    }
+
+    func guestContainerResource(of node: SchedulerNode) -> SchedulerResource? {
+        guard node.isRemote, let id = node.guestContainer else { return nil }
+        return resourcesByID[id]
+    }
+
+    /// Whether the resource is the container of a guest node (it may not run on remote nodes).
+    func isGuestContainer(_ resource: SchedulerResource) -> Bool {
+        nodes.contains { $0.guestContainer == resource.id }
+    }
+
+    // MARK: status
+
+    /// Remote and guest node histories, after the cluster nodes' (Pacemaker's unpack_node_history
+    /// passes): a guest node's once its container and connection are known to run, a remote
+    /// node's once its connection is; with fencing enabled, the rest last of all.
+    func unpackRemoteStatus(_ remoteStates: [NodeState], unpack: (NodeState) -> Void) {
+        for state in remoteStates {
+            guard let node = node(for: state) else { continue }
+            node.remoteWasFenced = (Int(state.extras.attributes.first { $0.name == "node_fenced" }?.value ?? "") ?? 0) != 0
+        }
+        var progress = true
+        while progress {
+            progress = false
+            for state in remoteStates {
+                guard let node = node(for: state), !node.historyUnpacked else { continue }
+                guard let connection = connectionResource(of: node), connection.role == .started else { continue }
+                if let container = guestContainerResource(of: node), container.role != .started { continue }
+                unpackRemoteNode(node, state, unpack: unpack)
+                progress = true
+            }
+        }
+        if stonithEnabled {
+            for state in remoteStates {
+                guard let node = node(for: state), !node.historyUnpacked else { continue }
+                unpackRemoteNode(node, state, unpack: unpack)
+            }
+        }
+        for node in nodes where node.isRemote {
+            if node.shutdown, let connection = connectionResource(of: node) { connection.nextRole = .stopped }
+            if !node.historyUnpacked { determineRemoteOnline(node) }
+        }
+    }
+
+    private func unpackRemoteNode(_ node: SchedulerNode, _ state: NodeState, unpack: (NodeState) -> Void) {
+        determineRemoteOnline(node)
+        if !node.remoteRequiresReset {
+            node.unclean = false
+            node.unseen = false
+        }
+        for set in state.transientAttributes?.sets ?? [] {
+            for pair in set.pairs { if let value = pair.value { node.attributes[pair.name] = value } }
+        }
+        if let shutdown = node.attributes["shutdown"], shutdown != "0", !shutdown.isEmpty { node.shutdown = true }
+        if truthy(node.attributes["standby"]) { node.standby = true }
+        if truthy(node.attributes["maintenance"]) || connectionResource(of: node).map({ !$0.managed }) ?? false {
+            node.maintenance = true
+        }
+        node.historyUnpacked = true
+        unpack(state)
+    }
+
+    /// Pacemaker's determine_remote_online_status.
+    func determineRemoteOnline(_ node: SchedulerNode) {
+        guard let connection = connectionResource(of: node) else {
+            node.online = false
+            return
+        }
+        let container = guestContainerResource(of: node)
+        if connection.role == .started { node.online = true }
+        if connection.role == .started && targetRole(connection) == .stopped { node.shutdown = true }
+        let host = container.flatMap { $0.runningOn.count == 1 ? $0.runningOn.first : nil }
+        if let container, container.failed {
+            node.online = false
+            node.remoteRequiresReset = true
+        } else if connection.failed {
+            node.online = false
+        } else if connection.role == .stopped || container?.role == .stopped {
+            node.online = false
+            node.remoteRequiresReset = false
+        } else if let host, !host.online, host.unclean {
+            node.online = false
+            node.remoteRequiresReset = true
+        }
+    }
+
+    /// A managed resource is active on a remote or guest node that is down (Pacemaker's
+    /// process_rsc_state): a guest node is reset by recovering its container; a remote node is
+    /// fenced, unless (connection healthy) the connection can be re-established elsewhere.
+    func activeOnOfflineRemote(_ resource: SchedulerResource, _ node: SchedulerNode) {
+        if node.guestContainer != nil {
+            resource.failed = true
+            fenceRemote(node, reason: "\(resource.id) is thought to be active there")
+        } else if stonithEnabled {
+            var reason = "\(resource.id) is thought to be active there"
+            if let connection = connectionResource(of: node), !connection.failed {
+                node.unseen = true
+                reason = "\(resource.id) is active there (fencing will be revoked if remote connection can be re-established elsewhere)"
+            }
+            fenceRemote(node, reason: reason)
+        }
+    }
+
+    /// A remote connection (not a guest's) failed without an on-fail of its own: the remote
+    /// node is fenced when fencing is enabled (Pacemaker's action_fail_reset_remote, the
+    /// default on-fail of a remote connection's operations other than start and probes).
+    func remoteConnectionFailed(_ connection: SchedulerResource, lastFailure: LRMOperation?) {
+        guard connection.isRemoteConnection, container(of: connection) == nil else { return }
+        // Only a failure that drops an active connection: not a failed start, not a probe.
+        if let failure = lastFailure, failure.operation == "start" || failure.operation == "monitor" && failure.interval == 0 { return }
+        if let failure = lastFailure, let configured = connection.primitive?.operations?.operations.first(where: {
+            $0.name == failure.operation && $0.intervalMilliseconds == failure.interval
+        }), configured.onFail != nil { return }
+        if stonithEnabled, let node = nodesByName[connection.id], node.isRemote, node.guestContainer == nil, !node.remoteWasFenced {
+            fenceRemote(node, reason: "remote connection is unrecoverable")
+        }
+        if reconnectInterval(connection) > 0 { connection.nextRole = .stopped }
+    }
+
+    /// The connection's reconnect_interval (instance attribute), in milliseconds.
+    func reconnectInterval(_ connection: SchedulerResource) -> Int {
+        for set in connection.primitive?.attributes.instance ?? [] where set.rules.isEmpty {
+            if let value = set.pairs.first(where: { $0.name == "reconnect_interval" })?.value {
+                return Duration.milliseconds(parsing: value) ?? 0
+            }
+        }
+        return 0
+    }
+
+    /// Pacemaker's pe_fence_node for remote and guest nodes: a guest node is "fenced" by
+    /// recovering its container; a remote node is marked unclean.
+    func fenceRemote(_ node: SchedulerNode, reason: String) {
+        if let container = guestContainerResource(of: node) {
+            guard !container.failed else { return }
+            guard container.managed else { return }
+            node.remoteRequiresReset = true
+            container.failed = true
+        } else {
+            if let connection = connectionResource(of: node), !connection.managed { return }
+            node.remoteRequiresReset = true
+            fenceNode(node, reason: reason)
+        }
+    }
+
+    /// After a remote connection is assigned (Pacemaker's remote_connection_assigned): its node
+    /// will be online, or shut down.
+    func remoteConnectionAssigned(_ node: SchedulerNode) {
+        guard let connection = connectionResource(of: node) else { return }
+        if connection.allocatedTo != nil && connection.nextRole != .stopped {
+            node.online = true
+            if node.unseen { node.unclean = false }
+        } else {
+            node.shutdown = true
+        }
+    }
+}
