@@ -293,7 +293,8 @@ extension WorkingSet {
                     guard let blocker = actions[ordering.first].resource, blocker !== resource, blocker.kind == .primitive,
                           actions[ordering.first].task == "start", isMovingHard(blocker, candidates: candidates) else { continue }
                     candidates.removeAll { $0 === resource }
-                    if let stop = findAction(resource, "stop"), actions[stop].reason == nil {
+                    // (A guest's connection simply moves with its container.)
+                    if let stop = findAction(resource, "stop"), actions[stop].reason == nil, container(of: resource) !== blocker {
                         actions[stop].reason = "unrunnable \(blocker.id) stop"
                     }
                     changed = true

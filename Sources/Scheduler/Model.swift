@@ -212,6 +212,8 @@ struct SchedulerAction {
     var pseudo: Bool
     var reason: String?
     var fenceReason: String?
+    /// reboot (the default) or off: a guest node whose container does not start again is off.
+    var fenceType: String? = nil
 }
 
 struct OrderingFlags: OptionSet {

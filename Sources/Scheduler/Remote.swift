@@ -229,3 +229,154 @@ extension WorkingSet {
         }
     }
 }
+
+// MARK: actions
+
+/// Where a remote node's connection stands for this transition (Pacemaker's
+/// remote_connection_state).
+enum RemoteConnectionState { case unknown, alive, resting, failed, stopped }
+
+extension WorkingSet {
+    /// Orders the actions of resources on remote and guest nodes relative to the node's
+    /// connection (and a guest's container), fencing remote nodes whose resources can no longer
+    /// be reached; then "fences" guest nodes that need a reset by recovering their container
+    /// (Pacemaker's pcmk__order_remote_connection_actions, then pcmk__fence_guest).
+    func orderRemoteActions() {
+        let count = actions.count
+        for id in 0..<count {
+            let action = actions[id]
+            guard action.resource != nil, let node = action.node, node.isRemote, !action.pseudo,
+                  let connection = connectionResource(of: node) else { continue }
+            if let container = guestContainerResource(of: node) {
+                orderOnGuest(id, node: node, connection: connection, container: container)
+            } else {
+                orderOnRemote(id, node: node, connection: connection)
+            }
+        }
+        let haveManaged = allPrimitives.contains { $0.managed }
+        for node in nodes where node.guestContainer != nil && node.remoteRequiresReset && haveManaged && canFenceGuest(node) {
+            fenceGuest(node)
+        }
+    }
+
+    private func startAction(_ resource: SchedulerResource) -> Int? {
+        findActions(resource, "start").first { actions[$0].node != nil } ?? findAction(resource, "start")
+    }
+
+    private func stopActions(_ resource: SchedulerResource) -> [Int] { findActions(resource, "stop") }
+
+    private func orderOnGuest(_ id: Int, node: SchedulerNode, connection: SchedulerResource, container: SchedulerResource) {
+        if container.failed { fenceRemote(node, reason: "container failed") }
+        switch actions[id].task {
+        case "start", "promote":
+            // Recovering the container recovers what runs in it.
+            order(startAction(container), id, [.impliesThen, .runnableLeft])
+            order(startAction(connection), id, [.runnableLeft])
+        case "stop", "demote":
+            // Implied by the container stopping when it failed; otherwise before the connection goes.
+            if !container.failed {
+                for stop in stopActions(connection) { order(id, stop, stopFlags(connection)) }
+            }
+        default:
+            order(startAction(connection), id, [.runnableLeft])
+        }
+    }
+
+    /// A stop on the node comes before the connection's stop, and the connection stopping
+    /// forces it, unless the connection migrates (the node stays reachable throughout).
+    private func stopFlags(_ connection: SchedulerResource) -> OrderingFlags {
+        connection.migrating ? [] : [.impliesFirst]
+    }
+
+    func remoteState(_ node: SchedulerNode, _ connection: SchedulerResource) -> RemoteConnectionState {
+        let clusterNode = connection.runningOn.first
+        if connection.nextRole == .stopped || connection.allocatedTo == nil {
+            if let clusterNode, clusterNode.unclean { return .failed }
+            if !connection.failed { return .stopped }
+            if connection.nextRole == .stopped && reconnectInterval(connection) > 0 && node.remoteWasFenced && !node.shutdown {
+                return .unknown
+            }
+            return .failed
+        }
+        guard let clusterNode else { return .unknown }
+        if clusterNode.unclean || !clusterNode.online { return .resting }
+        return .alive
+    }
+
+    private func orderOnRemote(_ id: Int, node: SchedulerNode, connection: SchedulerResource) {
+        let state = remoteState(node, connection)
+        switch actions[id].task {
+        case "start", "promote":
+            order(startAction(connection), id, state == .failed ? [.runnableLeft, .impliesThen] : [.runnableLeft])
+        case "stop":
+            if state == .alive || (state != .failed && connection.nextRole == .stopped) {
+                for stop in stopActions(connection) { order(id, stop, stopFlags(connection)) }
+            } else if state == .failed {
+                fenceRemote(node, reason: "resources are active but connection is unrecoverable")
+                if node.unclean, canFence(node) { impliedByFencing(node, fence: lateFence(node)) }
+            } else {
+                order(startAction(connection), id, [])
+            }
+        case "demote":
+            if state == .resting || state == .unknown { order(startAction(connection), id, []) }
+        default:
+            order(startAction(connection), id, [])
+        }
+    }
+
+    /// The fence action of a node fenced after the actions were created (kept in the order the
+    /// nodes were found to need it).
+    private func lateFence(_ node: SchedulerNode) -> Int {
+        if let existing = fenceActions.first(where: { actions[$0].node === node }) { return existing }
+        let id = addAction(nil, "stonith", node, optional: false)
+        actions[id].fenceReason = node.fenceReason ?? "node is unclean"
+        fenceActions.append(id)
+        let rank = { (action: Int) -> Int in
+            self.fenceOrder.firstIndex { $0 === self.actions[action].node } ?? Int.max
+        }
+        fenceActions = fenceActions.enumerated().sorted { lhs, rhs in
+            let left = rank(lhs.element), right = rank(rhs.element)
+            return left != right ? left < right : lhs.offset < rhs.offset
+        }.map(\.element)
+        return id
+    }
+
+    /// Stops and demotes on a fenced node will not be run: fencing implies them.
+    private func impliedByFencing(_ node: SchedulerNode, fence: Int) {
+        for id in actions.indices where actions[id].node === node && actions[id].resource != nil {
+            guard actions[id].task == "stop" || actions[id].task == "demote" else { continue }
+            guard actions[id].resource?.managed ?? false else { continue }
+            actions[id].pseudo = true
+            actions[id].runnable = true
+            order(fence, id, [.impliesThen])
+        }
+    }
+
+    /// Pacemaker's pe_can_fence for a guest node: its container's hosts are online or fenceable.
+    func canFenceGuest(_ node: SchedulerNode) -> Bool {
+        guard let container = guestContainerResource(of: node) else { return false }
+        return container.runningOn.allSatisfy { $0.online || canFence($0) }
+    }
+
+    /// A guest node is "fenced" by stopping its container: a pseudo fence action after that
+    /// stop (or after the host's fencing, when the stop is implied by it).
+    private func fenceGuest(_ node: SchedulerNode) {
+        guard let container = guestContainerResource(of: node) else { return }
+        let restarts = findActions(container, "start").contains { actions[$0].node != nil }
+        let id = addAction(nil, "stonith", node, optional: false, pseudo: true)
+        actions[id].fenceReason = "guest is unclean"
+        actions[id].fenceType = restarts ? "reboot" : "off"
+        fenceActions.append(id)
+        if let stop = findAction(container, "stop") {
+            if actions[stop].pseudo, let host = actions[stop].node,
+               let hostFence = fenceActions.first(where: { actions[$0].node === host && $0 != id }) {
+                order(hostFence, id, [.runnableLeft, .impliesThen])
+            } else {
+                order(stop, id, [.runnableLeft, .impliesThen])
+            }
+        } else if let connection = connectionResource(of: node), let stop = findAction(connection, "stop") {
+            order(stop, id, [])
+        }
+        impliedByFencing(node, fence: id)
+    }
+}

@@ -44,6 +44,7 @@ public enum Scheduler {
         workingSet.assignAll()
         workingSet.createActions()
         workingSet.decideMigrations()
+        workingSet.orderRemoteActions()
         workingSet.propagate()
         var writer = SummaryWriter(workingSet: workingSet)
         writer.write()

@@ -25,7 +25,9 @@ struct SummaryWriter {
             let action = set.actions[id]
             guard !action.optional, let node = action.node else { continue }
             if action.task == "stonith" {
-                lines.append("  * Fence (reboot) \(node.name) '\(action.fenceReason ?? "node is unclean")'")
+                // A guest node is named with the resource it lives in.
+                let name = node.guestContainer.map { "\(node.name) (resource: \($0))" } ?? node.name
+                lines.append("  * Fence (\(action.fenceType ?? "reboot")) \(name) '\(action.fenceReason ?? "node is unclean")'")
             } else {
                 lines.append("  * Shutdown \(node.name)")
             }
