@@ -40,7 +40,7 @@ extension WorkingSet {
                 schedulerNode.isRemote = true
                 schedulerNode.connection = remoteConnections.first { $0 == node.uname || $0 == node.id }
                 schedulerNode.guestContainer = definitions.first { $0.name == schedulerNode.connection }?.container
-                schedulerNode.attributes["#kind"] = "remote"
+                schedulerNode.attributes["#kind"] = schedulerNode.guestContainer == nil ? "remote" : "container"
             } else if startupFencing {
                 schedulerNode.unclean = true
             }
@@ -55,7 +55,7 @@ extension WorkingSet {
             node.guestContainer = container
             node.unclean = false
             node.unseen = false
-            node.attributes = ["#uname": connection, "#id": connection, "#kind": "remote"]
+            node.attributes = ["#uname": connection, "#id": connection, "#kind": container == nil ? "remote" : "container"]
             nodes.append(node)
             nodesByName[connection] = node
             nodesByID[connection] = node
