@@ -32,8 +32,9 @@ extension WorkingSet {
         }
         // Cluster nodes first: remote nodes are up only if their connection resource runs.
         let clusterStates = cib.status.nodeStates.filter { node(for: $0).map { !$0.isRemote } ?? false }
-        let remoteStates = cib.status.nodeStates.filter { node(for: $0)?.isRemote ?? false }
         for state in clusterStates { unpackHistory(state, cloneOfTemplate: cloneOfTemplate) }
+        // (An orphaned connection found in the cluster nodes' histories makes a remote node too.)
+        let remoteStates = cib.status.nodeStates.filter { node(for: $0)?.isRemote ?? false }
         unpackRemoteStatus(remoteStates) { unpackHistory($0, cloneOfTemplate: cloneOfTemplate) }
     }
 
@@ -122,6 +123,7 @@ extension WorkingSet {
         resource.stickiness = score(defaults["resource-stickiness"]).value
         resources.append(resource)
         resourcesByID[resource.id] = resource
+        adoptOrphanConnection(resource, lrmResource)
         return resource
     }
 

@@ -69,6 +69,30 @@ extension WorkingSet {
         }
     }
 
+    /// An orphaned resource recorded with a container is mapped to it; an orphaned remote
+    /// connection still makes its node, which shuts down (Pacemaker's create_fake_resource).
+    func adoptOrphanConnection(_ resource: SchedulerResource, _ lrmResource: LRMResource) {
+        if let container = lrmResource.container { resource.meta["container"] = container }
+        guard lrmResource.resourceClass == "ocf", lrmResource.provider == "pacemaker", lrmResource.type == "remote" else { return }
+        resource.isRemoteConnection = true
+        let node: SchedulerNode
+        if let existing = nodesByName[resource.id] {
+            node = existing
+        } else {
+            node = SchedulerNode(id: resource.id, name: resource.id, order: nodes.count)
+            node.unseen = false
+            node.attributes = ["#uname": resource.id, "#id": resource.id]
+            nodes.append(node)
+            nodesByName[resource.id] = node
+            nodesByID[resource.id] = node
+        }
+        node.isRemote = true
+        node.connection = resource.id
+        node.guestContainer = lrmResource.container
+        node.attributes["#kind"] = lrmResource.container == nil ? "remote" : "container"
+        node.shutdown = true
+    }
+
     func connectionResource(of node: SchedulerNode) -> SchedulerResource? {
         guard node.isRemote, let id = node.connection else { return nil }
         return resourcesByID[id]
