@@ -55,7 +55,7 @@ extension WorkingSet {
                 } else if let clone = cloneOfTemplate[baseName(id)] {
                     resource = instanceFor(clone: clone, lrmID: id, node: node, active: history.role > .stopped)
                 } else {
-                    resource = history.role > .stopped ? makeOrphan(lrmResources[index]) : nil
+                    resource = history.role > .stopped || !lrmResources[index].operations.isEmpty ? makeOrphan(lrmResources[index]) : nil
                 }
                 guard let resource else { continue }
                 apply(history, to: resource, on: node, historyID: id)
