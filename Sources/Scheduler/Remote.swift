@@ -103,6 +103,12 @@ extension WorkingSet {
         return resourcesByID[id]
     }
 
+    /// The remote or guest node a resource provides (as its connection or its container).
+    func remoteNodeProvided(by resource: SchedulerResource) -> SchedulerNode? {
+        if resource.isRemoteConnection, let node = nodesByName[resource.id], node.isRemote { return node }
+        return nodes.first { $0.guestContainer == resource.id }
+    }
+
     /// Whether the resource is the container of a guest node (it may not run on remote nodes).
     func isGuestContainer(_ resource: SchedulerResource) -> Bool {
         nodes.contains { $0.guestContainer == resource.id }

@@ -168,6 +168,11 @@ extension WorkingSet {
         for resource in allPrimitives {
             guard let container = container(of: resource) else { continue }
             fillers[container.id, default: []].append(resource)
+            // Contained in a remote or guest node's resource: it runs on that node instead.
+            if !resource.isRemoteConnection, let node = remoteNodeProvided(by: container) {
+                for other in nodes where other !== node { resource.allowed[other.name] = .minusInfinity }
+                continue
+            }
             let colocation = Colocation(id: "\(resource.id)-container", dependent: resource, primary: container,
                                         score: .infinity, dependentRole: nil, primaryRole: nil,
                                         nodeAttribute: "#uname", influence: true)
