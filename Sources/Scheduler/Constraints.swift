@@ -45,6 +45,12 @@ extension WorkingSet {
             for (key, value) in resource.allowed { allowed[key] = (allowed[key] ?? .zero) + value }
             resource.allowed = allowed
         }
+        // A guest's connection may run wherever its container may (it opts in everywhere).
+        if !symmetricCluster {
+            for resource in allPrimitives where resource.isRemoteConnection && container(of: resource) != nil {
+                for node in nodes where resource.allowed[node.name] == nil { resource.allowed[node.name] = .zero }
+            }
+        }
         for (resource, node) in bans { applyLocation(resource, node: node, score: .minusInfinity) }
         // Remote connections and fencing devices never run on remote nodes.
         for resource in allPrimitives where resource.isRemoteConnection || resource.primitive?.resourceClass == "stonith"
