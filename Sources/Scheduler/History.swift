@@ -9,8 +9,6 @@ struct HistoryState {
     var banEverywhere = false
     var pendingTask: String?
     var lastFailure: LRMOperation?
-    /// A failed start with start-failure-is-fatal: as if the fail count were INFINITY.
-    var startFailed = false
     var failureIgnored = false
     /// A contained resource's stop failed: its container must restart.
     var containerRestart = false
@@ -142,10 +140,6 @@ extension WorkingSet {
             banned(target, node)
         }
         if history.banEverywhere { for node in nodes { banned(resource, node) } }
-        if history.startFailed {
-            let target = (resource.cloneParent.map { $0.globallyUnique ? resource : $0 }) ?? resource
-            banned(target, node)
-        }
         let role = history.role == .unknown ? Role.stopped : history.role
         guard role > .stopped else { return }
         resource.roleOnNode[node.name] = role
@@ -324,7 +318,6 @@ extension WorkingSet {
                     state.role = .stopped
                     state.failed = false
                     state.onFail = nil
-                    state.startFailed = false
                 case "promote": state.role = .promoted
                 case "demote": state.role = .unpromoted
                 case "migrate_to": state.role = max(state.role, .started)
@@ -359,7 +352,6 @@ extension WorkingSet {
             let contained = resourceSettings.map { container(of: $0) != nil } ?? false
             if hard { state.banHere = true }
             if task == "stop" && !contained { state.banHere = true }
-            if task == "start" && startFailureIsFatal { state.startFailed = true }
             if fatal { state.banEverywhere = true }
             if contained && task == "stop" {
                 // Restarting the container stops it for good.
