@@ -119,6 +119,20 @@ extension WorkingSet {
             }
         }
         orderConstraints = orderSpecs
+        applyExclusiveDiscovery()
+    }
+
+    /// A resource with resource-discovery=exclusive locations may run only on the nodes those
+    /// locations name (Pacemaker's apply_exclusive_discovery), and so may what it contains.
+    func applyExclusiveDiscovery() {
+        func walk(_ resource: SchedulerResource, _ nodes: Set<String>) {
+            for name in resource.allowed.keys where !nodes.contains(name) { resource.allowed[name] = .minusInfinity }
+            resource.children.forEach { walk($0, nodes) }
+        }
+        for resource in allResources() {
+            guard let exclusive = resource.exclusiveDiscoveryNodes else { continue }
+            walk(resource, exclusive)
+        }
     }
 
     // MARK: location
@@ -135,15 +149,19 @@ extension WorkingSet {
         }
         for set in expandSets(location.sets) { targets += set.resources.compactMap(resolve) }
         let role = Role(parsing: location.role)
+        let exclusive = location.resourceDiscovery?.lowercased() == "exclusive"
         for resource in targets {
+            if exclusive && resource.exclusiveDiscoveryNodes == nil { resource.exclusiveDiscoveryNodes = [] }
             if let nodeName = location.node {
                 guard let node = nodesByName[nodeName] else { continue }
                 place(resource, node: node, score: location.score ?? .zero, role: role)
+                if exclusive { resource.exclusiveDiscoveryNodes?.insert(node.name) }
             }
             for rule in location.rules {
                 let ruleRole = Role(parsing: rule.role) ?? role
                 for node in nodes {
                     guard evaluate(rule, on: node, for: resource) else { continue }
+                    if exclusive { resource.exclusiveDiscoveryNodes?.insert(node.name) }
                     var value = rule.score ?? .zero
                     if let attribute = rule.scoreAttribute {
                         value = score(node.attributes[attribute])

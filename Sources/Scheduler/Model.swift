@@ -132,6 +132,8 @@ final class SchedulerResource {
 
     // Placement.
     var allowed: [String: Score] = [:]
+    /// resource-discovery=exclusive locations name these nodes: it may run on no other.
+    var exclusiveDiscoveryNodes: Set<String>?
     var allocatedTo: SchedulerNode?
     var provisional = true
     var allocating = false
