@@ -272,8 +272,10 @@ extension WorkingSet {
     /// be reached; then "fences" guest nodes that need a reset by recovering their container
     /// (Pacemaker's pcmk__order_remote_connection_actions, then pcmk__fence_guest).
     func orderRemoteActions() {
+        // Newest first, as Pacemaker walks its (prepended) action list: that decides the order
+        // remote nodes are found to need fencing.
         let count = actions.count
-        for id in 0..<count {
+        for id in (0..<count).reversed() {
             let action = actions[id]
             guard action.resource != nil, let node = action.node, node.isRemote, !action.pseudo,
                   let connection = connectionResource(of: node) else { continue }
@@ -282,6 +284,14 @@ extension WorkingSet {
             } else {
                 orderOnRemote(id, node: node, connection: connection)
             }
+        }
+        // Probes (created before any other action, so considered last): on a remote node whose
+        // connection cannot be recovered, a resource in unknown state means fencing.
+        for node in nodes.reversed() where node.isRemote && node.guestContainer == nil && node.online && !node.unclean {
+            guard let connection = connectionResource(of: node), remoteState(node, connection) == .failed,
+                  allPrimitives.contains(where: { wouldProbe($0, on: node) }) else { continue }
+            fenceRemote(node, reason: "resources are in unknown state and connection is unrecoverable")
+            if node.unclean, canFence(node) { impliedByFencing(node, fence: lateFence(node)) }
         }
         let haveManaged = allPrimitives.contains { $0.managed }
         for node in nodes where node.guestContainer != nil && node.remoteRequiresReset && haveManaged && canFenceGuest(node) {
@@ -352,6 +362,21 @@ extension WorkingSet {
         default:
             order(startAction(connection), id, [])
         }
+    }
+
+    /// Whether Pacemaker would probe the resource on this remote node: it may run there and
+    /// nothing (no instance, for a clone) has a history there yet.
+    func wouldProbe(_ resource: SchedulerResource, on node: SchedulerNode) -> Bool {
+        guard !resource.orphan, !resource.isRemoteConnection, resource.primitive?.resourceClass != "stonith" else { return false }
+        if node.guestContainer != nil && remoteNodeProvided(by: resource) != nil { return false }
+        if let attribute = node.attributes["resource-discovery-enabled"], !isTrue(attribute) { return false }
+        var current: SchedulerResource? = resource
+        while let scope = current {
+            if let exclusive = scope.exclusiveDiscoveryNodes, !exclusive.contains(node.name) { return false }
+            current = scope.parent
+        }
+        let related = resource.cloneParent.map { $0.primitives.filter { $0.baseID == resource.baseID } } ?? [resource]
+        return !related.contains { $0.historyNodes.contains { $0 === node } }
     }
 
     /// The fence action of a node fenced after the actions were created (kept in the order the
