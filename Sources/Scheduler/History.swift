@@ -39,8 +39,9 @@ extension WorkingSet {
     private func unpackHistory(_ state: NodeState, cloneOfTemplate: [String: SchedulerResource]) {
         do {
             guard let node = node(for: state) else { return }
-            // Without fencing, only the history of online nodes counts (Pacemaker's unpack_node_history).
-            guard node.online || stonithEnabled else { return }
+            // Without fencing, only the history of online cluster nodes counts (Pacemaker's
+            // unpack_node_history; remote nodes are unpacked once their connection is known).
+            guard node.online || stonithEnabled || node.isRemote else { return }
             guard let lrmResources = state.lrm?.resources else { return }
             for index in lrmResources.indices {
                 // Read in place: an lrm_resource is not copied (there is one per resource and node).
