@@ -142,6 +142,11 @@ extension WorkingSet {
         }
         if history.banEverywhere { for node in nodes { banned(resource, node) } }
         let role = history.role == .unknown ? Role.stopped : history.role
+        if role <= .stopped && history.failed && resource.isRemoteConnection {
+            // A stopped connection still failed (waiting out its reconnect interval).
+            resource.failed = true
+            remoteConnectionFailed(resource, lastFailure: history.lastFailure)
+        }
         guard role > .stopped else { return }
         resource.roleOnNode[node.name] = role
         if let start = history.activeStart { resource.activeStarts[node.name] = start }
@@ -317,8 +322,11 @@ extension WorkingSet {
                     state.activeStart = operations[index]
                 case "stop":
                     state.role = .stopped
-                    state.failed = false
-                    state.onFail = nil
+                    // A remote connection waiting out its reconnect interval stays failed.
+                    if !(state.failed && resourceSettings.map({ keepsRemoteFailure($0, state.lastFailure) }) ?? false) {
+                        state.failed = false
+                        state.onFail = nil
+                    }
                 case "promote": state.role = .promoted
                 case "demote": state.role = .unpromoted
                 case "migrate_to": state.role = max(state.role, .started)

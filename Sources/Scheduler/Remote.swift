@@ -122,7 +122,7 @@ extension WorkingSet {
     func unpackRemoteStatus(_ remoteStates: [NodeState], unpack: (NodeState) -> Void) {
         for state in remoteStates {
             guard let node = node(for: state) else { continue }
-            node.remoteWasFenced = (Int(state.extras.attributes.first { $0.name == "node_fenced" }?.value ?? "") ?? 0) != 0
+            node.remoteWasFenced = Self.wasFenced(state)
         }
         var progress = true
         while progress {
@@ -145,6 +145,11 @@ extension WorkingSet {
             if node.shutdown, let connection = connectionResource(of: node) { connection.nextRole = .stopped }
             if !node.historyUnpacked { determineRemoteOnline(node) }
         }
+    }
+
+    /// The node_fenced mark of a remote node's state entry.
+    static func wasFenced(_ state: NodeState) -> Bool {
+        (Int(state.extras.attributes.first { $0.name == "node_fenced" }?.value ?? "") ?? 0) != 0
     }
 
     private func unpackRemoteNode(_ node: SchedulerNode, _ state: NodeState, unpack: (NodeState) -> Void) {
@@ -216,10 +221,26 @@ extension WorkingSet {
         if let failure = lastFailure, let configured = connection.primitive?.operations?.operations.first(where: {
             $0.name == failure.operation && $0.intervalMilliseconds == failure.interval
         }), configured.onFail != nil { return }
-        if stonithEnabled, let node = nodesByName[connection.id], node.isRemote, node.guestContainer == nil, !node.remoteWasFenced {
+        // (Read from the status directly: the connection's history is read before the remote
+        // nodes' entries are.)
+        guard let node = nodesByName[connection.id], node.isRemote, node.guestContainer == nil else { return }
+        let wasFenced = cib.status.nodeStates.contains { self.node(for: $0) === node && Self.wasFenced($0) }
+        if stonithEnabled, !wasFenced {
             fenceRemote(node, reason: "remote connection is unrecoverable")
         }
         if reconnectInterval(connection) > 0 { connection.nextRole = .stopped }
+    }
+
+    /// Whether a completed stop leaves this connection's failure standing: a remote
+    /// connection (not a guest's) with a reconnect interval, whose failure resets the remote
+    /// node, waits for the failure to be cleared (Pacemaker keeps action_fail_reset_remote).
+    func keepsRemoteFailure(_ resource: SchedulerResource, _ failure: LRMOperation?) -> Bool {
+        guard resource.isRemoteConnection, container(of: resource) == nil, reconnectInterval(resource) > 0,
+              let failure, failure.operation != "start", !(failure.operation == "monitor" && failure.interval == 0) else { return false }
+        let configured = resource.primitive?.operations?.operations.first {
+            $0.name == failure.operation && $0.intervalMilliseconds == failure.interval
+        }
+        return configured?.onFail == nil
     }
 
     /// The connection's reconnect_interval (instance attribute), in milliseconds.
