@@ -54,8 +54,14 @@ extension WorkingSet {
         for (resource, node) in bans { applyLocation(resource, node: node, score: .minusInfinity) }
         // Remote connections and fencing devices never run on remote nodes.
         for resource in allPrimitives where resource.isRemoteConnection || resource.primitive?.resourceClass == "stonith"
-            || isGuestContainer(resource) {
+            || isGuestContainer(resource) && !(resource.parent?.isBundle ?? false) {
             for node in nodes where node.isRemote { resource.allowed[node.name] = .minusInfinity }
+        }
+        // A bundle's containers may run on remote nodes, not on guest nodes.
+        for bundle in resources where bundle.isBundle {
+            for container in bundle.children {
+                for node in nodes where node.guestContainer != nil { container.allowed[node.name] = .minusInfinity }
+            }
         }
     }
 

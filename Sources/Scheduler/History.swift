@@ -28,6 +28,7 @@ extension WorkingSet {
             case nil: break
             }
         }
+        for (childID, clone) in bundleChildClones { cloneOfTemplate[childID] = clone }
         // Cluster nodes first: remote nodes are up only if their connection resource runs.
         let clusterStates = cib.status.nodeStates.filter { node(for: $0).map { !$0.isRemote } ?? false }
         for state in clusterStates { unpackHistory(state, cloneOfTemplate: cloneOfTemplate) }
@@ -73,6 +74,8 @@ extension WorkingSet {
         func member(of instance: SchedulerResource) -> SchedulerResource? {
             instance.primitives.first { $0.baseID == base }
         }
+        // A bundle's instance is the one of the replica whose guest node this is.
+        if let pinned = bundleInstance(clone, on: node) { return member(of: pinned) }
         if clone.globallyUnique {
             if let exact = allResources().first(where: { $0.id == lrmID && $0.cloneParent === clone }) { return exact }
             if lrmID == base, let first = clone.children.first { return member(of: first) }

@@ -134,6 +134,11 @@ final class SchedulerResource {
     var allowed: [String: Score] = [:]
     /// resource-discovery=exclusive locations name these nodes: it may run on no other.
     var exclusiveDiscoveryNodes: Set<String>?
+    /// A bundle (a clone of its containers), its parts per replica in report order, and
+    /// whether this resource is a part reported with its bundle.
+    var isBundle = false
+    var bundleReplicas: [[SchedulerResource]]?
+    var bundlePart = false
     var allocatedTo: SchedulerNode?
     var provisional = true
     var allocating = false

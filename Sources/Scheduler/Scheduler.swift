@@ -37,6 +37,7 @@ public enum Scheduler {
         workingSet.initialiseAllowedNodes()
         workingSet.unpackConstraints()
         workingSet.addGroupColocations()
+        workingSet.applyBundlePlacement()
         workingSet.sortColocations()
         workingSet.applyTickets()
         workingSet.applyNodeHealth()

@@ -41,7 +41,7 @@ struct SummaryWriter {
             ordered = order + ordered.filter { resource in !order.contains { $0 === resource } }
         }
         for resource in ordered {
-            for primitive in resource.primitives { writeActions(primitive) }
+            for primitive in set.reportedPrimitives(resource) { writeActions(primitive) }
         }
     }
 

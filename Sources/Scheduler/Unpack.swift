@@ -182,10 +182,11 @@ extension WorkingSet {
                 resources.append(makeGroup(group, id: group.id, parent: nil, suffix: "", defaults: defaults))
             case .clone(let clone):
                 if let built = makeClone(clone, defaults: defaults) { resources.append(built) }
-            case .other:
-                continue
+            case .other(let element):
+                if element.name == "bundle", let bundle = makeBundle(element) { resources.append(bundle) }
             }
         }
+        addBundleParts()
         addGuestConnections()
         for resource in allResources() { resourcesByID[resource.id] = resource }
         haveStonithResource = allPrimitives.contains { $0.primitive?.resourceClass == "stonith" }

@@ -49,6 +49,12 @@ final class WorkingSet {
     var explanation: [String] = []
     /// Resources running inside each container, by container id.
     var fillers: [String: [SchedulerResource]] = [:]
+    /// Bundles: each replica's IP by container id, the guest node of each child instance, the
+    /// child clone by the bundled primitive's id, and the parts of each bundle.
+    var bundleIPs: [String: SchedulerResource] = [:]
+    var bundleGuestOfInstance: [String: String] = [:]
+    var bundleChildClones: [String: SchedulerResource] = [:]
+    var bundleExtras: [String: [SchedulerResource]] = [:]
     /// The order resources are reported in when it is not priority then configuration.
     var reportOrder: [SchedulerResource]?
     /// Nodes in the order they were found unclean (their fence actions are created in this order).
