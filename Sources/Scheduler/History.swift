@@ -50,7 +50,7 @@ extension WorkingSet {
                 let direct = resourcesByID[id]
                 let history = evaluateHistory(id: id, operations: lrmResources[index].operations, node: node, configured: direct)
                 let resource: SchedulerResource?
-                if let direct, direct.kind == .primitive, !direct.isCloneInstance {
+                if let direct, direct.kind == .primitive, !direct.isCloneInstance || direct.parent?.isBundle == true {
                     resource = direct
                 } else if let clone = cloneOfTemplate[baseName(id)] {
                     resource = instanceFor(clone: clone, lrmID: id, node: node, active: history.role > .stopped)
