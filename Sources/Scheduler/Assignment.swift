@@ -360,7 +360,7 @@ extension WorkingSet {
         for node in nodes where node.canRunResources && !excluding.contains(node.name) {
             if let value = resource.allowed[node.name], value >= .zero { candidates.append((node, value)) }
         }
-        guard !candidates.isEmpty else { return nil }
+        guard !candidates.isEmpty else { return guestFallback(resource, excluding: excluding) }
         let running = resource.runningOn.first
         if placementStrategy != "balanced" {
             // The same order as the sort below, which is total here (lexicographic, names are

@@ -268,6 +268,21 @@ extension WorkingSet {
         }
     }
 
+    /// When no node can run the resource now, a guest node it is allowed on may still be
+    /// chosen: Pacemaker assumes a guest's connection will come up (its starts then wait for
+    /// it). Unavailable nodes all rank alike, so the one with fewer resources, then by name.
+    /// (Clone instances are held to available nodes; a bundle's replicas are not, as Pacemaker
+    /// assigns them one by one.)
+    func guestFallback(_ resource: SchedulerResource, excluding: Set<String>) -> SchedulerNode? {
+        if let clone = resource.cloneParent, !clone.bundlePart { return nil }
+        return nodes.filter { node in
+            node.guestContainer != nil && !node.canRunResources && !excluding.contains(node.name)
+                && (resource.allowed[node.name].map { $0 >= .zero } ?? false)
+        }.min { lhs, rhs in
+            lhs.assignedCount != rhs.assignedCount ? lhs.assignedCount < rhs.assignedCount : lhs.name < rhs.name
+        }
+    }
+
     /// After a remote connection is assigned (Pacemaker's remote_connection_assigned): its node
     /// will be online, or shut down.
     func remoteConnectionAssigned(_ node: SchedulerNode) {
