@@ -345,9 +345,13 @@ extension WorkingSet {
         if container.failed { fenceRemote(node, reason: "container failed") }
         switch actions[id].task {
         case "start", "promote":
-            // Recovering the container recovers what runs in it.
-            order(startAction(container), id, [.impliesThen, .runnableLeft])
+            // Waits for the connection (Pacemaker's later ordering, which it considers first),
+            // and recovering the container recovers what runs in it (a container that will not
+            // start anywhere forces nothing).
             order(startAction(connection), id, [.runnableLeft])
+            let containerStart = startAction(container)
+            let placed = containerStart.map { actions[$0].node != nil } ?? false
+            order(containerStart, id, placed ? [.impliesThen, .runnableLeft] : [.runnableLeft])
         case "stop", "demote":
             // Implied by the container stopping when it failed; otherwise before the connection goes.
             if !container.failed {
