@@ -251,7 +251,7 @@ extension WorkingSet {
 
     /// Compares the parameters the resource was started with (op-digest) with its definition now.
     func definitionChange(_ resource: SchedulerResource, on node: SchedulerNode) -> DefinitionChange {
-        guard let primitive = resource.primitive, primitive.resourceClass != "stonith",
+        guard let primitive = resource.primitive, primitive.resourceClass != "stonith", !resource.generated,
               let operation = resource.activeStarts[node.name], let recorded = operation.opDigest else { return .none }
         // Digests from before feature set 2.0 were computed differently; they are not compared.
         if let featureSet = operation.extraAttribute("crm_feature_set"), let major = Int(featureSet.split(separator: ".").first ?? ""), major < 2 {

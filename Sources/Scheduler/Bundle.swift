@@ -80,6 +80,7 @@ extension WorkingSet {
             named.managed = instance.managed
             named.migrationThreshold = instance.migrationThreshold
             named.failureTimeout = instance.failureTimeout
+            named.generated = true
             renamed.append(named)
         }
         bundle.children = renamed
@@ -93,6 +94,7 @@ extension WorkingSet {
                let ip = try? Primitive(xml: Self.xmlPrimitive("\(id)-ip-\(address)", "heartbeat", "IPaddr2")) {
                 let resource = makePrimitive(ip, id: "\(id)-ip-\(address)", parent: nil, defaults: resourceDefaults())
                 resource.bundlePart = true
+                resource.generated = true
                 bundleIPs[containerResource.id] = resource
                 parts[index].append(resource)
                 extra.append(resource)
@@ -103,6 +105,7 @@ extension WorkingSet {
             if let remote = try? Primitive(xml: Self.xmlPrimitive(name, "pacemaker", "remote", meta: [("container", containerResource.id)])) {
                 let resource = makePrimitive(remote, id: name, parent: nil, defaults: resourceDefaults())
                 resource.bundlePart = true
+                resource.generated = true
                 parts[index].append(resource)
                 extra.append(resource)
                 if nodesByName[name] == nil {

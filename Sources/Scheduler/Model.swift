@@ -139,6 +139,9 @@ final class SchedulerResource {
     var isBundle = false
     var bundleReplicas: [[SchedulerResource]]?
     var bundlePart = false
+    /// Made by the scheduler (a bundle's container, IP or connection, a guest's connection):
+    /// Pacemaker's generated parameters are not reproduced, so its digests are not compared.
+    var generated = false
     var allocatedTo: SchedulerNode?
     var provisional = true
     var allocating = false

@@ -65,6 +65,7 @@ extension WorkingSet {
                                      children: meta)])
             guard let primitive = try? Primitive(xml: element) else { continue }
             let resource = makePrimitive(primitive, id: connectionID, parent: nil, defaults: resourceDefaults())
+            resource.generated = true
             resources.append(resource)
         }
     }
