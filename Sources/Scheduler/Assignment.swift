@@ -260,6 +260,7 @@ extension WorkingSet {
             assign(clone, prefer: nil)
             return resource.allocatedTo
         }
+        if resource.bundlePart && resource.isRemoteConnection { followNestedContainerHost(resource) }
         for colocation in resource.dependentColocations {
             if colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted { continue }
             let archive = resource.allowed

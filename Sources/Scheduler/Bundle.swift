@@ -95,6 +95,7 @@ extension WorkingSet {
                 let resource = makePrimitive(ip, id: "\(id)-ip-\(address)", parent: nil, defaults: resourceDefaults())
                 resource.bundlePart = true
                 resource.generated = true
+                inheritBundleMeta(resource, from: bundle)
                 bundleIPs[containerResource.id] = resource
                 parts[index].append(resource)
                 extra.append(resource)
@@ -106,6 +107,7 @@ extension WorkingSet {
                 let resource = makePrimitive(remote, id: name, parent: nil, defaults: resourceDefaults())
                 resource.bundlePart = true
                 resource.generated = true
+                inheritBundleMeta(resource, from: bundle)
                 parts[index].append(resource)
                 extra.append(resource)
                 if nodesByName[name] == nil {
@@ -143,6 +145,13 @@ extension WorkingSet {
         bundle.bundleReplicas = parts
         bundleExtras[bundle.id] = extra
         return bundle
+    }
+
+    /// A replica's IP and connection take the bundle's meta-attributes (is-managed,
+    /// target-role …) as Pacemaker's replica resources do from their parent.
+    private func inheritBundleMeta(_ resource: SchedulerResource, from bundle: SchedulerResource) {
+        for (key, value) in bundle.meta where resource.meta[key] == nil { resource.meta[key] = value }
+        if !bundle.managed { resource.managed = false }
     }
 
     /// After the configured resources: each bundle's IPs, connections and child clone join the
@@ -193,6 +202,20 @@ extension WorkingSet {
             inverse.inverted = true
             orderConstraints += [order, inverse]
         }
+    }
+
+    /// A bundle's connection whose container is placed on a remote node runs where that
+    /// node's own connection runs (Pacemaker's child-remote-with-docker-remote: a remote node
+    /// takes one connection only).
+    func followNestedContainerHost(_ connection: SchedulerResource) {
+        guard let container = container(of: connection) else { return }
+        assign(container, prefer: nil)
+        guard let host = container.allocatedTo, host.isRemote, let hostConnection = connectionResource(of: host) else { return }
+        assign(hostConnection, prefer: nil)
+        let colocation = Colocation(id: "\(connection.id)-with-host-connection", dependent: connection, primary: hostConnection,
+                                    score: .infinity, dependentRole: nil, primaryRole: nil, nodeAttribute: "#uname", influence: true)
+        connection.dependentColocations.append(colocation)
+        hostConnection.primaryColocations.append(colocation)
     }
 
     /// The child instance a history on a bundle's guest node belongs to.

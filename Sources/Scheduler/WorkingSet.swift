@@ -179,8 +179,11 @@ extension WorkingSet {
                 for other in nodes where other !== node { resource.allowed[other.name] = .minusInfinity }
                 continue
             }
+            // A bundle's connection only prefers its container's node (the container may run on
+            // a remote node, where connections cannot).
+            let score: Score = resource.bundlePart && resource.isRemoteConnection ? Score(10_000) : .infinity
             let colocation = Colocation(id: "\(resource.id)-container", dependent: resource, primary: container,
-                                        score: .infinity, dependentRole: nil, primaryRole: nil,
+                                        score: score, dependentRole: nil, primaryRole: nil,
                                         nodeAttribute: "#uname", influence: true)
             resource.dependentColocations.append(colocation)
             container.primaryColocations.append(colocation)
