@@ -127,9 +127,10 @@ extension WorkingSet {
         // order of the Transition Summary.
         if placementStrategy != "default" { reportOrder = ordered }
         // Remote connections first: where they run decides whether their nodes can host anything.
-        for resource in ordered where resource.isRemoteConnection { assign(resource, prefer: nil) }
+        // (A bundle's connections are placed with their bundle, after these.)
+        for resource in ordered where resource.isRemoteConnection && !resource.bundlePart { assign(resource, prefer: nil) }
         // A remote node can host resources when its connection will run (it may be starting now).
-        for node in nodes where node.isRemote { remoteConnectionAssigned(node) }
+        for node in nodes where node.isRemote && !(connectionResource(of: node)?.bundlePart ?? false) { remoteConnectionAssigned(node) }
         for resource in ordered { assign(resource, prefer: nil) }
     }
 
@@ -335,6 +336,7 @@ extension WorkingSet {
         }
         resource.allocatedTo = node
         resource.provisional = false
+        defer { if resource.bundlePart && resource.isRemoteConnection, let guest = nodesByName[resource.id] { remoteConnectionAssigned(guest) } }
         node?.assignedCount += 1
         if let node { for (key, value) in resource.utilization { node.consumed[key, default: 0] += value } }
         if node == nil {
