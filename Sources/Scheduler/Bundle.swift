@@ -43,9 +43,10 @@ extension WorkingSet {
         guard let id = element["id"] else { return nil }
         let runtimes = ["docker", "podman", "rkt"]
         guard let runtime = element.children.first(where: { runtimes.contains($0.name) }) else { return nil }
-        let replicas = max(Int(runtime["replicas"] ?? "") ?? 1, 0)
-        let perHost = max(Int(runtime["replicas-per-host"] ?? "") ?? 1, 1)
         let promotedMax = Int(runtime["promoted-max"] ?? runtime["masters"] ?? "") ?? 0
+        // Without replicas, as many as may be promoted (at least one).
+        let replicas = max(Int(runtime["replicas"] ?? "") ?? max(promotedMax, 1), 0)
+        let perHost = max(Int(runtime["replicas-per-host"] ?? "") ?? 1, 1)
         let network = element.children(named: "network").first
         let ipStart = network?["ip-range-start"]
         let childElement = element.children(named: "primitive").first
@@ -190,6 +191,12 @@ extension WorkingSet {
             for node in nodes {
                 clone.allowed[node.name] = bundleGuestOfInstance.values.contains(node.name) ? .zero : .minusInfinity
             }
+        }
+        // Role-specific locations naming a bundle weigh on its child's promotion.
+        for index in roleLocations.indices where roleLocations[index].resource.isBundle {
+            let location = roleLocations[index]
+            guard let child = (bundleExtras[location.resource.id] ?? []).first(where: { $0.kind == .clone }) else { continue }
+            roleLocations[index] = RoleLocation(resource: child, node: location.node, score: location.score, role: location.role)
         }
         // The bundle's containers start before its child starts (the bundle runs both).
         for bundle in resources where bundle.isBundle {
