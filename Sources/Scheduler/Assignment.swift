@@ -667,8 +667,9 @@ extension WorkingSet {
         var found = false
         for primitive in instance.primitives {
             let recorded = primitive.historyName ?? primitive.id
+            let attributes = attributeNode(for: primitive, on: node)?.attributes ?? [:]
             for name in ["master-\(recorded)", "master-\(primitive.baseID)", "promotion-\(recorded)", "promotion-\(primitive.baseID)"] {
-                if let value = node.attributes[name] { total = total + score(value); found = true; break }
+                if let value = attributes[name] { total = total + score(value); found = true; break }
             }
         }
         if !found {

@@ -284,6 +284,15 @@ extension WorkingSet {
         }
     }
 
+    /// Where a resource's node attributes are read: on a guest node, with meta
+    /// container-attribute-target=host, those of the host its container runs on (Pacemaker's
+    /// pe_node_attribute_calculated).
+    func attributeNode(for resource: SchedulerResource, on node: SchedulerNode) -> SchedulerNode? {
+        guard resource.meta["container-attribute-target"]?.lowercased() == "host",
+              let container = guestContainerResource(of: node) else { return node }
+        return container.runningOn.first
+    }
+
     /// After a remote connection is assigned (Pacemaker's remote_connection_assigned): its node
     /// will be online, or shut down.
     func remoteConnectionAssigned(_ node: SchedulerNode) {
