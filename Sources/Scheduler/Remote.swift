@@ -339,6 +339,14 @@ extension WorkingSet {
             fenceRemote(node, reason: "resources are in unknown state and connection is unrecoverable")
             if node.unclean, canFence(node) { impliedByFencing(node, fence: lateFence(node)) }
         }
+        // A placed generated connection whose container cannot start is held back by that (its
+        // reason), before anything the container's start would make it do.
+        for node in nodes where node.guestContainer != nil {
+            guard let connection = connectionResource(of: node), connection.generated,
+                  let container = guestContainerResource(of: node), let containerStart = startAction(container),
+                  let connectionStart = startAction(connection), actions[connectionStart].node != nil else { continue }
+            orderings.insert(Ordering(first: containerStart, then: connectionStart, flags: [.runnableLeft]), at: 0)
+        }
         let haveManaged = allPrimitives.contains { $0.managed }
         for node in nodes where node.guestContainer != nil && node.remoteRequiresReset && haveManaged && canFenceGuest(node) {
             fenceGuest(node)
@@ -355,13 +363,19 @@ extension WorkingSet {
         if container.failed { fenceRemote(node, reason: "container failed") }
         switch actions[id].task {
         case "start", "promote":
-            // Waits for the connection (Pacemaker's later ordering, which it considers first),
-            // and recovering the container recovers what runs in it (a container that will not
-            // start anywhere forces nothing).
-            order(startAction(connection), id, [.runnableLeft])
-            let containerStart = startAction(container)
-            let placed = containerStart.map { actions[$0].node != nil } ?? false
-            order(containerStart, id, placed ? [.impliesThen, .runnableLeft] : [.runnableLeft])
+            // Recovering the container recovers what runs in it (a container that will not
+            // start anywhere forces nothing), and it waits for the connection. When the
+            // connection is placed, the container is the reason given for a blocked start;
+            // otherwise the connection is.
+            let containerStart = startAction(container), connectionStart = startAction(connection)
+            let containerFlags: OrderingFlags = containerStart.map { actions[$0].node != nil } ?? false ? [.impliesThen, .runnableLeft] : [.runnableLeft]
+            if connectionStart.map({ actions[$0].node != nil }) ?? false {
+                order(containerStart, id, containerFlags)
+                order(connectionStart, id, [.runnableLeft])
+            } else {
+                order(connectionStart, id, [.runnableLeft])
+                order(containerStart, id, containerFlags)
+            }
         case "stop", "demote":
             // Implied by the container stopping when it failed; otherwise before the connection goes.
             if !container.failed {
