@@ -333,7 +333,8 @@ extension WorkingSet {
         }
         // Probes (created before any other action, so considered last): on a remote node whose
         // connection cannot be recovered, a resource in unknown state means fencing.
-        for node in nodes.reversed() where node.isRemote && node.guestContainer == nil && node.online && !node.unclean {
+        // (Pacemaker keeps its nodes sorted by name.)
+        for node in nodes.sorted(by: { $0.name < $1.name }).reversed() where node.isRemote && node.guestContainer == nil && node.online && !node.unclean {
             guard let connection = connectionResource(of: node), remoteState(node, connection) == .failed,
                   allPrimitives.contains(where: { wouldProbe($0, on: node) }) else { continue }
             fenceRemote(node, reason: "resources are in unknown state and connection is unrecoverable")
@@ -348,7 +349,7 @@ extension WorkingSet {
             orderings.insert(Ordering(first: containerStart, then: connectionStart, flags: [.runnableLeft]), at: 0)
         }
         let haveManaged = allPrimitives.contains { $0.managed }
-        for node in nodes where node.guestContainer != nil && node.remoteRequiresReset && haveManaged && canFenceGuest(node) {
+        for node in nodes.sorted(by: { $0.name < $1.name }) where node.guestContainer != nil && node.remoteRequiresReset && haveManaged && canFenceGuest(node) {
             fenceGuest(node)
         }
     }
