@@ -617,6 +617,7 @@ extension WorkingSet {
                 }
             }
             for primitive in instance.primitives where primitive.promotionBanned { value = .minusInfinity }
+            if instance.primitives.allSatisfy(\.managed) && !canPromote(on: node) { value = .minusInfinity }
             if !haveQuorum && noQuorumPolicy == "demote" { value = .minusInfinity }
             // Role-limited colocations weigh on promotion (Pacemaker's pcmk__apply_coloc_to_priority).
             for colocation in clone.dependentColocations where colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted {

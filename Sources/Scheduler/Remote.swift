@@ -293,6 +293,15 @@ extension WorkingSet {
         return container.runningOn.first
     }
 
+    /// Whether an instance placed on this node may be promoted there: the node can run
+    /// resources, and a guest node's container will run (Pacemaker's pcmk__node_available
+    /// with guests considered).
+    func canPromote(on node: SchedulerNode) -> Bool {
+        guard node.canRunResources else { return false }
+        if let container = guestContainerResource(of: node), container.allocatedTo == nil { return false }
+        return true
+    }
+
     /// After a remote connection is assigned (Pacemaker's remote_connection_assigned): its node
     /// will be online, or shut down.
     func remoteConnectionAssigned(_ node: SchedulerNode) {
