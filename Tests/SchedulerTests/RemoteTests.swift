@@ -51,4 +51,19 @@ import Testing
         let text = Fixture.cib(resources: Fixture.dummy("a") + Fixture.dummy("b"), constraints: constraint)
         #expect(try Fixture.summary(text) == ["* Start a ( node2 )", "* Start b ( node1 )"])
     }
+
+    @Test func aBundleStartsReplicaByReplica() throws {
+        let bundle = """
+        <bundle id="web">
+          <docker image="img" replicas="2"/>
+          <network control-port="3121"/>
+          <primitive id="httpd" class="ocf" provider="heartbeat" type="apache"/>
+        </bundle>
+        """
+        // Per replica: container, guest connection, then the bundled instance on the guest.
+        #expect(try Fixture.summary(Fixture.cib(resources: bundle)) == [
+            "* Start web-docker-0 ( node1 )", "* Start web-0 ( node1 )", "* Start httpd:0 ( web-0 )",
+            "* Start web-docker-1 ( node2 )", "* Start web-1 ( node2 )", "* Start httpd:1 ( web-1 )",
+        ])
+    }
 }
