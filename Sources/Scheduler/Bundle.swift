@@ -180,6 +180,17 @@ extension WorkingSet {
             inverse.inverted = true
             orderConstraints += [forward, inverse]
         }
+        // A bundle's guest nodes are for its child only (Pacemaker gives them weight -INFINITY).
+        var childResources: Set<ObjectIdentifier> = []
+        for clone in bundleChildClones.values {
+            for resource in [clone] + clone.children + clone.children.flatMap(\.children) {
+                childResources.insert(ObjectIdentifier(resource))
+            }
+        }
+        let bundleGuests = Set(bundleGuestOfInstance.values)
+        for resource in allResources() where !childResources.contains(ObjectIdentifier(resource)) {
+            for name in bundleGuests { resource.allowed[name] = .minusInfinity }
+        }
         for clone in bundleChildClones.values {
             for instance in clone.children {
                 for member in [instance] + instance.children {
