@@ -280,7 +280,9 @@ extension WorkingSet {
             var hard = false, fatal = false
             // "Error" results are judged by their rc like completed ones.
             if status == 0 || status == 4 {
-                if rc == expected {
+                // An error result (1 to 6) is an error even when it was the one expected
+                // (Pacemaker's determine_op_status).
+                if rc == expected && (rc == 0 || rc == 7 || rc == 8) {
                     success = true
                 } else if isProbe && (rc == 7 || rc == 0 || rc == 8) {
                     success = true

@@ -327,6 +327,13 @@ extension WorkingSet {
     /// be reached; then "fences" guest nodes that need a reset by recovering their container
     /// (Pacemaker's pcmk__order_remote_connection_actions, then pcmk__fence_guest).
     func orderRemoteActions() {
+        // Scheduling probes comes first: an offline remote node whose connection cannot be
+        // recovered is fenced then (Pacemaker's pcmk__schedule_probes).
+        for node in nodes.sorted(by: { $0.name < $1.name }) where node.isRemote && node.guestContainer == nil && !node.online {
+            guard let connection = connectionResource(of: node), remoteState(node, connection) == .failed else { continue }
+            fenceRemote(node, reason: "the connection is unrecoverable")
+            if node.unclean, canFence(node) { impliedByFencing(node, fence: lateFence(node)) }
+        }
         // Newest first, as Pacemaker walks its (prepended) action list: that decides the order
         // remote nodes are found to need fencing.
         let count = actions.count
