@@ -251,7 +251,13 @@ extension WorkingSet {
             resource.nextRole = first == nil ? .stopped : (resource.children.first?.nextRole ?? .started)
             return first
         case .clone:
-            assignClone(resource)
+            if resource.isBundle {
+                // (What the bundle is placed with is placed first, counted as usual.)
+                for colocation in resource.dependentColocations { assign(colocation.primary, prefer: nil) }
+                balancingByOwnInstances { assignClone(resource) }
+            } else {
+                assignClone(resource)
+            }
             return nil
         }
     }

@@ -236,6 +236,16 @@ extension WorkingSet {
         hostConnection.primaryColocations.append(colocation)
     }
 
+    /// A bundle's containers are spread by how many of them each node has, not by everything
+    /// placed there so far: the nodes' counts start from zero for them, and what they add is
+    /// kept once they are placed.
+    func balancingByOwnInstances(_ body: () -> Void) {
+        let saved = nodes.map(\.assignedCount)
+        for node in nodes { node.assignedCount = 0 }
+        body()
+        for (node, count) in zip(nodes, saved) { node.assignedCount += count }
+    }
+
     /// The child instance a history on a bundle's guest node belongs to.
     func bundleInstance(_ clone: SchedulerResource, on node: SchedulerNode) -> SchedulerResource? {
         guard bundleChildClones.values.contains(where: { $0 === clone }) else { return nil }
