@@ -183,9 +183,10 @@ extension WorkingSet {
         } else if spec.impliesThen {
             effective = [.impliesThen]
         }
-        // New clone instances starting do not restart what is ordered after the clone.
+        // New clone instances starting do not restart what is ordered after the clone; a
+        // bundle's new containers do restart what the configuration orders after the bundle.
         let interleaved = spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
-        if spec.first.kind == .clone && !interleaved { effective.remove(.impliesThen) }
+        if spec.first.kind == .clone && !interleaved && !(spec.first.isBundle && !spec.then.bundlePart) { effective.remove(.impliesThen) }
         if spec.oneOrMoreName == nil, spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
             for thenInstance in spec.then.children {
                 guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
