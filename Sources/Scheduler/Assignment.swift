@@ -255,6 +255,7 @@ extension WorkingSet {
                 // (What the bundle is placed with is placed first, counted as usual.)
                 for colocation in resource.dependentColocations { assign(colocation.primary, prefer: nil) }
                 balancingByOwnInstances { assignClone(resource) }
+                assignBundleParts(resource)
             } else {
                 assignClone(resource)
             }

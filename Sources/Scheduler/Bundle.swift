@@ -246,6 +246,15 @@ extension WorkingSet {
         for (node, count) in zip(nodes, saved) { node.assignedCount += count }
     }
 
+    /// Right after its containers, a bundle places each replica's IP and connection, then its
+    /// child (Pacemaker assigns a bundle's parts together).
+    func assignBundleParts(_ bundle: SchedulerResource) {
+        for replica in bundle.bundleReplicas ?? [] {
+            for part in replica where part.parent !== bundle && !part.isCloneInstance { assign(part, prefer: nil) }
+        }
+        for part in bundleExtras[bundle.id] ?? [] where part.kind == .clone { assign(part, prefer: nil) }
+    }
+
     /// The child instance a history on a bundle's guest node belongs to.
     func bundleInstance(_ clone: SchedulerResource, on node: SchedulerNode) -> SchedulerResource? {
         guard bundleChildClones.values.contains(where: { $0 === clone }) else { return nil }
