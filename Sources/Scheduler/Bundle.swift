@@ -9,8 +9,6 @@ import CIB
 /// The bundle itself is a clone of its containers: constraints naming the bundle place and
 /// order relative to the containers, which are spread over the nodes like clone instances.
 extension WorkingSet {
-    private static func attribute(_ element: XMLElement, _ name: String) -> String? { element[name] }
-
     private static func xmlPair(_ id: String, _ name: String, _ value: String) -> XMLElement {
         XMLElement(name: "nvpair", attributes: [.init(name: "id", value: id), .init(name: "name", value: name),
                                                 .init(name: "value", value: value)])
