@@ -422,6 +422,9 @@ extension WorkingSet {
     /// Nodes on which the primary of a colocation ends up, in the role the colocation names.
     func primaryNodes(_ colocation: Colocation) -> [SchedulerNode] {
         let primary = colocation.primary
+        if let role = colocation.primaryRole, role == .promoted || role == .unpromoted, let hosts = bundleRoleHosts(primary, role) {
+            return hosts
+        }
         let members: [SchedulerResource] = primary.kind == .clone ? primary.children : [primary]
         return members.compactMap { member -> SchedulerNode? in
             guard let node = member.allocatedTo else { return nil }

@@ -253,6 +253,19 @@ extension WorkingSet {
         for part in bundleExtras[bundle.id] ?? [] where part.kind == .clone { assign(part, prefer: nil) }
     }
 
+    /// For a colocation with a bundle in a role: the hosts of the containers whose replica's
+    /// instance will be in that role (nil for anything but a bundle with a child).
+    func bundleRoleHosts(_ bundle: SchedulerResource, _ role: Role) -> [SchedulerNode]? {
+        guard bundle.isBundle, let child = (bundleExtras[bundle.id] ?? []).first(where: { $0.kind == .clone }) else { return nil }
+        return child.children.compactMap { instance in
+            guard let guest = instance.allocatedTo else { return nil }
+            let next = instance.nextRole ?? .started
+            if role == .promoted && next != .promoted { return nil }
+            if role == .unpromoted && next == .promoted { return nil }
+            return guestContainerResource(of: guest)?.allocatedTo
+        }
+    }
+
     /// The child instance a history on a bundle's guest node belongs to.
     func bundleInstance(_ clone: SchedulerResource, on node: SchedulerNode) -> SchedulerResource? {
         guard bundleChildClones.values.contains(where: { $0 === clone }) else { return nil }
