@@ -153,6 +153,12 @@ extension WorkingSet {
         if !bundle.managed { resource.managed = false }
     }
 
+    /// The clone of a bundle's primitive (what the bundle runs in its guests), if it has one.
+    func bundleChild(of bundle: SchedulerResource) -> SchedulerResource? {
+        guard bundle.isBundle else { return nil }
+        return (bundleExtras[bundle.id] ?? []).first { $0.kind == .clone }
+    }
+
     /// After the configured resources: each bundle's IPs, connections and child clone join the
     /// resource list (reported with their bundle).
     func addBundleParts() {
@@ -204,12 +210,12 @@ extension WorkingSet {
         // Role-specific locations naming a bundle weigh on its child's promotion.
         for index in roleLocations.indices where roleLocations[index].resource.isBundle {
             let location = roleLocations[index]
-            guard let child = (bundleExtras[location.resource.id] ?? []).first(where: { $0.kind == .clone }) else { continue }
+            guard let child = bundleChild(of: location.resource) else { continue }
             roleLocations[index] = RoleLocation(resource: child, node: location.node, score: location.score, role: location.role)
         }
         // The bundle's containers start before its child starts (the bundle runs both).
         for bundle in resources where bundle.isBundle {
-            guard let child = (bundleExtras[bundle.id] ?? []).first(where: { $0.kind == .clone }) else { continue }
+            guard let child = bundleChild(of: bundle) else { continue }
             var order = OrderConstraintSpec(id: "\(bundle.id)-child", first: bundle, firstAction: "start",
                                             then: child, thenAction: "start", mandatory: true, oneOrMore: false)
             order.symmetrical = true
@@ -256,7 +262,7 @@ extension WorkingSet {
     /// For a colocation with a bundle in a role: the hosts of the containers whose replica's
     /// instance will be in that role (nil for anything but a bundle with a child).
     func bundleRoleHosts(_ bundle: SchedulerResource, _ role: Role) -> [SchedulerNode]? {
-        guard bundle.isBundle, let child = (bundleExtras[bundle.id] ?? []).first(where: { $0.kind == .clone }) else { return nil }
+        guard let child = bundleChild(of: bundle) else { return nil }
         return child.children.compactMap { instance in
             guard let guest = instance.allocatedTo else { return nil }
             let next = instance.nextRole ?? .started

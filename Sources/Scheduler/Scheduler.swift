@@ -46,7 +46,6 @@ public enum Scheduler {
         workingSet.createActions()
         workingSet.decideMigrations()
         workingSet.orderRemoteActions()
-        workingSet.blockColocationDependents()
         workingSet.propagate()
         var writer = SummaryWriter(workingSet: workingSet)
         writer.write()
