@@ -414,7 +414,9 @@ extension WorkingSet {
         if connection.nextRole == .stopped || connection.allocatedTo == nil {
             if let clusterNode, clusterNode.unclean { return .failed }
             if !connection.failed { return .stopped }
-            if connection.nextRole == .stopped && reconnectInterval(connection) > 0 && node.remoteWasFenced && !node.shutdown {
+            // (A shutdown the node asked for, not one decided here: pe__shutdown_requested.)
+            let shutdownRequested = node.attributes["shutdown"].map { !$0.isEmpty && $0 != "0" } ?? false
+            if connection.nextRole == .stopped && reconnectInterval(connection) > 0 && node.remoteWasFenced && !shutdownRequested {
                 return .unknown
             }
             return .failed
