@@ -251,14 +251,8 @@ extension WorkingSet {
             resource.nextRole = first == nil ? .stopped : (resource.children.first?.nextRole ?? .started)
             return first
         case .clone:
-            if resource.isBundle {
-                // (What the bundle is placed with is placed first, counted as usual.)
-                for colocation in resource.dependentColocations { assign(colocation.primary, prefer: nil) }
-                balancingByOwnInstances { assignClone(resource) }
-                assignBundleParts(resource)
-            } else {
-                assignClone(resource)
-            }
+            assignClone(resource)
+            if resource.isBundle { assignBundleParts(resource) }
             return nil
         }
     }

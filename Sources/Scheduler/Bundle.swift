@@ -240,16 +240,6 @@ extension WorkingSet {
         hostConnection.primaryColocations.append(colocation)
     }
 
-    /// A bundle's containers are spread by how many of them each node has, not by everything
-    /// placed there so far: the nodes' counts start from zero for them, and what they add is
-    /// kept once they are placed.
-    func balancingByOwnInstances(_ body: () -> Void) {
-        let saved = nodes.map(\.assignedCount)
-        for node in nodes { node.assignedCount = 0 }
-        body()
-        for (node, count) in zip(nodes, saved) { node.assignedCount += count }
-    }
-
     /// Right after its containers, a bundle places each replica's IP and connection, then its
     /// child (Pacemaker assigns a bundle's parts together).
     func assignBundleParts(_ bundle: SchedulerResource) {
