@@ -183,9 +183,10 @@ extension WorkingSet {
         } else if spec.impliesThen {
             effective = [.impliesThen]
         }
-        // New clone instances starting do not restart what is ordered after the clone.
+        // New clone instances starting do not restart what is ordered after the clone; a
+        // bundle's new containers do restart what the configuration orders after the bundle.
         let interleaved = spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
-        if spec.first.kind == .clone && !interleaved { effective.remove(.impliesThen) }
+        if spec.first.kind == .clone && !interleaved && !(spec.first.isBundle && !spec.then.bundlePart) { effective.remove(.impliesThen) }
         if spec.oneOrMoreName == nil, spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
             for thenInstance in spec.then.children {
                 guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
@@ -251,7 +252,7 @@ extension WorkingSet {
 
     /// Compares the parameters the resource was started with (op-digest) with its definition now.
     func definitionChange(_ resource: SchedulerResource, on node: SchedulerNode) -> DefinitionChange {
-        guard let primitive = resource.primitive, primitive.resourceClass != "stonith",
+        guard let primitive = resource.primitive, primitive.resourceClass != "stonith", !resource.generated,
               let operation = resource.activeStarts[node.name], let recorded = operation.opDigest else { return .none }
         // Digests from before feature set 2.0 were computed differently; they are not compared.
         if let featureSet = operation.extraAttribute("crm_feature_set"), let major = Int(featureSet.split(separator: ".").first ?? ""), major < 2 {
@@ -293,7 +294,8 @@ extension WorkingSet {
                     guard let blocker = actions[ordering.first].resource, blocker !== resource, blocker.kind == .primitive,
                           actions[ordering.first].task == "start", isMovingHard(blocker, candidates: candidates) else { continue }
                     candidates.removeAll { $0 === resource }
-                    if let stop = findAction(resource, "stop"), actions[stop].reason == nil {
+                    // (A guest's connection simply moves with its container.)
+                    if let stop = findAction(resource, "stop"), actions[stop].reason == nil, container(of: resource) !== blocker {
                         actions[stop].reason = "unrunnable \(blocker.id) stop"
                     }
                     changed = true

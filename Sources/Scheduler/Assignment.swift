@@ -127,13 +127,10 @@ extension WorkingSet {
         // order of the Transition Summary.
         if placementStrategy != "default" { reportOrder = ordered }
         // Remote connections first: where they run decides whether their nodes can host anything.
-        for resource in ordered where resource.isRemoteConnection { assign(resource, prefer: nil) }
+        // (A bundle's connections are placed with their bundle, after these.)
+        for resource in ordered where resource.isRemoteConnection && !resource.bundlePart { assign(resource, prefer: nil) }
         // A remote node can host resources when its connection will run (it may be starting now).
-        for node in nodes where node.isRemote {
-            if let connection = node.connection.flatMap({ resourcesByID[$0] }) {
-                node.online = connection.allocatedTo != nil && !node.unclean
-            }
-        }
+        for node in nodes where node.isRemote && !(connectionResource(of: node)?.bundlePart ?? false) { remoteConnectionAssigned(node) }
         for resource in ordered { assign(resource, prefer: nil) }
     }
 
@@ -255,6 +252,7 @@ extension WorkingSet {
             return first
         case .clone:
             assignClone(resource)
+            if resource.isBundle { assignBundleParts(resource) }
             return nil
         }
     }
@@ -264,6 +262,7 @@ extension WorkingSet {
             assign(clone, prefer: nil)
             return resource.allocatedTo
         }
+        if resource.bundlePart && resource.isRemoteConnection { followNestedContainerHost(resource) }
         for colocation in resource.dependentColocations {
             if colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted { continue }
             let archive = resource.allowed
@@ -338,6 +337,7 @@ extension WorkingSet {
         }
         resource.allocatedTo = node
         resource.provisional = false
+        defer { if resource.bundlePart && resource.isRemoteConnection, let guest = nodesByName[resource.id] { remoteConnectionAssigned(guest) } }
         node?.assignedCount += 1
         if let node { for (key, value) in resource.utilization { node.consumed[key, default: 0] += value } }
         if node == nil {
@@ -364,7 +364,7 @@ extension WorkingSet {
         for node in nodes where node.canRunResources && !excluding.contains(node.name) {
             if let value = resource.allowed[node.name], value >= .zero { candidates.append((node, value)) }
         }
-        guard !candidates.isEmpty else { return nil }
+        guard !candidates.isEmpty else { return guestFallback(resource, excluding: excluding) }
         let running = resource.runningOn.first
         if placementStrategy != "balanced" {
             // The same order as the sort below, which is total here (lexicographic, names are
@@ -416,6 +416,9 @@ extension WorkingSet {
     /// Nodes on which the primary of a colocation ends up, in the role the colocation names.
     func primaryNodes(_ colocation: Colocation) -> [SchedulerNode] {
         let primary = colocation.primary
+        if let role = colocation.primaryRole, role == .promoted || role == .unpromoted, let hosts = bundleRoleHosts(primary, role) {
+            return hosts
+        }
         let members: [SchedulerResource] = primary.kind == .clone ? primary.children : [primary]
         return members.compactMap { member -> SchedulerNode? in
             guard let node = member.allocatedTo else { return nil }
@@ -618,6 +621,7 @@ extension WorkingSet {
                 }
             }
             for primitive in instance.primitives where primitive.promotionBanned { value = .minusInfinity }
+            if instance.primitives.allSatisfy(\.managed) && !canPromote(on: node) { value = .minusInfinity }
             if !haveQuorum && noQuorumPolicy == "demote" { value = .minusInfinity }
             // Role-limited colocations weigh on promotion (Pacemaker's pcmk__apply_coloc_to_priority).
             for colocation in clone.dependentColocations where colocation.dependentRole == .promoted || colocation.dependentRole == .unpromoted {
@@ -668,8 +672,9 @@ extension WorkingSet {
         var found = false
         for primitive in instance.primitives {
             let recorded = primitive.historyName ?? primitive.id
+            let attributes = attributeNode(for: primitive, on: node)?.attributes ?? [:]
             for name in ["master-\(recorded)", "master-\(primitive.baseID)", "promotion-\(recorded)", "promotion-\(primitive.baseID)"] {
-                if let value = node.attributes[name] { total = total + score(value); found = true; break }
+                if let value = attributes[name] { total = total + score(value); found = true; break }
             }
         }
         if !found {

@@ -45,10 +45,23 @@ extension WorkingSet {
             for (key, value) in resource.allowed { allowed[key] = (allowed[key] ?? .zero) + value }
             resource.allowed = allowed
         }
+        // A guest's connection may run wherever its container may (it opts in everywhere).
+        if !symmetricCluster {
+            for resource in allPrimitives where resource.isRemoteConnection && container(of: resource) != nil {
+                for node in nodes where resource.allowed[node.name] == nil { resource.allowed[node.name] = .zero }
+            }
+        }
         for (resource, node) in bans { applyLocation(resource, node: node, score: .minusInfinity) }
         // Remote connections and fencing devices never run on remote nodes.
-        for resource in allPrimitives where resource.isRemoteConnection || resource.primitive?.resourceClass == "stonith" {
+        for resource in allPrimitives where resource.isRemoteConnection || resource.primitive?.resourceClass == "stonith"
+            || isGuestContainer(resource) && !(resource.parent?.isBundle ?? false) {
             for node in nodes where node.isRemote { resource.allowed[node.name] = .minusInfinity }
+        }
+        // A bundle's containers may run on remote nodes, not on guest nodes.
+        for bundle in resources where bundle.isBundle {
+            for container in bundle.children {
+                for node in nodes where node.guestContainer != nil { container.allowed[node.name] = .minusInfinity }
+            }
         }
     }
 
@@ -112,6 +125,20 @@ extension WorkingSet {
             }
         }
         orderConstraints = orderSpecs
+        applyExclusiveDiscovery()
+    }
+
+    /// A resource with resource-discovery=exclusive locations may run only on the nodes those
+    /// locations name (Pacemaker's apply_exclusive_discovery), and so may what it contains.
+    func applyExclusiveDiscovery() {
+        func walk(_ resource: SchedulerResource, _ nodes: Set<String>) {
+            for name in resource.allowed.keys where !nodes.contains(name) { resource.allowed[name] = .minusInfinity }
+            resource.children.forEach { walk($0, nodes) }
+        }
+        for resource in allResources() {
+            guard let exclusive = resource.exclusiveDiscoveryNodes else { continue }
+            walk(resource, exclusive)
+        }
     }
 
     // MARK: location
@@ -128,15 +155,19 @@ extension WorkingSet {
         }
         for set in expandSets(location.sets) { targets += set.resources.compactMap(resolve) }
         let role = Role(parsing: location.role)
+        let exclusive = location.resourceDiscovery?.lowercased() == "exclusive"
         for resource in targets {
+            if exclusive && resource.exclusiveDiscoveryNodes == nil { resource.exclusiveDiscoveryNodes = [] }
             if let nodeName = location.node {
                 guard let node = nodesByName[nodeName] else { continue }
                 place(resource, node: node, score: location.score ?? .zero, role: role)
+                if exclusive { resource.exclusiveDiscoveryNodes?.insert(node.name) }
             }
             for rule in location.rules {
                 let ruleRole = Role(parsing: rule.role) ?? role
                 for node in nodes {
                     guard evaluate(rule, on: node, for: resource) else { continue }
+                    if exclusive { resource.exclusiveDiscoveryNodes?.insert(node.name) }
                     var value = rule.score ?? .zero
                     if let attribute = rule.scoreAttribute {
                         value = score(node.attributes[attribute])

@@ -9,8 +9,6 @@ struct HistoryState {
     var banEverywhere = false
     var pendingTask: String?
     var lastFailure: LRMOperation?
-    /// A failed start with start-failure-is-fatal: as if the fail count were INFINITY.
-    var startFailed = false
     var failureIgnored = false
     /// A contained resource's stop failed: its container must restart.
     var containerRestart = false
@@ -30,34 +28,21 @@ extension WorkingSet {
             case nil: break
             }
         }
+        for (childID, clone) in bundleChildClones { cloneOfTemplate[childID] = clone }
         // Cluster nodes first: remote nodes are up only if their connection resource runs.
         let clusterStates = cib.status.nodeStates.filter { node(for: $0).map { !$0.isRemote } ?? false }
-        let remoteStates = cib.status.nodeStates.filter { node(for: $0)?.isRemote ?? false }
         for state in clusterStates { unpackHistory(state, cloneOfTemplate: cloneOfTemplate) }
-        for node in nodes where node.isRemote {
-            guard let connection = node.connection.flatMap({ resourcesByID[$0] }) else { continue }
-            node.online = !connection.runningOn.isEmpty && !connection.failed
-                && connection.runningOn.allSatisfy { !$0.unclean }
-            node.unclean = false
-            node.unseen = false
-        }
-        for state in remoteStates {
-            guard let node = node(for: state) else { continue }
-            for set in state.transientAttributes?.sets ?? [] {
-                for pair in set.pairs { if let value = pair.value { node.attributes[pair.name] = value } }
-            }
-            if truthy(node.attributes["standby"]) { node.standby = true }
-            if truthy(node.attributes["maintenance"]) { node.maintenance = true }
-            guard node.online else { continue }
-            unpackHistory(state, cloneOfTemplate: cloneOfTemplate)
-        }
+        // (An orphaned connection found in the cluster nodes' histories makes a remote node too.)
+        let remoteStates = cib.status.nodeStates.filter { node(for: $0)?.isRemote ?? false }
+        unpackRemoteStatus(remoteStates) { unpackHistory($0, cloneOfTemplate: cloneOfTemplate) }
     }
 
     private func unpackHistory(_ state: NodeState, cloneOfTemplate: [String: SchedulerResource]) {
         do {
             guard let node = node(for: state) else { return }
-            // Without fencing, only the history of online nodes counts (Pacemaker's unpack_node_history).
-            guard node.online || stonithEnabled else { return }
+            // Without fencing, only the history of online cluster nodes counts (Pacemaker's
+            // unpack_node_history; remote nodes are unpacked once their connection is known).
+            guard node.online || stonithEnabled || node.isRemote else { return }
             guard let lrmResources = state.lrm?.resources else { return }
             for index in lrmResources.indices {
                 // Read in place: an lrm_resource is not copied (there is one per resource and node).
@@ -65,12 +50,12 @@ extension WorkingSet {
                 let direct = resourcesByID[id]
                 let history = evaluateHistory(id: id, operations: lrmResources[index].operations, node: node, configured: direct)
                 let resource: SchedulerResource?
-                if let direct, direct.kind == .primitive, !direct.isCloneInstance {
+                if let direct, direct.kind == .primitive, !direct.isCloneInstance || direct.parent?.isBundle == true {
                     resource = direct
                 } else if let clone = cloneOfTemplate[baseName(id)] {
                     resource = instanceFor(clone: clone, lrmID: id, node: node, active: history.role > .stopped)
                 } else {
-                    resource = history.role > .stopped ? makeOrphan(lrmResources[index]) : nil
+                    resource = history.role > .stopped || !lrmResources[index].operations.isEmpty ? makeOrphan(lrmResources[index]) : nil
                 }
                 guard let resource else { continue }
                 apply(history, to: resource, on: node, historyID: id)
@@ -89,6 +74,8 @@ extension WorkingSet {
         func member(of instance: SchedulerResource) -> SchedulerResource? {
             instance.primitives.first { $0.baseID == base }
         }
+        // A bundle's instance is the one of the replica whose guest node this is.
+        if let pinned = bundleInstance(clone, on: node) { return member(of: pinned) }
         if clone.globallyUnique {
             if let exact = allResources().first(where: { $0.id == lrmID && $0.cloneParent === clone }) { return exact }
             if lrmID == base, let first = clone.children.first { return member(of: first) }
@@ -138,6 +125,7 @@ extension WorkingSet {
         resource.stickiness = score(defaults["resource-stickiness"]).value
         resources.append(resource)
         resourcesByID[resource.id] = resource
+        adoptOrphanConnection(resource, lrmResource)
         return resource
     }
 
@@ -156,11 +144,12 @@ extension WorkingSet {
             banned(target, node)
         }
         if history.banEverywhere { for node in nodes { banned(resource, node) } }
-        if history.startFailed {
-            let target = (resource.cloneParent.map { $0.globallyUnique ? resource : $0 }) ?? resource
-            banned(target, node)
-        }
         let role = history.role == .unknown ? Role.stopped : history.role
+        if role <= .stopped && history.failed && resource.isRemoteConnection {
+            // A stopped connection still failed (waiting out its reconnect interval).
+            resource.failed = true
+            remoteConnectionFailed(resource, lastFailure: history.lastFailure)
+        }
         guard role > .stopped else { return }
         resource.roleOnNode[node.name] = role
         if let start = history.activeStart { resource.activeStarts[node.name] = start }
@@ -168,8 +157,13 @@ extension WorkingSet {
         if role > resource.role { resource.role = role }
         let wasUnclean = node.unclean
         if !node.online && !node.maintenance && resource.managed {
-            fenceNode(node, reason: "\(resource.id) is thought to be active there")
+            if node.isRemote {
+                activeOnOfflineRemote(resource, node)
+            } else {
+                fenceNode(node, reason: "\(resource.id) is thought to be active there")
+            }
         }
+        if history.failed && resource.isRemoteConnection { remoteConnectionFailed(resource, lastFailure: history.lastFailure) }
         // On a node that will be fenced anyway, a failure needs no handling of its own.
         if history.failed && !(wasUnclean && stonithEnabled && haveStonithResource) {
             switch history.onFail ?? "restart" {
@@ -286,7 +280,9 @@ extension WorkingSet {
             var hard = false, fatal = false
             // "Error" results are judged by their rc like completed ones.
             if status == 0 || status == 4 {
-                if rc == expected {
+                // An error result (1 to 6) is an error even when it was the one expected
+                // (Pacemaker's determine_op_status).
+                if rc == expected && (rc == 0 || rc == 7 || rc == 8) {
                     success = true
                 } else if isProbe && (rc == 7 || rc == 0 || rc == 8) {
                     success = true
@@ -331,9 +327,11 @@ extension WorkingSet {
                     state.activeStart = operations[index]
                 case "stop":
                     state.role = .stopped
-                    state.failed = false
-                    state.onFail = nil
-                    state.startFailed = false
+                    // A remote connection waiting out its reconnect interval stays failed.
+                    if !(state.failed && resourceSettings.map({ keepsRemoteFailure($0, state.lastFailure) }) ?? false) {
+                        state.failed = false
+                        state.onFail = nil
+                    }
                 case "promote": state.role = .promoted
                 case "demote": state.role = .unpromoted
                 case "migrate_to": state.role = max(state.role, .started)
@@ -368,7 +366,6 @@ extension WorkingSet {
             let contained = resourceSettings.map { container(of: $0) != nil } ?? false
             if hard { state.banHere = true }
             if task == "stop" && !contained { state.banHere = true }
-            if task == "start" && startFailureIsFatal { state.startFailed = true }
             if fatal { state.banEverywhere = true }
             if contained && task == "stop" {
                 // Restarting the container stops it for good.

@@ -50,6 +50,14 @@ final class SchedulerNode {
     /// A Pacemaker Remote node, reached through the connection resource of this id.
     var isRemote = false
     var connection: String?
+    /// A guest node: the id of the resource (a VM or container) it lives in.
+    var guestContainer: String?
+    /// The node must be reset before it can run resources again (Pacemaker's remote_requires_reset).
+    var remoteRequiresReset = false
+    /// The status section says the node was fenced (node_fenced).
+    var remoteWasFenced = false
+    /// Its resource history has been read.
+    var historyUnpacked = false
     var consumed: [String: Int] = [:]
 
     func free(_ name: String) -> Int { (capacity[name] ?? 0) - (consumed[name] ?? 0) }
@@ -124,6 +132,16 @@ final class SchedulerResource {
 
     // Placement.
     var allowed: [String: Score] = [:]
+    /// resource-discovery=exclusive locations name these nodes: it may run on no other.
+    var exclusiveDiscoveryNodes: Set<String>?
+    /// A bundle (a clone of its containers), its parts per replica in report order, and
+    /// whether this resource is a part reported with its bundle.
+    var isBundle = false
+    var bundleReplicas: [[SchedulerResource]]?
+    var bundlePart = false
+    /// Made by the scheduler (a bundle's container, IP or connection, a guest's connection):
+    /// Pacemaker's generated parameters are not reproduced, so its digests are not compared.
+    var generated = false
     var allocatedTo: SchedulerNode?
     var provisional = true
     var allocating = false
@@ -204,6 +222,8 @@ struct SchedulerAction {
     var pseudo: Bool
     var reason: String?
     var fenceReason: String?
+    /// reboot (the default) or off: a guest node whose container does not start again is off.
+    var fenceType: String? = nil
 }
 
 struct OrderingFlags: OptionSet {

@@ -25,7 +25,9 @@ struct SummaryWriter {
             let action = set.actions[id]
             guard !action.optional, let node = action.node else { continue }
             if action.task == "stonith" {
-                lines.append("  * Fence (reboot) \(node.name) '\(action.fenceReason ?? "node is unclean")'")
+                // A guest node is named with the resource it lives in.
+                let name = node.guestContainer.map { "\(node.name) (resource: \($0))" } ?? node.name
+                lines.append("  * Fence (\(action.fenceType ?? "reboot")) \(name) '\(action.fenceReason ?? "node is unclean")'")
             } else {
                 lines.append("  * Shutdown \(node.name)")
             }
@@ -39,7 +41,7 @@ struct SummaryWriter {
             ordered = order + ordered.filter { resource in !order.contains { $0 === resource } }
         }
         for resource in ordered {
-            for primitive in resource.primitives { writeActions(primitive) }
+            for primitive in set.reportedPrimitives(resource) { writeActions(primitive) }
         }
     }
 

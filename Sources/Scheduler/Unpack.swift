@@ -20,19 +20,9 @@ extension WorkingSet {
 
     func unpackNodes() {
         // Pacemaker Remote connections: each ocf:pacemaker:remote primitive is a node too.
-        var remoteConnections: [String] = []
-        func collect(_ primitive: Primitive) {
-            if primitive.resourceClass == "ocf", primitive.provider == "pacemaker", primitive.type == "remote" {
-                remoteConnections.append(primitive.id)
-            }
-        }
-        for resource in cib.configuration.resources {
-            switch resource {
-            case .primitive(let primitive): collect(primitive)
-            case .group(let group): group.members.forEach(collect)
-            default: break
-            }
-        }
+        // Guest nodes too: a primitive with meta remote-node=NAME is the container of node NAME.
+        let definitions = remoteNodeDefinitions()
+        let remoteConnections = definitions.map(\.name)
         for (index, node) in cib.configuration.nodes.enumerated() {
             if let type = node.type, type != "member", type != "normal" {
                 guard type == "remote", remoteConnections.contains(node.uname) || remoteConnections.contains(node.id) else { continue }
@@ -49,7 +39,8 @@ extension WorkingSet {
             if node.type == "remote" {
                 schedulerNode.isRemote = true
                 schedulerNode.connection = remoteConnections.first { $0 == node.uname || $0 == node.id }
-                schedulerNode.attributes["#kind"] = "remote"
+                schedulerNode.guestContainer = definitions.first { $0.name == schedulerNode.connection }?.container
+                schedulerNode.attributes["#kind"] = schedulerNode.guestContainer == nil ? "remote" : "container"
             } else if startupFencing {
                 schedulerNode.unclean = true
             }
@@ -57,12 +48,14 @@ extension WorkingSet {
             nodesByName[node.uname] = schedulerNode
             nodesByID[node.id] = schedulerNode
         }
-        for connection in remoteConnections where nodesByName[connection] == nil {
+        for (connection, container) in definitions where nodesByName[connection] == nil {
             let node = SchedulerNode(id: connection, name: connection, order: nodes.count)
             node.isRemote = true
             node.connection = connection
+            node.guestContainer = container
             node.unclean = false
-            node.attributes = ["#uname": connection, "#id": connection, "#kind": "remote"]
+            node.unseen = false
+            node.attributes = ["#uname": connection, "#id": connection, "#kind": container == nil ? "remote" : "container"]
             nodes.append(node)
             nodesByName[connection] = node
             nodesByID[connection] = node
@@ -189,10 +182,12 @@ extension WorkingSet {
                 resources.append(makeGroup(group, id: group.id, parent: nil, suffix: "", defaults: defaults))
             case .clone(let clone):
                 if let built = makeClone(clone, defaults: defaults) { resources.append(built) }
-            case .other:
-                continue
+            case .other(let element):
+                if element.name == "bundle", let bundle = makeBundle(element) { resources.append(bundle) }
             }
         }
+        addBundleParts()
+        addGuestConnections()
         for resource in allResources() { resourcesByID[resource.id] = resource }
         haveStonithResource = allPrimitives.contains { $0.primitive?.resourceClass == "stonith" }
     }

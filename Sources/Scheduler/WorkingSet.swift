@@ -49,6 +49,12 @@ final class WorkingSet {
     var explanation: [String] = []
     /// Resources running inside each container, by container id.
     var fillers: [String: [SchedulerResource]] = [:]
+    /// Bundles: each replica's IP by container id, the guest node of each child instance, the
+    /// child clone by the bundled primitive's id, and the parts of each bundle.
+    var bundleIPs: [String: SchedulerResource] = [:]
+    var bundleGuestOfInstance: [String: String] = [:]
+    var bundleChildClones: [String: SchedulerResource] = [:]
+    var bundleExtras: [String: [SchedulerResource]] = [:]
     /// The order resources are reported in when it is not priority then configuration.
     var reportOrder: [SchedulerResource]?
     /// Nodes in the order they were found unclean (their fence actions are created in this order).
@@ -168,8 +174,16 @@ extension WorkingSet {
         for resource in allPrimitives {
             guard let container = container(of: resource) else { continue }
             fillers[container.id, default: []].append(resource)
+            // Contained in a remote or guest node's resource: it runs on that node instead.
+            if !resource.isRemoteConnection, let node = remoteNodeProvided(by: container) {
+                for other in nodes where other !== node { resource.allowed[other.name] = .minusInfinity }
+                continue
+            }
+            // A bundle's connection only prefers its container's node (the container may run on
+            // a remote node, where connections cannot).
+            let score: Score = resource.bundlePart && resource.isRemoteConnection ? Score(10_000) : .infinity
             let colocation = Colocation(id: "\(resource.id)-container", dependent: resource, primary: container,
-                                        score: .infinity, dependentRole: nil, primaryRole: nil,
+                                        score: score, dependentRole: nil, primaryRole: nil,
                                         nodeAttribute: "#uname", influence: true)
             resource.dependentColocations.append(colocation)
             container.primaryColocations.append(colocation)
