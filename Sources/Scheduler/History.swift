@@ -317,6 +317,7 @@ extension WorkingSet {
                 // measurable part of reading a big status section.
                 let clearsFailure: Bool
                 switch task {
+                case _ where rc == 7: clearsFailure = true   // "not running", as expected
                 case "start", "migrate_from", "promote", "demote": clearsFailure = true
                 case "monitor": clearsFailure = sameAsFailure
                 default: clearsFailure = false
@@ -324,6 +325,12 @@ extension WorkingSet {
                 if clearsFailure, let onFail = state.onFail, Self.isRecoverable(onFail) {
                     state.failed = false
                     state.onFail = nil
+                }
+                // Any operation that was expected to find the resource not running (and did)
+                // leaves it stopped, whatever the task (Pacemaker's update_resource_state).
+                if rc == 7 && task != "stop" {
+                    state.role = .stopped
+                    continue
                 }
                 switch task {
                 case "start", "migrate_from":
