@@ -72,9 +72,10 @@ extension WorkingSet {
             let staying = resource.runningOn.contains { $0 === next } && !multiple && !resource.failed
             var change = staying ? definitionChange(resource, on: next) : .none
             if staying && resource.restartRequired { change = .restart }
-            start = addAction(resource, "start", next, optional: staying && change != .restart)
-            if change == .restart {
-                if !resource.restartRequired { actions[start].reason = "resource definition change" }
+            let restart = change == .restart || change == .stopRequired
+            start = addAction(resource, "start", next, optional: staying && !restart)
+            if restart {
+                if change == .restart && !resource.restartRequired { actions[start].reason = "resource definition change" }
                 for stop in stops where actions[stop].node === next { actions[stop].optional = false }
             } else if change == .reload {
                 resource.reload = true
@@ -247,28 +248,14 @@ extension WorkingSet {
         }
     }
 
-    enum DefinitionChange { case none, reload, restart }
+    enum DefinitionChange { case none, reload, restart, stopRequired }
 
-    /// Compares the parameters the resource was started with (op-digest) with its definition now.
+    /// What the configuration checks found changed in the definition it runs with on the node.
     func definitionChange(_ resource: SchedulerResource, on node: SchedulerNode) -> DefinitionChange {
-        guard let primitive = resource.primitive, primitive.resourceClass != "stonith",
-              let operation = resource.activeStarts[node.name], let recorded = operation.opDigest else { return .none }
-        // Digests from before feature set 2.0 were computed differently; they are not compared.
-        if let featureSet = operation.extraAttribute("crm_feature_set"), let major = Int(featureSet.split(separator: ".").first ?? ""), major < 2 {
-            return .none
-        }
-        var parameters: [String: String] = [:]
-        for set in primitive.attributes.instance {
-            guard set.rules.isEmpty else { return .none }
-            for pair in set.pairs where parameters[pair.name] == nil { if let value = pair.value { parameters[pair.name] = value } }
-        }
-        if parameterDigest(parameters) == recorded { return .none }
-        if let restartDigest = operation.extraAttribute("op-restart-digest"),
-           let forceRestart = operation.extraAttribute("op-force-restart") {
-            let names = Set(forceRestart.split(separator: " ").map(String.init))
-            if parameterDigest(parameters, only: names) == restartDigest { return .reload }
-        }
-        return .restart
+        guard let change = resource.configChanges[node.name] else { return .none }
+        if change.restart { return .restart }
+        if change.stopRequired { return .stopRequired }
+        return change.reload ? .reload : .none
     }
 
     // MARK: migration
@@ -323,7 +310,8 @@ extension WorkingSet {
                 if ordering.flags.contains(.impliesThen) && !first.optional && then.optional
                     && !(first.task == "start" && first.resource?.migrating == true && then.resource !== first.resource) {
                     actions[ordering.then].optional = false
-                    if actions[ordering.then].reason == nil && first.resource != nil && first.resource !== then.resource {
+                    if actions[ordering.then].reason == nil && (first.resource != nil || ordering.flags.contains(.reasonFromTask))
+                        && first.resource !== then.resource {
                         actions[ordering.then].reason = "required \(describe(first))"
                     }
                     changed = true

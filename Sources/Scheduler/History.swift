@@ -74,6 +74,7 @@ extension WorkingSet {
                 }
                 guard let resource else { continue }
                 apply(history, to: resource, on: node, historyID: id)
+                resource.histories[node.name] = lrmResources[index]
             }
         }
     }

@@ -121,6 +121,10 @@ final class SchedulerResource {
     var orphan = false
     /// Nodes with an operation history of this resource (a node may repeat).
     var historyNodes: [SchedulerNode] = []
+    /// The recorded history (lrm_resource) by node name, for the configuration checks.
+    var histories: [String: LRMResource] = [:]
+    /// What changed in the definition since it was started, by node name (ConfigChanges.swift).
+    var configChanges: [String: ConfigChange] = [:]
 
     // Placement.
     var allowed: [String: Score] = [:]
@@ -221,6 +225,8 @@ struct OrderingFlags: OptionSet {
     static let inheritReason = OrderingFlags(rawValue: 64)
     /// "then" cannot happen while "first" belongs to a blocked resource and cannot happen.
     static let waitsForBlocked = OrderingFlags(rawValue: 128)
+    /// "first" has no resource (unfencing) but still names the reason: "required stonith".
+    static let reasonFromTask = OrderingFlags(rawValue: 256)
 }
 
 struct Ordering {
