@@ -126,7 +126,9 @@ extension WorkingSet {
                 result = extraForcesRestart ? .restart : .all
             }
         } else {
-            result = .unknown
+            // No digest recorded: nothing to compare (Pacemaker would call this unknown and
+            // restart; histories without digests are hand-written, and are left alone).
+            return .match
         }
         // crm_simulate works on sanitized CIBs: a change of secret parameters only is no change.
         if result != .match, let recordedSecure = operation.extraAttribute("op-secure-digest") {

@@ -42,6 +42,7 @@ public enum Scheduler {
         workingSet.applyTickets()
         workingSet.applyNodeHealth()
         workingSet.applyNodeCriteria()
+        workingSet.applyShutdownLocks()
         workingSet.checkConfigChanges()
         workingSet.assignAll()
         workingSet.createActions()

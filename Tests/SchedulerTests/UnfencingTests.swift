@@ -1,0 +1,110 @@
+import CIB
+import Testing
+@testable import Scheduler
+
+/// Unfencing, shutdown locks and definition checks, each on a CIB small enough to show which
+/// rule decided.
+@Suite struct UnfencingTests {
+    static func cib(stonith: Bool = true, properties: String = "", resources: String, node1Attributes: String = "",
+                    node2Attributes: String = "", node1History: String = "", node2History: String = "") -> String {
+        """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="\(stonith)"/>\(properties)
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources>\(resources)</resources>
+            <constraints/>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <transient_attributes id="1"><instance_attributes id="s1">\(node1Attributes)</instance_attributes></transient_attributes>
+              <lrm id="1"><lrm_resources>\(node1History)</lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <transient_attributes id="2"><instance_attributes id="s2">\(node2Attributes)</instance_attributes></transient_attributes>
+              <lrm id="2"><lrm_resources>\(node2History)</lrm_resources></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+    }
+
+    static let device = """
+        <primitive id="scsi" class="stonith" type="fence_scsi">
+          <meta_attributes id="scsi-meta"><nvpair id="scsi-provides" name="provides" value="unfencing"/></meta_attributes>
+        </primitive>
+        """
+
+    static func operation(_ id: String, _ task: String, callID: Int, rc: Int = 0, expected: Int = 0,
+                          extra: String = "") -> String {
+        "<lrm_rsc_op id=\"\(id)_\(task)\" operation=\"\(task)\" interval=\"0\" call-id=\"\(callID)\" rc-code=\"\(rc)\" op-status=\"\(callID < 0 ? -1 : 0)\" transition-key=\"0:0:\(expected):x\" crm_feature_set=\"3.0.7\" \(extra)/>"
+    }
+
+    static func entry(_ id: String, type: String = "Dummy", `class`: String = "ocf", _ operations: String) -> String {
+        let provider = `class` == "ocf" ? " provider=\"pacemaker\"" : ""
+        return "<lrm_resource id=\"\(id)\" class=\"\(`class`)\"\(provider) type=\"\(type)\">\(operations)</lrm_resource>"
+    }
+
+    static let unfenced = "<nvpair id=\"u\" name=\"#node-unfenced\" value=\"1234\"/>"
+
+    @Test func nodesNeverUnfencedAreUnfencedBeforeTheDeviceIsProbed() throws {
+        // node1 was unfenced; node2 never was: probing the device there needs unfencing first.
+        let text = Self.cib(resources: Self.device, node1Attributes: Self.unfenced)
+        let summary = try Fixture.summary(text)
+        #expect(summary == ["* Fence (on) node2 'required by scsi monitor'", "* Start scsi ( node1 )"])
+    }
+
+    @Test func aChangedDeviceDefinitionUnfencesAgainAndRestartsWhatRequiresUnfencing() throws {
+        // The device ran as another agent on node1: node1 is unfenced again, and the resource
+        // that requires unfencing there (by default, once a device provides it) restarts after it.
+        let sticky = """
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy">
+              <meta_attributes id="a-m"><nvpair id="a-m1" name="resource-stickiness" value="100"/></meta_attributes>
+            </primitive>
+            """
+        let text = Self.cib(resources: Self.device + sticky,
+                            node1Attributes: Self.unfenced, node2Attributes: Self.unfenced,
+                            node1History: Self.entry("scsi", type: "fence_virt", class: "stonith", Self.operation("scsi", "start", callID: 3))
+                                + Self.entry("a", Self.operation("a", "start", callID: 4)),
+                            node2History: Self.entry("scsi", type: "fence_scsi", class: "stonith", Self.operation("scsi", "monitor", callID: 2, rc: 7, expected: 7))
+                                + Self.entry("a", Self.operation("a", "monitor", callID: 2, rc: 7, expected: 7)))
+        let summary = try Fixture.summary(text)
+        #expect(summary == ["* Fence (on) node1 'Device definition changed'", "* Restart scsi ( node1 )",
+                            "* Restart a ( node1 ) due to required stonith"])
+    }
+
+    @Test func anOperationThatFoundItStoppedAsExpectedLeavesItStopped() throws {
+        // A "start" recorded with rc 7 where 7 was expected: not running there.
+        let text = Self.cib(resources: Fixture.dummy("a"),
+                            node1History: Self.entry("a", Self.operation("a", "start", callID: 5, rc: 0)),
+                            node2History: Self.entry("a", Self.operation("a", "start", callID: 6, rc: 7, expected: 7)))
+        #expect(try Fixture.summary(text) == [])
+    }
+
+    @Test func aReloadDueWhileTheStartIsPendingRestartsWithoutAReason() throws {
+        // Only reloadable parameters changed (the restart digest matches), but the start has
+        // not completed: restart instead of reloading.
+        let resource = """
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy">
+              <instance_attributes id="a-p"><nvpair id="a-p1" name="fake" value="new"/></instance_attributes>
+            </primitive>
+            """
+        let digests = "op-digest=\"00000000000000000000000000000000\" op-force-restart=\" state \" op-restart-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\""
+        let pending = Self.cib(resources: resource, node1History: Self.entry("a", Self.operation("a", "start", callID: -1, extra: digests)))
+        #expect(try Fixture.summary(pending) == ["* Restart a ( node1 )"])
+        let done = Self.cib(resources: resource, node1History: Self.entry("a", Self.operation("a", "start", callID: 3, extra: digests)))
+        #expect(try Fixture.summary(done) == ["* Reload a ( node1 )"])
+    }
+
+    @Test func shutdownLockKeepsAResourceWithItsNode() throws {
+        let shuttingDown = "<nvpair id=\"sd\" name=\"shutdown\" value=\"1000\"/>"
+        let history = Self.entry("a", Self.operation("a", "start", callID: 3))
+        let locked = Self.cib(stonith: false, properties: "<nvpair id=\"o2\" name=\"shutdown-lock\" value=\"true\"/>",
+                              resources: Fixture.dummy("a"), node1Attributes: shuttingDown, node1History: history)
+        #expect(try Fixture.summary(locked) == ["* Stop a ( node1 ) due to node availability"])
+        let unlocked = Self.cib(stonith: false, resources: Fixture.dummy("a"), node1Attributes: shuttingDown, node1History: history)
+        #expect(try Fixture.summary(unlocked) == ["* Move a ( node1 -> node2 )"])
+    }
+}
