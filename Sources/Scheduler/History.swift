@@ -16,6 +16,10 @@ struct HistoryState {
     var containerRestart = false
     /// The start that the resource's current activity on this node comes from.
     var activeStart: LRMOperation?
+    /// Other nodes a migration recorded here shows the resource active on (MigrationHistory.swift).
+    var alsoActiveOn: [String] = []
+    /// A migration away from this node completed without the stop here (a dangling migration).
+    var danglingMigration = false
 }
 
 extension WorkingSet {
@@ -160,6 +164,15 @@ extension WorkingSet {
         if history.startFailed {
             let target = (resource.cloneParent.map { $0.globallyUnique ? resource : $0 }) ?? resource
             banned(target, node)
+        }
+        // A migration recorded here can show it active on its other node (added first, as
+        // Pacemaker adds it while reading this node's history).
+        if history.danglingMigration { resource.danglingMigration = true }
+        for name in history.alsoActiveOn {
+            guard let other = nodesByName[name], !resource.runningOn.contains(where: { $0 === other }) else { continue }
+            resource.runningOn.append(other)
+            if resource.roleOnNode[name] == nil { resource.roleOnNode[name] = .started }
+            if resource.role < .started { resource.role = .started }
         }
         let role = history.role == .unknown ? Role.stopped : history.role
         guard role > .stopped else { return }
@@ -344,7 +357,9 @@ extension WorkingSet {
                     state.startFailed = false
                 case "promote": state.role = .promoted
                 case "demote": state.role = .unpromoted
-                case "migrate_to": state.role = max(state.role, .started)
+                case "migrate_to":
+                    state.role = max(state.role, .started)
+                    migrateToSucceeded(operations[index], resourceID: id, node: node, state: &state)
                 case "monitor":
                     if rc == 7 { state.role = .stopped }
                     else if rc == 8 { state.role = .promoted }
@@ -395,6 +410,11 @@ extension WorkingSet {
                 else if state.role <= .stopped { state.role = .started }
             default:
                 if state.role <= .stopped { state.role = .started }
+            }
+            if task == "migrate_to" {
+                migrateToFailed(operations[index], resourceID: id, node: node, state: &state)
+            } else if task == "migrate_from" {
+                migrateFromFailed(operations[index], resourceID: id, node: node, state: &state)
             }
         }
         return state

@@ -105,6 +105,8 @@ final class SchedulerResource {
     var failureIgnored = false
     /// Moves by live migration (migrate_to / migrate_from) instead of stop and start.
     var migrating = false
+    /// A completed migration still needs its source stopped: it does not migrate again now.
+    var danglingMigration = false
     /// Successful start operations by node (their digests tell whether the definition changed).
     var activeStarts: [String: LRMOperation] = [:]
     /// Only reloadable parameters changed: reload in place.

@@ -105,8 +105,10 @@ extension WorkingSet {
     /// before the configuration checks, as Pacemaker creates them with its internal constraints).
     func createUnfencingForRequirers() {
         guard unfencingEnabled else { return }
-        for resource in allPrimitives where needsUnfencing(resource) {
-            for node in nodes where !node.isRemote && resource.allowed[node.name] != nil { unfenceAction(for: node) }
+        // Allowed nodes by name, as Pacemaker sorts them for this (unmanaged resources skipped).
+        let byName = nodes.filter { !$0.isRemote }.sorted { $0.name < $1.name }
+        for resource in allPrimitives where needsUnfencing(resource) && resource.managed {
+            for node in byName where resource.allowed[node.name] != nil { unfenceAction(for: node) }
         }
     }
 
