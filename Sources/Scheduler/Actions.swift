@@ -265,7 +265,7 @@ extension WorkingSet {
     func decideMigrations() {
         var candidates: [SchedulerResource] = allPrimitives.filter { resource in
             guard truthy(resource.meta["allow-migrate"]), resource.managed, !resource.failed, resource.cloneParent == nil,
-                  !resource.danglingMigration,
+                  !resource.migrationBlocked,
                   resource.runningOn.count == 1, let current = resource.runningOn.first, let next = resource.allocatedTo,
                   current !== next, current.online, !current.unclean, resource.role == .started,
                   (resource.nextRole ?? .started) == .started,

@@ -20,6 +20,8 @@ struct HistoryState {
     var alsoActiveOn: [String] = []
     /// A migration away from this node completed without the stop here (a dangling migration).
     var danglingMigration = false
+    /// A migration from this node to that one is half done (migrate_to only).
+    var partialMigrationTarget: String?
 }
 
 extension WorkingSet {
@@ -167,7 +169,8 @@ extension WorkingSet {
         }
         // A migration recorded here can show it active on its other node (added first, as
         // Pacemaker adds it while reading this node's history).
-        if history.danglingMigration { resource.danglingMigration = true }
+        if history.danglingMigration { resource.migrationBlocked = true }
+        if let target = history.partialMigrationTarget { resource.partialMigrationTarget = nodesByName[target] }
         for name in history.alsoActiveOn {
             guard let other = nodesByName[name], !resource.runningOn.contains(where: { $0 === other }) else { continue }
             resource.runningOn.append(other)

@@ -40,7 +40,8 @@ extension WorkingSet {
         if activeOnTarget {
             // A partial migration: with the source up, it continues when the target stays the
             // choice (the resource is taken as running on the source, and migrates as usual).
-            if !(nodesByName[source]?.online ?? false) { state.alsoActiveOn.append(target) }
+            state.alsoActiveOn.append(target)
+            if nodesByName[source]?.online ?? false { state.partialMigrationTarget = target }
         } else if !sourceNewer {
             state.failed = true
         }
@@ -67,6 +68,25 @@ extension WorkingSet {
            !newerStateAfterMigration(resourceID, on: source, migrateTo: migrateTo, migrateFrom: migrateFrom),
            nodesByName[source]?.online ?? false {
             state.alsoActiveOn.append(source)
+        }
+    }
+
+    /// After placement: a partial migration continues when the resource is active on just its
+    /// source and target and stays placed on the target (and may migrate): it is then taken as
+    /// running on the source only, and migrates as usual (Pacemaker's check in
+    /// pcmk__primitive_create_actions). Otherwise it is recovered from both.
+    func settlePartialMigrations() {
+        for resource in allPrimitives {
+            guard let target = resource.partialMigrationTarget else { continue }
+            resource.partialMigrationTarget = nil
+            guard resource.allocatedTo === target, resource.runningOn.count == 2,
+                  resource.runningOn.contains(where: { $0 === target }),
+                  truthy(resource.meta["allow-migrate"]), resource.managed, !resource.failed else {
+                resource.migrationBlocked = true
+                continue
+            }
+            resource.runningOn.removeAll { $0 === target }
+            resource.roleOnNode[target.name] = nil
         }
     }
 

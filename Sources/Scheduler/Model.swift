@@ -105,8 +105,11 @@ final class SchedulerResource {
     var failureIgnored = false
     /// Moves by live migration (migrate_to / migrate_from) instead of stop and start.
     var migrating = false
-    /// A completed migration still needs its source stopped: it does not migrate again now.
-    var danglingMigration = false
+    /// A completed migration still needs its source stopped, or a half-done one cannot go on:
+    /// it does not migrate (again) now.
+    var migrationBlocked = false
+    /// A migration to this node is half done (its migrate_from has not happened yet).
+    var partialMigrationTarget: SchedulerNode?
     /// Successful start operations by node (their digests tell whether the definition changed).
     var activeStarts: [String: LRMOperation] = [:]
     /// Only reloadable parameters changed: reload in place.

@@ -45,6 +45,7 @@ public enum Scheduler {
         workingSet.applyShutdownLocks()
         workingSet.checkConfigChanges()
         workingSet.assignAll()
+        workingSet.settlePartialMigrations()
         workingSet.createActions()
         workingSet.scheduleUnfencing()
         workingSet.decideMigrations()
