@@ -108,3 +108,36 @@ import Testing
         #expect(try Fixture.summary(unlocked) == ["* Move a ( node1 -> node2 )"])
     }
 }
+
+/// Live-migration records read across nodes.
+@Suite struct MigrationHistoryTests {
+    static func migration(_ task: String, callID: Int, rc: Int = 0) -> String {
+        "<lrm_rsc_op id=\"vm_\(task)_0\" operation=\"\(task)\" interval=\"0\" call-id=\"\(callID)\" rc-code=\"\(rc)\" op-status=\"0\" transition-key=\"0:0:0:x\" migrate_source=\"node1\" migrate_target=\"node2\"/>"
+    }
+
+    static func cib(node1: String, node2: String) -> String {
+        let vm = """
+            <primitive id="vm" class="ocf" provider="pacemaker" type="Dummy">
+              <meta_attributes id="vm-m"><nvpair id="vm-m1" name="allow-migrate" value="true"/></meta_attributes>
+            </primitive>
+            """
+        return UnfencingTests.cib(stonith: false, resources: vm,
+                                  node1History: UnfencingTests.entry("vm", node1), node2History: UnfencingTests.entry("vm", node2))
+    }
+
+    @Test func aCompletedMigrationWithoutTheSourceStopLeavesItOnTheTarget() throws {
+        let text = Self.cib(node1: UnfencingTests.operation("vm", "start", callID: 2) + Self.migration("migrate_to", callID: 3),
+                            node2: Self.migration("migrate_from", callID: 4))
+        #expect(try Fixture.summary(text) == [])
+    }
+
+    @Test func aFailedMigrateFromLeavesItActiveOnBothNodes() throws {
+        // Active on the target (read first, from the source's record) and the source: failed,
+        // recovered where it is first found.
+        let text = Self.cib(node1: UnfencingTests.operation("vm", "start", callID: 2) + Self.migration("migrate_to", callID: 3),
+                            node2: Self.migration("migrate_from", callID: 4, rc: 1))
+        let summary = try Fixture.summary(text)
+        #expect(summary.count == 1)
+        #expect(summary.first?.hasPrefix("* Recover vm ( node2") ?? false)
+    }
+}
