@@ -49,7 +49,7 @@ public enum Scheduler {
         workingSet.createActions()
         workingSet.scheduleUnfencing()
         workingSet.decideMigrations()
-        workingSet.propagate()
+        workingSet.propagateBlockingColocations()
         var writer = SummaryWriter(workingSet: workingSet)
         writer.write()
         return Transition(actions: workingSet.graphActions(), summary: writer.lines, explanation: workingSet.explanation)
