@@ -382,7 +382,9 @@ extension WorkingSet {
             }
             // The configuration (looked up only here: a failure's on-fail is all it is needed for).
             let primitiveConfig = direct?.primitive ?? firstPrimitive(withBaseID: baseName(id))?.primitive
-            let onFail = configuredOnFail(primitiveConfig, task: task, interval: interval)
+            var onFail = configuredOnFail(primitiveConfig, task: task, interval: interval)
+            // A missing agent cannot be ignored: recovered elsewhere (it is banned from here).
+            if onFail == "ignore" && status == 7 { onFail = "restart" }
             if onFail == "ignore" {
                 state.failureIgnored = true
                 if task == "start" || task == "migrate_from" { state.role = .started }
