@@ -152,8 +152,6 @@ extension WorkingSet {
                        historyID: String) {
         resource.historyNodes.append(node)
         if history.role > .stopped || resource.historyName == nil { resource.historyName = historyID }
-        // Resources on a node in maintenance are left alone.
-        if node.maintenance { resource.managed = false }
         if history.failureIgnored { resource.failureIgnored = true }
         if history.containerRestart, let container = container(of: resource) { container.restartRequired = true }
         // Hard errors keep the resource off the node: for an anonymous clone, every instance.
@@ -179,6 +177,8 @@ extension WorkingSet {
         }
         let role = history.role == .unknown ? Role.stopped : history.role
         guard role > .stopped else { return }
+        // Resources active on a node in maintenance are left alone.
+        if node.maintenance { resource.managed = false }
         resource.roleOnNode[node.name] = role
         if let start = history.activeStart { resource.activeStarts[node.name] = start }
         if !resource.runningOn.contains(where: { $0 === node }) { resource.runningOn.append(node) }
