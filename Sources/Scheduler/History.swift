@@ -248,26 +248,10 @@ extension WorkingSet {
             break
         }
         let operations = inOrder ? recorded : recorded.indices.sorted { callOrder(recorded, $0, $1) }.map { recorded[$0] }
-        // Only operations since the last start matter; a resource whose last completed
-        // stop is newer than its last start is not active (Pacemaker's calculate_active_ops).
-        var startIndex = -1, stopIndex = -1, impliedMonitorStart = -1, impliedCloneStart = -1
-        for index in operations.indices {
-            let task = operations[index].operation
-            if task == "stop" && (operations[index].opStatus ?? 0) == 0 {
-                stopIndex = index
-            } else if task == "start" || task == "migrate_from" {
-                startIndex = index
-            } else if impliedMonitorStart <= stopIndex && task == "monitor" && operations[index].interval == 0
-                        && (operations[index].rcCode == 0 || operations[index].rcCode == 8) {
-                impliedMonitorStart = index
-            } else if task == "promote" || task == "demote" {
-                impliedCloneStart = index
-            }
-        }
-        if startIndex == -1 { startIndex = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
+        // Every operation counts, in call order (Pacemaker's unpack_lrm_resource): a failure
+        // before the last start stays decided unless something since cleared it.
         var state = HistoryState()
         for index in operations.indices {
-            if startIndex >= stopIndex && index < startIndex { continue }
             // Fields read in place (copying the whole operation costs more than replaying it).
             let task = operations[index].operation
             let interval = operations[index].interval
@@ -335,7 +319,9 @@ extension WorkingSet {
                 let clearsFailure: Bool
                 switch task {
                 case _ where rc == 7: clearsFailure = true   // "not running", as expected
-                case "start", "migrate_from", "promote", "demote": clearsFailure = true
+                case "start", "migrate_from", "promote": clearsFailure = true
+                // A demote clears an earlier failure only when that failure asked for a demote.
+                case "demote": clearsFailure = state.onFail == "demote"
                 case "monitor": clearsFailure = sameAsFailure
                 default: clearsFailure = false
                 }
