@@ -637,6 +637,10 @@ extension WorkingSet {
             if lhs.element.score != rhs.element.score { return lhs.element.score > rhs.element.score }
             let leftPromoted = lhs.element.instance.role == .promoted, rightPromoted = rhs.element.instance.role == .promoted
             if leftPromoted != rightPromoted { return leftPromoted }
+            // Then as clone instances sort: one that has not failed first.
+            let leftFailed = lhs.element.instance.primitives.contains(where: \.failed)
+            let rightFailed = rhs.element.instance.primitives.contains(where: \.failed)
+            if leftFailed != rightFailed { return rightFailed }
             return lhs.offset < rhs.offset
         }.map(\.element)
         // Promoted instances that cannot be demoted (stuck on a node that cannot be fenced, or
