@@ -633,6 +633,8 @@ extension WorkingSet {
             candidates.append(Candidate(instance: instance, node: node, score: value))
             if explain { explanation.append("promotion score \(instance.id) on \(node.name): \(value)") }
         }
+        candidates = applyPromotedDependents(clone, candidates.map { ($0.instance, $0.node, $0.score) })
+            .map { Candidate(instance: $0.instance, node: $0.node, score: $0.score) }
         let sorted = candidates.enumerated().sorted { lhs, rhs in
             if lhs.element.score != rhs.element.score { return lhs.element.score > rhs.element.score }
             let leftPromoted = lhs.element.instance.role == .promoted, rightPromoted = rhs.element.instance.role == .promoted
@@ -664,6 +666,49 @@ extension WorkingSet {
                 promoted += 1
                 perNode[candidate.node.name, default: 0] += 1
             }
+        }
+    }
+
+    /// What must run with the promoted instance weighs in with its own node preferences
+    /// (Pacemaker's sort_promotable_instances: instance scores are summed per node, the
+    /// dependents' scores added without turning a positive node negative, and each instance
+    /// that could be promoted takes its node's total).
+    private func applyPromotedDependents(_ clone: SchedulerResource,
+                                         _ candidates: [(instance: SchedulerResource, node: SchedulerNode, score: Score)])
+        -> [(instance: SchedulerResource, node: SchedulerNode, score: Score)] {
+        let colocations = clone.primaryColocations.filter { $0.primaryRole == .promoted && $0.influence }
+        guard !colocations.isEmpty else { return candidates }
+        var weights: [String: Score] = [:]
+        for candidate in candidates where candidate.score >= .zero {
+            weights[candidate.node.name] = (weights[candidate.node.name] ?? (clone.allowed[candidate.node.name] ?? .zero)) + candidate.score
+        }
+        for colocation in colocations {
+            let dependent = colocation.namedDependent ?? colocation.dependent
+            let factor = Double(colocation.score.value) / Double(Score.infinityValue)
+            for (name, weight) in weights {
+                var preference = Score.zero
+                for member in dependent.primitives { preference = preference + (member.allowed[name] ?? .zero) }
+                if factor < 0 && preference < .zero { continue }
+                var scaled: Score
+                if preference.value >= Score.infinityValue || preference.value <= -Score.infinityValue {
+                    scaled = factor >= 1 ? preference : Score(Int((factor * Double(preference.value)).rounded()))
+                } else {
+                    scaled = Score(Int((factor * Double(preference.value)).rounded()))
+                    if scaled == .zero && preference != .zero { scaled = Score(factor > 0 ? 1 : -1) }
+                }
+                let total = weight + scaled
+                if total < .zero && weight > .zero {
+                    weights[name] = Score(1)   // a positive node stays usable, barely
+                } else if total < .zero && weight == .zero {
+                    continue
+                } else {
+                    weights[name] = total
+                }
+            }
+        }
+        return candidates.map { candidate in
+            guard candidate.score >= .zero, let weight = weights[candidate.node.name] else { return candidate }
+            return (candidate.instance, candidate.node, weight)
         }
     }
 
