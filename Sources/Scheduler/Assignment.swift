@@ -607,7 +607,11 @@ extension WorkingSet {
     // MARK: promotion
 
     private func assignRoles(_ clone: SchedulerResource) {
-        struct Candidate { let instance: SchedulerResource; let node: SchedulerNode; let score: Score }
+        struct Candidate {
+            let instance: SchedulerResource; let node: SchedulerNode; var score: Score
+            /// The instance's own score, before its node's total replaced it (breaks ties).
+            var own: Score = .zero
+        }
         var candidates: [Candidate] = []
         for instance in clone.children {
             guard let node = instance.allocatedTo else { continue }
@@ -634,9 +638,11 @@ extension WorkingSet {
             if explain { explanation.append("promotion score \(instance.id) on \(node.name): \(value)") }
         }
         candidates = applyPromotedDependents(clone, candidates.map { ($0.instance, $0.node, $0.score) })
-            .map { Candidate(instance: $0.instance, node: $0.node, score: $0.score) }
+            .enumerated().map { Candidate(instance: $0.element.instance, node: $0.element.node, score: $0.element.score,
+                                          own: candidates[$0.offset].score) }
         let sorted = candidates.enumerated().sorted { lhs, rhs in
             if lhs.element.score != rhs.element.score { return lhs.element.score > rhs.element.score }
+            if lhs.element.own != rhs.element.own { return lhs.element.own > rhs.element.own }
             let leftPromoted = lhs.element.instance.role == .promoted, rightPromoted = rhs.element.instance.role == .promoted
             if leftPromoted != rightPromoted { return leftPromoted }
             // Then as clone instances sort: one that has not failed first.
@@ -669,7 +675,7 @@ extension WorkingSet {
         }
     }
 
-    /// What must run with the promoted instance weighs in with its own node preferences
+    /// The clone's own node scores and what must run with the promoted instance weigh in
     /// (Pacemaker's sort_promotable_instances: instance scores are summed per node, the
     /// dependents' scores added without turning a positive node negative, and each instance
     /// that could be promoted takes its node's total).
@@ -677,7 +683,6 @@ extension WorkingSet {
                                          _ candidates: [(instance: SchedulerResource, node: SchedulerNode, score: Score)])
         -> [(instance: SchedulerResource, node: SchedulerNode, score: Score)] {
         let colocations = clone.primaryColocations.filter { $0.primaryRole == .promoted && $0.influence }
-        guard !colocations.isEmpty else { return candidates }
         var weights: [String: Score] = [:]
         for candidate in candidates where candidate.score >= .zero {
             weights[candidate.node.name] = (weights[candidate.node.name] ?? (clone.allowed[candidate.node.name] ?? .zero)) + candidate.score
@@ -707,6 +712,10 @@ extension WorkingSet {
             }
         }
         return candidates.map { candidate in
+            // An unmanaged promoted instance stays promoted, whatever its node's total.
+            if candidate.instance.role == .promoted && candidate.instance.primitives.contains(where: { !$0.managed }) {
+                return (candidate.instance, candidate.node, .infinity)
+            }
             guard candidate.score >= .zero, let weight = weights[candidate.node.name] else { return candidate }
             return (candidate.instance, candidate.node, weight)
         }
