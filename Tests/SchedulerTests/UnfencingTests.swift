@@ -141,3 +141,13 @@ import Testing
         #expect(summary.first?.hasPrefix("* Recover vm ( node2") ?? false)
     }
 }
+
+@Suite struct DateRuleTests {
+    @Test func datesWithAUTCOffset() throws {
+        let workingSet = WorkingSet(cib: try CIB(parsing: UnfencingTests.cib(resources: "")), now: 0, explain: false)
+        let utc = try #require(workingSet.parseISODate("2019-09-23 17:30:00"))
+        #expect(workingSet.parseISODate("2019-09-23 12:30:00 -05:00") == utc)
+        #expect(workingSet.parseISODate("2019-09-23T12:30:00-05:00") == utc)
+        #expect(workingSet.parseISODate("2019-09-23 19:30:00 +02:00") == utc)
+    }
+}
