@@ -289,8 +289,8 @@ extension WorkingSet {
         } else if resource.orphan || resource.nextRole == .stopped || targetRole(resource) == .stopped {
             chosen = nil
         } else {
-            banInsufficientCapacity(resource)
-            chosen = chooseNode(resource, prefer: prefer, excluding: [])
+            let mostCapable = banInsufficientCapacity(resource)
+            chosen = chooseNode(resource, prefer: prefer ?? mostCapable, excluding: [])
         }
         commit(resource, to: chosen)
         return chosen
@@ -298,8 +298,9 @@ extension WorkingSet {
 
     /// Utilization strategies: nodes without room for the resource (and what must run with it)
     /// are not candidates (Pacemaker's pcmk__ban_insufficient_capacity).
-    func banInsufficientCapacity(_ resource: SchedulerResource) {
-        guard placementStrategy != "default" else { return }
+    @discardableResult
+    func banInsufficientCapacity(_ resource: SchedulerResource) -> SchedulerNode? {
+        guard placementStrategy != "default" else { return nil }
         // Everything tied to it by mandatory colocations must fit too (Pacemaker's colocated
         // utilization).
         var together: [SchedulerResource] = [resource]
@@ -327,8 +328,27 @@ extension WorkingSet {
         }
         let all = total(together)
         let available = nodes.filter { $0.canRunResources && (resource.allowed[$0.name].map { $0 >= .zero } ?? false) }
-        let need = available.contains { fits($0, all) } ? all : total([resource])
+        let anyCapable = available.contains { fits($0, all) }
+        let need = anyCapable ? all : total([resource])
         for node in nodes where !fits(node, need) { resource.allowed[node.name] = .minusInfinity }
+        // No node can take them all: the node with the most free capacity (attribute by
+        // attribute) is preferred, as long as it scores as well as the best.
+        guard !anyCapable, together.count > 1 else { return nil }
+        var mostCapable: SchedulerNode?
+        for node in available where mostCapable == nil || compareCapacity(node, mostCapable!) < 0 { mostCapable = node }
+        return mostCapable
+    }
+
+    /// Negative when the first node has more free capacity (Pacemaker's
+    /// pcmk__compare_node_capacities: one vote per utilization attribute).
+    private func compareCapacity(_ first: SchedulerNode, _ second: SchedulerNode) -> Int {
+        var result = 0
+        for name in Set(first.capacity.keys).union(second.capacity.keys) {
+            let left = first.capacity[name] == nil ? 0 : first.free(name)
+            let right = second.capacity[name] == nil ? 0 : second.free(name)
+            if left > right { result -= 1 } else if left < right { result += 1 }
+        }
+        return result
     }
 
     func commit(_ resource: SchedulerResource, to node: SchedulerNode?) {
@@ -579,8 +599,8 @@ extension WorkingSet {
         } else if resource.nextRole == .stopped || targetRole(resource) == .stopped {
             chosen = nil
         } else {
-            banInsufficientCapacity(resource)
-            chosen = chooseNode(resource, prefer: prefer, excluding: [])
+            let mostCapable = banInsufficientCapacity(resource)
+            chosen = chooseNode(resource, prefer: prefer ?? mostCapable, excluding: [])
         }
         commit(resource, to: chosen)
         return chosen
