@@ -36,7 +36,7 @@ extension WorkingSet {
         var nextRole = resource.nextRole ?? (next == nil ? .stopped : .started)
         if next == nil { nextRole = .stopped }
         resource.nextRole = nextRole
-        let multiple = resource.runningOn.count > 1
+        let multiple = isMultiplyActive(resource)
         guard resource.managed else {
             // Unmanaged: nothing is done to it, but orderings may still refer to it.
             let node = resource.runningOn.first
@@ -48,12 +48,17 @@ extension WorkingSet {
         var demotes: [Int] = []
         for node in resource.runningOn {
             let roleHere = resource.roleOnNode[node.name] ?? .started
-            let mustStop = multiple || next == nil || next !== node || resource.failed || nextRole == .stopped
+            var mustStop = multiple || next == nil || next !== node || resource.failed || nextRole == .stopped
+            // Staying on its clean node, a resource that needs no fencing is not stopped for its
+            // copy on a node being fenced (that stop is only implied by the fencing).
+            var impliedOnly = false
+            if mustStop && !multiple && node.unclean && !resource.failed && !requiresFencing(resource)
+                && next != nil && resource.runningOn.first === next { mustStop = false; impliedOnly = true }
             let stop = addAction(resource, "stop", node, optional: !mustStop)
             if node.unclean {
                 actions[stop].pseudo = true
                 if let fence = fenceAction(for: node) {
-                    order(fence, stop, [.impliesThen])
+                    order(fence, stop, impliedOnly ? [] : [.impliesThen])
                 } else {
                     actions[stop].runnable = false
                 }

@@ -35,6 +35,7 @@ public enum Scheduler {
         workingSet.unpackStatus()
         workingSet.applyQuorumSuicide()
         workingSet.settleCurrentRoles()
+        workingSet.preferCleanCurrentNodes()
         workingSet.initialiseAllowedNodes()
         workingSet.unpackConstraints()
         workingSet.addGroupColocations()
