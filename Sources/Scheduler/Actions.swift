@@ -330,7 +330,9 @@ extension WorkingSet {
                     }
                     changed = true
                 }
-                if ordering.flags.contains(.impliesFirst) && !then.optional && first.optional {
+                // Nor does a migrating resource's stop force what is ordered before it to stop.
+                if ordering.flags.contains(.impliesFirst) && !then.optional && first.optional
+                    && !(then.task == "stop" && then.resource?.migrating == true && first.resource !== then.resource) {
                     actions[ordering.first].optional = false
                     changed = true
                 }
