@@ -294,6 +294,21 @@ extension WorkingSet {
                 }
             }
         }
+        // Nor after a clone (a mandatory order) some of whose instances move (instances never
+        // migrate): the clone's stop cannot wait for the migration.
+        for resource in candidates {
+            guard let start = findAction(resource, "start", node: resource.allocatedTo) else { continue }
+            for ordering in orderings where ordering.then == start && ordering.flags.contains(.runnableLeft) {
+                guard let clone = actions[ordering.first].resource, clone.kind == .clone,
+                      actions[ordering.first].task == "running",
+                      clone.primitives.contains(where: { isMovingHard($0, candidates: []) }) else { continue }
+                candidates.removeAll { $0 === resource }
+                if let stop = findAction(resource, "stop"), actions[stop].reason == nil {
+                    actions[stop].reason = "unrunnable \(clone.id) stop"
+                }
+                break
+            }
+        }
         for resource in candidates { resource.migrating = true }
     }
 
