@@ -521,7 +521,7 @@ extension WorkingSet {
             if left != right { return left }
             return false
         }
-        for instance in instances where instance.isActive && assigned < maximum {
+        for instance in instances where instance.isActive && assigned < maximum && !instance.orphan {
             guard let current = instance.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first,
                   current.canRunResources, !instance.primitives.contains(where: { $0.failed }),
                   (counts[current.name] ?? 0) < spread else { continue }
@@ -542,7 +542,8 @@ extension WorkingSet {
             return left != right ? !left : lhs.offset < rhs.offset
         }.map(\.element)
         for instance in remaining {
-            if assigned >= maximum {
+            // An orphaned instance (beyond clone-max, or not counted) is only stopped.
+            if assigned >= maximum || instance.orphan {
                 stopInstance(instance)
                 continue
             }
