@@ -110,6 +110,11 @@ extension WorkingSet {
                 let promote = addAction(resource, "promote", next, optional: wasPromoted && staying)
                 order(start, promote, [.runnableLeft, .impliesThen])
                 for demote in demotes { order(demote, promote, []) }
+                // A promoted failure with on-fail=demote: demoted, then promoted again.
+                if resource.demoteRecovery && wasPromoted && staying {
+                    actions[promote].optional = false
+                    for demote in demotes where actions[demote].node === next { actions[demote].optional = false }
+                }
                 if !haveQuorum && noQuorumPolicy != "ignore" && !wasPromoted {
                     actions[promote].runnable = false
                     // (blocked without a reason of its own, as Pacemaker reports it)

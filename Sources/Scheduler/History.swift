@@ -207,8 +207,8 @@ extension WorkingSet {
                 resource.failed = true
                 node.standby = true
             case "demote":
-                // Demote instead of recovering: no promotion here this time.
-                if role == .promoted { resource.promotionBanned = true } else { resource.failed = true }
+                // Demote instead of recovering (promoted again where it stays promoted).
+                if role == .promoted { resource.demoteRecovery = true } else { resource.failed = true }
             default:
                 resource.failed = true
                 // A failure inside a container restarts the container (on-fail=restart-container).

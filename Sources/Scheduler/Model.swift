@@ -141,6 +141,9 @@ final class SchedulerResource {
     var primaryColocations: [Colocation] = []     // this resource is the primary
     var promotionScore: Score = .zero
     var promotionBanned = false
+    /// A promoted failure asked for a demote (on-fail=demote): demote, and promote again if
+    /// it stays promoted.
+    var demoteRecovery = false
 
     // Settings.
     var stickiness = 0
