@@ -151,3 +151,34 @@ import Testing
         #expect(workingSet.parseISODate("2019-09-23 19:30:00 +02:00") == utc)
     }
 }
+
+/// Failure handling and colocation blocking rules added with the unfencing work.
+@Suite struct RecoveryRuleTests {
+    @Test func aMissingAgentCannotBeIgnored() throws {
+        let resource = """
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy">
+              <operations><op id="a-mon" name="monitor" interval="10s" on-fail="ignore"/></operations>
+            </primitive>
+            """
+        let history = UnfencingTests.entry("a", UnfencingTests.operation("a", "start", callID: 2)
+            + "<lrm_rsc_op id=\"a_monitor_10000\" operation=\"monitor\" interval=\"10000\" call-id=\"3\" rc-code=\"5\" op-status=\"7\" transition-key=\"0:0:0:x\"/>")
+        let text = UnfencingTests.cib(stonith: false, resources: resource, node1History: history)
+        #expect(try Fixture.summary(text) == ["* Recover a ( node1 -> node2 )"])
+    }
+
+    @Test func anUnrunnableStartBlocksWhatIsColocatedWithIt() throws {
+        // b must run with a; a waits for c, which is stopped: b cannot start either.
+        let resources = Fixture.dummy("a") + Fixture.dummy("b") + """
+            <primitive id="c" class="ocf" provider="pacemaker" type="Dummy">
+              <meta_attributes id="c-m"><nvpair id="c-m1" name="target-role" value="Stopped"/></meta_attributes>
+            </primitive>
+            """
+        let text = Fixture.cib(resources: resources, constraints: """
+            <rsc_colocation id="b-with-a" rsc="b" with-rsc="a" score="INFINITY"/>
+            <rsc_order id="c-then-a" first="c" then="a"/>
+            """)
+        let summary = try Fixture.summary(text)
+        #expect(summary.contains("* Start a ( node1 ) due to unrunnable c start (blocked)"))
+        #expect(summary.contains("* Start b ( node1 ) due to colocation with a (blocked)"))
+    }
+}
