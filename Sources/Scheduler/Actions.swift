@@ -214,6 +214,25 @@ extension WorkingSet {
                     }
                     continue
                 }
+                // Placed where "first" keeps no instance (it runs there but stops): an active
+                // instance cannot stay either; it is stopped (Pacemaker unassigns it, the stop
+                // required without a reason of its own).
+                if !spec.inverted && effective.contains(.runnableLeft) && thenInstance.isActive
+                    && firstInstance.allocatedTo == nil && thenInstance.allocatedTo === node
+                    && thenInstance.primitives.allSatisfy({ $0.runningOn.count == 1 && $0.runningOn.first === node }) {
+                    for member in [thenInstance] + thenInstance.children {
+                        if let allocated = member.allocatedTo { allocated.assignedCount -= 1 }
+                        member.allocatedTo = nil
+                        member.nextRole = .stopped
+                    }
+                    for primitive in thenInstance.primitives {
+                        for id in primitive.actions {
+                            if actions[id].task == "stop" { actions[id].optional = false }
+                            if actions[id].task == "start" { actions[id].runnable = false }
+                        }
+                    }
+                    continue
+                }
                 for then in entryActions(thenInstance, spec.thenAction) {
                     order(exitAction(firstInstance, spec.firstAction), then, effective)
                 }
