@@ -196,7 +196,12 @@ extension WorkingSet {
         }
         // New clone instances starting do not restart what is ordered after the clone.
         let interleaved = spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
-        if spec.first.kind == .clone && !interleaved { effective.remove(.impliesThen) }
+        // (Pacemaker judges a clone's action for the node of the action ordered after it: only
+        // an instance required on that same node makes it required there.)
+        if spec.first.kind == .clone && !interleaved && effective.contains(.impliesThen) {
+            effective.remove(.impliesThen)
+            effective.insert(.impliesThenOnNode)
+        }
         if spec.oneOrMoreName == nil, spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
             for thenInstance in spec.then.children {
                 guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
@@ -344,6 +349,8 @@ extension WorkingSet {
     // MARK: propagation
 
     func propagate() {
+        var sourcesOf: [Int: [Int]] = [:]
+        for pseudo in derived { sourcesOf[pseudo.action] = pseudo.sources }
         var changed = true
         var rounds = 0
         while changed && rounds < 1000 {
@@ -359,6 +366,13 @@ extension WorkingSet {
                         && first.resource !== then.resource {
                         actions[ordering.then].reason = "required \(describe(first))"
                     }
+                    changed = true
+                }
+                if ordering.flags.contains(.impliesThenOnNode) && then.optional, let node = then.node,
+                   first.resource != nil, first.resource !== then.resource,
+                   (sourcesOf[ordering.first] ?? []).contains(where: { !actions[$0].optional && actions[$0].node === node }) {
+                    actions[ordering.then].optional = false
+                    if actions[ordering.then].reason == nil { actions[ordering.then].reason = "required \(describe(first))" }
                     changed = true
                 }
                 if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable {

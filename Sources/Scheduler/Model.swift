@@ -235,6 +235,9 @@ struct OrderingFlags: OptionSet {
     static let waitsForBlocked = OrderingFlags(rawValue: 128)
     /// "first" has no resource (unfencing) but still names the reason: "required stonith".
     static let reasonFromTask = OrderingFlags(rawValue: 256)
+    /// "first" is a clone's pseudo-action: "then" is required when an instance's action on
+    /// the same node as "then" is.
+    static let impliesThenOnNode = OrderingFlags(rawValue: 512)
 }
 
 struct Ordering {
