@@ -276,8 +276,17 @@ extension WorkingSet {
         // A required first action makes every member's action required too (the collective
         // entry pseudo-action only carries runnability to them).
         if spec.then.kind != .primitive && effective.contains(.impliesThen) {
+            let flags: OrderingFlags = spec.then.kind == .clone ? [.impliesThen] : [.impliesThenOnNode]
             for member in spec.then.primitives {
-                for then in entryActions(member, spec.thenAction) { order(first, then, [.impliesThen]) }
+                for then in entryActions(member, spec.thenAction) { order(first, then, flags) }
+            }
+        } else if spec.then.kind != .primitive && effective.contains(.impliesThenOnNode) {
+            // A clone ordered after a clone as a whole: judged for no node in particular, so any
+            // instance's required action makes it required for every member (a group's members
+            // are judged for their own node).
+            let flags: OrderingFlags = spec.then.kind == .clone ? [.impliesThen] : [.impliesThenOnNode]
+            for member in spec.then.primitives {
+                for then in entryActions(member, spec.thenAction) { order(first, then, flags) }
             }
         }
     }
