@@ -22,9 +22,24 @@ extension WorkingSet {
     /// ask for unfencing (when unfencing is in use).
     func checkConfigChanges() {
         createUnfencingForRequirers()
-        for node in nodes where node.maintenance || isAvailableForActions(node) {
-            for resource in allPrimitives where !resource.orphan {
-                guard let entry = resource.histories[node.name], let primitive = resource.primitive else { continue }
+        let primitives = allPrimitives.filter { !$0.orphan && !$0.histories.isEmpty }
+        if unfencingEnabled {
+            // Node by node, as Pacemaker goes: the first reason given for unfencing a node wins.
+            // (A fence device's changed agent counts even where it is not active.)
+            for node in nodes where node.maintenance || isAvailableForActions(node) {
+                for resource in primitives where isFenceDevice(resource) || resource.runningOn.contains(where: { $0 === node }) {
+                    guard let entry = resource.histories[node.name], let primitive = resource.primitive else { continue }
+                    checkConfig(resource, primitive: primitive, entry: entry, node: node)
+                }
+            }
+            return
+        }
+        // Otherwise only where each resource is active (a changed agent elsewhere only
+        // matters for unfencing).
+        for resource in primitives {
+            guard let primitive = resource.primitive else { continue }
+            for node in resource.runningOn where node.maintenance || isAvailableForActions(node) {
+                guard let entry = resource.histories[node.name] else { continue }
                 checkConfig(resource, primitive: primitive, entry: entry, node: node)
             }
         }
@@ -37,15 +52,25 @@ extension WorkingSet {
 
     private func checkConfig(_ resource: SchedulerResource, primitive: Primitive, entry: LRMResource, node: SchedulerNode) {
         let active = resource.runningOn.contains { $0 === node }
+        let agentChanged = primitive.resourceClass != entry.resourceClass || primitive.provider != entry.provider
+            || primitive.type != entry.type
+        // Most histories are of inactive resources with the same agent: nothing to check.
+        guard active || agentChanged else { return }
         var change = resource.configChanges[node.name] ?? ConfigChange()
         defer { if change != ConfigChange() { resource.configChanges[node.name] = change } }
         // The agent (class, provider, type) it was started as.
-        if primitive.resourceClass != entry.resourceClass || primitive.provider != entry.provider || primitive.type != entry.type {
+        if agentChanged {
             triggerUnfencing(resource, node: node, reason: "Device definition changed")
             if active { change.stopRequired = true }
         }
         guard active else { return }
-        let operations = entry.operations.sorted(by: Self.callOrder)
+        // Histories are usually in call order already: then they need no sorting.
+        var inOrder = true
+        for index in entry.operations.indices.dropFirst() where Self.callOrder(entry.operations[index], entry.operations[index - 1]) {
+            inOrder = false
+            break
+        }
+        let operations = inOrder ? entry.operations : entry.operations.sorted(by: Self.callOrder)
         // Only what happened since the last start counts (calculate_active_ops).
         var startIndex = -1, stopIndex = -1, impliedMonitorStart = -1, impliedCloneStart = -1
         for (index, operation) in operations.enumerated() {

@@ -59,12 +59,16 @@ extension WorkingSet {
         }
     }
 
+    /// Histories of inactive resources matter to shutdown locks only.
+    private var keepAllHistories: Bool { truthy(cib.configuration.clusterProperty("shutdown-lock")) }
+
     private func unpackHistory(_ state: NodeState, cloneOfTemplate: [String: SchedulerResource]) {
         do {
             guard let node = node(for: state) else { return }
             // Without fencing, only the history of online nodes counts (Pacemaker's unpack_node_history).
             guard node.online || stonithEnabled else { return }
             guard let lrmResources = state.lrm?.resources else { return }
+            let keepAll = keepAllHistories
             for index in lrmResources.indices {
                 // Read in place: an lrm_resource is not copied (there is one per resource and node).
                 let id = lrmResources[index].id
@@ -80,7 +84,12 @@ extension WorkingSet {
                 }
                 guard let resource else { continue }
                 apply(history, to: resource, on: node, historyID: id)
-                resource.histories[node.name] = lrmResources[index]
+                // Kept for the configuration checks (active resources; fence devices when
+                // unfencing is in use) and shutdown locks.
+                if history.role > .stopped || keepAll
+                    || (unfencingEnabled && resource.primitive?.resourceClass == "stonith") {
+                    resource.histories[node.name] = lrmResources[index]
+                }
             }
         }
     }
