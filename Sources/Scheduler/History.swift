@@ -212,6 +212,11 @@ extension WorkingSet {
             case "fence":
                 resource.failed = true
                 fenceNode(node, reason: "\(resource.id) failed there")
+                // A node that cannot be fenced keeps it: nothing can be done about it there.
+                if !canFence(node) {
+                    resource.managed = false
+                    resource.blocked = true
+                }
             case "standby":
                 resource.failed = true
                 node.standby = true
