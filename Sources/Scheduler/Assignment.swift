@@ -704,9 +704,27 @@ extension WorkingSet {
                                          _ candidates: [(instance: SchedulerResource, node: SchedulerNode, score: Score)])
         -> [(instance: SchedulerResource, node: SchedulerNode, score: Score)] {
         let colocations = clone.primaryColocations.filter { $0.primaryRole == .promoted && $0.influence }
+        // The clone's node scores include what its dependents prefer (Pacemaker merges their
+        // scores into the clone's table when placing it; they never turn a node negative).
+        var base: [String: Score] = [:]
+        for candidate in candidates {
+            let name = candidate.node.name
+            guard base[name] == nil else { continue }
+            var weight = clone.allowed[name] ?? .zero
+            for colocation in clone.primaryColocations where colocation.primaryRole != .promoted && colocation.influence
+                && colocation.score > .zero {
+                let dependent = colocation.namedDependent ?? colocation.dependent
+                var preference = Score.zero
+                for member in dependent.primitives { preference = preference + (member.allowed[name] ?? .zero) }
+                guard preference > .zero, preference < .infinity else { continue }
+                let factor = Double(colocation.score.value) / Double(Score.infinityValue)
+                weight = weight + Score(max(1, Int((factor * Double(preference.value)).rounded())))
+            }
+            base[name] = weight
+        }
         var weights: [String: Score] = [:]
         for candidate in candidates where candidate.score >= .zero {
-            weights[candidate.node.name] = (weights[candidate.node.name] ?? (clone.allowed[candidate.node.name] ?? .zero)) + candidate.score
+            weights[candidate.node.name] = (weights[candidate.node.name] ?? (base[candidate.node.name] ?? .zero)) + candidate.score
         }
         for colocation in colocations {
             let dependent = colocation.namedDependent ?? colocation.dependent
