@@ -36,7 +36,7 @@ extension WorkingSet {
         var nextRole = resource.nextRole ?? (next == nil ? .stopped : .started)
         if next == nil { nextRole = .stopped }
         resource.nextRole = nextRole
-        let multiple = resource.runningOn.count > 1
+        let multiple = isMultiplyActive(resource)
         guard resource.managed else {
             // Unmanaged: nothing is done to it, but orderings may still refer to it.
             let node = resource.runningOn.first
@@ -48,12 +48,17 @@ extension WorkingSet {
         var demotes: [Int] = []
         for node in resource.runningOn {
             let roleHere = resource.roleOnNode[node.name] ?? .started
-            let mustStop = multiple || next == nil || next !== node || resource.failed || nextRole == .stopped
+            var mustStop = multiple || next == nil || next !== node || resource.failed || nextRole == .stopped
+            // Staying on its clean node, a resource that needs no fencing is not stopped for its
+            // copy on a node being fenced (that stop is only implied by the fencing).
+            var impliedOnly = false
+            if mustStop && !multiple && node.unclean && !resource.failed && !requiresFencing(resource)
+                && next != nil && resource.runningOn.first === next { mustStop = false; impliedOnly = true }
             let stop = addAction(resource, "stop", node, optional: !mustStop)
             if node.unclean {
                 actions[stop].pseudo = true
                 if let fence = fenceAction(for: node) {
-                    order(fence, stop, [.impliesThen])
+                    order(fence, stop, impliedOnly ? [] : [.impliesThen])
                 } else {
                     actions[stop].runnable = false
                 }
@@ -72,9 +77,10 @@ extension WorkingSet {
             let staying = resource.runningOn.contains { $0 === next } && !multiple && !resource.failed
             var change = staying ? definitionChange(resource, on: next) : .none
             if staying && resource.restartRequired { change = .restart }
-            start = addAction(resource, "start", next, optional: staying && change != .restart)
-            if change == .restart {
-                if !resource.restartRequired { actions[start].reason = "resource definition change" }
+            let restart = change == .restart || change == .stopRequired
+            start = addAction(resource, "start", next, optional: staying && !restart)
+            if restart {
+                if change == .restart && !resource.restartRequired { actions[start].reason = "resource definition change" }
                 for stop in stops where actions[stop].node === next { actions[stop].optional = false }
             } else if change == .reload {
                 resource.reload = true
@@ -104,6 +110,11 @@ extension WorkingSet {
                 let promote = addAction(resource, "promote", next, optional: wasPromoted && staying)
                 order(start, promote, [.runnableLeft, .impliesThen])
                 for demote in demotes { order(demote, promote, []) }
+                // A promoted failure with on-fail=demote: demoted, then promoted again.
+                if resource.demoteRecovery && wasPromoted && staying {
+                    actions[promote].optional = false
+                    for demote in demotes where actions[demote].node === next { actions[demote].optional = false }
+                }
                 if !haveQuorum && noQuorumPolicy != "ignore" && !wasPromoted {
                     actions[promote].runnable = false
                     // (blocked without a reason of its own, as Pacemaker reports it)
@@ -186,7 +197,15 @@ extension WorkingSet {
         // New clone instances starting do not restart what is ordered after the clone; a
         // bundle's new containers do restart what the configuration orders after the bundle.
         let interleaved = spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
-        if spec.first.kind == .clone && !interleaved && !(spec.first.isBundle && !spec.then.bundlePart) { effective.remove(.impliesThen) }
+        // (Pacemaker judges a clone's action for the node of the action ordered after it: only
+        // an instance required on that same node makes it required there.)
+        // (Bundles keep the rule they had: a bundle first implies what follows it in full; what
+        // follows a clone inside or as a bundle is not judged per node.)
+        if spec.first.kind == .clone && !interleaved && !(spec.first.isBundle && !spec.then.bundlePart) {
+            let implied = effective.contains(.impliesThen)
+            effective.remove(.impliesThen)
+            if implied && !spec.then.isBundle && !spec.then.bundlePart { effective.insert(.impliesThenOnNode) }
+        }
         if spec.oneOrMoreName == nil, spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
             for thenInstance in spec.then.children {
                 guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
@@ -200,6 +219,25 @@ extension WorkingSet {
                         }
                         for primitive in thenInstance.primitives {
                             for id in primitive.actions where actions[id].task == "start" { actions[id].runnable = false }
+                        }
+                    }
+                    continue
+                }
+                // Placed where "first" keeps no instance (it runs there but stops): an active
+                // instance cannot stay either; it is stopped (Pacemaker unassigns it, the stop
+                // required without a reason of its own).
+                if !spec.inverted && effective.contains(.runnableLeft) && thenInstance.isActive
+                    && firstInstance.allocatedTo == nil && thenInstance.allocatedTo === node
+                    && thenInstance.primitives.allSatisfy({ $0.runningOn.count == 1 && $0.runningOn.first === node }) {
+                    for member in [thenInstance] + thenInstance.children {
+                        if let allocated = member.allocatedTo { allocated.assignedCount -= 1 }
+                        member.allocatedTo = nil
+                        member.nextRole = .stopped
+                    }
+                    for primitive in thenInstance.primitives {
+                        for id in primitive.actions {
+                            if actions[id].task == "stop" { actions[id].optional = false }
+                            if actions[id].task == "start" { actions[id].runnable = false }
                         }
                     }
                     continue
@@ -242,34 +280,29 @@ extension WorkingSet {
         // A required first action makes every member's action required too (the collective
         // entry pseudo-action only carries runnability to them).
         if spec.then.kind != .primitive && effective.contains(.impliesThen) {
+            let flags: OrderingFlags = spec.then.kind == .clone ? [.impliesThen] : [.impliesThenOnNode]
             for member in spec.then.primitives {
-                for then in entryActions(member, spec.thenAction) { order(first, then, [.impliesThen]) }
+                for then in entryActions(member, spec.thenAction) { order(first, then, flags) }
+            }
+        } else if spec.then.kind != .primitive && effective.contains(.impliesThenOnNode) {
+            // A clone ordered after a clone as a whole: judged for no node in particular, so any
+            // instance's required action makes it required for every member (a group's members
+            // are judged for their own node).
+            let flags: OrderingFlags = spec.then.kind == .clone ? [.impliesThen] : [.impliesThenOnNode]
+            for member in spec.then.primitives {
+                for then in entryActions(member, spec.thenAction) { order(first, then, flags) }
             }
         }
     }
 
-    enum DefinitionChange { case none, reload, restart }
+    enum DefinitionChange { case none, reload, restart, stopRequired }
 
-    /// Compares the parameters the resource was started with (op-digest) with its definition now.
+    /// What the configuration checks found changed in the definition it runs with on the node.
     func definitionChange(_ resource: SchedulerResource, on node: SchedulerNode) -> DefinitionChange {
-        guard let primitive = resource.primitive, primitive.resourceClass != "stonith", !resource.generated,
-              let operation = resource.activeStarts[node.name], let recorded = operation.opDigest else { return .none }
-        // Digests from before feature set 2.0 were computed differently; they are not compared.
-        if let featureSet = operation.extraAttribute("crm_feature_set"), let major = Int(featureSet.split(separator: ".").first ?? ""), major < 2 {
-            return .none
-        }
-        var parameters: [String: String] = [:]
-        for set in primitive.attributes.instance {
-            guard set.rules.isEmpty else { return .none }
-            for pair in set.pairs where parameters[pair.name] == nil { if let value = pair.value { parameters[pair.name] = value } }
-        }
-        if parameterDigest(parameters) == recorded { return .none }
-        if let restartDigest = operation.extraAttribute("op-restart-digest"),
-           let forceRestart = operation.extraAttribute("op-force-restart") {
-            let names = Set(forceRestart.split(separator: " ").map(String.init))
-            if parameterDigest(parameters, only: names) == restartDigest { return .reload }
-        }
-        return .restart
+        guard let change = resource.configChanges[node.name] else { return .none }
+        if change.restart { return .restart }
+        if change.stopRequired { return .stopRequired }
+        return change.reload ? .reload : .none
     }
 
     // MARK: migration
@@ -279,6 +312,7 @@ extension WorkingSet {
     func decideMigrations() {
         var candidates: [SchedulerResource] = allPrimitives.filter { resource in
             guard truthy(resource.meta["allow-migrate"]), resource.managed, !resource.failed, resource.cloneParent == nil,
+                  !resource.migrationBlocked,
                   resource.runningOn.count == 1, let current = resource.runningOn.first, let next = resource.allocatedTo,
                   current !== next, current.online, !current.unclean, resource.role == .started,
                   (resource.nextRole ?? .started) == .started,
@@ -303,6 +337,21 @@ extension WorkingSet {
                 }
             }
         }
+        // Nor after a clone (a mandatory order) some of whose instances move (instances never
+        // migrate): the clone's stop cannot wait for the migration.
+        for resource in candidates {
+            guard let start = findAction(resource, "start", node: resource.allocatedTo) else { continue }
+            for ordering in orderings where ordering.then == start && ordering.flags.contains(.runnableLeft) {
+                guard let clone = actions[ordering.first].resource, clone.kind == .clone,
+                      actions[ordering.first].task == "running",
+                      clone.primitives.contains(where: { isMovingHard($0, candidates: []) }) else { continue }
+                candidates.removeAll { $0 === resource }
+                if let stop = findAction(resource, "stop"), actions[stop].reason == nil {
+                    actions[stop].reason = "unrunnable \(clone.id) stop"
+                }
+                break
+            }
+        }
         for resource in candidates { resource.migrating = true }
     }
 
@@ -314,6 +363,8 @@ extension WorkingSet {
     // MARK: propagation
 
     func propagate() {
+        var sourcesOf: [Int: [Int]] = [:]
+        for pseudo in derived { sourcesOf[pseudo.action] = pseudo.sources }
         var changed = true
         var rounds = 0
         while changed && rounds < 1000 {
@@ -325,9 +376,17 @@ extension WorkingSet {
                 if ordering.flags.contains(.impliesThen) && !first.optional && then.optional
                     && !(first.task == "start" && first.resource?.migrating == true && then.resource !== first.resource) {
                     actions[ordering.then].optional = false
-                    if actions[ordering.then].reason == nil && first.resource != nil && first.resource !== then.resource {
+                    if actions[ordering.then].reason == nil && (first.resource != nil || ordering.flags.contains(.reasonFromTask))
+                        && first.resource !== then.resource {
                         actions[ordering.then].reason = "required \(describe(first))"
                     }
+                    changed = true
+                }
+                if ordering.flags.contains(.impliesThenOnNode) && then.optional, let node = then.node,
+                   first.resource != nil, first.resource !== then.resource,
+                   (sourcesOf[ordering.first] ?? []).contains(where: { !actions[$0].optional && actions[$0].node === node }) {
+                    actions[ordering.then].optional = false
+                    if actions[ordering.then].reason == nil { actions[ordering.then].reason = "required \(describe(first))" }
                     changed = true
                 }
                 if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable {
@@ -338,7 +397,9 @@ extension WorkingSet {
                     }
                     changed = true
                 }
-                if ordering.flags.contains(.impliesFirst) && !then.optional && first.optional {
+                // Nor does a migrating resource's stop force what is ordered before it to stop.
+                if ordering.flags.contains(.impliesFirst) && !then.optional && first.optional
+                    && !(then.task == "stop" && then.resource?.migrating == true && first.resource !== then.resource) {
                     actions[ordering.first].optional = false
                     changed = true
                 }

@@ -288,8 +288,8 @@ extension WorkingSet {
         } else if resource.orphan || resource.nextRole == .stopped || targetRole(resource) == .stopped {
             chosen = nil
         } else {
-            banInsufficientCapacity(resource)
-            chosen = chooseNode(resource, prefer: prefer, excluding: [])
+            let mostCapable = banInsufficientCapacity(resource)
+            chosen = chooseNode(resource, prefer: prefer ?? mostCapable, excluding: [])
         }
         commit(resource, to: chosen)
         return chosen
@@ -297,8 +297,9 @@ extension WorkingSet {
 
     /// Utilization strategies: nodes without room for the resource (and what must run with it)
     /// are not candidates (Pacemaker's pcmk__ban_insufficient_capacity).
-    func banInsufficientCapacity(_ resource: SchedulerResource) {
-        guard placementStrategy != "default" else { return }
+    @discardableResult
+    func banInsufficientCapacity(_ resource: SchedulerResource) -> SchedulerNode? {
+        guard placementStrategy != "default" else { return nil }
         // Everything tied to it by mandatory colocations must fit too (Pacemaker's colocated
         // utilization).
         var together: [SchedulerResource] = [resource]
@@ -326,8 +327,27 @@ extension WorkingSet {
         }
         let all = total(together)
         let available = nodes.filter { $0.canRunResources && (resource.allowed[$0.name].map { $0 >= .zero } ?? false) }
-        let need = available.contains { fits($0, all) } ? all : total([resource])
+        let anyCapable = available.contains { fits($0, all) }
+        let need = anyCapable ? all : total([resource])
         for node in nodes where !fits(node, need) { resource.allowed[node.name] = .minusInfinity }
+        // No node can take them all: the node with the most free capacity (attribute by
+        // attribute) is preferred, as long as it scores as well as the best.
+        guard !anyCapable, together.count > 1 else { return nil }
+        var mostCapable: SchedulerNode?
+        for node in available where mostCapable == nil || compareCapacity(node, mostCapable!) < 0 { mostCapable = node }
+        return mostCapable
+    }
+
+    /// Negative when the first node has more free capacity (Pacemaker's
+    /// pcmk__compare_node_capacities: one vote per utilization attribute).
+    private func compareCapacity(_ first: SchedulerNode, _ second: SchedulerNode) -> Int {
+        var result = 0
+        for name in Set(first.capacity.keys).union(second.capacity.keys) {
+            let left = first.capacity[name] == nil ? 0 : first.free(name)
+            let right = second.capacity[name] == nil ? 0 : second.free(name)
+            if left > right { result -= 1 } else if left < right { result += 1 }
+        }
+        return result
     }
 
     func commit(_ resource: SchedulerResource, to node: SchedulerNode?) {
@@ -504,7 +524,7 @@ extension WorkingSet {
             if left != right { return left }
             return false
         }
-        for instance in instances where instance.isActive && assigned < maximum {
+        for instance in instances where instance.isActive && assigned < maximum && !instance.orphan {
             guard let current = instance.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first,
                   current.canRunResources, !instance.primitives.contains(where: { $0.failed }),
                   (counts[current.name] ?? 0) < spread else { continue }
@@ -525,7 +545,8 @@ extension WorkingSet {
             return left != right ? !left : lhs.offset < rhs.offset
         }.map(\.element)
         for instance in remaining {
-            if assigned >= maximum {
+            // An orphaned instance (beyond clone-max, or not counted) is only stopped.
+            if assigned >= maximum || instance.orphan {
                 stopInstance(instance)
                 continue
             }
@@ -582,8 +603,8 @@ extension WorkingSet {
         } else if resource.nextRole == .stopped || targetRole(resource) == .stopped {
             chosen = nil
         } else {
-            banInsufficientCapacity(resource)
-            chosen = chooseNode(resource, prefer: prefer, excluding: [])
+            let mostCapable = banInsufficientCapacity(resource)
+            chosen = chooseNode(resource, prefer: prefer ?? mostCapable, excluding: [])
         }
         commit(resource, to: chosen)
         return chosen
@@ -610,7 +631,11 @@ extension WorkingSet {
     // MARK: promotion
 
     private func assignRoles(_ clone: SchedulerResource) {
-        struct Candidate { let instance: SchedulerResource; let node: SchedulerNode; let score: Score }
+        struct Candidate {
+            let instance: SchedulerResource; let node: SchedulerNode; var score: Score
+            /// The instance's own score, before its node's total replaced it (breaks ties).
+            var own: Score = .zero
+        }
         var candidates: [Candidate] = []
         for instance in clone.children {
             guard let node = instance.allocatedTo else { continue }
@@ -637,10 +662,18 @@ extension WorkingSet {
             candidates.append(Candidate(instance: instance, node: node, score: value))
             if explain { explanation.append("promotion score \(instance.id) on \(node.name): \(value)") }
         }
+        candidates = applyPromotedDependents(clone, candidates.map { ($0.instance, $0.node, $0.score) })
+            .enumerated().map { Candidate(instance: $0.element.instance, node: $0.element.node, score: $0.element.score,
+                                          own: candidates[$0.offset].score) }
         let sorted = candidates.enumerated().sorted { lhs, rhs in
             if lhs.element.score != rhs.element.score { return lhs.element.score > rhs.element.score }
+            if lhs.element.own != rhs.element.own { return lhs.element.own > rhs.element.own }
             let leftPromoted = lhs.element.instance.role == .promoted, rightPromoted = rhs.element.instance.role == .promoted
             if leftPromoted != rightPromoted { return leftPromoted }
+            // Then as clone instances sort: one that has not failed first.
+            let leftFailed = lhs.element.instance.primitives.contains(where: \.failed)
+            let rightFailed = rhs.element.instance.primitives.contains(where: \.failed)
+            if leftFailed != rightFailed { return rightFailed }
             return lhs.offset < rhs.offset
         }.map(\.element)
         // Promoted instances that cannot be demoted (stuck on a node that cannot be fenced, or
@@ -664,6 +697,70 @@ extension WorkingSet {
                 promoted += 1
                 perNode[candidate.node.name, default: 0] += 1
             }
+        }
+    }
+
+    /// The clone's own node scores and what must run with the promoted instance weigh in
+    /// (Pacemaker's sort_promotable_instances: instance scores are summed per node, the
+    /// dependents' scores added without turning a positive node negative, and each instance
+    /// that could be promoted takes its node's total).
+    private func applyPromotedDependents(_ clone: SchedulerResource,
+                                         _ candidates: [(instance: SchedulerResource, node: SchedulerNode, score: Score)])
+        -> [(instance: SchedulerResource, node: SchedulerNode, score: Score)] {
+        let colocations = clone.primaryColocations.filter { $0.primaryRole == .promoted && $0.influence }
+        // The clone's node scores include what its dependents prefer (Pacemaker merges their
+        // scores into the clone's table when placing it; they never turn a node negative).
+        var base: [String: Score] = [:]
+        for candidate in candidates {
+            let name = candidate.node.name
+            guard base[name] == nil else { continue }
+            var weight = clone.allowed[name] ?? .zero
+            for colocation in clone.primaryColocations where colocation.primaryRole != .promoted && colocation.influence
+                && colocation.score > .zero {
+                let dependent = colocation.namedDependent ?? colocation.dependent
+                var preference = Score.zero
+                for member in dependent.primitives { preference = preference + (member.allowed[name] ?? .zero) }
+                guard preference > .zero, preference < .infinity else { continue }
+                let factor = Double(colocation.score.value) / Double(Score.infinityValue)
+                weight = weight + Score(max(1, Int((factor * Double(preference.value)).rounded())))
+            }
+            base[name] = weight
+        }
+        var weights: [String: Score] = [:]
+        for candidate in candidates where candidate.score >= .zero {
+            weights[candidate.node.name] = (weights[candidate.node.name] ?? (base[candidate.node.name] ?? .zero)) + candidate.score
+        }
+        for colocation in colocations {
+            let dependent = colocation.namedDependent ?? colocation.dependent
+            let factor = Double(colocation.score.value) / Double(Score.infinityValue)
+            for (name, weight) in weights {
+                var preference = Score.zero
+                for member in dependent.primitives { preference = preference + (member.allowed[name] ?? .zero) }
+                if factor < 0 && preference < .zero { continue }
+                var scaled: Score
+                if preference.value >= Score.infinityValue || preference.value <= -Score.infinityValue {
+                    scaled = factor >= 1 ? preference : Score(Int((factor * Double(preference.value)).rounded()))
+                } else {
+                    scaled = Score(Int((factor * Double(preference.value)).rounded()))
+                    if scaled == .zero && preference != .zero { scaled = Score(factor > 0 ? 1 : -1) }
+                }
+                let total = weight + scaled
+                if total < .zero && weight > .zero {
+                    weights[name] = Score(1)   // a positive node stays usable, barely
+                } else if total < .zero && weight == .zero {
+                    continue
+                } else {
+                    weights[name] = total
+                }
+            }
+        }
+        return candidates.map { candidate in
+            // An unmanaged promoted instance stays promoted, whatever its node's total.
+            if candidate.instance.role == .promoted && candidate.instance.primitives.contains(where: { !$0.managed }) {
+                return (candidate.instance, candidate.node, .infinity)
+            }
+            guard candidate.score >= .zero, let weight = weights[candidate.node.name] else { return candidate }
+            return (candidate.instance, candidate.node, weight)
         }
     }
 

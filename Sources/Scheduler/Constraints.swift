@@ -192,9 +192,8 @@ extension WorkingSet {
             context.resourceClass = primitive.resourceClass
             context.provider = primitive.provider
             context.type = primitive.type
-            for set in primitive.attributes.instance where set.rules.isEmpty {
-                for pair in set.pairs { if let value = pair.value { context.parameters[pair.name] = value } }
-            }
+            // The parameters as they are on that node (their sets may have rules of their own).
+            context.parameters = values(of: primitive.attributes.instance, in: context)
         }
         context.meta = resource?.meta ?? [:]
         return evaluate(rule, in: context)

@@ -14,6 +14,12 @@ struct HistoryState {
     var containerRestart = false
     /// The start that the resource's current activity on this node comes from.
     var activeStart: LRMOperation?
+    /// Other nodes a migration recorded here shows the resource active on (MigrationHistory.swift).
+    var alsoActiveOn: [String] = []
+    /// A migration away from this node completed without the stop here (a dangling migration).
+    var danglingMigration = false
+    /// A migration from this node to that one is half done (migrate_to only).
+    var partialMigrationTarget: String?
 }
 
 extension WorkingSet {
@@ -37,6 +43,9 @@ extension WorkingSet {
         unpackRemoteStatus(remoteStates) { unpackHistory($0, cloneOfTemplate: cloneOfTemplate) }
     }
 
+    /// Histories of inactive resources matter to shutdown locks only.
+    private var keepAllHistories: Bool { truthy(cib.configuration.clusterProperty("shutdown-lock")) }
+
     private func unpackHistory(_ state: NodeState, cloneOfTemplate: [String: SchedulerResource]) {
         do {
             guard let node = node(for: state) else { return }
@@ -44,6 +53,7 @@ extension WorkingSet {
             // unpack_node_history; remote nodes are unpacked once their connection is known).
             guard node.online || stonithEnabled || node.isRemote else { return }
             guard let lrmResources = state.lrm?.resources else { return }
+            let keepAll = keepAllHistories
             for index in lrmResources.indices {
                 // Read in place: an lrm_resource is not copied (there is one per resource and node).
                 let id = lrmResources[index].id
@@ -59,6 +69,12 @@ extension WorkingSet {
                 }
                 guard let resource else { continue }
                 apply(history, to: resource, on: node, historyID: id)
+                // Kept for the configuration checks (active resources; fence devices when
+                // unfencing is in use) and shutdown locks.
+                if history.role > .stopped || keepAll
+                    || (unfencingEnabled && resource.primitive?.resourceClass == "stonith") {
+                    resource.histories[node.name] = lrmResources[index]
+                }
             }
         }
     }
@@ -133,8 +149,6 @@ extension WorkingSet {
                        historyID: String) {
         resource.historyNodes.append(node)
         if history.role > .stopped || resource.historyName == nil { resource.historyName = historyID }
-        // Resources on a node in maintenance are left alone.
-        if node.maintenance { resource.managed = false }
         if history.failureIgnored { resource.failureIgnored = true }
         if history.containerRestart, let container = container(of: resource) { container.restartRequired = true }
         // Hard errors keep the resource off the node: for an anonymous clone, every instance.
@@ -144,6 +158,16 @@ extension WorkingSet {
             banned(target, node)
         }
         if history.banEverywhere { for node in nodes { banned(resource, node) } }
+        // A migration recorded here can show it active on its other node (added first, as
+        // Pacemaker adds it while reading this node's history).
+        if history.danglingMigration { resource.migrationBlocked = true }
+        if let target = history.partialMigrationTarget { resource.partialMigrationTarget = nodesByName[target] }
+        for name in history.alsoActiveOn {
+            guard let other = nodesByName[name], !resource.runningOn.contains(where: { $0 === other }) else { continue }
+            resource.runningOn.append(other)
+            if resource.roleOnNode[name] == nil { resource.roleOnNode[name] = .started }
+            if resource.role < .started { resource.role = .started }
+        }
         let role = history.role == .unknown ? Role.stopped : history.role
         if role <= .stopped && history.failed && resource.isRemoteConnection {
             // A stopped connection still failed (waiting out its reconnect interval).
@@ -151,6 +175,8 @@ extension WorkingSet {
             remoteConnectionFailed(resource, lastFailure: history.lastFailure)
         }
         guard role > .stopped else { return }
+        // Resources active on a node in maintenance are left alone.
+        if node.maintenance { resource.managed = false }
         resource.roleOnNode[node.name] = role
         if let start = history.activeStart { resource.activeStarts[node.name] = start }
         if !resource.runningOn.contains(where: { $0 === node }) { resource.runningOn.append(node) }
@@ -180,12 +206,17 @@ extension WorkingSet {
             case "fence":
                 resource.failed = true
                 fenceNode(node, reason: "\(resource.id) failed there")
+                // A node that cannot be fenced keeps it: nothing can be done about it there.
+                if !canFence(node) {
+                    resource.managed = false
+                    resource.blocked = true
+                }
             case "standby":
                 resource.failed = true
                 node.standby = true
             case "demote":
-                // Demote instead of recovering: no promotion here this time.
-                if role == .promoted { resource.promotionBanned = true } else { resource.failed = true }
+                // Demote instead of recovering (promoted again where it stays promoted).
+                if role == .promoted { resource.demoteRecovery = true } else { resource.failed = true }
             default:
                 resource.failed = true
                 // A failure inside a container restarts the container (on-fail=restart-container).
@@ -225,26 +256,10 @@ extension WorkingSet {
             break
         }
         let operations = inOrder ? recorded : recorded.indices.sorted { callOrder(recorded, $0, $1) }.map { recorded[$0] }
-        // Only operations since the last start matter; a resource whose last completed
-        // stop is newer than its last start is not active (Pacemaker's calculate_active_ops).
-        var startIndex = -1, stopIndex = -1, impliedMonitorStart = -1, impliedCloneStart = -1
-        for index in operations.indices {
-            let task = operations[index].operation
-            if task == "stop" && (operations[index].opStatus ?? 0) == 0 {
-                stopIndex = index
-            } else if task == "start" || task == "migrate_from" {
-                startIndex = index
-            } else if impliedMonitorStart <= stopIndex && task == "monitor" && operations[index].interval == 0
-                        && (operations[index].rcCode == 0 || operations[index].rcCode == 8) {
-                impliedMonitorStart = index
-            } else if task == "promote" || task == "demote" {
-                impliedCloneStart = index
-            }
-        }
-        if startIndex == -1 { startIndex = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
+        // Every operation counts, in call order (Pacemaker's unpack_lrm_resource): a failure
+        // before the last start stays decided unless something since cleared it.
         var state = HistoryState()
         for index in operations.indices {
-            if startIndex >= stopIndex && index < startIndex { continue }
             // Fields read in place (copying the whole operation costs more than replaying it).
             let task = operations[index].operation
             let interval = operations[index].interval
@@ -313,13 +328,22 @@ extension WorkingSet {
                 // measurable part of reading a big status section.
                 let clearsFailure: Bool
                 switch task {
-                case "start", "migrate_from", "promote", "demote": clearsFailure = true
+                case _ where rc == 7: clearsFailure = true   // "not running", as expected
+                case "start", "migrate_from", "promote": clearsFailure = true
+                // A demote clears an earlier failure only when that failure asked for a demote.
+                case "demote": clearsFailure = state.onFail == "demote"
                 case "monitor": clearsFailure = sameAsFailure
                 default: clearsFailure = false
                 }
                 if clearsFailure, let onFail = state.onFail, Self.isRecoverable(onFail) {
                     state.failed = false
                     state.onFail = nil
+                }
+                // Any operation that was expected to find the resource not running (and did)
+                // leaves it stopped, whatever the task (Pacemaker's update_resource_state).
+                if rc == 7 && task != "stop" {
+                    state.role = .stopped
+                    continue
                 }
                 switch task {
                 case "start", "migrate_from":
@@ -334,7 +358,9 @@ extension WorkingSet {
                     }
                 case "promote": state.role = .promoted
                 case "demote": state.role = .unpromoted
-                case "migrate_to": state.role = max(state.role, .started)
+                case "migrate_to":
+                    state.role = max(state.role, .started)
+                    migrateToSucceeded(operations[index], resourceID: id, node: node, state: &state)
                 case "monitor":
                     if rc == 7 { state.role = .stopped }
                     else if rc == 8 { state.role = .promoted }
@@ -354,7 +380,9 @@ extension WorkingSet {
             }
             // The configuration (looked up only here: a failure's on-fail is all it is needed for).
             let primitiveConfig = direct?.primitive ?? firstPrimitive(withBaseID: baseName(id))?.primitive
-            let onFail = configuredOnFail(primitiveConfig, task: task, interval: interval)
+            var onFail = configuredOnFail(primitiveConfig, task: task, interval: interval)
+            // A missing agent cannot be ignored: recovered elsewhere (it is banned from here).
+            if onFail == "ignore" && status == 7 { onFail = "restart" }
             if onFail == "ignore" {
                 state.failureIgnored = true
                 if task == "start" || task == "migrate_from" { state.role = .started }
@@ -384,6 +412,11 @@ extension WorkingSet {
                 else if state.role <= .stopped { state.role = .started }
             default:
                 if state.role <= .stopped { state.role = .started }
+            }
+            if task == "migrate_to" {
+                migrateToFailed(operations[index], resourceID: id, node: node, state: &state)
+            } else if task == "migrate_from" {
+                migrateFromFailed(operations[index], resourceID: id, node: node, state: &state)
             }
         }
         return state

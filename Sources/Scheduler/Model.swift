@@ -113,6 +113,11 @@ final class SchedulerResource {
     var failureIgnored = false
     /// Moves by live migration (migrate_to / migrate_from) instead of stop and start.
     var migrating = false
+    /// A completed migration still needs its source stopped, or a half-done one cannot go on:
+    /// it does not migrate (again) now.
+    var migrationBlocked = false
+    /// A migration to this node is half done (its migrate_from has not happened yet).
+    var partialMigrationTarget: SchedulerNode?
     /// Successful start operations by node (their digests tell whether the definition changed).
     var activeStarts: [String: LRMOperation] = [:]
     /// Only reloadable parameters changed: reload in place.
@@ -129,6 +134,10 @@ final class SchedulerResource {
     var orphan = false
     /// Nodes with an operation history of this resource (a node may repeat).
     var historyNodes: [SchedulerNode] = []
+    /// The recorded history (lrm_resource) by node name, for the configuration checks.
+    var histories: [String: LRMResource] = [:]
+    /// What changed in the definition since it was started, by node name (ConfigChanges.swift).
+    var configChanges: [String: ConfigChange] = [:]
 
     // Placement.
     var allowed: [String: Score] = [:]
@@ -150,6 +159,9 @@ final class SchedulerResource {
     var primaryColocations: [Colocation] = []     // this resource is the primary
     var promotionScore: Score = .zero
     var promotionBanned = false
+    /// A promoted failure asked for a demote (on-fail=demote): demote, and promote again if
+    /// it stays promoted.
+    var demoteRecovery = false
 
     // Settings.
     var stickiness = 0
@@ -241,6 +253,11 @@ struct OrderingFlags: OptionSet {
     static let inheritReason = OrderingFlags(rawValue: 64)
     /// "then" cannot happen while "first" belongs to a blocked resource and cannot happen.
     static let waitsForBlocked = OrderingFlags(rawValue: 128)
+    /// "first" has no resource (unfencing) but still names the reason: "required stonith".
+    static let reasonFromTask = OrderingFlags(rawValue: 256)
+    /// "first" is a clone's pseudo-action: "then" is required when an instance's action on
+    /// the same node as "then" is.
+    static let impliesThenOnNode = OrderingFlags(rawValue: 512)
 }
 
 struct Ordering {

@@ -125,9 +125,23 @@ extension WorkingSet {
         }
         guard date.count == 3 else { return nil }
         var time = [0, 0, 0]
+        // A UTC offset ("-05:00", "+0100"), after the time or as a field of its own.
+        var offsetText: Substring?
         if parts.count > 1 {
-            let fields = parts[1].split(separator: ":").compactMap { Int($0.prefix(2)) }
+            var timePart = parts[1]
+            if let sign = timePart.dropFirst().firstIndex(where: { $0 == "+" || $0 == "-" }) {
+                offsetText = timePart[sign...]
+                timePart = timePart[..<sign]
+            }
+            let fields = timePart.split(separator: ":").compactMap { Int($0.prefix(2)) }
             for (index, value) in fields.prefix(3).enumerated() { time[index] = value }
+        }
+        if parts.count > 2, let first = parts[2].first, first == "+" || first == "-" { offsetText = parts[2] }
+        var offset = 0
+        if let offsetText, let sign = offsetText.first {
+            let digits = offsetText.dropFirst().filter(\.isNumber)
+            let hours = Int(digits.prefix(2)) ?? 0, minutes = Int(digits.dropFirst(2).prefix(2)) ?? 0
+            offset = (sign == "-" ? -1 : 1) * (hours * 3600 + minutes * 60)
         }
         // Days from civil (Howard Hinnant's algorithm).
         let (y0, m, d) = (date[0], date[1], date[2])
@@ -137,7 +151,7 @@ extension WorkingSet {
         let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
-        return days * 86_400 + time[0] * 3600 + time[1] * 60 + time[2]
+        return days * 86_400 + time[0] * 3600 + time[1] * 60 + time[2] - offset
     }
 
     /// The values of a list of name/value sets, the sets whose rules hold, higher scores first.

@@ -32,6 +32,12 @@ struct SummaryWriter {
                 lines.append("  * Shutdown \(node.name)")
             }
         }
+        // Unfencing was scheduled before the fencing of unclean nodes: listed after it.
+        for id in set.unfenceActions.reversed() {
+            let action = set.actions[id]
+            guard !action.optional, let node = action.node else { continue }
+            lines.append("  * Fence (on) \(node.name) '\(action.fenceReason ?? "required")'")
+        }
         // Reported by priority, then in configuration order (orphans last).
         var ordered = set.resources.enumerated().sorted { lhs, rhs in
             lhs.element.priority != rhs.element.priority ? lhs.element.priority > rhs.element.priority : lhs.offset < rhs.offset

@@ -29,8 +29,9 @@ extension WorkingSet {
             }
             let schedulerNode = SchedulerNode(id: node.id, name: node.uname, order: index)
             schedulerNode.attributes = values(of: node.attributes.instance, in: RuleContext(node: schedulerNode, now: now))
-            for set in node.attributes.utilization where set.rules.isEmpty {
-                for pair in set.pairs { schedulerNode.capacity[pair.name] = Int(pair.value ?? "") ?? 0 }
+            // Utilization sets by score, their rules (dates) evaluated like other attribute sets.
+            for (name, value) in values(of: node.attributes.utilization, in: RuleContext(node: schedulerNode, now: now)) {
+                schedulerNode.capacity[name] = Int(value) ?? 0
             }
             schedulerNode.attributes["#uname"] = node.uname
             schedulerNode.attributes["#id"] = node.id
@@ -251,8 +252,10 @@ extension WorkingSet {
         if primitive.resourceClass == "ocf", primitive.provider == "pacemaker", primitive.type == "remote" {
             resource.isRemoteConnection = true
         }
-        for set in primitive.attributes.utilization where set.rules.isEmpty {
-            for pair in set.pairs where resource.utilization[pair.name] == nil { resource.utilization[pair.name] = Int(pair.value ?? "") ?? 0 }
+        let utilizationContext = RuleContext(resourceClass: primitive.resourceClass, provider: primitive.provider,
+                                             type: primitive.type, now: now)
+        for (name, value) in values(of: primitive.attributes.utilization, in: utilizationContext) {
+            resource.utilization[name] = Int(value) ?? 0
         }
         resource.parent = parent
         resource.primitive = primitive

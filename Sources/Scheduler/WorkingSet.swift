@@ -43,6 +43,11 @@ final class WorkingSet {
     var orderings: [Ordering] = []
     /// Fence actions in creation order.
     var fenceActions: [Int] = []
+    /// Some device provides unfencing, or some resource requires it (Unfencing.swift).
+    var unfencingEnabled = false
+    /// Unfencing ("on") fence actions in creation order, and by node name.
+    var unfenceActions: [Int] = []
+    var unfenceActionsByNode: [String: Int] = [:]
     var shutdownActions: [Int] = []
     var derived: [DerivedPseudo] = []
     var oneOrMoreActions: [String: Int] = [:]
