@@ -3,7 +3,8 @@ public enum Resource: Equatable, Sendable {
     case primitive(Primitive)
     case group(Group)
     case clone(Clone)
-    /// bundle, template and anything newer: kept as read, not scheduled yet.
+    /// bundle, template and anything newer: kept as read (the scheduler reads bundles from the
+    /// element itself).
     case other(XMLElement)
 
     static let elementNames: [String] = ["primitive", "group", "clone", "master", "bundle", "template"]
