@@ -62,12 +62,19 @@ extension WorkingSet {
                 } else {
                     actions[stop].runnable = false
                 }
+            } else if node.guestContainer != nil && ((!node.online && node.remoteRequiresReset) || !canFenceGuest(node)) {
+                // An offline guest node that needs a reset runs nothing (fencing it, when its
+                // host can be fenced, implies the stop instead); nor can a stop complete on a
+                // guest whose host is down and cannot be fenced (Pacemaker's
+                // update_resource_action_runnable).
+                actions[stop].runnable = false
             }
             if next == nil && mustStop { actions[stop].reason = "node availability" }
             stops.append(stop)
             if roleHere == .promoted {
                 let demote = addAction(resource, "demote", node, optional: !(mustStop || nextRole < .promoted))
-                if node.unclean { actions[demote].pseudo = true; actions[demote].runnable = actions[stop].runnable }
+                if node.unclean { actions[demote].pseudo = true }
+                if !actions[stop].runnable { actions[demote].runnable = false }
                 order(demote, stop, [.impliesFirst])
                 demotes.append(demote)
             }

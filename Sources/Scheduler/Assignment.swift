@@ -128,7 +128,10 @@ extension WorkingSet {
         if placementStrategy != "default" { reportOrder = ordered }
         // Remote connections first: where they run decides whether their nodes can host anything.
         // (A bundle's connections are placed with their bundle, after these.)
-        for resource in ordered where resource.isRemoteConnection && !resource.bundlePart { assign(resource, prefer: nil) }
+        // A connection partially migrated prefers its migration target (to finish the migration).
+        for resource in ordered where resource.isRemoteConnection && !resource.bundlePart {
+            assign(resource, prefer: resource.partialMigrationTarget)
+        }
         // A remote node can host resources when its connection will run (it may be starting now).
         for node in nodes where node.isRemote && !(connectionResource(of: node)?.bundlePart ?? false) { remoteConnectionAssigned(node) }
         for resource in ordered { assign(resource, prefer: nil) }
