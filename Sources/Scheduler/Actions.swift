@@ -46,7 +46,11 @@ extension WorkingSet {
         }
         var stops: [Int] = []
         var demotes: [Int] = []
+        // multiple-active=stop_unexpected: only the copies away from its node are stopped.
+        let stopUnexpected = multiple && next != nil && resource.meta["multiple-active"]?.lowercased() == "stop_unexpected"
+        resource.stopUnexpected = stopUnexpected
         for node in resource.runningOn {
+            if stopUnexpected && node === next { continue }
             let roleHere = resource.roleOnNode[node.name] ?? .started
             var mustStop = multiple || next == nil || next !== node || resource.failed || nextRole == .stopped
             // Staying on its clean node, a resource that needs no fencing is not stopped for its
@@ -64,6 +68,7 @@ extension WorkingSet {
                 }
             }
             if next == nil && mustStop { actions[stop].reason = "node availability" }
+            if stopUnexpected { actions[stop].reason = "being multiply active" }
             stops.append(stop)
             if roleHere == .promoted {
                 let demote = addAction(resource, "demote", node, optional: !(mustStop || nextRole < .promoted))

@@ -162,6 +162,8 @@ final class SchedulerResource {
     /// A promoted failure asked for a demote (on-fail=demote): demote, and promote again if
     /// it stays promoted.
     var demoteRecovery = false
+    /// Multiply active with multiple-active=stop_unexpected: stopped only away from its node.
+    var stopUnexpected = false
 
     // Settings.
     var stickiness = 0
