@@ -83,7 +83,7 @@ extension WorkingSet {
             var change = staying ? definitionChange(resource, on: next) : .none
             if staying && resource.restartRequired { change = .restart }
             let restart = change == .restart || change == .stopRequired
-            start = addAction(resource, "start", next, optional: staying && !restart)
+            start = addAction(resource, "start", next, optional: staying && !restart && !resource.stoppedButActive)
             if restart {
                 if change == .restart && !resource.restartRequired { actions[start].reason = "resource definition change" }
                 for stop in stops where actions[stop].node === next { actions[stop].optional = false }

@@ -164,6 +164,9 @@ final class SchedulerResource {
     var demoteRecovery = false
     /// Multiply active with multiple-active=stop_unexpected: stopped only away from its node.
     var stopUnexpected = false
+    /// Active only on a failed migration's target while its recorded role ended Stopped: its
+    /// start there is required (Pacemaker takes it from Stopped to Started in place).
+    var stoppedButActive = false
 
     // Settings.
     var stickiness = 0
