@@ -440,8 +440,13 @@ extension WorkingSet {
             return hosts
         }
         let members: [SchedulerResource] = primary.kind == .clone ? primary.children : [primary]
+        // A mandatory colocation with a clone (no promotable role) counts only the instances
+        // whose resources are not blocked (Pacemaker's clone colocation with INFINITY).
+        let skipBlocked = primary.kind == .clone && colocation.score >= .infinity
+            && !(primary.promotable && colocation.primaryRole != nil)
         return members.compactMap { member -> SchedulerNode? in
             guard let node = member.allocatedTo else { return nil }
+            if skipBlocked && member.primitives.contains(where: \.blocked) { return nil }
             if let role = colocation.primaryRole {
                 let next = member.nextRole ?? .started
                 if role == .promoted && next != .promoted { return nil }
