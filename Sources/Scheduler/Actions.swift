@@ -23,7 +23,8 @@ extension WorkingSet {
             shutdownActions.append(addAction(nil, "do_shutdown", node, optional: false))
         }
         for resource in allPrimitives { createPrimitiveActions(resource) }
-        for resource in allResources() where resource.kind != .primitive { createCollectiveActions(resource) }
+        // Members first: a clone of groups waits for its groups' own pseudo-actions.
+        for resource in allResources().reversed() where resource.kind != .primitive { createCollectiveActions(resource) }
         for spec in orderConstraints { applyOrder(spec) }
     }
 
