@@ -651,6 +651,9 @@ extension WorkingSet {
                 }
             }
             for primitive in instance.primitives where primitive.promotionBanned { value = .minusInfinity }
+            // A group instance is promoted only with all its members placed (Pacemaker's
+            // node_to_be_promoted_on asks every member).
+            if instance.kind == .group && instance.primitives.contains(where: { $0.allocatedTo == nil }) { value = .minusInfinity }
             if instance.primitives.allSatisfy(\.managed) && !canPromote(on: node) { value = .minusInfinity }
             if !haveQuorum && noQuorumPolicy == "demote" { value = .minusInfinity }
             // Role-limited colocations weigh on promotion (Pacemaker's pcmk__apply_coloc_to_priority).
