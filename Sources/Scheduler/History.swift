@@ -290,7 +290,7 @@ extension WorkingSet {
             let expected = expectedRC(operations[index].transitionKey)
             // Expired failures are forgotten.
             if let settings = resourceSettings, settings.failureTimeout > 0, let now,
-               rc != expected, !(isProbe && rc == 7),
+               rc != expected, !(isProbe && (rc == 7 || rc == 0 || rc == 8)),   // (a probe finding it active is no failure)
                let changed = operations[index].lastRCChange ?? operations[index].lastRun,
                changed + settings.failureTimeout <= now {
                 continue
