@@ -244,8 +244,12 @@ extension WorkingSet {
                     }
                 }
             } else if set.isSequential {
+                // ordering="listed": each member with the one after it; the default ("group"):
+                // each with the one before it (Pacemaker's unpack_colocation_set).
+                let listed = set.ordering?.lowercased() == "listed"
                 for index in members.indices.dropFirst() {
-                    addColocation(id: colocation.id, dependent: members[index], primary: members[index - 1], score: setScore,
+                    let (dependent, primary) = listed ? (members[index - 1], members[index]) : (members[index], members[index - 1])
+                    addColocation(id: colocation.id, dependent: dependent, primary: primary, score: setScore,
                                   dependentRole: role, primaryRole: role, attribute: attribute)
                 }
             }
