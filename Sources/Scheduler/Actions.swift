@@ -42,7 +42,8 @@ extension WorkingSet {
             // Unmanaged: nothing is done to it, but orderings may still refer to it.
             let node = resource.runningOn.first
             addAction(resource, "start", node, optional: true, runnable: !resource.blocked && node != nil)
-            if let node { addAction(resource, "stop", node, optional: true, runnable: !resource.blocked) }
+            // A blocked resource needs its stop (Pacemaker's need_stop), which cannot happen.
+            if let node { addAction(resource, "stop", node, optional: !resource.blocked, runnable: !resource.blocked) }
             return
         }
         var stops: [Int] = []
@@ -160,7 +161,7 @@ extension WorkingSet {
             for index in members.indices.dropFirst() {
                 order(findAction(members[index - 1], "start"), findAction(members[index], "start"), [.impliesThen, .runnableLeft])
                 if let laterStop = findAction(members[index], "stop"), let earlierStop = findAction(members[index - 1], "stop") {
-                    order(laterStop, earlierStop, [.waitsForBlocked])
+                    order(laterStop, earlierStop, [.waitsForBlocked, .memberStopRestart])
                 }
                 if let earlierPromote = findAction(members[index - 1], "promote"), let laterPromote = findAction(members[index], "promote") {
                     order(earlierPromote, laterPromote, [.runnableLeft])
@@ -409,13 +410,13 @@ extension WorkingSet {
                     actions[ordering.first].optional = false
                     changed = true
                 }
+                if ordering.flags.contains(.memberStopRestart) && applyMemberStopRestart(ordering) { changed = true }
                 // An action ordered after one that a blocked resource cannot perform waits forever.
                 if (ordering.flags.contains(.impliesThen) || ordering.flags.contains(.waitsForBlocked)) && !first.runnable && then.runnable
                     && first.resource?.blocked == true && first.resource !== then.resource && first.node != nil {
                     actions[ordering.then].runnable = false
-                    if ordering.flags.contains(.waitsForBlocked) && actions[ordering.then].reason == nil {
-                        actions[ordering.then].reason = "unrunnable \(describe(first))"
-                    }
+                    // (Pacemaker gives no reason here: a member stop's reason comes from the
+                    // member-stop restart ordering, when there is one.)
                     changed = true
                 }
                 // A required action that must wait for one that cannot happen cannot happen either.
