@@ -783,8 +783,9 @@ extension WorkingSet {
             }
         }
         if !found {
-            // Without a promotion score an instance already promoted keeps its role.
-            return instance.role == .promoted && instance.runningOn.contains(where: { $0 === node }) ? .zero : Score(-1)
+            // Without a promotion score: -1, even for an instance promoted now (Pacemaker's
+            // set_instance_priority); only role-Promoted locations can then promote it.
+            return Score(-1)
         }
         return total
     }
