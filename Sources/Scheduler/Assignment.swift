@@ -63,8 +63,18 @@ extension WorkingSet {
         var total = Score.zero
         var lastFailure = 0
         if !records.isEmpty {
-            // The resource's own records, and those under its id without the instance number.
-            for name in resource.baseID == resource.id ? [resource.id] : [resource.id, resource.baseID] {
+            // The resource's own records, and those under its id without the instance number;
+            // an anonymous clone's instance counts those of every instance number (Pacemaker
+            // matches fail-count-BASE(:N)?).
+            let anonymous = resource.cloneParent.map { !$0.globallyUnique } ?? false
+            var names = resource.baseID == resource.id ? [resource.id] : [resource.id, resource.baseID]
+            if anonymous {
+                let prefix = resource.baseID + ":"
+                names = [resource.baseID] + records.keys.filter { key in
+                    key.hasPrefix(prefix) && !key.dropFirst(prefix.count).isEmpty && key.dropFirst(prefix.count).allSatisfy(\.isNumber)
+                }.sorted()
+            }
+            for name in names {
                 if let record = records[name] {
                     total = total + record.count
                     lastFailure = max(lastFailure, record.last)
