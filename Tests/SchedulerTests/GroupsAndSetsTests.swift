@@ -48,4 +48,18 @@ import Testing
         #expect(summary.count == 5)
         #expect(summary.contains { $0.hasSuffix("( node2 )") })
     }
+
+    @Test func anAnonymousCloneInstanceSumsEveryInstanceNumbersFailCount() throws {
+        let clone = """
+        <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="clone-max" value="1"/></meta_attributes>
+        <primitive id="a" class="ocf" provider="pacemaker" type="Dummy">
+          <meta_attributes id="a-m"><nvpair id="a-m1" name="migration-threshold" value="2"/></meta_attributes>
+        </primitive></clone>
+        """
+        let failures = "<nvpair id=\"f0\" name=\"fail-count-a:0\" value=\"1\"/><nvpair id=\"f1\" name=\"fail-count-a:1\" value=\"1\"/>"
+        let text = Fixture.cib(resources: clone, node1History: Fixture.history("a", [("start", 0, 0)]), node1Attributes: failures)
+        // 1 + 1 reaches the threshold of 2: the instance leaves node1.
+        let summary = try Fixture.summary(text)
+        #expect(summary.contains { $0.contains("node2") })
+    }
 }
