@@ -23,7 +23,8 @@ extension WorkingSet {
             shutdownActions.append(addAction(nil, "do_shutdown", node, optional: false))
         }
         for resource in allPrimitives { createPrimitiveActions(resource) }
-        for resource in allResources() where resource.kind != .primitive { createCollectiveActions(resource) }
+        // Members first: a clone of groups waits for its groups' own pseudo-actions.
+        for resource in allResources().reversed() where resource.kind != .primitive { createCollectiveActions(resource) }
         for spec in orderConstraints { applyOrder(spec) }
     }
 
@@ -41,12 +42,17 @@ extension WorkingSet {
             // Unmanaged: nothing is done to it, but orderings may still refer to it.
             let node = resource.runningOn.first
             addAction(resource, "start", node, optional: true, runnable: !resource.blocked && node != nil)
-            if let node { addAction(resource, "stop", node, optional: true, runnable: !resource.blocked) }
+            // A blocked resource needs its stop (Pacemaker's need_stop), which cannot happen.
+            if let node { addAction(resource, "stop", node, optional: !resource.blocked, runnable: !resource.blocked) }
             return
         }
         var stops: [Int] = []
         var demotes: [Int] = []
+        // multiple-active=stop_unexpected: only the copies away from its node are stopped.
+        let stopUnexpected = multiple && next != nil && resource.meta["multiple-active"]?.lowercased() == "stop_unexpected"
+        resource.stopUnexpected = stopUnexpected
         for node in resource.runningOn {
+            if stopUnexpected && node === next { continue }
             let roleHere = resource.roleOnNode[node.name] ?? .started
             var mustStop = multiple || next == nil || next !== node || resource.failed || nextRole == .stopped
             // Staying on its clean node, a resource that needs no fencing is not stopped for its
@@ -70,6 +76,7 @@ extension WorkingSet {
                 actions[stop].runnable = false
             }
             if next == nil && mustStop { actions[stop].reason = "node availability" }
+            if stopUnexpected { actions[stop].reason = "being multiply active" }
             stops.append(stop)
             if roleHere == .promoted {
                 let demote = addAction(resource, "demote", node, optional: !(mustStop || nextRole < .promoted))
@@ -85,7 +92,7 @@ extension WorkingSet {
             var change = staying ? definitionChange(resource, on: next) : .none
             if staying && resource.restartRequired { change = .restart }
             let restart = change == .restart || change == .stopRequired
-            start = addAction(resource, "start", next, optional: staying && !restart)
+            start = addAction(resource, "start", next, optional: staying && !restart && !resource.stoppedButActive)
             if restart {
                 if change == .restart && !resource.restartRequired { actions[start].reason = "resource definition change" }
                 for stop in stops where actions[stop].node === next { actions[stop].optional = false }
@@ -161,7 +168,7 @@ extension WorkingSet {
             for index in members.indices.dropFirst() {
                 order(findAction(members[index - 1], "start"), findAction(members[index], "start"), [.impliesThen, .runnableLeft])
                 if let laterStop = findAction(members[index], "stop"), let earlierStop = findAction(members[index - 1], "stop") {
-                    order(laterStop, earlierStop, [.waitsForBlocked])
+                    order(laterStop, earlierStop, [.waitsForBlocked, .memberStopRestart])
                 }
                 if let earlierPromote = findAction(members[index - 1], "promote"), let laterPromote = findAction(members[index], "promote") {
                     order(earlierPromote, laterPromote, [.runnableLeft])
@@ -410,13 +417,13 @@ extension WorkingSet {
                     actions[ordering.first].optional = false
                     changed = true
                 }
+                if ordering.flags.contains(.memberStopRestart) && applyMemberStopRestart(ordering) { changed = true }
                 // An action ordered after one that a blocked resource cannot perform waits forever.
                 if (ordering.flags.contains(.impliesThen) || ordering.flags.contains(.waitsForBlocked)) && !first.runnable && then.runnable
                     && first.resource?.blocked == true && first.resource !== then.resource && first.node != nil {
                     actions[ordering.then].runnable = false
-                    if ordering.flags.contains(.waitsForBlocked) && actions[ordering.then].reason == nil {
-                        actions[ordering.then].reason = "unrunnable \(describe(first))"
-                    }
+                    // (Pacemaker gives no reason here: a member stop's reason comes from the
+                    // member-stop restart ordering, when there is one.)
                     changed = true
                 }
                 // A required action that must wait for one that cannot happen cannot happen either.

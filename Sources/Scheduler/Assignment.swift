@@ -63,8 +63,18 @@ extension WorkingSet {
         var total = Score.zero
         var lastFailure = 0
         if !records.isEmpty {
-            // The resource's own records, and those under its id without the instance number.
-            for name in resource.baseID == resource.id ? [resource.id] : [resource.id, resource.baseID] {
+            // The resource's own records, and those under its id without the instance number;
+            // an anonymous clone's instance counts those of every instance number (Pacemaker
+            // matches fail-count-BASE(:N)?).
+            let anonymous = resource.cloneParent.map { !$0.globallyUnique } ?? false
+            var names = resource.baseID == resource.id ? [resource.id] : [resource.id, resource.baseID]
+            if anonymous {
+                let prefix = resource.baseID + ":"
+                names = [resource.baseID] + records.keys.filter { key in
+                    key.hasPrefix(prefix) && !key.dropFirst(prefix.count).isEmpty && key.dropFirst(prefix.count).allSatisfy(\.isNumber)
+                }.sorted()
+            }
+            for name in names {
                 if let record = records[name] {
                     total = total + record.count
                     lastFailure = max(lastFailure, record.last)
@@ -443,8 +453,13 @@ extension WorkingSet {
             return hosts
         }
         let members: [SchedulerResource] = primary.kind == .clone ? primary.children : [primary]
+        // A mandatory colocation with a clone (no promotable role) counts only the instances
+        // whose resources are not blocked (Pacemaker's clone colocation with INFINITY).
+        let skipBlocked = primary.kind == .clone && colocation.score >= .infinity
+            && !(primary.promotable && colocation.primaryRole != nil)
         return members.compactMap { member -> SchedulerNode? in
             guard let node = member.allocatedTo else { return nil }
+            if skipBlocked && member.primitives.contains(where: \.blocked) { return nil }
             if let role = colocation.primaryRole {
                 let next = member.nextRole ?? .started
                 if role == .promoted && next != .promoted { return nil }
@@ -649,6 +664,9 @@ extension WorkingSet {
                 }
             }
             for primitive in instance.primitives where primitive.promotionBanned { value = .minusInfinity }
+            // A group instance is promoted only with all its members placed (Pacemaker's
+            // node_to_be_promoted_on asks every member).
+            if instance.kind == .group && instance.primitives.contains(where: { $0.allocatedTo == nil }) { value = .minusInfinity }
             if instance.primitives.allSatisfy(\.managed) && !canPromote(on: node) { value = .minusInfinity }
             if !haveQuorum && noQuorumPolicy == "demote" { value = .minusInfinity }
             // Role-limited colocations weigh on promotion (Pacemaker's pcmk__apply_coloc_to_priority).
@@ -778,8 +796,9 @@ extension WorkingSet {
             }
         }
         if !found {
-            // Without a promotion score an instance already promoted keeps its role.
-            return instance.role == .promoted && instance.runningOn.contains(where: { $0 === node }) ? .zero : Score(-1)
+            // Without a promotion score: -1, even for an instance promoted now (Pacemaker's
+            // set_instance_priority); only role-Promoted locations can then promote it.
+            return Score(-1)
         }
         return total
     }

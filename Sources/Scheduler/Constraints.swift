@@ -109,6 +109,8 @@ extension WorkingSet {
         var element = XMLElement(name: "resource_set", attributes: [.init(name: "id", value: "\(id)-set")])
         if let action { element["action"] = action }
         if let role { element["role"] = role }
+        // Pacemaker's tag_to_set: a template's or tag's set is not sequential.
+        if isReferenceToMany(id) { element["sequential"] = "false" }
         element.children = resolveAll(id).map { XMLElement(name: "resource_ref", attributes: [.init(name: "id", value: $0.id)]) }
         return try ResourceSet(xml: element)
     }
@@ -203,6 +205,8 @@ extension WorkingSet {
 
     private func unpackColocation(_ original: ColocationConstraint) {
         var colocation = original
+        // Pacemaker ignores a colocation between two templates or tags.
+        if colocation.sets.isEmpty, isReferenceToMany(colocation.resource), isReferenceToMany(colocation.withResource) { return }
         if colocation.sets.isEmpty, isReferenceToMany(colocation.resource) || isReferenceToMany(colocation.withResource),
            let first = colocation.resource, let second = colocation.withResource,
            let dependentSet = try? syntheticSet(first, role: colocation.resourceRole),
@@ -214,8 +218,7 @@ extension WorkingSet {
         let attribute = colocation.nodeAttribute ?? "#uname"
         if colocation.sets.isEmpty {
             guard let dependent = resolve(colocation.resource), let primary = resolve(colocation.withResource) else { return }
-            // A plain colocation reads role "Started" as no role at all; inside resource sets
-            // it stays a role to match (observed: promoted-ordering vs template-coloc-3).
+            // A colocation reads role "Started" as no role at all (so do its sets).
             func plain(_ text: String?) -> Role? {
                 let role = Role(parsing: text)
                 return role == .started ? nil : role
@@ -231,7 +234,7 @@ extension WorkingSet {
         for set in colocation.sets.reversed() {
             let members = set.resources.compactMap(resolve)
             let setScore = set.score ?? score
-            let role = Role(parsing: set.role)
+            let role = Role(parsing: set.role).flatMap { $0 == .started ? nil : $0 }
             if setScore < .zero {
                 // Anti-colocation sets keep every member away from every earlier one.
                 for index in members.indices {
@@ -241,8 +244,12 @@ extension WorkingSet {
                     }
                 }
             } else if set.isSequential {
+                // ordering="listed": each member with the one after it; the default ("group"):
+                // each with the one before it (Pacemaker's unpack_colocation_set).
+                let listed = set.ordering?.lowercased() == "listed"
                 for index in members.indices.dropFirst() {
-                    addColocation(id: colocation.id, dependent: members[index], primary: members[index - 1], score: setScore,
+                    let (dependent, primary) = listed ? (members[index - 1], members[index]) : (members[index], members[index - 1])
+                    addColocation(id: colocation.id, dependent: dependent, primary: primary, score: setScore,
                                   dependentRole: role, primaryRole: role, attribute: attribute)
                 }
             }

@@ -167,6 +167,9 @@ extension WorkingSet {
             resource.runningOn.append(other)
             if resource.roleOnNode[name] == nil { resource.roleOnNode[name] = .started }
             if resource.role < .started { resource.role = .started }
+            // Stopped here after the failed migration: Pacemaker's role for it ends Stopped
+            // although it counts as active on the target.
+            if history.role <= .stopped { resource.stoppedButActive = true }
         }
         let role = history.role == .unknown ? Role.stopped : history.role
         if role <= .stopped && history.failed && resource.isRemoteConnection {
@@ -175,6 +178,7 @@ extension WorkingSet {
             remoteConnectionFailed(resource, lastFailure: history.lastFailure)
         }
         guard role > .stopped else { return }
+        resource.stoppedButActive = false
         // Resources active on a node in maintenance are left alone.
         if node.maintenance { resource.managed = false }
         resource.roleOnNode[node.name] = role
@@ -286,7 +290,7 @@ extension WorkingSet {
             let expected = expectedRC(operations[index].transitionKey)
             // Expired failures are forgotten.
             if let settings = resourceSettings, settings.failureTimeout > 0, let now,
-               rc != expected, !(isProbe && rc == 7),
+               rc != expected, !(isProbe && (rc == 7 || rc == 0 || rc == 8)),   // (a probe finding it active is no failure)
                let changed = operations[index].lastRCChange ?? operations[index].lastRun,
                changed + settings.failureTimeout <= now {
                 continue

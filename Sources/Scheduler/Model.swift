@@ -162,6 +162,11 @@ final class SchedulerResource {
     /// A promoted failure asked for a demote (on-fail=demote): demote, and promote again if
     /// it stays promoted.
     var demoteRecovery = false
+    /// Multiply active with multiple-active=stop_unexpected: stopped only away from its node.
+    var stopUnexpected = false
+    /// Active only on a failed migration's target while its recorded role ended Stopped: its
+    /// start there is required (Pacemaker takes it from Stopped to Started in place).
+    var stoppedButActive = false
 
     // Settings.
     var stickiness = 0

@@ -63,7 +63,8 @@ struct SummaryWriter {
         let moving = current != nil && next != nil && current !== next
         let start = actions(resource, "start", on: next)
         let startNode = (start == nil || !start!.runnable) ? nil : current
-        let stop = actions(resource, "stop", on: startNode)
+        // (Stopped only away from its node, a multiply active resource shows that stop.)
+        let stop = actions(resource, "stop", on: startNode) ?? (resource.stopUnexpected ? actions(resource, "stop", on: nil) : nil)
         let promote = actions(resource, "promote", on: next)
         let demote = actions(resource, "demote", on: next)
         let role = resource.role

@@ -157,7 +157,13 @@ extension WorkingSet {
         for resource in allPrimitives where resource.runningOn.count > 1 {
             switch resource.meta["multiple-active"]?.lowercased() {
             case "stop_only": resource.nextRole = .stopped
-            case "block": resource.managed = false; resource.blocked = true
+            case "block":
+                resource.managed = false; resource.blocked = true
+                // A group (or bundle) itself set to block is blocked as a whole.
+                if let parent = resource.parent, parent.kind == .group || parent.isBundle,
+                   parent.meta["multiple-active"]?.lowercased() == "block" {
+                    for sibling in parent.children { sibling.managed = false; sibling.blocked = true }
+                }
             default: break
             }
         }

@@ -1,0 +1,65 @@
+import CIB
+import Testing
+@testable import Scheduler
+
+/// Groups, colocation sets and template references, pinned down apart from the conformance data.
+@Suite struct GroupsAndSetsTests {
+    @Test func aGroupSetToBlockIsBlockedAsAWhole() throws {
+        let group = """
+        <group id="g"><meta_attributes id="g-m"><nvpair id="g-m1" name="multiple-active" value="block"/></meta_attributes>
+        \(Fixture.dummy("a"))\(Fixture.dummy("b"))</group>
+        """
+        let text = Fixture.cib(resources: group,
+                               node1History: Fixture.history("a", [("start", 0, 0)]) + Fixture.history("b", [("start", 0, 0)]),
+                               node2History: Fixture.history("a", [("start", 0, 0)]))
+        // Without blocking the whole group, b would be restarted after a's recovery.
+        #expect(try Fixture.summary(text) == [])
+    }
+
+    @Test func listedColocationSetsPutEachMemberWithTheNextOne() throws {
+        let resources = Fixture.dummy("a") + Fixture.dummy("b")
+            + "<primitive id=\"c\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"><meta_attributes id=\"c-m\"><nvpair id=\"c-m1\" name=\"target-role\" value=\"Stopped\"/></meta_attributes></primitive>"
+        func colocation(_ ordering: String?) -> String {
+            let attribute = ordering.map { " ordering=\"\($0)\"" } ?? ""
+            return """
+            <rsc_colocation id="col" score="INFINITY"><resource_set id="s"\(attribute)>
+            <resource_ref id="a"/><resource_ref id="b"/><resource_ref id="c"/></resource_set></rsc_colocation>
+            """
+        }
+        // Default ("group"): b with a, c with b; c is stopped, a and b run together.
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: colocation(nil)))
+                == ["* Start a ( node1 )", "* Start b ( node1 )"])
+        // "listed": a with b, b with c; c is stopped, so neither can run.
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: colocation("listed"))) == [])
+    }
+
+    @Test func aColocationWithATemplateKeepsTheResourceWithEveryPrimitiveOfIt() throws {
+        let resources = """
+        <template id="t" class="ocf" provider="pacemaker" type="Dummy"/>
+        \(Fixture.dummy("a"))<primitive id="b" template="t"/><primitive id="c" template="t"/>
+        """
+        let constraint = "<rsc_colocation id=\"col\" rsc=\"a\" with-rsc=\"t\" rsc-role=\"Started\" score=\"INFINITY\"/>"
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: constraint))
+                == ["* Start a ( node1 )", "* Start b ( node1 )", "* Start c ( node1 )"])
+        // Between two templates a colocation means nothing (Pacemaker ignores it).
+        let both = resources + "<template id=\"u\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/><primitive id=\"d\" template=\"u\"/><primitive id=\"e\" template=\"u\"/>"
+        let ignored = "<rsc_colocation id=\"col\" rsc=\"t\" with-rsc=\"u\" score=\"INFINITY\"/>"
+        let summary = try Fixture.summary(Fixture.cib(resources: both, constraints: ignored))
+        #expect(summary.count == 5)
+        #expect(summary.contains { $0.hasSuffix("( node2 )") })
+    }
+
+    @Test func anAnonymousCloneInstanceSumsEveryInstanceNumbersFailCount() throws {
+        let clone = """
+        <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="clone-max" value="1"/></meta_attributes>
+        <primitive id="a" class="ocf" provider="pacemaker" type="Dummy">
+          <meta_attributes id="a-m"><nvpair id="a-m1" name="migration-threshold" value="2"/></meta_attributes>
+        </primitive></clone>
+        """
+        let failures = "<nvpair id=\"f0\" name=\"fail-count-a:0\" value=\"1\"/><nvpair id=\"f1\" name=\"fail-count-a:1\" value=\"1\"/>"
+        let text = Fixture.cib(resources: clone, node1History: Fixture.history("a", [("start", 0, 0)]), node1Attributes: failures)
+        // 1 + 1 reaches the threshold of 2: the instance leaves node1.
+        let summary = try Fixture.summary(text)
+        #expect(summary.contains { $0.contains("node2") })
+    }
+}
