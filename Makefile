@@ -54,3 +54,4 @@ scheduler-bench:
 	scripts/ensure-packages $(BUILD_PACKAGES) pacemaker pacemaker-cli-utils
 	$(SWIFT) build -c release --product baton
 	.build/release/baton scheduler-benchmark --table --repeats 5
+	.build/release/baton scheduler-benchmark --growth

@@ -17,7 +17,8 @@ struct BenchmarkCommand: ParsableCommand {
         discussion: """
             One size: --nodes, --resources, --node-down, --compare. The whole table of issue 5
             (8x200, 16x500, 32x1000, 32x2000, 32x4000, each steady and with a node down, against
-            crm_simulate, with peak memory and growth): --table [--max-resources R].
+            crm_simulate, with peak memory and growth): --table [--max-resources R]. Our growth
+            from 1000 to 4000 resources, the sizes taking turns: --growth [--rounds N].
             """)
 
     /// The sizes of the table (nodes, resources).
@@ -29,6 +30,9 @@ struct BenchmarkCommand: ParsableCommand {
     @Flag(help: "Take the last node down (it must be fenced and its resources moved).") var nodeDown = false
     @Flag(help: "Also time `crm_simulate -R -Q -x FILE` on the same CIB.") var compare = false
     @Flag(help: "Run the whole table (every size, steady and a node down) against crm_simulate.") var table = false
+    @Flag(help: "Measure our growth from 1000 to 4000 resources at 32 nodes: the sizes take turns, best of --rounds each.")
+    var growth = false
+    @Option(help: "With --growth: rounds over the six files.") var rounds: Int = 15
     @Option(help: "With --table: leave out the sizes with more resources than this.") var maxResources: Int = 4000
     @Option(help: "Write the generated CIB here (default: a temporary file; with --table, a directory).") var output: String?
     @Option(help: "Runs of our side per size (best and range reported).") var repeats: Int = 3
@@ -42,6 +46,7 @@ struct BenchmarkCommand: ParsableCommand {
         guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be 1...20") }
         if let crmRepeats, !(1...20).contains(crmRepeats) { throw ValidationError("--crm-repeats must be 1...20") }
         guard (1...20_000).contains(maxResources) else { throw ValidationError("--max-resources must be 1...20000") }
+        guard (1...100).contains(rounds) else { throw ValidationError("--rounds must be 1...100") }
     }
 
     func run() throws {
@@ -51,6 +56,10 @@ struct BenchmarkCommand: ParsableCommand {
         }
         if table {
             try runTable()
+            return
+        }
+        if growth {
+            try runGrowth()
             return
         }
         let path = output ?? (NSTemporaryDirectory() + "baton-benchmark-\(nodes)x\(resources)\(nodeDown ? "-down" : "").xml")
@@ -225,6 +234,46 @@ struct BenchmarkCommand: ParsableCommand {
         print("")
         print("Load average at end: \(Self.loadAverage()).")
         printGrowth(rows)
+    }
+
+    /// Growth at 32 nodes from 1000 to 2000 and 4000 resources, steady and with a node down,
+    /// measured so that the machine's slow stretches fall on every size alike: each round runs
+    /// the six files once, one after the other, and each file's best round counts.
+    func runGrowth() throws {
+        let directory = output ?? NSTemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let sizes = [1000, 2000, 4000]
+        var files: [(resources: Int, nodeDown: Bool, path: String)] = []
+        for nodeDown in [false, true] {
+            for resources in sizes {
+                let path = (directory as NSString).appendingPathComponent("baton-benchmark-32x\(resources)\(nodeDown ? "-down" : "").xml")
+                try SyntheticCluster(nodes: 32, resources: resources, lastNodeDown: nodeDown).xml()
+                    .write(toFile: path, atomically: true, encoding: .utf8)
+                files.append((resources, nodeDown, path))
+            }
+        }
+        let executable = try Self.ownExecutable()
+        var best = [Double](repeating: .infinity, count: files.count)
+        for _ in 0..<rounds {
+            for (index, file) in files.enumerated() {
+                let child = try ChildRun(executable, ["scheduler-benchmark", "--measure", file.path], captureOutput: true)
+                guard child.exitCode == 0, let measured = Self.readMeasurement(child.output) else {
+                    throw ValidationError("our side failed on \(file.path) (exit \(child.exitCode)): \(child.output)")
+                }
+                best[index] = min(best[index], measured.parse + measured.schedule)
+            }
+        }
+        func nLogN(_ count: Int) -> Double { Double(count) * log(Double(count)) }
+        print("scheduler-benchmark --growth: parse + schedule at 32 nodes, best of \(rounds) rounds (the six files take turns)")
+        for nodeDown in [false, true] {
+            let times = files.indices.filter { files[$0].nodeDown == nodeDown }.map { best[$0] }
+            let parts = sizes.indices.dropFirst().map { index in
+                String(format: "1000->%d x%.2f (n log n x%.2f)", sizes[index], times[index] / times[0],
+                       nLogN(sizes[index]) / nLogN(sizes[0]))
+            }
+            print((nodeDown ? "node down: " : "steady:    ") + zip(sizes, times).map { String(format: "%d %.3f s", $0, $1) }
+                .joined(separator: ", ") + "; " + parts.joined(separator: ", "))
+        }
     }
 
     /// Growth of the time with the number of resources at 32 nodes, against n log n.
