@@ -537,11 +537,23 @@ extension WorkingSet {
         var assigned = 0
         func full(_ limit: Int) -> Set<String> { Set(counts.filter { $0.value >= limit }.map(\.key)) }
         // Keep running instances where they are, as far as the spread allows.
-        let instances = clone.children.sorted { lhs, rhs in
-            let left = lhs.isActive, right = rhs.isActive
-            if left != right { return left }
-            return false
+        // An active instance whose current node it may no longer run on (its score there is
+        // missing or negative) sorts after the others, inactive ones included (Pacemaker's
+        // sort_clone_instance: "availability of current location"). Only on a node that can
+        // still run resources: elsewhere our table may already hold the -INFINITY of colocations
+        // Pacemaker applies to the instance later, at its assignment (not at this sort).
+        func unavailable(_ instance: SchedulerResource) -> Bool {
+            guard instance.isActive,
+                  let current = instance.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first else { return false }
+            return current.canRunResources && (instance.allowed[current.name] ?? .minusInfinity) < .zero
         }
+        let instances = clone.children.enumerated().sorted { lhs, rhs in
+            let leftGone = unavailable(lhs.element), rightGone = unavailable(rhs.element)
+            if leftGone != rightGone { return rightGone }
+            let left = lhs.element.isActive && !leftGone, right = rhs.element.isActive && !rightGone
+            if left != right { return left }
+            return lhs.offset < rhs.offset
+        }.map(\.element)
         for instance in instances where instance.isActive && assigned < maximum && !instance.orphan {
             guard let current = instance.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first,
                   current.canRunResources, !instance.primitives.contains(where: { $0.failed }),

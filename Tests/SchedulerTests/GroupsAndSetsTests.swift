@@ -62,4 +62,15 @@ import Testing
         let summary = try Fixture.summary(text)
         #expect(summary.contains { $0.contains("node2") })
     }
+
+    @Test func anInstanceBannedFromItsNodeLetsAFreshInstanceTakeTheFreeNode() throws {
+        let clone = "<clone id=\"c\">\(Fixture.dummy("a"))</clone>"
+        let ban = "<rsc_location id=\"ban\" rsc=\"c\" node=\"node1\" score=\"-INFINITY\"/>"
+        let text = Fixture.cib(resources: clone, constraints: ban, node1History: Fixture.history("a", [("start", 0, 0)]))
+        // a:0 may no longer run where it is: it sorts after the inactive a:1, which takes node2
+        // (Pacemaker stops a:0 rather than moving it).
+        let summary = try Fixture.summary(text)
+        #expect(summary.contains { $0.hasPrefix("* Start") && $0.contains("a:1") && $0.contains("node2") })
+        #expect(!summary.contains { $0.hasPrefix("* Move") })
+    }
 }
