@@ -536,24 +536,36 @@ extension WorkingSet {
         var counts: [String: Int] = [:]
         var assigned = 0
         func full(_ limit: Int) -> Set<String> { Set(counts.filter { $0.value >= limit }.map(\.key)) }
-        // Keep running instances where they are, as far as the spread allows.
         // An active instance whose current node it may no longer run on (its score there is
         // missing or negative) sorts after the others, inactive ones included (Pacemaker's
         // sort_clone_instance: "availability of current location"). Only on a node that can
-        // still run resources: elsewhere our table may already hold the -INFINITY of colocations
-        // Pacemaker applies to the instance later, at its assignment (not at this sort).
+        // still run resources, or where the instance failed (its ban): elsewhere our table may
+        // already hold the -INFINITY of colocations Pacemaker applies to the instance later, at
+        // its assignment (not at this sort).
+        func currentNode(_ instance: SchedulerResource) -> SchedulerNode? {
+            instance.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first
+        }
         func unavailable(_ instance: SchedulerResource) -> Bool {
-            guard instance.isActive,
-                  let current = instance.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first else { return false }
-            return current.canRunResources && (instance.allowed[current.name] ?? .minusInfinity) < .zero
+            guard instance.isActive, let current = currentNode(instance) else { return false }
+            let banned = (instance.allowed[current.name] ?? .minusInfinity) < .zero
+            return banned && (current.canRunResources || instance.primitives.contains(where: \.failed))
         }
         let instances = clone.children.enumerated().sorted { lhs, rhs in
             let leftGone = unavailable(lhs.element), rightGone = unavailable(rhs.element)
             if leftGone != rightGone { return rightGone }
             let left = lhs.element.isActive && !leftGone, right = rhs.element.isActive && !rightGone
             if left != right { return left }
+            guard left else { return lhs.offset < rhs.offset }
+            // Both active where they may stay: one whose node can run resources first, then
+            // one that has not failed.
+            let leftNode = currentNode(lhs.element), rightNode = currentNode(rhs.element)
+            let leftCan = leftNode?.canRunResources ?? false, rightCan = rightNode?.canRunResources ?? false
+            if leftCan != rightCan { return leftCan }
+            let leftFailed = lhs.element.primitives.contains(where: \.failed), rightFailed = rhs.element.primitives.contains(where: \.failed)
+            if leftFailed != rightFailed { return rightFailed }
             return lhs.offset < rhs.offset
         }.map(\.element)
+        // Keep running instances where they are, as far as the spread allows.
         for instance in instances where instance.isActive && assigned < maximum && !instance.orphan {
             guard let current = instance.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first,
                   current.canRunResources, !instance.primitives.contains(where: { $0.failed }),
@@ -566,14 +578,7 @@ extension WorkingSet {
                 unassign(instance)
             }
         }
-        // Instances that failed on a node that can no longer run anything come after the others.
-        func stranded(_ instance: SchedulerResource) -> Bool {
-            instance.primitives.contains { primitive in primitive.failed && primitive.runningOn.contains { !$0.canRunResources } }
-        }
-        let remaining = instances.filter(\.provisional).enumerated().sorted { lhs, rhs in
-            let left = stranded(lhs.element), right = stranded(rhs.element)
-            return left != right ? !left : lhs.offset < rhs.offset
-        }.map(\.element)
+        let remaining = instances.filter(\.provisional)
         for instance in remaining {
             // An orphaned instance (beyond clone-max, or not counted) is only stopped.
             if assigned >= maximum || instance.orphan {
