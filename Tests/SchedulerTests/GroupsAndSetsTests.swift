@@ -73,4 +73,18 @@ import Testing
         #expect(summary.contains { $0.hasPrefix("* Start") && $0.contains("a:1") && $0.contains("node2") })
         #expect(!summary.contains { $0.hasPrefix("* Move") })
     }
+
+    @Test func anInstanceOnANodeThatCanRunResourcesIsPlacedBeforeOneOnAStandbyNode() throws {
+        let clone = "<clone id=\"c\">\(Fixture.dummy("a"))</clone>"
+        let text = Fixture.cib(resources: clone,
+                               node1History: Fixture.history("a", [("start", 0, 0)]),
+                               node2History: Fixture.history("a", [("start", 0, 0), ("monitor", 1, 10000)]),
+                               node1Attributes: "<nvpair id=\"sb\" name=\"standby\" value=\"on\"/>")
+        // Neither instance stays where it is (node1 is in standby, the one on node2 failed): the
+        // one on node2, whose node can run resources, is placed first and recovered there; the
+        // other has nowhere left to go.
+        let summary = try Fixture.summary(text)
+        #expect(summary.contains { $0.hasPrefix("* Recover") && $0.contains("node2") })
+        #expect(!summary.contains { $0.hasPrefix("* Move") })
+    }
 }
