@@ -48,6 +48,9 @@ extension WorkingSet {
                 resource.allowed[node.name] = (resource.allowed[node.name] ?? .zero) + Score(resource.stickiness)
             }
             for node in nodes where !resource.failureIgnored {
+                // History recorded under another agent is deleted, its fail count cleared
+                // (Pacemaker's check_rsc_parameters on a changed class, provider or type).
+                if agentChanged(resource, on: node) { continue }
                 let count = failCount(resource, on: node)
                 guard count > 0, count >= resource.migrationThreshold else { continue }
                 var banned = (resource.cloneParent != nil && !(resource.cloneParent!.globallyUnique)) ? resource.cloneParent! : resource
@@ -55,6 +58,13 @@ extension WorkingSet {
                 applyLocation(banned, node: node, score: .minusInfinity)
             }
         }
+    }
+
+    /// The resource's history on the node was recorded for another agent.
+    func agentChanged(_ resource: SchedulerResource, on node: SchedulerNode) -> Bool {
+        guard let primitive = resource.primitive, let entry = resource.histories[node.name] else { return false }
+        return primitive.resourceClass != entry.resourceClass || primitive.provider != entry.provider
+            || primitive.type != entry.type
     }
 
     /// Effective fail count of a resource on a node, from the node's transient attributes.

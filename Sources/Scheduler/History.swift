@@ -70,8 +70,14 @@ extension WorkingSet {
                 guard let resource else { continue }
                 apply(history, to: resource, on: node, historyID: id)
                 // Kept for the configuration checks (active resources; fence devices when
-                // unfencing is in use) and shutdown locks.
-                if history.role > .stopped || keepAll
+                // unfencing is in use), shutdown locks, and fail counts (cleared with a history
+                // recorded for another agent).
+                let entry = lrmResources[index]
+                let otherAgent = resource.primitive.map { primitive in
+                    primitive.resourceClass != entry.resourceClass || primitive.provider != entry.provider
+                        || primitive.type != entry.type
+                } ?? false
+                if history.role > .stopped || keepAll || otherAgent
                     || (unfencingEnabled && resource.primitive?.resourceClass == "stonith") {
                     resource.histories[node.name] = lrmResources[index]
                 }

@@ -87,4 +87,12 @@ import Testing
         #expect(summary.contains { $0.hasPrefix("* Recover") && $0.contains("node2") })
         #expect(!summary.contains { $0.hasPrefix("* Move") })
     }
+
+    @Test func aFailCountRecordedForAnotherAgentNoLongerBans() throws {
+        let history = Fixture.history("a", [("stop", 0, 0)]).replacingOccurrences(of: "type=\"Dummy\"", with: "type=\"Stateful\"")
+        let failures = "<nvpair id=\"f\" name=\"fail-count-a\" value=\"INFINITY\"/>"
+        let text = Fixture.cib(resources: Fixture.dummy("a"), node1History: history, node1Attributes: failures)
+        // The history (and its fail count) on node1 belongs to another agent: it is cleared.
+        #expect(try Fixture.summary(text) == ["* Start a ( node1 )"])
+    }
 }
