@@ -43,8 +43,10 @@ extension WorkingSet {
 
     func applyNodeCriteria() {
         for resource in allPrimitives {
+            // Stickiness counts on the current node even when that node cannot run resources
+            // (Pacemaker's apply_stickiness): it weighs in the resource sort.
             if resource.managed, resource.stickiness != 0, resource.runningOn.count == 1, let node = resource.runningOn.first,
-               node.canRunResources, resource.allowed[node.name] != nil || symmetricCluster {
+               resource.allowed[node.name] != nil || symmetricCluster {
                 resource.allowed[node.name] = (resource.allowed[node.name] ?? .zero) + Score(resource.stickiness)
             }
             for node in nodes where !resource.failureIgnored {
@@ -166,8 +168,11 @@ extension WorkingSet {
     /// Pacemaker assigns (and reports) resources by priority, then by the score on their
     /// current node, then by their scores on the nodes in name order (a stable sort).
     func sortedForAssignment() -> [SchedulerResource] {
-        // The nodes in Pacemaker's order: more free capacity first under "balanced", then by name.
+        // The nodes in Pacemaker's order (compare_nodes): those that can run resources first, more
+        // free capacity first under "balanced", then by name.
         let nodeOrder = nodes.sorted { lhs, rhs in
+            // A node that cannot run resources scores -INFINITY there, so it sorts last.
+            if lhs.canRunResources != rhs.canRunResources { return lhs.canRunResources }
             if placementStrategy == "balanced" {
                 let keys = Set(lhs.capacity.keys).union(rhs.capacity.keys)
                 let better = keys.filter { lhs.free($0) > rhs.free($0) }.count

@@ -95,4 +95,18 @@ import Testing
         // The history (and its fail count) on node1 belongs to another agent: it is cleared.
         #expect(try Fixture.summary(text) == ["* Start a ( node1 )"])
     }
+
+    @Test func stickinessOnANodeThatCannotRunResourcesStillCountsInTheResourceSort() throws {
+        let resources = """
+        <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="a-m"><nvpair id="a-m1" name="target-role" value="Stopped"/></meta_attributes></primitive>
+        <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="b-m"><nvpair id="b-m1" name="resource-stickiness" value="1"/></meta_attributes></primitive>
+        """
+        let text = Fixture.cib(resources: resources,
+                               node1History: Fixture.history("b", [("start", 0, 0)]),
+                               node2History: Fixture.history("a", [("start", 0, 0)]),
+                               node1Attributes: "<nvpair id=\"sb\" name=\"standby\" value=\"on\"/>")
+            .replacingOccurrences(of: "<nvpair id=\"o1\"", with: "<nvpair id=\"o3\" name=\"placement-strategy\" value=\"utilization\"/><nvpair id=\"o1\"")
+        // b's stickiness on node1 (in standby) puts it before a, whose score where it runs is 0.
+        #expect(try Fixture.summary(text) == ["* Move b ( node1 -> node2 )", "* Stop a ( node2 ) due to node availability"])
+    }
 }
