@@ -61,7 +61,7 @@ struct FastXMLReader {
     private static let lessThan = UInt8(ascii: "<"), greaterThan = UInt8(ascii: ">")
     private static let ampersand = UInt8(ascii: "&"), slash = UInt8(ascii: "/")
     private static let question = UInt8(ascii: "?"), exclamation = UInt8(ascii: "!")
-    private static let equals = UInt8(ascii: "="), hyphen = UInt8(ascii: "-")
+    private static let equals = UInt8(ascii: "=")
     private static let newline = UInt8(ascii: "\n"), tab = UInt8(ascii: "\t"), space = UInt8(ascii: " ")
     private static let doubleQuote = UInt8(ascii: "\""), singleQuote = UInt8(ascii: "'")
     private static let closingBracket = UInt8(ascii: "]"), semicolon = UInt8(ascii: ";")
@@ -187,14 +187,14 @@ struct FastXMLReader {
         }
     }
 
-    /// `<!-- … -->`: "--" may not appear inside.
-    private mutating func comment() -> Bool {
-        position += 4
+    /// Skips plain bytes (counting lines) up to and past the first `terminator`; false at a
+    /// byte that is not plain or at the end of the document.
+    private mutating func skip(through terminator: StaticString) -> Bool {
+        let first = terminator.utf8Start[0]
         while position < bytes.count {
             let current = bytes[position]
-            if current == Self.hyphen, byte(at: position + 1) == Self.hyphen {
-                guard byte(at: position + 2) == Self.greaterThan else { return false }
-                position += 3
+            if current == first, startsWith(terminator, at: position) {
+                position += terminator.utf8CodeUnitCount
                 return true
             }
             guard Self.isPlain(current) else { return false }
@@ -202,6 +202,14 @@ struct FastXMLReader {
             position += 1
         }
         return false
+    }
+
+    /// `<!-- … -->`: "--" may not appear inside.
+    private mutating func comment() -> Bool {
+        position += 4
+        guard skip(through: "--"), byte(at: position) == Self.greaterThan else { return false }
+        position += 1
+        return true
     }
 
     /// `<?target …?>`; a target spelled "xml" in any case is reserved.
@@ -214,27 +222,13 @@ struct FastXMLReader {
            (bytes[target.lowerBound + 2] | 0x20) == UInt8(ascii: "l") { return false }
         if startsWith("?>", at: position) { position += 2; return true }
         guard let next = byte(at: position), next == Self.space || next == Self.tab || next == Self.newline else { return false }
-        while position < bytes.count {
-            let current = bytes[position]
-            if current == Self.question, byte(at: position + 1) == Self.greaterThan { position += 2; return true }
-            guard Self.isPlain(current) else { return false }
-            if current == Self.newline { line += 1 }
-            position += 1
-        }
-        return false
+        return skip(through: "?>")
     }
 
     /// `<![CDATA[ … ]]>` in content.
     private mutating func characterData() -> Bool {
         position += 9
-        while position < bytes.count {
-            let current = bytes[position]
-            if current == Self.closingBracket, startsWith("]]>", at: position) { position += 3; return true }
-            guard Self.isPlain(current) else { return false }
-            if current == Self.newline { line += 1 }
-            position += 1
-        }
-        return false
+        return skip(through: "]]>")
     }
 
     // MARK: elements
