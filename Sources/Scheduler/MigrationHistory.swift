@@ -52,9 +52,7 @@ extension WorkingSet {
     func migrateToFailed(_ migrateTo: LRMOperation, resourceID: String, node: SchedulerNode, state: inout HistoryState) {
         guard let (source, target) = migrationNodes(migrateTo), source == node.name else { return }
         let migrateFrom = findOperation(resourceID, "migrate_from", on: target, peer: source, succeeded: true)
-        if !unknown(resourceID, on: target),
-           !newerStateAfterMigration(resourceID, on: target, migrateTo: migrateTo, migrateFrom: migrateFrom),
-           nodesByName[target]?.online ?? false {
+        if mayStillBeActive(resourceID, on: target, migrateTo: migrateTo, migrateFrom: migrateFrom) {
             state.alsoActiveOn.append(target)
         }
     }
@@ -64,11 +62,19 @@ extension WorkingSet {
     func migrateFromFailed(_ migrateFrom: LRMOperation, resourceID: String, node: SchedulerNode, state: inout HistoryState) {
         guard let (source, target) = migrationNodes(migrateFrom), target == node.name else { return }
         let migrateTo = findOperation(resourceID, "migrate_to", on: source, peer: target, succeeded: true)
-        if !unknown(resourceID, on: source),
-           !newerStateAfterMigration(resourceID, on: source, migrateTo: migrateTo, migrateFrom: migrateFrom),
-           nodesByName[source]?.online ?? false {
+        if mayStillBeActive(resourceID, on: source, migrateTo: migrateTo, migrateFrom: migrateFrom) {
             state.alsoActiveOn.append(source)
         }
+    }
+
+    /// After a failed migration step: whether the resource may still be active on the other
+    /// node of the migration (its history there is known, nothing newer than the migration
+    /// says otherwise, and the node is online).
+    private func mayStillBeActive(_ resourceID: String, on other: String, migrateTo: LRMOperation?,
+                                  migrateFrom: LRMOperation?) -> Bool {
+        !unknown(resourceID, on: other)
+            && !newerStateAfterMigration(resourceID, on: other, migrateTo: migrateTo, migrateFrom: migrateFrom)
+            && (nodesByName[other]?.online ?? false)
     }
 
     /// After placement: a partial migration continues when the resource is active on just its
