@@ -176,13 +176,7 @@ extension WorkingSet {
                                         dependentRole: nil, primaryRole: nil, nodeAttribute: "#uname", influence: true)
             ip.dependentColocations.append(colocation)
             container.primaryColocations.append(colocation)
-            var forward = OrderConstraintSpec(id: "\(ip.id)-then-container", first: ip, firstAction: "start",
-                                              then: container, thenAction: "start", mandatory: true, oneOrMore: false)
-            forward.symmetrical = true
-            var inverse = OrderConstraintSpec(id: "\(ip.id)-then-container", first: container, firstAction: "stop",
-                                              then: ip, thenAction: "stop", mandatory: true, oneOrMore: false)
-            inverse.inverted = true
-            orderConstraints += [forward, inverse]
+            addStartOrder(id: "\(ip.id)-then-container", first: ip, then: container)
         }
         // A bundle's guest nodes are for its child only (Pacemaker gives them weight -INFINITY).
         var childResources: Set<ObjectIdentifier> = []
@@ -216,13 +210,7 @@ extension WorkingSet {
         // The bundle's containers start before its child starts (the bundle runs both).
         for bundle in resources where bundle.isBundle {
             guard let child = bundleChild(of: bundle) else { continue }
-            var order = OrderConstraintSpec(id: "\(bundle.id)-child", first: bundle, firstAction: "start",
-                                            then: child, thenAction: "start", mandatory: true, oneOrMore: false)
-            order.symmetrical = true
-            var inverse = OrderConstraintSpec(id: "\(bundle.id)-child", first: child, firstAction: "stop",
-                                              then: bundle, thenAction: "stop", mandatory: true, oneOrMore: false)
-            inverse.inverted = true
-            orderConstraints += [order, inverse]
+            addStartOrder(id: "\(bundle.id)-child", first: bundle, then: child)
         }
     }
 

@@ -198,13 +198,7 @@ extension WorkingSet {
                                         nodeAttribute: "#uname", influence: true)
             resource.dependentColocations.append(colocation)
             container.primaryColocations.append(colocation)
-            var forward = OrderConstraintSpec(id: "\(resource.id)-container", first: container, firstAction: "start",
-                                              then: resource, thenAction: "start", mandatory: true, oneOrMore: false)
-            forward.symmetrical = true
-            var inverse = OrderConstraintSpec(id: "\(resource.id)-container", first: resource, firstAction: "stop",
-                                              then: container, thenAction: "stop", mandatory: true, oneOrMore: false)
-            inverse.inverted = true
-            orderConstraints += [forward, inverse]
+            addStartOrder(id: "\(resource.id)-container", first: container, then: resource)
         }
         for group in allResources() where group.kind == .group {
             guard truthy(group.meta["collocated"], default: true) else { continue }
@@ -216,6 +210,18 @@ extension WorkingSet {
                 group.children[index - 1].primaryColocations.insert(colocation, at: 0)
             }
         }
+    }
+
+    /// An internal mandatory ordering: `first` starts before `then`, and `then` stops before
+    /// `first` (the symmetrical order and its inverse, as a configured order would give).
+    func addStartOrder(id: String, first: SchedulerResource, then: SchedulerResource) {
+        var forward = OrderConstraintSpec(id: id, first: first, firstAction: "start",
+                                          then: then, thenAction: "start", mandatory: true, oneOrMore: false)
+        forward.symmetrical = true
+        var inverse = OrderConstraintSpec(id: id, first: then, firstAction: "stop",
+                                          then: first, thenAction: "stop", mandatory: true, oneOrMore: false)
+        inverse.inverted = true
+        orderConstraints += [forward, inverse]
     }
 
     func graphActions() -> [GraphAction] {
