@@ -6,15 +6,17 @@ import Testing
 /// Small CIBs that pin down the decisions the design document names (tickets, quorum,
 /// failures), independent of the conformance data.
 enum Fixture {
-    static func cib(stonith: Bool = false, quorum: Bool = true, noQuorumPolicy: String = "stop",
+    /// Two online nodes; `properties` are more nvpairs for the cluster options.
+    static func cib(stonith: Bool = false, quorum: Bool = true, noQuorumPolicy: String = "stop", properties: String = "",
                     resources: String, constraints: String = "", tickets: String = "",
-                    node1History: String = "", node2History: String = "", node1Attributes: String = "") -> String {
+                    node1History: String = "", node2History: String = "", node1Attributes: String = "",
+                    node2Attributes: String = "") -> String {
         """
         <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="\(quorum ? "1" : "0")">
           <configuration>
             <crm_config><cluster_property_set id="o">
               <nvpair id="o1" name="stonith-enabled" value="\(stonith)"/>
-              <nvpair id="o2" name="no-quorum-policy" value="\(noQuorumPolicy)"/>
+              <nvpair id="o2" name="no-quorum-policy" value="\(noQuorumPolicy)"/>\(properties)
             </cluster_property_set></crm_config>
             <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
             <resources>\(resources)</resources>
@@ -26,6 +28,7 @@ enum Fixture {
               <lrm id="1"><lrm_resources>\(node1History)</lrm_resources></lrm>
             </node_state>
             <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <transient_attributes id="2"><instance_attributes id="s2">\(node2Attributes)</instance_attributes></transient_attributes>
               <lrm id="2"><lrm_resources>\(node2History)</lrm_resources></lrm>
             </node_state>
             <tickets>\(tickets)</tickets>

@@ -5,30 +5,11 @@ import Testing
 /// Unfencing, shutdown locks and definition checks, each on a CIB small enough to show which
 /// rule decided.
 @Suite struct UnfencingTests {
+    /// `Fixture.cib` with fencing on by default.
     static func cib(stonith: Bool = true, properties: String = "", resources: String, node1Attributes: String = "",
                     node2Attributes: String = "", node1History: String = "", node2History: String = "") -> String {
-        """
-        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1">
-          <configuration>
-            <crm_config><cluster_property_set id="o">
-              <nvpair id="o1" name="stonith-enabled" value="\(stonith)"/>\(properties)
-            </cluster_property_set></crm_config>
-            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
-            <resources>\(resources)</resources>
-            <constraints/>
-          </configuration>
-          <status>
-            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
-              <transient_attributes id="1"><instance_attributes id="s1">\(node1Attributes)</instance_attributes></transient_attributes>
-              <lrm id="1"><lrm_resources>\(node1History)</lrm_resources></lrm>
-            </node_state>
-            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
-              <transient_attributes id="2"><instance_attributes id="s2">\(node2Attributes)</instance_attributes></transient_attributes>
-              <lrm id="2"><lrm_resources>\(node2History)</lrm_resources></lrm>
-            </node_state>
-          </status>
-        </cib>
-        """
+        Fixture.cib(stonith: stonith, properties: properties, resources: resources, node1History: node1History,
+                    node2History: node2History, node1Attributes: node1Attributes, node2Attributes: node2Attributes)
     }
 
     static let device = """
