@@ -28,13 +28,18 @@ struct EmbeddedPair {
     let clientRecorder = InboundRecorder()
     let serverRecorder = InboundRecorder()
 
-    init(_ pki: TestPKI, client clientName: String = "site-b", server serverName: String = "site-a", expecting: String = "site-a") throws {
+    /// `clientContext` / `serverContext`: replace the side's context (for example one whose
+    /// key exchange groups a test changed).
+    init(
+        _ pki: TestPKI, client clientName: String = "site-b", server serverName: String = "site-a", expecting: String = "site-a",
+        clientContext: TLSContext? = nil, serverContext: TLSContext? = nil
+    ) throws {
         let logger = Logger(label: "test.embedded", factory: { _ in SwiftLogNoOpLogHandler() })
         clientHandler = TLSHandler(
-            role: .client, context: try TLSContext(files: pki.files(clientName)), peerNamePolicy: .exactly(expecting),
+            role: .client, context: try clientContext ?? TLSContext(files: pki.files(clientName)), peerNamePolicy: .exactly(expecting),
             handshakeTimeout: .seconds(10), logger: logger, peerAddress: "server.embedded")
         serverHandler = TLSHandler(
-            role: .server, context: try TLSContext(files: pki.files(serverName)), peerNamePolicy: .anyOf(members),
+            role: .server, context: try serverContext ?? TLSContext(files: pki.files(serverName)), peerNamePolicy: .anyOf(members),
             handshakeTimeout: .seconds(10), logger: logger, peerAddress: "client.embedded")
         client = EmbeddedChannel()
         server = EmbeddedChannel()
