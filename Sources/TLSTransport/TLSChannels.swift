@@ -59,9 +59,12 @@ public enum TLSChannels {
     /// a certificate naming one of `acceptedPeerNames`; refused ones are logged and closed,
     /// the listener keeps serving. `configure` adds the handlers after TLS for each connection
     /// (they receive `TLSHandshakeCompleted` as a user event before any data).
+    /// With a `handshakeGate`, connections beyond its limits are closed before any TLS work
+    /// (see `HandshakeAdmission`); the gate's slot is freed when the handshake completes or
+    /// the connection closes.
     public static func listen(
         host: String, port: Int, acceptedPeerNames: [String], context: ReloadableTLSContext,
-        handshakeTimeout: Duration, group: any EventLoopGroup, logger: Logger,
+        handshakeTimeout: Duration, handshakeGate: HandshakeGate? = nil, group: any EventLoopGroup, logger: Logger,
         configure: @escaping @Sendable (any Channel) throws -> Void
     ) async throws -> any Channel {
         precondition(!acceptedPeerNames.isEmpty, "a listener accepts at least one member name")
@@ -71,15 +74,34 @@ public enum TLSChannels {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    var slot: UInt64?
+                    if let handshakeGate {
+                        let source = channel.remoteAddress?.ipAddress ?? "unknown"
+                        guard let id = handshakeGate.admit(channel, source: source) else {
+                            // Not logged one by one: a flood would fill the log (counted instead).
+                            throw HandshakeRefusedByLimit(source: source)
+                        }
+                        slot = id
+                        channel.closeFuture.whenComplete { _ in handshakeGate.ended(id) }
+                    }
                     // Each connection takes the context current at accept time (reloads apply
                     // to new connections).
                     let handler = TLSHandler(
                         role: .server, context: context.context, peerNamePolicy: .anyOf(acceptedPeerNames),
                         handshakeTimeout: handshakeTimeout, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(handler)
+                    if let handshakeGate, let slot {
+                        try channel.pipeline.syncOperations.addHandler(HandshakeSlotHandler(gate: handshakeGate, id: slot))
+                    }
                     try configure(channel)
                 }
             }
         return try await bootstrap.bind(host: host, port: port).get()
     }
+}
+
+/// An accepted connection closed before TLS: its source had its share of handshakes in progress.
+public struct HandshakeRefusedByLimit: Error, Sendable, CustomStringConvertible {
+    public let source: String
+    public var description: String { "\(source): too many TLS handshakes in progress from this address" }
 }

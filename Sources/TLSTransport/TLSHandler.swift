@@ -464,7 +464,7 @@ private func recordPeerCertificate(_ preverified: Int32, _ storeContext: OpaqueP
 }
 
 /// NIO's `TimeAmount` from a `Duration` (nanosecond resolution, saturating).
-func timeAmount(_ duration: Duration) -> TimeAmount {
+public func timeAmount(_ duration: Duration) -> TimeAmount {
     let (seconds, attoseconds) = duration.components
     let (secondsInNanoseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
     if overflow { return .nanoseconds(Int64.max) }
