@@ -212,6 +212,11 @@ public struct DaemonCore: Sendable {
         }
     }
 
+    /// Whether a request of `client` still waits for its answer (its connection is not idle).
+    public func isWaiting(client: ClientToken) -> Bool {
+        requests.values.contains { $0.client == client }
+    }
+
     /// The client went away: its pending answers are dropped (the commands still happen).
     public mutating func forget(client: ClientToken) {
         requests = requests.filter { $0.value.client != client }

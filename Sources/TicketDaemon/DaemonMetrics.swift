@@ -21,6 +21,10 @@ struct DaemonMetrics {
     var elections = 0
     var leaderships = 0
     var leasesLost = 0
+    var memberConnectionsClosedByLimit = 0
+    var remoteAdminIdleClosed = 0
+    var adminSocketConnectionsRefused = 0
+    var metricsConnectionsRefused = 0
 
     mutating func count(_ event: ElectionEvent) {
         switch event {
@@ -74,6 +78,19 @@ extension TicketDaemon {
             ("connections_total", "Outgoing peer connections established.", metrics.connectionsMade),
         ]
         for (name, help, value) in counters { metric(name, "counter", help, [("", "\(value)")]) }
+        let gate = handshakeGate.counts
+        metric("handshakes_in_progress", "gauge", "Accepted member-port connections in their TLS handshake (limit \(ConnectionLimits.handshakesInProgressMax)).",
+               [("", "\(gate.inProgress)")])
+        metric("member_connections", "gauge", "Verified connections members hold to this member.",
+               [("", "\(memberConnections.values.reduce(0) { $0 + $1.count })")])
+        metric("connections_refused_total", "counter", "Connections closed by a limit, by limit.", [
+            ("{reason=\"handshakes_per_source\"}", "\(gate.refusedPerSource)"),
+            ("{reason=\"handshakes_in_progress\"}", "\(gate.evicted)"),
+            ("{reason=\"member_connections\"}", "\(metrics.memberConnectionsClosedByLimit)"),
+            ("{reason=\"admin_socket\"}", "\(metrics.adminSocketConnectionsRefused)"),
+            ("{reason=\"metrics\"}", "\(metrics.metricsConnectionsRefused)"),
+        ])
+        metric("remote_admin_idle_closed_total", "counter", "Remote admin connections closed when idle.", [("", "\(metrics.remoteAdminIdleClosed)")])
         metric("uptime_seconds", "gauge", "Seconds since batond started.", [("", "\(now.since(startedAt).nanoseconds / 1_000_000_000)")])
         return lines.joined(separator: "\n") + "\n"
     }

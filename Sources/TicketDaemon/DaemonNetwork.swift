@@ -19,17 +19,91 @@ extension TicketDaemon {
         let names = plan.endpoints.enumerated().filter { $0.offset != plan.membership.selfID.index }.map(\.element.name)
         let channel = try await TLSChannels.listen(
             host: endpoint.address, port: endpoint.port, acceptedPeerNames: names, context: tls,
-            handshakeTimeout: .seconds(10), group: group, logger: logger
+            handshakeTimeout: handshakeTimeout, handshakeGate: handshakeGate, group: networkGroup, logger: logger
         ) { channel in
+            // The connection runs on the network loop; what it reports goes to the daemon's
+            // loop in the order it happened (one producer thread, one FIFO queue).
             let handler = FrameHandler(
                 logger: self.logger,
-                onFrame: { frame, peer, channel in self.inbound(frame, peer: peer, channel: channel) },
-                onClose: { [channel] _ in self.forgetRemoteClient(channel) },
-                onRefusal: { _ in self.metrics.framesRefused += 1 },
-                onVerified: { peer in self.peerReachedUs(peer) })
+                onFrame: { frame, peer, channel in self.loop.execute { self.memberConnectionFrame(frame, peer: peer, channel: channel) } },
+                onClose: { [channel] _ in self.loop.execute { self.memberConnectionClosed(channel) } },
+                onRefusal: { _ in self.loop.execute { self.metrics.framesRefused += 1 } },
+                onVerified: { [channel] peer in self.loop.execute { self.memberConnectionVerified(peer, channel: channel) } })
             try channel.pipeline.syncOperations.addHandler(handler)
         }
         return channel
+    }
+
+    /// A frame on an accepted member connection. A connection that carries admin requests is
+    /// a remote admin client's, closed once idle (`closeIdleRemoteAdminConnections`).
+    func memberConnectionFrame(_ frame: Frame, peer: VerifiedPeer?, channel: any Channel) {
+        confined()
+        if case .request = frame { remoteAdminConnections[ObjectIdentifier(channel)] = (channel, SystemClock.now()) }
+        inbound(frame, peer: peer, channel: channel)
+    }
+
+    /// A member finished its handshake with us. It may hold a few connections (its mesh
+    /// connection, remote admin clients on its machine, one from before a restart that has not
+    /// been seen to close); beyond `memberConnectionsPerMemberMax` its oldest is closed.
+    func memberConnectionVerified(_ peer: VerifiedPeer, channel: any Channel) {
+        confined()
+        var connections = memberConnections[peer.name, default: []]
+        connections.append(channel)
+        while connections.count > ConnectionLimits.memberConnectionsPerMemberMax {
+            let oldest = connections.removeFirst()
+            metrics.memberConnectionsClosedByLimit += 1
+            logger.notice("member holds too many connections; closing its oldest", metadata: [
+                "peer.name": .string(peer.name), "connections.limit": .string("\(ConnectionLimits.memberConnectionsPerMemberMax)"),
+            ])
+            oldest.close(promise: nil)
+        }
+        memberConnections[peer.name] = connections
+        peerReachedUs(peer)
+    }
+
+    func memberConnectionClosed(_ channel: any Channel) {
+        confined()
+        let key = ObjectIdentifier(channel)
+        for (name, connections) in memberConnections where connections.contains(where: { ObjectIdentifier($0) == key }) {
+            let remaining = connections.filter { ObjectIdentifier($0) != key }
+            memberConnections[name] = remaining.isEmpty ? nil : remaining
+        }
+        remoteAdminConnections[key] = nil
+        forgetRemoteClient(channel)
+    }
+
+    /// Closes remote admin connections with no request waiting that sent nothing for
+    /// `remoteAdminIdleDurationMax` (`baton -s` closes its own after the answer; this is for
+    /// the ones that do not).
+    func closeIdleRemoteAdminConnections(now: LocalInstant) {
+        confined()
+        for (key, connection) in remoteAdminConnections where now.since(connection.lastFrame) >= ConnectionLimits.remoteAdminIdleDurationMax {
+            if let token = remoteClients[key], core.isWaiting(client: DaemonCore.ClientToken(token)) { continue }
+            remoteAdminConnections[key] = nil
+            metrics.remoteAdminIdleClosed += 1
+            logger.info("closing an idle remote admin connection", metadata: [
+                "peer.address": .string(connection.channel.remoteAddress.map { "\($0)" } ?? "unknown"),
+            ])
+            connection.channel.close(promise: nil)
+        }
+    }
+
+    /// Counts a local connection (admin socket or /metrics) against its limit; beyond it the
+    /// connection is refused (closed by the bootstrap) and counted.
+    func admitLocalConnection(_ channel: any Channel, metrics isMetrics: Bool) throws {
+        confined()
+        let open = isMetrics ? metricsConnections : adminSocketConnections
+        let limit = isMetrics ? ConnectionLimits.metricsConnectionsMax : ConnectionLimits.adminSocketConnectionsMax
+        guard open < limit else {
+            if isMetrics { metrics.metricsConnectionsRefused += 1 } else { metrics.adminSocketConnectionsRefused += 1 }
+            throw LocalConnectionRefused(limit: limit)
+        }
+        if isMetrics { metricsConnections += 1 } else { adminSocketConnections += 1 }
+        channel.closeFuture.whenComplete { _ in
+            self.loop.execute {
+                if isMetrics { self.metricsConnections -= 1 } else { self.adminSocketConnections -= 1 }
+            }
+        }
     }
 
     func inbound(_ frame: Frame, peer: VerifiedPeer?, channel: any Channel) {
@@ -92,11 +166,13 @@ extension TicketDaemon {
             do {
                 let connection = try await TLSChannels.connect(
                     host: endpoint.address, port: endpoint.port, expectedPeerName: endpoint.name, context: tls,
-                    handshakeTimeout: .seconds(10), group: group, logger: logger
+                    handshakeTimeout: handshakeTimeout, group: networkGroup, logger: logger
                 ) { channel in
                     // Nothing is read on a dialled connection; bytes from the peer are refused.
                     try channel.pipeline.syncOperations.addHandler(
-                        FrameHandler(logger: self.logger, onFrame: { _, peer, channel in self.refuse(channel, peer: peer, "data on a dialled connection") }))
+                        FrameHandler(logger: self.logger, onFrame: { _, peer, channel in
+                            self.loop.execute { self.refuse(channel, peer: peer, "data on a dialled connection") }
+                        }))
                 }
                 backoff = .milliseconds(100)
                 lastError = ""
@@ -159,6 +235,7 @@ extension TicketDaemon {
         let channel = try await ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try self.admitLocalConnection(channel, metrics: false)
                     let client = self.registerClient(channel)
                     try channel.pipeline.syncOperations.addHandler(
                         FrameHandler(
@@ -229,4 +306,10 @@ extension TicketDaemon {
                 connected: outgoing[id.index] != nil, lastHeard: lastHeard[id.index].map { now.since($0) })
         }
     }
+}
+
+/// A local connection (admin socket or /metrics) beyond its limit; the bootstrap closes it.
+struct LocalConnectionRefused: Error, CustomStringConvertible {
+    let limit: Int
+    var description: String { "more than \(limit) clients connected at once" }
 }

@@ -70,9 +70,23 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
 
     private var request: [UInt8] = []
     private let render: () -> String
+    private let requestDurationMax: Duration
+    private var requestTimer: Scheduled<Void>?
 
-    init(render: @escaping () -> String) {
+    init(requestDurationMax: Duration, render: @escaping () -> String) {
+        self.requestDurationMax = requestDurationMax
         self.render = render
+    }
+
+    /// A client that connects and never sends its request is closed after `requestDurationMax`.
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        requestTimer = context.eventLoop.scheduleTask(in: timeAmount(requestDurationMax)) { channel.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        requestTimer?.cancel()
+        requestTimer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

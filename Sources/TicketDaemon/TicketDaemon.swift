@@ -18,6 +18,15 @@ public final class TicketDaemon: @unchecked Sendable {
     public let plan: DaemonPlan
     public let loop: any EventLoop
     let group: MultiThreadedEventLoopGroup
+    /// Member connections (accepted and dialled) live on their own thread: TLS handshakes,
+    /// which an unauthenticated client can make us start, cost CPU there and cannot delay the
+    /// daemon loop's timers, journal writes and renewals. What those connections report is
+    /// handed to `loop`, in order.
+    let networkGroup: MultiThreadedEventLoopGroup
+    /// Bounds the member port's connections that have not finished their handshake.
+    let handshakeGate = HandshakeGate(limits: ConnectionLimits.handshakeLimits)
+    /// `tls-handshake-timeout`, for every handshake (accepted and dialled).
+    let handshakeTimeout: Duration
     let journal: StateJournal
     let backEnd: any SiteBackEnd
     let handlerRunner: HandlerRunner
@@ -35,6 +44,14 @@ public final class TicketDaemon: @unchecked Sendable {
     /// again at once instead of finishing their back-off.
     var dialNow: Set<Int> = []
     var clients: [UInt64: any Channel] = [:]
+    /// Verified connections members hold to us, per member name, oldest first (at most
+    /// `ConnectionLimits.memberConnectionsPerMemberMax` each).
+    var memberConnections: [String: [any Channel]] = [:]
+    /// Member connections that carried admin requests, with when each last sent a frame.
+    var remoteAdminConnections: [ObjectIdentifier: (channel: any Channel, lastFrame: LocalInstant)] = [:]
+    var remoteAdminSweep: RepeatedTask?
+    var adminSocketConnections = 0
+    var metricsConnections = 0
     /// Member connections that carried admin requests (baton -s from another member's machine).
     var remoteClients: [ObjectIdentifier: UInt64] = [:]
     var nextClient: UInt64 = 0
@@ -67,6 +84,8 @@ public final class TicketDaemon: @unchecked Sendable {
         self.plan = plan
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.loop = group.next()
+        self.networkGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.handshakeTimeout = plan.transportSecurity.handshakeTimeout
         self.journal = StateJournal(directory: stateDirectory)
         self.backEnd = backEnd
         let security = plan.transportSecurity
@@ -104,7 +123,9 @@ public final class TicketDaemon: @unchecked Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler { self.metricsText() })
+                        try self.admitLocalConnection(channel, metrics: true)
+                        try channel.pipeline.syncOperations.addHandler(
+                            MetricsHTTPHandler(requestDurationMax: ConnectionLimits.metricsRequestDurationMax) { self.metricsText() })
                     }
                 }
                 .bind(host: address.host, port: address.port).get()
@@ -137,12 +158,14 @@ public final class TicketDaemon: @unchecked Sendable {
         try? await metricsChannel?.close()
         try await loop.submit {
             for channel in self.outgoing.values { channel.close(promise: nil) }
+            self.remoteAdminSweep?.cancel()
             self.scheduledTimer?.cancel()
             self.flush()
             let now = SystemClock.now()
             try? self.journal.compact(StateFile(bootID: self.bootID, bootClock: .nanoseconds(now.nanoseconds), tickets: self.core.stateFileTickets(now: now)))
         }.get()
         unlink(socketPath)
+        try await networkGroup.shutdownGracefully()
         try await group.shutdownGracefully()
     }
 
@@ -150,6 +173,10 @@ public final class TicketDaemon: @unchecked Sendable {
         confined()
         let now = SystemClock.now()
         startedAt = now
+        let sweep = timeAmount(ConnectionLimits.remoteAdminIdleDurationMax / 3)
+        remoteAdminSweep = loop.scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { _ in
+            self.closeIdleRemoteAdminConnections(now: SystemClock.now())
+        }
         let loaded = journal.load(bootID: bootID, now: now)
         logger.info("\(loaded.note)")
         var modes = loaded.allLost ? [:] : loaded.modes

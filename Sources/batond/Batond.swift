@@ -38,6 +38,7 @@ struct Batond: AsyncParsableCommand {
         var logger = Logger(label: "batond") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         signal(SIGPIPE, SIG_IGN)
+        raiseDescriptorLimit(logger: logger)
 
         let loaded: LoadedConfiguration
         do {
@@ -114,6 +115,24 @@ struct Batond: AsyncParsableCommand {
         }
         withExtendedLifetime(signals) {}
     }
+}
+
+/// Raises the soft limit on open descriptors to the hard one (at most
+/// `ConnectionLimits.descriptorsSoftLimitMax`): the usual soft 1024 is what a connection flood
+/// exhausts first. `LimitNOFILE=` in the unit sets the hard limit.
+func raiseDescriptorLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+    let wanted = min(limit.rlim_max, rlim_t(ConnectionLimits.descriptorsSoftLimitMax))
+    if limit.rlim_cur < wanted {
+        let before = limit.rlim_cur
+        limit.rlim_cur = wanted
+        if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            logger.info("open descriptors limit raised", metadata: ["limit.before": .string("\(before)"), "limit.now": .string("\(wanted)")])
+            return
+        }
+    }
+    logger.info("open descriptors limit", metadata: ["limit.now": .string("\(limit.rlim_cur)")])
 }
 
 /// SIGTERM/SIGINT end the daemon; SIGHUP reloads the configuration. Holds the dispatch sources

@@ -38,6 +38,8 @@ struct DeployableConfigTests {
             #expect(unit.contains("ExecStart=/usr/sbin/batond -c /etc/baton/baton.conf"))
             // Sites follow their Corosync quorum: losing it releases what they hold.
             #expect(unit.contains("--site-quorum corosync") == (backEnd == "pacemaker"))
+            // Issue 10: the descriptor limit is raised (a connection flood exhausted the default 1024).
+            #expect(unit.split(separator: "\n").contains("LimitNOFILE=65536"), "\(directory)/batond.service sets no LimitNOFILE")
         }
     }
 }
