@@ -173,7 +173,7 @@ public final class TicketDaemon: @unchecked Sendable {
         confined()
         let now = SystemClock.now()
         startedAt = now
-        let sweep = timeAmount(ConnectionLimits.remoteAdminIdleDurationMax / 3)
+        let sweep = TimeAmount.seconds(1)
         remoteAdminSweep = loop.scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { _ in
             self.closeIdleRemoteAdminConnections(now: SystemClock.now())
         }

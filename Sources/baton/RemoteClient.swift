@@ -32,7 +32,7 @@ enum RemoteClient {
         do {
             connection = try await TLSChannels.connect(
                 host: member.address, port: Int(member.port), expectedPeerName: member.certificateName, context: context,
-                handshakeTimeout: .seconds(Int64(min(timeoutSeconds, 10))), group: group, logger: logger
+                handshakeTimeout: min(security.handshakeTimeout, .seconds(max(timeoutSeconds, 1))), group: group, logger: logger
             ) { channel in
                 try channel.pipeline.syncOperations.addHandler(ReplyHandler(promise: replyPromise))
             }

@@ -184,6 +184,25 @@ let metricsSamplerScript = """
     print("median %.1f ms, p99 %.1f ms, max %.1f ms, %d answers, %d failures" % (pick(0.5), pick(0.99), latencies[-1] * 1000, len(latencies), failures))
     """
 
+/// `python3 -c CAPTURE_REQUEST SOCKET OUTPUT`: listens on the Unix socket SOCKET, and writes
+/// the bytes the first client sends (a `baton` request frame) to OUTPUT.
+let captureRequestScript = """
+    import socket, sys
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); server.bind(sys.argv[1]); server.listen(1)
+    print("listening", flush=True)
+    connection, _ = server.accept(); connection.settimeout(0.5)
+    data = b""
+    try:
+        while True:
+            chunk = connection.recv(65536)
+            if not chunk: break
+            data += chunk
+    except socket.timeout:
+        pass
+    open(sys.argv[2], "wb").write(data)
+    print("captured", len(data), flush=True)
+    """
+
 /// A bounded HTTP GET of /metrics (curl, so no HTTP code of ours is involved): the body, or
 /// nil when it did not answer within `limit`.
 func fetchMetrics(port: Int, limit: Duration = .seconds(5)) async throws -> (body: String?, took: Duration) {
@@ -305,6 +324,54 @@ extension EndToEnd {
                 print("six connections with site-b's certificate: site-a closed #\(closedIndices.map(String.init).joined(separator: ", #"))")
                 #expect(closedIndices == [0, 1], "site-a should close the two oldest")
                 #expect(count("closing its oldest", in: cluster.logTail("site-a", lines: 1_000_000)) == 2)
+            }
+        }
+
+        /// Point 9: a remote admin connection (a member's certificate, an admin request) is
+        /// closed once idle: `remoteAdminIdleDurationMax` (30 s) after its last request was
+        /// answered, checked every second. It stayed open for good before.
+        @Test func anIdleRemoteAdminConnectionIsClosed() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket, start: false) { cluster in
+                // The request frame `baton list` sends, captured on a Unix socket of our own.
+                let captureDirectory = cluster.directory + "/capture"
+                try FileManager.default.createDirectory(atPath: captureDirectory, withIntermediateDirectories: true)
+                let request = cluster.directory + "/list-request.bin"
+                let capture = try Helper.start(
+                    captureRequestScript, [captureDirectory + "/booth-site-a.sock", request], output: cluster.directory + "/capture.out")
+                defer { capture.stop() }
+                try await waitUntil("the capturing socket listens", within: .seconds(20)) { capture.text.contains("listening") }
+                _ = try await run([Paths.baton, "list", "-c", cluster.configPath("site-a"), "--run-directory", captureDirectory, "--timeout", "5"], timeLimit: .seconds(30))
+                try await waitUntil("the request frame is captured", within: .seconds(20)) { capture.text.contains("captured") }
+                #expect((try? FileManager.default.attributesOfItem(atPath: request)[.size] as? Int) ?? 0 > 0, "nothing captured: \(capture.text)")
+
+                try cluster.start("site-a")
+                try await waitUntil("site-a answers on its admin socket", within: .seconds(30), interval: .milliseconds(100)) {
+                    try await cluster.baton(["list"], at: "site-a").status == 0
+                }
+                // site-b's certificate sends the request over TLS, reads the answer, stays connected.
+                let pki = cluster.directory + "/pki"
+                let output = open(cluster.directory + "/remote-admin.out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+                defer { close(output) }
+                let client = try Child.spawn(
+                    ["/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:\(cluster.port)", "-tls1_3", "-quiet", "-nocommands",
+                     "-CAfile", pki + "/ca.pem", "-cert", pki + "/site-b.pem", "-key", pki + "/site-b.key"],
+                    stdout: output, stderr: output, stdin: request)
+                defer {
+                    if client.poll() == nil {
+                        kill(client.pid, SIGKILL)
+                        _ = waitpid(client.pid, nil, 0)
+                    }
+                }
+                let start = ContinuousClock.now
+                try await waitUntil("site-a answers the remote admin request", within: .seconds(30), interval: .milliseconds(50)) {
+                    ((try? FileManager.default.attributesOfItem(atPath: cluster.directory + "/remote-admin.out")[.size] as? Int) ?? 0) > 0
+                }
+                let took = try await waitUntil("site-a closes the idle remote admin connection", within: .seconds(60), interval: .milliseconds(100)) {
+                    client.poll() != nil
+                }
+                print("an idle remote admin connection was closed \(format(ContinuousClock.now - start)) after its request (limit 30 s, checked every second)")
+                #expect(took >= .seconds(25), "closed after \(format(took)), before it was idle for 30 s")
+                #expect(cluster.logTail("site-a", lines: 1_000_000).contains("closing an idle remote admin connection"))
             }
         }
 
