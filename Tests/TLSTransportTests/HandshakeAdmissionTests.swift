@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import Testing
 @testable import TLSTransport
 
@@ -64,5 +66,59 @@ import Testing
         #expect(refused + evicted + 64 == 10_000)
         // A member's connection is still admitted.
         #expect(admission.admit(source: "192.0.2.10") != .refused)
+    }
+}
+
+/// The gate on a real listener: idle TCP connections (no TLS) hold slots, a source beyond its
+/// share is closed at once, a closed connection frees its slot, a completed handshake frees
+/// its slot while the connection stays open.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct HandshakeGateLoopback {
+    static func poll(_ what: String, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw TestFailure("timed out waiting for: \(what)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    @Test func idleConnectionsHoldSlotsAndASourceBeyondItsShareIsClosed() async throws {
+        let pki = try await SharedPKI.shared.get()
+        let gate = HandshakeGate(limits: HandshakeLimits(inProgressMax: 4, inProgressPerSourceMax: 2))
+        let observations = ServerObservations()
+        let context = try ReloadableTLSContext(files: pki.files("site-a"))
+        let group = MultiThreadedEventLoopGroup.singleton
+        let server = try await TLSChannels.listen(
+            host: "127.0.0.1", port: 0, acceptedPeerNames: members, context: context, handshakeTimeout: .seconds(30),
+            handshakeGate: gate, group: group, logger: LogRecorder().logger("test.server")
+        ) { channel in
+            try channel.pipeline.syncOperations.addHandler(EchoHandler(observations: observations))
+        }
+        defer { server.close(promise: nil) }
+        let port = try #require(server.localAddress?.port)
+        func idle() async throws -> any Channel {
+            try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port).get()
+        }
+        let first = try await idle()
+        let second = try await idle()
+        defer { second.close(promise: nil) }
+        try await Self.poll("two handshakes in progress") { gate.counts.inProgress == 2 }
+        // 127.0.0.1 has its share: the third is closed before any TLS.
+        let third = try await idle()
+        try await withTimeout(.seconds(30)) { try await third.closeFuture.get() }
+        #expect(gate.counts.refusedPerSource == 1)
+        #expect(first.isActive && second.isActive)
+        // A closed connection frees its slot.
+        try await first.close()
+        try await Self.poll("the closed connection's slot freed") { gate.counts.inProgress == 1 }
+        // A member dials and stays connected: its slot is freed when the handshake completes.
+        let clientContext = try ReloadableTLSContext(files: pki.files("site-b"))
+        let connection = try await TLSChannels.connect(
+            host: "127.0.0.1", port: port, expectedPeerName: "site-a", context: clientContext, handshakeTimeout: .seconds(30),
+            group: group, logger: LogRecorder().logger("test.client"))
+        defer { connection.channel.close(promise: nil) }
+        try await Self.poll("the server verified site-b") { observations.verifiedPeers.map(\.name) == ["site-b"] }
+        try await Self.poll("the completed handshake's slot freed") { gate.counts.inProgress == 1 }
+        #expect(connection.channel.isActive)
+        #expect(gate.counts.evicted == 0)
     }
 }
