@@ -94,7 +94,11 @@ public final class HandshakeGate: Sendable {
         var admission: HandshakeAdmission
         var channels: [UInt64: any Channel] = [:]
         var counts = HandshakeGateCounts()
+        var lastReported: NIODeadline?
     }
+    /// While the limits close connections, one report (log line) per this interval at most:
+    /// a flood must not fill the log.
+    static let reportInterval = TimeAmount.seconds(60)
     private let state: NIOLockedValueBox<State>
 
     public init(limits: HandshakeLimits) {
@@ -109,25 +113,33 @@ public final class HandshakeGate: Sendable {
         }
     }
 
-    /// The slot the channel holds, or nil when it was refused (the caller closes it).
-    func admit(_ channel: any Channel, source: String) -> UInt64? {
-        let (decision, evicted) = state.withLockedValue { state -> (HandshakeAdmission.Decision, (any Channel)?) in
+    /// The slot the channel holds, or nil when it was refused (the caller closes it); and the
+    /// counts to report when a limit closed a connection and no report was made lately.
+    func admit(_ channel: any Channel, source: String, now: NIODeadline) -> (slot: UInt64?, report: HandshakeGateCounts?) {
+        let (decision, evicted, report) = state.withLockedValue { state -> (HandshakeAdmission.Decision, (any Channel)?, HandshakeGateCounts?) in
             let decision = state.admission.admit(source: source)
-            guard case .admitted(let id, let evicting) = decision else {
-                state.counts.refusedPerSource += 1
-                return (decision, nil)
-            }
-            state.channels[id] = channel
             var evicted: (any Channel)?
-            if let evicting {
-                evicted = state.channels.removeValue(forKey: evicting)
-                state.counts.evicted += 1
+            switch decision {
+            case .refused:
+                state.counts.refusedPerSource += 1
+            case .admitted(let id, let evicting):
+                state.channels[id] = channel
+                if let evicting {
+                    evicted = state.channels.removeValue(forKey: evicting)
+                    state.counts.evicted += 1
+                }
             }
-            return (decision, evicted)
+            var report: HandshakeGateCounts?
+            if decision == .refused || evicted != nil, state.lastReported.map({ now - $0 >= Self.reportInterval }) ?? true {
+                state.lastReported = now
+                report = state.counts
+                report?.inProgress = state.admission.inProgress
+            }
+            return (decision, evicted, report)
         }
         evicted?.close(promise: nil)
-        guard case .admitted(let id, _) = decision else { return nil }
-        return id
+        guard case .admitted(let id, _) = decision else { return (nil, report) }
+        return (id, report)
     }
 
     func ended(_ id: UInt64) {

@@ -59,28 +59,37 @@ public enum TLSChannels {
     /// a certificate naming one of `acceptedPeerNames`; refused ones are logged and closed,
     /// the listener keeps serving. `configure` adds the handlers after TLS for each connection
     /// (they receive `TLSHandshakeCompleted` as a user event before any data).
-    /// With a `handshakeGate`, connections beyond its limits are closed before any TLS work
+    /// `backlog`: connections the kernel queues before they are accepted (queued ones hold no
+    /// descriptor of ours; when the queue is full, a client's SYN is dropped and retried 1 s,
+    /// 3 s, 7 s later). With a `handshakeGate`, connections beyond its limits are closed before any TLS work
     /// (see `HandshakeAdmission`); the gate's slot is freed when the handshake completes or
     /// the connection closes.
     public static func listen(
         host: String, port: Int, acceptedPeerNames: [String], context: ReloadableTLSContext,
-        handshakeTimeout: Duration, handshakeGate: HandshakeGate? = nil, group: any EventLoopGroup, logger: Logger,
+        handshakeTimeout: Duration, handshakeGate: HandshakeGate? = nil, backlog: Int = 64, group: any EventLoopGroup, logger: Logger,
         configure: @escaping @Sendable (any Channel) throws -> Void
     ) async throws -> any Channel {
         precondition(!acceptedPeerNames.isEmpty, "a listener accepts at least one member name")
+        precondition(backlog >= 1, "listen backlog \(backlog)")
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.backlog, value: Int32(clamping: backlog))
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     var slot: UInt64?
                     if let handshakeGate {
                         let source = channel.remoteAddress?.ipAddress ?? "unknown"
-                        guard let id = handshakeGate.admit(channel, source: source) else {
-                            // Not logged one by one: a flood would fill the log (counted instead).
-                            throw HandshakeRefusedByLimit(source: source)
+                        let (admitted, report) = handshakeGate.admit(channel, source: source, now: .now())
+                        if let report {
+                            // Not one line per connection: a flood would fill the log.
+                            logger.notice("TLS handshake limits reached: closing connections", metadata: [
+                                "peer.address": .string(source), "handshakes.in_progress": .string("\(report.inProgress)"),
+                                "handshakes.refused_per_source": .string("\(report.refusedPerSource)"),
+                                "handshakes.evicted": .string("\(report.evicted)"),
+                            ])
                         }
+                        guard let id = admitted else { throw HandshakeRefusedByLimit(source: source) }
                         slot = id
                         channel.closeFuture.whenComplete { _ in handshakeGate.ended(id) }
                     }

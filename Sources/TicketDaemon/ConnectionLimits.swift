@@ -15,6 +15,10 @@ public enum ConnectionLimits {
     public static let handshakesInProgressMax = 64
     /// The same from one source address: beyond it, a new connection is closed at once.
     public static let handshakesInProgressPerSourceMax = 8
+    /// Connections the kernel queues on the member port before batond accepts them (they hold
+    /// no descriptor of batond's). Deep enough that a flood arriving while the network thread
+    /// waits for a CPU does not overflow it, which would drop a member's SYN for a second or more.
+    public static let memberPortBacklogMax = 1024
     /// Verified connections one member may hold to us (its mesh connection, remote admin
     /// clients run on its machine, one left over from before its restart). A new one beyond
     /// it closes that member's oldest.
