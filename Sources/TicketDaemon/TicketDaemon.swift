@@ -53,6 +53,8 @@ public final class TicketDaemon: @unchecked Sendable {
     var ticketHandlers: [String: String]
     /// Members' addresses, as last loaded: a reload may move a peer (names and roles stay).
     var endpoints: [DaemonPlan.Endpoint]
+    /// Members whose admin requests are answered (`admin-from`, as last loaded).
+    var remoteAdministrators: Set<Int>
     var flushScheduled = false
     /// Above this many events in one batch, events are logged at debug with one info summary.
     static let eventsLoggedEachMax = 8
@@ -85,6 +87,7 @@ public final class TicketDaemon: @unchecked Sendable {
         self.core = DaemonCore(membership: plan.membership, policies: plan.policies)
         self.ticketHandlers = plan.handlers
         self.endpoints = plan.endpoints
+        self.remoteAdministrators = plan.remoteAdministrators
     }
 
     func confined() {
@@ -184,6 +187,7 @@ public final class TicketDaemon: @unchecked Sendable {
         pending.handlers.append(contentsOf: batch.handlers)
         pending.replies.append(contentsOf: batch.replies)
         pending.events.append(contentsOf: batch.events)
+        pending.warnings.append(contentsOf: batch.warnings)
         if !flushScheduled {
             flushScheduled = true
             loop.execute { self.flush() }
@@ -236,6 +240,7 @@ public final class TicketDaemon: @unchecked Sendable {
         for (ticket, purpose) in batch.handlers { runHandler(ticket: ticket, purpose: purpose, now: now) }
         for (client, reply) in batch.replies { answer(client, reply) }
         logEvents(batch.events)
+        for warning in batch.warnings { logger.warning("\(warning)") }
         reschedule(now: now)
     }
 
@@ -427,6 +432,12 @@ public final class TicketDaemon: @unchecked Sendable {
             return
         }
         loop.execute {
+            if self.remoteAdministrators != plan.remoteAdministrators {
+                self.remoteAdministrators = plan.remoteAdministrators
+                self.logger.notice("reload: admin-from applied", metadata: [
+                    "admin.from": .string(plan.remoteAdministrators.sorted().map { plan.endpoints[$0].name }.joined(separator: ",")),
+                ])
+            }
             self.applyPeerAddresses(plan.endpoints)
             self.applyTickets(plan)
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatonConfig
 import Foundation
+import TicketElection
 import TicketWire
 
 #if canImport(Glibc)
@@ -371,6 +372,14 @@ struct Attr: AsyncParsableCommand {
         @Argument var ticket: String
         @Argument var name: String
         @Argument var value: String
+        func validate() throws {
+            if name.isEmpty || name.utf8.count > AttributeLimits.nameBytesMax {
+                throw ValidationError("attribute name of \(name.utf8.count) bytes: names take 1 to \(AttributeLimits.nameBytesMax) bytes")
+            }
+            if value.utf8.count > AttributeLimits.valueBytesMax {
+                throw ValidationError("attribute value of \(value.utf8.count) bytes is over the limit of \(AttributeLimits.valueBytesMax)")
+            }
+        }
         func run() async throws { try await runTicketCommand(options, ticket: ticket, .setAttribute(name: name, value: value)) }
     }
 
