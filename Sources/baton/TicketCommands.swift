@@ -23,6 +23,14 @@ struct ClientOptions: ParsableArguments {
 
     var configPath: String { config.contains("/") ? config : "/etc/baton/\(config).conf" }
 
+    /// The configuration file's name without `.conf` (`geo1` for /etc/baton/geo1.conf): batond
+    /// names its admin socket RUN-DIRECTORY/NAME-MEMBER.sock by it, one per configuration.
+    var configurationFileName: String {
+        var name = Substring(configPath.split(separator: "/").last ?? "baton")
+        if name.hasSuffix(".conf") { name = name.dropLast(5) }
+        return name.isEmpty ? "baton" : String(name)
+    }
+
     func loadConfiguration() throws -> BatonConfiguration {
         do {
             return try BatonConfigurationParser.load(path: configPath).configuration
@@ -39,16 +47,16 @@ struct ClientOptions: ParsableArguments {
                 throw CLIError(code: .badConfig, message: "\(configPath): no member named \"\(member)\"")
             }
             let name = configuration.member(named: member)!.certificateName
-            return "\(runDirectory)/\(configuration.name)-\(name).sock"
+            return "\(runDirectory)/\(configurationFileName)-\(name).sock"
         }
-        let prefix = "\(configuration.name)-"
+        let prefix = "\(configurationFileName)-"
         let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? [])
             .filter { $0.hasPrefix(prefix) && $0.hasSuffix(".sock") }.sorted()
         switch candidates.count {
         case 1: return "\(runDirectory)/\(candidates[0])"
         case 0: throw CLIError(code: .notRunning, message: "batond is not running here (no \(runDirectory)/\(prefix)*.sock)")
         default:
-            throw CLIError(code: .usage, message: "several members of \(configuration.name) run here (\(candidates.joined(separator: ", "))): pick one with -s")
+            throw CLIError(code: .usage, message: "several members of \(configPath) run here (\(candidates.joined(separator: ", "))): pick one with -s")
         }
     }
 

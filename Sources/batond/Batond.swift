@@ -24,8 +24,11 @@ struct Batond: AsyncParsableCommand {
     var config = "/etc/baton/baton.conf"
     @Option(name: [.customShort("s"), .long], help: "This member's name (else `identity` in the file, else the certificate's name).")
     var site: String?
-    @Option(help: "Directory of the state file.") var stateDirectory = "/var/lib/baton"
-    @Option(help: "Admin socket (default: /run/baton/CONFNAME-MEMBER.sock).") var socket: String?
+    @Option(help: "Directory of the state journal (default: /var/lib/baton for baton.conf, /var/lib/baton/CONFNAME for CONFNAME.conf).")
+    var stateDirectory: String?
+    @Option(help: "Directory of the admin socket.") var runDirectory = "/run/baton"
+    @Option(help: "Admin socket (default: RUN-DIRECTORY/CONFNAME-MEMBER.sock, CONFNAME the configuration file's name without .conf).")
+    var socket: String?
     @Option(help: "Site back end: file (a CIB ticket section in a file), pacemaker (crm_ticket), or none (arbitrators).")
     var backEnd: String?
     @Option(help: "File of the file back end (default: STATE-DIRECTORY/cib-tickets.xml).") var cibFile: String?
@@ -68,7 +71,7 @@ struct Batond: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             siteBackEnd = NoBackEnd()
-        case "file": siteBackEnd = FileCIBBackEnd(path: cibFile ?? stateDirectory + "/cib-tickets.xml")
+        case "file": siteBackEnd = FileCIBBackEnd(path: cibFile ?? Batond.defaultStateDirectory(self.stateDirectory, config) + "/cib-tickets.xml")
         case "pacemaker": siteBackEnd = CrmTicketBackEnd()
         case let other:
             FileHandle.standardError.write(Data("batond: --back-end \(other): expected file, pacemaker or none\n".utf8))
@@ -82,12 +85,26 @@ struct Batond: AsyncParsableCommand {
             }
             metricsAddress = (String(metrics[..<colon]), port)
         }
+        // Per configuration file, so that several geo clusters can run on one host.
+        let configurationFileName = Batond.configurationFileName(config)
+        let stateDirectory = Batond.defaultStateDirectory(self.stateDirectory, config)
         try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard let quorumSource = SiteQuorumSource(rawValue: siteQuorum) else {
             FileHandle.standardError.write(Data("batond: --site-quorum \(siteQuorum): expected corosync or none\n".utf8))
             throw ExitCode(1)
         }
-        let socketPath = socket ?? "/run/baton/\(plan.configurationName)-\(plan.selfEndpoint.name).sock"
+        let socketPath = socket ?? "\(runDirectory)/\(configurationFileName)-\(plan.selfEndpoint.name).sock"
+        let socketDirectory = String(socketPath[..<(socketPath.lastIndex(of: "/") ?? socketPath.startIndex)])
+        if !socketDirectory.isEmpty { mkdir(socketDirectory, 0o700) }
+        // Before anything touches the CIB, the journal or the socket: this member's socket and
+        // state directory are ours alone, or we stop here.
+        let claim: InstanceClaim
+        do {
+            claim = try InstanceClaim(socketPath: socketPath, stateDirectory: stateDirectory)
+        } catch {
+            FileHandle.standardError.write(Data("batond: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         let daemon: TicketDaemon
         do {
             daemon = try TicketDaemon(
@@ -113,6 +130,21 @@ struct Batond: AsyncParsableCommand {
             throw ExitCode(2)
         }
         withExtendedLifetime(signals) {}
+        withExtendedLifetime(claim) {}
+    }
+
+    /// `geo1` for `/etc/baton/geo1.conf`: names the admin socket and the default state
+    /// directory, so that each configuration file has its own.
+    static func configurationFileName(_ path: String) -> String {
+        var name = Substring(path.split(separator: "/").last ?? "baton")
+        if name.hasSuffix(".conf") { name = name.dropLast(5) }
+        return name.isEmpty ? "baton" : String(name)
+    }
+
+    static func defaultStateDirectory(_ given: String?, _ config: String) -> String {
+        if let given { return given }
+        let name = configurationFileName(config)
+        return name == "baton" ? "/var/lib/baton" : "/var/lib/baton/\(name)"
     }
 }
 

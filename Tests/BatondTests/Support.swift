@@ -201,7 +201,8 @@ final class Cluster: @unchecked Sendable {
     func configPath(_ name: String) -> String { "\(directory)/\(name).conf" }
     func cibPath(_ name: String) -> String { "\(directory)/cib-\(name).xml" }
     func logPath(_ name: String) -> String { "\(directory)/\(name).log" }
-    func socketPath(_ name: String) -> String { "\(directory)/run/booth-\(name).sock" }
+    /// batond's default name: the configuration file's name (NAME.conf) and the member's.
+    func socketPath(_ name: String) -> String { "\(directory)/run/\(name)-\(name).sock" }
 
     /// Starts one member's batond (its log appends to NAME.log).
     func start(_ name: String) throws {
