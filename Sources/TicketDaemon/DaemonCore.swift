@@ -260,6 +260,38 @@ public struct DaemonCore: Sendable {
         }
     }
 
+    /// batond is stopping (SIGTERM): every ticket led here is revoked here and handed over to
+    /// the first of `connected` sites by that ticket's weights and member order (none
+    /// connected: released without a target, and the others campaign in slot order). Then the
+    /// site counts as without quorum, so that nothing campaigns again before batond exits.
+    public mutating func stop(connected: Set<MemberID>, now: LocalInstant) -> Batch {
+        fold(now: now) { core, collect in
+            for index in core.instances.indices {
+                let policy = core.instances[index].policy
+                let target = core.membership.sites
+                    .filter { $0 != core.membership.selfID && connected.contains($0) }
+                    .min { (policy.weight(of: $0), $0.index) < (policy.weight(of: $1), $1.index) }
+                collect(index, core.instances[index].onStop(handoverTo: target, now: now))
+            }
+            for index in core.instances.indices { collect(index, core.instances[index].onSiteQuorum(false, now: now)) }
+        }
+    }
+
+    /// No ticket is led or being released here (after `stop`: every release has left).
+    public var leadsNothing: Bool {
+        instances.allSatisfy { instance in
+            switch instance.role {
+            case .leader, .releasing: false
+            default: true
+            }
+        }
+    }
+
+    /// Tickets granted in this site's CIB as the instances last said (manual ones included).
+    public var grantedLocally: [String] {
+        instances.indices.filter { instances[$0].grantedLocally }.map { ticketNames[$0] }
+    }
+
     public mutating func siteQuorum(_ quorate: Bool, now: LocalInstant) -> Batch {
         fold(now: now) { core, collect in
             for index in core.instances.indices { collect(index, core.instances[index].onSiteQuorum(quorate, now: now)) }

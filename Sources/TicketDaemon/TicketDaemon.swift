@@ -60,6 +60,12 @@ public final class TicketDaemon: @unchecked Sendable {
     static let eventsLoggedEachMax = 8
     /// Tickets whose local CIB change is still being written, in order.
     var cibQueue: [String: [TicketChange]] = [:]
+    /// Peer frames handed to their channel and not yet written (the stop waits for them).
+    var framesInFlight = 0
+    /// Set by `keepTicketsOnStop` (SIGUSR1): the next stop leaves held tickets granted.
+    public private(set) var keepsTickets = false
+    /// The longest a stop waits for its handovers and local revokes.
+    public static let stopDeadlineMax: Duration = .seconds(60)
 
     public init(
         plan: DaemonPlan, stateDirectory: String, socketPath: String, backEnd: any SiteBackEnd,
@@ -132,6 +138,8 @@ public final class TicketDaemon: @unchecked Sendable {
             }
             // The first task to finish is the shutdown signal (connect loops run until cancelled).
             await tasks.next()
+            // Hand over while the connections are still up: cancelling closes them.
+            await handOverOnStop()
             tasks.cancelAll()
         }
         logger.info("batond stopping")
@@ -147,6 +155,60 @@ public final class TicketDaemon: @unchecked Sendable {
         }.get()
         unlink(socketPath)
         try await group.shutdownGracefully()
+    }
+
+    /// SIGUSR1: stop now and keep held tickets granted, for a restart in place (an upgrade)
+    /// that resumes the lease from the state journal. The restart must come back within the
+    /// lease; past it the restarted batond revokes (not held at startup) as after any restart.
+    public func keepTicketsOnStop() {
+        loop.execute {
+            self.keepsTickets = true
+            self.logger.notice("the next stop keeps held tickets granted (restart in place)")
+        }
+    }
+
+    /// SIGTERM: a site must not stay granted past its own lease once batond is gone, which
+    /// it would (file and crm_ticket back ends cannot end a grant by themselves) if it only
+    /// exited. Every ticket led here is revoked here, then released with a handover to the next
+    /// connected site (as `move`); with no site connected the revoke still happens. Bounded by
+    /// the longest `timeout x retries` of the tickets (1 s to `stopDeadlineMax`).
+    func handOverOnStop() async {
+        let keep = (try? await loop.submit { self.keepsTickets }.get()) ?? false
+        if keep {
+            let held = (try? await loop.submit { self.core.grantedLocally }.get()) ?? []
+            logger.notice("stopping for a restart in place: tickets stay granted", metadata: ["tickets.granted": .string(held.joined(separator: ","))])
+            return
+        }
+        let budget = plan.policies.map { $0.timeout * $0.retries }.max() ?? .seconds(1)
+        let deadline = ContinuousClock.now + min(TicketDaemon.stopDeadlineMax, max(.seconds(1), budget))
+        let started = ContinuousClock.now
+        let leading: [String]? = try? await loop.submit {
+            let now = SystemClock.now()
+            let names = self.core.ticketNames.filter { self.core.instance(named: $0)?.isLeader == true }
+            let connected = Set(self.outgoing.keys.map { MemberID($0) })
+            self.execute(self.core.stop(connected: connected, now: now), now: now)
+            return names
+        }.get()
+        var done = false
+        while !done && ContinuousClock.now < deadline {
+            done = (try? await loop.submit {
+                self.core.leadsNothing && !self.flushScheduled && self.framesInFlight == 0
+                    && self.cibQueue.values.allSatisfy(\.isEmpty)
+            }.get()) ?? true
+            if !done { try? await Task.sleep(for: .milliseconds(5)) }
+        }
+        let granted = (try? await loop.submit { self.core.grantedLocally }.get()) ?? []
+        let took = ContinuousClock.now - started
+        if done {
+            logger.notice("stop: tickets led here revoked here and handed over", metadata: [
+                "tickets.released": .string((leading ?? []).joined(separator: ",")), "stop.duration": .string(took.shortDescription),
+                "tickets.granted": .string(granted.joined(separator: ",")),
+            ])
+        } else {
+            logger.critical("stop: handover or local revoke not finished before the stop deadline; the site may still hold what the tickets guard", metadata: [
+                "tickets.released": .string((leading ?? []).joined(separator: ",")), "tickets.granted": .string(granted.joined(separator: ",")),
+            ])
+        }
     }
 
     func startCore() throws {
@@ -301,7 +363,10 @@ public final class TicketDaemon: @unchecked Sendable {
         let bytes = Frame.peer(frame).encoded()
         metrics.framesSent += 1
         metrics.messagesSent += frame.messages.count
-        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+        framesInFlight += 1
+        let written = loop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { _ in self.framesInFlight -= 1 }
+        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: written)
     }
 
     func reschedule(now: LocalInstant) {

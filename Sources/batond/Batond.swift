@@ -13,11 +13,14 @@ struct Batond: AsyncParsableCommand {
         commandName: "batond",
         abstract: "The Baton ticket manager daemon (site or arbitrator role).",
         discussion: """
-            Runs in the foreground (systemd Type=simple). SIGTERM or SIGINT stop it after a last state write;
+            Runs in the foreground (systemd Type=simple). SIGTERM or SIGINT stop it: tickets led here are
+            revoked here and handed over to the next connected site, then a last state write. SIGUSR1 stops it
+            keeping them granted, exit 75, for a restart in place within the lease (an upgrade);
             SIGHUP re-reads the configuration: TLS certificates and key for new connections, and tickets at once
             (added ones start, removed ones are revoked here, changed ones keep their holder) and peers' new
             addresses; adding, removing or renaming members waits for a restart.
-            Exit status: 0 stopped cleanly, 1 bad configuration or files, 2 runtime failure.
+            Exit status: 0 stopped cleanly, 75 stopped by SIGUSR1 (restart in place), 1 bad configuration, files,
+            or a socket or state directory another batond holds, 2 runtime failure.
             """)
 
     @Option(name: .shortAndLong, help: "Configuration file (booth.conf format with Baton's TLS keys).")
@@ -117,7 +120,10 @@ struct Batond: AsyncParsableCommand {
         let (shutdown, stop) = AsyncStream<Void>.makeStream()
         let configPath = config
         let identity = plan.selfEndpoint.name
-        let signals = SignalWatcher(stop: stop, reload: {
+        let signals = SignalWatcher(stop: stop, keepAndStop: {
+            daemon.keepTicketsOnStop()
+            stop.yield()
+        }, reload: {
             daemon.reload(Result {
                 let reloaded = try BatonConfigurationParser.load(path: configPath)
                 return try DaemonPlan(configuration: reloaded.configuration, path: configPath, identity: identity, certificateNames: [])
@@ -131,6 +137,9 @@ struct Batond: AsyncParsableCommand {
         }
         withExtendedLifetime(signals) {}
         withExtendedLifetime(claim) {}
+        // SIGUSR1: a restart in place; the unit's RestartForceExitStatus=75 starts batond again.
+        // (The loop has shut down: nothing writes the flag any more.)
+        if daemon.keepsTickets { throw ExitCode(75) }
     }
 
     /// `geo1` for `/etc/baton/geo1.conf`: names the admin socket and the default state
@@ -153,10 +162,12 @@ struct Batond: AsyncParsableCommand {
 final class SignalWatcher {
     let sources: [any DispatchSourceSignal]
 
-    init(stop: AsyncStream<Void>.Continuation, reload: @escaping @Sendable () -> Void) {
+    init(stop: AsyncStream<Void>.Continuation, keepAndStop: @escaping @Sendable () -> Void, reload: @escaping @Sendable () -> Void) {
         let stopHandler: @Sendable () -> Void = { stop.yield() }
         var sources: [any DispatchSourceSignal] = []
-        let actions: [(Int32, @Sendable () -> Void)] = [(SIGTERM, stopHandler), (SIGINT, stopHandler), (SIGHUP, reload)]
+        let actions: [(Int32, @Sendable () -> Void)] = [
+            (SIGTERM, stopHandler), (SIGINT, stopHandler), (SIGUSR1, keepAndStop), (SIGHUP, reload),
+        ]
         for (number, action) in actions {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

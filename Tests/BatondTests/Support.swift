@@ -233,12 +233,13 @@ final class Cluster: @unchecked Sendable {
         try await waitUntil("\(name) (pid \(child.pid)) to die", within: .seconds(5)) { child.poll() != nil }
     }
 
-    /// SIGTERM (graceful), then SIGKILL if it has not ended within `grace`; returns the exit status.
+    /// SIGTERM (graceful: hands held tickets over), or `signal` (SIGUSR1: a restart in place
+    /// keeping them), then SIGKILL if it has not ended within `grace`; returns the exit status.
     @discardableResult
-    func stop(_ name: String, grace: Duration = .seconds(5)) async throws -> Int32? {
+    func stop(_ name: String, signal number: Int32 = SIGTERM, grace: Duration = .seconds(5)) async throws -> Int32? {
         guard let child = daemons.removeValue(forKey: name) else { return nil }
         kill(child.pid, SIGCONT)
-        kill(child.pid, SIGTERM)
+        kill(child.pid, number)
         var status: Int32?
         let deadline = ContinuousClock.now + grace
         while status == nil && ContinuousClock.now < deadline {
