@@ -856,14 +856,15 @@ public struct TicketInstance: Sendable {
         if startup != nil { return .starting }
         switch role {
         case .leader: return .alreadyGrantedHere
-        case .candidate, .releasing: return .busy
+        case .candidate: return .campaignAwaitingMajority
+        case .releasing: return .busy
         case .starting: return .starting
         case .follower: break
         }
         if let held = validPromise(now: now), held.leader != membership.selfID {
             return held.confirmed ? .grantedElsewhere(held.leader) : .electionInProgress
         }
-        if validPromise(now: now) != nil { return .busy }
+        if validPromise(now: now) != nil { return .ownPromiseRunning }
         if !siteQuorate { return .siteNotQuorate }
         if handlerInFlight != nil { return .busy }
         return nil
