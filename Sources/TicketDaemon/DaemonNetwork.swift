@@ -71,7 +71,7 @@ extension TicketDaemon {
         lastHeard[index] = now
         metrics.framesReceived += 1
         metrics.messagesReceived += peerFrame.messages.count
-        execute(core.receive(peerFrame, now: now), now: now)
+        receive(peerFrame, now: now)
     }
 
     /// A member completed a verified handshake with us: it is up (it may just have restarted).

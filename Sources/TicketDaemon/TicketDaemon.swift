@@ -60,6 +60,8 @@ public final class TicketDaemon: @unchecked Sendable {
     static let eventsLoggedEachMax = 8
     /// Tickets whose local CIB change is still being written, in order.
     var cibQueue: [String: [TicketChange]] = [:]
+    /// booth's `expires` (wall-clock seconds) as last given to the back end, per ticket granted here.
+    var expiresWritten: [String: Int] = [:]
     /// Peer frames handed to their channel and not yet written (the stop waits for them).
     var framesInFlight = 0
     /// Set by `keepTicketsOnStop` (SIGUSR1): the next stop leaves held tickets granted.
@@ -391,6 +393,41 @@ public final class TicketDaemon: @unchecked Sendable {
 
     // MARK: - Site back end and handlers
 
+    /// A peer frame: the election takes it, then booth's `expires` follows the leases it renewed.
+    func receive(_ frame: PeerFrame, now: LocalInstant) {
+        confined()
+        execute(core.receive(frame, now: now), now: now)
+        var renewed: [String] = []
+        for message in frame.messages {
+            if case .heartbeatAcknowledged = message.body, expiresWritten[message.ticket] != nil { renewed.append(message.ticket) }
+        }
+        if !renewed.isEmpty { refreshExpires(renewed, now: now) }
+    }
+
+    /// booth rewrites `expires` at every renewal; it was written only at the grant, so the CIB
+    /// said the lease had ended while the ticket was validly held. When acknowledgements
+    /// extend the lease of a ticket granted here (with no grant or revoke of it being written),
+    /// a lease end that moved by a second or more goes to the back end: the file back end writes
+    /// them all in the turn's one rewrite, crm_ticket coalesces them per ticket with at most
+    /// two processes at a time. Acknowledgements after the majority's leave the lease as it is.
+    func refreshExpires(_ tickets: [String], now: LocalInstant) {
+        confined()
+        var wallNow: Int?
+        for name in tickets {
+            guard let written = expiresWritten[name], cibQueue[name]?.isEmpty ?? true,
+                let instance = core.instance(named: name), instance.isLeader, instance.grantedLocally,
+                let remaining = instance.status(now: now).leaseRemaining
+            else { continue }
+            let wall = wallNow ?? SystemClock.wallClockSeconds()
+            wallNow = wall
+            let expires = wall + Int(remaining.nanoseconds / 1_000_000_000)
+            guard abs(expires - written) >= 1 else { continue }
+            expiresWritten[name] = expires
+            metrics.expiresRefreshes += 1
+            backEnd.refreshExpires(ticket: name, expires: expires)
+        }
+    }
+
     func applyLocally(ticket: String, action: DaemonCore.CIBAction, now: LocalInstant) {
         confined()
         let wallNow = SystemClock.wallClockSeconds()
@@ -400,8 +437,10 @@ public final class TicketDaemon: @unchecked Sendable {
             change = TicketChange(
                 kind: .grant, owner: plan.selfEndpoint.name, term: term,
                 expires: remaining.map { wallNow + Int($0.nanoseconds / 1_000_000_000) })
+            expiresWritten[ticket] = change.expires
             metrics.grantsApplied += 1
         case .revoke(let reason):
+            expiresWritten[ticket] = nil
             change = TicketChange(kind: .revoke(reason), owner: plan.selfEndpoint.name, term: core.instance(named: ticket)?.term ?? 0, expires: nil)
             metrics.revokesApplied += 1
         case .standby(let on):

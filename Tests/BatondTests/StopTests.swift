@@ -76,5 +76,33 @@ extension EndToEnd {
                 #expect(took < .seconds(5), "the stop waits for its revoke, bounded by timeout x retries: \(format(took))")
             }
         }
+    
+        /// While there: booth's `expires` in the CIB was written only at the grant, so it lay
+        /// in the past while the ticket was validly held. Now it follows every renewal.
+        @Test func expiresFollowsTheRenewals() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
+                let grant = try await cluster.grant("ticketA", at: "site-a")
+                #expect(grant.status == 0, "\(grant)")
+                try await waitUntil("site-a's CIB granted", within: .seconds(10)) { cluster.cibGranted("ticketA", at: "site-a") }
+                let first = Int(cluster.cibState("ticketA", at: "site-a")["expires"] ?? "") ?? 0
+                var stale: [String] = []
+                var last = first
+                // Three renewals of expire 6 s (renewal every 3 s), sampled every 50 ms.
+                let end = ContinuousClock.now + .seconds(10)
+                while ContinuousClock.now < end {
+                    let state = cluster.cibState("ticketA", at: "site-a")
+                    let now = Int(Date().timeIntervalSince1970)
+                    if state["granted"] == "true", let expires = Int(state["expires"] ?? "") {
+                        // Whole seconds: an expires of the current second still holds.
+                        if expires < now { stale.append("expires \(expires) at \(now)") }
+                        last = expires
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                print("CIB expires: \(first) at the grant, \(last) ten seconds later")
+                #expect(stale.isEmpty, "expires in the past while granted: \(stale.prefix(3))")
+                #expect(last >= first + 6, "expires did not follow the renewals: \(first) -> \(last)")
+            }
+        }
     }
 }
