@@ -31,12 +31,17 @@ public struct BatonConfiguration: Sendable, Equatable {
     public let arbitratorGroup: String
     /// booth's `debug` level (0 = none).
     public let debugLevel: Int
+    /// `admin-from`: which members' certificates may send admin requests (`baton -s`).
+    public let adminFrom: RemoteAdministration
+    /// `clock-drift-max`: how much faster or slower any member's clock may run than real time,
+    /// in parts per million. Leases are shortened by it; every member must use the same value.
+    public let clockDriftMaxPartsPerMillion: Int
 
     public init(
         name: String, port: UInt16, members: [Member], tickets: [TicketPolicy],
         transportSecurity: TransportSecurity?, identity: String?, maximumTimeSkew: Duration,
         siteUser: String, siteGroup: String, arbitratorUser: String, arbitratorGroup: String,
-        debugLevel: Int
+        debugLevel: Int, adminFrom: RemoteAdministration, clockDriftMaxPartsPerMillion: Int
     ) {
         precondition(!members.isEmpty, "a configuration has at least one member")
         precondition(members.count <= Limits.membersMaximum, "at most \(Limits.membersMaximum) members, got \(members.count)")
@@ -52,6 +57,19 @@ public struct BatonConfiguration: Sendable, Equatable {
         self.arbitratorUser = arbitratorUser
         self.arbitratorGroup = arbitratorGroup
         self.debugLevel = debugLevel
+        self.adminFrom = adminFrom
+        precondition(Limits.clockDriftRange.contains(clockDriftMaxPartsPerMillion), "clock drift \(clockDriftMaxPartsPerMillion) ppm out of range")
+        self.clockDriftMaxPartsPerMillion = clockDriftMaxPartsPerMillion
+    }
+
+    /// Whether `member`'s certificate may administer this member remotely (`admin-from`).
+    public func mayAdministerRemotely(_ member: Member) -> Bool {
+        switch adminFrom {
+        case .all: true
+        case .sites: member.role == .site
+        case .none: false
+        case .members(let names): names.contains(member.certificateName)
+        }
     }
 
     public var sites: [Member] { members.filter { $0.role == .site } }
@@ -102,6 +120,24 @@ public enum Limits {
     public static let linesMaximum = 100_000
     public static let weightMaximum = 1_000_000
     public static let debugLevelMaximum = 10
+    /// `clock-drift-max` bounds, in parts per million (10 % at most; the default is 1 %).
+    public static let clockDriftRange = 0...100_000
+    public static let clockDriftDefaultPartsPerMillion = 10_000
+}
+
+/// `admin-from`: whose member certificates may send admin requests over the member mesh
+/// (`baton -s MEMBER` run on another member's machine). A member's own admin socket is not
+/// affected. Default `sites`: an arbitrator never holds a ticket and is often run by another
+/// team, so its certificate should not grant, revoke or set attributes at the sites.
+public enum RemoteAdministration: Sendable, Equatable {
+    /// Any member's certificate (booth's rule: every member may administer every member).
+    case all
+    /// Sites' certificates only.
+    case sites
+    /// Nobody remotely: each member is administered on its own machine.
+    case none
+    /// The named members (certificate names) only.
+    case members([String])
 }
 
 // MemberRole, TicketMode and AttributePrerequisite are the election's own types

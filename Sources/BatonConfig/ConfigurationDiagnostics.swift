@@ -32,6 +32,10 @@ public enum ConfigurationRejection: Sendable, Equatable {
     case invalidAccountName(key: String, value: String)
     case invalidDebugLevel(String)
     case unreadableFile(String)
+    case invalidAdminFrom(String)
+    case unknownAdminMember(String)
+    case invalidClockDrift(String)
+    case clockDriftOutOfRange(String)
 
     public var reason: String {
         switch self {
@@ -68,6 +72,10 @@ public enum ConfigurationRejection: Sendable, Equatable {
         case .invalidAccountName(let key, let value): return "\(key) '\(value)' is not a valid user or group name"
         case .invalidDebugLevel(let value): return "debug '\(value)' is not a level in 0...\(Limits.debugLevelMaximum)"
         case .unreadableFile(let reason): return "cannot read the file: \(reason)"
+        case .invalidAdminFrom(let value): return "admin-from '\(value)' is not 'all', 'sites', 'none' or a list of member names"
+        case .unknownAdminMember(let name): return "admin-from names '\(name)', which is no member's name or address"
+        case .invalidClockDrift(let value): return "clock-drift-max '\(value)' is not a percentage ('1%', '0.5%') or parts per million ('10000ppm')"
+        case .clockDriftOutOfRange(let value): return "clock-drift-max '\(value)' is out of range (0% to 10%)"
         }
     }
 }

@@ -55,7 +55,8 @@ extension LoadedConfiguration {
         let updated = BatonConfiguration(
             name: old.name, port: old.port, members: old.members, tickets: old.tickets, transportSecurity: resolved,
             identity: old.identity, maximumTimeSkew: old.maximumTimeSkew, siteUser: old.siteUser, siteGroup: old.siteGroup,
-            arbitratorUser: old.arbitratorUser, arbitratorGroup: old.arbitratorGroup, debugLevel: old.debugLevel)
+            arbitratorUser: old.arbitratorUser, arbitratorGroup: old.arbitratorGroup, debugLevel: old.debugLevel,
+            adminFrom: old.adminFrom, clockDriftMaxPartsPerMillion: old.clockDriftMaxPartsPerMillion)
         return LoadedConfiguration(configuration: updated, warnings: warnings)
     }
 }

@@ -49,6 +49,8 @@ struct ParserState {
     var certificateFile: Located<String>?
     var privateKeyFile: Located<String>?
     var handshakeTimeout: Located<Duration>?
+    var adminFrom: Located<[String]>?
+    var clockDriftMax: Located<Int>?
     var globalKeysSeen: Set<String> = []
 
     /// What per-ticket keys outside a ticket (or in `__defaults__`) have set so far.
@@ -148,6 +150,16 @@ struct ParserState {
             privateKeyFile = Located(value: value, line: line)
         case "tls-handshake-timeout":
             handshakeTimeout = Located(value: try parseDuration(value, key: key, line: line, allowingZero: false), line: line)
+        case "admin-from":
+            try requireValue(entry)
+            let words = value.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
+            guard !words.isEmpty, words.count <= Limits.membersMaximum else { throw error(line, .invalidAdminFrom(value)) }
+            if words.count > 1, words.contains(where: { ["all", "sites", "none"].contains($0.lowercased()) }) {
+                throw error(line, .invalidAdminFrom(value))
+            }
+            adminFrom = Located(value: words, line: line)
+        case "clock-drift-max":
+            clockDriftMax = Located(value: try parseClockDrift(value, line: line), line: line)
         case "ticket":
             try openTicket(entry)
         default:
@@ -298,6 +310,32 @@ struct ParserState {
         return duration
     }
 
+    /// `N%` (up to three decimals, for example `1%` or `0.5%`) or `Nppm`, within
+    /// `Limits.clockDriftRange`, in parts per million.
+    func parseClockDrift(_ value: String, line: Int) throws(ConfigurationError) -> Int {
+        var text = Substring(value.lowercased())
+        var partsPerMillion: Int?
+        if text.hasSuffix("ppm") {
+            text = text.dropLast(3)
+            if !text.isEmpty, text.count <= 7, text.allSatisfy({ $0.isASCII && $0.isNumber }) { partsPerMillion = Int(text) }
+        } else if text.hasSuffix("%") {
+            text = text.dropLast(1)
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            if parts.count <= 2, let whole = parts.first, !whole.isEmpty, whole.count <= 3, whole.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                let fraction = parts.count == 2 ? parts[1] : ""
+                if fraction.count <= 3, fraction.allSatisfy({ $0.isASCII && $0.isNumber }), parts.count == 1 || !fraction.isEmpty {
+                    var digits = String(fraction)
+                    while digits.count < 3 { digits += "0" }
+                    let thousandths = Int(digits) ?? 0
+                    partsPerMillion = Int(whole)! * 10_000 + thousandths * 10
+                }
+            }
+        }
+        guard let partsPerMillion else { throw error(line, .invalidClockDrift(value)) }
+        guard Limits.clockDriftRange.contains(partsPerMillion) else { throw error(line, .clockDriftOutOfRange(value)) }
+        return partsPerMillion
+    }
+
     func parseAttributePrerequisite(_ value: String, line: Int) throws(ConfigurationError) -> AttributePrerequisite {
         let words = value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard words.count == 4,
@@ -360,13 +398,31 @@ struct ParserState {
         for draft in tickets {
             policies.append(try finishTicket(draft, members: members))
         }
+        var remoteAdministration = RemoteAdministration.sites
+        if let adminFrom {
+            switch adminFrom.value.count == 1 ? adminFrom.value[0].lowercased() : "" {
+            case "all": remoteAdministration = .all
+            case "sites": remoteAdministration = .sites
+            case "none": remoteAdministration = .none
+            default:
+                var names: [String] = []
+                for word in adminFrom.value {
+                    guard let member = members.first(where: { $0.certificateName == word || $0.address == word }) else {
+                        throw error(adminFrom.line, .unknownAdminMember(word))
+                    }
+                    if !names.contains(member.certificateName) { names.append(member.certificateName) }
+                }
+                remoteAdministration = .members(names)
+            }
+        }
         let configuration = BatonConfiguration(
             name: name?.value ?? "booth", port: configurationPort, members: members, tickets: policies,
             transportSecurity: transportSecurity, identity: identity?.value,
             maximumTimeSkew: maximumTimeSkew?.value ?? BatonConfigurationParser.defaultMaximumTimeSkew,
             siteUser: siteUser?.value ?? "hacluster", siteGroup: siteGroup?.value ?? "haclient",
             arbitratorUser: arbitratorUser?.value ?? "nobody", arbitratorGroup: arbitratorGroup?.value ?? "nogroup",
-            debugLevel: debugLevel?.value ?? 0)
+            debugLevel: debugLevel?.value ?? 0, adminFrom: remoteAdministration,
+            clockDriftMaxPartsPerMillion: clockDriftMax?.value ?? Limits.clockDriftDefaultPartsPerMillion)
         return LoadedConfiguration(configuration: configuration, warnings: warnings)
     }
 

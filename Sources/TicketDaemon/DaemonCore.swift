@@ -61,9 +61,11 @@ public struct DaemonCore: Sendable {
         public var handlers: [(ticket: String, purpose: HandlerPurpose)] = []
         public var replies: [(client: ClientToken, reply: ClientReply)] = []
         public var events: [(ticket: String, event: ElectionEvent)] = []
+        /// What the shell logs as a warning (for example attributes dropped from a journal).
+        public var warnings: [String] = []
 
         public var isEmpty: Bool {
-            writes.isEmpty && frames.isEmpty && cib.isEmpty && handlers.isEmpty && replies.isEmpty && events.isEmpty
+            writes.isEmpty && frames.isEmpty && cib.isEmpty && handlers.isEmpty && replies.isEmpty && events.isEmpty && warnings.isEmpty
         }
     }
 
@@ -90,6 +92,23 @@ public struct DaemonCore: Sendable {
     /// them): their promises are kept for a reload that brings them back.
     public mutating func start(_ modes: [String: TicketInstance.StartMode], now: LocalInstant) -> Batch {
         startedAt = now
+        var modes = modes
+        var warnings: [String] = []
+        // A journal written before attributes were bounded may hold more than a reply frame
+        // carries: keep what the limits allow (see `AttributeLimits.bounded`), say what went.
+        var budget = AttributeLimits.totalMax
+        for name in modes.keys.sorted() {
+            guard case .restored(var state, let elapsed) = modes[name]! else { continue }
+            let (kept, dropped) = AttributeLimits.bounded(state.attributes, totalBudget: budget)
+            budget -= kept.count
+            guard dropped > 0 else { continue }
+            warnings.append(
+                "ticket \(name): \(dropped) of \(state.attributes.count) site attributes in the state journal are over the limits "
+                    + "(\(AttributeLimits.perTicketMax) per ticket, \(AttributeLimits.totalMax) in all, names \(AttributeLimits.nameBytesMax) "
+                    + "and values \(AttributeLimits.valueBytesMax) bytes) and were dropped; \(kept.count) kept")
+            state.attributes = kept
+            modes[name] = .restored(state, elapsed: elapsed)
+        }
         for (name, mode) in modes where indexOf[name] == nil {
             guard case .restored(let state, let elapsed) = mode else { continue }
             switch elapsed {
@@ -101,11 +120,13 @@ public struct DaemonCore: Sendable {
                 retired[name] = (kept, now)
             }
         }
-        return fold(now: now) { core, collect in
+        var batch = fold(now: now) { core, collect in
             for index in core.instances.indices {
                 collect(index, core.instances[index].start(modes[core.ticketNames[index]] ?? .fresh, now: now))
             }
         }
+        batch.warnings = warnings
+        return batch
     }
 
     public mutating func receive(_ frame: PeerFrame, now: LocalInstant) -> Batch {
@@ -199,7 +220,15 @@ public struct DaemonCore: Sendable {
                     return answer(.error("no member named \"\(target)\" in the configuration"))
                 }
                 adminCommand = .move(to: member.id, wait: wait)
-            case .setAttribute(let name, let value): adminCommand = .setAttribute(name: name, value: value)
+            case .setAttribute(let name, let value):
+                let held = instances[index].attributes
+                if let refusal = AttributeLimits.refusal(
+                    name: name, value: value, replacing: held[name] != nil, ticketCount: held.count,
+                    totalCount: instances.reduce(0) { $0 + $1.attributes.count })
+                {
+                    return answer(.error("attribute \(name.prefix(64)) not set for ticket \(ticket): \(refusal)"))
+                }
+                adminCommand = .setAttribute(name: name, value: value)
             case .deleteAttribute(let name): adminCommand = .deleteAttribute(name: name)
             }
             nextRequest += 1
@@ -234,6 +263,38 @@ public struct DaemonCore: Sendable {
             guard let index = core.indexOf[ticket] else { return }
             collect(index, core.instances[index].onLocalRevokeCompleted(now: now))
         }
+    }
+
+    /// batond is stopping (SIGTERM): every ticket led here is revoked here and handed over to
+    /// the first of `connected` sites by that ticket's weights and member order (none
+    /// connected: released without a target, and the others campaign in slot order). Then the
+    /// site counts as without quorum, so that nothing campaigns again before batond exits.
+    public mutating func stop(connected: Set<MemberID>, now: LocalInstant) -> Batch {
+        fold(now: now) { core, collect in
+            for index in core.instances.indices {
+                let policy = core.instances[index].policy
+                let target = core.membership.sites
+                    .filter { $0 != core.membership.selfID && connected.contains($0) }
+                    .min { (policy.weight(of: $0), $0.index) < (policy.weight(of: $1), $1.index) }
+                collect(index, core.instances[index].onStop(handoverTo: target, now: now))
+            }
+            for index in core.instances.indices { collect(index, core.instances[index].onSiteQuorum(false, now: now)) }
+        }
+    }
+
+    /// No ticket is led or being released here (after `stop`: every release has left).
+    public var leadsNothing: Bool {
+        instances.allSatisfy { instance in
+            switch instance.role {
+            case .leader, .releasing: false
+            default: true
+            }
+        }
+    }
+
+    /// Tickets granted in this site's CIB as the instances last said (manual ones included).
+    public var grantedLocally: [String] {
+        instances.indices.filter { instances[$0].grantedLocally }.map { ticketNames[$0] }
     }
 
     public mutating func siteQuorum(_ quorate: Bool, now: LocalInstant) -> Batch {

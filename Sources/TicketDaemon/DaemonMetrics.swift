@@ -12,6 +12,7 @@ struct DaemonMetrics {
     var stateWrites = 0
     var stateCompactions = 0
     var grantsApplied = 0
+    var expiresRefreshes = 0
     var revokesApplied = 0
     var backEndFailures = 0
     var handlerRuns = 0
@@ -70,6 +71,7 @@ extension TicketDaemon {
             ("state_writes_total", "State journal writes (each fsynced).", metrics.stateWrites),
             ("state_compactions_total", "State journal compactions (all tickets rewritten).", metrics.stateCompactions),
             ("site_grants_total", "Grants written to the site back end.", metrics.grantsApplied),
+            ("site_expires_refreshes_total", "Lease ends (booth's expires) rewritten to the site back end at renewals.", metrics.expiresRefreshes),
             ("site_revokes_total", "Revokes written to the site back end.", metrics.revokesApplied),
             ("site_back_end_failures_total", "Failed site back end writes.", metrics.backEndFailures),
             ("handler_runs_total", "before-acquire-handler runs.", metrics.handlerRuns),

@@ -115,9 +115,18 @@ extension TicketDaemon {
         }
         if case .request(let request) = frame {
             // `baton -s THIS-MEMBER` run on another member's machine, with that member's
-            // certificate: the same authority booth gives every member. Answered here.
-            logger.info("admin request from a member", metadata: ["peer.name": .string(peer.name), "request.command": .string("\(request.command)")])
+            // certificate (the certificate alone says who asks). Answered here when
+            // `admin-from` allows that member; refused with the reason otherwise.
             let client = remoteClientToken(for: channel)
+            guard remoteAdministrators.contains(index) else {
+                logger.warning("admin request from a member refused: admin-from does not allow it", metadata: [
+                    "peer.name": .string(peer.name), "request.command": .string(String("\(request.command)".prefix(160))),
+                ])
+                answer(DaemonCore.ClientToken(client), ClientReply(id: request.id, body: .error(
+                    "\(plan.selfEndpoint.name) refuses admin requests from \(peer.name): its admin-from setting does not allow that member")))
+                return
+            }
+            logger.info("admin request from a member", metadata: ["peer.name": .string(peer.name), "request.command": .string(String("\(request.command)".prefix(160)))])
             clientFrame(frame, client: client, channel: channel)
             return
         }
@@ -137,7 +146,7 @@ extension TicketDaemon {
         lastHeard[index] = now
         metrics.framesReceived += 1
         metrics.messagesReceived += peerFrame.messages.count
-        execute(core.receive(peerFrame, now: now), now: now)
+        receive(peerFrame, now: now)
     }
 
     /// A member completed a verified handshake with us: it is up (it may just have restarted).
@@ -296,7 +305,8 @@ extension TicketDaemon {
     func answer(_ client: DaemonCore.ClientToken, _ reply: ClientReply) {
         confined()
         guard let channel = clients[client.value] else { return }
-        channel.writeAndFlush(channel.allocator.buffer(bytes: Frame.reply(reply).encoded()), promise: nil)
+        // Never traps: a reply over the frame limit goes out as an error reply saying so.
+        channel.writeAndFlush(channel.allocator.buffer(bytes: Frame.replyBytes(reply)), promise: nil)
     }
 
     func peerSummaries(now: LocalInstant) -> [PeerSummary] {

@@ -13,6 +13,8 @@ public struct DaemonPlan: Sendable {
     /// before-acquire-handler per ticket (program or directory of programs).
     public let handlers: [String: String]
     public let transportSecurity: TransportSecurity
+    /// Members (by index) whose certificates may send admin requests over the mesh (`admin-from`).
+    public let remoteAdministrators: Set<Int>
 
     public struct Endpoint: Sendable, Equatable {
         public let name: String
@@ -71,7 +73,8 @@ public struct DaemonPlan: Sendable {
                     try TicketElection.TicketPolicy(
                         name: ticket.name, mode: ticket.mode, expire: ticket.expire,
                         timeout: ticket.timeout, retries: ticket.retries, renewalFrequency: ticket.renewalFrequency,
-                        acquireAfter: ticket.acquireAfter, hasBeforeAcquireHandler: ticket.beforeAcquireHandler != nil,
+                        acquireAfter: ticket.acquireAfter, clockDriftMaxPartsPerMillion: configuration.clockDriftMaxPartsPerMillion,
+                        hasBeforeAcquireHandler: ticket.beforeAcquireHandler != nil,
                         attributePrerequisites: ticket.attributePrerequisites,
                         weights: ticket.weights.count == electionMembers.count ? ticket.weights : Array(repeating: 0, count: electionMembers.count),
                         retryBudgetChecked: false))
@@ -86,6 +89,7 @@ public struct DaemonPlan: Sendable {
         self.policies = policies
         self.handlers = handlers
         self.transportSecurity = security
+        self.remoteAdministrators = Set(configuration.members.indices.filter { configuration.mayAdministerRemotely(configuration.members[$0]) })
         self.endpoints = configuration.members.map {
             Endpoint(name: $0.certificateName, address: $0.address, port: Int($0.port), isSite: $0.role == .site)
         }

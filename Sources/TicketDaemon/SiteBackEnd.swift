@@ -10,10 +10,16 @@ public protocol SiteBackEnd: Sendable {
     /// The daemon calls this after the `apply` calls of one batch: a back end that gathers
     /// changes writes them here, once for the whole batch.
     func flush()
+    /// A renewal moved the lease end of a ticket granted here: rewrite booth's `expires`
+    /// (wall-clock seconds), so that it never lies in the past while the ticket is validly
+    /// held. Best effort, coalesced per ticket; never reorders a grant or a revoke (the daemon
+    /// asks only while no grant or revoke of the ticket is being written).
+    func refreshExpires(ticket: String, expires: Int)
 }
 
 extension SiteBackEnd {
     public func flush() {}
+    public func refreshExpires(ticket: String, expires: Int) {}
 }
 
 public struct TicketChange: Sendable, Equatable {
@@ -66,6 +72,8 @@ public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
     private var lines: [String: String] = [:]
     private var order: [String] = []
     private var orderStale = false
+    /// A renewal changed some `expires` since the last write.
+    private var expiresChanged = false
 
     public init(path: String) {
         self.path = path
@@ -104,18 +112,32 @@ public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Changes `expires` of a granted ticket; written with the next flush (one rewrite of the
+    /// file for every ticket renewed in a batch).
+    public func refreshExpires(ticket: String, expires: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard var state = states[ticket], state["granted"] == "true", state["expires"] != String(expires) else { return }
+        state["expires"] = String(expires)
+        states[ticket] = state
+        lines[ticket] = FileCIBBackEnd.renderLine(state)
+        expiresChanged = true
+    }
+
     /// Writes every change applied since the last flush in one rewrite of the file (a batch of
     /// thousands of grants costs one write, not one per ticket), then completes them all.
     public func flush() {
         lock.lock()
         let completions = waiting
         waiting = []
+        let rewrite = !completions.isEmpty || expiresChanged
+        expiresChanged = false
         if orderStale {
             order = lines.keys.sorted()
             orderStale = false
         }
         var text = ""
-        if !completions.isEmpty {
+        if rewrite {
             text.reserveCapacity(order.count * 160 + 32)
             text += "<tickets>\n"
             for name in order {
@@ -125,7 +147,7 @@ public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
             text += "</tickets>\n"
         }
         lock.unlock()
-        guard !completions.isEmpty else { return }
+        guard rewrite else { return }
         let result: Result<Void, BackEndError>
         do {
             let temporary = path + ".tmp"
@@ -195,9 +217,20 @@ public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
 
 /// Stock Pacemaker: `crm_ticket`, as booth drives it (granted with --force, booth's attributes
 /// owner, expires, term), one process at a time per ticket, never on the event loop.
-public struct CrmTicketBackEnd: SiteBackEnd {
+///
+/// `expires` refreshes at renewals cost a process per ticket (crm_ticket sets one ticket's
+/// attribute per call): they are coalesced per ticket (the newest value wins) and run by at most
+/// `expiresWorkersMax` threads, so a renewal of thousands of tickets queues one entry per ticket
+/// instead of starting thousands of processes at once.
+public final class CrmTicketBackEnd: SiteBackEnd, @unchecked Sendable {
+    // @unchecked Sendable: `pendingExpires` and `expiresWorkers` are only touched under `lock`;
+    // the rest is immutable.
     public let program: String
     public let timeout: Duration
+    public static let expiresWorkersMax = 2
+    private let lock = NSLock()
+    private var pendingExpires: [String: Int] = [:]
+    private var expiresWorkers = 0
 
     public init(program: String = "/usr/sbin/crm_ticket", timeout: Duration = .seconds(30)) {
         self.program = program
@@ -205,6 +238,29 @@ public struct CrmTicketBackEnd: SiteBackEnd {
     }
 
     public var description: String { "Pacemaker via \(program)" }
+
+    public func refreshExpires(ticket: String, expires: Int) {
+        lock.lock()
+        pendingExpires[ticket] = expires
+        let start = expiresWorkers < CrmTicketBackEnd.expiresWorkersMax
+        if start { expiresWorkers += 1 }
+        lock.unlock()
+        guard start else { return }
+        Thread.detachNewThread { [self] in
+            while true {
+                lock.lock()
+                guard let (name, value) = pendingExpires.first else {
+                    expiresWorkers -= 1
+                    lock.unlock()
+                    return
+                }
+                pendingExpires[name] = nil
+                lock.unlock()
+                // A failure leaves the older value; the next renewal writes again.
+                _ = runProcess(program, ["--ticket", name, "--set-attr", "expires", "--attr-value", String(value)], environment: nil, timeout: timeout)
+            }
+        }
+    }
 
     public func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void) {
         var invocations: [[String]] = []
@@ -215,6 +271,9 @@ public struct CrmTicketBackEnd: SiteBackEnd {
             invocations.append(["--ticket", ticket, "--set-attr", "term", "--attr-value", String(change.term)])
             invocations.append(["--ticket", ticket, "--set-attr", "expires", "--attr-value", change.expires.map(String.init) ?? "0"])
         case .revoke:
+            lock.lock()
+            pendingExpires[ticket] = nil
+            lock.unlock()
             invocations.append(["--ticket", ticket, "--revoke", "--force"])
         case .standby(let on):
             invocations.append(["--ticket", ticket, on ? "--standby" : "--activate"])

@@ -54,7 +54,14 @@ public final class StateJournal: @unchecked Sendable {
 
     public func load(bootID: String, now: LocalInstant) -> StateStore.Loaded {
         guard let bytes = readAll(path) else {
-            if errno == ENOENT { return StateStore(directory: directory).load(bootID: bootID, now: now) }
+            if errno == ENOENT {
+                // Neither a journal nor the older single file: say so naming the journal, the
+                // file this version writes (the note used to name tickets.state).
+                if access(legacyPath, F_OK) != 0 && errno == ENOENT {
+                    return StateStore.Loaded(modes: [:], allLost: false, note: "no state journal at \(path): first start")
+                }
+                return StateStore(directory: directory).load(bootID: bootID, now: now)
+            }
             return StateStore.Loaded(modes: [:], allLost: true, note: "cannot read \(path) (\(String(cString: strerror(errno)))): starting as state lost")
         }
         var offset = 0

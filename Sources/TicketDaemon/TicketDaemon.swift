@@ -70,11 +70,21 @@ public final class TicketDaemon: @unchecked Sendable {
     var ticketHandlers: [String: String]
     /// Members' addresses, as last loaded: a reload may move a peer (names and roles stay).
     var endpoints: [DaemonPlan.Endpoint]
+    /// Members whose admin requests are answered (`admin-from`, as last loaded).
+    var remoteAdministrators: Set<Int>
     var flushScheduled = false
     /// Above this many events in one batch, events are logged at debug with one info summary.
     static let eventsLoggedEachMax = 8
     /// Tickets whose local CIB change is still being written, in order.
     var cibQueue: [String: [TicketChange]] = [:]
+    /// booth's `expires` (wall-clock seconds) as last given to the back end, per ticket granted here.
+    var expiresWritten: [String: Int] = [:]
+    /// Peer frames handed to their channel and not yet written (the stop waits for them).
+    var framesInFlight = 0
+    /// Set by `keepTicketsOnStop` (SIGUSR1): the next stop leaves held tickets granted.
+    public private(set) var keepsTickets = false
+    /// The longest a stop waits for its handovers and local revokes.
+    public static let stopDeadlineMax: Duration = .seconds(60)
 
     public init(
         plan: DaemonPlan, stateDirectory: String, socketPath: String, backEnd: any SiteBackEnd,
@@ -104,6 +114,7 @@ public final class TicketDaemon: @unchecked Sendable {
         self.core = DaemonCore(membership: plan.membership, policies: plan.policies)
         self.ticketHandlers = plan.handlers
         self.endpoints = plan.endpoints
+        self.remoteAdministrators = plan.remoteAdministrators
     }
 
     func confined() {
@@ -150,6 +161,8 @@ public final class TicketDaemon: @unchecked Sendable {
             }
             // The first task to finish is the shutdown signal (connect loops run until cancelled).
             await tasks.next()
+            // Hand over while the connections are still up: cancelling closes them.
+            await handOverOnStop()
             tasks.cancelAll()
         }
         logger.info("batond stopping")
@@ -167,6 +180,60 @@ public final class TicketDaemon: @unchecked Sendable {
         unlink(socketPath)
         try await networkGroup.shutdownGracefully()
         try await group.shutdownGracefully()
+    }
+
+    /// SIGUSR1: stop now and keep held tickets granted, for a restart in place (an upgrade)
+    /// that resumes the lease from the state journal. The restart must come back within the
+    /// lease; past it the restarted batond revokes (not held at startup) as after any restart.
+    public func keepTicketsOnStop() {
+        loop.execute {
+            self.keepsTickets = true
+            self.logger.notice("the next stop keeps held tickets granted (restart in place)")
+        }
+    }
+
+    /// SIGTERM: a site must not stay granted past its own lease once batond is gone, which
+    /// it would (file and crm_ticket back ends cannot end a grant by themselves) if it only
+    /// exited. Every ticket led here is revoked here, then released with a handover to the next
+    /// connected site (as `move`); with no site connected the revoke still happens. Bounded by
+    /// the longest `timeout x retries` of the tickets (1 s to `stopDeadlineMax`).
+    func handOverOnStop() async {
+        let keep = (try? await loop.submit { self.keepsTickets }.get()) ?? false
+        if keep {
+            let held = (try? await loop.submit { self.core.grantedLocally }.get()) ?? []
+            logger.notice("stopping for a restart in place: tickets stay granted", metadata: ["tickets.granted": .string(held.joined(separator: ","))])
+            return
+        }
+        let budget = plan.policies.map { $0.timeout * $0.retries }.max() ?? .seconds(1)
+        let deadline = ContinuousClock.now + min(TicketDaemon.stopDeadlineMax, max(.seconds(1), budget))
+        let started = ContinuousClock.now
+        let leading: [String]? = try? await loop.submit {
+            let now = SystemClock.now()
+            let names = self.core.ticketNames.filter { self.core.instance(named: $0)?.isLeader == true }
+            let connected = Set(self.outgoing.keys.map { MemberID($0) })
+            self.execute(self.core.stop(connected: connected, now: now), now: now)
+            return names
+        }.get()
+        var done = false
+        while !done && ContinuousClock.now < deadline {
+            done = (try? await loop.submit {
+                self.core.leadsNothing && !self.flushScheduled && self.framesInFlight == 0
+                    && self.cibQueue.values.allSatisfy(\.isEmpty)
+            }.get()) ?? true
+            if !done { try? await Task.sleep(for: .milliseconds(5)) }
+        }
+        let granted = (try? await loop.submit { self.core.grantedLocally }.get()) ?? []
+        let took = ContinuousClock.now - started
+        if done {
+            logger.notice("stop: tickets led here revoked here and handed over", metadata: [
+                "tickets.released": .string((leading ?? []).joined(separator: ",")), "stop.duration": .string(took.shortDescription),
+                "tickets.granted": .string(granted.joined(separator: ",")),
+            ])
+        } else {
+            logger.critical("stop: handover or local revoke not finished before the stop deadline; the site may still hold what the tickets guard", metadata: [
+                "tickets.released": .string((leading ?? []).joined(separator: ",")), "tickets.granted": .string(granted.joined(separator: ",")),
+            ])
+        }
     }
 
     func startCore() throws {
@@ -211,6 +278,7 @@ public final class TicketDaemon: @unchecked Sendable {
         pending.handlers.append(contentsOf: batch.handlers)
         pending.replies.append(contentsOf: batch.replies)
         pending.events.append(contentsOf: batch.events)
+        pending.warnings.append(contentsOf: batch.warnings)
         if !flushScheduled {
             flushScheduled = true
             loop.execute { self.flush() }
@@ -263,6 +331,7 @@ public final class TicketDaemon: @unchecked Sendable {
         for (ticket, purpose) in batch.handlers { runHandler(ticket: ticket, purpose: purpose, now: now) }
         for (client, reply) in batch.replies { answer(client, reply) }
         logEvents(batch.events)
+        for warning in batch.warnings { logger.warning("\(warning)") }
         reschedule(now: now)
     }
 
@@ -323,7 +392,10 @@ public final class TicketDaemon: @unchecked Sendable {
         let bytes = Frame.peer(frame).encoded()
         metrics.framesSent += 1
         metrics.messagesSent += frame.messages.count
-        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+        framesInFlight += 1
+        let written = loop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { _ in self.framesInFlight -= 1 }
+        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: written)
     }
 
     func reschedule(now: LocalInstant) {
@@ -348,6 +420,41 @@ public final class TicketDaemon: @unchecked Sendable {
 
     // MARK: - Site back end and handlers
 
+    /// A peer frame: the election takes it, then booth's `expires` follows the leases it renewed.
+    func receive(_ frame: PeerFrame, now: LocalInstant) {
+        confined()
+        execute(core.receive(frame, now: now), now: now)
+        var renewed: [String] = []
+        for message in frame.messages {
+            if case .heartbeatAcknowledged = message.body, expiresWritten[message.ticket] != nil { renewed.append(message.ticket) }
+        }
+        if !renewed.isEmpty { refreshExpires(renewed, now: now) }
+    }
+
+    /// booth rewrites `expires` at every renewal; it was written only at the grant, so the CIB
+    /// said the lease had ended while the ticket was validly held. When acknowledgements
+    /// extend the lease of a ticket granted here (with no grant or revoke of it being written),
+    /// a lease end that moved by a second or more goes to the back end: the file back end writes
+    /// them all in the turn's one rewrite, crm_ticket coalesces them per ticket with at most
+    /// two processes at a time. Acknowledgements after the majority's leave the lease as it is.
+    func refreshExpires(_ tickets: [String], now: LocalInstant) {
+        confined()
+        var wallNow: Int?
+        for name in tickets {
+            guard let written = expiresWritten[name], cibQueue[name]?.isEmpty ?? true,
+                let instance = core.instance(named: name), instance.isLeader, instance.grantedLocally,
+                let remaining = instance.status(now: now).leaseRemaining
+            else { continue }
+            let wall = wallNow ?? SystemClock.wallClockSeconds()
+            wallNow = wall
+            let expires = wall + Int(remaining.nanoseconds / 1_000_000_000)
+            guard abs(expires - written) >= 1 else { continue }
+            expiresWritten[name] = expires
+            metrics.expiresRefreshes += 1
+            backEnd.refreshExpires(ticket: name, expires: expires)
+        }
+    }
+
     func applyLocally(ticket: String, action: DaemonCore.CIBAction, now: LocalInstant) {
         confined()
         let wallNow = SystemClock.wallClockSeconds()
@@ -357,8 +464,10 @@ public final class TicketDaemon: @unchecked Sendable {
             change = TicketChange(
                 kind: .grant, owner: plan.selfEndpoint.name, term: term,
                 expires: remaining.map { wallNow + Int($0.nanoseconds / 1_000_000_000) })
+            expiresWritten[ticket] = change.expires
             metrics.grantsApplied += 1
         case .revoke(let reason):
+            expiresWritten[ticket] = nil
             change = TicketChange(kind: .revoke(reason), owner: plan.selfEndpoint.name, term: core.instance(named: ticket)?.term ?? 0, expires: nil)
             metrics.revokesApplied += 1
         case .standby(let on):
@@ -454,6 +563,12 @@ public final class TicketDaemon: @unchecked Sendable {
             return
         }
         loop.execute {
+            if self.remoteAdministrators != plan.remoteAdministrators {
+                self.remoteAdministrators = plan.remoteAdministrators
+                self.logger.notice("reload: admin-from applied", metadata: [
+                    "admin.from": .string(plan.remoteAdministrators.sorted().map { plan.endpoints[$0].name }.joined(separator: ",")),
+                ])
+            }
             self.applyPeerAddresses(plan.endpoints)
             self.applyTickets(plan)
         }

@@ -66,6 +66,11 @@ public enum CommandRefusal: Sendable, Equatable, CustomStringConvertible {
     case busy
     case starting
     case electionInProgress
+    /// This site campaigns for the ticket and has no majority of votes yet.
+    case campaignAwaitingMajority
+    /// No majority renewed this site's last lease (or answered its last campaign), and the
+    /// promise it gave itself has not run out yet.
+    case ownPromiseRunning
 
     public var description: String {
         switch self {
@@ -82,6 +87,8 @@ public enum CommandRefusal: Sendable, Equatable, CustomStringConvertible {
         case .busy: "another request for this ticket is under way"
         case .starting: "batond is still asking the other members for this ticket's state"
         case .electionInProgress: "an election for this ticket is under way"
+        case .campaignAwaitingMajority: "this site is already campaigning for the ticket and no majority has answered yet"
+        case .ownPromiseRunning: "no majority answered this site's last renewal or election; try again once its own lease has run out"
         }
     }
 }

@@ -19,6 +19,8 @@ public enum RevokeReason: String, Sendable, Equatable {
     case notHeldAtStartup = "not-held-at-startup"
     /// The ticket left this member's configuration (batond reloaded it).
     case removedFromConfiguration = "removed-from-configuration"
+    /// batond is stopping (SIGTERM): the ticket is handed over and not left granted here.
+    case daemonStopping = "daemon-stopping"
 }
 
 public enum HandlerPurpose: Sendable, Equatable {

@@ -547,6 +547,20 @@ public struct TicketInstance: Sendable {
         return finish(out, now: now)
     }
 
+    /// batond is stopping (SIGTERM): a leader stops what the ticket guards (revokeLocally) and
+    /// then releases the ticket with a handover to `target` (a connected site, or nil: the
+    /// others then campaign in slot order at once instead of waiting for the lease), as `move`
+    /// does. Other roles are left to the shell (it reports site quorum lost, so that nothing
+    /// campaigns while batond stops).
+    public mutating func onStop(handoverTo target: MemberID?, now: LocalInstant) -> [Directive] {
+        var out: [Directive] = []
+        if policy.mode == .automatic, case .leader = role {
+            let handover = target.flatMap { isValidMoveTarget($0) && $0 != membership.selfID ? $0 : nil }
+            beginRelease(reason: .daemonStopping, revoked: false, handoverTo: handover, now: now, out: &out)
+        }
+        return finish(out, now: now)
+    }
+
     public mutating func onSiteQuorum(_ quorate: Bool, now: LocalInstant) -> [Directive] {
         var out: [Directive] = []
         guard quorate != siteQuorate else { return finish(out, now: now) }
@@ -842,14 +856,15 @@ public struct TicketInstance: Sendable {
         if startup != nil { return .starting }
         switch role {
         case .leader: return .alreadyGrantedHere
-        case .candidate, .releasing: return .busy
+        case .candidate: return .campaignAwaitingMajority
+        case .releasing: return .busy
         case .starting: return .starting
         case .follower: break
         }
         if let held = validPromise(now: now), held.leader != membership.selfID {
             return held.confirmed ? .grantedElsewhere(held.leader) : .electionInProgress
         }
-        if validPromise(now: now) != nil { return .busy }
+        if validPromise(now: now) != nil { return .ownPromiseRunning }
         if !siteQuorate { return .siteNotQuorate }
         if handlerInFlight != nil { return .busy }
         return nil

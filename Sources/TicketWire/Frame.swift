@@ -33,7 +33,16 @@ public enum Frame: Sendable, Equatable {
         case reply = 3
     }
 
+    /// The frame's bytes. A frame over `payloadBytesMax` is a bug of its builder (peer frames
+    /// are split by `messagesPerFrameMax`): it traps. Replies use `replyBytes`, which never does.
     public func encoded() -> [UInt8] {
+        guard let bytes = encodedIfFits() else { preconditionFailure("encoded frame over the limit of \(Frame.payloadBytesMax) bytes: split it") }
+        return bytes
+    }
+
+    /// The frame's bytes, or nil when its payload would be over `payloadBytesMax`: for frames
+    /// whose size depends on what others stored (admin replies), where `encoded()` would trap.
+    public func encodedIfFits() -> [UInt8]? {
         var writer = ByteWriter(capacity: 256)
         writer.u32(Frame.magic)
         writer.u8(Frame.version)
@@ -50,9 +59,20 @@ public enum Frame: Sendable, Equatable {
         case .reply(let reply): reply.encode(into: &writer)
         }
         let length = writer.bytes.count - Frame.headerBytes
-        precondition(length <= Frame.payloadBytesMax, "encoded frame of \(length) bytes over the limit: split it")
+        guard length <= Frame.payloadBytesMax else { return nil }
         writer.patchU32(UInt32(length), at: 8)
         return writer.bytes
+    }
+
+    /// A reply frame's bytes; a reply that would not fit in one frame becomes an error reply
+    /// (same request id) that says so, instead of a trap in `encoded()`.
+    public static func replyBytes(_ reply: ClientReply) -> [UInt8] {
+        if let bytes = Frame.reply(reply).encodedIfFits() { return bytes }
+        var writer = ByteWriter(capacity: 4096)
+        reply.encode(into: &writer)
+        let error = ClientReply(id: reply.id, body: .error(
+            "the answer of \(writer.bytes.count) bytes is over the frame limit of \(Frame.payloadBytesMax) bytes and was not sent"))
+        return Frame.reply(error).encoded()
     }
 
     /// How many bytes the frame starting at `bytes[start...]` needs in all, once its header is

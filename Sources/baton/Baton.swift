@@ -7,8 +7,11 @@ struct Baton: AsyncParsableCommand {
         commandName: "baton",
         abstract: "Multi-site ticket and quorum arbitration for Linux HA clusters.",
         discussion: """
-            Ticket commands talk to the batond of this machine over its admin socket (/run/baton/CONF-MEMBER.sock,
-            root only). Exit status of list, grant, revoke, standby, activate, move, peers, attr:
+            Ticket commands talk to the batond of this machine over its admin socket (/run/baton/CONF-MEMBER.sock, \
+            CONF the configuration file's name without .conf: one per configuration; root only). With -s MEMBER \
+            and no socket of MEMBER here, they dial MEMBER over TLS with this machine's member certificate, which \
+            MEMBER answers if its admin-from allows (default: sites).
+            Exit status of list, grant, revoke, standby, activate, move, peers, attr:
               0  done (or accepted, without -w)
               1  refused or failed (the message says why, in booth's words where booth has them)
               6  the configuration file cannot be read or is invalid

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatonConfig
 import Foundation
+import TicketElection
 import TicketWire
 
 #if canImport(Glibc)
@@ -22,6 +23,14 @@ struct ClientOptions: ParsableArguments {
 
     var configPath: String { config.contains("/") ? config : "/etc/baton/\(config).conf" }
 
+    /// The configuration file's name without `.conf` (`geo1` for /etc/baton/geo1.conf): batond
+    /// names its admin socket RUN-DIRECTORY/NAME-MEMBER.sock by it, one per configuration.
+    var configurationFileName: String {
+        var name = Substring(configPath.split(separator: "/").last ?? "baton")
+        if name.hasSuffix(".conf") { name = name.dropLast(5) }
+        return name.isEmpty ? "baton" : String(name)
+    }
+
     func loadConfiguration() throws -> BatonConfiguration {
         do {
             return try BatonConfigurationParser.load(path: configPath).configuration
@@ -38,16 +47,16 @@ struct ClientOptions: ParsableArguments {
                 throw CLIError(code: .badConfig, message: "\(configPath): no member named \"\(member)\"")
             }
             let name = configuration.member(named: member)!.certificateName
-            return "\(runDirectory)/\(configuration.name)-\(name).sock"
+            return "\(runDirectory)/\(configurationFileName)-\(name).sock"
         }
-        let prefix = "\(configuration.name)-"
+        let prefix = "\(configurationFileName)-"
         let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? [])
             .filter { $0.hasPrefix(prefix) && $0.hasSuffix(".sock") }.sorted()
         switch candidates.count {
         case 1: return "\(runDirectory)/\(candidates[0])"
         case 0: throw CLIError(code: .notRunning, message: "batond is not running here (no \(runDirectory)/\(prefix)*.sock)")
         default:
-            throw CLIError(code: .usage, message: "several members of \(configuration.name) run here (\(candidates.joined(separator: ", "))): pick one with -s")
+            throw CLIError(code: .usage, message: "several members of \(configPath) run here (\(candidates.joined(separator: ", "))): pick one with -s")
         }
     }
 
@@ -371,6 +380,14 @@ struct Attr: AsyncParsableCommand {
         @Argument var ticket: String
         @Argument var name: String
         @Argument var value: String
+        func validate() throws {
+            if name.isEmpty || name.utf8.count > AttributeLimits.nameBytesMax {
+                throw ValidationError("attribute name of \(name.utf8.count) bytes: names take 1 to \(AttributeLimits.nameBytesMax) bytes")
+            }
+            if value.utf8.count > AttributeLimits.valueBytesMax {
+                throw ValidationError("attribute value of \(value.utf8.count) bytes is over the limit of \(AttributeLimits.valueBytesMax)")
+            }
+        }
         func run() async throws { try await runTicketCommand(options, ticket: ticket, .setAttribute(name: name, value: value)) }
     }
 

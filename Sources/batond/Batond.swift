@@ -13,19 +13,25 @@ struct Batond: AsyncParsableCommand {
         commandName: "batond",
         abstract: "The Baton ticket manager daemon (site or arbitrator role).",
         discussion: """
-            Runs in the foreground (systemd Type=simple). SIGTERM or SIGINT stop it after a last state write;
-            SIGHUP re-reads the configuration: TLS certificates and key for new connections, and tickets at once
-            (added ones start, removed ones are revoked here, changed ones keep their holder) and peers' new
+            Runs in the foreground (systemd Type=simple). SIGTERM or SIGINT stop it: tickets led here are \
+            revoked here and handed over to the next connected site, then a last state write. SIGUSR1 stops it \
+            keeping them granted, exit 75, for a restart in place within the lease (an upgrade). \
+            SIGHUP re-reads the configuration: TLS certificates and key for new connections, and tickets at once \
+            (added ones start, removed ones are revoked here, changed ones keep their holder) and peers' new \
             addresses; adding, removing or renaming members waits for a restart.
-            Exit status: 0 stopped cleanly, 1 bad configuration or files, 2 runtime failure.
+            Exit status: 0 stopped cleanly, 75 stopped by SIGUSR1 (restart in place), 1 bad configuration, files, \
+            or a socket or state directory another batond holds, 2 runtime failure.
             """)
 
     @Option(name: .shortAndLong, help: "Configuration file (booth.conf format with Baton's TLS keys).")
     var config = "/etc/baton/baton.conf"
     @Option(name: [.customShort("s"), .long], help: "This member's name (else `identity` in the file, else the certificate's name).")
     var site: String?
-    @Option(help: "Directory of the state file.") var stateDirectory = "/var/lib/baton"
-    @Option(help: "Admin socket (default: /run/baton/CONFNAME-MEMBER.sock).") var socket: String?
+    @Option(help: "Directory of the state journal (default: /var/lib/baton for baton.conf, /var/lib/baton/CONFNAME for CONFNAME.conf).")
+    var stateDirectory: String?
+    @Option(help: "Directory of the admin socket.") var runDirectory = "/run/baton"
+    @Option(help: "Admin socket (default: RUN-DIRECTORY/CONFNAME-MEMBER.sock, CONFNAME the configuration file's name without .conf).")
+    var socket: String?
     @Option(help: "Site back end: file (a CIB ticket section in a file), pacemaker (crm_ticket), or none (arbitrators).")
     var backEnd: String?
     @Option(help: "File of the file back end (default: STATE-DIRECTORY/cib-tickets.xml).") var cibFile: String?
@@ -69,7 +75,7 @@ struct Batond: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             siteBackEnd = NoBackEnd()
-        case "file": siteBackEnd = FileCIBBackEnd(path: cibFile ?? stateDirectory + "/cib-tickets.xml")
+        case "file": siteBackEnd = FileCIBBackEnd(path: cibFile ?? Batond.defaultStateDirectory(self.stateDirectory, config) + "/cib-tickets.xml")
         case "pacemaker": siteBackEnd = CrmTicketBackEnd()
         case let other:
             FileHandle.standardError.write(Data("batond: --back-end \(other): expected file, pacemaker or none\n".utf8))
@@ -83,12 +89,26 @@ struct Batond: AsyncParsableCommand {
             }
             metricsAddress = (String(metrics[..<colon]), port)
         }
+        // Per configuration file, so that several geo clusters can run on one host.
+        let configurationFileName = Batond.configurationFileName(config)
+        let stateDirectory = Batond.defaultStateDirectory(self.stateDirectory, config)
         try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard let quorumSource = SiteQuorumSource(rawValue: siteQuorum) else {
             FileHandle.standardError.write(Data("batond: --site-quorum \(siteQuorum): expected corosync or none\n".utf8))
             throw ExitCode(1)
         }
-        let socketPath = socket ?? "/run/baton/\(plan.configurationName)-\(plan.selfEndpoint.name).sock"
+        let socketPath = socket ?? "\(runDirectory)/\(configurationFileName)-\(plan.selfEndpoint.name).sock"
+        let socketDirectory = String(socketPath[..<(socketPath.lastIndex(of: "/") ?? socketPath.startIndex)])
+        if !socketDirectory.isEmpty { mkdir(socketDirectory, 0o700) }
+        // Before anything touches the CIB, the journal or the socket: this member's socket and
+        // state directory are ours alone, or we stop here.
+        let claim: InstanceClaim
+        do {
+            claim = try InstanceClaim(socketPath: socketPath, stateDirectory: stateDirectory)
+        } catch {
+            FileHandle.standardError.write(Data("batond: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         let daemon: TicketDaemon
         do {
             daemon = try TicketDaemon(
@@ -101,7 +121,10 @@ struct Batond: AsyncParsableCommand {
         let (shutdown, stop) = AsyncStream<Void>.makeStream()
         let configPath = config
         let identity = plan.selfEndpoint.name
-        let signals = SignalWatcher(stop: stop, reload: {
+        let signals = SignalWatcher(stop: stop, keepAndStop: {
+            daemon.keepTicketsOnStop()
+            stop.yield()
+        }, reload: {
             daemon.reload(Result {
                 let reloaded = try BatonConfigurationParser.load(path: configPath)
                 return try DaemonPlan(configuration: reloaded.configuration, path: configPath, identity: identity, certificateNames: [])
@@ -114,6 +137,24 @@ struct Batond: AsyncParsableCommand {
             throw ExitCode(2)
         }
         withExtendedLifetime(signals) {}
+        withExtendedLifetime(claim) {}
+        // SIGUSR1: a restart in place; the unit's RestartForceExitStatus=75 starts batond again.
+        // (The loop has shut down: nothing writes the flag any more.)
+        if daemon.keepsTickets { throw ExitCode(75) }
+    }
+
+    /// `geo1` for `/etc/baton/geo1.conf`: names the admin socket and the default state
+    /// directory, so that each configuration file has its own.
+    static func configurationFileName(_ path: String) -> String {
+        var name = Substring(path.split(separator: "/").last ?? "baton")
+        if name.hasSuffix(".conf") { name = name.dropLast(5) }
+        return name.isEmpty ? "baton" : String(name)
+    }
+
+    static func defaultStateDirectory(_ given: String?, _ config: String) -> String {
+        if let given { return given }
+        let name = configurationFileName(config)
+        return name == "baton" ? "/var/lib/baton" : "/var/lib/baton/\(name)"
     }
 }
 
@@ -140,10 +181,12 @@ func raiseDescriptorLimit(logger: Logger) {
 final class SignalWatcher {
     let sources: [any DispatchSourceSignal]
 
-    init(stop: AsyncStream<Void>.Continuation, reload: @escaping @Sendable () -> Void) {
+    init(stop: AsyncStream<Void>.Continuation, keepAndStop: @escaping @Sendable () -> Void, reload: @escaping @Sendable () -> Void) {
         let stopHandler: @Sendable () -> Void = { stop.yield() }
         var sources: [any DispatchSourceSignal] = []
-        let actions: [(Int32, @Sendable () -> Void)] = [(SIGTERM, stopHandler), (SIGINT, stopHandler), (SIGHUP, reload)]
+        let actions: [(Int32, @Sendable () -> Void)] = [
+            (SIGTERM, stopHandler), (SIGINT, stopHandler), (SIGUSR1, keepAndStop), (SIGHUP, reload),
+        ]
         for (number, action) in actions {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

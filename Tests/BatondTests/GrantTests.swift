@@ -174,8 +174,10 @@ extension EndToEnd {
             }
         }
 
-        /// Issue 3, test 5: SIGTERM the holder and start it again within the lease: it still
-        /// holds (its CIB file never shows the ticket revoked) and every member agrees.
+        /// Issue 3, test 5, and issue 10, point 3's restart in place: SIGUSR1 to the holder
+        /// (exit 75, what the unit restarts at once) and start it again within the lease: it
+        /// still holds (its CIB file never shows the ticket revoked, site-b's never granted, the
+        /// term never changes) and every member agrees. (SIGTERM now hands the ticket over.)
         @Test func restartWithStateKeepsTheTicket() async throws {
             let tickets = """
                 ticket = "ticketA"
@@ -194,18 +196,22 @@ extension EndToEnd {
                 }
                 let termBefore = cluster.cibState("ticketA", at: "site-a")["term"]
                 let restart = ContinuousClock.now
-                let status = try await cluster.stop("site-a")
-                #expect(status == 0, "batond exit status after SIGTERM: \(String(describing: status))")
-                #expect(cluster.cibGranted("ticketA", at: "site-a"), "a graceful stop must not revoke the CIB")
+                let status = try await cluster.stop("site-a", signal: SIGUSR1)
+                #expect(status == 75, "batond exit status after SIGUSR1: \(String(describing: status))")
+                #expect(cluster.cibGranted("ticketA", at: "site-a"), "a restart in place must not revoke the CIB")
                 try cluster.start("site-a")
                 var revokedSeen = false
+                var grantedAtB = false
+                var otherLeader: String?
                 try await waitUntil("site-a answers again and leads", within: .seconds(8)) {
                     if !cluster.cibGranted("ticketA", at: "site-a") { revokedSeen = true }
+                    if cluster.cibGranted("ticketA", at: "site-b") { grantedAtB = true }
+                    if let leader = try? await cluster.leader("ticketA", at: "arbitrator"), leader != "site-a" { otherLeader = leader }
                     guard FileManager.default.fileExists(atPath: cluster.socketPath("site-a")) else { return false }
                     let entry = try? await cluster.ticketJSON("ticketA", at: "site-a")
                     return entry?["granted_here"] as? Bool == true
                 }
-                print("holder restarted and leading again \(format(ContinuousClock.now - restart)) after SIGTERM")
+                print("holder restarted and leading again \(format(ContinuousClock.now - restart)) after SIGUSR1 (lease 10 s)")
                 // Keep watching across more than a renewal: the CIB stays granted.
                 let watchEnd = ContinuousClock.now + .seconds(6)
                 while ContinuousClock.now < watchEnd {
@@ -213,6 +219,9 @@ extension EndToEnd {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 #expect(!revokedSeen, "site-a's CIB file showed the ticket revoked during the restart: \(cluster.cibState("ticketA", at: "site-a"))")
+                #expect(!grantedAtB, "site-b's CIB showed the ticket granted during site-a's restart in place")
+                #expect(otherLeader == nil, "the arbitrator saw \(otherLeader ?? "") lead during the restart")
+                #expect(cluster.cibState("ticketA", at: "site-a")["term"] == termBefore, "the term changed: the ticket changed hands")
                 print("CIB term before \(termBefore ?? "?"), after \(cluster.cibState("ticketA", at: "site-a")["term"] ?? "?")")
                 for name in ["site-a", "site-b", "arbitrator"] {
                     let leader = try await cluster.leader("ticketA", at: name)

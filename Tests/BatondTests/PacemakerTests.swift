@@ -159,6 +159,14 @@ extension EndToEnd {
                 #expect(details.stdout.contains("ticketA\tgranted"), "\(details)")
                 let xml = try await crmTicket(["--ticket", "ticketA", "--query-xml"])
                 #expect(xml.stdout.contains("owner=\"site-a\""), "\(xml)")
+                // Issue 10, point 3: expires follows the renewals (it was written only at the grant).
+                func expires() async throws -> Int {
+                    Int(try await crmTicket(["--ticket", "ticketA", "--get-attr", "expires"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                }
+                let expiresAtGrant = try await expires()
+                try await waitUntil("crm_ticket's expires moves past the grant's", within: .seconds(15), interval: .milliseconds(500)) {
+                    try await expires() >= expiresAtGrant + 2
+                }
 
                 let revoke = try await cluster.baton(["revoke", "-w", "ticketA"], at: "site-a")
                 #expect(revoke.status == 0, "\(revoke)")

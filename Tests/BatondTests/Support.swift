@@ -201,7 +201,8 @@ final class Cluster: @unchecked Sendable {
     func configPath(_ name: String) -> String { "\(directory)/\(name).conf" }
     func cibPath(_ name: String) -> String { "\(directory)/cib-\(name).xml" }
     func logPath(_ name: String) -> String { "\(directory)/\(name).log" }
-    func socketPath(_ name: String) -> String { "\(directory)/run/booth-\(name).sock" }
+    /// batond's default name: the configuration file's name (NAME.conf) and the member's.
+    func socketPath(_ name: String) -> String { "\(directory)/run/\(name)-\(name).sock" }
 
     /// Starts one member's batond (its log appends to NAME.log).
     func start(_ name: String) throws {
@@ -232,12 +233,13 @@ final class Cluster: @unchecked Sendable {
         try await waitUntil("\(name) (pid \(child.pid)) to die", within: .seconds(5)) { child.poll() != nil }
     }
 
-    /// SIGTERM (graceful), then SIGKILL if it has not ended within `grace`; returns the exit status.
+    /// SIGTERM (graceful: hands held tickets over), or `signal` (SIGUSR1: a restart in place
+    /// keeping them), then SIGKILL if it has not ended within `grace`; returns the exit status.
     @discardableResult
-    func stop(_ name: String, grace: Duration = .seconds(5)) async throws -> Int32? {
+    func stop(_ name: String, signal number: Int32 = SIGTERM, grace: Duration = .seconds(5)) async throws -> Int32? {
         guard let child = daemons.removeValue(forKey: name) else { return nil }
         kill(child.pid, SIGCONT)
-        kill(child.pid, SIGTERM)
+        kill(child.pid, number)
         var status: Int32?
         let deadline = ContinuousClock.now + grace
         while status == nil && ContinuousClock.now < deadline {

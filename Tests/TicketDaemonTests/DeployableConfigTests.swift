@@ -42,4 +42,22 @@ struct DeployableConfigTests {
             #expect(unit.split(separator: "\n").contains("LimitNOFILE=65536"), "\(directory)/batond.service sets no LimitNOFILE")
         }
     }
+
+    /// Issue 10, point 7: one batond per geo cluster on a host, from a template.
+    @Test func templatesRunOneConfigurationPerInstance() throws {
+        for (directory, backEnd) in [("sites/site-a", "pacemaker"), ("sites/site-b", "pacemaker"), ("arbitrator", "none")] {
+            let unit = try String(contentsOf: Self.root.appendingPathComponent("\(directory)/batond@.service"), encoding: .utf8)
+            #expect(unit.contains("ExecStart=/usr/sbin/batond -c /etc/baton/%i.conf --state-directory /var/lib/baton/%i --back-end \(backEnd)"))
+            #expect(unit.contains("StateDirectory=baton/%i"))
+            // systemd removes a RuntimeDirectory at stop: with instances sharing /run/baton,
+            // stopping one would delete the others' sockets.
+            #expect(unit.contains("RuntimeDirectoryPreserve=yes"))
+            #expect(!unit.contains("--metrics 127.0.0.1"), "instances cannot share one metrics port")
+            let plain = try String(contentsOf: Self.root.appendingPathComponent("\(directory)/batond.service"), encoding: .utf8)
+            #expect(plain.contains("RuntimeDirectoryPreserve=yes"))
+            for text in [unit, plain] {
+                #expect(text.contains("RestartForceExitStatus=75") && text.contains("SuccessExitStatus=75"), "SIGUSR1's restart in place")
+            }
+        }
+    }
 }

@@ -22,6 +22,15 @@ struct StateJournalTests {
         return nil
     }
 
+    /// Issue 10, point 3: a first start logged "no state file at …/tickets.state" where the
+    /// file batond writes is tickets.journal.
+    @Test func aFirstStartNamesTheJournal() throws {
+        let directory = Self.directory()
+        let loaded = StateJournal(directory: directory).load(bootID: "boot", now: LocalInstant(nanoseconds: 1))
+        #expect(loaded.note == "no state journal at \(directory)/tickets.journal: first start")
+        #expect(!loaded.allLost && loaded.modes.isEmpty)
+    }
+
     @Test func appendedRecordsReplayOverTheCompactedOne() throws {
         let directory = Self.directory()
         let journal = StateJournal(directory: directory)

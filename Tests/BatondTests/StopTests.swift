@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+extension EndToEnd {
+    /// Issue 10, point 3: `systemctl stop batond` at the holder. Before, batond exited 0 with
+    /// its CIB still granted, and the other site acquired only after the lease: both sites ran
+    /// what the ticket guards until the CIB was cleaned up by hand.
+    @Suite struct Stop {
+        static let tickets = """
+            ticket = "ticketA"
+              expire = 10
+              timeout = 500ms
+              retries = 3
+
+            """
+
+        /// SIGTERM the holder: site-b holds within a few round trips (not a lease), site-a's
+        /// CIB says revoked by the time batond has exited, and no sample of the two CIB files
+        /// shows both granted.
+        @Test func theStoppedHolderHandsTheTicketOver() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: Self.tickets) { cluster in
+                let grant = try await cluster.grant("ticketA", at: "site-a")
+                #expect(grant.status == 0, "\(grant)")
+                try await waitUntil("site-b knows site-a leads", within: .seconds(10)) { try await cluster.leader("ticketA", at: "site-b") == "site-a" }
+                let child = try #require(cluster.daemons["site-a"])
+                let stopped = ContinuousClock.now
+                kill(child.pid, SIGTERM)
+                var exitStatus: Int32?
+                var exitedAfter: Duration?
+                var bothGranted = 0
+                var revokedAtExit: Bool?
+                let handover = try await waitUntil("site-b's CIB granted after site-a's stop", within: .seconds(20), interval: .milliseconds(2)) {
+                    if cluster.cibGranted("ticketA", at: "site-a") && cluster.cibGranted("ticketA", at: "site-b") { bothGranted += 1 }
+                    if exitStatus == nil, let status = child.poll() {
+                        exitStatus = status
+                        exitedAfter = ContinuousClock.now - stopped
+                        revokedAtExit = !cluster.cibGranted("ticketA", at: "site-a")
+                    }
+                    return cluster.cibGranted("ticketA", at: "site-b")
+                }
+                cluster.daemons["site-a"] = nil
+                if exitStatus == nil {
+                    try await waitUntil("site-a's batond exits", within: .seconds(20), interval: .milliseconds(2)) { child.poll().map { exitStatus = $0 } != nil }
+                    exitedAfter = ContinuousClock.now - stopped
+                    revokedAtExit = !cluster.cibGranted("ticketA", at: "site-a")
+                }
+                print("SIGTERM at the holder: site-b granted \(format(handover)) later (lease 10 s), site-a exited after \(exitedAfter.map(format) ?? "?") with \(exitStatus.map(String.init) ?? "?")")
+                #expect(exitStatus == 0)
+                #expect(revokedAtExit == true, "site-a's CIB still granted when its batond had exited: \(cluster.cibState("ticketA", at: "site-a"))")
+                #expect(cluster.cibState("ticketA", at: "site-a")["revoke-reason"] == "daemon-stopping")
+                #expect(handover < .seconds(3), "a handover takes round trips, not the 10 s lease: \(format(handover))")
+                #expect(bothGranted == 0, "both CIB files granted in \(bothGranted) samples")
+                for name in ["site-b", "arbitrator"] {
+                    try await waitUntil("\(name) knows site-b leads", within: .seconds(5)) { try await cluster.leader("ticketA", at: name) == "site-b" }
+                }
+            }
+        }
+
+        /// With no other member reachable the stopped holder cannot hand over, and still
+        /// revokes its own CIB before it exits (its lease had most of its 10 s to run).
+        @Test func aStoppedHolderWithNobodyToHandOverToRevokesAtExit() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: Self.tickets) { cluster in
+                let grant = try await cluster.grant("ticketA", at: "site-a")
+                #expect(grant.status == 0, "\(grant)")
+                try await waitUntil("site-a's CIB granted", within: .seconds(10)) { cluster.cibGranted("ticketA", at: "site-a") }
+                try await cluster.kill9("site-b")
+                try await cluster.kill9("arbitrator")
+                let leader = try await cluster.ticketJSON("ticketA", at: "site-a")
+                #expect(leader["granted_here"] as? Bool == true, "site-a still holds within its lease: \(leader)")
+                let started = ContinuousClock.now
+                let status = try await cluster.stop("site-a", grace: .seconds(20))
+                let took = ContinuousClock.now - started
+                print("SIGTERM at a holder with nobody reachable: exited after \(format(took)) with \(status.map(String.init) ?? "?")")
+                #expect(status == 0)
+                #expect(!cluster.cibGranted("ticketA", at: "site-a"), "site-a's CIB still granted after its batond exited: \(cluster.cibState("ticketA", at: "site-a"))")
+                #expect(took < .seconds(5), "the stop waits for its revoke, bounded by timeout x retries: \(format(took))")
+            }
+        }
+    
+        /// While there: booth's `expires` in the CIB was written only at the grant, so it lay
+        /// in the past while the ticket was validly held. Now it follows every renewal.
+        @Test func expiresFollowsTheRenewals() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
+                let grant = try await cluster.grant("ticketA", at: "site-a")
+                #expect(grant.status == 0, "\(grant)")
+                try await waitUntil("site-a's CIB granted", within: .seconds(10)) { cluster.cibGranted("ticketA", at: "site-a") }
+                let first = Int(cluster.cibState("ticketA", at: "site-a")["expires"] ?? "") ?? 0
+                var stale: [String] = []
+                var last = first
+                // Three renewals of expire 6 s (renewal every 3 s), sampled every 50 ms.
+                let end = ContinuousClock.now + .seconds(10)
+                while ContinuousClock.now < end {
+                    let state = cluster.cibState("ticketA", at: "site-a")
+                    let now = Int(Date().timeIntervalSince1970)
+                    if state["granted"] == "true", let expires = Int(state["expires"] ?? "") {
+                        // Whole seconds, both floored (the lease end is written rounded down):
+                        // one second of slack, where before the fix it fell behind by seconds.
+                        if expires + 1 < now { stale.append("expires \(expires) at \(now)") }
+                        last = expires
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                print("CIB expires: \(first) at the grant, \(last) ten seconds later")
+                #expect(stale.isEmpty, "expires in the past while granted: \(stale.prefix(3))")
+                #expect(last >= first + 6, "expires did not follow the renewals: \(first) -> \(last)")
+            }
+        }
+    }
+}
