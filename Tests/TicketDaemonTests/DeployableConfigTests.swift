@@ -57,6 +57,7 @@ struct DeployableConfigTests {
             #expect(plain.contains("RuntimeDirectoryPreserve=yes"))
             for text in [unit, plain] {
                 #expect(text.contains("RestartForceExitStatus=75") && text.contains("SuccessExitStatus=75"), "SIGUSR1's restart in place")
+                #expect(text.split(separator: "\n").contains("LimitNOFILE=65536"), "\(directory): a unit sets no LimitNOFILE")
             }
         }
     }
