@@ -21,6 +21,11 @@ struct DaemonMetrics {
     var elections = 0
     var leaderships = 0
     var leasesLost = 0
+    var datagramsSent = 0
+    var datagramsReceived = 0
+    /// Datagrams that did not open (garbage, unknown key, forged) or held a wrong frame.
+    var datagramsRefused = 0
+    var datagramsReplayed = 0
 
     mutating func count(_ event: ElectionEvent) {
         switch event {
@@ -72,6 +77,10 @@ extension TicketDaemon {
             ("handler_failures_total", "before-acquire-handler failures.", metrics.handlerFailures),
             ("client_requests_total", "Admin requests on the local socket.", metrics.clientRequests),
             ("connections_total", "Outgoing peer connections established.", metrics.connectionsMade),
+            ("datagrams_sent_total", "Frames sent to peers as sealed datagrams.", metrics.datagramsSent),
+            ("datagrams_received_total", "Sealed datagrams received and handled.", metrics.datagramsReceived),
+            ("datagrams_refused_total", "Datagrams refused: not sealed under a member's key, or a wrong frame.", metrics.datagramsRefused),
+            ("datagrams_replayed_total", "Datagrams dropped as replays (or older than the replay window).", metrics.datagramsReplayed),
         ]
         for (name, help, value) in counters { metric(name, "counter", help, [("", "\(value)")]) }
         metric("uptime_seconds", "gauge", "Seconds since batond started.", [("", "\(now.since(startedAt).nanoseconds / 1_000_000_000)")])

@@ -26,7 +26,8 @@ extension TicketDaemon {
                 onFrame: { frame, peer, channel in self.inbound(frame, peer: peer, channel: channel) },
                 onClose: { [channel] _ in self.forgetRemoteClient(channel) },
                 onRefusal: { _ in self.metrics.framesRefused += 1 },
-                onVerified: { peer in self.peerReachedUs(peer) })
+                onVerified: { peer in self.peerReachedUs(peer) },
+                onHandshake: { completed in self.acceptedConnectionKey(completed) })
             try channel.pipeline.syncOperations.addHandler(handler)
         }
         return channel
@@ -96,7 +97,9 @@ extension TicketDaemon {
                 ) { channel in
                     // Nothing is read on a dialled connection; bytes from the peer are refused.
                     try channel.pipeline.syncOperations.addHandler(
-                        FrameHandler(logger: self.logger, onFrame: { _, peer, channel in self.refuse(channel, peer: peer, "data on a dialled connection") }))
+                        FrameHandler(
+                            logger: self.logger, onFrame: { _, peer, channel in self.refuse(channel, peer: peer, "data on a dialled connection") },
+                            onHandshake: { completed in self.dialledConnectionKey(completed, peer: index) }))
                 }
                 backoff = .milliseconds(100)
                 lastError = ""
