@@ -27,7 +27,12 @@ extension EndToEnd {
             return skipReason("BatondTests", skipping: "LossyNetwork", reasons)
         }()
 
-        static let impairedSpan: Duration = .seconds(75)
+        static let impairedSpan: Duration = .seconds(80)
+        /// The least lease a holder may have left between renewals: a renewal starts with
+        /// 4.8 s left (expire 10 s, renewal 5 s, 1 % drift bound), and resent every 0.5 s it
+        /// falls under 1 s only if 7 tries in a row fail (0.19^7 at 25 % loss each way).
+        /// Over TCP a stalled stream let it run down, and out.
+        static let leaseLeftMin = 1.0
 
         @Test(.enabled(if: missing == nil, "needs root, iproute2 and the built baton-impair; the reason is printed on stderr"))
         func holdersKeptAt25PercentLoss() async throws {
@@ -66,15 +71,34 @@ extension EndToEnd {
                 }
                 let impair = try await run([script, "-d", bed, "set", "0.25", "200", "100", "0.05"])
                 guard impair.status == 0 else { throw TestFailure("impair-bed set failed: \(impair)") }
+                async let leaseLeft = sampleLeaseLeft(cluster, sites: ["site-a", "site-b"], for: Self.impairedSpan)
                 let figures = try await sampleHolders(cluster, tickets: names, for: Self.impairedSpan)
+                let leastLeft = try await leaseLeft
                 let stats = try await run([script, "-d", bed, "stats"])
-                print("lossy network (namespaces, 25 % loss, 200 ± 100 ms, 5 % duplication, \(Int(seconds(Self.impairedSpan))) s): \(figures); switch: \(stats.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+                print("lossy network (namespaces, 25 % loss, 200 ± 100 ms, 5 % duplication, \(Int(seconds(Self.impairedSpan))) s): \(figures); least lease left at a holder \(String(format: "%.2f", leastLeft)) s; switch: \(stats.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
                 #expect(figures.doubleHolderSamples == 0, "a ticket was granted at both sites at once")
                 #expect(figures.holderChanges == 0, "\(figures)\n\(cluster.logs())")
                 #expect(figures.withoutHolderShare < 0.01, "\(figures)")
+                #expect(leastLeft >= Self.leaseLeftMin, "a holder's lease ran down to \(leastLeft) s before a renewal got through")
             }
         }
     }
+}
+
+/// The least `lease_remaining_seconds` any site reported for a ticket granted there, asking
+/// `baton list --output json` at each site every 500 ms for `span`.
+func sampleLeaseLeft(_ cluster: Cluster, sites: [String], for span: Duration) async throws -> Double {
+    var least = Double.infinity
+    let start = ContinuousClock.now
+    while ContinuousClock.now - start < span {
+        for site in sites {
+            for entry in (try? await cluster.listJSON(at: site)) ?? [] where entry["granted_here"] as? Bool == true {
+                if let left = entry["lease_remaining_seconds"] as? Double { least = min(least, left) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+    }
+    return least
 }
 
 struct HolderFigures: CustomStringConvertible {
