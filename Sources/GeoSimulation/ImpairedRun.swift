@@ -87,11 +87,11 @@ extension Scenario {
     /// Issue 10's lossy network, minus the loss (given to `runImpaired`): 2 sites and an
     /// arbitrator, 3 tickets with the demo's timings (expire 10 s, timeout 1 s, retries 3),
     /// every message delayed 200 ± 100 ms and duplicated with probability 5 %.
-    public static func lossyNetwork(tickets: Int = 3) -> Scenario {
+    public static func lossyNetwork(sites: Int = 2, arbitrators: Int = 1, tickets: Int = 3) -> Scenario {
         var faults = FaultProfile.calm
         faults.delayMin = .milliseconds(100)
         faults.delayMax = .milliseconds(300)
         faults.duplicationProbability = 0.05
-        return Scenario(sites: 2, arbitrators: 1, tickets: tickets, faults: faults)
+        return Scenario(sites: sites, arbitrators: arbitrators, tickets: tickets, faults: faults)
     }
 }

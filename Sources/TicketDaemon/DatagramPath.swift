@@ -79,8 +79,9 @@ extension TicketDaemon {
     func openDatagramSocket() async -> (any Channel)? {
         let endpoint = plan.selfEndpoint
         do {
+            // No SO_REUSEADDR: on UDP it would let a second process share the port and take
+            // datagrams meant for this one.
             let channel = try await DatagramBootstrap(group: group)
-                .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
                 .channelOption(.maxMessagesPerRead, value: 32)

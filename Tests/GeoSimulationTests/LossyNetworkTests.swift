@@ -12,11 +12,13 @@ import TicketElection
     static let seeds: [UInt64] = Array(1...8)
     static let span: Duration = .seconds(180)
 
-    @Test("25 % loss, 200 ± 100 ms, 5 % duplication: holders kept")
-    func holdersKeptUnderLoss() async {
+    /// 2 sites + 1 arbitrator (the shape) and 3 sites + 2 arbitrators.
+    @Test("25 % loss, 200 ± 100 ms, 5 % duplication: holders kept", arguments: [2, 3])
+    func holdersKeptUnderLoss(sites: Int) async {
+        let shape = (sites: sites, arbitrators: sites - 1)
         let runs = await offPool {
             Self.seeds.map { seed -> ImpairedRun in
-                var world = GeoWorld(scenario: .lossyNetwork(), seed: seed)
+                var world = GeoWorld(scenario: .lossyNetwork(sites: shape.sites, arbitrators: shape.arbitrators), seed: seed)
                 return world.runImpaired(loss: 0.25, span: Self.span)
             }
         }
@@ -24,8 +26,8 @@ import TicketElection
         var without: Int64 = 0
         for run in runs {
             print(String(
-                format: "lossy network, seed %llu: %d holder changes, %.2f s without a holder (%.3f %%), %d leases lost, %d campaigns",
-                run.seed, run.holderChanges, Double(run.withoutHolder) / 1e9, run.withoutHolderShare * 100, run.leasesLost, run.campaigns))
+                format: "lossy network %d+%d, seed %llu: %d holder changes, %.2f s without a holder (%.3f %%), %d leases lost, %d campaigns",
+                shape.sites, shape.arbitrators, run.seed, run.holderChanges, Double(run.withoutHolder) / 1e9, run.withoutHolderShare * 100, run.leasesLost, run.campaigns))
             changes += run.holderChanges
             lost += run.leasesLost
             campaigns += run.campaigns
@@ -38,8 +40,8 @@ import TicketElection
             }
         }
         let share = Double(without) / Double(Self.span.nanoseconds * 3 * Int64(runs.count))
-        print(String(format: "lossy network, %d seeds x 3 tickets x 180 s: %d holder changes, %.3f %% without a holder, %d leases lost, %d campaigns",
-                     runs.count, changes, share * 100, lost, campaigns))
+        print(String(format: "lossy network %d+%d, %d seeds x 3 tickets x 180 s: %d holder changes, %.3f %% without a holder, %d leases lost, %d campaigns",
+                     shape.sites, shape.arbitrators, runs.count, changes, share * 100, lost, campaigns))
         #expect(changes == 0)
         #expect(share < 0.01)
         // A lease lost is a renewal that went unanswered until the lease ended.
