@@ -13,7 +13,7 @@ import Glibc
 // one generator seeded by `--seed`. Frames may overtake each other, as on netem with jitter.
 //
 // The impairment is read from the control file (`loss 0.25`, `delay 200`, `jitter 100`,
-// `duplicate 0.05`, milliseconds) at start and again whenever it changes, so a test can grant
+// `duplicate 0.05`, milliseconds; `drop-udp 1` drops all IPv4 UDP, as a TCP-only firewall) at start and again whenever it changes, so a test can grant
 // on a clean network and then impair it. Counters are written to `--stats` once a second.
 //
 // Usage: baton-impair --port IFNAME [--port IFNAME ...] --control FILE [--stats FILE] [--seed N]
@@ -23,6 +23,8 @@ struct Impairment: Equatable {
     var delayMilliseconds = 0.0
     var jitterMilliseconds = 0.0
     var duplicate = 0.0
+    /// Drop every IPv4 UDP frame (a firewall that lets only TCP through).
+    var dropUDP = false
 
     /// `key value` lines; unknown keys and bad values are reported and ignored.
     static func parse(_ text: String) -> Impairment {
@@ -38,6 +40,7 @@ struct Impairment: Equatable {
             case "delay": result.delayMilliseconds = value
             case "jitter": result.jitterMilliseconds = value
             case "duplicate": result.duplicate = min(value, 1)
+            case "drop-udp": result.dropUDP = value != 0
             default: warn("control: unknown key '\(words[0])'")
             }
         }
@@ -264,7 +267,7 @@ while true {
         if let text = readFile(controlPath), text != controlText {
             controlText = text
             impairment = Impairment.parse(text)
-            warn("impairment now: loss \(impairment.loss), delay \(impairment.delayMilliseconds) ± \(impairment.jitterMilliseconds) ms, duplicate \(impairment.duplicate)")
+            warn("impairment now: loss \(impairment.loss), delay \(impairment.delayMilliseconds) ± \(impairment.jitterMilliseconds) ms, duplicate \(impairment.duplicate), drop UDP \(impairment.dropUDP)")
         }
     }
     if let statsPath, now >= nextStats {
@@ -314,6 +317,11 @@ while true {
                 egress = port == ingress ? [] : [port]
             } else {
                 egress = Array(ports.indices.filter { $0 != ingress })
+            }
+            // IPv4 (ethertype 0x0800), protocol 17 (UDP) at byte 9 of the IP header.
+            if impairment.dropUDP, bytes.count > 23, bytes[12] == 0x08, bytes[13] == 0x00, bytes[23] == 17 {
+                counters.lost += 1
+                continue
             }
             let arrived = monotonicNanoseconds()
             for port in egress {

@@ -26,6 +26,8 @@ struct DaemonMetrics {
     /// Datagrams that did not open (garbage, unknown key, forged) or held a wrong frame.
     var datagramsRefused = 0
     var datagramsReplayed = 0
+    /// Frames sent as a datagram and over TCP too: no datagram from that peer lately.
+    var datagramsAlsoOverTCP = 0
 
     mutating func count(_ event: ElectionEvent) {
         switch event {
@@ -81,6 +83,7 @@ extension TicketDaemon {
             ("datagrams_received_total", "Sealed datagrams received and handled.", metrics.datagramsReceived),
             ("datagrams_refused_total", "Datagrams refused: not sealed under a member's key, or a wrong frame.", metrics.datagramsRefused),
             ("datagrams_replayed_total", "Datagrams dropped as replays (or older than the replay window).", metrics.datagramsReplayed),
+            ("datagrams_also_over_tcp_total", "Frames sent over TCP as well: no datagram from that peer within a renewal period.", metrics.datagramsAlsoOverTCP),
         ]
         for (name, help, value) in counters { metric(name, "counter", help, [("", "\(value)")]) }
         metric("uptime_seconds", "gauge", "Seconds since batond started.", [("", "\(now.since(startedAt).nanoseconds / 1_000_000_000)")])

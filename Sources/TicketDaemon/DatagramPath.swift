@@ -26,6 +26,11 @@ import TicketWire
 /// does everything when no key or no UDP socket is there (it is the fallback, not a second
 /// copy). Admin requests and replies stay on TCP.
 ///
+/// A firewall may let TCP through and drop UDP (Baton spoke TCP alone before). So a frame goes
+/// as a datagram alone only while a datagram from that peer arrived within the shortest
+/// renewal period; otherwise it goes both ways (the election takes the duplicate in its stride),
+/// and where UDP is blocked the TCP copy gets through as before.
+///
 /// Safety does not depend on this: the election holds under loss, duplication and reordering
 /// of any message, and a frame leaves only after its batch was persisted, whichever way.
 struct DatagramState {
@@ -47,6 +52,11 @@ struct DatagramState {
     var sealers: [Int: Sealer] = [:]
     var openers: [UInt64: Opener] = [:]
     var installs: UInt64 = 0
+    /// When a valid datagram from each peer last arrived.
+    var heardAt: [Int: LocalInstant] = [:]
+    /// How lately a peer's datagram must have come for ours to go alone: the shortest renewal
+    /// period of the tickets at start (a reload keeps it; it only decides on a TCP copy).
+    var flowWindow: Duration = .seconds(5)
     /// Peers' keys kept at once: the current connection's, and a few older ones whose
     /// datagrams may still be on the way.
     static let keysPerPeerMax = 3
@@ -91,7 +101,11 @@ extension TicketDaemon {
                     }
                 }
                 .bind(host: endpoint.address, port: endpoint.port).get()
-            try await loop.submit { self.datagrams.channel = channel }.get()
+            let window = plan.policies.map(\.renewalFrequency).min() ?? .seconds(5)
+            try await loop.submit {
+                self.datagrams.channel = channel
+                self.datagrams.flowWindow = window
+            }.get()
             return channel
         } catch {
             logger.error("cannot bind UDP for election datagrams; peers' frames go over TCP only", metadata: [
@@ -121,7 +135,14 @@ extension TicketDaemon {
         for (id, _) in keys.dropLast(DatagramState.keysPerPeerMax) { datagrams.openers[id] = nil }
     }
 
-    /// Sends `frame` as sealed datagrams when it can; false when TCP must carry it.
+    /// Whether datagrams from `index` arrived lately (so ours to it likely do too).
+    func datagramsFlow(from index: Int, now: LocalInstant) -> Bool {
+        guard let heard = datagrams.heardAt[index] else { return false }
+        return now.since(heard) <= datagrams.flowWindow
+    }
+
+    /// Sends `frame` as sealed datagrams when it can; false when TCP must carry it (too, when
+    /// no datagram came from that peer lately).
     func sendSealed(_ frame: PeerFrame) -> Bool {
         confined()
         guard let channel = datagrams.channel, var sealer = datagrams.sealers[frame.to.index],
@@ -145,7 +166,9 @@ extension TicketDaemon {
         metrics.datagramsSent += 1
         metrics.messagesSent += frame.messages.count
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: channel.allocator.buffer(bytes: datagram)), promise: nil)
-        return true
+        if datagramsFlow(from: frame.to.index, now: SystemClock.now()) { return true }
+        metrics.datagramsAlsoOverTCP += 1
+        return false
     }
 
     /// One datagram from anywhere: opened, checked against the replay window and the key's
@@ -176,6 +199,7 @@ extension TicketDaemon {
         }
         let now = SystemClock.now()
         lastHeard[opener.peer] = now
+        datagrams.heardAt[opener.peer] = now
         metrics.datagramsReceived += 1
         metrics.framesReceived += 1
         metrics.messagesReceived += frame.messages.count

@@ -85,6 +85,51 @@ extension EndToEnd {
     }
 }
 
+
+extension EndToEnd.LossyNetwork {
+    /// A firewall that passes TCP and drops UDP (Baton spoke TCP alone before the datagram
+    /// path): frames go over TCP too while no datagram comes from a peer, so tickets are granted
+    /// and kept as before. Without that fallback every election frame was lost.
+    @Test(.enabled(if: EndToEnd.LossyNetwork.missing == nil, "needs root, iproute2 and the built baton-impair; the reason is printed on stderr"))
+    func udpDroppedByAFirewallFallsBackToTCP() async throws {
+        let bed = "/tmp/baton-impair-test-udp-\(getpid())"
+        let script = Paths.packageRoot.appendingPathComponent("scripts/impair-bed").path
+        let up = try await run([script, "-d", bed, "up", "--members", "3", "--switch", BuildPaths.product("baton-impair"), "--seed", "11"], timeLimit: .seconds(60))
+        defer {
+            let teardown = Process()
+            teardown.executableURL = URL(fileURLWithPath: script)
+            teardown.arguments = ["-d", bed, "teardown"]
+            try? teardown.run()
+            teardown.waitUntilExit()
+        }
+        guard up.status == 0 else { throw TestFailure("impair-bed up failed: \(up)") }
+        let blocked = try await run([script, "-d", bed, "set", "0", "0", "0", "0", "1"])
+        guard blocked.status == 0 else { throw TestFailure("impair-bed set failed: \(blocked)") }
+        let members = [
+            Member(name: "site-a", address: "10.232.0.1", role: .site),
+            Member(name: "site-b", address: "10.232.0.2", role: .site),
+            Member(name: "arbitrator", address: "10.232.0.3", role: .arbitrator),
+        ]
+        let tickets = "ticket = \"ticketA\"\n  expire = 10\n  timeout = 1\n  retries = 3\n"
+        try await withCluster(members: members, tickets: tickets, start: false) { cluster in
+            for (index, member) in members.enumerated() {
+                cluster.memberPrefix[member.name] = [script, "-d", bed, "exec", "\(index + 1)"]
+            }
+            try cluster.startAll()
+            try await cluster.waitReady(within: .seconds(60))
+            let grant = try await cluster.grant("ticketA", at: "site-a")
+            #expect(grant.status == 0, "grant with UDP dropped: \(grant)")
+            try await waitUntil("ticketA granted at site-a", within: .seconds(30)) { cluster.cibGranted("ticketA", at: "site-a") }
+            // Two and a half leases: renewals must get through over TCP.
+            let figures = try await sampleHolders(cluster, tickets: ["ticketA"], for: .seconds(25))
+            let stats = try await run([script, "-d", bed, "stats"])
+            print("UDP dropped by the switch, 25 s: \(figures); switch: \(stats.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+            #expect(figures.holderChanges == 0 && figures.withoutHolder == .zero, "\(figures)")
+            #expect(figures.doubleHolderSamples == 0)
+        }
+    }
+}
+
 /// The least `lease_remaining_seconds` any site reported for a ticket granted there, asking
 /// `baton list --output json` at each site every 500 ms for `span`.
 func sampleLeaseLeft(_ cluster: Cluster, sites: [String], for span: Duration) async throws -> Double {
