@@ -20,7 +20,7 @@ import TicketWire
 /// its frames to that peer under it and sends them to the peer's address and port (UDP); the
 /// member that accepted it files the key under the member its certificate named, and opens
 /// with it only datagrams whose frames say they come from that member. Keys outlive their
-/// connection until a newer connection of the same pair replaces them (a stalled or closed
+/// connection until newer ones push them out (`keysPerPeerMax`; a stalled or closed
 /// stream does not stop datagrams), and each key has its replay window. Frames too large for
 /// one datagram are split by messages; a single message too large for one goes over TCP, as
 /// does everything when no key or no UDP socket is there (it is the fallback, not a second
@@ -46,20 +46,25 @@ struct DatagramState {
         let key: DatagramKey
         var window = ReplayWindow()
         let installed: UInt64
+        /// When a datagram last opened under it (0: never).
+        var used: UInt64 = 0
     }
 
     var channel: (any Channel)?
     var sealers: [Int: Sealer] = [:]
     var openers: [UInt64: Opener] = [:]
-    var installs: UInt64 = 0
+    /// Counts key installs and uses: orders keys by age and by last use.
+    var keyEvents: UInt64 = 0
     /// When a valid datagram from each peer last arrived.
     var heardAt: [Int: LocalInstant] = [:]
     /// How lately a peer's datagram must have come for ours to go alone: the shortest renewal
     /// period of the tickets at start (a reload keeps it; it only decides on a TCP copy).
     var flowWindow: Duration = .seconds(5)
-    /// Peers' keys kept at once: the current connection's, and a few older ones whose
-    /// datagrams may still be on the way.
-    static let keysPerPeerMax = 3
+    /// Peers' keys kept at once. Every verified connection brings one, including a remote
+    /// admin's (`baton -s` with a member's certificate), which never seals anything: the keys
+    /// dropped first are those never used, oldest first, then the least lately used, so a burst
+    /// of admin connections cannot push out the key the member's batond is sealing with.
+    static let keysPerPeerMax = 4
     /// Sealing stops (and TCP carries on) long before a nonce could repeat.
     static let sequenceMax: UInt64 = 1 << 62
 }
@@ -129,9 +134,11 @@ extension TicketDaemon {
             let index = plan.endpoints.firstIndex(where: { $0.name == completed.peer.name }), index != plan.membership.selfID.index
         else { return }
         let key = DatagramKey(secret: secret)
-        datagrams.installs += 1
-        datagrams.openers[key.id] = DatagramState.Opener(peer: index, key: key, installed: datagrams.installs)
-        let keys = datagrams.openers.filter { $0.value.peer == index }.sorted { $0.value.installed < $1.value.installed }
+        datagrams.keyEvents += 1
+        datagrams.openers[key.id] = DatagramState.Opener(peer: index, key: key, installed: datagrams.keyEvents)
+        let keys = datagrams.openers.filter { $0.value.peer == index }.sorted {
+            ($0.value.used, $0.value.installed) < ($1.value.used, $1.value.installed)
+        }
         for (id, _) in keys.dropLast(DatagramState.keysPerPeerMax) { datagrams.openers[id] = nil }
     }
 
@@ -184,6 +191,8 @@ extension TicketDaemon {
             metrics.datagramsReplayed += 1
             return
         }
+        datagrams.keyEvents += 1
+        opener.used = datagrams.keyEvents
         datagrams.openers[id] = opener
         let peerName = plan.endpoints[opener.peer].name
         guard case .peer(let frame)? = try? Frame.decode(plaintext) else {

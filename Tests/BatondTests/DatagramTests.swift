@@ -94,10 +94,22 @@ extension EndToEnd {
                 print("site-a dropped \(refused) forged and \(replayed) replayed datagrams")
                 // The original of each replayed datagram was accepted once; none of the copies were.
                 #expect(refused == 300, "every forgery refused, nothing else")
-                // The holder renews on through it: still held well past one lease (expire 6 s).
+                // Remote admin connections with site-b's certificate (`baton -s site-a` from a
+                // machine where site-a's socket is not) each bring a key filed under site-b;
+                // they must not push out the key site-b's batond seals with.
+                for _ in 0..<6 {
+                    let remote = try await run([Paths.baton, "list", "-s", "site-a", "-c", cluster.configPath("site-b"),
+                                                "--run-directory", cluster.directory + "/no-sockets-here"])
+                    #expect(remote.status == 0 && remote.stdout.contains("ticketA"), "\(remote)")
+                }
+                // The holder renews on through it all: still held well past one lease (expire
+                // 6 s), site-b's acknowledgements still opening.
                 let renewalsBefore = try await Self.counter("datagrams_received_total", port: metricsPort)
+                let refusedBeforeRenewals = try await Self.counter("datagrams_refused_total", port: metricsPort)
                 try await Task.sleep(for: .seconds(8))
                 #expect(try await Self.counter("datagrams_received_total", port: metricsPort) > renewalsBefore)
+                #expect(try await Self.counter("datagrams_refused_total", port: metricsPort) == refusedBeforeRenewals,
+                        "datagrams refused after remote admin connections: a member's key was pushed out")
                 #expect(cluster.cibGranted("ticketA", at: "site-a"))
                 #expect(try await cluster.leader("ticketA", at: "site-b") == "site-a")
                 #expect(cluster.logTail("site-a", lines: 100_000).contains("lease lost") == false)
