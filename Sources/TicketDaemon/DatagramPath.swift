@@ -23,7 +23,7 @@ import TicketWire
 /// connection until newer ones push them out (`keysPerPeerMax`; a stalled or closed
 /// stream does not stop datagrams), and each key has its replay window. Frames too large for
 /// one datagram are split by messages; a single message too large for one goes over TCP, as
-/// does everything when no key or no UDP socket is there (it is the fallback, not a second
+/// does everything when no key or no UDP socket is there (TCP alone then, no datagram
 /// copy). Admin requests and replies stay on TCP.
 ///
 /// A firewall may let TCP through and drop UDP (Baton spoke TCP alone before). So a frame goes
