@@ -124,6 +124,9 @@ let package = Package(
             path: "Sources/CorosyncProbe"
         ),
         .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport"]),
+        // Test bed only: a user-space Ethernet switch that loses, delays and duplicates frames
+        // (this kernel has no netem), run in scripts/impair-bed's hub namespace.
+        .executableTarget(name: "baton-impair", path: "Sources/ImpairSwitch"),
         // End to end: drives the real batond and baton executables (built next to the test
         // bundle by `swift build --build-tests`) as child processes on loopback addresses.
         .testTarget(name: "BatondTests", dependencies: ["TestSupport"]),

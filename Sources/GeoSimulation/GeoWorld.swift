@@ -11,7 +11,7 @@ import TicketElection
 public struct GeoWorld {
     public let scenario: Scenario
     public let seed: UInt64
-    public private(set) var now: Int64 = 0
+    public internal(set) var now: Int64 = 0
     var random: SeededGenerator
     var queue = EventQueue<Event>()
     var members: [SimulatedMember]
@@ -22,7 +22,10 @@ public struct GeoWorld {
     /// Trace of what happened, kept in full only when asked (replay); otherwise the last lines.
     var trace: TraceLog
     public private(set) var messagesSent = 0
-    public private(set) var eventsProcessed = 0
+    public internal(set) var eventsProcessed = 0
+    /// Election events seen in the run (for the figures of `runImpaired`).
+    public private(set) var leasesLost = 0
+    public private(set) var campaignsStarted = 0
     var faultsActiveUntil: Int64 = 0
 
     enum Event {
@@ -250,6 +253,8 @@ public struct GeoWorld {
                 trace.add(now, "\(name(member)) \(ticketName(ticket)) reply \(request): \(outcome)")
                 checker.noteReply(request: request, outcome: outcome, member: member, ticket: ticket, world: self)
             case .log(let event):
+                if case .leaseLost = event { leasesLost += 1 }
+                if case .campaignStarted = event { campaignsStarted += 1 }
                 trace.add(now, "\(name(member)) \(ticketName(ticket)) \(event)")
                 checker.noteEvent(event, member: member, ticket: ticket, world: self)
             }

@@ -38,6 +38,15 @@ public struct VerifiedPeer: Sendable, Equatable, CustomStringConvertible {
 /// verified; handlers after `TLSHandler` learn who is talking from it.
 public struct TLSHandshakeCompleted: Sendable, Equatable {
     public let peer: VerifiedPeer
+    /// `DatagramKey.secretBytes` from the connection's TLS 1.3 exporter (RFC 8446 7.5, label
+    /// `DatagramKey.exporterLabel`): both ends of this one connection, and nobody else, hold
+    /// it. Nil if OpenSSL could not export it (then nothing is sealed for this connection).
+    public let exportedSecret: [UInt8]?
+
+    public init(peer: VerifiedPeer, exportedSecret: [UInt8]? = nil) {
+        self.peer = peer
+        self.exportedSecret = exportedSecret
+    }
 }
 
 /// Why a TLS connection was refused or broke. The cases a test or an operator cares about

@@ -238,6 +238,14 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         fail(context: context, refusal: refusal, closeChannel: true)
     }
 
+    /// The connection's exported secret for sealed datagrams (`DatagramKey`).
+    private func exportSecret(_ ssl: OpaquePointer) -> [UInt8]? {
+        var secret = [UInt8](repeating: 0, count: DatagramKey.secretBytes)
+        let label = DatagramKey.exporterLabel
+        let exported = SSL_export_keying_material(ssl, &secret, secret.count, label, label.utf8.count, nil, 0, 0)
+        return exported == 1 ? secret : nil
+    }
+
     private func finishHandshake(context: ChannelHandlerContext, ssl: OpaquePointer) {
         guard let certificate = baton_SSL_get1_peer_certificate(ssl) else {
             fail(context: context, refusal: .noPeerCertificate, closeChannel: true)
@@ -264,7 +272,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         ])
         handshakePromise?.succeed(peer)
         handshakePromise = nil
-        context.fireUserInboundEventTriggered(TLSHandshakeCompleted(peer: peer))
+        context.fireUserInboundEventTriggered(TLSHandshakeCompleted(peer: peer, exportedSecret: exportSecret(ssl)))
         let queued = pendingWrites
         pendingWrites = []
         for (buffer, promise) in queued where state == .active {

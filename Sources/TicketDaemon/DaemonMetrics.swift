@@ -26,6 +26,13 @@ struct DaemonMetrics {
     var remoteAdminIdleClosed = 0
     var adminSocketConnectionsRefused = 0
     var metricsConnectionsRefused = 0
+    var datagramsSent = 0
+    var datagramsReceived = 0
+    /// Datagrams that did not open (garbage, unknown key, forged) or held a wrong frame.
+    var datagramsRefused = 0
+    var datagramsReplayed = 0
+    /// Frames sent as a datagram and over TCP too: no datagram from that peer lately.
+    var datagramsAlsoOverTCP = 0
 
     mutating func count(_ event: ElectionEvent) {
         switch event {
@@ -78,6 +85,11 @@ extension TicketDaemon {
             ("handler_failures_total", "before-acquire-handler failures.", metrics.handlerFailures),
             ("client_requests_total", "Admin requests on the local socket.", metrics.clientRequests),
             ("connections_total", "Outgoing peer connections established.", metrics.connectionsMade),
+            ("datagrams_sent_total", "Frames sent to peers as sealed datagrams.", metrics.datagramsSent),
+            ("datagrams_received_total", "Sealed datagrams received and handled.", metrics.datagramsReceived),
+            ("datagrams_refused_total", "Datagrams refused: not sealed under a member's key, or a wrong frame.", metrics.datagramsRefused),
+            ("datagrams_replayed_total", "Datagrams dropped as replays (or older than the replay window).", metrics.datagramsReplayed),
+            ("datagrams_also_over_tcp_total", "Frames sent over TCP as well: no datagram from that peer within a renewal period.", metrics.datagramsAlsoOverTCP),
         ]
         for (name, help, value) in counters { metric(name, "counter", help, [("", "\(value)")]) }
         let gate = handshakeGate.counts

@@ -29,7 +29,8 @@ extension TicketDaemon {
                 onFrame: { frame, peer, channel in self.loop.execute { self.memberConnectionFrame(frame, peer: peer, channel: channel) } },
                 onClose: { [channel] _ in self.loop.execute { self.memberConnectionClosed(channel) } },
                 onRefusal: { _ in self.loop.execute { self.metrics.framesRefused += 1 } },
-                onVerified: { [channel] peer in self.loop.execute { self.memberConnectionVerified(peer, channel: channel) } })
+                onVerified: { [channel] peer in self.loop.execute { self.memberConnectionVerified(peer, channel: channel) } },
+                onHandshake: { completed in self.loop.execute { self.acceptedConnectionKey(completed) } })
             try channel.pipeline.syncOperations.addHandler(handler)
         }
         return channel
@@ -180,9 +181,12 @@ extension TicketDaemon {
                 ) { channel in
                     // Nothing is read on a dialled connection; bytes from the peer are refused.
                     try channel.pipeline.syncOperations.addHandler(
-                        FrameHandler(logger: self.logger, onFrame: { _, peer, channel in
-                            self.loop.execute { self.refuse(channel, peer: peer, "data on a dialled connection") }
-                        }))
+                        FrameHandler(
+                            logger: self.logger,
+                            onFrame: { _, peer, channel in
+                                self.loop.execute { self.refuse(channel, peer: peer, "data on a dialled connection") }
+                            },
+                            onHandshake: { completed in self.loop.execute { self.dialledConnectionKey(completed, peer: index) } }))
                 }
                 backoff = .milliseconds(100)
                 lastError = ""

@@ -16,22 +16,25 @@ final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let onClose: (VerifiedPeer?) -> Void
     private let onRefusal: (String) -> Void
     private let onVerified: (VerifiedPeer) -> Void
+    private let onHandshake: (TLSHandshakeCompleted) -> Void
 
     init(
         logger: Logger, onFrame: @escaping (Frame, VerifiedPeer?, any Channel) -> Void,
         onClose: @escaping (VerifiedPeer?) -> Void = { _ in }, onRefusal: @escaping (String) -> Void = { _ in },
-        onVerified: @escaping (VerifiedPeer) -> Void = { _ in }
+        onVerified: @escaping (VerifiedPeer) -> Void = { _ in }, onHandshake: @escaping (TLSHandshakeCompleted) -> Void = { _ in }
     ) {
         self.logger = logger
         self.onFrame = onFrame
         self.onClose = onClose
         self.onRefusal = onRefusal
         self.onVerified = onVerified
+        self.onHandshake = onHandshake
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let completed = event as? TLSHandshakeCompleted {
             peer = completed.peer
+            onHandshake(completed)
             onVerified(completed.peer)
         }
         context.fireUserInboundEventTriggered(event)

@@ -58,6 +58,8 @@ public final class TicketDaemon: @unchecked Sendable {
     var scheduledTimer: Scheduled<Void>?
     var scheduledDeadline: LocalInstant?
     var metrics = DaemonMetrics()
+    /// Keys and the UDP socket of the datagram path (DatagramPath.swift).
+    var datagrams = DatagramState()
     var startedAt = LocalInstant.origin
     var persistFailed = false
     /// The merged batch of this event-loop turn (see `execute`).
@@ -127,6 +129,7 @@ public final class TicketDaemon: @unchecked Sendable {
     public func run(shutdown: AsyncStream<Void>) async throws {
         try await loop.submit { try self.startCore() }.get()
         let listener = try await listen()
+        let datagramChannel = await openDatagramSocket()
         let admin = try await openAdminSocket()
         var metricsChannel: (any Channel)?
         if let address = metricsAddress {
@@ -167,6 +170,7 @@ public final class TicketDaemon: @unchecked Sendable {
         }
         logger.info("batond stopping")
         try? await listener.close()
+        try? await datagramChannel?.close()
         try? await admin.close()
         try? await metricsChannel?.close()
         try await loop.submit {
@@ -385,6 +389,7 @@ public final class TicketDaemon: @unchecked Sendable {
 
     func send(_ frame: PeerFrame) {
         confined()
+        if sendSealed(frame) { return }
         guard let channel = outgoing[frame.to.index] else {
             metrics.framesDroppedDisconnected += 1
             return

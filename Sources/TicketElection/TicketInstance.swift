@@ -28,6 +28,7 @@
 /// | candidate  | vote-granted reaching a majority        | leader     | heartbeat round; grantLocally or commit pending |
 /// | candidate  | refusal naming a lease / no majority    | follower   | send withdrawn; retry later if intended       |
 /// | leader     | renewal timer                           | leader     | persist self-promise, send heartbeat (runHandler) |
+/// | leader     | round not acked by a majority (timer)   | leader     | resend heartbeat every timeout / 2 until lease end |
 /// | leader     | heartbeat-acks reaching a majority      | leader     | lease end = round start + leader lease        |
 /// | leader     | lease end passes without renewal        | follower   | revokeLocally(lease-expired)                  |
 /// | leader     | revoke / move / quorum lost / handler failed | releasing | revokeLocally(reason)                     |
@@ -452,9 +453,13 @@ public struct TicketInstance: Sendable {
             if now >= leadership.nextRenewalAt {
                 startRound(now: now, out: &out)
             } else if let resendAt = leadership.resendAt, now >= resendAt {
-                if leadership.resends < policy.retries {
+                // Until a majority has acknowledged the round, the renewal is resent at the
+                // renewal resend interval for as long as the lease lasts (the lease bounds the
+                // resends); `retries` only bounds resends to the rest once it is renewed.
+                let renewed = membership.isMajority(leadership.acknowledged.count)
+                if leadership.resends < policy.retries || !renewed {
                     leadership.resends += 1
-                    leadership.resendAt = now + policy.timeout
+                    leadership.resendAt = now + (renewed ? policy.timeout : policy.renewalResendInterval)
                     role = .leader(leadership)
                     for other in membership.others where !leadership.acknowledged.contains(other) {
                         out.append(send(.heartbeat(lease: policy.expire, round: leadership.round), to: other))
