@@ -337,7 +337,7 @@ extension EndToEnd {
                 try FileManager.default.createDirectory(atPath: captureDirectory, withIntermediateDirectories: true)
                 let request = cluster.directory + "/list-request.bin"
                 let capture = try Helper.start(
-                    captureRequestScript, [captureDirectory + "/booth-site-a.sock", request], output: cluster.directory + "/capture.out")
+                    captureRequestScript, [captureDirectory + "/site-a-site-a.sock", request], output: cluster.directory + "/capture.out")
                 defer { capture.stop() }
                 try await waitUntil("the capturing socket listens", within: .seconds(20)) { capture.text.contains("listening") }
                 _ = try await run([Paths.baton, "list", "-c", cluster.configPath("site-a"), "--run-directory", captureDirectory, "--timeout", "5"], timeLimit: .seconds(30))
