@@ -54,7 +54,8 @@ public final class StateJournal: @unchecked Sendable {
 
     public func load(bootID: String, now: LocalInstant) -> StateStore.Loaded {
         guard let bytes = readAll(path) else {
-            if errno == ENOENT { return StateStore(directory: directory).load(bootID: bootID, now: now) }
+            // No journal (nor, below, a state file of earlier versions): `.fresh`, quiet.
+            if errno == ENOENT || errno == ENOTDIR { return StateStore(directory: directory).load(bootID: bootID, now: now) }
             return StateStore.Loaded(modes: [:], allLost: true, note: "cannot read \(path) (\(String(cString: strerror(errno)))): starting as state lost")
         }
         var offset = 0

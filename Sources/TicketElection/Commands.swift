@@ -66,6 +66,10 @@ public enum CommandRefusal: Sendable, Equatable, CustomStringConvertible {
     case busy
     case starting
     case electionInProgress
+    /// The term is at `ElectionLimits.termMax`: no new campaign (a hostile member pushed it).
+    case termExhausted
+    /// This member started without its state: no vote, its own included, for this long yet.
+    case quietAfterRestart(remaining: Duration)
 
     public var description: String {
         switch self {
@@ -82,6 +86,9 @@ public enum CommandRefusal: Sendable, Equatable, CustomStringConvertible {
         case .busy: "another request for this ticket is under way"
         case .starting: "batond is still asking the other members for this ticket's state"
         case .electionInProgress: "an election for this ticket is under way"
+        case .termExhausted: "the ticket's term is at its ceiling (\(ElectionLimits.termMax)): no new election"
+        case .quietAfterRestart(let remaining):
+            "this member started without its state and votes for nobody, itself included, for another \(remaining.shortDescription) (a promise it may have forgotten could still run)"
         }
     }
 }

@@ -33,10 +33,15 @@ public struct LocalInstant: Comparable, Hashable, Sendable, CustomStringConverti
 }
 
 extension Duration {
-    /// Whole nanoseconds; every span this product handles (at most days) fits an Int64.
+    /// Whole nanoseconds; every span this product handles (at most days) fits an Int64. A span
+    /// beyond ±292 years (only ever a hostile value) saturates instead of trapping.
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, sumOverflow) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        if sumOverflow { return seconds < 0 ? .min : .max }
+        return sum
     }
 
     /// Milliseconds with three decimals at most, e.g. `10s`, `1.5s`, `250ms`.
