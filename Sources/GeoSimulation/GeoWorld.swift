@@ -24,6 +24,8 @@ public struct GeoWorld {
     var trace: TraceLog
     public private(set) var messagesSent = 0
     public private(set) var eventsProcessed = 0
+    /// Restarts with the state wiped (the member starts as batond does without a journal).
+    public private(set) var stateWipes = 0
     var faultsActiveUntil: Int64 = 0
 
     enum Event {
@@ -137,7 +139,7 @@ public struct GeoWorld {
         return RunResult(
             seed: seed, violations: checker.violations, failoverTimes: checker.failoverTimes,
             failoverAfterLeaseView: checker.failoverAfterLeaseView,
-            settleTimes: checker.settleTimes, messages: messagesSent, events: eventsProcessed,
+            settleTimes: checker.settleTimes, messages: messagesSent, events: eventsProcessed, stateWipes: stateWipes,
             traceTail: trace.lines, traceHash: trace.hash)
     }
 
@@ -179,6 +181,7 @@ public struct GeoWorld {
             if wiped {
                 checker.noteFault()
                 trace.add(now, "\(name(member)) state WIPED")
+                stateWipes += 1
                 for ticket in 0..<scenario.tickets { members[member].persisted[ticket] = nil }
             }
             startMember(member)
@@ -444,6 +447,7 @@ public struct RunResult: Sendable {
     public let settleTimes: [Int64]
     public let messages: Int
     public let events: Int
+    public let stateWipes: Int
     public let traceTail: [String]
     public let traceHash: UInt64
 }

@@ -338,11 +338,14 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// `baton grant ARGS T` at `name`, retried while an election started by a member's startup
-    /// is under way (grants asked for during batond's own startup query wait for it instead).
+    /// is under way (grants asked for during batond's own startup query wait for it instead),
+    /// and while this member, started without state, waits for the other sites' term-0
+    /// answers (they come once the connections are up, within a timeout).
     func grant(_ ticket: String, at name: String, flags: [String] = ["-w"]) async throws -> CommandResult {
         var result = try await baton(["grant"] + flags + [ticket], at: name)
         let deadline = ContinuousClock.now + .seconds(15)
-        while result.status != 0 && result.stderr.contains("election for this ticket is under way")
+        while result.status != 0
+            && (result.stderr.contains("election for this ticket is under way") || result.stderr.contains("started without its state"))
             && ContinuousClock.now < deadline
         {
             print("grant \(ticket) at \(name) refused while starting (\(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); retrying in 200 ms")
