@@ -42,7 +42,7 @@ public struct StateStore: Sendable {
     public func load(bootID: String, now: LocalInstant) -> Loaded {
         guard let bytes = readAll(path) else {
             if errno == ENOENT || errno == ENOTDIR {
-                return Loaded(modes: [:], allLost: false, note: "no state at \(directory) (a first start, or the state was deleted): each ticket gives no vote or acknowledgement for one lease, unless every other member reports term 0")
+                return Loaded(modes: [:], allLost: false, note: "no state at \(directory) (a first start, or the state was deleted): each ticket gives no vote or acknowledgement for one lease, unless every other site reports term 0")
             }
             return Loaded(modes: [:], allLost: true, note: "cannot read \(path) (\(String(cString: strerror(errno)))): starting as state lost")
         }

@@ -88,7 +88,7 @@ func sweepOffPool(_ scenario: Scenario, firstSeed: UInt64, count: Int) async -> 
 /// holder within a bounded number of seeds.
 @Suite struct CheckerBitesTests {
     @Test("the simulator finds the double holder a broken rule causes",
-          arguments: [(SafetyRuleBreaks.votersIgnoreLease, 50), (.leaderIgnoresLeaseEnd, 50), (.leaseFromReply, 400),
+          arguments: [(SafetyRuleBreaks.votersIgnoreLease, 50), (.leaderIgnoresLeaseEnd, 50), (.leaseFromReply, 800),
                       (.amnesiacVotesAtOnce, 400)])
     func brokenRuleIsFound(breaks: SafetyRuleBreaks, seedsMax: Int) async {
         var scenario = Scenario.twoSitesOneArbitrator()
