@@ -339,7 +339,9 @@ public struct TicketInstance: Sendable {
             if case .known(let span) = elapsed, let leading = saved.leading, leading > span, membership.isSite,
                 policy.mode == .automatic
             {
-                resume = leading - span
+                // Never longer than a lead can be (a journal written by hand or by an older
+                // version must not make this site lead past what anyone promised).
+                resume = min(leading - span, policy.leaderLease)
             }
         }
         if policy.mode == .manual {
@@ -931,8 +933,6 @@ public struct TicketInstance: Sendable {
 
     private func refusalForGrant(now: LocalInstant) -> CommandRefusal? {
         if startup != nil { return .starting }
-        if let quiet = quietUntil, now < quiet, policy.mode == .automatic { return .quietAfterRestart(remaining: quiet.since(now)) }
-        if term >= ElectionLimits.termMax { return .termExhausted }
         switch role {
         case .leader: return .alreadyGrantedHere
         case .candidate, .releasing: return .busy
@@ -943,6 +943,8 @@ public struct TicketInstance: Sendable {
             return held.confirmed ? .grantedElsewhere(held.leader) : .electionInProgress
         }
         if validPromise(now: now) != nil { return .busy }
+        if let quiet = quietUntil, now < quiet { return .quietAfterRestart(remaining: quiet.since(now)) }
+        if term >= ElectionLimits.termMax { return .termExhausted }
         if !siteQuorate { return .siteNotQuorate }
         if handlerInFlight != nil { return .busy }
         return nil

@@ -16,17 +16,24 @@ public struct LocalInstant: Comparable, Hashable, Sendable, CustomStringConverti
         left.nanoseconds < right.nanoseconds
     }
 
+    /// Saturates at the ends of the clock instead of trapping: received spans are bounded
+    /// before they are added (a week on the wire, twice expire in the election), and a clock
+    /// reading 292 years from its origin is not one batond sees; saturation keeps even a
+    /// missed bound from taking a member down.
     public static func + (instant: LocalInstant, span: Duration) -> LocalInstant {
-        LocalInstant(nanoseconds: instant.nanoseconds + span.nanoseconds)
+        let (sum, overflow) = instant.nanoseconds.addingReportingOverflow(span.nanoseconds)
+        return LocalInstant(nanoseconds: overflow ? (span > .zero ? .max : .min) : sum)
     }
 
     public static func - (instant: LocalInstant, span: Duration) -> LocalInstant {
-        LocalInstant(nanoseconds: instant.nanoseconds - span.nanoseconds)
+        let (difference, overflow) = instant.nanoseconds.subtractingReportingOverflow(span.nanoseconds)
+        return LocalInstant(nanoseconds: overflow ? (span > .zero ? .min : .max) : difference)
     }
 
     /// The span from `earlier` to `self` (negative when `earlier` is later).
     public func since(_ earlier: LocalInstant) -> Duration {
-        .nanoseconds(nanoseconds - earlier.nanoseconds)
+        // Int64 - Int64 may not fit an Int64; a Duration holds it exactly.
+        .nanoseconds(nanoseconds) - .nanoseconds(earlier.nanoseconds)
     }
 
     public var description: String { Duration.nanoseconds(nanoseconds).shortDescription }
