@@ -419,6 +419,12 @@ public struct TicketInstance: Sendable {
                 beginRelease(reason: .movedAway, revoked: false, handoverTo: target, now: now, out: &out)
             }
         case .stateQuery(let nonce):
+            if let proof = quietProof, membership.member(message.from).role == .site, !proof.termZero.contains(message.from) {
+                // The asker is up and hears us: ask it too, before answering, so that it answers
+                // our question before our answer can complete its own startup and let it campaign
+                // (it would then answer with term 1, and we would wait out the lease for nothing).
+                out.append(send(.stateQuery(nonce: queryNonce), to: message.from))
+            }
             let known = validPromise(now: now).map { $0.view(now: now) }
             out.append(send(.stateReply(known: known, granted: intendedGranted, manualHolders: manualHolders.sorted(), nonce: nonce), to: message.from))
         case .stateReply(let known, let granted, let holders, let nonce):

@@ -141,6 +141,21 @@ struct QuietStartTests {
         #expect(!Base.sends(quiet).contains { if case .stateQuery = $0.body { true } else { false } })
     }
 
+    /// A site that asks us is up and hears us: we ask it first, then answer, so that its answer
+    /// to us leaves before our answer can complete its startup and let it campaign (it would
+    /// then answer us with term 1 and we would wait out the lease). Members of a new cluster
+    /// that come up one by one and grant at once depend on this order.
+    @Test func aSiteThatAsksIsAskedBeforeItIsAnswered() throws {
+        var site = try Base.instance(1)
+        let nonce = Base.queryNonce(site.start(.fresh, now: Self.t0))
+        let out = site.onMessage(Self.message(0, 1, term: 0, .stateQuery(nonce: 77)), now: Self.t0 + .seconds(2))
+        let bodies = Base.sends(out).filter { $0.to == MemberID(0) }.map(\.body)
+        #expect(bodies == [.stateQuery(nonce: nonce), .stateReply(known: nil, granted: false, manualHolders: [], nonce: 77)])
+        // An arbitrator's question gets only the answer: arbitrators hold no lease to prove.
+        let fromArbitrator = site.onMessage(Self.message(2, 1, term: 0, .stateQuery(nonce: 78)), now: Self.t0 + .seconds(2))
+        #expect(Base.sends(fromArbitrator).map(\.body) == [.stateReply(known: nil, granted: false, manualHolders: [], nonce: 78)])
+    }
+
     /// A damaged journal proves this member had state: it waits the lease whatever it hears.
     @Test func aDamagedStateWaitsEvenWhenAllReportTermZero() throws {
         var arbitrator = try Base.instance(2)
