@@ -34,7 +34,10 @@
 ///   (delivered late) could predate the campaign it would have to report, so queries carry
 ///   a nonce (the start instant) that the reply echoes.
 /// Anything less keeps the quiet period: a majority of term-0 answers (the holder may be the
-/// silent one), or any answer with a term > 0, from a site or an arbitrator. The quiet period
+/// silent one), or a site answering with a term > 0. Arbitrators' answers neither count nor
+/// cancel (an arbitrator's term may come from a campaign that started after this start, which
+/// the site's own answer would show; waiting on it would only let a quick first grant race
+/// this member's query). The quiet period
 /// binds this member's own campaign too (a vote for itself would break a forgotten promise as
 /// surely as one for another site). A brand-new cluster whose sites are up is grantable at
 /// once; an arbitrator restarted with its state deleted while a site holds waits. (What this
@@ -187,7 +190,7 @@ public struct TicketInstance: Sendable {
     }
 
     struct QuietProof: Sendable, Equatable {
-        /// Other members that answered this incarnation's query with term 0, no lease, not granted.
+        /// Other sites that answered this incarnation's query with term 0, no lease, not granted.
         var termZero: MemberSet
         /// After the startup query: ask those that have not answered again at this instant.
         var resendAt: LocalInstant
@@ -827,14 +830,13 @@ public struct TicketInstance: Sendable {
     /// A start without state: count the sites that answered this incarnation's query with
     /// term 0; when all the other sites have, end the quiet period (the type's opening comment).
     private mutating func noteQuietProof(_ message: PeerMessage, known: LeaseView?, granted: Bool, now: LocalInstant, out: inout [Directive]) {
-        guard var proof = quietProof else { return }
+        guard var proof = quietProof, membership.member(message.from).role == .site else { return }
         guard message.term == 0, known == nil, !granted else {
-            // A member knows an election: a promise of ours may be live. Terms never go down
+            // A site knows an election: a promise of ours may be live. Terms never go down
             // while state is kept, so the proof cannot come; the quiet period runs its course.
             quietProof = nil
             return
         }
-        guard membership.member(message.from).role == .site else { return }
         proof.termZero.insert(message.from)
         quietProof = proof
         guard otherSites.allSatisfy({ proof.termZero.contains($0) }) else { return }
