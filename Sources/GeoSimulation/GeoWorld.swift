@@ -3,7 +3,8 @@ import TicketElection
 /// One simulated deployment: members (sites and arbitrators) running the real
 /// `TicketInstance`s, each on its own drifting monotonic clock, over a simulated network that
 /// loses, duplicates, delays and reorders messages and can be cut (both ways or one way);
-/// members crash (losing everything not persisted) and restart from their persisted state.
+/// members crash (losing everything not persisted) and restart from their persisted state,
+/// or with it wiped (a deleted state directory: they start as batond does without a journal).
 /// Real time is simulated nanoseconds. Every random choice comes from one `SeededGenerator`.
 ///
 /// This type is also the "shell" of the simulation: it carries out the directives exactly as
@@ -26,6 +27,8 @@ public struct GeoWorld {
     /// Election events seen in the run (for the figures of `runImpaired`).
     public private(set) var leasesLost = 0
     public private(set) var campaignsStarted = 0
+    /// Restarts with the state wiped (the member starts as batond does without a journal).
+    public private(set) var stateWipes = 0
     var faultsActiveUntil: Int64 = 0
 
     enum Event {
@@ -35,7 +38,7 @@ public struct GeoWorld {
         case revokeCompleted(member: Int, ticket: Int, incarnation: Int)
         case handlerCompleted(member: Int, ticket: Int, HandlerPurpose, incarnation: Int)
         case crash(member: Int)
-        case restart(member: Int)
+        case restart(member: Int, wiped: Bool)
         case cut(from: Int, to: Int, Bool)
         case loss(Double)
         case siteQuorum(member: Int, Bool)
@@ -139,7 +142,7 @@ public struct GeoWorld {
         return RunResult(
             seed: seed, violations: checker.violations, failoverTimes: checker.failoverTimes,
             failoverAfterLeaseView: checker.failoverAfterLeaseView,
-            settleTimes: checker.settleTimes, messages: messagesSent, events: eventsProcessed,
+            settleTimes: checker.settleTimes, messages: messagesSent, events: eventsProcessed, stateWipes: stateWipes,
             traceTail: trace.lines, traceHash: trace.hash)
     }
 
@@ -176,8 +179,14 @@ public struct GeoWorld {
         case .crash(let member):
             guard members[member].up else { return }
             crashMember(member)
-        case .restart(let member):
+        case .restart(let member, let wiped):
             guard !members[member].up else { return }
+            if wiped {
+                checker.noteFault()
+                trace.add(now, "\(name(member)) state WIPED")
+                stateWipes += 1
+                for ticket in 0..<scenario.tickets { members[member].persisted[ticket] = nil }
+            }
             startMember(member)
         case .cut(let from, let to, let isCut):
             cut[from][to] = isCut
@@ -374,7 +383,13 @@ public struct GeoWorld {
             if pick < profile.crashWeight {
                 let member = Int.random(in: 0..<count, using: &random)
                 queue.push(.crash(member: member), at: time)
-                queue.push(.restart(member: member), at: min(end, time + lasting()))
+                if profile.stateLossProbability > 0 && random.chance(profile.stateLossProbability) {
+                    // Back soon, without its state: the window in which a forgotten promise
+                    // may still be relied on by a running holder.
+                    queue.push(.restart(member: member, wiped: true), at: min(end, time + Int64.random(in: 0...expire / 2, using: &random)))
+                } else {
+                    queue.push(.restart(member: member, wiped: false), at: min(end, time + lasting()))
+                }
                 continue
             }
             pick -= profile.crashWeight
@@ -437,6 +452,7 @@ public struct RunResult: Sendable {
     public let settleTimes: [Int64]
     public let messages: Int
     public let events: Int
+    public let stateWipes: Int
     public let traceTail: [String]
     public let traceHash: UInt64
 }

@@ -97,11 +97,15 @@ public struct FaultProfile: Sendable, Equatable {
     public var adminWeight: Int
     public var quorumWeight: Int
     public var handlerWeight: Int
+    /// Of the crashes, the share after which the member comes back with its state wiped (a
+    /// deleted state directory, a reinstall), after a short outage of up to half a lease.
+    public var stateLossProbability: Double = 0
 
     public static let mixed = FaultProfile(
         meanInterval: .seconds(4), messageLossMax: 0.5, duplicationProbability: 0.02, delayMin: .milliseconds(1),
         delayMax: .milliseconds(60), delaySpikeProbability: 0.005, delaySpikeMax: .milliseconds(2500),
-        partitionWeight: 30, crashWeight: 20, lossBurstWeight: 10, adminWeight: 25, quorumWeight: 8, handlerWeight: 7)
+        partitionWeight: 30, crashWeight: 20, lossBurstWeight: 10, adminWeight: 25, quorumWeight: 8, handlerWeight: 7,
+        stateLossProbability: 0.3)
 
     /// No injected faults: a steady network with small delays (for failover figures and demos).
     public static let calm = FaultProfile(

@@ -453,7 +453,7 @@ public struct ScriptedCluster {
         case .release(let revoked, let target):
             body = "release" + (revoked ? " revoked" : "") + (target.map { " handover-to \(name($0.index))" } ?? "")
         case .moveRequest(let target): body = "move-request to \(name(target.index))"
-        case .stateReply(let known, let granted, let holders):
+        case .stateReply(let known, let granted, let holders, _):
             body = "state-reply\(known == nil ? " (no lease)" : render(known))\(granted ? " granted" : "")"
                 + (holders.isEmpty ? "" : " manual-holders \(holders.map { name($0.index) }.joined(separator: ","))")
         default: body = message.body.summary
@@ -480,7 +480,10 @@ public struct ScriptedCluster {
         case .multipleManualHolders(let holders):
             "WARNING: manual ticket granted to multiple sites: \(holders.map { name($0.index) }.joined(separator: ", "))"
         case .commitPending(let until): "commit pending until \(formatTime(until.nanoseconds))"
-        case .quietAfterRestart(let until): "restarted without state: gives no promise until \(formatTime(until.nanoseconds))"
+        case .quietAfterRestart(let until, let early):
+            "started without state: gives no promise until \(formatTime(until.nanoseconds))" + (early ? " unless every other site reports term 0" : "")
+        case .messageRefused(let from, let term, let known):
+            "refused a message from \(name(from.index)): term \(term) too far past term \(known)"
         default: event.description
         }
     }

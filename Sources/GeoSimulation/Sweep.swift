@@ -10,6 +10,7 @@ public struct SweepSummary: Sendable {
     public private(set) var failoverAfterLeaseView: [Int64] = []
     public private(set) var messages = 0
     public private(set) var events = 0
+    public private(set) var stateWipes = 0
     /// Failing runs kept in full (the first few), for the report.
     public static let failingKeptMax = 5
 
@@ -19,6 +20,7 @@ public struct SweepSummary: Sendable {
         seeds += 1
         messages += result.messages
         events += result.events
+        stateWipes += result.stateWipes
         failoverTimes.append(contentsOf: result.failoverTimes)
         failoverAfterLeaseView.append(contentsOf: result.failoverAfterLeaseView)
         settleTimes.append(contentsOf: result.settleTimes)
@@ -33,6 +35,7 @@ public struct SweepSummary: Sendable {
         violations += other.violations
         messages += other.messages
         events += other.events
+        stateWipes += other.stateWipes
         failoverTimes.append(contentsOf: other.failoverTimes)
         failoverAfterLeaseView.append(contentsOf: other.failoverAfterLeaseView)
         settleTimes.append(contentsOf: other.settleTimes)
@@ -86,7 +89,7 @@ public struct Spread: Sendable, Equatable {
 extension SweepSummary {
     /// The lines an admin or a developer reads after a sweep.
     public func report(label: String, expire: Duration) -> [String] {
-        var lines = ["\(label): \(seeds) seeds, \(violations) violations, \(messages) messages, \(events) events"]
+        var lines = ["\(label): \(seeds) seeds, \(violations) violations, \(messages) messages, \(events) events, \(stateWipes) restarts with the state wiped"]
         if let settle = Spread(settleTimes) {
             lines.append("  after the last fault healed, a holder within (min / median / max, x expire): \(settle.inUnits(of: expire))")
         }

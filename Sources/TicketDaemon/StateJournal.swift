@@ -54,11 +54,13 @@ public final class StateJournal: @unchecked Sendable {
 
     public func load(bootID: String, now: LocalInstant) -> StateStore.Loaded {
         guard let bytes = readAll(path) else {
-            if errno == ENOENT {
-                // Neither a journal nor the older single file: say so naming the journal, the
-                // file this version writes (the note used to name tickets.state).
-                if access(legacyPath, F_OK) != 0 && errno == ENOENT {
-                    return StateStore.Loaded(modes: [:], allLost: false, note: "no state journal at \(path): first start")
+            // No journal and no state file of earlier versions: a start without state, quiet
+            // (the note names the journal, the file this version writes; it used to say tickets.state).
+            if errno == ENOENT || errno == ENOTDIR {
+                if access(legacyPath, F_OK) != 0 && (errno == ENOENT || errno == ENOTDIR) {
+                    return StateStore.Loaded(
+                        modes: [:], allLost: false,
+                        note: "no state journal at \(path) (a first start, or the state was deleted): each ticket gives no vote or acknowledgement for one lease, unless every other site reports term 0")
                 }
                 return StateStore(directory: directory).load(bootID: bootID, now: now)
             }

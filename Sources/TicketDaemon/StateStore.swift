@@ -21,7 +21,8 @@ public struct StateStore: Sendable {
     }
 
     /// What to start each ticket with: restored (elapsed known in the same boot), restored
-    /// after a reboot, fresh (no file ever written), or state lost (file unreadable).
+    /// after a reboot, fresh (no state: no journal, no state file, not even the directory), or
+    /// state lost (a file that exists but cannot be read or is damaged).
     public struct Loaded: Sendable {
         /// Per ticket found in the file.
         public var modes: [String: TicketInstance.StartMode]
@@ -29,6 +30,10 @@ public struct StateStore: Sendable {
         public var allLost: Bool
         public var note: String
 
+        /// A ticket without state starts `.fresh`: a first start cannot be told from a deleted
+        /// state directory or a reinstalled member, so `.fresh` is quiet for one lease unless
+        /// every other member reports term 0 (TicketInstance's opening comment). A damaged or
+        /// unreadable file is refused whole: `.stateLost`, quiet for one lease.
         public func mode(for ticket: String) -> TicketInstance.StartMode {
             allLost ? .stateLost : (modes[ticket] ?? .fresh)
         }
@@ -36,7 +41,9 @@ public struct StateStore: Sendable {
 
     public func load(bootID: String, now: LocalInstant) -> Loaded {
         guard let bytes = readAll(path) else {
-            if errno == ENOENT { return Loaded(modes: [:], allLost: false, note: "no state file at \(path): first start") }
+            if errno == ENOENT || errno == ENOTDIR {
+                return Loaded(modes: [:], allLost: false, note: "no state at \(directory) (a first start, or the state was deleted): each ticket gives no vote or acknowledgement for one lease, unless every other site reports term 0")
+            }
             return Loaded(modes: [:], allLost: true, note: "cannot read \(path) (\(String(cString: strerror(errno)))): starting as state lost")
         }
         let file: StateFile

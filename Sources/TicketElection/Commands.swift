@@ -71,6 +71,10 @@ public enum CommandRefusal: Sendable, Equatable, CustomStringConvertible {
     /// No majority renewed this site's last lease (or answered its last campaign), and the
     /// promise it gave itself has not run out yet.
     case ownPromiseRunning
+    /// The term is at `ElectionLimits.termMax`: no new campaign (a hostile member pushed it).
+    case termExhausted
+    /// This member started without its state: no vote, its own included, for this long yet.
+    case quietAfterRestart(remaining: Duration)
 
     public var description: String {
         switch self {
@@ -89,6 +93,9 @@ public enum CommandRefusal: Sendable, Equatable, CustomStringConvertible {
         case .electionInProgress: "an election for this ticket is under way"
         case .campaignAwaitingMajority: "this site is already campaigning for the ticket and no majority has answered yet"
         case .ownPromiseRunning: "no majority answered this site's last renewal or election; try again once its own lease has run out"
+        case .termExhausted: "the ticket's term is at its ceiling (\(ElectionLimits.termMax)): no new election"
+        case .quietAfterRestart(let remaining):
+            "this member started without its state and votes for nobody, itself included, for another \(remaining.shortDescription) (a promise it may have forgotten could still run)"
         }
     }
 }

@@ -40,7 +40,19 @@ public enum ElectionEvent: Sendable, Equatable, CustomStringConvertible {
     case released(term: UInt64, reason: RevokeReason)
     case releaseObserved(from: MemberID, revoked: Bool)
     case commitPending(until: LocalInstant)
-    case quietAfterRestart(until: LocalInstant)
+    /// Started without state (or with its state refused): no promise until `until`. When
+    /// `endsIfAllReportTermZero`, the quiet period ends as soon as every other site answers
+    /// this start's state query with term 0 (`quietEnded`).
+    case quietAfterRestart(until: LocalInstant, endsIfAllReportTermZero: Bool)
+    /// Every other site answered this start's query with term 0: no promise this member may
+    /// have forgotten can be live, the quiet period is over.
+    case quietEnded
+    /// A message was refused whole: its term (or the term of the lease it cites) runs more than
+    /// `ElectionLimits.termJumpMax` past this member's term `known`, or past `ElectionLimits.termMax`.
+    case messageRefused(from: MemberID, term: UInt64, known: UInt64)
+    /// The term reached `ElectionLimits.termMax`: this member starts no campaign (and takes no
+    /// manual grant or revoke) in this ticket any more.
+    case termExhausted(term: UInt64)
     case startupComplete(newestTerm: UInt64)
     case manualGrantedElsewhere(MemberID)
     case multipleManualHolders([MemberID])
@@ -57,7 +69,12 @@ public enum ElectionEvent: Sendable, Equatable, CustomStringConvertible {
         case .released(let term, let reason): "released, term \(term), reason \(reason.rawValue)"
         case .releaseObserved(let from, let revoked): "release from \(from)" + (revoked ? " (revoked)" : "")
         case .commitPending(let until): "commit pending until \(until)"
-        case .quietAfterRestart(let until): "restarted without state: no votes until \(until)"
+        case .quietAfterRestart(let until, let early):
+            "started without state: no votes until \(until)" + (early ? ", or until every other site reports term 0" : "")
+        case .quietEnded: "quiet period ended: every other site reports term 0, no forgotten promise can be live"
+        case .messageRefused(let from, let term, let known):
+            "refused a message from \(from): term \(term) runs more than \(ElectionLimits.termJumpMax) past term \(known) or over \(ElectionLimits.termMax)"
+        case .termExhausted(let term): "term \(term) is at the ceiling \(ElectionLimits.termMax): no new campaign"
         case .startupComplete(let term): "startup query complete, newest term \(term)"
         case .manualGrantedElsewhere(let holder): "manual ticket granted at \(holder)"
         case .multipleManualHolders(let holders): "manual ticket granted to multiple sites: \(holders)"

@@ -58,9 +58,11 @@ public enum MessageBody: Sendable, Equatable {
     /// A non-leader forwards an admin's revoke or move to the leader.
     case revokeRequest
     case moveRequest(to: MemberID)
-    /// Startup: what do you know of this ticket?
-    case stateQuery
-    case stateReply(known: LeaseView?, granted: Bool, manualHolders: [MemberID])
+    /// Startup: what do you know of this ticket? `nonce` names the asking incarnation (the
+    /// instant it started): the answer echoes it, so that an answer to an earlier incarnation's
+    /// query, delivered late, is not taken for an answer to this one.
+    case stateQuery(nonce: UInt64)
+    case stateReply(known: LeaseView?, granted: Bool, manualHolders: [MemberID], nonce: UInt64)
     /// Manual tickets: the sender granted or revoked the ticket at its own site.
     case manualGranted
     case manualRevoked
@@ -102,7 +104,7 @@ extension MessageBody {
         case .revokeRequest: "revoke-request"
         case .moveRequest(let to): "move-request to \(to)"
         case .stateQuery: "state-query"
-        case .stateReply(let known, let granted, let manualHolders):
+        case .stateReply(let known, let granted, let manualHolders, _):
             "state-reply" + (known.map { " (\($0))" } ?? " (no lease)") + (granted ? " granted" : "")
                 + (manualHolders.isEmpty ? "" : " manual-holders \(manualHolders)")
         case .manualGranted: "manual-granted"

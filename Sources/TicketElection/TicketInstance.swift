@@ -12,6 +12,38 @@
 /// overlapping promises, which the rule forbids. Terms order states and filter stale messages;
 /// safety does not depend on them.
 ///
+/// ## A member without state (first start, wiped disk, reinstall, damaged journal)
+/// It may have given promises it no longer knows of, so it gives none until every such promise
+/// has surely run out: `expireRealMax` (the longest lease on the slowest clock) after its start.
+/// A missing state cannot be told from a first start, so a first start is quiet too, unless the
+/// other members prove that no forgotten promise can be live (`.fresh` only; a damaged journal
+/// proves this member had state, and simply waits):
+/// - every promise is given to a candidate or leader of term >= 1 (a campaign starts with
+///   `term += 1` from term >= 0), and that candidate writes its term to disk before the vote
+///   request leaves (persist before send), so from then on it reports a term >= 1 for as long
+///   as it keeps its state; terms never go down;
+/// - only sites campaign and lead, so the member that may rely on a forgotten promise of ours
+///   is another site (our own lead or campaign ended with the restart);
+/// - a promise is only live while its leader holds the lease, and a leader that restarts
+///   without its state no longer leads (a lead resumes only from restored state; a site that
+///   starts without a lead revokes locally);
+/// - so if EVERY other site answers this start's state query with term 0 (no lease, not
+///   granted), the one that could rely on a forgotten promise of ours does not exist: the
+///   quiet period ends at once (with no other site at all, there is nothing to wait for).
+///   The answer must answer this incarnation's query: a reply sent before this start
+///   (delivered late) could predate the campaign it would have to report, so queries carry
+///   a nonce (the start instant) that the reply echoes.
+/// Anything less keeps the quiet period: a majority of term-0 answers (the holder may be the
+/// silent one), or a site answering with a term > 0. Arbitrators' answers neither count nor
+/// cancel (an arbitrator's term may come from a campaign that started after this start, which
+/// the site's own answer would show; waiting on it would only let a quick first grant race
+/// this member's query). The quiet period
+/// binds this member's own campaign too (a vote for itself would break a forgotten promise as
+/// surely as one for another site). A brand-new cluster whose sites are up is grantable at
+/// once; an arbitrator restarted with its state deleted while a site holds waits. (What this
+/// does not cover: several members losing their state at once while the old holder's startup
+/// revoke is still in flight; in batond that revoke is the first thing a restarted site does.)
+///
 /// ## Transition table (automatic tickets; manual tickets only record grants and revokes)
 ///
 /// | role       | input                                   | next role  | directives                                    |
@@ -53,6 +85,10 @@ public struct TicketInstance: Sendable {
     public private(set) var grantedLocally = false
     private var siteQuorate = true
     private var quietUntil: LocalInstant?
+    /// A start without state: the term-0 answers that may end the quiet period early.
+    private var quietProof: QuietProof?
+    /// Names this incarnation's state queries (its start instant); replies echo it.
+    private var queryNonce: UInt64 = 0
     private var startup: Startup?
     private var campaignAt: LocalInstant?
     private var previousLeader: MemberID?
@@ -154,6 +190,13 @@ public struct TicketInstance: Sendable {
         }
     }
 
+    struct QuietProof: Sendable, Equatable {
+        /// Other sites that answered this incarnation's query with term 0, no lease, not granted.
+        var termZero: MemberSet
+        /// After the startup query: ask those that have not answered again at this instant.
+        var resendAt: LocalInstant
+    }
+
     struct Startup: Sendable, Equatable {
         /// Ask again (those that have not answered) at this instant; finish at `deadline`.
         var resendAt: LocalInstant
@@ -192,7 +235,9 @@ public struct TicketInstance: Sendable {
     }
 
     public enum StartMode: Sendable, Equatable {
-        /// First start of this member for this ticket: no state was ever written.
+        /// No state for this ticket: a first start, or a wiped disk or reinstalled member (the
+        /// shell cannot tell them apart). Quiet as `.stateLost`, unless every other member
+        /// answers this start's query with term 0 (the type's opening comment says why).
         case fresh
         case restored(PersistentTicketState, elapsed: Elapsed)
         /// The state file existed but is lost or unreadable: promise nothing until any
@@ -267,12 +312,18 @@ public struct TicketInstance: Sendable {
         precondition(role == .starting && startup == nil, "ticket \(policy.name): start called twice")
         var out: [Directive] = []
         var resume: Duration?
+        queryNonce = UInt64(bitPattern: now.nanoseconds)
         switch mode {
         case .fresh:
-            break
+            // Manual tickets give no promises; the broken rule is batond before issue 10.
+            if policy.mode == .automatic && !policy.safetyRuleBreaks.contains(.amnesiacVotesAtOnce) && !otherSites.isEmpty {
+                quietUntil = now + policy.expireRealMax
+                quietProof = QuietProof(termZero: [], resendAt: now + policy.timeout * TicketInstance.startupQueryRounds)
+                out.append(.log(.quietAfterRestart(until: now + policy.expireRealMax, endsIfAllReportTermZero: true)))
+            }
         case .stateLost:
             quietUntil = now + policy.expireRealMax
-            out.append(.log(.quietAfterRestart(until: now + policy.expireRealMax)))
+            out.append(.log(.quietAfterRestart(until: now + policy.expireRealMax, endsIfAllReportTermZero: false)))
         case .restored(let saved, let elapsed):
             term = saved.term
             votedFor = saved.votedFor
@@ -292,7 +343,9 @@ public struct TicketInstance: Sendable {
             if case .known(let span) = elapsed, let leading = saved.leading, leading > span, membership.isSite,
                 policy.mode == .automatic
             {
-                resume = leading - span
+                // Never longer than a lead can be (a journal written by hand or by an older
+                // version must not make this site lead past what anyone promised).
+                resume = min(leading - span, policy.leaderLease)
             }
         }
         if policy.mode == .manual {
@@ -341,7 +394,7 @@ public struct TicketInstance: Sendable {
         startup = Startup(
             resendAt: now + policy.timeout, deadline: now + policy.timeout * TicketInstance.startupQueryRounds, replied: [],
             newestTerm: term, newestGranted: intendedGranted)
-        for other in membership.others { out.append(send(.stateQuery, to: other)) }
+        for other in membership.others { out.append(send(.stateQuery(nonce: queryNonce), to: other)) }
     }
 
     public mutating func onMessage(_ message: PeerMessage, now: LocalInstant) -> [Directive] {
@@ -349,6 +402,10 @@ public struct TicketInstance: Sendable {
         precondition(message.ticket == policy.name, "message for ticket \(message.ticket) delivered to \(policy.name)")
         guard membership.contains(message.from), message.from != membership.selfID else { return [] }
         var out: [Directive] = []
+        if let refused = termOutOfBounds(message) {
+            out.append(.log(.messageRefused(from: message.from, term: refused, known: term)))
+            return finish(out, now: now)
+        }
         switch message.body {
         case .voteRequest(let lease): onVoteRequest(message, lease: lease, now: now, out: &out)
         case .voteGranted: onVoteReply(message, granted: true, known: nil, now: now, out: &out)
@@ -365,10 +422,19 @@ public struct TicketInstance: Sendable {
             if case .leader = role, isValidMoveTarget(target), target != membership.selfID {
                 beginRelease(reason: .movedAway, revoked: false, handoverTo: target, now: now, out: &out)
             }
-        case .stateQuery:
+        case .stateQuery(let nonce):
+            if let proof = quietProof, membership.member(message.from).role == .site, !proof.termZero.contains(message.from) {
+                // The asker is up and hears us: ask it too, before answering, so that it answers
+                // our question before our answer can complete its own startup and let it campaign
+                // (it would then answer with term 1, and we would wait out the lease for nothing).
+                out.append(send(.stateQuery(nonce: queryNonce), to: message.from))
+            }
             let known = validPromise(now: now).map { $0.view(now: now) }
-            out.append(send(.stateReply(known: known, granted: intendedGranted, manualHolders: manualHolders.sorted()), to: message.from))
-        case .stateReply(let known, let granted, let holders):
+            out.append(send(.stateReply(known: known, granted: intendedGranted, manualHolders: manualHolders.sorted(), nonce: nonce), to: message.from))
+        case .stateReply(let known, let granted, let holders, let nonce):
+            // An answer to an earlier incarnation's query says nothing of what happened since.
+            guard nonce == queryNonce else { break }
+            noteQuietProof(message, known: known, granted: granted, now: now, out: &out)
             onStateReply(message, known: known, granted: granted, manualHolders: holders, now: now, out: &out)
         case .manualGranted:
             guard policy.mode == .manual else { break }
@@ -396,11 +462,22 @@ public struct TicketInstance: Sendable {
                 query.resendAt = now + policy.timeout
                 startup = query
                 for other in membership.others where !query.replied.contains(other) {
-                    out.append(send(.stateQuery, to: other))
+                    out.append(send(.stateQuery(nonce: queryNonce), to: other))
                 }
             }
         }
-        if let quiet = quietUntil, now >= quiet { quietUntil = nil }
+        if let quiet = quietUntil, now >= quiet {
+            quietUntil = nil
+            quietProof = nil
+        }
+        if var proof = quietProof, startup == nil, now >= proof.resendAt {
+            // Members that came up after the startup query: ask until the proof or the end.
+            proof.resendAt = now + policy.timeout
+            quietProof = proof
+            for other in otherSites where !proof.termZero.contains(other) {
+                out.append(send(.stateQuery(nonce: queryNonce), to: other))
+            }
+        }
         expirePendingRequests(now: now, out: &out)
         switch role {
         case .starting, .releasing:
@@ -707,8 +784,9 @@ public struct TicketInstance: Sendable {
             adoptKnowledge(known, now: now)
             return
         }
-        if message.term > leadership.term {
-            // A member moved to a newer term (a failed campaign): lead on in a term above it.
+        if message.term > leadership.term, message.term < ElectionLimits.termMax {
+            // A member moved to a newer term (a failed campaign): lead on in a term above it
+            // (at the ceiling: lead on in our own; terms do not make safety).
             term = message.term + 1
             votedFor = membership.selfID
             leadership.term = term
@@ -768,6 +846,24 @@ public struct TicketInstance: Sendable {
         }
     }
 
+    /// A start without state: count the sites that answered this incarnation's query with
+    /// term 0; when all the other sites have, end the quiet period (the type's opening comment).
+    private mutating func noteQuietProof(_ message: PeerMessage, known: LeaseView?, granted: Bool, now: LocalInstant, out: inout [Directive]) {
+        guard var proof = quietProof, membership.member(message.from).role == .site else { return }
+        guard message.term == 0, known == nil, !granted else {
+            // A site knows an election: a promise of ours may be live. Terms never go down
+            // while state is kept, so the proof cannot come; the quiet period runs its course.
+            quietProof = nil
+            return
+        }
+        proof.termZero.insert(message.from)
+        quietProof = proof
+        guard otherSites.allSatisfy({ proof.termZero.contains($0) }) else { return }
+        quietProof = nil
+        quietUntil = nil
+        out.append(.log(.quietEnded))
+    }
+
     private mutating func onStateReply(
         _ message: PeerMessage, known: LeaseView?, granted: Bool, manualHolders holders: [MemberID], now: LocalInstant,
         out: inout [Directive]
@@ -808,6 +904,11 @@ public struct TicketInstance: Sendable {
             }
             if let holder = others.min(), !force {
                 out.append(.reply(request, .refused(.grantedElsewhere(holder))))
+                return
+            }
+            guard term < ElectionLimits.termMax else {
+                out.append(.log(.termExhausted(term: term)))
+                out.append(.reply(request, .refused(.termExhausted)))
                 return
             }
             term += 1
@@ -870,6 +971,8 @@ public struct TicketInstance: Sendable {
             return held.confirmed ? .grantedElsewhere(held.leader) : .electionInProgress
         }
         if validPromise(now: now) != nil { return .ownPromiseRunning }
+        if let quiet = quietUntil, now < quiet { return .quietAfterRestart(remaining: quiet.since(now)) }
+        if term >= ElectionLimits.termMax { return .termExhausted }
         if !siteQuorate { return .siteNotQuorate }
         if handlerInFlight != nil { return .busy }
         return nil
@@ -879,6 +982,11 @@ public struct TicketInstance: Sendable {
         if policy.mode == .manual {
             guard manualHolders.contains(membership.selfID) else {
                 out.append(.reply(request, .refused(.notOwned)))
+                return
+            }
+            guard term < ElectionLimits.termMax else {
+                out.append(.log(.termExhausted(term: term)))
+                out.append(.reply(request, .refused(.termExhausted)))
                 return
             }
             term += 1
@@ -978,6 +1086,7 @@ public struct TicketInstance: Sendable {
     private mutating func startCampaign(forced: Bool, byAdmin: Bool, now: LocalInstant, out: inout [Directive]) {
         precondition(membership.isSite && policy.mode == .automatic, "ticket \(policy.name): only sites campaign for automatic tickets")
         precondition(validPromise(now: now).map { $0.leader == membership.selfID } ?? true, "campaign while promised elsewhere")
+        precondition(term < ElectionLimits.termMax, "ticket \(policy.name): campaign at the term ceiling \(term)")
         campaignAt = nil
         term += 1
         votedFor = membership.selfID
@@ -995,6 +1104,10 @@ public struct TicketInstance: Sendable {
         guard membership.isSite, policy.mode == .automatic, intendedGranted, siteQuorate, startup == nil,
             validPromise(now: now) == nil, quietUntil.map({ now >= $0 }) ?? true
         else { return }
+        guard term < ElectionLimits.termMax else {
+            out.append(.log(.termExhausted(term: term)))
+            return
+        }
         if policy.unmetPrerequisite(.automatic, attributes: attributes) != nil {
             return
         }
@@ -1223,6 +1336,22 @@ public struct TicketInstance: Sendable {
         }
     }
 
+    // MARK: - Bounds on received values
+
+    /// The term of `message`, or of the lease it cites, that runs past what this member may
+    /// accept (`ElectionLimits`), if any: the message is then refused whole.
+    private func termOutOfBounds(_ message: PeerMessage) -> UInt64? {
+        let accepted = ElectionLimits.acceptedTermMax(known: term)
+        if message.term > accepted { return message.term }
+        let cited: LeaseView?
+        switch message.body {
+        case .voteRefused(_, let known), .heartbeatRefused(_, _, let known), .stateReply(let known, _, _, _): cited = known
+        default: cited = nil
+        }
+        if let cited, cited.term > accepted { return cited.term }
+        return nil
+    }
+
     // MARK: - Promises
 
     private func validPromise(now: LocalInstant) -> Promise? {
@@ -1269,6 +1398,8 @@ public struct TicketInstance: Sendable {
         }
     }
 
+    private var otherSites: [MemberID] { membership.sites.filter { $0 != membership.selfID } }
+
     private var isCandidate: Bool {
         if case .candidate = role { return true }
         return false
@@ -1294,6 +1425,7 @@ public struct TicketInstance: Sendable {
     /// candidate that learns a newer term any other way stops campaigning here.
     private mutating func adoptTerm(_ newer: UInt64) {
         guard newer > term else { return }
+        precondition(newer <= ElectionLimits.termMax, "ticket \(policy.name): term \(newer) over the ceiling reached adoption (onMessage refuses it)")
         if isCandidate {
             role = .follower
             if let held = promise, held.leader == membership.selfID { promise = nil }
@@ -1382,6 +1514,7 @@ public struct TicketInstance: Sendable {
         var candidates: [LocalInstant] = []
         if let startup { candidates.append(min(startup.resendAt, startup.deadline)) }
         if let quietUntil { candidates.append(quietUntil) }
+        if let quietProof, startup == nil { candidates.append(quietProof.resendAt) }
         candidates.append(contentsOf: pending.map(\.deadline))
         switch role {
         case .starting, .releasing:

@@ -49,6 +49,9 @@ public struct SafetyRuleBreaks: OptionSet, Sendable, Equatable {
     public static let leaseFromReply = SafetyRuleBreaks(rawValue: 1 << 2)
     /// Followers skip writes the stretched promise on disk would cover, but write it unstretched.
     public static let promiseWrittenShort = SafetyRuleBreaks(rawValue: 1 << 3)
+    /// A member that starts without state votes and acknowledges at once (no quiet period),
+    /// as batond did before issue 10: it may break a promise it gave and forgot.
+    public static let amnesiacVotesAtOnce = SafetyRuleBreaks(rawValue: 1 << 4)
 }
 
 public enum TicketPolicyError: Error, Equatable, CustomStringConvertible {

@@ -16,27 +16,39 @@ public struct LocalInstant: Comparable, Hashable, Sendable, CustomStringConverti
         left.nanoseconds < right.nanoseconds
     }
 
+    /// Saturates at the ends of the clock instead of trapping: received spans are bounded
+    /// before they are added (a week on the wire, twice expire in the election), and a clock
+    /// reading 292 years from its origin is not one batond sees; saturation keeps even a
+    /// missed bound from taking a member down.
     public static func + (instant: LocalInstant, span: Duration) -> LocalInstant {
-        LocalInstant(nanoseconds: instant.nanoseconds + span.nanoseconds)
+        let (sum, overflow) = instant.nanoseconds.addingReportingOverflow(span.nanoseconds)
+        return LocalInstant(nanoseconds: overflow ? (span > .zero ? .max : .min) : sum)
     }
 
     public static func - (instant: LocalInstant, span: Duration) -> LocalInstant {
-        LocalInstant(nanoseconds: instant.nanoseconds - span.nanoseconds)
+        let (difference, overflow) = instant.nanoseconds.subtractingReportingOverflow(span.nanoseconds)
+        return LocalInstant(nanoseconds: overflow ? (span > .zero ? .min : .max) : difference)
     }
 
     /// The span from `earlier` to `self` (negative when `earlier` is later).
     public func since(_ earlier: LocalInstant) -> Duration {
-        .nanoseconds(nanoseconds - earlier.nanoseconds)
+        // Int64 - Int64 may not fit an Int64; a Duration holds it exactly.
+        .nanoseconds(nanoseconds) - .nanoseconds(earlier.nanoseconds)
     }
 
     public var description: String { Duration.nanoseconds(nanoseconds).shortDescription }
 }
 
 extension Duration {
-    /// Whole nanoseconds; every span this product handles (at most days) fits an Int64.
+    /// Whole nanoseconds; every span this product handles (at most days) fits an Int64. A span
+    /// beyond ±292 years (only ever a hostile value) saturates instead of trapping.
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, sumOverflow) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        if sumOverflow { return seconds < 0 ? .min : .max }
+        return sum
     }
 
     /// Milliseconds with three decimals at most, e.g. `10s`, `1.5s`, `250ms`.

@@ -7,7 +7,7 @@ import TicketElection
 /// | bytes | field    | value                                              |
 /// |-------|----------|----------------------------------------------------|
 /// | 0..3  | magic    | "BATN" (0x4241544E)                                |
-/// | 4     | version  | 1                                                  |
+/// | 4     | version  | 2 (1 before the state query carried its nonce)     |
 /// | 5     | type     | 1 peer, 2 client request, 3 client reply           |
 /// | 6..7  | reserved | 0 (anything else is refused)                       |
 /// | 8..11 | length   | payload bytes, at most `Frame.payloadBytesMax`     |
@@ -20,7 +20,7 @@ public enum Frame: Sendable, Equatable {
     case reply(ClientReply)
 
     public static let magic: UInt32 = 0x4241_544E
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     public static let headerBytes = 12
     public static let payloadBytesMax = 4 * 1024 * 1024
     public static let messagesPerFrameMax = 16_384
@@ -226,14 +226,16 @@ func encodeBody(_ body: MessageBody, into writer: inout ByteWriter) {
     case .moveRequest(let target):
         writer.u8(BodyTag.moveRequest.rawValue)
         writer.u8(UInt8(target.index))
-    case .stateQuery:
+    case .stateQuery(let nonce):
         writer.u8(BodyTag.stateQuery.rawValue)
-    case .stateReply(let known, let granted, let holders):
+        writer.u64(nonce)
+    case .stateReply(let known, let granted, let holders, let nonce):
         writer.u8(BodyTag.stateReply.rawValue)
         encodeLease(known, into: &writer)
         writer.bool(granted)
         writer.u8(UInt8(holders.count))
         for holder in holders { writer.u8(UInt8(holder.index)) }
+        writer.u64(nonce)
     case .manualGranted:
         writer.u8(BodyTag.manualGranted.rawValue)
     case .manualRevoked:
@@ -316,7 +318,7 @@ func decodeBody(_ reader: inout ByteReader) throws(WireError) -> MessageBody {
     case .withdrawn: return .withdrawn
     case .revokeRequest: return .revokeRequest
     case .moveRequest: return .moveRequest(to: try decodeMember(&reader, "move target"))
-    case .stateQuery: return .stateQuery
+    case .stateQuery: return .stateQuery(nonce: try reader.u64("query nonce"))
     case .stateReply:
         let known = try decodeLease(&reader)
         let granted = try reader.bool("granted")
@@ -327,7 +329,7 @@ func decodeBody(_ reader: inout ByteReader) throws(WireError) -> MessageBody {
         }
         var holders: [MemberID] = []
         for _ in 0..<count { holders.append(try decodeMember(&reader, "manual holder")) }
-        return .stateReply(known: known, granted: granted, manualHolders: holders)
+        return .stateReply(known: known, granted: granted, manualHolders: holders, nonce: try reader.u64("query nonce"))
     case .manualGranted: return .manualGranted
     case .manualRevoked: return .manualRevoked
     }

@@ -95,8 +95,14 @@ public struct StateFile: Sendable, Equatable {
             state.leading = try decodeOptionalDuration(&reader, "leading")
             state.intendedGranted = try reader.bool("intended granted")
             state.standby = try reader.bool("standby")
+            let holdersOffset = reader.offset
             let holders = Int(try reader.u8("manual holder count"))
-            for _ in 0..<min(holders, Membership.membersMax + 1) {
+            // A count past the member limit is damage, not a shorter list: the bytes after
+            // it would be read as the next fields.
+            guard holders <= Membership.membersMax else {
+                throw .invalid(field: "manual holder count", offset: holdersOffset, reason: "\(holders) over \(Membership.membersMax)")
+            }
+            for _ in 0..<holders {
                 state.manualHolders.append(try decodeMember(&reader, "manual holder"))
             }
             let attributeCount = try decodeCount(&reader, "attribute count")

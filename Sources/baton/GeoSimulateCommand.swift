@@ -22,7 +22,7 @@ struct GeoSimulate: AsyncParsableCommand {
     @Option(help: "Member shape: 2+1 (two sites, one arbitrator), 3+2, or SITES+ARBITRATORS.") var shape = "2+1"
     @Option(help: "Tickets per run.") var tickets = 3
     @Option(help: "Replay one seed and print its whole trace.") var replay: UInt64?
-    @Option(help: "Break a safety rule on purpose (voters-ignore-lease, leader-ignores-lease-end, lease-from-reply) to see the checkers bite.")
+    @Option(help: "Break a safety rule on purpose (voters-ignore-lease, leader-ignores-lease-end, lease-from-reply, promise-written-short, amnesiac-votes-at-once) to see the checkers bite.")
     var breakRule: String?
     @Option(help: "Parallel workers.") var jobs = 2
 
@@ -45,8 +45,10 @@ struct GeoSimulate: AsyncParsableCommand {
         case "leader-ignores-lease-end": scenario.safetyRuleBreaks = .leaderIgnoresLeaseEnd
         case "lease-from-reply": scenario.safetyRuleBreaks = .leaseFromReply
         case "promise-written-short": scenario.safetyRuleBreaks = .promiseWrittenShort
+        case "amnesiac-votes-at-once": scenario.safetyRuleBreaks = .amnesiacVotesAtOnce
         case let other?:
-            throw ValidationError("--break-rule \(other): expected voters-ignore-lease, leader-ignores-lease-end, lease-from-reply or promise-written-short")
+            throw ValidationError(
+                "--break-rule \(other): expected voters-ignore-lease, leader-ignores-lease-end, lease-from-reply, promise-written-short or amnesiac-votes-at-once")
         }
         return scenario
     }

@@ -339,12 +339,32 @@ final class Cluster: @unchecked Sendable {
         }
     }
 
+    /// A first start is a start without state: each member gives no vote for a ticket until
+    /// every other site has answered its state query with term 0 (or one lease has passed).
+    /// Waits until every running member logged the end of each such quiet period, so that no
+    /// grant races a member's proof (a site that campaigns first answers the late query with
+    /// term 1, and that member then waits out the lease).
+    func waitQuietPeriodsEnded(within limit: Duration = .seconds(60)) async throws {
+        try await waitUntil("every member's quiet period of a start without state ended", within: limit, interval: .milliseconds(50)) {
+            for name in self.daemons.keys {
+                let log = (try? String(contentsOfFile: self.logPath(name), encoding: .utf8)) ?? ""
+                let quiet = log.components(separatedBy: "started without state: no votes until").count - 1
+                let ended = log.components(separatedBy: "quiet period ended").count - 1
+                if ended < quiet { return false }
+            }
+            return true
+        }
+    }
+
     /// `baton grant ARGS T` at `name`, retried while an election started by a member's startup
-    /// is under way (grants asked for during batond's own startup query wait for it instead).
+    /// is under way (grants asked for during batond's own startup query wait for it instead),
+    /// and while this member, started without state, waits for the other sites' term-0
+    /// answers (they come once the connections are up, within a timeout).
     func grant(_ ticket: String, at name: String, flags: [String] = ["-w"]) async throws -> CommandResult {
         var result = try await baton(["grant"] + flags + [ticket], at: name)
         let deadline = ContinuousClock.now + .seconds(15)
-        while result.status != 0 && result.stderr.contains("election for this ticket is under way")
+        while result.status != 0
+            && (result.stderr.contains("election for this ticket is under way") || result.stderr.contains("started without its state"))
             && ContinuousClock.now < deadline
         {
             print("grant \(ticket) at \(name) refused while starting (\(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); retrying in 200 ms")
@@ -387,6 +407,7 @@ func withCluster(
     if start {
         try cluster.startAll()
         try await cluster.waitReady()
+        try await cluster.waitQuietPeriodsEnded()
     }
     do {
         try await body(cluster)

@@ -16,7 +16,8 @@ func sweepOffPool(_ scenario: Scenario, firstSeed: UInt64, count: Int) async -> 
 }
 
 /// Thousands of seeds of mixed faults (loss, duplication, reordering, delay spikes, symmetric
-/// and one-way partitions, crashes and restarts from persisted state, clock drift at the
+/// and one-way partitions, crashes and restarts from persisted state or with it wiped (any
+/// member, arbitrators included, back within half a lease), clock drift at the
 /// bound, site quorum loss, failing handlers, admin commands at random members), checked for
 /// safety, liveness after the heal, and lost commitments after every event.
 @Suite struct SeedSweepTests {
@@ -29,6 +30,7 @@ func sweepOffPool(_ scenario: Scenario, firstSeed: UInt64, count: Int) async -> 
         #expect(summary.seeds == Self.seedsPerShape)
         #expect(summary.violations == 0)
         #expect(!summary.settleTimes.isEmpty)
+        #expect(summary.stateWipes > Self.seedsPerShape / 2, "the sweep must restart members without their state")
     }
 
     @Test("3 sites + 2 arbitrators, 3 tickets, mixed faults")
@@ -86,7 +88,8 @@ func sweepOffPool(_ scenario: Scenario, firstSeed: UInt64, count: Int) async -> 
 /// holder within a bounded number of seeds.
 @Suite struct CheckerBitesTests {
     @Test("the simulator finds the double holder a broken rule causes",
-          arguments: [(SafetyRuleBreaks.votersIgnoreLease, 50), (.leaderIgnoresLeaseEnd, 50), (.leaseFromReply, 400)])
+          arguments: [(SafetyRuleBreaks.votersIgnoreLease, 50), (.leaderIgnoresLeaseEnd, 50), (.leaseFromReply, 800),
+                      (.amnesiacVotesAtOnce, 400)])
     func brokenRuleIsFound(breaks: SafetyRuleBreaks, seedsMax: Int) async {
         var scenario = Scenario.twoSitesOneArbitrator()
         scenario.safetyRuleBreaks = breaks

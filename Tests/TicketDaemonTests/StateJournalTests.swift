@@ -27,7 +27,7 @@ struct StateJournalTests {
     @Test func aFirstStartNamesTheJournal() throws {
         let directory = Self.directory()
         let loaded = StateJournal(directory: directory).load(bootID: "boot", now: LocalInstant(nanoseconds: 1))
-        #expect(loaded.note == "no state journal at \(directory)/tickets.journal: first start")
+        #expect(loaded.note.hasPrefix("no state journal at \(directory)/tickets.journal (a first start, or the state was deleted)"))
         #expect(!loaded.allLost && loaded.modes.isEmpty)
     }
 
@@ -91,4 +91,60 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
     let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress!, bytes.count) }
     close(descriptor)
+}
+
+/// Issue 10: what batond starts with when its state is gone, and a journal written before the
+/// term bounds (a term of 2^64 − 1 adopted from a hostile frame) no longer traps at each start.
+struct LostAndPoisonedStateTests {
+    @Test func aMissingJournalOrDirectoryStartsFreshAndQuiet() throws {
+        let parent = StateJournalTests.directory()
+        for directory in [parent, parent + "/deleted"] {
+            let loaded = StateJournal(directory: directory).load(bootID: "boot", now: LocalInstant(nanoseconds: 1))
+            #expect(!loaded.allLost)
+            #expect(loaded.mode(for: "ticketA") == .fresh)
+            #expect(loaded.note.contains("the state was deleted"), "\(loaded.note)")
+        }
+        // `.fresh` is quiet: a core started from it refuses a vote until every other site answers.
+        let policy = try TicketPolicy(name: "ticketA", expire: .seconds(10), timeout: .seconds(1), retries: 3, weights: [0, 0, 0])
+        var core = DaemonCore(membership: try Membership(members: DaemonCoreTests.members, selfID: MemberID(2)), policies: [policy])
+        let now = LocalInstant(nanoseconds: 1_000_000_000)
+        let started = core.start(["ticketA": StateJournal(directory: parent + "/deleted").load(bootID: "boot", now: now).mode(for: "ticketA")], now: now)
+        #expect(started.events.contains { if case .quietAfterRestart(_, true) = $0.event { true } else { false } })
+        let vote = core.receive(PeerFrame(from: MemberID(1), to: MemberID(2), messages: [
+            PeerMessage(ticket: "ticketA", from: MemberID(1), to: MemberID(2), term: 2, body: .voteRequest(lease: .seconds(10))),
+        ]), now: now + .seconds(4))
+        #expect(vote.frames.flatMap(\.messages).map(\.body) == [.voteRefused(.quietAfterRestart, known: nil)])
+    }
+
+    @Test func aJournalHoldingAnAbsurdTermStartsAndRunsWithoutTrapping() throws {
+        let directory = StateJournalTests.directory()
+        let journal = StateJournal(directory: directory)
+        let absurd = PersistentTicketState(
+            term: UInt64.max, votedFor: MemberID(15),
+            promise: LeaseView(leader: MemberID(0), term: UInt64.max, remaining: Frame.durationMax, confirmed: true),
+            leading: Frame.durationMax, intendedGranted: true, manualHolders: [MemberID(15)])
+        try journal.compact(StateFile(bootID: "boot", bootClock: .seconds(1), tickets: ["ticketA": absurd, "manual": absurd]))
+        let now = LocalInstant(nanoseconds: 2_000_000_000)
+        let loaded = StateJournal(directory: directory).load(bootID: "boot", now: now)
+        let policies = try [
+            TicketPolicy(name: "ticketA", expire: .seconds(10), timeout: .seconds(1), retries: 3, weights: [0, 0, 0]),
+            TicketPolicy(name: "manual", mode: .manual, weights: [0, 0, 0]),
+        ]
+        var cores = try (0..<3).map { DaemonCore(membership: try Membership(members: DaemonCoreTests.members, selfID: MemberID($0)), policies: policies) }
+        var batches = [cores[0].start(["ticketA": loaded.mode(for: "ticketA"), "manual": loaded.mode(for: "manual")], now: now)]
+        batches += (1..<3).map { cores[$0].start([:], now: now) }
+        var clock = now
+        for _ in 0..<40 {
+            _ = DaemonCoreTests.settle(&cores, batches, now: clock)
+            clock = clock + .milliseconds(500)
+            batches = (0..<3).map { cores[$0].timer(now: clock) }
+            for name in ["ticketA", "manual"] {
+                batches.append(cores[0].command(ClientRequest(id: 1, command: .ticket(name: name, .grant(force: true, wait: false, waitForCommit: false))),
+                                                from: DaemonCore.ClientToken(1), now: clock))
+            }
+        }
+        // The others refuse its frames (the term is past their bound), and nothing traps.
+        #expect(cores[1].instance(named: "ticketA")!.term <= ElectionLimits.termMax)
+        #expect(cores[2].instance(named: "ticketA")!.term <= ElectionLimits.termMax)
+    }
 }

@@ -11,11 +11,11 @@ struct PromiseOnDiskTests {
                                       weights: [0, 0, 0], safetyRuleBreaks: breaks)
         var arbitrator = TicketInstance(policy: policy, membership: try Membership(members: TicketInstanceTests.members, selfID: MemberID(2)))
         var now = TicketInstanceTests.t0
-        _ = arbitrator.start(.fresh, now: now)
+        let nonce = TicketInstanceTests.queryNonce(arbitrator.start(.fresh, now: now))
         for other in [0, 1] {
             _ = arbitrator.onMessage(
                 PeerMessage(ticket: "ticketA", from: MemberID(other), to: MemberID(2), term: 0,
-                            body: .stateReply(known: nil, granted: false, manualHolders: [])), now: now)
+                            body: .stateReply(known: nil, granted: false, manualHolders: [], nonce: nonce)), now: now)
         }
         var disk: (state: PersistentTicketState, at: LocalInstant)?
         var acks = 0

@@ -27,13 +27,19 @@ struct TicketInstanceTests {
     /// Starts an instance and answers its state queries with "nothing known".
     static func started(_ index: Int) throws -> TicketInstance {
         var instance = try instance(index)
-        _ = instance.start(.fresh, now: t0)
+        let nonce = queryNonce(instance.start(.fresh, now: t0))
         for other in [0, 1, 2] where other != index {
             _ = instance.onMessage(
                 PeerMessage(ticket: "ticketA", from: MemberID(other), to: MemberID(index), term: 0,
-                            body: .stateReply(known: nil, granted: false, manualHolders: [])), now: t0)
+                            body: .stateReply(known: nil, granted: false, manualHolders: [], nonce: nonce)), now: t0)
         }
         return instance
+    }
+
+    /// The nonce of the state queries a start sent (replies must echo it).
+    static func queryNonce(_ directives: [Directive]) -> UInt64 {
+        for message in sends(directives) { if case .stateQuery(let nonce) = message.body { return nonce } }
+        preconditionFailure("no state query sent")
     }
 
     @Test func majorityIsStrictAndCountsArbitrators() throws {

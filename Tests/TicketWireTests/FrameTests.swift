@@ -34,10 +34,10 @@ struct FrameTests {
         case 7: return .withdrawn
         case 8: return .revokeRequest
         case 9: return .moveRequest(to: member(&random))
-        case 10: return .stateQuery
+        case 10: return .stateQuery(nonce: random.next())
         case 11:
             return .stateReply(known: lease(&random), granted: random.chance(0.5),
-                               manualHolders: (0..<Int.random(in: 0...3, using: &random)).map { _ in member(&random) })
+                               manualHolders: (0..<Int.random(in: 0...3, using: &random)).map { _ in member(&random) }, nonce: random.next())
         case 12: return .manualGranted
         default: return .manualRevoked
         }
