@@ -55,6 +55,15 @@ public enum XMLCodec {
         return (try parseWithLibXML2(buffer), nil)
     }
 
+    /// The reference reader alone, for differential tests and fuzzing (`parse` takes the
+    /// fast reader first).
+    public static func parseWithLibXML2(bytes: [UInt8]) throws(CIBError) -> XMLElement {
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(CIBError) -> XMLElement in try parseWithLibXML2(buffer) }
+        }
+        return try result.get()
+    }
+
     /// Reads a document with libxml2 (the reference reader: the fast reader must agree with it).
     static func parseWithLibXML2(_ bytes: UnsafeBufferPointer<UInt8>) throws(CIBError) -> XMLElement {
         precondition(libxml2Initialized, "libxml2 initialisation must have run")
