@@ -60,11 +60,11 @@ import Testing
     }
 
     @Test func configuration() throws {
-        Self.fuzz(FuzzTargets.config(seeds: try Self.configurationSeeds()), inputs: 2_000)
+        Self.fuzz(FuzzTargets.config(seeds: try Self.configurationSeeds()), inputs: 1_500)
     }
 
     @Test func cibXML() {
-        Self.fuzz(FuzzTargets.cib(seeds: Self.cibSeeds()), inputs: 150)
+        Self.fuzz(FuzzTargets.cib(seeds: Self.cibSeeds()), inputs: 120)
     }
 
     @Test func scheduler() {
