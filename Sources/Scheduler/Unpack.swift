@@ -289,7 +289,7 @@ extension WorkingSet {
         resource.promotedNodeMax = Int(resource.meta["promoted-node-max"] ?? resource.meta["master-node-max"] ?? "") ?? 1
         resource.globallyUnique = truthy(resource.meta["globally-unique"])
         resource.interleave = truthy(resource.meta["interleave"])
-        for index in 0..<min(max(resource.cloneMax, 0), SchedulerLimits.instancesMax) { addInstance(to: resource, child: child, index: index, defaults: defaults) }
+        for index in 0..<min(max(resource.cloneMax, 0), max(SchedulerLimits.instancesMax, nodes.count)) { addInstance(to: resource, child: child, index: index, defaults: defaults) }
         return resource
     }
 
