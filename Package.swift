@@ -60,6 +60,7 @@ let package = Package(
                 "TLSTransport",
                 "CIB",
                 "Scheduler",
+                "DecoderFuzzing",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -140,6 +141,12 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["CIB"]),
         .testTarget(name: "CIBTests", dependencies: ["CIB"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "CIB"]),
+        // Seeded mutation fuzzing of every decoder (frames, journal, config, CIB): a fixed
+        // budget in the tests, long runs with `baton fuzz`.
+        .target(name: "DecoderFuzzing",
+                dependencies: ["TicketWire", "TicketElection", "TicketDaemon", "BatonConfig", "CIB", "Scheduler"],
+                swiftSettings: optimizedEvenInDebug),
+        .testTarget(name: "DecoderFuzzingTests", dependencies: ["DecoderFuzzing", "TicketWire", "CIB"]),
     ],
     swiftLanguageModes: [.v6]
 )

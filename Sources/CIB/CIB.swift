@@ -107,7 +107,9 @@ public struct Configuration: XMLRepresentable {
             guard let element = reader.firstChild(named: [name]) else { return nil }
             var inner = ElementReader(element)
             let value = try body(&inner)
-            sectionExtras[name] = inner.extras
+            // Only what a section carries besides its typed children: a section that is absent
+            // is written out empty, and must read back as the same value.
+            if inner.extras != .none { sectionExtras[name] = inner.extras }
             return value
         }
         crmConfig = try section("crm_config") { (inner: inout ElementReader) throws(CIBError) in

@@ -9,6 +9,9 @@ public struct CIBError: Error, Equatable, Sendable, CustomStringConvertible {
         case missingAttribute(name: String)
         case invalidValue(attribute: String, value: String)
         case unreadableFile(path: String)
+        /// The document exceeds one of `XMLLimits` (depth, attributes, size) or holds what a CIB
+        /// never does (a DOCTYPE with its entities).
+        case limitExceeded(String)
     }
 
     public var kind: Kind
@@ -32,6 +35,7 @@ public struct CIBError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidValue(let attribute, let value):
             return "\(place) has an invalid value \"\(value)\" for \(attribute)"
         case .unreadableFile(let path): return "cannot read \(path)"
+        case .limitExceeded(let what): return "refused at \(place): \(what)"
         }
     }
 }

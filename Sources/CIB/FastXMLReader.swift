@@ -12,8 +12,12 @@
 ///
 /// Line numbers follow libxml2: an element's line is where its start tag ends.
 struct FastXMLReader {
-    /// Deeper documents are left to libxml2 (which has its own limits).
-    static let depthMax = 256
+    /// Deeper documents, and elements with more attributes, are left to libxml2's path, where
+    /// `XMLLimits` refuses them with an error that says where.
+    static let depthMax = XMLLimits.depthMax
+    /// Up to this many attributes a tag's names are compared pairwise for duplicates; beyond,
+    /// through a set (linear in the attributes, not quadratic).
+    private static let pairwiseAttributesMax = 16
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
@@ -22,6 +26,8 @@ struct FastXMLReader {
     /// Scratch space for the start tag being read (reused: no allocation per element).
     private let tagAttributes = MoveBuffer<XMLElement.Attribute>()
     private var tagAttributeNames: [Range<Int>] = []
+    /// The names of a tag with more than `pairwiseAttributesMax` attributes.
+    private var tagAttributeNameSet: Set<String> = []
     /// The names last read at each attribute position and element depth: sibling elements
     /// repeat them, so their String is reused after a byte comparison.
     private var attributeNameCache: [(bytes: Range<Int>, name: String)] = []
@@ -347,10 +353,18 @@ struct FastXMLReader {
                 isEmpty = true
             } else if current != Self.greaterThan {
                 // Attributes are separated by whitespace.
-                guard position > before, let (attributeName, value) = attribute() else { return nil }
-                for earlier in tagAttributeNames where equal(earlier, attributeName) { return nil }
+                guard position > before, tagAttributes.count < XMLLimits.attributesPerElementMax,
+                      let (attributeName, value) = attribute() else { return nil }
                 let name = cachedName(attributeName, at: tagAttributes.count, isElement: false)
-                tagAttributeNames.append(attributeName)
+                if tagAttributes.count < Self.pairwiseAttributesMax {
+                    for earlier in tagAttributeNames where equal(earlier, attributeName) { return nil }
+                    tagAttributeNames.append(attributeName)
+                } else {
+                    if tagAttributes.count == Self.pairwiseAttributesMax {
+                        tagAttributeNameSet = Set(tagAttributes.buffer.lazy.map(\.name))
+                    }
+                    guard tagAttributeNameSet.insert(name).inserted else { return nil }
+                }
                 tagAttributes.append(XMLElement.Attribute(name: name, value: value))
                 continue
             }
@@ -571,6 +585,8 @@ struct FastXMLReader {
             case 11: exitReason = string(value)
             case 12: onNode = string(value)
             default:
+                // Few extras in practice; many are read the general way (linear duplicate check).
+                guard extraNames.count < Self.pairwiseAttributesMax else { return nil }
                 for earlier in extraNames where equal(earlier, nameRange) { return nil }
                 extraNames.append(nameRange)
                 extraAttributes.append(XMLElement.Attribute(

@@ -162,7 +162,9 @@ public struct Operation: XMLRepresentable {
         return builder.finish(extras)
     }
 
-    public var intervalMilliseconds: Int { interval.flatMap(Duration.milliseconds(parsing:)) ?? 0 }
+    public var intervalMilliseconds: Int {
+        min(interval.flatMap(Duration.milliseconds(parsing:)) ?? 0, Duration.intervalMillisecondsMax)
+    }
 }
 
 /// `<group id>`: ordered and colocated primitives.
@@ -246,6 +248,11 @@ public func isTrue(_ text: String) -> Bool {
 extension Duration {
     /// Pacemaker's interval syntax: plain numbers are seconds; suffixes ms, s, m/min, h;
     /// ISO 8601 "PT10S" style is accepted for hours/minutes/seconds. Nil when unreadable.
+    ///
+    /// Numbers too large saturate at `Int.max` milliseconds, as Pacemaker's `crm_get_msec`
+    /// clips them to LLONG_MAX (crm_simulate accepts `interval="9223372036854775807"`); an
+    /// ISO duration that overflows is unreadable (nil), where Pacemaker's duration parser
+    /// refuses it too.
     public static func milliseconds(parsing text: String) -> Int? {
         let text = text.trimmed.lowercased()
         if text.isEmpty { return 0 }
@@ -255,31 +262,44 @@ extension Duration {
             var inTime = false
             for character in text.dropFirst() {
                 if character == "t" { inTime = true; continue }
-                if character.isNumber { number.append(character); continue }
+                if character.isASCII && character.isNumber { number.append(character); continue }
                 guard let value = Int(number) else { return nil }
                 number = ""
+                let unit: Int
                 switch (character, inTime) {
-                case ("h", _): total += value * 3_600_000
-                case ("m", true): total += value * 60_000
-                case ("m", false): total += value * 30 * 86_400_000
-                case ("s", _): total += value * 1000
-                case ("d", false): total += value * 86_400_000
-                case ("w", false): total += value * 7 * 86_400_000
+                case ("h", _): unit = 3_600_000
+                case ("m", true): unit = 60_000
+                case ("m", false): unit = 30 * 86_400_000
+                case ("s", _): unit = 1000
+                case ("d", false): unit = 86_400_000
+                case ("w", false): unit = 7 * 86_400_000
                 default: return nil
                 }
+                let (product, productOverflow) = value.multipliedReportingOverflow(by: unit)
+                let (sum, sumOverflow) = total.addingReportingOverflow(product)
+                guard !productOverflow, !sumOverflow else { return nil }
+                total = sum
             }
             return number.isEmpty ? total : nil
         }
-        let digits = text.prefix { $0.isNumber }
-        guard let value = Int(digits) else { return nil }
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty else { return nil }
+        // strtoll clips to LLONG_MAX; so does this (digits only: the value is not negative).
+        let value = Int(digits) ?? Int.max
+        let multiplier: Int
         switch String(text.dropFirst(digits.count)).trimmed {
-        case "": return value * 1000
-        case "s", "sec": return value * 1000
-        case "ms", "msec": return value
+        case "", "s", "sec": multiplier = 1000
+        case "ms", "msec": multiplier = 1
         case "us", "usec": return value / 1000
-        case "m", "min": return value * 60_000
-        case "h", "hr": return value * 3_600_000
+        case "m", "min": multiplier = 60_000
+        case "h", "hr": multiplier = 3_600_000
         default: return nil
         }
+        let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        return overflow ? Int.max : product
     }
+
+    /// Pacemaker keeps an operation's interval in a guint of milliseconds
+    /// (`crm_parse_interval_spec` clips larger values to G_MAXUINT).
+    public static let intervalMillisecondsMax = Int(UInt32.max)
 }

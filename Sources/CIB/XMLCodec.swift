@@ -15,7 +15,7 @@ private struct FirstParseError {
 /// Reads and writes XML documents with libxml2, to and from `XMLElement` trees.
 public enum XMLCodec {
     /// Bounds: documents above this size are refused (a CIB of 32 nodes x 4000 resources is ~60 MB).
-    public static let documentBytesMax = 512 * 1024 * 1024
+    public static let documentBytesMax = XMLLimits.documentBytesMax
 
     public static func parse(_ text: String) throws(CIBError) -> XMLElement {
         // A native string is contiguous UTF-8: read it in place rather than copy 10s of MB.
@@ -37,7 +37,7 @@ public enum XMLCodec {
     /// for every document that is not well-formed (its messages and lines name the error).
     static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(CIBError) -> XMLElement {
         guard buffer.count <= documentBytesMax else {
-            throw CIBError(.malformedXML(message: "document larger than \(documentBytesMax) bytes"),
+            throw CIBError(.limitExceeded("document of \(buffer.count) bytes, over \(documentBytesMax)"),
                            element: "document", id: nil, line: 0)
         }
         if let root = FastXMLReader.read(buffer) { return root }
@@ -48,20 +48,28 @@ public enum XMLCodec {
     /// status section (left out of the root). libxml2 documents come without.
     static func parseCIB(buffer: UnsafeBufferPointer<UInt8>) throws(CIBError) -> (root: XMLElement, status: Status?) {
         guard buffer.count <= documentBytesMax else {
-            throw CIBError(.malformedXML(message: "document larger than \(documentBytesMax) bytes"),
+            throw CIBError(.limitExceeded("document of \(buffer.count) bytes, over \(documentBytesMax)"),
                            element: "document", id: nil, line: 0)
         }
         if let read = FastXMLReader.readCIB(buffer) { return read }
         return (try parseWithLibXML2(buffer), nil)
     }
 
+    /// The reference reader alone, for differential tests and fuzzing (`parse` takes the
+    /// fast reader first).
+    public static func parseWithLibXML2(bytes: [UInt8]) throws(CIBError) -> XMLElement {
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(CIBError) -> XMLElement in try parseWithLibXML2(buffer) }
+        }
+        return try result.get()
+    }
+
     /// Reads a document with libxml2 (the reference reader: the fast reader must agree with it).
     static func parseWithLibXML2(_ bytes: UnsafeBufferPointer<UInt8>) throws(CIBError) -> XMLElement {
         precondition(libxml2Initialized, "libxml2 initialisation must have run")
-        guard bytes.count <= documentBytesMax else {
-            throw CIBError(.malformedXML(message: "document larger than \(documentBytesMax) bytes"),
-                           element: "document", id: nil, line: 0)
-        }
+        // Depth, attributes per element, size and DOCTYPE (entities) first: what libxml2 would
+        // spend unbounded stack, time or memory on is refused before it reads a byte.
+        try XMLLimits.check(bytes)
         guard let context = xmlNewParserCtxt() else {
             throw CIBError(.malformedXML(message: "libxml2 could not allocate a parser"),
                            element: "document", id: nil, line: 0)
@@ -81,8 +89,11 @@ public enum XMLCodec {
             storage.pointee.message = error.pointee.message.map { String(cString: $0) }
             storage.pointee.line = Int(error.pointee.line)
         }
+        // No XML_PARSE_HUGE (it lifts libxml2's limits on depth, text size and entity
+        // amplification; Pacemaker does not pass it either), no XML_PARSE_NOENT (entities are
+        // not substituted), no network.
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
-            | XML_PARSE_NOWARNING.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_HUGE.rawValue)
+            | XML_PARSE_NOWARNING.rawValue | XML_PARSE_BIG_LINES.rawValue)
         // libxml2 wants a non-null pointer even for an empty document.
         let empty: [CChar] = [0]
         let document: xmlDocPtr? = empty.withUnsafeBufferPointer { emptyBuffer in
@@ -106,10 +117,16 @@ public enum XMLCodec {
             throw CIBError(.malformedXML(message: "document has no root element"),
                            element: "document", id: nil, line: 0)
         }
-        return convert(root)
+        return try convert(root, depth: 1)
     }
 
-    private static func convert(_ node: xmlNodePtr) -> XMLElement {
+    /// Recursive, on a depth `XMLLimits.check` has bounded (checked again here: a stack
+    /// overflow is not an error message).
+    private static func convert(_ node: xmlNodePtr, depth: Int) throws(CIBError) -> XMLElement {
+        guard depth <= XMLLimits.depthMax + 1 else {
+            throw CIBError(.limitExceeded("elements nested more than \(XMLLimits.depthMax) deep"),
+                           element: String(cString: node.pointee.name), id: nil, line: Int(xmlGetLineNo(node)))
+        }
         var element = XMLElement(name: String(cString: node.pointee.name), line: Int(xmlGetLineNo(node)))
         var attribute = node.pointee.properties
         while let current = attribute {
@@ -125,7 +142,7 @@ public enum XMLCodec {
         var child = node.pointee.children
         while let current = child {
             if current.pointee.type == XML_ELEMENT_NODE {
-                element.children.append(convert(current))
+                element.children.append(try convert(current, depth: depth + 1))
             }
             child = current.pointee.next
         }

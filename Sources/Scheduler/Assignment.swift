@@ -93,7 +93,7 @@ extension WorkingSet {
                 }
             }
         }
-        if resource.failureTimeout > 0, let now, lastFailure > 0, lastFailure + resource.failureTimeout <= now { return 0 }
+        if resource.failureTimeout > 0, let now, lastFailure > 0, lastFailure.addingSaturated(resource.failureTimeout) <= now { return 0 }
         // A container's fail count includes the failures of what runs inside it.
         for filler in fillers[resource.id] ?? [] where filler !== resource {
             total = total + Score(failCount(filler, on: node))

@@ -43,7 +43,7 @@ extension WorkingSet {
         guard let runtime = element.children.first(where: { runtimes.contains($0.name) }) else { return nil }
         let promotedMax = Int(runtime["promoted-max"] ?? runtime["masters"] ?? "") ?? 0
         // Without replicas, as many as may be promoted (at least one).
-        let replicas = max(Int(runtime["replicas"] ?? "") ?? max(promotedMax, 1), 0)
+        let replicas = min(max(Int(runtime["replicas"] ?? "") ?? max(promotedMax, 1), 0), SchedulerLimits.bundleReplicasMax)
         let perHost = max(Int(runtime["replicas-per-host"] ?? "") ?? 1, 1)
         let network = element.children(named: "network").first
         let ipStart = network?["ip-range-start"]

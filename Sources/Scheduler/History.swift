@@ -298,7 +298,7 @@ extension WorkingSet {
             if let settings = resourceSettings, settings.failureTimeout > 0, let now,
                rc != expected, !(isProbe && (rc == 7 || rc == 0 || rc == 8)),   // (a probe finding it active is no failure)
                let changed = operations[index].lastRCChange ?? operations[index].lastRun,
-               changed + settings.failureTimeout <= now {
+               changed.addingSaturated(settings.failureTimeout) <= now {
                 continue
             }
             var success: Bool

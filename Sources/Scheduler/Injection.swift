@@ -65,7 +65,7 @@ extension CIB {
             case .other: return nil
             }
         }.first
-        let callID = (status.nodeStates.flatMap { $0.lrm?.resources ?? [] }.flatMap(\.operations).compactMap(\.callID).max() ?? 0) + 1
+        let callID = (status.nodeStates.flatMap { $0.lrm?.resources ?? [] }.flatMap(\.operations).compactMap(\.callID).max() ?? 0).addingSaturated(1)
         let expected = injection.task == "monitor" && injection.intervalMilliseconds == 0 ? 7 : 0
         let operationXML = XMLElement(name: "lrm_rsc_op", attributes: [
             .init(name: "id", value: "\(injection.resource)_\(injection.task)_\(injection.intervalMilliseconds)"),
@@ -101,7 +101,7 @@ extension CIB {
             if transient.sets.isEmpty { transient.sets.append(NameValueSet(kind: "instance_attributes", id: "status-\(state.id ?? injection.node)", pairs: [])) }
             let current = transient.sets[0].pairs.first { $0.name == name }?.value.flatMap { Int($0) } ?? 0
             transient.sets[0].pairs.removeAll { $0.name == name }
-            transient.sets[0].pairs.append(NameValuePair(name: name, value: String(current + 1)))
+            transient.sets[0].pairs.append(NameValuePair(name: name, value: String(current.addingSaturated(1))))
             transient.sets[0].pairs.append(NameValuePair(name: "last-failure-\(injection.resource)#\(injection.task)_\(injection.intervalMilliseconds)", value: String(now)))
             state.transientAttributes = transient
         }

@@ -56,7 +56,8 @@ extension WorkingSet {
             ?? ((Double(actual) != nil && Double(wanted) != nil && operation != "eq" && operation != "ne") ? "number" : "string")
         let comparison: Int
         if type == "number" || type == "integer", let left = Double(actual), let right = Double(wanted) {
-            let (l, r) = type == "integer" ? (Double(Int(left)), Double(Int(right))) : (left, right)
+            // Integers compare without their fractions; Int(_:) would trap on 1e300, inf or nan.
+            let (l, r) = type == "integer" ? (left.rounded(.towardZero), right.rounded(.towardZero)) : (left, right)
             comparison = l < r ? -1 : (l > r ? 1 : 0)
         } else if type == "version" {
             let left = actual.split(separator: ".").map { Int($0) ?? 0 }, right = wanted.split(separator: ".").map { Int($0) ?? 0 }
@@ -88,7 +89,7 @@ extension WorkingSet {
         let start = element["start"].flatMap(parseISODate)
         var end = element["end"].flatMap(parseISODate)
         if end == nil, let start, let duration = element.children(named: "duration").first {
-            end = start + durationSeconds(duration)
+            end = start.addingSaturated(durationSeconds(duration))
         }
         switch operation {
         case "in_range":
@@ -105,7 +106,7 @@ extension WorkingSet {
     private func durationSeconds(_ element: XMLElement) -> Int {
         let units: [(String, Int)] = [("years", 31_536_000), ("months", 2_592_000), ("weeks", 604_800), ("days", 86_400),
                                       ("hours", 3600), ("minutes", 60), ("seconds", 1)]
-        return units.reduce(0) { total, unit in total + (Int(element[unit.0] ?? "") ?? 0) * unit.1 }
+        return units.reduce(0) { total, unit in total.addingSaturated((Int(element[unit.0] ?? "") ?? 0).multipliedSaturated(by: unit.1)) }
     }
 
     /// "2005-01-01", "2005-01-01 12:00:00", "2005-01-01T12:00:00Z" (UTC) to seconds since the epoch.
@@ -143,8 +144,10 @@ extension WorkingSet {
             let hours = Int(digits.prefix(2)) ?? 0, minutes = Int(digits.dropFirst(2).prefix(2)) ?? 0
             offset = (sign == "-" ? -1 : 1) * (hours * 3600 + minutes * 60)
         }
-        // Days from civil (Howard Hinnant's algorithm).
+        // Days from civil (Howard Hinnant's algorithm), on fields small enough for it (a year
+        // of 2^63 is no date).
         let (y0, m, d) = (date[0], date[1], date[2])
+        guard abs(y0) <= 10_000_000, abs(m) <= 10_000_000, abs(d) <= 10_000_000 else { return nil }
         let y = m <= 2 ? y0 - 1 : y0
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

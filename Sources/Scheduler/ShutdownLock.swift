@@ -19,7 +19,7 @@ extension WorkingSet {
                       let text = entry.extras.attributes.first(where: { $0.name == "shutdown-lock" })?.value,
                       let lockTime = Int(text.trimmed), lockTime != 0 else { continue }
                 // An expired lock is forgotten (its history is cleared).
-                if limit > 0, let now, now > lockTime + limit { continue }
+                if limit > 0, let now, now > lockTime.addingSaturated(limit) { continue }
                 lockNode = node
             }
             if lockNode != nil {

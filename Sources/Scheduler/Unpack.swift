@@ -31,7 +31,7 @@ extension WorkingSet {
             schedulerNode.attributes = values(of: node.attributes.instance, in: RuleContext(node: schedulerNode, now: now))
             // Utilization sets by score, their rules (dates) evaluated like other attribute sets.
             for (name, value) in values(of: node.attributes.utilization, in: RuleContext(node: schedulerNode, now: now)) {
-                schedulerNode.capacity[name] = Int(value) ?? 0
+                schedulerNode.capacity[name] = SchedulerLimits.integer(value)
             }
             schedulerNode.attributes["#uname"] = node.uname
             schedulerNode.attributes["#id"] = node.id
@@ -255,7 +255,7 @@ extension WorkingSet {
         let utilizationContext = RuleContext(resourceClass: primitive.resourceClass, provider: primitive.provider,
                                              type: primitive.type, now: now)
         for (name, value) in values(of: primitive.attributes.utilization, in: utilizationContext) {
-            resource.utilization[name] = Int(value) ?? 0
+            resource.utilization[name] = SchedulerLimits.integer(value)
         }
         resource.parent = parent
         resource.primitive = primitive
@@ -289,7 +289,7 @@ extension WorkingSet {
         resource.promotedNodeMax = Int(resource.meta["promoted-node-max"] ?? resource.meta["master-node-max"] ?? "") ?? 1
         resource.globallyUnique = truthy(resource.meta["globally-unique"])
         resource.interleave = truthy(resource.meta["interleave"])
-        for index in 0..<max(resource.cloneMax, 0) { addInstance(to: resource, child: child, index: index, defaults: defaults) }
+        for index in 0..<min(max(resource.cloneMax, 0), max(SchedulerLimits.instancesMax, nodes.count)) { addInstance(to: resource, child: child, index: index, defaults: defaults) }
         return resource
     }
 

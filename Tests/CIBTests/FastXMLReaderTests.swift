@@ -82,8 +82,9 @@ import Testing
     ]
 
     /// Well-formed, but outside the fast reader's subset: libxml2 reads them.
+    /// (A DOCTYPE is outside the subset too, and refused on libxml2's path: HostileXMLTests.)
     static let leftToLibXML2: [String] = [
-        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><cib/>", "<!DOCTYPE cib><cib/>", "<cib a=\"caf\u{e9}\"/>",
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><cib/>", "<cib a=\"caf\u{e9}\"/>",
         "<x:cib xmlns:x=\"urn:x\"/>", "<cib a=\"1\"\r\n/>", "<cib a=\"&#233;\"/>",
     ]
 
