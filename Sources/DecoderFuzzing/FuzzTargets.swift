@@ -37,8 +37,9 @@ public enum FuzzTargets {
             .heartbeatAcknowledged(round: 3), .heartbeatAcknowledged(round: .max),
             .heartbeatRefused(round: .max, .staleTerm, known: extreme), .heartbeatRefused(round: 0, .alreadyVoted, known: shortest),
             .release(revoked: true, handoverTo: nil), .release(revoked: false, handoverTo: last), .withdrawn, .revokeRequest,
-            .moveRequest(to: b), .stateQuery, .stateReply(known: lease, granted: true, manualHolders: [a, b, last]),
-            .stateReply(known: nil, granted: false, manualHolders: []), .manualGranted, .manualRevoked,
+            .moveRequest(to: b), .stateQuery(nonce: 0), .stateQuery(nonce: .max),
+            .stateReply(known: lease, granted: true, manualHolders: [a, b, last], nonce: 42),
+            .stateReply(known: nil, granted: false, manualHolders: [], nonce: .max), .manualGranted, .manualRevoked,
         ]
         var frames = bodies.enumerated().map { index, body in
             PeerFrame(from: a, to: b, messages: [PeerMessage(ticket: "ticket-\(index)", from: a, to: b,
