@@ -84,7 +84,7 @@ struct Child: Sendable {
 
 /// Runs a command to completion, stdout and stderr apart, killing it at the limit.
 func run(
-    _ arguments: [String], timeLimit: Duration = .seconds(60), environment: [String: String]? = nil, stdin: String = "/dev/null"
+    _ arguments: [String], timeLimit: Duration = Patience.deadline, environment: [String: String]? = nil, stdin: String = "/dev/null"
 ) async throws -> CommandResult {
     let base = "/tmp/baton-e2e-\(UUID().uuidString)"
     let out = open(base + ".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -115,9 +115,11 @@ func run(
 }
 
 /// Polls `condition` every `interval` until it holds or `limit` passes; returns the time it took.
+/// The limit is a backstop (`Patience.deadline`): a test that claims a real-time bound measures
+/// the time this returns and checks it apart.
 @discardableResult
 func waitUntil(
-    _ what: String, within limit: Duration, interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool
+    _ what: String, within limit: Duration = Patience.deadline, interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool
 ) async throws -> Duration {
     let start = ContinuousClock.now
     while true {
@@ -229,12 +231,12 @@ final class Cluster: @unchecked Sendable {
     func kill9(_ name: String) async throws {
         guard let child = daemons.removeValue(forKey: name) else { return }
         kill(child.pid, SIGKILL)
-        try await waitUntil("\(name) (pid \(child.pid)) to die", within: .seconds(5)) { child.poll() != nil }
+        try await waitUntil("\(name) (pid \(child.pid)) to die") { child.poll() != nil }
     }
 
     /// SIGTERM (graceful), then SIGKILL if it has not ended within `grace`; returns the exit status.
     @discardableResult
-    func stop(_ name: String, grace: Duration = .seconds(5)) async throws -> Int32? {
+    func stop(_ name: String, grace: Duration = Patience.deadline) async throws -> Int32? {
         guard let child = daemons.removeValue(forKey: name) else { return nil }
         kill(child.pid, SIGCONT)
         kill(child.pid, SIGTERM)
@@ -260,7 +262,7 @@ final class Cluster: @unchecked Sendable {
             kill(child.pid, SIGCONT)
             kill(child.pid, SIGTERM)
         }
-        let deadline = ContinuousClock.now + .seconds(3)
+        let deadline = ContinuousClock.now + Patience.slack
         var remaining = Array(daemons.values)
         while !remaining.isEmpty && ContinuousClock.now < deadline {
             remaining = remaining.filter { $0.poll() == nil }
@@ -291,7 +293,7 @@ final class Cluster: @unchecked Sendable {
     // MARK: - The CLI
 
     /// `baton ARGS… -c CONFIG --run-directory RUN` as seen from member `at`.
-    func baton(_ arguments: [String], at name: String, timeLimit: Duration = .seconds(30)) async throws -> CommandResult {
+    func baton(_ arguments: [String], at name: String, timeLimit: Duration = Patience.deadline) async throws -> CommandResult {
         try await run(commandPrefix + [Paths.baton] + arguments + ["-c", configPath(name), "--run-directory", directory + "/run"], timeLimit: timeLimit)
     }
 
@@ -317,7 +319,7 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// Waits until every running member answers and sees every running peer connected.
-    func waitReady(within limit: Duration = .seconds(20)) async throws {
+    func waitReady(within limit: Duration = Patience.deadline) async throws {
         let running = Set(daemons.keys)
         do {
             try await waitUntil("all members connected", within: limit, interval: .milliseconds(100)) {
@@ -341,7 +343,7 @@ final class Cluster: @unchecked Sendable {
     /// is under way (grants asked for during batond's own startup query wait for it instead).
     func grant(_ ticket: String, at name: String, flags: [String] = ["-w"]) async throws -> CommandResult {
         var result = try await baton(["grant"] + flags + [ticket], at: name)
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + Patience.deadline
         while result.status != 0 && result.stderr.contains("election for this ticket is under way")
             && ContinuousClock.now < deadline
         {
