@@ -126,9 +126,10 @@ extension EndToEnd {
                 let forced = try await cluster.grant("ticketF", at: "site-a", flags: ["-F", "-w"])
                 #expect(forced.status == 0, "\(forced)")
                 #expect(forced.stdout.contains("grant succeeded!"), "\(forced)")
-                let forcedTook = try await waitUntil("the CIB file shows the forced grant") {
+                let replied = ContinuousClock.now
+                let forcedTook = try await waitUntilNoticed("the CIB file shows the forced grant") {
                     cluster.cibGranted("ticketF", at: "site-a")
-                }
+                }.lateness(since: replied)
                 // At once: not after the commit-pending time (expire, 6 s) the unforced grant waited.
                 #expect(forcedTook < .seconds(6), "the forced grant reached the CIB \(format(forcedTook)) after its reply")
             }
@@ -154,10 +155,10 @@ extension EndToEnd {
                 let logBefore = cluster.logTail("site-b", lines: 100_000)
                 let restarted = ContinuousClock.now
                 try cluster.start("site-b")
-                try await cluster.waitReady()
+                let ready = try await cluster.waitReady()
                 // The others' connect loops to site-b were in back-off (up to 5 s): a member that
                 // reaches them makes them dial it at once.
-                let meshUp = ContinuousClock.now - restarted
+                let meshUp = ready.lateness(since: restarted)
                 print("restarted site-b: every member connected to every other \(format(meshUp)) after its start (peers' back-off had reached up to 5 s)")
                 // A sanity bound: how fast the mesh reconnects is the printed figure, not a unit test's claim.
                 #expect(meshUp < .seconds(3) + Patience.slack, "the mesh took \(format(meshUp)) to reconnect to a restarted member")

@@ -129,6 +129,35 @@ func waitUntil(
     }
 }
 
+/// When a polled condition was last seen false and first seen true. The event happened after
+/// `lastFalse` (nil: it held at the first look) and no later than `firstTrue`.
+struct Noticed {
+    let lastFalse: ContinuousClock.Instant?
+    let firstTrue: ContinuousClock.Instant
+
+    /// The soundest "no later than" figure for a bound: how long after `since` the condition was
+    /// last seen false. A test process starved of CPU (the machine is shared, the suite runs
+    /// CPU-bound tests beside this one) looks late and widens the interval; checked against
+    /// this, an upper bound fails only if a look after the bound still saw the condition false.
+    func lateness(since: ContinuousClock.Instant) -> Duration { max(.zero, (lastFalse ?? since) - since) }
+}
+
+/// `waitUntil` for a test that bounds how late something happens. A monotone condition (once
+/// true, it stays true) that returned false was false when its evaluation began.
+func waitUntilNoticed(
+    _ what: String, within limit: Duration = Patience.deadline, interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool
+) async throws -> Noticed {
+    let start = ContinuousClock.now
+    var lastFalse: ContinuousClock.Instant?
+    while true {
+        let asked = ContinuousClock.now
+        if try await condition() { return Noticed(lastFalse: lastFalse, firstTrue: ContinuousClock.now) }
+        lastFalse = asked
+        if ContinuousClock.now - start > limit { throw TestFailure("timed out after \(limit) waiting for: \(what)") }
+        try await Task.sleep(for: interval)
+    }
+}
+
 /// A port free on every loopback address right now (the kernel's pick for 0.0.0.0:0).
 func freePort() throws -> Int {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -319,10 +348,11 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// Waits until every running member answers and sees every running peer connected.
-    func waitReady(within limit: Duration = Patience.deadline) async throws {
+    @discardableResult
+    func waitReady(within limit: Duration = Patience.deadline) async throws -> Noticed {
         let running = Set(daemons.keys)
         do {
-            try await waitUntil("all members connected", within: limit, interval: .milliseconds(100)) {
+            return try await waitUntilNoticed("all members connected", within: limit, interval: .milliseconds(100)) {
                 for name in running {
                     let result = try await baton(["peers", "--output", "json"], at: name)
                     guard result.status == 0, let data = result.stdout.data(using: .utf8),
