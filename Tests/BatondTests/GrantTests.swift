@@ -159,7 +159,7 @@ extension EndToEnd {
                 // The others' connect loops to site-b were in back-off (up to 5 s): a member that
                 // reaches them makes them dial it at once.
                 let meshUp = ready.lateness(since: restarted)
-                print("restarted site-b: every member connected to every other \(format(meshUp)) after its start (peers' back-off had reached up to 5 s)")
+                print("restarted site-b: every member connected to every other \(format(meshUp)) to \(format(ready.firstTrue - restarted)) after its start (peers' back-off had reached up to 5 s)")
                 // A sanity bound: how fast the mesh reconnects is the printed figure, not a unit test's claim.
                 #expect(meshUp < .seconds(3) + Patience.slack, "the mesh took \(format(meshUp)) to reconnect to a restarted member")
                 let learned = try await waitUntil("the restarted site-b lists site-a as leader") {
