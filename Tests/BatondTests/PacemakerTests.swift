@@ -176,13 +176,16 @@ extension EndToEnd {
                 let latency = ContinuousClock.now - started
                 #expect(grant.status == 0 && grant.stdout.contains("grant succeeded!"), "\(grant)")
                 print("grant -w with the pacemaker back end (real crm_ticket writes): \(format(latency))")
-                try await waitUntil("crm_ticket shows ticketA granted", interval: .milliseconds(200)) {
-                    try await crmTicket(["--ticket", "ticketA", "--get-attr", "granted"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "true"
+                // The back end runs crm_ticket once per attribute, as booth does (--grant, then
+                // owner, term, expires): wait for the whole state, not the first write of it.
+                var xml = CommandResult(status: -1, stdout: "", stderr: "")
+                try await waitUntil("crm_ticket shows ticketA granted with booth's attributes", interval: .milliseconds(200)) {
+                    xml = try await crmTicket(["--ticket", "ticketA", "--query-xml"])
+                    return ["granted=\"true\"", "owner=\"site-a\"", "term=", "expires="].allSatisfy(xml.stdout.contains)
                 }
                 let details = try await crmTicket(["-L"])
                 print("crm_ticket -L after the grant: \(details.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
                 #expect(details.stdout.contains("ticketA\tgranted"), "\(details)")
-                let xml = try await crmTicket(["--ticket", "ticketA", "--query-xml"])
                 #expect(xml.stdout.contains("owner=\"site-a\""), "\(xml)")
 
                 let revoke = try await cluster.baton(["revoke", "-w", "ticketA"], at: "site-a")
