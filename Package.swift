@@ -8,6 +8,23 @@ import PackageDescription
 /// in debug builds too (preconditions stay on; they are part of the design).
 let optimizedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
+/// The shipped executables carry the Swift runtime and Foundation inside them (`-static-stdlib`,
+/// as `swift build --static-swift-stdlib` would, but for every build: debug, release and the
+/// one `swift test` runs), so they run on a node without the Swift toolchain; `ldd` shows only
+/// system libraries (libc, libstdc++, OpenSSL, libxml2, Corosync's). No dynamic loading of the
+/// Swift libraries also takes most of the CLI's start-up time away.
+/// Tests/BatondTests/StandaloneBinaryTests.swift checks both.
+/// SwiftPM links only the Foundation libraries the executable's own objects name; their own
+/// dependencies (swift-foundation's collections and ICU, CoreFoundation) must be named too, as
+/// one group since they refer to each other (swift-package-manager issue 10564).
+let staticSwiftRuntime: [LinkerSetting] = [.unsafeFlags(
+    ["-static-stdlib", "-Xlinker", "--start-group"]
+        + ["Foundation", "FoundationEssentials", "FoundationInternationalization", "_FoundationICU", "_FoundationCollections",
+           "_FoundationCShims", "CoreFoundation", "swiftCore", "swift_Concurrency", "swiftDispatch", "dispatch", "BlocksRuntime",
+           "swiftSynchronization"].flatMap { ["-Xlinker", "-l\($0)"] }
+        + ["-Xlinker", "--end-group"],
+    .when(platforms: [.linux]))]
+
 let package = Package(
     name: "Baton",
     platforms: [.macOS(.v15)],
@@ -47,7 +64,8 @@ let package = Package(
                 "TicketDaemon", "BatonConfig", "TLSTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            linkerSettings: staticSwiftRuntime
         ),
         .executableTarget(
             name: "baton",
@@ -65,7 +83,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            linkerSettings: staticSwiftRuntime
         ),
         .testTarget(name: "TicketElectionTests", dependencies: ["TicketElection", "GeoSimulation"],
                     exclude: ["Transcripts"]),  // read from the source tree by path (#filePath), not bundled
@@ -122,7 +141,8 @@ let package = Package(
                 "Corosync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/CorosyncProbe"
+            path: "Sources/CorosyncProbe",
+            linkerSettings: staticSwiftRuntime
         ),
         .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport"]),
         // Test bed only: a user-space Ethernet switch that loses, delays and duplicates frames

@@ -94,6 +94,29 @@ struct Bench: ParsableCommand {
         print(report.table())
     }
 
+    /// Wall times of `runs` runs of a command (each must exit 0), sorted: posix_spawn to
+    /// waitpid, stdout to /dev/null (Foundation's Process would add its own run-loop polling).
+    static func wallTimes(runs: Int, _ path: String, _ arguments: [String]) throws -> [Duration] {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var times: [Duration] = []
+        for _ in 0..<runs {
+            let start = ContinuousClock.now
+            var pid: pid_t = 0
+            let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
+            guard spawned == 0 else { throw BenchError("posix_spawn \(path): \(String(cString: strerror(spawned)))") }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            times.append(ContinuousClock.now - start)
+            guard status == 0 else { throw BenchError("\(path) \(arguments.joined(separator: " ")) ended with wait status \(status)") }
+        }
+        return times.sorted()
+    }
+
     // MARK: - Grant latency
 
     func measureGrants(_ cluster: BenchCluster, cycles: Int, into report: inout BenchReport) throws {
@@ -131,6 +154,11 @@ struct Bench: ParsableCommand {
             cliTimes.append(ContinuousClock.now - start)
             _ = try client.call(.ticket(name: "ticketA", .revoke(wait: true)))
         }
+        // The CLI's start-up: `baton list` against the live batond, side by side with `true`
+        // (a process that does nothing), so the figure reads the same on a loaded machine.
+        let runs = max(20, cycles / 4)
+        report.cliList = try Self.wallTimes(runs: runs, baton, ["list", "--socket", cluster.socket("site-a")])
+        report.trueStartup = try Self.wallTimes(runs: runs, "/bin/true", [])
         report.grantLatency = grants.sorted()
         report.revokeLatency = revokes.sorted()
         report.cliGrant = cliTimes.sorted()
@@ -560,6 +588,8 @@ struct BenchReport {
     var grantLatency: [Duration] = []
     var revokeLatency: [Duration] = []
     var cliGrant: [Duration] = []
+    var cliList: [Duration] = []
+    var trueStartup: [Duration] = []
     var grantFailures = 0
     var failovers: [(killToHold: Duration, afterLeaseEnd: Duration, leaseRemaining: Duration)] = []
     var scaleGrantTime: Duration?
@@ -593,6 +623,10 @@ struct BenchReport {
         rows.append(("revoke -w p50 / p99", "-", "-",
                      percentile(revokeLatency, 0.5).map { "\(format($0)) / \(format(percentile(revokeLatency, 0.99)!))" } ?? "-", ""))
         rows.append(("baton grant -w CLI wall time min / median / max (\(cliGrant.count) runs)", "-", "-", spread(cliGrant), ""))
+        let listMedian = percentile(cliList, 0.5)
+        rows.append(("baton list CLI wall time (start-up + answer) min / median / max (\(cliList.count) runs)", "-", "median < 15 ms",
+                     spread(cliList), verdict(listMedian.map { $0 < .milliseconds(15) })))
+        rows.append(("  /bin/true, same way (process start alone) min / median / max", "-", "-", spread(trueStartup), ""))
         rows.append(("failover after kill -9, expire 10 s: kill to held, min / median / max (\(failovers.count) runs)", "6.4-10.2 s", "-",
                      spread(failovers.map(\.killToHold)), ""))
         let late = failovers.map(\.afterLeaseEnd)

@@ -84,12 +84,17 @@ struct ClientOptions: ParsableArguments {
 enum SystemTime {
     static func nowSeconds() -> Double { Date().timeIntervalSince1970 }
 
-    /// booth's "2026-11-22 08:46:49", local time.
+    /// booth's "2026-11-22 08:46:49", local time. With the C library's localtime_r and
+    /// strftime, as booth does: a DateFormatter would start ICU, milliseconds of the CLI's
+    /// start-up for one line.
     static func format(secondsFromNow: Double) -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        return formatter.string(from: Date(timeIntervalSinceNow: secondsFromNow))
+        var seconds = time_t((nowSeconds() + secondsFromNow).rounded(.down))
+        var parts = tm()
+        guard localtime_r(&seconds, &parts) != nil else { return "?" }
+        var buffer = [CChar](repeating: 0, count: 32)
+        let length = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        guard length > 0 else { return "?" }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -13,28 +13,32 @@ extension EndToEnd {
             try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
                 let grant = try await cluster.grant("ticketA", at: "site-a")
                 #expect(grant.status == 0, "\(grant)")
-                try await waitUntil("site-b knows site-a leads", within: .seconds(5)) { try await cluster.leader("ticketA", at: "site-b") == "site-a" }
+                try await waitUntil("site-b knows site-a leads") { try await cluster.leader("ticketA", at: "site-b") == "site-a" }
                 try await cluster.kill9("site-a")
+                let killed = ContinuousClock.now
                 // expire 6 + acquire-after 0 + 2 × timeout 0.5 = 7 s.
                 let bound = Duration.seconds(7)
-                let took = try await waitUntil("site-b's CIB file shows the ticket", within: bound + .seconds(5)) {
+                let noticed = try await waitUntilNoticed("site-b's CIB file shows the ticket") {
                     cluster.cibGranted("ticketA", at: "site-b")
                 }
-                print("kill -9 of the holder (expire 6 s): site-b granted in its CIB \(format(took)) after the kill (bound \(format(bound)))")
-                #expect(took <= bound, "failover took \(format(took)), more than expire + acquire-after + 2 × timeout")
-                try await waitUntil("the arbitrator knows site-b leads", within: .seconds(3)) { try await cluster.leader("ticketA", at: "arbitrator") == "site-b" }
+                let took = noticed.lateness(since: killed)
+                print("kill -9 of the holder (expire 6 s): site-b granted in its CIB \(format(took)) to \(format(noticed.firstTrue - killed)) after the kill (bound \(format(bound)))")
+                // The bound plus a loaded machine's slack: a sanity bound (the figure is printed; `baton bench` measures failover).
+                #expect(took <= bound + Patience.slack, "failover took \(format(took)), more than expire + acquire-after + 2 × timeout (+ slack)")
+                try await waitUntil("the arbitrator knows site-b leads") { try await cluster.leader("ticketA", at: "arbitrator") == "site-b" }
 
                 // And back: site-a returns (state kept), then site-b is killed.
                 try cluster.start("site-a")
                 try await cluster.waitReady()
-                try await waitUntil("the returned site-a knows site-b leads", within: .seconds(10)) { try await cluster.leader("ticketA", at: "site-a") == "site-b" }
+                try await waitUntil("the returned site-a knows site-b leads") { try await cluster.leader("ticketA", at: "site-a") == "site-b" }
                 #expect(!cluster.cibGranted("ticketA", at: "site-a"), "the returned site-a shows the ticket granted")
                 try await cluster.kill9("site-b")
-                let back = try await waitUntil("site-a's CIB file shows the ticket", within: bound + .seconds(5)) {
+                let killedB = ContinuousClock.now
+                let back = try await waitUntilNoticed("site-a's CIB file shows the ticket") {
                     cluster.cibGranted("ticketA", at: "site-a")
-                }
+                }.lateness(since: killedB)
                 print("kill -9 of the holder site-b (expire 6 s): site-a granted in its CIB \(format(back)) after the kill (bound \(format(bound)))")
-                #expect(back <= bound, "failover took \(format(back)), more than expire + acquire-after + 2 × timeout")
+                #expect(back <= bound + Patience.slack, "failover took \(format(back)), more than expire + acquire-after + 2 × timeout (+ slack)")
             }
         }
 
@@ -46,7 +50,7 @@ extension EndToEnd {
             try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
                 let grant = try await cluster.grant("ticketA", at: "site-a")
                 #expect(grant.status == 0, "\(grant)")
-                try await waitUntil("site-b knows site-a leads", within: .seconds(5)) { try await cluster.leader("ticketA", at: "site-b") == "site-a" }
+                try await waitUntil("site-b knows site-a leads") { try await cluster.leader("ticketA", at: "site-b") == "site-a" }
                 // Let a renewal or two happen, then read the holder's own lease and freeze it.
                 try await Task.sleep(for: .seconds(3.5))
                 let asked = ContinuousClock.now
@@ -60,7 +64,7 @@ extension EndToEnd {
                 let oldTerm = cluster.cibState("ticketA", at: "site-a")["term"]
 
                 var bothGranted: [Duration] = []
-                let acquired = try await waitUntil("site-b acquires", within: .seconds(15), interval: .milliseconds(10)) {
+                let acquired = try await waitUntil("site-b acquires", interval: .milliseconds(10)) {
                     cluster.cibGranted("ticketA", at: "site-b")
                 }
                 let acquiredAt = stopped + acquired
@@ -73,12 +77,14 @@ extension EndToEnd {
                 let continued = ContinuousClock.now
                 cluster.signal("site-a", SIGCONT)
                 var revokedAfter: Duration?
+                var lastSeenGranted = Duration.zero  // the last sample before the revoke that still saw it granted
                 var regranted = false
-                let watchEnd = continued + .seconds(8)
+                let watchEnd = continued + .seconds(8) + Patience.slack
                 while ContinuousClock.now < watchEnd {
                     let a = cluster.cibState("ticketA", at: "site-a")
                     let b = cluster.cibGranted("ticketA", at: "site-b")
                     let now = ContinuousClock.now
+                    if a["granted"] == "true" && revokedAfter == nil { lastSeenGranted = now - continued }
                     if a["granted"] == "true" && b { bothGranted.append(now - continued) }
                     if a["granted"] != "true" && revokedAfter == nil { revokedAfter = now - continued }
                     if revokedAfter != nil && a["granted"] == "true" { regranted = true }
@@ -87,13 +93,16 @@ extension EndToEnd {
                 }
                 let overlap = bothGranted.last.map(format) ?? "none"
                 print("after SIGCONT: site-a revoked its CIB file \(revokedAfter.map(format) ?? "never") after SIGCONT; both files granted (stale file of the frozen holder) until \(overlap) after SIGCONT, \(bothGranted.count) samples")
-                let revokeDelay = try #require(revokedAfter, "site-a never revoked its CIB file after SIGCONT")
-                #expect(revokeDelay < .seconds(2), "site-a took \(format(revokeDelay)) to revoke after SIGCONT")
+                _ = try #require(revokedAfter, "site-a never revoked its CIB file after SIGCONT")
+                // A sanity bound (it revokes once it runs again; how fast is the printed figure),
+                // checked against the last sample that still saw it granted: a late sample (this
+                // process starved of CPU) cannot fail it.
+                #expect(lastSeenGranted < .seconds(2) + Patience.slack, "site-a's CIB still showed the grant \(format(lastSeenGranted)) after SIGCONT")
                 #expect(!regranted, "site-a wrote a grant again while site-b held the ticket")
                 #expect(cluster.cibGranted("ticketA", at: "site-b"))
                 let aView = try await cluster.ticketJSON("ticketA", at: "site-a")
                 #expect(aView["granted_here"] as? Bool == false, "site-a still believes it holds: \(aView)")
-                try await waitUntil("site-a knows site-b leads", within: .seconds(5)) { try await cluster.leader("ticketA", at: "site-a") == "site-b" }
+                try await waitUntil("site-a knows site-b leads") { try await cluster.leader("ticketA", at: "site-a") == "site-b" }
             }
         }
 
@@ -119,20 +128,21 @@ extension EndToEnd {
                 let grant = try await cluster.grant("ticketA", at: "site-a")
                 #expect(grant.status == 0 && grant.stdout.contains("grant succeeded!"), "\(grant)")
                 for member in members {
-                    try await waitUntil("\(member.name) knows site-a leads", within: .seconds(5)) {
+                    try await waitUntil("\(member.name) knows site-a leads") {
                         try await cluster.leader("ticketA", at: member.name) == "site-a"
                     }
                 }
                 try await cluster.kill9("site-a")
-                let took = try await waitUntil("site-b or site-c holds", within: .seconds(15)) {
+                let killed = ContinuousClock.now
+                let took = try await waitUntilNoticed("site-b or site-c holds") {
                     cluster.cibGranted("ticketA", at: "site-b") || cluster.cibGranted("ticketA", at: "site-c")
-                }
+                }.lateness(since: killed)
                 let holder = cluster.cibGranted("ticketA", at: "site-b") ? "site-b" : "site-c"
                 print("3 sites + 2 arbitrators, kill -9 of the holder (expire 6 s, acquire-after 2 s): \(holder) granted \(format(took)) after the kill (bound 9 s)")
-                #expect(took <= .seconds(9), "failover took \(format(took)) (bound: expire + acquire-after + 2 × timeout = 9 s)")
+                #expect(took <= .seconds(9) + Patience.slack, "failover took \(format(took)) (bound: expire + acquire-after + 2 × timeout = 9 s, + slack)")
                 #expect(!(cluster.cibGranted("ticketA", at: "site-b") && cluster.cibGranted("ticketA", at: "site-c")), "two sites hold")
                 for name in ["site-b", "site-c", "arbitrator-1", "arbitrator-2"] {
-                    try await waitUntil("\(name) knows \(holder) leads", within: .seconds(5)) {
+                    try await waitUntil("\(name) knows \(holder) leads") {
                         try await cluster.leader("ticketA", at: name) == holder
                     }
                 }

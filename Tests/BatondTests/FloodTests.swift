@@ -255,9 +255,9 @@ extension EndToEnd {
                 // The arbitrator's address is held by a peer that accepts and never answers.
                 let silent = try Helper.start(silentPeerScript, ["127.0.0.3", String(cluster.port), "60"], output: cluster.directory + "/silent-peer.out")
                 defer { silent.stop() }
-                try await waitUntil("the silent peer listens", within: .seconds(20)) { silent.text.contains("listening") }
+                try await waitUntil("the silent peer listens") { silent.text.contains("listening") }
                 try cluster.start("site-a")
-                try await waitUntil("site-a answers on its admin socket", within: .seconds(30), interval: .milliseconds(100)) {
+                try await waitUntil("site-a answers on its admin socket", interval: .milliseconds(100)) {
                     try await cluster.baton(["list"], at: "site-a").status == 0
                 }
 
@@ -276,7 +276,7 @@ extension EndToEnd {
                 #expect(closed < 6, "closed after \(closed) s with 1 s configured (the hard-coded 10 s?)")
 
                 // Dialling: site-a gives up on the silent arbitrator after the configured second.
-                try await waitUntil("site-a closes a dialled connection the peer never answered", within: .seconds(30), interval: .milliseconds(100)) {
+                try await waitUntil("site-a closes a dialled connection the peer never answered", interval: .milliseconds(100)) {
                     silent.text.contains("closed-by-peer")
                 }
                 let line = silent.text.split(separator: "\n").first { $0.hasPrefix("closed-by-peer") } ?? ""
@@ -294,7 +294,7 @@ extension EndToEnd {
                 // At debug, site-a logs each completed handshake.
                 cluster.extraArguments["site-a"] = ["--back-end", "file", "--cib-file", cluster.cibPath("site-a"), "--log-level", "debug"]
                 try cluster.start("site-a")
-                try await waitUntil("site-a answers on its admin socket", within: .seconds(30), interval: .milliseconds(100)) {
+                try await waitUntil("site-a answers on its admin socket", interval: .milliseconds(100)) {
                     try await cluster.baton(["list"], at: "site-a").status == 0
                 }
                 let pki = cluster.directory + "/pki"
@@ -313,11 +313,11 @@ extension EndToEnd {
                          "-CAfile", pki + "/ca.pem", "-cert", pki + "/site-b.pem", "-key", pki + "/site-b.key"],
                         stdout: output, stderr: output))
                     // One at a time, so "oldest" is well defined.
-                    try await waitUntil("site-a verified connection \(index + 1) from site-b", within: .seconds(30), interval: .milliseconds(50)) {
+                    try await waitUntil("site-a verified connection \(index + 1) from site-b", interval: .milliseconds(50)) {
                         count("TLS handshake completed", in: cluster.logTail("site-a", lines: 1_000_000)) > index
                     }
                 }
-                try await waitUntil("site-a closed site-b's two oldest connections", within: .seconds(30), interval: .milliseconds(50)) {
+                try await waitUntil("site-a closed site-b's two oldest connections", interval: .milliseconds(50)) {
                     clients.filter { $0.poll() != nil }.count >= 2
                 }
                 let closedIndices = clients.indices.filter { clients[$0].poll() != nil }
@@ -339,13 +339,13 @@ extension EndToEnd {
                 let capture = try Helper.start(
                     captureRequestScript, [captureDirectory + "/site-a-site-a.sock", request], output: cluster.directory + "/capture.out")
                 defer { capture.stop() }
-                try await waitUntil("the capturing socket listens", within: .seconds(20)) { capture.text.contains("listening") }
+                try await waitUntil("the capturing socket listens") { capture.text.contains("listening") }
                 _ = try await run([Paths.baton, "list", "-c", cluster.configPath("site-a"), "--run-directory", captureDirectory, "--timeout", "5"], timeLimit: .seconds(30))
-                try await waitUntil("the request frame is captured", within: .seconds(20)) { capture.text.contains("captured") }
+                try await waitUntil("the request frame is captured") { capture.text.contains("captured") }
                 #expect((try? FileManager.default.attributesOfItem(atPath: request)[.size] as? Int) ?? 0 > 0, "nothing captured: \(capture.text)")
 
                 try cluster.start("site-a")
-                try await waitUntil("site-a answers on its admin socket", within: .seconds(30), interval: .milliseconds(100)) {
+                try await waitUntil("site-a answers on its admin socket", interval: .milliseconds(100)) {
                     try await cluster.baton(["list"], at: "site-a").status == 0
                 }
                 // site-b's certificate sends the request over TLS, reads the answer, stays connected.
@@ -363,10 +363,10 @@ extension EndToEnd {
                     }
                 }
                 let start = ContinuousClock.now
-                try await waitUntil("site-a answers the remote admin request", within: .seconds(30), interval: .milliseconds(50)) {
+                try await waitUntil("site-a answers the remote admin request", interval: .milliseconds(50)) {
                     ((try? FileManager.default.attributesOfItem(atPath: cluster.directory + "/remote-admin.out")[.size] as? Int) ?? 0) > 0
                 }
-                let took = try await waitUntil("site-a closes the idle remote admin connection", within: .seconds(60), interval: .milliseconds(100)) {
+                let took = try await waitUntil("site-a closes the idle remote admin connection", interval: .milliseconds(100)) {
                     client.poll() != nil
                 }
                 print("an idle remote admin connection was closed \(format(ContinuousClock.now - start)) after its request (limit 30 s, checked every second)")
@@ -385,7 +385,7 @@ extension EndToEnd {
                 let metricsPort = try freePort()
                 cluster.extraArguments["site-a"] = ["--back-end", "file", "--cib-file", cluster.cibPath("site-a"), "--metrics", "127.0.0.1:\(metricsPort)"]
                 try cluster.start("site-a")
-                try await waitUntil("site-a serves /metrics", within: .seconds(30), interval: .milliseconds(100)) {
+                try await waitUntil("site-a serves /metrics", interval: .milliseconds(100)) {
                     try await fetchMetrics(port: metricsPort).body != nil
                 }
                 let pki = cluster.directory + "/pki"
@@ -449,17 +449,17 @@ extension EndToEnd {
                 cluster.extraArguments["site-a"] = ["--back-end", "file", "--cib-file", cluster.cibPath("site-a"), "--metrics", "127.0.0.1:\(metricsPort)"]
                 cluster.memberPrefix["site-a"] = ["/usr/bin/prlimit", "--nofile=256:256", "--"]
                 try cluster.startAll()
-                try await cluster.waitReady(within: .seconds(30))
+                try await cluster.waitReady()
                 let grant = try await cluster.grant("ticketA", at: "site-a")
                 #expect(grant.status == 0, "\(grant)")
-                try await waitUntil("the arbitrator knows site-a leads", within: .seconds(10)) {
+                try await waitUntil("the arbitrator knows site-a leads") {
                     try await cluster.leader("ticketA", at: "arbitrator") == "site-a"
                 }
 
                 let sources = (1...16).map { "127.0.1.\($0)" }
                 let flood = try Helper.start(flooderScript, ["127.0.0.1", String(cluster.port), "600", "90", "1000"] + sources, output: cluster.directory + "/flood.out")
                 defer { flood.stop() }
-                try await waitUntil("the flood has opened 600 connections", within: .seconds(30), interval: .milliseconds(100)) {
+                try await waitUntil("the flood has opened 600 connections", interval: .milliseconds(100)) {
                     flood.text.split(separator: "\n").last.map { line in
                         let words = line.split(separator: " ")
                         return words.firstIndex(of: "opened").flatMap { Int(words[$0 + 1]) }.map { $0 >= 600 } ?? false

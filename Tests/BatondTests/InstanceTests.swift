@@ -34,7 +34,7 @@ extension EndToEnd {
                         Paths.batond, "-c", "\(cluster.directory)/\(geo).conf", "--state-directory", "\(cluster.directory)/state-\(geo)",
                         "--run-directory", shared, "--back-end", "none",
                     ], stdout: log, stderr: log))
-                    try await waitUntil("\(geo)'s socket", within: .seconds(30)) { FileManager.default.fileExists(atPath: "\(shared)/\(geo)-arbitrator.sock") }
+                    try await waitUntil("\(geo)'s socket") { FileManager.default.fileExists(atPath: "\(shared)/\(geo)-arbitrator.sock") }
                 }
                 for geo in ["geo1", "geo2"] {
                     let list = try await run([Paths.baton, "list", "-c", "\(cluster.directory)/\(geo).conf", "--run-directory", shared])
@@ -55,7 +55,7 @@ extension EndToEnd {
             try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
                 let grant = try await cluster.grant("ticketA", at: "site-a")
                 #expect(grant.status == 0, "\(grant)")
-                try await waitUntil("site-a's CIB granted", within: .seconds(10)) { cluster.cibGranted("ticketA", at: "site-a") }
+                try await waitUntil("site-a's CIB granted") { cluster.cibGranted("ticketA", at: "site-a") }
                 let journal = "\(cluster.directory)/state-site-a/tickets.journal"
                 let inodeBefore = try FileManager.default.attributesOfItem(atPath: journal)[.systemFileNumber] as? Int
                 let second = try await run([

@@ -60,13 +60,13 @@ extension EndToEnd {
                     cluster.memberPrefix[member.name] = [script, "-d", bed, "exec", "\(index + 1)"]
                 }
                 try cluster.startAll()
-                try await cluster.waitReady(within: .seconds(60))
+                try await cluster.waitReady()
                 for (index, ticket) in names.enumerated() {
                     let site = index == 1 ? "site-b" : "site-a"
                     let grant = try await cluster.grant(ticket, at: site)
                     #expect(grant.status == 0, "grant \(ticket) at \(site): \(grant)")
                 }
-                try await waitUntil("every ticket granted in a CIB file", within: .seconds(60)) {
+                try await waitUntil("every ticket granted in a CIB file") {
                     names.allSatisfy { ticket in cluster.cibGranted(ticket, at: "site-a") || cluster.cibGranted(ticket, at: "site-b") }
                 }
                 let impair = try await run([script, "-d", bed, "set", "0.25", "200", "100", "0.05"])
@@ -116,10 +116,10 @@ extension EndToEnd.LossyNetwork {
                 cluster.memberPrefix[member.name] = [script, "-d", bed, "exec", "\(index + 1)"]
             }
             try cluster.startAll()
-            try await cluster.waitReady(within: .seconds(60))
+            try await cluster.waitReady()
             let grant = try await cluster.grant("ticketA", at: "site-a")
             #expect(grant.status == 0, "grant with UDP dropped: \(grant)")
-            try await waitUntil("ticketA granted at site-a", within: .seconds(30)) { cluster.cibGranted("ticketA", at: "site-a") }
+            try await waitUntil("ticketA granted at site-a") { cluster.cibGranted("ticketA", at: "site-a") }
             // Two and a half leases: renewals must get through over TCP.
             let figures = try await sampleHolders(cluster, tickets: ["ticketA"], for: .seconds(25))
             let stats = try await run([script, "-d", bed, "stats"])

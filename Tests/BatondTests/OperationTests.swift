@@ -43,22 +43,22 @@ extension EndToEnd {
                 #expect(move.status == 0, "\(move)")
                 #expect(move.stdout.contains("site-b"), "\(move)")
                 print("move -w ticketA site-a -> site-b: \(format(moveTook)) (\(move.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))")
-                try await waitUntil("site-b's CIB shows the ticket after the move", within: .seconds(3)) { cluster.cibGranted("ticketA", at: "site-b") }
+                try await waitUntil("site-b's CIB shows the ticket after the move") { cluster.cibGranted("ticketA", at: "site-b") }
                 #expect(!cluster.cibGranted("ticketA", at: "site-a"), "site-a still granted after the move")
                 for name in ["site-a", "arbitrator"] {
-                    try await waitUntil("\(name) knows site-b leads", within: .seconds(5)) { try await cluster.leader("ticketA", at: name) == "site-b" }
+                    try await waitUntil("\(name) knows site-b leads") { try await cluster.leader("ticketA", at: name) == "site-b" }
                 }
 
                 // standby / activate at the holder: the CIB file shows standby, the ticket stays.
                 let standby = try await cluster.baton(["standby", "ticketA"], at: "site-b")
                 #expect(standby.status == 0, "\(standby)")
-                try await waitUntil("site-b's CIB shows standby", within: .seconds(3)) { cluster.cibState("ticketA", at: "site-b")["standby"] == "true" }
+                try await waitUntil("site-b's CIB shows standby") { cluster.cibState("ticketA", at: "site-b")["standby"] == "true" }
                 #expect(cluster.cibGranted("ticketA", at: "site-b"), "standby must keep the ticket")
                 let standbyList = try await cluster.ticketJSON("ticketA", at: "site-b")
                 #expect(standbyList["standby"] as? Bool == true, "\(standbyList)")
                 let activate = try await cluster.baton(["activate", "ticketA"], at: "site-b")
                 #expect(activate.status == 0, "\(activate)")
-                try await waitUntil("site-b's CIB shows standby false", within: .seconds(3)) { cluster.cibState("ticketA", at: "site-b")["standby"] == "false" }
+                try await waitUntil("site-b's CIB shows standby false") { cluster.cibState("ticketA", at: "site-b")["standby"] == "false" }
                 #expect(cluster.cibGranted("ticketA", at: "site-b"))
 
                 // A before-acquire-handler that exits 1 denies the grant.
@@ -95,7 +95,7 @@ extension EndToEnd {
                 #expect(grant.status == 0, "\(grant)")
                 #expect(cluster.cibGranted("ticketM", at: "site-a"))
                 #expect(cluster.cibState("ticketM", at: "site-a")["expires"] == "INF", "\(cluster.cibState("ticketM", at: "site-a"))")
-                try await waitUntil("site-b knows site-a holds the manual ticket", within: .seconds(5)) {
+                try await waitUntil("site-b knows site-a holds the manual ticket") {
                     try await cluster.leader("ticketM", at: "site-b") == "site-a"
                 }
                 let list = try await cluster.baton(["list"], at: "site-b")
@@ -113,7 +113,7 @@ extension EndToEnd {
                 let warning = "WARNING: The ticket ticketM is granted to multiple sites: 127.0.0.1, 127.0.0.2. Revoke the ticket from the faulty sites."
                 var seenAt: [String] = []
                 for name in ["site-a", "site-b", "arbitrator"] {
-                    let seen = (try? await waitUntil("\(name) warns of two holders", within: .seconds(5)) {
+                    let seen = (try? await waitUntil("\(name) warns of two holders") {
                         try await cluster.baton(["list"], at: name).stdout.contains(warning)
                     }) != nil
                     if seen { seenAt.append(name) }

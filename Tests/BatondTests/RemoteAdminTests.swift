@@ -25,7 +25,7 @@ extension EndToEnd {
                 #expect(refused.stderr.contains("site-a refuses admin requests from arbitrator"), "\(refused)")
                 let listRefused = try await cluster.remoteBaton(["attr", "list", "ticketA"], from: "arbitrator", to: "site-a")
                 #expect(listRefused.status == 1, "\(listRefused)")
-                try await waitUntil("site-a logs the refusal with the peer's name", within: .seconds(10)) {
+                try await waitUntil("site-a logs the refusal with the peer's name") {
                     let log = (try? String(contentsOfFile: cluster.logPath("site-a"), encoding: .utf8)) ?? ""
                     return log.contains("admin request from a member refused") && log.contains("peer.name=arbitrator")
                 }
@@ -33,7 +33,7 @@ extension EndToEnd {
                 let accepted = try await cluster.remoteBaton(["grant", "-w", "ticketA"], from: "site-b", to: "site-a")
                 #expect(accepted.status == 0, "\(accepted)")
                 #expect(accepted.stdout.contains("grant succeeded"), "\(accepted)")
-                try await waitUntil("site-a's CIB shows the grant from site-b's request", within: .seconds(10)) { cluster.cibGranted("ticketA", at: "site-a") }
+                try await waitUntil("site-a's CIB shows the grant from site-b's request") { cluster.cibGranted("ticketA", at: "site-a") }
             }
         }
 

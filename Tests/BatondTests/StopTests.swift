@@ -21,7 +21,7 @@ extension EndToEnd {
             try await withCluster(members: twoSitesAndArbitrator, tickets: Self.tickets) { cluster in
                 let grant = try await cluster.grant("ticketA", at: "site-a")
                 #expect(grant.status == 0, "\(grant)")
-                try await waitUntil("site-b knows site-a leads", within: .seconds(10)) { try await cluster.leader("ticketA", at: "site-b") == "site-a" }
+                try await waitUntil("site-b knows site-a leads") { try await cluster.leader("ticketA", at: "site-b") == "site-a" }
                 let child = try #require(cluster.daemons["site-a"])
                 let stopped = ContinuousClock.now
                 kill(child.pid, SIGTERM)
@@ -29,7 +29,7 @@ extension EndToEnd {
                 var exitedAfter: Duration?
                 var bothGranted = 0
                 var revokedAtExit: Bool?
-                let handover = try await waitUntil("site-b's CIB granted after site-a's stop", within: .seconds(20), interval: .milliseconds(2)) {
+                let noticed = try await waitUntilNoticed("site-b's CIB granted after site-a's stop", interval: .milliseconds(2)) {
                     if cluster.cibGranted("ticketA", at: "site-a") && cluster.cibGranted("ticketA", at: "site-b") { bothGranted += 1 }
                     if exitStatus == nil, let status = child.poll() {
                         exitStatus = status
@@ -38,9 +38,12 @@ extension EndToEnd {
                     }
                     return cluster.cibGranted("ticketA", at: "site-b")
                 }
+                // Checked against the last look that still saw site-b not granted: a test process
+                // starved of CPU on a loaded machine looks late, but cannot make this late.
+                let handover = noticed.lateness(since: stopped)
                 cluster.daemons["site-a"] = nil
                 if exitStatus == nil {
-                    try await waitUntil("site-a's batond exits", within: .seconds(20), interval: .milliseconds(2)) { child.poll().map { exitStatus = $0 } != nil }
+                    try await waitUntil("site-a's batond exits", interval: .milliseconds(2)) { child.poll().map { exitStatus = $0 } != nil }
                     exitedAfter = ContinuousClock.now - stopped
                     revokedAtExit = !cluster.cibGranted("ticketA", at: "site-a")
                 }
@@ -51,7 +54,7 @@ extension EndToEnd {
                 #expect(handover < .seconds(3), "a handover takes round trips, not the 10 s lease: \(format(handover))")
                 #expect(bothGranted == 0, "both CIB files granted in \(bothGranted) samples")
                 for name in ["site-b", "arbitrator"] {
-                    try await waitUntil("\(name) knows site-b leads", within: .seconds(5)) { try await cluster.leader("ticketA", at: name) == "site-b" }
+                    try await waitUntil("\(name) knows site-b leads") { try await cluster.leader("ticketA", at: name) == "site-b" }
                 }
             }
         }
@@ -62,18 +65,20 @@ extension EndToEnd {
             try await withCluster(members: twoSitesAndArbitrator, tickets: Self.tickets) { cluster in
                 let grant = try await cluster.grant("ticketA", at: "site-a")
                 #expect(grant.status == 0, "\(grant)")
-                try await waitUntil("site-a's CIB granted", within: .seconds(10)) { cluster.cibGranted("ticketA", at: "site-a") }
+                try await waitUntil("site-a's CIB granted") { cluster.cibGranted("ticketA", at: "site-a") }
                 try await cluster.kill9("site-b")
                 try await cluster.kill9("arbitrator")
                 let leader = try await cluster.ticketJSON("ticketA", at: "site-a")
                 #expect(leader["granted_here"] as? Bool == true, "site-a still holds within its lease: \(leader)")
                 let started = ContinuousClock.now
-                let status = try await cluster.stop("site-a", grace: .seconds(20))
+                let status = try await cluster.stop("site-a")
                 let took = ContinuousClock.now - started
                 print("SIGTERM at a holder with nobody reachable: exited after \(format(took)) with \(status.map(String.init) ?? "?")")
                 #expect(status == 0)
                 #expect(!cluster.cibGranted("ticketA", at: "site-a"), "site-a's CIB still granted after its batond exited: \(cluster.cibState("ticketA", at: "site-a"))")
-                #expect(took < .seconds(5), "the stop waits for its revoke, bounded by timeout x retries: \(format(took))")
+                // Well under the 10 s lease (what it would wait without the bound), with room for a
+                // loaded machine.
+                #expect(took < .seconds(4) + Patience.slack, "the stop waits for its revoke, bounded by timeout x retries: \(format(took))")
             }
         }
     
@@ -83,7 +88,7 @@ extension EndToEnd {
             try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
                 let grant = try await cluster.grant("ticketA", at: "site-a")
                 #expect(grant.status == 0, "\(grant)")
-                try await waitUntil("site-a's CIB granted", within: .seconds(10)) { cluster.cibGranted("ticketA", at: "site-a") }
+                try await waitUntil("site-a's CIB granted") { cluster.cibGranted("ticketA", at: "site-a") }
                 let first = Int(cluster.cibState("ticketA", at: "site-a")["expires"] ?? "") ?? 0
                 var stale: [String] = []
                 var last = first

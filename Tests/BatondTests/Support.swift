@@ -84,7 +84,7 @@ struct Child: Sendable {
 
 /// Runs a command to completion, stdout and stderr apart, killing it at the limit.
 func run(
-    _ arguments: [String], timeLimit: Duration = .seconds(60), environment: [String: String]? = nil, stdin: String = "/dev/null"
+    _ arguments: [String], timeLimit: Duration = Patience.deadline, environment: [String: String]? = nil, stdin: String = "/dev/null"
 ) async throws -> CommandResult {
     let base = "/tmp/baton-e2e-\(UUID().uuidString)"
     let out = open(base + ".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -115,13 +115,44 @@ func run(
 }
 
 /// Polls `condition` every `interval` until it holds or `limit` passes; returns the time it took.
+/// The limit is a backstop (`Patience.deadline`): a test that claims a real-time bound measures
+/// the time this returns and checks it apart.
 @discardableResult
 func waitUntil(
-    _ what: String, within limit: Duration, interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool
+    _ what: String, within limit: Duration = Patience.deadline, interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool
 ) async throws -> Duration {
     let start = ContinuousClock.now
     while true {
         if try await condition() { return ContinuousClock.now - start }
+        if ContinuousClock.now - start > limit { throw TestFailure("timed out after \(limit) waiting for: \(what)") }
+        try await Task.sleep(for: interval)
+    }
+}
+
+/// When a polled condition was last seen false and first seen true. The event happened after
+/// `lastFalse` (nil: it held at the first look) and no later than `firstTrue`.
+struct Noticed {
+    let lastFalse: ContinuousClock.Instant?
+    let firstTrue: ContinuousClock.Instant
+
+    /// The soundest "no later than" figure for a bound: how long after `since` the condition was
+    /// last seen false. A test process starved of CPU (the machine is shared, the suite runs
+    /// CPU-bound tests beside this one) looks late and widens the interval; checked against
+    /// this, an upper bound fails only if a look after the bound still saw the condition false.
+    func lateness(since: ContinuousClock.Instant) -> Duration { max(.zero, (lastFalse ?? since) - since) }
+}
+
+/// `waitUntil` for a test that bounds how late something happens. A monotone condition (once
+/// true, it stays true) that returned false was false when its evaluation began.
+func waitUntilNoticed(
+    _ what: String, within limit: Duration = Patience.deadline, interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool
+) async throws -> Noticed {
+    let start = ContinuousClock.now
+    var lastFalse: ContinuousClock.Instant?
+    while true {
+        let asked = ContinuousClock.now
+        if try await condition() { return Noticed(lastFalse: lastFalse, firstTrue: ContinuousClock.now) }
+        lastFalse = asked
         if ContinuousClock.now - start > limit { throw TestFailure("timed out after \(limit) waiting for: \(what)") }
         try await Task.sleep(for: interval)
     }
@@ -230,13 +261,13 @@ final class Cluster: @unchecked Sendable {
     func kill9(_ name: String) async throws {
         guard let child = daemons.removeValue(forKey: name) else { return }
         kill(child.pid, SIGKILL)
-        try await waitUntil("\(name) (pid \(child.pid)) to die", within: .seconds(5)) { child.poll() != nil }
+        try await waitUntil("\(name) (pid \(child.pid)) to die") { child.poll() != nil }
     }
 
     /// SIGTERM (graceful: hands held tickets over), or `signal` (SIGUSR1: a restart in place
     /// keeping them), then SIGKILL if it has not ended within `grace`; returns the exit status.
     @discardableResult
-    func stop(_ name: String, signal number: Int32 = SIGTERM, grace: Duration = .seconds(5)) async throws -> Int32? {
+    func stop(_ name: String, signal number: Int32 = SIGTERM, grace: Duration = Patience.deadline) async throws -> Int32? {
         guard let child = daemons.removeValue(forKey: name) else { return nil }
         kill(child.pid, SIGCONT)
         kill(child.pid, number)
@@ -262,7 +293,7 @@ final class Cluster: @unchecked Sendable {
             kill(child.pid, SIGCONT)
             kill(child.pid, SIGTERM)
         }
-        let deadline = ContinuousClock.now + .seconds(3)
+        let deadline = ContinuousClock.now + Patience.slack
         var remaining = Array(daemons.values)
         while !remaining.isEmpty && ContinuousClock.now < deadline {
             remaining = remaining.filter { $0.poll() == nil }
@@ -293,7 +324,7 @@ final class Cluster: @unchecked Sendable {
     // MARK: - The CLI
 
     /// `baton ARGS… -c CONFIG --run-directory RUN` as seen from member `at`.
-    func baton(_ arguments: [String], at name: String, timeLimit: Duration = .seconds(30)) async throws -> CommandResult {
+    func baton(_ arguments: [String], at name: String, timeLimit: Duration = Patience.deadline) async throws -> CommandResult {
         try await run(commandPrefix + [Paths.baton] + arguments + ["-c", configPath(name), "--run-directory", directory + "/run"], timeLimit: timeLimit)
     }
 
@@ -319,10 +350,11 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// Waits until every running member answers and sees every running peer connected.
-    func waitReady(within limit: Duration = .seconds(20)) async throws {
+    @discardableResult
+    func waitReady(within limit: Duration = Patience.deadline) async throws -> Noticed {
         let running = Set(daemons.keys)
         do {
-            try await waitUntil("all members connected", within: limit, interval: .milliseconds(100)) {
+            return try await waitUntilNoticed("all members connected", within: limit, interval: .milliseconds(100)) {
                 for name in running {
                     let result = try await baton(["peers", "--output", "json"], at: name)
                     guard result.status == 0, let data = result.stdout.data(using: .utf8),
@@ -344,7 +376,7 @@ final class Cluster: @unchecked Sendable {
     /// Waits until every running member logged the end of each such quiet period, so that no
     /// grant races a member's proof (a site that campaigns first answers the late query with
     /// term 1, and that member then waits out the lease).
-    func waitQuietPeriodsEnded(within limit: Duration = .seconds(60)) async throws {
+    func waitQuietPeriodsEnded(within limit: Duration = Patience.deadline) async throws {
         try await waitUntil("every member's quiet period of a start without state ended", within: limit, interval: .milliseconds(50)) {
             for name in self.daemons.keys {
                 let log = (try? String(contentsOfFile: self.logPath(name), encoding: .utf8)) ?? ""
@@ -362,7 +394,7 @@ final class Cluster: @unchecked Sendable {
     /// answers (they come once the connections are up, within a timeout).
     func grant(_ ticket: String, at name: String, flags: [String] = ["-w"]) async throws -> CommandResult {
         var result = try await baton(["grant"] + flags + [ticket], at: name)
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + Patience.deadline
         while result.status != 0
             && (result.stderr.contains("election for this ticket is under way") || result.stderr.contains("started without its state"))
             && ContinuousClock.now < deadline

@@ -11,7 +11,7 @@ struct QuorumDeviceTests {
         event["event"] as? String == "quorum" && ints(event["members"]).sorted() == members && event["quorate"] as? Bool == quorate
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func deviceVoteMakesAnIsolatedNodeQuorate() async throws {
         try await Testbed.with(nodes: 3, qdeviceVotes: 2) { bed in
             // Only node1's device casts its vote.
@@ -29,7 +29,7 @@ struct QuorumDeviceTests {
     }
 
     private func info(_ probe: ProbeProcess, until predicate: @escaping ([String: Any]) -> Bool) async throws -> [String: Any] {
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + Patience.deadline
         while true {
             let mark = probe.lineCount
             probe.send("info")

@@ -6,7 +6,7 @@ import Testing
 extension RealCorosync {
 @Suite(.serialized)
 struct SingleNodeTests {
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func groupQuorumVotesAndNodeList() async throws {
         try await Testbed.with(nodes: 1) { bed in
             let probe = try ProbeProcess.launch(bed, node: 1, ["watch", "--group", "single"])
@@ -68,19 +68,20 @@ struct SingleNodeTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func slowConsumerEndsTheSequenceWithOverflow() async throws {
         try await Testbed.with(nodes: 1) { bed in
-            let result = try await bed.exec(1, [Paths.probe, "overflow", "--limit", "10", "--count", "50"], timeLimit: .seconds(30))
+            let result = try await bed.exec(1, [Paths.probe, "overflow", "--limit", "10", "--count", "50"])
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("\"eventBufferOverflow\":true"), "\(result.output)")
         }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func messagesComeBackInOrder() async throws {
         try await Testbed.with(nodes: 1) { bed in
-            let result = try await bed.exec(1, [Paths.probe, "order", "--senders", "1", "--count", "500", "--timeout", "30"], timeLimit: .seconds(40))
+            let result = try await bed.exec(1, [Paths.probe, "order", "--senders", "1", "--count", "500", "--timeout", String(Patience.deadlineSeconds)],
+                                        timeLimit: Patience.deadline + Patience.slack)
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("\"received\":500"))
             #expect(result.output.contains("\"fifoViolations\":0"))

@@ -79,7 +79,7 @@ struct Child: Sendable {
 }
 
 /// Runs a command to completion (stdout+stderr into a temporary file), killing it at the limit.
-func runSync(_ arguments: [String], timeLimit: Duration = .seconds(60)) throws -> CommandResult {
+func runSync(_ arguments: [String], timeLimit: Duration = Patience.deadline) throws -> CommandResult {
     let path = "/tmp/baton-test-\(UUID().uuidString).out"
     let output = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
@@ -106,7 +106,7 @@ func runSync(_ arguments: [String], timeLimit: Duration = .seconds(60)) throws -
 }
 
 /// The same, off the cooperative pool (it polls with usleep).
-func run(_ arguments: [String], timeLimit: Duration = .seconds(60)) async throws -> CommandResult {
+func run(_ arguments: [String], timeLimit: Duration = Patience.deadline) async throws -> CommandResult {
     try await withCheckedThrowingContinuation { continuation in
         Thread {
             continuation.resume(with: Result { try runSync(arguments, timeLimit: timeLimit) })
@@ -143,7 +143,7 @@ final class Testbed: Sendable {
     }
 
     @discardableResult
-    func script(_ arguments: [String], timeLimit: Duration = .seconds(60)) async throws -> CommandResult {
+    func script(_ arguments: [String], timeLimit: Duration = Patience.deadline * 3) async throws -> CommandResult {
         let result = try await run([Paths.testbed, "-d", directory] + arguments, timeLimit: timeLimit)
         guard result.status == 0 else {
             throw TestFailure("testbed \(arguments.joined(separator: " ")) exited \(result.status): \(result.output)")
@@ -152,7 +152,7 @@ final class Testbed: Sendable {
     }
 
     /// Runs a command inside node `node`'s namespace; returns its status and output.
-    func exec(_ node: Int, _ arguments: [String], timeLimit: Duration = .seconds(30)) async throws -> CommandResult {
+    func exec(_ node: Int, _ arguments: [String], timeLimit: Duration = Patience.deadline) async throws -> CommandResult {
         try await run([Paths.testbed, "-d", directory, "exec", String(node)] + arguments, timeLimit: timeLimit)
     }
 
@@ -166,7 +166,7 @@ final class Testbed: Sendable {
 
     /// `baton cluster status --output json` on a node, decoded.
     func status(_ node: Int) async throws -> [String: Any] {
-        let result = try await exec(node, [Paths.baton, "cluster", "status", "--output", "json"])
+        let result = try await exec(node, [Paths.baton, "cluster", "status", "--output", "json", "--timeout", String(Patience.deadlineSeconds)])
         guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] else {
             throw TestFailure("baton cluster status on node\(node) exited \(result.status): \(result.output)")
         }
@@ -232,7 +232,7 @@ final class ProbeProcess: Sendable {
 
     /// Waits (bounded) for the first event at index >= `after` that satisfies `predicate`.
     @discardableResult
-    func waitFor(_ what: String, after: Int = 0, timeLimit: Duration = .seconds(20),
+    func waitFor(_ what: String, after: Int = 0, timeLimit: Duration = Patience.deadline,
                  _ predicate: ([String: Any]) -> Bool) async throws -> (index: Int, event: [String: Any]) {
         let deadline = ContinuousClock.now + timeLimit
         var next = after
@@ -251,10 +251,10 @@ final class ProbeProcess: Sendable {
         }
     }
 
-    /// Asks the probe to quit, then kills it (by its own pid) if it does not within 3 s.
+    /// Asks the probe to quit, then kills it (by its own pid) if it does not within the slack.
     func stop() async {
         send("quit")
-        let deadline = ContinuousClock.now + .seconds(3)
+        let deadline = ContinuousClock.now + Patience.slack
         while exitStatus.withLock({ $0 }) == nil {
             if let status = child.poll() {
                 exitStatus.withLock { $0 = status }

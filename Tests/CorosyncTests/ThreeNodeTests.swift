@@ -25,7 +25,7 @@ struct ThreeNodeTests {
         for probe in probes { await probe.stop() }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func allNodesSeeTheSameMembership() async throws {
         try await Testbed.with(nodes: 3) { bed in
             var rings: Set<String> = []
@@ -45,7 +45,7 @@ struct ThreeNodeTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func concurrentMessagesHaveOneTotalOrder() async throws {
         try await Testbed.with(nodes: 3) { bed in
             let count = 1000
@@ -53,8 +53,8 @@ struct ThreeNodeTests {
             let results = try await withThrowingTaskGroup(of: CommandResult.self) { tasks in
                 for node in 1...3 {
                     tasks.addTask {
-                        try await bed.exec(node, [Paths.probe, "order", "--group", "order", "--senders", "3", "--count", String(count), "--timeout", "60"],
-                                           timeLimit: .seconds(75))
+                        try await bed.exec(node, [Paths.probe, "order", "--group", "order", "--senders", "3", "--count", String(count), "--timeout", String(Patience.deadlineSeconds)],
+                                           timeLimit: Patience.deadline + Patience.slack)
                     }
                 }
                 var results: [CommandResult] = []
@@ -76,7 +76,7 @@ struct ThreeNodeTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func killCutHealAndRestart() async throws {
         try await Testbed.with(nodes: 3) { bed in
             let probes = try (1...3).map { try ProbeProcess.launch(bed, node: $0, ["watch", "--group", "life"]) }
@@ -163,7 +163,7 @@ struct ThreeNodeTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func corosyncRestartedUnderARunningClient() async throws {
         try await Testbed.with(nodes: 3) { bed in
             let probes = try (1...2).map { try ProbeProcess.launch(bed, node: $0, ["watch", "--group", "restart"]) }

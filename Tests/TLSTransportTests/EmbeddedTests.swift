@@ -70,7 +70,7 @@ struct EmbeddedPair {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct EmbeddedTLS {
+@Suite(.timeLimit(.minutes(Patience.testMinutes))) struct EmbeddedTLS {
     @Test func handshakeDataAndCloseNotify() async throws {
         try handshakeDataAndCloseNotify(try await SharedPKI.shared.get())
     }

@@ -9,7 +9,7 @@ import Testing
 
 /// Runs a program with a bounded wait; kills it at the deadline.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(20)) async throws -> (status: Int32, output: String) {
+func run(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = Patience.deadline) async throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -169,7 +169,7 @@ final class ServerObservations: Sendable {
     func record(_ error: TLSConnectionError) { errors.withLockedValue { $0.append(error) } }
 
     /// Waits (bounded) until there are `count` refusals.
-    func waitForRefusals(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [TLSConnectionError] {
+    func waitForRefusals(_ count: Int, timeout: Duration = Patience.deadline) async throws -> [TLSConnectionError] {
         let deadline = ContinuousClock.now + timeout
         while refusals.count < count {
             guard ContinuousClock.now < deadline else {
@@ -267,7 +267,7 @@ final class OpenSSLServer: Sendable {
         process.standardError = output
         process.standardInput = Pipe()
         try process.run()
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + Patience.deadline
         var port: Int?
         while port == nil {
             guard ContinuousClock.now < deadline, process.isRunning else {
@@ -289,10 +289,10 @@ final class OpenSSLServer: Sendable {
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
     /// Bounded: s_server keeps no state worth a graceful stop, so SIGKILL by its pid, then
-    /// wait (at most two seconds) for Foundation to reap it.
+    /// wait (bounded) for Foundation to reap it.
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        let deadline = ContinuousClock.now + .seconds(2)
+        let deadline = ContinuousClock.now + Patience.deadline
         while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
         try? FileManager.default.removeItem(atPath: outputPath)
     }

@@ -39,3 +39,37 @@ public func skipReason(_ target: String, skipping what: String, _ reasons: [Stri
     FileHandle.standardError.write(Data((message + "\n").utf8))
     return message
 }
+
+/// How long the tests that drive real processes, sockets and timers wait. A test waits for what
+/// it awaits by polling a condition, and a poll ends as soon as the condition holds: a generous
+/// deadline costs nothing when things work, while a short fixed one fails a correct test on a
+/// loaded machine (2 cores shared with builds and other suites). So every such wait uses these,
+/// never a few seconds picked by hand. How fast something happens is a figure for a benchmark
+/// (`baton bench`), not an assertion here: where a test still bounds a real-time delay, the
+/// bound is the property under test plus `slack`, a generous sanity bound.
+///
+/// `BATON_TEST_PATIENCE` multiplies every figure (for example 3 on a very slow machine);
+/// default 1.
+public enum Patience {
+    /// The factor from `BATON_TEST_PATIENCE` (a positive number; anything else is 1).
+    public static let factor: Double = {
+        guard let text = ProcessInfo.processInfo.environment["BATON_TEST_PATIENCE"], let value = Double(text),
+              value.isFinite, value > 0, value <= 100
+        else { return 1 }
+        return value
+    }()
+
+    /// The longest a test waits for something that must happen: 60 s × factor.
+    public static let deadline: Duration = .seconds(60 * factor)
+
+    /// Whole seconds of `deadline`, for programs that take a timeout in seconds.
+    public static var deadlineSeconds: Int { Int((60 * factor).rounded(.up)) }
+
+    /// What a real-time bound under test gets on top on a loaded machine (timers, polls and
+    /// process starts run late): 5 s × factor.
+    public static let slack: Duration = .seconds(5 * factor)
+
+    /// A test's time limit (Swift Testing's `.timeLimit(.minutes(…))`), a backstop against
+    /// hangs only: 10 minutes × factor.
+    public static var testMinutes: Int { Int((10 * factor).rounded(.up)) }
+}
