@@ -95,7 +95,15 @@ public enum CommandRefusal: Sendable, Equatable, CustomStringConvertible {
         case .ownPromiseRunning: "no majority answered this site's last renewal or election; try again once its own lease has run out"
         case .termExhausted: "the ticket's term is at its ceiling (\(ElectionLimits.termMax)): no new election"
         case .quietAfterRestart(let remaining):
-            "this member started without its state and votes for nobody, itself included, for another \(remaining.shortDescription) (a promise it may have forgotten could still run)"
+            // Tenths of a second, rounded up: an admin reads this (shortDescription would say
+            // "882992us" in the last second).
+            "this member started without its state and votes for nobody, itself included, for another \(Self.tenthsRoundedUp(remaining)) s (a promise it may have forgotten could still run)"
         }
+    }
+
+    static func tenthsRoundedUp(_ span: Duration) -> String {
+        let nanoseconds = max(0, span.nanoseconds)
+        let tenths = nanoseconds / 100_000_000 + (nanoseconds % 100_000_000 == 0 ? 0 : 1)
+        return "\(tenths / 10).\(tenths % 10)"
     }
 }
