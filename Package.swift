@@ -148,9 +148,22 @@ let package = Package(
         // Test bed only: a user-space Ethernet switch that loses, delays and duplicates frames
         // (this kernel has no netem), run in scripts/impair-bed's hub namespace.
         .executableTarget(name: "baton-impair", path: "Sources/ImpairSwitch"),
+        // Test bed only: a member with a valid certificate sending extreme and random values in
+        // every field of every message, replays, floods, oversize requests and garbage to real
+        // batond processes over the TLS mesh. Used by Tests/BatondTests HostileMemberEndToEnd.
+        .executableTarget(
+            name: "baton-hostile-member",
+            dependencies: [
+                "TLSTransport", "TicketWire", "TicketElection",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/HostileMember"
+        ),
         // End to end: drives the real batond and baton executables (built next to the test
         // bundle by `swift build --build-tests`) as child processes on loopback addresses.
-        .testTarget(name: "BatondTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "BatondTests", dependencies: ["TestSupport", "TicketElection"]),
         // What the test targets that drive real processes share (not shipped).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // libxml2 (Debian: libxml2-dev), found through pkg-config.
