@@ -6,8 +6,13 @@
 /// overflow, restart after restart. A received term may therefore run at most `termJumpMax`
 /// ahead of what this member knows, and never past `termMax`; a message breaking either
 /// bound is refused whole (dropping a message is always safe: the network may lose it) and
-/// logged (`ElectionEvent.messageRefused`). Safety never depends on terms (TicketInstance's
-/// opening comment), so refusing is only ever a question of liveness.
+/// logged (`ElectionEvent.messageRefused`). "What this member knows" is its own term or the
+/// highest term two other members have each sent (`TicketInstance.corroboratedTerm`): a hostile
+/// member can push the members it reaches ahead by `termJumpMax` a message, and a member it
+/// did not reach must still follow them; one member alone cannot vouch for itself. A refusal
+/// asks the others for their state, so that the corroborating answers come. Safety never
+/// depends on terms (TicketInstance's opening comment), so refusing is only ever a question
+/// of liveness.
 public enum ElectionLimits {
     /// How far a received term may run ahead of this member's own term. One election moves
     /// the term by one; a member cut off for a long time falls behind by the number of

@@ -89,6 +89,10 @@ public struct TicketInstance: Sendable {
     private var quietProof: QuietProof?
     /// Names this incarnation's state queries (its start instant); replies echo it.
     private var queryNonce: UInt64 = 0
+    /// The highest term each member sent this incarnation (`corroboratedTerm`).
+    private var heardTerms: [UInt64]
+    /// A message refused for its term asks the others for theirs, at most once per timeout.
+    private var catchUpQueryAt: LocalInstant?
     private var startup: Startup?
     private var campaignAt: LocalInstant?
     private var previousLeader: MemberID?
@@ -118,6 +122,7 @@ public struct TicketInstance: Sendable {
             "ticket \(policy.name): \(policy.weights.count) weights for \(membership.count) members")
         self.policy = policy
         self.membership = membership
+        self.heardTerms = Array(repeating: 0, count: membership.count)
     }
 
     // MARK: - Public types
@@ -402,8 +407,18 @@ public struct TicketInstance: Sendable {
         precondition(message.ticket == policy.name, "message for ticket \(message.ticket) delivered to \(policy.name)")
         guard membership.contains(message.from), message.from != membership.selfID else { return [] }
         var out: [Directive] = []
+        noteHeardTerm(message)
         if let refused = termOutOfBounds(message) {
             out.append(.log(.messageRefused(from: message.from, term: refused, known: term)))
+            // Ask the others where the ticket's term stands: if a second member is as far
+            // ahead, its answer corroborates the jump and the next message is taken (a member
+            // left behind by a hostile one's pushes catches up instead of refusing for good).
+            if catchUpQueryAt.map({ now >= $0 }) ?? true {
+                catchUpQueryAt = now + policy.timeout
+                for other in membership.others where other != message.from {
+                    out.append(send(.stateQuery(nonce: queryNonce), to: other))
+                }
+            }
             return finish(out, now: now)
         }
         switch message.body {
@@ -1341,15 +1356,41 @@ public struct TicketInstance: Sendable {
     /// The term of `message`, or of the lease it cites, that runs past what this member may
     /// accept (`ElectionLimits`), if any: the message is then refused whole.
     private func termOutOfBounds(_ message: PeerMessage) -> UInt64? {
-        let accepted = ElectionLimits.acceptedTermMax(known: term)
+        let accepted = ElectionLimits.acceptedTermMax(known: max(term, corroboratedTerm()))
         if message.term > accepted { return message.term }
-        let cited: LeaseView?
-        switch message.body {
-        case .voteRefused(_, let known), .heartbeatRefused(_, _, let known), .stateReply(let known, _, _, _): cited = known
-        default: cited = nil
-        }
-        if let cited, cited.term > accepted { return cited.term }
+        if let cited = Self.citedLease(message), cited.term > accepted { return cited.term }
         return nil
+    }
+
+    private static func citedLease(_ message: PeerMessage) -> LeaseView? {
+        switch message.body {
+        case .voteRefused(_, let known), .heartbeatRefused(_, _, let known), .stateReply(let known, _, _, _): known
+        default: nil
+        }
+    }
+
+    /// Remembers the highest term each member has sent (refused or not, up to the ceiling).
+    private mutating func noteHeardTerm(_ message: PeerMessage) {
+        let sent = max(message.term, Self.citedLease(message)?.term ?? 0)
+        let index = message.from.index
+        heardTerms[index] = max(heardTerms[index], min(sent, ElectionLimits.termMax))
+    }
+
+    /// The highest term that two distinct other members have each sent at least: one member
+    /// alone (a hostile one) cannot move it, while two honest members that a hostile one pushed
+    /// ahead (each within `termJumpMax` a message) carry a member left behind with them.
+    private func corroboratedTerm() -> UInt64 {
+        var highest: UInt64 = 0
+        var second: UInt64 = 0
+        for (index, heard) in heardTerms.enumerated() where index != membership.selfID.index {
+            if heard > highest {
+                second = highest
+                highest = heard
+            } else if heard > second {
+                second = heard
+            }
+        }
+        return second
     }
 
     // MARK: - Promises

@@ -136,13 +136,55 @@ struct HostileValueTests {
                         #expect(out.contains { if case .log(.messageRefused(MemberID(from), _, known)) = $0 { true } else { false } },
                                 "\(name): \(message) not refused")
                         #expect(instance.term == known)
-                        #expect(!out.contains { if case .send = $0 { true } else { false } }, "\(name): answered a refused \(message)")
+                        // Nothing goes back to the sender; the others may be asked for their
+                        // state (a second member as far ahead would corroborate the term).
+                        for case .send(let sent) in out {
+                            #expect(sent.to != MemberID(from), "\(name): answered a refused \(message) with \(sent)")
+                            #expect({ if case .stateQuery = sent.body { true } else { false } }(), "\(name): \(message) refused, then sent \(sent)")
+                        }
                     }
                 }
             }
         }
         #expect(messages > 50_000)
         #expect(refusals > 10_000)
+    }
+
+    /// A hostile member can push the members it reaches ahead by `termJumpMax` a message; a
+    /// member it did not reach must still follow them (found by the end-to-end hostile member:
+    /// site-b refused site-a's and the arbitrator's messages for good, and a move to it failed).
+    /// One member alone cannot carry a term that far; a second member as far ahead can.
+    @Test func aMemberLeftFarBehindFollowsTwoMembersAheadButNotOne() throws {
+        var siteB = try Base.started(1)
+        #expect(siteB.term == 0)
+        let far = ElectionLimits.termJumpMax * 3 + 5
+        func heartbeat(term: UInt64) -> PeerMessage {
+            PeerMessage(ticket: "ticketA", from: MemberID(0), to: MemberID(1), term: term, body: .heartbeat(lease: .seconds(10), round: 1))
+        }
+        // site-a alone, however often: refused, and the arbitrator (only) is asked for its state.
+        let first = siteB.onMessage(heartbeat(term: far), now: Self.t0)
+        #expect(first.contains(.log(.messageRefused(from: MemberID(0), term: far, known: 0))))
+        let asked = Base.sends(first)
+        #expect(asked.count == 1 && asked[0].to == MemberID(2), "\(asked)")
+        let nonce = Base.queryNonce(first)
+        for step in 1...5 {
+            let again = siteB.onMessage(heartbeat(term: far), now: Self.t0 + .milliseconds(step))
+            #expect(again.contains { if case .log(.messageRefused) = $0 { true } else { false } })
+            #expect(Base.sends(again).isEmpty, "asked again within a timeout")
+        }
+        #expect(siteB.term == 0)
+        // The arbitrator's answer: as far ahead. Now site-a's heartbeat is taken.
+        _ = siteB.onMessage(
+            PeerMessage(ticket: "ticketA", from: MemberID(2), to: MemberID(1), term: far - 1,
+                        body: .stateReply(known: nil, granted: false, manualHolders: [], nonce: nonce)), now: Self.t0 + .milliseconds(10))
+        let taken = siteB.onMessage(heartbeat(term: far), now: Self.t0 + .milliseconds(20))
+        #expect(!taken.contains { if case .log(.messageRefused) = $0 { true } else { false } })
+        #expect(siteB.term == far)
+        #expect(Base.sends(taken).contains { $0.to == MemberID(0) && $0.body == .heartbeatAcknowledged(round: 1) }, "\(taken)")
+        // And site-a alone still cannot carry it further than the bound past that.
+        let further = siteB.onMessage(heartbeat(term: far + ElectionLimits.termJumpMax * 2), now: Self.t0 + .milliseconds(30))
+        #expect(further.contains { if case .log(.messageRefused) = $0 { true } else { false } })
+        #expect(siteB.term == far)
     }
 
     /// The three traps of the issue, one by one.
