@@ -90,7 +90,7 @@ let package = Package(
                     exclude: ["Transcripts"]),  // read from the source tree by path (#filePath), not bundled
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
         .testTarget(name: "StyleTests"),
-        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire"]),
+        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire", "SeededRandom"]),
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
         // Pure: booth.conf-compatible configuration parser and validator. No I/O but the
         // one small loader function that reads a file and hands its text to the parser.
@@ -112,7 +112,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "BatonConfigTests", dependencies: ["BatonConfig", "TicketElection"]),
+        .testTarget(name: "BatonConfigTests", dependencies: ["BatonConfig", "TicketElection", "SeededRandom"]),
         .testTarget(
             name: "TLSTransportTests",
             dependencies: [
@@ -147,14 +147,14 @@ let package = Package(
         .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport"]),
         // Test bed only: a user-space Ethernet switch that loses, delays and duplicates frames
         // (this kernel has no netem), run in scripts/impair-bed's hub namespace.
-        .executableTarget(name: "baton-impair", path: "Sources/ImpairSwitch"),
+        .executableTarget(name: "baton-impair", dependencies: ["SeededRandom"], path: "Sources/ImpairSwitch"),
         // Test bed only: a member with a valid certificate sending extreme and random values in
         // every field of every message, replays, floods, oversize requests and garbage to real
         // batond processes over the TLS mesh. Used by Tests/BatondTests HostileMemberEndToEnd.
         .executableTarget(
             name: "baton-hostile-member",
             dependencies: [
-                "TLSTransport", "TicketWire", "TicketElection",
+                "TLSTransport", "TicketWire", "TicketElection", "SeededRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -177,8 +177,11 @@ let package = Package(
         // Seeded mutation fuzzing of every decoder (frames, journal, config, CIB): a fixed
         // budget in the tests, long runs with `baton fuzz`.
         .target(name: "DecoderFuzzing",
-                dependencies: ["TicketWire", "TicketElection", "TicketDaemon", "BatonConfig", "CIB", "Scheduler"],
+                dependencies: ["TicketWire", "TicketElection", "TicketDaemon", "BatonConfig", "CIB", "Scheduler", "SeededRandom"],
                 swiftSettings: optimizedEvenInDebug),
+        // Pure: SplitMix64, the seeded generator of the test beds and the fuzzers (one copy).
+        .target(name: "SeededRandom"),
+        .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
         .testTarget(name: "DecoderFuzzingTests", dependencies: ["DecoderFuzzing", "TicketWire", "CIB"]),
     ],
     swiftLanguageModes: [.v6]

@@ -5,33 +5,11 @@
 /// same bytes on every machine and in every build, so a failure is reported as (seed, index)
 /// plus the mutation chain, and either replays it.
 
-/// SplitMix64: small, fast, and good enough to pick offsets and mutations.
-public struct FuzzGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+import SeededRandom
 
-    public init(seed: UInt64) { state = seed }
-
-    /// The generator of input `index` of the run seeded with `seed` (independent of the
-    /// inputs before it, so any input can be made again on its own).
-    public init(seed: UInt64, index: Int) {
-        var mixer = FuzzGenerator(seed: seed ^ (UInt64(truncatingIfNeeded: index) &* 0xD6E8_FEB8_6659_FD93))
-        state = mixer.next()
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-
-    /// A number in 0..<bound.
-    public mutating func below(_ bound: Int) -> Int {
-        precondition(bound > 0, "below(\(bound)): the bound must be positive")
-        return Int(next() % UInt64(bound))
-    }
-}
+/// The fuzzers' generator: SplitMix64 (SeededRandom). `FuzzGenerator(seed:index:)` makes
+/// input `index` of the run seeded with `seed` on its own.
+public typealias FuzzGenerator = SplitMix64
 
 /// One change to an input; a chain of them, applied to a corpus entry in order, makes a
 /// fuzz input.

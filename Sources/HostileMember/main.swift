@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import SeededRandom
 import Synchronization
 import TLSTransport
 import TicketElection
@@ -92,19 +93,6 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-/// SplitMix64: every draw comes from `--seed`.
-struct Generator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func chance(_ probability: Double) -> Bool { Double.random(in: 0..<1, using: &self) < probability }
-}
-
 /// Well-formed peer messages with extreme and random values in every field.
 struct Values {
     let self_: MemberID
@@ -114,7 +102,7 @@ struct Values {
 
     static let extremeTerms: [UInt64] = [0, 1, 2, 1 << 32, (1 << 32) + 1, 1 << 62, (1 << 62) + 1, 1 << 63, UInt64.max - 1, UInt64.max]
 
-    func term(_ random: inout Generator) -> UInt64 {
+    func term(_ random: inout SplitMix64) -> UInt64 {
         switch Int.random(in: 0..<8, using: &random) {
         case 0: return known
         case 1: return known &+ UInt64.random(in: 0...3, using: &random)
@@ -125,7 +113,7 @@ struct Values {
         }
     }
 
-    func span(_ random: inout Generator) -> Duration {
+    func span(_ random: inout SplitMix64) -> Duration {
         switch Int.random(in: 0..<4, using: &random) {
         case 0: return .nanoseconds(1)
         case 1: return Frame.durationMax
@@ -135,23 +123,23 @@ struct Values {
     }
 
     /// In the membership mostly, else anywhere the wire can name (up to `membersMax`).
-    func member(_ random: inout Generator) -> MemberID {
+    func member(_ random: inout SplitMix64) -> MemberID {
         random.chance(0.7) ? MemberID(Int.random(in: 0..<memberCount, using: &random)) : MemberID(Int.random(in: 0..<Membership.membersMax, using: &random))
     }
 
-    func round(_ random: inout Generator) -> UInt64 {
+    func round(_ random: inout SplitMix64) -> UInt64 {
         random.chance(0.5) ? UInt64.random(in: 0...5, using: &random) : [0, 1, UInt64.max, 1 << 63, random.next()].randomElement(using: &random)!
     }
 
-    func view(_ random: inout Generator) -> LeaseView? {
+    func view(_ random: inout SplitMix64) -> LeaseView? {
         random.chance(0.25) ? nil : LeaseView(leader: member(&random), term: term(&random), remaining: span(&random), confirmed: random.chance(0.6))
     }
 
-    func nonce(_ random: inout Generator) -> UInt64 {
+    func nonce(_ random: inout SplitMix64) -> UInt64 {
         random.chance(0.3) ? [0, 1, UInt64.max].randomElement(using: &random)! : random.next()
     }
 
-    func body(_ random: inout Generator) -> MessageBody {
+    func body(_ random: inout SplitMix64) -> MessageBody {
         let reasons: [RefusalReason] = [.leaseHeldElsewhere, .staleTerm, .alreadyVoted, .quietAfterRestart, .manualTicket]
         switch Int.random(in: 0..<14, using: &random) {
         case 0: return .voteRequest(lease: span(&random))
@@ -173,7 +161,7 @@ struct Values {
         }
     }
 
-    func ticket(_ random: inout Generator) -> String {
+    func ticket(_ random: inout SplitMix64) -> String {
         switch Int.random(in: 0..<20, using: &random) {
         case 0: return "nosuch"
         case 1: return String(repeating: "x", count: TicketPolicy.nameLengthMax)
@@ -182,7 +170,7 @@ struct Values {
         }
     }
 
-    func frame(to receiver: MemberID, _ random: inout Generator) -> [UInt8] {
+    func frame(to receiver: MemberID, _ random: inout SplitMix64) -> [UInt8] {
         let count = random.chance(0.8) ? 1 : Int.random(in: 2...12, using: &random)
         let messages = (0..<count).map { _ in
             PeerMessage(ticket: ticket(&random), from: self_, to: receiver, term: term(&random), body: body(&random))
@@ -319,7 +307,7 @@ let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let selfID = MemberID(options.members.firstIndex(of: options.identity)!)
 let start = ContinuousClock.now
 let end = start + .milliseconds(Int64(options.seconds * 1000))
-var random = Generator(state: options.seed)
+var random = SplitMix64(seed: options.seed)
 var values = Values(self_: selfID, memberCount: options.members.count, tickets: options.tickets, known: options.knownTerm)
 let links = options.targets.map { Link(name: $0.name, host: $0.host, port: $0.port, context: context, group: group, logger: logger) }
 var sent: [String: Int] = [:]

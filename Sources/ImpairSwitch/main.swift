@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SeededRandom
 
 // baton-impair: a user-space Ethernet switch that impairs what it forwards (test bed only).
 //
@@ -46,20 +47,6 @@ struct Impairment: Equatable {
         }
         return result
     }
-}
-
-/// SplitMix64: small, seeded, good enough for drawing losses and delays.
-struct Generator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
 struct Held {
@@ -216,7 +203,7 @@ signal(SIGTERM, SIG_DFL)
 
 let ports = portNames.map(openPort)
 var pollSet = ports.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-var generator = Generator(state: seed)
+var generator = SplitMix64(seed: seed)
 var held = HeldQueue()
 var order: UInt64 = 0
 var counters = Counters()

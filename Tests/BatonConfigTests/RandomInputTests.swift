@@ -1,17 +1,6 @@
 import Testing
+import SeededRandom
 @testable import BatonConfig
-
-/// SplitMix64: a seeded generator, so a failing input replays from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
-}
 
 @Suite struct RandomInput {
     static let fragments = [
@@ -25,7 +14,7 @@ struct SeededGenerator: RandomNumberGenerator {
     /// Random token soup never crashes the parser: it loads or throws a located error.
     @Test(arguments: 0..<8)
     func randomTextLoadsOrThrowsLocatedErrors(seedIndex: Int) {
-        var generator = SeededGenerator(state: 0xBA70_0000 + UInt64(seedIndex))
+        var generator = SplitMix64(seed: 0xBA70_0000 + UInt64(seedIndex))
         for iteration in 0..<250 {
             var text = "site = 10.0.0.1\nsite = 10.0.0.2\narbitrator = 10.0.0.3\n"
             for _ in 0..<Int.random(in: 1...60, using: &generator) {

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 import Testing
 import TicketDaemon
 import TicketElection
@@ -22,24 +23,11 @@ struct HostileMemberTests {
             ?? framesDefault
     }
 
-    /// SplitMix64: the test's own seeded generator (the test draws no unseeded random number).
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func chance(_ probability: Double) -> Bool { Double.random(in: 0..<1, using: &self) < probability }
-    }
-
     static let hostile = MemberID(1)
     static let victims = [MemberID(0), MemberID(2)]
 
     /// A term near what the victim knows, near the bound, or absurd.
-    static func term(known: UInt64, _ random: inout Generator) -> UInt64 {
+    static func term(known: UInt64, _ random: inout SplitMix64) -> UInt64 {
         switch Int.random(in: 0..<8, using: &random) {
         case 0: return known
         case 1: return known &+ UInt64.random(in: 0...3, using: &random)
@@ -50,7 +38,7 @@ struct HostileMemberTests {
         }
     }
 
-    static func span(_ random: inout Generator) -> Duration {
+    static func span(_ random: inout SplitMix64) -> Duration {
         // What the wire lets through: 1 ns ... 7 days.
         switch Int.random(in: 0..<4, using: &random) {
         case 0: return .nanoseconds(1)
@@ -60,19 +48,19 @@ struct HostileMemberTests {
         }
     }
 
-    static func member(_ random: inout Generator) -> MemberID {
+    static func member(_ random: inout SplitMix64) -> MemberID {
         random.chance(0.8) ? MemberID(Int.random(in: 0..<3, using: &random)) : MemberID(Int.random(in: 0..<Membership.membersMax, using: &random))
     }
 
-    static func round(_ random: inout Generator) -> UInt64 {
+    static func round(_ random: inout SplitMix64) -> UInt64 {
         random.chance(0.5) ? UInt64.random(in: 0...5, using: &random) : [UInt64.max, 1 << 63, random.next()].randomElement(using: &random)!
     }
 
-    static func view(known: UInt64, _ random: inout Generator) -> LeaseView? {
+    static func view(known: UInt64, _ random: inout SplitMix64) -> LeaseView? {
         random.chance(0.3) ? nil : LeaseView(leader: member(&random), term: term(known: known, &random), remaining: span(&random), confirmed: random.chance(0.7))
     }
 
-    static func body(known: UInt64, _ random: inout Generator) -> MessageBody {
+    static func body(known: UInt64, _ random: inout SplitMix64) -> MessageBody {
         let reasons: [RefusalReason] = [.leaseHeldElsewhere, .staleTerm, .alreadyVoted, .quietAfterRestart, .manualTicket]
         switch Int.random(in: 0..<14, using: &random) {
         case 0: return .voteRequest(lease: span(&random))
@@ -103,7 +91,7 @@ struct HostileMemberTests {
         ]
         var cores = try (0..<3).map { DaemonCore(membership: try Membership(members: DaemonCoreTests.members, selfID: MemberID($0)), policies: policies) }
         var now = LocalInstant(nanoseconds: 1_000_000_000)
-        var random = Generator(state: seed)
+        var random = SplitMix64(seed: seed)
         // An honest start and grant, recording site-b's frames for the replays to come.
         var recorded: [PeerFrame] = []
         var honest = (0..<3).flatMap { cores[$0].start([:], now: now).frames }
