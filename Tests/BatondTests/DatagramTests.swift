@@ -10,12 +10,10 @@ import Glibc
 /// replayed datagrams are dropped and counted, and the holder keeps renewing through them.
 extension EndToEnd {
     @Suite struct Datagrams {
-        static let missing: String? = {
-            var reasons: [String] = []
-            if !FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") { reasons.append("no /usr/bin/python3 (sends and captures the datagrams)") }
-            if geteuid() != 0 { reasons.append("not root (capturing a datagram on lo to replay it needs a packet socket)") }
-            return skipReason("BatondTests", skipping: "Datagrams", reasons)
-        }()
+        static let missing = skipReason("BatondTests", skipping: "Datagrams", [
+            Requirement.executable("/usr/bin/python3", "sends and captures the datagrams"),
+            Requirement.root("capturing a datagram on lo to replay it needs a packet socket"),
+        ])
 
         /// `baton_NAME` of a member's /metrics.
         static func counter(_ name: String, port: Int) async throws -> Int {

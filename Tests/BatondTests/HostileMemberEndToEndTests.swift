@@ -29,14 +29,9 @@ extension EndToEnd {
     @Suite struct HostileMemberEndToEnd {
         static var hostileMember: String { BuildPaths.product("baton-hostile-member") }
 
-        static let missing: String? = {
-            var reasons: [String] = []
-            if !FileManager.default.isExecutableFile(atPath: hostileMember) {
-                reasons.append("\(hostileMember) is not built (run `swift build`, which builds the test-bed executables)")
-            }
-            if !FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") { reasons.append("no /usr/bin/curl (reads /metrics)") }
-            return skipReason("BatondTests", skipping: "HostileMemberEndToEnd", reasons)
-        }()
+        static let missing = skipReason("BatondTests", skipping: "HostileMemberEndToEnd", [
+            Requirement.built("baton-hostile-member"), Requirement.executable("/usr/bin/curl", "reads /metrics"),
+        ])
 
         static let tickets = """
             ticket = "ticketA"

@@ -15,17 +15,9 @@ import Glibc
 /// here; `baton lossy-bench` runs the same for 180 s and compares two builds.
 extension EndToEnd {
     @Suite struct LossyNetwork {
-        static let missing: String? = {
-            var reasons: [String] = []
-            if geteuid() != 0 { reasons.append("not root (network namespaces and packet sockets need it)") }
-            if !["/usr/bin/ip", "/bin/ip", "/usr/sbin/ip", "/sbin/ip"].contains(where: FileManager.default.isExecutableFile(atPath:)) {
-                reasons.append("no ip command (apt-get install iproute2)")
-            }
-            if !FileManager.default.isExecutableFile(atPath: BuildPaths.product("baton-impair")) {
-                reasons.append("\(BuildPaths.product("baton-impair")) is not built (swift build --build-tests builds it)")
-            }
-            return skipReason("BatondTests", skipping: "LossyNetwork", reasons)
-        }()
+        static let missing = skipReason("BatondTests", skipping: "LossyNetwork", [
+            Requirement.root("network namespaces and packet sockets need it"), Requirement.ipCommand, Requirement.built("baton-impair"),
+        ])
 
         static let impairedSpan: Duration = .seconds(80)
         /// The least lease a holder may have left between renewals: a renewal starts with
@@ -36,29 +28,10 @@ extension EndToEnd {
 
         @Test(.enabled(if: missing == nil, "needs root, iproute2 and the built baton-impair; the reason is printed on stderr"))
         func holdersKeptAt25PercentLoss() async throws {
-            let bed = "/tmp/baton-impair-test-\(getpid())"
-            let script = Paths.packageRoot.appendingPathComponent("scripts/impair-bed").path
-            let up = try await run([script, "-d", bed, "up", "--members", "3", "--switch", BuildPaths.product("baton-impair"), "--seed", "10"], timeLimit: .seconds(60))
-            defer {
-                // Idempotent; kills only the switch this bed started, deletes its namespaces.
-                let teardown = Process()
-                teardown.executableURL = URL(fileURLWithPath: script)
-                teardown.arguments = ["-d", bed, "teardown"]
-                try? teardown.run()
-                teardown.waitUntilExit()
-            }
-            guard up.status == 0 else { throw TestFailure("impair-bed up failed: \(up)") }
-            let members = [
-                Member(name: "site-a", address: "10.232.0.1", role: .site),
-                Member(name: "site-b", address: "10.232.0.2", role: .site),
-                Member(name: "arbitrator", address: "10.232.0.3", role: .arbitrator),
-            ]
             let names = ["ticketA", "ticketB", "ticketC"]
             let tickets = names.map { "ticket = \"\($0)\"\n  expire = 10\n  timeout = 1\n  retries = 3\n" }.joined()
-            try await withCluster(members: members, tickets: tickets, start: false) { cluster in
-                for (index, member) in members.enumerated() {
-                    cluster.memberPrefix[member.name] = [script, "-d", bed, "exec", "\(index + 1)"]
-                }
+            try await withImpairBed(seed: 10) { bed in try await withCluster(members: ImpairBed.members, tickets: tickets, start: false) { cluster in
+                bed.place(cluster)
                 try cluster.startAll()
                 try await cluster.waitReady()
                 for (index, ticket) in names.enumerated() {
@@ -69,18 +42,16 @@ extension EndToEnd {
                 try await waitUntil("every ticket granted in a CIB file") {
                     names.allSatisfy { ticket in cluster.cibGranted(ticket, at: "site-a") || cluster.cibGranted(ticket, at: "site-b") }
                 }
-                let impair = try await run([script, "-d", bed, "set", "0.25", "200", "100", "0.05"])
-                guard impair.status == 0 else { throw TestFailure("impair-bed set failed: \(impair)") }
+                try await bed.set("0.25", "200", "100", "0.05")
                 async let leaseLeft = sampleLeaseLeft(cluster, sites: ["site-a", "site-b"], for: Self.impairedSpan)
                 let figures = try await sampleHolders(cluster, tickets: names, for: Self.impairedSpan)
                 let leastLeft = try await leaseLeft
-                let stats = try await run([script, "-d", bed, "stats"])
-                print("lossy network (namespaces, 25 % loss, 200 ± 100 ms, 5 % duplication, \(Int(seconds(Self.impairedSpan))) s): \(figures); least lease left at a holder \(String(format: "%.2f", leastLeft)) s; switch: \(stats.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+                print("lossy network (namespaces, 25 % loss, 200 ± 100 ms, 5 % duplication, \(Int(seconds(Self.impairedSpan))) s): \(figures); least lease left at a holder \(String(format: "%.2f", leastLeft)) s; switch: \(try await bed.stats())")
                 #expect(figures.doubleHolderSamples == 0, "a ticket was granted at both sites at once")
                 #expect(figures.holderChanges == 0, "\(figures)\n\(cluster.logs())")
                 #expect(figures.withoutHolderShare < 0.01, "\(figures)")
                 #expect(leastLeft >= Self.leaseLeftMin, "a holder's lease ran down to \(leastLeft) s before a renewal got through")
-            }
+            } }
         }
     }
 }
@@ -92,29 +63,10 @@ extension EndToEnd.LossyNetwork {
     /// and kept as before. Without that fallback every election frame was lost.
     @Test(.enabled(if: EndToEnd.LossyNetwork.missing == nil, "needs root, iproute2 and the built baton-impair; the reason is printed on stderr"))
     func udpDroppedByAFirewallFallsBackToTCP() async throws {
-        let bed = "/tmp/baton-impair-test-udp-\(getpid())"
-        let script = Paths.packageRoot.appendingPathComponent("scripts/impair-bed").path
-        let up = try await run([script, "-d", bed, "up", "--members", "3", "--switch", BuildPaths.product("baton-impair"), "--seed", "11"], timeLimit: .seconds(60))
-        defer {
-            let teardown = Process()
-            teardown.executableURL = URL(fileURLWithPath: script)
-            teardown.arguments = ["-d", bed, "teardown"]
-            try? teardown.run()
-            teardown.waitUntilExit()
-        }
-        guard up.status == 0 else { throw TestFailure("impair-bed up failed: \(up)") }
-        let blocked = try await run([script, "-d", bed, "set", "0", "0", "0", "0", "1"])
-        guard blocked.status == 0 else { throw TestFailure("impair-bed set failed: \(blocked)") }
-        let members = [
-            Member(name: "site-a", address: "10.232.0.1", role: .site),
-            Member(name: "site-b", address: "10.232.0.2", role: .site),
-            Member(name: "arbitrator", address: "10.232.0.3", role: .arbitrator),
-        ]
         let tickets = "ticket = \"ticketA\"\n  expire = 10\n  timeout = 1\n  retries = 3\n"
-        try await withCluster(members: members, tickets: tickets, start: false) { cluster in
-            for (index, member) in members.enumerated() {
-                cluster.memberPrefix[member.name] = [script, "-d", bed, "exec", "\(index + 1)"]
-            }
+        try await withImpairBed(seed: 11) { bed in try await withCluster(members: ImpairBed.members, tickets: tickets, start: false) { cluster in
+            try await bed.set("0", "0", "0", "0", "1")
+            bed.place(cluster)
             try cluster.startAll()
             try await cluster.waitReady()
             let grant = try await cluster.grant("ticketA", at: "site-a")
@@ -122,11 +74,10 @@ extension EndToEnd.LossyNetwork {
             try await waitUntil("ticketA granted at site-a") { cluster.cibGranted("ticketA", at: "site-a") }
             // Two and a half leases: renewals must get through over TCP.
             let figures = try await sampleHolders(cluster, tickets: ["ticketA"], for: .seconds(25))
-            let stats = try await run([script, "-d", bed, "stats"])
-            print("UDP dropped by the switch, 25 s: \(figures); switch: \(stats.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+            print("UDP dropped by the switch, 25 s: \(figures); switch: \(try await bed.stats())")
             #expect(figures.holderChanges == 0 && figures.withoutHolder == .zero, "\(figures)")
             #expect(figures.doubleHolderSamples == 0)
-        }
+        } }
     }
 }
 

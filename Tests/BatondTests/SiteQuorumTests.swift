@@ -12,15 +12,10 @@ import Glibc
 /// before the lease would have run out.
 extension EndToEnd {
     @Suite struct SiteQuorum {
-        static let missing: String? = {
-            var reasons: [String] = []
-            if geteuid() != 0 { reasons.append("not root (network namespaces need it)") }
-            if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/corosync") { reasons.append("no /usr/sbin/corosync (apt-get install corosync)") }
-            if !["/usr/bin/ip", "/bin/ip", "/usr/sbin/ip", "/sbin/ip"].contains(where: FileManager.default.isExecutableFile(atPath:)) {
-                reasons.append("no ip command (apt-get install iproute2)")
-            }
-            return skipReason("BatondTests", skipping: "SiteQuorum", reasons)
-        }()
+        static let missing = skipReason("BatondTests", skipping: "SiteQuorum", [
+            Requirement.root("network namespaces need it"), Requirement.executable("/usr/sbin/corosync", "apt-get install corosync"),
+            Requirement.ipCommand,
+        ])
 
         @Test(.enabled(if: missing == nil, "needs root, corosync and iproute2; the reason is printed on stderr"))
         func holderReleasesWhenItsSiteLosesQuorum() async throws {

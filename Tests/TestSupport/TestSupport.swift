@@ -33,11 +33,37 @@ public enum BuildPaths {
 /// A capability check's verdict: nil when nothing is missing; otherwise the reasons, also
 /// printed on standard error ("TARGET: SKIPPING WHAT: reason; reason"), so that a skip is
 /// never silent.
-public func skipReason(_ target: String, skipping what: String, _ reasons: [String]) -> String? {
+/// `reasons` holds one entry per check, nil where the check passed (see `Requirement`).
+public func skipReason(_ target: String, skipping what: String, _ checks: [String?]) -> String? {
+    let reasons = checks.compactMap { $0 }
     guard !reasons.isEmpty else { return nil }
     let message = "\(target): SKIPPING \(what): " + reasons.joined(separator: "; ")
     FileHandle.standardError.write(Data((message + "\n").utf8))
     return message
+}
+
+/// The checks the suites that drive real processes repeat, for `skipReason`: each is nil when
+/// met, or the reason (with the package or command that brings it) when not.
+public enum Requirement {
+    /// Root, for `why` (namespaces, packet sockets, mounts).
+    public static func root(_ why: String) -> String? { geteuid() == 0 ? nil : "not root (\(why))" }
+
+    /// An executable at `path`; `missing` says what it is for and how to install it.
+    public static func executable(_ path: String, _ missing: String) -> String? {
+        FileManager.default.isExecutableFile(atPath: path) ? nil : "no \(path) (\(missing))"
+    }
+
+    /// The `ip` command (iproute2), wherever the distribution puts it.
+    public static var ipCommand: String? {
+        ["/usr/bin/ip", "/bin/ip", "/usr/sbin/ip", "/sbin/ip"].contains(where: FileManager.default.isExecutableFile(atPath:))
+            ? nil : "no ip command (apt-get install iproute2)"
+    }
+
+    /// An executable product of this package, built next to the test bundle.
+    public static func built(_ product: String) -> String? {
+        let path = BuildPaths.product(product)
+        return FileManager.default.isExecutableFile(atPath: path) ? nil : "\(path) is not built (swift build --build-tests builds it)"
+    }
 }
 
 /// How long the tests that drive real processes, sockets and timers wait. A test waits for what
