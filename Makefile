@@ -16,6 +16,7 @@ demo:
 	scripts/ensure-packages $(DEMO_PACKAGES)
 	$(SWIFT) build -c release --product batond
 	$(SWIFT) build -c release --product baton
+	$(SWIFT) build -c release --product baton-full
 	.build/release/baton demo
 
 build:
@@ -39,12 +40,14 @@ bench:
 	scripts/ensure-packages $(DEMO_PACKAGES)
 	$(SWIFT) build -c release --product batond
 	$(SWIFT) build -c release --product baton
+	$(SWIFT) build -c release --product baton-full
 	.build/release/baton bench
 
 bench-quick:
 	scripts/ensure-packages $(DEMO_PACKAGES)
 	$(SWIFT) build -c release --product batond
 	$(SWIFT) build -c release --product baton
+	$(SWIFT) build -c release --product baton-full
 	.build/release/baton bench --quick
 
 # issue 5's benchmark: our CIB parse + scheduler against crm_simulate -R -Q on synthetic clusters
@@ -53,5 +56,6 @@ bench-quick:
 scheduler-bench:
 	scripts/ensure-packages $(BUILD_PACKAGES) pacemaker pacemaker-cli-utils
 	$(SWIFT) build -c release --product baton
+	$(SWIFT) build -c release --product baton-full
 	.build/release/baton scheduler-benchmark --table --repeats 5
 	.build/release/baton scheduler-benchmark --growth

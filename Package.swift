@@ -25,11 +25,15 @@ let staticSwiftRuntime: [LinkerSetting] = [.unsafeFlags(
         + ["-Xlinker", "--end-group"],
     .when(platforms: [.linux]))]
 
+/// `baton`, the admin front, carries the Swift runtime too, and nothing else: no Foundation.
+let staticSwiftCoreOnly: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))]
+
 let package = Package(
     name: "Baton",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "baton", targets: ["baton"]),
+        .executable(name: "baton-full", targets: ["baton-full"]),
         .executable(name: "batond", targets: ["batond"]),
         .library(name: "BatonConfig", targets: ["BatonConfig"]),
         .library(name: "TLSTransport", targets: ["TLSTransport"]),
@@ -67,9 +71,24 @@ let package = Package(
             ],
             linkerSettings: staticSwiftRuntime
         ),
+        // `baton`, what admins type: the ticket commands with text output through this machine's
+        // admin socket, answered by a small executable (no ArgumentParser, Foundation, OpenSSL,
+        // libxml2, Corosync) for its start-up; every other command line goes to `baton-full`.
         .executableTarget(
             name: "baton",
+            dependencies: ["BatonClient", "BatonConfig"],
+            path: "Sources/BatonFront",
+            linkerSettings: staticSwiftCoreOnly
+        ),
+        // What both command lines share to reach batond and print its answers (no Foundation).
+        .target(name: "BatonClient", dependencies: ["TicketWire", "TicketElection", "BatonConfig"]),
+        // The whole command line (ArgumentParser): help, JSON, remote admin over TLS, the lab
+        // commands (simulators, benchmarks, conformance, fuzzing, demo). `baton` runs it for
+        // everything it does not answer itself. Its sources stay in Sources/baton.
+        .executableTarget(
+            name: "baton-full",
             dependencies: [
+                "BatonClient",
                 "TicketElection",
                 "GeoSimulation",
                 "TicketWire",
@@ -84,6 +103,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            path: "Sources/baton",
             linkerSettings: staticSwiftRuntime
         ),
         .testTarget(name: "TicketElectionTests", dependencies: ["TicketElection", "GeoSimulation"],

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonClient
 import Foundation
 import TicketWire
 

@@ -1,3 +1,4 @@
+import BatonClient
 import BatonConfig
 import Logging
 import NIOCore

@@ -34,24 +34,18 @@ import Glibc
         return nil
     }()
 
-    static var binaries: [String] { [Paths.batond, Paths.baton, BuildPaths.product("baton-corosync-probe")] }
+    /// Every shipped binary (`baton` runs `baton-full` for what it does not answer itself).
+    static let products = ["batond", "baton", "baton-full", "baton-corosync-probe"]
+    static var binaries: [String] { products.map(BuildPaths.product) }
 
-    static let missing: String? = {
-        var reasons: [String] = []
-        for binary in binaries where !FileManager.default.isExecutableFile(atPath: binary) {
-            reasons.append("\(binary) is not built (swift build --build-tests builds it)")
-        }
-        if toolchain == nil { reasons.append("this test process loaded no libswiftCore.so, so there is no toolchain to hide") }
-        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/ldd") { reasons.append("no /usr/bin/ldd") }
-        return skipReason("BatondTests", skipping: "StandaloneBinaries", reasons)
-    }()
+    static let missing = skipReason("BatondTests", skipping: "StandaloneBinaries", products.map(Requirement.built) + [
+        toolchain == nil ? "this test process loaded no libswiftCore.so, so there is no toolchain to hide" : nil,
+        Requirement.executable("/usr/bin/ldd", "libc-bin"),
+    ])
 
-    static let namespaceMissing: String? = {
-        var reasons: [String] = []
-        if geteuid() != 0 { reasons.append("not root (a private mount namespace needs CAP_SYS_ADMIN)") }
-        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") { reasons.append("no /usr/bin/unshare (util-linux)") }
-        return skipReason("BatondTests", skipping: "StandaloneBinaries.runWithTheToolchainHidden", reasons)
-    }()
+    static let namespaceMissing = skipReason("BatondTests", skipping: "StandaloneBinaries.runWithTheToolchainHidden", [
+        Requirement.root("a private mount namespace needs CAP_SYS_ADMIN"), Requirement.executable("/usr/bin/unshare", "util-linux"),
+    ])
 
     @Test(.enabled(if: missing == nil, "needs the built binaries and ldd; the reason is printed on stderr"))
     func lddFindsNothingInTheToolchainOrTheBuildDirectory() async throws {
@@ -89,7 +83,7 @@ import Glibc
         let gone = try await hidden(["/usr/bin/test", "-e", runtime])
         #expect(gone.status == 1, "the toolchain is still visible in the namespace: \(gone)")
 
-        for binary in [Paths.batond, Paths.baton] {
+        for binary in [Paths.batond, Paths.baton, Paths.batonFull] {
             let help = try await hidden([binary, "--help"])
             #expect(help.status == 0, "\(binary) --help with the toolchain hidden: \(help)")
             #expect(help.stdout.contains("USAGE:"), "\(binary) --help: \(help)")

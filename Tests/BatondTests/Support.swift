@@ -13,16 +13,10 @@ import Glibc
 
 /// What the end-to-end suites need from the machine; the reason is printed when absent.
 enum Capability {
-    static let missing: String? = {
-        var reasons: [String] = []
-        for binary in [Paths.batond, Paths.baton] where !FileManager.default.isExecutableFile(atPath: binary) {
-            reasons.append("\(binary) is not built (run `swift build` or `make test`, which builds the executables before the tests)")
-        }
-        if !["/usr/bin/openssl", "/bin/openssl"].contains(where: FileManager.default.isExecutableFile(atPath:)) {
-            reasons.append("no openssl binary (apt-get install openssl): the test PKI needs it")
-        }
-        return skipReason("BatondTests", skipping: "the end-to-end suites", reasons)
-    }()
+    static let missing = skipReason("BatondTests", skipping: "the end-to-end suites", ["batond", "baton", "baton-full"].map(Requirement.built) + [
+        ["/usr/bin/openssl", "/bin/openssl"].contains(where: FileManager.default.isExecutableFile(atPath:))
+            ? nil : "no openssl binary (apt-get install openssl): the test PKI needs it",
+    ])
     static var available: Bool { missing == nil }
 }
 
@@ -36,6 +30,8 @@ enum Paths {
     static let makeTestPKI = packageRoot.appendingPathComponent("scripts/make-test-pki").path
     static var batond: String { BuildPaths.product("batond") }
     static var baton: String { BuildPaths.product("baton") }
+    /// The whole command line, which `baton` runs for what it does not answer itself.
+    static var batonFull: String { BuildPaths.product("baton-full") }
 }
 
 struct CommandResult: Sendable, CustomStringConvertible {

@@ -1,0 +1,100 @@
+import BatonConfig
+import TicketElection
+import TicketWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The text answers of the ticket commands (booth's shapes), one string per line, for both
+/// `baton` and `baton-full`. `--output json` stays with `baton-full` (Foundation's serializer).
+public enum ClientText {
+    /// booth's `list` lines; `configuration` gives members' addresses (names where absent).
+    public static func list(_ tickets: [TicketSummary], configuration: BatonConfiguration?) -> [String] {
+        func address(_ name: String) -> String { configuration?.member(named: name)?.address ?? name }
+        var lines: [String] = []
+        var warnings: [String] = []
+        for ticket in tickets {
+            guard let leader = ticket.leader else {
+                lines.append("ticket: \(ticket.name), leader: NONE")
+                continue
+            }
+            if ticket.manual {
+                lines.append("ticket: \(ticket.name), leader: \(address(leader)), expires: INF [manual mode]")
+                if ticket.manualHolders.count > 1 {
+                    warnings.append("WARNING: The ticket \(ticket.name) is granted to multiple sites: \(ticket.manualHolders.map(address).joined(separator: ", ")). Revoke the ticket from the faulty sites.")
+                }
+                continue
+            }
+            var line = "ticket: \(ticket.name), leader: \(address(leader))"
+            if let remaining = seconds(ticket.leaseRemaining) { line += ", expires: \(SystemTime.format(secondsFromNow: remaining))" }
+            if let pending = seconds(ticket.commitPending) { line += " (commit pending until \(SystemTime.format(secondsFromNow: pending)))" }
+            lines.append(line)
+        }
+        if !warnings.isEmpty {
+            lines.append("")
+            lines += warnings
+        }
+        return lines
+    }
+
+    public static func peers(_ peers: [PeerSummary]) -> [String] {
+        peers.map { peer in
+            let heard = peer.lastHeard.map { "\(oneDecimal(Double($0.nanoseconds) / 1e9)) s ago" } ?? "never"
+            return "\(peer.site ? "site" : "arbitrator"): \(peer.name) \(peer.address), \(peer.connected ? "connected" : "NOT connected"), last heard \(heard)"
+        }
+    }
+
+    public static func status(_ status: DaemonSummary) -> String {
+        "batond running: \(status.site ? "site" : "arbitrator") \(status.name), \(status.tickets) tickets, up \(status.uptime.nanoseconds / 1_000_000_000) s"
+    }
+
+    /// `attr get` (values only) and `attr list` (name and value) lines, or the refusal.
+    public static func attributeLines(of body: ReplyBody, valuesOnly: Bool) throws(CLIError) -> [String] {
+        switch body {
+        case .attributes(let attributes): return attributes.map { valuesOnly ? $0.value : "\($0.name) \($0.value)" }
+        case .error(let message): throw CLIError(code: .failed, message: message)
+        default: throw CLIError(code: .failed, message: "unexpected answer")
+        }
+    }
+
+    /// `value` as C's "%.1f" prints it (what String(format:) gave before).
+    static func oneDecimal(_ value: Double) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = withVaList([value]) { vsnprintf(&buffer, buffer.count, "%.1f", $0) }
+        guard length > 0 else { return "?" }
+        return String(decoding: buffer[..<min(Int(length), buffer.count - 1)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// The outcome of grant, revoke, standby, activate, move and attr set/delete in text: the
+/// line to print when it succeeded, the failure (exit 1) when not.
+public func textOutcome(of body: ReplyBody) throws(CLIError) -> String {
+    switch body {
+    case .outcome(let outcome):
+        if !outcome.succeeded { throw CLIError(code: .failed, message: outcome.text) }
+        return outcome.text
+    case .error(let message):
+        throw CLIError(code: .failed, message: message)
+    default:
+        throw CLIError(code: .failed, message: "unexpected answer from batond")
+    }
+}
+
+/// The answers `list`, `peers` and `status` expect, or the failure they report otherwise.
+public enum ExpectedAnswer {
+    public static func tickets(_ body: ReplyBody) throws(CLIError) -> [TicketSummary] {
+        guard case .tickets(let tickets) = body else { throw CLIError(code: .failed, message: "unexpected answer to list") }
+        return tickets
+    }
+
+    public static func peers(_ body: ReplyBody) throws(CLIError) -> [PeerSummary] {
+        guard case .peers(let peers) = body else { throw CLIError(code: .failed, message: "unexpected answer to peers") }
+        return peers
+    }
+
+    public static func status(_ body: ReplyBody) throws(CLIError) -> DaemonSummary {
+        guard case .status(let status) = body else { throw CLIError(code: .failed, message: "unexpected answer") }
+        return status
+    }
+}

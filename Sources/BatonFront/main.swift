@@ -1,0 +1,62 @@
+import BatonClient
+import BatonConfig
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// `baton`, the command admins type. The ticket commands with text output through this
+// machine's admin socket (what scripts and people run most: list, grant, revoke, status, …)
+// are answered here, by a small executable that links neither ArgumentParser nor Foundation,
+// OpenSSL, libxml2 or Corosync: its start-up is a few milliseconds where the full command line
+// took about 19 (README, "start-up"). Everything else — help, JSON output, the lab commands,
+// `-s MEMBER` over TLS, every usage error — is handed unchanged (same argv, same environment) to
+// `baton-full` next to this executable, so that output, messages and exit codes are one
+// program's. Both print the ticket answers with BatonClient's code.
+
+/// `baton-full` in the directory of this executable (symbolic links resolved), run in this
+/// process's place; returns only if it could not be run.
+func runFull() -> Never {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let here = count > 0 ? String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    let directory = here.lastIndex(of: "/").map { String(here[..<$0]) } ?? "."
+    let full = directory + "/baton-full"
+    let argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
+    execv(full, argv)
+    reportFailure("cannot run \(full): \(String(cString: strerror(errno)))")
+    exit(127)
+}
+
+func fail(_ error: CLIError, status: Bool) -> Never {
+    reportFailure(error.message)
+    exit(status ? statusExitCode(error) : error.code.rawValue)
+}
+
+guard let line = AdminCommandLine.parse(Array(CommandLine.arguments.dropFirst())) else { runFull() }
+let settings = line.settings
+let isStatus = line.command == .status
+do {
+    guard case .socket(let path) = try settings.route() else { runFull() }  // TLS to another member
+    switch line.command {
+    case .list:
+        let tickets = try ExpectedAnswer.tickets(settings.ask(.list, socketPath: path))
+        let configuration = try? settings.loadConfiguration()
+        for output in ClientText.list(tickets, configuration: configuration) { print(output) }
+    case .peers:
+        for output in ClientText.peers(try ExpectedAnswer.peers(settings.ask(.peers, socketPath: path))) { print(output) }
+    case .status:
+        print(ClientText.status(try ExpectedAnswer.status(settings.ask(.status, socketPath: path))))
+    case .ticket(let ticket, let command):
+        print(try textOutcome(of: settings.ask(.ticket(name: ticket, command), socketPath: path)))
+    case .getAttribute(let ticket, let name):
+        let body = try settings.ask(.getAttribute(ticket: ticket, name: name), socketPath: path)
+        for output in try ClientText.attributeLines(of: body, valuesOnly: true) { print(output) }
+    case .listAttributes(let ticket):
+        let body = try settings.ask(.listAttributes(ticket: ticket), socketPath: path)
+        for output in try ClientText.attributeLines(of: body, valuesOnly: false) { print(output) }
+    }
+} catch {
+    fail(error, status: isStatus)
+}
+exit(0)
