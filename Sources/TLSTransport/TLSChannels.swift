@@ -69,6 +69,18 @@ public enum TLSChannels {
         handshakeTimeout: Duration, handshakeGate: HandshakeGate? = nil, backlog: Int = 64, group: any EventLoopGroup, logger: Logger,
         configure: @escaping @Sendable (any Channel) throws -> Void
     ) async throws -> any Channel {
+        try await listen(
+            host: host, port: port, acceptedPeerNames: acceptedPeerNames, context: context, currentHandshakeTimeout: { handshakeTimeout },
+            handshakeGate: handshakeGate, backlog: backlog, group: group, logger: logger, configure: configure)
+    }
+
+    /// `listen`, with the handshake timeout read at each accept (a reload changes it for the
+    /// connections accepted after it, as it changes the certificates).
+    public static func listen(
+        host: String, port: Int, acceptedPeerNames: [String], context: ReloadableTLSContext,
+        currentHandshakeTimeout: @escaping @Sendable () -> Duration, handshakeGate: HandshakeGate? = nil, backlog: Int = 64,
+        group: any EventLoopGroup, logger: Logger, configure: @escaping @Sendable (any Channel) throws -> Void
+    ) async throws -> any Channel {
         precondition(!acceptedPeerNames.isEmpty, "a listener accepts at least one member name")
         precondition(backlog >= 1, "listen backlog \(backlog)")
         let bootstrap = ServerBootstrap(group: group)
@@ -93,11 +105,11 @@ public enum TLSChannels {
                         slot = id
                         channel.closeFuture.whenComplete { _ in handshakeGate.ended(id) }
                     }
-                    // Each connection takes the context current at accept time (reloads apply
-                    // to new connections).
+                    // Each connection takes the context and the timeout current at accept time
+                    // (reloads apply to new connections).
                     let handler = TLSHandler(
                         role: .server, context: context.context, peerNamePolicy: .anyOf(acceptedPeerNames),
-                        handshakeTimeout: handshakeTimeout, logger: logger)
+                        handshakeTimeout: currentHandshakeTimeout(), logger: logger)
                     try channel.pipeline.syncOperations.addHandler(handler)
                     if let handshakeGate, let slot {
                         try channel.pipeline.syncOperations.addHandler(HandshakeSlotHandler(gate: handshakeGate, id: slot))

@@ -19,7 +19,7 @@ extension TicketDaemon {
         let names = plan.endpoints.enumerated().filter { $0.offset != plan.membership.selfID.index }.map(\.element.name)
         let channel = try await TLSChannels.listen(
             host: endpoint.address, port: endpoint.port, acceptedPeerNames: names, context: tls,
-            handshakeTimeout: handshakeTimeout, handshakeGate: handshakeGate, backlog: ConnectionLimits.memberPortBacklogMax,
+            currentHandshakeTimeout: { self.handshakeTimeout }, handshakeGate: handshakeGate, backlog: ConnectionLimits.memberPortBacklogMax,
             group: networkGroup, logger: logger
         ) { channel in
             // The connection runs on the network loop; what it reports goes to the daemon's

@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import TLSTransport
 import TicketElection
 import TicketWire
@@ -25,8 +26,10 @@ public final class TicketDaemon: @unchecked Sendable {
     let networkGroup: MultiThreadedEventLoopGroup
     /// Bounds the member port's connections that have not finished their handshake.
     let handshakeGate = HandshakeGate(limits: ConnectionLimits.handshakeLimits)
-    /// `tls-handshake-timeout`, for every handshake (accepted and dialled).
-    let handshakeTimeout: Duration
+    /// `tls-handshake-timeout`, for every handshake (accepted and dialled), as last loaded:
+    /// read on the network loop at each accept and dial, set by `reload` (SIGHUP).
+    let handshakeTimeoutSetting: Mutex<Duration>
+    var handshakeTimeout: Duration { handshakeTimeoutSetting.withLock { $0 } }
     let journal: StateJournal
     let backEnd: any SiteBackEnd
     let handlerRunner: HandlerRunner
@@ -97,7 +100,7 @@ public final class TicketDaemon: @unchecked Sendable {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.loop = group.next()
         self.networkGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        self.handshakeTimeout = plan.transportSecurity.handshakeTimeout
+        self.handshakeTimeoutSetting = Mutex(plan.transportSecurity.handshakeTimeout)
         self.journal = StateJournal(directory: stateDirectory)
         self.backEnd = backEnd
         let security = plan.transportSecurity
@@ -534,7 +537,8 @@ public final class TicketDaemon: @unchecked Sendable {
     }
 
     /// SIGHUP: the configuration file is read again. A file that no longer loads changes
-    /// nothing. Certificate, key and CA (paths and files) apply to new connections. Tickets
+    /// nothing. Certificate, key and CA (paths and files) and `tls-handshake-timeout` apply to
+    /// new connections. Tickets
     /// apply at once (`DaemonCore.reconfigure`): new ones start, removed ones are revoked here
     /// and forgotten, changed ones restart from their state (a lease held here is kept);
     /// handlers change with them. A peer's new address applies too (its connection is dialled
@@ -558,6 +562,16 @@ public final class TicketDaemon: @unchecked Sendable {
             logger.notice("reload: certificates re-read for new connections", metadata: ["tls.certificate": .string(security.certificateFile)])
         } catch {
             logger.error("reload: certificates cannot be loaded; keeping the old ones", metadata: ["tls.error": .string("\(error)")])
+        }
+        let previousTimeout = handshakeTimeoutSetting.withLock { setting in
+            let previous = setting
+            setting = security.handshakeTimeout
+            return previous
+        }
+        if previousTimeout != security.handshakeTimeout {
+            logger.notice("reload: tls-handshake-timeout applied to new connections", metadata: [
+                "tls.handshake_timeout": .string("\(security.handshakeTimeout)"), "tls.handshake_timeout.previous": .string("\(previousTimeout)"),
+            ])
         }
         let selfIndex = self.plan.membership.selfID.index
         let sameMembers = plan.membership == self.plan.membership && plan.endpoints.count == self.plan.endpoints.count

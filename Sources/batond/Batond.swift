@@ -16,7 +16,7 @@ struct Batond: AsyncParsableCommand {
             Runs in the foreground (systemd Type=simple). SIGTERM or SIGINT stop it: tickets led here are \
             revoked here and handed over to the next connected site, then a last state write. SIGUSR1 stops it \
             keeping them granted, exit 75, for a restart in place within the lease (an upgrade). \
-            SIGHUP re-reads the configuration: TLS certificates and key for new connections, and tickets at once \
+            SIGHUP re-reads the configuration: TLS certificates, key and handshake timeout for new connections, and tickets at once \
             (added ones start, removed ones are revoked here, changed ones keep their holder) and peers' new \
             addresses; adding, removing or renaming members waits for a restart.
             Exit status: 0 stopped cleanly, 75 stopped by SIGUSR1 (restart in place), 1 bad configuration, files, \

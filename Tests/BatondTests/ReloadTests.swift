@@ -116,5 +116,26 @@ extension EndToEnd {
                 #expect(try await cluster.leader("ticketA", at: "arbitrator") == "site-a")
             }
         }
+
+        /// `tls-handshake-timeout` follows SIGHUP (it was read only at start): site-a starts with
+        /// 300 s, is reloaded with 1 s, and a client that connects and says nothing is closed
+        /// after that second (the client waits 30 s, so the old 300 s shows as "still-open").
+        @Test(.enabled(if: Requirement.executable("/usr/bin/python3", "the silent client") == nil, "needs /usr/bin/python3"))
+        func sighupAppliesANewHandshakeTimeout() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket, extraConfig: "tls-handshake-timeout = 300s", start: false) { cluster in
+                try cluster.start("site-a")
+                try await waitUntil("site-a answers on its admin socket", interval: .milliseconds(100)) {
+                    try await cluster.baton(["list"], at: "site-a").status == 0
+                }
+                let siteA = cluster.member("site-a")
+                try cluster.config(for: siteA, extra: "tls-handshake-timeout = 1s").write(toFile: cluster.configPath("site-a"), atomically: true, encoding: .utf8)
+                cluster.signal("site-a", SIGHUP)
+                try await waitUntil("site-a reloaded") { cluster.logTail("site-a", lines: 2000).contains("reload: certificates re-read") }
+                let client = try await run(["/usr/bin/python3", "-c", silentClientScript, siteA.address, String(cluster.port)], timeLimit: Patience.deadline)
+                print("a client that says nothing after the reload to 1 s: \(client.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+                #expect(client.stdout.hasPrefix("closed-by-server"), "the silent client was not closed within 30 s: \(client)\n\(cluster.logTail("site-a"))")
+                #expect(cluster.logTail("site-a", lines: 2000).contains("reload: tls-handshake-timeout applied"), "\(cluster.logTail("site-a"))")
+            }
+        }
     }
 }
