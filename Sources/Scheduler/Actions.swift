@@ -25,7 +25,46 @@ extension WorkingSet {
         for resource in allPrimitives { createPrimitiveActions(resource) }
         // Members first: a clone of groups waits for its groups' own pseudo-actions.
         for resource in allResources().reversed() where resource.kind != .primitive { createCollectiveActions(resource) }
+        inhibitUnpairedInterleavedInstances()
         for spec in orderConstraints { applyOrder(spec) }
+    }
+
+    /// An interleaved clone instance not yet running may start only where an instance of the
+    /// clone it is ordered after (start or promote, mandatory) is placed; otherwise it is left
+    /// unassigned. Pacemaker applies this while it updates the graph, so it carries along a
+    /// chain of such orders whatever their order in the configuration (order-clone: a disabled
+    /// clone at the head leaves every clone after it unassigned, with no summary line).
+    private func inhibitUnpairedInterleavedInstances() {
+        let specs = orderConstraints.filter { spec in
+            spec.oneOrMoreName == nil && spec.mandatory && !spec.inverted
+                && (spec.firstAction == "start" || spec.firstAction == "promote")
+                && spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
+        }
+        // Each round unassigns at least one instance, so the rounds are bounded by the instances.
+        let roundsMax = specs.reduce(1) { $0 + $1.then.children.count }
+        var changed = true
+        var rounds = 0
+        while changed {
+            precondition(rounds <= roundsMax, "unassigning unpaired interleaved instances did not settle after \(rounds) rounds")
+            changed = false
+            rounds += 1
+            for spec in specs {
+                for thenInstance in spec.then.children where !thenInstance.isActive {
+                    guard let node = thenInstance.allocatedTo else { continue }
+                    let paired = spec.first.children.contains { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }
+                    if paired { continue }
+                    for member in [thenInstance] + thenInstance.children {
+                        if let allocated = member.allocatedTo { allocated.assignedCount -= 1 }
+                        member.allocatedTo = nil
+                        member.nextRole = .stopped
+                    }
+                    for primitive in thenInstance.primitives {
+                        for id in primitive.actions where actions[id].task == "start" { actions[id].runnable = false }
+                    }
+                    changed = true
+                }
+            }
+        }
     }
 
     private func fenceAction(for node: SchedulerNode) -> Int? {
