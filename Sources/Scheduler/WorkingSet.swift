@@ -62,6 +62,8 @@ final class WorkingSet {
     var bundleExtras: [String: [SchedulerResource]] = [:]
     /// The order resources are reported in when it is not priority then configuration.
     var reportOrder: [SchedulerResource]?
+    /// Instance attribute sets of configured groups and clones by id, for the digests.
+    var collectiveInstanceSets: [String: [NameValueSet]] = [:]
     /// Nodes in the order they were found unclean (their fence actions are created in this order).
     var fenceOrder: [SchedulerNode] = []
 

@@ -22,4 +22,26 @@ import Testing
         """
         #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: constraints)) == [])
     }
+
+    static func startHistory(digest: String) -> String {
+        """
+        <lrm_resource id="a" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="a_last_0" operation_key="a_start_0" \
+        operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" \
+        transition-magic="0:0;0:0:0:x" crm_feature_set="3.16.2" op-digest="\(digest)"/></lrm_resource>
+        """
+    }
+
+    /// clone-anon-dup: a primitive's parameters include its clone's (and group's) instance
+    /// attributes, so a digest recorded with them matches.
+    @Test func aCloneInstanceAttributeIsAParameterOfItsPrimitiveInTheDigest() throws {
+        let clone = """
+        <clone id="c"><instance_attributes id="c-i"><nvpair id="c-i1" name="p" value="1"/></instance_attributes>
+        <meta_attributes id="c-m"><nvpair id="c-m1" name="clone-max" value="1"/></meta_attributes>
+        <primitive id="a" class="ocf" provider="pacemaker" type="Dummy">
+        <instance_attributes id="a-i"><nvpair id="a-i1" name="q" value="2"/></instance_attributes></primitive></clone>
+        """
+        // MD5 of ` <parameters p="1" q="2"/>` and a newline, as Pacemaker records it.
+        let text = Fixture.cib(resources: clone, node1History: Self.startHistory(digest: "a27ade5773843704b3eb62f459f22ae4"))
+        #expect(try Fixture.summary(text) == [])
+    }
 }
