@@ -133,7 +133,11 @@ extension WorkingSet {
             let restart = change == .restart || change == .stopRequired
             start = addAction(resource, "start", next, optional: staying && !restart && !resource.stoppedButActive)
             if restart {
-                if change == .restart && !resource.restartRequired { actions[start].reason = "resource definition change" }
+                // (Pacemaker gives the start this reason before it has a node; placing the start
+                // of a resource that requires nothing clears its reason again: probe-2.)
+                if change == .restart && !resource.restartRequired && resource.meta["requires"]?.lowercased() != "nothing" {
+                    actions[start].reason = "resource definition change"
+                }
                 for stop in stops where actions[stop].node === next { actions[stop].optional = false }
             } else if change == .reload {
                 resource.reload = true

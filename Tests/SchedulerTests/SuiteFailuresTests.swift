@@ -44,4 +44,17 @@ import Testing
         let text = Fixture.cib(resources: clone, node1History: Self.startHistory(digest: "a27ade5773843704b3eb62f459f22ae4"))
         #expect(try Fixture.summary(text) == [])
     }
+
+    /// probe-2: a resource that requires nothing is restarted for a changed definition without
+    /// the reason (Pacemaker clears it when it gives the start its node).
+    @Test func aRestartForADefinitionChangeOfAResourceThatRequiresNothingHasNoReason() throws {
+        let primitive = """
+        <primitive id="a" class="ocf" provider="pacemaker" type="Dummy">
+        <meta_attributes id="a-m"><nvpair id="a-m1" name="requires" value="nothing"/></meta_attributes>
+        <instance_attributes id="a-i"><nvpair id="a-i1" name="q" value="3"/></instance_attributes></primitive>
+        """
+        // MD5 of ` <parameters q="2"/>` and a newline: q was 2 when it started.
+        let text = Fixture.cib(resources: primitive, node1History: Self.startHistory(digest: "addf7120a0b109058a98d23a63bdf557"))
+        #expect(try Fixture.summary(text) == ["* Restart a ( node1 )"])
+    }
 }
