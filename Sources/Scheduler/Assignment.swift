@@ -528,6 +528,7 @@ extension WorkingSet {
     // MARK: clones
 
     private func assignClone(_ clone: SchedulerResource) {
+        let promotionPriority = clone.promotable ? addPromotionScores(clone) : [:]
         for colocation in clone.dependentColocations {
             assign(colocation.primary, prefer: nil)
             for instance in clone.children {
@@ -568,6 +569,11 @@ extension WorkingSet {
         let instances = clone.children.enumerated().sorted { lhs, rhs in
             let leftGone = unavailable(lhs.element), rightGone = unavailable(rhs.element)
             if leftGone != rightGone { return rightGone }
+            // A higher priority first: a promotable instance's priority is raised to its best
+            // promotion score before placement (pcmk__add_promotion_scores).
+            let leftPriority = promotionPriority[ObjectIdentifier(lhs.element)] ?? lhs.element.priority
+            let rightPriority = promotionPriority[ObjectIdentifier(rhs.element)] ?? rhs.element.priority
+            if leftPriority != rightPriority { return leftPriority > rightPriority }
             let left = lhs.element.isActive && !leftGone, right = rhs.element.isActive && !rightGone
             if left != right { return left }
             guard left else { return lhs.offset < rhs.offset }
@@ -815,6 +821,60 @@ extension WorkingSet {
             guard candidate.score >= .zero, let weight = weights[candidate.node.name] else { return candidate }
             return (candidate.instance, candidate.node, weight)
         }
+    }
+
+    /// Before a promotable clone's instances are placed, each instance's positive promotion
+    /// score on a node that can run resources is added to its score there, and its priority
+    /// is raised to the best of them (Pacemaker's pcmk__add_promotion_scores). Returns the
+    /// raised priorities by instance, for the placement order.
+    private func addPromotionScores(_ clone: SchedulerResource) -> [ObjectIdentifier: Int] {
+        var priorities: [ObjectIdentifier: Int] = [:]
+        for instance in clone.children {
+            var priority = instance.priority
+            for node in nodes where node.canRunResources && instance.allowed[node.name] != nil {
+                var total = 0
+                for primitive in instance.primitives where promotionScoreApplies(primitive, of: clone, on: node) {
+                    total = (Score(total) + (promotionAttribute(primitive, on: node) ?? .zero)).value
+                }
+                // (A cloned group's members take their scores from the group when placed: only
+                // a primitive instance's own scores are raised here.)
+                if total > 0, instance.kind == .primitive, let current = instance.allowed[node.name] {
+                    instance.allowed[node.name] = current + Score(total)
+                }
+                if total > priority { priority = total }
+            }
+            priorities[ObjectIdentifier(instance)] = priority
+        }
+        return priorities
+    }
+
+    /// Whether an instance member's promotion score counts on a node (Pacemaker's
+    /// promotion_score_applies): where it is active, where no instance is active but one was
+    /// probed, everywhere while it was probed nowhere, else where it was probed or is active;
+    /// always only where it is allowed.
+    private func promotionScoreApplies(_ primitive: SchedulerResource, of clone: SchedulerResource, on node: SchedulerNode) -> Bool {
+        func allowed() -> Bool { (primitive.allowed[node.name] ?? .minusInfinity) >= .zero }
+        if !clone.globallyUnique {
+            let same = clone.children.compactMap { instance in instance.primitives.first { $0.baseID == primitive.baseID } }
+            let active = same.first { $0.runningOn.contains { $0 === node } }
+            if active === primitive { return allowed() }
+            if active == nil && same.contains(where: { $0.historyNodes.contains { $0 === node } }) { return allowed() }
+        }
+        if primitive.runningOn.isEmpty && primitive.historyNodes.isEmpty { return allowed() }
+        if primitive.historyNodes.contains(where: { $0 === node }) || primitive.runningOn.contains(where: { $0 === node }) {
+            return allowed()
+        }
+        return false
+    }
+
+    /// The promotion score attribute recorded for the primitive on the node, if any.
+    private func promotionAttribute(_ primitive: SchedulerResource, on node: SchedulerNode) -> Score? {
+        let recorded = primitive.historyName ?? primitive.id
+        let attributes = attributeNode(for: primitive, on: node)?.attributes ?? [:]
+        for name in ["master-\(recorded)", "master-\(primitive.baseID)", "promotion-\(recorded)", "promotion-\(primitive.baseID)"] {
+            if let value = attributes[name] { return score(value) }
+        }
+        return nil
     }
 
     private func promotionBase(_ instance: SchedulerResource, on node: SchedulerNode) -> Score {

@@ -57,4 +57,16 @@ import Testing
         let text = Fixture.cib(resources: primitive, node1History: Self.startHistory(digest: "addf7120a0b109058a98d23a63bdf557"))
         #expect(try Fixture.summary(text) == ["* Restart a ( node1 )"])
     }
+
+    /// anon-instance-pending: before a promotable clone's instances are placed, an instance's
+    /// promotion score is added to its node's score and raises its priority, so the first
+    /// instance goes where it will be promoted.
+    @Test func aPromotionScoreDrawsTheFirstInstanceBeforePlacement() throws {
+        let clone = """
+        <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="promotable" value="true"/></meta_attributes>
+        \(Fixture.dummy("a"))</clone>
+        """
+        let text = Fixture.cib(resources: clone, node2Attributes: "<nvpair id=\"p\" name=\"master-a\" value=\"10\"/>")
+        #expect(try Fixture.summary(text) == ["* Promote a:0 ( Stopped -> Promoted node2 )", "* Start a:1 ( node1 )"])
+    }
 }
