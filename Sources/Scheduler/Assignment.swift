@@ -199,34 +199,54 @@ extension WorkingSet {
         }.map(\.element)
     }
 
-    /// A resource's node scores with those of the resources it is colocated with folded in
-    /// (Pacemaker's forward merge used for sorting).
+    /// A resource's node scores with those of the resources it is colocated with folded in, as
+    /// Pacemaker's cmp_resources computes them (pcmk__add_colocated_node_scores with no table
+    /// and "this with" colocations): a group starts from its last member, which reaches the
+    /// others through the group's internal colocations, then adds the group's own colocations;
+    /// a group it is colocated with adds its first member's scores.
     private func sortingWeights(_ resource: SchedulerResource) -> [String: Score] {
-        var start = resource
-        if resource.kind == .group, let last = resource.children.last { start = last }
-        var visited: Set<ObjectIdentifier> = []
-        return forwardMerge(start, into: nil, attribute: "#uname", factor: 1, visited: &visited)
+        // Pacemaker's rsc_cons: the colocations each resource (group or member) is the dependent of.
+        var thisWith: [ObjectIdentifier: [Colocation]] = [:]
+        for owner in allResources() {
+            for colocation in owner.dependentColocations {
+                thisWith[ObjectIdentifier(colocation.namedDependent ?? colocation.dependent), default: []].append(colocation)
+            }
+        }
+        var merging: Set<ObjectIdentifier> = []
+        return addColocatedScores(resource, into: nil, attribute: "#uname", factor: 1, rollback: false,
+                                  thisWith: thisWith, merging: &merging) ?? resource.allowed
     }
 
-    private func forwardMerge(_ resource: SchedulerResource, into table: [String: Score]?, attribute: String,
-                              factor: Double, visited: inout Set<ObjectIdentifier>) -> [String: Score] {
-        guard !visited.contains(ObjectIdentifier(resource)) else { return table ?? resource.allowed }
-        visited.insert(ObjectIdentifier(resource))
+    private func addColocatedScores(_ resource: SchedulerResource, into table: [String: Score]?, attribute: String,
+                                    factor: Double, rollback: Bool, thisWith: [ObjectIdentifier: [Colocation]],
+                                    merging: inout Set<ObjectIdentifier>) -> [String: Score]? {
+        let key = ObjectIdentifier(resource)
+        // A colocation loop is broken where it comes back to a resource being merged.
+        guard !merging.contains(key) else { return table }
+        merging.insert(key)
+        defer { merging.remove(key) }
         var work: [String: Score]
-        if let table {
+        if resource.kind == .group {
+            guard let member = table == nil ? resource.children.last : resource.children.first,
+                  let merged = addColocatedScores(member, into: table, attribute: attribute, factor: factor, rollback: rollback,
+                                                  thisWith: thisWith, merging: &merging) else { return table }
+            work = merged
+        } else if let table {
             work = table
             addMatching(&work, from: resource, attribute: attribute, factor: factor)
         } else {
             work = resource.allowed
         }
         if canRunAny(work) {
-            for colocation in resource.dependentColocations {
-                var primary = colocation.primary
-                if primary.kind == .group, let last = primary.children.last { primary = last }
-                work = forwardMerge(primary, into: work, attribute: colocation.nodeAttribute,
-                                    factor: (factor < 0 ? -1 : 1) * Double(colocation.score.value) / Double(Score.infinityValue),
-                                    visited: &visited)
+            let multiplier: Double = factor < 0 ? -1 : 1
+            for colocation in thisWith[key] ?? [] {
+                let primary = colocation.namedPrimary ?? colocation.primary
+                work = addColocatedScores(primary, into: work, attribute: colocation.nodeAttribute,
+                                          factor: multiplier * Double(colocation.score.value) / Double(Score.infinityValue),
+                                          rollback: true, thisWith: thisWith, merging: &merging) ?? work
             }
+        } else if rollback {
+            return table
         }
         return work
     }

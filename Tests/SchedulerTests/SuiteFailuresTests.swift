@@ -69,4 +69,19 @@ import Testing
         let text = Fixture.cib(resources: clone, node2Attributes: "<nvpair id=\"p\" name=\"master-a\" value=\"10\"/>")
         #expect(try Fixture.summary(text) == ["* Promote a:0 ( Stopped -> Promoted node2 )", "* Start a:1 ( node1 )"])
     }
+
+    /// promoted-partially-demoted-group: under a utilization strategy resources are placed
+    /// and reported in the order of their colocated scores, where a group colocated with
+    /// counts with its first member's scores (not every member's).
+    @Test func aGroupColocatedWithCountsItsFirstMemberInTheResourceOrder() throws {
+        let resources = Fixture.dummy("x") + Fixture.dummy("y") + "<group id=\"g\">\(Fixture.dummy("g1"))\(Fixture.dummy("g2"))</group>"
+        let constraints = """
+        <rsc_colocation id="x-with-g" rsc="x" with-rsc="g" score="INFINITY"/>
+        <rsc_location id="g2-prefers" rsc="g2" node="node1" score="100"/>
+        <rsc_location id="y-prefers" rsc="y" node="node1" score="50"/>
+        """
+        let strategy = "<nvpair id=\"o3\" name=\"placement-strategy\" value=\"utilization\"/>"
+        #expect(try Fixture.summary(Fixture.cib(properties: strategy, resources: resources, constraints: constraints))
+                == ["* Start g1 ( node1 )", "* Start g2 ( node1 )", "* Start y ( node1 )", "* Start x ( node1 )"])
+    }
 }
