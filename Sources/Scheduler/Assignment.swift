@@ -373,7 +373,9 @@ extension WorkingSet {
         func fits(_ node: SchedulerNode, _ need: [String: Int]) -> Bool {
             need.allSatisfy { node.free($0.key) >= $0.value }
         }
-        let all = total(together)
+        // A clone instance counts what is colocated with its clone too, as Pacemaker's
+        // colocated_resources and add_utilization walk it (colocated-utilization-clone).
+        let all = resource.cloneParent != nil ? colocatedUtilization(resource) ?? total(together) : total(together)
         let available = nodes.filter { $0.canRunResources && (resource.allowed[$0.name].map { $0 >= .zero } ?? false) }
         let anyCapable = available.contains { fits($0, all) }
         let need = anyCapable ? all : total([resource])
@@ -388,6 +390,106 @@ extension WorkingSet {
 
     /// Negative when the first node has more free capacity (Pacemaker's
     /// pcmk__compare_node_capacities: one vote per utilization attribute).
+    /// The utilization of a clone instance and of what its colocations tie to it that is not
+    /// placed yet (Pacemaker's pcmk__colocated_resources, with the instance's clone's
+    /// colocations appended as append_parent_colocation does, and the variants'
+    /// add_utilization). Nil when a bundle is involved (left to the simpler sum).
+    private func colocatedUtilization(_ resource: SchedulerResource) -> [String: Int]? {
+        let available = nodes.filter(\.canRunResources).count
+        // The clone whose colocations an instance (or a cloned group's first member) takes on.
+        func instanceClone(_ owner: SchedulerResource) -> SchedulerResource? {
+            guard let parent = owner.parent else { return nil }
+            if parent.kind == .clone { return parent }
+            if parent.kind == .group, parent.children.first === owner, let clone = parent.parent, clone.kind == .clone { return clone }
+            return nil
+        }
+        // Pacemaker's rsc_cons and rsc_cons_lhs: the colocations by the resource they name.
+        var byDependent: [ObjectIdentifier: [Colocation]] = [:], byPrimary: [ObjectIdentifier: [Colocation]] = [:]
+        for owner in allResources() {
+            for colocation in owner.dependentColocations {
+                byDependent[ObjectIdentifier(colocation.namedDependent ?? colocation.dependent), default: []].append(colocation)
+            }
+            for colocation in owner.primaryColocations {
+                byPrimary[ObjectIdentifier(colocation.namedPrimary ?? colocation.primary), default: []].append(colocation)
+            }
+        }
+        func thisWith(_ owner: SchedulerResource) -> [Colocation] {
+            var list = byDependent[ObjectIdentifier(owner)] ?? []
+            if let clone = instanceClone(owner) {
+                let all = clone.cloneMax < available
+                list += thisWith(clone).filter { all || $0.score < .zero || $0.score >= .infinity }
+            }
+            return list
+        }
+        func withThis(_ owner: SchedulerResource) -> [Colocation] {
+            var list = byPrimary[ObjectIdentifier(owner)] ?? []
+            if let clone = instanceClone(owner) {
+                let all = clone.cloneMax < available
+                list += withThis(clone).filter { $0.influence && (all || $0.score < .zero) }
+            }
+            return list
+        }
+        // pcmk__colocation_affects with preview: whether the colocation places the dependent.
+        func affectsLocation(_ dependent: SchedulerResource, _ primary: SchedulerResource, _ colocation: Colocation) -> Bool {
+            if let role = colocation.dependentRole, role >= .unpromoted, dependent.parent?.promotable == true, !dependent.provisional {
+                return false
+            }
+            if colocation.score > .zero, let role = colocation.dependentRole, role != dependent.nextRole { return false }
+            if colocation.score > .zero, let role = colocation.primaryRole, role != primary.nextRole { return false }
+            return true
+        }
+        var list: [SchedulerResource] = []
+        var bundled = false
+        func collect(_ current: SchedulerResource) {
+            if current.isBundle || current.bundlePart { bundled = true }
+            guard !bundled, list.count < 10_000 else { return }
+            if current.kind == .group {
+                let collocated = truthy(current.meta["collocated"], default: true) || current.parent?.kind == .clone
+                for member in collocated ? current.children : Array(current.children.prefix(1)) { collect(member) }
+            }
+            guard !list.contains(where: { $0 === current }) else { return }
+            list.append(current)
+            for colocation in thisWith(current) where colocation.score >= .infinity {
+                let primary = colocation.namedPrimary ?? colocation.primary
+                if primary !== resource && affectsLocation(current, primary, colocation) { collect(primary) }
+            }
+            for colocation in withThis(current) where colocation.score >= .infinity {
+                let dependent = colocation.namedDependent ?? colocation.dependent
+                if dependent === resource || (current.kind == .clone && dependent.kind != .clone) { continue }
+                if affectsLocation(dependent, current, colocation) { collect(dependent) }
+            }
+        }
+        collect(resource)
+        guard !bundled else { return nil }
+        var sum: [String: Int] = [:]
+        func add(_ current: SchedulerResource) {
+            guard current.provisional else { return }
+            switch current.kind {
+            case .primitive:
+                for (key, value) in current.utilization { sum[key, default: 0] += value }
+            case .group:
+                let collocated = truthy(current.meta["collocated"], default: true) || current.parent?.kind == .clone
+                for member in collocated ? current.children : Array(current.children.prefix(1))
+                where member.provisional && !list.contains(where: { $0 === member }) {
+                    add(member)
+                }
+            case .clone:
+                var existing = false
+                for child in current.children {
+                    if list.contains(where: { $0 === child }) {
+                        existing = true
+                    } else if child.children.contains(where: { member in list.contains { $0 === member } }) {
+                        add(child)
+                        existing = true
+                    }
+                }
+                if !existing, let first = current.children.first { add(first) }
+            }
+        }
+        for member in list { add(member) }
+        return sum
+    }
+
     private func compareCapacity(_ first: SchedulerNode, _ second: SchedulerNode) -> Int {
         var result = 0
         for name in Set(first.capacity.keys).union(second.capacity.keys) {

@@ -84,4 +84,32 @@ import Testing
         #expect(try Fixture.summary(Fixture.cib(properties: strategy, resources: resources, constraints: constraints))
                 == ["* Start g1 ( node1 )", "* Start g2 ( node1 )", "* Start y ( node1 )", "* Start x ( node1 )"])
     }
+
+    /// colocated-utilization-clone: a clone instance placed under a utilization strategy must
+    /// leave room for what is colocated with its clone (here a group of two), not only itself.
+    @Test func aCloneInstanceLeavesRoomForWhatIsColocatedWithItsClone() throws {
+        func utilization(_ id: String, _ cpu: Int) -> String {
+            "<utilization id=\"\(id)-u\"><nvpair id=\"\(id)-u1\" name=\"cpu\" value=\"\(cpu)\"/></utilization>"
+        }
+        func primitive(_ id: String) -> String {
+            "<primitive id=\"\(id)\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">\(utilization(id, 2))</primitive>"
+        }
+        let text = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1"><configuration>
+          <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/>
+            <nvpair id="o2" name="placement-strategy" value="utilization"/></cluster_property_set></crm_config>
+          <nodes><node id="1" uname="node1">\(utilization("n1", 4))</node><node id="2" uname="node2">\(utilization("n2", 8))</node></nodes>
+          <resources>
+            <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="clone-max" value="1"/></meta_attributes>\(primitive("a"))</clone>
+            <group id="g">\(primitive("b"))\(primitive("d"))</group>
+          </resources>
+          <constraints><rsc_colocation id="g-with-c" rsc="g" with-rsc="c" score="INFINITY"/></constraints>
+        </configuration><status>
+          <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"/>
+          <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
+        </status></cib>
+        """
+        // a:0 alone fits node1 (4), but with b and d (6 in all) only node2 (8).
+        #expect(try Fixture.summary(text) == ["* Start a:0 ( node2 )", "* Start b ( node2 )", "* Start d ( node2 )"])
+    }
 }
