@@ -594,10 +594,13 @@ extension WorkingSet {
         // whose resources are not blocked (Pacemaker's clone colocation with INFINITY).
         let skipBlocked = primary.kind == .clone && colocation.score >= .infinity
             && !(primary.promotable && colocation.primaryRole != nil)
+        // A mandatory colocation with a clone that is not promotable ignores the role it
+        // names (pcmk__clone_apply_coloc_score: every instance's node counts; unrunnable-2).
+        let ignoresRole = primary.kind == .clone && !primary.promotable && !primary.isBundle && colocation.score >= .infinity
         return members.compactMap { member -> SchedulerNode? in
             guard let node = member.allocatedTo else { return nil }
             if skipBlocked && member.primitives.contains(where: \.blocked) { return nil }
-            if let role = colocation.primaryRole {
+            if !ignoresRole, let role = colocation.primaryRole {
                 let next = member.nextRole ?? .started
                 if role == .promoted && next != .promoted { return nil }
                 if role == .unpromoted && next == .promoted { return nil }

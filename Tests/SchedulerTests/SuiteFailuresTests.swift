@@ -112,4 +112,13 @@ import Testing
         // a:0 alone fits node1 (4), but with b and d (6 in all) only node2 (8).
         #expect(try Fixture.summary(text) == ["* Start a:0 ( node2 )", "* Start b ( node2 )", "* Start d ( node2 )"])
     }
+
+    /// unrunnable-2 (in part): a mandatory colocation with a clone that is not promotable
+    /// ignores the role it names; the dependent runs with any instance.
+    @Test func aMandatoryColocationWithTheRoleOfAnUnpromotableCloneIgnoresTheRole() throws {
+        let resources = "<clone id=\"b-clone\">\(Fixture.dummy("b"))</clone>" + Fixture.dummy("x")
+        let constraint = "<rsc_colocation id=\"x-with-b\" rsc=\"x\" with-rsc=\"b-clone\" with-rsc-role=\"Promoted\" score=\"INFINITY\"/>"
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: constraint))
+                == ["* Start b:0 ( node1 )", "* Start b:1 ( node2 )", "* Start x ( node1 )"])
+    }
 }
