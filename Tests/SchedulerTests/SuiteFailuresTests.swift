@@ -121,4 +121,37 @@ import Testing
         #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: constraint))
                 == ["* Start b:0 ( node1 )", "* Start b:1 ( node2 )", "* Start x ( node1 )"])
     }
+
+    /// A start recorded with the digest of no parameters (what a Dummy without parameters has).
+    static func running(_ id: String) -> String {
+        """
+        <lrm_resource id="\(id)" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="\(id)_last_0" \
+        operation_key="\(id)_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" \
+        transition-key="0:0:0:x" transition-magic="0:0;0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+        """
+    }
+
+    /// colocation-influence: with influence="false" a dependent that may no longer stay does
+    /// not pull the active resource it is colocated with; it stops instead.
+    @Test func aColocationWithoutInfluenceLeavesTheActivePrimaryWhereItIs() throws {
+        let constraints = """
+        <rsc_colocation id="a-with-b" rsc="a" with-rsc="b" score="INFINITY" influence="false"/>
+        <rsc_location id="ban" rsc="a" node="node1" score="-INFINITY"/>
+        """
+        let text = Fixture.cib(resources: Fixture.dummy("a") + Fixture.dummy("b"), constraints: constraints,
+                               node1History: Self.running("a") + Self.running("b"))
+        #expect(try Fixture.summary(text) == ["* Stop a ( node1 ) due to node availability"])
+    }
+
+    /// colocation-influence: a group member with critical=false does not pull the member
+    /// before it either.
+    @Test func aGroupMemberThatIsNotCriticalLeavesTheMemberBeforeItWhereItIs() throws {
+        let group = """
+        <group id="g">\(Fixture.dummy("b"))<primitive id="a" class="ocf" provider="pacemaker" type="Dummy">
+        <meta_attributes id="a-m"><nvpair id="a-m1" name="critical" value="false"/></meta_attributes></primitive></group>
+        """
+        let text = Fixture.cib(resources: group, constraints: "<rsc_location id=\"ban\" rsc=\"a\" node=\"node1\" score=\"-INFINITY\"/>",
+                               node1History: Self.running("a") + Self.running("b"))
+        #expect(try Fixture.summary(text) == ["* Stop a ( node1 ) due to node availability"])
+    }
 }
