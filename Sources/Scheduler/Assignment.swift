@@ -42,6 +42,7 @@ extension WorkingSet {
     }
 
     func applyNodeCriteria() {
+        collectiveInstanceSets = collectiveInstanceAttributes()
         for resource in allPrimitives {
             // Stickiness counts on the current node even when that node cannot run resources
             // (Pacemaker's apply_stickiness): it weighs in the resource sort.
@@ -53,6 +54,7 @@ extension WorkingSet {
                 // History recorded under another agent is deleted, its fail count cleared
                 // (Pacemaker's check_rsc_parameters on a changed class, provider or type).
                 if agentChanged(resource, on: node) { continue }
+                if lastFailureParametersChanged(resource, on: node) { continue }
                 let count = failCount(resource, on: node)
                 guard count > 0, count >= resource.migrationThreshold else { continue }
                 var banned = (resource.cloneParent != nil && !(resource.cloneParent!.globallyUnique)) ? resource.cloneParent! : resource
@@ -60,6 +62,20 @@ extension WorkingSet {
                 applyLocation(banned, node: node, score: .minusInfinity)
             }
         }
+    }
+
+    /// The last failure recorded on the node (a start or monitor) ran with other parameters
+    /// than the resource has now: Pacemaker schedules its fail count's clearing ("resource
+    /// parameters have changed", check_operation_expiry) and does not ban the resource for it
+    /// (check_failure_threshold; remote-connection-shutdown).
+    func lastFailureParametersChanged(_ resource: SchedulerResource, on node: SchedulerNode) -> Bool {
+        guard let entry = resource.histories[node.name], let primitive = resource.primitive,
+              let failure = entry.operations.first(where: { $0.id.hasSuffix("_last_failure_0") }),
+              failure.operation == "start" || failure.operation == "monitor", failure.opDigest != nil else { return false }
+        // (An expired failure is cleared for that reason instead: failCount already drops it.)
+        if resource.failureTimeout > 0, let now, let changed = failure.lastRCChange,
+           changed.addingSaturated(resource.failureTimeout) <= now { return false }
+        return compareDigests(primitive, inherited: inheritedInstanceSets(resource), operation: failure, node: node) != .match
     }
 
     /// The resource's history on the node was recorded for another agent.

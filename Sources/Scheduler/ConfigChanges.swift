@@ -125,7 +125,7 @@ extension WorkingSet {
     /// Compares the digests recorded with an operation with the resource's definition now.
     /// The instance attribute sets of the configured groups and clones, by id (a primitive's
     /// parameters include its parents' instance attributes).
-    private func collectiveInstanceAttributes() -> [String: [NameValueSet]] {
+    func collectiveInstanceAttributes() -> [String: [NameValueSet]] {
         var sets: [String: [NameValueSet]] = [:]
         for resource in cib.configuration.resources {
             switch resource {
@@ -144,7 +144,7 @@ extension WorkingSet {
     /// The instance attribute sets of the resource's group and clone, nearest first (Pacemaker's
     /// get_rsc_attributes adds each parent's without overwriting). Bundles are left out: their
     /// generated parts' parameters are not compared.
-    private func inheritedInstanceSets(_ resource: SchedulerResource) -> [[NameValueSet]] {
+    func inheritedInstanceSets(_ resource: SchedulerResource) -> [[NameValueSet]] {
         var result: [[NameValueSet]] = []
         var ancestor = resource.parent
         while let current = ancestor, !current.isBundle, !current.bundlePart {

@@ -77,8 +77,11 @@ extension WorkingSet {
                     primitive.resourceClass != entry.resourceClass || primitive.provider != entry.provider
                         || primitive.type != entry.type
                 } ?? false
+                // (A recorded last failure too: its parameters may have changed since, which
+                // clears its fail count.)
                 if history.role > .stopped || keepAll || otherAgent
-                    || (unfencingEnabled && resource.primitive?.resourceClass == "stonith") {
+                    || (unfencingEnabled && resource.primitive?.resourceClass == "stonith")
+                    || entry.operations.contains(where: { $0.id.hasSuffix("_last_failure_0") }) {
                     resource.histories[node.name] = lrmResources[index]
                 }
             }
