@@ -71,7 +71,10 @@ extension WorkingSet {
     func lastFailureParametersChanged(_ resource: SchedulerResource, on node: SchedulerNode) -> Bool {
         guard let entry = resource.histories[node.name], let primitive = resource.primitive,
               let failure = entry.operations.first(where: { $0.id.hasSuffix("_last_failure_0") }),
-              failure.operation == "start" || failure.operation == "monitor", failure.opDigest != nil else { return false }
+              failure.operation == "start" || failure.operation == "monitor", failure.opDigest != nil,
+              // (A recurring operation's digest also covers its timeout, which compareDigests does
+              // not model: such a failure keeps its ban.)
+              failure.interval == 0 else { return false }
         // (An expired failure is cleared for that reason instead: failCount already drops it.)
         if resource.failureTimeout > 0, let now, let changed = failure.lastRCChange,
            changed.addingSaturated(resource.failureTimeout) <= now { return false }

@@ -218,7 +218,13 @@ extension WorkingSet {
                 for node in nodes { banned(resource, node) }
             case "fence":
                 resource.failed = true
-                fenceNode(node, reason: "\(resource.id) failed there")
+                // A remote or guest node is "fenced" as pe_fence_node does it: a guest by
+                // recovering its container (bug-rh-1097457).
+                if node.isRemote {
+                    fenceRemote(node, reason: "\(resource.id) failed there")
+                } else {
+                    fenceNode(node, reason: "\(resource.id) failed there")
+                }
                 // A node that cannot be fenced keeps it: nothing can be done about it there.
                 if !canFence(node) {
                     resource.managed = false

@@ -154,4 +154,47 @@ import Testing
                                node1History: Self.running("a") + Self.running("b"))
         #expect(try Fixture.summary(text) == ["* Stop a ( node1 ) due to node availability"])
     }
+
+    /// bug-rh-1097457: a failure with on-fail=fence on a guest node "fences" the guest by
+    /// recovering its container; the resource is recovered on the guest.
+    @Test func aFailureThatFencesAGuestNodeRecoversItsContainer() throws {
+        let digest = "f2317cad3d54cec5d7d7aa7d0bf35cf8"
+        func operation(_ id: String, _ key: String, _ task: String, interval: Int, call: Int, rc: Int, digest: String?) -> String {
+            let recorded = digest.map { " op-digest=\"\($0)\"" } ?? ""
+            return """
+            <lrm_rsc_op id="\(id)" operation_key="\(key)" operation="\(task)" interval="\(interval)" call-id="\(call)" \
+            rc-code="\(rc)" op-status="0" transition-key="0:0:0:x" transition-magic="0:\(rc);0:0:0:x"\(recorded)/>
+            """
+        }
+        let text = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1"><configuration>
+          <crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="true"/></cluster_property_set></crm_config>
+          <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+          <resources>
+            <primitive id="fence" class="stonith" type="fence_dummy"/>
+            <primitive id="vm" class="ocf" provider="pacemaker" type="Dummy">
+              <meta_attributes id="vm-m"><nvpair id="vm-m1" name="remote-node" value="guest1"/></meta_attributes></primitive>
+            <primitive id="r" class="ocf" provider="pacemaker" type="Dummy">
+              <operations><op id="r-mon" name="monitor" interval="10s" on-fail="fence"/></operations></primitive>
+          </resources>
+          <constraints><rsc_location id="r-on-guest" rsc="r" node="guest1" score="100"/></constraints>
+        </configuration><status>
+          <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="1"><lrm_resources>
+            <lrm_resource id="fence" class="stonith" type="fence_dummy">\(operation("fence_last_0", "fence_start_0", "start", interval: 0, call: 1, rc: 0, digest: digest))</lrm_resource>
+            <lrm_resource id="vm" class="ocf" provider="pacemaker" type="Dummy">\(operation("vm_last_0", "vm_start_0", "start", interval: 0, call: 2, rc: 0, digest: digest))</lrm_resource>
+            <lrm_resource id="guest1" class="ocf" provider="pacemaker" type="remote" container="vm">\(operation("guest1_last_0", "guest1_start_0", "start", interval: 0, call: 3, rc: 0, digest: nil))</lrm_resource>
+          </lrm_resources></lrm></node_state>
+          <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
+          <node_state id="guest1" uname="guest1" remote_node="true"><lrm id="guest1"><lrm_resources>
+            <lrm_resource id="r" class="ocf" provider="pacemaker" type="Dummy">\(operation("r_last_0", "r_start_0", "start", interval: 0, call: 1, rc: 0, digest: digest))\
+        \(operation("r_last_failure_0", "r_monitor_10000", "monitor", interval: 10000, call: 2, rc: 7, digest: nil))</lrm_resource>
+          </lrm_resources></lrm></node_state>
+        </status></cib>
+        """
+        // (crm_simulate 2.1.5 then restarts guest1 "due to resource definition change", as its
+        // history has no digest; we leave such histories alone.)
+        let summary = try Fixture.summary(text)
+        #expect(Array(summary.prefix(4)) == ["* Fence (reboot) guest1 (resource: vm) 'guest is unclean'", "* Move fence ( node1 -> node2 )",
+                                             "* Recover vm ( node1 )", "* Recover r ( guest1 )"])
+    }
 }
