@@ -54,9 +54,9 @@ extension WorkingSet {
                 // History recorded under another agent is deleted, its fail count cleared
                 // (Pacemaker's check_rsc_parameters on a changed class, provider or type).
                 if agentChanged(resource, on: node) { continue }
-                if lastFailureParametersChanged(resource, on: node) { continue }
                 let count = failCount(resource, on: node)
                 guard count > 0, count >= resource.migrationThreshold else { continue }
+                if lastFailureParametersChanged(resource, on: node) { continue }
                 var banned = (resource.cloneParent != nil && !(resource.cloneParent!.globallyUnique)) ? resource.cloneParent! : resource
                 if let container = container(of: resource) { banned = container }
                 applyLocation(banned, node: node, score: .minusInfinity)
@@ -200,9 +200,16 @@ extension WorkingSet {
             }
             return lhs.name < rhs.name
         }
+        // Pacemaker's rsc_cons: the colocations each resource (group or member) is the dependent of.
+        var thisWith: [ObjectIdentifier: [Colocation]] = [:]
+        for owner in allResources() {
+            for colocation in owner.dependentColocations {
+                thisWith[ObjectIdentifier(colocation.namedDependent ?? colocation.dependent), default: []].append(colocation)
+            }
+        }
         var keys: [ObjectIdentifier: [Score]] = [:]
         for resource in resources {
-            let table = sortingWeights(resource)
+            let table = sortingWeights(resource, thisWith: thisWith)
             var current = Score.minusInfinity
             if let node = resource.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first, let value = table[node.name] {
                 current = value
@@ -223,14 +230,7 @@ extension WorkingSet {
     /// and "this with" colocations): a group starts from its last member, which reaches the
     /// others through the group's internal colocations, then adds the group's own colocations;
     /// a group it is colocated with adds its first member's scores.
-    private func sortingWeights(_ resource: SchedulerResource) -> [String: Score] {
-        // Pacemaker's rsc_cons: the colocations each resource (group or member) is the dependent of.
-        var thisWith: [ObjectIdentifier: [Colocation]] = [:]
-        for owner in allResources() {
-            for colocation in owner.dependentColocations {
-                thisWith[ObjectIdentifier(colocation.namedDependent ?? colocation.dependent), default: []].append(colocation)
-            }
-        }
+    private func sortingWeights(_ resource: SchedulerResource, thisWith: [ObjectIdentifier: [Colocation]]) -> [String: Score] {
         var merging: Set<ObjectIdentifier> = []
         return addColocatedScores(resource, into: nil, attribute: "#uname", factor: 1, rollback: false,
                                   thisWith: thisWith, merging: &merging) ?? resource.allowed
@@ -972,12 +972,28 @@ extension WorkingSet {
     /// is raised to the best of them (Pacemaker's pcmk__add_promotion_scores). Returns the
     /// raised priorities by instance, for the placement order.
     private func addPromotionScores(_ clone: SchedulerResource) -> [ObjectIdentifier: Int] {
+        // Per member name: the member active on each node, and the nodes where one was probed
+        // (computed once, not per instance and node).
+        var activeByNode: [String: [String: SchedulerResource]] = [:]
+        var probedOn: [String: Set<String>] = [:]
+        for instance in clone.children {
+            for primitive in instance.primitives {
+                for node in primitive.runningOn where activeByNode[primitive.baseID]?[node.name] == nil {
+                    activeByNode[primitive.baseID, default: [:]][node.name] = primitive
+                }
+                probedOn[primitive.baseID, default: []].formUnion(primitive.historyNodes.map(\.name))
+            }
+        }
+        func applies(_ primitive: SchedulerResource, _ node: SchedulerNode) -> Bool {
+            promotionScoreApplies(primitive, of: clone, on: node, active: activeByNode[primitive.baseID]?[node.name],
+                                  probedByAny: probedOn[primitive.baseID]?.contains(node.name) ?? false)
+        }
         var priorities: [ObjectIdentifier: Int] = [:]
         for instance in clone.children {
             var priority = instance.priority
             for node in nodes where node.canRunResources && instance.allowed[node.name] != nil {
                 var total = 0
-                for primitive in instance.primitives where promotionScoreApplies(primitive, of: clone, on: node) {
+                for primitive in instance.primitives where applies(primitive, node) {
                     total = (Score(total) + (promotionAttribute(primitive, on: node) ?? .zero)).value
                 }
                 // (A cloned group's members take their scores from the group when placed: only
@@ -996,13 +1012,14 @@ extension WorkingSet {
     /// promotion_score_applies): where it is active, where no instance is active but one was
     /// probed, everywhere while it was probed nowhere, else where it was probed or is active;
     /// always only where it is allowed.
-    private func promotionScoreApplies(_ primitive: SchedulerResource, of clone: SchedulerResource, on node: SchedulerNode) -> Bool {
+    /// `active` is the clone's member of that name active on the node, `probedByAny` whether
+    /// one of them was probed there.
+    private func promotionScoreApplies(_ primitive: SchedulerResource, of clone: SchedulerResource, on node: SchedulerNode,
+                                       active: SchedulerResource?, probedByAny: Bool) -> Bool {
         func allowed() -> Bool { (primitive.allowed[node.name] ?? .minusInfinity) >= .zero }
         if !clone.globallyUnique {
-            let same = clone.children.compactMap { instance in instance.primitives.first { $0.baseID == primitive.baseID } }
-            let active = same.first { $0.runningOn.contains { $0 === node } }
             if active === primitive { return allowed() }
-            if active == nil && same.contains(where: { $0.historyNodes.contains { $0 === node } }) { return allowed() }
+            if active == nil && probedByAny { return allowed() }
         }
         if primitive.runningOn.isEmpty && primitive.historyNodes.isEmpty { return allowed() }
         if primitive.historyNodes.contains(where: { $0 === node }) || primitive.runningOn.contains(where: { $0 === node }) {
