@@ -53,17 +53,22 @@ extension WorkingSet {
                     guard let node = thenInstance.allocatedTo else { continue }
                     let paired = spec.first.children.contains { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }
                     if paired { continue }
-                    for member in [thenInstance] + thenInstance.children {
-                        if let allocated = member.allocatedTo { allocated.assignedCount -= 1 }
-                        member.allocatedTo = nil
-                        member.nextRole = .stopped
-                    }
-                    for primitive in thenInstance.primitives {
-                        for id in primitive.actions where actions[id].task == "start" { actions[id].runnable = false }
-                    }
+                    inhibit(thenInstance)
                     changed = true
                 }
             }
+        }
+    }
+
+    /// Leaves a clone instance that is not running unassigned: it will not start.
+    private func inhibit(_ instance: SchedulerResource) {
+        for member in [instance] + instance.children {
+            if let allocated = member.allocatedTo { allocated.assignedCount -= 1 }
+            member.allocatedTo = nil
+            member.nextRole = .stopped
+        }
+        for primitive in instance.primitives {
+            for id in primitive.actions where actions[id].task == "start" { actions[id].runnable = false }
         }
     }
 
@@ -268,16 +273,7 @@ extension WorkingSet {
                 guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
                 guard let firstInstance = spec.first.children.first(where: { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }) else {
                     // Nothing of "first" there: an instance that is not running yet may not start there.
-                    if !spec.inverted && effective.contains(.runnableLeft) && !thenInstance.isActive {
-                        for member in [thenInstance] + thenInstance.children {
-                            if let allocated = member.allocatedTo { allocated.assignedCount -= 1 }
-                            member.allocatedTo = nil
-                            member.nextRole = .stopped
-                        }
-                        for primitive in thenInstance.primitives {
-                            for id in primitive.actions where actions[id].task == "start" { actions[id].runnable = false }
-                        }
-                    }
+                    if !spec.inverted && effective.contains(.runnableLeft) && !thenInstance.isActive { inhibit(thenInstance) }
                     continue
                 }
                 // Placed where "first" keeps no instance (it runs there but stops): an active
