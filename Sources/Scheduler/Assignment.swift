@@ -797,6 +797,7 @@ extension WorkingSet {
             assign(colocation.primary, prefer: nil)
             applyColocation(colocation, to: resource)
         }
+        if resource.parent?.isBundle == true { weighConnection(of: resource) }
         var chosen: SchedulerNode?
         if !resource.managed {
             chosen = resource.runningOn.first
@@ -808,6 +809,27 @@ extension WorkingSet {
         }
         commit(resource, to: chosen)
         return chosen
+    }
+
+    /// A bundle's container weighs its connection's scores, as Pacemaker's primitive
+    /// assignment merges a dependent's: the connection's best score on each online node, times
+    /// its colocation's factor (10000 / INFINITY). A node that is not online counts -INFINITY
+    /// (so -10000: the containers prefer cluster nodes to remote nodes still starting), and an
+    /// online remote node counts 0 (Pacemaker bans connections from remote nodes only when it
+    /// places them, not in this table). bundle-probe-remotes.
+    private func weighConnection(of container: SchedulerResource) {
+        for colocation in container.primaryColocations
+        where colocation.influence && colocation.dependent.isRemoteConnection && colocation.score > .zero {
+            let factor = Double(colocation.score.value) / Double(Score.infinityValue)
+            var work = container.allowed
+            for node in nodes {
+                guard let current = work[node.name] else { continue }
+                let best: Score = !(node.onlineAsUnpacked ?? node.online) ? .minusInfinity : (node.isRemote ? .zero : colocation.dependent.allowed[node.name] ?? .minusInfinity)
+                let weighted = best.isInfinite && factor >= 1 ? best : Score(Int(Double(best.value) * factor))
+                work[node.name] = current + weighted
+            }
+            if canRunAny(work) { container.allowed = work }
+        }
     }
 
     private func unassign(_ instance: SchedulerResource) {
