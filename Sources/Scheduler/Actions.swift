@@ -25,7 +25,51 @@ extension WorkingSet {
         for resource in allPrimitives { createPrimitiveActions(resource) }
         // Members first: a clone of groups waits for its groups' own pseudo-actions.
         for resource in allResources().reversed() where resource.kind != .primitive { createCollectiveActions(resource) }
+        inhibitUnpairedInterleavedInstances()
         for spec in orderConstraints { applyOrder(spec) }
+    }
+
+    /// An interleaved clone instance not yet running may start only where an instance of the
+    /// clone it is ordered after (start or promote, mandatory) is placed; otherwise it is left
+    /// unassigned. Pacemaker applies this while it updates the graph, so it carries along a
+    /// chain of such orders whatever their order in the configuration (order-clone: a disabled
+    /// clone at the head leaves every clone after it unassigned, with no summary line).
+    private func inhibitUnpairedInterleavedInstances() {
+        let specs = orderConstraints.filter { spec in
+            spec.oneOrMoreName == nil && spec.mandatory && !spec.inverted
+                && (spec.firstAction == "start" || spec.firstAction == "promote")
+                && spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
+        }
+        // Each round unassigns at least one instance, so the rounds are bounded by the instances.
+        let roundsMax = specs.reduce(1) { $0 + $1.then.children.count }
+        var changed = true
+        var rounds = 0
+        while changed {
+            precondition(rounds <= roundsMax, "unassigning unpaired interleaved instances did not settle after \(rounds) rounds")
+            changed = false
+            rounds += 1
+            for spec in specs {
+                for thenInstance in spec.then.children where !thenInstance.isActive {
+                    guard let node = thenInstance.allocatedTo else { continue }
+                    let paired = spec.first.children.contains { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }
+                    if paired { continue }
+                    inhibit(thenInstance)
+                    changed = true
+                }
+            }
+        }
+    }
+
+    /// Leaves a clone instance that is not running unassigned: it will not start.
+    private func inhibit(_ instance: SchedulerResource) {
+        for member in [instance] + instance.children {
+            if let allocated = member.allocatedTo { allocated.assignedCount -= 1 }
+            member.allocatedTo = nil
+            member.nextRole = .stopped
+        }
+        for primitive in instance.primitives {
+            for id in primitive.actions where actions[id].task == "start" { actions[id].runnable = false }
+        }
     }
 
     private func fenceAction(for node: SchedulerNode) -> Int? {
@@ -94,7 +138,11 @@ extension WorkingSet {
             let restart = change == .restart || change == .stopRequired
             start = addAction(resource, "start", next, optional: staying && !restart && !resource.stoppedButActive)
             if restart {
-                if change == .restart && !resource.restartRequired { actions[start].reason = "resource definition change" }
+                // (Pacemaker gives the start this reason before it has a node; placing the start
+                // of a resource that requires nothing clears its reason again: probe-2.)
+                if change == .restart && !resource.restartRequired && resource.meta["requires"]?.lowercased() != "nothing" {
+                    actions[start].reason = "resource definition change"
+                }
                 for stop in stops where actions[stop].node === next { actions[stop].optional = false }
             } else if change == .reload {
                 resource.reload = true
@@ -225,16 +273,7 @@ extension WorkingSet {
                 guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
                 guard let firstInstance = spec.first.children.first(where: { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }) else {
                     // Nothing of "first" there: an instance that is not running yet may not start there.
-                    if !spec.inverted && effective.contains(.runnableLeft) && !thenInstance.isActive {
-                        for member in [thenInstance] + thenInstance.children {
-                            if let allocated = member.allocatedTo { allocated.assignedCount -= 1 }
-                            member.allocatedTo = nil
-                            member.nextRole = .stopped
-                        }
-                        for primitive in thenInstance.primitives {
-                            for id in primitive.actions where actions[id].task == "start" { actions[id].runnable = false }
-                        }
-                    }
+                    if !spec.inverted && effective.contains(.runnableLeft) && !thenInstance.isActive { inhibit(thenInstance) }
                     continue
                 }
                 // Placed where "first" keeps no instance (it runs there but stops): an active

@@ -42,6 +42,7 @@ extension WorkingSet {
     }
 
     func applyNodeCriteria() {
+        collectiveInstanceSets = collectiveInstanceAttributes()
         for resource in allPrimitives {
             // Stickiness counts on the current node even when that node cannot run resources
             // (Pacemaker's apply_stickiness): it weighs in the resource sort.
@@ -55,11 +56,29 @@ extension WorkingSet {
                 if agentChanged(resource, on: node) { continue }
                 let count = failCount(resource, on: node)
                 guard count > 0, count >= resource.migrationThreshold else { continue }
+                if lastFailureParametersChanged(resource, on: node) { continue }
                 var banned = (resource.cloneParent != nil && !(resource.cloneParent!.globallyUnique)) ? resource.cloneParent! : resource
                 if let container = container(of: resource) { banned = container }
                 applyLocation(banned, node: node, score: .minusInfinity)
             }
         }
+    }
+
+    /// The last failure recorded on the node (a start or monitor) ran with other parameters
+    /// than the resource has now: Pacemaker schedules its fail count's clearing ("resource
+    /// parameters have changed", check_operation_expiry) and does not ban the resource for it
+    /// (check_failure_threshold; remote-connection-shutdown).
+    func lastFailureParametersChanged(_ resource: SchedulerResource, on node: SchedulerNode) -> Bool {
+        guard let entry = resource.histories[node.name], let primitive = resource.primitive,
+              let failure = entry.operations.first(where: { $0.id.hasSuffix("_last_failure_0") }),
+              failure.operation == "start" || failure.operation == "monitor", failure.opDigest != nil,
+              // (A recurring operation's digest also covers its timeout, which compareDigests does
+              // not model: such a failure keeps its ban.)
+              failure.interval == 0 else { return false }
+        // (An expired failure is cleared for that reason instead: failCount already drops it.)
+        if resource.failureTimeout > 0, let now, let changed = failure.lastRCChange,
+           changed.addingSaturated(resource.failureTimeout) <= now { return false }
+        return compareDigests(primitive, inherited: inheritedInstanceSets(resource), operation: failure, node: node) != .match
     }
 
     /// The resource's history on the node was recorded for another agent.
@@ -181,9 +200,16 @@ extension WorkingSet {
             }
             return lhs.name < rhs.name
         }
+        // Pacemaker's rsc_cons: the colocations each resource (group or member) is the dependent of.
+        var thisWith: [ObjectIdentifier: [Colocation]] = [:]
+        for owner in allResources() {
+            for colocation in owner.dependentColocations {
+                thisWith[ObjectIdentifier(colocation.namedDependent ?? colocation.dependent), default: []].append(colocation)
+            }
+        }
         var keys: [ObjectIdentifier: [Score]] = [:]
         for resource in resources {
-            let table = sortingWeights(resource)
+            let table = sortingWeights(resource, thisWith: thisWith)
             var current = Score.minusInfinity
             if let node = resource.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first, let value = table[node.name] {
                 current = value
@@ -199,34 +225,47 @@ extension WorkingSet {
         }.map(\.element)
     }
 
-    /// A resource's node scores with those of the resources it is colocated with folded in
-    /// (Pacemaker's forward merge used for sorting).
-    private func sortingWeights(_ resource: SchedulerResource) -> [String: Score] {
-        var start = resource
-        if resource.kind == .group, let last = resource.children.last { start = last }
-        var visited: Set<ObjectIdentifier> = []
-        return forwardMerge(start, into: nil, attribute: "#uname", factor: 1, visited: &visited)
+    /// A resource's node scores with those of the resources it is colocated with folded in, as
+    /// Pacemaker's cmp_resources computes them (pcmk__add_colocated_node_scores with no table
+    /// and "this with" colocations): a group starts from its last member, which reaches the
+    /// others through the group's internal colocations, then adds the group's own colocations;
+    /// a group it is colocated with adds its first member's scores.
+    private func sortingWeights(_ resource: SchedulerResource, thisWith: [ObjectIdentifier: [Colocation]]) -> [String: Score] {
+        var merging: Set<ObjectIdentifier> = []
+        return addColocatedScores(resource, into: nil, attribute: "#uname", factor: 1, rollback: false,
+                                  thisWith: thisWith, merging: &merging) ?? resource.allowed
     }
 
-    private func forwardMerge(_ resource: SchedulerResource, into table: [String: Score]?, attribute: String,
-                              factor: Double, visited: inout Set<ObjectIdentifier>) -> [String: Score] {
-        guard !visited.contains(ObjectIdentifier(resource)) else { return table ?? resource.allowed }
-        visited.insert(ObjectIdentifier(resource))
+    private func addColocatedScores(_ resource: SchedulerResource, into table: [String: Score]?, attribute: String,
+                                    factor: Double, rollback: Bool, thisWith: [ObjectIdentifier: [Colocation]],
+                                    merging: inout Set<ObjectIdentifier>) -> [String: Score]? {
+        let key = ObjectIdentifier(resource)
+        // A colocation loop is broken where it comes back to a resource being merged.
+        guard !merging.contains(key) else { return table }
+        merging.insert(key)
+        defer { merging.remove(key) }
         var work: [String: Score]
-        if let table {
+        if resource.kind == .group {
+            guard let member = table == nil ? resource.children.last : resource.children.first,
+                  let merged = addColocatedScores(member, into: table, attribute: attribute, factor: factor, rollback: rollback,
+                                                  thisWith: thisWith, merging: &merging) else { return table }
+            work = merged
+        } else if let table {
             work = table
             addMatching(&work, from: resource, attribute: attribute, factor: factor)
         } else {
             work = resource.allowed
         }
         if canRunAny(work) {
-            for colocation in resource.dependentColocations {
-                var primary = colocation.primary
-                if primary.kind == .group, let last = primary.children.last { primary = last }
-                work = forwardMerge(primary, into: work, attribute: colocation.nodeAttribute,
-                                    factor: (factor < 0 ? -1 : 1) * Double(colocation.score.value) / Double(Score.infinityValue),
-                                    visited: &visited)
+            let multiplier: Double = factor < 0 ? -1 : 1
+            for colocation in thisWith[key] ?? [] {
+                let primary = colocation.namedPrimary ?? colocation.primary
+                work = addColocatedScores(primary, into: work, attribute: colocation.nodeAttribute,
+                                          factor: multiplier * Double(colocation.score.value) / Double(Score.infinityValue),
+                                          rollback: true, thisWith: thisWith, merging: &merging) ?? work
             }
+        } else if rollback {
+            return table
         }
         return work
     }
@@ -353,7 +392,9 @@ extension WorkingSet {
         func fits(_ node: SchedulerNode, _ need: [String: Int]) -> Bool {
             need.allSatisfy { node.free($0.key) >= $0.value }
         }
-        let all = total(together)
+        // A clone instance counts what is colocated with its clone too, as Pacemaker's
+        // colocated_resources and add_utilization walk it (colocated-utilization-clone).
+        let all = resource.cloneParent != nil ? colocatedUtilization(resource) ?? total(together) : total(together)
         let available = nodes.filter { $0.canRunResources && (resource.allowed[$0.name].map { $0 >= .zero } ?? false) }
         let anyCapable = available.contains { fits($0, all) }
         let need = anyCapable ? all : total([resource])
@@ -368,6 +409,106 @@ extension WorkingSet {
 
     /// Negative when the first node has more free capacity (Pacemaker's
     /// pcmk__compare_node_capacities: one vote per utilization attribute).
+    /// The utilization of a clone instance and of what its colocations tie to it that is not
+    /// placed yet (Pacemaker's pcmk__colocated_resources, with the instance's clone's
+    /// colocations appended as append_parent_colocation does, and the variants'
+    /// add_utilization). Nil when a bundle is involved (left to the simpler sum).
+    private func colocatedUtilization(_ resource: SchedulerResource) -> [String: Int]? {
+        let available = nodes.filter(\.canRunResources).count
+        // The clone whose colocations an instance (or a cloned group's first member) takes on.
+        func instanceClone(_ owner: SchedulerResource) -> SchedulerResource? {
+            guard let parent = owner.parent else { return nil }
+            if parent.kind == .clone { return parent }
+            if parent.kind == .group, parent.children.first === owner, let clone = parent.parent, clone.kind == .clone { return clone }
+            return nil
+        }
+        // Pacemaker's rsc_cons and rsc_cons_lhs: the colocations by the resource they name.
+        var byDependent: [ObjectIdentifier: [Colocation]] = [:], byPrimary: [ObjectIdentifier: [Colocation]] = [:]
+        for owner in allResources() {
+            for colocation in owner.dependentColocations {
+                byDependent[ObjectIdentifier(colocation.namedDependent ?? colocation.dependent), default: []].append(colocation)
+            }
+            for colocation in owner.primaryColocations {
+                byPrimary[ObjectIdentifier(colocation.namedPrimary ?? colocation.primary), default: []].append(colocation)
+            }
+        }
+        func thisWith(_ owner: SchedulerResource) -> [Colocation] {
+            var list = byDependent[ObjectIdentifier(owner)] ?? []
+            if let clone = instanceClone(owner) {
+                let all = clone.cloneMax < available
+                list += thisWith(clone).filter { all || $0.score < .zero || $0.score >= .infinity }
+            }
+            return list
+        }
+        func withThis(_ owner: SchedulerResource) -> [Colocation] {
+            var list = byPrimary[ObjectIdentifier(owner)] ?? []
+            if let clone = instanceClone(owner) {
+                let all = clone.cloneMax < available
+                list += withThis(clone).filter { $0.influence && (all || $0.score < .zero) }
+            }
+            return list
+        }
+        // pcmk__colocation_affects with preview: whether the colocation places the dependent.
+        func affectsLocation(_ dependent: SchedulerResource, _ primary: SchedulerResource, _ colocation: Colocation) -> Bool {
+            if let role = colocation.dependentRole, role >= .unpromoted, dependent.parent?.promotable == true, !dependent.provisional {
+                return false
+            }
+            if colocation.score > .zero, let role = colocation.dependentRole, role != dependent.nextRole { return false }
+            if colocation.score > .zero, let role = colocation.primaryRole, role != primary.nextRole { return false }
+            return true
+        }
+        var list: [SchedulerResource] = []
+        var bundled = false
+        func collect(_ current: SchedulerResource) {
+            if current.isBundle || current.bundlePart { bundled = true }
+            guard !bundled, list.count < 10_000 else { return }
+            if current.kind == .group {
+                let collocated = truthy(current.meta["collocated"], default: true) || current.parent?.kind == .clone
+                for member in collocated ? current.children : Array(current.children.prefix(1)) { collect(member) }
+            }
+            guard !list.contains(where: { $0 === current }) else { return }
+            list.append(current)
+            for colocation in thisWith(current) where colocation.score >= .infinity {
+                let primary = colocation.namedPrimary ?? colocation.primary
+                if primary !== resource && affectsLocation(current, primary, colocation) { collect(primary) }
+            }
+            for colocation in withThis(current) where colocation.score >= .infinity {
+                let dependent = colocation.namedDependent ?? colocation.dependent
+                if dependent === resource || (current.kind == .clone && dependent.kind != .clone) { continue }
+                if affectsLocation(dependent, current, colocation) { collect(dependent) }
+            }
+        }
+        collect(resource)
+        guard !bundled else { return nil }
+        var sum: [String: Int] = [:]
+        func add(_ current: SchedulerResource) {
+            guard current.provisional else { return }
+            switch current.kind {
+            case .primitive:
+                for (key, value) in current.utilization { sum[key, default: 0] += value }
+            case .group:
+                let collocated = truthy(current.meta["collocated"], default: true) || current.parent?.kind == .clone
+                for member in collocated ? current.children : Array(current.children.prefix(1))
+                where member.provisional && !list.contains(where: { $0 === member }) {
+                    add(member)
+                }
+            case .clone:
+                var existing = false
+                for child in current.children {
+                    if list.contains(where: { $0 === child }) {
+                        existing = true
+                    } else if child.children.contains(where: { member in list.contains { $0 === member } }) {
+                        add(child)
+                        existing = true
+                    }
+                }
+                if !existing, let first = current.children.first { add(first) }
+            }
+        }
+        for member in list { add(member) }
+        return sum
+    }
+
     private func compareCapacity(_ first: SchedulerNode, _ second: SchedulerNode) -> Int {
         var result = 0
         for name in Set(first.capacity.keys).union(second.capacity.keys) {
@@ -472,10 +613,13 @@ extension WorkingSet {
         // whose resources are not blocked (Pacemaker's clone colocation with INFINITY).
         let skipBlocked = primary.kind == .clone && colocation.score >= .infinity
             && !(primary.promotable && colocation.primaryRole != nil)
+        // A mandatory colocation with a clone that is not promotable ignores the role it
+        // names (pcmk__clone_apply_coloc_score: every instance's node counts; unrunnable-2).
+        let ignoresRole = primary.kind == .clone && !primary.promotable && !primary.isBundle && colocation.score >= .infinity
         return members.compactMap { member -> SchedulerNode? in
             guard let node = member.allocatedTo else { return nil }
             if skipBlocked && member.primitives.contains(where: \.blocked) { return nil }
-            if let role = colocation.primaryRole {
+            if !ignoresRole, let role = colocation.primaryRole {
                 let next = member.nextRole ?? .started
                 if role == .promoted && next != .promoted { return nil }
                 if role == .unpromoted && next == .promoted { return nil }
@@ -528,6 +672,7 @@ extension WorkingSet {
     // MARK: clones
 
     private func assignClone(_ clone: SchedulerResource) {
+        let promotionPriority = clone.promotable ? addPromotionScores(clone) : [:]
         for colocation in clone.dependentColocations {
             assign(colocation.primary, prefer: nil)
             for instance in clone.children {
@@ -568,6 +713,11 @@ extension WorkingSet {
         let instances = clone.children.enumerated().sorted { lhs, rhs in
             let leftGone = unavailable(lhs.element), rightGone = unavailable(rhs.element)
             if leftGone != rightGone { return rightGone }
+            // A higher priority first: a promotable instance's priority is raised to its best
+            // promotion score before placement (pcmk__add_promotion_scores).
+            let leftPriority = promotionPriority[ObjectIdentifier(lhs.element)] ?? lhs.element.priority
+            let rightPriority = promotionPriority[ObjectIdentifier(rhs.element)] ?? rhs.element.priority
+            if leftPriority != rightPriority { return leftPriority > rightPriority }
             let left = lhs.element.isActive && !leftGone, right = rhs.element.isActive && !rightGone
             if left != right { return left }
             guard left else { return lhs.offset < rhs.offset }
@@ -647,6 +797,7 @@ extension WorkingSet {
             assign(colocation.primary, prefer: nil)
             applyColocation(colocation, to: resource)
         }
+        if resource.parent?.isBundle == true { weighConnection(of: resource) }
         var chosen: SchedulerNode?
         if !resource.managed {
             chosen = resource.runningOn.first
@@ -658,6 +809,27 @@ extension WorkingSet {
         }
         commit(resource, to: chosen)
         return chosen
+    }
+
+    /// A bundle's container weighs its connection's scores, as Pacemaker's primitive
+    /// assignment merges a dependent's: the connection's best score on each online node, times
+    /// its colocation's factor (10000 / INFINITY). A node that is not online counts -INFINITY
+    /// (so -10000: the containers prefer cluster nodes to remote nodes still starting), and an
+    /// online remote node counts 0 (Pacemaker bans connections from remote nodes only when it
+    /// places them, not in this table). bundle-probe-remotes.
+    private func weighConnection(of container: SchedulerResource) {
+        for colocation in container.primaryColocations
+        where colocation.influence && colocation.dependent.isRemoteConnection && colocation.score > .zero {
+            let factor = Double(colocation.score.value) / Double(Score.infinityValue)
+            var work = container.allowed
+            for node in nodes {
+                guard let current = work[node.name] else { continue }
+                let best: Score = !(node.onlineAsUnpacked ?? node.online) ? .minusInfinity : (node.isRemote ? .zero : colocation.dependent.allowed[node.name] ?? .minusInfinity)
+                let weighted = best.isInfinite && factor >= 1 ? best : Score(Int(Double(best.value) * factor))
+                work[node.name] = current + weighted
+            }
+            if canRunAny(work) { container.allowed = work }
+        }
     }
 
     private func unassign(_ instance: SchedulerResource) {
@@ -815,6 +987,77 @@ extension WorkingSet {
             guard candidate.score >= .zero, let weight = weights[candidate.node.name] else { return candidate }
             return (candidate.instance, candidate.node, weight)
         }
+    }
+
+    /// Before a promotable clone's instances are placed, each instance's positive promotion
+    /// score on a node that can run resources is added to its score there, and its priority
+    /// is raised to the best of them (Pacemaker's pcmk__add_promotion_scores). Returns the
+    /// raised priorities by instance, for the placement order.
+    private func addPromotionScores(_ clone: SchedulerResource) -> [ObjectIdentifier: Int] {
+        // Per member name: the member active on each node, and the nodes where one was probed
+        // (computed once, not per instance and node).
+        var activeByNode: [String: [String: SchedulerResource]] = [:]
+        var probedOn: [String: Set<String>] = [:]
+        for instance in clone.children {
+            for primitive in instance.primitives {
+                for node in primitive.runningOn where activeByNode[primitive.baseID]?[node.name] == nil {
+                    activeByNode[primitive.baseID, default: [:]][node.name] = primitive
+                }
+                probedOn[primitive.baseID, default: []].formUnion(primitive.historyNodes.map(\.name))
+            }
+        }
+        func applies(_ primitive: SchedulerResource, _ node: SchedulerNode) -> Bool {
+            promotionScoreApplies(primitive, of: clone, on: node, active: activeByNode[primitive.baseID]?[node.name],
+                                  probedByAny: probedOn[primitive.baseID]?.contains(node.name) ?? false)
+        }
+        var priorities: [ObjectIdentifier: Int] = [:]
+        for instance in clone.children {
+            var priority = instance.priority
+            for node in nodes where node.canRunResources && instance.allowed[node.name] != nil {
+                var total = 0
+                for primitive in instance.primitives where applies(primitive, node) {
+                    total = (Score(total) + (promotionAttribute(primitive, on: node) ?? .zero)).value
+                }
+                // (A cloned group's members take their scores from the group when placed: only
+                // a primitive instance's own scores are raised here.)
+                if total > 0, instance.kind == .primitive, let current = instance.allowed[node.name] {
+                    instance.allowed[node.name] = current + Score(total)
+                }
+                if total > priority { priority = total }
+            }
+            priorities[ObjectIdentifier(instance)] = priority
+        }
+        return priorities
+    }
+
+    /// Whether an instance member's promotion score counts on a node (Pacemaker's
+    /// promotion_score_applies): where it is active, where no instance is active but one was
+    /// probed, everywhere while it was probed nowhere, else where it was probed or is active;
+    /// always only where it is allowed.
+    /// `active` is the clone's member of that name active on the node, `probedByAny` whether
+    /// one of them was probed there.
+    private func promotionScoreApplies(_ primitive: SchedulerResource, of clone: SchedulerResource, on node: SchedulerNode,
+                                       active: SchedulerResource?, probedByAny: Bool) -> Bool {
+        func allowed() -> Bool { (primitive.allowed[node.name] ?? .minusInfinity) >= .zero }
+        if !clone.globallyUnique {
+            if active === primitive { return allowed() }
+            if active == nil && probedByAny { return allowed() }
+        }
+        if primitive.runningOn.isEmpty && primitive.historyNodes.isEmpty { return allowed() }
+        if primitive.historyNodes.contains(where: { $0 === node }) || primitive.runningOn.contains(where: { $0 === node }) {
+            return allowed()
+        }
+        return false
+    }
+
+    /// The promotion score attribute recorded for the primitive on the node, if any.
+    private func promotionAttribute(_ primitive: SchedulerResource, on node: SchedulerNode) -> Score? {
+        let recorded = primitive.historyName ?? primitive.id
+        let attributes = attributeNode(for: primitive, on: node)?.attributes ?? [:]
+        for name in ["master-\(recorded)", "master-\(primitive.baseID)", "promotion-\(recorded)", "promotion-\(primitive.baseID)"] {
+            if let value = attributes[name] { return score(value) }
+        }
+        return nil
     }
 
     private func promotionBase(_ instance: SchedulerResource, on node: SchedulerNode) -> Score {

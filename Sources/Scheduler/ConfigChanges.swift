@@ -23,6 +23,7 @@ extension WorkingSet {
     func checkConfigChanges() {
         createUnfencingForRequirers()
         let primitives = allPrimitives.filter { !$0.orphan && !$0.generated && !$0.histories.isEmpty }
+        collectiveInstanceSets = collectiveInstanceAttributes()
         if unfencingEnabled {
             // Node by node, as Pacemaker goes: the first reason given for unfencing a node wins.
             // (A fence device's changed agent counts even where it is not active.)
@@ -92,7 +93,7 @@ extension WorkingSet {
             case "monitor", "start", "promote", "migrate_from": break
             default: continue
             }
-            let comparison = compareDigests(primitive, operation: operation, node: node)
+            let comparison = compareDigests(primitive, inherited: inheritedInstanceSets(resource), operation: operation, node: node)
             switch comparison {
             case .match:
                 continue
@@ -122,13 +123,48 @@ extension WorkingSet {
     }
 
     /// Compares the digests recorded with an operation with the resource's definition now.
-    func compareDigests(_ primitive: Primitive, operation: LRMOperation, node: SchedulerNode) -> DigestComparison {
+    /// The instance attribute sets of the configured groups and clones, by id (a primitive's
+    /// parameters include its parents' instance attributes).
+    func collectiveInstanceAttributes() -> [String: [NameValueSet]] {
+        var sets: [String: [NameValueSet]] = [:]
+        for resource in cib.configuration.resources {
+            switch resource {
+            case .group(let group):
+                sets[group.id] = group.attributes.instance
+            case .clone(let clone):
+                sets[clone.id] = clone.attributes.instance
+                if case .group(let group)? = clone.child { sets[group.id] = group.attributes.instance }
+            default:
+                break
+            }
+        }
+        return sets
+    }
+
+    /// The instance attribute sets of the resource's group and clone, nearest first (Pacemaker's
+    /// get_rsc_attributes adds each parent's without overwriting). Bundles are left out: their
+    /// generated parts' parameters are not compared.
+    func inheritedInstanceSets(_ resource: SchedulerResource) -> [[NameValueSet]] {
+        var result: [[NameValueSet]] = []
+        var ancestor = resource.parent
+        while let current = ancestor, !current.isBundle, !current.bundlePart {
+            if let sets = collectiveInstanceSets[current.baseID], !sets.isEmpty { result.append(sets) }
+            ancestor = current.parent
+        }
+        return result
+    }
+
+    func compareDigests(_ primitive: Primitive, inherited: [[NameValueSet]] = [], operation: LRMOperation,
+                        node: SchedulerNode) -> DigestComparison {
         let featureSet = operation.extraAttribute("crm_feature_set") ?? cib[attribute: "crm_feature_set"]
         // Digests from before feature set 2.0 were computed differently; they are not compared.
         if let featureSet, let major = Int(featureSet.split(separator: ".").first ?? ""), major < 2 { return .match }
         let context = RuleContext(node: node, resourceClass: primitive.resourceClass, provider: primitive.provider,
                                   type: primitive.type, now: now)
-        let parameters = values(of: primitive.attributes.instance, in: context)
+        var parameters = values(of: primitive.attributes.instance, in: context)
+        for sets in inherited {
+            for (name, value) in values(of: sets, in: context) where parameters[name] == nil { parameters[name] = value }
+        }
         // The operation's own parameters (instance attributes of its configured op) count too.
         var extra: [String: String] = [:]
         if let configured = primitive.operations?.operations.first(where: {

@@ -152,7 +152,12 @@ extension WorkingSet {
             let inverted = pattern.hasPrefix("!")
             if inverted { pattern.removeFirst() }
             if let regex = try? Regex(pattern) {
-                targets += resources.filter { ((try? regex.firstMatch(in: $0.id)) != nil) != inverted }
+                // Only configured resources: a bundle's generated parts (IPs, connections, the
+                // clone of its child) are not in Pacemaker's resource list (colocation-influence).
+                let generated = Set(bundleExtras.values.flatMap { $0 }.map(ObjectIdentifier.init))
+                targets += resources.filter { resource in
+                    !generated.contains(ObjectIdentifier(resource)) && ((try? regex.firstMatch(in: resource.id)) != nil) != inverted
+                }
             }
         }
         for set in expandSets(location.sets) { targets += set.resources.compactMap(resolve) }
@@ -216,6 +221,7 @@ extension WorkingSet {
         colocation.sets = expandSets(colocation.sets)
         let score = colocation.score ?? .zero
         let attribute = colocation.nodeAttribute ?? "#uname"
+        let influence = original.extras.attributes.first { $0.name == "influence" }?.value
         if colocation.sets.isEmpty {
             guard let dependent = resolve(colocation.resource), let primary = resolve(colocation.withResource) else { return }
             // A colocation reads role "Started" as no role at all (so do its sets).
@@ -225,7 +231,7 @@ extension WorkingSet {
             }
             addColocation(id: colocation.id, dependent: dependent, primary: primary, score: score,
                           dependentRole: plain(colocation.resourceRole),
-                          primaryRole: plain(colocation.withResourceRole), attribute: attribute)
+                          primaryRole: plain(colocation.withResourceRole), attribute: attribute, influence: influence)
             return
         }
         // Sets: within a sequential set each member follows the one before it; an earlier set
@@ -240,7 +246,7 @@ extension WorkingSet {
                 for index in members.indices {
                     for earlier in members[..<index] {
                         addColocation(id: colocation.id, dependent: members[index], primary: earlier, score: setScore,
-                                      dependentRole: role, primaryRole: role, attribute: attribute)
+                                      dependentRole: role, primaryRole: role, attribute: attribute, influence: influence)
                     }
                 }
             } else if set.isSequential {
@@ -250,7 +256,7 @@ extension WorkingSet {
                 for index in members.indices.dropFirst() {
                     let (dependent, primary) = listed ? (members[index - 1], members[index]) : (members[index], members[index - 1])
                     addColocation(id: colocation.id, dependent: dependent, primary: primary, score: setScore,
-                                  dependentRole: role, primaryRole: role, attribute: attribute)
+                                  dependentRole: role, primaryRole: role, attribute: attribute, influence: influence)
                 }
             }
             if let previous = previousSet, !members.isEmpty, !previous.members.isEmpty {
@@ -260,7 +266,7 @@ extension WorkingSet {
                 for dependent in dependents {
                     for primary in primaries {
                         addColocation(id: colocation.id, dependent: dependent, primary: primary, score: score,
-                                      dependentRole: role, primaryRole: previous.role, attribute: attribute)
+                                      dependentRole: role, primaryRole: previous.role, attribute: attribute, influence: influence)
                     }
                 }
             }
@@ -269,7 +275,7 @@ extension WorkingSet {
     }
 
     func addColocation(id: String, dependent: SchedulerResource, primary: SchedulerResource, score: Score,
-                       dependentRole: Role?, primaryRole: Role?, attribute: String) {
+                       dependentRole: Role?, primaryRole: Role?, attribute: String, influence influenceText: String? = nil) {
         guard dependent !== primary, score != .zero else { return }
         // A dependent limited to role Started never matches while it is being placed: such a
         // colocation has no effect (and does not order the placement either).
@@ -280,7 +286,11 @@ extension WorkingSet {
         if primary.kind == .group {
             if let member = score >= .infinity ? primary.children.last : primary.children.first { primaryTarget = member }
         }
-        let influence = truthy(dependent.meta["critical"], default: true)
+        // The colocation's own influence (when a valid boolean), else the dependent's critical
+        // meta (Pacemaker's unpack_influence); either way a primary that is not active yet is
+        // influenced (pcmk__colocation_has_influence: colocation-influence).
+        let configured = Self.boolean(influenceText) ?? truthy(dependent.meta["critical"], default: true)
+        let influence = configured || !primary.isActive
         let colocation = Colocation(id: id, dependent: dependentTarget, primary: primaryTarget, score: score,
                                     dependentRole: dependentRole,
                                     primaryRole: primaryRole,
@@ -288,6 +298,15 @@ extension WorkingSet {
                                     namedDependent: dependent, namedPrimary: primary)
         dependentTarget.dependentColocations.append(colocation)
         primaryTarget.primaryColocations.append(colocation)
+    }
+
+    /// A boolean as Pacemaker's crm_str_to_boolean reads it; nil when it is none.
+    static func boolean(_ text: String?) -> Bool? {
+        switch text?.lowercased() {
+        case "true", "on", "yes", "y", "1": return true
+        case "false", "off", "no", "n", "0": return false
+        default: return nil
+        }
     }
 
     /// Pacemaker keeps each resource's colocations sorted: by the other side's priority, then

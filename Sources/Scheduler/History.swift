@@ -77,8 +77,11 @@ extension WorkingSet {
                     primitive.resourceClass != entry.resourceClass || primitive.provider != entry.provider
                         || primitive.type != entry.type
                 } ?? false
+                // (A recorded last failure too: its parameters may have changed since, which
+                // clears its fail count.)
                 if history.role > .stopped || keepAll || otherAgent
-                    || (unfencingEnabled && resource.primitive?.resourceClass == "stonith") {
+                    || (unfencingEnabled && resource.primitive?.resourceClass == "stonith")
+                    || entry.operations.contains(where: { $0.id.hasSuffix("_last_failure_0") }) {
                     resource.histories[node.name] = lrmResources[index]
                 }
             }
@@ -215,7 +218,13 @@ extension WorkingSet {
                 for node in nodes { banned(resource, node) }
             case "fence":
                 resource.failed = true
-                fenceNode(node, reason: "\(resource.id) failed there")
+                // A remote or guest node is "fenced" as pe_fence_node does it: a guest by
+                // recovering its container (bug-rh-1097457).
+                if node.isRemote {
+                    fenceRemote(node, reason: "\(resource.id) failed there")
+                } else {
+                    fenceNode(node, reason: "\(resource.id) failed there")
+                }
                 // A node that cannot be fenced keeps it: nothing can be done about it there.
                 if !canFence(node) {
                     resource.managed = false

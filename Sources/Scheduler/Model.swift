@@ -34,6 +34,9 @@ final class SchedulerNode {
     let name: String
     let order: Int
     var online = false
+    /// A remote node's online state as unpacked, kept when its connection's placement brings
+    /// it online (Pacemaker's tables still see it offline then).
+    var onlineAsUnpacked: Bool?
     var unclean = false
     var unseen = true
     var standby = false

@@ -307,6 +307,7 @@ extension WorkingSet {
     func remoteConnectionAssigned(_ node: SchedulerNode) {
         guard let connection = connectionResource(of: node) else { return }
         if connection.allocatedTo != nil && connection.nextRole != .stopped {
+            if node.onlineAsUnpacked == nil { node.onlineAsUnpacked = node.online }
             node.online = true
             if node.unseen { node.unclean = false }
         } else {

@@ -62,6 +62,8 @@ final class WorkingSet {
     var bundleExtras: [String: [SchedulerResource]] = [:]
     /// The order resources are reported in when it is not priority then configuration.
     var reportOrder: [SchedulerResource]?
+    /// Instance attribute sets of configured groups and clones by id, for the digests.
+    var collectiveInstanceSets: [String: [NameValueSet]] = [:]
     /// Nodes in the order they were found unclean (their fence actions are created in this order).
     var fenceOrder: [SchedulerNode] = []
 
@@ -203,9 +205,12 @@ extension WorkingSet {
         for group in allResources() where group.kind == .group {
             guard truthy(group.meta["collocated"], default: true) else { continue }
             for index in group.children.indices.dropFirst() {
+                // A member with critical=false does not pull the member before it once that one
+                // runs (Pacemaker's internal colocation takes the member's critical flag).
+                let influence = truthy(group.children[index].meta["critical"], default: true) || !group.children[index - 1].isActive
                 let colocation = Colocation(id: "\(group.id)-internal", dependent: group.children[index],
                                             primary: group.children[index - 1], score: .infinity,
-                                            dependentRole: nil, primaryRole: nil, nodeAttribute: "#uname", influence: true)
+                                            dependentRole: nil, primaryRole: nil, nodeAttribute: "#uname", influence: influence)
                 group.children[index].dependentColocations.insert(colocation, at: 0)
                 group.children[index - 1].primaryColocations.insert(colocation, at: 0)
             }
