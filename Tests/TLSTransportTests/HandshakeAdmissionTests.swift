@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 @testable import TLSTransport
 
@@ -72,7 +73,7 @@ import Testing
 /// The gate on a real listener: idle TCP connections (no TLS) hold slots, a source beyond its
 /// share is closed at once, a closed connection frees its slot, a completed handshake frees
 /// its slot while the connection stays open.
-@Suite(.serialized, .timeLimit(.minutes(1))) struct HandshakeGateLoopback {
+@Suite(.serialized, .timeLimit(.minutes(Patience.testMinutes))) struct HandshakeGateLoopback {
     static func poll(_ what: String, _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while !condition() {

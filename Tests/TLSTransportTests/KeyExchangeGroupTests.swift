@@ -1,12 +1,13 @@
 import COpenSSL
 import NIOCore
+import TestSupport
 import Testing
 @testable import TLSTransport
 
 /// Issue 10, point 11: only X25519 and P-256 are offered and accepted. OpenSSL's default list
 /// let a client make the server compute an ffdhe8192 key share (about 90 ms of CPU) per
 /// ClientHello, before the client proved anything.
-@Suite(.timeLimit(.minutes(1))) struct KeyExchangeGroups {
+@Suite(.timeLimit(.minutes(Patience.testMinutes))) struct KeyExchangeGroups {
     /// Our context with its groups replaced by `groups` (a foreign peer's choice).
     static func context(_ pki: TestPKI, _ name: String, groups: String) throws -> TLSContext {
         let context = try TLSContext(files: pki.files(name))
