@@ -202,6 +202,8 @@ extension WorkingSet {
         var effective: OrderingFlags = []
         if spec.mandatory && spec.inverted {
             effective = [.impliesFirst]
+        } else if spec.mandatory && !spec.symmetrical {
+            effective = [.asymmetrical]
         } else if spec.mandatory {
             effective = [.impliesThen]
             if spec.firstAction == "start" || spec.firstAction == "promote" { effective.insert(.runnableLeft) }
@@ -410,6 +412,19 @@ extension WorkingSet {
                         actions[ordering.then].reason = ordering.flags.contains(.inheritReason) ? first.reason : "unrunnable \(describe(first))"
                     }
                     changed = true
+                }
+                if ordering.flags.contains(.asymmetrical) && !first.runnable && then.runnable, let resource = then.resource {
+                    let stopOfStopped = then.task == "stop" && !resource.isActive
+                    let startWhereRunning = then.task == "start" && then.optional && then.node != nil
+                        && resource.runningOn.count == 1 && resource.runningOn.first === then.node
+                    if !stopOfStopped && !startWhereRunning {
+                        actions[ordering.then].optional = false
+                        actions[ordering.then].runnable = false
+                        if actions[ordering.then].reason == nil && first.resource !== resource {
+                            actions[ordering.then].reason = "unrunnable \(describe(first))"
+                        }
+                        changed = true
+                    }
                 }
                 // Nor does a migrating resource's stop force what is ordered before it to stop.
                 if ordering.flags.contains(.impliesFirst) && !then.optional && first.optional

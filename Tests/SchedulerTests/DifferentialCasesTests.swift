@@ -1,0 +1,55 @@
+import CIB
+import Testing
+@testable import Scheduler
+
+/// Disagreements with crm_simulate 2.1.5 that `baton differential` found on generated CIBs,
+/// each reduced to a small CIB. The expected summaries are what crm_simulate 2.1.5 prints for
+/// exactly these documents (`crm_simulate -x FILE -S`).
+@Suite struct DifferentialCasesTests {
+    /// A start, and its monitor, as the controller records them (with Pacemaker's digest of no
+    /// parameters, so that crm_simulate sees no definition change).
+    static func started(_ id: String) -> String {
+        let digest = parameterDigest([:])
+        return "<lrm_resource id=\"\(id)\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+            + "<lrm_rsc_op id=\"\(id)_start_0\" operation=\"start\" interval=\"0\" call-id=\"1\" rc-code=\"0\" op-status=\"0\""
+            + " transition-key=\"0:0:0:x\" op-digest=\"\(digest)\"/></lrm_resource>"
+    }
+
+    static let stoppedB = """
+        <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="b-m">\
+        <nvpair id="b-m1" name="target-role" value="Stopped"/></meta_attributes></primitive>
+        """
+
+    static func order(symmetrical: Bool) -> String {
+        "<rsc_order id=\"ord\" first=\"b\" then=\"a\" kind=\"Mandatory\" symmetrical=\"\(symmetrical)\"/>"
+    }
+
+    /// symmetrical=false: a mandatory order only holds "then" back when "first" cannot run
+    /// (Pacemaker's pe_order_asymmetrical); it does not restart a running "then" when "first"
+    /// moves. Before the fix: "Restart a ( node1 ) due to required b start" (seed 10010).
+    @Test func anAsymmetricalOrderDoesNotRestartWhatRunsWhenFirstMoves() throws {
+        let constraints = "<rsc_location id=\"l\" rsc=\"b\" node=\"node2\" score=\"100\"/>"
+        let history = Self.started("a") + Self.started("b")
+        #expect(try Fixture.summary(Fixture.cib(resources: Fixture.dummy("a") + Fixture.dummy("b"),
+                                                constraints: constraints + Self.order(symmetrical: false), node1History: history))
+                == ["* Move b ( node1 -> node2 )"])
+        #expect(try Fixture.summary(Fixture.cib(resources: Fixture.dummy("a") + Fixture.dummy("b"),
+                                                constraints: constraints + Self.order(symmetrical: true), node1History: history))
+                == ["* Restart a ( node1 ) due to required b start", "* Move b ( node1 -> node2 )"])
+    }
+
+    /// ... nor stops a running "then" whose "first" cannot start, but still blocks a "then"
+    /// that would start.
+    @Test func anAsymmetricalOrderBlocksOnlyWhatWouldStart() throws {
+        let resources = Fixture.dummy("a") + Self.stoppedB
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: Self.order(symmetrical: false),
+                                                node1History: Self.started("a"))) == [])
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: Self.order(symmetrical: true),
+                                                node1History: Self.started("a")))
+                == ["* Stop a ( node1 ) due to unrunnable b start"])
+        for symmetrical in [false, true] {
+            #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: Self.order(symmetrical: symmetrical)))
+                    == ["* Start a ( node1 ) due to unrunnable b start (blocked)"])
+        }
+    }
+}
