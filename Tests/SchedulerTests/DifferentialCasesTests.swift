@@ -11,7 +11,7 @@ import Testing
     static func started(_ id: String) -> String {
         let digest = parameterDigest([:])
         return "<lrm_resource id=\"\(id)\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
-            + "<lrm_rsc_op id=\"\(id)_start_0\" operation=\"start\" interval=\"0\" call-id=\"1\" rc-code=\"0\" op-status=\"0\""
+            + "<lrm_rsc_op id=\"\(id.replacingOccurrences(of: ":", with: "_"))_start_0\" operation=\"start\" interval=\"0\" call-id=\"1\" rc-code=\"0\" op-status=\"0\""
             + " transition-key=\"0:0:0:x\" op-digest=\"\(digest)\"/></lrm_resource>"
     }
 
@@ -51,5 +51,16 @@ import Testing
             #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: Self.order(symmetrical: symmetrical)))
                     == ["* Start a ( node1 ) due to unrunnable b start (blocked)"])
         }
+    }
+
+    /// A globally unique clone's instance beyond clone-max (clone-max lowered while it ran) is
+    /// an orphan and stops. Before the fix it was ignored (seeds 10079, 10085, 10102, 10128).
+    @Test func aUniqueInstanceBeyondCloneMaxStops() throws {
+        let clone = """
+            <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="globally-unique" value="true"/>\
+            <nvpair id="c-m2" name="clone-max" value="1"/></meta_attributes>\(Fixture.dummy("a"))</clone>
+            """
+        #expect(try Fixture.summary(Fixture.cib(resources: clone, node1History: Self.started("a:0"), node2History: Self.started("a:1")))
+                == ["* Stop a:1 ( node2 ) due to node availability"])
     }
 }
