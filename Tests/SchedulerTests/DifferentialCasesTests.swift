@@ -63,4 +63,24 @@ import Testing
         #expect(try Fixture.summary(Fixture.cib(resources: clone, node1History: Self.started("a:0"), node2History: Self.started("a:1")))
                 == ["* Stop a:1 ( node2 ) due to node availability"])
     }
+
+    /// An anonymous clone runs at most one instance per node whatever its clone-node-max
+    /// (crm_simulate 2.1.5 for these documents). Before the fix a second instance started on
+    /// a node (seeds 10057, 10110).
+    @Test func anAnonymousCloneRunsOneInstancePerNode() throws {
+        func clone(unique: Bool) -> String {
+            """
+            <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="globally-unique" value="\(unique)"/>\
+            <nvpair id="c-m2" name="clone-max" value="4"/><nvpair id="c-m3" name="clone-node-max" value="2"/>\
+            </meta_attributes>\(Fixture.dummy("a"))</clone>
+            """
+        }
+        #expect(try Fixture.summary(Fixture.cib(resources: clone(unique: false))) == ["* Start a:0 ( node1 )", "* Start a:1 ( node2 )"])
+        #expect(try Fixture.summary(Fixture.cib(resources: clone(unique: true)))
+                == ["* Start a:0 ( node1 )", "* Start a:1 ( node2 )", "* Start a:2 ( node1 )", "* Start a:3 ( node2 )"])
+        let withP = "<rsc_colocation id=\"col\" rsc=\"c\" with-rsc=\"p\" score=\"INFINITY\"/>"
+            + "<rsc_location id=\"loc\" rsc=\"p\" node=\"node1\" score=\"100\"/>"
+        #expect(try Fixture.summary(Fixture.cib(resources: clone(unique: false) + Fixture.dummy("p"), constraints: withP))
+                == ["* Start a:0 ( node1 )", "* Start p ( node1 )"])
+    }
 }
