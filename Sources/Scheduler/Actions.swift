@@ -295,7 +295,13 @@ extension WorkingSet {
         for then in entryActions(spec.then, spec.thenAction) { order(first, then, effective) }
         // A required first action makes every member's action required too (the collective
         // entry pseudo-action only carries runnability to them).
-        if spec.then.kind != .primitive && effective.contains(.impliesThen) {
+        if spec.then.kind == .group && spec.first.kind == .primitive && effective.contains(.impliesThen),
+           let entry = spec.then.children.first {
+            // A primitive's required action makes a group's first member's action required (a
+            // restart when it runs); the group's own orderings carry it to the other members,
+            // "required <previous member> start" (Pacemaker's group_update_actions).
+            for then in entryActions(entry, spec.thenAction) { order(first, then, [.impliesThen]) }
+        } else if spec.then.kind != .primitive && effective.contains(.impliesThen) {
             let flags: OrderingFlags = spec.then.kind == .clone ? [.impliesThen] : [.impliesThenOnNode]
             for member in spec.then.primitives {
                 for then in entryActions(member, spec.thenAction) { order(first, then, flags) }

@@ -83,4 +83,15 @@ import Testing
         #expect(try Fixture.summary(Fixture.cib(resources: clone(unique: false) + Fixture.dummy("p"), constraints: withP))
                 == ["* Start a:0 ( node1 )", "* Start p ( node1 )"])
     }
+
+    /// A group ordered after a primitive that moves restarts, member by member (crm_simulate
+    /// 2.1.5 for this document). Before the fix the group stayed (seeds 10027, 10177, 20062).
+    @Test func aGroupOrderedAfterAMovingPrimitiveRestarts() throws {
+        let resources = Fixture.dummy("b") + "<group id=\"g\">" + Fixture.dummy("a1") + Fixture.dummy("a2") + "</group>"
+        let constraints = "<rsc_location id=\"l\" rsc=\"b\" node=\"node2\" score=\"100\"/><rsc_order id=\"ord\" first=\"b\" then=\"g\"/>"
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: constraints,
+                                                node1History: Self.started("b") + Self.started("a1") + Self.started("a2")))
+                == ["* Move b ( node1 -> node2 )", "* Restart a1 ( node1 ) due to required b start",
+                    "* Restart a2 ( node1 ) due to required a1 start"])
+    }
 }
