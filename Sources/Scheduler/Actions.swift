@@ -330,10 +330,11 @@ extension WorkingSet {
     // MARK: migration
 
     /// Resources with allow-migrate that move, healthy, between healthy nodes, migrate
-    /// unless something they are ordered after moves the hard way.
+    /// unless something they are ordered after moves the hard way. Instances of a clone that is
+    /// not promotable migrate too (crm_simulate 2.1.5: "Migrate a:0 ( node1 -> node2 )").
     func decideMigrations() {
         var candidates: [SchedulerResource] = allPrimitives.filter { resource in
-            guard truthy(resource.meta["allow-migrate"]), resource.managed, !resource.failed, resource.cloneParent == nil,
+            guard truthy(resource.meta["allow-migrate"]), resource.managed, !resource.failed, resource.cloneParent == nil || resource.cloneParent?.promotable == false,
                   !resource.migrationBlocked,
                   resource.runningOn.count == 1, let current = resource.runningOn.first, let next = resource.allocatedTo,
                   current !== next, current.online, !current.unclean, resource.role == .started,

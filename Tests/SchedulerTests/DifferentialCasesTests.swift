@@ -94,4 +94,17 @@ import Testing
                 == ["* Move b ( node1 -> node2 )", "* Restart a1 ( node1 ) due to required b start",
                     "* Restart a2 ( node1 ) due to required a1 start"])
     }
+
+    /// An instance of a clone with allow-migrate that moves migrates (crm_simulate 2.1.5 for
+    /// this document). Before the fix it was stopped and started (seeds 20049, 20194).
+    @Test func aCloneInstanceWithAllowMigrateMigrates() throws {
+        let clone = """
+            <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="clone-max" value="1"/></meta_attributes>\
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="a-m">\
+            <nvpair id="a-m1" name="allow-migrate" value="true"/></meta_attributes></primitive></clone>
+            """
+        #expect(try Fixture.summary(Fixture.cib(resources: clone, constraints: "<rsc_location id=\"l\" rsc=\"c\" node=\"node2\" score=\"100\"/>",
+                                                node1History: Self.started("a")))
+                == ["* Migrate a:0 ( node1 -> node2 )"])
+    }
 }
