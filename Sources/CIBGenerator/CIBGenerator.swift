@@ -96,6 +96,8 @@ struct CIBBuilder<R: RandomNumberGenerator> {
         var lrmID: String
         var primitive: PrimitiveSpec
         var operations: [String] = []
+        /// The call id of the start (or promote) that operations[0] records.
+        var startCall = 0
     }
 
     var nodes: [Node] = []
@@ -381,8 +383,9 @@ struct CIBBuilder<R: RandomNumberGenerator> {
     mutating func addRunning(_ primitive: PrimitiveSpec, lrmID: String, node: Int, promoted: Bool) {
         var entry = HistoryEntry(lrmID: lrmID, primitive: primitive)
         let name = nodes[node].name
+        entry.startCall = nextCall(node)
         entry.operations.append(operationXML(entry, id: "\(lrmID)_last_0", task: promoted ? "promote" : "start", interval: 0,
-                                             rc: 0, target: 0, node: name, call: nextCall(node), age: 3_600))
+                                             rc: 0, target: 0, node: name, call: entry.startCall, age: 3_600))
         if let monitor = promoted ? primitive.promotedMonitor : primitive.monitor {
             entry.operations.append(operationXML(entry, id: "\(lrmID)_monitor_\(monitor.intervalMilliseconds)", task: "monitor",
                                                  interval: monitor.intervalMilliseconds, rc: promoted ? 8 : 0, target: promoted ? 8 : 0,
@@ -459,10 +462,10 @@ struct CIBBuilder<R: RandomNumberGenerator> {
         var entry = histories[name]![index]
         var old = entry.primitive
         old.parameters = old.parameters.isEmpty ? [("fake", "old")] : old.parameters.map { ($0.0, $0.1 + "0") }
-        let node = nodes.firstIndex { $0.name == name }!
+        // The same start (same call id, before its monitor), recorded with the old parameters.
         let oldEntry = HistoryEntry(lrmID: entry.lrmID, primitive: old)
         entry.operations[0] = operationXML(oldEntry, id: "\(entry.lrmID)_last_0", task: "start", interval: 0, rc: 0, target: 0,
-                                           node: name, call: nextCall(node), age: 3_600)
+                                           node: name, call: entry.startCall, age: 3_600)
         histories[name]![index] = entry
     }
 
