@@ -107,9 +107,11 @@ extension WorkingSet {
                 } else if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" || noQuorumPolicy == "demote" {
                     actions[start].runnable = false
                     actions[start].reason = "no quorum"
-                } else if noQuorumPolicy == "freeze", !resource.isActive || nextRole > resource.role {
+                } else if noQuorumPolicy == "freeze", !resource.isActive || nextRole > resource.role || restart {
+                    // (A restart's start is a start: frozen too; the stop stays, for the
+                    // restart's own reason.)
                     actions[start].runnable = false
-                    actions[start].reason = "quorum freeze"
+                    if !restart { actions[start].reason = "quorum freeze" }
                 }
             }
             // A start waits for the probes of pending nodes that have never seen the resource;

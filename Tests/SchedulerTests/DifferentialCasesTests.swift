@@ -107,4 +107,19 @@ import Testing
                                                 node1History: Self.started("a")))
                 == ["* Migrate a:0 ( node1 -> node2 )"])
     }
+
+    /// Without quorum under no-quorum-policy=freeze, a restart for a definition change cannot
+    /// start again: the stop stays, for its own reason (crm_simulate 2.1.5 for this document).
+    /// Before the fix: "Restart a ( node1 ) due to resource definition change".
+    @Test func aFrozenClusterStopsWhatItCannotRestart() throws {
+        let resources = """
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><instance_attributes id="a-i">\
+            <nvpair id="a-i1" name="fake" value="1"/></instance_attributes></primitive>
+            """
+        let history = Self.started("a").replacingOccurrences(of: parameterDigest([:]), with: parameterDigest(["fake": "0"]))
+        #expect(try Fixture.summary(Fixture.cib(quorum: false, noQuorumPolicy: "freeze", resources: resources, node1History: history))
+                == ["* Stop a ( node1 ) due to resource definition change"])
+        #expect(try Fixture.summary(Fixture.cib(quorum: true, noQuorumPolicy: "freeze", resources: resources, node1History: history))
+                == ["* Restart a ( node1 ) due to resource definition change"])
+    }
 }
