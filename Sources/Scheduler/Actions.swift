@@ -305,7 +305,12 @@ extension WorkingSet {
             for then in entryActions(entry, spec.thenAction) { order(first, then, [.impliesThen]) }
         } else if spec.then.kind != .primitive && effective.contains(.impliesThen) {
             let flags: OrderingFlags = spec.then.kind == .clone ? [.impliesThen] : [.impliesThenOnNode]
-            for member in spec.then.primitives {
+            // A clone of groups: each instance's first member; the instance's own orderings
+            // carry it to the others ("required <previous member> start", as Pacemaker says).
+            let members = spec.then.kind == .clone && spec.then.children.contains(where: { $0.kind == .group })
+                ? spec.then.children.compactMap { $0.kind == .group ? $0.children.first : $0 }
+                : spec.then.primitives
+            for member in members {
                 for then in entryActions(member, spec.thenAction) { order(first, then, flags) }
             }
         } else if spec.then.kind != .primitive && effective.contains(.impliesThenOnNode) {

@@ -122,4 +122,18 @@ import Testing
         #expect(try Fixture.summary(Fixture.cib(quorum: true, noQuorumPolicy: "freeze", resources: resources, node1History: history))
                 == ["* Restart a ( node1 ) due to resource definition change"])
     }
+
+    /// A clone of groups ordered after a moving primitive restarts each instance member by
+    /// member: the second member's reason is the first member's start (crm_simulate 2.1.5 for
+    /// this document). Before the fix it said "required b start" (seeds 50065, 50110).
+    @Test func aClonedGroupRestartsMemberByMember() throws {
+        let resources = Fixture.dummy("b") + "<clone id=\"c\"><group id=\"g\">" + Fixture.dummy("m1") + Fixture.dummy("m2") + "</group></clone>"
+        let constraints = "<rsc_location id=\"l\" rsc=\"b\" node=\"node2\" score=\"100\"/><rsc_order id=\"ord\" first=\"b\" then=\"c\"/>"
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: constraints,
+                                                node1History: Self.started("b") + Self.started("m1") + Self.started("m2"),
+                                                node2History: Self.started("m1") + Self.started("m2")))
+                == ["* Move b ( node1 -> node2 )", "* Restart m1:0 ( node1 ) due to required b start",
+                    "* Restart m2:0 ( node1 ) due to required m1:0 start", "* Restart m1:1 ( node2 ) due to required b start",
+                    "* Restart m2:1 ( node2 ) due to required m1:1 start"])
+    }
 }
