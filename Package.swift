@@ -98,6 +98,7 @@ let package = Package(
                 "CIB",
                 "Scheduler",
                 "DecoderFuzzing",
+                "CIBGenerator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -192,7 +193,12 @@ let package = Package(
         .target(name: "CIB", dependencies: ["CLibXML2"]),
         // Pure: CIB + status -> transition graph and crm_simulate's Transition Summary.
         .target(name: "Scheduler", dependencies: ["CIB"]),
+        // Pure: random valid CIBs (configuration and status) from a seeded generator, for the
+        // differential test against crm_simulate (`baton differential`). The Scheduler only for
+        // Pacemaker's operation digests.
+        .target(name: "CIBGenerator", dependencies: ["Scheduler"]),
         .testTarget(name: "CIBTests", dependencies: ["CIB"]),
+        .testTarget(name: "CIBGeneratorTests", dependencies: ["CIBGenerator", "CIB", "Scheduler", "DecoderFuzzing"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "CIB"]),
         // Seeded mutation fuzzing of every decoder (frames, journal, config, CIB): a fixed
         // budget in the tests, long runs with `baton fuzz`.

@@ -155,9 +155,11 @@ extension WorkingSet {
                 } else if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" || noQuorumPolicy == "demote" {
                     actions[start].runnable = false
                     actions[start].reason = "no quorum"
-                } else if noQuorumPolicy == "freeze", !resource.isActive || nextRole > resource.role {
+                } else if noQuorumPolicy == "freeze", !resource.isActive || nextRole > resource.role || restart {
+                    // (A restart's start is a start: frozen too; the stop stays, for the
+                    // restart's own reason.)
                     actions[start].runnable = false
-                    actions[start].reason = "quorum freeze"
+                    if !restart { actions[start].reason = "quorum freeze" }
                 }
             }
             // A start waits for the probes of pending nodes that have never seen the resource;
@@ -250,6 +252,8 @@ extension WorkingSet {
         var effective: OrderingFlags = []
         if spec.mandatory && spec.inverted {
             effective = [.impliesFirst]
+        } else if spec.mandatory && !spec.symmetrical {
+            effective = [.asymmetrical]
         } else if spec.mandatory {
             effective = [.impliesThen]
             if spec.firstAction == "start" || spec.firstAction == "promote" { effective.insert(.runnableLeft) }
@@ -332,9 +336,20 @@ extension WorkingSet {
         for then in entryActions(spec.then, spec.thenAction) { order(first, then, effective) }
         // A required first action makes every member's action required too (the collective
         // entry pseudo-action only carries runnability to them).
-        if spec.then.kind != .primitive && effective.contains(.impliesThen) {
+        if spec.then.kind == .group && spec.first.kind == .primitive && effective.contains(.impliesThen),
+           let entry = spec.then.children.first {
+            // A primitive's required action makes a group's first member's action required (a
+            // restart when it runs); the group's own orderings carry it to the other members,
+            // "required <previous member> start" (Pacemaker's group_update_actions).
+            for then in entryActions(entry, spec.thenAction) { order(first, then, [.impliesThen]) }
+        } else if spec.then.kind != .primitive && effective.contains(.impliesThen) {
             let flags: OrderingFlags = spec.then.kind == .clone ? [.impliesThen] : [.impliesThenOnNode]
-            for member in spec.then.primitives {
+            // A clone of groups: each instance's first member; the instance's own orderings
+            // carry it to the others ("required <previous member> start", as Pacemaker says).
+            let members = spec.then.kind == .clone && spec.then.children.contains(where: { $0.kind == .group })
+                ? spec.then.children.compactMap { $0.kind == .group ? $0.children.first : $0 }
+                : spec.then.primitives
+            for member in members {
                 for then in entryActions(member, spec.thenAction) { order(first, then, flags) }
             }
         } else if spec.then.kind != .primitive && effective.contains(.impliesThenOnNode) {
@@ -361,10 +376,11 @@ extension WorkingSet {
     // MARK: migration
 
     /// Resources with allow-migrate that move, healthy, between healthy nodes, migrate
-    /// unless something they are ordered after moves the hard way.
+    /// unless something they are ordered after moves the hard way. Instances of a clone that is
+    /// not promotable migrate too (crm_simulate 2.1.5: "Migrate a:0 ( node1 -> node2 )").
     func decideMigrations() {
         var candidates: [SchedulerResource] = allPrimitives.filter { resource in
-            guard truthy(resource.meta["allow-migrate"]), resource.managed, !resource.failed, resource.cloneParent == nil,
+            guard truthy(resource.meta["allow-migrate"]), resource.managed, !resource.failed, resource.cloneParent == nil || resource.cloneParent?.promotable == false,
                   !resource.migrationBlocked,
                   resource.runningOn.count == 1, let current = resource.runningOn.first, let next = resource.allocatedTo,
                   current !== next, current.online, !current.unclean, resource.role == .started,
@@ -449,6 +465,19 @@ extension WorkingSet {
                         actions[ordering.then].reason = ordering.flags.contains(.inheritReason) ? first.reason : "unrunnable \(describe(first))"
                     }
                     changed = true
+                }
+                if ordering.flags.contains(.asymmetrical) && !first.runnable && then.runnable, let resource = then.resource {
+                    let stopOfStopped = then.task == "stop" && !resource.isActive
+                    let startWhereRunning = then.task == "start" && then.optional && then.node != nil
+                        && resource.runningOn.count == 1 && resource.runningOn.first === then.node
+                    if !stopOfStopped && !startWhereRunning {
+                        actions[ordering.then].optional = false
+                        actions[ordering.then].runnable = false
+                        if actions[ordering.then].reason == nil && first.resource !== resource {
+                            actions[ordering.then].reason = "unrunnable \(describe(first))"
+                        }
+                        changed = true
+                    }
                 }
                 // Nor does a migrating resource's stop force what is ordered before it to stop.
                 if ordering.flags.contains(.impliesFirst) && !then.optional && first.optional

@@ -76,7 +76,8 @@ enum MD5 {
 
 /// Pacemaker's digest of a resource's parameters as recorded in `op-digest`: the MD5 of the
 /// parameters element as libxml2 dumped it (" <parameters a="1" b="2"/>\n", names sorted).
-func parameterDigest(_ parameters: [String: String], only names: Set<String>? = nil) -> String {
+/// Public for the CIB generator, which records digests the way the controller does.
+public func parameterDigest(_ parameters: [String: String], only names: Set<String>? = nil) -> String {
     let selected = parameters.keys.filter { names?.contains($0) ?? true }.sorted()
     let attributes = selected.map { " \($0)=\"\(escapeAttribute(parameters[$0]!))\"" }.joined()
     return MD5.hex(" <parameters\(attributes)/>\n")

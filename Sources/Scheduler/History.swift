@@ -64,6 +64,11 @@ extension WorkingSet {
                     resource = direct
                 } else if let clone = cloneOfTemplate[baseName(id)] {
                     resource = instanceFor(clone: clone, lrmID: id, node: node, active: history.role > .stopped)
+                        // An instance number a globally unique clone no longer has (clone-max
+                        // lowered) is an orphan of its own, stopped (Pacemaker's
+                        // process_orphan_resource: no anonymous instance stands in for it).
+                        ?? (clone.globallyUnique && clone.parent == nil && (history.role > .stopped || !lrmResources[index].operations.isEmpty)
+                            ? makeOrphan(lrmResources[index]) : nil)
                 } else {
                     resource = history.role > .stopped || !lrmResources[index].operations.isEmpty ? makeOrphan(lrmResources[index]) : nil
                 }

@@ -266,6 +266,11 @@ struct OrderingFlags: OptionSet {
     /// "first" is a clone's pseudo-action: "then" is required when an instance's action on
     /// the same node as "then" is.
     static let impliesThenOnNode = OrderingFlags(rawValue: 512)
+    /// A mandatory order with symmetrical=false (Pacemaker's pe_order_asymmetrical): "then"
+    /// is not made required by "first"; it cannot happen (and is required, so it shows as
+    /// blocked) when "first" cannot, unless it is a start that is optional where the resource
+    /// already runs, or a stop of a stopped resource.
+    static let asymmetrical = OrderingFlags(rawValue: 1 << 24)
 }
 
 struct Ordering {

@@ -288,6 +288,9 @@ extension WorkingSet {
         resource.promotedMax = Int(resource.meta["promoted-max"] ?? resource.meta["master-max"] ?? "") ?? 1
         resource.promotedNodeMax = Int(resource.meta["promoted-node-max"] ?? resource.meta["master-node-max"] ?? "") ?? 1
         resource.globallyUnique = truthy(resource.meta["globally-unique"])
+        // Anonymous clones run at most one instance per node: crm_simulate 2.1.5 ignores a larger
+        // clone-node-max for them (observed: clone-max 4, clone-node-max 2 on two nodes starts two).
+        if !resource.globallyUnique { resource.cloneNodeMax = min(resource.cloneNodeMax, 1) }
         resource.interleave = truthy(resource.meta["interleave"])
         for index in 0..<min(max(resource.cloneMax, 0), max(SchedulerLimits.instancesMax, nodes.count)) { addInstance(to: resource, child: child, index: index, defaults: defaults) }
         return resource

@@ -340,7 +340,10 @@ struct ChildRun {
     var peakKilobytes: Int
     var output: String
 
-    init(_ path: String, _ arguments: [String], captureOutput: Bool) throws {
+    /// `environment`: variables set (or replaced) for the child. `outputLimit`: bytes of the
+    /// captured output kept (the rest is read and dropped, so the child never blocks on it).
+    init(_ path: String, _ arguments: [String], captureOutput: Bool, environment extra: [String: String] = [:],
+         outputLimit: Int = Int.max) throws {
         var pipeEnds: [Int32] = [-1, -1]
         if captureOutput {
             guard pipe(&pipeEnds) == 0 else { throw ValidationError("pipe failed: errno \(errno)") }
@@ -357,7 +360,8 @@ struct ChildRun {
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        let environment: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let environment: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+            .map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for pointer in argv { free(pointer) }
             for pointer in environment { free(pointer) }
@@ -376,7 +380,7 @@ struct ChildRun {
             var chunk = [UInt8](repeating: 0, count: 65_536)
             while true {
                 let count = read(pipeEnds[0], &chunk, chunk.count)
-                if count > 0 { collected += chunk[0..<count]; continue }
+                if count > 0 { collected += chunk[0..<min(count, max(0, outputLimit - collected.count))]; continue }
                 if count < 0 && errno == EINTR { continue }
                 break
             }

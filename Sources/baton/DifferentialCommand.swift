@@ -1,0 +1,219 @@
+import ArgumentParser
+import CIB
+import CIBGenerator
+import DecoderFuzzing
+import Foundation
+import Scheduler
+import Synchronization
+
+/// `baton differential`: random CIBs (CIBGenerator) scheduled by us and by crm_simulate 2.1.5,
+/// Transition Summaries compared the conformance suite's way. A lab command: agreement overall
+/// and per feature, the disagreements by class, each saved with its input.
+struct DifferentialCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "differential",
+        abstract: "Compare our scheduler with crm_simulate on random CIBs (a lab command).",
+        discussion: """
+            For seeds S..S+N-1, generates a CIB (CIBGenerator seeded with FuzzGenerator(seed:)), runs \
+            `LC_ALL=C crm_simulate -x FILE -S -t \(CIBGenerator.nowISO8601)` and our scheduler at the same time, \
+            and compares the Transition Summaries. --expect FILE fails (exit 1) when a seed listed there \
+            disagrees (a regression); --write-agreeing FILE writes the agreeing seeds (the ratchet).
+            """)
+
+    @Option(help: "The first seed.") var seed: Int = 1
+    @Option(help: "How many seeds.") var count: Int = 100
+    @Option(help: "Feature switches the generator may turn on (comma-separated; 'plain', 'all').")
+    var features: String = "all"
+    @Option(help: "The chance (percent) that an allowed switch is on in a given CIB.") var featurePercent: Int = 50
+    @Option(help: "Save each disagreement (input, both summaries, the diff) in this directory.") var save: String?
+    @Option(help: "Seeds that must agree (one per line, # comments): a disagreement among them fails.") var expect: String?
+    @Option(help: "Write the seeds that agreed to this file.") var writeAgreeing: String?
+    @Option(help: "crm_simulate runs in flight at once.") var jobs: Int = 2
+    @Option(help: "The crm_simulate to compare with.") var crmSimulate: String = "/usr/sbin/crm_simulate"
+    @Flag(help: "Print only disagreements and the totals.") var quiet = false
+    @Flag(help: "Exit 0 with a note when crm_simulate is not installed (make test).") var skipWithoutCrmSimulate = false
+
+    /// Lines of crm_simulate's output kept (a generated CIB's output is a few hundred lines).
+    static let outputLimitBytes = 1 << 20
+    static let seedCountMax = 100_000
+
+    func validate() throws {
+        guard (1...Self.seedCountMax).contains(count) else { throw ValidationError("--count must be 1...\(Self.seedCountMax)") }
+        guard (1...8).contains(jobs) else { throw ValidationError("--jobs must be 1...8") }
+        guard CIBFeature.parseList(features) != nil else {
+            throw ValidationError("unknown feature in \"\(features)\" (known: plain, all, \(CIBFeature.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard (0...100).contains(featurePercent) else { throw ValidationError("--feature-percent must be 0...100") }
+    }
+
+    /// What one seed gave.
+    struct SeedOutcome: Sendable {
+        var seed: Int
+        var features: Set<CIBFeature>
+        var expected: [String] = []
+        var actual: [String] = []
+        /// nil: agreement. (A graph comparison, `-G` against our graph, belongs beside this
+        /// once the scheduler builds Pacemaker's graph: issue 11 point 3.)
+        var disagreement: SummaryDisagreement?
+        /// The input could not be compared: crm_simulate or our reader refused it.
+        var problem: String?
+        var crmOutput = ""
+    }
+
+    func run() throws {
+        guard FileManager.default.isExecutableFile(atPath: crmSimulate) else {
+            if skipWithoutCrmSimulate {
+                print("differential: skipped: \(crmSimulate) not found (Debian package pacemaker-cli-utils)")
+                return
+            }
+            throw ValidationError("\(crmSimulate) not found (install pacemaker-cli-utils)")
+        }
+        let allowed = CIBFeature.parseList(features)!
+        let generator = CIBGenerator(enabled: allowed, featurePercent: featurePercent)
+        let expected = try Set(expect.map(Self.readSeeds) ?? [])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-differential-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        if let save { try FileManager.default.createDirectory(atPath: save, withIntermediateDirectories: true) }
+
+        let started = Date()
+        let seeds = Array(seed..<(seed + count))
+        let outcomes = Self.runConcurrently(seeds, jobs: jobs) { seed in
+            compare(seed: seed, generator: generator, directory: directory)
+        }
+        let seconds = Date().timeIntervalSince(started)
+
+        var regressions: [Int] = []
+        for outcome in outcomes {
+            let failed = outcome.disagreement != nil || outcome.problem != nil
+            let regression = failed && expected.contains(outcome.seed)
+            if regression { regressions.append(outcome.seed) }
+            if failed {
+                let what = outcome.problem ?? outcome.disagreement!.rawValue
+                print("DIFFER seed \(outcome.seed)\(regression ? " (REGRESSION)" : ""): \(what) [\(outcome.features.sorted().map(\.rawValue).joined(separator: " "))]")
+                if regression || !quiet {
+                    for line in SummaryComparison.diff(expected: outcome.expected, actual: outcome.actual) { print("    " + line) }
+                }
+                if let save { try saveDisagreement(outcome, to: save, directory: directory, generator: generator) }
+            } else if !quiet {
+                print("AGREE seed \(outcome.seed)")
+            }
+        }
+        for line in Self.report(outcomes) { print(line) }
+        print(String(format: "(%.1f s, %d crm_simulate at a time)", seconds, jobs))
+        if let writeAgreeing {
+            let agreeing = outcomes.filter { $0.disagreement == nil && $0.problem == nil }.map { String($0.seed) }
+            try (agreeing.joined(separator: "\n") + "\n").write(toFile: writeAgreeing, atomically: true, encoding: .utf8)
+        }
+        if !regressions.isEmpty {
+            print("REGRESSIONS (\(regressions.count)): seeds \(regressions.map(String.init).joined(separator: " "))")
+            throw ExitCode(1)
+        }
+        if expect != nil { print("no regressions against \(expected.count) seeds expected to agree") }
+    }
+
+    /// The CIB of `seed` (the same bytes for the same seed and switches).
+    static func generate(seed: Int, generator: CIBGenerator) -> GeneratedCIB {
+        var random = FuzzGenerator(seed: UInt64(truncatingIfNeeded: seed))
+        return generator.generate(using: &random)
+    }
+
+    func compare(seed: Int, generator: CIBGenerator, directory: String) -> SeedOutcome {
+        let generated = Self.generate(seed: seed, generator: generator)
+        var outcome = SeedOutcome(seed: seed, features: generated.features)
+        let path = "\(directory)/seed-\(seed).xml"
+        do {
+            try generated.xml.write(toFile: path, atomically: true, encoding: .utf8)
+            let crm = try ChildRun(crmSimulate, ["-x", path, "-S", "-t", CIBGenerator.nowISO8601], captureOutput: true,
+                                   environment: ["LC_ALL": "C"], outputLimit: Self.outputLimitBytes)
+            outcome.crmOutput = crm.output
+            // The summary is printed before the transition is simulated; a transition that
+            // "failed: terminated" in the simulation exits 1 with the summary intact.
+            guard crm.exitCode == 0 || crm.exitCode == 1, crm.output.contains("Transition Summary:"),
+                  crm.output.contains("Executing Cluster Transition:") else {
+                outcome.problem = "crm_simulate exited \(crm.exitCode) without a Transition Summary"
+                return outcome
+            }
+            outcome.expected = SummaryComparison.transitionSummary(ofSimulateOutput: crm.output)
+        } catch {
+            outcome.problem = "crm_simulate: \(error)"
+            return outcome
+        }
+        do {
+            let cib = try CIB(parsing: generated.xml)
+            outcome.actual = SummaryComparison.normalize(lines: Scheduler.schedule(cib, now: generated.now).summary)
+        } catch {
+            outcome.problem = "our CIB reader refused it: \(error)"
+            return outcome
+        }
+        outcome.disagreement = SummaryDisagreement.classify(expected: outcome.expected, actual: outcome.actual)
+        return outcome
+    }
+
+    /// Runs `body` for every seed, `jobs` at a time (each mostly waits for its crm_simulate),
+    /// results in seed order.
+    static func runConcurrently(_ seeds: [Int], jobs: Int, _ body: @Sendable @escaping (Int) -> SeedOutcome) -> [SeedOutcome] {
+        let next = Mutex(0)
+        let results = Mutex([SeedOutcome?](repeating: nil, count: seeds.count))
+        DispatchQueue.concurrentPerform(iterations: jobs) { _ in
+            while true {
+                let index = next.withLock { value -> Int in defer { value += 1 }; return value }
+                guard index < seeds.count else { return }
+                let outcome = body(seeds[index])
+                results.withLock { $0[index] = outcome }
+            }
+        }
+        return results.withLock { $0.map { $0! } }
+    }
+
+    /// Agreement overall, on plain inputs, per feature used, and the disagreements by class.
+    static func report(_ outcomes: [SeedOutcome]) -> [String] {
+        func percent(_ part: Int, _ whole: Int) -> String { whole == 0 ? "-" : String(format: "%.1f %%", 100 * Double(part) / Double(whole)) }
+        let agreeing = outcomes.filter { $0.disagreement == nil && $0.problem == nil }
+        var lines = ["", "identical summaries: \(agreeing.count)/\(outcomes.count) (\(percent(agreeing.count, outcomes.count)))"]
+        let plain = outcomes.filter { $0.features.isSubset(of: CIBFeature.plain) }
+        let plainAgreeing = plain.filter { $0.disagreement == nil && $0.problem == nil }.count
+        lines.append("plain inputs (\(CIBFeature.plain.sorted().map(\.rawValue).joined(separator: ", ")) only): \(plainAgreeing)/\(plain.count) (\(percent(plainAgreeing, plain.count)))")
+        lines.append("disagreements by class:")
+        for kind in SummaryDisagreement.allCases {
+            let seeds = outcomes.filter { $0.disagreement == kind }.count
+            lines.append("  \(kind.rawValue): \(seeds) (\(percent(seeds, outcomes.count)))")
+        }
+        let problems = outcomes.filter { $0.problem != nil }.count
+        if problems > 0 { lines.append("  not compared (an input refused): \(problems)") }
+        lines.append("by feature used (CIBs, identical, different actions):")
+        for feature in CIBFeature.allCases {
+            let using = outcomes.filter { $0.features.contains(feature) }
+            guard !using.isEmpty else { continue }
+            let agree = using.filter { $0.disagreement == nil && $0.problem == nil }.count
+            let actions = using.filter { $0.disagreement == .differentActions }.count
+            lines.append("  \(feature.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(using.count).leftPadded(5))  \(percent(agree, using.count).leftPadded(8))  \(percent(actions, using.count).leftPadded(8))")
+        }
+        return lines
+    }
+
+    func saveDisagreement(_ outcome: SeedOutcome, to save: String, directory: String, generator: CIBGenerator) throws {
+        let base = "\(save)/seed-\(outcome.seed)"
+        try Self.generate(seed: outcome.seed, generator: generator).xml.write(toFile: base + ".xml", atomically: true, encoding: .utf8)
+        try outcome.crmOutput.write(toFile: base + ".crm_simulate.txt", atomically: true, encoding: .utf8)
+        var text = "# seed \(outcome.seed): \(outcome.problem ?? outcome.disagreement?.rawValue ?? "")\n"
+        text += "# features: \(outcome.features.sorted().map(\.rawValue).joined(separator: " "))\n"
+        text += "# crm_simulate -x seed-\(outcome.seed).xml -S -t \(CIBGenerator.nowISO8601)  (-: crm_simulate, +: ours)\n"
+        text += SummaryComparison.diff(expected: outcome.expected, actual: outcome.actual).joined(separator: "\n") + "\n"
+        try text.write(toFile: base + ".diff", atomically: true, encoding: .utf8)
+    }
+
+    static func readSeeds(_ path: String) throws -> [Int] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            .map { line in
+                guard let seed = Int(line) else { throw ValidationError("\(path): \"\(line)\" is not a seed") }
+                return seed
+            }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

@@ -1,0 +1,139 @@
+import CIB
+import Testing
+@testable import Scheduler
+
+/// Disagreements with crm_simulate 2.1.5 that `baton differential` found on generated CIBs,
+/// each reduced to a small CIB. The expected summaries are what crm_simulate 2.1.5 prints for
+/// exactly these documents (`crm_simulate -x FILE -S`).
+@Suite struct DifferentialCasesTests {
+    /// A start, and its monitor, as the controller records them (with Pacemaker's digest of no
+    /// parameters, so that crm_simulate sees no definition change).
+    static func started(_ id: String) -> String {
+        let digest = parameterDigest([:])
+        return "<lrm_resource id=\"\(id)\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+            + "<lrm_rsc_op id=\"\(id.replacingOccurrences(of: ":", with: "_"))_start_0\" operation=\"start\" interval=\"0\" call-id=\"1\" rc-code=\"0\" op-status=\"0\""
+            + " transition-key=\"0:0:0:x\" op-digest=\"\(digest)\"/></lrm_resource>"
+    }
+
+    static let stoppedB = """
+        <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="b-m">\
+        <nvpair id="b-m1" name="target-role" value="Stopped"/></meta_attributes></primitive>
+        """
+
+    static func order(symmetrical: Bool) -> String {
+        "<rsc_order id=\"ord\" first=\"b\" then=\"a\" kind=\"Mandatory\" symmetrical=\"\(symmetrical)\"/>"
+    }
+
+    /// symmetrical=false: a mandatory order only holds "then" back when "first" cannot run
+    /// (Pacemaker's pe_order_asymmetrical); it does not restart a running "then" when "first"
+    /// moves. Before the fix: "Restart a ( node1 ) due to required b start" (seed 10010).
+    @Test func anAsymmetricalOrderDoesNotRestartWhatRunsWhenFirstMoves() throws {
+        let constraints = "<rsc_location id=\"l\" rsc=\"b\" node=\"node2\" score=\"100\"/>"
+        let history = Self.started("a") + Self.started("b")
+        #expect(try Fixture.summary(Fixture.cib(resources: Fixture.dummy("a") + Fixture.dummy("b"),
+                                                constraints: constraints + Self.order(symmetrical: false), node1History: history))
+                == ["* Move b ( node1 -> node2 )"])
+        #expect(try Fixture.summary(Fixture.cib(resources: Fixture.dummy("a") + Fixture.dummy("b"),
+                                                constraints: constraints + Self.order(symmetrical: true), node1History: history))
+                == ["* Restart a ( node1 ) due to required b start", "* Move b ( node1 -> node2 )"])
+    }
+
+    /// ... nor stops a running "then" whose "first" cannot start, but still blocks a "then"
+    /// that would start.
+    @Test func anAsymmetricalOrderBlocksOnlyWhatWouldStart() throws {
+        let resources = Fixture.dummy("a") + Self.stoppedB
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: Self.order(symmetrical: false),
+                                                node1History: Self.started("a"))) == [])
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: Self.order(symmetrical: true),
+                                                node1History: Self.started("a")))
+                == ["* Stop a ( node1 ) due to unrunnable b start"])
+        for symmetrical in [false, true] {
+            #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: Self.order(symmetrical: symmetrical)))
+                    == ["* Start a ( node1 ) due to unrunnable b start (blocked)"])
+        }
+    }
+
+    /// A globally unique clone's instance beyond clone-max (clone-max lowered while it ran) is
+    /// an orphan and stops. Before the fix it was ignored (seeds 10079, 10085, 10102, 10128).
+    @Test func aUniqueInstanceBeyondCloneMaxStops() throws {
+        let clone = """
+            <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="globally-unique" value="true"/>\
+            <nvpair id="c-m2" name="clone-max" value="1"/></meta_attributes>\(Fixture.dummy("a"))</clone>
+            """
+        #expect(try Fixture.summary(Fixture.cib(resources: clone, node1History: Self.started("a:0"), node2History: Self.started("a:1")))
+                == ["* Stop a:1 ( node2 ) due to node availability"])
+    }
+
+    /// An anonymous clone runs at most one instance per node whatever its clone-node-max
+    /// (crm_simulate 2.1.5 for these documents). Before the fix a second instance started on
+    /// a node (seeds 10057, 10110).
+    @Test func anAnonymousCloneRunsOneInstancePerNode() throws {
+        func clone(unique: Bool) -> String {
+            """
+            <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="globally-unique" value="\(unique)"/>\
+            <nvpair id="c-m2" name="clone-max" value="4"/><nvpair id="c-m3" name="clone-node-max" value="2"/>\
+            </meta_attributes>\(Fixture.dummy("a"))</clone>
+            """
+        }
+        #expect(try Fixture.summary(Fixture.cib(resources: clone(unique: false))) == ["* Start a:0 ( node1 )", "* Start a:1 ( node2 )"])
+        #expect(try Fixture.summary(Fixture.cib(resources: clone(unique: true)))
+                == ["* Start a:0 ( node1 )", "* Start a:1 ( node2 )", "* Start a:2 ( node1 )", "* Start a:3 ( node2 )"])
+        let withP = "<rsc_colocation id=\"col\" rsc=\"c\" with-rsc=\"p\" score=\"INFINITY\"/>"
+            + "<rsc_location id=\"loc\" rsc=\"p\" node=\"node1\" score=\"100\"/>"
+        #expect(try Fixture.summary(Fixture.cib(resources: clone(unique: false) + Fixture.dummy("p"), constraints: withP))
+                == ["* Start a:0 ( node1 )", "* Start p ( node1 )"])
+    }
+
+    /// A group ordered after a primitive that moves restarts, member by member (crm_simulate
+    /// 2.1.5 for this document). Before the fix the group stayed (seeds 10027, 10177, 20062).
+    @Test func aGroupOrderedAfterAMovingPrimitiveRestarts() throws {
+        let resources = Fixture.dummy("b") + "<group id=\"g\">" + Fixture.dummy("a1") + Fixture.dummy("a2") + "</group>"
+        let constraints = "<rsc_location id=\"l\" rsc=\"b\" node=\"node2\" score=\"100\"/><rsc_order id=\"ord\" first=\"b\" then=\"g\"/>"
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: constraints,
+                                                node1History: Self.started("b") + Self.started("a1") + Self.started("a2")))
+                == ["* Move b ( node1 -> node2 )", "* Restart a1 ( node1 ) due to required b start",
+                    "* Restart a2 ( node1 ) due to required a1 start"])
+    }
+
+    /// An instance of a clone with allow-migrate that moves migrates (crm_simulate 2.1.5 for
+    /// this document). Before the fix it was stopped and started (seeds 20049, 20194).
+    @Test func aCloneInstanceWithAllowMigrateMigrates() throws {
+        let clone = """
+            <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="clone-max" value="1"/></meta_attributes>\
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="a-m">\
+            <nvpair id="a-m1" name="allow-migrate" value="true"/></meta_attributes></primitive></clone>
+            """
+        #expect(try Fixture.summary(Fixture.cib(resources: clone, constraints: "<rsc_location id=\"l\" rsc=\"c\" node=\"node2\" score=\"100\"/>",
+                                                node1History: Self.started("a")))
+                == ["* Migrate a:0 ( node1 -> node2 )"])
+    }
+
+    /// Without quorum under no-quorum-policy=freeze, a restart for a definition change cannot
+    /// start again: the stop stays, for its own reason (crm_simulate 2.1.5 for this document).
+    /// Before the fix: "Restart a ( node1 ) due to resource definition change".
+    @Test func aFrozenClusterStopsWhatItCannotRestart() throws {
+        let resources = """
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><instance_attributes id="a-i">\
+            <nvpair id="a-i1" name="fake" value="1"/></instance_attributes></primitive>
+            """
+        let history = Self.started("a").replacingOccurrences(of: parameterDigest([:]), with: parameterDigest(["fake": "0"]))
+        #expect(try Fixture.summary(Fixture.cib(quorum: false, noQuorumPolicy: "freeze", resources: resources, node1History: history))
+                == ["* Stop a ( node1 ) due to resource definition change"])
+        #expect(try Fixture.summary(Fixture.cib(quorum: true, noQuorumPolicy: "freeze", resources: resources, node1History: history))
+                == ["* Restart a ( node1 ) due to resource definition change"])
+    }
+
+    /// A clone of groups ordered after a moving primitive restarts each instance member by
+    /// member: the second member's reason is the first member's start (crm_simulate 2.1.5 for
+    /// this document). Before the fix it said "required b start" (seeds 50065, 50110).
+    @Test func aClonedGroupRestartsMemberByMember() throws {
+        let resources = Fixture.dummy("b") + "<clone id=\"c\"><group id=\"g\">" + Fixture.dummy("m1") + Fixture.dummy("m2") + "</group></clone>"
+        let constraints = "<rsc_location id=\"l\" rsc=\"b\" node=\"node2\" score=\"100\"/><rsc_order id=\"ord\" first=\"b\" then=\"c\"/>"
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: constraints,
+                                                node1History: Self.started("b") + Self.started("m1") + Self.started("m2"),
+                                                node2History: Self.started("m1") + Self.started("m2")))
+                == ["* Move b ( node1 -> node2 )", "* Restart m1:0 ( node1 ) due to required b start",
+                    "* Restart m2:0 ( node1 ) due to required m1:0 start", "* Restart m1:1 ( node2 ) due to required b start",
+                    "* Restart m2:1 ( node2 ) due to required m1:1 start"])
+    }
+}
