@@ -7,6 +7,8 @@ public struct Transition: Sendable {
     public var summary: [String]
     /// How the scheduler got there: assignments and node scores, in the order decided.
     public var explanation: [String] = []
+    /// The graph a controller executes (Pacemaker's transition graph).
+    public var graph: TransitionGraph = TransitionGraph(attributes: .init(), synapses: [])
 }
 
 /// One action of the transition graph.
@@ -55,6 +57,8 @@ public enum Scheduler {
         workingSet.propagateBlockingColocations()
         var writer = SummaryWriter(workingSet: workingSet)
         writer.write()
-        return Transition(actions: workingSet.graphActions(), summary: writer.lines, explanation: workingSet.explanation)
+        let actions = workingSet.graphActions()
+        let graph = workingSet.transitionGraph()
+        return Transition(actions: actions, summary: writer.lines, explanation: workingSet.explanation, graph: graph)
     }
 }

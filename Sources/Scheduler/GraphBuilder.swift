@@ -1,0 +1,479 @@
+import CIB
+
+/// Builds the `TransitionGraph` from a working set whose actions are decided (after the
+/// summary): the graph-only actions Pacemaker adds (probes, recurring monitors, the
+/// migrate_to / migrate_from pair of a live migration), each action's attributes, and the
+/// inputs (pcmk_graph_producer.c, pcmk_sched_probes.c, pcmk_sched_recurring.c).
+///
+/// What is kept (should_add_action_to_graph): runnable and required actions; for unmanaged
+/// resources only monitors; resource operations only on nodes that are online and clean.
+/// An input is kept when its action is in the graph.
+struct TransitionGraphBuilder {
+    let set: WorkingSet
+    /// Graph-only detail of actions (indexes into `set.actions`).
+    private var intervals: [Int: Int] = [:]
+    private var targetRCs: [Int: Int] = [:]
+    private var extraMeta: [Int: [String: String]] = [:]
+    /// The configured operation of an action (name + interval), when there is one.
+    private var definitions: [Int: Operation] = [:]
+    /// Orderings only the graph needs (first, then).
+    private var graphOrderings: [(first: Int, then: Int)] = []
+    /// Resources whose start is replaced by migrate_to + migrate_from (the start a pseudo-event).
+    private var migratedStarts: Set<Int> = []
+
+    init(set: WorkingSet) { self.set = set }
+
+    mutating func build() -> TransitionGraph {
+        let firstGraphOnly = set.actions.count
+        addProbes()
+        addRecurringMonitors()
+        addMigrations()
+        addShutdownOrderings()
+        precondition(set.actions.count >= firstGraphOnly, "graph actions were removed while building the graph")
+        return assemble()
+    }
+
+    // MARK: probes
+
+    /// Pacemaker's pcmk__schedule_probes: on every online, clean node, each primitive whose
+    /// state there is unknown (no history), unless orphaned, inside a container or kept off
+    /// the node by resource-discovery; one instance per node for anonymous clones.
+    private mutating func addProbes() {
+        guard truthy(set.cib.configuration.clusterProperty("enable-startup-probes"), default: true) else { return }
+        for node in set.nodes where node.online && !node.unclean && !node.pending {
+            for resource in set.resources { probe(resource, on: node) }
+        }
+    }
+
+    private mutating func probe(_ resource: SchedulerResource, on node: SchedulerNode) {
+        if node.isRemote || node.guestContainer != nil {
+            if resource.primitive?.resourceClass == "stonith" || resource.isRemoteConnection { return }
+        }
+        switch resource.kind {
+        case .group:
+            for child in resource.children { probe(child, on: node) }
+        case .clone:
+            if resource.globallyUnique || resource.isBundle {
+                for child in resource.children { probe(child, on: node) }
+                return
+            }
+            // Anonymous: nothing when an instance was seen here; else the instance placed
+            // here, else the first.
+            if resource.children.contains(where: { instance in instance.primitives.contains { known($0, on: node) } }) { return }
+            let placed = resource.children.first { $0.allocatedTo === node } ?? resource.children.first
+            if let placed { probe(placed, on: node) }
+        case .primitive:
+            guard let primitive = resource.primitive, !resource.orphan, !resource.generated,
+                  set.container(of: resource) == nil || resource.isRemoteConnection,
+                  !known(resource, on: node) else { return }
+            if let exclusive = resource.exclusiveDiscoveryNodes, !exclusive.contains(node.name) { return }
+            if resource.allowed[node.name] == .minusInfinity, resource.meta["resource-discovery-never"] != nil { return }
+            _ = primitive
+            let probe = set.addAction(resource, "monitor", node, optional: false)
+            intervals[probe] = 0
+            if !resource.runningOn.contains(where: { $0 === node }) {
+                targetRCs[probe] = 7
+            } else if resource.roleOnNode[node.name] == .promoted {
+                targetRCs[probe] = 8
+            }
+            // Probe, then start: the resource's own start, or its clone's.
+            let top = resource.top
+            let startOwner = top.kind == .clone && !(primitive.resourceClass == "stonith" && set.unfencingEnabled) ? top : resource
+            if let start = set.findAction(startOwner, "start") { graphOrderings.append((probe, start)) }
+        }
+    }
+
+    private func known(_ resource: SchedulerResource, on node: SchedulerNode) -> Bool {
+        resource.historyNodes.contains { $0 === node }
+    }
+
+    // MARK: recurring monitors
+
+    /// Pacemaker's recurring-operation rule: a monitor of the role the resource ends in,
+    /// on the node it ends on, required when the start (or promote) is, or when the history
+    /// shows no such monitor running there.
+    private mutating func addRecurringMonitors() {
+        for resource in set.allPrimitives where resource.managed {
+            guard let primitive = resource.primitive, let node = resource.allocatedTo,
+                  let operations = primitive.operations?.operations else { continue }
+            let nextRole = resource.nextRole ?? .stopped
+            guard nextRole >= .started, let start = set.findAction(resource, "start", node: node),
+                  set.actions[start].runnable else { continue }
+            let startRequired = !set.actions[start].optional
+            let promote = set.findAction(resource, "promote", node: node)
+            let demote = set.findAction(resource, "demote", node: node)
+            var seenIntervals: Set<Int> = []
+            for operation in operations where operation.name == "monitor" && truthy(operation.enabled, default: true) {
+                let interval = operation.intervalMilliseconds
+                guard interval > 0, !seenIntervals.contains(interval) else { continue }
+                let role = Role(parsing: operation.role)
+                let isPromotedMonitor = role == .promoted
+                if role == .stopped { continue }
+                let endsPromoted = nextRole == .promoted
+                if isPromotedMonitor != endsPromoted { continue }
+                if let role, role == .started, resource.cloneParent?.promotable == true { continue }
+                seenIntervals.insert(interval)
+                let running = historyShowsMonitor(resource, interval: interval, on: node)
+                var required = startRequired || !running
+                if isPromotedMonitor, let promote, !set.actions[promote].optional { required = true }
+                if !isPromotedMonitor, let demote, !set.actions[demote].optional, endsPromoted == false { required = true }
+                guard required else { continue }
+                let monitor = set.addAction(resource, "monitor", node, optional: false)
+                intervals[monitor] = interval
+                definitions[monitor] = operation
+                graphOrderings.append((start, monitor))
+                if isPromotedMonitor, let promote { graphOrderings.append((promote, monitor)) }
+                if !isPromotedMonitor, let demote, !set.actions[demote].optional { graphOrderings.append((demote, monitor)) }
+            }
+        }
+    }
+
+    private func historyShowsMonitor(_ resource: SchedulerResource, interval: Int, on node: SchedulerNode) -> Bool {
+        guard let history = resource.histories[node.name] else { return false }
+        // The latest record of that monitor is a success (not cancelled).
+        guard let record = history.operations.filter({ $0.operation == "monitor" && $0.interval == interval })
+            .max(by: { ($0.callID ?? -1) < ($1.callID ?? -1) }) else { return false }
+        return record.opStatus == 0 || record.opStatus == nil
+    }
+
+    // MARK: migration
+
+    /// A live migration: migrate_to on the source, migrate_from on the target, then the stop
+    /// on the source; the start on the target becomes a pseudo-event after them.
+    private mutating func addMigrations() {
+        for resource in set.allPrimitives where resource.migrating {
+            guard let source = resource.runningOn.first, let target = resource.allocatedTo,
+                  let start = set.findAction(resource, "start", node: target), set.actions[start].runnable,
+                  !set.actions[start].optional,
+                  let stop = set.findAction(resource, "stop", node: source), !set.actions[stop].optional else { continue }
+            let migrateTo = set.addAction(resource, "migrate_to", source, optional: false)
+            let migrateFrom = set.addAction(resource, "migrate_from", target, optional: false)
+            for id in [migrateTo, migrateFrom] {
+                extraMeta[id] = ["migrate_source": source.name, "migrate_target": target.name, "record_pending": "true"]
+            }
+            graphOrderings.append((migrateTo, migrateFrom))
+            graphOrderings.append((migrateFrom, stop))
+            graphOrderings.append((migrateFrom, start))
+            // What the start waited for, the migration waits for now.
+            for ordering in set.orderings where ordering.then == start && ordering.first != stop {
+                graphOrderings.append((ordering.first, migrateTo))
+            }
+            set.actions[start].pseudo = true
+            migratedStarts.insert(start)
+        }
+    }
+
+    // MARK: shutdown
+
+    private mutating func addShutdownOrderings() {
+        for shutdown in set.shutdownActions {
+            guard let node = set.actions[shutdown].node else { continue }
+            for action in set.actions where action.task == "stop" && action.node === node && action.resource != nil {
+                graphOrderings.append((action.id, shutdown))
+            }
+        }
+    }
+
+    // MARK: assembly
+
+    private func isKept(_ action: SchedulerAction) -> Bool {
+        guard action.runnable, !action.optional else { return false }
+        if let resource = action.resource, !resource.managed, action.task != "monitor" { return false }
+        if action.pseudo || action.task == "stonith" || action.task == "do_shutdown" { return true }
+        guard let node = action.node else { return false }
+        if node.guestContainer != nil && !node.remoteRequiresReset { return true }
+        return node.online && !node.unclean
+    }
+
+    private func assemble() -> TransitionGraph {
+        var graphAttributes = TransitionGraph.Attributes()
+        let configuration = set.cib.configuration
+        if let value = configuration.clusterProperty("cluster-delay") { graphAttributes.clusterDelay = value }
+        if let value = configuration.clusterProperty("stonith-timeout") { graphAttributes.stonithTimeout = value }
+        if !set.startFailureIsFatal { graphAttributes.failedStartOffset = "1" }
+        if let value = configuration.clusterProperty("batch-limit") { graphAttributes.batchLimit = value }
+        if let value = configuration.clusterProperty("migration-limit"), let limit = Int(value.trimmed), limit > 0 {
+            graphAttributes.migrationLimit = value
+        }
+
+        let kept = set.actions.map(isKept)
+        // Synapse order: Pacemaker adds each resource's actions (newest first), children after
+        // their parent, then the actions of no resource (newest first).
+        var order: [Int] = []
+        func walk(_ resource: SchedulerResource) {
+            order += resource.actions.reversed().filter { kept[$0] }
+            resource.children.forEach(walk)
+        }
+        set.resources.forEach(walk)
+        var placed = Set(order)
+        for action in set.actions.reversed() where kept[action.id] && !placed.contains(action.id) {
+            order.append(action.id)
+            placed.insert(action.id)
+        }
+
+        var inputs: [Int: [Int]] = [:]
+        for ordering in set.orderings where kept[ordering.first] && kept[ordering.then] {
+            inputs[ordering.then, default: []].append(ordering.first)
+        }
+        for ordering in graphOrderings where kept[ordering.first] && kept[ordering.then] {
+            inputs[ordering.then, default: []].append(ordering.first)
+        }
+        var graphActions: [Int: TransitionGraph.Action] = [:]
+        for id in order { graphActions[id] = graphAction(set.actions[id]) }
+        var synapses: [TransitionGraph.Synapse] = []
+        synapses.reserveCapacity(order.count)
+        for id in order {
+            let action = set.actions[id]
+            var seen: Set<Int> = []
+            var references: [TransitionGraph.Action.Reference] = []
+            for input in (inputs[id] ?? []).sorted() where input != id && seen.insert(input).inserted {
+                references.append(graphActions[input]!.reference)
+            }
+            let priority = max(action.resource?.priority ?? 0, 0)
+            synapses.append(TransitionGraph.Synapse(id: synapses.count, priority: priority,
+                                                    action: graphActions[id]!, inputs: references))
+        }
+        return TransitionGraph(attributes: graphAttributes, synapses: synapses)
+    }
+
+    /// An anonymous clone instance's name as its history knows it (Pacemaker's clone_name).
+    private func cloneName(_ resource: SchedulerResource) -> String? {
+        guard let name = resource.historyName, name != resource.id else { return nil }
+        if name.contains(":") && resource.runningOn.isEmpty { return nil }
+        return name
+    }
+
+    private func graphAction(_ action: SchedulerAction) -> TransitionGraph.Action {
+        let node = action.node.map { TransitionGraph.Node(name: $0.name, uuid: $0.id) }
+        let operation = TransitionGraph.Operation(action.task)
+        switch action.task {
+        case "stonith":
+            let type = action.fenceType ?? "reboot"
+            var attributes = ["CRM_meta_stonith_action": type]
+            if let node { attributes["CRM_meta_on_node"] = node.name; attributes["CRM_meta_on_node_uuid"] = node.uuid }
+            for (name, value) in action.node?.attributes ?? [:] where !name.hasPrefix("#") {
+                attributes["CRM_meta_" + name.replacingDashes] = value
+            }
+            var downed: [String] = []
+            if let node = action.node, type == "reboot" || type == "off" {
+                downed.append(node.id)
+                downed += set.nodes.filter { guest in
+                    guard let container = guest.guestContainer, let resource = set.resourcesByID[container] else { return false }
+                    return resource.runningOn.contains { $0 === node }
+                }.map(\.id)
+            }
+            return TransitionGraph.Action(id: action.id, element: action.pseudo ? .pseudoEvent : .controllerEvent,
+                                          operation: .stonith, operationKey: "stonith-\(node?.name ?? "")-\(type)",
+                                          node: node, attributes: attributes, downed: downed)
+        case "do_shutdown":
+            var attributes = ["CRM_meta_op_no_wait": "true"]
+            if let node { attributes["CRM_meta_on_node"] = node.name; attributes["CRM_meta_on_node_uuid"] = node.uuid }
+            return TransitionGraph.Action(id: action.id, element: .controllerEvent, operation: .doShutdown,
+                                          operationKey: "do_shutdown-\(node?.name ?? "")", node: node,
+                                          attributes: attributes, downed: node.map { [$0.uuid] } ?? [])
+        default:
+            break
+        }
+        guard let resource = action.resource else {
+            // A pseudo-event of no resource (one-or-more orderings): its name is its key.
+            return TransitionGraph.Action(id: action.id, element: .pseudoEvent, operation: operation,
+                                          operationKey: action.task)
+        }
+        let interval = intervals[action.id] ?? 0
+        let key = "\(resource.id)_\(action.task)_\(interval)"
+        var operationKey = key
+        var internalKey: String?
+        let clone = resource.kind == .primitive ? cloneName(resource) : nil
+        if let clone {
+            operationKey = "\(clone)_\(action.task)_\(interval)"
+            internalKey = key
+        }
+        var attributes = meta(of: action, resource: resource, interval: interval)
+        var primitive: TransitionGraph.Primitive?
+        let isResourceOperation = !action.pseudo
+        if isResourceOperation, let node = action.node {
+            attributes["CRM_meta_on_node"] = node.name
+            attributes["CRM_meta_on_node_uuid"] = node.id
+            for (name, value) in parameters(resource, on: node, action: action) { attributes[name] = value }
+            primitive = primitiveElement(resource, cloneName: clone)
+        }
+        var result = TransitionGraph.Action(id: action.id, element: isResourceOperation ? .resourceOperation : .pseudoEvent,
+                                            operation: operation, operationKey: operationKey, internalOperationKey: internalKey,
+                                            node: isResourceOperation ? node : nil, primitive: primitive, attributes: attributes)
+        if !isResourceOperation { result.plannedNode = node?.name }
+        return result
+    }
+
+    private func primitiveElement(_ resource: SchedulerResource, cloneName: String?) -> TransitionGraph.Primitive {
+        let definition = resource.primitive
+        let xmlID = definition?.id ?? resource.baseID
+        var id = resource.id
+        var longID: String?
+        let unique = resource.cloneParent.map { $0.globallyUnique } ?? true
+        if resource.orphan, let cloneName {
+            id = cloneName
+            longID = resource.id
+        } else if !unique {
+            id = xmlID
+            longID = (cloneName != nil && cloneName != xmlID) ? cloneName : resource.id
+        }
+        return TransitionGraph.Primitive(id: id, longID: longID, resourceClass: definition?.resourceClass,
+                                         provider: definition?.provider, type: definition?.type)
+    }
+
+    /// CRM_meta_* of an action: op_defaults, the configured operation's meta and properties
+    /// (interval and timeout in milliseconds), the expected result, the clone's variables.
+    private func meta(of action: SchedulerAction, resource: SchedulerResource, interval: Int) -> [String: String] {
+        var meta: [String: String] = [:]
+        let primitive = resource.kind == .primitive ? resource.primitive : nil
+        let context = RuleContext(node: nil, resourceClass: primitive?.resourceClass, provider: primitive?.provider,
+                                  type: primitive?.type, now: set.now)
+        let defaults = set.cib.configuration.operationDefaults?.filter { $0.kind == "meta_attributes" } ?? []
+        for (name, value) in set.values(of: defaults, in: context) { meta[name] = value }
+        let isProbe = action.task == "monitor" && interval == 0
+        let operations = primitive?.operations?.operations.filter { truthy($0.enabled, default: true) } ?? []
+        if isProbe, let shortest = operations.filter({ $0.name == "monitor" && $0.intervalMilliseconds > 0 })
+            .min(by: { $0.intervalMilliseconds < $1.intervalMilliseconds }), let timeout = shortest.timeout {
+            meta["timeout"] = timeout
+        }
+        let definition = definitions[action.id]
+            ?? operations.first { $0.name == action.task && $0.intervalMilliseconds == interval }
+        if let definition {
+            for (name, value) in set.values(of: definition.attributes.meta, in: context) { meta[name] = value }
+            meta["name"] = definition.name
+            if let value = definition.interval { meta["interval"] = value }
+            if let value = definition.role { meta["role"] = Role(parsing: value)?.text ?? value }
+            if let value = definition.onFail { meta["on-fail"] = value }
+            if let value = definition.timeout { meta["timeout"] = value }
+            if let value = definition.enabled { meta["enabled"] = value }
+            for attribute in definition.extras.attributes where attribute.name != "id" { meta[attribute.name] = attribute.value }
+        }
+        if interval > 0 { meta["interval"] = String(interval) } else { meta["interval"] = nil }
+        meta["timeout"] = String(Self.milliseconds(meta["timeout"]) ?? 20_000)
+        if let rc = targetRCs[action.id] { meta["op_target_rc"] = String(rc) }
+        for (name, value) in extraMeta[action.id] ?? [:] { meta[name] = value }
+        var result: [String: String] = [:]
+        for (name, value) in meta { result["CRM_meta_" + name.replacingDashes] = value }
+        // The clone's variables, and the instance number of a primitive instance.
+        var ancestor: SchedulerResource? = resource
+        while let current = ancestor {
+            if current.kind == .clone {
+                result["CRM_meta_clone_max"] = String(current.cloneMax)
+                result["CRM_meta_clone_node_max"] = String(current.cloneNodeMax)
+                result["CRM_meta_globally_unique"] = current.globallyUnique ? "true" : "false"
+                result["CRM_meta_notify"] = truthy(current.meta["notify"]) ? "true" : "false"
+                if current.promotable {
+                    for name in ["promoted_max", "master_max"] { result["CRM_meta_" + name] = String(current.promotedMax) }
+                    for name in ["promoted_node_max", "master_node_max"] { result["CRM_meta_" + name] = String(current.promotedNodeMax) }
+                }
+            }
+            ancestor = current.parent
+        }
+        if resource.kind == .primitive, resource.cloneParent != nil, let colon = resource.id.lastIndex(of: ":") {
+            result["CRM_meta_clone"] = String(resource.id[resource.id.index(after: colon)...])
+        }
+        if resource.kind == .primitive, let container = set.container(of: resource) {
+            result["CRM_meta_container"] = container.id
+        }
+        return result
+    }
+
+    /// The resource's instance parameters for the node (its parents' too), then the
+    /// configured operation's own.
+    private func parameters(_ resource: SchedulerResource, on node: SchedulerNode, action: SchedulerAction) -> [String: String] {
+        guard let primitive = resource.primitive else { return [:] }
+        let context = RuleContext(node: node, resourceClass: primitive.resourceClass, provider: primitive.provider,
+                                  type: primitive.type, now: set.now)
+        var result = set.values(of: primitive.attributes.instance, in: context)
+        var parent = resource.parent
+        while let current = parent {
+            if let sets = set.instanceAttributeSets(of: current) {
+                for (name, value) in set.values(of: sets, in: context) where result[name] == nil { result[name] = value }
+            }
+            parent = current.parent
+        }
+        let interval = intervals[action.id] ?? 0
+        if let definition = definitions[action.id]
+            ?? primitive.operations?.operations.first(where: { $0.name == action.task && $0.intervalMilliseconds == interval }) {
+            for (name, value) in set.values(of: definition.attributes.instance, in: context) { result[name] = value }
+        }
+        return result
+    }
+
+    /// Pacemaker's crm_get_msec for timeouts ("20s", "1min", "500ms", "30"): milliseconds.
+    static func milliseconds(_ text: String?) -> Int? {
+        guard let text else { return nil }
+        return Duration.milliseconds(parsing: text)
+    }
+}
+
+extension WorkingSet {
+    /// The instance attribute sets configured on a group or clone.
+    func instanceAttributeSets(of resource: SchedulerResource) -> [NameValueSet]? {
+        for entry in cib.configuration.resources where entry.id == resource.baseID || entry.id == resource.id {
+            switch entry {
+            case .group(let group): return group.attributes.instance
+            case .clone(let clone): return clone.attributes.instance
+            default: return nil
+            }
+        }
+        // A group inside a clone.
+        for entry in cib.configuration.resources {
+            if case .clone(let clone) = entry, case .group(let group)? = clone.child, group.id == resource.baseID {
+                return group.attributes.instance
+            }
+        }
+        return nil
+    }
+
+    func transitionGraph() -> TransitionGraph {
+        var builder = TransitionGraphBuilder(set: self)
+        return builder.build()
+    }
+}
+
+extension String {
+    /// Meta names as CRM_meta_ variables spell them ("on-fail" is CRM_meta_on_fail).
+    var replacingDashes: String {
+        String(map { $0 == "-" ? "_" : $0 })
+    }
+}
+
+extension Scheduler {
+    /// An ISO 8601 date and time ("2014-05-07 00:28:00", "2005-020T12:30", "2005-020") as
+    /// seconds since the epoch, read as the scheduler reads dates in rules; nil when unreadable.
+    public static func parseDate(_ text: String, in cib: CIB) -> Int? {
+        WorkingSet(cib: cib, now: nil, explain: false).parseISODate(text)
+    }
+}
+
+extension Transition {
+    /// crm_simulate -s's score lines, as far as the explanation records them: each
+    /// assignment's node scores ("pcmk__primitive_assign: R allocation score on N: S") and
+    /// promotion scores ("R promotion score on N: S"), sorted as the suite's scores files are.
+    /// Empty unless the run was made with `explain`.
+    public var scoreLines: [String] {
+        var lines: [String] = []
+        for line in explanation {
+            if line.hasPrefix("assign "), let arrow = Substring(line).range(of: " -> "), let open = line.lastIndex(of: "[") {
+                let resource = line[line.index(line.startIndex, offsetBy: 7)..<arrow.lowerBound]
+                for pair in line[line.index(after: open)...].dropLast().split(separator: " ") {
+                    guard let equals = pair.lastIndex(of: "=") else { continue }
+                    let value = pair[pair.index(after: equals)...]
+                    guard value != "-" else { continue }
+                    lines.append("pcmk__primitive_assign: \(resource) allocation score on \(pair[..<equals]): \(value)")
+                }
+            } else if line.hasPrefix("promotion score ") {
+                lines.append(String(line.dropFirst("promotion score ".count)).replacingFirst(" on ", with: " promotion score on "))
+            }
+        }
+        return lines.sorted()
+    }
+}
+
+extension String {
+    fileprivate func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = Substring(self).range(of: target) else { return self }
+        return String(self[..<range.lowerBound]) + replacement + String(self[range.upperBound...])
+    }
+}
