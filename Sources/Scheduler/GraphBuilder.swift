@@ -20,6 +20,11 @@ struct TransitionGraphBuilder {
     private var graphOrderings: [(first: Int, then: Int)] = []
     /// Resources whose start is replaced by migrate_to + migrate_from (the start a pseudo-event).
     private var migratedStarts: Set<Int> = []
+    /// Orderings that hold only between actions on the same node, and only when the first
+    /// is required (Pacemaker's anti-colocation orderings).
+    private var sameNodeOrderings: [(first: Int, then: Int)] = []
+    /// The probes of each primitive (by object identity).
+    private var probesByResource: [ObjectIdentifier: [Int]] = [:]
 
     init(set: WorkingSet) { self.set = set }
 
@@ -29,6 +34,11 @@ struct TransitionGraphBuilder {
         addRecurringMonitors()
         addMigrations()
         addShutdownOrderings()
+        requireCollectiveEntries()
+        addCollectiveOrderings()
+        addProbeOrderingsForStops()
+        addAntiColocationOrderings()
+        addFencingOrderings()
         precondition(set.actions.count >= firstGraphOnly, "graph actions were removed while building the graph")
         return assemble()
     }
@@ -70,6 +80,7 @@ struct TransitionGraphBuilder {
             if resource.allowed[node.name] == .minusInfinity, resource.meta["resource-discovery-never"] != nil { return }
             _ = primitive
             let probe = set.addAction(resource, "monitor", node, optional: false)
+            probesByResource[ObjectIdentifier(resource), default: []].append(probe)
             intervals[probe] = 0
             if !resource.runningOn.contains(where: { $0 === node }) {
                 targetRCs[probe] = 7
@@ -174,6 +185,110 @@ struct TransitionGraphBuilder {
         }
     }
 
+    // MARK: orderings only the graph shows
+
+    /// A group's or clone's start (stop, promote, demote) pseudo-event is in the graph when
+    /// its running (stopped, promoted, demoted) one is: a member's action is required.
+    private mutating func requireCollectiveEntries() {
+        let pairs = [("start", "running"), ("stop", "stopped"), ("promote", "promoted"), ("demote", "demoted")]
+        for resource in set.allResources() where resource.kind != .primitive {
+            for (entryTask, exitTask) in pairs {
+                guard let entry = set.findAction(resource, entryTask), let exit = set.findAction(resource, exitTask),
+                      !set.actions[exit].optional, set.actions[exit].runnable, set.actions[entry].runnable else { continue }
+                set.actions[entry].optional = false
+            }
+        }
+    }
+
+    /// A collective's milestones wait for its members' actions (the working set keeps those
+    /// as the sources of the derived pseudo-action); its start waits for its stopped; a
+    /// member's probes come before its parent's stopped (a member stop is ordered before it).
+    private mutating func addCollectiveOrderings() {
+        for pseudo in set.derived {
+            for source in pseudo.sources { graphOrderings.append((source, pseudo.action)) }
+        }
+        for resource in set.allResources() where resource.kind != .primitive {
+            guard let stopped = set.findAction(resource, "stopped") else { continue }
+            if let start = set.findAction(resource, "start") { graphOrderings.append((stopped, start)) }
+            if resource.kind == .clone && resource.promotable {
+                if let running = set.findAction(resource, "running"), let promote = set.findAction(resource, "promote") {
+                    graphOrderings.append((running, promote))
+                }
+                if let demoted = set.findAction(resource, "demoted"), let stop = set.findAction(resource, "stop") {
+                    graphOrderings.append((demoted, stop))
+                }
+            }
+            for child in resource.children where child.kind == .primitive {
+                for probe in probesByResource[ObjectIdentifier(child)] ?? [] { graphOrderings.append((probe, stopped)) }
+            }
+        }
+    }
+
+    /// Pacemaker's add_probe_orderings_for_stops: for an order whose first action is a stop
+    /// of another resource, that resource's probes come before the order's "then" actions.
+    private mutating func addProbeOrderingsForStops() {
+        for spec in set.orderConstraints where spec.firstAction == "stop" && spec.first !== spec.then {
+            if set.container(of: spec.first) === spec.then && spec.thenAction == "stop" { continue }
+            guard let probes = probesByResource[ObjectIdentifier(spec.first)] else { continue }
+            let thens = spec.then.actions.filter { set.actions[$0].task == spec.thenAction }
+            for probe in probes {
+                for then in thens { graphOrderings.append((probe, then)) }
+            }
+        }
+    }
+
+    /// A mandatory anti-colocation (-INFINITY) orders, both ways, what makes one resource
+    /// leave its role before what makes the other take its role, on the same node; and the
+    /// probes of a resource before the other's start there (pcmk_sched_colocation.c).
+    private mutating func addAntiColocationOrderings() {
+        for resource in set.allResources() {
+            for colocation in resource.dependentColocations where colocation.score <= .minusInfinity {
+                let dependent = colocation.namedDependent ?? colocation.dependent
+                let primary = colocation.namedPrimary ?? colocation.primary
+                antiColocationOrder(first: dependent, firstRole: colocation.dependentRole, then: primary, thenRole: colocation.primaryRole)
+                antiColocationOrder(first: primary, firstRole: colocation.primaryRole, then: dependent, thenRole: colocation.dependentRole)
+            }
+        }
+    }
+
+    private mutating func antiColocationOrder(first: SchedulerResource, firstRole: Role?, then: SchedulerResource, thenRole: Role?) {
+        let firstTasks = firstRole == .promoted ? ["demote"] : (firstRole == .unpromoted ? ["stop", "promote"] : ["stop"])
+        let thenTasks = thenRole == .promoted ? ["promote"] : (thenRole == .unpromoted ? ["start", "demote"] : ["start"])
+        for firstTask in firstTasks {
+            let firsts = first.actions.filter { set.actions[$0].task == firstTask }
+            for thenTask in thenTasks {
+                let thens = then.actions.filter { set.actions[$0].task == thenTask }
+                for a in firsts { for b in thens { sameNodeOrderings.append((a, b)) } }
+                if firstTask == "stop", let probes = probesByResource[ObjectIdentifier(first)] {
+                    for probe in probes { for b in thens { sameNodeOrderings.append((probe, b)) } }
+                }
+            }
+        }
+    }
+
+    /// Fencing comes before the starts and promotes of resources that need fencing, and
+    /// before the start of one that needs quorum and was never seen on the node being fenced
+    /// (pcmk__order_vs_fence).
+    private mutating func addFencingOrderings() {
+        for fence in set.fenceActions where set.actions[fence].fenceType != "on" {
+            guard let target = set.actions[fence].node else { continue }
+            for resource in set.allPrimitives where resource.managed {
+                let requires = resource.meta["requires"]?.lowercased()
+                let needsFencing = set.requiresFencing(resource)
+                let needsNothing = requires == "nothing" || (!needsFencing && !set.stonithEnabled && requires == nil)
+                for id in resource.actions {
+                    let task = set.actions[id].task
+                    guard task == "start" || task == "promote" else { continue }
+                    if needsFencing {
+                        graphOrderings.append((fence, id))
+                    } else if !needsNothing, task == "start", resource.allowed[target.name] != nil, !known(resource, on: target) {
+                        graphOrderings.append((fence, id))
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: assembly
 
     private func isKept(_ action: SchedulerAction) -> Bool {
@@ -218,6 +333,11 @@ struct TransitionGraphBuilder {
         for ordering in graphOrderings where kept[ordering.first] && kept[ordering.then] {
             inputs[ordering.then, default: []].append(ordering.first)
         }
+        for ordering in sameNodeOrderings where kept[ordering.first] && kept[ordering.then] {
+            let first = set.actions[ordering.first].node, then = set.actions[ordering.then].node
+            if let first, let then, first !== then { continue }
+            inputs[ordering.then, default: []].append(ordering.first)
+        }
         var graphActions: [Int: TransitionGraph.Action] = [:]
         for id in order { graphActions[id] = graphAction(set.actions[id]) }
         var synapses: [TransitionGraph.Synapse] = []
@@ -229,7 +349,9 @@ struct TransitionGraphBuilder {
             for input in (inputs[id] ?? []).sorted() where input != id && seen.insert(input).inserted {
                 references.append(graphActions[input]!.reference)
             }
-            let priority = max(action.resource?.priority ?? 0, 0)
+            var priority = max(action.resource?.priority ?? 0, 0)
+            // A clone's running milestone fires first among those ready (Pacemaker gives it INFINITY).
+            if action.task == "running", action.resource?.kind == .clone { priority = Score.infinityValue }
             synapses.append(TransitionGraph.Synapse(id: synapses.count, priority: priority,
                                                     action: graphActions[id]!, inputs: references))
         }
