@@ -39,6 +39,7 @@ struct TransitionGraphBuilder {
         addProbeOrderingsForStops()
         addAntiColocationOrderings()
         addFencingOrderings()
+        addRestartOrderingsForProbes()
         precondition(set.actions.count >= firstGraphOnly, "graph actions were removed while building the graph")
         return assemble()
     }
@@ -221,6 +222,13 @@ struct TransitionGraphBuilder {
             for child in resource.children where child.kind == .primitive {
                 for probe in probesByResource[ObjectIdentifier(child)] ?? [] { graphOrderings.append((probe, stopped)) }
             }
+            // A group member stops after the member after it: that member's probes come first.
+            if resource.kind == .group {
+                for index in resource.children.indices.dropFirst() {
+                    guard let stop = set.findAction(resource.children[index - 1], "stop") else { continue }
+                    for probe in probesByResource[ObjectIdentifier(resource.children[index])] ?? [] { graphOrderings.append((probe, stop)) }
+                }
+            }
         }
     }
 
@@ -264,6 +272,45 @@ struct TransitionGraphBuilder {
                 }
             }
         }
+    }
+
+    /// Pacemaker's add_restart_orderings_for_probe: a probe ordered before a start (promote)
+    /// also comes before the stops (demotes) of what follows that start, in case it is part of
+    /// a restart, following orderings that imply "then" and a collective's own members.
+    private mutating func addRestartOrderingsForProbes() {
+        var after: [Int: [(then: Int, impliesThen: Bool)]] = [:]
+        for ordering in set.orderings {
+            after[ordering.first, default: []].append((ordering.then, ordering.flags.contains(.impliesThen)))
+        }
+        for ordering in graphOrderings { after[ordering.first, default: []].append((ordering.then, false)) }
+        var added: [(Int, Int)] = []
+        for (_, probes) in probesByResource {
+            for probe in probes {
+                guard let probed = set.actions[probe].resource else { continue }
+                var visited: Set<Int> = []
+                var pending = (after[probe] ?? []).map(\.then)
+                while let current = pending.popLast() {
+                    guard visited.insert(current).inserted else { continue }
+                    precondition(visited.count <= set.actions.count, "restart orderings of a probe visited more actions than exist")
+                    let action = set.actions[current]
+                    if let resource = action.resource, resource.kind == .primitive, resource !== probed {
+                        let task = action.task == "start" ? "stop" : (action.task == "promote" ? "demote" : nil)
+                        if let task {
+                            for id in resource.actions where set.actions[id].task == task && !set.actions[id].pseudo { added.append((probe, id)) }
+                        }
+                    }
+                    for next in after[current] ?? [] {
+                        if !next.impliesThen {
+                            guard let resource = action.resource, resource.kind != .primitive, probed.parent !== resource,
+                                  let nextResource = set.actions[next.then].resource, nextResource.kind != .clone,
+                                  nextResource.parent === resource else { continue }
+                        }
+                        pending.append(next.then)
+                    }
+                }
+            }
+        }
+        graphOrderings += added
     }
 
     /// Fencing comes before the starts and promotes of resources that need fencing, and
@@ -328,6 +375,10 @@ struct TransitionGraphBuilder {
 
         var inputs: [Int: [Int]] = [:]
         for ordering in set.orderings where kept[ordering.first] && kept[ordering.then] {
+            // (A clone's promoted milestone waits for its instances' promotions, not for its
+            // promote pseudo-event.)
+            let first = set.actions[ordering.first], then = set.actions[ordering.then]
+            if first.task == "promote", then.task == "promoted", first.resource === then.resource, first.resource?.kind == .clone { continue }
             inputs[ordering.then, default: []].append(ordering.first)
         }
         for ordering in graphOrderings where kept[ordering.first] && kept[ordering.then] {
@@ -350,8 +401,10 @@ struct TransitionGraphBuilder {
                 references.append(graphActions[input]!.reference)
             }
             var priority = max(action.resource?.priority ?? 0, 0)
-            // A clone's running milestone fires first among those ready (Pacemaker gives it INFINITY).
-            if action.task == "running", action.resource?.kind == .clone { priority = Score.infinityValue }
+            // A clone's milestones fire first among those ready (Pacemaker gives them INFINITY).
+            if ["running", "stopped", "promoted", "demoted"].contains(action.task), action.resource?.kind == .clone {
+                priority = Score.infinityValue
+            }
             synapses.append(TransitionGraph.Synapse(id: synapses.count, priority: priority,
                                                     action: graphActions[id]!, inputs: references))
         }
