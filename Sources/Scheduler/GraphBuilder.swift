@@ -114,17 +114,19 @@ struct TransitionGraphBuilder {
             let startRequired = !set.actions[start].optional
             let promote = set.findAction(resource, "promote", node: node)
             let demote = set.findAction(resource, "demote", node: node)
-            var seenIntervals: Set<Int> = []
+            // Two monitors with the same interval are a configuration error: Pacemaker
+            // schedules neither (is_op_dup).
+            var definitionsByInterval: [Int: Int] = [:]
+            for operation in operations where operation.name == "monitor" { definitionsByInterval[operation.intervalMilliseconds, default: 0] += 1 }
             for operation in operations where operation.name == "monitor" && truthy(operation.enabled, default: true) {
                 let interval = operation.intervalMilliseconds
-                guard interval > 0, !seenIntervals.contains(interval) else { continue }
+                guard interval > 0, definitionsByInterval[interval] == 1 else { continue }
                 let role = Role(parsing: operation.role)
                 let isPromotedMonitor = role == .promoted
                 if role == .stopped { continue }
                 let endsPromoted = nextRole == .promoted
                 if isPromotedMonitor != endsPromoted { continue }
                 if let role, role == .started, resource.cloneParent?.promotable == true { continue }
-                seenIntervals.insert(interval)
                 let running = historyShowsMonitor(resource, interval: interval, on: node)
                 var required = startRequired || !running
                 if isPromotedMonitor, let promote, !set.actions[promote].optional { required = true }
