@@ -39,6 +39,8 @@ struct TransitionGraphBuilder {
         addProbeOrderingsForStops()
         addAntiColocationOrderings()
         addFencingOrderings()
+        addStopOrderingsForFencing()
+        addFencingChain()
         addRestartOrderingsForProbes()
         precondition(set.actions.count >= firstGraphOnly, "graph actions were removed while building the graph")
         return assemble()
@@ -315,6 +317,74 @@ struct TransitionGraphBuilder {
         graphOrderings += added
     }
 
+    /// Pacemaker's order_stop_vs_fencing: a stop (demote) on a node being fenced is implied by
+    /// the fencing, and waits for it when the resource needs fencing (or the node is a guest),
+    /// as does the first stop of its top-level resource. The working set's own fence -> stop
+    /// orderings are replaced by these (see `isReplacedFencingOrdering`).
+    private mutating func addStopOrderingsForFencing() {
+        for fence in set.fenceActions where set.actions[fence].task == "stonith" && set.actions[fence].fenceType != "on" {
+            guard let target = set.actions[fence].node else { continue }
+            for resource in set.allPrimitives where resource.managed {
+                let implicit = set.requiresFencing(resource) || target.guestContainer != nil
+                guard implicit else { continue }
+                let stops = resource.actions.filter { set.actions[$0].task == "stop" && set.actions[$0].node === target }
+                guard !stops.isEmpty else {
+                    continue
+                }
+                let bundled = resource.bundlePart || resource.top.isBundle
+                let parentStop = resource.top.actions.first { set.actions[$0].task == "stop" }
+                for stop in stops {
+                    if !bundled { graphOrderings.append((fence, stop)) }
+                    if let parentStop { graphOrderings.append((fence, parentStop)) }
+                }
+                if !bundled {
+                    for demote in resource.actions where set.actions[demote].task == "demote" && set.actions[demote].node === target {
+                        if !target.online || target.unclean || resource.failed { graphOrderings.append((fence, demote)) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// concurrent-fencing=false (2.1.5's default): fencing one node after another in node
+    /// order; the DC's fencing or shutdown after the others.
+    private mutating func addFencingChain() {
+        let concurrent = truthy(set.cib.configuration.clusterProperty("concurrent-fencing"), default: false)
+        let dcID = set.cib.dcUUID
+        var others: [Int] = []
+        var shutdowns: [Int] = []
+        var dcDown: Int?
+        for node in set.nodes where node.guestContainer == nil {
+            if let fence = set.fenceActions.first(where: {
+                set.actions[$0].node === node && set.actions[$0].task == "stonith" && set.actions[$0].fenceType != "on"
+            }) {
+                if node.id == dcID {
+                    dcDown = fence
+                } else {
+                    if !concurrent, let last = others.last { graphOrderings.append((last, fence)) }
+                    others.append(fence)
+                }
+            } else if let shutdown = set.shutdownActions.first(where: { set.actions[$0].node === node }) {
+                if node.id == dcID { dcDown = shutdown } else { shutdowns.append(shutdown) }
+            }
+        }
+        guard let dcDown else { return }
+        if set.actions[dcDown].task == "do_shutdown" { for shutdown in shutdowns { graphOrderings.append((shutdown, dcDown)) } }
+        if concurrent {
+            for fence in others { graphOrderings.append((fence, dcDown)) }
+        } else if let last = others.last {
+            graphOrderings.append((last, dcDown))
+        }
+    }
+
+    /// The working set orders fencing before every stop and demote it implies; the graph keeps
+    /// only Pacemaker's (`addStopOrderingsForFencing`).
+    private func isReplacedFencingOrdering(_ ordering: Ordering) -> Bool {
+        let first = set.actions[ordering.first], then = set.actions[ordering.then]
+        return first.task == "stonith" && first.fenceType != "on" && then.resource != nil
+            && (then.task == "stop" || then.task == "demote")
+    }
+
     /// Fencing comes before the starts and promotes of resources that need fencing, and
     /// before the start of one that needs quorum and was never seen on the node being fenced
     /// (pcmk__order_vs_fence).
@@ -381,6 +451,7 @@ struct TransitionGraphBuilder {
             // promote pseudo-event.)
             let first = set.actions[ordering.first], then = set.actions[ordering.then]
             if first.task == "promote", then.task == "promoted", first.resource === then.resource, first.resource?.kind == .clone { continue }
+            if isReplacedFencingOrdering(ordering) { continue }
             inputs[ordering.then, default: []].append(ordering.first)
         }
         for ordering in graphOrderings where kept[ordering.first] && kept[ordering.then] {
