@@ -195,6 +195,12 @@ struct TransitionGraphBuilder {
     /// A group's or clone's start (stop, promote, demote) pseudo-event is in the graph when
     /// its running (stopped, promoted, demoted) one is: a member's action is required.
     private mutating func requireCollectiveEntries() {
+        // A milestone none of whose members' actions is in the graph has nothing to mark
+        // (members required but blocked make it required in the working set).
+        for pseudo in set.derived where pseudo.minimum == nil && !pseudo.sources.isEmpty {
+            guard set.actions[pseudo.action].resource != nil else { continue }
+            if !pseudo.sources.contains(where: { isKept(set.actions[$0]) }) { set.actions[pseudo.action].optional = true }
+        }
         let pairs = [("start", "running"), ("stop", "stopped"), ("promote", "promoted"), ("demote", "demoted")]
         for resource in set.allResources() where resource.kind != .primitive {
             for (entryTask, exitTask) in pairs {
