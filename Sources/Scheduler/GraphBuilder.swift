@@ -203,6 +203,21 @@ struct TransitionGraphBuilder {
         }
         let pairs = [("start", "running"), ("stop", "stopped"), ("promote", "promoted"), ("demote", "demoted")]
         for resource in set.allResources() where resource.kind != .primitive {
+            // A group's entry is printed when a member's action is required, even one that
+            // cannot run (pe_order_implies_first_printed from the group to its members).
+            if resource.kind == .group {
+                for (entryTask, _) in pairs {
+                    guard let entry = set.findAction(resource, entryTask), set.actions[entry].runnable else { continue }
+                    let memberActions = resource.children.flatMap { member in
+                        member.actions.filter { set.actions[$0].task == entryTask && set.actions[$0].node != nil }
+                    }
+                    // (A member's action that cannot run makes the group's unrunnable too.)
+                    if memberActions.contains(where: { !set.actions[$0].optional })
+                        && memberActions.allSatisfy({ set.actions[$0].runnable }) {
+                        set.actions[entry].optional = false
+                    }
+                }
+            }
             for (entryTask, exitTask) in pairs {
                 guard let entry = set.findAction(resource, entryTask), let exit = set.findAction(resource, exitTask),
                       !set.actions[exit].optional, set.actions[exit].runnable, set.actions[entry].runnable else { continue }
