@@ -25,6 +25,8 @@ struct TransitionGraphBuilder {
     private var sameNodeOrderings: [(first: Int, then: Int)] = []
     /// The probes of each primitive (by object identity).
     private var probesByResource: [ObjectIdentifier: [Int]] = [:]
+    /// Cancellations: the task they cancel and the call id of the recurring operation.
+    private var cancelledTasks: [Int: (task: String, callID: Int?)] = [:]
 
     init(set: WorkingSet) { self.set = set }
 
@@ -32,6 +34,7 @@ struct TransitionGraphBuilder {
         let firstGraphOnly = set.actions.count
         addProbes()
         addRecurringMonitors()
+        addOrphanedOperationCancels()
         addMigrations()
         addShutdownOrderings()
         requireCollectiveEntries()
@@ -140,6 +143,34 @@ struct TransitionGraphBuilder {
                 graphOrderings.append((start, monitor))
                 if isPromotedMonitor, let promote { graphOrderings.append((promote, monitor)) }
                 if !isPromotedMonitor, let demote, !set.actions[demote].optional { graphOrderings.append((demote, monitor)) }
+            }
+        }
+    }
+
+    /// Pacemaker's process_rsc_history: on a node where the resource is active, a recurring
+    /// operation recorded since its last start that the configuration no longer has (or any,
+    /// in maintenance) is cancelled, after the stop if there is one.
+    private mutating func addOrphanedOperationCancels() {
+        let stopOrphans = truthy(set.cib.configuration.clusterProperty("stop-orphan-actions"), default: true)
+        for resource in set.allPrimitives where !resource.orphan {
+            guard let primitive = resource.primitive else { continue }
+            let configured = Set((primitive.operations?.operations ?? []).filter { truthy($0.enabled, default: true) }
+                .map { "\($0.name)/\($0.intervalMilliseconds)" })
+            let maintenance = truthy(resource.meta["maintenance"]) || set.maintenanceMode
+            for node in resource.runningOn {
+                guard let history = resource.histories[node.name] else { continue }
+                let sorted = history.operations.sorted { ($0.callID ?? -1) < ($1.callID ?? -1) }
+                let lastStart = sorted.lastIndex { $0.operation == "start" || $0.operation == "migrate_from" } ?? -1
+                let lastStop = sorted.lastIndex { $0.operation == "stop" } ?? -1
+                if lastStart < lastStop { continue }
+                for record in sorted.dropFirst(max(lastStart, 0)) where record.interval > 0 {
+                    let inMaintenance = maintenance || node.maintenance
+                    guard inMaintenance || (stopOrphans && !configured.contains("\(record.operation)/\(record.interval)")) else { continue }
+                    let cancel = set.addAction(resource, "cancel", node, optional: false)
+                    intervals[cancel] = record.interval
+                    cancelledTasks[cancel] = (record.operation, record.callID)
+                    if let stop = set.findAction(resource, "stop", node: node) { graphOrderings.append((stop, cancel)) }
+                }
             }
         }
     }
@@ -549,12 +580,14 @@ struct TransitionGraphBuilder {
                                           operationKey: action.task)
         }
         let interval = intervals[action.id] ?? 0
-        let key = "\(resource.id)_\(action.task)_\(interval)"
+        // A cancellation is keyed by the operation it cancels.
+        let keyTask = cancelledTasks[action.id]?.task ?? action.task
+        let key = "\(resource.id)_\(keyTask)_\(interval)"
         var operationKey = key
         var internalKey: String?
         let clone = resource.kind == .primitive ? cloneName(resource) : nil
         if let clone {
-            operationKey = "\(clone)_\(action.task)_\(interval)"
+            operationKey = "\(clone)_\(keyTask)_\(interval)"
             internalKey = key
         }
         var attributes = meta(of: action, resource: resource, interval: interval)
@@ -620,6 +653,11 @@ struct TransitionGraphBuilder {
         if interval > 0 { meta["interval"] = String(interval) } else { meta["interval"] = nil }
         meta["timeout"] = String(Self.milliseconds(meta["timeout"]) ?? 20_000)
         if let rc = targetRCs[action.id] { meta["op_target_rc"] = String(rc) }
+        if let cancelled = cancelledTasks[action.id] {
+            meta = ["timeout": meta["timeout"] ?? "20000", "operation": cancelled.task]
+            if interval > 0 { meta["interval"] = String(interval) }
+            if let callID = cancelled.callID { meta["call_id"] = String(callID) }
+        }
         for (name, value) in extraMeta[action.id] ?? [:] { meta[name] = value }
         var result: [String: String] = [:]
         for (name, value) in meta { result["CRM_meta_" + name.replacingDashes] = value }
