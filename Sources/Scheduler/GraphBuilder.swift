@@ -35,6 +35,7 @@ struct TransitionGraphBuilder {
         addProbes()
         addRecurringMonitors()
         addOrphanedOperationCancels()
+        addOrphanCleanups()
         addMigrations()
         addShutdownOrderings()
         requireCollectiveEntries()
@@ -171,6 +172,20 @@ struct TransitionGraphBuilder {
                     cancelledTasks[cancel] = (record.operation, record.callID)
                     if let stop = set.findAction(resource, "stop", node: node) { graphOrderings.append((stop, cancel)) }
                 }
+            }
+        }
+    }
+
+    /// Pacemaker's pcmk__schedule_cleanup for an orphaned resource (not an anonymous clone
+    /// instance): its history is deleted on each node that has one, after its stop there.
+    private mutating func addOrphanCleanups() {
+        for resource in set.allPrimitives where resource.orphan {
+            if let clone = resource.cloneParent, !clone.globallyUnique { continue }
+            var seen: Set<String> = []
+            for node in resource.historyNodes where node.online && !node.unclean && seen.insert(node.name).inserted {
+                let delete = set.addAction(resource, "delete", node, optional: false)
+                if let stop = set.findAction(resource, "stop", node: node) { graphOrderings.append((stop, delete)) }
+                if let start = set.findAction(resource, "start") { graphOrderings.append((delete, start)) }
             }
         }
     }

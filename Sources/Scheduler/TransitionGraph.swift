@@ -83,7 +83,7 @@ public struct TransitionGraph: Sendable, Equatable {
 
     /// An action's `operation`: the task the executor, the controller or nobody (pseudo) runs.
     public enum Operation: Sendable, Hashable, CustomStringConvertible {
-        case start, stop, monitor, promote, demote, notify, migrateTo, migrateFrom, cancel, reloadAgent
+        case start, stop, monitor, promote, demote, notify, migrateTo, migrateFrom, cancel, reloadAgent, delete
         /// Collective milestones (pseudo-events) after start, stop, promote, demote, notify.
         case running, stopped, promoted, demoted, notified
         case stonith, doShutdown, clearFailcount, lrmDelete
@@ -93,7 +93,7 @@ public struct TransitionGraph: Sendable, Equatable {
         private static let names: [(Operation, String)] = [
             (.start, "start"), (.stop, "stop"), (.monitor, "monitor"), (.promote, "promote"), (.demote, "demote"),
             (.notify, "notify"), (.migrateTo, "migrate_to"), (.migrateFrom, "migrate_from"), (.cancel, "cancel"),
-            (.reloadAgent, "reload-agent"), (.running, "running"), (.stopped, "stopped"), (.promoted, "promoted"),
+            (.reloadAgent, "reload-agent"), (.delete, "delete"), (.running, "running"), (.stopped, "stopped"), (.promoted, "promoted"),
             (.demoted, "demoted"), (.notified, "notified"), (.stonith, "stonith"), (.doShutdown, "do_shutdown"),
             (.clearFailcount, "clear_failcount"), (.lrmDelete, "lrm_delete"),
         ]
