@@ -241,6 +241,12 @@ struct TransitionGraphBuilder {
     /// A group's or clone's start (stop, promote, demote) pseudo-event is in the graph when
     /// its running (stopped, promoted, demoted) one is: a member's action is required.
     private mutating func requireCollectiveEntries() {
+        // A one-or-more pseudo-event is in the graph when it can happen and one of the actions
+        // it stands for is.
+        for pseudo in set.derived where pseudo.minimum != nil {
+            let action = set.actions[pseudo.action]
+            if action.runnable, pseudo.sources.contains(where: { isKept(set.actions[$0]) }) { set.actions[pseudo.action].optional = false }
+        }
         // A milestone none of whose members' actions is in the graph has nothing to mark
         // (members required but blocked make it required in the working set).
         for pseudo in set.derived where pseudo.minimum == nil && !pseudo.sources.isEmpty {
@@ -286,8 +292,9 @@ struct TransitionGraphBuilder {
                 if let running = set.findAction(resource, "running"), let promote = set.findAction(resource, "promote") {
                     graphOrderings.append((running, promote))
                 }
-                if let demoted = set.findAction(resource, "demoted"), let stop = set.findAction(resource, "stop") {
-                    graphOrderings.append((demoted, stop))
+                if let demoted = set.findAction(resource, "demoted") {
+                    if let stop = set.findAction(resource, "stop") { graphOrderings.append((demoted, stop)) }
+                    if let promote = set.findAction(resource, "promote") { graphOrderings.append((demoted, promote)) }
                 }
             }
             for child in resource.children where child.kind == .primitive {
@@ -513,7 +520,25 @@ struct TransitionGraphBuilder {
         }
 
         var inputs: [Int: [Int]] = [:]
+        // The working set also orders a first action straight before each member action of a
+        // group or clone ordered after it (so that requirement reaches them); the graph has
+        // only the ordering before the collective's own pseudo-event.
+        var pairs: Set<Int> = []
+        let width = set.actions.count
+        for ordering in set.orderings { pairs.insert(ordering.first * width + ordering.then) }
+        func reachesThroughParent(_ ordering: Ordering) -> Bool {
+            let then = set.actions[ordering.then]
+            guard let member = then.resource, member.kind == .primitive else { return false }
+            var ancestor = member.parent
+            while let collective = ancestor {
+                if collective !== set.actions[ordering.first].resource,
+                   let entry = set.findAction(collective, then.task), pairs.contains(ordering.first * width + entry) { return true }
+                ancestor = collective.parent
+            }
+            return false
+        }
         for ordering in set.orderings where kept[ordering.first] && kept[ordering.then] {
+            if reachesThroughParent(ordering) { continue }
             // (A clone's promoted milestone waits for its instances' promotions, not for its
             // promote pseudo-event.)
             let first = set.actions[ordering.first], then = set.actions[ordering.then]
@@ -666,6 +691,7 @@ struct TransitionGraphBuilder {
             for attribute in definition.extras.attributes where attribute.name != "id" { meta[attribute.name] = attribute.value }
         }
         if interval > 0 { meta["interval"] = String(interval) } else { meta["interval"] = nil }
+        if let delay = meta["start-delay"] { meta["start-delay"] = Self.milliseconds(delay).map(String.init) }
         meta["timeout"] = String(Self.milliseconds(meta["timeout"]) ?? 20_000)
         if let rc = targetRCs[action.id] { meta["op_target_rc"] = String(rc) }
         if let cancelled = cancelledTasks[action.id] {
