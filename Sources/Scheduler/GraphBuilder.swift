@@ -34,6 +34,7 @@ struct TransitionGraphBuilder {
         let firstGraphOnly = set.actions.count
         addProbes()
         addRecurringMonitors()
+        addStoppedRoleMonitors()
         addOrphanedOperationCancels()
         addOrphanCleanups()
         addMigrations()
@@ -146,6 +147,66 @@ struct TransitionGraphBuilder {
                 if !isPromotedMonitor, let demote, !set.actions[demote].optional { graphOrderings.append((demote, monitor)) }
             }
         }
+    }
+
+    /// Pacemaker's recurring_op_for_inactive: a monitor with role Stopped runs on every node
+    /// but the one the resource is placed on (expecting "not running"), after the probe and
+    /// any stop there; required unless the history has it there. On the resource's own node
+    /// a running one is cancelled. Anonymous clones are not supported by Pacemaker either.
+    private mutating func addStoppedRoleMonitors() {
+        for resource in set.allPrimitives {
+            if let clone = resource.cloneParent, !clone.globallyUnique { continue }
+            guard let operations = resource.primitive?.operations?.operations else { continue }
+            var definitionsByInterval: [Int: Int] = [:]
+            for operation in operations where operation.name == "monitor" { definitionsByInterval[operation.intervalMilliseconds, default: 0] += 1 }
+            for operation in operations where operation.name == "monitor" && truthy(operation.enabled, default: true)
+                && Role(parsing: operation.role) == .stopped {
+                let interval = operation.intervalMilliseconds
+                guard interval > 0, definitionsByInterval[interval] == 1 else { continue }
+                let placed = (resource.nextRole ?? .stopped) > .stopped ? resource.allocatedTo : nil
+                for node in set.nodes {
+                    // Already running there: its last result is "not running", as expected.
+                    let last = recordedHistory(resource, on: node)?.operations.filter { $0.operation == "monitor" && $0.interval == interval }
+                        .max { ($0.callID ?? -1) < ($1.callID ?? -1) }
+                    let recorded = last.map { $0.rcCode == 7 && ($0.opStatus ?? 0) == 0 } ?? false
+                    if node === placed {
+                        if recorded {
+                            let cancel = set.addAction(resource, "cancel", node, optional: false)
+                            intervals[cancel] = interval
+                            // (No call id: cancel_if_running does not pass one.)
+                            cancelledTasks[cancel] = ("monitor", nil)
+                            definitions[cancel] = operation
+                            if let start = set.findAction(resource, "start", node: node) { graphOrderings.append((cancel, start)) }
+                        }
+                        continue
+                    }
+                    guard !recorded, node.online, !node.unclean else { continue }
+                    let monitor = set.addAction(resource, "monitor", node, optional: false)
+                    intervals[monitor] = interval
+                    definitions[monitor] = operation
+                    targetRCs[monitor] = 7
+                    if resource.managed {
+                        for probe in probesByResource[ObjectIdentifier(resource)] ?? [] where set.actions[probe].node === node {
+                            graphOrderings.append((probe, monitor))
+                        }
+                    }
+                    for stop in resource.actions where set.actions[stop].task == "stop" && set.actions[stop].node === node {
+                        graphOrderings.append((stop, monitor))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A resource's recorded history on a node, active or not (the working set keeps only the
+    /// active ones): by its own id in the status section.
+    private func recordedHistory(_ resource: SchedulerResource, on node: SchedulerNode) -> LRMResource? {
+        if let kept = resource.histories[node.name] { return kept }
+        let name = resource.historyName ?? resource.id
+        for state in set.cib.status.nodeStates where state.uname == node.name || state.id == node.id {
+            if let found = state.lrm?.resources.first(where: { $0.id == name }) { return found }
+        }
+        return nil
     }
 
     /// Pacemaker's process_rsc_history: on a node where the resource is active, a recurring
@@ -695,8 +756,7 @@ struct TransitionGraphBuilder {
         meta["timeout"] = String(Self.milliseconds(meta["timeout"]) ?? 20_000)
         if let rc = targetRCs[action.id] { meta["op_target_rc"] = String(rc) }
         if let cancelled = cancelledTasks[action.id] {
-            meta = ["timeout": meta["timeout"] ?? "20000", "operation": cancelled.task]
-            if interval > 0 { meta["interval"] = String(interval) }
+            meta["operation"] = cancelled.task
             if let callID = cancelled.callID { meta["call_id"] = String(callID) }
         }
         for (name, value) in extraMeta[action.id] ?? [:] { meta[name] = value }
