@@ -73,16 +73,13 @@ public enum TransitionGraphWriter {
         lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
     }
 
-    /// Attribute value escaping as libxml2 writes it.
+    /// Attribute value escaping as libxml2 writes it: the digest's escaping, and control
+    /// characters as character references.
     static func escape(_ value: String) -> String {
         guard value.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 < 0x20 }) else { return value }
         var result = ""
-        for character in value {
+        for character in escapeAttribute(value) {
             switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
             case "\n": result += "&#10;"
             case "\r": result += "&#13;"
             case "\t": result += "&#9;"

@@ -121,7 +121,7 @@ import Testing
     }
 
     @Test func recurringMonitorsFollowTheirDefinitionAndTheStart() throws {
-        let cib = Self.twoNodesNothingKnown.replacingAll(
+        let cib = Self.twoNodesNothingKnown.replacingOccurrences(of:
             "<primitive id=\"rsc1\" class=\"ocf\" provider=\"heartbeat\" type=\"apache\"/>",
             with: """
             <primitive id="rsc1" class="ocf" provider="heartbeat" type="apache">
@@ -144,7 +144,7 @@ import Testing
     }
 
     @Test func clonesCarryTheirVariablesAndMilestones() throws {
-        let cib = Self.twoNodesNothingKnown.replacingAll(
+        let cib = Self.twoNodesNothingKnown.replacingOccurrences(of:
             "<primitive id=\"rsc1\" class=\"ocf\" provider=\"heartbeat\" type=\"apache\"/>",
             with: """
             <clone id="web"><primitive id="rsc1" class="ocf" provider="heartbeat" type="apache"/></clone>
@@ -167,18 +167,5 @@ import Testing
         #expect(dot.contains("\"web_running_0\" [ style=bold color=\"green\" fontcolor=\"orange\"]"))
         #expect(dot.contains("\"rsc1:0_start_0 node1\" -> \"web_running_0\" [ style = bold]")
                 || dot.contains("\"rsc1:1_start_0 node1\" -> \"web_running_0\" [ style = bold]"))
-    }
-}
-
-extension String {
-    fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
-        var result = ""
-        var rest = Substring(self)
-        while let range = rest.range(of: target) {
-            result += rest[..<range.lowerBound]
-            result += replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
     }
 }
