@@ -272,8 +272,10 @@ struct TransitionGraphBuilder {
             let migrateTo = set.addAction(resource, "migrate_to", source, optional: false)
             let migrateFrom = set.addAction(resource, "migrate_from", target, optional: false)
             for id in [migrateTo, migrateFrom] {
-                extraMeta[id] = ["migrate_source": source.name, "migrate_target": target.name, "record_pending": "true"]
+                extraMeta[id] = ["migrate_source": source.name, "migrate_target": target.name]
             }
+            // Pacemaker records the migrate_to as pending, so that a half-done one is known.
+            extraMeta[migrateTo]?["record_pending"] = "true"
             graphOrderings.append((migrateTo, migrateFrom))
             graphOrderings.append((migrateFrom, stop))
             graphOrderings.append((migrateFrom, start))
@@ -652,7 +654,9 @@ struct TransitionGraphBuilder {
             let type = action.fenceType ?? "reboot"
             var attributes = ["CRM_meta_stonith_action": type]
             if let node { attributes["CRM_meta_on_node"] = node.name; attributes["CRM_meta_on_node_uuid"] = node.uuid }
-            for (name, value) in action.node?.attributes ?? [:] where !name.hasPrefix("#") {
+            // The node's attributes as meta-attributes; a name with a colon (a clone instance's
+            // promotion score) does not make an XML attribute and is not written.
+            for (name, value) in action.node?.attributes ?? [:] where !name.hasPrefix("#") && !name.contains(":") {
                 attributes["CRM_meta_" + name.replacingDashes] = value
             }
             var downed: [String] = []
@@ -697,8 +701,12 @@ struct TransitionGraphBuilder {
         if isResourceOperation, let node = action.node {
             attributes["CRM_meta_on_node"] = node.name
             attributes["CRM_meta_on_node_uuid"] = node.id
-            for (name, value) in parameters(resource, on: node, action: action) { attributes[name] = value }
             primitive = primitiveElement(resource, cloneName: clone)
+        }
+        // Instance parameters, for the node when there is one (pseudo-events too: a stop
+        // implied by fencing, a migrated start), for none on a primitive's pseudo-event.
+        if resource.kind == .primitive {
+            for (name, value) in parameters(resource, on: action.node, action: action) { attributes[name] = value }
         }
         var result = TransitionGraph.Action(id: action.id, element: isResourceOperation ? .resourceOperation : .pseudoEvent,
                                             operation: operation, operationKey: operationKey, internalOperationKey: internalKey,
@@ -788,11 +796,13 @@ struct TransitionGraphBuilder {
 
     /// The resource's instance parameters for the node (its parents' too), then the
     /// configured operation's own.
-    private func parameters(_ resource: SchedulerResource, on node: SchedulerNode, action: SchedulerAction) -> [String: String] {
+    private func parameters(_ resource: SchedulerResource, on node: SchedulerNode?, action: SchedulerAction) -> [String: String] {
         guard let primitive = resource.primitive else { return [:] }
         let context = RuleContext(node: node, resourceClass: primitive.resourceClass, provider: primitive.provider,
                                   type: primitive.type, now: set.now)
         var result = set.values(of: primitive.attributes.instance, in: context)
+        // Names XML cannot carry as attributes (a heartbeat-class "1") are not written.
+        for name in result.keys where name.first.map({ !($0.isLetter || $0 == "_") }) ?? true { result[name] = nil }
         var parent = resource.parent
         while let current = parent {
             if let sets = set.instanceAttributeSets(of: current) {
