@@ -27,7 +27,9 @@ public struct GraphAction: Sendable, Equatable {
 public enum Scheduler {
     /// With `explain`, the transition's `explanation` lists each assignment with its node
     /// scores (off by default: it costs a line per resource naming every node).
-    public static func schedule(_ cib: CIB, now: Int? = nil, explain: Bool = false) -> Transition {
+    /// Without `buildGraph`, `graph` stays empty (the benchmark measures the graph's own cost
+    /// with it).
+    public static func schedule(_ cib: CIB, now: Int? = nil, explain: Bool = false, buildGraph: Bool = true) -> Transition {
         let workingSet = WorkingSet(cib: cib, now: cib.executionDate ?? now, explain: explain)
         workingSet.unpackConfiguration()
         workingSet.unpackNodes()
@@ -58,7 +60,7 @@ public enum Scheduler {
         var writer = SummaryWriter(workingSet: workingSet)
         writer.write()
         let actions = workingSet.graphActions()
-        let graph = workingSet.transitionGraph()
+        let graph = buildGraph ? workingSet.transitionGraph() : TransitionGraph(attributes: .init(), synapses: [])
         return Transition(actions: actions, summary: writer.lines, explanation: workingSet.explanation, graph: graph)
     }
 }
