@@ -142,6 +142,8 @@ struct TransitionGraphBuilder {
                 let monitor = set.addAction(resource, "monitor", node, optional: false)
                 intervals[monitor] = interval
                 definitions[monitor] = operation
+                // A resource that ends promoted is expected to answer "running promoted".
+                if endsPromoted { targetRCs[monitor] = 8 }
                 graphOrderings.append((start, monitor))
                 if isPromotedMonitor, let promote { graphOrderings.append((promote, monitor)) }
                 if !isPromotedMonitor, let demote, !set.actions[demote].optional { graphOrderings.append((demote, monitor)) }
