@@ -191,3 +191,39 @@ public struct TransitionGraph: Sendable, Equatable {
         return result
     }
 }
+
+extension TransitionGraph {
+    /// A cycle of inputs (each action waiting for the next, the last for the first), or nil:
+    /// a controller can never fire the synapses of a cycle. Iterative depth-first search,
+    /// bounded by the number of synapses.
+    public func inputCycle() -> [Action.Identity]? {
+        let index = synapseIndexByActionID()
+        let count = synapses.count
+        var state = [UInt8](repeating: 0, count: count)   // 0 unseen, 1 on the path, 2 done
+        var stack: [(synapse: Int, nextInput: Int)] = []
+        for root in 0..<count where state[root] == 0 {
+            stack.append((root, 0))
+            state[root] = 1
+            while let top = stack.last {
+                let inputs = synapses[top.synapse].inputs
+                guard top.nextInput < inputs.count else {
+                    state[top.synapse] = 2
+                    stack.removeLast()
+                    continue
+                }
+                stack[stack.count - 1].nextInput += 1
+                guard let next = index[inputs[top.nextInput].id] else { continue }
+                if state[next] == 1 {
+                    let start = stack.firstIndex { $0.synapse == next }!
+                    return stack[start...].map { synapses[$0.synapse].action.identity }
+                }
+                if state[next] == 0 {
+                    state[next] = 1
+                    stack.append((next, 0))
+                    precondition(stack.count <= count, "input cycle search went deeper than the \(count) synapses")
+                }
+            }
+        }
+        return nil
+    }
+}

@@ -181,9 +181,15 @@ struct ConformanceCommand: ParsableCommand {
     /// EXTRA-ARGS`) and compares the graph with exp/NAME.exp: as a controller executes it
     /// (`TransitionGraph.differences`) and as Pacemaker's cts-scheduler diffs the text.
     private func compareGraph(_ name: String, root: URL, arguments: [String]) -> (agrees: Bool, identical: Bool, differences: [String]) {
+        let outcome = compareGraphOnce(name, root: root, arguments: arguments)
+        return (outcome.agrees && !outcome.cyclic, outcome.identical,
+                outcome.differences + (outcome.cyclic ? ["our graph has an input cycle: a controller cannot run it"] : []))
+    }
+
+    private func compareGraphOnce(_ name: String, root: URL, arguments: [String]) -> (agrees: Bool, identical: Bool, differences: [String], cyclic: Bool) {
         let expPath = root.appendingPathComponent("exp/\(name).exp").path
         guard let expectedText = try? String(contentsOfFile: expPath, encoding: .utf8) else {
-            return (false, false, ["no exp/\(name).exp"])
+            return (false, false, ["no exp/\(name).exp"], false)
         }
         do {
             let expected = try TransitionGraph(xml: XMLCodec.parse(expectedText))
@@ -193,23 +199,23 @@ struct ConformanceCommand: ParsableCommand {
             while index < arguments.count {
                 if arguments[index] == "-t", index + 1 < arguments.count {
                     guard let seconds = Scheduler.parseDate(arguments[index + 1], in: cib) else {
-                        return (false, false, ["tests.tsv: cannot read the date \(arguments[index + 1])"])
+                        return (false, false, ["tests.tsv: cannot read the date \(arguments[index + 1])"], false)
                     }
                     clock = seconds
                     cib.attributes.removeAll { $0.name == "execution-date" }
                     cib.attributes.append(.init(name: "execution-date", value: String(seconds)))
                     index += 2
                 } else {
-                    return (false, false, ["tests.tsv: extra argument \(arguments[index]) not understood"])
+                    return (false, false, ["tests.tsv: extra argument \(arguments[index]) not understood"], false)
                 }
             }
             let graph = Scheduler.schedule(cib, now: clock).graph
             let differences = graph.differences(from: expected)
             let identical = TransitionGraph.normalizedForDiff(TransitionGraphWriter.xml(graph))
                 == TransitionGraph.normalizedForDiff(expectedText)
-            return (differences.isEmpty, identical, differences)
+            return (differences.isEmpty, identical, differences, graph.inputCycle() != nil)
         } catch {
-            return (false, false, ["\(error)"])
+            return (false, false, ["\(error)"], false)
         }
     }
 

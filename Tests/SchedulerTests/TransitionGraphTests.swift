@@ -168,4 +168,16 @@ import Testing
         #expect(dot.contains("\"rsc1:0_start_0 node1\" -> \"web_running_0\" [ style = bold]")
                 || dot.contains("\"rsc1:1_start_0 node1\" -> \"web_running_0\" [ style = bold]"))
     }
+
+    @Test func anInputCycleIsFound() throws {
+        let graph = try Self.graph(Self.twoNodesNothingKnown)
+        #expect(graph.inputCycle() == nil)
+        // The probe on node1 made to wait for the start that waits for it.
+        var cyclic = graph
+        let start = try #require(cyclic.synapses.firstIndex { $0.action.operation == .start })
+        let probe = try #require(cyclic.synapses.firstIndex { $0.action.operation == .monitor && $0.action.node?.name == "node1" })
+        cyclic.synapses[probe].inputs.append(cyclic.synapses[start].action.reference)
+        let cycle = try #require(cyclic.inputCycle())
+        #expect(Set(cycle.map(\.operationKey)) == ["rsc1_start_0", "rsc1_monitor_0"])
+    }
 }
