@@ -41,12 +41,14 @@ struct TransitionGraphBuilder {
         addShutdownOrderings()
         requireCollectiveEntries()
         addCollectiveOrderings()
+        // Pacemaker's pcmk__order_probes: restart orderings from the probes' own orderings
+        // first, the probe-before-stop orderings after (they are not followed).
+        addRestartOrderingsForProbes()
         addProbeOrderingsForStops()
         addAntiColocationOrderings()
         addFencingOrderings()
         addStopOrderingsForFencing()
         addFencingChain()
-        addRestartOrderingsForProbes()
         precondition(set.actions.count >= firstGraphOnly, "graph actions were removed while building the graph")
         return assemble()
     }
