@@ -320,6 +320,15 @@ struct TransitionGraphBuilder {
             guard set.actions[pseudo.action].resource != nil else { continue }
             if !pseudo.sources.contains(where: { isKept(set.actions[$0]) }) { set.actions[pseudo.action].optional = true }
         }
+        // A clone whose instance was stopping when its actions were created has its stop and
+        // stopped required from then on (clone_create_pseudo_actions). (Its start and running
+        // likewise in Pacemaker, but our start milestones' runnability does not follow
+        // Pacemaker's closely enough yet: applying it lost two graphs for one.)
+        for resource in set.allResources() where resource.kind == .clone && set.clonesStoppingAtCreation.contains(ObjectIdentifier(resource)) {
+            for task in ["stop", "stopped"] {
+                if let id = set.findAction(resource, task), set.actions[id].runnable { set.actions[id].optional = false }
+            }
+        }
         let pairs = [("start", "running"), ("stop", "stopped"), ("promote", "promoted"), ("demote", "demoted")]
         for resource in set.allResources() where resource.kind != .primitive {
             // A group's entry is printed when a member's action is required, even one that
