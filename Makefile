@@ -27,9 +27,11 @@ test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@# Pacemaker 2.1.5 scheduler regression suite: fails on a regression of a test listed in
-	@# Tests/Conformance/expected-pass.txt; skipped when the suite data is not next to the repository.
+	@# Tests/Conformance/expected-pass.txt (summaries) or Tests/Conformance/expected-graph-pass.txt
+	@# (graphs); skipped when the suite data is not next to the repository.
 	@if [ -d $(CONFORMANCE_DIR)/xml ]; then \
-	  .build/debug/baton conformance $(CONFORMANCE_DIR) --expect Tests/Conformance/expected-pass.txt --diffs regressions --quiet; \
+	  .build/debug/baton conformance $(CONFORMANCE_DIR) --expect Tests/Conformance/expected-pass.txt \
+	    --graphs --expect-graphs Tests/Conformance/expected-graph-pass.txt --diffs regressions --quiet; \
 	else \
 	  echo "conformance: skipped: $(CONFORMANCE_DIR)/xml not found (the suite data lives outside the repository)"; \
 	fi

@@ -198,6 +198,12 @@ extension WorkingSet {
 
     private func createCollectiveActions(_ resource: SchedulerResource) {
         let isClone = resource.kind == .clone
+        if isClone {
+            // What Pacemaker's clone_update_pseudo_status sees now, before any ordering: an
+            // instance's required stop (the graph's stop and stopped milestones).
+            let memberActions = resource.primitives.flatMap(\.actions).map { actions[$0] }.filter { !$0.optional }
+            if memberActions.contains(where: { $0.task == "stop" && ($0.runnable || $0.pseudo) }) { clonesStoppingAtCreation.insert(ObjectIdentifier(resource)) }
+        }
         let tasks: [(entry: String, exit: String, member: String)] = [
             ("start", "running", "start"), ("stop", "stopped", "stop"),
             ("promote", "promoted", "promote"), ("demote", "demoted", "demote"),

@@ -83,7 +83,8 @@ public func parameterDigest(_ parameters: [String: String], only names: Set<Stri
     return MD5.hex(" <parameters\(attributes)/>\n")
 }
 
-private func escapeAttribute(_ value: String) -> String {
+/// Attribute value escaping as libxml2 writes it (the graph writer adds control characters).
+func escapeAttribute(_ value: String) -> String {
     var result = ""
     for character in value {
         switch character {

@@ -7,6 +7,8 @@ public struct Transition: Sendable {
     public var summary: [String]
     /// How the scheduler got there: assignments and node scores, in the order decided.
     public var explanation: [String] = []
+    /// The graph a controller executes (Pacemaker's transition graph).
+    public var graph: TransitionGraph = TransitionGraph(attributes: .init(), synapses: [])
 }
 
 /// One action of the transition graph.
@@ -25,7 +27,9 @@ public struct GraphAction: Sendable, Equatable {
 public enum Scheduler {
     /// With `explain`, the transition's `explanation` lists each assignment with its node
     /// scores (off by default: it costs a line per resource naming every node).
-    public static func schedule(_ cib: CIB, now: Int? = nil, explain: Bool = false) -> Transition {
+    /// Without `buildGraph`, `graph` stays empty (the benchmark measures the graph's own cost
+    /// with it).
+    public static func schedule(_ cib: CIB, now: Int? = nil, explain: Bool = false, buildGraph: Bool = true) -> Transition {
         let workingSet = WorkingSet(cib: cib, now: cib.executionDate ?? now, explain: explain)
         workingSet.unpackConfiguration()
         workingSet.unpackNodes()
@@ -55,6 +59,8 @@ public enum Scheduler {
         workingSet.propagateBlockingColocations()
         var writer = SummaryWriter(workingSet: workingSet)
         writer.write()
-        return Transition(actions: workingSet.graphActions(), summary: writer.lines, explanation: workingSet.explanation)
+        let actions = workingSet.graphActions()
+        let graph = buildGraph ? workingSet.transitionGraph() : TransitionGraph(attributes: .init(), synapses: [])
+        return Transition(actions: actions, summary: writer.lines, explanation: workingSet.explanation, graph: graph)
     }
 }

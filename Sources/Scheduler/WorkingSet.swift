@@ -51,6 +51,9 @@ final class WorkingSet {
     var shutdownActions: [Int] = []
     var derived: [DerivedPseudo] = []
     var oneOrMoreActions: [String: Int] = [:]
+    /// Clones with an instance stopping when their actions were created: their stop and
+    /// stopped are in the graph (GraphBuilder.swift).
+    var clonesStoppingAtCreation: Set<ObjectIdentifier> = []
     var explanation: [String] = []
     /// Resources running inside each container, by container id.
     var fillers: [String: [SchedulerResource]] = [:]

@@ -40,6 +40,9 @@ struct BenchmarkCommand: ParsableCommand {
     var crmRepeats: Int?
     @Option(help: .hidden) var measure: String?
 
+    @Flag(help: "With --measure FILE: also schedule without the transition graph and print both (the graph's own cost).")
+    var graphCost = false
+
     func validate() throws {
         guard (1...256).contains(nodes) else { throw ValidationError("--nodes must be 1...256") }
         guard (1...20_000).contains(resources) else { throw ValidationError("--resources must be 1...20000") }
@@ -51,7 +54,7 @@ struct BenchmarkCommand: ParsableCommand {
 
     func run() throws {
         if let measure {
-            try Self.measureInProcess(path: measure)
+            try Self.measureInProcess(path: measure, graphCost: graphCost)
             return
         }
         if table {
@@ -77,7 +80,7 @@ struct BenchmarkCommand: ParsableCommand {
     // MARK: our side, in this process (the child)
 
     /// Reads, parses and schedules one CIB file; prints the times for the parent.
-    static func measureInProcess(path: String) throws {
+    static func measureInProcess(path: String, graphCost: Bool = false) throws {
         let clock = ContinuousClock()
         let start = clock.now
         let startCPU = threadCPUSeconds()
@@ -89,8 +92,16 @@ struct BenchmarkCommand: ParsableCommand {
         let transition = Scheduler.schedule(cib, now: Int(Date().timeIntervalSince1970))
         let scheduled = clock.now
         let scheduledCPU = threadCPUSeconds()
+        var graphCostText = ""
+        if graphCost {
+            // The same run without the transition graph, after the measured one: the graph's
+            // own cost is the difference (for a person; it raises this process's peak memory).
+            let again = clock.now
+            _ = Scheduler.schedule(cib, now: Int(Date().timeIntervalSince1970), buildGraph: false)
+            graphCostText = " synapses=\(transition.graph.synapses.count) schedule-without-graph=\(seconds(clock.now - again))"
+        }
         print("parse=\(seconds(parsed - start)) schedule=\(seconds(scheduled - parsed)) cpu=\(scheduledCPU - startCPU)"
-              + " lines=\(transition.summary.count)")
+              + " lines=\(transition.summary.count)" + graphCostText)
     }
 
     /// The file's bytes, read straight into one array (no intermediate Data and copy).

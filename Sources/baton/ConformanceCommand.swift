@@ -40,6 +40,15 @@ struct ConformanceCommand: ParsableCommand {
     @Flag(help: "Print only failures and totals.")
     var quiet = false
 
+    @Flag(help: "Also compare transition graphs with exp/NAME.exp (run with tests.tsv's extra arguments), as a controller executes them.")
+    var graphs = false
+
+    @Option(help: "Graphs expected to agree: a disagreement among them is a regression (non-zero exit).")
+    var expectGraphs: String?
+
+    @Option(help: "Write the names of the tests whose graphs agree to this file.")
+    var writePassingGraphs: String?
+
     func validate() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory + "/xml", isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -75,6 +84,11 @@ struct ConformanceCommand: ParsableCommand {
 
         var passed: Set<String> = []
         var identical = 0
+        let expectedGraphs = Set(try expectGraphs.map(readList) ?? [])
+        var graphsAgreeing: Set<String> = []
+        var graphsIdentical: Set<String> = []
+        var graphRegressions: [String] = []
+        let extraArguments = graphs ? Self.extraArguments(root.appendingPathComponent("tests.tsv").path) : [:]
         var regressions: [String] = []
         let started = Date()
         for name in selected {
@@ -103,6 +117,21 @@ struct ConformanceCommand: ParsableCommand {
                 actualLines = []
                 problem = "\(error)"
             }
+            if graphs {
+                let outcome = compareGraph(name, root: root, arguments: extraArguments[name] ?? [])
+                if outcome.agrees { graphsAgreeing.insert(name) }
+                if outcome.identical { graphsIdentical.insert(name) }
+                if !outcome.agrees {
+                    let isGraphRegression = expectedGraphs.contains(name)
+                    if isGraphRegression { graphRegressions.append(name) }
+                    if !quiet || isGraphRegression {
+                        print("GRAPH FAIL \(name)\(isGraphRegression ? " (REGRESSION)" : "")")
+                        if diffs == .all || (diffs == .regressions && isGraphRegression) {
+                            for line in outcome.differences { print("    " + line) }
+                        }
+                    }
+                }
+            }
             let isRegression = expected.contains(name)
             if problem == nil && actualLines == expectedLines {
                 passed.insert(name)
@@ -122,15 +151,86 @@ struct ConformanceCommand: ParsableCommand {
             print("\(subset.name): \(count)/\(subset.tests.count) pass")
         }
         print("suite: \(passed.count)/\(selected.count) pass (\(String(format: "%.1f", seconds)) s)")
+        if graphs {
+            for subset in subsetMembers {
+                let count = subset.tests.filter(graphsAgreeing.contains).count
+                print("graphs \(subset.name): \(count)/\(subset.tests.count) agree")
+            }
+            print("graphs suite: \(graphsAgreeing.count)/\(selected.count) agree as a controller executes them; "
+                  + "\(graphsIdentical.count)/\(selected.count) identical under Pacemaker's own diff normalisation")
+            if let writePassingGraphs {
+                try (graphsAgreeing.sorted().joined(separator: "\n") + "\n").write(toFile: writePassingGraphs, atomically: true, encoding: .utf8)
+            }
+        }
         if exact { print("byte-identical Transition Summaries: \(identical)/\(selected.count)") }
         if let writePassing {
             try (passed.sorted().joined(separator: "\n") + "\n").write(toFile: writePassing, atomically: true, encoding: .utf8)
         }
+        if !graphRegressions.isEmpty {
+            print("GRAPH REGRESSIONS (\(graphRegressions.count)): \(graphRegressions.joined(separator: " "))")
+        }
         if !regressions.isEmpty {
             print("REGRESSIONS (\(regressions.count)): \(regressions.joined(separator: " "))")
-            throw ExitCode(1)
         }
+        if !regressions.isEmpty || !graphRegressions.isEmpty { throw ExitCode(1) }
         if expect != nil { print("no regressions against \(expected.count) expected passes") }
+        if expectGraphs != nil { print("no graph regressions against \(expectedGraphs.count) expected agreeing graphs") }
+    }
+
+    /// Runs one test as the suite's graph was made (`crm_simulate -x xml/NAME.xml -G … -sSQ
+    /// EXTRA-ARGS`) and compares the graph with exp/NAME.exp: as a controller executes it
+    /// (`TransitionGraph.differences`) and as Pacemaker's cts-scheduler diffs the text.
+    private func compareGraph(_ name: String, root: URL, arguments: [String]) -> (agrees: Bool, identical: Bool, differences: [String]) {
+        let outcome = compareGraphOnce(name, root: root, arguments: arguments)
+        return (outcome.agrees && !outcome.cyclic, outcome.identical,
+                outcome.differences + (outcome.cyclic ? ["our graph has an input cycle: a controller cannot run it"] : []))
+    }
+
+    private func compareGraphOnce(_ name: String, root: URL, arguments: [String]) -> (agrees: Bool, identical: Bool, differences: [String], cyclic: Bool) {
+        let expPath = root.appendingPathComponent("exp/\(name).exp").path
+        guard let expectedText = try? String(contentsOfFile: expPath, encoding: .utf8) else {
+            return (false, false, ["no exp/\(name).exp"], false)
+        }
+        do {
+            let expected = try TransitionGraph(xml: XMLCodec.parse(expectedText))
+            var cib = try CIB(parsing: try String(contentsOfFile: root.appendingPathComponent("xml/\(name).xml").path, encoding: .utf8))
+            var clock = Int(Date().timeIntervalSince1970)
+            var index = 0
+            while index < arguments.count {
+                if arguments[index] == "-t", index + 1 < arguments.count {
+                    guard let seconds = Scheduler.parseDate(arguments[index + 1], in: cib) else {
+                        return (false, false, ["tests.tsv: cannot read the date \(arguments[index + 1])"], false)
+                    }
+                    clock = seconds
+                    cib.attributes.removeAll { $0.name == "execution-date" }
+                    cib.attributes.append(.init(name: "execution-date", value: String(seconds)))
+                    index += 2
+                } else {
+                    return (false, false, ["tests.tsv: extra argument \(arguments[index]) not understood"], false)
+                }
+            }
+            let graph = Scheduler.schedule(cib, now: clock).graph
+            let differences = graph.differences(from: expected)
+            let identical = TransitionGraph.normalizedForDiff(TransitionGraphWriter.xml(graph))
+                == TransitionGraph.normalizedForDiff(expectedText)
+            return (differences.isEmpty, identical, differences, graph.inputCycle() != nil)
+        } catch {
+            return (false, false, ["\(error)"], false)
+        }
+    }
+
+    /// tests.tsv's fourth column, a Python list literal (['-t', '2005-020T12:30']), by test name.
+    static func extraArguments(_ path: String) -> [String: [String]] {
+        guard let table = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
+        var result: [String: [String]] = [:]
+        for line in table.split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count > 3, !fields[3].isEmpty else { continue }
+            // The quoted items, in order.
+            let parts = fields[3].split(separator: "'", omittingEmptySubsequences: false)
+            result[String(fields[1])] = stride(from: 1, to: parts.count, by: 2).map { String(parts[$0]) }
+        }
+        return result
     }
 
     private func readList(_ path: String) throws -> [String] {

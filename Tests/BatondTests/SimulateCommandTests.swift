@@ -127,4 +127,22 @@ struct SimulateCommandTests {
         #expect(truncated.status == 1, "\(truncated)")
         #expect(truncated.stderr.contains("malformed XML"), "\(truncated)")
     }
+
+    /// -G and -D write the graph as crm_simulate does: the dot file is what crm_simulate 2.1.5
+    /// writes for the same file and options, the XML the same graph (its ids aside).
+    @Test func graphAndDotFilesAreWritten() async throws {
+        let directory = NSTemporaryDirectory() + "baton-simulate-graph-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await simulate(["-r", "siteA", "-G", directory + "/graph.xml", "-D", directory + "/graph.dot", "-t", "2005-020T12:30"])
+        #expect(result.status == 0, "\(result)")
+        let dot = try String(contentsOfFile: directory + "/graph.dot", encoding: .utf8)
+        #expect(dot == " digraph \"g\" {\n\"db_stop_0 node2\" [ style=bold color=\"green\" fontcolor=\"black\"]\n}\n")
+        let xml = try String(contentsOfFile: directory + "/graph.xml", encoding: .utf8)
+        #expect(xml.contains("operation=\"stop\" operation_key=\"db_stop_0\" on_node=\"node2\" on_node_uuid=\"2\">"), "\(xml)")
+        #expect(xml.contains("<attributes CRM_meta_on_node=\"node2\" CRM_meta_on_node_uuid=\"2\" CRM_meta_timeout=\"20000\" crm_feature_set=\"3.16.1\"/>"), "\(xml)")
+        let unreadable = try await simulate(["-t", "not a date"])
+        #expect(unreadable.status == 64, "\(unreadable)")
+        #expect(unreadable.stderr.contains("-t not a date: not an ISO 8601 date and time"), "\(unreadable)")
+    }
 }
