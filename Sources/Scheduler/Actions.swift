@@ -347,7 +347,7 @@ extension WorkingSet {
             // A primitive's required action makes a group's first member's action required (a
             // restart when it runs); the group's own orderings carry it to the other members,
             // "required <previous member> start" (Pacemaker's group_update_actions).
-            for then in entryActions(entry, spec.thenAction) { order(first, then, [.impliesThen]) }
+            for then in entryActions(entry, spec.thenAction) { order(first, then, [.impliesThen, .settlesLast]) }
         } else if spec.then.kind != .primitive && effective.contains(.impliesThen) {
             let flags: OrderingFlags = spec.then.kind == .clone ? [.impliesThen] : [.impliesThenOnNode]
             // A clone of groups: each instance's first member; the instance's own orderings
@@ -442,10 +442,13 @@ extension WorkingSet {
         for pseudo in derived { sourcesOf[pseudo.action] = pseudo.sources }
         var changed = true
         var rounds = 0
+        // The orderings that settle last join once the others are settled.
+        var allOrderings = false
         while changed && rounds < 1000 {
             changed = false
             rounds += 1
             for ordering in orderings {
+                if !allOrderings && ordering.flags.contains(.settlesLast) { continue }
                 let first = actions[ordering.first], then = actions[ordering.then]
                 // A migrating resource's start does not force a restart of what follows it.
                 if ordering.flags.contains(.impliesThen) && !first.optional && then.optional
@@ -531,6 +534,10 @@ extension WorkingSet {
                     actions[pseudo.action].optional = false
                     changed = true
                 }
+            }
+            if !changed && !allOrderings {
+                allOrderings = true
+                changed = true
             }
         }
     }

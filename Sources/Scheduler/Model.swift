@@ -271,6 +271,11 @@ struct OrderingFlags: OptionSet {
     /// blocked) when "first" cannot, unless it is a start that is optional where the resource
     /// already runs, or a stop of a stopped resource.
     static let asymmetrical = OrderingFlags(rawValue: 1 << 24)
+    /// Applied only once every other ordering has settled, so that any other cause of "then"
+    /// names its reason first: a primitive's required action reaching a group's first member
+    /// directly stands for Pacemaker's route through the group's pseudo-action, which comes
+    /// after the member's own causes (a guest node's container restarting, for one).
+    static let settlesLast = OrderingFlags(rawValue: 1 << 25)
 }
 
 struct Ordering {
