@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "TicketDaemon",
             dependencies: [
-                "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync",
+                "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync", "ChildProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,7 +90,7 @@ let package = Package(
                     exclude: ["Transcripts"]),  // read from the source tree by path (#filePath), not bundled
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
         .testTarget(name: "StyleTests"),
-        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire"]),
+        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire", "TestSupport"]),
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
         // Pure: booth.conf-compatible configuration parser and validator. No I/O but the
         // one small loader function that reads a file and hands its text to the parser.
@@ -180,6 +180,17 @@ let package = Package(
                 dependencies: ["TicketWire", "TicketElection", "TicketDaemon", "BatonConfig", "CIB", "Scheduler"],
                 swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "DecoderFuzzingTests", dependencies: ["DecoderFuzzing", "TicketWire", "CIB"]),
+        // Shell: the project's one child-process primitive (process group per child, timeout ->
+        // SIGTERM -> SIGKILL of the group, bounded output, concurrency limit, one epoll thread
+        // per runner instead of a thread per child). CChildProcess wraps the Linux calls.
+        .target(name: "CChildProcess"),
+        .target(name: "ChildProcess", dependencies: ["CChildProcess"]),
+        // Lab: the primitive's property run (random children, then no process, fd or zombie
+        // left), in a process of its own so that its descriptor count is its own.
+        .executableTarget(
+            name: "baton-child-soak", dependencies: ["ChildProcess", "CChildProcess", "GeoSimulation"],
+            path: "Sources/ChildProcessSoak", swiftSettings: optimizedEvenInDebug),
+        .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess", "CChildProcess", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
