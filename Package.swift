@@ -190,6 +190,12 @@ let package = Package(
         .executableTarget(
             name: "baton-child-soak", dependencies: ["ChildProcess", "CChildProcess", "GeoSimulation"],
             path: "Sources/ChildProcessSoak", swiftSettings: optimizedEvenInDebug),
+        // Pure: the node-local executor's rules (queues per resource, recurring monitors,
+        // cancels, start-delay, pacemaker-execd's environment and result mapping).
+        .target(name: "Executor"),
+        // Shell: runs the Executor core's directives with ChildProcess.
+        .target(name: "ExecutorShell", dependencies: ["Executor", "ChildProcess"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ExecutorShell", "ChildProcess", "TestSupport"]),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess", "CChildProcess", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

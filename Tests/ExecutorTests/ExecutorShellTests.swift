@@ -1,0 +1,133 @@
+import Executor
+import ExecutorShell
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+/// The executor on real agents (Pacemaker's ocf:pacemaker:Dummy): cts-exec's basic scenarios.
+struct ExecutorShellTests {
+    static let agent = "/usr/lib/ocf/resource.d/pacemaker/Dummy"
+    static let settings = ExecutorSettings(baseEnvironment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
+
+    static func directory() throws -> String {
+        let path = NSTemporaryDirectory() + "baton-executor-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func dummy(_ id: String, in directory: String, _ extra: [String: String] = [:]) -> AgentResource {
+        AgentResource(id: id, standard: .ocf, provider: "pacemaker", type: "Dummy",
+                      parameters: ["state": "\(directory)/\(id).state"].merging(extra) { $1 })
+    }
+
+    static var missing: String? {
+        skipReason("ExecutorShellTests", skipping: "real agents", FileManager.default.isExecutableFile(atPath: agent) ? [] : ["\(agent) is not installed (Debian: pacemaker)"])
+    }
+
+    @Test func startMonitorStopAndProbe() async throws {
+        if Self.missing != nil { return }
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let shell = try ExecutorShell(settings: Self.settings) { _ in }
+        let resource = Self.dummy("d1", in: directory, ["envfile": directory + "/env"])
+        let probe = try await shell.perform(OperationRequest(resource: resource, action: "monitor", meta: ["op_target_rc": "7"]))
+        #expect(probe.verdict == AgentVerdict(rc: .notRunning, status: .done, exitReason: nil))
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "start")).verdict.rc == .ok)
+        #expect(FileManager.default.fileExists(atPath: directory + "/d1.state"))
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "monitor")).verdict.rc == .ok)
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "stop")).verdict.rc == .ok)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/d1.state"))
+        // The agent saw pacemaker-execd's variables (its envfile dump).
+        let environment = try String(contentsOfFile: directory + "/env", encoding: .utf8)
+        for line in ["OCF_RESOURCE_INSTANCE=d1", "OCF_RESKEY_CRM_meta_timeout=20000", "OCF_RESKEY_CRM_meta_name=stop", "OCF_ROOT=/usr/lib/ocf",
+                     "OCF_RA_VERSION_MAJOR=1", "OCF_EXIT_REASON_PREFIX=ocf-exit-reason:", "OCF_RESKEY_CRM_meta_op_target_rc=7"] {
+            #expect(environment.contains("\n" + line + "\n"), "\(line) missing from the agent's environment")
+        }
+    }
+
+    /// A monitor past its timeout: op-status Timed Out, and the agent's `sleep 30` (a child of
+    /// the agent, in its process group) is gone with it.
+    @Test func aTimeoutKillsTheAgentsGroup() async throws {
+        if Self.missing != nil { return }
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let shell = try ExecutorShell(settings: Self.settings) { _ in }
+        let resource = Self.dummy("slow", in: directory, ["OCF_CHECK_LEVEL": "10"])
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "start")).verdict.rc == .ok)
+        let result = try await shell.perform(OperationRequest(resource: resource, action: "monitor", timeout: .seconds(1)))
+        #expect(result.verdict == AgentVerdict(rc: .unknownError, status: .timedOut, exitReason: nil))
+        #expect(result.execTime >= .seconds(1))
+        // The result comes only once the group is gone, so a look right after it is enough.
+        let sleeping = Self.processes(matching: "sleep 30", under: directory)
+        #expect(sleeping.isEmpty, "the agent's sleep survived the timeout: \(sleeping)")
+    }
+
+    /// Processes whose environment names `directory` (the agent's state file path) running `command`.
+    static func processes(matching command: String, under directory: String) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.filter { Int($0) != nil }.filter { pid in
+            let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            guard commandLine.replacingOccurrences(of: "\0", with: " ").hasPrefix(command) else { return false }
+            let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return environment.contains(directory)
+        }
+    }
+
+    @Test func exitReasonsComeFromTheAgent() async throws {
+        if Self.missing != nil { return }
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let shell = try ExecutorShell(settings: Self.settings) { _ in }
+        let resource = Self.dummy("failing", in: directory, ["OCF_CHECK_LEVEL": "30"])
+        _ = try await shell.perform(OperationRequest(resource: resource, action: "start"))
+        let result = try await shell.perform(OperationRequest(resource: resource, action: "monitor"))
+        #expect(result.verdict == AgentVerdict(rc: .unknownError, status: .done, exitReason: "hyperdrive quota reached"))
+        let missing = AgentResource(id: "m", standard: .ocf, provider: "pacemaker", type: "NoSuchAgent", parameters: [:])
+        let notInstalled = try await shell.perform(OperationRequest(resource: missing, action: "start"))
+        #expect(notInstalled.verdict.rc == .notInstalled && notInstalled.verdict.status == .notInstalled)
+    }
+
+    /// cts-exec's collision check: Dummy with op_sleep fails "alternate universe collision" when
+    /// two of its operations overlap. Two monitors at once on one resource run one after the other.
+    @Test func operationsOnOneResourceNeverOverlap() async throws {
+        if Self.missing != nil { return }
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let shell = try ExecutorShell(settings: Self.settings) { _ in }
+        let resource = Self.dummy("serial", in: directory, ["op_sleep": "1"])
+        _ = try await shell.perform(OperationRequest(resource: resource, action: "start"))
+        async let first = shell.perform(OperationRequest(resource: resource, action: "monitor"))
+        async let second = shell.perform(OperationRequest(resource: resource, action: "monitor", timeout: .seconds(30)))
+        let results = try await [first, second]
+        #expect(results.map(\.verdict.rc) == [.ok, .ok], "\(results.map(\.verdict))")
+        #expect(results.contains { $0.queueTime >= .milliseconds(900) }, "the second monitor did not wait for the first")
+    }
+
+    /// A recurring monitor reports its first result and then only changes; a stop cancels it.
+    @Test func recurringMonitorReportsChangesOnlyAndStopCancelsIt() async throws {
+        if Self.missing != nil { return }
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let reports = Mutex<[OperationResult]>([])
+        let shell = try ExecutorShell(settings: Self.settings) { result in reports.withLock { $0.append(result) } }
+        let resource = Self.dummy("watched", in: directory)
+        _ = try await shell.perform(OperationRequest(resource: resource, action: "start"))
+        try shell.request(OperationRequest(resource: resource, action: "monitor", interval: .milliseconds(200)))
+        func monitors() -> [OperationResult] { reports.withLock { $0 }.filter { $0.operation.interval > .zero } }
+        try await waitUntil("the first monitor result") { monitors().count == 1 }
+        // A few intervals with nothing changed: no report. (A wait for an absence needs a
+        // window; a slow machine makes it see fewer runs, never a false failure.)
+        try await Task.sleep(for: .seconds(1))
+        #expect(monitors().map(\.verdict.rc) == [.ok])
+        // The resource dies behind the executor's back: the change is reported.
+        try FileManager.default.removeItem(atPath: directory + "/watched.state")
+        try await waitUntil("the failure is reported") { monitors().count == 2 }
+        #expect(monitors().map(\.verdict.rc) == [.ok, .notRunning])
+        _ = try await shell.perform(OperationRequest(resource: resource, action: "stop"))
+        #expect(monitors().last?.verdict.status == .cancelled)
+        let count = monitors().count
+        try await Task.sleep(for: .seconds(1))
+        #expect(monitors().count == count, "the monitor ran on after the stop")
+    }
+}
