@@ -79,6 +79,8 @@ let package = Package(
                 "CIB",
                 "Scheduler",
                 "DecoderFuzzing",
+                "Executor",
+                "ExecutorShell",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -99,7 +99,8 @@ public struct AgentInvocation: Sendable, Equatable {
         switch resource.standard {
         case .ocf:
             var parameters = resource.parameters
-            for (name, value) in meta { parameters["CRM_meta_" + name] = value }
+            // Meta names as Pacemaker's crm_meta_name makes them: target-role -> CRM_meta_target_role.
+            for (name, value) in meta { parameters["CRM_meta_" + name.replacingDashes()] = value }
             if let featureSet { parameters["crm_feature_set"] = featureSet }
             for (name, value) in parameters {
                 environment[name == "OCF_CHECK_LEVEL" ? name : "OCF_RESKEY_" + name] = value
@@ -129,5 +130,11 @@ public struct AgentInvocation: Sendable, Equatable {
             }
             return AgentInvocation(executable: settings.systemctl, arguments: verb + [unit], environment: environment, timeout: timeout)
         }
+    }
+}
+
+extension String {
+    func replacingDashes() -> String {
+        String(decoding: utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "_") : $0 }, as: UTF8.self)
     }
 }

@@ -151,9 +151,13 @@ public struct ExecutorCore: Sendable {
         resources[resource] = queue
         let operation = run.operation
         var meta = operation.meta
+        // As in the controller's graph actions: a timeout always, an interval and a name only
+        // for recurring ops.
         meta["timeout"] = String(operation.timeout.milliseconds)
-        meta["interval"] = String(operation.interval.milliseconds)
-        meta["name"] = operation.action
+        if operation.interval > .zero {
+            meta["interval"] = String(operation.interval.milliseconds)
+            meta["name"] = operation.action
+        }
         let invocation = AgentInvocation.of(
             operation.resource, action: operation.action, timeout: operation.timeout, meta: meta, featureSet: operation.featureSet,
             settings: settings)

@@ -64,7 +64,7 @@ public final class ExecutorShell: Sendable {
                 try request(operation)
             } catch {
                 failure = error
-                waiters.withLock { $0[operation.key]?.removeLast() }
+                _ = waiters.withLock { $0[operation.key]?.removeLast() }
                 continuation.resume(returning: nil)
             }
         }

@@ -18,6 +18,8 @@ struct ExecutorCoreTests {
         var core = ExecutorCore(settings: ExecutorSettings())
         let start = try core.request(OperationRequest(resource: Self.dummy, action: "start"), now: .zero)
         #expect(Self.runs(start).map(\.1.arguments) == [["start"]])
+        // One-shot operations carry a timeout, not an interval or a name (as in crm_simulate's graphs).
+        #expect(Self.runs(start)[0].1.environment.keys.filter { $0.hasPrefix("OCF_RESKEY_CRM_meta") } == ["OCF_RESKEY_CRM_meta_timeout"])
         let monitor = try core.request(OperationRequest(resource: Self.dummy, action: "monitor"), now: .milliseconds(1))
         #expect(Self.runs(monitor).isEmpty, "a second operation ran while the first was in flight")
         // Another resource is not held up.
@@ -128,7 +130,7 @@ struct ExecutorCoreTests {
         let resource = AgentResource(id: "ip", standard: .ocf, provider: "heartbeat", type: "IPaddr2", parameters: ["ip": "192.0.2.5", "OCF_CHECK_LEVEL": "10"])
         let invocation = AgentInvocation.of(
             resource, action: "monitor", timeout: .seconds(20),
-            meta: ["timeout": "20000", "interval": "0", "name": "monitor", "on_node": "node1", "op_target_rc": "7"],
+            meta: ["timeout": "20000", "interval": "0", "name": "monitor", "on_node": "node1", "op_target_rc": "7", "target-role": "Started"],
             featureSet: "3.16.1", settings: settings)
         #expect(invocation.executable == "/usr/lib/ocf/resource.d/heartbeat/IPaddr2")
         #expect(invocation.arguments == ["monitor"])
@@ -136,7 +138,7 @@ struct ExecutorCoreTests {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "OCF_RESKEY_ip": "192.0.2.5", "OCF_CHECK_LEVEL": "10",
             "OCF_RESKEY_CRM_meta_timeout": "20000", "OCF_RESKEY_CRM_meta_interval": "0", "OCF_RESKEY_CRM_meta_name": "monitor",
-            "OCF_RESKEY_CRM_meta_on_node": "node1", "OCF_RESKEY_CRM_meta_op_target_rc": "7", "OCF_RESKEY_crm_feature_set": "3.16.1",
+            "OCF_RESKEY_CRM_meta_on_node": "node1", "OCF_RESKEY_CRM_meta_op_target_rc": "7", "OCF_RESKEY_CRM_meta_target_role": "Started", "OCF_RESKEY_crm_feature_set": "3.16.1",
             "OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1", "OCF_ROOT": "/usr/lib/ocf",
             "OCF_EXIT_REASON_PREFIX": "ocf-exit-reason:", "OCF_RESOURCE_INSTANCE": "ip", "OCF_RESOURCE_TYPE": "IPaddr2",
             "OCF_RESOURCE_PROVIDER": "heartbeat",

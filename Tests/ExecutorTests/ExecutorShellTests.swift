@@ -40,7 +40,7 @@ struct ExecutorShellTests {
         #expect(!FileManager.default.fileExists(atPath: directory + "/d1.state"))
         // The agent saw pacemaker-execd's variables (its envfile dump).
         let environment = try String(contentsOfFile: directory + "/env", encoding: .utf8)
-        for line in ["OCF_RESOURCE_INSTANCE=d1", "OCF_RESKEY_CRM_meta_timeout=20000", "OCF_RESKEY_CRM_meta_name=stop", "OCF_ROOT=/usr/lib/ocf",
+        for line in ["OCF_RESOURCE_INSTANCE=d1", "OCF_RESKEY_CRM_meta_timeout=20000", "OCF_ROOT=/usr/lib/ocf",
                      "OCF_RA_VERSION_MAJOR=1", "OCF_EXIT_REASON_PREFIX=ocf-exit-reason:", "OCF_RESKEY_CRM_meta_op_target_rc=7"] {
             #expect(environment.contains("\n" + line + "\n"), "\(line) missing from the agent's environment")
         }
