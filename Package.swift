@@ -165,7 +165,7 @@ let package = Package(
         ),
         // End to end: drives the real batond and baton executables (built next to the test
         // bundle by `swift build --build-tests`) as child processes on loopback addresses.
-        .testTarget(name: "BatondTests", dependencies: ["TestSupport", "TicketElection"]),
+        .testTarget(name: "BatondTests", dependencies: ["TestSupport", "TicketElection", "Executor", "ExecutorShell"]),
         // What the test targets that drive real processes share (not shipped).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // libxml2 (Debian: libxml2-dev), found through pkg-config.

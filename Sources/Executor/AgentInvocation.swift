@@ -52,11 +52,15 @@ public struct ExecutorSettings: Sendable, Equatable {
     public var baseEnvironment: [String: String]
     /// Bytes of stdout and of stderr kept per operation.
     public var outputLimit: Int
+    /// Where agents run (pacemaker-execd runs them in its own working directory, its core
+    /// directory /var/lib/pacemaker/cores); nil: the executor's own.
+    public var workingDirectory: String?
 
     public init(
         ocfRoot: String = "/usr/lib/ocf", resourceTemporaryDirectory: String = "/run/resource-agents",
         initScriptDirectory: String = "/etc/init.d", systemctl: String = "/usr/bin/systemctl",
-        featureSet: String = "3.16.1", baseEnvironment: [String: String] = [:], outputLimit: Int = 64 << 10
+        featureSet: String = "3.16.1", baseEnvironment: [String: String] = [:], outputLimit: Int = 64 << 10,
+        workingDirectory: String? = nil
     ) {
         self.ocfRoot = ocfRoot
         self.resourceTemporaryDirectory = resourceTemporaryDirectory
@@ -66,6 +70,7 @@ public struct ExecutorSettings: Sendable, Equatable {
         self.featureSet = featureSet
         self.baseEnvironment = baseEnvironment
         self.outputLimit = outputLimit
+        self.workingDirectory = workingDirectory
     }
 
     public static func == (left: ExecutorSettings, right: ExecutorSettings) -> Bool {
@@ -73,6 +78,7 @@ public struct ExecutorSettings: Sendable, Equatable {
             && left.initScriptDirectory == right.initScriptDirectory && left.systemctl == right.systemctl
             && left.ocfVersion == right.ocfVersion && left.featureSet == right.featureSet
             && left.baseEnvironment == right.baseEnvironment && left.outputLimit == right.outputLimit
+            && left.workingDirectory == right.workingDirectory
     }
 }
 

@@ -85,7 +85,8 @@ public final class ExecutorShell: Sendable {
             case .run(let resource, let call, let invocation):
                 let spec = ChildProcessSpec(
                     executable: invocation.executable, arguments: invocation.arguments, environment: invocation.environment,
-                    outputLimit: settings.outputLimit, timeout: invocation.timeout, killGrace: .zero)
+                    workingDirectory: settings.workingDirectory, outputLimit: settings.outputLimit, timeout: invocation.timeout,
+                    killGrace: .zero)
                 let child = runner.run(spec) { [self] outcome in
                     runs.withLock { _ = $0.removeValue(forKey: call) }
                     let now = self.now
