@@ -194,10 +194,10 @@ let package = Package(
             path: "Sources/ChildProcessSoak", swiftSettings: optimizedEvenInDebug),
         // Pure: the node-local executor's rules (queues per resource, recurring monitors,
         // cancels, start-delay, pacemaker-execd's environment and result mapping).
-        .target(name: "Executor"),
+        .target(name: "Executor", dependencies: ["CIB", "Scheduler"]),
         // Shell: runs the Executor core's directives with ChildProcess.
         .target(name: "ExecutorShell", dependencies: ["Executor", "ChildProcess"]),
-        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ExecutorShell", "ChildProcess", "TestSupport"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ExecutorShell", "ChildProcess", "TestSupport", "CIB", "Scheduler"]),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess", "CChildProcess", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -238,6 +238,21 @@ public struct OperationResult: Sendable, Equatable {
     /// rc or op-status differs from this recurring op's previous result (always true for others).
     public let rcChanged: Bool
 
+    public init(
+        callID: CallID, operation: OperationRequest, verdict: AgentVerdict, standardOutput: [UInt8], standardError: [UInt8],
+        queueTime: Duration, execTime: Duration, finishedAt: Duration, rcChanged: Bool
+    ) {
+        self.callID = callID
+        self.operation = operation
+        self.verdict = verdict
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.queueTime = queueTime
+        self.execTime = execTime
+        self.finishedAt = finishedAt
+        self.rcChanged = rcChanged
+    }
+
     func with(rcChanged: Bool) -> OperationResult {
         OperationResult(
             callID: callID, operation: operation, verdict: verdict, standardOutput: standardOutput, standardError: standardError,

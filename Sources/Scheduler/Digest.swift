@@ -75,8 +75,9 @@ enum MD5 {
 }
 
 /// Pacemaker's digest of a resource's parameters as recorded in `op-digest`: the MD5 of the
-/// parameters element as libxml2 dumped it (" <parameters a="1" b="2"/>\n", names sorted).
-func parameterDigest(_ parameters: [String: String], only names: Set<String>? = nil) -> String {
+/// parameters element as libxml2 dumped it (" <parameters a="1" b="2"/>\n", names sorted). Public:
+/// the executor records the digests the scheduler compares (one function for both).
+public func parameterDigest(_ parameters: [String: String], only names: Set<String>? = nil) -> String {
     let selected = parameters.keys.filter { names?.contains($0) ?? true }.sorted()
     let attributes = selected.map { " \($0)=\"\(escapeAttribute(parameters[$0]!))\"" }.joined()
     return MD5.hex(" <parameters\(attributes)/>\n")
