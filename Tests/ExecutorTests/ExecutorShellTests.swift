@@ -131,3 +131,81 @@ struct ExecutorShellTests {
         #expect(monitors().count == count, "the monitor ran on after the stop")
     }
 }
+
+/// cts-exec's LSB and daemon scenarios, on agents written for the test: an LSB init script
+/// (status codes mapped to OCF), and an OCF agent whose start forks a daemon that keeps the
+/// agent's stdout open (the start must end when the agent exits, and the daemon live on).
+struct ExecutorClassTests {
+    static func directory() throws -> String {
+        let path = NSTemporaryDirectory() + "baton-executor-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func script(_ path: String, _ body: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+    }
+
+    @Test func anLSBInitScript() async throws {
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.script(directory + "/init.d/lsbdummy", """
+            case "$1" in
+              start) touch \(directory)/lsb.running; exit 0;;
+              stop) rm -f \(directory)/lsb.running; exit 0;;
+              status) [ -f \(directory)/lsb.running ] && exit 0; exit 3;;
+              *) exit 3;;
+            esac
+            """)
+        var settings = ExecutorSettings(baseEnvironment: ["PATH": "/usr/bin:/bin"])
+        settings.initScriptDirectory = directory + "/init.d"
+        let shell = try ExecutorShell(settings: settings) { _ in }
+        let resource = AgentResource(id: "l1", standard: .lsb, provider: nil, type: "lsbdummy", parameters: [:])
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "monitor")).verdict.rc == .notRunning)
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "start")).verdict.rc == .ok)
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "monitor")).verdict.rc == .ok)
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "stop")).verdict.rc == .ok)
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "monitor")).verdict.rc == .notRunning)
+        // An unknown action: LSB's 3 outside status means "unimplemented feature".
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "reload")).verdict.rc == .unimplementedFeature)
+    }
+
+    @Test func anAgentThatStartsADaemon() async throws {
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.script(directory + "/ocf/resource.d/test/Daemon", """
+            pidfile=$OCF_RESKEY_pidfile
+            case "$1" in
+              start) sleep 300 & echo $! > "$pidfile"; echo started; exit 0;;
+              stop) [ -f "$pidfile" ] && kill $(cat "$pidfile"); rm -f "$pidfile"; exit 0;;
+              monitor) [ -f "$pidfile" ] && kill -0 $(cat "$pidfile") 2>/dev/null && exit 0; exit 7;;
+              *) exit 3;;
+            esac
+            """)
+        let settings = ExecutorSettings(ocfRoot: directory + "/ocf", baseEnvironment: ["PATH": "/usr/bin:/bin"])
+        let shell = try ExecutorShell(settings: settings) { _ in }
+        let resource = AgentResource(id: "daemon", standard: .ocf, provider: "test", type: "Daemon", parameters: ["pidfile": directory + "/daemon.pid"])
+        let start = try await shell.perform(OperationRequest(resource: resource, action: "start", timeout: .seconds(120)))
+        #expect(start.verdict.rc == .ok && String(decoding: start.standardOutput, as: UTF8.self) == "started\n")
+        #expect(start.execTime < .seconds(100), "the start waited for the daemon it left behind")
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "monitor")).verdict.rc == .ok)
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "stop")).verdict.rc == .ok)
+        #expect(try await shell.perform(OperationRequest(resource: resource, action: "monitor")).verdict.rc == .notRunning)
+    }
+
+    @Test func systemdUnitsNeedASystemdInstance() throws {
+        // systemctl talks to a running systemd (PID 1); without one the class cannot be exercised.
+        let comm = (try? String(contentsOfFile: "/proc/1/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if comm != "systemd" {
+            _ = skipReason("ExecutorClassTests", skipping: "the systemd class", ["PID 1 is \(comm.isEmpty ? "unknown" : comm), not systemd"])
+            return
+        }
+        // With systemd: the invocation is systemctl's, checked without touching any unit.
+        let invocation = AgentInvocation.of(
+            AgentResource(id: "s", standard: .systemd, provider: nil, type: "chrony", parameters: [:]), action: "monitor",
+            timeout: .seconds(20), meta: [:], featureSet: nil, settings: ExecutorSettings())
+        #expect(invocation.arguments == ["is-active", "--quiet", "chrony.service"])
+    }
+}
