@@ -81,6 +81,7 @@ let package = Package(
                 "DecoderFuzzing",
                 "Executor",
                 "ExecutorShell",
+                "ChildProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

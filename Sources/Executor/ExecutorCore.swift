@@ -22,6 +22,11 @@ public struct ExecutorCore: Sendable {
 
     private var resources: [String: ResourceQueue] = [:]
     private var nextCallID = 0
+    /// When queued runs become ready, earliest first (entries of runs since started or
+    /// cancelled are left in and cost one look at their resource): `tick` and `nextWake` touch
+    /// only what is due, not every resource (1,000 recurring monitors wake the shell 100 times
+    /// a second).
+    private var wakeups = WakeupHeap()
 
     public init(settings: ExecutorSettings) {
         self.settings = settings
@@ -69,7 +74,13 @@ public struct ExecutorCore: Sendable {
         }
         queue.waiting.append(entry)
         resources[operation.resource.id] = queue
-        return directives + startNext(resource: operation.resource.id, now: now)
+        let started = startNext(resource: operation.resource.id, now: now)
+        // Not started at once (a start-delay, or the resource busy): a wake-up for when it is
+        // ready (a busy resource starts its next run when the current one ends anyway).
+        if resources[operation.resource.id]?.active?.callID != entry.callID {
+            wakeups.push(Wakeup(at: entry.readyAt, resource: operation.resource.id))
+        }
+        return directives + started
     }
 
     /// Cancels the recurring op `action`/`interval` of `resource` (or a queued one-shot with that
@@ -111,6 +122,7 @@ public struct ExecutorCore: Sendable {
             }
             if verdict.status != .cancelled {
                 queue.waiting.append(QueuedRun(callID: call, operation: operation, queuedAt: now + operation.interval, readyAt: now + operation.interval))
+                wakeups.push(Wakeup(at: now + operation.interval, resource: resource))
             }
         } else if operation.interval == .zero {
             directives.append(.report(result))
@@ -129,13 +141,17 @@ public struct ExecutorCore: Sendable {
     /// Starts what has become ready by `now` and says when to look again.
     public mutating func tick(now: Duration) -> [ExecutorDirective] {
         var directives: [ExecutorDirective] = []
-        for resource in resources.keys.sorted() { directives += startNext(resource: resource, now: now) }
+        while let first = wakeups.first, first.at <= now {
+            wakeups.pop()
+            directives += startNext(resource: first.resource, now: now)
+        }
         return directives
     }
 
-    /// The earliest instant at which something waits to become ready (the shell's next wake-up).
+    /// The earliest instant at which something may become ready (the shell's next wake-up; a
+    /// stale one only costs an empty tick).
     public func nextWake() -> Duration? {
-        resources.values.compactMap { $0.active == nil ? $0.waiting.map(\.readyAt).min() : nil }.min()
+        wakeups.first?.at
     }
 
     /// The first ready operation of an idle resource starts; a forgotten idle resource is dropped.
@@ -316,5 +332,48 @@ struct ResourceQueue: Sendable {
 
     mutating func cancelAllRecurring(now: Duration) -> [ExecutorDirective] {
         recurring.values.map(\.callID).sorted().flatMap { cancel($0, now: now) }
+    }
+}
+
+struct Wakeup: Sendable, Comparable {
+    let at: Duration
+    let resource: String
+    static func < (left: Wakeup, right: Wakeup) -> Bool {
+        left.at != right.at ? left.at < right.at : left.resource < right.resource
+    }
+}
+
+/// A binary min-heap of wake-ups (earliest first; equal instants by resource name, so the
+/// order of starts is the same on every run).
+struct WakeupHeap: Sendable {
+    private var items: [Wakeup] = []
+    var first: Wakeup? { items.first }
+    var count: Int { items.count }
+
+    mutating func push(_ item: Wakeup) {
+        items.append(item)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child] < items[parent] else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() {
+        precondition(!items.isEmpty, "pop of an empty wake-up heap")
+        items.swapAt(0, items.count - 1)
+        items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count && items[left] < items[smallest] { smallest = left }
+            if right < items.count && items[right] < items[smallest] { smallest = right }
+            if smallest == parent { return }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 }

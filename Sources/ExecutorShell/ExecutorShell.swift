@@ -115,13 +115,17 @@ public final class ExecutorShell: Sendable {
         rearm()
     }
 
-    /// The timer fires at the core's next ready instant (start-delays, recurring ops).
+    /// The timer fires at the core's next ready instant (start-delays, recurring ops). Read and
+    /// set under the core's lock (the timer's lock inside it, always in that order): two threads
+    /// re-arming at once must not leave the later wake-up in place of the earlier one.
     private func rearm() {
-        guard let wake = core.withLock({ $0.nextWake() }) else { return }
-        let left = max(.zero, wake - now)
-        let (seconds, attoseconds) = left.components
-        let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        timer.withLock { $0.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .milliseconds(1)) }
+        core.withLock { core in
+            guard let wake = core.nextWake() else { return }
+            let left = max(.zero, wake - now)
+            let (seconds, attoseconds) = left.components
+            let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+            timer.withLock { $0.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .milliseconds(1)) }
+        }
     }
 }
 
