@@ -40,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // Already resolved through swift-nio; named for its Heap (the executor's wake-ups).
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // Pure: the per-ticket lease election (instance / directives).
@@ -195,7 +197,7 @@ let package = Package(
             path: "Sources/ChildProcessSoak", swiftSettings: optimizedEvenInDebug),
         // Pure: the node-local executor's rules (queues per resource, recurring monitors,
         // cancels, start-delay, pacemaker-execd's environment and result mapping).
-        .target(name: "Executor", dependencies: ["CIB", "Scheduler"]),
+        .target(name: "Executor", dependencies: ["CIB", "Scheduler", .product(name: "HeapModule", package: "swift-collections")]),
         // Shell: runs the Executor core's directives with ChildProcess.
         .target(name: "ExecutorShell", dependencies: ["Executor", "ChildProcess"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ExecutorShell", "ChildProcess", "TestSupport", "CIB", "Scheduler"]),

@@ -1,3 +1,5 @@
+import HeapModule
+
 /// The node-local executor's rules, as pacemaker-execd keeps them (Pacemaker 2.1.5
 /// daemons/execd/execd_commands.c), with no I/O: inputs are requests, cancels, agent results and
 /// the time; outputs are directives (run this agent, stop that run, report this result, wake me
@@ -26,7 +28,7 @@ public struct ExecutorCore: Sendable {
     /// cancelled are left in and cost one look at their resource): `tick` and `nextWake` touch
     /// only what is due, not every resource (1,000 recurring monitors wake the shell 100 times
     /// a second).
-    private var wakeups = WakeupHeap()
+    private var wakeups = Heap<Wakeup>()
 
     public init(settings: ExecutorSettings) {
         self.settings = settings
@@ -78,7 +80,7 @@ public struct ExecutorCore: Sendable {
         // Not started at once (a start-delay, or the resource busy): a wake-up for when it is
         // ready (a busy resource starts its next run when the current one ends anyway).
         if resources[operation.resource.id]?.active?.callID != entry.callID {
-            wakeups.push(Wakeup(at: entry.readyAt, resource: operation.resource.id))
+            wakeups.insert(Wakeup(at: entry.readyAt, resource: operation.resource.id))
         }
         return directives + started
     }
@@ -122,7 +124,7 @@ public struct ExecutorCore: Sendable {
             }
             if verdict.status != .cancelled {
                 queue.waiting.append(QueuedRun(callID: call, operation: operation, queuedAt: now + operation.interval, readyAt: now + operation.interval))
-                wakeups.push(Wakeup(at: now + operation.interval, resource: resource))
+                wakeups.insert(Wakeup(at: now + operation.interval, resource: resource))
             }
         } else if operation.interval == .zero {
             directives.append(.report(result))
@@ -141,8 +143,8 @@ public struct ExecutorCore: Sendable {
     /// Starts what has become ready by `now` and says when to look again.
     public mutating func tick(now: Duration) -> [ExecutorDirective] {
         var directives: [ExecutorDirective] = []
-        while let first = wakeups.first, first.at <= now {
-            wakeups.pop()
+        while let first = wakeups.min, first.at <= now {
+            _ = wakeups.removeMin()
             directives += startNext(resource: first.resource, now: now)
         }
         return directives
@@ -151,7 +153,7 @@ public struct ExecutorCore: Sendable {
     /// The earliest instant at which something may become ready (the shell's next wake-up; a
     /// stale one only costs an empty tick).
     public func nextWake() -> Duration? {
-        wakeups.first?.at
+        wakeups.min?.at
     }
 
     /// The first ready operation of an idle resource starts; a forgotten idle resource is dropped.
@@ -335,45 +337,12 @@ struct ResourceQueue: Sendable {
     }
 }
 
+/// A wake-up of the heap (swift-collections' Heap): earliest first, equal instants by resource
+/// name, so the order of starts is the same on every run.
 struct Wakeup: Sendable, Comparable {
     let at: Duration
     let resource: String
     static func < (left: Wakeup, right: Wakeup) -> Bool {
         left.at != right.at ? left.at < right.at : left.resource < right.resource
-    }
-}
-
-/// A binary min-heap of wake-ups (earliest first; equal instants by resource name, so the
-/// order of starts is the same on every run).
-struct WakeupHeap: Sendable {
-    private var items: [Wakeup] = []
-    var first: Wakeup? { items.first }
-    var count: Int { items.count }
-
-    mutating func push(_ item: Wakeup) {
-        items.append(item)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child] < items[parent] else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() {
-        precondition(!items.isEmpty, "pop of an empty wake-up heap")
-        items.swapAt(0, items.count - 1)
-        items.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < items.count && items[left] < items[smallest] { smallest = left }
-            if right < items.count && items[right] < items[smallest] { smallest = right }
-            if smallest == parent { return }
-            items.swapAt(parent, smallest)
-            parent = smallest
-        }
     }
 }

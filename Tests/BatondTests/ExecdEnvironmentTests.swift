@@ -37,8 +37,7 @@ extension EndToEnd {
                 print("SKIPPING the pacemaker-execd environment comparison: \(missing)")
                 return
             }
-            let directory = NSTemporaryDirectory() + "baton-execd-\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let directory = try makeTemporaryDirectory("baton-execd")
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let pacemaker = try PrivatePacemaker(directory: directory + "/pacemaker")
             defer { pacemaker.stop() }

@@ -75,8 +75,7 @@ struct AgentCommandTests {
             _ = reason
             return
         }
-        let directory = NSTemporaryDirectory() + "baton-agent-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try makeTemporaryDirectory("baton-agent")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Self.cib(directory: directory, checkLevel: checkLevel).write(toFile: directory + "/cib.xml", atomically: true, encoding: .utf8)
         let runner = try ChildProcessRunner(concurrencyMax: 1)

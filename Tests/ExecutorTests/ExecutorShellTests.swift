@@ -10,11 +10,7 @@ struct ExecutorShellTests {
     static let agent = "/usr/lib/ocf/resource.d/pacemaker/Dummy"
     static let settings = ExecutorSettings(baseEnvironment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
 
-    static func directory() throws -> String {
-        let path = NSTemporaryDirectory() + "baton-executor-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func directory() throws -> String { try makeTemporaryDirectory("baton-executor") }
 
     static func dummy(_ id: String, in directory: String, _ extra: [String: String] = [:]) -> AgentResource {
         AgentResource(id: id, standard: .ocf, provider: "pacemaker", type: "Dummy",
@@ -136,11 +132,7 @@ struct ExecutorShellTests {
 /// (status codes mapped to OCF), and an OCF agent whose start forks a daemon that keeps the
 /// agent's stdout open (the start must end when the agent exits, and the daemon live on).
 struct ExecutorClassTests {
-    static func directory() throws -> String {
-        let path = NSTemporaryDirectory() + "baton-executor-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func directory() throws -> String { try makeTemporaryDirectory("baton-executor") }
 
     static func script(_ path: String, _ body: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

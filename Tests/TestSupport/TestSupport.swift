@@ -88,3 +88,10 @@ public func waitUntil(
         try await Task.sleep(for: interval)
     }
 }
+
+/// A new empty directory under the temporary directory, named PREFIX-UUID (the caller removes it).
+public func makeTemporaryDirectory(_ prefix: String) throws -> String {
+    let path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}

@@ -26,8 +26,7 @@ struct CrmTicketBackEndTests {
     }
 
     @Test func aThousandTicketChangesDoNotStartAThousandThreads() async throws {
-        let directory = NSTemporaryDirectory() + "baton-crm-ticket-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try makeTemporaryDirectory("baton-crm-ticket")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let backEnd = try CrmTicketBackEnd(program: try Self.recordingProgram(in: directory), timeout: .seconds(60))
         let before = Self.threads()
@@ -55,8 +54,7 @@ struct CrmTicketBackEndTests {
     }
 
     @Test func aFailingCallReportsItsProgramArgumentsAndOutput() async throws {
-        let directory = NSTemporaryDirectory() + "baton-crm-ticket-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try makeTemporaryDirectory("baton-crm-ticket")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/crm_ticket"
         try "#!/bin/sh\necho 'no such ticket' >&2\nexit 105\n".write(toFile: path, atomically: true, encoding: .utf8)

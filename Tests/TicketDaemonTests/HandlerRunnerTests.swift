@@ -9,10 +9,12 @@ import TicketDaemon
 /// order in a directory, and a timeout that ends everything the handler started (before, only
 /// the handler itself got SIGTERM: what it had started ran on).
 struct HandlerRunnerTests {
-    static func directory() throws -> String {
-        let path = NSTemporaryDirectory() + "baton-handler-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+    static func directory() throws -> String { try makeTemporaryDirectory("baton-handler") }
+
+    static func handlerRunner(timeout: Duration) throws -> HandlerRunner {
+        HandlerRunner(
+            configurationName: "geo1", configurationPath: "/etc/baton/geo1.conf", localName: "site-a", timeout: timeout,
+            runner: try ChildProcessRunner())
     }
 
     static func script(_ path: String, _ body: String) throws {
@@ -34,9 +36,7 @@ struct HandlerRunnerTests {
         try Self.script(directory + "/handlers/10-first", "echo \"1 $BOOTH_TICKET $BOOTH_LOCAL $BOOTH_CONF_NAME $BOOTH_TICKET_EXPIRES\" >> \(directory)/log")
         try Self.script(directory + "/handlers/20-second", "echo 2 >> \(directory)/log; echo refused; exit 3")
         try Self.script(directory + "/handlers/30-third", "echo 3 >> \(directory)/log")
-        let runner = HandlerRunner(
-            configurationName: "geo1", configurationPath: "/etc/baton/geo1.conf", localName: "site-a", timeout: .seconds(60),
-            runner: try ChildProcessRunner())
+        let runner = try Self.handlerRunner(timeout: .seconds(60))
         let (succeeded, detail) = try await Self.run(runner, directory + "/handlers")
         #expect(!succeeded)
         #expect(detail == "\(directory)/handlers/20-second exited 3: refused")
@@ -47,9 +47,7 @@ struct HandlerRunnerTests {
         let directory = try Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Self.script(directory + "/handler", "(trap '' TERM; exec sleep 300) & echo $! > \(directory)/helper; sleep 300")
-        let runner = HandlerRunner(
-            configurationName: "geo1", configurationPath: "/etc/baton/geo1.conf", localName: "site-a", timeout: .milliseconds(500),
-            runner: try ChildProcessRunner())
+        let runner = try Self.handlerRunner(timeout: .milliseconds(500))
         let (succeeded, detail) = try await Self.run(runner, directory + "/handler")
         #expect(!succeeded)
         #expect(detail.contains("timed out"), "\(detail)")
