@@ -94,10 +94,13 @@ struct RunnerLoop {
                 }
             }
             takeInbox()
-            startQueued()
             let now = ContinuousClock.now
             for child in running.values { tick(child, now: now) }
+            // Finished children free their slots before queued requests take them: a request
+            // waiting behind the last running child would otherwise wait for a wake-up that
+            // never comes.
             finishDone()
+            startQueued()
             let load = (running.count, queued.count)
             let exit = stopping && running.isEmpty && queued.isEmpty
             shared.inbox.withLock { inbox in

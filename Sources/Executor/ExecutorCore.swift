@@ -99,10 +99,11 @@ public struct ExecutorCore: Sendable {
         return directives + startNext(resource: resource, now: now)
     }
 
-    /// The agent run `call` of `resource` ended (the shell's report).
+    /// The agent run `call` of `resource` ended (the shell's report). `spawnWait` is how long the
+    /// run waited for a free process slot after the core started it: queue time, not exec time.
     public mutating func finished(
         resource: String, call: CallID, exit: AgentExit, standardOutput: [UInt8], standardError: [UInt8], now: Duration,
-        errnoName: (Int32) -> String
+        spawnWait: Duration = .zero, errnoName: (Int32) -> String
     ) -> [ExecutorDirective] {
         guard var queue = resources[resource], let active = queue.active, active.callID == call else { return [] }
         queue.active = nil
@@ -112,7 +113,8 @@ public struct ExecutorCore: Sendable {
             agent: operation.resource.agentName, errnoName: errnoName)
         let result = OperationResult(
             callID: call, operation: operation, verdict: verdict, standardOutput: standardOutput, standardError: standardError,
-            queueTime: active.startedAt - active.queuedAt, execTime: now - active.startedAt, finishedAt: now, rcChanged: true)
+            queueTime: active.startedAt - active.queuedAt + spawnWait, execTime: max(.zero, now - active.startedAt - spawnWait),
+            finishedAt: now, rcChanged: true)
         var directives: [ExecutorDirective] = []
         let key = RecurringKey(action: operation.action, interval: operation.interval)
         if operation.interval > .zero, var recurring = queue.recurring[key], recurring.callID == call {

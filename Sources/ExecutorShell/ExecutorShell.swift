@@ -93,7 +93,8 @@ public final class ExecutorShell: Sendable {
                     let next = core.withLock {
                         $0.finished(
                             resource: resource, call: call, exit: AgentExit(outcome.exit), standardOutput: outcome.standardOutput,
-                            standardError: outcome.standardError, now: now, errnoName: { String(cString: strerror($0)) })
+                            standardError: outcome.standardError, now: now, spawnWait: outcome.queueTime,
+                            errnoName: { String(cString: strerror($0)) })
                     }
                     carryOut(next)
                 }

@@ -156,6 +156,17 @@ struct ChildProcessRunnerTests {
         #expect(highest <= 2, "\(highest) children ran at once under a limit of 2")
     }
 
+    /// With one slot, requests queued behind the only running child start when it ends (the
+    /// slot was freed after the queue was looked at, and the loop slept with requests waiting).
+    @Test func aSingleSlotRunsEveryQueuedRequest() async throws {
+        let runner = try ChildProcessRunner(concurrencyMax: 1)
+        defer { runner.shutdown() }
+        let done = Mutex<[ChildExit]>([])
+        for code in 0..<3 { runner.run(Self.shell("sleep 0.1; exit \(code)")) { outcome in done.withLock { $0.append(outcome.exit) } } }
+        try await waitUntil("three queued children end") { done.withLock { $0.count } == 3 }
+        #expect(done.withLock { $0 } == [.exited(0), .exited(1), .exited(2)])
+    }
+
     /// Hundreds of children at once cost no thread each: the runner has one.
     @Test func manyChildrenDoNotStartManyThreads() async throws {
         let runner = try ChildProcessRunner(concurrencyMax: 300)

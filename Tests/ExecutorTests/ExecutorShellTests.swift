@@ -201,3 +201,59 @@ struct ExecutorClassTests {
         #expect(invocation.arguments == ["is-active", "--quiet", "chrony.service"])
     }
 }
+
+/// cts-exec's queueing and SIGTERM scenarios through the executor.
+struct ExecutorQueueingTests {
+    static func agents() throws -> String {
+        let directory = try makeTemporaryDirectory("baton-executor")
+        try ExecutorClassTests.script(directory + "/ocf/resource.d/test/Slow", """
+            case "$1" in
+              start|stop|monitor) sleep 0.3; exit 0;;
+              *) exit 3;;
+            esac
+            """)
+        try ExecutorClassTests.script(directory + "/ocf/resource.d/test/Stubborn", """
+            trap '' TERM
+            sleep 300 &
+            echo $! > "$OCF_RESKEY_pidfile"
+            wait
+            """)
+        return directory
+    }
+
+    /// Beyond the process limit operations of different resources wait their turn: the wait
+    /// is recorded as queue time, the agent's own run as exec time.
+    @Test func operationsBeyondTheProcessLimitQueue() async throws {
+        let directory = try Self.agents()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let settings = ExecutorSettings(ocfRoot: directory + "/ocf", baseEnvironment: ["PATH": "/usr/bin:/bin"])
+        let shell = try ExecutorShell(settings: settings, concurrencyMax: 1) { _ in }
+        let results = try await withThrowingTaskGroup(of: OperationResult.self) { group in
+            for index in 0..<3 {
+                let resource = AgentResource(id: "slow\(index)", standard: .ocf, provider: "test", type: "Slow", parameters: [:])
+                group.addTask { try await shell.perform(OperationRequest(resource: resource, action: "start", timeout: .seconds(120))) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0.verdict.rc == .ok })
+        #expect(results.allSatisfy { $0.execTime >= .milliseconds(250) })
+        // One at a time: the last of three waited for the two before it.
+        #expect(results.map(\.queueTime).max()! >= .milliseconds(500), "\(results.map(\.queueTime))")
+    }
+
+    /// An agent that ignores SIGTERM (and its child too): the timeout kills the whole group.
+    @Test func anAgentIgnoringSigtermTimesOut() async throws {
+        let directory = try Self.agents()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let settings = ExecutorSettings(ocfRoot: directory + "/ocf", baseEnvironment: ["PATH": "/usr/bin:/bin"])
+        let shell = try ExecutorShell(settings: settings) { _ in }
+        let resource = AgentResource(id: "stubborn", standard: .ocf, provider: "test", type: "Stubborn", parameters: ["pidfile": directory + "/pid"])
+        let result = try await shell.perform(OperationRequest(resource: resource, action: "start", timeout: .milliseconds(500)))
+        #expect(result.verdict.status == .timedOut)
+        let pid = try #require(Int32(String(contentsOfFile: directory + "/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        let alive = stat.split(separator: ")").last.map { !$0.hasPrefix(" Z") } ?? false
+        if alive { kill(pid, SIGKILL) }
+        #expect(!alive, "the agent's child outlived the timeout")
+    }
+}
