@@ -44,6 +44,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // Already resolved through swift-nio; named for its Heap (the executor's wake-ups).
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // Pure: the per-ticket lease election (instance / directives).
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "TicketDaemon",
             dependencies: [
-                "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync",
+                "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync", "ChildProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +101,9 @@ let package = Package(
                 "Scheduler",
                 "DecoderFuzzing",
                 "CIBGenerator",
+                "Executor",
+                "ExecutorShell",
+                "ChildProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,7 +116,7 @@ let package = Package(
                     exclude: ["Transcripts"]),  // read from the source tree by path (#filePath), not bundled
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
         .testTarget(name: "StyleTests"),
-        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire", "SeededRandom"]),
+        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire", "SeededRandom", "TestSupport"]),
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
         // Pure: booth.conf-compatible configuration parser and validator. No I/O but the
         // one small loader function that reads a file and hands its text to the parser.
@@ -184,7 +189,7 @@ let package = Package(
         ),
         // End to end: drives the real batond and baton executables (built next to the test
         // bundle by `swift build --build-tests`) as child processes on loopback addresses.
-        .testTarget(name: "BatondTests", dependencies: ["TestSupport", "TicketElection"]),
+        .testTarget(name: "BatondTests", dependencies: ["TestSupport", "TicketElection", "Executor", "ExecutorShell"]),
         // What the test targets that drive real processes share (not shipped).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // libxml2 (Debian: libxml2-dev), found through pkg-config.
@@ -209,6 +214,23 @@ let package = Package(
         .target(name: "SeededRandom"),
         .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
         .testTarget(name: "DecoderFuzzingTests", dependencies: ["DecoderFuzzing", "TicketWire", "CIB"]),
+        // Shell: the project's one child-process primitive (process group per child, timeout ->
+        // SIGTERM -> SIGKILL of the group, bounded output, concurrency limit, one epoll thread
+        // per runner instead of a thread per child). CChildProcess wraps the Linux calls.
+        .target(name: "CChildProcess"),
+        .target(name: "ChildProcess", dependencies: ["CChildProcess"]),
+        // Lab: the primitive's property run (random children, then no process, fd or zombie
+        // left), in a process of its own so that its descriptor count is its own.
+        .executableTarget(
+            name: "baton-child-soak", dependencies: ["ChildProcess", "CChildProcess", "GeoSimulation"],
+            path: "Sources/ChildProcessSoak", swiftSettings: optimizedEvenInDebug),
+        // Pure: the node-local executor's rules (queues per resource, recurring monitors,
+        // cancels, start-delay, pacemaker-execd's environment and result mapping).
+        .target(name: "Executor", dependencies: ["CIB", "Scheduler", .product(name: "HeapModule", package: "swift-collections")]),
+        // Shell: runs the Executor core's directives with ChildProcess.
+        .target(name: "ExecutorShell", dependencies: ["Executor", "ChildProcess"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ExecutorShell", "ChildProcess", "TestSupport", "CIB", "Scheduler"]),
+        .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess", "CChildProcess", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

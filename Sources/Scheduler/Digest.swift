@@ -75,8 +75,8 @@ enum MD5 {
 }
 
 /// Pacemaker's digest of a resource's parameters as recorded in `op-digest`: the MD5 of the
-/// parameters element as libxml2 dumped it (" <parameters a="1" b="2"/>\n", names sorted).
-/// Public for the CIB generator, which records digests the way the controller does.
+/// parameters element as libxml2 dumped it (" <parameters a="1" b="2"/>\n", names sorted). Public:
+/// the executor records, and the CIB generator writes, the digests the scheduler compares.
 public func parameterDigest(_ parameters: [String: String], only names: Set<String>? = nil) -> String {
     let selected = parameters.keys.filter { names?.contains($0) ?? true }.sorted()
     let attributes = selected.map { " \($0)=\"\(escapeAttribute(parameters[$0]!))\"" }.joined()

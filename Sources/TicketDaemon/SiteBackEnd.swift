@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import TicketElection
 
@@ -218,26 +219,43 @@ public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
 /// Stock Pacemaker: `crm_ticket`, as booth drives it (granted with --force, booth's attributes
 /// owner, expires, term), one process at a time per ticket, never on the event loop.
 ///
+/// The processes run through the project's child-process primitive: one runner thread for all of
+/// them (not a thread per ticket change: 10,000 grants queue 10,000 requests, not 10,000
+/// threads), at most `processesMax` at once, each killed with its process group at `timeout`.
+///
 /// `expires` refreshes at renewals cost a process per ticket (crm_ticket sets one ticket's
-/// attribute per call): they are coalesced per ticket (the newest value wins) and run by at most
-/// `expiresWorkersMax` threads, so a renewal of thousands of tickets queues one entry per ticket
-/// instead of starting thousands of processes at once.
+/// attribute per call): they are coalesced per ticket (the newest value wins) and at most
+/// `expiresWorkersMax` run at once, so a renewal of thousands of tickets queues one entry per
+/// ticket instead of starting thousands of processes at once.
 public final class CrmTicketBackEnd: SiteBackEnd, @unchecked Sendable {
     // @unchecked Sendable: `pendingExpires` and `expiresWorkers` are only touched under `lock`;
-    // the rest is immutable.
+    // the rest is immutable (the runner is Sendable).
     public let program: String
     public let timeout: Duration
     public static let expiresWorkersMax = 2
+    /// crm_ticket processes at once (grants, revokes and refreshes together): each is a CIB
+    /// write, which the CIB manager serialises anyway.
+    public static let processesMax = 4
+    private let runner: ChildProcessRunner
     private let lock = NSLock()
     private var pendingExpires: [String: Int] = [:]
     private var expiresWorkers = 0
 
-    public init(program: String = "/usr/sbin/crm_ticket", timeout: Duration = .seconds(30)) {
+    public init(program: String = "/usr/sbin/crm_ticket", timeout: Duration = .seconds(30)) throws {
         self.program = program
         self.timeout = timeout
+        self.runner = try ChildProcessRunner(concurrencyMax: Self.processesMax)
     }
 
+    deinit { runner.shutdown() }
+
     public var description: String { "Pacemaker via \(program)" }
+
+    private func spec(_ arguments: [String]) -> ChildProcessSpec {
+        ChildProcessSpec(
+            executable: program, arguments: arguments, environment: ProcessInfo.processInfo.environment,
+            outputLimit: 4096, timeout: timeout, killGrace: .seconds(2))
+    }
 
     public func refreshExpires(ticket: String, expires: Int) {
         lock.lock()
@@ -245,21 +263,21 @@ public final class CrmTicketBackEnd: SiteBackEnd, @unchecked Sendable {
         let start = expiresWorkers < CrmTicketBackEnd.expiresWorkersMax
         if start { expiresWorkers += 1 }
         lock.unlock()
-        guard start else { return }
-        Thread.detachNewThread { [self] in
-            while true {
-                lock.lock()
-                guard let (name, value) = pendingExpires.first else {
-                    expiresWorkers -= 1
-                    lock.unlock()
-                    return
-                }
-                pendingExpires[name] = nil
-                lock.unlock()
-                // A failure leaves the older value; the next renewal writes again.
-                _ = runProcess(program, ["--ticket", name, "--set-attr", "expires", "--attr-value", String(value)], environment: nil, timeout: timeout)
-            }
+        if start { refreshNext() }
+    }
+
+    /// One refresh worker's next step: the next pending ticket, or the worker's end.
+    private func refreshNext() {
+        lock.lock()
+        guard let (name, value) = pendingExpires.first else {
+            expiresWorkers -= 1
+            lock.unlock()
+            return
         }
+        pendingExpires[name] = nil
+        lock.unlock()
+        // A failure leaves the older value; the next renewal writes again.
+        runner.run(spec(["--ticket", name, "--set-attr", "expires", "--attr-value", String(value)])) { _ in self.refreshNext() }
     }
 
     public func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void) {
@@ -278,59 +296,9 @@ public final class CrmTicketBackEnd: SiteBackEnd, @unchecked Sendable {
         case .standby(let on):
             invocations.append(["--ticket", ticket, on ? "--standby" : "--activate"])
         }
-        let program = program
-        let timeout = timeout
-        let commands = invocations
-        Thread.detachNewThread {
-            for arguments in commands {
-                let result = runProcess(program, arguments, environment: nil, timeout: timeout)
-                guard result.status == 0 else {
-                    completion(.failure(BackEndError("\(program) \(arguments.joined(separator: " ")) exited \(result.status): \(result.output.trimmingWhitespace())")))
-                    return
-                }
-            }
-            completion(.success(()))
+        runner.runInTurn(invocations.map(spec)) { failed in
+            guard let (spec, outcome) = failed else { return completion(.success(())) }
+            completion(.failure(BackEndError("\(spec.executable) \(spec.arguments.joined(separator: " ")) \(outcome.failureDetail)")))
         }
     }
-}
-
-/// Runs a program to its end (or kills it at `timeout`); blocking, for worker threads only.
-func runProcess(_ program: String, _ arguments: [String], environment: [String: String]?, timeout: Duration) -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    process.standardInput = FileHandle.nullDevice
-    do {
-        try process.run()
-    } catch {
-        return (127, "cannot run \(program): \(error)")
-    }
-    // Drain the pipe while the child runs: a chatty child must not block on a full pipe.
-    let output = OutputBox()
-    let finished = DispatchSemaphore(value: 0)
-    DispatchQueue.global().async {
-        output.set(pipe.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        finished.signal()
-    }
-    let seconds = Double(timeout.nanoseconds) / 1e9
-    if finished.wait(timeout: .now() + seconds) == .timedOut {
-        process.terminate()
-        _ = finished.wait(timeout: .now() + 2)
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        return (124, "timed out after \(timeout.shortDescription)")
-    }
-    return (process.terminationStatus, String(decoding: output.get().prefix(4096), as: UTF8.self))
-}
-
-/// @unchecked Sendable: `data` is only touched under `lock`.
-final class OutputBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
-    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChildProcess
 import Logging
 import NIOCore
 import NIOPosix
@@ -88,6 +89,8 @@ public final class TicketDaemon: @unchecked Sendable {
     var framesInFlight = 0
     /// Set by `keepTicketsOnStop` (SIGUSR1): the next stop leaves held tickets granted.
     public private(set) var keepsTickets = false
+    /// Before-acquire handlers running at once (the rest wait their turn).
+    static let handlerProcessesMax = 8
     /// The longest a stop waits for its handovers and local revokes.
     public static let stopDeadlineMax: Duration = .seconds(60)
 
@@ -111,7 +114,8 @@ public final class TicketDaemon: @unchecked Sendable {
         let renewal = plan.policies.map(\.renewalFrequency).min() ?? .seconds(60)
         self.handlerRunner = HandlerRunner(
             configurationName: plan.configurationName, configurationPath: plan.configurationPath,
-            localName: plan.selfEndpoint.name, timeout: min(renewal, .seconds(60)))
+            localName: plan.selfEndpoint.name, timeout: min(renewal, .seconds(60)),
+            runner: try ChildProcessRunner(concurrencyMax: Self.handlerProcessesMax))
         self.logger = logger
         self.bootID = SystemClock.bootID()
         self.socketPath = socketPath

@@ -76,7 +76,7 @@ struct Batond: AsyncParsableCommand {
             }
             siteBackEnd = NoBackEnd()
         case "file": siteBackEnd = FileCIBBackEnd(path: cibFile ?? Batond.defaultStateDirectory(self.stateDirectory, config) + "/cib-tickets.xml")
-        case "pacemaker": siteBackEnd = CrmTicketBackEnd()
+        case "pacemaker": siteBackEnd = try CrmTicketBackEnd()
         case let other:
             FileHandle.standardError.write(Data("batond: --back-end \(other): expected file, pacemaker or none\n".utf8))
             throw ExitCode(1)

@@ -110,21 +110,6 @@ func run(
         stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
 }
 
-/// Polls `condition` every `interval` until it holds or `limit` passes; returns the time it took.
-/// The limit is a backstop (`Patience.deadline`): a test that claims a real-time bound measures
-/// the time this returns and checks it apart.
-@discardableResult
-func waitUntil(
-    _ what: String, within limit: Duration = Patience.deadline, interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool
-) async throws -> Duration {
-    let start = ContinuousClock.now
-    while true {
-        if try await condition() { return ContinuousClock.now - start }
-        if ContinuousClock.now - start > limit { throw TestFailure("timed out after \(limit) waiting for: \(what)") }
-        try await Task.sleep(for: interval)
-    }
-}
-
 /// When a polled condition was last seen false and first seen true. The event happened after
 /// `lastFalse` (nil: it held at the first look) and no later than `firstTrue`.
 struct Noticed {

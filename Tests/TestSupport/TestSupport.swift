@@ -99,3 +99,25 @@ public enum Patience {
     /// hangs only: 10 minutes × factor.
     public static var testMinutes: Int { Int((10 * factor).rounded(.up)) }
 }
+
+/// Polls `condition` every `interval` until it holds or `limit` passes; returns the time it took.
+/// The limit is a backstop (`Patience.deadline`): a test that claims a real-time bound measures
+/// the time this returns and checks it apart.
+@discardableResult
+public func waitUntil(
+    _ what: String, within limit: Duration = Patience.deadline, interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool
+) async throws -> Duration {
+    let start = ContinuousClock.now
+    while true {
+        if try await condition() { return ContinuousClock.now - start }
+        if ContinuousClock.now - start > limit { throw TestFailure("timed out after \(limit) waiting for: \(what)") }
+        try await Task.sleep(for: interval)
+    }
+}
+
+/// A new empty directory under the temporary directory, named PREFIX-UUID (the caller removes it).
+public func makeTemporaryDirectory(_ prefix: String) throws -> String {
+    let path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}

@@ -1,0 +1,162 @@
+#define _GNU_SOURCE
+#include "child_process_shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int baton_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd,
+                int stdin_fd, int stdout_fd, int stderr_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) return result;
+    result = posix_spawnattr_init(&attributes);
+    if (result != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return result;
+    }
+    if (stdin_fd >= 0) result = posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+    else result = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (result == 0) result = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    if (result == 0) result = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+    if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (result == 0 && cwd != NULL) result = posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    if (result == 0) result = posix_spawnattr_setsigmask(&attributes, &none);
+    if (result == 0) result = posix_spawnattr_setsigdefault(&attributes, &all);
+    if (result == 0) result = posix_spawnattr_setpgroup(&attributes, 0);
+    if (result == 0)
+        result = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (result == 0) result = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return result;
+}
+
+int baton_pidfd_open(pid_t pid) { return pidfd_open(pid, 0); }
+
+int baton_reap(pid_t pid, int *exited, int *code) {
+    int status = 0;
+    pid_t reaped;
+    do {
+        reaped = waitpid(pid, &status, WNOHANG);
+    } while (reaped < 0 && errno == EINTR);
+    if (reaped < 0) return -1;
+    if (reaped == 0) return 0;
+    if (WIFEXITED(status)) {
+        *exited = 1;
+        *code = WEXITSTATUS(status);
+    } else {
+        *exited = 0;
+        *code = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    }
+    return 1;
+}
+
+int baton_pipe(int fds[2], int nonblocking_read) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    int ours = nonblocking_read ? fds[0] : fds[1];
+    int flags = fcntl(ours, F_GETFL);
+    if (flags < 0 || fcntl(ours, F_SETFL, flags | O_NONBLOCK) != 0) {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+int baton_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+int baton_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int baton_epoll_control(int epfd, int op, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = events;
+    event.data.u64 = token;
+    return epoll_ctl(epfd, op == 1 ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &event);
+}
+
+int baton_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max, int timeout_ms) {
+    struct epoll_event ready[64];
+    if (max > 64) max = 64;
+    int count = epoll_wait(epfd, ready, max, timeout_ms);
+    for (int index = 0; index < count; index++) {
+        tokens[index] = ready[index].data.u64;
+        events[index] = ready[index].events;
+    }
+    return count;
+}
+
+void baton_block_sigpipe(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void baton_clear_pending_sigpipe(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) == SIGPIPE) {}
+}
+
+int baton_errno(void) { return errno; }
+
+int baton_thread_count(void) {
+    FILE *status = fopen("/proc/self/status", "re");
+    if (status == NULL) return -1;
+    char line[256];
+    int count = -1;
+    while (fgets(line, sizeof line, status) != NULL) {
+        if (sscanf(line, "Threads: %d", &count) == 1) break;
+    }
+    fclose(status);
+    return count;
+}
+
+#include <dirent.h>
+
+int baton_group_has_live_process(pid_t group) {
+    DIR *directory = opendir("/proc");
+    if (directory == NULL) return 1;
+    int live = 0;
+    struct dirent *entry;
+    while (!live && (entry = readdir(directory)) != NULL) {
+        if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+        char path[64], text[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", entry->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t count = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (count <= 0) continue;
+        text[count] = 0;
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        char *close_paren = strrchr(text, ')');
+        char state = 0;
+        int parent = 0, process_group = 0;
+        if (close_paren == NULL || sscanf(close_paren + 1, " %c %d %d", &state, &parent, &process_group) != 3) continue;
+        if (process_group == group && state != 'Z' && state != 'X') live = 1;
+    }
+    closedir(directory);
+    return live;
+}

@@ -1,0 +1,114 @@
+/// What to run: one program, exactly as given (no shell, no PATH search), with exactly this
+/// environment. The limits travel with the request: a child never captures more than
+/// `outputLimit` bytes per stream nor runs past `timeout`.
+public struct ChildProcessSpec: Sendable, Equatable {
+    /// An absolute path (no PATH search: an agent or handler runs what the admin named).
+    public var executable: String
+    /// argv[1...].
+    public var arguments: [String]
+    /// argv[0]; the executable's path when nil.
+    public var argument0: String?
+    /// The child's whole environment (nothing of ours leaks in unless the caller puts it here).
+    public var environment: [String: String]
+    /// The child's working directory; ours when nil.
+    public var workingDirectory: String?
+    /// Written to the child's stdin, which is then closed; stdin is /dev/null when empty.
+    public var standardInput: [UInt8]
+    /// Bytes kept of stdout and of stderr, each; the rest is read (the child never blocks on a
+    /// full pipe), counted and dropped.
+    public var outputLimit: Int
+    /// From the spawn; nil: none. At the timeout the child's process group gets SIGTERM, then
+    /// SIGKILL after `killGrace`, repeated every `killRepeat` until the group is gone.
+    public var timeout: Duration?
+    /// SIGTERM to SIGKILL; `.zero` sends SIGKILL at once (pacemaker-execd's way).
+    public var killGrace: Duration
+
+    public static let outputLimitMax = 64 << 20
+    public static let argumentCountMax = 4096
+    public static let standardInputMax = 16 << 20
+
+    public init(
+        executable: String, arguments: [String] = [], argument0: String? = nil, environment: [String: String] = [:],
+        workingDirectory: String? = nil, standardInput: [UInt8] = [], outputLimit: Int = 64 << 10,
+        timeout: Duration? = nil, killGrace: Duration = .seconds(5)
+    ) {
+        self.executable = executable
+        self.arguments = arguments
+        self.argument0 = argument0
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.standardInput = standardInput
+        self.outputLimit = outputLimit
+        self.timeout = timeout
+        self.killGrace = killGrace
+    }
+
+    /// Why this request cannot be run as given (nil: it can). A NUL inside a string would cut
+    /// it short at exec, so it is refused rather than run as something else.
+    public var problem: String? {
+        if !executable.hasPrefix("/") { return "executable '\(executable)' is not an absolute path" }
+        if arguments.count > Self.argumentCountMax { return "\(arguments.count) arguments (at most \(Self.argumentCountMax))" }
+        if outputLimit < 0 || outputLimit > Self.outputLimitMax { return "output limit \(outputLimit) outside 0...\(Self.outputLimitMax)" }
+        if standardInput.count > Self.standardInputMax { return "\(standardInput.count) bytes of stdin (at most \(Self.standardInputMax))" }
+        if let timeout, timeout < .zero { return "negative timeout \(timeout)" }
+        if killGrace < .zero { return "negative kill grace \(killGrace)" }
+        let strings = [executable] + arguments + [argument0 ?? "", workingDirectory ?? ""]
+            + environment.flatMap { [$0.key, $0.value] }
+        if strings.contains(where: { $0.utf8.contains(0) }) { return "a NUL byte inside an argument, path or environment entry" }
+        if environment.keys.contains(where: { $0.isEmpty || $0.utf8.contains(UInt8(ascii: "=")) }) {
+            return "an environment name that is empty or contains '='"
+        }
+        return nil
+    }
+}
+
+/// How a child ended.
+public enum ChildExit: Sendable, Equatable, CustomStringConvertible {
+    /// It exited by itself with this code.
+    case exited(Int32)
+    /// A signal it was not sent by us killed it.
+    case signaled(Int32)
+    /// It ran past its timeout; its process group was killed.
+    case timedOut
+    /// `cancel` (or the runner's shutdown) ended it, or it never started.
+    case cancelled
+    /// posix_spawn failed (exec errors included: ENOENT, EACCES, ENOEXEC ...), or the request was
+    /// invalid (EINVAL, with `ChildOutcome.problem`), or the queue was full (EAGAIN).
+    case spawnFailed(errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .exited(let code): "exited \(code)"
+        case .signaled(let signal): "killed by signal \(signal)"
+        case .timedOut: "timed out"
+        case .cancelled: "cancelled"
+        case .spawnFailed(let code): "spawn failed (errno \(code))"
+        }
+    }
+}
+
+/// What a finished child left: its exit, its bounded output, and when it ran.
+public struct ChildOutcome: Sendable {
+    public let exit: ChildExit
+    public let standardOutput: [UInt8]
+    public let standardError: [UInt8]
+    /// Bytes read past `outputLimit` and dropped.
+    public let standardOutputDropped: Int
+    public let standardErrorDropped: Int
+    /// 0 when it never started.
+    public let pid: Int32
+    /// From the request to the spawn (waiting for a free slot under the concurrency limit).
+    public let queueTime: Duration
+    /// From the spawn to the child's end (and, after a kill, to its whole group's end).
+    public let runTime: Duration
+    /// What was wrong with the request or the spawn, in words (nil when it ran).
+    public let problem: String?
+
+    public var standardOutputText: String { String(decoding: standardOutput, as: UTF8.self) }
+    public var standardErrorText: String { String(decoding: standardError, as: UTF8.self) }
+}
+
+/// Names one request, for `cancel`.
+public struct ChildID: Sendable, Hashable {
+    public let value: UInt64
+}

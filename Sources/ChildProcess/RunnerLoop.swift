@@ -1,0 +1,358 @@
+import CChildProcess
+import Glibc
+
+/// One running child, as the loop thread sees it (confined to that thread).
+final class RunningChild {
+    let request: Request
+    let pid: pid_t
+    let started: ContinuousClock.Instant
+    var pidfd: Int32
+    var outputFD: Int32
+    var errorFD: Int32
+    var inputFD: Int32
+    var inputOffset = 0
+    var output: [UInt8] = []
+    var error: [UInt8] = []
+    var outputDropped = 0
+    var errorDropped = 0
+    /// The request's timeout, until it fires.
+    var deadline: ContinuousClock.Instant?
+    /// When the group gets its next SIGKILL (or, once the child is reaped, its next check).
+    var killAt: ContinuousClock.Instant?
+    var recheck: Duration = .milliseconds(10)
+    /// The end of the SIGTERM grace after a timeout (the group is only probed until then).
+    var graceEnd: ContinuousClock.Instant?
+    /// Why we killed the group (`.timedOut` or `.cancelled`), once we did.
+    var endedBy: ChildExit?
+    /// How the child itself ended, once reaped.
+    var reaped: ChildExit?
+    var groupGone = false
+
+    init(request: Request, pid: pid_t, started: ContinuousClock.Instant, pidfd: Int32, outputFD: Int32, errorFD: Int32, inputFD: Int32) {
+        self.request = request
+        self.pid = pid
+        self.started = started
+        self.pidfd = pidfd
+        self.outputFD = outputFD
+        self.errorFD = errorFD
+        self.inputFD = inputFD
+        deadline = request.spec.timeout.map { started + $0 }
+    }
+
+    var finished: Bool { reaped != nil && (endedBy == nil || groupGone) }
+}
+
+/// The event loop of one `ChildProcessRunner`, on its own thread: epoll over the wake eventfd
+/// and every child's pidfd and pipes, with the earliest deadline as the wait's timeout.
+struct RunnerLoop {
+    static let wakeToken = UInt64.max
+    /// EPOLLIN and EPOLLOUT (the Glibc module does not carry them).
+    static let readable: UInt32 = 0x001
+    static let writable: UInt32 = 0x004
+    static let readSliceMax = 256 << 10
+
+    let shared: RunnerShared
+    let concurrencyMax: Int
+    let queueMax: Int
+    let killRepeat: Duration
+    var running: [UInt64: RunningChild] = [:]
+    var queued: [UInt64: Request] = [:]
+    var order: [UInt64] = []
+    var orderHead = 0
+    var stopping = false
+    var scratch = [UInt8](repeating: 0, count: 64 << 10)
+
+    init(shared: RunnerShared, concurrencyMax: Int, queueMax: Int, killRepeat: Duration) {
+        self.shared = shared
+        self.concurrencyMax = concurrencyMax
+        self.queueMax = queueMax
+        self.killRepeat = killRepeat
+    }
+
+    private enum Stream: UInt64 {
+        case pidfd = 0, output = 1, error = 2, input = 3
+    }
+
+    mutating func run() {
+        var tokens = [UInt64](repeating: 0, count: 64)
+        var events = [UInt32](repeating: 0, count: 64)
+        while true {
+            let count = baton_epoll_wait(shared.epoll, &tokens, &events, 64, waitMilliseconds(now: .now))
+            precondition(count >= 0 || baton_errno() == EINTR, "epoll_wait failed: errno \(baton_errno())")
+            for index in 0..<Int(max(count, 0)) {
+                if tokens[index] == Self.wakeToken {
+                    var value: UInt64 = 0
+                    _ = read(shared.wake, &value, 8)
+                    continue
+                }
+                let id = tokens[index] >> 2
+                guard let child = running[id], let stream = Stream(rawValue: tokens[index] & 3) else { continue }
+                switch stream {
+                case .pidfd: reap(child)
+                case .output, .error: drain(child, stream)
+                case .input: feed(child)
+                }
+            }
+            takeInbox()
+            let now = ContinuousClock.now
+            for child in running.values { tick(child, now: now) }
+            // Finished children free their slots before queued requests take them: a request
+            // waiting behind the last running child would otherwise wait for a wake-up that
+            // never comes.
+            finishDone()
+            startQueued()
+            let load = (running.count, queued.count)
+            let exit = stopping && running.isEmpty && queued.isEmpty
+            shared.inbox.withLock { inbox in
+                inbox.running = load.0
+                inbox.queued = load.1
+            }
+            if exit { return }
+        }
+    }
+
+    /// Until the earliest timeout or kill, rounded up to whole milliseconds; -1 for none.
+    private func waitMilliseconds(now: ContinuousClock.Instant) -> Int32 {
+        var earliest: ContinuousClock.Instant?
+        for child in running.values {
+            for instant in [child.endedBy == nil ? child.deadline : nil, child.killAt].compactMap({ $0 }) {
+                if earliest.map({ instant < $0 }) ?? true { earliest = instant }
+            }
+        }
+        guard let earliest else { return -1 }
+        let left = earliest - now
+        guard left > .zero else { return 0 }
+        let (seconds, attoseconds) = left.components
+        return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+    }
+
+    private mutating func takeInbox() {
+        let (requests, cancels, stop) = shared.inbox.withLock { inbox in
+            defer {
+                inbox.requests.removeAll(keepingCapacity: true)
+                inbox.cancels.removeAll(keepingCapacity: true)
+            }
+            return (inbox.requests, inbox.cancels, inbox.stopping)
+        }
+        for request in requests {
+            if let problem = request.spec.problem {
+                request.completion(.notRun(.spawnFailed(errno: EINVAL), problem: problem, submitted: request.submitted))
+            } else if queued.count >= queueMax {
+                request.completion(.notRun(.spawnFailed(errno: EAGAIN), problem: "queue full (\(queueMax) waiting)", submitted: request.submitted))
+            } else {
+                queued[request.id.value] = request
+                order.append(request.id.value)
+            }
+        }
+        for id in cancels { cancel(id.value) }
+        if stop && !stopping {
+            stopping = true
+            for id in Array(queued.keys) { cancel(id) }
+            for id in Array(running.keys) { cancel(id) }
+        }
+    }
+
+    private mutating func cancel(_ id: UInt64) {
+        if let request = queued.removeValue(forKey: id) {
+            request.completion(.notRun(.cancelled, problem: "cancelled before it started", submitted: request.submitted))
+        } else if let child = running[id], child.endedBy == nil, child.reaped == nil {
+            child.endedBy = .cancelled
+            killGroup(child, signal: SIGKILL)
+            child.killAt = .now + (child.reaped == nil ? killRepeat : child.recheck)
+        }
+    }
+
+    private mutating func startQueued() {
+        while running.count < concurrencyMax && orderHead < order.count {
+            let id = order[orderHead]
+            orderHead += 1
+            guard let request = queued.removeValue(forKey: id) else { continue }
+            start(request)
+        }
+        if orderHead > 1024 && orderHead * 2 > order.count {
+            order.removeFirst(orderHead)
+            orderHead = 0
+        }
+    }
+
+    private mutating func start(_ request: Request) {
+        let spec = request.spec
+        var output: [Int32] = [-1, -1], error: [Int32] = [-1, -1], input: [Int32] = [-1, -1]
+        func closeAll() { for fd in output + error + input where fd >= 0 { close(fd) } }
+        func fail(_ call: String, _ code: Int32) {
+            closeAll()
+            request.completion(.notRun(.spawnFailed(errno: code), problem: "\(call): \(String(cString: strerror(code)))", submitted: request.submitted))
+        }
+        guard baton_pipe(&output, 1) == 0 else { return fail("pipe", baton_errno()) }
+        guard baton_pipe(&error, 1) == 0 else { return fail("pipe", baton_errno()) }
+        if !spec.standardInput.isEmpty {
+            guard baton_pipe(&input, 0) == 0 else { return fail("pipe", baton_errno()) }
+        }
+        let argv = [spec.argument0 ?? spec.executable] + spec.arguments
+        let envp = spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let spawned = withCStrings(argv) { argvPointer in
+            withCStrings(envp) { envpPointer in
+                if let directory = spec.workingDirectory {
+                    return baton_spawn(&pid, spec.executable, argvPointer, envpPointer, directory, input[0], output[1], error[1])
+                }
+                return baton_spawn(&pid, spec.executable, argvPointer, envpPointer, nil, input[0], output[1], error[1])
+            }
+        }
+        guard spawned == 0 else { return fail("posix_spawn \(spec.executable)", spawned) }
+        let started = ContinuousClock.now
+        for fd in [output[1], error[1], input[0]] where fd >= 0 { close(fd) }
+        output[1] = -1; error[1] = -1; input[0] = -1
+        let pidfd = baton_pidfd_open(pid)
+        guard pidfd >= 0 else {
+            // Without a pidfd the loop cannot wait for it: end it now (a blocking reap of a
+            // SIGKILLed child is immediate) rather than leave it unwatched.
+            let code = baton_errno()
+            kill(-pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return fail("pidfd_open", code)
+        }
+        let child = RunningChild(request: request, pid: pid, started: started, pidfd: pidfd, outputFD: output[0], errorFD: error[0], inputFD: input[1])
+        running[request.id.value] = child
+        let base = request.id.value << 2
+        let registered = baton_epoll_control(shared.epoll, 1, pidfd, RunnerLoop.readable, base | Stream.pidfd.rawValue) == 0
+            && baton_epoll_control(shared.epoll, 1, output[0], RunnerLoop.readable, base | Stream.output.rawValue) == 0
+            && baton_epoll_control(shared.epoll, 1, error[0], RunnerLoop.readable, base | Stream.error.rawValue) == 0
+            && (input[1] < 0 || baton_epoll_control(shared.epoll, 1, input[1], RunnerLoop.writable, base | Stream.input.rawValue) == 0)
+        precondition(registered, "epoll_ctl of child \(pid)'s descriptors failed: errno \(baton_errno())")
+    }
+
+    private mutating func reap(_ child: RunningChild) {
+        var exited: Int32 = 0, code: Int32 = 0
+        let result = baton_reap(child.pid, &exited, &code)
+        precondition(result >= 0, "waitpid(\(child.pid)) failed: errno \(baton_errno()) (was the child reaped elsewhere, or SIGCHLD ignored?)")
+        guard result == 1 else { return }
+        child.reaped = exited == 1 ? .exited(code) : .signaled(code)
+        close(child.pidfd)
+        child.pidfd = -1
+        // Whatever it wrote before it exited is in the pipes now: take it, then close them even if
+        // something it started still holds the other end.
+        drain(child, .output)
+        drain(child, .error)
+        closeStream(child, .output)
+        closeStream(child, .error)
+        closeStream(child, .input)
+        if child.endedBy != nil {
+            killGroup(child, signal: 0)
+            child.killAt = .now + child.recheck
+        }
+    }
+
+    private mutating func drain(_ child: RunningChild, _ stream: Stream) {
+        let fd = stream == .output ? child.outputFD : child.errorFD
+        guard fd >= 0 else { return }
+        let limit = child.request.spec.outputLimit
+        var taken = 0
+        while taken < Self.readSliceMax {
+            let count = scratch.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return }
+                break  // any other error ends the stream
+            }
+            if count == 0 { break }
+            taken += count
+            let kept = stream == .output ? child.output.count : child.error.count
+            let keep = min(count, max(0, limit - kept))
+            if stream == .output {
+                child.output.append(contentsOf: scratch[0..<keep])
+                child.outputDropped += count - keep
+            } else {
+                child.error.append(contentsOf: scratch[0..<keep])
+                child.errorDropped += count - keep
+            }
+            if taken >= Self.readSliceMax { return }  // level-triggered: the loop comes back
+        }
+        closeStream(child, stream)
+    }
+
+    private func feed(_ child: RunningChild) {
+        guard child.inputFD >= 0 else { return }
+        let bytes = child.request.spec.standardInput
+        while child.inputOffset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(child.inputFD, $0.baseAddress! + child.inputOffset, $0.count - child.inputOffset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return }
+                if errno == EPIPE { baton_clear_pending_sigpipe() }
+                break  // the child closed its stdin: the rest is not wanted
+            }
+            child.inputOffset += written
+        }
+        closeStream(child, .input)
+    }
+
+    private func closeStream(_ child: RunningChild, _ stream: Stream) {
+        switch stream {
+        case .output: if child.outputFD >= 0 { close(child.outputFD); child.outputFD = -1 }
+        case .error: if child.errorFD >= 0 { close(child.errorFD); child.errorFD = -1 }
+        case .input: if child.inputFD >= 0 { close(child.inputFD); child.inputFD = -1 }
+        case .pidfd: break
+        }
+    }
+
+    /// Signals the child's group; once the child is reaped, notes whether the group is gone:
+    /// no process left, or only zombies (orphans that init has not reaped yet: they run
+    /// nothing, and on this test bed init reaps only every two seconds or so).
+    private func killGroup(_ child: RunningChild, signal: Int32) {
+        let delivered = kill(-child.pid, signal) == 0
+        let code = errno
+        guard child.reaped != nil else { return }
+        if !delivered && code == ESRCH {
+            child.groupGone = true
+        } else if delivered && signal != SIGTERM {
+            child.groupGone = baton_group_has_live_process(child.pid) == 0
+        }
+    }
+
+    private func tick(_ child: RunningChild, now: ContinuousClock.Instant) {
+        if child.endedBy == nil, let deadline = child.deadline, deadline <= now {
+            child.endedBy = .timedOut
+            let grace = child.request.spec.killGrace
+            killGroup(child, signal: grace > .zero ? SIGTERM : SIGKILL)
+            if grace > .zero { child.graceEnd = now + grace }
+            child.killAt = now + (grace > .zero ? grace : (child.reaped == nil ? killRepeat : child.recheck))
+        }
+        if let killAt = child.killAt, killAt <= now, !child.groupGone {
+            // During the SIGTERM grace a reaped child's group is only probed (signal 0).
+            killGroup(child, signal: (child.graceEnd ?? now) > now ? 0 : SIGKILL)
+            if child.reaped == nil {
+                child.killAt = now + killRepeat
+            } else {
+                // Reaped: what is left are its descendants dying (or being reaped by init);
+                // look again soon, backing off to the kill period.
+                child.recheck = min(child.recheck * 2, killRepeat)
+                child.killAt = now + child.recheck
+            }
+        }
+    }
+
+    private mutating func finishDone() {
+        let done = running.values.filter(\.finished)
+        guard !done.isEmpty else { return }
+        let now = ContinuousClock.now
+        for child in done.sorted(by: { $0.started < $1.started }) {
+            running[child.request.id.value] = nil
+            precondition(child.pidfd < 0 && child.outputFD < 0 && child.errorFD < 0 && child.inputFD < 0, "child \(child.pid) finished with a descriptor open")
+            let outcome = ChildOutcome(
+                exit: child.endedBy ?? child.reaped!, standardOutput: child.output, standardError: child.error,
+                standardOutputDropped: child.outputDropped, standardErrorDropped: child.errorDropped, pid: child.pid,
+                queueTime: child.started - child.request.submitted, runTime: now - child.started, problem: nil)
+            child.request.completion(outcome)
+        }
+    }
+}
+
+/// `strings` as a NULL-terminated array of C strings for the duration of `body`.
+func withCStrings<Result>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Result) -> Result {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for pointer in pointers { free(pointer) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,152 @@
+import ChildProcess
+import Dispatch
+import Executor
+import Glibc
+import Synchronization
+
+/// The thin shell around `ExecutorCore`: agents run through the child-process primitive (each in
+/// its own process group, SIGKILLed with its group at its timeout as pacemaker-execd does),
+/// start-delays and recurring ops wake one dispatch timer, and every result goes to `onResult`.
+/// The core is only touched under its mutex; directives are carried out after it is released.
+public final class ExecutorShell: Sendable {
+    public let settings: ExecutorSettings
+    private let core: Mutex<ExecutorCore>
+    private let runs = Mutex<[CallID: ChildID]>([:])
+    private let runner: ChildProcessRunner
+    private let origin = ContinuousClock.now
+    private let timerQueue = DispatchQueue(label: "baton.executor.timer")
+    /// Under a mutex: DispatchSourceTimer is not Sendable.
+    private let timer: Mutex<any DispatchSourceTimer>
+    private let onResult: @Sendable (OperationResult) -> Void
+
+    /// Creates `HA_RSCTMP` (the resource agents' temporary directory) as pacemaker-execd does
+    /// at its start. Throws when the runner cannot start.
+    public init(settings: ExecutorSettings, concurrencyMax: Int = 32, onResult: @escaping @Sendable (OperationResult) -> Void) throws {
+        self.settings = settings
+        self.core = Mutex(ExecutorCore(settings: settings))
+        self.runner = try ChildProcessRunner(concurrencyMax: concurrencyMax, killRepeat: .seconds(5))
+        self.onResult = onResult
+        let source = DispatchSource.makeTimerSource(queue: timerQueue)
+        self.timer = Mutex(source)
+        makeDirectories(settings.resourceTemporaryDirectory)
+        timer.withLock { timer in
+            timer.setEventHandler { [weak self] in self?.tick() }
+            timer.activate()
+        }
+    }
+
+    deinit {
+        timer.withLock { $0.cancel() }
+        runner.shutdown()
+    }
+
+    var now: Duration { ContinuousClock.now - origin }
+
+    /// Queues an operation (its result comes to `onResult`).
+    public func request(_ operation: OperationRequest) throws(ExecutorError) {
+        let now = self.now
+        let directives = try core.withLock { core throws(ExecutorError) in try core.request(operation, now: now) }
+        carryOut(directives)
+    }
+
+    /// Cancels a recurring op (or a queued one-shot).
+    public func cancel(resource: String, action: String, interval: Duration) {
+        let now = self.now
+        carryOut(core.withLock { $0.cancel(resource: resource, action: action, interval: interval, now: now) })
+    }
+
+    /// Runs one operation to its end (for `baton agent` and tests): the next result of its key.
+    public func perform(_ operation: OperationRequest) async throws(ExecutorError) -> OperationResult {
+        var failure: ExecutorError?
+        let result: OperationResult? = await withCheckedContinuation { (continuation: CheckedContinuation<OperationResult?, Never>) in
+            waiters.withLock { $0[operation.key, default: []].append(continuation) }
+            do throws(ExecutorError) {
+                try request(operation)
+            } catch {
+                failure = error
+                _ = waiters.withLock { $0[operation.key]?.removeLast() }
+                continuation.resume(returning: nil)
+            }
+        }
+        if let failure { throw failure }
+        return result!
+    }
+
+    let waiters = Mutex<[String: [CheckedContinuation<OperationResult?, Never>]]>([:])
+
+    private func tick() {
+        let now = self.now
+        carryOut(core.withLock { $0.tick(now: now) })
+    }
+
+    private func carryOut(_ directives: [ExecutorDirective]) {
+        for directive in directives {
+            switch directive {
+            case .run(let resource, let call, let invocation):
+                let spec = ChildProcessSpec(
+                    executable: invocation.executable, arguments: invocation.arguments, environment: invocation.environment,
+                    workingDirectory: settings.workingDirectory, outputLimit: settings.outputLimit, timeout: invocation.timeout,
+                    killGrace: .zero)
+                let child = runner.run(spec) { [self] outcome in
+                    runs.withLock { _ = $0.removeValue(forKey: call) }
+                    let now = self.now
+                    let next = core.withLock {
+                        $0.finished(
+                            resource: resource, call: call, exit: AgentExit(outcome.exit), standardOutput: outcome.standardOutput,
+                            standardError: outcome.standardError, now: now, spawnWait: outcome.queueTime,
+                            errnoName: { String(cString: strerror($0)) })
+                    }
+                    carryOut(next)
+                }
+                runs.withLock { $0[call] = child }
+            case .stop(_, let call):
+                if let child = runs.withLock({ $0[call] }) { runner.cancel(child) }
+            case .report(let result):
+                let key = result.operation.key
+                let continuation = waiters.withLock { waiters -> CheckedContinuation<OperationResult?, Never>? in
+                    guard var list = waiters[key], !list.isEmpty else { return nil }
+                    let first = list.removeFirst()
+                    waiters[key] = list.isEmpty ? nil : list
+                    return first
+                }
+                continuation?.resume(returning: result)
+                onResult(result)
+            }
+        }
+        rearm()
+    }
+
+    /// The timer fires at the core's next ready instant (start-delays, recurring ops). Read and
+    /// set under the core's lock (the timer's lock inside it, always in that order): two threads
+    /// re-arming at once must not leave the later wake-up in place of the earlier one.
+    private func rearm() {
+        core.withLock { core in
+            guard let wake = core.nextWake() else { return }
+            let left = max(.zero, wake - now)
+            let (seconds, attoseconds) = left.components
+            let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+            timer.withLock { $0.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .milliseconds(1)) }
+        }
+    }
+}
+
+extension AgentExit {
+    init(_ exit: ChildExit) {
+        switch exit {
+        case .exited(let code): self = .exited(code)
+        case .signaled(let signal): self = .signaled(signal)
+        case .timedOut: self = .timedOut
+        case .cancelled: self = .cancelled
+        case .spawnFailed(let code): self = .spawnFailed(errno: code)
+        }
+    }
+}
+
+/// mkdir -p with mode 0755 (errors are the agents' to report: they check HA_RSCTMP themselves).
+func makeDirectories(_ path: String) {
+    var prefix = ""
+    for component in path.split(separator: "/") {
+        prefix += "/" + component
+        mkdir(prefix, 0o755)
+    }
+}
