@@ -353,8 +353,9 @@ struct ChildRun {
 
     /// `environment`: variables set (or replaced) for the child. `outputLimit`: bytes of the
     /// captured output kept (the rest is read and dropped, so the child never blocks on it).
-    init(_ path: String, _ arguments: [String], captureOutput: Bool, environment extra: [String: String] = [:],
-         outputLimit: Int = Int.max) throws {
+    /// `withErrors`: standard error goes to the captured output too.
+    init(_ path: String, _ arguments: [String], captureOutput: Bool, withErrors: Bool = false,
+         environment extra: [String: String] = [:], outputLimit: Int = Int.max) throws {
         var pipeEnds: [Int32] = [-1, -1]
         if captureOutput {
             guard pipe(&pipeEnds) == 0 else { throw ValidationError("pipe failed: errno \(errno)") }
@@ -364,6 +365,7 @@ struct ChildRun {
         defer { posix_spawn_file_actions_destroy(&actions) }
         if captureOutput {
             posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+            if withErrors { posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2) }
             posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
             posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
         } else {
