@@ -57,12 +57,19 @@ struct Child: Sendable {
         var environmentPointers: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
         defer { environmentPointers?.forEach { free($0) } }
         var pid: pid_t = 0
-        let status: Int32
-        if environmentPointers != nil {
-            status = environmentPointers!.withUnsafeMutableBufferPointer { posix_spawnp(&pid, arguments[0], &actions, nil, argv, $0.baseAddress) }
-        } else {
-            status = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
-        }
+        var status: Int32
+        // ETXTBSY: a program a test has just copied can still be open for writing in a child
+        // that another test forked in between and that has not reached its exec yet; that
+        // passes, so try again until the deadline.
+        let giveUp = ContinuousClock.now + Patience.deadline
+        repeat {
+            if environmentPointers != nil {
+                status = environmentPointers!.withUnsafeMutableBufferPointer { posix_spawnp(&pid, arguments[0], &actions, nil, argv, $0.baseAddress) }
+            } else {
+                status = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+            }
+            if status == ETXTBSY { usleep(10_000) }
+        } while status == ETXTBSY && ContinuousClock.now < giveUp
         guard status == 0 else { throw TestFailure("posix_spawn \(arguments[0]): \(String(cString: strerror(status)))") }
         return Child(pid: pid)
     }
