@@ -75,6 +75,9 @@ public enum ChildExit: Sendable, Equatable, CustomStringConvertible {
     /// posix_spawn failed (exec errors included: ENOENT, EACCES, ENOEXEC ...), or the request was
     /// invalid (EINVAL, with `ChildOutcome.problem`), or the queue was full (EAGAIN).
     case spawnFailed(errno: Int32)
+    /// It ended, but its exit status was collected by another waiter in this process (waitpid
+    /// answered ECHILD: something else reaped it, or SIGCHLD is ignored). Its output is kept.
+    case statusLost
 
     public var description: String {
         switch self {
@@ -83,6 +86,7 @@ public enum ChildExit: Sendable, Equatable, CustomStringConvertible {
         case .timedOut: "timed out"
         case .cancelled: "cancelled"
         case .spawnFailed(let code): "spawn failed (errno \(code))"
+        case .statusLost: "ended, its exit status collected elsewhere"
         }
     }
 }

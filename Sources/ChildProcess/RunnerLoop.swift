@@ -226,9 +226,13 @@ struct RunnerLoop {
     private mutating func reap(_ child: RunningChild) {
         var exited: Int32 = 0, code: Int32 = 0
         let result = baton_reap(child.pid, &exited, &code)
-        precondition(result >= 0, "waitpid(\(child.pid)) failed: errno \(baton_errno()) (was the child reaped elsewhere, or SIGCHLD ignored?)")
-        guard result == 1 else { return }
-        child.reaped = exited == 1 ? .exited(code) : .signaled(code)
+        // ECHILD: another waiter in this process took its status (a waitpid on a stale pid that
+        // the kernel gave to this child, or SIGCHLD ignored). Its pidfd said it ended: report
+        // that, rather than take the whole process down.
+        let lost = result < 0 && baton_errno() == ECHILD
+        precondition(result >= 0 || lost, "waitpid(\(child.pid)) failed: errno \(baton_errno())")
+        guard result == 1 || lost else { return }
+        child.reaped = lost ? .statusLost : exited == 1 ? .exited(code) : .signaled(code)
         close(child.pidfd)
         child.pidfd = -1
         // Whatever it wrote before it exited is in the pipes now: take it, then close them even if

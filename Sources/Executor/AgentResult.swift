@@ -40,6 +40,8 @@ public enum AgentExit: Sendable, Equatable {
     case timedOut
     case cancelled
     case spawnFailed(errno: Int32)
+    /// It ended but its exit status could not be collected.
+    case statusLost
 }
 
 /// The class of a resource agent (Pacemaker's "standard").
@@ -88,6 +90,8 @@ public struct AgentVerdict: Sendable, Equatable {
             return AgentVerdict(rc: .unknownError, status: .timedOut, exitReason: nil)
         case .cancelled:
             return AgentVerdict(rc: .ok, status: .cancelled, exitReason: nil)
+        case .statusLost:
+            return AgentVerdict(rc: .unknownError, status: .error, exitReason: "\(kind(action)) ended but its exit status was lost")
         case .spawnFailed(let code):
             // ENOENT, EISDIR, ENOTDIR, EINVAL, ENOEXEC: not installed; EACCES, EPERM: privileges.
             switch code {

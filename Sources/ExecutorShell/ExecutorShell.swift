@@ -138,6 +138,7 @@ extension AgentExit {
         case .timedOut: self = .timedOut
         case .cancelled: self = .cancelled
         case .spawnFailed(let code): self = .spawnFailed(errno: code)
+        case .statusLost: self = .statusLost
         }
     }
 }
