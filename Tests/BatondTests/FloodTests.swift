@@ -237,9 +237,7 @@ struct Helper {
     var text: String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
 
     func stop() {
-        guard child.poll() == nil else { return }
-        kill(child.pid, SIGKILL)
-        _ = waitpid(child.pid, nil, 0)
+        child.killAndReap()
     }
 }
 
@@ -300,10 +298,7 @@ extension EndToEnd {
                 let pki = cluster.directory + "/pki"
                 var clients: [Child] = []
                 defer {
-                    for client in clients where client.poll() == nil {
-                        kill(client.pid, SIGKILL)
-                        _ = waitpid(client.pid, nil, 0)
-                    }
+                    for client in clients { client.killAndReap() }
                 }
                 for index in 0..<6 {
                     let output = open(cluster.directory + "/s_client-\(index).out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -355,12 +350,9 @@ extension EndToEnd {
                 let client = try Child.spawn(
                     ["/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:\(cluster.port)", "-tls1_3", "-quiet", "-nocommands",
                      "-CAfile", pki + "/ca.pem", "-cert", pki + "/site-b.pem", "-key", pki + "/site-b.key"],
-                    stdout: output, stderr: output, stdin: request)
+                    stdin: .path(request), stdout: output, stderr: output)
                 defer {
-                    if client.poll() == nil {
-                        kill(client.pid, SIGKILL)
-                        _ = waitpid(client.pid, nil, 0)
-                    }
+                    client.killAndReap()
                 }
                 let start = ContinuousClock.now
                 try await waitUntil("site-a answers the remote admin request", interval: .milliseconds(50)) {

@@ -101,10 +101,7 @@ extension EndToEnd {
                 close(descriptor)
                 var hostileStatus: Int32?
                 defer {
-                    if hostileStatus == nil {
-                        kill(hostile.pid, SIGKILL)
-                        _ = waitpid(hostile.pid, nil, 0)
-                    }
+                    hostile.killAndReap()
                 }
 
                 // The sampler: both CIB files every 10 ms until the hostile member is done.

@@ -37,11 +37,7 @@ struct ImpairBed: Sendable {
     }
 
     func teardown() {
-        let teardown = Process()
-        teardown.executableURL = URL(fileURLWithPath: Self.script)
-        teardown.arguments = ["-d", directory, "teardown"]
-        try? teardown.run()
-        teardown.waitUntilExit()
+        _ = try? TestChild.runToEnd([Self.script, "-d", directory, "teardown"])
     }
 }
 

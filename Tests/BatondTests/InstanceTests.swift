@@ -18,8 +18,7 @@ extension EndToEnd {
                 var children: [Child] = []
                 defer {
                     for child in children {
-                        kill(child.pid, SIGTERM)
-                        _ = waitpid(child.pid, nil, 0)
+                        child.signalAndReap(SIGTERM)
                     }
                 }
                 for geo in ["geo1", "geo2"] {

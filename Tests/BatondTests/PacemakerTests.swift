@@ -127,10 +127,7 @@ final class PrivatePacemaker: @unchecked Sendable {
         if namespacePID > 0 { kill(namespacePID, SIGKILL) }
         let deadline = ContinuousClock.now + Patience.slack
         while unshare.poll() == nil && ContinuousClock.now < deadline { usleep(20_000) }
-        if unshare.poll() == nil {
-            kill(unshare.pid, SIGKILL)
-            _ = waitpid(unshare.pid, nil, 0)
-        }
+        unshare.killAndReap()
     }
 
     /// The tails of what the namespace's daemons wrote: Pacemaker's own log (pacemaker.log,

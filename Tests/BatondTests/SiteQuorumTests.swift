@@ -24,11 +24,7 @@ extension EndToEnd {
             let up = try await run([testbed, "-d", bed, "up", "--nodes", "3"], timeLimit: Patience.deadline * 3)
             defer {
                 // Idempotent; kills only the corosync pids this bed started, deletes its namespaces.
-                let teardown = Process()
-                teardown.executableURL = URL(fileURLWithPath: testbed)
-                teardown.arguments = ["-d", bed, "teardown"]
-                try? teardown.run()
-                teardown.waitUntilExit()
+                _ = try? TestChild.runToEnd([testbed, "-d", bed, "teardown"])
             }
             guard up.status == 0 else { throw TestFailure("testbed up failed: \(up)") }
             let members = [

@@ -24,7 +24,7 @@ extension EndToEnd {
                 try await waitUntil("site-b knows site-a leads") { try await cluster.leader("ticketA", at: "site-b") == "site-a" }
                 let child = try #require(cluster.daemons["site-a"])
                 let stopped = ContinuousClock.now
-                kill(child.pid, SIGTERM)
+                child.signal(SIGTERM)
                 var exitStatus: Int32?
                 var exitedAfter: Duration?
                 var bothGranted = 0

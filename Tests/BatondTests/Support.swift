@@ -41,49 +41,7 @@ struct CommandResult: Sendable, CustomStringConvertible {
     var description: String { "exit \(status), stdout: \(stdout.debugDescription), stderr: \(stderr.debugDescription)" }
 }
 
-/// A child started with posix_spawn; reaped with waitpid(WNOHANG) polling.
-struct Child: Sendable {
-    let pid: pid_t
-
-    static func spawn(_ arguments: [String], stdout: Int32, stderr: Int32, environment: [String: String]? = nil, stdin: String = "/dev/null") throws -> Child {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var environmentPointers: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
-        defer { environmentPointers?.forEach { free($0) } }
-        var pid: pid_t = 0
-        var status: Int32
-        // ETXTBSY: a program a test has just copied can still be open for writing in a child
-        // that another test forked in between and that has not reached its exec yet; that
-        // passes, so try again until the deadline.
-        let giveUp = ContinuousClock.now + Patience.deadline
-        repeat {
-            if environmentPointers != nil {
-                status = environmentPointers!.withUnsafeMutableBufferPointer { posix_spawnp(&pid, arguments[0], &actions, nil, argv, $0.baseAddress) }
-            } else {
-                status = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
-            }
-            if status == ETXTBSY { usleep(10_000) }
-        } while status == ETXTBSY && ContinuousClock.now < giveUp
-        guard status == 0 else { throw TestFailure("posix_spawn \(arguments[0]): \(String(cString: strerror(status)))") }
-        return Child(pid: pid)
-    }
-
-    /// The exit status (128 + signal when killed), or nil while running.
-    func poll() -> Int32? {
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        if result == 0 { return nil }
-        guard result == pid else { return -1 }
-        if status & 0x7f == 0 { return (status >> 8) & 0xff }
-        return 128 + (status & 0x7f)
-    }
-}
+typealias Child = TestChild
 
 /// Runs a command to completion, stdout and stderr apart, killing it at the limit.
 func run(
@@ -99,13 +57,12 @@ func run(
         unlink(base + ".out")
         unlink(base + ".err")
     }
-    let child = try Child.spawn(arguments, stdout: out, stderr: err, environment: environment, stdin: stdin)
+    let child = try Child.spawn(arguments, stdin: .path(stdin), stdout: out, stderr: err, environment: environment)
     let deadline = ContinuousClock.now + timeLimit
     var status = child.poll()
     while status == nil {
         if ContinuousClock.now > deadline {
-            kill(child.pid, SIGKILL)
-            _ = waitpid(child.pid, nil, 0)
+            child.killAndReap()
             throw TestFailure("\(arguments.joined(separator: " ")) did not finish within \(timeLimit)")
         }
         try await Task.sleep(for: .milliseconds(5))
@@ -242,13 +199,13 @@ final class Cluster: @unchecked Sendable {
     /// Sends `signal` to one member's batond (only pids this cluster started).
     func signal(_ name: String, _ number: Int32) {
         guard let child = daemons[name] else { return }
-        kill(child.pid, number)
+        child.signal(number)
     }
 
     /// kill -9, then reap.
     func kill9(_ name: String) async throws {
         guard let child = daemons.removeValue(forKey: name) else { return }
-        kill(child.pid, SIGKILL)
+        child.signal(SIGKILL)
         try await waitUntil("\(name) (pid \(child.pid)) to die") { child.poll() != nil }
     }
 
@@ -257,8 +214,8 @@ final class Cluster: @unchecked Sendable {
     @discardableResult
     func stop(_ name: String, signal number: Int32 = SIGTERM, grace: Duration = Patience.deadline) async throws -> Int32? {
         guard let child = daemons.removeValue(forKey: name) else { return nil }
-        kill(child.pid, SIGCONT)
-        kill(child.pid, number)
+        child.signal(SIGCONT)
+        child.signal(number)
         var status: Int32?
         let deadline = ContinuousClock.now + grace
         while status == nil && ContinuousClock.now < deadline {
@@ -266,8 +223,7 @@ final class Cluster: @unchecked Sendable {
             status = child.poll()
         }
         if status == nil {
-            kill(child.pid, SIGKILL)
-            _ = waitpid(child.pid, nil, 0)
+            child.killAndReap()
         }
         return status
     }
@@ -278,8 +234,8 @@ final class Cluster: @unchecked Sendable {
         guard !stopped else { return }
         stopped = true
         for child in daemons.values {
-            kill(child.pid, SIGCONT)
-            kill(child.pid, SIGTERM)
+            child.signal(SIGCONT)
+            child.signal(SIGTERM)
         }
         let deadline = ContinuousClock.now + Patience.slack
         var remaining = Array(daemons.values)
@@ -288,8 +244,7 @@ final class Cluster: @unchecked Sendable {
             if !remaining.isEmpty { usleep(20_000) }
         }
         for child in remaining {
-            kill(child.pid, SIGKILL)
-            _ = waitpid(child.pid, nil, 0)
+            child.killAndReap()
         }
         daemons = [:]
         if ProcessInfo.processInfo.environment["BATON_KEEP_TEST_DIRS"] == nil {

@@ -188,17 +188,10 @@ struct ChildProcessRunnerTests {
     /// are the runner's alone and not those of other suites running in this one.
     @Test func tenThousandRandomRunsLeaveNothingBehind() async throws {
         let soak = BuildPaths.product("baton-child-soak")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: soak)
-        process.arguments = ["10000", "12", "32"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: output, as: UTF8.self)
+        // Bounded by the test's own time limit's order (a backstop against a hang only).
+        let (status, text) = try TestChild.runToEnd([soak, "10000", "12", "32"], timeLimit: Patience.deadline * 8)
         print(text)
-        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(status == 0, "\(text)")
         #expect(text.contains("10000 runs"))
     }
 }

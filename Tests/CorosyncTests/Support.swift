@@ -45,64 +45,12 @@ struct CommandResult: Sendable {
     let output: String
 }
 
-/// A child started with posix_spawn; waited for with waitpid(WNOHANG) polling, so no
-/// Foundation run loop or SIGCHLD handling is involved.
-struct Child: Sendable {
-    let pid: pid_t
-
-    /// `arguments[0]` is looked up in PATH. `stdin`/`stdout` are dup2'ed (stderr = stdout).
-    static func spawn(_ arguments: [String], stdin: Int32, stdout: Int32, closeInChild: [Int32] = []) throws -> Child {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 2)
-        for fd in closeInChild { posix_spawn_file_actions_addclose(&actions, fd) }
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let status = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
-        guard status == 0 else { throw TestFailure("posix_spawn \(arguments[0]): \(String(cString: strerror(status)))") }
-        return Child(pid: pid)
-    }
-
-    /// The exit status, or nil while running.
-    func poll() -> Int32? {
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        if result == 0 { return nil }
-        guard result == pid else { return -1 }
-        if status & 0x7f == 0 { return (status >> 8) & 0xff }
-        return 128 + (status & 0x7f)
-    }
-}
+typealias Child = TestChild
 
 /// Runs a command to completion (stdout+stderr into a temporary file), killing it at the limit.
 func runSync(_ arguments: [String], timeLimit: Duration = Patience.deadline) throws -> CommandResult {
-    let path = "/tmp/baton-test-\(UUID().uuidString).out"
-    let output = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
-    guard output >= 0, input >= 0 else { throw TestFailure("cannot open \(path)") }
-    defer {
-        close(output)
-        close(input)
-        unlink(path)
-    }
-    let child = try Child.spawn(arguments, stdin: input, stdout: output)
-    let deadline = ContinuousClock.now + timeLimit
-    var status = child.poll()
-    while status == nil {
-        if ContinuousClock.now > deadline {
-            kill(child.pid, SIGKILL)
-            _ = waitpid(child.pid, nil, 0)
-            throw TestFailure("\(arguments.joined(separator: " ")) did not finish within \(timeLimit)")
-        }
-        usleep(10_000)
-        status = child.poll()
-    }
-    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-    return CommandResult(status: status ?? -1, output: text)
+    let result = try TestChild.runToEnd(arguments, timeLimit: timeLimit)
+    return CommandResult(status: result.status, output: result.output)
 }
 
 /// The same, off the cooperative pool (it polls with usleep).
@@ -199,7 +147,7 @@ final class ProbeProcess: Sendable {
         // Close-on-exec: other children must not hold these pipes open.
         for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let child = try Child.spawn([Paths.testbed, "-d", bed.directory, "exec", String(node), Paths.probe] + arguments,
-                                    stdin: toChild[0], stdout: fromChild[1])
+                                    stdin: .descriptor(toChild[0]), stdout: fromChild[1], stderr: fromChild[1])
         close(toChild[0])
         close(fromChild[1])
         let probe = ProbeProcess(node: node, child: child, input: toChild[1])
@@ -262,8 +210,7 @@ final class ProbeProcess: Sendable {
             }
             // Past the deadline, or the test was cancelled (its time limit): kill it by its pid.
             if ContinuousClock.now > deadline || Task.isCancelled {
-                kill(child.pid, SIGKILL)
-                _ = waitpid(child.pid, nil, 0)
+                child.killAndReap()
                 exitStatus.withLock { $0 = -9 }
                 break
             }

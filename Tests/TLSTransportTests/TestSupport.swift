@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -7,32 +8,36 @@ import Testing
 @_exported import TestSupport
 @testable import TLSTransport
 
-/// Runs a program with a bounded wait; kills it at the deadline.
+/// Runs a program with a bounded wait (input from a file, output into one); kills it at the
+/// deadline.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = Patience.deadline) async throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let outputPipe = Pipe()
-    process.standardOutput = outputPipe
-    process.standardError = outputPipe
-    let inputPipe = Pipe()
-    process.standardInput = inputPipe
-    try process.run()
-    if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
-    try? inputPipe.fileHandleForWriting.close()
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while process.isRunning {
-        if clock.now > deadline {
+    let base = NSTemporaryDirectory() + "baton-tls-run-\(UUID().uuidString)"
+    let output = open(base + ".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard output >= 0 else { throw TestFailure("cannot open \(base).out") }
+    defer {
+        close(output)
+        unlink(base + ".out")
+        unlink(base + ".in")
+    }
+    var stdin = TestChild.Input.path("/dev/null")
+    if let input {
+        try input.write(toFile: base + ".in", atomically: false, encoding: .utf8)
+        stdin = .path(base + ".in")
+    }
+    let child = try TestChild.spawn([executable] + arguments, stdin: stdin, stdout: output, stderr: output)
+    let deadline = ContinuousClock.now + timeout
+    var status = child.poll()
+    while status == nil {
+        if ContinuousClock.now > deadline {
             // SIGKILL: the test runner's threads may block SIGTERM, and children inherit that.
-            kill(process.processIdentifier, SIGKILL)
+            child.killAndReap()
             throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }
         try await Task.sleep(for: .milliseconds(10))
+        status = child.poll()
     }
-    let output = String(decoding: outputPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    return (process.terminationStatus, output)
+    return (status!, (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "")
 }
 
 /// A throwaway PKI made with the openssl CLI at test time: a CA, members, and the bad
@@ -252,26 +257,38 @@ func withTimeout<Result: Sendable>(_ timeout: Duration, _ operation: @escaping @
 /// `openssl s_server` as a foreign TLS peer on 127.0.0.1, on a port it picks; stopped by its
 /// own pid.
 final class OpenSSLServer: Sendable {
-    let process: Process
+    let child: TestChild
+    /// The write end of s_server's standard input, held open so that it never reads an end of
+    /// file; closed by `stop`.
+    let input: Int32
     let port: Int
     let outputPath: String
+    private let stopped = Mutex(false)
 
     init(arguments: [String]) async throws {
         let outputPath = NSTemporaryDirectory() + "baton-s_server-\(UInt32.random(in: 0...UInt32.max)).out"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_server", "-accept", "127.0.0.1:0"] + arguments
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = Pipe()
-        try process.run()
+        let output = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw TestFailure("cannot open \(outputPath)") }
+        defer { close(output) }
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw TestFailure("pipe: \(String(cString: strerror(errno)))") }
+        // Close-on-exec: other tests' children must not hold s_server's input open.
+        for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        defer { close(ends[0]) }
+        let child: TestChild
+        do {
+            child = try TestChild.spawn(["/usr/bin/openssl", "s_server", "-accept", "127.0.0.1:0"] + arguments,
+                                        stdin: .descriptor(ends[0]), stdout: output, stderr: output)
+        } catch {
+            close(ends[1])
+            throw error
+        }
         let deadline = ContinuousClock.now + Patience.deadline
         var port: Int?
         while port == nil {
-            guard ContinuousClock.now < deadline, process.isRunning else {
-                process.terminate()
+            guard ContinuousClock.now < deadline, child.poll() == nil else {
+                child.killAndReap()
+                close(ends[1])
                 throw TestFailure("s_server did not start: \((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")")
             }
             try await Task.sleep(for: .milliseconds(20))
@@ -281,19 +298,20 @@ final class OpenSSLServer: Sendable {
                 port = Int(portText)
             }
         }
-        self.process = process
+        self.child = child
+        self.input = ends[1]
         self.port = port!
         self.outputPath = outputPath
     }
 
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
-    /// Bounded: s_server keeps no state worth a graceful stop, so SIGKILL by its pid, then
-    /// wait (bounded) for Foundation to reap it.
+    /// s_server keeps no state worth a graceful stop: SIGKILL by its pid, then reap it.
+    /// Once; later calls do nothing (the descriptor number may be another's by then).
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        let deadline = ContinuousClock.now + Patience.deadline
-        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+        guard stopped.withLock({ stopped in defer { stopped = true }; return !stopped }) else { return }
+        child.killAndReap()
+        close(input)
         try? FileManager.default.removeItem(atPath: outputPath)
     }
 }
