@@ -10,12 +10,18 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 int baton_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd,
                 int stdin_fd, int stdout_fd, int stderr_fd) {
+    return baton_spawn_grouped(pid, path, argv, envp, cwd, stdin_fd, stdout_fd, stderr_fd, 1);
+}
+
+int baton_spawn_grouped(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd,
+                        int stdin_fd, int stdout_fd, int stderr_fd, int new_group) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int result = posix_spawn_file_actions_init(&actions);
@@ -39,8 +45,9 @@ int baton_spawn(pid_t *pid, const char *path, char *const argv[], char *const en
     if (result == 0) result = posix_spawnattr_setsigmask(&attributes, &none);
     if (result == 0) result = posix_spawnattr_setsigdefault(&attributes, &all);
     if (result == 0) result = posix_spawnattr_setpgroup(&attributes, 0);
-    if (result == 0)
-        result = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (new_group) flags |= POSIX_SPAWN_SETPGROUP;
+    if (result == 0) result = posix_spawnattr_setflags(&attributes, flags);
     if (result == 0) result = posix_spawn(pid, path, &actions, &attributes, argv, envp);
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
@@ -64,6 +71,28 @@ int baton_reap(pid_t pid, int *exited, int *code) {
         *exited = 0;
         *code = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     }
+    return 1;
+}
+
+int baton_wait_usage(pid_t pid, int *exited, int *code, int64_t *cpu_microseconds, int64_t *peak_kilobytes) {
+    int status = 0;
+    struct rusage usage;
+    memset(&usage, 0, sizeof usage);
+    pid_t reaped;
+    do {
+        reaped = wait4(pid, &status, 0, &usage);
+    } while (reaped < 0 && errno == EINTR);
+    if (reaped < 0) return -1;
+    if (WIFEXITED(status)) {
+        *exited = 1;
+        *code = WEXITSTATUS(status);
+    } else {
+        *exited = 0;
+        *code = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    }
+    *cpu_microseconds = (int64_t)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000
+        + usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+    *peak_kilobytes = usage.ru_maxrss;
     return 1;
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonClient
+import ChildProcess
 import Foundation
 import TicketWire
 
@@ -95,25 +96,14 @@ struct Bench: ParsableCommand {
         print(report.table())
     }
 
-    /// Wall times of `runs` runs of a command (each must exit 0), sorted: posix_spawn to
-    /// waitpid, stdout to /dev/null (Foundation's Process would add its own run-loop polling).
+    /// Wall times of `runs` runs of a command (each must exit 0), sorted: spawn to reap, output
+    /// to /dev/null (ChildRun; Foundation's Process would add its own run-loop polling).
     static func wallTimes(runs: Int, _ path: String, _ arguments: [String]) throws -> [Duration] {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
         var times: [Duration] = []
         for _ in 0..<runs {
-            let start = ContinuousClock.now
-            var pid: pid_t = 0
-            let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
-            guard spawned == 0 else { throw BenchError("posix_spawn \(path): \(String(cString: strerror(spawned)))") }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            times.append(ContinuousClock.now - start)
-            guard status == 0 else { throw BenchError("\(path) \(arguments.joined(separator: " ")) ended with wait status \(status)") }
+            let run = try ChildRun(path, arguments, captureOutput: false)
+            guard run.exitCode == 0 else { throw BenchError("\(path) \(arguments.joined(separator: " ")) exited \(run.exitCode)") }
+            times.append(.nanoseconds(Int64(run.wall * 1e9)))
         }
         return times.sorted()
     }
@@ -305,7 +295,7 @@ final class BenchCluster {
     let daemon: String
     let names = ["site-a", "site-b", "arbitrator"]
     let addresses = ["site-a": "127.0.0.1", "site-b": "127.0.0.2", "arbitrator": "127.0.0.3"]
-    var processes: [String: Process] = [:]
+    var processes: [String: SpawnedChild] = [:]
     let metricsPorts: [String: Int]
 
     init(root: String, pki: String, daemon: String, port: Int, tickets: [String], expire: Int) throws {
@@ -346,7 +336,7 @@ final class BenchCluster {
                     if case .peers(let peers) = try client.call(.peers), peers.allSatisfy(\.connected) { break }
                 }
                 guard ContinuousClock.now < deadline else { throw BenchError("\(name) not ready within \(format(readyTimeout)); see \(root)/\(name).log") }
-                guard processes[name]?.isRunning == true else { throw BenchError("\(name) exited; see \(root)/\(name).log") }
+                guard processes[name]?.poll() == nil else { throw BenchError("\(name) exited; see \(root)/\(name).log") }
                 Thread.sleep(forTimeInterval: 0.05)
             }
         }
@@ -372,36 +362,23 @@ final class BenchCluster {
     }
 
     func launch(_ name: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: daemon)
-        process.arguments = [
+        processes[name] = try startDaemon(daemon, [
             "-c", "\(root)/\(name).conf", "--state-directory", "\(root)/state-\(name)", "--socket", socket(name),
             "--metrics", "127.0.0.1:\(metricsPorts[name]!)",
-        ]
-        _ = FileManager.default.createFile(atPath: "\(root)/\(name).log", contents: nil)
-        let log = FileHandle(forWritingAtPath: "\(root)/\(name).log")!
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        processes[name] = process
+        ], logPath: "\(root)/\(name).log")
     }
 
     func kill9(_ name: String) {
-        guard let process = processes[name], process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        processes[name]?.killAndReap()
     }
 
     /// SIGTERM to every process this cluster started, then SIGKILL after 5 s.
     func stop() {
-        for process in processes.values where process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        for process in processes.values { process.signal(SIGTERM) }
         let deadline = ContinuousClock.now + .seconds(5)
         for process in processes.values {
-            while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
+            while process.poll() == nil && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            process.killAndReap()
         }
         processes = [:]
     }
@@ -432,8 +409,8 @@ final class BenchCluster {
     /// utime + stime in clock ticks, from /proc/PID/stat.
     func cpuTicks() -> [String: Int] {
         var result: [String: Int] = [:]
-        for (name, process) in processes where process.isRunning {
-            guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+        for (name, process) in processes where process.poll() == nil {
+            guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8),
                   let close = text.lastIndex(of: ")") else { continue }
             let fields = text[text.index(after: close)...].split(separator: " ")
             // After the command: state is field 3; utime and stime are fields 14 and 15.
@@ -445,8 +422,8 @@ final class BenchCluster {
     /// VmRSS in kB, from /proc/PID/status.
     func rssKilobytes() -> [String: Int] {
         var result: [String: Int] = [:]
-        for (name, process) in processes where process.isRunning {
-            guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { continue }
+        for (name, process) in processes where process.poll() == nil {
+            guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8) else { continue }
             for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
                 result[name] = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
             }

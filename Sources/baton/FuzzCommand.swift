@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChildProcess
 import DecoderFuzzing
 import Foundation
 
@@ -138,8 +139,6 @@ struct FuzzCommand: ParsableCommand {
         var start = 0
         while report.inputs < inputs && saved.count < failuresMax && deadline.map({ clock.now < $0 }) ?? true {
             FileManager.default.createFile(atPath: progressPath, contents: Data(count: 8 * Self.progressSlots))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
             var arguments = ["fuzz", "--target", name, "--seed", String(seed), "--worker-start", String(start),
                              "--progress-file", progressPath, "--repository", repository, "--inputs", String(inputs - report.inputs)]
             if let cibDirectory { arguments += ["--cib-directory", cibDirectory] }
@@ -147,25 +146,33 @@ struct FuzzCommand: ParsableCommand {
                 let left = deadline - clock.now
                 arguments += ["--seconds", String(max(0.001, Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18))]
             }
-            process.arguments = arguments
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
+            // The worker's output into a file (a pipe read only after its end would stall a
+            // worker that prints more than the pipe holds); its errors stay on ours.
+            let outputPath = scratch + "/worker.out"
+            let output = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard output >= 0 else { throw ValidationError("cannot open \(outputPath): \(String(cString: strerror(errno)))") }
+            let process: SpawnedChild
+            do {
+                defer { close(output) }
+                process = try SpawnedChild.spawn("/proc/self/exe", arguments, standardOutput: output, standardError: 2, ownGroup: false)
+            } catch {
+                throw ValidationError(error.description)
+            }
             // Watch for a hang: the index must move within the input timeout.
             var lastIndex: Int64 = -1
             var lastMove = clock.now
             var hung = false
-            while process.isRunning {
+            while process.poll() == nil {
                 Thread.sleep(forTimeInterval: 0.2)
                 let index = Self.readProgress(progressPath).first ?? -1
                 if index != lastIndex { (lastIndex, lastMove) = (index, clock.now) }
                 if clock.now - lastMove > .milliseconds(Int64(inputTimeout * 1000)) {
-                    kill(process.processIdentifier, SIGKILL)
+                    process.killAndReap()
                     hung = true
                 }
             }
-            process.waitUntilExit()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let exit = process.wait()
+            let printed = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             let progress = Self.readProgress(progressPath)
             report.inputs += Int(progress[1])
             report.accepted += Int(progress[2])
@@ -175,12 +182,12 @@ struct FuzzCommand: ParsableCommand {
             var reason: String?
             if hung {
                 reason = "no progress for \(inputTimeout) s (a hang)"
-            } else if process.terminationReason == .uncaughtSignal {
-                reason = "trapped (signal \(process.terminationStatus))"
+            } else if case .signaled(let signal) = exit {
+                reason = "trapped (signal \(signal))"
             } else if let line = printed.split(separator: "\n").first(where: { $0.hasPrefix("failure: ") }) {
                 reason = String(line.dropFirst("failure: ".count))
-            } else if process.terminationStatus != 0 {
-                reason = "worker exited with status \(process.terminationStatus): \(printed)"
+            } else if exit != .exited(0) {
+                reason = "worker \(exit): \(printed)"
             }
             guard let reason else { break }   // the budget ran out without a failure
             let index = Int(progress[0])

@@ -1,4 +1,5 @@
 import BatonConfig
+import ChildProcess
 import Foundation
 
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ struct LiveDemo {
     let directory: URL
     let batond: String
     let baton: String
-    var processes: [String: Process] = [:]
+    var processes: [String: SpawnedChild] = [:]
     var port: Int = 0
 
     static let members = ["site-a", "site-b", "arbitrator"]
@@ -61,8 +62,7 @@ struct LiveDemo {
 
         step("4. site-a dies (kill -9 of its batond). Its lease runs out on the other members' clocks; then site-b acquires, with no random back-off.")
         let remaining = leaseRemaining(at: "site-b")
-        kill(processes["site-a"]!.processIdentifier, SIGKILL)
-        processes["site-a"]!.waitUntilExit()
+        processes["site-a"]!.killAndReap()
         // The site is gone with its resources: its CIB no longer counts as granted.
         try? FileManager.default.removeItem(atPath: cibPath("site-a"))
         let killed = Date()
@@ -142,30 +142,19 @@ struct LiveDemo {
     }
 
     mutating func start(_ member: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: batond)
         let state = directory.appendingPathComponent("state-\(member)").path
         var arguments = ["-c", configPath(member), "--state-directory", state, "--socket", socketPath(member), "--log-level", verbose ? "info" : "warning"]
         arguments += member == "arbitrator" ? ["--back-end", "none"] : ["--back-end", "file", "--cib-file", cibPath(member)]
-        process.arguments = arguments
-        let log = FileHandle(forWritingAtPath: logPath(member)) ?? {
-            FileManager.default.createFile(atPath: logPath(member), contents: nil)
-            return FileHandle(forWritingAtPath: logPath(member))!
-        }()
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        // In the demo's process group: a Ctrl-C at the terminal stops the daemons too.
+        let process = try startDaemon(batond, arguments, logPath: logPath(member), ownGroup: false)
         processes[member] = process
         try waitUntil("\(member)'s batond answers", timeout: 20) { (try? self.cli(["status"], as: member).status) == 0 }
-        say("   started batond for \(member) (pid \(process.processIdentifier))")
+        say("   started batond for \(member) (pid \(process.pid))")
     }
 
     func stopAll() {
-        for (_, process) in processes where process.isRunning {
-            process.terminate()
-        }
-        for (_, process) in processes { process.waitUntilExit() }
+        for process in processes.values { process.signal(SIGTERM) }
+        for process in processes.values { process.wait() }
         if !verbose { try? FileManager.default.removeItem(at: directory) }
     }
 
@@ -258,13 +247,9 @@ final class CIBSampler: @unchecked Sendable {
 }
 
 func runTool(_ path: String, _ arguments: [String]) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw LiveDemo.DemoError(description: "\(path) failed with status \(process.terminationStatus)")
+    let run = try ChildRun(path, arguments, captureOutput: false, inheritOutput: true)
+    guard run.exitCode == 0 else {
+        throw LiveDemo.DemoError(description: "\(path) failed with status \(run.exitCode)")
     }
 }
 

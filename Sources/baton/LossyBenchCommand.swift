@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChildProcess
 import Foundation
 import TicketWire
 
@@ -72,19 +73,13 @@ struct LossyBench: ParsableCommand {
         guard let made = mkdtemp(&template) else { throw BenchError("mkdtemp failed") }
         let root = String(cString: made)
         let bed = root + "/bed"
-        var processes: [String: pid_t] = [:]
+        var processes: [String: SpawnedChild] = [:]
         defer {
-            for pid in processes.values { kill(pid, SIGTERM) }
+            for process in processes.values { process.signal(SIGTERM) }
             let deadline = ContinuousClock.now + .seconds(5)
-            for pid in processes.values {
-                while waitpid(pid, nil, WNOHANG) == 0 {
-                    if ContinuousClock.now > deadline {
-                        kill(pid, SIGKILL)
-                        _ = waitpid(pid, nil, 0)
-                        break
-                    }
-                    Thread.sleep(forTimeInterval: 0.02)
-                }
+            for process in processes.values {
+                while process.poll() == nil && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
+                process.killAndReap()
             }
             _ = try? spawnAndWait(bedScript, ["-d", bed, "teardown"])
             if keep { say("  kept \(root)") } else { try? FileManager.default.removeItem(atPath: root) }
@@ -113,10 +108,10 @@ struct LossyBench: ParsableCommand {
         func cib(_ name: String) -> String { "\(root)/cib-\(name).xml" }
         for (index, name) in names.enumerated() {
             // impair-bed exec and ip netns exec both exec: the pid is batond's.
-            processes[name] = try spawn(bedScript, ["-d", bed, "exec", "\(index + 1)", daemon, "-c", "\(root)/\(name).conf",
+            processes[name] = try startDaemon(bedScript, ["-d", bed, "exec", "\(index + 1)", daemon, "-c", "\(root)/\(name).conf",
                                                     "--state-directory", "\(root)/state-\(name)", "--socket", socket(name)]
                                             + (name == "arbitrator" ? ["--back-end", "none"] : ["--back-end", "file", "--cib-file", cib(name)]),
-                                        output: "\(root)/\(name).log")
+                                              logPath: "\(root)/\(name).log")
         }
         let ready = ContinuousClock.now + .seconds(60)
         for name in names {
@@ -126,7 +121,7 @@ struct LossyBench: ParsableCommand {
                     if case .peers(let peers) = try client.call(.peers), peers.allSatisfy(\.connected) { break }
                 }
                 guard ContinuousClock.now < ready else { throw BenchError("\(name) not ready within 60 s; see \(root)/\(name).log (--keep)") }
-                guard let pid = processes[name], waitpid(pid, nil, WNOHANG) == 0 else {
+                guard let process = processes[name], process.poll() == nil else {
                     processes[name] = nil
                     throw BenchError("\(name) exited; see \(root)/\(name).log (--keep)")
                 }
@@ -163,33 +158,14 @@ func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-/// posix_spawn with stdin from /dev/null and stdout and stderr to `output` (or /dev/null).
-/// (Foundation's Process waits for every holder of a descriptor it gives the child, and
-/// impair-bed leaves the switch running in the background.)
-func spawn(_ path: String, _ arguments: [String], output: String = "/dev/null") throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let status = posix_spawn(&pid, path, &actions, nil, argv, environ)
-    guard status == 0 else { throw BenchError("posix_spawn \(path): \(String(cString: strerror(status)))") }
-    return pid
-}
-
-/// Runs `path` to its end; throws unless it exits 0.
+/// Runs `path` to its end, output to /dev/null; throws unless it exits 0. (Foundation's Process
+/// waits for every holder of a descriptor it gives the child, and impair-bed leaves the switch
+/// running in the background.)
 @discardableResult
 func spawnAndWait(_ path: String, _ arguments: [String]) throws -> Int32 {
-    let pid = try spawn(path, arguments)
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    guard code == 0 else { throw BenchError("\(path) \(arguments.joined(separator: " ")) exited \(code)") }
-    return code
+    let run = try ChildRun(path, arguments, captureOutput: false)
+    guard run.exitCode == 0 else { throw BenchError("\(path) \(arguments.joined(separator: " ")) exited \(run.exitCode)") }
+    return run.exitCode
 }
 
 struct LossyFigures: CustomStringConvertible {

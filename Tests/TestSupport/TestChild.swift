@@ -1,21 +1,16 @@
+import ChildProcess
 import Foundation
 import Glibc
-import Synchronization
 
-/// A child a test started with posix_spawn, waited for by polling waitpid(WNOHANG), so no
-/// Foundation run loop or SIGCHLD handling is involved.
-///
-/// It remembers whether it has been reaped, and after that it neither signals nor waits for
-/// its pid again: every test target runs in one process, and a pid the kernel hands out anew
-/// (pid_max is 32768 here) may by then belong to a child another test started, through
-/// ChildProcess for example. A second `waitpid` on it would take that child's exit status
-/// (its owner then meets ECHILD), and a `kill` would hit the wrong process.
+/// A child a test started (ChildProcess's `SpawnedChild`: reaped once, never signalled or
+/// waited for again after that: every test target runs in one process, and a pid the kernel
+/// hands out anew may by then be another test's child), in a process group of its own, with
+/// the exit status as a shell shows it (128 + signal when killed, -1 when unknown).
 public final class TestChild: Sendable {
-    public let pid: pid_t
-    /// The exit status once reaped (128 + signal when killed; -1 when it could not be read).
-    private let reaped = Mutex<Int32?>(nil)
+    public let child: SpawnedChild
+    public var pid: pid_t { child.pid }
 
-    private init(pid: pid_t) { self.pid = pid }
+    private init(_ child: SpawnedChild) { self.child = child }
 
     /// Where the child's standard input comes from.
     public enum Input: Sendable {
@@ -23,83 +18,46 @@ public final class TestChild: Sendable {
         case descriptor(Int32)
     }
 
-    /// Starts `arguments` (`arguments[0]` looked up in PATH), with stdout and stderr dup2'ed from
-    /// the given descriptors, the environment given or this process's, `closeInChild` closed.
-    /// A spawn that meets ETXTBSY is tried again until `Patience.deadline`: a program a test has
-    /// just copied can still be open for writing in a child that another test forked in between
-    /// and that has not reached its exec yet; that passes.
+    /// Starts `arguments` (`arguments[0]` looked up in PATH when it has no slash), stdout and
+    /// stderr onto the given descriptors, the environment given or this process's. A spawn that
+    /// meets ETXTBSY is tried again until `Patience.deadline`: a program a test has just copied
+    /// can still be open for writing in a child that another test forked in between and that
+    /// has not reached its exec yet; that passes.
     public static func spawn(
         _ arguments: [String], stdin: Input = .path("/dev/null"), stdout: Int32, stderr: Int32,
-        environment: [String: String]? = nil, closeInChild: [Int32] = []
+        environment: [String: String]? = nil
     ) throws -> TestChild {
         precondition(!arguments.isEmpty, "spawn without a program")
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
+        var input: Int32
         switch stdin {
-        case .path(let path): posix_spawn_file_actions_addopen(&actions, 0, path, O_RDONLY, 0)
-        case .descriptor(let fd): posix_spawn_file_actions_adddup2(&actions, fd, 0)
+        case .path(let path):
+            input = open(path, O_RDONLY | O_CLOEXEC)
+            guard input >= 0 else { throw TestFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
+        case .descriptor(let fd): input = fd
         }
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-        for fd in closeInChild { posix_spawn_file_actions_addclose(&actions, fd) }
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var environmentPointers: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
-        defer { environmentPointers?.forEach { free($0) } }
-        var pid: pid_t = 0
-        var status: Int32
-        let giveUp = ContinuousClock.now + Patience.deadline
-        repeat {
-            if environmentPointers != nil {
-                status = environmentPointers!.withUnsafeMutableBufferPointer { posix_spawnp(&pid, arguments[0], &actions, nil, argv, $0.baseAddress) }
-            } else {
-                status = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
-            }
-            if status == ETXTBSY { usleep(10_000) }
-        } while status == ETXTBSY && ContinuousClock.now < giveUp
-        guard status == 0 else { throw TestFailure("posix_spawn \(arguments[0]): \(String(cString: strerror(status)))") }
-        return TestChild(pid: pid)
-    }
-
-    /// The exit status (128 + signal when killed), or nil while running. Reaps the child the
-    /// first time it has ended; later calls return the same status without a waitpid.
-    public func poll() -> Int32? {
-        reaped.withLock { reaped in
-            if let status = reaped { return status }
-            var status: Int32 = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == 0 { return nil }
-            reaped = result == pid ? Self.decode(status) : -1
-            return reaped
+        defer { if case .path = stdin { close(input) } }
+        do {
+            return TestChild(try SpawnedChild.spawn(arguments[0], Array(arguments.dropFirst()), environment: environment,
+                                                    standardInput: input, standardOutput: stdout, standardError: stderr,
+                                                    retryBusyFor: Patience.deadline))
+        } catch {
+            throw TestFailure(error.description)
         }
     }
 
-    /// Sends `number` unless the child has been reaped (its pid may be another process's now).
-    public func signal(_ number: Int32) {
-        reaped.withLock { reaped in
-            if reaped == nil { _ = kill(pid, number) }
-        }
-    }
+    /// The exit status, or nil while running. Reaps the child the first time it has ended.
+    public func poll() -> Int32? { child.poll()?.shellStatus }
 
-    /// SIGKILL and wait for it, unless it has been reaped already; returns the exit status.
+    /// Sends `number` to the child alone, unless it has been reaped.
+    public func signal(_ number: Int32) { child.signal(number) }
+
+    /// SIGKILL to its process group and wait, unless it has been reaped; the exit status.
     @discardableResult
-    public func killAndReap() -> Int32 { signalAndReap(SIGKILL) }
+    public func killAndReap() -> Int32 { child.killAndReap().shellStatus }
 
-    /// Sends `number`, then waits for the child to end; returns its exit status. Unless it has
-    /// been reaped already.
+    /// Sends `number` to its process group, then waits for it; the exit status.
     @discardableResult
-    public func signalAndReap(_ number: Int32) -> Int32 {
-        reaped.withLock { reaped in
-            if let status = reaped { return status }
-            _ = kill(pid, number)
-            var status: Int32 = 0
-            var result: pid_t
-            repeat { result = waitpid(pid, &status, 0) } while result < 0 && errno == EINTR
-            reaped = result == pid ? Self.decode(status) : -1
-            return reaped!
-        }
-    }
+    public func signalAndReap(_ number: Int32) -> Int32 { child.signalAndReap(number).shellStatus }
 
     /// Runs `arguments` to its end (stdin /dev/null; stdout and stderr together into a temporary
     /// file), polling, killed at `timeLimit`. Synchronous, for teardowns in `defer`; it blocks
@@ -124,9 +82,5 @@ public final class TestChild: Sendable {
             status = child.poll()
         }
         return (status!, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
-    }
-
-    private static func decode(_ status: Int32) -> Int32 {
-        status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 }

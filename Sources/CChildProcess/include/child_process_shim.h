@@ -14,6 +14,16 @@
 int baton_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd,
                 int stdin_fd, int stdout_fd, int stderr_fd);
 
+/// The same, with `new_group` 0 keeping the child in the caller's process group (a daemon the
+/// demo starts in the foreground: a Ctrl-C at the terminal reaches it too) and 1 as above.
+int baton_spawn_grouped(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd,
+                        int stdin_fd, int stdout_fd, int stderr_fd, int new_group);
+
+/// Waits for `pid` (blocking; EINTR retried) and reports as baton_reap does, with its resource
+/// usage: user + system CPU microseconds and peak resident kilobytes (wait4's ru_maxrss).
+/// Returns 1, or -1 and errno.
+int baton_wait_usage(pid_t pid, int *exited, int *code, int64_t *cpu_microseconds, int64_t *peak_kilobytes);
+
 /// pidfd_open(2): a descriptor that becomes readable when `pid` exits (close-on-exec). -1 and errno.
 int baton_pidfd_open(pid_t pid);
 
