@@ -192,6 +192,7 @@ let package = Package(
         .testTarget(name: "BatondTests", dependencies: ["TestSupport", "TicketElection", "Executor", "ExecutorShell"]),
         // What the test targets that drive real processes share (not shipped).
         .target(name: "TestSupport", dependencies: ["ChildProcess"], path: "Tests/TestSupport"),
+        .testTarget(name: "BatonClientTests", dependencies: ["BatonClient", "TicketElection", "TicketWire"]),
         // libxml2 (Debian: libxml2-dev), found through pkg-config.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // The CIB: a typed model read from and written to Pacemaker's XML with libxml2.

@@ -2,9 +2,9 @@ import TicketElection
 import TicketWire
 
 /// The command lines `baton`, the small admin front, answers by itself: the ticket commands
-/// (list, grant, revoke, standby, activate, move, peers, status, attr) with text output through
-/// the admin socket of this machine, written in the forms `baton-full`'s ArgumentParser reads
-/// the same way. Anything else — help, JSON output, lab commands, a usage error, an option
+/// (list, grant, revoke, standby, activate, move, peers, status, attr) with text or JSON output
+/// through the admin socket of this machine, written in the forms `baton-full`'s ArgumentParser
+/// reads the same way. Anything else — help, lab commands, a usage error, an option
 /// written another way (`--config=X`, `-wC`, given twice), a value that starts with `-` — is
 /// not parsed here (`parse` returns nil) and the front hands the whole command line to
 /// `baton-full`, so every such message and exit code is ArgumentParser's, unchanged.
@@ -20,6 +20,8 @@ public struct AdminCommandLine: Sendable, Equatable {
 
     public var command: Command
     public var settings: ClientSettings
+    /// `--output json` (ClientJSON); text otherwise.
+    public var json = false
 
     /// Arguments after the program name; nil when `baton-full` must read them.
     public static func parse(_ arguments: [String]) -> AdminCommandLine? {
@@ -37,13 +39,16 @@ public struct AdminCommandLine: Sendable, Equatable {
         guard let read = read(Array(rest), flags: shape.flags, options: shape.options) else { return nil }
         guard read.positionals.count == shape.positionals else { return nil }
         var settings = ClientSettings()
+        var json = false
         for (option, value) in read.values {
             switch option {
             case "-c", "--config": settings.config = value
             case "-s", "--site": settings.site = value
             case "--socket": settings.socket = value
             case "--run-directory": settings.runDirectory = value
-            case "--output": guard value == "text" else { return nil }  // json: Foundation's serializer, in baton-full
+            case "--output":
+                guard value == "text" || value == "json" else { return nil }  // ArgumentParser words the refusal
+                json = value == "json"
             case "--timeout":
                 guard let seconds = Int(value) else { return nil }
                 settings.timeoutSeconds = seconds
@@ -79,7 +84,7 @@ public struct AdminCommandLine: Sendable, Equatable {
         case "attr list": command = .listAttributes(ticket: positionals[0])
         default: return nil
         }
-        return AdminCommandLine(command: command, settings: settings)
+        return AdminCommandLine(command: command, settings: settings, json: json)
     }
 
     /// Each command's positional count, flags and options beyond the shared ones.

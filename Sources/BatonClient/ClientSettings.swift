@@ -171,7 +171,7 @@ public enum SystemTime {
     }
 }
 
-/// A span in seconds, for JSON output.
+/// A span in seconds, for the text and JSON answers.
 public func seconds(_ span: Duration?) -> Double? {
     span.map { Double($0.nanoseconds) / 1e9 }
 }

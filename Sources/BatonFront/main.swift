@@ -9,7 +9,7 @@ import Glibc
 // machine's admin socket (what scripts and people run most: list, grant, revoke, status, …)
 // are answered here, by a small executable that links neither ArgumentParser nor Foundation,
 // OpenSSL, libxml2 or Corosync: its start-up is a few milliseconds where the full command line
-// took about 19 (README, "start-up"). Everything else — help, JSON output, the lab commands,
+// took about 19 (README, "start-up"). Everything else — help, the lab commands,
 // `-s MEMBER` over TLS, every usage error — is handed unchanged (same argv, same environment) to
 // `baton-full` next to this executable, so that output, messages and exit codes are one
 // program's. Both print the ticket answers with BatonClient's code.
@@ -36,25 +36,45 @@ func fail(_ error: CLIError, status: Bool) -> Never {
 guard let line = AdminCommandLine.parse(Array(CommandLine.arguments.dropFirst())) else { runFull() }
 let settings = line.settings
 let isStatus = line.command == .status
-do {
+do throws(CLIError) {
     guard case .socket(let path) = try settings.route() else { runFull() }  // TLS to another member
     switch line.command {
     case .list:
         let tickets = try ExpectedAnswer.tickets(settings.ask(.list, socketPath: path))
         let configuration = try? settings.loadConfiguration()
-        for output in ClientText.list(tickets, configuration: configuration) { print(output) }
+        if line.json {
+            print(ClientJSON.list(tickets, configuration: configuration).text)
+        } else {
+            for output in ClientText.list(tickets, configuration: configuration) { print(output) }
+        }
     case .peers:
-        for output in ClientText.peers(try ExpectedAnswer.peers(settings.ask(.peers, socketPath: path))) { print(output) }
+        let peers = try ExpectedAnswer.peers(settings.ask(.peers, socketPath: path))
+        if line.json {
+            print(ClientJSON.peers(peers).text)
+        } else {
+            for output in ClientText.peers(peers) { print(output) }
+        }
     case .status:
-        print(ClientText.status(try ExpectedAnswer.status(settings.ask(.status, socketPath: path))))
+        let status = try ExpectedAnswer.status(settings.ask(.status, socketPath: path))
+        print(line.json ? ClientJSON.status(status).text : ClientText.status(status))
     case .ticket(let ticket, let command):
-        print(try textOutcome(of: settings.ask(.ticket(name: ticket, command), socketPath: path)))
+        let body = try settings.ask(.ticket(name: ticket, command), socketPath: path)
+        if line.json, case .outcome(let outcome) = body {
+            print(ClientJSON.outcome(ticket: ticket, outcome).text)
+            if !outcome.succeeded { throw CLIError(code: .failed, message: outcome.text) }
+        } else {
+            print(try textOutcome(of: body))
+        }
     case .getAttribute(let ticket, let name):
         let body = try settings.ask(.getAttribute(ticket: ticket, name: name), socketPath: path)
         for output in try ClientText.attributeLines(of: body, valuesOnly: true) { print(output) }
     case .listAttributes(let ticket):
         let body = try settings.ask(.listAttributes(ticket: ticket), socketPath: path)
-        for output in try ClientText.attributeLines(of: body, valuesOnly: false) { print(output) }
+        if line.json, case .attributes(let attributes) = body {
+            print(ClientJSON.attributes(attributes).text)
+        } else {
+            for output in try ClientText.attributeLines(of: body, valuesOnly: false) { print(output) }
+        }
     }
 } catch {
     fail(error, status: isStatus)

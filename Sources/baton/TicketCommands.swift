@@ -59,12 +59,6 @@ func runClient(_ body: () async throws -> Void) async throws {
     }
 }
 
-func printJSON(_ value: Any) {
-    if let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys]) {
-        print(String(decoding: data, as: UTF8.self))
-    }
-}
-
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the tickets and who holds them (booth's `list` lines).")
     @OptionGroup var options: ClientOptions
@@ -74,19 +68,7 @@ struct List: AsyncParsableCommand {
             let tickets = try ExpectedAnswer.tickets(await options.ask(.list))
             let configuration = try? options.loadConfiguration()
             if options.output == .json {
-                func address(_ name: String) -> String { configuration?.member(named: name)?.address ?? name }
-                printJSON(tickets.map { ticket -> [String: Any] in
-                    var entry: [String: Any] = [
-                        "ticket": ticket.name, "mode": ticket.manual ? "manual" : "auto", "term": ticket.term,
-                        "granted_here": ticket.grantedHere, "standby": ticket.standby,
-                    ]
-                    entry["leader"] = ticket.leader ?? NSNull()
-                    entry["leader_address"] = ticket.leader.map(address) ?? NSNull()
-                    entry["lease_remaining_seconds"] = seconds(ticket.leaseRemaining) ?? NSNull()
-                    entry["commit_pending_seconds"] = seconds(ticket.commitPending) ?? NSNull()
-                    entry["manual_holders"] = ticket.manualHolders
-                    return entry
-                })
+                print(ClientJSON.list(tickets, configuration: configuration).text)
                 return
             }
             for line in ClientText.list(tickets, configuration: configuration) { print(line) }
@@ -99,9 +81,7 @@ func runTicketCommand(_ options: ClientOptions, ticket: String, _ command: Ticke
     try await runClient {
         let body = try await options.ask(.ticket(name: ticket, command))
         if options.output == .json, case .outcome(let outcome) = body {
-            var entry: [String: Any] = ["ticket": ticket, "succeeded": outcome.succeeded, "message": outcome.text]
-            entry["commit_pending_seconds"] = seconds(outcome.commitPending) ?? NSNull()
-            printJSON(entry)
+            print(ClientJSON.outcome(ticket: ticket, outcome).text)
             if !outcome.succeeded { throw CLIError(code: .failed, message: outcome.text) }
             return
         }
@@ -165,10 +145,7 @@ struct Peers: AsyncParsableCommand {
         try await runClient {
             let peers = try ExpectedAnswer.peers(await options.ask(.peers))
             if options.output == .json {
-                printJSON(peers.map { peer -> [String: Any] in
-                    ["name": peer.name, "role": peer.site ? "site" : "arbitrator", "address": peer.address, "connected": peer.connected,
-                     "last_heard_seconds": seconds(peer.lastHeard) ?? NSNull()]
-                })
+                print(ClientJSON.peers(peers).text)
                 return
             }
             for line in ClientText.peers(peers) { print(line) }
@@ -186,8 +163,7 @@ struct Status: AsyncParsableCommand {
         do {
             let status = try ExpectedAnswer.status(await options.ask(.status))
             if options.output == .json {
-                printJSON(["name": status.name, "role": status.site ? "site" : "arbitrator", "tickets": status.tickets,
-                           "uptime_seconds": Double(status.uptime.nanoseconds) / 1e9, "running": true])
+                print(ClientJSON.status(status).text)
             } else {
                 print(ClientText.status(status))
             }
@@ -249,7 +225,7 @@ struct Attr: AsyncParsableCommand {
             try await runClient {
                 let body = try await options.ask(.listAttributes(ticket: ticket))
                 if options.output == .json, case .attributes(let attributes) = body {
-                    printJSON(Dictionary(uniqueKeysWithValues: attributes.map { ($0.name, $0.value) }))
+                    print(ClientJSON.attributes(attributes).text)
                     return
                 }
                 for line in try ClientText.attributeLines(of: body, valuesOnly: false) { print(line) }

@@ -77,7 +77,7 @@ extension EndToEnd {
             }
         }
 
-        /// The front alone in a directory: `list` needs nothing else; what it hands on fails
+        /// The front alone in a directory: `list` (text or JSON) needs nothing else; what it hands on fails
         /// with the path it looked for (exit 127), so the test also proves which answered.
         @Test func theFrontAnswersListWithoutTheFullCommandLine() async throws {
             try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
@@ -90,7 +90,10 @@ extension EndToEnd {
                 let list = try await run([alone + "/baton", "list"] + site)
                 #expect(list.status == 0 && list.stdout.hasPrefix("ticket: ticketA, leader: 127.0.0.1, expires: "), "\(list)")
                 let json = try await run([alone + "/baton", "list", "--output", "json"] + site)
-                #expect(json.status == 127 && json.stderr == "baton: cannot run \(alone)/baton-full: No such file or directory\n", "\(json)")
+                let tickets = try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+                #expect(json.status == 0 && tickets?.first?["leader"] as? String == "site-a", "\(json)")
+                let help = try await run([alone + "/baton", "list", "--help"])
+                #expect(help.status == 127 && help.stderr == "baton: cannot run \(alone)/baton-full: No such file or directory\n", "\(help)")
             }
         }
 
