@@ -36,9 +36,11 @@ test:
 	  echo "conformance: skipped: $(CONFORMANCE_DIR)/xml not found (the suite data lives outside the repository)"; \
 	fi
 	@# Differential test against crm_simulate 2.1.5 on 300 generated CIBs (about a minute): fails
-	@# when a seed listed in Tests/Differential/expected-agree.txt disagrees; skipped, saying why,
+	@# when a seed listed in Tests/Differential/expected-agree.txt disagrees on the summary, or one
+	@# in expected-graph-agree.txt on the transition graph; skipped, saying why,
 	@# when crm_simulate is not installed.
-	.build/debug/baton differential --seed 1 --count 300 --expect Tests/Differential/expected-agree.txt --quiet --skip-without-crm-simulate
+	.build/debug/baton differential --seed 1 --count 300 --expect Tests/Differential/expected-agree.txt \
+	  --expect-graphs Tests/Differential/expected-graph-agree.txt --quiet --skip-without-crm-simulate
 
 # issue 3's benchmark: real batond processes on loopback (release builds). `bench-quick` is the
 # smoke-test size (about a minute).

@@ -7,17 +7,19 @@ import Scheduler
 import Synchronization
 
 /// `baton differential`: random CIBs (CIBGenerator) scheduled by us and by crm_simulate 2.1.5,
-/// Transition Summaries compared the conformance suite's way. A lab command: agreement overall
-/// and per feature, the disagreements by class, each saved with its input.
+/// Transition Summaries compared the conformance suite's way and transition graphs as a
+/// controller executes them (numbering aside). A lab command: agreement overall and per
+/// feature, the disagreements by class, each saved with its input.
 struct DifferentialCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "differential",
         abstract: "Compare our scheduler with crm_simulate on random CIBs (a lab command).",
         discussion: """
             For seeds S..S+N-1, generates a CIB (CIBGenerator seeded with FuzzGenerator(seed:)), runs \
-            `LC_ALL=C crm_simulate -x FILE -S -t \(CIBGenerator.nowISO8601)` and our scheduler at the same time, \
-            and compares the Transition Summaries. --expect FILE fails (exit 1) when a seed listed there \
-            disagrees (a regression); --write-agreeing FILE writes the agreeing seeds (the ratchet).
+            `LC_ALL=C crm_simulate -x FILE -S -G GRAPH -t \(CIBGenerator.nowISO8601)` and our scheduler at the same time, \
+            and compares the Transition Summaries and the transition graphs. --expect FILE fails (exit 1) when a \
+            seed listed there disagrees on the summary (a regression), --expect-graphs FILE when one listed there \
+            disagrees on the graph; --write-agreeing and --write-agreeing-graphs write the agreeing seeds (the ratchets).
             """)
 
     @Option(help: "The first seed.") var seed: Int = 1
@@ -28,6 +30,8 @@ struct DifferentialCommand: ParsableCommand {
     @Option(help: "Save each disagreement (input, both summaries, the diff) in this directory.") var save: String?
     @Option(help: "Seeds that must agree (one per line, # comments): a disagreement among them fails.") var expect: String?
     @Option(help: "Write the seeds that agreed to this file.") var writeAgreeing: String?
+    @Option(help: "Seeds whose graphs must agree (one per line, # comments): a disagreement among them fails.") var expectGraphs: String?
+    @Option(help: "Write the seeds whose graphs agreed to this file.") var writeAgreeingGraphs: String?
     @Option(help: "crm_simulate runs in flight at once.") var jobs: Int = 2
     @Option(help: "The crm_simulate to compare with.") var crmSimulate: String = "/usr/sbin/crm_simulate"
     @Flag(help: "Print only disagreements and the totals.") var quiet = false
@@ -52,9 +56,14 @@ struct DifferentialCommand: ParsableCommand {
         var features: Set<CIBFeature>
         var expected: [String] = []
         var actual: [String] = []
-        /// nil: agreement. (A graph comparison, `-G` against our graph, belongs beside this
-        /// once the scheduler builds Pacemaker's graph: issue 11 point 3.)
+        /// nil: agreement.
         var disagreement: SummaryDisagreement?
+        /// How our graph differs from crm_simulate's as a controller executes it (empty: it
+        /// agrees), and whether the two are identical under Pacemaker's own diff normalisation.
+        var graphDifferences: [String] = []
+        var graphIdentical = false
+        var crmGraph = ""
+        var ourGraph = ""
         /// The input could not be compared: crm_simulate or our reader refused it.
         var problem: String?
         var crmOutput = ""
@@ -71,6 +80,7 @@ struct DifferentialCommand: ParsableCommand {
         let allowed = CIBFeature.parseList(features)!
         let generator = CIBGenerator(enabled: allowed, featurePercent: featurePercent)
         let expected = try Set(expect.map(Self.readSeeds) ?? [])
+        let expectedGraphs = try Set(expectGraphs.map(Self.readSeeds) ?? [])
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-differential-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -84,7 +94,16 @@ struct DifferentialCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
 
         var regressions: [Int] = []
+        var graphRegressions: [Int] = []
         for outcome in outcomes {
+            if !outcome.graphAgrees {
+                let regression = expectedGraphs.contains(outcome.seed)
+                if regression { graphRegressions.append(outcome.seed) }
+                if !quiet || regression {
+                    print("GRAPH DIFFER seed \(outcome.seed)\(regression ? " (REGRESSION)" : ""): \(outcome.problem ?? outcome.graphDifferences.first ?? "")")
+                    for line in outcome.graphDifferences.dropFirst().prefix(regression ? 20 : 5) { print("    " + line) }
+                }
+            }
             let failed = outcome.disagreement != nil || outcome.problem != nil
             let regression = failed && expected.contains(outcome.seed)
             if regression { regressions.append(outcome.seed) }
@@ -94,10 +113,10 @@ struct DifferentialCommand: ParsableCommand {
                 if regression || !quiet {
                     for line in SummaryComparison.diff(expected: outcome.expected, actual: outcome.actual) { print("    " + line) }
                 }
-                if let save { try saveDisagreement(outcome, to: save, directory: directory, generator: generator) }
             } else if !quiet {
                 print("AGREE seed \(outcome.seed)")
             }
+            if let save, failed || !outcome.graphAgrees { try saveDisagreement(outcome, to: save, directory: directory, generator: generator) }
         }
         for line in Self.report(outcomes) { print(line) }
         print(String(format: "(%.1f s, %d crm_simulate at a time)", seconds, jobs))
@@ -105,11 +124,19 @@ struct DifferentialCommand: ParsableCommand {
             let agreeing = outcomes.filter { $0.disagreement == nil && $0.problem == nil }.map { String($0.seed) }
             try (agreeing.joined(separator: "\n") + "\n").write(toFile: writeAgreeing, atomically: true, encoding: .utf8)
         }
+        if let writeAgreeingGraphs {
+            let agreeing = outcomes.filter(\.graphAgrees).map { String($0.seed) }
+            try (agreeing.joined(separator: "\n") + "\n").write(toFile: writeAgreeingGraphs, atomically: true, encoding: .utf8)
+        }
         if !regressions.isEmpty {
             print("REGRESSIONS (\(regressions.count)): seeds \(regressions.map(String.init).joined(separator: " "))")
-            throw ExitCode(1)
         }
+        if !graphRegressions.isEmpty {
+            print("GRAPH REGRESSIONS (\(graphRegressions.count)): seeds \(graphRegressions.map(String.init).joined(separator: " "))")
+        }
+        if !regressions.isEmpty || !graphRegressions.isEmpty { throw ExitCode(1) }
         if expect != nil { print("no regressions against \(expected.count) seeds expected to agree") }
+        if expectGraphs != nil { print("no graph regressions against \(expectedGraphs.count) seeds expected to agree") }
     }
 
     /// The CIB of `seed` (the same bytes for the same seed and switches).
@@ -122,9 +149,14 @@ struct DifferentialCommand: ParsableCommand {
         let generated = Self.generate(seed: seed, generator: generator)
         var outcome = SeedOutcome(seed: seed, features: generated.features)
         let path = "\(directory)/seed-\(seed).xml"
+        let graphPath = "\(directory)/seed-\(seed).graph.xml"
+        defer {
+            unlink(path)
+            unlink(graphPath)
+        }
         do {
             try generated.xml.write(toFile: path, atomically: true, encoding: .utf8)
-            let crm = try ChildRun(crmSimulate, ["-x", path, "-S", "-t", CIBGenerator.nowISO8601], captureOutput: true,
+            let crm = try ChildRun(crmSimulate, ["-x", path, "-S", "-G", graphPath, "-t", CIBGenerator.nowISO8601], captureOutput: true,
                                    environment: ["LC_ALL": "C"], outputLimit: Self.outputLimitBytes)
             outcome.crmOutput = crm.output
             // The summary is printed before the transition is simulated; a transition that
@@ -135,13 +167,31 @@ struct DifferentialCommand: ParsableCommand {
                 return outcome
             }
             outcome.expected = SummaryComparison.transitionSummary(ofSimulateOutput: crm.output)
+            outcome.crmGraph = (try? String(contentsOfFile: graphPath, encoding: .utf8)) ?? ""
         } catch {
             outcome.problem = "crm_simulate: \(error)"
             return outcome
         }
         do {
             let cib = try CIB(parsing: generated.xml)
-            outcome.actual = SummaryComparison.normalize(lines: Scheduler.schedule(cib, now: generated.now).summary)
+            let result = Scheduler.schedule(cib, now: generated.now)
+            outcome.actual = SummaryComparison.normalize(lines: result.summary)
+            outcome.ourGraph = TransitionGraphWriter.xml(result.graph)
+            if outcome.crmGraph.isEmpty {
+                outcome.graphDifferences = ["crm_simulate wrote no graph"]
+            } else {
+                do {
+                    let expected = try TransitionGraph(xml: XMLCodec.parse(outcome.crmGraph))
+                    outcome.graphDifferences = result.graph.differences(from: expected)
+                    // A cycle the CIB's own orders make (A then B, B then A) is in Pacemaker's graph too.
+                    if result.graph.inputCycle() != nil && expected.inputCycle() == nil {
+                        outcome.graphDifferences.append("our graph has an input cycle, crm_simulate's none: a controller cannot run ours")
+                    }
+                    outcome.graphIdentical = TransitionGraph.normalizedForDiff(outcome.ourGraph) == TransitionGraph.normalizedForDiff(outcome.crmGraph)
+                } catch {
+                    outcome.graphDifferences = ["crm_simulate's graph could not be read: \(error)"]
+                }
+            }
         } catch {
             outcome.problem = "our CIB reader refused it: \(error)"
             return outcome
@@ -181,13 +231,20 @@ struct DifferentialCommand: ParsableCommand {
         }
         let problems = outcomes.filter { $0.problem != nil }.count
         if problems > 0 { lines.append("  not compared (an input refused): \(problems)") }
-        lines.append("by feature used (CIBs, identical, different actions):")
+        let graphsAgreeing = outcomes.filter(\.graphAgrees).count
+        let graphsIdentical = outcomes.filter(\.graphIdentical).count
+        lines.append("graphs that agree as a controller executes them: \(graphsAgreeing)/\(outcomes.count) (\(percent(graphsAgreeing, outcomes.count))); "
+                     + "identical under Pacemaker's diff normalisation: \(graphsIdentical)/\(outcomes.count) (\(percent(graphsIdentical, outcomes.count)))")
+        let plainGraphs = plain.filter(\.graphAgrees).count
+        lines.append("plain inputs, graphs agreeing: \(plainGraphs)/\(plain.count) (\(percent(plainGraphs, plain.count)))")
+        lines.append("by feature used (CIBs, identical summaries, different actions, agreeing graphs):")
         for feature in CIBFeature.allCases {
             let using = outcomes.filter { $0.features.contains(feature) }
             guard !using.isEmpty else { continue }
             let agree = using.filter { $0.disagreement == nil && $0.problem == nil }.count
             let actions = using.filter { $0.disagreement == .differentActions }.count
-            lines.append("  \(feature.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(using.count).leftPadded(5))  \(percent(agree, using.count).leftPadded(8))  \(percent(actions, using.count).leftPadded(8))")
+            let graphs = using.filter(\.graphAgrees).count
+            lines.append("  \(feature.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(using.count).leftPadded(5))  \(percent(agree, using.count).leftPadded(8))  \(percent(actions, using.count).leftPadded(8))  \(percent(graphs, using.count).leftPadded(8))")
         }
         return lines
     }
@@ -196,6 +253,11 @@ struct DifferentialCommand: ParsableCommand {
         let base = "\(save)/seed-\(outcome.seed)"
         try Self.generate(seed: outcome.seed, generator: generator).xml.write(toFile: base + ".xml", atomically: true, encoding: .utf8)
         try outcome.crmOutput.write(toFile: base + ".crm_simulate.txt", atomically: true, encoding: .utf8)
+        if !outcome.graphAgrees {
+            try outcome.crmGraph.write(toFile: base + ".crm_simulate.graph.xml", atomically: true, encoding: .utf8)
+            try outcome.ourGraph.write(toFile: base + ".ours.graph.xml", atomically: true, encoding: .utf8)
+            try (outcome.graphDifferences.joined(separator: "\n") + "\n").write(toFile: base + ".graph-differences", atomically: true, encoding: .utf8)
+        }
         var text = "# seed \(outcome.seed): \(outcome.problem ?? outcome.disagreement?.rawValue ?? "")\n"
         text += "# features: \(outcome.features.sorted().map(\.rawValue).joined(separator: " "))\n"
         text += "# crm_simulate -x seed-\(outcome.seed).xml -S -t \(CIBGenerator.nowISO8601)  (-: crm_simulate, +: ours)\n"
@@ -212,6 +274,11 @@ struct DifferentialCommand: ParsableCommand {
                 return seed
             }
     }
+}
+
+extension DifferentialCommand.SeedOutcome {
+    /// Compared, and our graph executes as crm_simulate's would.
+    var graphAgrees: Bool { problem == nil && graphDifferences.isEmpty }
 }
 
 extension String {
