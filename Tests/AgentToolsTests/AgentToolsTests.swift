@@ -12,9 +12,16 @@ import TestSupport
 struct AgentToolsTests {
     static let crmAttribute = "/usr/sbin/crm_attribute"
 
-    /// A tool directory (the links) and a store holding node1 (id 1) as the local node.
+    /// A tool directory (the links) and a store holding node1 (id 1) as the local node and
+    /// node2 (id 2, lost), in a new temporary directory.
     static func installation() throws -> (directory: String, tools: String, store: FileAttributeStore) {
         let directory = try makeTemporaryDirectory("baton-agent-tools")
+        let (tools, store) = try installation(in: directory)
+        return (directory, tools, store)
+    }
+
+    /// The same in `directory` (DIRECTORY/sbin, DIRECTORY/store).
+    static func installation(in directory: String) throws -> (tools: String, store: FileAttributeStore) {
         let tools = directory + "/sbin"
         try AgentToolsInstallation.install(executable: BuildPaths.product("baton-agent-tools"), in: tools)
         let store = FileAttributeStore(directory: directory + "/store")
@@ -23,7 +30,7 @@ struct AgentToolsTests {
             table.localNode = "node1"
             table.members = [AttributeTable.Member(id: 1, name: "node1"), AttributeTable.Member(id: 2, name: "node2", state: "lost")]
         }
-        return (directory, tools, store)
+        return (tools, store)
     }
 
     static var missing: String? {

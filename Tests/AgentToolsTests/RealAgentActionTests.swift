@@ -99,14 +99,7 @@ struct RealAgentActionTests {
         let directory = try makeTemporaryDirectory("baton-actions")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let namespace = try await Namespace.make(directory: directory, agents: [("heartbeat", "IPaddr2"), ("pacemaker", "ping")])
-        let tools = directory + "/sbin"
-        try AgentToolsInstallation.install(executable: BuildPaths.product("baton-agent-tools"), in: tools)
-        let store = FileAttributeStore(directory: directory + "/store")
-        try store.create()
-        try store.transaction { table in
-            table.localNode = "node1"
-            table.members = [AttributeTable.Member(id: 1, name: "node1")]
-        }
+        let (tools, store) = try AgentToolsTests.installation(in: directory)
         let environment = AgentToolsInstallation.environment(["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], tools: tools, store: store.directory)
         let shell = try Self.shell(directory, environment: environment, ocfRoot: namespace.ocfRoot)
         let meta = ["on_node": "node1"]
