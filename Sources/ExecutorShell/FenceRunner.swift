@@ -41,7 +41,7 @@ public final class FenceRunner: Sendable {
     public func capabilities(agent: String, timeout: Duration = FenceDevice.defaultTimeout) async throws(FenceError) -> FenceCapabilities {
         let outcome = await runAgent(agent, input: "action=metadata\n", timeout: timeout)
         guard case .exited(0) = outcome.exit else {
-            throw FenceError("\(agent) metadata: \(outcome.exit) \(outcome.standardErrorText.prefix(200))")
+            throw FenceError("\(agent) metadata: \(outcome.problem ?? "\(outcome.exit)") \(outcome.standardErrorText.prefix(200))")
         }
         return try FenceCapabilities(metadata: outcome.standardOutputText)
     }

@@ -80,7 +80,8 @@ struct FenceCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("baton fence: \(failure)\n".utf8))
             throw ExitCode(66)
         }
-        let runner = try FenceRunner(agentDirectory: agentDirectory, environment: ProcessInfo.processInfo.environment)
+        let directory = agentDirectory.hasPrefix("/") ? agentDirectory : FileManager.default.currentDirectoryPath + "/" + agentDirectory
+        let runner = try FenceRunner(agentDirectory: directory, environment: ProcessInfo.processInfo.environment)
         if action == "metadata" {
             let outcome = await runner.fence(
                 try FenceDevice(id: devices[0].0, agent: devices[0].1, parameters: devices[0].2, capabilities: FenceCapabilities()),
