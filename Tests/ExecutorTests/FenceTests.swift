@@ -224,3 +224,49 @@ struct FenceTests {
         #expect(await runner.fence(device, action: "off", target: "node2").result == .notRun("dummy cannot fence node2 (static-list)"))
     }
 }
+
+/// `baton fence` on a CIB file's stonith resources: the first device that can fence the node
+/// runs (a device whose static list leaves it out is passed over), list prints the targets,
+/// an unknown node fails as stonith_admin's "Couldn't fence".
+struct FenceCommandTests {
+    @Test func batonFenceUsesTheCIBsDevices() async throws {
+        if skipReason("FenceCommandTests", skipping: "baton fence", [Requirement.built("baton")]) != nil { return }
+        let directory = try makeTemporaryDirectory("baton-fence-command")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FenceTests.recordingAgent(in: directory)
+        let log = directory + "/log"
+        try """
+            <cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
+              <configuration><crm_config/><nodes/>
+                <resources>
+                  <primitive id="fence-other" class="stonith" type="fence_record">
+                    <instance_attributes id="o-ia"><nvpair id="o-log" name="log" value="\(log).other"/>
+                      <nvpair id="o-list" name="pcmk_host_list" value="node9"/></instance_attributes>
+                  </primitive>
+                  <primitive id="fence-mine" class="stonith" type="fence_record">
+                    <instance_attributes id="m-ia"><nvpair id="m-log" name="log" value="\(log)"/>
+                      <nvpair id="m-map" name="pcmk_host_map" value="node1:plug-1"/></instance_attributes>
+                  </primitive>
+                </resources><constraints/></configuration><status/>
+            </cib>
+            """.write(toFile: directory + "/cib.xml", atomically: true, encoding: .utf8)
+        let runner = try ChildProcessRunner(concurrencyMax: 1)
+        defer { runner.shutdown() }
+        func baton(_ arguments: [String]) async -> (Int32, String, String) {
+            let outcome = await runner.run(ChildProcessSpec(
+                executable: BuildPaths.product("baton"), arguments: ["fence"] + arguments + ["--cib", directory + "/cib.xml", "--agent-directory", directory],
+                environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: Patience.deadline))
+            guard case .exited(let code) = outcome.exit else { return (-1, "\(outcome.exit)", "") }
+            return (code, outcome.standardOutputText, outcome.standardErrorText)
+        }
+        let off = await baton(["off", "node1"])
+        #expect(off.0 == 0, "\(off)")
+        #expect(try FenceTests.runs(log) == ["action=off\nlog=\(log)\nnodename=node1\nport=plug-1"])
+        #expect(!FileManager.default.fileExists(atPath: log + ".other"))
+        let unknown = await baton(["off", "node5", "--device", "fence-mine"])
+        #expect(unknown.0 == 1)
+        #expect(unknown.2 == "baton fence: Couldn't fence node5: fence-mine cannot fence node5 (static-list)\n")
+        let list = await baton(["list", "--device", "fence-mine"])
+        #expect(list.0 == 0 && list.1 == "port-a\nalias-a\nport-b\n", "\(list)")
+    }
+}
