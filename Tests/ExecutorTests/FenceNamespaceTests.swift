@@ -62,6 +62,8 @@ struct FenceNamespaceTests {
         let device = try await runner.device(id: "netns", agent: "fence_baton_netns", parameters: [
             "pcmk_host_map": "nodeA:\(namespace)", "netns_prefix": "bfence-",
             "start_command": "sleep 1000 & exec unshare --mount --propagation private sleep 1001",
+            // The agent polls for the node to go off or come on this long (a loaded machine).
+            "power_wait": String(Patience.deadlineSeconds),
         ])
         #expect(device.capabilities == FenceCapabilities(list: true, status: true, reboot: true, on: true, hostArgument: "port"))
         #expect(device.hostCheck == .staticList)
