@@ -49,23 +49,32 @@ struct RealAgentActionTests {
             for command in ["ip netns add \(name)", "ip -n \(name) link set lo up", "ip -n \(name) link add v0 type veth peer name v1",
                             "ip -n \(name) link set v1 up", "ip -n \(name) link set v0 up", "ip -n \(name) addr add 10.213.0.1/24 dev v0"] {
                 let (code, output) = await shellCommand(command)
-                guard code == 0 else { throw TestFailure("\(command): \(output)") }
+                guard code == 0 else {
+                    // Not left behind when the set-up fails half-way.
+                    await Namespace(name: name, ocfRoot: "").remove()
+                    throw TestFailure("\(command): \(output)")
+                }
             }
             let root = directory + "/ocf"
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(atPath: root + "/lib", withDestinationPath: "/usr/lib/ocf/lib")
-            // Agents source the heartbeat directory's hidden shell libraries through OCF_ROOT.
-            try FileManager.default.createDirectory(atPath: root + "/resource.d/heartbeat", withIntermediateDirectories: true)
-            for library in try FileManager.default.contentsOfDirectory(atPath: "/usr/lib/ocf/resource.d/heartbeat") where library.hasPrefix(".") {
-                try FileManager.default.createSymbolicLink(atPath: root + "/resource.d/heartbeat/" + library,
-                                                           withDestinationPath: "/usr/lib/ocf/resource.d/heartbeat/" + library)
-            }
-            for (provider, type) in agents {
-                try FileManager.default.createDirectory(atPath: "\(root)/resource.d/\(provider)", withIntermediateDirectories: true)
-                let wrapper = "\(root)/resource.d/\(provider)/\(type)"
-                try "#!/bin/sh\nexec ip netns exec \(name) /usr/lib/ocf/resource.d/\(provider)/\(type) \"$@\"\n"
-                    .write(toFile: wrapper, atomically: true, encoding: .utf8)
-                chmod(wrapper, 0o755)
+            do {
+                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+                try FileManager.default.createSymbolicLink(atPath: root + "/lib", withDestinationPath: "/usr/lib/ocf/lib")
+                // Agents source the heartbeat directory's hidden shell libraries through OCF_ROOT.
+                try FileManager.default.createDirectory(atPath: root + "/resource.d/heartbeat", withIntermediateDirectories: true)
+                for library in try FileManager.default.contentsOfDirectory(atPath: "/usr/lib/ocf/resource.d/heartbeat") where library.hasPrefix(".") {
+                    try FileManager.default.createSymbolicLink(atPath: root + "/resource.d/heartbeat/" + library,
+                                                               withDestinationPath: "/usr/lib/ocf/resource.d/heartbeat/" + library)
+                }
+                for (provider, type) in agents {
+                    try FileManager.default.createDirectory(atPath: "\(root)/resource.d/\(provider)", withIntermediateDirectories: true)
+                    let wrapper = "\(root)/resource.d/\(provider)/\(type)"
+                    try "#!/bin/sh\nexec ip netns exec \(name) /usr/lib/ocf/resource.d/\(provider)/\(type) \"$@\"\n"
+                        .write(toFile: wrapper, atomically: true, encoding: .utf8)
+                    chmod(wrapper, 0o755)
+                }
+            } catch {
+                await Namespace(name: name, ocfRoot: "").remove()
+                throw error
             }
             return Namespace(name: name, ocfRoot: root)
         }
@@ -98,10 +107,16 @@ struct RealAgentActionTests {
         if Self.namespaceMissing != nil { return }
         let directory = try makeTemporaryDirectory("baton-actions")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let namespace = try await Namespace.make(directory: directory, agents: [("heartbeat", "IPaddr2"), ("pacemaker", "ping")])
         let (tools, store) = try AgentToolsTests.installation(in: directory)
+        let namespace = try await Namespace.make(directory: directory, agents: [("heartbeat", "IPaddr2"), ("pacemaker", "ping")])
         let environment = AgentToolsInstallation.environment(["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], tools: tools, store: store.directory)
-        let shell = try Self.shell(directory, environment: environment, ocfRoot: namespace.ocfRoot)
+        let shell: ExecutorShell
+        do {
+            shell = try Self.shell(directory, environment: environment, ocfRoot: namespace.ocfRoot)
+        } catch {
+            await namespace.remove()
+            throw error
+        }
         let meta = ["on_node": "node1"]
         func perform(_ resource: AgentResource, _ action: String) async throws -> OperationResult {
             try await shell.perform(OperationRequest(resource: resource, action: action, meta: meta, featureSet: "3.16.1"))
