@@ -10,6 +10,9 @@ DEMO_PACKAGES := $(BUILD_PACKAGES) openssl
 # The tests also drive real corosync nodes in network namespaces, openssl as a foreign peer, and
 # a real Pacemaker (crm_ticket) for the Pacemaker site back end.
 TEST_PACKAGES := $(BUILD_PACKAGES) openssl corosync iproute2 pacemaker pacemaker-cli-utils
+# The executor's tests also run Debian's fence agents (fence_dummy) and ocf:pacemaker:ping
+# (which runs ping) inside namespaces.
+TEST_PACKAGES += fence-agents iputils-ping
 
 .PHONY: demo test build bench bench-quick scheduler-bench
 demo:

@@ -35,6 +35,7 @@ let package = Package(
         .executable(name: "baton", targets: ["baton"]),
         .executable(name: "baton-full", targets: ["baton-full"]),
         .executable(name: "batond", targets: ["batond"]),
+        .executable(name: "baton-agent-tools", targets: ["baton-agent-tools"]),
         .library(name: "BatonConfig", targets: ["BatonConfig"]),
         .library(name: "TLSTransport", targets: ["TLSTransport"]),
         .library(name: "CIB", targets: ["CIB"]),
@@ -232,6 +233,17 @@ let package = Package(
         .target(name: "ExecutorShell", dependencies: ["Executor", "ChildProcess"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ExecutorShell", "ChildProcess", "TestSupport", "CIB", "Scheduler"]),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess", "CChildProcess", "TestSupport"]),
+        // Pure: crm_attribute, crm_master, attrd_updater and crm_node as agents call them, on a
+        // node's attribute table. Shell: the table as a locked file; the tools' installation.
+        .target(name: "AgentTools"),
+        .target(name: "AgentToolsShell", dependencies: ["AgentTools"]),
+        // One executable for the four tools, chosen by argv[0] (symbolic links on the agents' PATH).
+        .executableTarget(
+            name: "baton-agent-tools", dependencies: ["AgentTools", "AgentToolsShell"], path: "Sources/BatonAgentTools",
+            linkerSettings: staticSwiftCoreOnly),
+        .testTarget(
+            name: "AgentToolsTests",
+            dependencies: ["AgentTools", "AgentToolsShell", "Executor", "ExecutorShell", "ChildProcess", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

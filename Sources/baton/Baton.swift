@@ -22,6 +22,7 @@ struct Baton: AsyncParsableCommand {
         subcommands: [
             List.self, Grant.self, Revoke.self, Standby.self, Activate.self, Move.self, Peers.self, Status.self, Attr.self,
             AgentCommand.self,
+            FenceCommand.self,
             Demo.self, GeoSimulate.self, ClusterCommand.self, Bench.self, LossyBench.self,
             ConformanceCommand.self, SimulateCommand.self, BenchmarkCommand.self, FuzzCommand.self, ExecutorBenchCommand.self,
             DifferentialCommand.self,
