@@ -130,7 +130,7 @@ struct RealAgentActionTests {
                                               "state": directory + "/ping.state"])
         do {
             let start = try await perform(address, "start")
-            #expect(start.verdict.rc == .ok, "IPaddr2 start: \(String(decoding: start.standardError, as: UTF8.self))")
+            #expect(start.verdict.rc == .ok, "IPaddr2 start: \(start.verdict), stdout \(String(decoding: start.standardOutput, as: UTF8.self)), stderr \(String(decoding: start.standardError, as: UTF8.self))")
             #expect(await Self.shellCommand("ip -n \(namespace.name) -o addr show dev v0").1.contains("10.213.0.50/24"))
             #expect(try await perform(address, "monitor").verdict.rc == .ok)
 

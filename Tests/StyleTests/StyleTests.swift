@@ -7,7 +7,7 @@ struct StyleTests {
         .deletingLastPathComponent().appendingPathComponent("Sources")
 
     /// Pure cores: no I/O framework, no clock, no randomness they were not given.
-    static let pureModules = ["TicketElection", "GeoSimulation", "TicketWire", "CIBGenerator", "Executor", "CIB", "Scheduler"]
+    static let pureModules = ["TicketElection", "GeoSimulation", "TicketWire", "CIBGenerator", "Executor", "CIB", "Scheduler", "AgentTools"]
     /// Files of the daemon module that are pure cores too.
     static let pureFiles = ["TicketDaemon/DaemonCore.swift"]
 
