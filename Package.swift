@@ -35,6 +35,7 @@ let package = Package(
         .executable(name: "baton", targets: ["baton"]),
         .executable(name: "baton-full", targets: ["baton-full"]),
         .executable(name: "batond", targets: ["batond"]),
+        .executable(name: "baton-crmd", targets: ["baton-crmd"]),
         .library(name: "BatonConfig", targets: ["BatonConfig"]),
         .library(name: "TLSTransport", targets: ["TLSTransport"]),
         .library(name: "CIB", targets: ["CIB"]),
@@ -104,6 +105,7 @@ let package = Package(
                 "Executor",
                 "ExecutorShell",
                 "ChildProcess",
+                "CRMCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -231,6 +233,17 @@ let package = Package(
         .target(name: "ExecutorShell", dependencies: ["Executor", "ChildProcess"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ExecutorShell", "ChildProcess", "TestSupport", "CIB", "Scheduler"]),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess", "CChildProcess", "TestSupport"]),
+        // Pure: baton-crmd's node core (membership, quorum, DC, join, transient attributes, the
+        // CIB write path through the DC) and its CPG message codec.
+        .target(name: "CRMCore", dependencies: ["TicketWire"]),
+        .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore", "TicketWire", "SeededRandom"]),
+        // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
+        .executableTarget(
+            name: "baton-crmd",
+            dependencies: ["CRMCore", "Corosync", "CIB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/baton-crmd",
+            linkerSettings: staticSwiftRuntime
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
