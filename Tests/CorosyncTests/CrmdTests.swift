@@ -75,7 +75,8 @@ struct CrmdTests {
 
     @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func partitionTwoPlusOneAndHeal() async throws {
-        try await CrmdBed.with { bed in
+        // The initial CIB's no-quorum-policy: every node knows it, the cut-off one too.
+        try await CrmdBed.with(noQuorumPolicy: "freeze") { bed in
             try bed.launch([1, 2, 3])
             let dc = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
             #expect(dc.nodeID == CRMCore.NodeID(1))
@@ -84,7 +85,7 @@ struct CrmdTests {
             let minority = try await bed.waitForOneDC(on: [3], quorate: false)
             #expect(minority.nodeID == CRMCore.NodeID(3))
             #expect(try await bed.waitForOneDC(on: [1, 2], quorate: true) == dc)
-            #expect(try await bed.status(3).noQuorumPolicy == "stop")
+            for node in 1...3 { #expect(try await bed.status(node).noQuorumPolicy == "freeze") }
             // Healed: one DC again (the one two members followed), three members everywhere.
             try await bed.testbed.script(["heal", "3"])
             #expect(try await bed.waitForOneDC(on: [1, 2, 3], quorate: true) == dc)
@@ -129,17 +130,30 @@ struct CrmdTests {
 final class CrmdBed: Sendable {
     let testbed: Testbed
     let dcDeadtimeSeconds: Int
+    /// An initial CIB (in the bed's directory) with this no-quorum-policy, given with --cib.
+    let noQuorumPolicy: String?
     private let daemons = Mutex<[Int: Child]>([:])
 
-    init(testbed: Testbed, dcDeadtimeSeconds: Int) {
+    init(testbed: Testbed, dcDeadtimeSeconds: Int, noQuorumPolicy: String?) {
         self.testbed = testbed
         self.dcDeadtimeSeconds = dcDeadtimeSeconds
+        self.noQuorumPolicy = noQuorumPolicy
     }
 
-    static func with(dcDeadtimeSeconds: Int = 20, _ body: (CrmdBed) async throws -> Void) async throws {
+    var cibPath: String { "\(testbed.directory)/cib.xml" }
+
+    static func with(dcDeadtimeSeconds: Int = 20, noQuorumPolicy: String? = nil, _ body: (CrmdBed) async throws -> Void) async throws {
         if let missing = Requirement.built("baton-crmd") { throw TestFailure(missing) }
         try await Testbed.with(nodes: 3) { testbed in
-            let bed = CrmdBed(testbed: testbed, dcDeadtimeSeconds: dcDeadtimeSeconds)
+            let bed = CrmdBed(testbed: testbed, dcDeadtimeSeconds: dcDeadtimeSeconds, noQuorumPolicy: noQuorumPolicy)
+            if let noQuorumPolicy {
+                let cib = """
+                    <cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config>
+                    <cluster_property_set id="options"><nvpair id="options-nqp" name="no-quorum-policy" value="\(noQuorumPolicy)"/>
+                    </cluster_property_set></crm_config><nodes/><resources/><constraints/></configuration><status/></cib>
+                    """
+                try cib.write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+            }
             do {
                 try await body(bed)
             } catch {
@@ -164,7 +178,8 @@ final class CrmdBed: Sendable {
                 close(input)
             }
             let child = try Child.spawn([Paths.testbed, "-d", testbed.directory, "exec", String(node), BuildPaths.product("baton-crmd"),
-                                         "--socket", socket(node), "--dc-deadtime", String(dcDeadtimeSeconds)],
+                                         "--socket", socket(node), "--dc-deadtime", String(dcDeadtimeSeconds)]
+                                            + (noQuorumPolicy == nil ? [] : ["--cib", cibPath]),
                                         stdin: input, stdout: output)
             daemons.withLock { $0[node] = child }
         }
