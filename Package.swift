@@ -160,7 +160,7 @@ let package = Package(
             pkgConfig: "libcpg",
             providers: [.apt(["libcpg-dev", "libquorum-dev", "libvotequorum-dev", "libcmap-dev", "libqb-dev"])]
         ),
-        .target(name: "Corosync", dependencies: ["CCorosync"]),
+        .target(name: "Corosync", dependencies: ["CCorosync", "ClusterIdentity"]),
         // Test helper: a Corosync client run inside one test-bed node's network namespace
         // (`ip netns exec`), speaking JSON lines on stdout. Used by Tests/CorosyncTests.
         .executableTarget(
@@ -235,7 +235,9 @@ let package = Package(
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess", "CChildProcess", "TestSupport"]),
         // Pure: baton-crmd's node core (membership, quorum, DC, join, transient attributes, the
         // CIB write path through the DC) and its CPG message codec.
-        .target(name: "CRMCore", dependencies: ["TicketWire"]),
+        .target(name: "CRMCore", dependencies: ["TicketWire", "ClusterIdentity"]),
+        // Pure leaf: cluster identity (the Corosync node id) shared by the bindings and CRMCore.
+        .target(name: "ClusterIdentity"),
         .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore", "TicketWire", "SeededRandom"]),
         // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
         .executableTarget(

@@ -1,20 +1,8 @@
-/// Cluster identity for the node core, apart from the libcpg binding (`Corosync.NodeID` is
-/// the binding's; the shell converts): a node id from Corosync's nodelist, a group member
-/// (a baton-crmd process on a node) and the view the members form.
+/// Cluster identity for the node core, apart from the libcpg binding: the node id (shared
+/// with the bindings, from ClusterIdentity), a group member (a baton-crmd process on a node)
+/// and the view the members form.
 
-/// A Corosync node id (`nodelist.node.X.nodeid`).
-public struct NodeID: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt32) { self.rawValue = rawValue }
-    public static func < (left: NodeID, right: NodeID) -> Bool { left.rawValue < right.rawValue }
-    public var description: String { String(rawValue) }
-    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(UInt32.self) }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-}
+@_exported import ClusterIdentity
 
 /// One baton-crmd process in the CPG group: a node and the process id there. A restarted
 /// daemon is a new member (new pid) on the same node.

@@ -89,7 +89,7 @@ final class AdminSocket: Sendable {
             if words[1] == "cluster" {
                 target = .cluster
             } else if let node = UInt32(words[1]) {
-                target = .node(CRMCore.NodeID(node))
+                target = .node(NodeID(node))
             } else {
                 write(client, "error: '\(words[1])' is neither a node id nor 'cluster'\n")
                 return

@@ -136,7 +136,7 @@ final class Daemon: Sendable {
             throw error
         }
         await map.close()
-        let nodelist = configured.map { ConfiguredNode(nodeID: CRMCore.NodeID($0.nodeID.rawValue), name: $0.name ?? "node\($0.nodeID)") }
+        let nodelist = configured.map { ConfiguredNode(nodeID: $0.nodeID, name: $0.name ?? "node\($0.nodeID)") }
         let voteQuorum = try await VoteQuorum.connect()
         let group: ProcessGroup
         do {
@@ -145,7 +145,7 @@ final class Daemon: Sendable {
             await voteQuorum.close()
             throw error
         }
-        let local = Member(nodeID: CRMCore.NodeID(group.localNodeID.rawValue), pid: UInt32(getpid()))
+        let local = Member(nodeID: group.localNodeID, pid: UInt32(getpid()))
         let core = NodeCore(settings: .init(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions))
         log("node \(local.nodeID) pid \(local.pid) joined group \(name); nodelist \(nodelist.map { "\($0.name)=\($0.nodeID)" }.joined(separator: " "))")
         do {
@@ -214,11 +214,11 @@ final class Daemon: Sendable {
             for try await event in group.events {
                 switch event {
                 case .membership(let change):
-                    let convert = { (member: GroupMember) in Member(nodeID: CRMCore.NodeID(member.nodeID.rawValue), pid: member.pid) }
+                    let convert = { (member: GroupMember) in Member(nodeID: member.nodeID, pid: member.pid) }
                     input.yield(.core(.membership(members: change.members.map(convert), joined: change.joined.map { convert($0.member) },
                                                   left: change.left.map { convert($0.member) })))
                 case .message(let message):
-                    let sender = Member(nodeID: CRMCore.NodeID(message.sender.nodeID.rawValue), pid: message.sender.pid)
+                    let sender = Member(nodeID: message.sender.nodeID, pid: message.sender.pid)
                     input.yield(.core(.message(sender: sender, bytes: message.bytes)))
                 case .totem:
                     break

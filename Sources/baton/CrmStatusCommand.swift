@@ -29,14 +29,7 @@ struct CrmStatus: AsyncParsableCommand {
             FileHandle.standardError.write(Data("baton: cannot read baton-crmd's status: \(error) — is baton-crmd running on this node?\n".utf8))
             throw ExitCode(3)
         }
-        switch output {
-        case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
-        case .text:
-            print(Self.render(status), terminator: "")
-        }
+        try output.print(status) { Self.render(status) }
     }
 
     /// crm_mon -1's text (Pacemaker 2.1.5, regression.crm_mon.exp) for the summary and the node list.

@@ -54,7 +54,7 @@ struct CrmdTests {
             // node1 alone: it waits dc-deadtime for the nodes it never saw, then is the DC.
             try bed.launch([1])
             let first = try await bed.waitForOneDC(on: [1], quorate: true)
-            #expect(first.nodeID == CRMCore.NodeID(1))
+            #expect(first.nodeID == NodeID(1))
             try bed.launch([2])
             #expect(try await bed.waitForOneDC(on: [1, 2], quorate: true) == first)
             try bed.launch([3])
@@ -79,11 +79,11 @@ struct CrmdTests {
         try await CrmdBed.with(noQuorumPolicy: "freeze") { bed in
             try bed.launch([1, 2, 3])
             let dc = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
-            #expect(dc.nodeID == CRMCore.NodeID(1))
+            #expect(dc.nodeID == NodeID(1))
             // node3 cut off: it is its own DC without quorum; node1 stays DC of the majority.
             try await bed.testbed.script(["cut", "3"])
             let minority = try await bed.waitForOneDC(on: [3], quorate: false)
-            #expect(minority.nodeID == CRMCore.NodeID(3))
+            #expect(minority.nodeID == NodeID(3))
             #expect(try await bed.waitForOneDC(on: [1, 2], quorate: true) == dc)
             for node in 1...3 { #expect(try await bed.status(node).noQuorumPolicy == "freeze") }
             // Healed: one DC again (the one two members followed), three members everywhere.
@@ -103,7 +103,7 @@ struct CrmdTests {
             try await waitUntil("every node holds node3's fail count and the policy") {
                 for node in 1...3 {
                     guard let status = try? await bed.status(node),
-                          status.nodes.first(where: { $0.nodeID == CRMCore.NodeID(3) })?.attributes[name] == "1",
+                          status.nodes.first(where: { $0.nodeID == NodeID(3) })?.attributes[name] == "1",
                           status.noQuorumPolicy == "freeze" else { return false }
                 }
                 return true
@@ -112,7 +112,7 @@ struct CrmdTests {
             try await waitUntil("node3's attributes dropped on node1 and node2") {
                 for node in 1...2 {
                     guard let status = try? await bed.status(node),
-                          status.nodes.first(where: { $0.nodeID == CRMCore.NodeID(3) })?.attributes.isEmpty == true else { return false }
+                          status.nodes.first(where: { $0.nodeID == NodeID(3) })?.attributes.isEmpty == true else { return false }
                 }
                 return true
             }
@@ -253,7 +253,7 @@ final class CrmdBed: Sendable {
     func waitForOneDC(on nodes: [Int], quorate: Bool) async throws -> Member {
         var agreed: Member?
         var last: [Int: String] = [:]
-        let expected = Set(nodes.map { CRMCore.NodeID(UInt32($0)) })
+        let expected = Set(nodes.map { NodeID(UInt32($0)) })
         do {
             try await waitUntil("one DC on nodes \(nodes), quorate \(quorate)") {
                 var dcs: Set<Member> = []
