@@ -8,18 +8,23 @@
 ///
 /// | state     | input                                  | next      | directives                               |
 /// |-----------|----------------------------------------|-----------|------------------------------------------|
-/// | any       | view change with new members           | joining   | broadcast announce (join round)          |
-/// | joining   | any view change                        | joining   | broadcast announce (round starts again)  |
+/// | any       | view change with new members           | joining   | broadcast announce (join round); start   |
+/// |           |                                        |           | the dc-deadtime timer                    |
+/// | joining   | any view change                        | joining   | the same (the round starts again)        |
 /// | joining   | last member's announce, a DC claimed   | settled   | DC = the claimed DC most members follow  |
 /// |           | by a member                            |           | (ties: lowest member); the DC acks       |
 /// | joining   | last announce, no claim, no node that  | settled   | DC = lowest member (node id, pid); ack   |
 /// |           | nobody ever saw is missing             |           |                                          |
-/// | joining   | last announce, no claim, unseen nodes  | joining   | start the dc-deadtime timer              |
+/// | joining   | last announce, no claim, unseen nodes  | joining   | (wait for the dc-deadtime timer)         |
 /// |           | missing                                |           |                                          |
 /// | joining   | timer dc-deadtime                      | joining   | broadcast deadtimeExpired                |
 /// | joining   | deadtimeExpired of this view, all in   | settled   | DC = lowest member; ack                  |
+/// | joining   | deadtimeExpired of this view, some     | settled   | as above among those that announced; the |
+/// |           | members never announced                |           | others stay out of the DC choice         |
+/// | settled   | a late announce of this view           | settled   | its attributes taken; the DC acks it     |
 /// | settled   | view change, members only left, DC in  | settled   | (none: the DC stays)                     |
-/// | settled   | view change, members only left, DC out | settled   | DC = lowest member, at once: no round    |
+/// | settled   | view change, members only left, DC out | settled   | DC = lowest joined member, at once: no   |
+/// |           |                                        |           | round (none left joined: a round)        |
 ///
 /// A settled view's members all took part in its round, so after a DC loss every member
 /// computes the same new DC from the view alone (the brief's "no extra round"). A cold start
@@ -122,6 +127,9 @@ public struct NodeCore: Sendable {
     public private(set) var ignoredCount = 0
 
     private var announces: [Member: Announce] = [:]
+    /// The members that took part in the last settled round (or joined late, acknowledged by
+    /// the DC), still in the view: the only ones a DC is chosen from.
+    public private(set) var joinedMembers: Set<Member> = []
     private var deadtimeExpired = false
     private var deadtimeTimerRunning = false
     private var nextRequestID: UInt64 = 1
@@ -227,9 +235,14 @@ public struct NodeCore: Sendable {
         if settled && joined.isEmpty && !first {
             // Members only left: every member took part in this view's round, so the new DC
             // is computed from the view alone, the same everywhere, without a message.
+            joinedMembers.formIntersection(next.members)
             if let current = dc, !next.contains(current) {
-                dc = next.members.first
-                precondition(dc != nil, "NodeCore: a view holding this member has members")
+                guard let nextDC = next.members.first(where: joinedMembers.contains) else {
+                    // No member that joined is left (only processes that never announced):
+                    // a round decides among those that announce now.
+                    return directives + startRound(next, previousDC: previousDC)
+                }
+                dc = nextDC
                 directives.append(.dcChanged(from: previousDC, to: dc))
             }
             // A write the DC ordered in the old view and that arrives in this one is dropped
@@ -239,17 +252,24 @@ public struct NodeCore: Sendable {
             return directives
         }
         // New members (or a round already under way): a join round.
+        return directives + startRound(next, previousDC: previousDC)
+    }
+
+    /// A join round: every member announces. The dc-deadtime timer runs from the start: it
+    /// bounds the wait for nodes never seen and for a member that never announces (a process
+    /// that is not a baton-crmd, or one that only sends garbage), which then stays out.
+    private mutating func startRound(_ next: View, previousDC: Member?) -> [Directive] {
+        var directives: [Directive] = []
         settled = false
         announces = [:]
         deadtimeExpired = false
-        if deadtimeTimerRunning {
-            deadtimeTimerRunning = false
-            directives.append(.cancelTimer(.dcDeadtime))
-        }
+        joinedMembers.formIntersection(next.members)
         if let current = dc, !next.contains(current) {
             dc = nil
             directives.append(.dcChanged(from: previousDC, to: nil))
         }
+        directives.append(.startTimer(.dcDeadtime, settings.dcDeadtime))
+        deadtimeTimerRunning = true
         directives.append(.broadcast(.announce(Announce(
             view: next.fingerprint, nodeName: localName, dc: dc, seen: seen.sorted(),
             attributes: attributes[local.nodeID] ?? [:], clusterOptions: clusterOptions, cibSequence: cibSequence))))
@@ -261,12 +281,16 @@ public struct NodeCore: Sendable {
         return String(decoding: Array(name.utf8.prefix(MessageWire.nameBytesMax)), as: UTF8.self)
     }
 
-    /// Decides the round once every member of the view announced (see the transition table).
+    /// Decides the round once every member of the view announced, or once dc-deadtime passed
+    /// with some announced (see the transition table).
     private mutating func completeRoundIfReady() -> [Directive] {
-        guard let view, !settled, Set(announces.keys) == Set(view.members) else { return [] }
+        guard let view, !settled else { return [] }
+        let everyoneIn = Set(announces.keys) == Set(view.members)
+        guard everyoneIn || (deadtimeExpired && !announces.isEmpty) else { return [] }
+        let candidates = view.members.filter { announces[$0] != nil }
         var claims: [Member: Int] = [:]
         for announce in announces.values {
-            if let claimed = announce.dc, view.contains(claimed) { claims[claimed, default: 0] += 1 }
+            if let claimed = announce.dc, announces[claimed] != nil { claims[claimed, default: 0] += 1 }
         }
         var chosen: Member?
         if let best = claims.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }) {
@@ -276,7 +300,7 @@ public struct NodeCore: Sendable {
             for announce in announces.values { everSeen.formUnion(announce.seen) }
             let unseen = settings.nodelist.map(\.nodeID).filter { !everSeen.contains($0) && !view.nodeIDs.contains($0) }
             if unseen.isEmpty || deadtimeExpired {
-                chosen = view.members.first
+                chosen = candidates.first
             } else if !deadtimeTimerRunning {
                 deadtimeTimerRunning = true
                 return [.startTimer(.dcDeadtime, settings.dcDeadtime)]
@@ -290,7 +314,7 @@ public struct NodeCore: Sendable {
 
     private mutating func settle(dc chosen: Member, view: View) -> [Directive] {
         precondition(view.contains(chosen), "NodeCore: DC \(chosen) is not a member of \(view.members)")
-        precondition(announces.count == view.members.count, "NodeCore: settling without every announce")
+        precondition(announces[chosen] != nil, "NodeCore: DC \(chosen) did not announce")
         var directives: [Directive] = []
         if deadtimeTimerRunning {
             deadtimeTimerRunning = false
@@ -299,6 +323,7 @@ public struct NodeCore: Sendable {
         let previous = dc
         settled = true
         dc = chosen
+        joinedMembers = Set(announces.keys)
         for announce in announces.values { seen.formUnion(announce.seen) }
         // Each node's own attributes, from its newest process's announce.
         var fresh: [NodeID: [String: String]] = [:]
@@ -312,7 +337,9 @@ public struct NodeCore: Sendable {
         }
         nextCIBSequence = cibSequence + 1
         if previous != chosen { directives.append(.dcChanged(from: previous, to: chosen)) }
-        if chosen == local { directives.append(.broadcast(.joinAck(view: view.fingerprint, dc: chosen, members: view.members))) }
+        if chosen == local {
+            directives.append(.broadcast(.joinAck(view: view.fingerprint, dc: chosen, members: view.members.filter(joinedMembers.contains))))
+        }
         directives += sendPendingIfSettled(attributes: Array(pendingAttributes.values), writes: Array(pendingCIBWrites.values))
         return directives
     }
@@ -326,9 +353,19 @@ public struct NodeCore: Sendable {
         }
         switch message {
         case .announce(let announce):
-            guard !settled, announce.view == view.fingerprint else { return ignored() }
-            announces[sender] = announce
-            return completeRoundIfReady()
+            guard announce.view == view.fingerprint else { return ignored() }
+            guard settled else {
+                announces[sender] = announce
+                return completeRoundIfReady()
+            }
+            // Late (after dc-deadtime): every member takes its attributes; the DC acknowledges it.
+            guard !joinedMembers.contains(sender) else { return ignored() }
+            if !announce.attributes.isEmpty && !joinedMembers.contains(where: { $0.nodeID == sender.nodeID }) {
+                attributes[sender.nodeID] = announce.attributes
+            }
+            guard isDC else { return [] }
+            let members = view.members.filter { joinedMembers.contains($0) || $0 == sender }
+            return [.broadcast(.joinAck(view: view.fingerprint, dc: local, members: members))]
         case .deadtimeExpired(let fingerprint):
             guard !settled, fingerprint == view.fingerprint else { return ignored() }
             deadtimeExpired = true
@@ -336,6 +373,7 @@ public struct NodeCore: Sendable {
         case .joinAck(let fingerprint, let claimedDC, let members):
             guard settled, fingerprint == view.fingerprint, claimedDC == sender, sender == dc else { return ignored() }
             acknowledged = Set(members).intersection(view.members)
+            joinedMembers.formUnion(acknowledged)
             return []
         case .attributeRequest(let change):
             // Requests reach every member; only the DC acts on them (not counted elsewhere).

@@ -40,6 +40,18 @@ struct Harness {
         changeView(partition, members: partitions[partition] + members, joined: members, left: [])
     }
 
+    /// A group member that is no baton-crmd (no core: it never announces), or one that only
+    /// sends what the test makes it send.
+    mutating func joinSilent(_ member: Member, partition: Int = 0) {
+        changeView(partition, members: partitions[partition] + [member], joined: [member], left: [])
+    }
+
+    /// Bytes from `sender` into its partition's total order.
+    mutating func inject(_ bytes: [UInt8], from sender: Member) {
+        guard let index = partitions.firstIndex(where: { $0.contains(sender) }) else { return }
+        queues[index].append((sender, bytes))
+    }
+
     /// A process ends (kill -9 or a clean stop): the others see it leave.
     mutating func stop(_ member: Member) {
         guard let index = partitions.firstIndex(where: { $0.contains(member) }) else { return }

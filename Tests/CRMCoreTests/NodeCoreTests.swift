@@ -196,6 +196,39 @@ import Testing
         #expect(core.dc == before.dc && core.settled)
     }
 
+    /// A group member that never announces (not a baton-crmd, or one sending only garbage)
+    /// must not hold the cluster without a DC: after dc-deadtime the round settles among those
+    /// that announced, and the silent one is never DC, even with the lowest node id and pid.
+    @Test func aMemberThatNeverAnnouncesIsLeftOutAfterDeadtime() {
+        var bed = Harness(nodes: 2)
+        bed.start([n1, n2])
+        bed.deliverAll()
+        #expect(bed.agreedDC() == n1)
+        let rogue = Harness.member(1, pid: 1)
+        bed.joinSilent(rogue)
+        bed.inject([0xde, 0xad, 0xbe, 0xef], from: rogue)
+        bed.deliverAll()
+        #expect(bed.core(n1).settled == false && bed.core(n2).garbageCount == 1)
+        #expect(bed.timers[n1] == [.dcDeadtime] && bed.timers[n2] == [.dcDeadtime])
+        bed.fire(.dcDeadtime, on: n2)
+        for member in [n1, n2] {
+            let core = bed.core(member)
+            #expect(core.settled && core.dc == n1, "\(member): dc \(String(describing: core.dc))")
+            #expect(core.joinedMembers == [n1, n2])
+            #expect(core.acknowledged == [n1, n2])
+        }
+        // The DC leaves: the next DC is node2, not the silent member with the lowest id.
+        bed.stop(n1)
+        #expect(bed.core(n2).dc == n2 && bed.core(n2).settled)
+        // A late announce (a slow baton-crmd) is acknowledged by the DC and joins.
+        let late = Announce(view: bed.core(n2).view!.fingerprint, nodeName: "node1", dc: nil, seen: [], attributes: ["x": "1"],
+                            clusterOptions: [:], cibSequence: 0)
+        bed.inject(MessageWire.encode(.announce(late)), from: rogue)
+        bed.deliverAll()
+        #expect(bed.core(n2).joinedMembers == [n2, rogue])
+        #expect(bed.core(n2).attributes[NodeID(1)] == ["x": "1"])
+    }
+
     @Test func anAnnounceBuiltForAnotherViewIsIgnored() {
         var bed = Harness(nodes: 3)
         bed.start([n1, n2])

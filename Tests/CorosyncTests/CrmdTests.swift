@@ -92,6 +92,37 @@ struct CrmdTests {
         }
     }
 
+    /// A process that is no baton-crmd joins the group and sends garbage: every daemon counts
+    /// and drops it, none crashes, and after dc-deadtime the daemons settle among themselves
+    /// with the same DC (the stranger never announces, so it never is DC).
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aStrangerInTheGroupSendingGarbageIsCountedAndLeftOut() async throws {
+        try await CrmdBed.with(dcDeadtimeSeconds: 2) { bed in
+            try bed.launch([1, 2, 3])
+            let dc = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            let stranger = try ProbeProcess.launch(bed.testbed, node: 2, ["watch", "--group", "baton-crmd"])
+            do {
+                try await stranger.waitFor("the stranger in the group") {
+                    $0["event"] as? String == "cpg.membership" && (($0["members"] as? [Any])?.count ?? 0) == 4
+                }
+                stranger.send("send not-a-baton-crmd-message")
+                try await waitUntil("every daemon counted the garbage and settled on \(dc) with the stranger in the view") {
+                    for node in 1...3 {
+                        guard let status = try? await bed.status(node), status.garbageMessages >= 1, status.settled,
+                              status.dc == dc, status.members.count == 4 else { return false }
+                    }
+                    return true
+                }
+                await stranger.stop()
+            } catch {
+                await stranger.stop()
+                throw error
+            }
+            #expect(try await bed.waitForOneDC(on: [1, 2, 3], quorate: true) == dc)
+            for node in 1...3 { #expect(try await bed.status(node).lastGarbage?.contains("magic") == true) }
+        }
+    }
+
     @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func attributesAreClusterWideAndDroppedWhenTheirNodeLeaves() async throws {
         try await CrmdBed.with { bed in
