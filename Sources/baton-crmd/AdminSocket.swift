@@ -95,7 +95,7 @@ final class AdminSocket: Sendable {
                 return
             }
             let reply = AdminReply()
-            daemon.input.yield(.attribute(target, name: words[2], value: words.count > 3 ? words[3] : nil, reply: reply))
+            daemon.feed(.attribute(target, name: words[2], value: words.count > 3 ? words[3] : nil, reply: reply))
             write(client, reply.wait(timeLimit: .seconds(10)))
         default:
             write(client, "error: unknown request '\(line.prefix(80))' (status | attribute NODEID|cluster NAME [VALUE])\n")

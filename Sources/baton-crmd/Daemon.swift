@@ -113,12 +113,23 @@ final class Daemon: Sendable {
     let timing: Mutex<NodeStatus.Timing>
     let admin: AdminSocket
     private let initialCore: NodeCore
+    /// Events waiting for the loop at most (CPG's own buffer holds 100,000 more); past it the
+    /// daemon exits for a restart rather than lose an event of the group's order.
+    static let eventsQueuedMax = 100_000
+    private let overflowed = Mutex(false)
+
+    /// Queues an event for the loop; a full queue marks the daemon overflowed (the loop exits).
+    func feed(_ event: Event) {
+        if case .dropped = input.yield(event) { overflowed.withLock { $0 = true } }
+    }
+
+    var hasOverflowed: Bool { overflowed.withLock { $0 } }
 
     private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String) throws {
         self.group = group
         self.voteQuorum = voteQuorum
         self.initialCore = core
-        (events, input) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
+        (events, input) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(Daemon.eventsQueuedMax))
         status = Mutex(core.status())
         let started = nowMilliseconds()
         timing = Mutex(NodeStatus.Timing(startedMilliseconds: started, statusMilliseconds: started, lastMembershipMilliseconds: nil,
@@ -159,11 +170,10 @@ final class Daemon: Sendable {
 
     /// The event loop and its feeders, all in one task group; returns the exit code.
     func run() async -> Int32 {
-        let input = self.input
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { input.yield(.terminate) }
+            source.setEventHandler { self.feed(.terminate) }
             source.resume()
             return source
         }
@@ -179,7 +189,7 @@ final class Daemon: Sendable {
                     for await request in timerRequests {
                         running.addTask {
                             try? await Task.sleep(for: request.duration)
-                            if !Task.isCancelled { input.yield(.timer(request.kind, generation: request.generation)) }
+                            if !Task.isCancelled { self.feed(.timer(request.kind, generation: request.generation)) }
                         }
                     }
                     running.cancelAll()
@@ -215,29 +225,29 @@ final class Daemon: Sendable {
                 switch event {
                 case .membership(let change):
                     let convert = { (member: GroupMember) in Member(nodeID: member.nodeID, pid: member.pid) }
-                    input.yield(.core(.membership(members: change.members.map(convert), joined: change.joined.map { convert($0.member) },
+                    self.feed(.core(.membership(members: change.members.map(convert), joined: change.joined.map { convert($0.member) },
                                                   left: change.left.map { convert($0.member) })))
                 case .message(let message):
                     let sender = Member(nodeID: message.sender.nodeID, pid: message.sender.pid)
-                    input.yield(.core(.message(sender: sender, bytes: message.bytes)))
+                    self.feed(.core(.message(sender: sender, bytes: message.bytes)))
                 case .totem:
                     break
                 }
             }
-            input.yield(.ended(source: "cpg", error: nil))
+            self.feed(.ended(source: "cpg", error: nil))
         } catch {
-            input.yield(.ended(source: "cpg", error: "\(error)"))
+            self.feed(.ended(source: "cpg", error: "\(error)"))
         }
     }
 
     private func feedQuorumEvents() async {
         do {
             for try await event in voteQuorum.events {
-                if case .quorum(let quorate, _) = event { input.yield(.core(.quorum(quorate: quorate))) }
+                if case .quorum(let quorate, _) = event { self.feed(.core(.quorum(quorate: quorate))) }
             }
-            input.yield(.ended(source: "votequorum", error: nil))
+            self.feed(.ended(source: "votequorum", error: nil))
         } catch {
-            input.yield(.ended(source: "votequorum", error: "\(error)"))
+            self.feed(.ended(source: "votequorum", error: "\(error)"))
         }
     }
 
@@ -303,6 +313,10 @@ struct Loop {
             case .terminate:
                 log("SIGTERM: leaving the group")
                 return 0
+            }
+            if daemon.hasOverflowed {
+                log("more than \(Daemon.eventsQueuedMax) events waited for the loop: exiting for a restart")
+                return 1
             }
             publish()
         }
