@@ -36,6 +36,7 @@ let package = Package(
         .executable(name: "baton-full", targets: ["baton-full"]),
         .executable(name: "batond", targets: ["batond"]),
         .executable(name: "baton-agent-tools", targets: ["baton-agent-tools"]),
+        .executable(name: "baton-crmd", targets: ["baton-crmd"]),
         .library(name: "BatonConfig", targets: ["BatonConfig"]),
         .library(name: "TLSTransport", targets: ["TLSTransport"]),
         .library(name: "CIB", targets: ["CIB"]),
@@ -105,6 +106,7 @@ let package = Package(
                 "Executor",
                 "ExecutorShell",
                 "ChildProcess",
+                "CRMCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -159,7 +161,7 @@ let package = Package(
             pkgConfig: "libcpg",
             providers: [.apt(["libcpg-dev", "libquorum-dev", "libvotequorum-dev", "libcmap-dev", "libqb-dev"])]
         ),
-        .target(name: "Corosync", dependencies: ["CCorosync"]),
+        .target(name: "Corosync", dependencies: ["CCorosync", "ClusterIdentity"]),
         // Test helper: a Corosync client run inside one test-bed node's network namespace
         // (`ip netns exec`), speaking JSON lines on stdout. Used by Tests/CorosyncTests.
         .executableTarget(
@@ -171,7 +173,7 @@ let package = Package(
             path: "Sources/CorosyncProbe",
             linkerSettings: staticSwiftRuntime
         ),
-        .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport"]),
+        .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport", "CRMCore"]),
         // Test bed only: a user-space Ethernet switch that loses, delays and duplicates frames
         // (this kernel has no netem), run in scripts/impair-bed's hub namespace.
         .executableTarget(name: "baton-impair", dependencies: ["SeededRandom"], path: "Sources/ImpairSwitch"),
@@ -244,6 +246,19 @@ let package = Package(
         .testTarget(
             name: "AgentToolsTests",
             dependencies: ["AgentTools", "AgentToolsShell", "Executor", "ExecutorShell", "ChildProcess", "TestSupport"]),
+        // Pure: baton-crmd's node core (membership, quorum, DC, join, transient attributes, the
+        // CIB write path through the DC) and its CPG message codec.
+        .target(name: "CRMCore", dependencies: ["TicketWire", "ClusterIdentity"]),
+        // Pure leaf: cluster identity (the Corosync node id) shared by the bindings and CRMCore.
+        .target(name: "ClusterIdentity"),
+        .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore", "TicketWire", "SeededRandom"]),
+        // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
+        .executableTarget(
+            name: "baton-crmd",
+            dependencies: ["CRMCore", "Corosync", "CIB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/baton-crmd",
+            linkerSettings: staticSwiftRuntime
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

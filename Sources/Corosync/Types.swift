@@ -1,16 +1,5 @@
-/// A Corosync node id (`nodelist.node.X.nodeid`).
-public struct NodeID: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt32) { self.rawValue = rawValue }
-    public static func < (left: NodeID, right: NodeID) -> Bool { left.rawValue < right.rawValue }
-    public var description: String { String(rawValue) }
-    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(UInt32.self) }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-}
+// NodeID lives in ClusterIdentity (a leaf that the pure node core shares); re-exported here.
+@_exported import ClusterIdentity
 
 /// A totem ring id: the representative node and a sequence number that grows with every
 /// membership change. Printed like corosync-quorumtool does: `1.9` (both in hex).

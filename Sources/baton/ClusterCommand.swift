@@ -13,6 +13,18 @@ struct ClusterCommand: AsyncParsableCommand {
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
+
+    /// Prints `value` as pretty JSON with sorted keys, or the text `render` makes.
+    func print(_ value: some Encodable, render: () -> String) throws {
+        switch self {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        case .text:
+            Swift.print(render(), terminator: "")
+        }
+    }
 }
 
 /// The Corosync view an admin checks first (the shape of `corosync-quorumtool -s`).
@@ -61,14 +73,7 @@ struct ClusterStatusCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("baton: cannot read the cluster status: \(error)\(hint)\n".utf8))
             throw ExitCode(3)
         }
-        switch output {
-        case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
-        case .text:
-            print(Self.render(status), terminator: "")
-        }
+        try output.print(status) { Self.render(status) }
     }
 
     static func collect(timeLimit: Duration) async throws(CorosyncError) -> ClusterStatus {

@@ -1,0 +1,132 @@
+import CRMCore
+import Foundation
+import Synchronization
+
+/// The local admin socket: a unix stream socket, mode 0600 in a 0700 directory, and every
+/// peer's uid checked (SO_PEERCRED) to be root. One request line per connection:
+///
+///   status                          -> the node's status as one JSON line (NodeStatus)
+///   attribute NODEID|cluster NAME [VALUE]
+///                                   -> "accepted" once forwarded to the DC, or "error: …"
+///
+/// Served by one plain thread (blocking accept, one connection at a time, each with a 5 s
+/// receive limit): an admin's query must not wait for, nor delay, the event loop.
+final class AdminSocket: Sendable {
+    static let requestBytesMax = 8192
+    let path: String
+    private let descriptor: Int32
+    private let closed = Mutex(false)
+
+    init(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw AdminSocketError("socket: \(String(cString: strerror(errno)))") }
+        unlink(path)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            Glibc.close(fd)
+            throw AdminSocketError("\(path): over the unix socket path limit")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes + [0]) }
+        let previousMask = umask(0o177)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(previousMask)
+        guard bound == 0, chmod(path, 0o600) == 0, listen(fd, 16) == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw AdminSocketError("\(path): \(reason)")
+        }
+        self.path = path
+        descriptor = fd
+    }
+
+    func serve(_ daemon: Daemon) {
+        let fd = descriptor
+        Thread { [self] in
+            while !closed.withLock({ $0 }) {
+                let client = accept(fd, nil, nil)
+                if client < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                answer(client, daemon)
+                Glibc.close(client)
+            }
+        }.start()
+    }
+
+    private func answer(_ client: Int32, _ daemon: Daemon) {
+        var credentials = PeerCredentials()
+        var length = socklen_t(MemoryLayout<PeerCredentials>.size)
+        guard getsockopt(client, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, credentials.uid == 0 else {
+            write(client, "error: root only\n")
+            return
+        }
+        var limit = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var request: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while !request.contains(10) && request.count < Self.requestBytesMax {
+            let count = read(client, &buffer, buffer.count)
+            if count <= 0 { break }
+            request += buffer[0..<count]
+        }
+        let line = String(decoding: request.prefix { $0 != 10 }, as: UTF8.self)
+        let words = line.split(separator: " ", maxSplits: 3).map(String.init)
+        switch words.first {
+        case "status":
+            write(client, daemon.statusJSON())
+        case "attribute" where words.count >= 3:
+            let target: AttributeTarget
+            if words[1] == "cluster" {
+                target = .cluster
+            } else if let node = UInt32(words[1]) {
+                target = .node(NodeID(node))
+            } else {
+                write(client, "error: '\(words[1])' is neither a node id nor 'cluster'\n")
+                return
+            }
+            let reply = AdminReply()
+            daemon.feed(.attribute(target, name: words[2], value: words.count > 3 ? words[3] : nil, reply: reply))
+            write(client, reply.wait(timeLimit: .seconds(10)))
+        default:
+            write(client, "error: unknown request '\(line.prefix(80))' (status | attribute NODEID|cluster NAME [VALUE])\n")
+        }
+    }
+
+    private func write(_ client: Int32, _ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let count = bytes.withUnsafeBytes { Glibc.write(client, $0.baseAddress, $0.count) }
+            if count <= 0 { return }
+            bytes = bytes.dropFirst(count)
+        }
+    }
+
+    func close() {
+        closed.withLock { $0 = true }
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        Glibc.close(descriptor)
+        unlink(path)
+    }
+}
+
+struct AdminSocketError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = "admin socket " + description }
+}
+
+/// `struct ucred` (SO_PEERCRED), which Glibc's module shows only under _GNU_SOURCE.
+struct PeerCredentials {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
+}

@@ -1,0 +1,367 @@
+// baton-crmd: one per node. A thin shell around CRMCore.NodeCore: it joins the CPG group,
+// follows votequorum and the nodelist through the Corosync bindings, feeds the core, carries
+// out its directives (CPG sends, timers, logs) and answers the local admin socket.
+import ArgumentParser
+import CIB
+import CRMCore
+import Corosync
+import Foundation
+import Synchronization
+
+@main
+struct CrmdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baton-crmd",
+        abstract: "Baton's node daemon: membership, quorum, the DC and node attributes over Corosync (one per node).",
+        discussion: """
+            Exits 1 when corosync goes away (systemd restarts it, as pacemakerd restarts its daemons), 0 on SIGTERM \
+            after leaving the group. Admin socket: root only; `baton crm status` reads it.
+            """
+    )
+
+    @Option(help: "The CPG group of the cluster's baton-crmd processes.") var group = "baton-crmd"
+    @Option(help: "The admin socket (unix, root only).") var socket = CrmdDefaults.socketPath
+    @Option(help: "Seconds a cold start waits for nodes no member has ever seen (Pacemaker's dc-deadtime).")
+    var dcDeadtime: Double = 20
+    @Option(help: "An initial CIB (XML): its cluster options (no-quorum-policy …) until the cluster's are known.")
+    var cib: String?
+
+    func validate() throws {
+        guard dcDeadtime > 0, dcDeadtime <= 3600 else { throw ValidationError("--dc-deadtime must be in (0, 3600] seconds") }
+        guard !group.isEmpty, group.utf8.count <= 127 else { throw ValidationError("--group must be 1 to 127 bytes") }
+        guard socket.utf8.count < 108 else { throw ValidationError("--socket path must be under 108 bytes (sun_path)") }
+    }
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let options = try cib.map(Self.clusterOptions(fromCIB:)) ?? [:]
+        let daemon: Daemon
+        do {
+            daemon = try await Daemon.start(group: group, socketPath: socket, dcDeadtime: .milliseconds(Int(dcDeadtime * 1000)),
+                                            clusterOptions: options)
+        } catch {
+            log("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let code = await daemon.run()
+        throw ExitCode(code)
+    }
+
+    /// The cluster options of the initial CIB's crm_config (only the ones every node needs now).
+    static func clusterOptions(fromCIB path: String) throws -> [String: String] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("--cib \(path): \(error.localizedDescription)")
+        }
+        do {
+            let cib = try CIB(xml: try XMLCodec.parse(text))
+            var options: [String: String] = [:]
+            if let policy = cib.configuration.clusterProperty(AttributeName.noQuorumPolicy) { options[AttributeName.noQuorumPolicy] = policy }
+            return options
+        } catch {
+            throw ValidationError("--cib \(path): \(error)")
+        }
+    }
+}
+
+enum CrmdDefaults {
+    static let socketPath = "/run/baton/crmd.sock"
+}
+
+func log(_ message: String) {
+    let now = Date()
+    let stamp = ISO8601DateFormatter.string(from: now, timeZone: .current, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+    FileHandle.standardError.write(Data("\(stamp) baton-crmd[\(getpid())]: \(message)\n".utf8))
+}
+
+func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+/// What the event loop takes in, from every source, one at a time.
+enum Event: Sendable {
+    case core(NodeCore.Input)
+    /// A timer fired; ignored unless `generation` is the timer's current one (a cancelled
+    /// timer that fired anyway must not act).
+    case timer(NodeCore.TimerKind, generation: Int)
+    case attribute(AttributeTarget, name: String, value: String?, reply: AdminReply)
+    case ended(source: String, error: String?)
+    case terminate
+}
+
+/// A one-shot answer from the event loop to the admin thread that waits for it.
+final class AdminReply: Sendable {
+    private let answer = Mutex<String?>(nil)
+    private let ready = DispatchSemaphore(value: 0)
+    func send(_ text: String) {
+        answer.withLock { $0 = text }
+        ready.signal()
+    }
+    func wait(timeLimit: Duration) -> String {
+        let seconds = Double(timeLimit.components.seconds) + Double(timeLimit.components.attoseconds) / 1e18
+        guard ready.wait(timeout: .now() + seconds) == .success else { return "error: no answer from the event loop within \(timeLimit)\n" }
+        return answer.withLock { $0 } ?? "error: empty answer\n"
+    }
+}
+
+final class Daemon: Sendable {
+    let group: ProcessGroup
+    let voteQuorum: VoteQuorum
+    let events: AsyncStream<Event>
+    let input: AsyncStream<Event>.Continuation
+    let status: Mutex<NodeStatus>
+    let timing: Mutex<NodeStatus.Timing>
+    let admin: AdminSocket
+    private let initialCore: NodeCore
+    /// Events waiting for the loop at most (CPG's own buffer holds 100,000 more); past it the
+    /// daemon exits for a restart rather than lose an event of the group's order.
+    static let eventsQueuedMax = 100_000
+    private let overflowed = Mutex(false)
+
+    /// Queues an event for the loop; a full queue marks the daemon overflowed (the loop exits).
+    func feed(_ event: Event) {
+        if case .dropped = input.yield(event) { overflowed.withLock { $0 = true } }
+    }
+
+    var hasOverflowed: Bool { overflowed.withLock { $0 } }
+
+    private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String) throws {
+        self.group = group
+        self.voteQuorum = voteQuorum
+        self.initialCore = core
+        (events, input) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(Daemon.eventsQueuedMax))
+        status = Mutex(core.status())
+        let started = nowMilliseconds()
+        timing = Mutex(NodeStatus.Timing(startedMilliseconds: started, statusMilliseconds: started, lastMembershipMilliseconds: nil,
+                                         quorateSinceMilliseconds: nil, dcSinceMilliseconds: nil))
+        admin = try AdminSocket(path: socketPath)
+    }
+
+    static func start(group name: String, socketPath: String, dcDeadtime: Duration, clusterOptions: [String: String]) async throws -> Daemon {
+        let map = try await ClusterMap.connect()
+        let configured: [ClusterNode]
+        do {
+            configured = try await map.nodes()
+        } catch {
+            await map.close()
+            throw error
+        }
+        await map.close()
+        let nodelist = configured.map { ConfiguredNode(nodeID: $0.nodeID, name: $0.name ?? "node\($0.nodeID)") }
+        let voteQuorum = try await VoteQuorum.connect()
+        let group: ProcessGroup
+        do {
+            group = try await ProcessGroup.join(name, options: .init(messageBytesMax: MessageWire.messageBytesMax))
+        } catch {
+            await voteQuorum.close()
+            throw error
+        }
+        let local = Member(nodeID: group.localNodeID, pid: UInt32(getpid()))
+        let core = NodeCore(settings: .init(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions))
+        log("node \(local.nodeID) pid \(local.pid) joined group \(name); nodelist \(nodelist.map { "\($0.name)=\($0.nodeID)" }.joined(separator: " "))")
+        do {
+            return try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath)
+        } catch {
+            await group.close()
+            await voteQuorum.close()
+            throw error
+        }
+    }
+
+    /// The event loop and its feeders, all in one task group; returns the exit code.
+    func run() async -> Int32 {
+        let signals = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { self.feed(.terminate) }
+            source.resume()
+            return source
+        }
+        admin.serve(self)
+        let (timerRequests, timers) = AsyncStream.makeStream(of: TimerRequest.self, bufferingPolicy: .unbounded)
+        let code = await withTaskGroup(of: Int32?.self) { tasks in
+            tasks.addTask { await self.feedGroupEvents(); return nil }
+            tasks.addTask { await self.feedQuorumEvents(); return nil }
+            tasks.addTask {
+                // A stale timer (cancelled, or started again) still fires; the loop drops it
+                // by its generation.
+                await withTaskGroup(of: Void.self) { running in
+                    for await request in timerRequests {
+                        running.addTask {
+                            try? await Task.sleep(for: request.duration)
+                            if !Task.isCancelled { self.feed(.timer(request.kind, generation: request.generation)) }
+                        }
+                    }
+                    running.cancelAll()
+                }
+                return nil
+            }
+            tasks.addTask {
+                var loop = Loop(core: self.initialCore, daemon: self, timers: timers)
+                return await loop.run()
+            }
+            var code: Int32 = 1
+            for await result in tasks {
+                if let result {
+                    code = result
+                    break
+                }
+            }
+            timers.finish()
+            admin.close()
+            await group.close()
+            await voteQuorum.close()
+            tasks.cancelAll()
+            return code
+        }
+        signals.forEach { $0.cancel() }
+        log("exiting with status \(code)")
+        return code
+    }
+
+    private func feedGroupEvents() async {
+        do {
+            for try await event in group.events {
+                switch event {
+                case .membership(let change):
+                    let convert = { (member: GroupMember) in Member(nodeID: member.nodeID, pid: member.pid) }
+                    self.feed(.core(.membership(members: change.members.map(convert), joined: change.joined.map { convert($0.member) },
+                                                  left: change.left.map { convert($0.member) })))
+                case .message(let message):
+                    let sender = Member(nodeID: message.sender.nodeID, pid: message.sender.pid)
+                    self.feed(.core(.message(sender: sender, bytes: message.bytes)))
+                case .totem:
+                    break
+                }
+            }
+            self.feed(.ended(source: "cpg", error: nil))
+        } catch {
+            self.feed(.ended(source: "cpg", error: "\(error)"))
+        }
+    }
+
+    private func feedQuorumEvents() async {
+        do {
+            for try await event in voteQuorum.events {
+                if case .quorum(let quorate, _) = event { self.feed(.core(.quorum(quorate: quorate))) }
+            }
+            self.feed(.ended(source: "votequorum", error: nil))
+        } catch {
+            self.feed(.ended(source: "votequorum", error: "\(error)"))
+        }
+    }
+
+    /// The status JSON the admin socket answers with.
+    func statusJSON() -> String {
+        var snapshot = status.withLock { $0 }
+        var times = timing.withLock { $0 }
+        times.statusMilliseconds = nowMilliseconds()
+        snapshot.timing = times
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(snapshot) else { return "{}\n" }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+struct TimerRequest: Sendable {
+    let kind: NodeCore.TimerKind
+    let duration: Duration
+    let generation: Int
+}
+
+/// The event loop's own state: the core and its timers. Only `run` touches it.
+struct Loop {
+    var core: NodeCore
+    let daemon: Daemon
+    let timers: AsyncStream<TimerRequest>.Continuation
+    /// The generation of each running timer; a fire of another generation is stale.
+    var runningTimers: [NodeCore.TimerKind: Int] = [:]
+    var nextGeneration = 1
+
+    init(core: NodeCore, daemon: Daemon, timers: AsyncStream<TimerRequest>.Continuation) {
+        self.core = core
+        self.daemon = daemon
+        self.timers = timers
+    }
+
+    mutating func run() async -> Int32 {
+        for await event in daemon.events {
+            switch event {
+            case .core(let input):
+                if case .membership(let members, _, _) = input {
+                    let now = nowMilliseconds()
+                    daemon.timing.withLock { $0.lastMembershipMilliseconds = now }
+                    log("group view: \(members.map(\.description).joined(separator: " "))")
+                }
+                await perform(core.handle(input))
+            case .timer(let kind, let generation):
+                guard runningTimers[kind] == generation else { continue }
+                runningTimers[kind] = nil
+                await perform(core.handle(.timer(kind)))
+            case .attribute(let target, let name, let value, let reply):
+                do {
+                    let directives = try core.requestAttribute(target, name: name, value: value)
+                    reply.send("accepted\n")
+                    await perform(directives)
+                } catch {
+                    reply.send("error: \(error)\n")
+                }
+            case .ended(let source, let error):
+                log("\(source) ended\(error.map { ": \($0)" } ?? "") — corosync gone; exiting for a restart")
+                return 1
+            case .terminate:
+                log("SIGTERM: leaving the group")
+                return 0
+            }
+            if daemon.hasOverflowed {
+                log("more than \(Daemon.eventsQueuedMax) events waited for the loop: exiting for a restart")
+                return 1
+            }
+            publish()
+        }
+        return 1
+    }
+
+    mutating func perform(_ directives: [NodeCore.Directive]) async {
+        for directive in directives {
+            switch directive {
+            case .broadcast(let message):
+                guard let bytes = MessageWire.encodedIfFits(message) else {
+                    log("not sent: a \(message) over \(MessageWire.messageBytesMax) bytes")
+                    continue
+                }
+                do {
+                    try await daemon.group.send(bytes)
+                } catch {
+                    // The group's event stream ends with the same error and the loop exits.
+                    log("send failed: \(error)")
+                }
+            case .startTimer(let kind, let duration):
+                runningTimers[kind] = nextGeneration
+                timers.yield(TimerRequest(kind: kind, duration: duration, generation: nextGeneration))
+                nextGeneration += 1
+                log("waiting up to \(duration) for nodes never seen (dc-deadtime)")
+            case .cancelTimer(let kind):
+                runningTimers[kind] = nil
+            case .dcChanged(let from, let to):
+                let now = nowMilliseconds()
+                daemon.timing.withLock { $0.dcSinceMilliseconds = to == nil ? nil : now }
+                log("DC: \(from.map(\.description) ?? "none") -> \(to.map(\.description) ?? "none")")
+            case .quorumChanged(let quorate):
+                let now = nowMilliseconds()
+                daemon.timing.withLock { $0.quorateSinceMilliseconds = quorate ? now : nil }
+                log(quorate ? "partition with quorum" : "partition WITHOUT quorum (no-quorum-policy=\(core.noQuorumPolicy))")
+            case .cibApplied(let write):
+                log("CIB write \(write.sequence) from \(write.origin) applied (\(write.payload.count) bytes)")
+            case .garbage(let sender, let reason):
+                log("dropped a message from \(sender): \(reason)")
+            }
+        }
+    }
+
+    func publish() {
+        let snapshot = core.status()
+        daemon.status.withLock { $0 = snapshot }
+    }
+}
