@@ -15,8 +15,11 @@ public final class ExecutorShell: Sendable {
     private let runner: ChildProcessRunner
     private let origin = ContinuousClock.now
     private let timerQueue = DispatchQueue(label: "baton.executor.timer")
-    /// Under a mutex: DispatchSourceTimer is not Sendable.
-    private let timer: Mutex<any DispatchSourceTimer>
+    /// Under a mutex: DispatchSourceTimer is not Sendable. With it, the instant (on `now`'s
+    /// scale) it is set for, so that a result that leaves the next wake-up where it was does not
+    /// set it again: every reschedule wakes Dispatch's manager thread, and at 1,000 monitors
+    /// that was most of the executor's CPU.
+    private let timer: Mutex<(source: any DispatchSourceTimer, wake: Duration?)>
     private let onResult: @Sendable (OperationResult) -> Void
 
     /// Creates `HA_RSCTMP` (the resource agents' temporary directory) as pacemaker-execd does
@@ -27,16 +30,16 @@ public final class ExecutorShell: Sendable {
         self.runner = try ChildProcessRunner(concurrencyMax: concurrencyMax, killRepeat: .seconds(5))
         self.onResult = onResult
         let source = DispatchSource.makeTimerSource(queue: timerQueue)
-        self.timer = Mutex(source)
+        self.timer = Mutex((source, nil))
         makeDirectories(settings.resourceTemporaryDirectory)
         timer.withLock { timer in
-            timer.setEventHandler { [weak self] in self?.tick() }
-            timer.activate()
+            timer.source.setEventHandler { [weak self] in self?.tick() }
+            timer.source.activate()
         }
     }
 
     deinit {
-        timer.withLock { $0.cancel() }
+        timer.withLock { $0.source.cancel() }
         runner.shutdown()
     }
 
@@ -76,6 +79,8 @@ public final class ExecutorShell: Sendable {
 
     private func tick() {
         let now = self.now
+        // The wake-up it was set for has come: the next one must be set anew.
+        timer.withLock { $0.wake = nil }
         carryOut(core.withLock { $0.tick(now: now) })
     }
 
@@ -122,10 +127,14 @@ public final class ExecutorShell: Sendable {
     private func rearm() {
         core.withLock { core in
             guard let wake = core.nextWake() else { return }
-            let left = max(.zero, wake - now)
-            let (seconds, attoseconds) = left.components
-            let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-            timer.withLock { $0.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .milliseconds(1)) }
+            timer.withLock { timer in
+                guard timer.wake != wake else { return }
+                let left = max(.zero, wake - now)
+                let (seconds, attoseconds) = left.components
+                let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+                timer.source.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .milliseconds(1))
+                timer.wake = wake
+            }
         }
     }
 }
