@@ -429,9 +429,9 @@ public struct GeoWorld {
 
     // MARK: - Helpers
 
-    func localNow(_ member: Int) -> LocalInstant { members[member].localTime(now) }
-    func name(_ member: Int) -> String { scenario.members()[member].name }
-    func ticketName(_ ticket: Int) -> String { "ticket-\(ticket + 1)" }
+    public func localNow(_ member: Int) -> LocalInstant { members[member].localTime(now) }
+    public func name(_ member: Int) -> String { scenario.members()[member].name }
+    public func ticketName(_ ticket: Int) -> String { "ticket-\(ticket + 1)" }
     func ticketIndex(_ name: String) -> Int? {
         guard name.hasPrefix("ticket-"), let number = Int(name.dropFirst(7)), number >= 1, number <= scenario.tickets else {
             return nil
@@ -455,6 +455,22 @@ public struct RunResult: Sendable {
     public let stateWipes: Int
     public let traceTail: [String]
     public let traceHash: UInt64
+
+    public init(
+        seed: UInt64, violations: [Violation], failoverTimes: [Int64], failoverAfterLeaseView: [Int64], settleTimes: [Int64],
+        messages: Int, events: Int, stateWipes: Int, traceTail: [String], traceHash: UInt64
+    ) {
+        self.seed = seed
+        self.violations = violations
+        self.failoverTimes = failoverTimes
+        self.failoverAfterLeaseView = failoverAfterLeaseView
+        self.settleTimes = settleTimes
+        self.messages = messages
+        self.events = events
+        self.stateWipes = stateWipes
+        self.traceTail = traceTail
+        self.traceHash = traceHash
+    }
 }
 
 /// A trace of the run: its lines hash to one number (same seed, same hash), and the last
@@ -483,4 +499,16 @@ func formatTime(_ nanoseconds: Int64) -> String {
     var fraction = String(millis % 1000)
     while fraction.count < 3 { fraction = "0" + fraction }
     return "t=\(millis / 1000).\(fraction)s"
+}
+
+extension GeoWorld: CheckedWorld {
+    public func isUp(_ member: Int) -> Bool { members[member].up }
+    public func instance(_ member: Int, ticket: Int) -> TicketInstance? { members[member].instances[ticket] }
+    public func cibGranted(_ member: Int, ticket: Int) -> Bool { members[member].cibGranted[ticket] }
+    public func healthy(except member: Int) -> Bool {
+        lossProbability == 0 && !cut.joined().contains(true)
+            && members.indices.allSatisfy { index in
+                index == member || (members[index].up && members[index].quorate && !members[index].handlerFailing)
+            }
+    }
 }

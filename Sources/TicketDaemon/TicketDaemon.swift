@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import TLSTransport
+import TicketCore
 import TicketElection
 import TicketWire
 
