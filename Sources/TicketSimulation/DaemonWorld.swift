@@ -236,106 +236,48 @@ public struct DaemonWorld: CheckedWorld {
     // MARK: - Faults
 
     mutating func scheduleFaults() {
-        let profile = scenario.faults
-        let totalWeight =
-            profile.partitionWeight + profile.crashWeight + profile.lossBurstWeight + profile.adminWeight
-            + profile.quorumWeight + (scenario.withHandler ? profile.handlerWeight : 0) + faults.reloadWeight + faults.diskFailureWeight
-        guard totalWeight > 0 else { return }
         let end = scenario.faultPhase.nanosecondsValue
         let expire = scenario.expire.nanosecondsValue
-        let count = scenario.memberCount
-        var time = Int64(0)
-        var scheduled = 0
-        while scheduled < 10_000 {
-            time += Int64.random(in: 1...(2 * profile.meanInterval.nanosecondsValue), using: &random)
-            guard time < end else { break }
-            scheduled += 1
-            var pick = Int.random(in: 0..<totalWeight, using: &random)
-            func lasting() -> Int64 { Int64.random(in: expire / 4...expire * 3, using: &random) }
-            if pick < profile.partitionWeight {
-                let first = Int.random(in: 0..<count, using: &random)
-                var second = Int.random(in: 0..<(count - 1), using: &random)
-                if second >= first { second += 1 }
-                let oneWay = random.chance(0.3)
-                let targets = random.chance(0.3) ? Array(0..<count).filter { $0 != first } : [second]
-                let until = min(end, time + lasting())
-                for target in targets {
-                    actions.push(.cut(from: first, to: target, true), at: time)
-                    actions.push(.cut(from: first, to: target, false), at: until)
-                    if !oneWay {
-                        actions.push(.cut(from: target, to: first, true), at: time)
-                        actions.push(.cut(from: target, to: first, false), at: until)
-                    }
-                }
-                continue
-            }
-            pick -= profile.partitionWeight
-            if pick < profile.crashWeight {
-                let member = Int.random(in: 0..<count, using: &random)
+        let scenario = self.scenario
+        let faults = self.faults
+        var actions = self.actions
+        FaultPlan.draw(scenario, extraWeights: [faults.reloadWeight, faults.diskFailureWeight], random: &random) { fault, time, random in
+            func until() -> Int64 { min(end, time + FaultPlan.lasting(scenario, random: &random)) }
+            switch fault {
+            case .cut(let from, let to, let isCut): actions.push(.cut(from: from, to: to, isCut), at: time)
+            case .crash(let member):
                 let reboot = random.chance(faults.rebootProbability)
                 let draw = Double.random(in: 0..<1, using: &random)
-                if draw < profile.stateLossProbability {
+                if draw < scenario.faults.stateLossProbability {
                     // Back soon without its state: the window in which a forgotten promise may
                     // still be relied on by a running holder.
                     actions.push(.crash(member, restartAt: min(end, time + Int64.random(in: 0...expire / 2, using: &random)), .lost, reboot: reboot), at: time)
                 } else {
-                    let fate: DiskFate = draw < profile.stateLossProbability + faults.tornProbability ? .torn : .kept
-                    actions.push(.crash(member, restartAt: min(end, time + lasting()), fate, reboot: reboot), at: time)
+                    let fate: DiskFate = draw < scenario.faults.stateLossProbability + faults.tornProbability ? .torn : .kept
+                    actions.push(.crash(member, restartAt: until(), fate, reboot: reboot), at: time)
                 }
-                continue
-            }
-            pick -= profile.crashWeight
-            if pick < profile.lossBurstWeight {
-                actions.push(.loss(Double.random(in: 0.05...profile.messageLossMax, using: &random)), at: time)
-                actions.push(.loss(0), at: min(end, time + lasting()))
-                continue
-            }
-            pick -= profile.lossBurstWeight
-            if pick < profile.adminWeight {
-                let member = Int.random(in: 0..<count, using: &random)
-                let ticket = Int.random(in: 0..<scenario.tickets, using: &random)
-                let command: AdminCommand
-                switch Int.random(in: 0..<10, using: &random) {
-                case 0..<4: command = .grant(force: random.chance(0.2), wait: true, waitForCommit: false)
-                case 4..<6: command = .revoke(wait: true)
-                case 6..<8: command = .move(to: MemberID(Int.random(in: 0..<scenario.sites, using: &random)), wait: true)
-                case 8: command = .standby
-                default: command = .activate
-                }
-                actions.push(.admin(member, ticket: ticket, command), at: time)
-                continue
-            }
-            pick -= profile.adminWeight
-            if pick < profile.quorumWeight {
-                let site = Int.random(in: 0..<scenario.sites, using: &random)
-                actions.push(.input(site, .siteQuorum(false), fault: true), at: time)
-                actions.push(.input(site, .siteQuorum(true), fault: true), at: min(end, time + lasting()))
-                continue
-            }
-            pick -= profile.quorumWeight
-            if pick < faults.reloadWeight {
+            case .loss(let probability): actions.push(.loss(probability), at: time)
+            case .admin(let member, let ticket, let command): actions.push(.admin(member, ticket: ticket, command), at: time)
+            case .siteQuorum(let site, let quorate): actions.push(.input(site, .siteQuorum(quorate), fault: true), at: time)
+            case .handlerFailing(let site, let failing): actions.push(.input(site, .handlerFailing(failing), fault: true), at: time)
+            case .extra(kind: 0):
                 // An edit that drops one ticket at some members, then puts it back.
                 let ticket = Int.random(in: 0..<scenario.tickets, using: &random)
                 let without = Array(0..<scenario.tickets).filter { $0 != ticket }
-                guard !without.isEmpty else { continue }
-                let until = min(end, time + lasting())
-                for member in 0..<count where random.chance(0.6) {
+                guard !without.isEmpty else { return }
+                let back = until()
+                for member in 0..<scenario.memberCount where random.chance(0.6) {
                     actions.push(.input(member, .reload(without), fault: true), at: time)
-                    actions.push(.input(member, .reload(Array(0..<scenario.tickets)), fault: true), at: until)
+                    actions.push(.input(member, .reload(Array(0..<scenario.tickets)), fault: true), at: back)
                 }
-                continue
-            }
-            pick -= faults.reloadWeight
-            if pick < faults.diskFailureWeight {
-                let member = Int.random(in: 0..<count, using: &random)
+            case .extra:
+                // A span of failing state writes at one member.
+                let member = Int.random(in: 0..<scenario.memberCount, using: &random)
                 actions.push(.input(member, .diskFailing(true), fault: true), at: time)
-                actions.push(.input(member, .diskFailing(false), fault: true), at: min(end, time + lasting() / 4))
-                continue
+                actions.push(.input(member, .diskFailing(false), fault: true), at: min(end, time + FaultPlan.lasting(scenario, random: &random) / 4))
             }
-            let site = Int.random(in: 0..<scenario.sites, using: &random)
-            actions.push(.input(site, .handlerFailing(true), fault: true), at: time)
-            actions.push(.input(site, .handlerFailing(false), fault: true), at: min(end, time + lasting()))
         }
+        self.actions = actions
     }
 }
 

@@ -37,7 +37,7 @@ func sweepWithCounts(_ scenario: Scenario, faults: DaemonFaults = DaemonFaults()
 /// writes, reloads, reboots, torn and damaged journals) under GeoSimulation's mixed faults,
 /// checked by GeoSimulation's Checker after every step.
 @Suite struct DaemonSweepTests {
-    static let seeds = 150
+    static let seeds = 120
 
     @Test("2 sites + 1 arbitrator, 3 tickets, mixed and daemon faults")
     func twoSitesOneArbitrator() async {
