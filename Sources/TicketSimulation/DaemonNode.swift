@@ -80,6 +80,7 @@ public struct DaemonNode: SimulatedNode {
     public private(set) var handlerFailing = false
     public private(set) var diskFailing = false
     var persistFailed = false
+    var withheldGrants = WithheldGrants()
     var lastFullRecordBytes = 0
     static let compactionBytesMin = 16 * 1024
     static let heldMax = 100_000
@@ -225,6 +226,15 @@ public struct DaemonNode: SimulatedNode {
         // The checker hears of election events when the core makes them (its state changed
         // then), not when the shell logs them after the fsync.
         for (ticket, event) in batch.events { context.observe(.event(ticket: Self.ticketIndex(ticket), event)) }
+        // So is a grant told to the admin (the reply leaves after the fsync; inputs merged into
+        // the same turn may change the role before it leaves, as in batond).
+        for (_, reply) in batch.replies {
+            defer { requestTickets[reply.id] = nil }
+            if case .outcome(let summary) = reply.body, summary.succeeded, summary.text.hasPrefix("grant succeeded"),
+                let ticket = requestTickets[reply.id] {
+                context.observe(.granted(RequestID(reply.id), ticket: ticket))
+            }
+        }
         if !flushScheduled {
             flushScheduled = true
             context.wakeUp(at: context.now, .flush)
@@ -294,8 +304,22 @@ public struct DaemonNode: SimulatedNode {
     private mutating func carryOut(frames: [PeerFrame], batch: DaemonCore.Batch, durable: Bool, context: inout NodeContext<DaemonNode>) {
         let now = LocalInstant(nanoseconds: context.now)
         if durable { for frame in frames { context.send(frame, to: frame.to.index) } }
-        for (ticket, action) in batch.cib {
-            if !durable, case .grant = action { continue }
+        var changes = batch.cib.filter { ticket, action in
+            if !durable, case .grant = action {
+                withheldGrants.withhold(ticket)
+                return false
+            }
+            if case .revoke = action { withheldGrants.forget(ticket) }
+            return true
+        }
+        if durable && !withheldGrants.isEmpty { changes += withheldGrants.release(from: core, now: now) }
+        for (ticket, action) in changes {
+            if case .revoke(let reason) = action {
+                // The site stops the ticket's resources at once (the checker's CIB, as in
+                // GeoWorld); crm_ticket's run still takes its time before the core hears of it.
+                cibGranted.remove(ticket)
+                context.observe(.cibRevoked(ticket: Self.ticketIndex(ticket), reason))
+            }
             cibQueue[ticket, default: []].append(action)
             if cibQueue[ticket]!.count == 1 { startCIBChange(ticket, context: &context) }
         }
@@ -304,13 +328,6 @@ public struct DaemonNode: SimulatedNode {
                 context.after(.nanoseconds(Int64.random(in: 10_000_000...300_000_000, using: &context.random)), .handlerDone(ticket: ticket, purpose))
             } else {
                 execute(core.handlerFinished(ticket: ticket, purpose: purpose, succeeded: true, now: now), context: &context)
-            }
-        }
-        for (_, reply) in batch.replies {
-            defer { requestTickets[reply.id] = nil }
-            if case .outcome(let summary) = reply.body, summary.succeeded, summary.text.hasPrefix("grant succeeded"),
-                let ticket = requestTickets[reply.id] {
-                context.observe(.granted(RequestID(reply.id), ticket: ticket))
             }
         }
         reschedule(context: &context)
@@ -327,11 +344,13 @@ public struct DaemonNode: SimulatedNode {
         if cibQueue[ticket]!.isEmpty { cibQueue[ticket] = nil } else { startCIBChange(ticket, context: &context) }
         switch action {
         case .grant:
-            cibGranted.insert(ticket)
-            context.observe(.cibGranted(ticket: Self.ticketIndex(ticket)))
-        case .revoke(let reason):
-            cibGranted.remove(ticket)
-            context.observe(.cibRevoked(ticket: Self.ticketIndex(ticket), reason))
+            // A revoke queued behind the grant has already stopped the ticket's resources.
+            let revokeQueued = cibQueue[ticket]?.contains { if case .revoke = $0 { true } else { false } } ?? false
+            if !revokeQueued {
+                cibGranted.insert(ticket)
+                context.observe(.cibGranted(ticket: Self.ticketIndex(ticket)))
+            }
+        case .revoke:
             input(.revokeCompleted(ticket), context: &context)
         case .standby:
             break

@@ -141,6 +141,7 @@ public struct DaemonWorld: CheckedWorld {
             case .command(let request, let ticket, let command):
                 checker.noteCommand(request: request, member: member, ticket: ticket, command: command, at: now)
             case .granted(let request, let ticket):
+                simulation.note("\(name(member)) \(ticketName(ticket)) told the admin: granted (\(instance(member, ticket: ticket).map { "\($0.role)" } ?? "not configured"))")
                 checker.noteReply(request: request, outcome: .granted(commitPendingFor: nil), member: member, ticket: ticket, world: self)
             case .cibGranted(let ticket):
                 simulation.note("\(name(member)) \(ticketName(ticket)) GRANTED in the CIB")
