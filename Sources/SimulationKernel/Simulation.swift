@@ -59,6 +59,11 @@ public struct Simulation<Node: SimulatedNode> {
         public let time: Int64
         public let node: NodeIndex?
         public var observations: [(node: NodeIndex, observation: Node.Observation)] = []
+
+        public init(time: Int64, node: NodeIndex?) {
+            self.time = time
+            self.node = node
+        }
     }
 
     public let seed: UInt64
