@@ -18,6 +18,9 @@
 /// view `v` is delivered to every member of `v` in one total order, all members that pass from
 /// `v` into the same next view have delivered the same messages of `v` before that next view's
 /// `.view` event, and a message is never delivered in a view other than the one it was sent in.
+/// A multicast made while a node handles the rest of its old view (before its `.view` event)
+/// already belongs to the new view, as in CPG after the configuration change; messages are not
+/// lost inside a view (loss and one-way cuts act on `send` only; partitions change the views).
 /// A node that speaks point-to-point (batond's mesh) uses `send` and `.message`.
 ///
 /// Persistence: `disk` is what the node has made durable. The kernel reads it at a crash and
