@@ -52,15 +52,25 @@ let package = Package(
     targets: [
         // Pure: the per-ticket lease election (instance / directives).
         .target(name: "TicketElection", swiftSettings: optimizedEvenInDebug),
+        // Pure: the simulation kernel (virtual time, seeded queue, nodes, network, CPG-like
+        // groups, crashes with kept/lost/torn disks, checker hook) every simulator runs on.
+        .target(name: "SimulationKernel", swiftSettings: optimizedEvenInDebug),
+        .testTarget(name: "SimulationKernelTests", dependencies: ["SimulationKernel"]),
         // Pure: simulated members, network and clocks driving real TicketElection instances.
-        .target(name: "GeoSimulation", dependencies: ["TicketElection"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "GeoSimulation", dependencies: ["TicketElection", "SimulationKernel"], swiftSettings: optimizedEvenInDebug),
         // Pure: versioned binary frames for peer and client messages.
         .target(name: "TicketWire", dependencies: ["TicketElection"], swiftSettings: optimizedEvenInDebug),
-        // batond: the pure daemon core (all tickets, batching) and, later, its shells.
+        // Pure: batond's core (all tickets, batching, reload) and the state journal's format.
+        .target(name: "TicketCore", dependencies: ["TicketElection", "TicketWire"], swiftSettings: optimizedEvenInDebug),
+        // Pure: batond's core run on the simulation kernel (sites, arbitrators, journal faults).
+        .target(name: "TicketSimulation", dependencies: ["TicketCore", "GeoSimulation", "SimulationKernel", "TicketElection", "TicketWire"],
+                swiftSettings: optimizedEvenInDebug),
+        .testTarget(name: "TicketSimulationTests", dependencies: ["TicketSimulation", "TicketCore", "GeoSimulation", "SimulationKernel", "TicketElection", "TicketWire"]),
+        // batond: the shells around TicketCore (network, journal on disk, CIB, handlers).
         .target(
             name: "TicketDaemon",
             dependencies: [
-                "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync", "ChildProcess",
+                "TicketCore", "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync", "ChildProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -95,6 +105,7 @@ let package = Package(
                 "BatonClient",
                 "TicketElection",
                 "GeoSimulation",
+                "TicketSimulation",
                 "TicketWire",
                 "BatonConfig",
                 "Corosync",
@@ -119,7 +130,7 @@ let package = Package(
                     exclude: ["Transcripts"]),  // read from the source tree by path (#filePath), not bundled
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
         .testTarget(name: "StyleTests"),
-        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketElection", "TicketWire", "SeededRandom", "TestSupport"]),
+        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketCore", "TicketElection", "TicketWire", "SeededRandom", "TestSupport"]),
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
         // Pure: booth.conf-compatible configuration parser and validator. No I/O but the
         // one small loader function that reads a file and hands its text to the parser.

@@ -35,15 +35,36 @@ public struct Violation: Sendable, CustomStringConvertible {
     }
 }
 
+/// What the checker reads of a simulated deployment: GeoWorld (the election instances driven
+/// directly) and TicketSimulation's DaemonWorld (batond's DaemonCore on the simulation kernel).
+/// Members are numbered sites first (0..<scenario.sites), tickets 0..<scenario.tickets.
+public protocol CheckedWorld {
+    var scenario: Scenario { get }
+    /// Simulated real time, nanoseconds.
+    var now: Int64 { get }
+    func isUp(_ member: Int) -> Bool
+    /// The member's election instance of `ticket`; nil when it is down or the ticket is not
+    /// configured there (a reload removed it).
+    func instance(_ member: Int, ticket: Int) -> TicketInstance?
+    func localNow(_ member: Int) -> LocalInstant
+    /// The ticket is granted in the member's CIB (what the site's resources run on).
+    func cibGranted(_ member: Int, ticket: Int) -> Bool
+    /// Nothing is wrong but `member`'s crash: no cut link, no loss, every other member up and
+    /// quorate with a working handler (failovers are measured only then).
+    func healthy(except member: Int) -> Bool
+    func name(_ member: Int) -> String
+    func ticketName(_ ticket: Int) -> String
+}
+
 /// Safety, liveness and no-lost-commitment checks, run after every simulated event.
-struct Checker {
+public struct Checker {
     let scenario: Scenario
-    private(set) var violations: [Violation] = []
-    private(set) var stopped = false
-    private(set) var failoverTimes: [Int64] = []
-    private(set) var settleTimes: [Int64] = []
+    public private(set) var violations: [Violation] = []
+    public private(set) var stopped = false
+    public private(set) var failoverTimes: [Int64] = []
+    public private(set) var settleTimes: [Int64] = []
     /// From the new holder's own view of the old lease's end to its holding the ticket.
-    private(set) var failoverAfterLeaseView: [Int64] = []
+    public private(set) var failoverAfterLeaseView: [Int64] = []
     private var leaseViewEnded: [Key: Int64] = [:]
     /// Open commitments: (member, ticket) told "granted" and not ended by a logged reason.
     private var commitments: Set<Key> = []
@@ -59,28 +80,27 @@ struct Checker {
         let ticket: Int
     }
 
-    init(scenario: Scenario) {
+    public init(scenario: Scenario) {
         self.scenario = scenario
     }
 
     /// The site holding `ticket` now: believes it holds a valid lease and has it granted.
-    func holder(ofTicket ticket: Int, world: GeoWorld) -> Int? {
-        for site in 0..<scenario.sites where world.members[site].up {
-            let instance = world.members[site].instances[ticket]
-            if instance.believesHolding(now: world.localNow(site)) && world.members[site].cibGranted[ticket] { return site }
+    public func holder(ofTicket ticket: Int, world: some CheckedWorld) -> Int? {
+        for site in 0..<scenario.sites where world.isUp(site) {
+            guard let instance = world.instance(site, ticket: ticket) else { continue }
+            if instance.believesHolding(now: world.localNow(site)) && world.cibGranted(site, ticket: ticket) { return site }
         }
         return nil
     }
 
-    mutating func check(world: GeoWorld) {
+    public mutating func check(world: some CheckedWorld) {
         guard !stopped else { return }
         for ticket in 0..<scenario.tickets {
             var believers: [Int] = []
             var granted: [Int] = []
-            for site in 0..<scenario.sites where world.members[site].up {
-                let instance = world.members[site].instances[ticket]
-                if instance.believesHolding(now: world.localNow(site)) { believers.append(site) }
-                if world.members[site].cibGranted[ticket] { granted.append(site) }
+            for site in 0..<scenario.sites where world.isUp(site) {
+                if world.instance(site, ticket: ticket)?.believesHolding(now: world.localNow(site)) == true { believers.append(site) }
+                if world.cibGranted(site, ticket: ticket) { granted.append(site) }
             }
             if believers.count > 1 {
                 violation(.doubleHolder(ticket: world.ticketName(ticket), sites: believers.map(world.name)), world: world)
@@ -105,8 +125,10 @@ struct Checker {
                 }
             }
         }
-        for key in commitments where world.members[key.member].up {
-            switch world.members[key.member].instances[key.ticket].role {
+        for key in commitments where world.isUp(key.member) {
+            // A ticket a reload removed ends with its CIB revoke (noteRevokedLocally).
+            guard let instance = world.instance(key.member, ticket: key.ticket) else { continue }
+            switch instance.role {
             case .leader, .releasing: continue
             default:
                 violation(.commitmentLost(ticket: world.ticketName(key.ticket), site: world.name(key.member)), world: world)
@@ -115,34 +137,34 @@ struct Checker {
         }
     }
 
-    mutating func violation(_ kind: Violation.Kind, world: GeoWorld) {
+    public mutating func violation(_ kind: Violation.Kind, world: some CheckedWorld) {
         guard !stopped else { return }
         violations.append(Violation(kind: kind, time: world.now))
         stopped = true
     }
 
-    mutating func noteCommand(request: RequestID, member: Int, ticket: Int, command: AdminCommand, at time: Int64) {
+    public mutating func noteCommand(request: RequestID, member: Int, ticket: Int, command: AdminCommand, at time: Int64) {
         commandsByRequest[request] = (member, ticket)
         if healedAt == nil && time > (scenario.timeout * 3).nanoseconds { faultEvents += 1 }
     }
 
-    mutating func noteReply(request: RequestID, outcome: CommandOutcome, member: Int, ticket: Int, world: GeoWorld) {
+    public mutating func noteReply(request: RequestID, outcome: CommandOutcome, member: Int, ticket: Int, world: some CheckedWorld) {
         commandsByRequest[request] = nil
         guard case .granted = outcome else { return }
-        guard world.members[member].instances[ticket].isLeader else {
+        guard world.instance(member, ticket: ticket)?.isLeader == true else {
             violation(.grantReplyWithoutLead(ticket: world.ticketName(ticket), site: world.name(member)), world: world)
             return
         }
         commitments.insert(Key(member: member, ticket: ticket))
     }
 
-    mutating func noteGrantedLocally(member: Int, ticket: Int, world: GeoWorld) {}
+    public mutating func noteGrantedLocally(member: Int, ticket: Int, world: some CheckedWorld) {}
 
-    mutating func noteRevokedLocally(member: Int, ticket: Int, reason: RevokeReason, world: GeoWorld) {
+    public mutating func noteRevokedLocally(member: Int, ticket: Int, reason: RevokeReason, world: some CheckedWorld) {
         commitments.remove(Key(member: member, ticket: ticket))
     }
 
-    mutating func noteEvent(_ event: ElectionEvent, member: Int, ticket: Int, world: GeoWorld) {
+    public mutating func noteEvent(_ event: ElectionEvent, member: Int, ticket: Int, world: some CheckedWorld) {
         switch event {
         case .leaseLost, .steppedDown, .released:
             commitments.remove(Key(member: member, ticket: ticket))
@@ -153,17 +175,19 @@ struct Checker {
         }
     }
 
-    mutating func noteCrash(member: Int, world: GeoWorld) {
+    /// A reload removed, changed or put back `ticket` at `member`: the admin's edit ends the
+    /// grant told before (the instance restarts from its state, as at a process restart).
+    public mutating func noteReconfigured(member: Int, ticket: Int) {
+        commitments.remove(Key(member: member, ticket: ticket))
+    }
+
+    public mutating func noteCrash(member: Int, world: some CheckedWorld) {
         // This crash is itself a fault; a failover is measured cleanly when no other
         // fault happens until the next holder appears.
         if healedAt == nil { faultEvents += 1 }
         // Measured only when nothing else is wrong: no cut link, no loss, every other member
         // up, quorate and with a working handler.
-        let healthy =
-            world.lossProbability == 0 && !world.cut.joined().contains(true)
-            && world.members.indices.allSatisfy { index in
-                index == member || (world.members[index].up && world.members[index].quorate && !world.members[index].handlerFailing)
-            }
+        let healthy = world.healthy(except: member)
         for ticket in 0..<scenario.tickets {
             commitments.remove(Key(member: member, ticket: ticket))
             if healthy, holder(ofTicket: ticket, world: world) == member {
@@ -172,11 +196,11 @@ struct Checker {
         }
     }
 
-    mutating func noteFault() {
+    public mutating func noteFault() {
         faultEvents += 1
     }
 
-    mutating func noteHeal(at time: Int64) {
+    public mutating func noteHeal(at time: Int64) {
         healedAt = time
         faultEvents += 1
         failoverStart = [:]
@@ -184,13 +208,13 @@ struct Checker {
 
     /// The liveness bound after the heal: promises given just before it run out (on the
     /// slowest clock), then acquire-after, campaign slots, the admin's re-grant and retries.
-    var settleBound: Int64 {
+    public var settleBound: Int64 {
         let policy = scenario.policy(ticket: 0)
         return policy.expireRealMax.nanoseconds + scenario.acquireAfter.nanoseconds
             + scenario.timeout.nanoseconds * Int64(scenario.sites + 6)
     }
 
-    mutating func finish(world: GeoWorld, healedAt heal: Int64, end: Int64) {
+    public mutating func finish(world: some CheckedWorld, healedAt heal: Int64, end: Int64) {
         guard !stopped else { return }
         for ticket in 0..<scenario.tickets {
             if let time = settled[ticket] {

@@ -345,93 +345,37 @@ public struct GeoWorld {
     // MARK: - Faults
 
     mutating func scheduleFaults() {
-        let profile = scenario.faults
-        let totalWeight =
-            profile.partitionWeight + profile.crashWeight + profile.lossBurstWeight + profile.adminWeight
-            + profile.quorumWeight + (scenario.withHandler ? profile.handlerWeight : 0)
-        guard totalWeight > 0 else { return }
         let end = scenario.faultPhase.nanoseconds
         let expire = scenario.expire.nanoseconds
-        var time = Int64(0)
-        var faults = 0
-        while faults < 10_000 {
-            time += Int64.random(in: 1...(2 * profile.meanInterval.nanoseconds), using: &random)
-            guard time < end else { break }
-            faults += 1
-            var pick = Int.random(in: 0..<totalWeight, using: &random)
-            let count = scenario.memberCount
-            func lasting() -> Int64 { Int64.random(in: expire / 4...expire * 3, using: &random) }
-            if pick < profile.partitionWeight {
-                let first = Int.random(in: 0..<count, using: &random)
-                var second = Int.random(in: 0..<(count - 1), using: &random)
-                if second >= first { second += 1 }
-                let oneWay = random.chance(0.3)
-                let isolate = random.chance(0.3)
-                let until = min(end, time + lasting())
-                let targets = isolate ? Array(0..<count).filter { $0 != first } : [second]
-                for target in targets {
-                    queue.push(.cut(from: first, to: target, true), at: time)
-                    queue.push(.cut(from: first, to: target, false), at: until)
-                    if !oneWay {
-                        queue.push(.cut(from: target, to: first, true), at: time)
-                        queue.push(.cut(from: target, to: first, false), at: until)
-                    }
-                }
-                continue
-            }
-            pick -= profile.partitionWeight
-            if pick < profile.crashWeight {
-                let member = Int.random(in: 0..<count, using: &random)
+        let scenario = self.scenario
+        var queue = self.queue
+        FaultPlan.draw(scenario, random: &random) { fault, time, random in
+            switch fault {
+            case .cut(let from, let to, let isCut): queue.push(.cut(from: from, to: to, isCut), at: time)
+            case .crash(let member):
                 queue.push(.crash(member: member), at: time)
-                if profile.stateLossProbability > 0 && random.chance(profile.stateLossProbability) {
+                if scenario.faults.stateLossProbability > 0 && random.chance(scenario.faults.stateLossProbability) {
                     // Back soon, without its state: the window in which a forgotten promise
                     // may still be relied on by a running holder.
                     queue.push(.restart(member: member, wiped: true), at: min(end, time + Int64.random(in: 0...expire / 2, using: &random)))
                 } else {
-                    queue.push(.restart(member: member, wiped: false), at: min(end, time + lasting()))
+                    queue.push(.restart(member: member, wiped: false), at: min(end, time + FaultPlan.lasting(scenario, random: &random)))
                 }
-                continue
+            case .loss(let probability): queue.push(.loss(probability), at: time)
+            case .admin(let member, let ticket, let command): queue.push(.command(member: member, ticket: ticket, command), at: time)
+            case .siteQuorum(let site, let quorate): queue.push(.siteQuorum(member: site, quorate), at: time)
+            case .handlerFailing(let site, let failing): queue.push(.handlerFailing(member: site, failing), at: time)
+            case .extra: preconditionFailure("GeoWorld has no extra fault kinds")
             }
-            pick -= profile.crashWeight
-            if pick < profile.lossBurstWeight {
-                let loss = Double.random(in: 0.05...profile.messageLossMax, using: &random)
-                queue.push(.loss(loss), at: time)
-                queue.push(.loss(0), at: min(end, time + lasting()))
-                continue
-            }
-            pick -= profile.lossBurstWeight
-            if pick < profile.adminWeight {
-                let member = Int.random(in: 0..<count, using: &random)
-                let ticket = Int.random(in: 0..<scenario.tickets, using: &random)
-                let command: AdminCommand
-                switch Int.random(in: 0..<10, using: &random) {
-                case 0..<4: command = .grant(force: random.chance(0.2), wait: true, waitForCommit: false)
-                case 4..<6: command = .revoke(wait: true)
-                case 6..<8: command = .move(to: MemberID(Int.random(in: 0..<scenario.sites, using: &random)), wait: true)
-                case 8: command = .standby
-                default: command = .activate
-                }
-                queue.push(.command(member: member, ticket: ticket, command), at: time)
-                continue
-            }
-            pick -= profile.adminWeight
-            if pick < profile.quorumWeight {
-                let site = Int.random(in: 0..<scenario.sites, using: &random)
-                queue.push(.siteQuorum(member: site, false), at: time)
-                queue.push(.siteQuorum(member: site, true), at: min(end, time + lasting()))
-                continue
-            }
-            let site = Int.random(in: 0..<scenario.sites, using: &random)
-            queue.push(.handlerFailing(member: site, true), at: time)
-            queue.push(.handlerFailing(member: site, false), at: min(end, time + lasting()))
         }
+        self.queue = queue
     }
 
     // MARK: - Helpers
 
-    func localNow(_ member: Int) -> LocalInstant { members[member].localTime(now) }
-    func name(_ member: Int) -> String { scenario.members()[member].name }
-    func ticketName(_ ticket: Int) -> String { "ticket-\(ticket + 1)" }
+    public func localNow(_ member: Int) -> LocalInstant { members[member].localTime(now) }
+    public func name(_ member: Int) -> String { scenario.members()[member].name }
+    public func ticketName(_ ticket: Int) -> String { "ticket-\(ticket + 1)" }
     func ticketIndex(_ name: String) -> Int? {
         guard name.hasPrefix("ticket-"), let number = Int(name.dropFirst(7)), number >= 1, number <= scenario.tickets else {
             return nil
@@ -455,6 +399,22 @@ public struct RunResult: Sendable {
     public let stateWipes: Int
     public let traceTail: [String]
     public let traceHash: UInt64
+
+    public init(
+        seed: UInt64, violations: [Violation], failoverTimes: [Int64], failoverAfterLeaseView: [Int64], settleTimes: [Int64],
+        messages: Int, events: Int, stateWipes: Int, traceTail: [String], traceHash: UInt64
+    ) {
+        self.seed = seed
+        self.violations = violations
+        self.failoverTimes = failoverTimes
+        self.failoverAfterLeaseView = failoverAfterLeaseView
+        self.settleTimes = settleTimes
+        self.messages = messages
+        self.events = events
+        self.stateWipes = stateWipes
+        self.traceTail = traceTail
+        self.traceHash = traceHash
+    }
 }
 
 /// A trace of the run: its lines hash to one number (same seed, same hash), and the last
@@ -483,4 +443,16 @@ func formatTime(_ nanoseconds: Int64) -> String {
     var fraction = String(millis % 1000)
     while fraction.count < 3 { fraction = "0" + fraction }
     return "t=\(millis / 1000).\(fraction)s"
+}
+
+extension GeoWorld: CheckedWorld {
+    public func isUp(_ member: Int) -> Bool { members[member].up }
+    public func instance(_ member: Int, ticket: Int) -> TicketInstance? { members[member].instances[ticket] }
+    public func cibGranted(_ member: Int, ticket: Int) -> Bool { members[member].cibGranted[ticket] }
+    public func healthy(except member: Int) -> Bool {
+        lossProbability == 0 && !cut.joined().contains(true)
+            && members.indices.allSatisfy { index in
+                index == member || (members[index].up && members[index].quorate && !members[index].handlerFailing)
+            }
+    }
 }

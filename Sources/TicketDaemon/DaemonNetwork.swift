@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import TLSTransport
+import TicketCore
 import TicketElection
 import TicketWire
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TicketCore
 import TicketElection
 import TicketWire
 
@@ -27,7 +28,7 @@ public final class StateJournal: @unchecked Sendable {
     public let directory: String
     public var path: String { directory + "/tickets.journal" }
     public var legacyPath: String { directory + "/tickets.state" }
-    public static let recordMagic: UInt32 = 0x4254_4E4A
+    public static let recordMagic = JournalFormat.recordMagic
     public static let compactionFactor = 4
     public static let compactionBytesMin = 256 * 1024
     public static let journalBytesMax = 256 * 1024 * 1024
@@ -66,54 +67,7 @@ public final class StateJournal: @unchecked Sendable {
             }
             return StateStore.Loaded(modes: [:], allLost: true, note: "cannot read \(path) (\(String(cString: strerror(errno)))): starting as state lost")
         }
-        var offset = 0
-        var tickets: [String: (state: PersistentTicketState, bootID: String, bootClock: Duration)] = [:]
-        var records = 0
-        var note = ""
-        while offset < bytes.count {
-            let remaining = bytes.count - offset
-            guard remaining >= 8 else {
-                note = ", dropped a torn record of \(remaining) bytes at the end"
-                break
-            }
-            var reader = ByteReader(bytes, from: offset, to: offset + 8)
-            let magic = (try? reader.u32("record magic")) ?? 0
-            let size = Int((try? reader.u32("record length")) ?? 0)
-            guard magic == StateJournal.recordMagic else {
-                return StateStore.Loaded(modes: [:], allLost: true, note: "state journal \(path) is damaged (bad record magic at offset \(offset)): starting as state lost")
-            }
-            guard size <= remaining - 8 else {
-                note = ", dropped a torn record at offset \(offset)"
-                break
-            }
-            let file: StateFile
-            do {
-                file = try StateFile.decode(Array(bytes[(offset + 8)..<(offset + 8 + size)]))
-            } catch {
-                if offset + 8 + size == bytes.count {
-                    note = ", dropped a torn record at offset \(offset) (\(error))"
-                    break
-                }
-                return StateStore.Loaded(modes: [:], allLost: true, note: "state journal \(path) is damaged at offset \(offset) (\(error)): starting as state lost")
-            }
-            for (name, state) in file.tickets { tickets[name] = (state, file.bootID, file.bootClock) }
-            records += 1
-            offset += 8 + size
-        }
-        var modes: [String: TicketInstance.StartMode] = [:]
-        var unknown = 0
-        for (name, entry) in tickets {
-            let elapsed: TicketInstance.Elapsed
-            if entry.bootID == bootID && bootID != "unknown" {
-                elapsed = .known(max(.zero, now.since(LocalInstant(nanoseconds: entry.bootClock.nanoseconds))))
-            } else {
-                elapsed = .unknown
-                unknown += 1
-            }
-            modes[name] = .restored(entry.state, elapsed: elapsed)
-        }
-        let how = unknown > 0 ? ", \(unknown) written before a reboot" : ""
-        return StateStore.Loaded(modes: modes, allLost: false, note: "restored \(tickets.count) tickets from \(records) records of \(path)\(how)\(note)")
+        return JournalFormat.replay(bytes, path: path, bootID: bootID, now: now)
     }
 
     // MARK: - Writing
@@ -179,15 +133,7 @@ public final class StateJournal: @unchecked Sendable {
         needsCompaction = false
     }
 
-    static func record(body: [UInt8]) -> [UInt8] {
-        precondition(body.count <= Int(UInt32.max), "state record of \(body.count) bytes")
-        var writer = ByteWriter(capacity: body.count + 8)
-        writer.u32(recordMagic)
-        writer.u32(UInt32(body.count))
-        var bytes = writer.bytes
-        bytes.append(contentsOf: body)
-        return bytes
-    }
+    static func record(body: [UInt8]) -> [UInt8] { JournalFormat.record(body: body) }
 }
 
 func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(StateStore.StoreError) {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TicketCore
 import TicketElection
 import TicketWire
 
@@ -20,24 +21,8 @@ public struct StateStore: Sendable {
         self.directory = directory
     }
 
-    /// What to start each ticket with: restored (elapsed known in the same boot), restored
-    /// after a reboot, fresh (no state: no journal, no state file, not even the directory), or
-    /// state lost (a file that exists but cannot be read or is damaged).
-    public struct Loaded: Sendable {
-        /// Per ticket found in the file.
-        public var modes: [String: TicketInstance.StartMode]
-        /// The file exists but cannot be read: every ticket starts as state lost.
-        public var allLost: Bool
-        public var note: String
-
-        /// A ticket without state starts `.fresh`: a first start cannot be told from a deleted
-        /// state directory or a reinstalled member, so `.fresh` is quiet for one lease unless
-        /// every other member reports term 0 (TicketInstance's opening comment). A damaged or
-        /// unreadable file is refused whole: `.stateLost`, quiet for one lease.
-        public func mode(for ticket: String) -> TicketInstance.StartMode {
-            allLost ? .stateLost : (modes[ticket] ?? .fresh)
-        }
-    }
+    /// What to start each ticket with (TicketCore's `LoadedState`).
+    public typealias Loaded = LoadedState
 
     public func load(bootID: String, now: LocalInstant) -> Loaded {
         guard let bytes = readAll(path) else {

@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import TLSTransport
+import TicketCore
 import TicketElection
 import TicketWire
 
@@ -66,6 +67,8 @@ public final class TicketDaemon: @unchecked Sendable {
     var datagrams = DatagramState()
     var startedAt = LocalInstant.origin
     var persistFailed = false
+    /// Grants a failed write kept from the site, written after the next durable write.
+    var withheldGrants = WithheldGrants()
     /// The merged batch of this event-loop turn (see `execute`).
     var pending = DaemonCore.Batch()
     var pendingPeers: [MemberID] = []
@@ -332,11 +335,21 @@ public final class TicketDaemon: @unchecked Sendable {
         for (ticket, action) in batch.cib {
             if !durable, case .grant = action {
                 // A grant this site cannot make durable does not reach the CIB either; the
-                // lease then runs out and the election revokes (revokes always go through).
+                // lease then runs out and the election revokes (revokes always go through),
+                // or, if the leadership survives the failed writes, the grant is written after
+                // the next durable write (WithheldGrants).
                 logger.error("grant not written to the site: the state could not be written", metadata: ["ticket.name": .string(ticket)])
+                withheldGrants.withhold(ticket)
                 continue
             }
+            if case .revoke = action { withheldGrants.forget(ticket) }
             applyLocally(ticket: ticket, action: action, now: now)
+        }
+        if durable && !withheldGrants.isEmpty {
+            for (ticket, action) in withheldGrants.release(from: core, now: now) {
+                logger.notice("grant written to the site after the state could be written again", metadata: ["ticket.name": .string(ticket)])
+                applyLocally(ticket: ticket, action: action, now: now)
+            }
         }
         backEnd.flush()
         for (ticket, purpose) in batch.handlers { runHandler(ticket: ticket, purpose: purpose, now: now) }

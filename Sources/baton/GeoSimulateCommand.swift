@@ -1,6 +1,7 @@
 import ArgumentParser
 import GeoSimulation
 import TicketElection
+import TicketSimulation
 
 /// `baton geo-simulate`: the deterministic simulator of the ticket election, for long runs
 /// (`--seeds 100000`) and for replaying one seed exactly.
@@ -14,6 +15,11 @@ struct GeoSimulate: AsyncParsableCommand {
             site quorum loss, failing handlers and admin commands. After every event the checkers look for two
             holders of one ticket, a lost grant, and (after the faults heal) a ticket nobody acquires.
 
+            --model daemon runs batond's own core (DaemonCore) on the simulation kernel instead of the bare
+            election: its batching (one journal record and fsync per turn, frames only after it), wake-ups,
+            crm_ticket runs, reloads that remove and add tickets, failing state writes, reboots, and restarts
+            with the journal kept, torn, damaged or lost. Replays work the same way (--model daemon --replay N).
+
             Exit status: 0 no violation, 1 violations found, 64 bad arguments.
             """)
 
@@ -25,11 +31,14 @@ struct GeoSimulate: AsyncParsableCommand {
     @Option(help: "Break a safety rule on purpose (voters-ignore-lease, leader-ignores-lease-end, lease-from-reply, promise-written-short, amnesiac-votes-at-once) to see the checkers bite.")
     var breakRule: String?
     @Option(help: "Parallel workers.") var jobs = 2
+    @Option(help: "What runs on each member: election (the TicketElection instances, driven directly) or daemon (batond's DaemonCore with a simulated shell and disk).")
+    var model = "election"
 
     func validate() throws {
         guard seeds >= 1 && seeds <= 10_000_000 else { throw ValidationError("--seeds must be 1...10000000") }
         guard tickets >= 1 && tickets <= 64 else { throw ValidationError("--tickets must be 1...64") }
         guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be 1...64") }
+        guard model == "election" || model == "daemon" else { throw ValidationError("--model \(model): expected election or daemon") }
         _ = try scenario()
     }
 
@@ -56,8 +65,14 @@ struct GeoSimulate: AsyncParsableCommand {
     func run() async throws {
         let scenario = try scenario()
         if let replay {
-            var world = GeoWorld(scenario: scenario, seed: replay, keepFullTrace: true)
-            let result = world.run()
+            let result: RunResult
+            if model == "daemon" {
+                var world = DaemonWorld(scenario: scenario, seed: replay, keepFullTrace: true)
+                result = world.run()
+            } else {
+                var world = GeoWorld(scenario: scenario, seed: replay, keepFullTrace: true)
+                result = world.run()
+            }
             for line in result.traceTail { print(line) }
             print("seed \(replay): \(result.violations.isEmpty ? "no violation" : result.violations.map(\.description).joined(separator: "; "))")
             print("trace hash \(String(result.traceHash, radix: 16)) (same seed, same hash)")
@@ -69,12 +84,16 @@ struct GeoSimulate: AsyncParsableCommand {
         let chunk = (seeds + jobs - 1) / jobs
         let first = firstSeed
         let total = seeds
+        let daemon = model == "daemon"
         let summary = await withTaskGroup(of: SweepSummary.self) { group in
             for job in 0..<jobs {
                 let start = job * chunk
                 let count = min(chunk, total - start)
                 guard count > 0 else { continue }
-                group.addTask { sweep(scenario, firstSeed: first &+ UInt64(start), count: count) }
+                group.addTask {
+                    daemon ? sweepDaemon(scenario, firstSeed: first &+ UInt64(start), count: count)
+                        : sweep(scenario, firstSeed: first &+ UInt64(start), count: count)
+                }
             }
             var merged = SweepSummary()
             for await part in group { merged.merge(part) }
@@ -82,10 +101,11 @@ struct GeoSimulate: AsyncParsableCommand {
         }
         let elapsed = clock.now - started
         let seconds = Double(elapsed.nanoseconds) / 1e9
-        print("shape \(shape), \(tickets) tickets, expire \(scenario.expire.shortDescription), timeout \(scenario.timeout.shortDescription), clock drift bound \(scenario.clockDriftMaxPartsPerMillion) ppm")
+        print("model \(model), shape \(shape), \(tickets) tickets, expire \(scenario.expire.shortDescription), timeout \(scenario.timeout.shortDescription), clock drift bound \(scenario.clockDriftMaxPartsPerMillion) ppm")
         for line in summary.report(label: "seeds \(firstSeed)...\(firstSeed &+ UInt64(seeds - 1))", expire: scenario.expire) {
             print(line)
         }
+        if daemon { print("  (daemon model: \"restarts with the state wiped\" counts restarts with the journal lost; replay with --model daemon)") }
         let rate = seconds > 0 ? Double(summary.seeds) / seconds : 0
         print("speed: \(summary.seeds) seeds in \(String(format1(seconds))) s = \(Int(rate)) seeds/s (\(jobs) workers)")
         if let worst = summary.failoverTimes.max() {

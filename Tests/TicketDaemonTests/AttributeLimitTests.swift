@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TicketCore
 import TicketDaemon
 import TicketElection
 import TicketWire

@@ -1,6 +1,7 @@
 import Foundation
 import SeededRandom
 import Testing
+import TicketCore
 import TicketDaemon
 import TicketElection
 import TicketWire

@@ -1,4 +1,5 @@
 import Testing
+import TicketCore
 import TicketDaemon
 import TicketElection
 import TicketWire

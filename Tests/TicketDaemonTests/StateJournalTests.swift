@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Testing
+import TicketCore
 @testable import TicketDaemon
 import TicketElection
 import TicketWire

@@ -1,6 +1,7 @@
 /// A binary min-heap of events ordered by simulated real time, ties broken by insertion
 /// order, so the run is the same every time.
-struct EventQueue<Event> {
+/// The kernel's queue (Simulation) and GeoWorld's use it; no two entries tie (the sequence is unique).
+public struct EventQueue<Event> {
     private struct Entry {
         let time: Int64
         let sequence: UInt64
@@ -12,13 +13,15 @@ struct EventQueue<Event> {
 
     private var heap: [Entry] = []
     private var sequence: UInt64 = 0
-    static var capacityMax: Int { 1_000_000 }
+    public static var capacityMax: Int { 1_000_000 }
 
-    var count: Int { heap.count }
-    var isEmpty: Bool { heap.isEmpty }
-    var nextTime: Int64? { heap.first?.time }
+    public var count: Int { heap.count }
+    public var isEmpty: Bool { heap.isEmpty }
+    public var nextTime: Int64? { heap.first?.time }
 
-    mutating func push(_ event: Event, at time: Int64) {
+    public init() {}
+
+    public mutating func push(_ event: Event, at time: Int64) {
         precondition(heap.count < Self.capacityMax, "event queue over \(Self.capacityMax) entries: runaway simulation")
         sequence += 1
         heap.append(Entry(time: time, sequence: sequence, event: event))
@@ -31,7 +34,7 @@ struct EventQueue<Event> {
         }
     }
 
-    mutating func pop() -> (time: Int64, event: Event)? {
+    public mutating func pop() -> (time: Int64, event: Event)? {
         guard !heap.isEmpty else { return nil }
         let top = heap[0]
         let last = heap.removeLast()

@@ -38,8 +38,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// A span drawn uniformly from `range`.
     public mutating func duration(in range: ClosedRange<Duration>) -> Duration {
-        let low = range.lowerBound.nanoseconds
-        let high = range.upperBound.nanoseconds
+        let low = range.lowerBound.nanosecondsValue
+        let high = range.upperBound.nanosecondsValue
         return .nanoseconds(Int64.random(in: low...high, using: &self))
     }
 }

@@ -64,6 +64,8 @@ public struct DaemonCore: Sendable {
         /// What the shell logs as a warning (for example attributes dropped from a journal).
         public var warnings: [String] = []
 
+        public init() {}
+
         public var isEmpty: Bool {
             writes.isEmpty && frames.isEmpty && cib.isEmpty && handlers.isEmpty && replies.isEmpty && events.isEmpty && warnings.isEmpty
         }
