@@ -47,6 +47,7 @@ struct TransitionGraphBuilder {
         addOrphanCleanups()
         addMigrations()
         addShutdownOrderings()
+        graphOrderings += set.interleavedCloneOrderings
         requireCollectiveEntries()
         addCollectiveOrderings()
         // Pacemaker's pcmk__order_probes: restart orderings from the probes' own orderings

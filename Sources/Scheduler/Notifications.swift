@@ -222,7 +222,10 @@ extension TransitionGraphBuilder {
         for (task, complete) in tasks {
             guard let entry = set.findAction(clone, task), let exit = set.findAction(clone, complete) else { continue }
             // summary_action_flags over each instance's first action of the task.
+            // (An instance that is not placed has no start in Pacemaker: our placeholder,
+            // without a node, does not count.)
             let instanceActions = clone.children.compactMap { set.findAction($0, task) }.map { set.actions[$0] }
+                .filter { $0.node != nil || $0.resource?.kind != .primitive }
             let runnable = instanceActions.contains { $0.runnable }
             let saysSomething = !data.entries(for: task).isEmpty
             let required = saysSomething || instanceActions.contains { !$0.optional }
