@@ -727,6 +727,14 @@ struct TransitionGraphBuilder {
         if let clone {
             operationKey = key(clone)
             internalKey = key(resource.id)
+            // (clone_op_key: a notification by its notify_type and notify_operation, its
+            // confirmation by its task.)
+            if let notification, action.pseudo {
+                let meta = extraMeta[action.id] ?? [:]
+                operationKey = action.task == "notify"
+                    ? "\(clone)_\(meta["notify_type"] ?? notification.type)_notify_\(meta["notify_operation"] ?? notification.operation)_0"
+                    : "\(clone)_\(action.task)_0"
+            }
         }
         var attributes = meta(of: action, resource: resource, interval: interval)
         var primitive: TransitionGraph.Primitive?
@@ -780,8 +788,11 @@ struct TransitionGraphBuilder {
             .min(by: { $0.intervalMilliseconds < $1.intervalMilliseconds }), let timeout = shortest.timeout {
             meta["timeout"] = timeout
         }
+        // (A notification's confirmation finds the notify operation too: Pacemaker looks its
+        // key, which names "notify", up that way.)
+        let definitionTask = action.task == "notified" ? "notify" : action.task
         let definition = definitions[action.id]
-            ?? operations.first { $0.name == action.task && $0.intervalMilliseconds == interval }
+            ?? operations.first { $0.name == definitionTask && $0.intervalMilliseconds == interval }
         if let definition {
             for (name, value) in set.values(of: definition.attributes.meta, in: context) { meta[name] = value }
             meta["name"] = definition.name

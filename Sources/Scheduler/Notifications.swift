@@ -206,8 +206,49 @@ extension TransitionGraphBuilder {
     /// file), added once the working set's actions are settled and the recurring monitors
     /// exist (the post-notifications come before them).
     mutating func addNotifications() {
-        for clone in set.resources where clone.kind == .clone && !clone.isBundle && truthy(clone.meta["notify"]) {
-            addNotifications(clone)
+        let clones = set.resources.filter { $0.kind == .clone && !$0.isBundle && truthy($0.meta["notify"]) }
+        // Those after fencing first: their variables win on the actions both reach.
+        for fence in set.fenceActions where set.actions[fence].fenceType != "on" {
+            guard let target = set.actions[fence].node else { continue }
+            for clone in clones {
+                for instance in clone.primitives {
+                    for stop in instance.actions where set.actions[stop].task == "stop" && set.actions[stop].node === target
+                        && set.actions[stop].pseudo {
+                        addNotificationsAfterFencing(clone, instance, target: target, fence: fence)
+                    }
+                }
+            }
+        }
+        for clone in clones { addNotifications(clone) }
+    }
+
+    /// pe__order_notifs_after_fencing: a stop implied by fencing has no pre-notification;
+    /// the instances that stay are told after the fencing (post-notify pseudo-events of the
+    /// instance itself, "post_notify_stonith"), with only the stopped instance and its node
+    /// as variables.
+    private mutating func addNotificationsAfterFencing(_ clone: SchedulerResource, _ stopped: SchedulerResource,
+                                                      target: SchedulerNode, fence: Int) {
+        let fenceAction = set.actions[fence]
+        func pseudo(_ task: String, _ type: String) -> Int {
+            let id = set.addAction(stopped, task, nil, optional: fenceAction.optional, runnable: fenceAction.runnable, pseudo: true)
+            notificationKeys[id] = (type, "stonith")
+            extraMeta[id, default: [:]].merge(["notify_key_type": type, "notify_key_operation": "stonith",
+                                               "notify_type": "post", "notify_operation": "stop"]) { $1 }
+            actionPriorities[id] = Score.infinityValue
+            return id
+        }
+        let post = pseudo("notify", "post"), postDone = pseudo("notified", "confirmed-post")
+        graphOrderings += [(fence, post), (post, postDone)]
+        let events = NotificationPseudoEvents(task: "stop", pre: post, preDone: postDone, post: post, postDone: postDone)
+        let variables = ["notify_stop_resource": stopped.id, "notify_stop_uname": target.name]
+        for instance in clone.primitives {
+            addVariables(variables, toActionsOf: instance)
+            guard instance.role != .stopped else { continue }
+            let stop = set.findAction(instance, "stop")
+            for node in instance.runningOn {
+                if let stop, set.actions[stop].pseudo && (node.unclean || node.remoteRequiresReset) { continue }
+                if stop == nil || set.actions[stop!].optional { addPostNotification(instance, on: node, events, variables: variables) }
+            }
         }
     }
 
@@ -254,16 +295,21 @@ extension TransitionGraphBuilder {
             for after in [events["start"], events["stop"]].compactMap({ $0 }) { graphOrderings.append((demote.postDone, after.pre)) }
         }
         for instance in clone.primitives {
-            // The variables go on the instance's own required actions too.
-            for id in instance.actions {
-                let action = set.actions[id]
-                guard !action.optional, action.node != nil, ["start", "stop", "promote", "demote"].contains(action.task) else { continue }
-                extraMeta[id, default: [:]].merge(variables) { current, _ in current }
-            }
+            addVariables(variables, toActionsOf: instance)
             for (task, _) in tasks {
                 guard let pseudoEvents = events[task] else { continue }
                 addInstanceNotifications(instance, pseudoEvents, saysSomething: !data.entries(for: task).isEmpty, variables: variables)
             }
+        }
+    }
+
+    /// The variables go on the instance's own required start, stop, promote and demote too
+    /// (those already there stay: the first notification to reach an action wins).
+    private mutating func addVariables(_ variables: [String: String], toActionsOf instance: SchedulerResource) {
+        for id in instance.actions {
+            let action = set.actions[id]
+            guard !action.optional, action.node != nil, ["start", "stop", "promote", "demote"].contains(action.task) else { continue }
+            extraMeta[id, default: [:]].merge(variables) { current, _ in current }
         }
     }
 
@@ -318,7 +364,14 @@ extension TransitionGraphBuilder {
         guard pseudo.runnable, node.online, let key = notificationKeys[event] else { return nil }
         let meta = extraMeta[event] ?? [:]
         let notifyType = meta["notify_type"] ?? key.type, operation = meta["notify_operation"] ?? key.operation
-        let id = set.addAction(instance, "notify", node, optional: pseudo.optional)
+        // custom_action: the same key on the same node is the same action (a notification
+        // after fencing and the clone's own), required when either is.
+        let existing = instance.actions.first { id in
+            set.actions[id].task == "notify" && set.actions[id].node === node
+                && notificationKeys[id].map { $0.type == notifyType && $0.operation == operation } == true
+        }
+        let id = existing ?? set.addAction(instance, "notify", node, optional: pseudo.optional)
+        if !pseudo.optional { set.actions[id].optional = false }
         notificationKeys[id] = (notifyType, operation)
         extraMeta[id, default: [:]].merge(meta) { current, _ in current }
         extraMeta[id, default: [:]].merge(variables) { current, _ in current }
