@@ -279,6 +279,11 @@ extension WorkingSet {
             if implied && !spec.then.isBundle && !spec.then.bundlePart { effective.insert(.impliesThenOnNode) }
         }
         if spec.oneOrMoreName == nil, spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
+            // The clones' own pseudo-events stay ordered too (Pacemaker keeps the ordering it
+            // remapped to the first clone's milestone, and interleaves the instances from it).
+            if let first = exitAction(spec.first, spec.firstAction) {
+                for then in entryActions(spec.then, spec.thenAction) { interleavedCloneOrderings.append((first, then)) }
+            }
             for thenInstance in spec.then.children {
                 guard let node = thenInstance.allocatedTo ?? thenInstance.primitives.first?.runningOn.first else { continue }
                 guard let firstInstance = spec.first.children.first(where: { ($0.allocatedTo ?? $0.primitives.first?.runningOn.first) === node }) else {

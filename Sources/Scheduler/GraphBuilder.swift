@@ -11,13 +11,21 @@ import CIB
 struct TransitionGraphBuilder {
     let set: WorkingSet
     /// Graph-only detail of actions (indexes into `set.actions`).
-    private var intervals: [Int: Int] = [:]
+    /// (Internal, not private: Notifications.swift adds to these.)
+    var intervals: [Int: Int] = [:]
     private var targetRCs: [Int: Int] = [:]
-    private var extraMeta: [Int: [String: String]] = [:]
+    var extraMeta: [Int: [String: String]] = [:]
     /// The configured operation of an action (name + interval), when there is one.
     private var definitions: [Int: Operation] = [:]
     /// Orderings only the graph needs (first, then).
-    private var graphOrderings: [(first: Int, then: Int)] = []
+    var graphOrderings: [(first: Int, then: Int)] = []
+    /// Notification actions: the type and operation their key names (CLONE_pre_notify_start_0).
+    var notificationKeys: [Int: (type: String, operation: String)] = [:]
+    /// Synapse priorities above the resource's (post-notifications: INFINITY).
+    var actionPriorities: [Int: Int] = [:]
+    /// A notify=true clone's start, running, stop, stopped, … : the confirmed-post
+    /// pseudo-event that orderings from other resources wait for instead.
+    var notificationRemaps: [Int: Int] = [:]
     /// Resources whose start is replaced by migrate_to + migrate_from (the start a pseudo-event).
     private var migratedStarts: Set<Int> = []
     /// Orderings that hold only between actions on the same node, and only when the first
@@ -39,6 +47,7 @@ struct TransitionGraphBuilder {
         addOrphanCleanups()
         addMigrations()
         addShutdownOrderings()
+        graphOrderings += set.interleavedCloneOrderings
         requireCollectiveEntries()
         addCollectiveOrderings()
         // Pacemaker's pcmk__order_probes: restart orderings from the probes' own orderings
@@ -49,6 +58,7 @@ struct TransitionGraphBuilder {
         addFencingOrderings()
         addStopOrderingsForFencing()
         addFencingChain()
+        addNotifications()
         precondition(set.actions.count >= firstGraphOnly, "graph actions were removed while building the graph")
         return assemble()
     }
@@ -560,7 +570,7 @@ struct TransitionGraphBuilder {
 
     // MARK: assembly
 
-    private func isKept(_ action: SchedulerAction) -> Bool {
+    func isKept(_ action: SchedulerAction) -> Bool {
         guard action.runnable, !action.optional else { return false }
         if let resource = action.resource, !resource.managed, action.task != "monitor" { return false }
         if action.pseudo || action.task == "stonith" || action.task == "do_shutdown" { return true }
@@ -620,10 +630,12 @@ struct TransitionGraphBuilder {
             let first = set.actions[ordering.first], then = set.actions[ordering.then]
             if first.task == "promote", then.task == "promoted", first.resource === then.resource, first.resource?.kind == .clone { continue }
             if isReplacedFencingOrdering(ordering) { continue }
-            inputs[ordering.then, default: []].append(ordering.first)
+            let remapped = notificationRemapped(first: ordering.first, then: ordering.then)
+            if kept[remapped] { inputs[ordering.then, default: []].append(remapped) }
         }
         for ordering in graphOrderings where kept[ordering.first] && kept[ordering.then] {
-            inputs[ordering.then, default: []].append(ordering.first)
+            let remapped = notificationRemapped(first: ordering.first, then: ordering.then)
+            if kept[remapped] { inputs[ordering.then, default: []].append(remapped) }
         }
         for ordering in sameNodeOrderings where kept[ordering.first] && kept[ordering.then] {
             let first = set.actions[ordering.first].node, then = set.actions[ordering.then].node
@@ -645,6 +657,9 @@ struct TransitionGraphBuilder {
             // A clone's milestones fire first among those ready (Pacemaker gives them INFINITY).
             if ["running", "stopped", "promoted", "demoted"].contains(action.task), action.resource?.kind == .clone {
                 priority = Score.infinityValue
+            }
+            if let raised = actionPriorities[id] {
+                priority = max(priority, raised)
             }
             synapses.append(TransitionGraph.Synapse(id: synapses.count, priority: priority,
                                                     action: graphActions[id]!, inputs: references))
@@ -700,13 +715,26 @@ struct TransitionGraphBuilder {
         let interval = intervals[action.id] ?? 0
         // A cancellation is keyed by the operation it cancels.
         let keyTask = cancelledTasks[action.id]?.task ?? action.task
-        let key = "\(resource.id)_\(keyTask)_\(interval)"
-        var operationKey = key
+        // A notification is keyed by its type and the operation it is about.
+        let notification = notificationKeys[action.id]
+        func key(_ name: String) -> String {
+            if let notification { return "\(name)_\(notification.type)_notify_\(notification.operation)_0" }
+            return "\(name)_\(keyTask)_\(interval)"
+        }
+        var operationKey = key(resource.id)
         var internalKey: String?
         let clone = resource.kind == .primitive ? cloneName(resource) : nil
         if let clone {
-            operationKey = "\(clone)_\(keyTask)_\(interval)"
-            internalKey = key
+            operationKey = key(clone)
+            internalKey = key(resource.id)
+            // (clone_op_key: a notification by its notify_type and notify_operation, its
+            // confirmation by its task.)
+            if let notification, action.pseudo {
+                let meta = extraMeta[action.id] ?? [:]
+                operationKey = action.task == "notify"
+                    ? "\(clone)_\(meta["notify_type"] ?? notification.type)_notify_\(meta["notify_operation"] ?? notification.operation)_0"
+                    : "\(clone)_\(action.task)_0"
+            }
         }
         var attributes = meta(of: action, resource: resource, interval: interval)
         var primitive: TransitionGraph.Primitive?
@@ -760,8 +788,11 @@ struct TransitionGraphBuilder {
             .min(by: { $0.intervalMilliseconds < $1.intervalMilliseconds }), let timeout = shortest.timeout {
             meta["timeout"] = timeout
         }
+        // (A notification's confirmation finds the notify operation too: Pacemaker looks its
+        // key, which names "notify", up that way.)
+        let definitionTask = action.task == "notified" ? "notify" : action.task
         let definition = definitions[action.id]
-            ?? operations.first { $0.name == action.task && $0.intervalMilliseconds == interval }
+            ?? operations.first { $0.name == definitionTask && $0.intervalMilliseconds == interval }
         if let definition {
             for (name, value) in set.values(of: definition.attributes.meta, in: context) { meta[name] = value }
             meta["name"] = definition.name

@@ -51,6 +51,9 @@ final class WorkingSet {
     var shutdownActions: [Int] = []
     var derived: [DerivedPseudo] = []
     var oneOrMoreActions: [String: Int] = [:]
+    /// Orders between interleaved clones, clone to clone: only the graph shows them (the
+    /// instances are ordered pairwise for the decisions).
+    var interleavedCloneOrderings: [(first: Int, then: Int)] = []
     /// Clones with an instance stopping when their actions were created: their stop and
     /// stopped are in the graph (GraphBuilder.swift).
     var clonesStoppingAtCreation: Set<ObjectIdentifier> = []
