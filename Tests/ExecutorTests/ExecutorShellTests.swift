@@ -170,7 +170,7 @@ struct ExecutorClassTests {
         try Self.script(directory + "/ocf/resource.d/test/Daemon", """
             pidfile=$OCF_RESKEY_pidfile
             case "$1" in
-              start) sleep 300 & echo $! > "$pidfile"; echo started; exit 0;;
+              start) sleep 3600 & echo $! > "$pidfile"; echo started; exit 0;;
               stop) [ -f "$pidfile" ] && kill $(cat "$pidfile"); rm -f "$pidfile"; exit 0;;
               monitor) [ -f "$pidfile" ] && kill -0 $(cat "$pidfile") 2>/dev/null && exit 0; exit 7;;
               *) exit 3;;

@@ -59,9 +59,33 @@ public final class TestChild: Sendable {
     @discardableResult
     public func signalAndReap(_ number: Int32) -> Int32 { child.signalAndReap(number).shellStatus }
 
+    /// The same, waiting with Task.sleep: a long run must not hold one of the cooperative pool's
+    /// threads (two on this machine) for its whole length, or the other tests' tasks starve.
+    public static func run(_ arguments: [String], timeLimit: Duration = Patience.deadline) async throws -> (status: Int32, output: String) {
+        let path = NSTemporaryDirectory() + "baton-test-\(UUID().uuidString).out"
+        let output = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw TestFailure("cannot open \(path)") }
+        defer {
+            close(output)
+            unlink(path)
+        }
+        let child = try spawn(arguments, stdout: output, stderr: output)
+        let deadline = ContinuousClock.now + timeLimit
+        var status = child.poll()
+        while status == nil {
+            if ContinuousClock.now > deadline {
+                child.killAndReap()
+                throw TestFailure("\(arguments.joined(separator: " ")) did not finish within \(timeLimit)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            status = child.poll()
+        }
+        return (status!, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+    }
+
     /// Runs `arguments` to its end (stdin /dev/null; stdout and stderr together into a temporary
-    /// file), polling, killed at `timeLimit`. Synchronous, for teardowns in `defer`; it blocks
-    /// its thread, so async callers run it off the cooperative pool or accept that.
+    /// file), polling, killed at `timeLimit`. Synchronous, for short teardowns in `defer`: it
+    /// blocks its thread (in a test, one of the cooperative pool's), so anything long uses `run`.
     public static func runToEnd(_ arguments: [String], timeLimit: Duration = Patience.deadline) throws -> (status: Int32, output: String) {
         let path = NSTemporaryDirectory() + "baton-test-\(UUID().uuidString).out"
         let output = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
