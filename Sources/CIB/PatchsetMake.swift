@@ -27,11 +27,13 @@ extension Patchset {
                                              new: "<\(new.name)\(new["id"].map { " id=\($0)" } ?? "")>"))
         }
         var differ = Differ(lazy: asCIB)
-        guard let mark = differ.mark(old: old, new: new, newPath: "/" + new.name) else { return nil }
+        // A mark is nil when nothing is left to emit at or under an element; deletions are
+        // recorded apart (they come first), so an empty mark may still hide some.
+        let mark = differ.mark(old: old, new: new, newPath: "/" + new.name)
         var changes = differ.deletes.map { Change.delete(path: $0, position: nil) }
-        emit(new, path: "/" + new.name, mark: mark, into: &changes)
+        if let mark { emit(new, path: "/" + new.name, mark: mark, into: &changes) }
         guard !changes.isEmpty else { return nil }
-        let versions = Versions(source: versionForPatch(old), target: versionForPatch(new))
+        let versions = Versions(source: try versionForPatch(old, removedFrom: nil), target: try versionForPatch(new, removedFrom: old))
         var digest: String?
         if asCIB {
             digest = CIBDigest.compute(new, featureSet: old["crm_feature_set"])
@@ -39,10 +41,19 @@ extension Patchset {
         return Patchset(versions: versions, digest: digest, changes: changes)
     }
 
-    /// Pacemaker writes "1" for a missing version attribute; a value that is not a number
-    /// reads as 0 here (it would not pass the CIB's own checks).
-    private static func versionForPatch(_ root: XMLElement) -> CIBVersion {
-        let fields = CIBVersion.attributeNames.map { name in root[name].map { Int($0) ?? 0 } ?? 1 }
+    /// Pacemaker writes "1" for a missing version attribute. An attribute the target lost
+    /// still reads as the source's: Pacemaker's change tracking keeps a removed attribute in
+    /// place, marked, until the patchset is made. A value that is not a number is refused
+    /// (crm_diff would copy it into `<version>`, where no CIB manager could read it).
+    private static func versionForPatch(_ root: XMLElement, removedFrom source: XMLElement?) throws(PatchsetError) -> CIBVersion {
+        var fields = [Int]()
+        for name in CIBVersion.attributeNames {
+            guard let text = root[name] ?? source?[name] else { fields.append(1); continue }
+            guard let value = Int(text), value >= 0 else {
+                throw PatchsetError(.malformed("<\(root.name)> has \(name)=\"\(text)\", not a version number"))
+            }
+            fields.append(value)
+        }
         return CIBVersion(adminEpoch: max(0, fields[0]), epoch: max(0, fields[1]), numUpdates: max(0, fields[2]))
     }
 
@@ -87,7 +98,8 @@ extension Patchset {
         let lazy: Bool
         var deletes: [String] = []
 
-        /// Nil when nothing under this pair changed.
+        /// Nil when nothing is to be emitted at or under this pair (its deletions, if any, are
+        /// in `deletes`).
         mutating func mark(old: XMLElement, new: XMLElement, newPath: String) -> Mark? {
             if old == new { return nil }
             var result = Mark()

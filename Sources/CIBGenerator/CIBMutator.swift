@@ -47,9 +47,11 @@ public struct CIBMutator: Sendable {
         case 0:   // version bump, as a write does
             let name = ["epoch", "num_updates", "admin_epoch"].randomElement(using: &random)!
             root[name] = String((Int(root[name] ?? "0") ?? 0) + 1)
-        case 1, 2:   // modify an attribute value
+        case 1, 2:   // modify an attribute value (versions stay numbers: case 0 changes them)
             withElement(&root, at: path[...]) { element in
-                let candidates = element.attributes.indices.filter { element.attributes[$0].name != "id" }
+                let candidates = element.attributes.indices.filter {
+                    element.attributes[$0].name != "id" && !(path.isEmpty && CIBVersion.attributeNames.contains(element.attributes[$0].name))
+                }
                 guard let index = candidates.randomElement(using: &random) else { return }
                 element.attributes[index].value += "-\(freshID)"
             }

@@ -80,6 +80,38 @@ import Testing
         #expect(patch.versions == .init(source: CIBVersion(epoch: 3, numUpdates: 2), target: CIBVersion(epoch: 4)))
     }
 
+    /// Found by the differential: a deleted child without an id as the only change under its
+    /// parent gave no patchset at all (the empty mark hid the deletion); and a version
+    /// attribute the new document lost reads as the old one's in `<target>`, as crm_diff's.
+    @Test func aLoneDeletionAndALostVersionAttributeAreCrmDiffs() throws {
+        let old = try Self.parse(#"<cib crm_feature_set="3.16.2" epoch="3" num_updates="2" admin_epoch="0"><configuration><resources><primitive id="a" class="ocf" type="Dummy"><operations><op id="a-m" name="monitor" interval="10s"/></operations></primitive></resources></configuration></cib>"#)
+        var new = old
+        new.children[0].children[0].children[0].children = []
+        #expect(try Patchset.make(from: old, to: new, asCIB: false)?.changes == [
+            .delete(path: "/cib/configuration/resources/primitive[@id='a']/operations", position: nil),
+        ])
+        new["admin_epoch"] = nil
+        let patch = try #require(try Patchset.make(from: old, to: new, asCIB: false))
+        #expect(patch.text() == #"""
+            <diff format="2">
+              <version>
+                <source admin_epoch="0" epoch="3" num_updates="2"/>
+                <target admin_epoch="0" epoch="3" num_updates="2"/>
+              </version>
+              <change operation="delete" path="/cib/configuration/resources/primitive[@id=&apos;a&apos;]/operations"/>
+              <change operation="modify" path="/cib">
+                <change-list>
+                  <change-attr name="admin_epoch" operation="unset"/>
+                </change-list>
+                <change-result>
+                  <cib crm_feature_set="3.16.2" epoch="3" num_updates="2"/>
+                </change-result>
+              </change>
+            </diff>
+
+            """#)
+    }
+
     @Test func equalDocumentsMakeNoPatchset() throws {
         #expect(try Patchset.make(from: Self.parse(Self.old), to: Self.parse(Self.old)) == nil)
     }
