@@ -24,18 +24,28 @@ struct MD5 {
     ]
 
     mutating func update<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        length &+= UInt64(bytes.count)
-        pending.append(contentsOf: bytes)
-        let whole = pending.count / 64 * 64
-        guard whole > 0 else { return }
-        pending.withUnsafeBufferPointer { buffer in
-            var offset = 0
-            while offset < whole {
-                compress(UnsafeBufferPointer(rebasing: buffer[offset..<(offset + 64)]))
-                offset += 64
-            }
+        let done: Void? = bytes.withContiguousStorageIfAvailable { update(buffer: $0) }
+        if done == nil { Array(bytes).withUnsafeBufferPointer { update(buffer: $0) } }
+    }
+
+    /// Whole blocks straight from the input; only a partial block is kept.
+    private mutating func update(buffer: UnsafeBufferPointer<UInt8>) {
+        length &+= UInt64(buffer.count)
+        var offset = 0
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, buffer.count)
+            pending.append(contentsOf: buffer[0..<take])
+            offset = take
+            guard pending.count == 64 else { return }
+            let block = pending
+            block.withUnsafeBufferPointer { compress($0) }
+            pending.removeAll(keepingCapacity: true)
         }
-        pending.removeFirst(whole)
+        while buffer.count - offset >= 64 {
+            compress(UnsafeBufferPointer(rebasing: buffer[offset..<(offset + 64)]))
+            offset += 64
+        }
+        pending.append(contentsOf: buffer[offset...])
     }
 
     /// The digest as 32 lowercase hex digits (what `crm_md5sum` returns).
@@ -59,12 +69,8 @@ struct MD5 {
     }
 
     private mutating func compress(_ block: UnsafeBufferPointer<UInt8>) {
-        var words = [UInt32](repeating: 0, count: 16)
-        for index in 0..<16 {
-            let base = index * 4
-            words[index] = UInt32(block[base]) | UInt32(block[base + 1]) << 8
-                | UInt32(block[base + 2]) << 16 | UInt32(block[base + 3]) << 24
-        }
+        precondition(block.count == 64, "MD5 compresses 64-byte blocks")
+        let raw = UnsafeRawBufferPointer(block)
         var (a, b, c, d) = state
         for round in 0..<64 {
             var f: UInt32
@@ -75,7 +81,9 @@ struct MD5 {
             case 32..<48: f = b ^ c ^ d; g = (3 * round + 5) % 16
             default: f = c ^ (b | ~d); g = (7 * round) % 16
             }
-            f = f &+ a &+ Self.constants[round] &+ words[g]
+            // MD5's words are little-endian.
+            let word = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self))
+            f = f &+ a &+ Self.constants[round] &+ word
             a = d
             d = c
             c = b

@@ -62,37 +62,46 @@ public enum PacemakerXMLText {
 
     /// `crm_xml_escape`, quirk included (see the type's comment).
     static func appendEscaped(_ value: String, to buffer: inout [UInt8]) {
-        var bytes = Array(value.utf8)
-        bytes.append(0)   // the C loop reads one byte past the end: the terminating NUL
-        var index = 0
-        while index < bytes.count - 1 {
-            let byte = bytes[index]
-            if byte & 0x80 != 0 && bytes[index + 1] & 0x80 != 0 {
-                // `index++; break;` in the C loop: the rest is copied as it is.
-                buffer.append(contentsOf: bytes[index..<(bytes.count - 1)])
+        var value = value
+        value.withUTF8 { bytes in
+            // Most values need nothing escaped: copy them whole.
+            if !bytes.contains(where: { $0 < 0x20 || $0 > 0x7e || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">")
+                || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "&") }) {
+                buffer.append(contentsOf: bytes)
                 return
             }
-            switch byte {
-            case UInt8(ascii: "<"): buffer.append(contentsOf: "&lt;".utf8)
-            case UInt8(ascii: ">"): buffer.append(contentsOf: "&gt;".utf8)
-            case UInt8(ascii: "\""): buffer.append(contentsOf: "&quot;".utf8)
-            case UInt8(ascii: "'"): buffer.append(contentsOf: "&apos;".utf8)
-            case UInt8(ascii: "&"): buffer.append(contentsOf: "&amp;".utf8)
-            case UInt8(ascii: "\t"): buffer.append(contentsOf: "    ".utf8)
-            case UInt8(ascii: "\n"): buffer.append(contentsOf: "\\n".utf8)
-            case UInt8(ascii: "\r"): buffer.append(contentsOf: "\\r".utf8)
-            default:
-                if byte < 0x20 || byte > 0x7e {
-                    // `"\\%.3o"` of a C char: signed, so a lone high byte prints as a negative
-                    // int's octal (32 bits).
-                    let signed = Int32(Int8(bitPattern: byte))
-                    buffer.append(UInt8(ascii: "\\"))
-                    buffer.append(contentsOf: octal(UInt32(bitPattern: signed)).utf8)
-                } else {
-                    buffer.append(byte)
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                // The C loop also reads the terminating NUL as the next byte.
+                let next: UInt8 = index + 1 < bytes.count ? bytes[index + 1] : 0
+                if byte & 0x80 != 0 && next & 0x80 != 0 {
+                    // `index++; break;` in the C loop: the rest is copied as it is.
+                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index...]))
+                    return
                 }
+                switch byte {
+                case UInt8(ascii: "<"): buffer.append(contentsOf: "&lt;".utf8)
+                case UInt8(ascii: ">"): buffer.append(contentsOf: "&gt;".utf8)
+                case UInt8(ascii: "\""): buffer.append(contentsOf: "&quot;".utf8)
+                case UInt8(ascii: "'"): buffer.append(contentsOf: "&apos;".utf8)
+                case UInt8(ascii: "&"): buffer.append(contentsOf: "&amp;".utf8)
+                case UInt8(ascii: "\t"): buffer.append(contentsOf: "    ".utf8)
+                case UInt8(ascii: "\n"): buffer.append(contentsOf: "\\n".utf8)
+                case UInt8(ascii: "\r"): buffer.append(contentsOf: "\\r".utf8)
+                default:
+                    if byte < 0x20 || byte > 0x7e {
+                        // `"\\%.3o"` of a C char: signed, so a lone high byte prints as a
+                        // negative int's octal (32 bits).
+                        let signed = Int32(Int8(bitPattern: byte))
+                        buffer.append(UInt8(ascii: "\\"))
+                        buffer.append(contentsOf: octal(UInt32(bitPattern: signed)).utf8)
+                    } else {
+                        buffer.append(byte)
+                    }
+                }
+                index += 1
             }
-            index += 1
         }
     }
 
