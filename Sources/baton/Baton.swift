@@ -25,6 +25,7 @@ struct Baton: AsyncParsableCommand {
             Demo.self, GeoSimulate.self, ClusterCommand.self, Bench.self, LossyBench.self,
             ConformanceCommand.self, SimulateCommand.self, BenchmarkCommand.self, FuzzCommand.self, ExecutorBenchCommand.self,
             DifferentialCommand.self,
+            CrmCommand.self,
         ]
     )
 }
