@@ -1,6 +1,8 @@
-/// MD5 (RFC 1321), for Pacemaker's CIB digests only: they are MD5 by definition
-/// (lib/common/digest.c `crm_md5sum`), not a security measure here.
-struct MD5 {
+/// MD5 (RFC 1321), for Pacemaker's digests only: they are MD5 by definition
+/// (lib/common/digest.c `crm_md5sum`), not a security measure here. Public so that the one
+/// implementation serves every module (the Scheduler's operation digests keep their own copy
+/// in Scheduler/Digest.swift until they move to this one).
+public struct MD5 {
     private var state: (UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476)
     private var pending = [UInt8]()
     private var length: UInt64 = 0
@@ -41,9 +43,18 @@ struct MD5 {
             block.withUnsafeBufferPointer { compress($0) }
             pending.removeAll(keepingCapacity: true)
         }
-        while buffer.count - offset >= 64 {
-            compress(UnsafeBufferPointer(rebasing: buffer[offset..<(offset + 64)]))
-            offset += 64
+        if buffer.count - offset >= 64 {
+            var current = state
+            Self.constants.withUnsafeBufferPointer { constants in
+                Self.shifts.withUnsafeBufferPointer { shifts in
+                    while buffer.count - offset >= 64 {
+                        current = Self.compress(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[offset..<(offset + 64)]),
+                                                state: current, constants: constants, shifts: shifts)
+                        offset += 64
+                    }
+                }
+            }
+            state = current
         }
         pending.append(contentsOf: buffer[offset...])
     }
@@ -69,8 +80,18 @@ struct MD5 {
     }
 
     private mutating func compress(_ block: UnsafeBufferPointer<UInt8>) {
-        precondition(block.count == 64, "MD5 compresses 64-byte blocks")
-        let raw = UnsafeRawBufferPointer(block)
+        state = Self.constants.withUnsafeBufferPointer { constants in
+            Self.shifts.withUnsafeBufferPointer { shifts in
+                Self.compress(UnsafeRawBufferPointer(block), state: state, constants: constants, shifts: shifts)
+            }
+        }
+    }
+
+    /// One 64-byte block; the tables come in as buffers (no lazy-global check or bounds
+    /// check per round: this runs over every byte of a 60 MB CIB for each digest).
+    private static func compress(_ raw: UnsafeRawBufferPointer, state: (UInt32, UInt32, UInt32, UInt32),
+                                 constants: UnsafeBufferPointer<UInt32>, shifts: UnsafeBufferPointer<UInt32>) -> (UInt32, UInt32, UInt32, UInt32) {
+        precondition(raw.count == 64, "MD5 compresses 64-byte blocks")
         var (a, b, c, d) = state
         for round in 0..<64 {
             var f: UInt32
@@ -83,17 +104,20 @@ struct MD5 {
             }
             // MD5's words are little-endian.
             let word = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self))
-            f = f &+ a &+ Self.constants[round] &+ word
+            f = f &+ a &+ constants[round] &+ word
             a = d
             d = c
             c = b
-            let shift = Self.shifts[round]
+            let shift = shifts[round]
             b = b &+ ((f << shift) | (f >> (32 - shift)))
         }
-        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d)
+        return (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d)
     }
 
-    static func hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    /// The digest of a string's UTF-8 bytes.
+    public static func hex(_ text: String) -> String { hex(Array(text.utf8)) }
+
+    public static func hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var md5 = MD5()
         md5.update(bytes)
         return md5.finalizeHex()
