@@ -216,8 +216,13 @@ let package = Package(
         // Pure: random valid CIBs (configuration and status) from a seeded generator, for the
         // differential test against crm_simulate (`baton differential`). The Scheduler only for
         // Pacemaker's operation digests.
-        .target(name: "CIBGenerator", dependencies: ["Scheduler"]),
+        .target(name: "CIBGenerator", dependencies: ["Scheduler", "SeededRandom"]),
         .testTarget(name: "CIBTests", dependencies: ["CIB"]),
+        // The CIB's live surface (versions, digests, patchsets, persistence, sync chunks),
+        // differential against crm_diff/cibadmin on generated CIBs.
+        // Shell: the configuration on disk as Pacemaker keeps it (cib.xml + cib.xml.sig, backups).
+        .target(name: "CIBFiles", dependencies: ["CIB"]),
+        .testTarget(name: "CIBLiveTests", dependencies: ["CIB", "CIBFiles", "CIBGenerator", "SeededRandom", "TestSupport"]),
         .testTarget(name: "CIBGeneratorTests", dependencies: ["CIBGenerator", "CIB", "Scheduler", "DecoderFuzzing"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "CIB"]),
         // Seeded mutation fuzzing of every decoder (frames, journal, config, CIB): a fixed

@@ -1,3 +1,4 @@
+import CIB
 import Testing
 @testable import Scheduler
 
