@@ -379,7 +379,7 @@ struct ChildRun {
         let start = clock.now
         let child: SpawnedChild
         do {
-            child = try SpawnedChild.spawn(path, arguments, environment: ProcessInfo.processInfo.environment.merging(extra) { $1 },
+            child = try SpawnedChild.spawn(path, arguments, environment: extra.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(extra) { $1 },
                                            standardOutput: standardOutput, standardError: standardError, ownGroup: false)
         } catch {
             if captureOutput {

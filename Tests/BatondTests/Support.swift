@@ -47,31 +47,13 @@ typealias Child = TestChild
 func run(
     _ arguments: [String], timeLimit: Duration = Patience.deadline, environment: [String: String]? = nil, stdin: String = "/dev/null"
 ) async throws -> CommandResult {
-    let base = "/tmp/baton-e2e-\(UUID().uuidString)"
-    let out = open(base + ".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    let err = open(base + ".err", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard out >= 0, err >= 0 else { throw TestFailure("cannot open \(base).out/.err") }
-    defer {
-        close(out)
-        close(err)
-        unlink(base + ".out")
-        unlink(base + ".err")
-    }
-    let child = try Child.spawn(arguments, stdin: .path(stdin), stdout: out, stderr: err, environment: environment)
-    let deadline = ContinuousClock.now + timeLimit
-    var status = child.poll()
-    while status == nil {
-        if ContinuousClock.now > deadline {
-            child.killAndReap()
-            throw TestFailure("\(arguments.joined(separator: " ")) did not finish within \(timeLimit)")
-        }
-        try await Task.sleep(for: .milliseconds(5))
-        status = child.poll()
-    }
-    return CommandResult(
-        status: status ?? -1,
-        stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
+    let out = try OutputFile(prefix: "baton-e2e")
+    defer { out.remove() }
+    let err = try OutputFile(prefix: "baton-e2e")
+    defer { err.remove() }
+    let status = try await Child.spawn(arguments, stdin: .path(stdin), stdout: out.descriptor, stderr: err.descriptor, environment: environment)
+        .finish(within: timeLimit, arguments.joined(separator: " "), interval: .milliseconds(5))
+    return CommandResult(status: status, stdout: out.text, stderr: err.text)
 }
 
 /// When a polled condition was last seen false and first seen true. The event happened after

@@ -12,32 +12,19 @@ import Testing
 /// deadline.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = Patience.deadline) async throws -> (status: Int32, output: String) {
-    let base = NSTemporaryDirectory() + "baton-tls-run-\(UUID().uuidString)"
-    let output = open(base + ".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard output >= 0 else { throw TestFailure("cannot open \(base).out") }
-    defer {
-        close(output)
-        unlink(base + ".out")
-        unlink(base + ".in")
-    }
+    let output = try OutputFile(prefix: "baton-tls-run")
+    defer { output.remove() }
+    let inputPath = output.path + ".in"
+    defer { unlink(inputPath) }
     var stdin = TestChild.Input.path("/dev/null")
     if let input {
-        try input.write(toFile: base + ".in", atomically: false, encoding: .utf8)
-        stdin = .path(base + ".in")
+        try input.write(toFile: inputPath, atomically: false, encoding: .utf8)
+        stdin = .path(inputPath)
     }
-    let child = try TestChild.spawn([executable] + arguments, stdin: stdin, stdout: output, stderr: output)
-    let deadline = ContinuousClock.now + timeout
-    var status = child.poll()
-    while status == nil {
-        if ContinuousClock.now > deadline {
-            // SIGKILL: the test runner's threads may block SIGTERM, and children inherit that.
-            child.killAndReap()
-            throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-        }
-        try await Task.sleep(for: .milliseconds(10))
-        status = child.poll()
-    }
-    return (status!, (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "")
+    // At the limit SIGKILL (finish): the test runner's threads may block SIGTERM, and children inherit that.
+    let status = try await TestChild.spawn([executable] + arguments, stdin: stdin, stdout: output.descriptor, stderr: output.descriptor)
+        .finish(within: timeout, "\(executable) \(arguments.joined(separator: " "))")
+    return (status, output.text)
 }
 
 /// A throwaway PKI made with the openssl CLI at test time: a CA, members, and the bad

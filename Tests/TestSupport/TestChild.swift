@@ -59,52 +59,75 @@ public final class TestChild: Sendable {
     @discardableResult
     public func signalAndReap(_ number: Int32) -> Int32 { child.signalAndReap(number).shellStatus }
 
-    /// The same, waiting with Task.sleep: a long run must not hold one of the cooperative pool's
-    /// threads (two on this machine) for its whole length, or the other tests' tasks starve.
-    public static func run(_ arguments: [String], timeLimit: Duration = Patience.deadline) async throws -> (status: Int32, output: String) {
-        let path = NSTemporaryDirectory() + "baton-test-\(UUID().uuidString).out"
-        let output = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard output >= 0 else { throw TestFailure("cannot open \(path)") }
-        defer {
-            close(output)
-            unlink(path)
+    /// Waits for the end, polling with Task.sleep (a long wait must not hold one of the
+    /// cooperative pool's threads, two on this machine, or the other tests' tasks starve);
+    /// SIGKILL and a TestFailure naming `what` at `limit`. The exit status.
+    public func finish(
+        within limit: Duration, _ what: @autoclosure () -> String, interval: Duration = .milliseconds(10)
+    ) async throws -> Int32 {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            if let status = try pollOrKill(deadline: deadline, limit: limit, what) { return status }
+            try await Task.sleep(for: interval)
         }
-        let child = try spawn(arguments, stdout: output, stderr: output)
-        let deadline = ContinuousClock.now + timeLimit
-        var status = child.poll()
-        while status == nil {
-            if ContinuousClock.now > deadline {
-                child.killAndReap()
-                throw TestFailure("\(arguments.joined(separator: " ")) did not finish within \(timeLimit)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-            status = child.poll()
+    }
+
+    /// The same, blocking its thread with usleep: for short teardowns in `defer` only.
+    public func finishBlocking(within limit: Duration, _ what: @autoclosure () -> String) throws -> Int32 {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            if let status = try pollOrKill(deadline: deadline, limit: limit, what) { return status }
+            usleep(10_000)
         }
-        return (status!, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+    }
+
+    /// One step of both waits: the status once ended; past the deadline, killed and a failure.
+    private func pollOrKill(deadline: ContinuousClock.Instant, limit: Duration, _ what: () -> String) throws -> Int32? {
+        if let status = poll() { return status }
+        guard ContinuousClock.now <= deadline else {
+            killAndReap()
+            throw TestFailure("\(what()) did not finish within \(limit)")
+        }
+        return nil
     }
 
     /// Runs `arguments` to its end (stdin /dev/null; stdout and stderr together into a temporary
-    /// file), polling, killed at `timeLimit`. Synchronous, for short teardowns in `defer`: it
-    /// blocks its thread (in a test, one of the cooperative pool's), so anything long uses `run`.
+    /// file), killed at `timeLimit`; waits with `finish`.
+    public static func run(_ arguments: [String], timeLimit: Duration = Patience.deadline) async throws -> (status: Int32, output: String) {
+        let output = try OutputFile()
+        defer { output.remove() }
+        let status = try await spawn(arguments, stdout: output.descriptor, stderr: output.descriptor)
+            .finish(within: timeLimit, arguments.joined(separator: " "))
+        return (status, output.text)
+    }
+
+    /// The same, synchronous (`finishBlocking`), for short teardowns in `defer`: anything long
+    /// uses `run`.
     public static func runToEnd(_ arguments: [String], timeLimit: Duration = Patience.deadline) throws -> (status: Int32, output: String) {
-        let path = NSTemporaryDirectory() + "baton-test-\(UUID().uuidString).out"
-        let output = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard output >= 0 else { throw TestFailure("cannot open \(path)") }
-        defer {
-            close(output)
-            unlink(path)
-        }
-        let child = try spawn(arguments, stdout: output, stderr: output)
-        let deadline = ContinuousClock.now + timeLimit
-        var status = child.poll()
-        while status == nil {
-            if ContinuousClock.now > deadline {
-                child.killAndReap()
-                throw TestFailure("\(arguments.joined(separator: " ")) did not finish within \(timeLimit)")
-            }
-            usleep(10_000)
-            status = child.poll()
-        }
-        return (status!, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+        let output = try OutputFile()
+        defer { output.remove() }
+        let status = try spawn(arguments, stdout: output.descriptor, stderr: output.descriptor)
+            .finishBlocking(within: timeLimit, arguments.joined(separator: " "))
+        return (status, output.text)
+    }
+}
+
+/// A temporary file a test's child writes its output into, read back once it has ended.
+public struct OutputFile: Sendable {
+    public let path: String
+    public let descriptor: Int32
+
+    public init(prefix: String = "baton-test") throws {
+        path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString).out"
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw TestFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    public var text: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    /// Closes the descriptor and deletes the file (once, in a `defer`).
+    public func remove() {
+        close(descriptor)
+        unlink(path)
     }
 }
