@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "batond",
             dependencies: [
-                "TicketDaemon", "BatonConfig", "TLSTransport",
+                "TicketDaemon", "BatonConfig", "TLSTransport", "ChildProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -271,7 +271,7 @@ let package = Package(
         // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
         .executableTarget(
             name: "baton-crmd",
-            dependencies: ["CRMCore", "Corosync", "CIB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CRMCore", "Corosync", "CIB", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/baton-crmd",
             linkerSettings: staticSwiftRuntime
         ),

@@ -189,3 +189,51 @@ int baton_group_has_live_process(pid_t group) {
     closedir(directory);
     return live;
 }
+
+// A self-pipe for signals: the handler writes the signal's number, one byte, to a non-blocking
+// pipe (write(2) is async-signal-safe); the reader side turns bytes into calls. A full pipe
+// drops the byte: the same signal is already waiting there, or 64 KiB of them are.
+static int signal_pipe_fds[2] = {-1, -1};
+
+static void signal_pipe_handler(int number) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)number;
+    ssize_t written = write(signal_pipe_fds[1], &byte, 1);
+    (void)written;
+    errno = saved;
+}
+
+int baton_signal_pipe_open(void) {
+    if (signal_pipe_fds[0] >= 0) return signal_pipe_fds[0];
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    signal_pipe_fds[1] = fds[1];
+    signal_pipe_fds[0] = fds[0];
+    return fds[0];
+}
+
+int baton_signal_catch(int number) {
+    if (signal_pipe_fds[1] < 0) { errno = EBADF; return -1; }
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = signal_pipe_handler;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    return sigaction(number, &action, NULL);
+}
+
+int baton_signal_default(int number) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    return sigaction(number, &action, NULL);
+}
+
+int baton_signal_disposition(int number) {
+    struct sigaction current;
+    if (sigaction(number, NULL, &current) != 0) return -1;
+    if (current.sa_handler == SIG_DFL) return 0;
+    if (current.sa_handler == SIG_IGN) return 1;
+    return current.sa_handler == signal_pipe_handler ? 2 : 3;
+}

@@ -4,6 +4,7 @@
 import ArgumentParser
 import CIB
 import CRMCore
+import ChildProcess
 import Corosync
 import Foundation
 import Synchronization
@@ -170,12 +171,13 @@ final class Daemon: Sendable {
 
     /// The event loop and its feeders, all in one task group; returns the exit code.
     func run() async -> Int32 {
-        let signals = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { self.feed(.terminate) }
-            source.resume()
-            return source
+        // Caught at once, never ignored (see SignalWatch): a SIGTERM at any instant stops it.
+        let signals: SignalWatch
+        do {
+            signals = try SignalWatch(signals: [SIGTERM, SIGINT]) { _ in self.feed(.terminate) }
+        } catch {
+            log("cannot watch SIGTERM/SIGINT: \(error)")
+            return 1
         }
         admin.serve(self)
         let (timerRequests, timers) = AsyncStream.makeStream(of: TimerRequest.self, bufferingPolicy: .unbounded)
@@ -214,7 +216,7 @@ final class Daemon: Sendable {
             tasks.cancelAll()
             return code
         }
-        signals.forEach { $0.cancel() }
+        withExtendedLifetime(signals) {}
         log("exiting with status \(code)")
         return code
     }

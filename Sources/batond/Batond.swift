@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonConfig
+import ChildProcess
 import Dispatch
 import Foundation
 import Logging
@@ -121,15 +122,21 @@ struct Batond: AsyncParsableCommand {
         let (shutdown, stop) = AsyncStream<Void>.makeStream()
         let configPath = config
         let identity = plan.selfEndpoint.name
-        let signals = SignalWatcher(stop: stop, keepAndStop: {
-            daemon.keepTicketsOnStop()
-            stop.yield()
-        }, reload: {
-            daemon.reload(Result {
-                let reloaded = try BatonConfigurationParser.load(path: configPath)
-                return try DaemonPlan(configuration: reloaded.configuration, path: configPath, identity: identity, certificateNames: [])
+        let signals: SignalWatcher
+        do {
+            signals = try SignalWatcher(stop: stop, keepAndStop: {
+                daemon.keepTicketsOnStop()
+                stop.yield()
+            }, reload: {
+                daemon.reload(Result {
+                    let reloaded = try BatonConfigurationParser.load(path: configPath)
+                    return try DaemonPlan(configuration: reloaded.configuration, path: configPath, identity: identity, certificateNames: [])
+                })
             })
-        })
+        } catch {
+            FileHandle.standardError.write(Data("batond: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         do {
             try await daemon.run(shutdown: shutdown)
         } catch {
@@ -176,24 +183,19 @@ func raiseDescriptorLimit(logger: Logger) {
     logger.info("open descriptors limit", metadata: ["limit.now": .string("\(limit.rlim_cur)")])
 }
 
-/// SIGTERM/SIGINT end the daemon; SIGHUP reloads the configuration. Holds the dispatch sources
-/// for the life of the daemon (they stop when released).
+/// SIGTERM/SIGINT end the daemon; SIGUSR1 ends it keeping its tickets; SIGHUP reloads the
+/// configuration. Caught from the moment this is built (`SignalWatch`: never ignored, never
+/// lost), until it is released.
 final class SignalWatcher {
-    let sources: [any DispatchSourceSignal]
+    let watch: SignalWatch
 
-    init(stop: AsyncStream<Void>.Continuation, keepAndStop: @escaping @Sendable () -> Void, reload: @escaping @Sendable () -> Void) {
-        let stopHandler: @Sendable () -> Void = { stop.yield() }
-        var sources: [any DispatchSourceSignal] = []
-        let actions: [(Int32, @Sendable () -> Void)] = [
-            (SIGTERM, stopHandler), (SIGINT, stopHandler), (SIGUSR1, keepAndStop), (SIGHUP, reload),
-        ]
-        for (number, action) in actions {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: action)
-            source.resume()
-            sources.append(source)
+    init(stop: AsyncStream<Void>.Continuation, keepAndStop: @escaping @Sendable () -> Void, reload: @escaping @Sendable () -> Void) throws {
+        watch = try SignalWatch(signals: [SIGTERM, SIGINT, SIGUSR1, SIGHUP]) { number in
+            switch number {
+            case SIGUSR1: keepAndStop()
+            case SIGHUP: reload()
+            default: stop.yield()
+            }
         }
-        self.sources = sources
     }
 }

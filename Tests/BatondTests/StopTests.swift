@@ -6,6 +6,42 @@ extension EndToEnd {
     /// its CIB still granted, and the other site acquired only after the lease: both sites ran
     /// what the ticket guards until the CIB was cleaned up by hand.
     @Suite struct Stop {
+        /// A SIGTERM at any instant of start-up stops batond. Before, batond set SIGTERM to
+        /// SIG_IGN and libdispatch installed its handler a moment later on another thread: a
+        /// SIGTERM in between was dropped by the kernel and batond ran on (seen once by hand,
+        /// then caught by watching SigIgn). The kernel's view is polled from the spawn until
+        /// SIGTERM is caught; it must never be "ignored", and the SIGTERM sent at that instant
+        /// must end the daemon with status 0.
+        @Test func sigtermIsNeverIgnoredDuringStartUp() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket, start: false) { cluster in
+                let term: UInt64 = 1 << UInt64(SIGTERM - 1)
+                var ignoredInRounds: [Int] = []
+                for round in 1...40 {
+                    try cluster.start("arbitrator")
+                    let pid = cluster.daemons["arbitrator"]!.pid
+                    let deadline = ContinuousClock.now + Patience.deadline
+                    while ContinuousClock.now < deadline, let masks = Self.signalMasks(pid) {
+                        if masks.ignored & term != 0 { ignoredInRounds.append(round) }
+                        if masks.caught & term != 0 { break }
+                    }
+                    let status = try await cluster.stop("arbitrator")
+                    #expect(status == 0, "round \(round): a SIGTERM at the end of start-up gave \(status.map(String.init) ?? "no exit within \(Patience.deadline)")")
+                }
+                #expect(ignoredInRounds.isEmpty, "SIGTERM was ignored for a while during start-up in rounds \(Set(ignoredInRounds).sorted())")
+            }
+        }
+
+        /// SigIgn and SigCgt of /proc/PID/status; nil once the process is gone (or a zombie).
+        static func signalMasks(_ pid: pid_t) -> (ignored: UInt64, caught: UInt64)? {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8), !text.contains("State:\tZ") else { return nil }
+            func mask(_ name: String) -> UInt64? {
+                text.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                    .flatMap { UInt64($0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces), radix: 16) }
+            }
+            guard let ignored = mask("SigIgn"), let caught = mask("SigCgt") else { return nil }
+            return (ignored, caught)
+        }
+
         static let tickets = """
             ticket = "ticketA"
               expire = 10

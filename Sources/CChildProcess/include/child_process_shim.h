@@ -56,4 +56,15 @@ int baton_errno(void);
 /// The number of threads of this process (the `Threads:` line of /proc/self/status), or -1.
 int baton_thread_count(void);
 
+/// The signal self-pipe's read end (non-blocking, close-on-exec), created on the first call:
+/// each signal caught by `baton_signal_catch` writes its number there as one byte. -1 and errno.
+int baton_signal_pipe_open(void);
+/// Catches `number` with the self-pipe's handler (sigaction, SA_RESTART), at once: from this
+/// call on the signal is never lost, ignored or fatal. Needs baton_signal_pipe_open first.
+int baton_signal_catch(int number);
+/// Puts `number` back to its default action.
+int baton_signal_default(int number);
+/// 0 default, 1 ignored, 2 caught by the self-pipe's handler, 3 another handler; -1 and errno.
+int baton_signal_disposition(int number);
+
 #endif
