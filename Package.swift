@@ -225,6 +225,9 @@ let package = Package(
         .testTarget(name: "CIBLiveTests", dependencies: ["CIB", "CIBFiles", "CIBGenerator", "SeededRandom", "TestSupport"]),
         .testTarget(name: "CIBGeneratorTests", dependencies: ["CIBGenerator", "CIB", "Scheduler", "DecoderFuzzing"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "CIB"]),
+        // The DC's side of a transition: the scheduler's graph carried out (pure).
+        .target(name: "TransitionEngine", dependencies: ["CIB", "Scheduler"]),
+        .testTarget(name: "TransitionEngineTests", dependencies: ["TransitionEngine", "Scheduler", "CIB", "SeededRandom"]),
         // Seeded mutation fuzzing of every decoder (frames, journal, config, CIB): a fixed
         // budget in the tests, long runs with `baton fuzz`.
         .target(name: "DecoderFuzzing",
