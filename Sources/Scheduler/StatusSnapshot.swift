@@ -1,0 +1,169 @@
+import CIB
+
+/// What a CIB says the cluster is doing now, unpacked as the scheduler unpacks it (nodes'
+/// states, every resource's current role and nodes, failures) but without scheduling anything:
+/// the input of `crm_mon`'s view (Sources/CRMStatusView). A value: nothing here refers back to
+/// the working set it was read from.
+public struct StatusSnapshot: Sendable, Equatable, Codable {
+    public struct Node: Sendable, Equatable, Codable {
+        public enum Kind: String, Sendable, Equatable, Codable { case member, remote, guest }
+        public var id: String
+        public var name: String
+        public var kind: Kind
+        public var online: Bool
+        public var unclean: Bool
+        public var pending: Bool
+        public var standby: Bool
+        public var maintenance: Bool
+        public var shutdown: Bool
+        /// Some resource is active here.
+        public var hasActiveResources: Bool
+        /// A guest node a bundle made (its resources are unpacked after the others').
+        public var fromBundle: Bool
+    }
+
+    public struct Resource: Sendable, Equatable, Codable {
+        public enum Kind: String, Sendable, Equatable, Codable { case primitive, group, clone, bundle }
+        public var id: String
+        public var kind: Kind
+        /// `class[:provider]:type` of a primitive.
+        public var agent: String?
+        /// A clone's configured child (group or primitive) id, a bundle's image.
+        public var childID: String?
+        /// Current role (a promotable clone's started instance is Unpromoted).
+        public var role: String
+        /// Nodes it is active on, in the order its history showed it there.
+        public var nodes: [String]
+        public var failed: Bool
+        public var failureIgnored: Bool
+        public var managed: Bool
+        public var blocked: Bool
+        public var orphan: Bool
+        public var targetRole: String?
+        public var promotable: Bool
+        public var globallyUnique: Bool
+        public var cloneMax: Int
+        /// meta `internal` (hidden from crm_mon without --show-detail).
+        public var isInternal: Bool
+        public var description: String?
+        public var pendingTask: String?
+        public var children: [Resource]
+        /// A bundle's container image and replicas.
+        public var image: String?
+        public var replicas: [Replica]?
+    }
+
+    /// One replica of a bundle: its container, and the IP, guest connection and instance of the
+    /// bundled resource when it has them.
+    public struct Replica: Sendable, Equatable, Codable {
+        public var ipAddress: String?
+        public var ip: Resource?
+        public var container: Resource
+        public var remote: Resource?
+        public var child: Resource?
+    }
+
+    public var nodes: [Node]
+    public var resources: [Resource]
+    public var haveQuorum: Bool
+    public var stonithEnabled: Bool
+    public var symmetricCluster: Bool
+    public var maintenanceMode: Bool
+    public var stopAllResources: Bool
+}
+
+extension Scheduler {
+    /// The cluster's current state from a CIB's configuration and status (Pacemaker's
+    /// cluster_status(), which crm_mon runs): no placement, no actions.
+    public static func currentStatus(_ cib: CIB, now: Int? = nil) -> StatusSnapshot {
+        let workingSet = WorkingSet(cib: cib, now: cib.executionDate ?? now, explain: false)
+        workingSet.unpackConfiguration()
+        workingSet.unpackNodes()
+        workingSet.unpackNodeStates()
+        workingSet.unpackResources()
+        workingSet.detectUnfencing()
+        workingSet.unpackStatus()
+        workingSet.applyQuorumSuicide()
+        workingSet.settleCurrentRoles()
+        return workingSet.snapshot()
+    }
+}
+
+extension WorkingSet {
+    func snapshot() -> StatusSnapshot {
+        let active = Set(allPrimitives.flatMap { $0.runningOn.map(\.name) })
+        let bundleContainers = Set(resources.filter(\.isBundle).flatMap { $0.children.map(\.id) })
+        // crm_mon lists nodes by name (Pacemaker keeps its node list sorted).
+        let nodes = self.nodes.sorted(by: nodeNameOrder).map { node in
+            StatusSnapshot.Node(
+                id: node.id, name: node.name,
+                kind: node.guestContainer != nil ? .guest : node.isRemote ? .remote : .member,
+                online: node.online, unclean: node.unclean, pending: node.pending, standby: node.standby,
+                maintenance: node.maintenance, shutdown: node.shutdown, hasActiveResources: active.contains(node.name),
+                fromBundle: node.guestContainer.map { bundleContainers.contains($0) } ?? false)
+        }
+        precondition(nodes.count == self.nodes.count, "snapshot: every node of the working set is reported")
+        return StatusSnapshot(
+            nodes: nodes, resources: resources.filter { !$0.bundlePart }.map(snapshot),
+            haveQuorum: haveQuorum, stonithEnabled: stonithEnabled, symmetricCluster: symmetricCluster,
+            maintenanceMode: maintenanceMode, stopAllResources: truthy(cib.configuration.clusterProperty("stop-all-resources")))
+    }
+
+    private func snapshot(_ resource: SchedulerResource) -> StatusSnapshot.Resource {
+        let kind: StatusSnapshot.Resource.Kind
+        if resource.isBundle { kind = .bundle } else {
+            switch resource.kind {
+            case .primitive: kind = .primitive
+            case .group: kind = .group
+            case .clone: kind = .clone
+            }
+        }
+        var agent: String?
+        if let primitive = resource.primitive {
+            let resourceClass = primitive.resourceClass ?? "unknown"
+            let provider = resourceClass == "ocf" ? primitive.provider.map { "\($0):" } ?? "" : ""
+            agent = "\(resourceClass):\(provider)\(primitive.type ?? "unknown")"
+        }
+        var childID: String?
+        if resource.kind == .clone, !resource.isBundle,
+           case .clone(let config)? = cib.configuration.resources.first(where: { $0.id == resource.id }) {
+            switch config.child {
+            case .primitive(let primitive)?: childID = primitive.id
+            case .group(let group)?: childID = group.id
+            case nil: break
+            }
+        }
+        var children = resource.children.map(snapshot)
+        var image: String?
+        var replicas: [StatusSnapshot.Replica]?
+        if let parts = resource.bundleReplicas {
+            children = parts.flatMap { $0 }.map(snapshot)
+            if case .other(let element)? = cib.configuration.resources.first(where: {
+                if case .other(let element) = $0 { return element["id"] == resource.id } else { return false }
+            }) {
+                image = element.children.first { ["docker", "podman", "rkt"].contains($0.name) }?["image"]
+            }
+            replicas = parts.compactMap { part in
+                // Parts in order: [IP], container, [connection], [instance] (Bundle.swift).
+                let ipPart = part.first { $0.id.hasPrefix("\(resource.id)-ip-") }
+                let rest = part.filter { $0 !== ipPart }
+                guard let container = rest.first else { return nil }
+                let remote = rest.dropFirst().first { $0.isRemoteConnection || $0.primitive?.type == "remote" }
+                let child = rest.dropFirst().first { $0 !== remote }
+                return StatusSnapshot.Replica(
+                    ipAddress: ipPart.map { String($0.id.dropFirst(resource.id.count + 4)) }, ip: ipPart.map(snapshot),
+                    container: snapshot(container), remote: remote.map(snapshot), child: child.map(snapshot))
+            }
+        }
+        precondition(resource.kind != .primitive || children.isEmpty, "snapshot: primitive \(resource.id) has no children")
+        return StatusSnapshot.Resource(
+            id: resource.id, kind: kind, agent: agent, childID: childID, role: resource.role.text,
+            nodes: resource.runningOn.map(\.name), failed: resource.failed, failureIgnored: resource.failureIgnored,
+            managed: resource.managed, blocked: resource.blocked, orphan: resource.orphan,
+            targetRole: resource.meta["target-role"], promotable: resource.promotable,
+            globallyUnique: resource.globallyUnique, cloneMax: resource.cloneMax,
+            isInternal: truthy(resource.meta["internal"]), description: resource.primitive?.extras.attributes.first { $0.name == "description" }?.value,
+            pendingTask: nil, children: children, image: image, replicas: replicas)
+    }
+}
+
