@@ -118,6 +118,9 @@ let package = Package(
                 "ExecutorShell",
                 "ChildProcess",
                 "CRMCore",
+                "CRMStatusView",
+                "CIBAttributes",
+                "AgentTools",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -225,6 +228,11 @@ let package = Package(
         .testTarget(name: "CIBLiveTests", dependencies: ["CIB", "CIBFiles", "CIBGenerator", "SeededRandom", "TestSupport"]),
         .testTarget(name: "CIBGeneratorTests", dependencies: ["CIBGenerator", "CIB", "Scheduler", "DecoderFuzzing"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "CIB"]),
+        // Pure: crm_mon -1's text (and JSON) from a CIB and the live daemon's facts.
+        .target(name: "CRMStatusView", dependencies: ["CIB", "Scheduler", "AgentTools"]),
+        // Pure: crm_attribute's edits on a CIB (an AttributeTable read from it, changes written back).
+        .target(name: "CIBAttributes", dependencies: ["CIB", "AgentTools"]),
+        .testTarget(name: "CRMStatusViewTests", dependencies: ["CRMStatusView", "CIBAttributes", "CIB", "Scheduler", "CIBGenerator", "DecoderFuzzing", "AgentTools", "TestSupport"]),
         // Seeded mutation fuzzing of every decoder (frames, journal, config, CIB): a fixed
         // budget in the tests, long runs with `baton fuzz`.
         .target(name: "DecoderFuzzing",
