@@ -242,8 +242,9 @@ struct CrmAttribute {
                 throw ToolUsage("Error performing operation: \(error.description)", exitCode: ToolExit.error)
             }
         case "D":
-            // Transient attributes are deleted through attrd: silently. Others say what went.
-            if table[key] != nil && scope != .status && !quiet {
+            // Transient attributes are deleted through attrd: silently. Others say what went, and
+            // so do transient ones when the tool edits a CIB file itself (CIB_file: no attrd).
+            if table[key] != nil && (scope != .status || environment["CIB_file"] != nil) && !quiet {
                 let set = scope == .crmConfig ? "cib-bootstrap-options" : "\(scope.rawValue)-\(memberID)"
                 let what = scope == .crmConfig ? "crm_config option" : "\(scope.rawValue) attribute"
                 outcome.standardOutput = "Deleted \(what): id=\(set)-\(name) name=\(name)\n"

@@ -22,7 +22,8 @@ enum CrmAttributeShell {
         let outcome: ToolOutcome
         do {
             outcome = try store.transaction { table in
-                AgentTool.crmAttribute.run(arguments, environment: [:], table: &table)
+                // The tool edits the file itself, as crm_attribute does with CIB_file (no attrd).
+                AgentTool.crmAttribute.run(arguments, environment: ["CIB_file": path], table: &table)
             }
         } catch {
             FileHandle.standardError.write(Data("baton: \(error)\n".utf8))
