@@ -155,7 +155,7 @@ public struct CrmMonView: Sendable {
         var online: [String] = [], offline: [String] = [], remoteOnline: [String] = []
         var remoteOffline: [String] = [], guestOnline: [String] = []
         for node in status.nodes {
-            if node.unclean || node.pending || node.standby || node.maintenance {
+            if node.unclean || node.pending || (node.standbyOnFail && node.online) || node.standby || node.maintenance {
                 let kind = node.kind == .guest ? "GuestNode" : node.kind == .remote ? "RemoteNode" : "Node"
                 lines.append("  * \(kind) \(node.name): \(Self.nodeState(node))")
             } else if node.online {
@@ -183,6 +183,7 @@ public struct CrmMonView: Sendable {
     static func nodeState(_ node: StatusSnapshot.Node) -> String {
         if node.unclean { return node.online ? "UNCLEAN (online)" : node.pending ? "UNCLEAN (pending)" : "UNCLEAN (offline)" }
         if node.pending { return "pending" }
+        if node.standbyOnFail && node.online { return "standby (on-fail)" }
         if node.standby {
             guard node.online else { return "OFFLINE (standby)" }
             return node.hasActiveResources ? "standby (with active resources)" : "standby"

@@ -23,7 +23,11 @@ struct ResourceList {
     func lines() -> [String] {
         var lines = [inactive ? "Full List of Resources:" : "Active Resources:"]
         var printed = false
-        for resource in status.resources {
+        // Pacemaker sorts its resource list by priority (a stable sort: configuration order otherwise).
+        let ordered = status.resources.enumerated().sorted {
+            $0.element.priority != $1.element.priority ? $0.element.priority > $1.element.priority : $0.offset < $1.offset
+        }.map(\.element)
+        for resource in ordered {
             let active = isActive(resource, all: true), partially = isActive(resource, all: false)
             if resource.orphan && !active { continue }   // deleted, stopped
             if !partially && !inactive { continue }
@@ -213,7 +217,13 @@ struct ResourceList {
             stopped = []
             let running = Set(location(resource))
             let disabled = resource.targetRole?.lowercased() == "stopped"
-            for node in status.nodes.filter({ !$0.fromBundle }).map(\.name) where !running.contains(node) {
+            // The nodes that existed when the clone was unpacked: a bundle's guests only when the
+            // bundle comes first in the configuration.
+            let position = status.resources.firstIndex { $0.id == resource.id } ?? Int.max
+            let known = status.nodes.filter { node in
+                node.bundle.map { bundle in (status.resources.firstIndex { $0.id == bundle } ?? Int.max) < position } ?? true
+            }
+            for node in known.map(\.name) where !running.contains(node) {
                 if let probe = failedProbe(resource.id, baseID: resource.childID ?? resource.id, on: node) {
                     stopped.append((node, "Stopped (\(FailedOperation.exitText(probe.rc)))"))
                 } else {

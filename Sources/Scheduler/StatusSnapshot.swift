@@ -14,12 +14,14 @@ public struct StatusSnapshot: Sendable, Equatable, Codable {
         public var unclean: Bool
         public var pending: Bool
         public var standby: Bool
+        /// In standby because a resource failed with on-fail=standby (not by its attribute).
+        public var standbyOnFail: Bool
         public var maintenance: Bool
         public var shutdown: Bool
         /// Some resource is active here.
         public var hasActiveResources: Bool
-        /// A guest node a bundle made (its resources are unpacked after the others').
-        public var fromBundle: Bool
+        /// The bundle that made this guest node (it exists only once that bundle is unpacked).
+        public var bundle: String?
     }
 
     public struct Resource: Sendable, Equatable, Codable {
@@ -45,6 +47,8 @@ public struct StatusSnapshot: Sendable, Equatable, Codable {
         public var cloneMax: Int
         /// meta `internal` (hidden from crm_mon without --show-detail).
         public var isInternal: Bool
+        /// meta priority: crm_mon lists resources by it (highest first), then as configured.
+        public var priority: Int
         public var description: String?
         public var pendingTask: String?
         public var children: [Resource]
@@ -92,15 +96,20 @@ extension Scheduler {
 extension WorkingSet {
     func snapshot() -> StatusSnapshot {
         let active = Set(allPrimitives.flatMap { $0.runningOn.map(\.name) })
-        let bundleContainers = Set(resources.filter(\.isBundle).flatMap { $0.children.map(\.id) })
+        var bundleOfContainer: [String: String] = [:]
+        for bundle in resources where bundle.isBundle { for container in bundle.children { bundleOfContainer[container.id] = bundle.id } }
         // crm_mon lists nodes by name (Pacemaker keeps its node list sorted).
         let nodes = self.nodes.sorted(by: nodeNameOrder).map { node in
             StatusSnapshot.Node(
                 id: node.id, name: node.name,
                 kind: node.guestContainer != nil ? .guest : node.isRemote ? .remote : .member,
-                online: node.online, unclean: node.unclean, pending: node.pending, standby: node.standby,
+                // A node never seen is unclean only where it could be fenced (startup fencing
+                // needs fencing enabled), as crm_mon shows it.
+                online: node.online, unclean: node.unclean && (stonithEnabled || !node.unseen), pending: node.pending,
+                standby: node.standby && truthy(node.attributes["standby"]),
+                standbyOnFail: node.standby && !truthy(node.attributes["standby"]),
                 maintenance: node.maintenance, shutdown: node.shutdown, hasActiveResources: active.contains(node.name),
-                fromBundle: node.guestContainer.map { bundleContainers.contains($0) } ?? false)
+                bundle: node.guestContainer.flatMap { bundleOfContainer[$0] })
         }
         precondition(nodes.count == self.nodes.count, "snapshot: every node of the working set is reported")
         return StatusSnapshot(
@@ -157,12 +166,20 @@ extension WorkingSet {
         }
         precondition(resource.kind != .primitive || children.isEmpty, "snapshot: primitive \(resource.id) has no children")
         return StatusSnapshot.Resource(
-            id: resource.id, kind: kind, agent: agent, childID: childID, role: resource.role.text,
-            nodes: resource.runningOn.map(\.name), failed: resource.failed, failureIgnored: resource.failureIgnored,
+            // Active only on a failed migration's target with its history ending Stopped: crm_mon
+            // says Stopped (on that node).
+            id: resource.id, kind: kind, agent: agent, childID: childID,
+            role: resource.stoppedButActive ? Role.stopped.text : resource.role.text,
+            // A promoted failure recovered by demoting (on-fail=demote) is failed all the same.
+            nodes: resource.runningOn.map(\.name), failed: resource.failed || resource.demoteRecovery,
+            failureIgnored: resource.failureIgnored,
             managed: resource.managed, blocked: resource.blocked, orphan: resource.orphan,
             targetRole: resource.meta["target-role"], promotable: resource.promotable,
-            globallyUnique: resource.globallyUnique, cloneMax: resource.cloneMax,
-            isInternal: truthy(resource.meta["internal"]), description: resource.primitive?.extras.attributes.first { $0.name == "description" }?.value,
+            // Only OCF and fencing agents can be unique: Pacemaker makes other clones anonymous (pe__force_anon).
+            globallyUnique: resource.globallyUnique && resource.primitives.allSatisfy { ["ocf", "stonith"].contains($0.primitive?.resourceClass ?? "") }, cloneMax: resource.cloneMax,
+            // A guest node's connection is made by the scheduler (Pacemaker marks it internal).
+            isInternal: truthy(resource.meta["internal"]) || (resource.generated && !resource.bundlePart && resource.parent == nil),
+            priority: resource.priority, description: resource.primitive?.extras.attributes.first { $0.name == "description" }?.value,
             pendingTask: nil, children: children, image: image, replicas: replicas)
     }
 }
