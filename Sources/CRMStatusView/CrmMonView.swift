@@ -192,14 +192,15 @@ public struct CrmMonView: Sendable {
         return node.online ? "online" : "OFFLINE"
     }
 
-    /// `crm_mon -c`'s "Tickets:" section (pe_output.c's ticket_text).
+    /// `crm_mon -c`'s "Tickets:" section (pe_output.c's ticket_text): the tickets the status
+    /// records and those constraints name (revoked until granted), by name.
     func ticketList(timeText: (Int) -> String) -> [String] {
-        let tickets = cib.status.tickets?.states ?? []
+        let tickets = self.tickets
         guard !tickets.isEmpty else { return [] }
         var lines = ["Tickets:"]
         for ticket in tickets {
-            var line = "  * \(ticket.id): \(isTrue(ticket.granted ?? "") ? "granted" : "revoked")"
-            if isTrue(ticket.standby ?? "") { line += " [standby]" }
+            var line = "  * \(ticket.id): \(ticket.granted ? "granted" : "revoked")"
+            if ticket.standby { line += " [standby]" }
             if let change = ticket.lastGranted { line += " last-granted=\"\(timeText(change))\"" }
             lines.append(line)
         }
@@ -248,11 +249,25 @@ extension CrmMonView {
             lastChange: lastChange, nodesConfigured: status.nodes.count, resourceInstancesConfigured: counts.instances,
             disabled: counts.disabled, blocked: counts.blocked, maintenanceMode: status.maintenanceMode,
             stopAllResources: status.stopAllResources)
-        let tickets = (cib.status.tickets?.states ?? []).map {
-            Report.Ticket(id: $0.id, granted: isTrue($0.granted ?? ""), standby: isTrue($0.standby ?? ""), lastGranted: $0.lastGranted)
-        }
         return Report(summary: summary, nodes: status.nodes.map { Report.NodeReport(node: $0, state: Self.nodeState($0)) },
                       resources: status.resources, failedActions: failures.filter { !$0.isMaskedProbe }, tickets: tickets)
+    }
+
+    /// Tickets from the status section, and those only rsc_ticket constraints name, in the
+    /// order crm_mon's hash table gives them.
+    public var tickets: [Report.Ticket] {
+        var byID: [String: Report.Ticket] = [:]
+        var inserted: [String] = []
+        for state in cib.status.tickets?.states ?? [] where byID[state.id] == nil {
+            inserted.append(state.id)
+            byID[state.id] = Report.Ticket(id: state.id, granted: isTrue(state.granted ?? ""), standby: isTrue(state.standby ?? ""),
+                                           lastGranted: state.lastGranted)
+        }
+        for case .ticket(let constraint) in cib.configuration.constraints where byID[constraint.ticket] == nil {
+            inserted.append(constraint.ticket)
+            byID[constraint.ticket] = Report.Ticket(id: constraint.ticket, granted: false, standby: false, lastGranted: nil)
+        }
+        return GLibHashOrder.order(inserted).compactMap { byID[$0] }
     }
 }
 

@@ -1,5 +1,6 @@
 import CIB
 @testable import CRMStatusView
+import Foundation
 import Scheduler
 import Testing
 
@@ -139,5 +140,22 @@ import Testing
         #expect(report.summary.dcName == "node2" && !report.summary.quorate)
         #expect(report.failedActions.map(\.key) == ["ip_monitor_10000"])
         #expect(report.nodes.map(\.state) == ["online", "standby (with active resources)", "OFFLINE"])
+    }
+    /// `crm_mon -1 -c` on the sample with a ticket constraint and two ticket states lists the
+    /// tickets in its hash table's order (A, C, B), as printed by the stock tool.
+    @Test func ticketsFollowCrmMonsOrder() throws {
+        let xml = Self.sample
+            .replacingOccurrences(of: "<constraints/>", with: "<constraints><rsc_ticket id=\"t1\" rsc=\"web\" ticket=\"ticketA\" loss-policy=\"stop\"/></constraints>")
+            .replacingOccurrences(of: "  </status>", with: "<tickets><ticket_state id=\"ticketB\" granted=\"true\" last-granted=\"1796554800\"/><ticket_state id=\"ticketC\" granted=\"false\" standby=\"true\"/></tickets></status>")
+        let view = CrmMonView(cib: try CIB(parsing: xml))
+        let text = view.text(options: .init(tickets: true), lastUpdated: "now", timeText: CrmMonView.utcTime)
+        #expect(text.hasSuffix("""
+            Tickets:
+              * ticketA: revoked
+              * ticketC: revoked [standby]
+              * ticketB: granted last-granted="Sun Dec  6 11:00:00 2026"
+
+            """))
+        #expect(view.report().tickets.map(\.id) == ["ticketA", "ticketC", "ticketB"])
     }
 }
