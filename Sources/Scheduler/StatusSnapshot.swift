@@ -81,19 +81,25 @@ extension Scheduler {
     /// cluster_status(), which crm_mon runs): no placement, no actions.
     public static func currentStatus(_ cib: CIB, now: Int? = nil) -> StatusSnapshot {
         let workingSet = WorkingSet(cib: cib, now: cib.executionDate ?? now, explain: false)
-        workingSet.unpackConfiguration()
-        workingSet.unpackNodes()
-        workingSet.unpackNodeStates()
-        workingSet.unpackResources()
-        workingSet.detectUnfencing()
-        workingSet.unpackStatus()
-        workingSet.applyQuorumSuicide()
-        workingSet.settleCurrentRoles()
+        workingSet.unpackCurrentState()
         return workingSet.snapshot()
     }
 }
 
 extension WorkingSet {
+    /// The unpacking both the scheduler and the status view start with (Pacemaker's
+    /// cluster_status): configuration, nodes, resources, the status section, current roles.
+    func unpackCurrentState() {
+        unpackConfiguration()
+        unpackNodes()
+        unpackNodeStates()
+        unpackResources()
+        detectUnfencing()
+        unpackStatus()
+        applyQuorumSuicide()
+        settleCurrentRoles()
+    }
+
     func snapshot() -> StatusSnapshot {
         let active = Set(allPrimitives.flatMap { $0.runningOn.map(\.name) })
         var bundleOfContainer: [String: String] = [:]

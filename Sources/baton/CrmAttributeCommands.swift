@@ -16,6 +16,14 @@ enum CrmAttributeShell {
         throw ValidationError("no CIB given: --cib FILE or CIB_file=FILE (baton-crmd's live attribute store is not served yet)")
     }
 
+    /// crm_attribute on `target` (what names the attribute): update to a value, delete, or query.
+    static func runCrmAttribute(_ target: [String], update: String?, delete: Bool, quiet: Bool, cib option: String?) throws {
+        var arguments = target
+        if let update { arguments += ["--update", update] } else if delete { arguments.append("--delete") } else { arguments.append("--query") }
+        if quiet { arguments.append("--quiet") }
+        try runCrmAttribute(arguments, cib: cibPath(option))
+    }
+
     /// Runs crm_attribute with `arguments` on the CIB at `path`, prints its output, exits with its status.
     static func runCrmAttribute(_ arguments: [String], cib path: String) throws {
         let store = CIBFileAttributeStore(path: path)
@@ -29,6 +37,11 @@ enum CrmAttributeShell {
             FileHandle.standardError.write(Data("baton: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        try finish(outcome)
+    }
+
+    /// Prints a tool's output and exits with its status.
+    static func finish(_ outcome: ToolOutcome) throws {
         FileHandle.standardOutput.write(Data(outcome.standardOutput.utf8))
         FileHandle.standardError.write(Data(outcome.standardError.utf8))
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
@@ -102,10 +115,7 @@ struct CrmProperty: ParsableCommand {
     }
 
     func run() throws {
-        var arguments = ["--type", "crm_config", "--name", name]
-        if let value { arguments += ["--update", value] } else if delete { arguments.append("--delete") } else { arguments.append("--query") }
-        if quiet { arguments.append("--quiet") }
-        try CrmAttributeShell.runCrmAttribute(arguments, cib: CrmAttributeShell.cibPath(cib))
+        try CrmAttributeShell.runCrmAttribute(["--type", "crm_config", "--name", name], update: value, delete: delete, quiet: quiet, cib: cib)
     }
 }
 
@@ -136,10 +146,8 @@ struct CrmAttributeCommand: ParsableCommand {
     }
 
     func run() throws {
-        var arguments = ["--node", node, "--name", name, "--lifetime", lifetime]
-        if let update { arguments += ["--update", update] } else if delete { arguments.append("--delete") } else { arguments.append("--query") }
-        if quiet { arguments.append("--quiet") }
-        try CrmAttributeShell.runCrmAttribute(arguments, cib: CrmAttributeShell.cibPath(cib))
+        try CrmAttributeShell.runCrmAttribute(["--node", node, "--name", name, "--lifetime", lifetime], update: update, delete: delete,
+                                              quiet: quiet, cib: cib)
     }
 }
 
@@ -158,30 +166,31 @@ struct CrmNodeCommand: ParsableCommand {
         func run() throws {
             let path = try CrmAttributeShell.cibPath(cib)
             var table = try CIBFileAttributeStore(path: path).transaction { $0 }
-            let outcome = AgentTool.crmNode.run(["-l"], environment: [:], table: &table)
-            FileHandle.standardOutput.write(Data(outcome.standardOutput.utf8))
-            FileHandle.standardError.write(Data(outcome.standardError.utf8))
-            if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+            try CrmAttributeShell.finish(AgentTool.crmNode.run(["-l"], environment: [:], table: &table))
+        }
+    }
+
+    /// The node and CIB file `standby` and `online` take.
+    struct StandbyTarget: ParsableArguments {
+        @Argument(help: "The node.") var node: String
+        @Option(help: "The CIB file (default: $CIB_file).") var cib: String?
+
+        /// crm_standby -N NODE -v VALUE: the node's permanent standby attribute.
+        func set(_ value: String) throws {
+            try CrmAttributeShell.runCrmAttribute(["--node", node, "--name", "standby", "--lifetime", "forever"], update: value,
+                                                  delete: false, quiet: false, cib: cib)
         }
     }
 
     struct Standby: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Put a node in standby (its standby attribute on, crm_standby -v on).")
-        @Argument(help: "The node.") var node: String
-        @Option(help: "The CIB file (default: $CIB_file).") var cib: String?
-        func run() throws {
-            try CrmAttributeShell.runCrmAttribute(["--node", node, "--name", "standby", "--update", "on", "--lifetime", "forever"],
-                                                  cib: CrmAttributeShell.cibPath(cib))
-        }
+        @OptionGroup var target: StandbyTarget
+        func run() throws { try target.set("on") }
     }
 
     struct Online: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Take a node out of standby (its standby attribute off, crm_standby -v off).")
-        @Argument(help: "The node.") var node: String
-        @Option(help: "The CIB file (default: $CIB_file).") var cib: String?
-        func run() throws {
-            try CrmAttributeShell.runCrmAttribute(["--node", node, "--name", "standby", "--update", "off", "--lifetime", "forever"],
-                                                  cib: CrmAttributeShell.cibPath(cib))
-        }
+        @OptionGroup var target: StandbyTarget
+        func run() throws { try target.set("off") }
     }
 }

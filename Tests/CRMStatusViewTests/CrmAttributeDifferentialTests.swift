@@ -21,16 +21,7 @@ import Testing
 
     /// Runs `arguments` with CIB_file set; standard output and the exit status.
     static func run(_ arguments: [String], cib: String) async throws -> (status: Int32, output: String) {
-        let output = try OutputFile(prefix: "crm-attribute")
-        defer { output.remove() }
-        let errors = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        defer { close(errors) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["CIB_file"] = cib
-        environment["LC_ALL"] = "C"
-        let status = try await TestChild.spawn(arguments, stdout: output.descriptor, stderr: errors, environment: environment)
-            .finish(within: Patience.deadline, arguments.joined(separator: " "))
-        return (status, output.text)
+        try await ToolRun.run(arguments, environment: ["CIB_file": cib, "LC_ALL": "C"])
     }
 
     /// (stock crm_attribute arguments, baton crm arguments) for node `node`.

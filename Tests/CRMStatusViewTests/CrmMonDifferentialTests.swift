@@ -32,18 +32,9 @@ import Testing
 
     /// crm_mon's text for the CIB at `path` (UTC, C locale, standard error apart).
     static func crmMonText(_ path: String) async throws -> String {
-        let output = try OutputFile(prefix: "crm-mon")
-        defer { output.remove() }
-        let errors = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        defer { close(errors) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["CIB_file"] = path
-        environment["TZ"] = "UTC"
-        environment["LC_ALL"] = "C"
-        let status = try await TestChild.spawn([crmMon, "-1", "-r"], stdout: output.descriptor, stderr: errors, environment: environment)
-            .finish(within: Patience.deadline, "crm_mon -1 -r on \(path)")
-        guard status == 0 else { throw TestFailure("crm_mon -1 -r on \(path) exited \(status)") }
-        return output.text
+        let run = try await ToolRun.run([crmMon, "-1", "-r"], environment: ["CIB_file": path, "TZ": "UTC", "LC_ALL": "C"])
+        guard run.status == 0 else { throw TestFailure("crm_mon -1 -r on \(path) exited \(run.status)") }
+        return run.output
     }
 
     static func ours(_ path: String) throws -> String {
