@@ -92,17 +92,18 @@ struct ResourceList {
             text += " FAILED"
             if resource.role == "Promoted" { text += " Promoted" }
         } else {
-            text += " \(resource.role)"
+            text += " \(Self.pendingState(resource.pendingTask) ?? resource.role)"
         }
         let multiple = resource.nodes.count > 1
         var node: StatusSnapshot.Node?
-        if !multiple, let name = currentNode(resource) { node = nodesByName[name] }
+        if !multiple, let name = currentNode(resource) ?? resource.pendingNode { node = nodesByName[name] }
         if let node { text += " \(node.name)" }
         if resource.role == "Stopped", let probe = failedProbe(resource.id, baseID: baseID(resource), on: node?.name) {
             text += " (\(FailedOperation.exitText(probe.rc))) "
         }
         var flags: [String] = []
         if let node, !node.online, node.unclean { flags.append("UNCLEAN") }
+        if resource.pendingTask == "monitor" { flags.append("Monitoring") }
         switch resource.targetRole?.lowercased() {
         case "stopped": flags.append("disabled")
         case "unpromoted", "slave" where promotable: flags.append("target-role:\(resource.targetRole ?? "")")
@@ -116,6 +117,18 @@ struct ResourceList {
             text += " [ " + resource.nodes.joined(separator: " ") + " ]"
         }
         return text
+    }
+
+    /// native_pending_state: the word shown instead of the role while an action is in flight.
+    static func pendingState(_ task: String?) -> String? {
+        switch task {
+        case "start": return "Starting"
+        case "stop": return "Stopping"
+        case "migrate_to", "migrate_from": return "Migrating"
+        case "promote": return "Promoting"
+        case "demote": return "Demoting"
+        default: return nil
+        }
     }
 
     /// pe__current_node: the first clean node it runs on, else the first.
@@ -172,6 +185,8 @@ struct ResourceList {
             var full = false
             if resource.globallyUnique {
                 full = partially || !resource.orphan
+            } else if child.pendingTask.map({ $0 != "probe" }) ?? false {
+                full = true   // an action in flight is shown on the instance's own line
             } else if !partially {
                 if !child.orphan && inactive { stoppedInstances.append(child.id) }
             } else if anyRecursive(child, { $0.orphan }) || anyRecursive(child, { !$0.managed }) || anyRecursive(child, { $0.failed }) {

@@ -50,7 +50,9 @@ public struct StatusSnapshot: Sendable, Equatable, Codable {
         /// meta priority: crm_mon lists resources by it (highest first), then as configured.
         public var priority: Int
         public var description: String?
+        /// An operation in flight (`start`, `monitor`…; a probe is `probe`) and its node.
         public var pendingTask: String?
+        public var pendingNode: String?
         public var children: [Resource]
         /// A bundle's container image and replicas.
         public var image: String?
@@ -102,6 +104,7 @@ extension WorkingSet {
 
     func snapshot() -> StatusSnapshot {
         let active = Set(allPrimitives.flatMap { $0.runningOn.map(\.name) })
+        let pending = pendingOperations()
         var bundleOfContainer: [String: String] = [:]
         for bundle in resources where bundle.isBundle { for container in bundle.children { bundleOfContainer[container.id] = bundle.id } }
         // crm_mon lists nodes by name (Pacemaker keeps its node list sorted).
@@ -119,12 +122,38 @@ extension WorkingSet {
         }
         precondition(nodes.count == self.nodes.count, "snapshot: every node of the working set is reported")
         return StatusSnapshot(
-            nodes: nodes, resources: resources.filter { !$0.bundlePart }.map(snapshot),
+            nodes: nodes, resources: resources.filter { !$0.bundlePart }.map { snapshot($0, pending: pending) },
             haveQuorum: haveQuorum, stonithEnabled: stonithEnabled, symmetricCluster: symmetricCluster,
             maintenanceMode: maintenanceMode, stopAllResources: truthy(cib.configuration.clusterProperty("stop-all-resources")))
     }
 
-    private func snapshot(_ resource: SchedulerResource) -> StatusSnapshot.Resource {
+    /// Operations in flight by resource (Pacemaker's pending_task and pending_node): the last
+    /// operation of a history, in call order, when it has no result yet.
+    private func pendingOperations() -> [ObjectIdentifier: (task: String, node: String)] {
+        var result: [ObjectIdentifier: (task: String, node: String)] = [:]
+        for state in cib.status.nodeStates {
+            guard let node = node(for: state), let lrm = state.lrm else { continue }
+            for history in lrm.resources {
+                // Notifications and the like never make a resource pending (unpack_rsc_op skips them).
+                let last = history.operations.filter { !["notify", "meta-data", "reload", "reload-agent", "cancel"].contains($0.operation) }.max { lhs, rhs in
+                    (lhs.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max) < (rhs.callID.map { $0 < 0 ? Int.max : $0 } ?? Int.max)
+                }
+                guard let last, last.opStatus == -1 || last.callID == -1 || last.rcCode == nil else { continue }
+                let base = history.id.split(separator: ":").first.map(String.init) ?? history.id
+                let direct = resourcesByID[history.id].flatMap { $0.kind == .primitive && !$0.isCloneInstance ? $0 : nil }
+                let resource = direct ?? allPrimitives.first {
+                    $0.baseID == base && ($0.runningOn.contains { $0 === node } || $0.historyNodes.contains { $0 === node })
+                }
+                guard let resource else { continue }
+                let task = last.operation == "monitor" && last.interval == 0 ? "probe" : last.operation
+                result[ObjectIdentifier(resource)] = (task, node.name)
+            }
+        }
+        return result
+    }
+
+    private func snapshot(_ resource: SchedulerResource, pending: [ObjectIdentifier: (task: String, node: String)]) -> StatusSnapshot.Resource {
+        let recurse = { (part: SchedulerResource) in self.snapshot(part, pending: pending) }
         let kind: StatusSnapshot.Resource.Kind
         if resource.isBundle { kind = .bundle } else {
             switch resource.kind {
@@ -148,11 +177,11 @@ extension WorkingSet {
             case nil: break
             }
         }
-        var children = resource.children.map(snapshot)
+        var children = resource.children.map(recurse)
         var image: String?
         var replicas: [StatusSnapshot.Replica]?
         if let parts = resource.bundleReplicas {
-            children = parts.flatMap { $0 }.map(snapshot)
+            children = parts.flatMap { $0 }.map(recurse)
             if case .other(let element)? = cib.configuration.resources.first(where: {
                 if case .other(let element) = $0 { return element["id"] == resource.id } else { return false }
             }) {
@@ -166,8 +195,8 @@ extension WorkingSet {
                 let remote = rest.dropFirst().first { $0.isRemoteConnection || $0.primitive?.type == "remote" }
                 let child = rest.dropFirst().first { $0 !== remote }
                 return StatusSnapshot.Replica(
-                    ipAddress: ipPart.map { String($0.id.dropFirst(resource.id.count + 4)) }, ip: ipPart.map(snapshot),
-                    container: snapshot(container), remote: remote.map(snapshot), child: child.map(snapshot))
+                    ipAddress: ipPart.map { String($0.id.dropFirst(resource.id.count + 4)) }, ip: ipPart.map(recurse),
+                    container: recurse(container), remote: remote.map(recurse), child: child.map(recurse))
             }
         }
         precondition(resource.kind != .primitive || children.isEmpty, "snapshot: primitive \(resource.id) has no children")
@@ -186,7 +215,10 @@ extension WorkingSet {
             // A guest node's connection is made by the scheduler (Pacemaker marks it internal).
             isInternal: truthy(resource.meta["internal"]) || (resource.generated && !resource.bundlePart && resource.parent == nil),
             priority: resource.priority, description: resource.primitive?.extras.attributes.first { $0.name == "description" }?.value,
-            pendingTask: nil, children: children, image: image, replicas: replicas)
+            // (A pending probe names no node: crm_mon shows it stopped where it is.)
+            pendingTask: pending[ObjectIdentifier(resource)]?.task,
+            pendingNode: pending[ObjectIdentifier(resource)].flatMap { $0.task == "probe" ? nil : $0.node },
+            children: children, image: image, replicas: replicas)
     }
 }
 
