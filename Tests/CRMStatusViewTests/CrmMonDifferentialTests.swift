@@ -1,6 +1,6 @@
 import CIB
 import CIBGenerator
-import CRMStatusView
+@testable import CRMStatusView
 import DecoderFuzzing
 import Foundation
 import TestSupport
@@ -67,5 +67,21 @@ import Testing
             if !differences.isEmpty { regressions.append("\(name):\n    " + differences.joined(separator: "\n    ")) }
         }
         #expect(regressions.isEmpty, "crm_mon -1 -r disagrees on:\n\(regressions.joined(separator: "\n"))")
+    }
+
+    /// The command prints the view for `--cib FILE` and for `CIB_file=FILE` alike (the stock tools' variable).
+    @Test(.enabled(if: Requirement.built("baton-full") == nil, "baton-full is not built"))
+    func statusCommandReadsTheCIBFile() async throws {
+        let directory = try makeTemporaryDirectory("crm-status")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/cib.xml"
+        try CrmMonViewTests.sample.write(toFile: path, atomically: true, encoding: .utf8)
+        let baton = BuildPaths.product("baton-full")
+        let byOption = try await ToolRun.run([baton, "crm", "status", "-r", "--cib", path], environment: ["TZ": "UTC"])
+        let byEnvironment = try await ToolRun.run([baton, "crm", "status", "-r"], environment: ["TZ": "UTC", "CIB_file": path])
+        #expect(byOption.status == 0 && byEnvironment.status == 0)
+        for output in [byOption.output, byEnvironment.output] {
+            #expect(CrmMonComparison.differences(expected: CrmMonViewTests.sampleCrmMon, actual: output).isEmpty, "\(output)")
+        }
     }
 }
