@@ -118,6 +118,9 @@ let package = Package(
                 "ExecutorShell",
                 "ChildProcess",
                 "CRMCore",
+                "CRMStatusView",
+                "CIBAttributes",
+                "AgentTools",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -228,6 +231,11 @@ let package = Package(
         // The DC's side of a transition: the scheduler's graph carried out (pure).
         .target(name: "TransitionEngine", dependencies: ["CIB", "Scheduler"]),
         .testTarget(name: "TransitionEngineTests", dependencies: ["TransitionEngine", "Scheduler", "CIB", "SeededRandom"]),
+        // Pure: crm_mon -1's text (and JSON) from a CIB and the live daemon's facts.
+        .target(name: "CRMStatusView", dependencies: ["CIB", "Scheduler", "AgentTools"]),
+        // Pure: crm_attribute's edits on a CIB (an AttributeTable read from it, changes written back).
+        .target(name: "CIBAttributes", dependencies: ["CIB", "AgentTools"]),
+        .testTarget(name: "CRMStatusViewTests", dependencies: ["CRMStatusView", "CIBAttributes", "CIB", "Scheduler", "CIBGenerator", "DecoderFuzzing", "AgentTools", "TestSupport"]),
         // Seeded mutation fuzzing of every decoder (frames, journal, config, CIB): a fixed
         // budget in the tests, long runs with `baton fuzz`.
         .target(name: "DecoderFuzzing",

@@ -218,7 +218,7 @@ struct CrmAttribute {
         case let other?: throw ToolUsage("Error performing operation: unsupported section '\(other)'", exitCode: ToolExit.usage)
         }
         var target = ""
-        var memberID: UInt32 = 0
+        var memberID = ""
         if scope != .crmConfig {
             // pcmk__node_attr_target, else the name given, else the controller's answer.
             guard let resolved = nodeAttributeTarget(node, environment: environment) ?? node ?? table.localNode else {
@@ -228,7 +228,7 @@ struct CrmAttribute {
                 throw ToolUsage("Could not map name=\(resolved) to a UUID", exitCode: ToolExit.noSuch)
             }
             target = resolved
-            memberID = member.id
+            memberID = member.uuid
         }
         if command == "D" && name == nil { throw ToolUsage("Error: must specify attribute name or pattern to delete") }
         guard let name else { throw ToolUsage("Error performing operation: No such device or address", exitCode: ToolExit.noSuch) }
@@ -242,8 +242,9 @@ struct CrmAttribute {
                 throw ToolUsage("Error performing operation: \(error.description)", exitCode: ToolExit.error)
             }
         case "D":
-            // Transient attributes are deleted through attrd: silently. Others say what went.
-            if table[key] != nil && scope != .status && !quiet {
+            // Transient attributes are deleted through attrd: silently. Others say what went, and
+            // so do transient ones when the tool edits a CIB file itself (CIB_file: no attrd).
+            if table[key] != nil && (scope != .status || environment["CIB_file"] != nil) && !quiet {
                 let set = scope == .crmConfig ? "cib-bootstrap-options" : "\(scope.rawValue)-\(memberID)"
                 let what = scope == .crmConfig ? "crm_config option" : "\(scope.rawValue) attribute"
                 outcome.standardOutput = "Deleted \(what): id=\(set)-\(name) name=\(name)\n"
@@ -410,7 +411,7 @@ struct CrmNode {
 
 /// `pcmk__numeric_strcasecmp` (crm_node's sort): digit runs compare as numbers, the rest
 /// case-insensitively.
-func numericCaseInsensitiveLess(_ left: String, _ right: String) -> Bool {
+public func numericCaseInsensitiveLess(_ left: String, _ right: String) -> Bool {
     let a = Array(left.lowercased().utf8), b = Array(right.lowercased().utf8)
     var i = 0, j = 0
     func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }

@@ -29,11 +29,15 @@ public struct AttributeTable: Sendable, Equatable {
         public let name: String
         /// "member", "lost", ...
         public let state: String
+        /// The node's id in the CIB (`<node id>`), which names its attribute sets: the decimal
+        /// Corosync id unless the CIB says otherwise.
+        public let uuid: String
 
-        public init(id: UInt32, name: String, state: String = "member") {
+        public init(id: UInt32, name: String, state: String = "member", uuid: String? = nil) {
             self.id = id
             self.name = name
             self.state = state
+            self.uuid = uuid ?? String(id)
         }
     }
 

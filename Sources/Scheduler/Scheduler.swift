@@ -31,14 +31,7 @@ public enum Scheduler {
     /// with it).
     public static func schedule(_ cib: CIB, now: Int? = nil, explain: Bool = false, buildGraph: Bool = true) -> Transition {
         let workingSet = WorkingSet(cib: cib, now: cib.executionDate ?? now, explain: explain)
-        workingSet.unpackConfiguration()
-        workingSet.unpackNodes()
-        workingSet.unpackNodeStates()
-        workingSet.unpackResources()
-        workingSet.detectUnfencing()
-        workingSet.unpackStatus()
-        workingSet.applyQuorumSuicide()
-        workingSet.settleCurrentRoles()
+        workingSet.unpackCurrentState()
         workingSet.preferCleanCurrentNodes()
         workingSet.initialiseAllowedNodes()
         workingSet.unpackConstraints()

@@ -27,6 +27,7 @@ struct Baton: AsyncParsableCommand {
             ConformanceCommand.self, SimulateCommand.self, BenchmarkCommand.self, FuzzCommand.self, ExecutorBenchCommand.self,
             DifferentialCommand.self,
             CrmCommand.self,
+            CrmMonDifferentialCommand.self,
         ]
     )
 }

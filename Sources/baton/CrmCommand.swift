@@ -9,6 +9,9 @@ struct CrmCommand: AsyncParsableCommand {
         subcommands: [
             CrmStatus.self,
             CrmCib.self,
+            CrmProperty.self,
+            CrmAttributeCommand.self,
+            CrmNodeCommand.self,
         ]
     )
 }

@@ -1,35 +1,77 @@
 import ArgumentParser
+import CIB
 import CRMCore
+import CRMStatusView
 import Foundation
 
-/// `baton crm status`: what this node's baton-crmd knows, in `crm_mon -1`'s shape for the
-/// parts that exist (cluster summary, node list); `--output json` prints the daemon's answer.
+/// `baton crm status`: the text of `crm_mon -1` (`-r`: inactive resources too) made from a
+/// CIB. With `--cib FILE` (or `CIB_file=FILE` in the environment, as the stock tools read it)
+/// the CIB comes from that file, offline; otherwise this node's baton-crmd answers over its
+/// admin socket (today: nodes, DC and quorum, no CIB yet — once the daemon serves `cib query`,
+/// `StatusSource.live` returns its CIB and the same view prints everything).
 struct CrmStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Cluster summary and node list as this node's baton-crmd knows them (the text of crm_mon -1).",
-        discussion: "Exit status: 0 done, 3 baton-crmd does not answer on its admin socket."
+        abstract: "Cluster summary, nodes, resources and failed actions (the text of crm_mon -1).",
+        discussion: """
+            Offline: baton crm status --cib FILE (or CIB_file=FILE baton crm status) reads a CIB file.
+            Exit status: 0 done, 1 the CIB file cannot be read, 3 baton-crmd does not answer on its admin socket.
+            """
     )
 
     @Option(help: "Output format: text or json.") var output: OutputFormat = .text
     @Option(help: "baton-crmd's admin socket.") var socket = "/run/baton/crmd.sock"
     @Option(help: "Seconds to wait for the answer.") var timeout: Double = 10
+    @Option(help: "Read the CIB from this file instead of asking baton-crmd (default: $CIB_file).") var cib: String?
+    @Flag(name: [.customShort("r"), .customLong("inactive")], help: "Show inactive resources too (crm_mon -r).") var inactive = false
+    @Flag(name: [.customShort("c"), .customLong("tickets")], help: "Show the tickets section (crm_mon -c).") var tickets = false
 
     func validate() throws {
         guard timeout > 0, timeout <= 300 else { throw ValidationError("--timeout must be in (0, 300] seconds") }
     }
 
+    /// Where the view's CIB and live facts come from.
+    enum StatusSource {
+        case file(String)
+        case live(socket: String, timeoutSeconds: Double)
+    }
+
+    var source: StatusSource {
+        if let path = cib ?? ProcessInfo.processInfo.environment["CIB_file"], !path.isEmpty { return .file(path) }
+        return .live(socket: socket, timeoutSeconds: timeout)
+    }
+
     func run() async throws {
-        let answer: String
-        let status: NodeStatus
-        do {
-            answer = try CrmdClient.request("status", socket: socket, timeoutSeconds: timeout)
-            status = try JSONDecoder().decode(NodeStatus.self, from: Data(answer.utf8))
-        } catch {
-            FileHandle.standardError.write(Data("baton: cannot read baton-crmd's status: \(error) — is baton-crmd running on this node?\n".utf8))
-            throw ExitCode(3)
+        switch source {
+        case .file(let path):
+            let document: CIB
+            do {
+                document = try CIB(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+            } catch {
+                FileHandle.standardError.write(Data("baton: cannot read the CIB in \(path): \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            try printView(CrmMonView(cib: document, now: Int(Date().timeIntervalSince1970)))
+        case .live(let socket, let timeoutSeconds):
+            let answer: String
+            let status: NodeStatus
+            do {
+                answer = try CrmdClient.request("status", socket: socket, timeoutSeconds: timeoutSeconds)
+                status = try JSONDecoder().decode(NodeStatus.self, from: Data(answer.utf8))
+            } catch {
+                FileHandle.standardError.write(Data("baton: cannot read baton-crmd's status: \(error) — is baton-crmd running on this node?\n".utf8))
+                throw ExitCode(3)
+            }
+            // (No CIB from the daemon yet: the summary and node list it knows.)
+            try output.print(status) { Self.render(status) }
         }
-        try output.print(status) { Self.render(status) }
+    }
+
+    func printView(_ view: CrmMonView) throws {
+        let options = CrmMonView.Options(inactive: inactive, tickets: tickets)
+        try output.print(view.report()) {
+            view.text(options: options, lastUpdated: Self.ctime(Date().timeIntervalSince1970)) { Self.ctime(Double($0)) }
+        }
     }
 
     /// crm_mon -1's text (Pacemaker 2.1.5, regression.crm_mon.exp) for the summary and the node list.
