@@ -288,7 +288,7 @@ public struct Simulation<Node: SimulatedNode> {
     /// view (see `GroupLayer`), then gets its `.view` event, here, in this step.
     private mutating func reformViews(report: inout StepReport) {
         let up = nodes.map { $0 != nil }
-        for (view, flush) in group.reform(up: up, side: reach.side, random: &random) {
+        for (view, flush) in group.reform(up: up, boots: boots.map(\.number), side: reach.side, random: &random) {
             note("\(view)")
             for member in view.members {
                 // Delivered in the old view they were sent in, before the new view.
