@@ -9,7 +9,7 @@ struct StyleTests {
     /// Pure cores: no I/O framework, no clock, no randomness they were not given.
     static let pureModules = [
         "TicketElection", "GeoSimulation", "TicketWire", "CIBGenerator", "Executor", "CIB", "Scheduler", "AgentTools", "CRMCore",
-        "ClusterIdentity", "SimulationKernel", "TicketCore", "TicketSimulation",
+        "ClusterIdentity", "SimulationKernel", "TicketCore", "TicketSimulation", "CRMSimulation",
     ]
 
     static func swiftFiles(in directory: String) -> [URL] {
