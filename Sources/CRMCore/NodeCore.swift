@@ -137,6 +137,8 @@ public struct NodeCore: Sendable {
     private var pendingCIBWrites: [UInt64: CIBWrite] = [:]
     /// On the DC: the sequence its next ordered CIB write gets.
     private var nextCIBSequence: UInt64 = 1
+    /// On a DC without quorum: the CIB write requests of this view it may not order yet.
+    private var heldCIBWrites: [CIBWrite] = []
 
     public init(settings: Settings) {
         self.settings = settings
@@ -157,7 +159,15 @@ public struct NodeCore: Sendable {
         case .quorum(let quorate):
             guard quorate != self.quorate else { return [] }
             self.quorate = quorate
-            return [.quorumChanged(quorate: quorate)]
+            // A DC that held writes while without quorum orders them now (same view: their
+            // origins still wait; a view change drops them and the origins send them again).
+            var directives: [Directive] = [.quorumChanged(quorate: quorate)]
+            if quorate && isDC {
+                let held = heldCIBWrites
+                heldCIBWrites = []
+                for write in held { directives += order(write) }
+            }
+            return directives
         case .nodelist(let nodes):
             precondition(nodes.count <= MessageWire.nodesMax, "NodeCore: nodelist of \(nodes.count) over \(MessageWire.nodesMax)")
             settings.nodelist = nodes
@@ -222,6 +232,7 @@ public struct NodeCore: Sendable {
         let next = View(members: members)
         let previousDC = dc
         view = next
+        heldCIBWrites = []
         seen.formUnion(next.nodeIDs)
         acknowledged.formIntersection(Set(members))
         for node in Set(left.map(\.nodeID)) where !next.nodeIDs.contains(node) {
@@ -399,16 +410,30 @@ public struct NodeCore: Sendable {
         case .cibWriteRequest(let write):
             guard isDC else { return [] }
             guard write.view == view.fingerprint, write.origin == sender else { return ignored() }
-            var ordered = write
-            ordered.sequence = nextCIBSequence
-            nextCIBSequence += 1
-            return [.broadcast(.cibWriteApplied(ordered))]
+            guard quorate else {
+                // Without quorum another partition may have a DC ordering writes with the same
+                // sequences: two orders of the CIB. Held until quorum returns (Pacemaker too
+                // refuses CIB writes without quorum); the origin keeps it pending meanwhile.
+                guard heldCIBWrites.count < settings.pendingWritesMax else { return ignored() }
+                heldCIBWrites.append(write)
+                return []
+            }
+            return order(write)
         case .cibWriteApplied(let write):
             guard settled, sender == dc, write.view == view.fingerprint, write.sequence == cibSequence + 1 else { return ignored() }
             cibSequence = write.sequence
             if write.origin == local { pendingCIBWrites[write.requestID] = nil }
             return [.cibApplied(write)]
         }
+    }
+
+    /// On the DC: the next sequence for a write, broadcast for every member to apply.
+    private mutating func order(_ write: CIBWrite) -> [Directive] {
+        precondition(isDC && quorate, "NodeCore: only a quorate DC orders CIB writes")
+        var ordered = write
+        ordered.sequence = nextCIBSequence
+        nextCIBSequence += 1
+        return [.broadcast(.cibWriteApplied(ordered))]
     }
 
     private mutating func ignored() -> [Directive] {

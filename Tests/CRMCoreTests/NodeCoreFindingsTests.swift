@@ -1,0 +1,51 @@
+@testable import CRMCore
+import Testing
+
+/// Bugs the deterministic simulation (`baton crm simulate`, CRMSimulation) found in NodeCore,
+/// each reduced to a scripted scenario under the pure CPG stand-in.
+@Suite struct NodeCoreFindingsTests {
+    let n1 = Harness.member(1), n2 = Harness.member(2), n3 = Harness.member(3)
+    let n4 = Harness.member(4), n5 = Harness.member(5)
+
+    mutating func quorum(_ bed: inout Harness, _ members: [Member], _ quorate: Bool) {
+        for member in members { bed.request(member) { $0.handle(.quorum(quorate: quorate)) } }
+    }
+
+    /// Found by seeds 1-20 of `baton crm simulate`: a partition's minority kept ordering CIB
+    /// writes under its own DC, with the sequences the majority used too: two orders, and
+    /// acknowledged writes of one side overwritten after the heal.
+    @Test mutating func aDCWithoutQuorumOrdersNoCIBWriteUntilQuorumReturns() throws {
+        var bed = Harness(nodes: 3)
+        bed.start([n1, n2, n3])
+        bed.deliverAll()
+        quorum(&bed, [n1, n2, n3], true)
+        bed.partition([[n1], [n2, n3]])
+        quorum(&bed, [n1], false)
+        #expect(bed.agreedDC(0) == n1)
+        #expect(bed.agreedDC(1) == n2)
+        try bed.request(n1) { try $0.requestCIBWrite([1]).directives }
+        try bed.request(n3) { try $0.requestCIBWrite([3]).directives }
+        bed.deliverAll()
+        #expect(bed.applied[n1, default: []].isEmpty, "a DC without quorum ordered a CIB write")
+        #expect(bed.applied[n2, default: []].map(\.payload) == [[3]])
+        #expect(bed.core(n1).pendingWrites == 1, "the write waits for quorum")
+        bed.heal()
+        quorum(&bed, [n1], true)
+        bed.deliverAll()
+        #expect(bed.agreedDC() == n2)
+        for member in [n1, n2, n3] {
+            #expect(bed.applied[member, default: []].last?.payload == [1], "\(member)")
+            #expect(bed.applied[member, default: []].last?.sequence == 2, "\(member)")
+            #expect(bed.core(member).pendingWrites == 0)
+        }
+        // Quorum lost and regained without a view change: the DC orders what it held then.
+        quorum(&bed, [n1, n2, n3], false)
+        try bed.request(n3) { try $0.requestCIBWrite([4]).directives }
+        bed.deliverAll()
+        #expect(bed.applied[n3, default: []].count == 2)
+        quorum(&bed, [n1, n2, n3], true)
+        bed.deliverAll()
+        #expect(bed.applied[n3, default: []].last?.payload == [4])
+        #expect(bed.core(n3).pendingWrites == 0)
+    }
+}
