@@ -344,8 +344,13 @@ public struct NodeCore: Sendable {
         attributes = fresh.filter { !$0.value.isEmpty }
         if let options = announces[chosen] {
             clusterOptions = options.clusterOptions
-            cibSequence = options.cibSequence
         }
+        // The highest sequence any member applied, not the DC's: the DC more members follow may
+        // come from the side that wrote less, and reusing a sequence another member holds would
+        // give two CIB orders (the CIB service's resync brings the content).
+        let highest = announces.values.map(\.cibSequence).max() ?? cibSequence
+        precondition(highest >= cibSequence || announces[local] == nil, "NodeCore: the round's CIB sequence \(highest) below this member's \(cibSequence)")
+        cibSequence = highest
         nextCIBSequence = cibSequence + 1
         if previous != chosen { directives.append(.dcChanged(from: previous, to: chosen)) }
         if chosen == local {

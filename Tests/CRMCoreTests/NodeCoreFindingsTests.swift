@@ -48,4 +48,36 @@ import Testing
         #expect(bed.applied[n3, default: []].last?.payload == [4])
         #expect(bed.core(n3).pendingWrites == 0)
     }
+
+    /// Found by `baton crm simulate` (a quorate side whose other baton-crmd processes were
+    /// killed, healed with a side of more processes): the DC that more members follow came from
+    /// the side with the lower CIB sequence, every member took that sequence, and the next write
+    /// reused a sequence an acknowledged write held.
+    @Test func aHealKeepsTheHighestCIBSequenceWhenTheDCComesFromTheOtherSide() throws {
+        var bed = Harness(nodes: 5)
+        bed.automaticQuorum = false
+        bed.start([n1, n2, n3, n4, n5])
+        bed.deliverAll()
+        for member in [n1, n2, n3, n4, n5] { bed.request(member) { $0.handle(.quorum(quorate: true)) } }
+        bed.partition([[n1, n2, n3], [n4, n5]])
+        for member in [n4, n5] { bed.request(member) { $0.handle(.quorum(quorate: false)) } }
+        // kill -9 of two baton-crmd processes: their corosync keeps the votes, node1 stays quorate.
+        bed.stop(n2)
+        bed.stop(n3)
+        try bed.request(n1) { try $0.requestCIBWrite([1]).directives }
+        try bed.request(n1) { try $0.requestCIBWrite([2]).directives }
+        bed.deliverAll()
+        #expect(bed.core(n1).cibSequence == 2)
+        bed.heal()
+        for member in [n4, n5] { bed.request(member) { $0.handle(.quorum(quorate: true)) } }
+        bed.deliverAll()
+        #expect(bed.agreedDC() == n4, "two members follow node4, one node1")
+        for member in [n1, n4, n5] { #expect(bed.core(member).cibSequence == 2, "\(member)") }
+        try bed.request(n5) { try $0.requestCIBWrite([3]).directives }
+        bed.deliverAll()
+        for member in [n1, n4, n5] {
+            #expect(bed.applied[member, default: []].last?.sequence == 3, "\(member)")
+            #expect(bed.applied[member, default: []].last?.payload == [3], "\(member)")
+        }
+    }
 }
