@@ -112,7 +112,8 @@ struct GroupLayer<Message> {
     }
 
     mutating func noteDelivered(_ node: NodeIndex, view: UInt64, sequence: UInt64) {
-        precondition(deliverable(node, view: view, sequence: sequence), "node \(node) delivered \(view)#\(sequence) out of order")
+        precondition(deliverable(node, view: view, sequence: sequence) && delivered[node] == (view, sequence - 1) ,
+                     "node \(node) delivered \(view)#\(sequence) after \(delivered[node].view)#\(delivered[node].sequence): a gap in the view's order")
         delivered[node] = (view, sequence)
     }
 
