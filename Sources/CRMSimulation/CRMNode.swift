@@ -73,6 +73,7 @@ public struct CRMNode: SimulatedNode {
     /// A view that came before the boot input (handed to the core at boot).
     var viewBeforeBoot: GroupView?
     var timerGeneration = 0
+    var wasSettled = false
     var writesRequested: UInt64 = 0
     public private(set) var groupMessagesBeforeBoot = 0
 
@@ -205,6 +206,10 @@ public struct CRMNode: SimulatedNode {
     }
 
     mutating func perform(_ directives: [NodeCore.Directive], context: inout NodeContext<CRMNode>) {
+        if let core, core.settled != wasSettled {
+            wasSettled = core.settled
+            context.trace("\(member) \(core.settled ? "settled, DC \(core.dc.map(\.description) ?? "none"), joined \(core.joinedMembers.sorted())" : "join round in a view of \(core.view?.members.count ?? 0)")")
+        }
         for directive in directives {
             switch directive {
             case .broadcast(let message):

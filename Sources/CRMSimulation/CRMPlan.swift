@@ -20,6 +20,9 @@ public enum CRMFault: String, CaseIterable, Sendable, Hashable, Comparable {
 
     public static func < (left: CRMFault, right: CRMFault) -> Bool { left.rawValue < right.rawValue }
 
+    /// The case's name in Swift (for a printed regression test).
+    public var swiftName: String { self == .dcKill ? "dcKill" : rawValue }
+
     /// Parses `--faults`: a comma-separated list, `all` or `none`.
     public static func parse(_ text: String) throws(CRMPlanError) -> Set<CRMFault> {
         if text == "all" { return Set(allCases) }

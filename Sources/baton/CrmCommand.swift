@@ -9,6 +9,7 @@ struct CrmCommand: AsyncParsableCommand {
         subcommands: [
             CrmStatus.self,
             CrmCib.self,
+            CrmSimulate.self,
         ]
     )
 }
