@@ -162,7 +162,7 @@ public struct NodeCore: Sendable {
             // A DC that held writes while without quorum orders them now (same view: their
             // origins still wait; a view change drops them and the origins send them again).
             var directives: [Directive] = [.quorumChanged(quorate: quorate)]
-            if quorate && isDC {
+            if mayOrderCIBWrites && isDC {
                 let held = heldCIBWrites
                 heldCIBWrites = []
                 for write in held { directives += order(write) }
@@ -415,7 +415,7 @@ public struct NodeCore: Sendable {
         case .cibWriteRequest(let write):
             guard isDC else { return [] }
             guard write.view == view.fingerprint, write.origin == sender else { return ignored() }
-            guard quorate else {
+            guard mayOrderCIBWrites else {
                 // Without quorum another partition may have a DC ordering writes with the same
                 // sequences: two orders of the CIB. Held until quorum returns (Pacemaker too
                 // refuses CIB writes without quorum); the origin keeps it pending meanwhile.
@@ -432,9 +432,19 @@ public struct NodeCore: Sendable {
         }
     }
 
+    /// Quorate, and this group holds baton-crmd processes of more than half the nodelist's
+    /// nodes: votequorum counts a node whose baton-crmd died, and a DC alone with such votes
+    /// may hold an older CIB sequence than the other side's (two orders). Two groups cannot
+    /// both hold a majority of the nodes.
+    private var mayOrderCIBWrites: Bool {
+        guard quorate, let view else { return false }
+        let configured = Set(settings.nodelist.map(\.nodeID))
+        return view.nodeIDs.intersection(configured).count * 2 > configured.count
+    }
+
     /// On the DC: the next sequence for a write, broadcast for every member to apply.
     private mutating func order(_ write: CIBWrite) -> [Directive] {
-        precondition(isDC && quorate, "NodeCore: only a quorate DC orders CIB writes")
+        precondition(isDC && mayOrderCIBWrites, "NodeCore: only a quorate DC of a majority orders CIB writes")
         var ordered = write
         ordered.sequence = nextCIBSequence
         nextCIBSequence += 1

@@ -61,13 +61,13 @@ import Testing
         for member in [n1, n2, n3, n4, n5] { bed.request(member) { $0.handle(.quorum(quorate: true)) } }
         bed.partition([[n1, n2, n3], [n4, n5]])
         for member in [n4, n5] { bed.request(member) { $0.handle(.quorum(quorate: false)) } }
-        // kill -9 of two baton-crmd processes: their corosync keeps the votes, node1 stays quorate.
-        bed.stop(n2)
-        bed.stop(n3)
         try bed.request(n1) { try $0.requestCIBWrite([1]).directives }
         try bed.request(n1) { try $0.requestCIBWrite([2]).directives }
         bed.deliverAll()
         #expect(bed.core(n1).cibSequence == 2)
+        // kill -9 of two baton-crmd processes of the side that wrote: node1 alone holds its order.
+        bed.stop(n2)
+        bed.stop(n3)
         bed.heal()
         for member in [n4, n5] { bed.request(member) { $0.handle(.quorum(quorate: true)) } }
         bed.deliverAll()
@@ -78,6 +78,32 @@ import Testing
         for member in [n1, n4, n5] {
             #expect(bed.applied[member, default: []].last?.sequence == 3, "\(member)")
             #expect(bed.applied[member, default: []].last?.payload == [3], "\(member)")
+        }
+    }
+
+    /// Found by seed 567 of `baton crm simulate` (5 nodes): the baton-crmd processes of two
+    /// nodes were killed, a partition put them with node 2, whose baton-crmd was alone in its
+    /// group but quorate by their corosync votes; with a CIB sequence older than the other
+    /// side's it ordered a write at a sequence an acknowledged write of the other side held.
+    @Test func aDCWhoseGroupHoldsNoMajorityOfTheNodelistOrdersNoCIBWrite() throws {
+        var bed = Harness(nodes: 3)
+        bed.automaticQuorum = false
+        bed.start([n1, n2, n3])
+        bed.deliverAll()
+        for member in [n1, n2, n3] { bed.request(member) { $0.handle(.quorum(quorate: true)) } }
+        bed.partition([[n1], [n2, n3]])
+        // node1's baton-crmd is alone in its group; votequorum counts node2's corosync vote.
+        bed.request(n1) { $0.handle(.quorum(quorate: true)) }
+        try bed.request(n1) { try $0.requestCIBWrite([1]).directives }
+        try bed.request(n3) { try $0.requestCIBWrite([3]).directives }
+        bed.deliverAll()
+        #expect(bed.applied[n1, default: []].isEmpty, "a DC with one of three baton-crmd processes ordered a CIB write")
+        #expect(bed.applied[n3, default: []].map(\.sequence) == [1])
+        bed.heal()
+        bed.deliverAll()
+        for member in [n1, n2, n3] {
+            #expect(bed.applied[member, default: []].last?.payload == [1], "\(member)")
+            #expect(bed.applied[member, default: []].last?.sequence == 2, "\(member)")
         }
     }
 }
