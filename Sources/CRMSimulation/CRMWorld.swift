@@ -40,6 +40,10 @@ public struct CRMWorld {
     /// was away or new): what the CIB service's resync fills in.
     public private(set) var gapsForResync = 0
 
+    /// CIB orders that forked because every process of one side had restarted without the
+    /// other's history (see `amnesiac`): what NodeCore cannot prevent without a CIB on disk.
+    public private(set) var forksAfterRestarts = 0
+
     var actions = EventQueue<CRMAction>()
     var sides: [Int]
     var phantoms = 0
@@ -196,6 +200,14 @@ public struct CRMWorld {
         let sequence = write.sequence
         for other in 0..<scenario.nodes {
             if let held = logs[other][sequence], held != key {
+                if amnesiac(node, against: other) {
+                    // Every process of the applying side was restarted since it last shared a
+                    // write with the holder: NodeCore keeps no CIB on disk, so that side began a
+                    // new history (the CIB service's persisted CIB is what prevents it).
+                    forksAfterRestarts += 1
+                    simulation.note("history fork after restarts at sequence \(sequence): node \(node) \(key), node \(other) \(held)")
+                    continue
+                }
                 let lost = acknowledged[sequence] == held ? "acknowledged write lost: " : ""
                 fail("\(lost)CIB order diverged at sequence \(sequence): node \(node) applied \(key), node \(other) holds \(held)")
                 return
@@ -216,6 +228,16 @@ public struct CRMWorld {
         }
     }
 
+    /// True when no member of `node`'s view holds any write `holder` holds: that side's
+    /// processes all started after the last write the two shared.
+    func amnesiac(_ node: NodeIndex, against holder: NodeIndex) -> Bool {
+        guard let view = simulation.view(of: node) else { return false }
+        let held = logs[holder]
+        return view.members.allSatisfy { member in
+            member >= scenario.nodes || !logs[member].contains { sequence, key in held[sequence] == key }
+        }
+    }
+
     /// After every step: per CPG view, the settled members agree on one DC that is a member,
     /// at most one member acts as DC; no store holds attributes of a node outside its view.
     mutating func check() {
@@ -227,14 +249,19 @@ public struct CRMWorld {
         for (viewID, members) in byView.sorted(by: { $0.key < $1.key }) {
             var dc: Member??
             var acting: [NodeIndex] = []
+            var inView = Array(repeating: false, count: scenario.nodes)
+            for member in simulation.view(of: members[0])!.members where member < scenario.nodes { inView[member] = true }
             for node in members {
                 let core = core(node)!
-                if let view = core.view {
-                    let outside = core.attributes.keys.filter { !view.nodeIDs.contains($0) }
-                    if !outside.isEmpty {
-                        fail("node \(node) keeps attributes of \(outside.sorted()), gone from its view \(view.members)")
-                        return
-                    }
+                // The core's view is the kernel's (a view change reaches every member in one
+                // step): node ids are node indices + 1.
+                let outside = core.attributes.keys.filter { id in
+                    let index = Int(id.rawValue) - 1
+                    return index < 0 || index >= scenario.nodes || !inView[index]
+                }
+                if !outside.isEmpty {
+                    fail("node \(node) keeps attributes of \(outside.sorted()), gone from its view \(core.view?.members ?? [])")
+                    return
                 }
                 guard core.settled else { continue }
                 if core.isDC { acting.append(node) }
@@ -319,6 +346,7 @@ public struct CRMRunResult: Sendable {
     public let historiesLost: Int
     public let acknowledgedLostWithEveryHolder: Int
     public let gapsForResync: Int
+    public let forksAfterRestarts: Int
     public let traceTail: [String]
     public let traceHash: UInt64
     public let plan: [CRMStep]
@@ -330,7 +358,7 @@ extension CRMWorld {
         return CRMRunResult(
             seed: seed, violations: violations, steps: steps, faultsInjected: faultsInjected, writesAcknowledged: writesAcknowledged,
             historiesLost: historiesLost, acknowledgedLostWithEveryHolder: acknowledgedLostWithEveryHolder, gapsForResync: gapsForResync,
-            traceTail: simulation.traceTail, traceHash: simulation.digest, plan: plan)
+            forksAfterRestarts: forksAfterRestarts, traceTail: simulation.traceTail, traceHash: simulation.digest, plan: plan)
     }
 
     /// The smallest plan (steps removed one at a time, at most `runsMax` reruns) that still
@@ -371,6 +399,7 @@ public struct CRMSummary: Sendable {
     public var historiesLost = 0
     public var acknowledgedLostWithEveryHolder = 0
     public var gapsForResync = 0
+    public var forksAfterRestarts = 0
     public var failures: [CRMRunResult] = []
     public static var failuresKeptMax: Int { 20 }
 
@@ -384,6 +413,7 @@ public struct CRMSummary: Sendable {
         historiesLost += result.historiesLost
         acknowledgedLostWithEveryHolder += result.acknowledgedLostWithEveryHolder
         gapsForResync += result.gapsForResync
+        forksAfterRestarts += result.forksAfterRestarts
         if !result.violations.isEmpty && failures.count < Self.failuresKeptMax { failures.append(result) }
     }
 
@@ -395,6 +425,7 @@ public struct CRMSummary: Sendable {
         historiesLost += other.historiesLost
         acknowledgedLostWithEveryHolder += other.acknowledgedLostWithEveryHolder
         gapsForResync += other.gapsForResync
+        forksAfterRestarts += other.forksAfterRestarts
         failures += other.failures.prefix(Self.failuresKeptMax - min(Self.failuresKeptMax, failures.count))
     }
 
