@@ -40,8 +40,8 @@ public struct CRMWorld {
     /// was away or new): what the CIB service's resync fills in.
     public private(set) var gapsForResync = 0
 
-    /// CIB orders that forked because every process of one side had restarted without the
-    /// other's history (see `amnesiac`): what NodeCore cannot prevent without a CIB on disk.
+    /// CIB orders that forked because every process of one side had restarted since the other
+    /// applied the write (see `amnesiac`): what NodeCore cannot prevent without a CIB on disk.
     public private(set) var forksAfterRestarts = 0
 
     var actions = EventQueue<CRMAction>()
@@ -49,6 +49,9 @@ public struct CRMWorld {
     var phantoms = 0
     /// Per node: the CIB writes its current process applied, by sequence.
     var logs: [[UInt64: WriteKey]]
+    /// Per node: when its current process applied each sequence, and when it started.
+    var appliedAt: [[UInt64: Int64]]
+    var bootedAt: [Int64]
     /// The write last applied at each sequence, anywhere.
     var history: [UInt64: WriteKey] = [:]
     var acknowledged: [UInt64: WriteKey] = [:]
@@ -66,6 +69,8 @@ public struct CRMWorld {
         }
         sides = Array(repeating: 0, count: scenario.nodeCount)
         logs = Array(repeating: [:], count: scenario.nodeCount)
+        appliedAt = Array(repeating: [:], count: scenario.nodeCount)
+        bootedAt = Array(repeating: 0, count: scenario.nodeCount)
     }
 
     public var now: Int64 { simulation.now }
@@ -158,11 +163,13 @@ public struct CRMWorld {
         guard simulation.isUp(node) else { return }
         simulation.crash(node, at: now)
         logs[node] = [:]
+        appliedAt[node] = [:]
     }
 
     mutating func restart(_ node: NodeIndex, keepDisk: Bool) {
         guard !simulation.isUp(node) else { return }
         simulation.restart(node, disk: keepDisk ? .kept : .lost, reboot: false, at: now)
+        bootedAt[node] = now
         simulation.inject(.boot(nodelist: nodelist, quorate: quorate(node)), to: node, at: now)
     }
 
@@ -200,10 +207,10 @@ public struct CRMWorld {
         let sequence = write.sequence
         for other in 0..<scenario.nodes {
             if let held = logs[other][sequence], held != key {
-                if amnesiac(node, against: other) {
-                    // Every process of the applying side was restarted since it last shared a
-                    // write with the holder: NodeCore keeps no CIB on disk, so that side began a
-                    // new history (the CIB service's persisted CIB is what prevents it).
+                if amnesiac(node, against: other, at: sequence) {
+                    // Every process of the applying side started after the holder applied its
+                    // write: NodeCore keeps no CIB on disk, so that side began a new history
+                    // (the CIB service's persisted CIB is what prevents it).
                     forksAfterRestarts += 1
                     simulation.note("history fork after restarts at sequence \(sequence): node \(node) \(key), node \(other) \(held)")
                     continue
@@ -221,6 +228,7 @@ public struct CRMWorld {
         }
         history[sequence] = key
         logs[node][sequence] = key
+        appliedAt[node][sequence] = now
         if write.origin == simulation.nodes[node]?.member {
             acknowledged[sequence] = key
             writesAcknowledged += 1
@@ -228,14 +236,12 @@ public struct CRMWorld {
         }
     }
 
-    /// True when no member of `node`'s view holds any write `holder` holds: that side's
-    /// processes all started after the last write the two shared.
-    func amnesiac(_ node: NodeIndex, against holder: NodeIndex) -> Bool {
-        guard let view = simulation.view(of: node) else { return false }
-        let held = logs[holder]
-        return view.members.allSatisfy { member in
-            member >= scenario.nodes || !logs[member].contains { sequence, key in held[sequence] == key }
-        }
+    /// True when every baton-crmd of `node`'s view started after `holder` applied the write it
+    /// holds at `sequence`: none of them can know it (a process that met the holder since took
+    /// its sequence in the round), so the fork is the amnesia of restarted processes.
+    func amnesiac(_ node: NodeIndex, against holder: NodeIndex, at sequence: UInt64) -> Bool {
+        guard let view = simulation.view(of: node), let appliedAt = appliedAt[holder][sequence] else { return false }
+        return view.members.allSatisfy { member in member >= scenario.nodes || bootedAt[member] > appliedAt }
     }
 
     /// After every step: per CPG view, the settled members agree on one DC that is a member,
