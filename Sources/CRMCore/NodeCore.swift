@@ -37,7 +37,10 @@
 /// ordered update that every member applies. A request carries the view it was sent in and
 /// the DC drops requests of another view; the origin keeps its requests until it sees them
 /// applied and sends them again after every view change (a DC that died with them, a view
-/// that changed under them). Updates are applied only in a settled view, by every member
+/// that changed under them). The DC orders CIB writes only while quorate and while its group
+/// holds baton-crmd processes of more than half the nodelist's nodes (two groups never both
+/// do); until then it holds them. A round takes the highest CIB sequence any member announced.
+/// Updates are applied only in a settled view, by every member
 /// alike, so the stores stay equal everywhere. A node's attributes are dropped when its last
 /// member leaves; the round restores each member's own attributes from its announce.
 public struct NodeCore: Sendable {
@@ -161,17 +164,11 @@ public struct NodeCore: Sendable {
             self.quorate = quorate
             // A DC that held writes while without quorum orders them now (same view: their
             // origins still wait; a view change drops them and the origins send them again).
-            var directives: [Directive] = [.quorumChanged(quorate: quorate)]
-            if mayOrderCIBWrites && isDC {
-                let held = heldCIBWrites
-                heldCIBWrites = []
-                for write in held { directives += order(write) }
-            }
-            return directives
+            return [.quorumChanged(quorate: quorate)] + orderHeldWrites()
         case .nodelist(let nodes):
             precondition(nodes.count <= MessageWire.nodesMax, "NodeCore: nodelist of \(nodes.count) over \(MessageWire.nodesMax)")
             settings.nodelist = nodes
-            return completeRoundIfReady()
+            return completeRoundIfReady() + orderHeldWrites()
         case .message(let sender, let bytes):
             let message: Message
             do {
@@ -440,6 +437,14 @@ public struct NodeCore: Sendable {
         guard quorate, let view else { return false }
         let configured = Set(settings.nodelist.map(\.nodeID))
         return view.nodeIDs.intersection(configured).count * 2 > configured.count
+    }
+
+    /// On the DC, once it may order again: the writes it held, in the order they came.
+    private mutating func orderHeldWrites() -> [Directive] {
+        guard isDC, mayOrderCIBWrites, !heldCIBWrites.isEmpty else { return [] }
+        let held = heldCIBWrites
+        heldCIBWrites = []
+        return held.flatMap { order($0) }
     }
 
     /// On the DC: the next sequence for a write, broadcast for every member to apply.

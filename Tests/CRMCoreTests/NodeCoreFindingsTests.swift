@@ -106,4 +106,24 @@ import Testing
             #expect(bed.applied[member, default: []].last?.sequence == 2, "\(member)")
         }
     }
+
+    /// Writes a DC held because a nodelist change took its group's majority away are ordered
+    /// when a later change gives it back, without waiting for a view change.
+    @Test func heldWritesAreOrderedWhenANodelistChangeGivesTheMajorityBack() throws {
+        var bed = Harness(nodes: 3)
+        bed.automaticQuorum = false
+        bed.start([n1, n2, n3])
+        bed.deliverAll()
+        for member in [n1, n2, n3] { bed.request(member) { $0.handle(.quorum(quorate: true)) } }
+        let wider = bed.nodelist + (4...7).map { ConfiguredNode(nodeID: NodeID(UInt32($0)), name: "node\($0)") }
+        for member in [n1, n2, n3] { bed.request(member) { $0.handle(.nodelist(wider)) } }
+        try bed.request(n2) { try $0.requestCIBWrite([2]).directives }
+        bed.deliverAll()
+        #expect(bed.applied[n2, default: []].isEmpty, "3 of 7 nodes ordered a write")
+        let configured = bed.nodelist
+        for member in [n1, n2, n3] { bed.request(member) { $0.handle(.nodelist(configured)) } }
+        bed.deliverAll()
+        for member in [n1, n2, n3] { #expect(bed.applied[member, default: []].map(\.payload) == [[2]], "\(member)") }
+        #expect(bed.core(n2).pendingWrites == 0)
+    }
 }
