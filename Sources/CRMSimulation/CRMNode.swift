@@ -106,15 +106,13 @@ public struct CRMNode: SimulatedNode {
             changeView(view, context: &context)
         case .groupMessage(let from, let bytes, let view):
             guard !isStranger else { return }
-            guard var core else {
+            guard core != nil else {
                 groupMessagesBeforeBoot += 1
                 return
             }
             guard let position = view.members.firstIndex(of: from) else { preconditionFailure("CRMNode: sender \(from) not in \(view)") }
             let sender = Self.member(from, boot: view.boots[position], stranger: from == strangerIndex)
-            let directives = core.handle(.message(sender: sender, bytes: bytes))
-            self.core = core
-            perform(directives, context: &context)
+            run(.message(sender: sender, bytes: bytes), context: &context)
         case .input(let input):
             handle(input, context: &context)
         }
@@ -142,28 +140,24 @@ public struct CRMNode: SimulatedNode {
         case .nodelist(let nodes):
             run(.nodelist(nodes), context: &context)
         case .timer(let generation):
-            guard generation == timerGeneration, var core else { return }
+            guard generation == timerGeneration, let core else { return }
             if let view = core.view, core.settings.nodelist.allSatisfy({ view.nodeIDs.contains($0.nodeID) }),
                view.members.allSatisfy({ Self.isCRMNode($0, nodelist: core.settings.nodelist) }) {
                 context.observe(.deadtimeWithEveryNodePresent(view: view.members))
             }
-            let directives = core.handle(.timer(.dcDeadtime))
-            self.core = core
-            perform(directives, context: &context)
+            run(.timer(.dcDeadtime), context: &context)
         case .attribute(let target, let name, let value):
-            guard var core else { return }
+            guard core != nil else { return }
             do {
-                let directives = try core.requestAttribute(target, name: name, value: value)
-                self.core = core
+                let directives = try core!.requestAttribute(target, name: name, value: value)
                 perform(directives, context: &context)
             } catch {
                 context.observe(.refused("attribute \(name): \(error)"))
             }
         case .cibWrite(let number):
-            guard var core else { return }
+            guard core != nil else { return }
             do {
-                let (_, directives) = try core.requestCIBWrite(CRMPayload.cibWrite(client: index, number: number))
-                self.core = core
+                let (_, directives) = try core!.requestCIBWrite(CRMPayload.cibWrite(client: index, number: number))
                 perform(directives, context: &context)
             } catch {
                 context.observe(.refused("CIB write \(number): \(error)"))
@@ -178,28 +172,27 @@ public struct CRMNode: SimulatedNode {
     }
 
     mutating func run(_ input: NodeCore.Input, context: inout NodeContext<CRMNode>) {
-        guard var core else { return }
-        let directives = core.handle(input)
-        self.core = core
+        // In place: a copy would duplicate the core's tables at every input.
+        guard core != nil else { return }
+        let directives = core!.handle(input)
         perform(directives, context: &context)
     }
 
     /// CPG's configuration change: the members with their pids, who joined and who left since
     /// the previous view this process saw.
     mutating func changeView(_ view: GroupView, context: inout NodeContext<CRMNode>) {
-        guard var core else { preconditionFailure("CRMNode: a view before the core booted must wait") }
+        guard core != nil else { preconditionFailure("CRMNode: a view before the core booted must wait") }
         precondition(view.members.contains(index), "CRMNode \(index): a view without it: \(view)")
         let next = zip(view.members, view.boots).map { index, boot in Self.member(index, boot: boot, stranger: index == strangerIndex) }
         let joined = next.filter { !members.contains($0) }
         let left = members.filter { !next.contains($0) }
-        let wasSettled = core.settled
-        let previousDC = core.dc
-        let stillJoined = core.joinedMembers.intersection(next)
+        let wasSettled = core!.settled
+        let previousDC = core!.dc
+        let stillJoined = core!.joinedMembers.intersection(next)
         members = next
-        let directives = core.handle(.membership(members: next, joined: joined, left: left))
-        self.core = core
+        let directives = self.core!.handle(.membership(members: next, joined: joined, left: left))
         if wasSettled, joined.isEmpty, let previousDC, left.contains(previousDC), !stillJoined.isEmpty,
-           !(core.settled && core.dc.map(stillJoined.contains) == true) {
+           !(self.core!.settled && self.core!.dc.map(stillJoined.contains) == true) {
             context.observe(.noDCAfterDCLoss(left: previousDC, view: next))
         }
         perform(directives, context: &context)

@@ -411,17 +411,20 @@ public struct CRMSummary: Sendable {
 
     public init() {}
 
-    public mutating func add(_ result: CRMRunResult) {
-        runs += 1
-        steps += result.steps
-        for (fault, count) in result.faultsInjected { faultsInjected[fault, default: 0] += count }
-        writesAcknowledged += result.writesAcknowledged
-        historiesLost += result.historiesLost
-        acknowledgedLostWithEveryHolder += result.acknowledgedLostWithEveryHolder
-        gapsForResync += result.gapsForResync
-        forksAfterRestarts += result.forksAfterRestarts
-        if !result.violations.isEmpty && failures.count < Self.failuresKeptMax { failures.append(result) }
+    /// The summary of one run.
+    public init(_ result: CRMRunResult) {
+        runs = 1
+        steps = result.steps
+        faultsInjected = result.faultsInjected
+        writesAcknowledged = result.writesAcknowledged
+        historiesLost = result.historiesLost
+        acknowledgedLostWithEveryHolder = result.acknowledgedLostWithEveryHolder
+        gapsForResync = result.gapsForResync
+        forksAfterRestarts = result.forksAfterRestarts
+        failures = result.violations.isEmpty ? [] : [result]
     }
+
+    public mutating func add(_ result: CRMRunResult) { merge(CRMSummary(result)) }
 
     public mutating func merge(_ other: CRMSummary) {
         runs += other.runs

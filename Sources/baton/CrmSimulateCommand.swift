@@ -52,19 +52,8 @@ struct CrmSimulate: AsyncParsableCommand {
         }
         let clock = ContinuousClock()
         let started = clock.now
-        let chunk = (runs + jobs - 1) / jobs
-        let first = seed
-        let total = runs
-        let summary = await withTaskGroup(of: CRMSummary.self) { group in
-            for job in 0..<jobs {
-                let start = job * chunk
-                let count = min(chunk, total - start)
-                guard count > 0 else { continue }
-                group.addTask { CRMSummary.sweep(scenario, firstSeed: first &+ UInt64(start), runs: count) }
-            }
-            var merged = CRMSummary()
-            for await part in group { merged.merge(part) }
-            return merged
+        let summary = await sweepInParallel(seeds: runs, jobs: jobs, firstSeed: seed, empty: CRMSummary(), merge: { $0.merge($1) }) { start, count in
+            CRMSummary.sweep(scenario, firstSeed: start, runs: count)
         }
         let seconds = Double((clock.now - started).components.attoseconds) / 1e18 + Double((clock.now - started).components.seconds)
         for line in Self.report(summary, scenario: scenario, firstSeed: seed, seconds: seconds, jobs: jobs) { print(line) }

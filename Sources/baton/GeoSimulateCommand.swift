@@ -81,23 +81,11 @@ struct GeoSimulate: AsyncParsableCommand {
         }
         let clock = ContinuousClock()
         let started = clock.now
-        let chunk = (seeds + jobs - 1) / jobs
         let first = firstSeed
         let total = seeds
         let daemon = model == "daemon"
-        let summary = await withTaskGroup(of: SweepSummary.self) { group in
-            for job in 0..<jobs {
-                let start = job * chunk
-                let count = min(chunk, total - start)
-                guard count > 0 else { continue }
-                group.addTask {
-                    daemon ? sweepDaemon(scenario, firstSeed: first &+ UInt64(start), count: count)
-                        : sweep(scenario, firstSeed: first &+ UInt64(start), count: count)
-                }
-            }
-            var merged = SweepSummary()
-            for await part in group { merged.merge(part) }
-            return merged
+        let summary = await sweepInParallel(seeds: total, jobs: jobs, firstSeed: first, empty: SweepSummary(), merge: { $0.merge($1) }) { start, count in
+            daemon ? sweepDaemon(scenario, firstSeed: start, count: count) : sweep(scenario, firstSeed: start, count: count)
         }
         let elapsed = clock.now - started
         let seconds = Double(elapsed.nanoseconds) / 1e9
@@ -113,6 +101,27 @@ struct GeoSimulate: AsyncParsableCommand {
         }
         print("violations: \(summary.violations)")
         if summary.violations > 0 { throw ExitCode(1) }
+    }
+}
+
+/// Runs `seeds` seeds from `firstSeed` as `jobs` parallel slices (`sweep(first, count)` each)
+/// and merges their summaries.
+func sweepInParallel<Summary: Sendable>(
+    seeds: Int, jobs: Int, firstSeed: UInt64, empty: Summary, merge: (inout Summary, Summary) -> Void,
+    sweep: @escaping @Sendable (UInt64, Int) -> Summary
+) async -> Summary {
+    precondition(seeds >= 0 && jobs >= 1, "sweepInParallel: \(seeds) seeds, \(jobs) jobs")
+    let chunk = (seeds + jobs - 1) / jobs
+    return await withTaskGroup(of: Summary.self) { group in
+        for job in 0..<jobs {
+            let start = job * chunk
+            let count = min(chunk, seeds - start)
+            guard count > 0 else { continue }
+            group.addTask { sweep(firstSeed &+ UInt64(start), count) }
+        }
+        var merged = empty
+        for await part in group { merge(&merged, part) }
+        return merged
     }
 }
 
