@@ -44,10 +44,8 @@ struct CrmSimulate: AsyncParsableCommand {
         if replay {
             var world = CRMWorld(scenario: scenario, seed: seed, keepFullTrace: true)
             let result = world.runResult()
-            for line in result.traceTail { print(line) }
-            print("seed \(seed): \(result.steps) steps, \(result.violations.isEmpty ? "no violation" : result.violations.joined(separator: "; "))")
-            print("trace hash \(String(result.traceHash, radix: 16)) (same seed, same hash)")
-            if !result.violations.isEmpty { throw ExitCode(1) }
+            try printReplay(result.traceTail, verdict: "seed \(seed): \(result.steps) steps, \(result.violations.isEmpty ? "no violation" : result.violations.joined(separator: "; "))",
+                            traceHash: result.traceHash, failed: !result.violations.isEmpty)
             return
         }
         let clock = ContinuousClock()

@@ -73,10 +73,8 @@ struct GeoSimulate: AsyncParsableCommand {
                 var world = GeoWorld(scenario: scenario, seed: replay, keepFullTrace: true)
                 result = world.run()
             }
-            for line in result.traceTail { print(line) }
-            print("seed \(replay): \(result.violations.isEmpty ? "no violation" : result.violations.map(\.description).joined(separator: "; "))")
-            print("trace hash \(String(result.traceHash, radix: 16)) (same seed, same hash)")
-            if !result.violations.isEmpty { throw ExitCode(1) }
+            try printReplay(result.traceTail, verdict: "seed \(replay): \(result.violations.isEmpty ? "no violation" : result.violations.map(\.description).joined(separator: "; "))",
+                            traceHash: result.traceHash, failed: !result.violations.isEmpty)
             return
         }
         let clock = ContinuousClock()
@@ -102,6 +100,14 @@ struct GeoSimulate: AsyncParsableCommand {
         print("violations: \(summary.violations)")
         if summary.violations > 0 { throw ExitCode(1) }
     }
+}
+
+/// A replayed seed: its whole trace, the verdict and the trace's hash; exit 1 when it failed.
+func printReplay(_ trace: [String], verdict: String, traceHash: UInt64, failed: Bool) throws {
+    for line in trace { print(line) }
+    print(verdict)
+    print("trace hash \(String(traceHash, radix: 16)) (same seed, same hash)")
+    if failed { throw ExitCode(1) }
 }
 
 /// Runs `seeds` seeds from `firstSeed` as `jobs` parallel slices (`sweep(first, count)` each)
