@@ -77,7 +77,11 @@ public struct CRMNode: SimulatedNode {
     var writesRequested: UInt64 = 0
     public private(set) var groupMessagesBeforeBoot = 0
 
-    public init(index: NodeIndex, strangerIndex: NodeIndex?, boot: Boot, disk: CRMDisk?, dcDeadtime: Duration) {
+    let sabotage: CRMSabotage?
+    var droppedAppliedWrite = false
+
+    public init(index: NodeIndex, strangerIndex: NodeIndex?, boot: Boot, disk: CRMDisk?, dcDeadtime: Duration, sabotage: CRMSabotage? = nil) {
+        self.sabotage = sabotage
         self.index = index
         self.strangerIndex = strangerIndex
         isStranger = index == strangerIndex
@@ -112,6 +116,11 @@ public struct CRMNode: SimulatedNode {
             }
             guard let position = view.members.firstIndex(of: from) else { preconditionFailure("CRMNode: sender \(from) not in \(view)") }
             let sender = Self.member(from, boot: view.boots[position], stranger: from == strangerIndex)
+            if sabotage == .dropsOneAppliedWrite, index == 0, !droppedAppliedWrite,
+               case .cibWriteApplied? = try? MessageWire.decode(bytes) {
+                droppedAppliedWrite = true
+                return
+            }
             run(.message(sender: sender, bytes: bytes), context: &context)
         case .input(let input):
             handle(input, context: &context)
@@ -211,7 +220,7 @@ public struct CRMNode: SimulatedNode {
                 timerGeneration += 1
                 context.after(delay, .timer(generation: timerGeneration))
             case .cancelTimer:
-                timerGeneration += 1
+                if sabotage != .ignoresTimerCancels { timerGeneration += 1 }
             case .dcChanged(let from, let to):
                 context.trace("\(member) DC \(from.map(\.description) ?? "none") -> \(to.map(\.description) ?? "none")")
             case .quorumChanged(let quorate):

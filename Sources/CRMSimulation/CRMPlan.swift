@@ -47,6 +47,14 @@ public enum CRMPlanError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// A shell broken on purpose, to see the checks bite (tests only).
+public enum CRMSabotage: Sendable, Equatable {
+    /// Node 0's shell never hands its core the first ordered CIB write it receives.
+    case dropsOneAppliedWrite
+    /// Every shell ignores the core's timer cancels: dc-deadtime fires after rounds settled.
+    case ignoresTimerCancels
+}
+
 /// What a run looks like: nodes, faults, phases. Defaults are Pacemaker's (dc-deadtime 20 s).
 public struct CRMScenario: Sendable, Equatable {
     public var nodes: Int
@@ -59,6 +67,7 @@ public struct CRMScenario: Sendable, Equatable {
     /// After the heal: no fault, no write; then the convergence checks.
     public var quietPhase: Duration
     public var dcDeadtime: Duration
+    public var sabotage: CRMSabotage?
 
     public static var nodesRange: ClosedRange<Int> { 3...32 }
 

@@ -63,9 +63,10 @@ public struct CRMWorld {
         self.plan = plan ?? CRMPlan.draw(scenario, seed: seed)
         let stranger = scenario.strangerIndex
         let deadtime = scenario.dcDeadtime
+        let sabotage = scenario.sabotage
         simulation = Simulation(nodeCount: scenario.nodeCount, seed: seed, network: NetworkModel(delayMin: .milliseconds(1), delayMax: .milliseconds(20)),
                                 keepFullTrace: keepFullTrace) { index, disk, boot in
-            CRMNode(index: index, strangerIndex: stranger, boot: boot, disk: disk, dcDeadtime: deadtime)
+            CRMNode(index: index, strangerIndex: stranger, boot: boot, disk: disk, dcDeadtime: deadtime, sabotage: sabotage)
         }
         sides = Array(repeating: 0, count: scenario.nodeCount)
         logs = Array(repeating: [:], count: scenario.nodeCount)

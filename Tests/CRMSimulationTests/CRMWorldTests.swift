@@ -63,3 +63,22 @@ import Testing
         #expect(violations.contains { $0.contains("acknowledged write lost: CIB order diverged") })
     }
 }
+
+/// The checks bite: a shell broken on purpose is caught.
+@Suite struct CRMCheckerBitesTests {
+    @Test func aMemberThatMissedAnOrderedWriteIsCaughtAfterTheQuiet() {
+        var scenario = CRMScenario(nodes: 3, faults: [.writes])
+        scenario.sabotage = .dropsOneAppliedWrite
+        var world = CRMWorld(scenario: scenario, seed: 3)
+        let violations = world.run()
+        #expect(violations.count == 1 && violations[0].contains("after the heal: CIB sequence"), "\(violations)")
+    }
+
+    @Test func aDeadtimeTimerThatFiresWithEveryNodePresentIsCaught() {
+        var scenario = CRMScenario(nodes: 3, faults: [])
+        scenario.sabotage = .ignoresTimerCancels
+        var world = CRMWorld(scenario: scenario, seed: 3)
+        let violations = world.run()
+        #expect(violations.count == 1 && violations[0].contains("waited dc-deadtime although every nodelist node is in its view"), "\(violations)")
+    }
+}
