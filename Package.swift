@@ -121,6 +121,7 @@ let package = Package(
                 "CRMStatusView",
                 "CIBAttributes",
                 "AgentTools",
+                "CRMSimulation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -276,6 +277,9 @@ let package = Package(
         // Pure: baton-crmd's node core (membership, quorum, DC, join, transient attributes, the
         // CIB write path through the DC) and its CPG message codec.
         .target(name: "CRMCore", dependencies: ["TicketWire", "ClusterIdentity"]),
+        // Pure: baton-crmd's NodeCore on the simulation kernel (`baton crm simulate`).
+        .target(name: "CRMSimulation", dependencies: ["CRMCore", "SimulationKernel"], swiftSettings: optimizedEvenInDebug),
+        .testTarget(name: "CRMSimulationTests", dependencies: ["CRMSimulation", "CRMCore", "SimulationKernel"]),
         // Pure leaf: cluster identity (the Corosync node id) shared by the bindings and CRMCore.
         .target(name: "ClusterIdentity"),
         .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore", "TicketWire", "SeededRandom"]),

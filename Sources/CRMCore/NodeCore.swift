@@ -37,7 +37,10 @@
 /// ordered update that every member applies. A request carries the view it was sent in and
 /// the DC drops requests of another view; the origin keeps its requests until it sees them
 /// applied and sends them again after every view change (a DC that died with them, a view
-/// that changed under them). Updates are applied only in a settled view, by every member
+/// that changed under them). The DC orders CIB writes only while quorate and while its group
+/// holds baton-crmd processes of more than half the nodelist's nodes (two groups never both
+/// do); until then it holds them. A round takes the highest CIB sequence any member announced.
+/// Updates are applied only in a settled view, by every member
 /// alike, so the stores stay equal everywhere. A node's attributes are dropped when its last
 /// member leaves; the round restores each member's own attributes from its announce.
 public struct NodeCore: Sendable {
@@ -137,6 +140,8 @@ public struct NodeCore: Sendable {
     private var pendingCIBWrites: [UInt64: CIBWrite] = [:]
     /// On the DC: the sequence its next ordered CIB write gets.
     private var nextCIBSequence: UInt64 = 1
+    /// On a DC without quorum: the CIB write requests of this view it may not order yet.
+    private var heldCIBWrites: [CIBWrite] = []
 
     public init(settings: Settings) {
         self.settings = settings
@@ -157,11 +162,13 @@ public struct NodeCore: Sendable {
         case .quorum(let quorate):
             guard quorate != self.quorate else { return [] }
             self.quorate = quorate
-            return [.quorumChanged(quorate: quorate)]
+            // A DC that held writes while without quorum orders them now (same view: their
+            // origins still wait; a view change drops them and the origins send them again).
+            return [.quorumChanged(quorate: quorate)] + orderHeldWrites()
         case .nodelist(let nodes):
             precondition(nodes.count <= MessageWire.nodesMax, "NodeCore: nodelist of \(nodes.count) over \(MessageWire.nodesMax)")
             settings.nodelist = nodes
-            return completeRoundIfReady()
+            return completeRoundIfReady() + orderHeldWrites()
         case .message(let sender, let bytes):
             let message: Message
             do {
@@ -222,6 +229,7 @@ public struct NodeCore: Sendable {
         let next = View(members: members)
         let previousDC = dc
         view = next
+        heldCIBWrites = []
         seen.formUnion(next.nodeIDs)
         acknowledged.formIntersection(Set(members))
         for node in Set(left.map(\.nodeID)) where !next.nodeIDs.contains(node) {
@@ -333,8 +341,13 @@ public struct NodeCore: Sendable {
         attributes = fresh.filter { !$0.value.isEmpty }
         if let options = announces[chosen] {
             clusterOptions = options.clusterOptions
-            cibSequence = options.cibSequence
         }
+        // The highest sequence any member applied, not the DC's: the DC more members follow may
+        // come from the side that wrote less, and reusing a sequence another member holds would
+        // give two CIB orders (the CIB service's resync brings the content).
+        let highest = announces.values.map(\.cibSequence).max() ?? cibSequence
+        precondition(highest >= cibSequence || announces[local] == nil, "NodeCore: the round's CIB sequence \(highest) below this member's \(cibSequence)")
+        cibSequence = highest
         nextCIBSequence = cibSequence + 1
         if previous != chosen { directives.append(.dcChanged(from: previous, to: chosen)) }
         if chosen == local {
@@ -399,16 +412,48 @@ public struct NodeCore: Sendable {
         case .cibWriteRequest(let write):
             guard isDC else { return [] }
             guard write.view == view.fingerprint, write.origin == sender else { return ignored() }
-            var ordered = write
-            ordered.sequence = nextCIBSequence
-            nextCIBSequence += 1
-            return [.broadcast(.cibWriteApplied(ordered))]
+            guard mayOrderCIBWrites else {
+                // Without quorum another partition may have a DC ordering writes with the same
+                // sequences: two orders of the CIB. Held until quorum returns (Pacemaker too
+                // refuses CIB writes without quorum); the origin keeps it pending meanwhile.
+                guard heldCIBWrites.count < settings.pendingWritesMax else { return ignored() }
+                heldCIBWrites.append(write)
+                return []
+            }
+            return order(write)
         case .cibWriteApplied(let write):
             guard settled, sender == dc, write.view == view.fingerprint, write.sequence == cibSequence + 1 else { return ignored() }
             cibSequence = write.sequence
             if write.origin == local { pendingCIBWrites[write.requestID] = nil }
             return [.cibApplied(write)]
         }
+    }
+
+    /// Quorate, and this group holds baton-crmd processes of more than half the nodelist's
+    /// nodes: votequorum counts a node whose baton-crmd died, and a DC alone with such votes
+    /// may hold an older CIB sequence than the other side's (two orders). Two groups cannot
+    /// both hold a majority of the nodes.
+    private var mayOrderCIBWrites: Bool {
+        guard quorate, let view else { return false }
+        let configured = Set(settings.nodelist.map(\.nodeID))
+        return view.nodeIDs.intersection(configured).count * 2 > configured.count
+    }
+
+    /// On the DC, once it may order again: the writes it held, in the order they came.
+    private mutating func orderHeldWrites() -> [Directive] {
+        guard isDC, mayOrderCIBWrites, !heldCIBWrites.isEmpty else { return [] }
+        let held = heldCIBWrites
+        heldCIBWrites = []
+        return held.flatMap { order($0) }
+    }
+
+    /// On the DC: the next sequence for a write, broadcast for every member to apply.
+    private mutating func order(_ write: CIBWrite) -> [Directive] {
+        precondition(isDC && mayOrderCIBWrites, "NodeCore: only a quorate DC of a majority orders CIB writes")
+        var ordered = write
+        ordered.sequence = nextCIBSequence
+        nextCIBSequence += 1
+        return [.broadcast(.cibWriteApplied(ordered))]
     }
 
     private mutating func ignored() -> [Directive] {

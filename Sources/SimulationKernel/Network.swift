@@ -112,13 +112,14 @@ struct GroupLayer<Message> {
     }
 
     mutating func noteDelivered(_ node: NodeIndex, view: UInt64, sequence: UInt64) {
-        precondition(deliverable(node, view: view, sequence: sequence), "node \(node) delivered \(view)#\(sequence) out of order")
+        precondition(deliverable(node, view: view, sequence: sequence) && delivered[node] == (view, sequence - 1) ,
+                     "node \(node) delivered \(view)#\(sequence) after \(delivered[node].view)#\(delivered[node].sequence): a gap in the view's order")
         delivered[node] = (view, sequence)
     }
 
     /// The new views for the up nodes grouped by side: (view, per member: the old view's
     /// messages it still delivers, in order). Views that did not change are not returned.
-    mutating func reform(up: [Bool], side: [Int], random: inout SeededGenerator) -> [(view: GroupView, flush: [NodeIndex: [Pending]])] {
+    mutating func reform(up: [Bool], boots: [Int], side: [Int], random: inout SeededGenerator) -> [(view: GroupView, flush: [NodeIndex: [Pending]])] {
         var groups: [Int: [NodeIndex]] = [:]
         for node in up.indices where up[node] { groups[side[node], default: []].append(node) }
         var result: [(GroupView, [NodeIndex: [Pending]])] = []
@@ -127,7 +128,7 @@ struct GroupLayer<Message> {
             let members = groups[key]!
             let unchanged = viewOf[members[0]].map { $0.members == members && members.allSatisfy { viewOf[$0]?.id == viewOf[members[0]]!.id } } ?? false
             if unchanged { continue }
-            let view = GroupView(id: nextViewID, members: members)
+            let view = GroupView(id: nextViewID, members: members, boots: members.map { boots[$0] })
             nextViewID += 1
             var flush: [NodeIndex: [Pending]] = [:]
             // Members coming from the same old view deliver the same rest of it.

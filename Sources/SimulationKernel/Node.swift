@@ -57,16 +57,20 @@ public enum NodeEvent<Message, Input> {
     case input(Input)
 }
 
-/// A group membership (CPG's configuration): an id unique in the run and its members in
-/// ascending order.
+/// A group membership (CPG's configuration): an id unique in the run, its members in
+/// ascending order, and each member's boot number (parallel to `members`): CPG names a member
+/// by node and pid, and a restarted process is a new member on the same node.
 public struct GroupView: Sendable, Hashable, CustomStringConvertible {
     public let id: UInt64
     public let members: [NodeIndex]
+    public let boots: [Int]
 
-    public init(id: UInt64, members: [NodeIndex]) {
+    public init(id: UInt64, members: [NodeIndex], boots: [Int]? = nil) {
         precondition(members == members.sorted() && Set(members).count == members.count, "view members \(members) not sorted and unique")
+        precondition(boots == nil || boots!.count == members.count, "view boots \(boots!) not one per member of \(members)")
         self.id = id
         self.members = members
+        self.boots = boots ?? Array(repeating: 0, count: members.count)
     }
 
     public var description: String { "view \(id) \(members)" }

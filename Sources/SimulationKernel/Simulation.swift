@@ -288,15 +288,24 @@ public struct Simulation<Node: SimulatedNode> {
     /// view (see `GroupLayer`), then gets its `.view` event, here, in this step.
     private mutating func reformViews(report: inout StepReport) {
         let up = nodes.map { $0 != nil }
-        for (view, flush) in group.reform(up: up, side: reach.side, random: &random) {
+        let views = group.reform(up: up, boots: boots.map(\.number), side: reach.side, random: &random)
+        // Every member's delivery order in its new view starts before any member runs: a
+        // member that multicasts while it handles the change (the rest of its old view or the
+        // view itself) numbers the message in the new view, and that message must queue behind
+        // nothing older and ahead of everything later at every member.
+        for (view, _) in views {
+            for member in view.members {
+                group.delivered[member] = (view.id, 0)
+                group.lastDeliveryAt[member] = now
+            }
+        }
+        for (view, flush) in views {
             note("\(view)")
             for member in view.members {
                 // Delivered in the old view they were sent in, before the new view.
                 for pending in flush[member] ?? [] {
                     run(member, .groupMessage(from: pending.sender, pending.message, view: pending.view), report: &report)
                 }
-                group.delivered[member] = (view.id, 0)
-                group.lastDeliveryAt[member] = now
                 run(member, .view(view), report: &report)
             }
         }

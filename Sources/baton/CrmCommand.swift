@@ -12,6 +12,7 @@ struct CrmCommand: AsyncParsableCommand {
             CrmProperty.self,
             CrmAttributeCommand.self,
             CrmNodeCommand.self,
+            CrmSimulate.self,
         ]
     )
 }

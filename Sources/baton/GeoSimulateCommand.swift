@@ -73,31 +73,17 @@ struct GeoSimulate: AsyncParsableCommand {
                 var world = GeoWorld(scenario: scenario, seed: replay, keepFullTrace: true)
                 result = world.run()
             }
-            for line in result.traceTail { print(line) }
-            print("seed \(replay): \(result.violations.isEmpty ? "no violation" : result.violations.map(\.description).joined(separator: "; "))")
-            print("trace hash \(String(result.traceHash, radix: 16)) (same seed, same hash)")
-            if !result.violations.isEmpty { throw ExitCode(1) }
+            try printReplay(result.traceTail, verdict: "seed \(replay): \(result.violations.isEmpty ? "no violation" : result.violations.map(\.description).joined(separator: "; "))",
+                            traceHash: result.traceHash, failed: !result.violations.isEmpty)
             return
         }
         let clock = ContinuousClock()
         let started = clock.now
-        let chunk = (seeds + jobs - 1) / jobs
         let first = firstSeed
         let total = seeds
         let daemon = model == "daemon"
-        let summary = await withTaskGroup(of: SweepSummary.self) { group in
-            for job in 0..<jobs {
-                let start = job * chunk
-                let count = min(chunk, total - start)
-                guard count > 0 else { continue }
-                group.addTask {
-                    daemon ? sweepDaemon(scenario, firstSeed: first &+ UInt64(start), count: count)
-                        : sweep(scenario, firstSeed: first &+ UInt64(start), count: count)
-                }
-            }
-            var merged = SweepSummary()
-            for await part in group { merged.merge(part) }
-            return merged
+        let summary = await sweepInParallel(seeds: total, jobs: jobs, firstSeed: first, empty: SweepSummary(), merge: { $0.merge($1) }) { start, count in
+            daemon ? sweepDaemon(scenario, firstSeed: start, count: count) : sweep(scenario, firstSeed: start, count: count)
         }
         let elapsed = clock.now - started
         let seconds = Double(elapsed.nanoseconds) / 1e9
@@ -113,6 +99,35 @@ struct GeoSimulate: AsyncParsableCommand {
         }
         print("violations: \(summary.violations)")
         if summary.violations > 0 { throw ExitCode(1) }
+    }
+}
+
+/// A replayed seed: its whole trace, the verdict and the trace's hash; exit 1 when it failed.
+func printReplay(_ trace: [String], verdict: String, traceHash: UInt64, failed: Bool) throws {
+    for line in trace { print(line) }
+    print(verdict)
+    print("trace hash \(String(traceHash, radix: 16)) (same seed, same hash)")
+    if failed { throw ExitCode(1) }
+}
+
+/// Runs `seeds` seeds from `firstSeed` as `jobs` parallel slices (`sweep(first, count)` each)
+/// and merges their summaries.
+func sweepInParallel<Summary: Sendable>(
+    seeds: Int, jobs: Int, firstSeed: UInt64, empty: Summary, merge: (inout Summary, Summary) -> Void,
+    sweep: @escaping @Sendable (UInt64, Int) -> Summary
+) async -> Summary {
+    precondition(seeds >= 0 && jobs >= 1, "sweepInParallel: \(seeds) seeds, \(jobs) jobs")
+    let chunk = (seeds + jobs - 1) / jobs
+    return await withTaskGroup(of: Summary.self) { group in
+        for job in 0..<jobs {
+            let start = job * chunk
+            let count = min(chunk, seeds - start)
+            guard count > 0 else { continue }
+            group.addTask { sweep(firstSeed &+ UInt64(start), count) }
+        }
+        var merged = empty
+        for await part in group { merge(&merged, part) }
+        return merged
     }
 }
 

@@ -15,6 +15,10 @@ struct Harness {
     var sent: [Member: [Message]] = [:]
     let nodelist: [ConfiguredNode]
     let dcDeadtime: Duration
+    /// votequorum as if each node's corosync were where its baton-crmd is: after every view, a
+    /// member is quorate when its partition holds more than half the nodelist's nodes. Off, the
+    /// test feeds `.quorum` itself (a node whose baton-crmd died keeps its vote).
+    var automaticQuorum = true
 
     init(nodes: Int, dcDeadtime: Duration = .seconds(20)) {
         nodelist = (1...nodes).map { ConfiguredNode(nodeID: NodeID(UInt32($0)), name: "node\($0)") }
@@ -102,7 +106,10 @@ struct Harness {
 
     private mutating func deliverViewTo(_ member: Member, members: [Member], joined: [Member], left: [Member]) {
         guard var core = cores[member] else { return }
-        let directives = core.handle(.membership(members: members, joined: joined, left: left))
+        var directives = core.handle(.membership(members: members, joined: joined, left: left))
+        if automaticQuorum {
+            directives += core.handle(.quorum(quorate: Set(members.map(\.nodeID)).count * 2 > nodelist.count))
+        }
         cores[member] = core
         perform(directives, by: member)
     }
