@@ -60,6 +60,8 @@ struct RunnerLoop {
     var order: [UInt64] = []
     var orderHead = 0
     var stopping = false
+    /// The inbox's alarm as last taken.
+    var alarm: Alarm?
     var scratch = [UInt8](repeating: 0, count: 64 << 10)
 
     init(shared: RunnerShared, concurrencyMax: Int, queueMax: Int, killRepeat: Duration) {
@@ -95,11 +97,15 @@ struct RunnerLoop {
             }
             takeInbox()
             let now = ContinuousClock.now
+            ringAlarm(now: now)
             for child in running.values { tick(child, now: now) }
             // Finished children free their slots before queued requests take them: a request
             // waiting behind the last running child would otherwise wait for a wake-up that
             // never comes.
             finishDone()
+            // What the alarm's handler and the completions asked for on this thread (they
+            // wrote no wake-up): taken now, started in this pass.
+            takeInbox()
             startQueued()
             let load = (running.count, queued.count)
             let exit = stopping && running.isEmpty && queued.isEmpty
@@ -111,9 +117,20 @@ struct RunnerLoop {
         }
     }
 
-    /// Until the earliest timeout or kill, rounded up to whole milliseconds; -1 for none.
+    /// Runs the alarm's handler when its deadline has come (outside the inbox lock: the
+    /// handler may call `run` and `setAlarm`), and forgets it unless the handler set another.
+    private mutating func ringAlarm(now: ContinuousClock.Instant) {
+        guard let due = alarm, due.deadline <= now else { return }
+        alarm = nil
+        shared.inbox.withLock { inbox in
+            if inbox.alarm?.generation == due.generation { inbox.alarm = nil }
+        }
+        due.handler()
+    }
+
+    /// Until the earliest timeout, kill or alarm, rounded up to whole milliseconds; -1 for none.
     private func waitMilliseconds(now: ContinuousClock.Instant) -> Int32 {
-        var earliest: ContinuousClock.Instant?
+        var earliest: ContinuousClock.Instant? = alarm?.deadline
         for child in running.values {
             for instant in [child.endedBy == nil ? child.deadline : nil, child.killAt].compactMap({ $0 }) {
                 if earliest.map({ instant < $0 }) ?? true { earliest = instant }
@@ -127,13 +144,14 @@ struct RunnerLoop {
     }
 
     private mutating func takeInbox() {
-        let (requests, cancels, stop) = shared.inbox.withLock { inbox in
+        let (requests, cancels, stop, alarm) = shared.inbox.withLock { inbox in
             defer {
                 inbox.requests.removeAll(keepingCapacity: true)
                 inbox.cancels.removeAll(keepingCapacity: true)
             }
-            return (inbox.requests, inbox.cancels, inbox.stopping)
+            return (inbox.requests, inbox.cancels, inbox.stopping, inbox.alarm)
         }
+        self.alarm = stop ? nil : alarm
         for request in requests {
             if let problem = request.spec.problem {
                 request.completion(.notRun(.spawnFailed(errno: EINVAL), problem: problem, submitted: request.submitted))

@@ -1,12 +1,12 @@
 import ChildProcess
-import Dispatch
 import Executor
 import Glibc
 import Synchronization
 
 /// The thin shell around `ExecutorCore`: agents run through the child-process primitive (each in
 /// its own process group, SIGKILLed with its group at its timeout as pacemaker-execd does),
-/// start-delays and recurring ops wake one dispatch timer, and every result goes to `onResult`.
+/// start-delays and recurring ops wake the runner's alarm (on the runner's own thread: no timer
+/// thread, no hop between threads per run), and every result goes to `onResult`.
 /// The core is only touched under its mutex; directives are carried out after it is released.
 public final class ExecutorShell: Sendable {
     public let settings: ExecutorSettings
@@ -14,12 +14,9 @@ public final class ExecutorShell: Sendable {
     private let runs = Mutex<[CallID: ChildID]>([:])
     private let runner: ChildProcessRunner
     private let origin = ContinuousClock.now
-    private let timerQueue = DispatchQueue(label: "baton.executor.timer")
-    /// Under a mutex: DispatchSourceTimer is not Sendable. With it, the instant (on `now`'s
-    /// scale) it is set for, so that a result that leaves the next wake-up where it was does not
-    /// set it again: every reschedule wakes Dispatch's manager thread, and at 1,000 monitors
-    /// that was most of the executor's CPU.
-    private let timer: Mutex<(source: any DispatchSourceTimer, wake: Duration?)>
+    /// The instant (on `now`'s scale) the runner's alarm is set for, so that a result that
+    /// leaves the next wake-up where it was does not set it again.
+    private let alarm = Mutex<Duration?>(nil)
     private let onResult: @Sendable (OperationResult) -> Void
 
     /// Creates `HA_RSCTMP` (the resource agents' temporary directory) as pacemaker-execd does
@@ -29,17 +26,10 @@ public final class ExecutorShell: Sendable {
         self.core = Mutex(ExecutorCore(settings: settings))
         self.runner = try ChildProcessRunner(concurrencyMax: concurrencyMax, killRepeat: .seconds(5))
         self.onResult = onResult
-        let source = DispatchSource.makeTimerSource(queue: timerQueue)
-        self.timer = Mutex((source, nil))
         makeDirectories(settings.resourceTemporaryDirectory)
-        timer.withLock { timer in
-            timer.source.setEventHandler { [weak self] in self?.tick() }
-            timer.source.activate()
-        }
     }
 
     deinit {
-        timer.withLock { $0.source.cancel() }
         runner.shutdown()
     }
 
@@ -80,7 +70,7 @@ public final class ExecutorShell: Sendable {
     private func tick() {
         let now = self.now
         // The wake-up it was set for has come: the next one must be set anew.
-        timer.withLock { $0.wake = nil }
+        alarm.withLock { $0 = nil }
         carryOut(core.withLock { $0.tick(now: now) })
     }
 
@@ -121,19 +111,16 @@ public final class ExecutorShell: Sendable {
         rearm()
     }
 
-    /// The timer fires at the core's next ready instant (start-delays, recurring ops). Read and
-    /// set under the core's lock (the timer's lock inside it, always in that order): two threads
+    /// The alarm rings at the core's next ready instant (start-delays, recurring ops). Read and
+    /// set under the core's lock (the alarm's lock inside it, always in that order): two threads
     /// re-arming at once must not leave the later wake-up in place of the earlier one.
     private func rearm() {
         core.withLock { core in
             guard let wake = core.nextWake() else { return }
-            timer.withLock { timer in
-                guard timer.wake != wake else { return }
-                let left = max(.zero, wake - now)
-                let (seconds, attoseconds) = left.components
-                let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-                timer.source.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .milliseconds(1))
-                timer.wake = wake
+            alarm.withLock { alarm in
+                guard alarm != wake else { return }
+                runner.setAlarm(origin + wake) { [weak self] in self?.tick() }
+                alarm = wake
             }
         }
     }
