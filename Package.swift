@@ -260,7 +260,7 @@ let package = Package(
         // cancels, start-delay, pacemaker-execd's environment and result mapping).
         .target(name: "Executor", dependencies: ["CIB", "Scheduler", .product(name: "HeapModule", package: "swift-collections")]),
         // Shell: runs the Executor core's directives with ChildProcess.
-        .target(name: "ExecutorShell", dependencies: ["Executor", "ChildProcess"]),
+        .target(name: "ExecutorShell", dependencies: ["Executor", "ChildProcess", "AgentToolsShell"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ExecutorShell", "ChildProcess", "TestSupport", "CIB", "Scheduler"]),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess", "CChildProcess", "TestSupport"]),
         // Pure: crm_attribute, crm_master, attrd_updater and crm_node as agents call them, on a

@@ -105,14 +105,22 @@ public enum AgentToolsInstallation {
 
     /// Makes `directory` hold one symbolic link per tool (crm_attribute, crm_master,
     /// attrd_updater, crm_node) to `executable` (the `baton-agent-tools` binary), replacing
-    /// what is there under those names.
+    /// what is there under those names. Each link is made under a name of this process's own and
+    /// renamed into place, so that executors installing into the same directory at once (two
+    /// `baton agent` runs) never see a name missing or fail on one another's link.
     public static func install(executable: String, in directory: String) throws(AttributeStoreError) {
         try FileAttributeStore(directory: directory).create()
         for tool in AgentTool.allCases {
             let link = directory + "/" + tool.rawValue
-            unlink(link)
-            guard symlink(executable, link) == 0 else {
-                throw AttributeStoreError("symlink \(link): \(String(cString: strerror(errno)))")
+            let temporary = link + ".new-\(getpid())"
+            unlink(temporary)
+            guard symlink(executable, temporary) == 0 else {
+                throw AttributeStoreError("symlink \(temporary): \(String(cString: strerror(errno)))")
+            }
+            guard rename(temporary, link) == 0 else {
+                let code = errno
+                unlink(temporary)
+                throw AttributeStoreError("rename \(temporary) to \(link): \(String(cString: strerror(code)))")
             }
         }
     }

@@ -55,6 +55,7 @@ public final class ChildProcessRunner: Sendable {
         let created = pthread_create(&handle, nil, { raw in
             let start = Unmanaged<LoopStart>.fromOpaque(raw!).takeRetainedValue()
             baton_block_sigpipe()
+            start.shared.loopThread.store(UInt(pthread_self()), ordering: .relaxed)
             var loop = RunnerLoop(shared: start.shared, concurrencyMax: start.concurrencyMax, queueMax: start.queueMax, killRepeat: start.killRepeat)
             loop.run()
             return nil
@@ -79,7 +80,7 @@ public final class ChildProcessRunner: Sendable {
             inbox.nextID += 1
             let id = ChildID(value: inbox.nextID)
             inbox.requests.append(Request(id: id, spec: spec, submitted: submitted, completion: completion))
-            shared.wakeLocked()
+            shared.wakeLockedUnlessOnLoop()
             return id
         }
         guard let id else {
@@ -93,6 +94,20 @@ public final class ChildProcessRunner: Sendable {
     public func run(_ spec: ChildProcessSpec) async -> ChildOutcome {
         await withCheckedContinuation { continuation in
             run(spec) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Sets the runner's one alarm: `handler` runs once on the runner's thread at `deadline` (or
+    /// as soon after as the thread is free), unless a later call replaces or clears (nil) it
+    /// first. For a caller that schedules its own work next to its children (the executor's
+    /// start-delays and recurring operations): no timer thread of its own, no hop between two
+    /// threads per wake-up, and what the handler asks `run` for starts in the same loop pass.
+    public func setAlarm(_ deadline: ContinuousClock.Instant?, handler: @escaping @Sendable () -> Void) {
+        shared.inbox.withLock { inbox in
+            guard !inbox.stopping else { return }
+            inbox.alarmGeneration += 1
+            inbox.alarm = deadline.map { Alarm(deadline: $0, generation: inbox.alarmGeneration, handler: handler) }
+            shared.wakeLockedUnlessOnLoop()
         }
     }
 
@@ -150,8 +165,16 @@ struct Request: Sendable {
     let completion: @Sendable (ChildOutcome) -> Void
 }
 
+struct Alarm: Sendable {
+    let deadline: ContinuousClock.Instant
+    let generation: UInt64
+    let handler: @Sendable () -> Void
+}
+
 struct Inbox: Sendable {
     var nextID: UInt64 = 0
+    var alarm: Alarm?
+    var alarmGeneration: UInt64 = 0
     var requests: [Request] = []
     var cancels: [ChildID] = []
     var stopping = false
@@ -166,6 +189,10 @@ final class RunnerShared: Sendable {
     let descriptorsOpen = Mutex(true)
     let epoll: Int32
     let wake: Int32
+    /// The loop thread's pthread_t once it runs (0 before): a request made on that thread (from
+    /// a completion or the alarm) needs no eventfd wake-up, the loop takes its inbox again
+    /// before it waits.
+    let loopThread = Atomic<UInt>(0)
 
     init(epoll: Int32, wake: Int32) {
         self.epoll = epoll
@@ -177,6 +204,10 @@ final class RunnerShared: Sendable {
     func wakeLocked() {
         var one: UInt64 = 1
         _ = write(wake, &one, 8)
+    }
+
+    func wakeLockedUnlessOnLoop() {
+        if loopThread.load(ordering: .relaxed) != UInt(pthread_self()) { wakeLocked() }
     }
 
     /// After the loop thread has ended.

@@ -17,6 +17,9 @@ final class RunningChild {
     var errorDropped = 0
     /// The request's timeout, until it fires.
     var deadline: ContinuousClock.Instant?
+    /// When its stdout and stderr pipes join the epoll set (nil once they have): see
+    /// `RunnerLoop.pipeWatchDelay`.
+    var watchPipesAt: ContinuousClock.Instant?
     /// When the group gets its next SIGKILL (or, once the child is reaped, its next check).
     var killAt: ContinuousClock.Instant?
     var recheck: Duration = .milliseconds(10)
@@ -50,6 +53,12 @@ struct RunnerLoop {
     static let readable: UInt32 = 0x001
     static let writable: UInt32 = 0x004
     static let readSliceMax = 256 << 10
+    /// A child's output pipes are watched only from this long after its start: one that ends
+    /// sooner (most agent runs: a monitor of a few milliseconds) costs the loop one wake-up, at
+    /// its pidfd, where its pipes are drained, instead of one per pipe's end-of-file as well.
+    /// Until then its output waits in the pipes (64 KiB each); a child that fills one waits at
+    /// most this long for the loop to start reading.
+    static let pipeWatchDelay: Duration = .milliseconds(50)
 
     let shared: RunnerShared
     let concurrencyMax: Int
@@ -60,6 +69,8 @@ struct RunnerLoop {
     var order: [UInt64] = []
     var orderHead = 0
     var stopping = false
+    /// The inbox's alarm as last taken.
+    var alarm: Alarm?
     var scratch = [UInt8](repeating: 0, count: 64 << 10)
 
     init(shared: RunnerShared, concurrencyMax: Int, queueMax: Int, killRepeat: Duration) {
@@ -95,11 +106,15 @@ struct RunnerLoop {
             }
             takeInbox()
             let now = ContinuousClock.now
+            ringAlarm(now: now)
             for child in running.values { tick(child, now: now) }
             // Finished children free their slots before queued requests take them: a request
             // waiting behind the last running child would otherwise wait for a wake-up that
             // never comes.
             finishDone()
+            // What the alarm's handler and the completions asked for on this thread (they
+            // wrote no wake-up): taken now, started in this pass.
+            takeInbox()
             startQueued()
             let load = (running.count, queued.count)
             let exit = stopping && running.isEmpty && queued.isEmpty
@@ -111,11 +126,22 @@ struct RunnerLoop {
         }
     }
 
-    /// Until the earliest timeout or kill, rounded up to whole milliseconds; -1 for none.
+    /// Runs the alarm's handler when its deadline has come (outside the inbox lock: the
+    /// handler may call `run` and `setAlarm`), and forgets it unless the handler set another.
+    private mutating func ringAlarm(now: ContinuousClock.Instant) {
+        guard let due = alarm, due.deadline <= now else { return }
+        alarm = nil
+        shared.inbox.withLock { inbox in
+            if inbox.alarm?.generation == due.generation { inbox.alarm = nil }
+        }
+        due.handler()
+    }
+
+    /// Until the earliest timeout, kill or alarm, rounded up to whole milliseconds; -1 for none.
     private func waitMilliseconds(now: ContinuousClock.Instant) -> Int32 {
-        var earliest: ContinuousClock.Instant?
+        var earliest: ContinuousClock.Instant? = alarm?.deadline
         for child in running.values {
-            for instant in [child.endedBy == nil ? child.deadline : nil, child.killAt].compactMap({ $0 }) {
+            for instant in [child.endedBy == nil ? child.deadline : nil, child.killAt, child.watchPipesAt].compactMap({ $0 }) {
                 if earliest.map({ instant < $0 }) ?? true { earliest = instant }
             }
         }
@@ -127,13 +153,14 @@ struct RunnerLoop {
     }
 
     private mutating func takeInbox() {
-        let (requests, cancels, stop) = shared.inbox.withLock { inbox in
+        let (requests, cancels, stop, alarm) = shared.inbox.withLock { inbox in
             defer {
                 inbox.requests.removeAll(keepingCapacity: true)
                 inbox.cancels.removeAll(keepingCapacity: true)
             }
-            return (inbox.requests, inbox.cancels, inbox.stopping)
+            return (inbox.requests, inbox.cancels, inbox.stopping, inbox.alarm)
         }
+        self.alarm = stop ? nil : alarm
         for request in requests {
             if let problem = request.spec.problem {
                 request.completion(.notRun(.spawnFailed(errno: EINVAL), problem: problem, submitted: request.submitted))
@@ -217,10 +244,19 @@ struct RunnerLoop {
         running[request.id.value] = child
         let base = request.id.value << 2
         let registered = baton_epoll_control(shared.epoll, 1, pidfd, RunnerLoop.readable, base | Stream.pidfd.rawValue) == 0
-            && baton_epoll_control(shared.epoll, 1, output[0], RunnerLoop.readable, base | Stream.output.rawValue) == 0
-            && baton_epoll_control(shared.epoll, 1, error[0], RunnerLoop.readable, base | Stream.error.rawValue) == 0
             && (input[1] < 0 || baton_epoll_control(shared.epoll, 1, input[1], RunnerLoop.writable, base | Stream.input.rawValue) == 0)
         precondition(registered, "epoll_ctl of child \(pid)'s descriptors failed: errno \(baton_errno())")
+        child.watchPipesAt = started + Self.pipeWatchDelay
+    }
+
+    /// Adds a child's stdout and stderr pipes (those still open) to the epoll set.
+    private func watchPipes(_ child: RunningChild) {
+        child.watchPipesAt = nil
+        let base = child.request.id.value << 2
+        for (fd, stream) in [(child.outputFD, Stream.output), (child.errorFD, Stream.error)] where fd >= 0 {
+            let registered = baton_epoll_control(shared.epoll, 1, fd, RunnerLoop.readable, base | stream.rawValue) == 0
+            precondition(registered, "epoll_ctl of child \(child.pid)'s pipe failed: errno \(baton_errno())")
+        }
     }
 
     private mutating func reap(_ child: RunningChild) {
@@ -242,6 +278,7 @@ struct RunnerLoop {
         closeStream(child, .output)
         closeStream(child, .error)
         closeStream(child, .input)
+        child.watchPipesAt = nil
         if child.endedBy != nil {
             killGroup(child, signal: 0)
             child.killAt = .now + child.recheck
@@ -316,6 +353,7 @@ struct RunnerLoop {
     }
 
     private func tick(_ child: RunningChild, now: ContinuousClock.Instant) {
+        if let at = child.watchPipesAt, at <= now, child.reaped == nil { watchPipes(child) }
         if child.endedBy == nil, let deadline = child.deadline, deadline <= now {
             child.endedBy = .timedOut
             let grace = child.request.spec.killGrace

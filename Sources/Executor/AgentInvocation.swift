@@ -55,12 +55,21 @@ public struct ExecutorSettings: Sendable, Equatable {
     /// Where agents run (pacemaker-execd runs them in its own working directory, its core
     /// directory /var/lib/pacemaker/cores); nil: the executor's own.
     public var workingDirectory: String?
+    /// Where the executor's shell puts the tools agents call (crm_attribute, crm_master,
+    /// attrd_updater, crm_node: links to `baton-agent-tools`), a directory it creates and puts
+    /// first on the agents' PATH and as their HA_SBIN_DIR; nil: none from Baton (the agents find
+    /// whatever PATH has, as under pacemaker-execd).
+    public var agentToolsDirectory: String?
+    /// The `baton-agent-tools` executable the links point to; nil: the one beside the running
+    /// executable (where the build and the package put it), and no tools when there is none.
+    public var agentToolsExecutable: String?
 
     public init(
         ocfRoot: String = "/usr/lib/ocf", resourceTemporaryDirectory: String = "/run/resource-agents",
         initScriptDirectory: String = "/etc/init.d", systemctl: String = "/usr/bin/systemctl",
         featureSet: String = "3.16.1", baseEnvironment: [String: String] = [:], outputLimit: Int = 64 << 10,
-        workingDirectory: String? = nil
+        workingDirectory: String? = nil, agentToolsDirectory: String? = "/run/baton/agent-tools",
+        agentToolsExecutable: String? = nil
     ) {
         self.ocfRoot = ocfRoot
         self.resourceTemporaryDirectory = resourceTemporaryDirectory
@@ -71,6 +80,8 @@ public struct ExecutorSettings: Sendable, Equatable {
         self.baseEnvironment = baseEnvironment
         self.outputLimit = outputLimit
         self.workingDirectory = workingDirectory
+        self.agentToolsDirectory = agentToolsDirectory
+        self.agentToolsExecutable = agentToolsExecutable
     }
 
     public static func == (left: ExecutorSettings, right: ExecutorSettings) -> Bool {
@@ -78,7 +89,8 @@ public struct ExecutorSettings: Sendable, Equatable {
             && left.initScriptDirectory == right.initScriptDirectory && left.systemctl == right.systemctl
             && left.ocfVersion == right.ocfVersion && left.featureSet == right.featureSet
             && left.baseEnvironment == right.baseEnvironment && left.outputLimit == right.outputLimit
-            && left.workingDirectory == right.workingDirectory
+            && left.workingDirectory == right.workingDirectory && left.agentToolsDirectory == right.agentToolsDirectory
+            && left.agentToolsExecutable == right.agentToolsExecutable
     }
 }
 

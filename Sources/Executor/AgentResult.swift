@@ -79,6 +79,10 @@ public struct AgentVerdict: Sendable, Equatable {
             case .ocf: rc = OCFReturnCode(rawValue: Int(code)) ?? .unknownError
             // systemctl: is-active fails for every state but active; the rest fail or not.
             case .systemd where action == "monitor" || action == "status": rc = code == 0 ? .ok : .notRunning
+            // systemctl exits 5 for a unit it has not loaded (none by that name): as Pacemaker,
+            // a stop of it succeeds, any other action finds it not installed.
+            case .systemd where code == 5 && action == "stop": rc = .ok
+            case .systemd where code == 5: return AgentVerdict(rc: .notInstalled, status: .notInstalled, exitReason: nil)
             case .systemd: rc = code == 0 ? .ok : .unknownError
             case .lsb: rc = lsbToOCF(action: action, code: code)
             }

@@ -1,49 +1,79 @@
+import AgentToolsShell
 import ChildProcess
-import Dispatch
 import Executor
 import Glibc
 import Synchronization
 
 /// The thin shell around `ExecutorCore`: agents run through the child-process primitive (each in
 /// its own process group, SIGKILLed with its group at its timeout as pacemaker-execd does),
-/// start-delays and recurring ops wake one dispatch timer, and every result goes to `onResult`.
+/// start-delays and recurring ops wake the runner's alarm (on the runner's own thread: no timer
+/// thread, no hop between threads per run), and every result goes to `onResult`.
 /// The core is only touched under its mutex; directives are carried out after it is released.
+///
+/// The agents find Baton's crm_attribute, crm_master, attrd_updater and crm_node first on their
+/// PATH and as HA_SBIN_DIR (`settings.agentToolsDirectory`, made at start), so that a promotable
+/// agent's `crm_attribute -p` reaches the node's attribute store with no set-up by the admin.
 public final class ExecutorShell: Sendable {
+    /// As given, but for the base environment: with the agent tools' directory first on PATH, as
+    /// HA_SBIN_DIR, and the attribute store named, when the tools are installed.
     public let settings: ExecutorSettings
+    /// The directory holding the agent tools' links, nil when there are none (no directory asked
+    /// for, or no `baton-agent-tools` beside this executable).
+    public let agentTools: String?
     private let core: Mutex<ExecutorCore>
     private let runs = Mutex<[CallID: ChildID]>([:])
     private let runner: ChildProcessRunner
     private let origin = ContinuousClock.now
-    private let timerQueue = DispatchQueue(label: "baton.executor.timer")
-    /// Under a mutex: DispatchSourceTimer is not Sendable. With it, the instant (on `now`'s
-    /// scale) it is set for, so that a result that leaves the next wake-up where it was does not
-    /// set it again: every reschedule wakes Dispatch's manager thread, and at 1,000 monitors
-    /// that was most of the executor's CPU.
-    private let timer: Mutex<(source: any DispatchSourceTimer, wake: Duration?)>
+    /// The instant (on `now`'s scale) the runner's alarm is set for, so that a result that
+    /// leaves the next wake-up where it was does not set it again.
+    private let alarm = Mutex<Duration?>(nil)
     private let onResult: @Sendable (OperationResult) -> Void
 
     /// Creates `HA_RSCTMP` (the resource agents' temporary directory) as pacemaker-execd does
-    /// at its start. Throws when the runner cannot start.
-    public init(settings: ExecutorSettings, concurrencyMax: Int = 32, onResult: @escaping @Sendable (OperationResult) -> Void) throws {
+    /// at its start, and the agent tools' links. Throws when the runner cannot start, when the
+    /// tools' directory cannot be made, or when `agentToolsExecutable` is given but is not one.
+    public init(settings given: ExecutorSettings, concurrencyMax: Int = 32, onResult: @escaping @Sendable (OperationResult) -> Void) throws {
+        var settings = given
+        agentTools = try Self.installAgentTools(&settings)
         self.settings = settings
         self.core = Mutex(ExecutorCore(settings: settings))
         self.runner = try ChildProcessRunner(concurrencyMax: concurrencyMax, killRepeat: .seconds(5))
         self.onResult = onResult
-        let source = DispatchSource.makeTimerSource(queue: timerQueue)
-        self.timer = Mutex((source, nil))
         makeDirectories(settings.resourceTemporaryDirectory)
-        timer.withLock { timer in
-            timer.source.setEventHandler { [weak self] in self?.tick() }
-            timer.source.activate()
-        }
     }
 
     deinit {
-        timer.withLock { $0.source.cancel() }
         runner.shutdown()
     }
 
     var now: Duration { ContinuousClock.now - origin }
+
+    /// Links the agent tools into `settings.agentToolsDirectory` and puts them in the agents'
+    /// environment; the directory, or nil when no directory is asked for or no tools executable
+    /// is found (only when none was named).
+    static func installAgentTools(_ settings: inout ExecutorSettings) throws -> String? {
+        guard let directory = settings.agentToolsDirectory else { return nil }
+        let named = settings.agentToolsExecutable
+        guard let executable = named ?? besideThisExecutable("baton-agent-tools"), access(executable, X_OK) == 0 else {
+            if let named { throw ExecutorError("agent tools: \(named) is not an executable file") }
+            return nil
+        }
+        try AgentToolsInstallation.install(executable: executable, in: directory)
+        let store = settings.baseEnvironment[AgentToolsInstallation.storeVariable] ?? AgentToolsInstallation.defaultStore
+        settings.baseEnvironment = AgentToolsInstallation.environment(settings.baseEnvironment, tools: directory, store: store)
+        return directory
+    }
+
+    /// `name` in the running executable's directory (/proc/self/exe), nil when it is not there.
+    static func besideThisExecutable(_ name: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        let path = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        let candidate = path[..<slash] + "/" + name
+        return access(candidate, X_OK) == 0 ? candidate : nil
+    }
 
     /// Queues an operation (its result comes to `onResult`).
     public func request(_ operation: OperationRequest) throws(ExecutorError) {
@@ -80,7 +110,7 @@ public final class ExecutorShell: Sendable {
     private func tick() {
         let now = self.now
         // The wake-up it was set for has come: the next one must be set anew.
-        timer.withLock { $0.wake = nil }
+        alarm.withLock { $0 = nil }
         carryOut(core.withLock { $0.tick(now: now) })
     }
 
@@ -121,19 +151,16 @@ public final class ExecutorShell: Sendable {
         rearm()
     }
 
-    /// The timer fires at the core's next ready instant (start-delays, recurring ops). Read and
-    /// set under the core's lock (the timer's lock inside it, always in that order): two threads
+    /// The alarm rings at the core's next ready instant (start-delays, recurring ops). Read and
+    /// set under the core's lock (the alarm's lock inside it, always in that order): two threads
     /// re-arming at once must not leave the later wake-up in place of the earlier one.
     private func rearm() {
         core.withLock { core in
             guard let wake = core.nextWake() else { return }
-            timer.withLock { timer in
-                guard timer.wake != wake else { return }
-                let left = max(.zero, wake - now)
-                let (seconds, attoseconds) = left.components
-                let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-                timer.source.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .milliseconds(1))
-                timer.wake = wake
+            alarm.withLock { alarm in
+                guard alarm != wake else { return }
+                runner.setAlarm(origin + wake) { [weak self] in self?.tick() }
+                alarm = wake
             }
         }
     }

@@ -33,7 +33,7 @@ struct ExecutorBenchCommand: AsyncParsableCommand {
         try "#!/bin/sh\nexit 0\n".write(toFile: agent, atomically: true, encoding: .utf8)
         chmod(agent, 0o755)
         let settings = ExecutorSettings(ocfRoot: directory + "/ocf", resourceTemporaryDirectory: directory + "/rsctmp",
-                                        baseEnvironment: ["PATH": "/usr/bin:/bin"])
+                                        baseEnvironment: ["PATH": "/usr/bin:/bin"], agentToolsDirectory: directory + "/sbin")
         try await overhead(agent: agent, settings: settings)
         try await recurring(settings: settings)
     }
@@ -51,8 +51,10 @@ struct ExecutorBenchCommand: AsyncParsableCommand {
 
     func overhead(agent: String, settings: ExecutorSettings) async throws {
         let resource = AgentResource(id: "bench", standard: .ocf, provider: "bench", type: "Null", parameters: ["a": "1"])
+        let shell = try ExecutorShell(settings: settings) { _ in }
+        // The environment the executor gives (its agent tools on PATH included), for all three.
         let invocation = AgentInvocation.of(resource, action: "monitor", timeout: .seconds(20), meta: ["timeout": "20000"],
-                                            featureSet: settings.featureSet, settings: settings)
+                                            featureSet: settings.featureSet, settings: shell.settings)
         let environment = invocation.environment.map { "\($0.key)=\($0.value)" }
         var direct: [Duration] = []
         for _ in 0..<operations {
@@ -74,7 +76,6 @@ struct ExecutorBenchCommand: AsyncParsableCommand {
             _ = await runner.run(ChildProcessSpec(executable: agent, arguments: ["monitor"], environment: invocation.environment, timeout: .seconds(20)))
             primitive.append(ContinuousClock.now - start)
         }
-        let shell = try ExecutorShell(settings: settings) { _ in }
         var executor: [Duration] = []
         for _ in 0..<operations {
             let start = ContinuousClock.now
@@ -127,6 +128,8 @@ struct ExecutorBenchCommand: AsyncParsableCommand {
         let childShare = Double(children.components.seconds) + Double(children.components.attoseconds) / 1e18
         print("recurring: \(monitors) monitors every \(interval) s for \(duration) s, \(samples.count) runs measured")
         print("  executor CPU: \(String(format: "%.2f", 100 * share / wall)) % of one core (target < 2 %); the agents themselves: \(String(format: "%.2f", 100 * childShare / wall)) %")
+        let runs = Double(monitors) * wall / Double(interval)
+        print("  CPU per run: executor \(String(format: "%.0f", share / runs * 1e6)) µs, the agent (sh, exit 0) \(String(format: "%.0f", childShare / runs * 1e6)) µs")
         print("  interval error (lateness against the schedule): p50 \(Self.milliseconds(Self.percentile(values, 0.5))), p99 \(Self.milliseconds(Self.percentile(values, 0.99))), max \(Self.milliseconds(values.max()!)) (target p99 <= 10 ms)")
         print("  drift: mean lateness \(Self.milliseconds(early)) in the first third, \(Self.milliseconds(late)) in the last")
     }

@@ -177,19 +177,32 @@ struct AgentToolsTests {
         #expect(written == 160)
     }
 
-    /// ocf:pacemaker:Stateful run by the executor with the tools installed: its start, promote,
+    /// ocf:pacemaker:Stateful run by the executor, which puts its own tools first on the agents'
+    /// PATH and as HA_SBIN_DIR (links to the baton-agent-tools beside the running executable, in
+    /// the directory the settings name) with nothing installed beforehand: its start, promote,
     /// demote and stop set and remove its promotion score through `crm_attribute -p`, and the
     /// score is in the store under Pacemaker's name, master-RESOURCE, as a transient attribute of
     /// the agent's node. Also its notify, and monitor answering 8 when promoted.
-    @Test func statefulSetsItsPromotionScoreThroughTheTools() async throws {
+    @Test func statefulSetsItsPromotionScoreThroughTheExecutorsTools() async throws {
         if Self.missing != nil { return }
         let agentPath = "/usr/lib/ocf/resource.d/pacemaker/Stateful"
         if skipReason("AgentToolsTests", skipping: "Stateful", [Requirement.executable(agentPath, "apt-get install pacemaker")]) != nil { return }
-        let (directory, tools, store) = try Self.installation()
+        let directory = try makeTemporaryDirectory("baton-agent-tools")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let environment = AgentToolsInstallation.environment(["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], tools: tools, store: store.directory)
+        let store = FileAttributeStore(directory: directory + "/store")
+        try store.create()
+        try store.transaction { table in
+            table.localNode = "node1"
+            table.members = [AttributeTable.Member(id: 1, name: "node1")]
+        }
+        // Only what an admin's environment has: a PATH (with Pacemaker's own crm_attribute in
+        // /usr/sbin, which fails here, outside a cluster) and the node's store.
+        let environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", AgentToolsInstallation.storeVariable: store.directory]
+        let tools = directory + "/sbin"
         let shell = try ExecutorShell(settings: ExecutorSettings(
-            resourceTemporaryDirectory: directory + "/rsctmp", baseEnvironment: environment)) { _ in }
+            resourceTemporaryDirectory: directory + "/rsctmp", baseEnvironment: environment, agentToolsDirectory: tools)) { _ in }
+        #expect(shell.agentTools == tools)
+        #expect(shell.settings.baseEnvironment["PATH"] == tools + ":/usr/sbin:/usr/bin:/sbin:/bin")
         let resource = AgentResource(id: "S", standard: .ocf, provider: "pacemaker", type: "Stateful",
                                      parameters: ["state": directory + "/S.state", "envfile": directory + "/env"])
         let meta = ["on_node": "node1", "clone": "0", "clone_max": "2", "promoted_max": "1"]

@@ -71,6 +71,11 @@ struct RealAgentActionTests {
                     try "#!/bin/sh\nexec ip netns exec \(name) /usr/lib/ocf/resource.d/\(provider)/\(type) \"$@\"\n"
                         .write(toFile: wrapper, atomically: true, encoding: .utf8)
                     chmod(wrapper, 0o755)
+                    // A child another test forked while the wrapper was open for writing holds it
+                    // open until its exec, and the executor's spawn would meet ETXTBSY (it does
+                    // not retry, as pacemaker-execd does not). TestChild retries until a run
+                    // succeeds; once one has, nothing holds the file for writing any more.
+                    _ = try await TestChild.run([wrapper, "meta-data"])
                 }
             } catch {
                 await Namespace(name: name, ocfRoot: "").remove()

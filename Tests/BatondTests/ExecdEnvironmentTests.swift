@@ -66,8 +66,9 @@ extension EndToEnd {
             // absent from /proc/PID/environ: the daemon's name, and its log file for HA_LOGFILE.
             base["PCMK_service"] = "pacemaker-execd"
             base["HA_LOGFILE"] = base["PCMK_logfile"]
-            // execd runs agents in its own working directory, its core directory.
-            let settings = ExecutorSettings(baseEnvironment: base, workingDirectory: "/var/lib/pacemaker/cores")
+            // execd runs agents in its own working directory, its core directory. Its agents find
+            // Pacemaker's own tools in /usr/sbin: no Baton tools on PATH for this comparison.
+            let settings = ExecutorSettings(baseEnvironment: base, workingDirectory: "/var/lib/pacemaker/cores", agentToolsDirectory: nil)
             let shell = try ExecutorShell(settings: settings) { _ in }
             let resource = AgentResource(id: "d1", standard: .ocf, provider: "pacemaker", type: "Dummy", parameters: [
                 "state": "\(directory)/d1.state", "envfile": "\(directory)/env-baton",

@@ -167,6 +167,39 @@ struct ChildProcessRunnerTests {
         #expect(done.withLock { $0 } == [.exited(0), .exited(1), .exited(2)])
     }
 
+    /// The runner's alarm: its handler runs once, on the runner's thread, not before its
+    /// deadline; a later setAlarm replaces it and nil clears it; a child the handler asks for
+    /// (with no wake-up written: it is on the loop's thread) starts in that pass and ends.
+    @Test func theAlarmRingsOnceOnTheRunnersThreadAndStartsWhatItAsksFor() async throws {
+        let runner = try ChildProcessRunner(concurrencyMax: 2)
+        defer { runner.shutdown() }
+        let rings = Mutex<[String]>([])
+        let exits = Mutex<[ChildExit]>([])
+        let threads = Mutex<Set<UInt>>([])
+        let start = ContinuousClock.now
+        // Replaced before it is due, then a cleared one: neither rings.
+        runner.setAlarm(start + .seconds(3600)) { rings.withLock { $0.append("replaced") } }
+        runner.setAlarm(start + .milliseconds(200)) {
+            let late = ContinuousClock.now - start >= .milliseconds(200)
+            threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+            rings.withLock { $0.append(late ? "on time" : "early") }
+            runner.run(Self.shell("exit 7")) { outcome in
+                threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+                exits.withLock { $0.append(outcome.exit) }
+            }
+        }
+        try await waitUntil("the alarm's child ends") { exits.withLock { $0.count } == 1 }
+        #expect(rings.withLock { $0 } == ["on time"])
+        #expect(exits.withLock { $0 } == [.exited(7)])
+        // The handler and the completion ran on one thread, the runner's, not this task's.
+        #expect(threads.withLock { $0.count } == 1 && !threads.withLock { $0.contains(UInt(pthread_self())) })
+        runner.setAlarm(.now + .milliseconds(50)) { rings.withLock { $0.append("cleared") } }
+        runner.setAlarm(nil) { rings.withLock { $0.append("never") } }
+        // A child that outlives the cleared alarm's deadline proves the loop went past it.
+        #expect(await runner.run(Self.shell("sleep 0.3")).exit == .exited(0))
+        #expect(rings.withLock { $0 } == ["on time"])
+    }
+
     /// Hundreds of children at once cost no thread each: the runner has one.
     @Test func manyChildrenDoNotStartManyThreads() async throws {
         let runner = try ChildProcessRunner(concurrencyMax: 300)

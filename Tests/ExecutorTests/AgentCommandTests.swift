@@ -8,6 +8,8 @@ import TestSupport
 /// the agent dumps it (its `envfile`), but for what only crm_resource's own logging sets.
 struct AgentCommandTests {
     static let crmResource = "/usr/sbin/crm_resource"
+    /// Where the executor of `baton agent` puts the agent tools (ExecutorSettings' default).
+    static let toolsDirectory = "/run/baton/agent-tools"
 
     static func cib(directory: String, checkLevel: Int?) -> String {
         let level = checkLevel.map { "<nvpair id=\"d1-level\" name=\"OCF_CHECK_LEVEL\" value=\"\($0)\"/>" } ?? ""
@@ -58,9 +60,11 @@ struct AgentCommandTests {
             .map { dump in
                 dump.split(separator: "\n").filter { line in
                     // The date header, the shell's `_`, and what crm_resource's logging set-up exports
-                    // for itself (its service name) differ by design.
+                    // for itself (its service name) differ by design; so do Baton's agent tools,
+                    // which the executor puts first on PATH and as HA_SBIN_DIR, with their store.
                     !line.hasPrefix("### ") && !line.hasPrefix("_=") && !line.hasPrefix("PCMK_service=") && line != "###"
-                }.joined(separator: "\n")
+                        && !line.hasPrefix("HA_SBIN_DIR=\(Self.toolsDirectory)") && !line.hasPrefix("BATON_ATTRIBUTE_STORE=")
+                }.map { $0.replacingOccurrences(of: "PATH=\(Self.toolsDirectory):", with: "PATH=") }.joined(separator: "\n")
             }
             .filter { !$0.isEmpty }
         return (runs, dumps)

@@ -123,6 +123,10 @@ struct ExecutorCoreTests {
         #expect(verdict(.exited(7), .lsb, "start").rc == .notRunning)
         #expect(verdict(.exited(8), .lsb, "start").rc == .unknownError)
         #expect(verdict(.exited(3), .systemd, "monitor").rc == .notRunning)
+        // systemctl's 5, a unit not loaded: a stop of it succeeds, a start finds it not installed.
+        #expect(verdict(.exited(5), .systemd, "stop") == AgentVerdict(rc: .ok, status: .done, exitReason: nil))
+        #expect(verdict(.exited(5), .systemd, "start") == AgentVerdict(rc: .notInstalled, status: .notInstalled, exitReason: nil))
+        #expect(verdict(.exited(1), .systemd, "start").rc == .unknownError)
     }
 
     @Test func theEnvironmentIsPacemakerExecds() {
