@@ -35,17 +35,27 @@ struct TransitionGraphBuilder {
     private var probesByResource: [ObjectIdentifier: [Int]] = [:]
     /// Cancellations: the task they cancel and the call id of the recurring operation.
     private var cancelledTasks: [Int: (task: String, callID: Int?)] = [:]
+    /// Pacemaker's pe_order_load orderings (placement strategies): kept only between actions
+    /// of the same node, and only when the first is required; a load_stopped -> migrate_to
+    /// one counts the resource's target node and is dropped when it would close a loop.
+    private var loadOrderings: [(first: Int, then: Int)] = []
+
+    /// Every (first, then) pair of the working set's orderings, for `reachesThroughParent`.
+    private var orderingPairs: Set<ActionPair> = []
+    struct ActionPair: Hashable { let first: Int; let then: Int }
 
     init(set: WorkingSet) { self.set = set }
 
     mutating func build() -> TransitionGraph {
         let firstGraphOnly = set.actions.count
+        orderingPairs = Set(set.orderings.map { ActionPair(first: $0.first, then: $0.then) })
         addProbes()
         addRecurringMonitors()
         addStoppedRoleMonitors()
         addOrphanedOperationCancels()
         addOrphanCleanups()
         addMigrations()
+        addLoadOrderings()
         addShutdownOrderings()
         graphOrderings += set.interleavedCloneOrderings
         requireCollectiveEntries()
@@ -123,11 +133,16 @@ struct TransitionGraphBuilder {
     /// Pacemaker's recurring-operation rule: a monitor of the role the resource ends in,
     /// on the node it ends on, required when the start (or promote) is, or when the history
     /// shows no such monitor running there.
+    ///
+    /// pcmk__create_recurring_actions: none for a blocked resource or one in maintenance, nor
+    /// on a node in maintenance; an unmanaged resource keeps the monitors of the role it has
+    /// where it is.
     private mutating func addRecurringMonitors() {
-        for resource in set.allPrimitives where resource.managed {
-            guard let primitive = resource.primitive, let node = resource.allocatedTo,
+        for resource in set.allPrimitives where !resource.blocked && !inMaintenance(resource) {
+            let unmanagedNode = resource.managed ? nil : resource.runningOn.first
+            guard let primitive = resource.primitive, let node = unmanagedNode ?? resource.allocatedTo, !node.maintenance,
                   let operations = primitive.operations?.operations else { continue }
-            let nextRole = resource.nextRole ?? .stopped
+            let nextRole = unmanagedNode != nil ? (resource.roleOnNode[node.name] ?? resource.role) : (resource.nextRole ?? .stopped)
             guard nextRole >= .started, let start = set.findAction(resource, "start", node: node),
                   set.actions[start].runnable else { continue }
             let startRequired = !set.actions[start].optional
@@ -144,9 +159,14 @@ struct TransitionGraphBuilder {
                 let isPromotedMonitor = role == .promoted
                 if role == .stopped { continue }
                 let endsPromoted = nextRole == .promoted
-                if isPromotedMonitor != endsPromoted { continue }
-                if let role, role == .started, resource.cloneParent?.promotable == true { continue }
                 let running = historyShowsMonitor(resource, interval: interval, on: node)
+                if isPromotedMonitor != endsPromoted {
+                    // recurring_op_for_active: a monitor of another role that runs (and the
+                    // resource stays) is cancelled before the role changes.
+                    if !startRequired && running { cancelForRoleChange(resource, operation, on: node) }
+                    continue
+                }
+                if let role, role == .started, resource.cloneParent?.promotable == true { continue }
                 var required = startRequired || !running
                 if isPromotedMonitor, let promote, !set.actions[promote].optional { required = true }
                 if !isPromotedMonitor, let demote, !set.actions[demote].optional, endsPromoted == false { required = true }
@@ -157,9 +177,47 @@ struct TransitionGraphBuilder {
                 // A resource that ends promoted is expected to answer "running promoted".
                 if endsPromoted { targetRCs[monitor] = 8 }
                 graphOrderings.append((start, monitor))
-                if isPromotedMonitor, let promote { graphOrderings.append((promote, monitor)) }
-                if !isPromotedMonitor, let demote, !set.actions[demote].optional { graphOrderings.append((demote, monitor)) }
+                // (promote_key / demote_key: the resource's promotes or demotes on any node; a
+                // demote only when the resource is promoted now.)
+                if endsPromoted {
+                    for promote in set.findActions(resource, "promote") { graphOrderings.append((promote, monitor)) }
+                } else if resource.role == .promoted {
+                    for demote in set.findActions(resource, "demote") { graphOrderings.append((demote, monitor)) }
+                }
             }
+        }
+    }
+
+    /// Pacemaker's pe_rsc_maintenance: the resource's (or its parent's) maintenance
+    /// meta-attribute, or the cluster's maintenance-mode.
+    private func inMaintenance(_ resource: SchedulerResource) -> Bool {
+        if set.maintenanceMode { return true }
+        var current: SchedulerResource? = resource
+        while let checked = current {
+            if let value = checked.meta["maintenance"] { return truthy(value) }
+            current = checked.parent
+        }
+        return false
+    }
+
+    /// The cancellation of a running monitor configured for a role the resource leaves: before
+    /// the promote when it ends promoted, before the demote when it is promoted now, before
+    /// the stop when it stops (recurring_op_for_active).
+    private mutating func cancelForRoleChange(_ resource: SchedulerResource, _ operation: Operation, on node: SchedulerNode) {
+        let cancel = set.addAction(resource, "cancel", node, optional: false)
+        intervals[cancel] = operation.intervalMilliseconds
+        cancelledTasks[cancel] = (operation.name, nil)
+        definitions[cancel] = operation
+        let current = resource.roleOnNode[node.name] ?? resource.role
+        let after: String?
+        switch current {
+        case .promoted: after = "demote"
+        case .unpromoted, .started:
+            after = resource.nextRole == .promoted ? "promote" : (resource.nextRole == .stopped ? "stop" : nil)
+        default: after = nil
+        }
+        if let after {
+            for then in resource.actions where set.actions[then].task == after { graphOrderings.append((cancel, then)) }
         }
     }
 
@@ -168,7 +226,7 @@ struct TransitionGraphBuilder {
     /// any stop there; required unless the history has it there. On the resource's own node
     /// a running one is cancelled. Anonymous clones are not supported by Pacemaker either.
     private mutating func addStoppedRoleMonitors() {
-        for resource in set.allPrimitives {
+        for resource in set.allPrimitives where !resource.blocked && !inMaintenance(resource) {
             if let clone = resource.cloneParent, !clone.globallyUnique { continue }
             guard let operations = resource.primitive?.operations?.operations else { continue }
             var definitionsByInterval: [Int: Int] = [:]
@@ -232,7 +290,7 @@ struct TransitionGraphBuilder {
             guard let primitive = resource.primitive else { continue }
             let configured = Set((primitive.operations?.operations ?? []).filter { truthy($0.enabled, default: true) }
                 .map { "\($0.name)/\($0.intervalMilliseconds)" })
-            let maintenance = truthy(resource.meta["maintenance"]) || set.maintenanceMode
+            let maintenance = inMaintenance(resource)
             for node in resource.runningOn {
                 guard let history = resource.histories[node.name] else { continue }
                 let sorted = history.operations.sorted { ($0.callID ?? -1) < ($1.callID ?? -1) }
@@ -245,6 +303,10 @@ struct TransitionGraphBuilder {
                     let cancel = set.addAction(resource, "cancel", node, optional: false)
                     intervals[cancel] = record.interval
                     cancelledTasks[cancel] = (record.operation, record.callID)
+                    // (In maintenance the operation may still be configured: its meta too.)
+                    if let operation = primitive.operations?.operations.first(where: {
+                        $0.name == record.operation && $0.intervalMilliseconds == record.interval
+                    }) { definitions[cancel] = operation }
                     if let stop = set.findAction(resource, "stop", node: node) { graphOrderings.append((stop, cancel)) }
                 }
             }
@@ -265,19 +327,43 @@ struct TransitionGraphBuilder {
         }
     }
 
+    /// Whether the history shows the monitor active on the node (Pacemaker's
+    /// process_recurring, which makes an action of each recurring operation recorded since
+    /// the last start, unless pending or the resource was stopped after it; calculate_active_ops
+    /// finds the last start: a start or migrate_from, else a promote or demote, else a
+    /// successful monitor after the last stop).
     private func historyShowsMonitor(_ resource: SchedulerResource, interval: Int, on node: SchedulerNode) -> Bool {
-        guard let history = resource.histories[node.name] else { return false }
-        // The latest record of that monitor is a success (not cancelled).
-        guard let record = history.operations.filter({ $0.operation == "monitor" && $0.interval == interval })
-            .max(by: { ($0.callID ?? -1) < ($1.callID ?? -1) }) else { return false }
-        return record.opStatus == 0 || record.opStatus == nil
+        guard node.online, let history = resource.histories[node.name] else { return false }
+        let sorted = history.operations.sorted { ($0.callID ?? -1) < ($1.callID ?? -1) }
+        var startIndex = -1, stopIndex = -1, impliedMonitorStart = -1, impliedCloneStart = -1
+        for (index, record) in sorted.enumerated() {
+            switch record.operation {
+            case "stop" where record.opStatus == 0: stopIndex = index
+            case "start", "migrate_from": startIndex = index
+            case "monitor" where impliedMonitorStart <= stopIndex:
+                if record.rcCode == 0 || record.rcCode == 8 { impliedMonitorStart = index }
+            case "promote", "demote": impliedCloneStart = index
+            default: break
+            }
+        }
+        if startIndex == -1 { startIndex = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
+        for (index, record) in sorted.enumerated() {
+            if startIndex < stopIndex && index <= stopIndex { continue }
+            if index < startIndex { continue }
+            if record.interval == 0 || record.opStatus == -1 { continue }
+            if record.operation == "monitor" && record.interval == interval { return true }
+        }
+        return false
     }
 
     // MARK: migration
 
     /// A live migration: migrate_to on the source, migrate_from on the target, then the stop
-    /// on the source; the start on the target becomes a pseudo-event after them.
+    /// on the source; the start on the target becomes a pseudo-event after them
+    /// (pcmk__create_migration_actions). The resource's probes come before the migrate_to.
+    /// Orderings with other resources are carried over by `addMigrationEquivalents`.
     private mutating func addMigrations() {
+        var migrations: [(resource: SchedulerResource, migrateTo: Int, migrateFrom: Int)] = []
         for resource in set.allPrimitives where resource.migrating {
             guard let source = resource.runningOn.first, let target = resource.allocatedTo,
                   let start = set.findAction(resource, "start", node: target), set.actions[start].runnable,
@@ -290,15 +376,103 @@ struct TransitionGraphBuilder {
             }
             // Pacemaker records the migrate_to as pending, so that a half-done one is known.
             extraMeta[migrateTo]?["record_pending"] = "true"
+            for probe in probesByResource[ObjectIdentifier(resource)] ?? [] { graphOrderings.append((probe, migrateTo)) }
             graphOrderings.append((migrateTo, migrateFrom))
             graphOrderings.append((migrateFrom, stop))
             graphOrderings.append((migrateFrom, start))
-            // What the start waited for, the migration waits for now.
-            for ordering in set.orderings where ordering.then == start && ordering.first != stop {
-                graphOrderings.append((ordering.first, migrateTo))
-            }
             set.actions[start].pseudo = true
             migratedStarts.insert(start)
+            migrations.append((resource, migrateTo, migrateFrom))
+        }
+        addMigrationEquivalents(migrations)
+    }
+
+    /// Pacemaker's pcmk__order_migration_equivalents, for orderings between unrelated
+    /// resources (neither inside the other) where the "then" resource migrates: "A start then
+    /// B start" becomes "A migrate_from then B migrate_to" when A migrates too, else "A start
+    /// then B migrate_to"; "A stop then B stop" becomes "A stop then B migrate_to" unless A
+    /// migrates (its stop is part of the migration); "A promote then B start" and "A demote
+    /// then B stop" order A's action before B's migrate_to. A collective's milestone stands
+    /// for its action (running for start, …), as Pacemaker converts the first task later.
+    /// Orderings that reach a member only through its group or clone are the collective's
+    /// and are not carried over. The first resource's probes come before the migrate_to of a
+    /// "stop then stop" one.
+    private mutating func addMigrationEquivalents(_ migrations: [(resource: SchedulerResource, migrateTo: Int, migrateFrom: Int)]) {
+        guard !migrations.isEmpty else { return }
+        var migrateFromOf: [ObjectIdentifier: Int] = [:]
+        for migration in migrations { migrateFromOf[ObjectIdentifier(migration.resource)] = migration.migrateFrom }
+        let byThen = Dictionary(grouping: set.orderings.indices, by: { set.orderings[$0].then })
+        let milestoneTasks = ["running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"]
+        func related(_ a: SchedulerResource, _ b: SchedulerResource) -> Bool {
+            var current: SchedulerResource? = a
+            while let resource = current { if resource === b { return true }; current = resource.parent }
+            current = b
+            while let resource = current { if resource === a { return true }; current = resource.parent }
+            return false
+        }
+        for migration in migrations {
+            let resource = migration.resource
+            var added: Set<Int> = []
+            var probed: Set<ObjectIdentifier> = []
+            for then in resource.actions {
+                let thenTask = set.actions[then].task
+                guard thenTask == "start" || thenTask == "stop" else { continue }
+                for index in byThen[then] ?? [] {
+                    let ordering = set.orderings[index]
+                    let firstAction = set.actions[ordering.first]
+                    guard let first = firstAction.resource, !related(first, resource),
+                          !reachesThroughParent(ordering) else { continue }
+                    let firstTask = first.kind == .primitive ? firstAction.task : (milestoneTasks[firstAction.task] ?? firstAction.task)
+                    let firstMigrates = migrateFromOf[ObjectIdentifier(first)]
+                    var equivalent: Int?
+                    switch (firstTask, thenTask) {
+                    case ("start", "start"): equivalent = firstMigrates ?? ordering.first
+                    case ("stop", "stop"): equivalent = firstMigrates == nil ? ordering.first : nil
+                    case ("promote", "start"), ("demote", "stop"): equivalent = ordering.first
+                    default: equivalent = nil
+                    }
+                    if let equivalent, added.insert(equivalent).inserted { graphOrderings.append((equivalent, migration.migrateTo)) }
+                    // The "stop then migrate_to" ordering is made even when the graph ignores
+                    // it (A migrates), and its first resource's probes come before the
+                    // migrate_to (add_probe_orderings_for_stops).
+                    if firstTask == "stop", thenTask == "stop", first.kind == .primitive, probed.insert(ObjectIdentifier(first)).inserted {
+                        for probe in probesByResource[ObjectIdentifier(first)] ?? [] { graphOrderings.append((probe, migration.migrateTo)) }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: utilization
+
+    /// Pacemaker's pcmk__create_utilization_constraints: with a placement strategy other than
+    /// default, each managed primitive with utilization orders its stops before the
+    /// load_stopped pseudo-event of each node it is active on, and that of each node it is
+    /// allowed on before its start and migrate_to. The pseudo-events are required whether or
+    /// not anything is ordered with them; the orderings count only on one node.
+    private mutating func addLoadOrderings() {
+        guard set.placementStrategy.lowercased() != "default" else { return }
+        var loadStopped: [String: Int] = [:]
+        func pseudoEvent(_ node: SchedulerNode) -> Int {
+            if let id = loadStopped[node.name] { return id }
+            let id = set.addAction(nil, "load_stopped_\(node.name)", node, optional: false, pseudo: true)
+            loadStopped[node.name] = id
+            return id
+        }
+        for resource in set.allPrimitives where resource.managed && !resource.utilization.isEmpty {
+            let stops = set.findActions(resource, "stop")
+            for node in resource.runningOn {
+                let load = pseudoEvent(node)
+                for stop in stops { loadOrderings.append((stop, load)) }
+                // (add_probe_orderings_for_stops: the probes come before it too.)
+                for probe in probesByResource[ObjectIdentifier(resource)] ?? [] { loadOrderings.append((probe, load)) }
+            }
+            // allowed_nodes_as_list: by node name.
+            let starts = set.findActions(resource, "start") + set.findActions(resource, "migrate_to")
+            for node in set.nodes.filter({ resource.allowed[$0.name] != nil }).sorted(by: { $0.name < $1.name }) {
+                let load = pseudoEvent(node)
+                for start in starts { loadOrderings.append((load, start)) }
+            }
         }
     }
 
@@ -375,12 +549,16 @@ struct TransitionGraphBuilder {
             guard let stopped = set.findAction(resource, "stopped") else { continue }
             if let start = set.findAction(resource, "start") { graphOrderings.append((stopped, start)) }
             if resource.kind == .clone && resource.promotable {
-                if let running = set.findAction(resource, "running"), let promote = set.findAction(resource, "promote") {
-                    graphOrderings.append((running, promote))
-                }
+                // pcmk__promotable_restart_ordering: start and promote after every instance
+                // stopped; stop, start and promote after every instance demoted; promote after
+                // every instance started.
+                let promote = set.findAction(resource, "promote")
+                if let running = set.findAction(resource, "running"), let promote { graphOrderings.append((running, promote)) }
+                if let promote { graphOrderings.append((stopped, promote)) }
                 if let demoted = set.findAction(resource, "demoted") {
-                    if let stop = set.findAction(resource, "stop") { graphOrderings.append((demoted, stop)) }
-                    if let promote = set.findAction(resource, "promote") { graphOrderings.append((demoted, promote)) }
+                    for task in ["stop", "start", "promote"] {
+                        if let then = set.findAction(resource, task) { graphOrderings.append((demoted, then)) }
+                    }
                 }
             }
             for child in resource.children where child.kind == .primitive {
@@ -545,7 +723,7 @@ struct TransitionGraphBuilder {
             && (then.task == "stop" || then.task == "demote")
     }
 
-    /// Fencing comes before the starts and promotes of resources that need fencing, and
+    /// Fencing comes before the starts, promotes and migrate_tos of resources that need fencing, and
     /// before the start of one that needs quorum and was never seen on the node being fenced
     /// (pcmk__order_vs_fence).
     private mutating func addFencingOrderings() {
@@ -557,7 +735,8 @@ struct TransitionGraphBuilder {
                 let needsNothing = requires == "nothing" || (!needsFencing && !set.stonithEnabled && requires == nil)
                 for id in resource.actions {
                     let task = set.actions[id].task
-                    guard task == "start" || task == "promote" else { continue }
+                    // (A migrate_to needs what the start needs.)
+                    guard task == "start" || task == "promote" || task == "migrate_to" else { continue }
                     if needsFencing {
                         graphOrderings.append((fence, id))
                     } else if !needsNothing, task == "start", resource.allowed[target.name] != nil, !known(resource, on: target) {
@@ -572,7 +751,8 @@ struct TransitionGraphBuilder {
 
     func isKept(_ action: SchedulerAction) -> Bool {
         guard action.runnable, !action.optional else { return false }
-        if let resource = action.resource, !resource.managed, action.task != "monitor" { return false }
+        // (Of an unmanaged resource only monitors, and cancellations, which have an interval.)
+        if let resource = action.resource, !resource.managed, action.task != "monitor", (intervals[action.id] ?? 0) == 0 { return false }
         if action.pseudo || action.task == "stonith" || action.task == "do_shutdown" { return true }
         guard let node = action.node else { return false }
         if node.guestContainer != nil && !node.remoteRequiresReset { return true }
@@ -609,20 +789,6 @@ struct TransitionGraphBuilder {
         // The working set also orders a first action straight before each member action of a
         // group or clone ordered after it (so that requirement reaches them); the graph has
         // only the ordering before the collective's own pseudo-event.
-        var pairs: Set<Int> = []
-        let width = set.actions.count
-        for ordering in set.orderings { pairs.insert(ordering.first * width + ordering.then) }
-        func reachesThroughParent(_ ordering: Ordering) -> Bool {
-            let then = set.actions[ordering.then]
-            guard let member = then.resource, member.kind == .primitive else { return false }
-            var ancestor = member.parent
-            while let collective = ancestor {
-                if collective !== set.actions[ordering.first].resource,
-                   let entry = set.findAction(collective, then.task), pairs.contains(ordering.first * width + entry) { return true }
-                ancestor = collective.parent
-            }
-            return false
-        }
         for ordering in set.orderings where kept[ordering.first] && kept[ordering.then] {
             if reachesThroughParent(ordering) { continue }
             // (A clone's promoted milestone waits for its instances' promotions, not for its
@@ -642,6 +808,7 @@ struct TransitionGraphBuilder {
             if let first, let then, first !== then { continue }
             inputs[ordering.then, default: []].append(ordering.first)
         }
+        addLoadInputs(kept: kept, to: &inputs)
         var graphActions: [Int: TransitionGraph.Action] = [:]
         for id in order { graphActions[id] = graphAction(set.actions[id]) }
         var synapses: [TransitionGraph.Synapse] = []
@@ -665,6 +832,60 @@ struct TransitionGraphBuilder {
                                                     action: graphActions[id]!, inputs: references))
         }
         return TransitionGraph(attributes: graphAttributes, synapses: synapses)
+    }
+
+    /// Whether an ordering from a first action straight to a member's action of a group or
+    /// clone stands for the ordering before the collective's own pseudo-event (the working set
+    /// adds both, so that requirement reaches the members; the graph has only the latter).
+    private func reachesThroughParent(_ ordering: Ordering) -> Bool {
+        let then = set.actions[ordering.then]
+        guard let member = then.resource, member.kind == .primitive else { return false }
+        var ancestor = member.parent
+        while let collective = ancestor {
+            if collective !== set.actions[ordering.first].resource,
+               let entry = set.findAction(collective, then.task), orderingPairs.contains(ActionPair(first: ordering.first, then: entry)) { return true }
+            ancestor = collective.parent
+        }
+        return false
+    }
+
+    /// The load orderings that hold (should_add_input_to_graph for pe_order_load): both actions
+    /// on the same node, the target node for a migrate_to; a load_stopped -> migrate_to input
+    /// that would close a loop of inputs is dropped, in action order (ordering_is_invalid:
+    /// two resources migrating past each other).
+    private func addLoadInputs(kept: [Bool], to inputs: inout [Int: [Int]]) {
+        var migrateInputs: [(first: Int, then: Int)] = []
+        for ordering in loadOrderings where kept[ordering.first] && kept[ordering.then] {
+            let first = set.actions[ordering.first], then = set.actions[ordering.then]
+            if then.task == "migrate_to" {
+                guard let node = first.node, node === then.resource?.allocatedTo else { continue }
+                migrateInputs.append(ordering)
+            } else {
+                guard let node = first.node, node === then.node else { continue }
+                inputs[ordering.then, default: []].append(ordering.first)
+            }
+        }
+        for ordering in migrateInputs { inputs[ordering.then, default: []].append(ordering.first) }
+        for ordering in migrateInputs.sorted(by: { $0.then < $1.then }) {
+            if Self.reaches(from: ordering.first, to: ordering.then, inputs: inputs, limit: set.actions.count) {
+                inputs[ordering.then]?.removeAll { $0 == ordering.first }
+            }
+        }
+    }
+
+    /// Whether `target` is among the inputs of `start`, transitively (iterative, each action
+    /// visited once).
+    static func reaches(from start: Int, to target: Int, inputs: [Int: [Int]], limit: Int) -> Bool {
+        var visited: Set<Int> = [start]
+        var pending = [start]
+        while let current = pending.popLast() {
+            for input in inputs[current] ?? [] {
+                if input == target { return true }
+                if visited.insert(input).inserted { pending.append(input) }
+            }
+            precondition(visited.count <= limit + 1, "input search visited more actions than the \(limit) that exist")
+        }
+        return false
     }
 
     /// An anonymous clone instance's name as its history knows it (Pacemaker's clone_name).

@@ -1,0 +1,456 @@
+import CIB
+import Testing
+@testable import Scheduler
+
+/// Classes of transition graphs that disagreed with Pacemaker 2.1.5's (issue 11): each case is
+/// a cut-down input with the graph crm_simulate 2.1.5 -G writes for it (crm_feature_set and
+/// numbering aside; compared as a controller executes the graph).
+@Suite struct GraphClassesTests {
+    static func expectSameGraph(_ cib: String, _ expected: String) throws {
+        let graph = Scheduler.schedule(try CIB(parsing: cib)).graph
+        let reference = try TransitionGraph(xml: XMLCodec.parse(expected))
+        #expect(graph.differences(from: reference) == [])
+    }
+
+    /// placement-strategy=utilization: rsc2 (priority 1) takes node1's memory from rsc1, which
+    /// stops; the start waits for load_stopped_node1, which waits for the stop there, and
+    /// load_stopped_node2 is in the graph with no inputs (pcmk_sched_utilization.c).
+    static let loadStopped = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="0" validate-with="pacemaker-3.0">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o1" name="no-quorum-policy" value="ignore"/>
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+          <nvpair id="o3" name="placement-strategy" value="utilization"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"><utilization id="n1u"><nvpair id="n1m" name="memory" value="1024"/></utilization></node>
+          <node id="node2" uname="node2"><utilization id="n2u"><nvpair id="n2m" name="memory" value="512"/></utilization></node>
+        </nodes>
+        <resources>
+          <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+            <utilization id="r1u"><nvpair id="r1m" name="memory" value="1024"/></utilization>
+          </primitive>
+          <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy">
+            <meta_attributes id="r2a"><nvpair id="r2p" name="priority" value="1"/></meta_attributes>
+            <utilization id="r2u"><nvpair id="r2m" name="memory" value="1024"/></utilization>
+          </primitive>
+        </resources>
+        <constraints/>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc1_start_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
+      </status>
+    </cib>
+    """
+
+    static let loadStoppedGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0" priority="1">
+        <action_set>
+          <rsc_op id="7" operation="start" operation_key="rsc2_start_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="1" operation="load_stopped_node1" operation_key="load_stopped_node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="4" operation="monitor" operation_key="rsc2_monitor_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="5" operation="monitor" operation_key="rsc2_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1" priority="1">
+        <action_set>
+          <rsc_op id="5" operation="monitor" operation_key="rsc2_monitor_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2" priority="1">
+        <action_set>
+          <rsc_op id="4" operation="monitor" operation_key="rsc2_monitor_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <rsc_op id="8" operation="stop" operation_key="rsc1_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="4">
+        <action_set>
+          <rsc_op id="6" operation="monitor" operation_key="rsc1_monitor_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="5">
+        <action_set>
+          <pseudo_event id="2" operation="load_stopped_node2" operation_key="load_stopped_node2">
+            <attributes crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="6">
+        <action_set>
+          <pseudo_event id="1" operation="load_stopped_node1" operation_key="load_stopped_node1">
+            <attributes crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="8" operation="stop" operation_key="rsc1_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+        </inputs>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aUtilizationStrategyOrdersStopsAndStartsThroughLoadStopped() throws {
+        try Self.expectSameGraph(Self.loadStopped, Self.loadStoppedGraph)
+    }
+
+    /// "A then B", both allow-migrate, both migrating to node2: B's migrate_to waits for A's
+    /// migrate_from, not for A's start (a pseudo-event in a migration), and for the probes of
+    /// both resources, B's through "B stop then A stop" (pcmk__order_migration_equivalents,
+    /// add_probe_orderings_for_stops).
+    static let bothMigrate = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.0">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="p2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <primitive id="A" class="ocf" provider="pacemaker" type="Dummy">
+            <meta_attributes id="Am"><nvpair id="Am1" name="allow-migrate" value="true"/></meta_attributes>
+          </primitive>
+          <primitive id="B" class="ocf" provider="pacemaker" type="Dummy">
+            <meta_attributes id="Bm"><nvpair id="Bm1" name="allow-migrate" value="true"/></meta_attributes>
+          </primitive>
+        </resources>
+        <constraints>
+          <rsc_location id="l1" rsc="A" node="node2" score="100"/>
+          <rsc_location id="l2" rsc="B" node="node2" score="100"/>
+          <rsc_order id="o1" first="A" then="B"/>
+        </constraints>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="A" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="A_start_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+            <lrm_resource id="B" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="B_start_0" operation="start" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
+      </status>
+    </cib>
+    """
+
+    static let bothMigrateGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="6" operation="migrate_from" operation_key="A_migrate_from_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="A" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_migrate_source="node1" CRM_meta_migrate_target="node2" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="5" operation="migrate_to" operation_key="A_migrate_to_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="5" operation="migrate_to" operation_key="A_migrate_to_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="A" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_migrate_source="node1" CRM_meta_migrate_target="node2" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_record_pending="true" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="monitor" operation_key="A_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="2" operation="monitor" operation_key="B_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <pseudo_event id="4" operation="start" operation_key="A_start_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="monitor" operation_key="A_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="3" operation="stop" operation_key="A_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="6" operation="migrate_from" operation_key="A_migrate_from_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <rsc_op id="3" operation="stop" operation_key="A_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="A" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="monitor" operation_key="B_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="6" operation="migrate_from" operation_key="A_migrate_from_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="7" operation="stop" operation_key="B_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="4">
+        <action_set>
+          <rsc_op id="1" operation="monitor" operation_key="A_monitor_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="A" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="5">
+        <action_set>
+          <rsc_op id="10" operation="migrate_from" operation_key="B_migrate_from_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="B" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_migrate_source="node1" CRM_meta_migrate_target="node2" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="9" operation="migrate_to" operation_key="B_migrate_to_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="6">
+        <action_set>
+          <rsc_op id="9" operation="migrate_to" operation_key="B_migrate_to_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="B" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_migrate_source="node1" CRM_meta_migrate_target="node2" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_record_pending="true" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="monitor" operation_key="B_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="6" operation="migrate_from" operation_key="A_migrate_from_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="7">
+        <action_set>
+          <pseudo_event id="8" operation="start" operation_key="B_start_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="monitor" operation_key="B_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="4" operation="start" operation_key="A_start_0"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="7" operation="stop" operation_key="B_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="10" operation="migrate_from" operation_key="B_migrate_from_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="8">
+        <action_set>
+          <rsc_op id="7" operation="stop" operation_key="B_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="B" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="monitor" operation_key="A_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="10" operation="migrate_from" operation_key="B_migrate_from_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="9">
+        <action_set>
+          <rsc_op id="2" operation="monitor" operation_key="B_monitor_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="B" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func orderedMigrationsWaitForEachOthersMigrateFrom() throws {
+        try Self.expectSameGraph(Self.bothMigrate, Self.bothMigrateGraph)
+    }
+
+    /// An unpromoted instance promoted where it runs: its running Unpromoted-role monitor is
+    /// cancelled before the promote, and the Promoted-role one starts after it
+    /// (recurring_op_for_active).
+    static let promoteCancelsTheUnpromotedMonitor = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <clone id="ms">
+            <meta_attributes id="msm"><nvpair id="msm1" name="promotable" value="true"/></meta_attributes>
+            <primitive id="st" class="ocf" provider="pacemaker" type="Stateful">
+              <operations>
+                <op id="st-m10" name="monitor" interval="10s" role="Promoted"/>
+                <op id="st-m11" name="monitor" interval="11s" role="Unpromoted"/>
+              </operations>
+            </primitive>
+          </clone>
+        </resources>
+        <constraints>
+          <rsc_location id="l1" rsc="ms" node="node2" score="100" role="Promoted"/>
+        </constraints>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="st" class="ocf" provider="pacemaker" type="Stateful">
+              <lrm_rsc_op id="st_last_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+              <lrm_rsc_op id="st_monitor_11000" operation="monitor" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="11000" op-digest="4811cef7f7f94e3a35a70be7916cb2fd"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="st" class="ocf" provider="pacemaker" type="Stateful">
+              <lrm_rsc_op id="st_last_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+              <lrm_rsc_op id="st_monitor_11000" operation="monitor" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="11000" op-digest="4811cef7f7f94e3a35a70be7916cb2fd"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let promoteCancelsTheUnpromotedMonitorGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="8" operation="monitor" operation_key="st_monitor_10000" internal_operation_key="st:1_monitor_10000" on_node="node2" on_node_uuid="node2">
+            <primitive id="st" long-id="st:1" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_interval="10000" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_name="monitor" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="8" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_role="Promoted" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="7" operation="promote" operation_key="st_promote_0" internal_operation_key="st:1_promote_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="7" operation="promote" operation_key="st_promote_0" internal_operation_key="st:1_promote_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="st" long-id="st:1" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="cancel" operation_key="st_monitor_11000" internal_operation_key="st:1_monitor_11000" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="13" operation="promote" operation_key="ms_promote_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="2" operation="cancel" operation_key="st_monitor_11000" internal_operation_key="st:1_monitor_11000" on_node="node2" on_node_uuid="node2">
+            <primitive id="st" long-id="st:1" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_interval="11000" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_name="monitor" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_operation="monitor" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_role="Unpromoted" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="3" priority="1000000">
+        <action_set>
+          <pseudo_event id="14" operation="promoted" operation_key="ms_promoted_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="7" operation="promote" operation_key="st_promote_0" internal_operation_key="st:1_promote_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="4">
+        <action_set>
+          <pseudo_event id="13" operation="promote" operation_key="ms_promote_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aRoleChangeCancelsTheMonitorOfTheRoleLeft() throws {
+        try Self.expectSameGraph(Self.promoteCancelsTheUnpromotedMonitor, Self.promoteCancelsTheUnpromotedMonitorGraph)
+    }
+}
