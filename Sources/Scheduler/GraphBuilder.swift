@@ -54,6 +54,7 @@ struct TransitionGraphBuilder {
         addStoppedRoleMonitors()
         addOrphanedOperationCancels()
         addOrphanCleanups()
+        addFailcountClears()
         addMigrations()
         addLoadOrderings()
         addShutdownOrderings()
@@ -291,7 +292,10 @@ struct TransitionGraphBuilder {
             let configured = Set((primitive.operations?.operations ?? []).filter { truthy($0.enabled, default: true) }
                 .map { "\($0.name)/\($0.intervalMilliseconds)" })
             let maintenance = inMaintenance(resource)
-            for node in resource.runningOn {
+            // (pcmk__handle_rsc_config_changes: only on nodes that can run actions, or in
+            // maintenance.)
+            for node in resource.runningOn where node.maintenance
+                || (node.online && !node.shutdown && !node.unclean && !node.standby) {
                 guard let history = resource.histories[node.name] else { continue }
                 let sorted = history.operations.sorted { ($0.callID ?? -1) < ($1.callID ?? -1) }
                 let lastStart = sorted.lastIndex { $0.operation == "start" || $0.operation == "migrate_from" } ?? -1
@@ -332,6 +336,80 @@ struct TransitionGraphBuilder {
     /// the last start, unless pending or the resource was stopped after it; calculate_active_ops
     /// finds the last start: a start or migrate_from, else a promote or demote, else a
     /// successful monitor after the last stop).
+    /// Pacemaker's clear_failcount events (pe__clear_failcount): on each node with the
+    /// resource's history, when an operation recorded there is older than failure-timeout
+    /// and the fail count there has expired as a whole (check_operation_expiry: "it
+    /// expired"), when the last failure ran with other parameters ("resource parameters have
+    /// changed"), and for an orphan with a fail count on an online node ("it is orphaned",
+    /// before its stop). One per resource and node; controller events, no waiting.
+    private mutating func addFailcountClears() {
+        var cleared: Set<String> = []
+        let stopOrphans = truthy(set.cib.configuration.clusterProperty("stop-orphan-resources"), default: true)
+        func clear(_ resource: SchedulerResource, on node: SchedulerNode) -> Int? {
+            guard cleared.insert("\(resource.id)\u{0}\(node.name)").inserted else { return nil }
+            let action = set.addAction(resource, "clear_failcount", node, optional: false)
+            extraMeta[action] = ["op_no_wait": "true"]
+            return action
+        }
+        for resource in set.allPrimitives {
+            if resource.orphan {
+                // (Top-level orphans only: clear_failcounts_if_orphaned does not recurse into
+                // clone instances.)
+                guard resource.parent == nil, stopOrphans else { continue }
+                for node in set.nodes where node.online && set.failCount(resource, on: node) > 0 {
+                    guard let action = clear(resource, on: node) else { continue }
+                    for stop in set.findActions(resource, "stop") { graphOrderings.append((action, stop)) }
+                }
+                continue
+            }
+            for node in set.nodes {
+                guard let history = resource.histories[node.name]
+                        ?? (resource.cloneParent.map { !$0.globallyUnique } == true ? nil : recordedHistory(resource, on: node)) else { continue }
+                // (A failure that blocks the resource keeps its fail count: failure-timeout is
+                // disregarded, pe_get_failcount's block_failure.)
+                if blocksOnFailure(resource, history) { continue }
+                var reason = false
+                for record in history.operations where record.operation != "notify" && record.operation != "meta-data" && record.opStatus != 7 {
+                    let isLastFailure = record.id.hasSuffix("_last_failure_0")
+                    var expired = false
+                    if resource.failureTimeout > 0, let now = set.now, let changed = record.lastRCChange,
+                       now >= changed.addingSaturated(resource.failureTimeout),
+                       !(resource.isRemoteConnection && set.reconnectInterval(resource) > 0 && set.stonithEnabled
+                         && record.interval != 0 && record.operation == "monitor" && !(set.nodes.first { $0.name == resource.id }?.remoteWasFenced ?? true)) {
+                        expired = true
+                    }
+                    if expired {
+                        if set.failCount(resource, on: node, ignoringTimeout: true) > 0 {
+                            if set.failCount(resource, on: node) == 0 { reason = true } else { expired = false }
+                        } else if isLastFailure && resource.isRemoteConnection && set.reconnectInterval(resource) > 0 {
+                            reason = true
+                        }
+                    }
+                    if !expired && isLastFailure && set.lastFailureParametersChanged(resource, on: node) { reason = true }
+                }
+                if reason { _ = clear(resource, on: node) }
+            }
+        }
+    }
+
+    /// Pacemaker's block_failure: an operation configured with on-fail=block (literally, on
+    /// the op element) whose failure is recorded (its last_failure entry, or its own entry
+    /// with a result other than the one expected).
+    private func blocksOnFailure(_ resource: SchedulerResource, _ history: LRMResource) -> Bool {
+        guard let operations = resource.primitive?.operations?.operations else { return false }
+        let base = resource.baseID
+        for operation in operations where operation.onFail?.lowercased() == "block" {
+            let interval = operation.intervalMilliseconds
+            for record in history.operations where record.operation == operation.name && record.interval == interval {
+                if record.id == "\(base)_last_failure_0" { return true }
+                if record.id == "\(base)_\(operation.name)_\(interval)",
+                   let key = record.transitionKey?.split(separator: ":"), key.count > 2,
+                   let target = Int(key[2]), record.rcCode != target { return true }
+            }
+        }
+        return false
+    }
+
     private func historyShowsMonitor(_ resource: SchedulerResource, interval: Int, on node: SchedulerNode) -> Bool {
         guard node.online, let history = resource.histories[node.name] else { return false }
         let sorted = history.operations.sorted { ($0.callID ?? -1) < ($1.callID ?? -1) }
@@ -970,7 +1048,9 @@ struct TransitionGraphBuilder {
         if resource.kind == .primitive {
             for (name, value) in parameters(resource, on: action.node, action: action) { attributes[name] = value }
         }
-        var result = TransitionGraph.Action(id: action.id, element: isResourceOperation ? .resourceOperation : .pseudoEvent,
+        let element: TransitionGraph.Element = !isResourceOperation ? .pseudoEvent
+            : (action.task == "clear_failcount" ? .controllerEvent : .resourceOperation)
+        var result = TransitionGraph.Action(id: action.id, element: element,
                                             operation: operation, operationKey: operationKey, internalOperationKey: internalKey,
                                             node: isResourceOperation ? node : nil, primitive: primitive, attributes: attributes)
         if !isResourceOperation { result.plannedNode = node?.name }

@@ -453,4 +453,148 @@ import Testing
     @Test func aRoleChangeCancelsTheMonitorOfTheRoleLeft() throws {
         try Self.expectSameGraph(Self.promoteCancelsTheUnpromotedMonitor, Self.promoteCancelsTheUnpromotedMonitorGraph)
     }
+
+    /// A monitor failure older than failure-timeout, with a fail count that has expired as a
+    /// whole: the controller clears the fail count (a clear_failcount crm_event, no waiting;
+    /// check_operation_expiry's "it expired").
+    static let expiredFailure = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7" execution-date="1397196500">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+            <meta_attributes id="r1m"><nvpair id="r1m1" name="failure-timeout" value="60"/></meta_attributes>
+            <operations><op id="r1-mon" name="monitor" interval="10s"/></operations>
+          </primitive>
+        </resources>
+        <constraints/>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <transient_attributes id="node1"><instance_attributes id="status-node1">
+            <nvpair id="fc1" name="fail-count-rsc1" value="1"/>
+            <nvpair id="lf1" name="last-failure-rsc1" value="1397196403"/>
+          </instance_attributes></transient_attributes>
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc1_last_0" operation_key="rsc1_start_0" operation="start" transition-key="6:-1:0:x" transition-magic="0:0;6:-1:0:x" call-id="6" rc-code="0" op-status="0" interval="0" last-rc-change="1397196440" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+              <lrm_rsc_op id="rsc1_monitor_10000" operation_key="rsc1_monitor_10000" operation="monitor" transition-key="7:-1:0:x" transition-magic="0:0;7:-1:0:x" call-id="7" rc-code="0" op-status="0" interval="10000" last-rc-change="1397196440" op-digest="4811cef7f7f94e3a35a70be7916cb2fd"/>
+              <lrm_rsc_op id="rsc1_last_failure_0" operation_key="rsc1_monitor_10000" operation="monitor" transition-key="4:-1:0:x" transition-magic="0:1;4:-1:0:x" call-id="4" rc-code="1" op-status="0" interval="10000" last-rc-change="1397196403" op-digest="4811cef7f7f94e3a35a70be7916cb2fd"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc1_last_0" operation_key="rsc1_monitor_0" operation="monitor" transition-key="1:-1:7:x" transition-magic="0:7;1:-1:7:x" call-id="1" rc-code="7" op-status="0" interval="0" last-rc-change="1397191766" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let expiredFailureGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <crm_event id="1" operation="clear_failcount" operation_key="rsc1_clear_failcount_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_op_no_wait="true" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </crm_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func anExpiredFailCountIsCleared() throws {
+        try Self.expectSameGraph(Self.expiredFailure, Self.expiredFailureGraph)
+    }
+
+    /// An unmanaged resource keeps the monitor of its role where it runs; a group in maintenance
+    /// has its members' recurring monitors cancelled (pcmk__create_recurring_actions,
+    /// process_rsc_history; of an unmanaged resource the graph keeps monitors and cancellations).
+    static let unmanagedAndMaintenance = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+            <meta_attributes id="r1m"><nvpair id="r1m1" name="is-managed" value="false"/></meta_attributes>
+            <operations><op id="r1-mon" name="monitor" interval="10s"/></operations>
+          </primitive>
+          <group id="g">
+            <meta_attributes id="gm"><nvpair id="gm1" name="maintenance" value="true"/></meta_attributes>
+            <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy">
+              <operations><op id="r2-mon" name="monitor" interval="10s"/></operations>
+            </primitive>
+          </group>
+        </resources>
+        <constraints/>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc1_last_0" operation_key="rsc1_start_0" operation="start" transition-key="6:-1:0:x" transition-magic="0:0;6:-1:0:x" call-id="6" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+            <lrm_resource id="rsc2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc2_last_0" operation_key="rsc2_start_0" operation="start" transition-key="8:-1:0:x" transition-magic="0:0;8:-1:0:x" call-id="8" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+              <lrm_rsc_op id="rsc2_monitor_10000" operation_key="rsc2_monitor_10000" operation="monitor" transition-key="9:-1:0:x" transition-magic="0:0;9:-1:0:x" call-id="9" rc-code="0" op-status="0" interval="10000" op-digest="4811cef7f7f94e3a35a70be7916cb2fd"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc1_last_0" operation_key="rsc1_monitor_0" operation="monitor" transition-key="1:-1:7:x" transition-magic="0:7;1:-1:7:x" call-id="1" rc-code="7" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+            <lrm_resource id="rsc2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc2_last_0" operation_key="rsc2_monitor_0" operation="monitor" transition-key="1:-1:7:x" transition-magic="0:7;1:-1:7:x" call-id="1" rc-code="7" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let unmanagedAndMaintenanceGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="4" operation="monitor" operation_key="rsc1_monitor_10000" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_interval="10000" CRM_meta_name="monitor" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="1" operation="cancel" operation_key="rsc2_monitor_10000" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_call_id="9" CRM_meta_interval="10000" CRM_meta_name="monitor" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_operation="monitor" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func unmanagedResourcesKeepMonitorsAndMaintenanceCancelsThem() throws {
+        try Self.expectSameGraph(Self.unmanagedAndMaintenance, Self.unmanagedAndMaintenanceGraph)
+    }
 }
