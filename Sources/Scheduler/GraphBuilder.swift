@@ -632,6 +632,13 @@ struct TransitionGraphBuilder {
                 // every instance started.
                 let promote = set.findAction(resource, "promote")
                 if let running = set.findAction(resource, "running"), let promote { graphOrderings.append((running, promote)) }
+                // pcmk__order_promotable_instances: each instance demotes before it promotes
+                // (a group instance by its own pseudo-events).
+                for instance in resource.children where instance.kind == .group {
+                    if let demote = set.findAction(instance, "demote"), let promote = set.findAction(instance, "promote") {
+                        graphOrderings.append((demote, promote))
+                    }
+                }
                 if let promote { graphOrderings.append((stopped, promote)) }
                 if let demoted = set.findAction(resource, "demoted") {
                     for task in ["stop", "start", "promote"] {
@@ -642,12 +649,37 @@ struct TransitionGraphBuilder {
             for child in resource.children where child.kind == .primitive {
                 for probe in probesByResource[ObjectIdentifier(child)] ?? [] { graphOrderings.append((probe, stopped)) }
             }
+            if resource.kind == .clone, truthy(resource.meta["ordered"]) { addOrderedCloneOrderings(resource) }
             // A group member stops after the member after it: that member's probes come first.
             if resource.kind == .group {
                 for index in resource.children.indices.dropFirst() {
                     guard let stop = set.findAction(resource.children[index - 1], "stop") else { continue }
                     for probe in probesByResource[ObjectIdentifier(resource.children[index])] ?? [] { graphOrderings.append((probe, stop)) }
                 }
+            }
+        }
+    }
+
+    /// An ordered clone (child_ordering_constraints): by instance number, each instance's
+    /// start after the previous one's, its stop before the previous one's; an instance counts
+    /// when exactly one of its own actions of that task is required (find_rsc_action).
+    private mutating func addOrderedCloneOrderings(_ clone: SchedulerResource) {
+        func number(_ instance: SchedulerResource) -> Int {
+            instance.id.lastIndex(of: ":").flatMap { Int(instance.id[instance.id.index(after: $0)...]) } ?? 0
+        }
+        func single(_ instance: SchedulerResource, _ task: String) -> Int? {
+            let required = instance.actions.filter { set.actions[$0].task == task && !set.actions[$0].optional }
+            return required.count == 1 ? required[0] : nil
+        }
+        var lastStop: Int?, lastStart: Int?
+        for instance in clone.children.sorted(by: { number($0) < number($1) }) {
+            if let stop = single(instance, "stop") {
+                if let lastStop { graphOrderings.append((stop, lastStop)) }
+                lastStop = stop
+            }
+            if let start = single(instance, "start") {
+                if let lastStart { graphOrderings.append((lastStart, start)) }
+                lastStart = start
             }
         }
     }
@@ -713,6 +745,10 @@ struct TransitionGraphBuilder {
                     guard visited.insert(current).inserted else { continue }
                     precondition(visited.count <= set.actions.count, "restart orderings of a probe visited more actions than exist")
                     let action = set.actions[current]
+                    // (A primitive placed nowhere has no start or promote in Pacemaker: nothing
+                    // to follow from it.)
+                    if let resource = action.resource, resource.kind == .primitive, resource.allocatedTo == nil,
+                       action.task == "start" || action.task == "promote" { continue }
                     if let resource = action.resource, resource.kind == .primitive, resource !== probed {
                         let task = action.task == "start" ? "stop" : (action.task == "promote" ? "demote" : nil)
                         if let task {
@@ -873,6 +909,10 @@ struct TransitionGraphBuilder {
             // promote pseudo-event.)
             let first = set.actions[ordering.first], then = set.actions[ordering.then]
             if first.task == "promote", then.task == "promoted", first.resource === then.resource, first.resource?.kind == .clone { continue }
+            // (Nor does a group's: pcmk__group_internal_constraints orders only stop -> stopped
+            // and start -> running; its promoted and demoted wait for its members.)
+            if first.resource === then.resource, first.resource?.kind == .group,
+               (first.task == "promote" && then.task == "promoted") || (first.task == "demote" && then.task == "demoted") { continue }
             if isReplacedFencingOrdering(ordering) { continue }
             let remapped = notificationRemapped(first: ordering.first, then: ordering.then)
             if kept[remapped] { inputs[ordering.then, default: []].append(remapped) }
@@ -982,8 +1022,9 @@ struct TransitionGraphBuilder {
             var attributes = ["CRM_meta_stonith_action": type]
             if let node { attributes["CRM_meta_on_node"] = node.name; attributes["CRM_meta_on_node_uuid"] = node.uuid }
             // The node's attributes as meta-attributes; a name with a colon (a clone instance's
-            // promotion score) does not make an XML attribute and is not written.
-            for (name, value) in action.node?.attributes ?? [:] where !name.hasPrefix("#") && !name.contains(":") {
+            // promotion score) or a '#' (a per-operation fail count) does not make an XML
+            // attribute and is not written.
+            for (name, value) in action.node?.attributes ?? [:] where !name.hasPrefix("#") && !name.contains(":") && !name.contains("#") {
                 attributes["CRM_meta_" + name.replacingDashes] = value
             }
             var downed: [String] = []
