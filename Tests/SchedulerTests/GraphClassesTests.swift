@@ -597,4 +597,445 @@ import Testing
     @Test func unmanagedResourcesKeepMonitorsAndMaintenanceCancelsThem() throws {
         try Self.expectSameGraph(Self.unmanagedAndMaintenance, Self.unmanagedAndMaintenanceGraph)
     }
+
+    /// An ordered clone (ordered=true) starts its instances one after the other by instance
+    /// number (child_ordering_constraints).
+    static let orderedClone = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+          <node id="node3" uname="node3"/>
+        </nodes>
+        <resources>
+          <clone id="c">
+            <meta_attributes id="cm"><nvpair id="cm1" name="ordered" value="true"/></meta_attributes>
+            <primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>
+          </clone>
+        </resources>
+        <constraints/>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"/>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
+        <node_state id="node3" uname="node3" in_ccm="true" crmd="online" join="member" expected="member"/>
+      </status>
+    </cib>
+    """
+
+    static let orderedCloneGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="4" operation="start" operation_key="d:0_start_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="3" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="7" operation="start" operation_key="c_start_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="1" operation="monitor" operation_key="d:0_monitor_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="3" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="5" operation="start" operation_key="d:1_start_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="d" long-id="d:1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_clone="1" CRM_meta_clone_max="3" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="4" operation="start" operation_key="d:0_start_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="7" operation="start" operation_key="c_start_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <rsc_op id="2" operation="monitor" operation_key="d:1_monitor_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="d" long-id="d:1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_clone="1" CRM_meta_clone_max="3" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="4">
+        <action_set>
+          <rsc_op id="6" operation="start" operation_key="d:2_start_0" on_node="node3" on_node_uuid="node3">
+            <primitive id="d" long-id="d:2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_clone="2" CRM_meta_clone_max="3" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node3" CRM_meta_on_node_uuid="node3" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="5" operation="start" operation_key="d:1_start_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="7" operation="start" operation_key="c_start_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="5">
+        <action_set>
+          <rsc_op id="3" operation="monitor" operation_key="d:2_monitor_0" on_node="node3" on_node_uuid="node3">
+            <primitive id="d" long-id="d:2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_clone="2" CRM_meta_clone_max="3" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node3" CRM_meta_on_node_uuid="node3" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="6" priority="1000000">
+        <action_set>
+          <pseudo_event id="8" operation="running" operation_key="c_running_0">
+            <attributes CRM_meta_clone_max="3" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="4" operation="start" operation_key="d:0_start_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="5" operation="start" operation_key="d:1_start_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="6" operation="start" operation_key="d:2_start_0" on_node="node3" on_node_uuid="node3"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="7" operation="start" operation_key="c_start_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="7">
+        <action_set>
+          <pseudo_event id="7" operation="start" operation_key="c_start_0">
+            <attributes CRM_meta_clone_max="3" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="monitor" operation_key="d:0_monitor_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="2" operation="monitor" operation_key="d:1_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="3" operation="monitor" operation_key="d:2_monitor_0" on_node="node3" on_node_uuid="node3"/>
+          </trigger>
+        </inputs>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func anOrderedCloneStartsItsInstancesInTurn() throws {
+        try Self.expectSameGraph(Self.orderedClone, Self.orderedCloneGraph)
+    }
+
+    /// A promotable clone of groups promoting an instance: the group's promoted waits for its
+    /// members' promotes, not for its own promote (pcmk__group_internal_constraints has no
+    /// promote -> promoted); its promote waits for its demote (pcmk__order_promotable_instances).
+    static let groupInPromotableClone = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <clone id="ms">
+            <meta_attributes id="msm"><nvpair id="msm1" name="promotable" value="true"/></meta_attributes>
+            <group id="g">
+              <primitive id="s1" class="ocf" provider="pacemaker" type="Stateful"/>
+              <primitive id="s2" class="ocf" provider="pacemaker" type="Stateful"/>
+            </group>
+          </clone>
+        </resources>
+        <constraints>
+          <rsc_location id="l1" rsc="ms" node="node2" score="100" role="Promoted"/>
+        </constraints>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="s1" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s1_last_0" operation_key="s1_start_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+            <lrm_resource id="s2" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s2_last_0" operation_key="s2_start_0" operation="start" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="s1" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s1_last_0" operation_key="s1_start_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+            <lrm_resource id="s2" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s2_last_0" operation_key="s2_start_0" operation="start" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let groupInPromotableCloneGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <pseudo_event id="26" operation="promoted" operation_key="g:1_promoted_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="15" operation="promote" operation_key="s1_promote_0" internal_operation_key="s1:1_promote_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="18" operation="promote" operation_key="s2_promote_0" internal_operation_key="s2:1_promote_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <pseudo_event id="25" operation="promote" operation_key="g:1_promote_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="31" operation="promote" operation_key="ms_promote_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="15" operation="promote" operation_key="s1_promote_0" internal_operation_key="s1:1_promote_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="s1" long-id="s1:1" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="25" operation="promote" operation_key="g:1_promote_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <rsc_op id="18" operation="promote" operation_key="s2_promote_0" internal_operation_key="s2:1_promote_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="s2" long-id="s2:1" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="15" operation="promote" operation_key="s1_promote_0" internal_operation_key="s1:1_promote_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="25" operation="promote" operation_key="g:1_promote_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="4" priority="1000000">
+        <action_set>
+          <pseudo_event id="32" operation="promoted" operation_key="ms_promoted_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="26" operation="promoted" operation_key="g:1_promoted_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="5">
+        <action_set>
+          <pseudo_event id="31" operation="promote" operation_key="ms_promote_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aPromotedGroupInstanceWaitsForItsMembers() throws {
+        try Self.expectSameGraph(Self.groupInPromotableClone, Self.groupInPromotableCloneGraph)
+    }
+
+    /// The promoted instance's node goes standby and the other instance is promoted: the clone's
+    /// promote waits for its stopped and its demoted (pcmk__promotable_restart_ordering).
+    static let promotionAfterStop = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"><instance_attributes id="n1a"><nvpair id="n1s" name="standby" value="on"/></instance_attributes></node>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <clone id="ms">
+            <meta_attributes id="msm"><nvpair id="msm1" name="promotable" value="true"/></meta_attributes>
+            <primitive id="st" class="ocf" provider="pacemaker" type="Stateful"/>
+          </clone>
+        </resources>
+        <constraints/>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="st" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="st_last_0" operation_key="st_promote_0" operation="promote" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <transient_attributes id="node2"><instance_attributes id="st2"><nvpair id="st2m" name="master-st" value="5"/></instance_attributes></transient_attributes>
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="st" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="st_last_0" operation_key="st_start_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let promotionAfterStopGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="2" operation="stop" operation_key="st_stop_0" internal_operation_key="st:0_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="st" long-id="st:0" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="demote" operation_key="st_demote_0" internal_operation_key="st:0_demote_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="8" operation="stop" operation_key="ms_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="1" operation="demote" operation_key="st_demote_0" internal_operation_key="st:0_demote_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="st" long-id="st:0" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="12" operation="demote" operation_key="ms_demote_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="5" operation="promote" operation_key="st_promote_0" internal_operation_key="st:1_promote_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="st" long-id="st:1" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="10" operation="promote" operation_key="ms_promote_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="3" priority="1000000">
+        <action_set>
+          <pseudo_event id="13" operation="demoted" operation_key="ms_demoted_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="demote" operation_key="st_demote_0" internal_operation_key="st:0_demote_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="12" operation="demote" operation_key="ms_demote_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="4">
+        <action_set>
+          <pseudo_event id="12" operation="demote" operation_key="ms_demote_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="5" priority="1000000">
+        <action_set>
+          <pseudo_event id="11" operation="promoted" operation_key="ms_promoted_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="5" operation="promote" operation_key="st_promote_0" internal_operation_key="st:1_promote_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="6">
+        <action_set>
+          <pseudo_event id="10" operation="promote" operation_key="ms_promote_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="9" operation="stopped" operation_key="ms_stopped_0"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="13" operation="demoted" operation_key="ms_demoted_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="7" priority="1000000">
+        <action_set>
+          <pseudo_event id="9" operation="stopped" operation_key="ms_stopped_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="stop" operation_key="st_stop_0" internal_operation_key="st:0_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="8" operation="stop" operation_key="ms_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="8">
+        <action_set>
+          <pseudo_event id="8" operation="stop" operation_key="ms_stop_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="13" operation="demoted" operation_key="ms_demoted_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aPromotableClonePromotesAfterItsInstancesStopped() throws {
+        try Self.expectSameGraph(Self.promotionAfterStop, Self.promotionAfterStopGraph)
+    }
 }
