@@ -453,7 +453,8 @@ struct TransitionGraphBuilder {
                 extraMeta[id] = ["migrate_source": source.name, "migrate_target": target.name]
             }
             // Pacemaker records the migrate_to as pending, so that a half-done one is known.
-            extraMeta[migrateTo]?["record_pending"] = "true"
+            // (add_hash_param: a record-pending already set, by op_defaults for one, stays.)
+            extraMeta[migrateTo]?["record-pending"] = "true"
             for probe in probesByResource[ObjectIdentifier(resource)] ?? [] { graphOrderings.append((probe, migrateTo)) }
             graphOrderings.append((migrateTo, migrateFrom))
             graphOrderings.append((migrateFrom, stop))
@@ -736,6 +737,23 @@ struct TransitionGraphBuilder {
         }
         for ordering in graphOrderings { after[ordering.first, default: []].append((ordering.then, false)) }
         var added: [(Int, Int)] = []
+        var firstOfOtherResource: Set<Int> = []
+        for ordering in set.orderings where set.actions[ordering.first].resource !== set.actions[ordering.then].resource {
+            firstOfOtherResource.insert(ordering.first)
+        }
+        // (Also the firsts of order constraints the working set keeps no ordering for, such
+        // as kind=Serialize.)
+        var constraintFirsts: Set<String> = []
+        for spec in set.orderConstraints { constraintFirsts.insert("\(spec.first.id)\u{0}\(spec.firstAction)") }
+        for case .order(let order) in set.cib.configuration.constraints where order.kind?.lowercased() == "serialize" {
+            if let first = order.first { constraintFirsts.insert("\(first)\u{0}\(order.firstAction ?? "start")") }
+        }
+        // A member's start and promote are always firsts (of its collective's milestones).
+        func placeholderExists(_ id: Int) -> Bool {
+            guard let resource = set.actions[id].resource else { return false }
+            return firstOfOtherResource.contains(id) || resource.parent != nil
+                || constraintFirsts.contains("\(resource.id)\u{0}\(set.actions[id].task)")
+        }
         for (_, probes) in probesByResource {
             for probe in probes {
                 guard let probed = set.actions[probe].resource else { continue }
@@ -745,10 +763,11 @@ struct TransitionGraphBuilder {
                     guard visited.insert(current).inserted else { continue }
                     precondition(visited.count <= set.actions.count, "restart orderings of a probe visited more actions than exist")
                     let action = set.actions[current]
-                    // (A primitive placed nowhere has no start or promote in Pacemaker: nothing
-                    // to follow from it.)
-                    if let resource = action.resource, resource.kind == .primitive, resource.allocatedTo == nil,
-                       action.task == "start" || action.task == "promote" { continue }
+                    // (The placeholder start of a primitive placed nowhere has no node; Pacemaker
+                    // has such an action only when an ordering needs it as its first
+                    // (rsc_order_first creates it), else there is nothing to follow from it.)
+                    if action.node == nil, action.task == "start" || action.task == "promote",
+                       let resource = action.resource, resource.kind == .primitive, !placeholderExists(current) { continue }
                     if let resource = action.resource, resource.kind == .primitive, resource !== probed {
                         let task = action.task == "start" ? "stop" : (action.task == "promote" ? "demote" : nil)
                         if let task {
@@ -969,7 +988,7 @@ struct TransitionGraphBuilder {
 
     /// The load orderings that hold (should_add_input_to_graph for pe_order_load): both actions
     /// on the same node, the target node for a migrate_to; a load_stopped -> migrate_to input
-    /// that would close a loop of inputs is dropped, in action order (ordering_is_invalid:
+    /// that would close a loop of inputs is dropped, newest action first (ordering_is_invalid:
     /// two resources migrating past each other).
     private func addLoadInputs(kept: [Bool], to inputs: inout [Int: [Int]]) {
         var migrateInputs: [(first: Int, then: Int)] = []
@@ -984,7 +1003,8 @@ struct TransitionGraphBuilder {
             }
         }
         for ordering in migrateInputs { inputs[ordering.then, default: []].append(ordering.first) }
-        for ordering in migrateInputs.sorted(by: { $0.then < $1.then }) {
+        // (data_set->actions is newest first.)
+        for ordering in migrateInputs.sorted(by: { $0.then > $1.then }) {
             if Self.reaches(from: ordering.first, to: ordering.then, inputs: inputs, limit: set.actions.count) {
                 inputs[ordering.then]?.removeAll { $0 == ordering.first }
             }
@@ -1153,7 +1173,7 @@ struct TransitionGraphBuilder {
             meta["operation"] = cancelled.task
             if let callID = cancelled.callID { meta["call_id"] = String(callID) }
         }
-        for (name, value) in extraMeta[action.id] ?? [:] { meta[name] = value }
+        for (name, value) in extraMeta[action.id] ?? [:] where !(name == "record-pending" && meta[name] != nil) { meta[name] = value }
         var result: [String: String] = [:]
         for (name, value) in meta { result["CRM_meta_" + name.replacingDashes] = value }
         // The clone's variables, and the instance number of a primitive instance.

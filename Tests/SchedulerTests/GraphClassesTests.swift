@@ -1038,4 +1038,85 @@ import Testing
     @Test func aPromotableClonePromotesAfterItsInstancesStopped() throws {
         try Self.expectSameGraph(Self.promotionAfterStop, Self.promotionAfterStopGraph)
     }
+
+    /// rsc5 (never started, target-role Stopped) is ordered before rsc4, which stops: rsc5's
+    /// probes order nothing before rsc4's stop, since rsc4 has no start for the restart ordering
+    /// of a probe to follow (add_restart_orderings_for_probe; rsc_order_first makes a start only
+    /// for an ordering's first).
+    static let probeOfUnplacedFirst = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <primitive id="rsc4" class="ocf" provider="pacemaker" type="Dummy">
+            <meta_attributes id="r4m"><nvpair id="r4m1" name="target-role" value="Stopped"/></meta_attributes>
+          </primitive>
+          <primitive id="rsc5" class="ocf" provider="pacemaker" type="Dummy">
+            <meta_attributes id="r5m"><nvpair id="r5m1" name="target-role" value="Stopped"/></meta_attributes>
+          </primitive>
+        </resources>
+        <constraints>
+          <rsc_order id="ord0" first="rsc5" then="rsc4"/>
+        </constraints>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="rsc4" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc4_last_0" operation_key="rsc4_start_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="rsc4" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc4_last_0" operation_key="rsc4_monitor_0" operation="monitor" transition-key="1:-1:7:x" transition-magic="0:7;1:-1:7:x" call-id="1" rc-code="7" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let probeOfUnplacedFirstGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="3" operation="stop" operation_key="rsc4_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc4" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="2" operation="monitor" operation_key="rsc5_monitor_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="rsc5" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="1" operation="monitor" operation_key="rsc5_monitor_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc5" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aProbeOrdersNoStopThroughAStartPacemakerHasNot() throws {
+        try Self.expectSameGraph(Self.probeOfUnplacedFirst, Self.probeOfUnplacedFirstGraph)
+    }
 }
