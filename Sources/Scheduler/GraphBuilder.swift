@@ -344,6 +344,7 @@ struct TransitionGraphBuilder {
     /// before its stop). One per resource and node; controller events, no waiting.
     private mutating func addFailcountClears() {
         var cleared: Set<String> = []
+        var historyIndex: [String: [String: LRMResource]]?
         let stopOrphans = truthy(set.cib.configuration.clusterProperty("stop-orphan-resources"), default: true)
         func clear(_ resource: SchedulerResource, on node: SchedulerNode) -> Int? {
             guard cleared.insert("\(resource.id)\u{0}\(node.name)").inserted else { return nil }
@@ -362,9 +363,13 @@ struct TransitionGraphBuilder {
                 }
                 continue
             }
+            // (Only an expiry or a remote connection's reconnect interval looks at histories
+            // where the resource is not active; the parameter check needs an active one.)
+            let inactiveToo = (resource.failureTimeout > 0 || resource.isRemoteConnection)
+                && resource.cloneParent.map({ !$0.globallyUnique }) != true
             for node in set.nodes {
                 guard let history = resource.histories[node.name]
-                        ?? (resource.cloneParent.map { !$0.globallyUnique } == true ? nil : recordedHistory(resource, on: node)) else { continue }
+                        ?? (inactiveToo ? inactiveHistory(resource, on: node, index: &historyIndex) : nil) else { continue }
                 // (A failure that blocks the resource keeps its fail count: failure-timeout is
                 // disregarded, pe_get_failcount's block_failure.)
                 if blocksOnFailure(resource, history) { continue }
@@ -390,6 +395,24 @@ struct TransitionGraphBuilder {
                 if reason { _ = clear(resource, on: node) }
             }
         }
+    }
+
+    /// A resource's recorded history on a node where it is not active, from an index of the
+    /// status section built on first use (one pass over it, not one per resource and node).
+    private func inactiveHistory(_ resource: SchedulerResource, on node: SchedulerNode,
+                                 index: inout [String: [String: LRMResource]]?) -> LRMResource? {
+        if index == nil {
+            var built: [String: [String: LRMResource]] = [:]
+            for state in set.cib.status.nodeStates {
+                guard let resources = state.lrm?.resources else { continue }
+                var byID: [String: LRMResource] = [:]
+                for entry in resources where byID[entry.id] == nil { byID[entry.id] = entry }
+                for key in [state.uname, state.id].compactMap({ $0 }) where built[key] == nil { built[key] = byID }
+            }
+            index = built
+        }
+        let name = resource.historyName ?? resource.id
+        return index?[node.name]?[name] ?? index?[node.id]?[name]
     }
 
     /// Pacemaker's block_failure: an operation configured with on-fail=block (literally, on
