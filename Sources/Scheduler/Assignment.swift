@@ -88,8 +88,9 @@ extension WorkingSet {
             || primitive.type != entry.type
     }
 
-    /// Effective fail count of a resource on a node, from the node's transient attributes.
-    func failCount(_ resource: SchedulerResource, on node: SchedulerNode) -> Int {
+    /// Effective fail count of a resource on a node, from the node's transient attributes
+    /// (with `ignoringTimeout`, Pacemaker's pe_fc_default: expired failures count too).
+    func failCount(_ resource: SchedulerResource, on node: SchedulerNode, ignoringTimeout: Bool = false) -> Int {
         let records = node.failureRecords
         var total = Score.zero
         var lastFailure = 0
@@ -112,10 +113,11 @@ extension WorkingSet {
                 }
             }
         }
-        if resource.failureTimeout > 0, let now, lastFailure > 0, lastFailure.addingSaturated(resource.failureTimeout) <= now { return 0 }
+        if !ignoringTimeout, resource.failureTimeout > 0, let now, lastFailure > 0,
+           lastFailure.addingSaturated(resource.failureTimeout) <= now { return 0 }
         // A container's fail count includes the failures of what runs inside it.
         for filler in fillers[resource.id] ?? [] where filler !== resource {
-            total = total + Score(failCount(filler, on: node))
+            total = total + Score(failCount(filler, on: node, ignoringTimeout: ignoringTimeout))
         }
         return total.value
     }

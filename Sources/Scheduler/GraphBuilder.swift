@@ -35,17 +35,28 @@ struct TransitionGraphBuilder {
     private var probesByResource: [ObjectIdentifier: [Int]] = [:]
     /// Cancellations: the task they cancel and the call id of the recurring operation.
     private var cancelledTasks: [Int: (task: String, callID: Int?)] = [:]
+    /// Pacemaker's pe_order_load orderings (placement strategies): kept only between actions
+    /// of the same node, and only when the first is required; a load_stopped -> migrate_to
+    /// one counts the resource's target node and is dropped when it would close a loop.
+    private var loadOrderings: [(first: Int, then: Int)] = []
+
+    /// Every (first, then) pair of the working set's orderings, for `reachesThroughParent`.
+    private var orderingPairs: Set<ActionPair> = []
+    struct ActionPair: Hashable { let first: Int; let then: Int }
 
     init(set: WorkingSet) { self.set = set }
 
     mutating func build() -> TransitionGraph {
         let firstGraphOnly = set.actions.count
+        orderingPairs = Set(set.orderings.map { ActionPair(first: $0.first, then: $0.then) })
         addProbes()
         addRecurringMonitors()
         addStoppedRoleMonitors()
         addOrphanedOperationCancels()
         addOrphanCleanups()
+        addFailcountClears()
         addMigrations()
+        addLoadOrderings()
         addShutdownOrderings()
         graphOrderings += set.interleavedCloneOrderings
         requireCollectiveEntries()
@@ -123,11 +134,16 @@ struct TransitionGraphBuilder {
     /// Pacemaker's recurring-operation rule: a monitor of the role the resource ends in,
     /// on the node it ends on, required when the start (or promote) is, or when the history
     /// shows no such monitor running there.
+    ///
+    /// pcmk__create_recurring_actions: none for a blocked resource or one in maintenance, nor
+    /// on a node in maintenance; an unmanaged resource keeps the monitors of the role it has
+    /// where it is.
     private mutating func addRecurringMonitors() {
-        for resource in set.allPrimitives where resource.managed {
-            guard let primitive = resource.primitive, let node = resource.allocatedTo,
+        for resource in set.allPrimitives where !resource.blocked && !inMaintenance(resource) {
+            let unmanagedNode = resource.managed ? nil : resource.runningOn.first
+            guard let primitive = resource.primitive, let node = unmanagedNode ?? resource.allocatedTo, !node.maintenance,
                   let operations = primitive.operations?.operations else { continue }
-            let nextRole = resource.nextRole ?? .stopped
+            let nextRole = unmanagedNode != nil ? (resource.roleOnNode[node.name] ?? resource.role) : (resource.nextRole ?? .stopped)
             guard nextRole >= .started, let start = set.findAction(resource, "start", node: node),
                   set.actions[start].runnable else { continue }
             let startRequired = !set.actions[start].optional
@@ -144,9 +160,14 @@ struct TransitionGraphBuilder {
                 let isPromotedMonitor = role == .promoted
                 if role == .stopped { continue }
                 let endsPromoted = nextRole == .promoted
-                if isPromotedMonitor != endsPromoted { continue }
-                if let role, role == .started, resource.cloneParent?.promotable == true { continue }
                 let running = historyShowsMonitor(resource, interval: interval, on: node)
+                if isPromotedMonitor != endsPromoted {
+                    // recurring_op_for_active: a monitor of another role that runs (and the
+                    // resource stays) is cancelled before the role changes.
+                    if !startRequired && running { cancelForRoleChange(resource, operation, on: node) }
+                    continue
+                }
+                if let role, role == .started, resource.cloneParent?.promotable == true { continue }
                 var required = startRequired || !running
                 if isPromotedMonitor, let promote, !set.actions[promote].optional { required = true }
                 if !isPromotedMonitor, let demote, !set.actions[demote].optional, endsPromoted == false { required = true }
@@ -157,9 +178,47 @@ struct TransitionGraphBuilder {
                 // A resource that ends promoted is expected to answer "running promoted".
                 if endsPromoted { targetRCs[monitor] = 8 }
                 graphOrderings.append((start, monitor))
-                if isPromotedMonitor, let promote { graphOrderings.append((promote, monitor)) }
-                if !isPromotedMonitor, let demote, !set.actions[demote].optional { graphOrderings.append((demote, monitor)) }
+                // (promote_key / demote_key: the resource's promotes or demotes on any node; a
+                // demote only when the resource is promoted now.)
+                if endsPromoted {
+                    for promote in set.findActions(resource, "promote") { graphOrderings.append((promote, monitor)) }
+                } else if resource.role == .promoted {
+                    for demote in set.findActions(resource, "demote") { graphOrderings.append((demote, monitor)) }
+                }
             }
+        }
+    }
+
+    /// Pacemaker's pe_rsc_maintenance: the resource's (or its parent's) maintenance
+    /// meta-attribute, or the cluster's maintenance-mode.
+    private func inMaintenance(_ resource: SchedulerResource) -> Bool {
+        if set.maintenanceMode { return true }
+        var current: SchedulerResource? = resource
+        while let checked = current {
+            if let value = checked.meta["maintenance"] { return truthy(value) }
+            current = checked.parent
+        }
+        return false
+    }
+
+    /// The cancellation of a running monitor configured for a role the resource leaves: before
+    /// the promote when it ends promoted, before the demote when it is promoted now, before
+    /// the stop when it stops (recurring_op_for_active).
+    private mutating func cancelForRoleChange(_ resource: SchedulerResource, _ operation: Operation, on node: SchedulerNode) {
+        let cancel = set.addAction(resource, "cancel", node, optional: false)
+        intervals[cancel] = operation.intervalMilliseconds
+        cancelledTasks[cancel] = (operation.name, nil)
+        definitions[cancel] = operation
+        let current = resource.roleOnNode[node.name] ?? resource.role
+        let after: String?
+        switch current {
+        case .promoted: after = "demote"
+        case .unpromoted, .started:
+            after = resource.nextRole == .promoted ? "promote" : (resource.nextRole == .stopped ? "stop" : nil)
+        default: after = nil
+        }
+        if let after {
+            for then in resource.actions where set.actions[then].task == after { graphOrderings.append((cancel, then)) }
         }
     }
 
@@ -168,7 +227,7 @@ struct TransitionGraphBuilder {
     /// any stop there; required unless the history has it there. On the resource's own node
     /// a running one is cancelled. Anonymous clones are not supported by Pacemaker either.
     private mutating func addStoppedRoleMonitors() {
-        for resource in set.allPrimitives {
+        for resource in set.allPrimitives where !resource.blocked && !inMaintenance(resource) {
             if let clone = resource.cloneParent, !clone.globallyUnique { continue }
             guard let operations = resource.primitive?.operations?.operations else { continue }
             var definitionsByInterval: [Int: Int] = [:]
@@ -232,8 +291,11 @@ struct TransitionGraphBuilder {
             guard let primitive = resource.primitive else { continue }
             let configured = Set((primitive.operations?.operations ?? []).filter { truthy($0.enabled, default: true) }
                 .map { "\($0.name)/\($0.intervalMilliseconds)" })
-            let maintenance = truthy(resource.meta["maintenance"]) || set.maintenanceMode
-            for node in resource.runningOn {
+            let maintenance = inMaintenance(resource)
+            // (pcmk__handle_rsc_config_changes: only on nodes that can run actions, or in
+            // maintenance.)
+            for node in resource.runningOn where node.maintenance
+                || (node.online && !node.shutdown && !node.unclean && !node.standby) {
                 guard let history = resource.histories[node.name] else { continue }
                 let sorted = history.operations.sorted { ($0.callID ?? -1) < ($1.callID ?? -1) }
                 let lastStart = sorted.lastIndex { $0.operation == "start" || $0.operation == "migrate_from" } ?? -1
@@ -245,6 +307,10 @@ struct TransitionGraphBuilder {
                     let cancel = set.addAction(resource, "cancel", node, optional: false)
                     intervals[cancel] = record.interval
                     cancelledTasks[cancel] = (record.operation, record.callID)
+                    // (In maintenance the operation may still be configured: its meta too.)
+                    if let operation = primitive.operations?.operations.first(where: {
+                        $0.name == record.operation && $0.intervalMilliseconds == record.interval
+                    }) { definitions[cancel] = operation }
                     if let stop = set.findAction(resource, "stop", node: node) { graphOrderings.append((stop, cancel)) }
                 }
             }
@@ -265,19 +331,140 @@ struct TransitionGraphBuilder {
         }
     }
 
+    /// Whether the history shows the monitor active on the node (Pacemaker's
+    /// process_recurring, which makes an action of each recurring operation recorded since
+    /// the last start, unless pending or the resource was stopped after it; calculate_active_ops
+    /// finds the last start: a start or migrate_from, else a promote or demote, else a
+    /// successful monitor after the last stop).
+    /// Pacemaker's clear_failcount events (pe__clear_failcount): on each node with the
+    /// resource's history, when an operation recorded there is older than failure-timeout
+    /// and the fail count there has expired as a whole (check_operation_expiry: "it
+    /// expired"), when the last failure ran with other parameters ("resource parameters have
+    /// changed"), and for an orphan with a fail count on an online node ("it is orphaned",
+    /// before its stop). One per resource and node; controller events, no waiting.
+    private mutating func addFailcountClears() {
+        var cleared: Set<String> = []
+        var historyIndex: [String: [String: LRMResource]]?
+        let stopOrphans = truthy(set.cib.configuration.clusterProperty("stop-orphan-resources"), default: true)
+        func clear(_ resource: SchedulerResource, on node: SchedulerNode) -> Int? {
+            guard cleared.insert("\(resource.id)\u{0}\(node.name)").inserted else { return nil }
+            let action = set.addAction(resource, "clear_failcount", node, optional: false)
+            extraMeta[action] = ["op_no_wait": "true"]
+            return action
+        }
+        for resource in set.allPrimitives {
+            if resource.orphan {
+                // (Top-level orphans only: clear_failcounts_if_orphaned does not recurse into
+                // clone instances.)
+                guard resource.parent == nil, stopOrphans else { continue }
+                for node in set.nodes where node.online && set.failCount(resource, on: node) > 0 {
+                    guard let action = clear(resource, on: node) else { continue }
+                    for stop in set.findActions(resource, "stop") { graphOrderings.append((action, stop)) }
+                }
+                continue
+            }
+            // (Only an expiry or a remote connection's reconnect interval looks at histories
+            // where the resource is not active; the parameter check needs an active one.)
+            let inactiveToo = (resource.failureTimeout > 0 || resource.isRemoteConnection)
+                && resource.cloneParent.map({ !$0.globallyUnique }) != true
+            for node in set.nodes {
+                guard let history = resource.histories[node.name]
+                        ?? (inactiveToo ? inactiveHistory(resource, on: node, index: &historyIndex) : nil) else { continue }
+                // (A failure that blocks the resource keeps its fail count: failure-timeout is
+                // disregarded, pe_get_failcount's block_failure.)
+                if blocksOnFailure(resource, history) { continue }
+                var reason = false
+                for record in history.operations where record.operation != "notify" && record.operation != "meta-data" && record.opStatus != 7 {
+                    let isLastFailure = record.id.hasSuffix("_last_failure_0")
+                    var expired = false
+                    if resource.failureTimeout > 0, let now = set.now, let changed = record.lastRCChange,
+                       now >= changed.addingSaturated(resource.failureTimeout),
+                       !(resource.isRemoteConnection && set.reconnectInterval(resource) > 0 && set.stonithEnabled
+                         && record.interval != 0 && record.operation == "monitor" && !(set.nodes.first { $0.name == resource.id }?.remoteWasFenced ?? true)) {
+                        expired = true
+                    }
+                    if expired {
+                        if set.failCount(resource, on: node, ignoringTimeout: true) > 0 {
+                            if set.failCount(resource, on: node) == 0 { reason = true } else { expired = false }
+                        } else if isLastFailure && resource.isRemoteConnection && set.reconnectInterval(resource) > 0 {
+                            reason = true
+                        }
+                    }
+                    if !expired && isLastFailure && set.lastFailureParametersChanged(resource, on: node) { reason = true }
+                }
+                if reason { _ = clear(resource, on: node) }
+            }
+        }
+    }
+
+    /// A resource's recorded history on a node where it is not active, from an index of the
+    /// status section built on first use (one pass over it, not one per resource and node).
+    private func inactiveHistory(_ resource: SchedulerResource, on node: SchedulerNode,
+                                 index: inout [String: [String: LRMResource]]?) -> LRMResource? {
+        if index == nil {
+            var built: [String: [String: LRMResource]] = [:]
+            for state in set.cib.status.nodeStates {
+                guard let resources = state.lrm?.resources else { continue }
+                var byID: [String: LRMResource] = [:]
+                for entry in resources where byID[entry.id] == nil { byID[entry.id] = entry }
+                for key in [state.uname, state.id].compactMap({ $0 }) where built[key] == nil { built[key] = byID }
+            }
+            index = built
+        }
+        let name = resource.historyName ?? resource.id
+        return index?[node.name]?[name] ?? index?[node.id]?[name]
+    }
+
+    /// Pacemaker's block_failure: an operation configured with on-fail=block (literally, on
+    /// the op element) whose failure is recorded (its last_failure entry, or its own entry
+    /// with a result other than the one expected).
+    private func blocksOnFailure(_ resource: SchedulerResource, _ history: LRMResource) -> Bool {
+        guard let operations = resource.primitive?.operations?.operations else { return false }
+        let base = resource.baseID
+        for operation in operations where operation.onFail?.lowercased() == "block" {
+            let interval = operation.intervalMilliseconds
+            for record in history.operations where record.operation == operation.name && record.interval == interval {
+                if record.id == "\(base)_last_failure_0" { return true }
+                if record.id == "\(base)_\(operation.name)_\(interval)",
+                   let key = record.transitionKey?.split(separator: ":"), key.count > 2,
+                   let target = Int(key[2]), record.rcCode != target { return true }
+            }
+        }
+        return false
+    }
+
     private func historyShowsMonitor(_ resource: SchedulerResource, interval: Int, on node: SchedulerNode) -> Bool {
-        guard let history = resource.histories[node.name] else { return false }
-        // The latest record of that monitor is a success (not cancelled).
-        guard let record = history.operations.filter({ $0.operation == "monitor" && $0.interval == interval })
-            .max(by: { ($0.callID ?? -1) < ($1.callID ?? -1) }) else { return false }
-        return record.opStatus == 0 || record.opStatus == nil
+        guard node.online, let history = resource.histories[node.name] else { return false }
+        let sorted = history.operations.sorted { ($0.callID ?? -1) < ($1.callID ?? -1) }
+        var startIndex = -1, stopIndex = -1, impliedMonitorStart = -1, impliedCloneStart = -1
+        for (index, record) in sorted.enumerated() {
+            switch record.operation {
+            case "stop" where record.opStatus == 0: stopIndex = index
+            case "start", "migrate_from": startIndex = index
+            case "monitor" where impliedMonitorStart <= stopIndex:
+                if record.rcCode == 0 || record.rcCode == 8 { impliedMonitorStart = index }
+            case "promote", "demote": impliedCloneStart = index
+            default: break
+            }
+        }
+        if startIndex == -1 { startIndex = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
+        for (index, record) in sorted.enumerated() {
+            if startIndex < stopIndex && index <= stopIndex { continue }
+            if index < startIndex { continue }
+            if record.interval == 0 || record.opStatus == -1 { continue }
+            if record.operation == "monitor" && record.interval == interval { return true }
+        }
+        return false
     }
 
     // MARK: migration
 
     /// A live migration: migrate_to on the source, migrate_from on the target, then the stop
-    /// on the source; the start on the target becomes a pseudo-event after them.
+    /// on the source; the start on the target becomes a pseudo-event after them
+    /// (pcmk__create_migration_actions). The resource's probes come before the migrate_to.
+    /// Orderings with other resources are carried over by `addMigrationEquivalents`.
     private mutating func addMigrations() {
+        var migrations: [(resource: SchedulerResource, migrateTo: Int, migrateFrom: Int)] = []
         for resource in set.allPrimitives where resource.migrating {
             guard let source = resource.runningOn.first, let target = resource.allocatedTo,
                   let start = set.findAction(resource, "start", node: target), set.actions[start].runnable,
@@ -289,16 +476,105 @@ struct TransitionGraphBuilder {
                 extraMeta[id] = ["migrate_source": source.name, "migrate_target": target.name]
             }
             // Pacemaker records the migrate_to as pending, so that a half-done one is known.
-            extraMeta[migrateTo]?["record_pending"] = "true"
+            // (add_hash_param: a record-pending already set, by op_defaults for one, stays.)
+            extraMeta[migrateTo]?["record-pending"] = "true"
+            for probe in probesByResource[ObjectIdentifier(resource)] ?? [] { graphOrderings.append((probe, migrateTo)) }
             graphOrderings.append((migrateTo, migrateFrom))
             graphOrderings.append((migrateFrom, stop))
             graphOrderings.append((migrateFrom, start))
-            // What the start waited for, the migration waits for now.
-            for ordering in set.orderings where ordering.then == start && ordering.first != stop {
-                graphOrderings.append((ordering.first, migrateTo))
-            }
             set.actions[start].pseudo = true
             migratedStarts.insert(start)
+            migrations.append((resource, migrateTo, migrateFrom))
+        }
+        addMigrationEquivalents(migrations)
+    }
+
+    /// Pacemaker's pcmk__order_migration_equivalents, for orderings between unrelated
+    /// resources (neither inside the other) where the "then" resource migrates: "A start then
+    /// B start" becomes "A migrate_from then B migrate_to" when A migrates too, else "A start
+    /// then B migrate_to"; "A stop then B stop" becomes "A stop then B migrate_to" unless A
+    /// migrates (its stop is part of the migration); "A promote then B start" and "A demote
+    /// then B stop" order A's action before B's migrate_to. A collective's milestone stands
+    /// for its action (running for start, …), as Pacemaker converts the first task later.
+    /// Orderings that reach a member only through its group or clone are the collective's
+    /// and are not carried over. The first resource's probes come before the migrate_to of a
+    /// "stop then stop" one.
+    private mutating func addMigrationEquivalents(_ migrations: [(resource: SchedulerResource, migrateTo: Int, migrateFrom: Int)]) {
+        guard !migrations.isEmpty else { return }
+        var migrateFromOf: [ObjectIdentifier: Int] = [:]
+        for migration in migrations { migrateFromOf[ObjectIdentifier(migration.resource)] = migration.migrateFrom }
+        let byThen = Dictionary(grouping: set.orderings.indices, by: { set.orderings[$0].then })
+        let milestoneTasks = ["running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"]
+        func related(_ a: SchedulerResource, _ b: SchedulerResource) -> Bool {
+            var current: SchedulerResource? = a
+            while let resource = current { if resource === b { return true }; current = resource.parent }
+            current = b
+            while let resource = current { if resource === a { return true }; current = resource.parent }
+            return false
+        }
+        for migration in migrations {
+            let resource = migration.resource
+            var added: Set<Int> = []
+            var probed: Set<ObjectIdentifier> = []
+            for then in resource.actions {
+                let thenTask = set.actions[then].task
+                guard thenTask == "start" || thenTask == "stop" else { continue }
+                for index in byThen[then] ?? [] {
+                    let ordering = set.orderings[index]
+                    let firstAction = set.actions[ordering.first]
+                    guard let first = firstAction.resource, !related(first, resource),
+                          !reachesThroughParent(ordering) else { continue }
+                    let firstTask = first.kind == .primitive ? firstAction.task : (milestoneTasks[firstAction.task] ?? firstAction.task)
+                    let firstMigrates = migrateFromOf[ObjectIdentifier(first)]
+                    var equivalent: Int?
+                    switch (firstTask, thenTask) {
+                    case ("start", "start"): equivalent = firstMigrates ?? ordering.first
+                    case ("stop", "stop"): equivalent = firstMigrates == nil ? ordering.first : nil
+                    case ("promote", "start"), ("demote", "stop"): equivalent = ordering.first
+                    default: equivalent = nil
+                    }
+                    if let equivalent, added.insert(equivalent).inserted { graphOrderings.append((equivalent, migration.migrateTo)) }
+                    // The "stop then migrate_to" ordering is made even when the graph ignores
+                    // it (A migrates), and its first resource's probes come before the
+                    // migrate_to (add_probe_orderings_for_stops).
+                    if firstTask == "stop", thenTask == "stop", first.kind == .primitive, probed.insert(ObjectIdentifier(first)).inserted {
+                        for probe in probesByResource[ObjectIdentifier(first)] ?? [] { graphOrderings.append((probe, migration.migrateTo)) }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: utilization
+
+    /// Pacemaker's pcmk__create_utilization_constraints: with a placement strategy other than
+    /// default, each managed primitive with utilization orders its stops before the
+    /// load_stopped pseudo-event of each node it is active on, and that of each node it is
+    /// allowed on before its start and migrate_to. The pseudo-events are required whether or
+    /// not anything is ordered with them; the orderings count only on one node.
+    private mutating func addLoadOrderings() {
+        guard set.placementStrategy.lowercased() != "default" else { return }
+        var loadStopped: [String: Int] = [:]
+        func pseudoEvent(_ node: SchedulerNode) -> Int {
+            if let id = loadStopped[node.name] { return id }
+            let id = set.addAction(nil, "load_stopped_\(node.name)", node, optional: false, pseudo: true)
+            loadStopped[node.name] = id
+            return id
+        }
+        for resource in set.allPrimitives where resource.managed && !resource.utilization.isEmpty {
+            let stops = set.findActions(resource, "stop")
+            for node in resource.runningOn {
+                let load = pseudoEvent(node)
+                for stop in stops { loadOrderings.append((stop, load)) }
+                // (add_probe_orderings_for_stops: the probes come before it too.)
+                for probe in probesByResource[ObjectIdentifier(resource)] ?? [] { loadOrderings.append((probe, load)) }
+            }
+            // allowed_nodes_as_list: by node name.
+            let starts = set.findActions(resource, "start") + set.findActions(resource, "migrate_to")
+            for node in set.nodes.filter({ resource.allowed[$0.name] != nil }).sorted(by: { $0.name < $1.name }) {
+                let load = pseudoEvent(node)
+                for start in starts { loadOrderings.append((load, start)) }
+            }
         }
     }
 
@@ -375,23 +651,59 @@ struct TransitionGraphBuilder {
             guard let stopped = set.findAction(resource, "stopped") else { continue }
             if let start = set.findAction(resource, "start") { graphOrderings.append((stopped, start)) }
             if resource.kind == .clone && resource.promotable {
-                if let running = set.findAction(resource, "running"), let promote = set.findAction(resource, "promote") {
-                    graphOrderings.append((running, promote))
+                // pcmk__promotable_restart_ordering: start and promote after every instance
+                // stopped; stop, start and promote after every instance demoted; promote after
+                // every instance started.
+                let promote = set.findAction(resource, "promote")
+                if let running = set.findAction(resource, "running"), let promote { graphOrderings.append((running, promote)) }
+                // pcmk__order_promotable_instances: each instance demotes before it promotes
+                // (a group instance by its own pseudo-events).
+                for instance in resource.children where instance.kind == .group {
+                    if let demote = set.findAction(instance, "demote"), let promote = set.findAction(instance, "promote") {
+                        graphOrderings.append((demote, promote))
+                    }
                 }
+                if let promote { graphOrderings.append((stopped, promote)) }
                 if let demoted = set.findAction(resource, "demoted") {
-                    if let stop = set.findAction(resource, "stop") { graphOrderings.append((demoted, stop)) }
-                    if let promote = set.findAction(resource, "promote") { graphOrderings.append((demoted, promote)) }
+                    for task in ["stop", "start", "promote"] {
+                        if let then = set.findAction(resource, task) { graphOrderings.append((demoted, then)) }
+                    }
                 }
             }
             for child in resource.children where child.kind == .primitive {
                 for probe in probesByResource[ObjectIdentifier(child)] ?? [] { graphOrderings.append((probe, stopped)) }
             }
+            if resource.kind == .clone, truthy(resource.meta["ordered"]) { addOrderedCloneOrderings(resource) }
             // A group member stops after the member after it: that member's probes come first.
             if resource.kind == .group {
                 for index in resource.children.indices.dropFirst() {
                     guard let stop = set.findAction(resource.children[index - 1], "stop") else { continue }
                     for probe in probesByResource[ObjectIdentifier(resource.children[index])] ?? [] { graphOrderings.append((probe, stop)) }
                 }
+            }
+        }
+    }
+
+    /// An ordered clone (child_ordering_constraints): by instance number, each instance's
+    /// start after the previous one's, its stop before the previous one's; an instance counts
+    /// when exactly one of its own actions of that task is required (find_rsc_action).
+    private mutating func addOrderedCloneOrderings(_ clone: SchedulerResource) {
+        func number(_ instance: SchedulerResource) -> Int {
+            instance.id.lastIndex(of: ":").flatMap { Int(instance.id[instance.id.index(after: $0)...]) } ?? 0
+        }
+        func single(_ instance: SchedulerResource, _ task: String) -> Int? {
+            let required = instance.actions.filter { set.actions[$0].task == task && !set.actions[$0].optional }
+            return required.count == 1 ? required[0] : nil
+        }
+        var lastStop: Int?, lastStart: Int?
+        for instance in clone.children.sorted(by: { number($0) < number($1) }) {
+            if let stop = single(instance, "stop") {
+                if let lastStop { graphOrderings.append((stop, lastStop)) }
+                lastStop = stop
+            }
+            if let start = single(instance, "start") {
+                if let lastStart { graphOrderings.append((lastStart, start)) }
+                lastStart = start
             }
         }
     }
@@ -448,6 +760,23 @@ struct TransitionGraphBuilder {
         }
         for ordering in graphOrderings { after[ordering.first, default: []].append((ordering.then, false)) }
         var added: [(Int, Int)] = []
+        var firstOfOtherResource: Set<Int> = []
+        for ordering in set.orderings where set.actions[ordering.first].resource !== set.actions[ordering.then].resource {
+            firstOfOtherResource.insert(ordering.first)
+        }
+        // (Also the firsts of order constraints the working set keeps no ordering for, such
+        // as kind=Serialize.)
+        var constraintFirsts: Set<String> = []
+        for spec in set.orderConstraints { constraintFirsts.insert("\(spec.first.id)\u{0}\(spec.firstAction)") }
+        for case .order(let order) in set.cib.configuration.constraints where order.kind?.lowercased() == "serialize" {
+            if let first = order.first { constraintFirsts.insert("\(first)\u{0}\(order.firstAction ?? "start")") }
+        }
+        // A member's start and promote are always firsts (of its collective's milestones).
+        func placeholderExists(_ id: Int) -> Bool {
+            guard let resource = set.actions[id].resource else { return false }
+            return firstOfOtherResource.contains(id) || resource.parent != nil
+                || constraintFirsts.contains("\(resource.id)\u{0}\(set.actions[id].task)")
+        }
         for (_, probes) in probesByResource {
             for probe in probes {
                 guard let probed = set.actions[probe].resource else { continue }
@@ -457,6 +786,11 @@ struct TransitionGraphBuilder {
                     guard visited.insert(current).inserted else { continue }
                     precondition(visited.count <= set.actions.count, "restart orderings of a probe visited more actions than exist")
                     let action = set.actions[current]
+                    // (The placeholder start of a primitive placed nowhere has no node; Pacemaker
+                    // has such an action only when an ordering needs it as its first
+                    // (rsc_order_first creates it), else there is nothing to follow from it.)
+                    if action.node == nil, action.task == "start" || action.task == "promote",
+                       let resource = action.resource, resource.kind == .primitive, !placeholderExists(current) { continue }
                     if let resource = action.resource, resource.kind == .primitive, resource !== probed {
                         let task = action.task == "start" ? "stop" : (action.task == "promote" ? "demote" : nil)
                         if let task {
@@ -545,7 +879,7 @@ struct TransitionGraphBuilder {
             && (then.task == "stop" || then.task == "demote")
     }
 
-    /// Fencing comes before the starts and promotes of resources that need fencing, and
+    /// Fencing comes before the starts, promotes and migrate_tos of resources that need fencing, and
     /// before the start of one that needs quorum and was never seen on the node being fenced
     /// (pcmk__order_vs_fence).
     private mutating func addFencingOrderings() {
@@ -557,7 +891,8 @@ struct TransitionGraphBuilder {
                 let needsNothing = requires == "nothing" || (!needsFencing && !set.stonithEnabled && requires == nil)
                 for id in resource.actions {
                     let task = set.actions[id].task
-                    guard task == "start" || task == "promote" else { continue }
+                    // (A migrate_to needs what the start needs.)
+                    guard task == "start" || task == "promote" || task == "migrate_to" else { continue }
                     if needsFencing {
                         graphOrderings.append((fence, id))
                     } else if !needsNothing, task == "start", resource.allowed[target.name] != nil, !known(resource, on: target) {
@@ -572,7 +907,8 @@ struct TransitionGraphBuilder {
 
     func isKept(_ action: SchedulerAction) -> Bool {
         guard action.runnable, !action.optional else { return false }
-        if let resource = action.resource, !resource.managed, action.task != "monitor" { return false }
+        // (Of an unmanaged resource only monitors, and cancellations, which have an interval.)
+        if let resource = action.resource, !resource.managed, action.task != "monitor", (intervals[action.id] ?? 0) == 0 { return false }
         if action.pseudo || action.task == "stonith" || action.task == "do_shutdown" { return true }
         guard let node = action.node else { return false }
         if node.guestContainer != nil && !node.remoteRequiresReset { return true }
@@ -609,26 +945,16 @@ struct TransitionGraphBuilder {
         // The working set also orders a first action straight before each member action of a
         // group or clone ordered after it (so that requirement reaches them); the graph has
         // only the ordering before the collective's own pseudo-event.
-        var pairs: Set<Int> = []
-        let width = set.actions.count
-        for ordering in set.orderings { pairs.insert(ordering.first * width + ordering.then) }
-        func reachesThroughParent(_ ordering: Ordering) -> Bool {
-            let then = set.actions[ordering.then]
-            guard let member = then.resource, member.kind == .primitive else { return false }
-            var ancestor = member.parent
-            while let collective = ancestor {
-                if collective !== set.actions[ordering.first].resource,
-                   let entry = set.findAction(collective, then.task), pairs.contains(ordering.first * width + entry) { return true }
-                ancestor = collective.parent
-            }
-            return false
-        }
         for ordering in set.orderings where kept[ordering.first] && kept[ordering.then] {
             if reachesThroughParent(ordering) { continue }
             // (A clone's promoted milestone waits for its instances' promotions, not for its
             // promote pseudo-event.)
             let first = set.actions[ordering.first], then = set.actions[ordering.then]
             if first.task == "promote", then.task == "promoted", first.resource === then.resource, first.resource?.kind == .clone { continue }
+            // (Nor does a group's: pcmk__group_internal_constraints orders only stop -> stopped
+            // and start -> running; its promoted and demoted wait for its members.)
+            if first.resource === then.resource, first.resource?.kind == .group,
+               (first.task == "promote" && then.task == "promoted") || (first.task == "demote" && then.task == "demoted") { continue }
             if isReplacedFencingOrdering(ordering) { continue }
             let remapped = notificationRemapped(first: ordering.first, then: ordering.then)
             if kept[remapped] { inputs[ordering.then, default: []].append(remapped) }
@@ -642,6 +968,7 @@ struct TransitionGraphBuilder {
             if let first, let then, first !== then { continue }
             inputs[ordering.then, default: []].append(ordering.first)
         }
+        addLoadInputs(kept: kept, to: &inputs)
         var graphActions: [Int: TransitionGraph.Action] = [:]
         for id in order { graphActions[id] = graphAction(set.actions[id]) }
         var synapses: [TransitionGraph.Synapse] = []
@@ -667,6 +994,61 @@ struct TransitionGraphBuilder {
         return TransitionGraph(attributes: graphAttributes, synapses: synapses)
     }
 
+    /// Whether an ordering from a first action straight to a member's action of a group or
+    /// clone stands for the ordering before the collective's own pseudo-event (the working set
+    /// adds both, so that requirement reaches the members; the graph has only the latter).
+    private func reachesThroughParent(_ ordering: Ordering) -> Bool {
+        let then = set.actions[ordering.then]
+        guard let member = then.resource, member.kind == .primitive else { return false }
+        var ancestor = member.parent
+        while let collective = ancestor {
+            if collective !== set.actions[ordering.first].resource,
+               let entry = set.findAction(collective, then.task), orderingPairs.contains(ActionPair(first: ordering.first, then: entry)) { return true }
+            ancestor = collective.parent
+        }
+        return false
+    }
+
+    /// The load orderings that hold (should_add_input_to_graph for pe_order_load): both actions
+    /// on the same node, the target node for a migrate_to; a load_stopped -> migrate_to input
+    /// that would close a loop of inputs is dropped, newest action first (ordering_is_invalid:
+    /// two resources migrating past each other).
+    private func addLoadInputs(kept: [Bool], to inputs: inout [Int: [Int]]) {
+        var migrateInputs: [(first: Int, then: Int)] = []
+        for ordering in loadOrderings where kept[ordering.first] && kept[ordering.then] {
+            let first = set.actions[ordering.first], then = set.actions[ordering.then]
+            if then.task == "migrate_to" {
+                guard let node = first.node, node === then.resource?.allocatedTo else { continue }
+                migrateInputs.append(ordering)
+            } else {
+                guard let node = first.node, node === then.node else { continue }
+                inputs[ordering.then, default: []].append(ordering.first)
+            }
+        }
+        for ordering in migrateInputs { inputs[ordering.then, default: []].append(ordering.first) }
+        // (data_set->actions is newest first.)
+        for ordering in migrateInputs.sorted(by: { $0.then > $1.then }) {
+            if Self.reaches(from: ordering.first, to: ordering.then, inputs: inputs, limit: set.actions.count) {
+                inputs[ordering.then]?.removeAll { $0 == ordering.first }
+            }
+        }
+    }
+
+    /// Whether `target` is among the inputs of `start`, transitively (iterative, each action
+    /// visited once).
+    static func reaches(from start: Int, to target: Int, inputs: [Int: [Int]], limit: Int) -> Bool {
+        var visited: Set<Int> = [start]
+        var pending = [start]
+        while let current = pending.popLast() {
+            for input in inputs[current] ?? [] {
+                if input == target { return true }
+                if visited.insert(input).inserted { pending.append(input) }
+            }
+            precondition(visited.count <= limit + 1, "input search visited more actions than the \(limit) that exist")
+        }
+        return false
+    }
+
     /// An anonymous clone instance's name as its history knows it (Pacemaker's clone_name).
     private func cloneName(_ resource: SchedulerResource) -> String? {
         guard let name = resource.historyName, name != resource.id else { return nil }
@@ -683,8 +1065,9 @@ struct TransitionGraphBuilder {
             var attributes = ["CRM_meta_stonith_action": type]
             if let node { attributes["CRM_meta_on_node"] = node.name; attributes["CRM_meta_on_node_uuid"] = node.uuid }
             // The node's attributes as meta-attributes; a name with a colon (a clone instance's
-            // promotion score) does not make an XML attribute and is not written.
-            for (name, value) in action.node?.attributes ?? [:] where !name.hasPrefix("#") && !name.contains(":") {
+            // promotion score) or a '#' (a per-operation fail count) does not make an XML
+            // attribute and is not written.
+            for (name, value) in action.node?.attributes ?? [:] where !name.hasPrefix("#") && !name.contains(":") && !name.contains("#") {
                 attributes["CRM_meta_" + name.replacingDashes] = value
             }
             var downed: [String] = []
@@ -749,7 +1132,9 @@ struct TransitionGraphBuilder {
         if resource.kind == .primitive {
             for (name, value) in parameters(resource, on: action.node, action: action) { attributes[name] = value }
         }
-        var result = TransitionGraph.Action(id: action.id, element: isResourceOperation ? .resourceOperation : .pseudoEvent,
+        let element: TransitionGraph.Element = !isResourceOperation ? .pseudoEvent
+            : (action.task == "clear_failcount" ? .controllerEvent : .resourceOperation)
+        var result = TransitionGraph.Action(id: action.id, element: element,
                                             operation: operation, operationKey: operationKey, internalOperationKey: internalKey,
                                             node: isResourceOperation ? node : nil, primitive: primitive, attributes: attributes)
         if !isResourceOperation { result.plannedNode = node?.name }
@@ -811,7 +1196,7 @@ struct TransitionGraphBuilder {
             meta["operation"] = cancelled.task
             if let callID = cancelled.callID { meta["call_id"] = String(callID) }
         }
-        for (name, value) in extraMeta[action.id] ?? [:] { meta[name] = value }
+        for (name, value) in extraMeta[action.id] ?? [:] where !(name == "record-pending" && meta[name] != nil) { meta[name] = value }
         var result: [String: String] = [:]
         for (name, value) in meta { result["CRM_meta_" + name.replacingDashes] = value }
         // The clone's variables, and the instance number of a primitive instance.
