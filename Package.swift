@@ -264,14 +264,14 @@ let package = Package(
             dependencies: ["AgentTools", "AgentToolsShell", "Executor", "ExecutorShell", "ChildProcess", "TestSupport"]),
         // Pure: baton-crmd's node core (membership, quorum, DC, join, transient attributes, the
         // CIB write path through the DC) and its CPG message codec.
-        .target(name: "CRMCore", dependencies: ["TicketWire", "ClusterIdentity"]),
+        .target(name: "CRMCore", dependencies: ["TicketWire", "ClusterIdentity", "CIB"]),
         // Pure leaf: cluster identity (the Corosync node id) shared by the bindings and CRMCore.
         .target(name: "ClusterIdentity"),
-        .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore", "TicketWire", "SeededRandom"]),
+        .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore", "TicketWire", "SeededRandom", "CIB"]),
         // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
         .executableTarget(
             name: "baton-crmd",
-            dependencies: ["CRMCore", "Corosync", "CIB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CRMCore", "Corosync", "CIB", "CIBFiles", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/baton-crmd",
             linkerSettings: staticSwiftRuntime
         ),
