@@ -3,6 +3,7 @@
 // out its directives (CPG sends, timers, logs) and answers the local admin socket.
 import ArgumentParser
 import CIB
+import CIBFiles
 import CRMCore
 import Corosync
 import Foundation
@@ -23,22 +24,33 @@ struct CrmdCommand: AsyncParsableCommand {
     @Option(help: "The admin socket (unix, root only).") var socket = CrmdDefaults.socketPath
     @Option(help: "Seconds a cold start waits for nodes no member has ever seen (Pacemaker's dc-deadtime).")
     var dcDeadtime: Double = 20
-    @Option(help: "An initial CIB (XML): its cluster options (no-quorum-policy …) until the cluster's are known.")
+    @Option(help: "An initial CIB (XML), taken when --cib-dir holds none yet (its cluster options too).")
     var cib: String?
+    @Option(help: "Where this node keeps the CIB's configuration (cib.xml, its .sig, backups).")
+    var cibDir = CrmdDefaults.cibDirectory
 
     func validate() throws {
         guard dcDeadtime > 0, dcDeadtime <= 3600 else { throw ValidationError("--dc-deadtime must be in (0, 3600] seconds") }
         guard !group.isEmpty, group.utf8.count <= 127 else { throw ValidationError("--group must be 1 to 127 bytes") }
         guard socket.utf8.count < 108 else { throw ValidationError("--socket path must be under 108 bytes (sun_path)") }
+        guard !cibDir.isEmpty else { throw ValidationError("--cib-dir must name a directory") }
     }
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
-        let options = try cib.map(Self.clusterOptions(fromCIB:)) ?? [:]
+        let store = CIBStore(directory: cibDir)
+        let replica: CIBReplica
+        do {
+            replica = try Self.loadCIB(store, seed: cib)
+        } catch {
+            log("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let options = Self.clusterOptions(of: replica.document)
         let daemon: Daemon
         do {
             daemon = try await Daemon.start(group: group, socketPath: socket, dcDeadtime: .milliseconds(Int(dcDeadtime * 1000)),
-                                            clusterOptions: options)
+                                            clusterOptions: options, cib: replica, store: store)
         } catch {
             log("cannot start: \(error)")
             throw ExitCode(1)
@@ -47,27 +59,64 @@ struct CrmdCommand: AsyncParsableCommand {
         throw ExitCode(code)
     }
 
-    /// The cluster options of the initial CIB's crm_config (only the ones every node needs now).
-    static func clusterOptions(fromCIB path: String) throws -> [String: String] {
+    /// The stored CIB (digest checked; a bad `cib.xml` is named and the newest good backup
+    /// used), else the `--cib` seed (saved at once), else an empty CIB (version 0.0.0, which
+    /// any other node's CIB outranks at the first join).
+    static func loadCIB(_ store: CIBStore, seed: String?) throws -> CIBReplica {
+        do {
+            try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ValidationError("--cib-dir \(store.directory): \(error.localizedDescription)")
+        }
+        do {
+            let loaded = try store.loadNewestGood()
+            for skipped in loaded.skipped { log("CIB: \(skipped); using \(loaded.file)") }
+            let replica = try CIBReplica(document: loaded.document)
+            log("CIB \(replica.version) loaded from \(loaded.file)")
+            return replica
+        } catch let error as CIBStoreError where error.kind == .missing {
+            // Nothing stored yet.
+        } catch let error as CIBStoreError {
+            throw ValidationError("the stored CIB cannot be used and no backup verifies: \(error)")
+        }
+        guard let seed else {
+            log("CIB: none in \(store.directory) and no --cib: starting from an empty CIB (0.0.0)")
+            return .empty
+        }
+        let replica: CIBReplica
+        do {
+            replica = try CIBReplica(document: try CrmdCommand.readXML(seed))
+        } catch {
+            throw ValidationError("--cib \(seed): \(error)")
+        }
+        try store.save(replica.document)
+        log("CIB \(replica.version) seeded from \(seed) into \(store.path)")
+        return replica
+    }
+
+    static func readXML(_ path: String) throws -> XMLElement {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ValidationError("--cib \(path): \(error.localizedDescription)")
+            throw ValidationError("\(path): \(error.localizedDescription)")
         }
-        do {
-            let cib = try CIB(xml: try XMLCodec.parse(text))
-            var options: [String: String] = [:]
-            if let policy = cib.configuration.clusterProperty(AttributeName.noQuorumPolicy) { options[AttributeName.noQuorumPolicy] = policy }
-            return options
-        } catch {
-            throw ValidationError("--cib \(path): \(error)")
-        }
+        return try XMLCodec.parse(text)
+    }
+
+    /// The cluster options every node needs before a round (no-quorum-policy …).
+    static func clusterOptions(of document: XMLElement) -> [String: String] {
+        guard let cib = try? CIB(xml: document) else { return [:] }
+        var options: [String: String] = [:]
+        if let policy = cib.configuration.clusterProperty(AttributeName.noQuorumPolicy) { options[AttributeName.noQuorumPolicy] = policy }
+        return options
     }
 }
 
 enum CrmdDefaults {
     static let socketPath = "/run/baton/crmd.sock"
+    static let cibDirectory = "/var/lib/baton/crmd"
 }
 
 func log(_ message: String) {
@@ -85,6 +134,8 @@ enum Event: Sendable {
     /// timer that fired anyway must not act).
     case timer(NodeCore.TimerKind, generation: Int)
     case attribute(AttributeTarget, name: String, value: String?, reply: AdminReply)
+    case cibQuery(scope: String?, reply: AdminReply)
+    case cibWrite(CIBOperation, reply: AdminReply)
     case ended(source: String, error: String?)
     case terminate
 }
@@ -112,6 +163,7 @@ final class Daemon: Sendable {
     let status: Mutex<NodeStatus>
     let timing: Mutex<NodeStatus.Timing>
     let admin: AdminSocket
+    let store: CIBStore
     private let initialCore: NodeCore
     /// Events waiting for the loop at most (CPG's own buffer holds 100,000 more); past it the
     /// daemon exits for a restart rather than lose an event of the group's order.
@@ -125,8 +177,9 @@ final class Daemon: Sendable {
 
     var hasOverflowed: Bool { overflowed.withLock { $0 } }
 
-    private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String) throws {
+    private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String, store: CIBStore) throws {
         self.group = group
+        self.store = store
         self.voteQuorum = voteQuorum
         self.initialCore = core
         (events, input) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(Daemon.eventsQueuedMax))
@@ -137,7 +190,8 @@ final class Daemon: Sendable {
         admin = try AdminSocket(path: socketPath)
     }
 
-    static func start(group name: String, socketPath: String, dcDeadtime: Duration, clusterOptions: [String: String]) async throws -> Daemon {
+    static func start(group name: String, socketPath: String, dcDeadtime: Duration, clusterOptions: [String: String],
+                      cib: CIBReplica, store: CIBStore) async throws -> Daemon {
         let map = try await ClusterMap.connect()
         let configured: [ClusterNode]
         do {
@@ -157,10 +211,10 @@ final class Daemon: Sendable {
             throw error
         }
         let local = Member(nodeID: group.localNodeID, pid: UInt32(getpid()))
-        let core = NodeCore(settings: .init(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions))
+        let core = NodeCore(settings: .init(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions), cib: cib)
         log("node \(local.nodeID) pid \(local.pid) joined group \(name); nodelist \(nodelist.map { "\($0.name)=\($0.nodeID)" }.joined(separator: " "))")
         do {
-            return try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath)
+            return try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath, store: store)
         } catch {
             await group.close()
             await voteQuorum.close()
@@ -278,6 +332,8 @@ struct Loop {
     /// The generation of each running timer; a fire of another generation is stale.
     var runningTimers: [NodeCore.TimerKind: Int] = [:]
     var nextGeneration = 1
+    /// Admins waiting for their CIB write's acknowledgement, by request id.
+    var cibReplies: [UInt64: AdminReply] = [:]
 
     init(core: NodeCore, daemon: Daemon, timers: AsyncStream<TimerRequest>.Continuation) {
         self.core = core
@@ -303,6 +359,22 @@ struct Loop {
                 do {
                     let directives = try core.requestAttribute(target, name: name, value: value)
                     reply.send("accepted\n")
+                    await perform(directives)
+                } catch {
+                    reply.send("error: \(error)\n")
+                }
+            case .cibQuery(let scope, let reply):
+                do {
+                    reply.send(PacemakerXMLText.text(try core.cibQuery(scope: scope), formatted: true))
+                } catch {
+                    reply.send("error: \(error)\n")
+                }
+            case .cibWrite(let operation, let reply):
+                let now = nowMilliseconds()
+                daemon.timing.withLock { $0.lastCIBRequestMilliseconds = now }
+                do {
+                    let (requestID, directives) = try core.requestCIB(operation)
+                    cibReplies[requestID] = reply
                     await perform(directives)
                 } catch {
                     reply.send("error: \(error)\n")
@@ -353,11 +425,35 @@ struct Loop {
                 daemon.timing.withLock { $0.quorateSinceMilliseconds = quorate ? now : nil }
                 log(quorate ? "partition with quorum" : "partition WITHOUT quorum (no-quorum-policy=\(core.noQuorumPolicy))")
             case .cibApplied(let write):
-                log("CIB write \(write.sequence) from \(write.origin) applied (\(write.payload.count) bytes)")
+                if write.origin == core.local, let reply = cibReplies.removeValue(forKey: write.requestID) {
+                    reply.send("ok \(core.cib.version)\n")
+                }
+            case .cibRefused(let requestID, let reason):
+                log("CIB write \(requestID) refused by the DC: \(reason)")
+                cibReplies.removeValue(forKey: requestID)?.send("error: \(reason)\n")
+            case .cibCommitted(let version):
+                do {
+                    try daemon.store.save(core.cib.document, lastWritten: Self.lastWritten())
+                } catch {
+                    log("CIB \(version) NOT saved: \(error)")
+                }
+                // Applied and persisted (the save's fsyncs included).
+                let now = nowMilliseconds()
+                daemon.timing.withLock { $0.lastCIBCommitMilliseconds = now }
             case .garbage(let sender, let reason):
                 log("dropped a message from \(sender): \(reason)")
             }
         }
+    }
+
+    /// `cib-last-written` as Pacemaker writes it (`Sun Dec  6 13:40:00 2026`).
+    static func lastWritten() -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = strftime(&buffer, buffer.count, "%a %b %e %H:%M:%S %Y", &parts)
+        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     func publish() {
