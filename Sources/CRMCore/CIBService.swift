@@ -83,8 +83,9 @@ public struct CIBReplica: Sendable, Equatable {
     public private(set) var version: CIBVersion
     /// The versioned digest of `document`, when computed or carried by the last patchset.
     public private(set) var knownDigest: String?
-    /// The serialized size when last measured, plus the patchsets since (point 4's choice).
-    public private(set) var approximateBytes: Int
+    /// The serialized size when last measured, plus half of each patchset's text since (point
+    /// 4's choice of when to digest: an estimate is enough).
+    public internal(set) var approximateBytes: Int
 
     /// An empty CIB (what a node without a stored one starts from: version 0.0.0).
     public static var empty: CIBReplica {
@@ -185,14 +186,12 @@ public struct CIBReplica: Sendable, Equatable {
         let target = reached > version ? reached : version.bumped(by: changesConfiguration ? .configuration : .status)
         target.write(to: &next)
         let made: Patchset?
-        do { made = try Patchset.make(from: document, to: next, asCIB: true) } catch { throw CIBRequestError("\(error)") }
-        guard var patch = made else { return nil }
-        if !withDigest { patch.digest = nil }
+        do { made = try Patchset.make(from: document, to: next, asCIB: true, withDigest: withDigest) } catch { throw CIBRequestError("\(error)") }
+        guard let patch = made else { return nil }
         var replica = self
         replica.document = next
         replica.version = target
         replica.knownDigest = patch.digest
-        replica.approximateBytes = max(0, approximateBytes + patch.text().utf8.count / 2)
         return (replica, patch)
     }
 

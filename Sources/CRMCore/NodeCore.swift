@@ -562,12 +562,14 @@ public struct NodeCore: Sendable {
             || nextCIBSequence % UInt64(settings.digestInterval) == 0
         var ordered = write
         do {
-            if let (next, patch) = try projected.execute(operation, withDigest: withDigest) {
+            if let (executed, patch) = try projected.execute(operation, withDigest: withDigest) {
+                var next = executed
                 let text = Array(patch.text().utf8)
                 guard text.count <= MessageWire.cibPayloadBytesMax else {
                     return refuse("the change's patchset is \(text.count) bytes, over one message's \(MessageWire.cibPayloadBytesMax): split it")
                 }
                 ordered.payload = text
+                next.approximateBytes += text.count / 2
                 projected = next
             } else {
                 ordered.payload = []

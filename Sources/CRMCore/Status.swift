@@ -51,6 +51,8 @@ public struct NodeStatus: Codable, Equatable, Sendable {
         /// changed (a patchset applied or a sync taken): crm-bench's write and sync figures.
         public var lastCIBRequestMilliseconds: Int64?
         public var lastCIBCommitMilliseconds: Int64?
+        /// When the CIB was last saved (after the commit, off the event loop).
+        public var lastCIBPersistMilliseconds: Int64?
         public init(startedMilliseconds: Int64, statusMilliseconds: Int64, lastMembershipMilliseconds: Int64?,
                     quorateSinceMilliseconds: Int64?, dcSinceMilliseconds: Int64?,
                     lastCIBRequestMilliseconds: Int64? = nil, lastCIBCommitMilliseconds: Int64? = nil) {

@@ -164,6 +164,7 @@ final class Daemon: Sendable {
     let timing: Mutex<NodeStatus.Timing>
     let admin: AdminSocket
     let store: CIBStore
+    let writer: CIBWriter
     private let initialCore: NodeCore
     /// Events waiting for the loop at most (CPG's own buffer holds 100,000 more); past it the
     /// daemon exits for a restart rather than lose an event of the group's order.
@@ -180,6 +181,7 @@ final class Daemon: Sendable {
     private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String, store: CIBStore) throws {
         self.group = group
         self.store = store
+        writer = CIBWriter(store: store)
         self.voteQuorum = voteQuorum
         self.initialCore = core
         (events, input) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(Daemon.eventsQueuedMax))
@@ -269,6 +271,7 @@ final class Daemon: Sendable {
             return code
         }
         signals.forEach { $0.cancel() }
+        writer.finish()
         log("exiting with status \(code)")
         return code
     }
@@ -310,6 +313,7 @@ final class Daemon: Sendable {
         var snapshot = status.withLock { $0 }
         var times = timing.withLock { $0 }
         times.statusMilliseconds = nowMilliseconds()
+        times.lastCIBPersistMilliseconds = writer.lastSavedMilliseconds
         snapshot.timing = times
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -432,32 +436,76 @@ struct Loop {
                 log("CIB write \(requestID) refused by the DC: \(reason)")
                 cibReplies.removeValue(forKey: requestID)?.send("error: \(reason)\n")
             case .cibCommitted(let version):
-                do {
-                    try daemon.store.save(core.cib.document, lastWritten: Self.lastWritten())
-                } catch {
-                    log("CIB \(version) NOT saved: \(error)")
-                }
-                // Applied and persisted (the save's fsyncs included).
                 let now = nowMilliseconds()
                 daemon.timing.withLock { $0.lastCIBCommitMilliseconds = now }
+                daemon.writer.post(core.cib.document, version: version)
             case .garbage(let sender, let reason):
                 log("dropped a message from \(sender): \(reason)")
             }
         }
     }
 
-    /// `cib-last-written` as Pacemaker writes it (`Sun Dec  6 13:40:00 2026`).
-    static func lastWritten() -> String {
-        var now = time(nil)
-        var parts = tm()
-        localtime_r(&now, &parts)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let count = strftime(&buffer, buffer.count, "%a %b %e %H:%M:%S %Y", &parts)
-        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     func publish() {
         let snapshot = core.status()
         daemon.status.withLock { $0 = snapshot }
+    }
+}
+
+/// Saves the configuration off the event loop, as pacemaker-based writes the CIB from a child
+/// process: the newest document posted wins (a save overtaken by a newer write is skipped), so
+/// a burst of writes costs one save per save's duration, not one per write. `finish` saves
+/// what is still pending and returns (SIGTERM, corosync gone).
+final class CIBWriter: Sendable {
+    private struct State: Sendable {
+        var pending: (document: XMLElement, version: CIBVersion)?
+        var finished = false
+        var lastSaved: Int64?
+    }
+
+    private let store: CIBStore
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(store: CIBStore) {
+        self.store = store
+        Thread { [self] in run() }.start()
+    }
+
+    /// When the last save completed (fsyncs included), wall-clock milliseconds.
+    var lastSavedMilliseconds: Int64? { state.withLock { $0.lastSaved } }
+
+    func post(_ document: XMLElement, version: CIBVersion) {
+        state.withLock { $0.pending = (document, version) }
+        wake.signal()
+    }
+
+    func finish() {
+        state.withLock { $0.finished = true }
+        wake.signal()
+        done.wait()
+    }
+
+    private func run() {
+        while true {
+            wake.wait()
+            let (next, finished) = state.withLock { state in
+                defer { state.pending = nil }
+                return (state.pending, state.finished)
+            }
+            if let next {
+                do {
+                    try store.save(next.document, lastWritten: CtimeText.text(secondsSinceEpoch: Date().timeIntervalSince1970))
+                    let now = nowMilliseconds()
+                    state.withLock { $0.lastSaved = now }
+                } catch {
+                    log("CIB \(next.version) NOT saved: \(error)")
+                }
+            }
+            if finished {
+                done.signal()
+                return
+            }
+        }
     }
 }

@@ -65,12 +65,7 @@ struct CrmStatus: AsyncParsableCommand {
 
     /// `Sun Dec  6 13:40:00 2026`, as crm_mon prints times (local time).
     static func ctime(_ seconds: Double) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        localtime_r(&time, &parts)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let count = strftime(&buffer, buffer.count, "%a %b %e %H:%M:%S %Y", &parts)
-        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        CtimeText.text(secondsSinceEpoch: seconds)
     }
 }
 
