@@ -28,12 +28,15 @@ struct CrmdCommand: AsyncParsableCommand {
     var cib: String?
     @Option(help: "Where this node keeps the CIB's configuration (cib.xml, its .sig, backups).")
     var cibDir = CrmdDefaults.cibDirectory
+    @Option(help: "As DC: CIBs up to this many bytes get a digest in every patchset, larger ones in every 16th (a digest costs ~10 ms per MB on every node).")
+    var digestEveryWriteBytes = 1 << 16
 
     func validate() throws {
         guard dcDeadtime > 0, dcDeadtime <= 3600 else { throw ValidationError("--dc-deadtime must be in (0, 3600] seconds") }
         guard !group.isEmpty, group.utf8.count <= 127 else { throw ValidationError("--group must be 1 to 127 bytes") }
         guard socket.utf8.count < 108 else { throw ValidationError("--socket path must be under 108 bytes (sun_path)") }
         guard !cibDir.isEmpty else { throw ValidationError("--cib-dir must name a directory") }
+        guard digestEveryWriteBytes >= 0 else { throw ValidationError("--digest-every-write-bytes must not be negative") }
     }
 
     func run() async throws {
@@ -50,7 +53,7 @@ struct CrmdCommand: AsyncParsableCommand {
         let daemon: Daemon
         do {
             daemon = try await Daemon.start(group: group, socketPath: socket, dcDeadtime: .milliseconds(Int(dcDeadtime * 1000)),
-                                            clusterOptions: options, cib: replica, store: store)
+                                            clusterOptions: options, cib: replica, store: store, digestEveryWriteBytes: digestEveryWriteBytes)
         } catch {
             log("cannot start: \(error)")
             throw ExitCode(1)
@@ -193,7 +196,7 @@ final class Daemon: Sendable {
     }
 
     static func start(group name: String, socketPath: String, dcDeadtime: Duration, clusterOptions: [String: String],
-                      cib: CIBReplica, store: CIBStore) async throws -> Daemon {
+                      cib: CIBReplica, store: CIBStore, digestEveryWriteBytes: Int) async throws -> Daemon {
         let map = try await ClusterMap.connect()
         let configured: [ClusterNode]
         do {
@@ -213,7 +216,8 @@ final class Daemon: Sendable {
             throw error
         }
         let local = Member(nodeID: group.localNodeID, pid: UInt32(getpid()))
-        let core = NodeCore(settings: .init(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions), cib: cib)
+        let core = NodeCore(settings: .init(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions,
+                                            digestEveryWriteBytesMax: digestEveryWriteBytes), cib: cib)
         log("node \(local.nodeID) pid \(local.pid) joined group \(name); nodelist \(nodelist.map { "\($0.name)=\($0.nodeID)" }.joined(separator: " "))")
         do {
             return try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath, store: store)

@@ -184,6 +184,29 @@ import Testing
         #expect(order == ["request", "ordered"])
     }
 
+    @Test func aRoundsSyncCutByItsHolderLeavingIsSentByTheNextBest() throws {
+        var bed = Harness(nodes: 3)
+        bed.start([n1], cib: try Self.replica(epoch: 1, resources: []))
+        bed.fire(.dcDeadtime, on: n1)
+        let newest = try Self.replica(epoch: 9, resources: ["kept"])
+        bed.start([n2, n3], cib: newest)
+        // The round ends when the last announce is delivered; n2 (the best, lowest of the
+        // two) sends its sync, which is lost with n2 (killed before its messages went out).
+        while !bed.core(n1).settled || bed.core(n1).view?.members.count != 3 {
+            let (sender, bytes) = bed.queues[0].removeFirst()
+            for member in bed.partitions[0] { bed.deliver(bytes, from: sender, to: member) }
+        }
+        #expect(bed.core(n1).awaitingSyncFrom == n2)
+        bed.queues[0].removeAll { $0.sender == n2 }
+        try bed.request(n1) { try $0.requestCIB(.replace(scope: "resources", xml: Self.resources(["kept", "added"]))).directives }
+        bed.stop(n2)
+        bed.deliverAll()
+        #expect(bed.agreedDC() == n1)
+        #expect(bed.sameCIB([n1, n3]))
+        #expect(try bed.core(n1).cibQuery(scope: "resources").children.map { $0["id"] } == ["kept", "added"])
+        #expect(bed.core(n3).cib.version == CIBVersion(adminEpoch: 0, epoch: 10, numUpdates: 0))
+    }
+
     @Test func aMemberThatCannotApplyAPatchsetIsRepairedByAFullSync() throws {
         var bed = settled()
         try bed.request(n1) { try $0.requestCIB(.replace(scope: "resources", xml: Self.resources(["a"]))).directives }
