@@ -118,6 +118,7 @@ let package = Package(
                 "ExecutorShell",
                 "ChildProcess",
                 "CRMCore",
+                "CIBFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CIBFiles
 import CRMCore
 import Foundation
 

@@ -5,7 +5,8 @@ import Darwin
 #endif
 
 /// Times as Pacemaker writes them for people (`Sun Dec  6 13:40:00 2026`, local time):
-/// crm_mon's "Last updated", the CIB's `cib-last-written`. The caller passes the time.
+/// the CIB's `cib-last-written`, crm_mon's "Last updated". The caller passes the time (here,
+/// beside CIBStore, because it reads the local time zone: no pure module may).
 public enum CtimeText {
     public static func text(secondsSinceEpoch seconds: Double) -> String {
         var time = time_t(seconds)
