@@ -122,6 +122,7 @@ let package = Package(
                 "CIBAttributes",
                 "AgentTools",
                 "CRMSimulation",
+                "CIBFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -276,17 +277,17 @@ let package = Package(
             dependencies: ["AgentTools", "AgentToolsShell", "Executor", "ExecutorShell", "ChildProcess", "TestSupport"]),
         // Pure: baton-crmd's node core (membership, quorum, DC, join, transient attributes, the
         // CIB write path through the DC) and its CPG message codec.
-        .target(name: "CRMCore", dependencies: ["TicketWire", "ClusterIdentity"]),
+        .target(name: "CRMCore", dependencies: ["TicketWire", "ClusterIdentity", "CIB"]),
         // Pure: baton-crmd's NodeCore on the simulation kernel (`baton crm simulate`).
         .target(name: "CRMSimulation", dependencies: ["CRMCore", "SimulationKernel"], swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "CRMSimulationTests", dependencies: ["CRMSimulation", "CRMCore", "SimulationKernel"]),
         // Pure leaf: cluster identity (the Corosync node id) shared by the bindings and CRMCore.
         .target(name: "ClusterIdentity"),
-        .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore", "TicketWire", "SeededRandom"]),
+        .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore", "TicketWire", "SeededRandom", "CIB"]),
         // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
         .executableTarget(
             name: "baton-crmd",
-            dependencies: ["CRMCore", "Corosync", "CIB", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CRMCore", "Corosync", "CIB", "CIBFiles", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/baton-crmd",
             linkerSettings: staticSwiftRuntime
         ),

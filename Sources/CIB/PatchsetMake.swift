@@ -20,8 +20,13 @@
 extension Patchset {
     /// The patchset that turns `old` into `new`; nil when they do not differ.
     /// `asCIB` (`crm_diff -c`, and what the CIB managers use): attribute reordering is not a
-    /// change, and the result's versioned digest is included.
+    /// change, and the result's versioned digest is included unless `withDigest` is false (a
+    /// large CIB's writer leaves it out of most patchsets: it costs a pass over the document).
     public static func make(from old: XMLElement, to new: XMLElement, asCIB: Bool = true) throws(PatchsetError) -> Patchset? {
+        try make(from: old, to: new, asCIB: asCIB, withDigest: true)
+    }
+
+    public static func make(from old: XMLElement, to new: XMLElement, asCIB: Bool, withDigest: Bool) throws(PatchsetError) -> Patchset? {
         guard old.name == new.name, old["id"]?.lowercased() == new["id"]?.lowercased() else {
             throw PatchsetError(.rootsDiffer(old: "<\(old.name)\(old["id"].map { " id=\($0)" } ?? "")>",
                                              new: "<\(new.name)\(new["id"].map { " id=\($0)" } ?? "")>"))
@@ -35,7 +40,7 @@ extension Patchset {
         guard !changes.isEmpty else { return nil }
         let versions = Versions(source: try versionForPatch(old, removedFrom: nil), target: try versionForPatch(new, removedFrom: old))
         var digest: String?
-        if asCIB {
+        if asCIB && withDigest {
             digest = CIBDigest.compute(new, featureSet: old["crm_feature_set"])
         }
         return Patchset(versions: versions, digest: digest, changes: changes)

@@ -1,3 +1,5 @@
+import CIB
+
 /// What baton-crmd processes say to each other over the CPG group. Every message reaches every
 /// member (the sender too) in one total order; the join round's messages carry the fingerprint
 /// of the view they were built for.
@@ -21,9 +23,13 @@ public struct Announce: Hashable, Sendable {
     public var clusterOptions: [String: String]
     /// The last CIB write sequence the sender applied.
     public var cibSequence: UInt64
+    /// The version of the sender's CIB: the best one (highest version) wins the round.
+    public var cibVersion: CIBVersion
+    /// The versioned digest of the sender's CIB: members that differ from the best one get it.
+    public var cibDigest: String
 
     public init(view: UInt64, nodeName: String, dc: Member?, seen: [NodeID], attributes: [String: String],
-                clusterOptions: [String: String], cibSequence: UInt64) {
+                clusterOptions: [String: String], cibSequence: UInt64, cibVersion: CIBVersion = CIBVersion(), cibDigest: String = "") {
         self.view = view
         self.nodeName = nodeName
         self.dc = dc
@@ -31,6 +37,8 @@ public struct Announce: Hashable, Sendable {
         self.attributes = attributes
         self.clusterOptions = clusterOptions
         self.cibSequence = cibSequence
+        self.cibVersion = cibVersion
+        self.cibDigest = cibDigest
     }
 }
 
@@ -61,7 +69,8 @@ public struct AttributeChange: Hashable, Sendable {
 }
 
 /// A CIB write on its way to the DC (request) or back from it (applied, with the DC's sequence).
-/// The payload is opaque here: the CIB service's patchsets plug in next.
+/// In a request the payload is an encoded `CIBOperation`; in the DC's ordered broadcast it is
+/// the v2 patchset's text every member applies (empty: the write changed nothing).
 public struct CIBWrite: Hashable, Sendable {
     public var view: UInt64
     public var origin: Member
@@ -89,4 +98,10 @@ public enum Message: Hashable, Sendable {
     case attributeUpdate(AttributeChange)
     case cibWriteRequest(CIBWrite)
     case cibWriteApplied(CIBWrite)
+    /// The DC refused a write (the reason goes back to the admin who asked).
+    case cibWriteRefused(view: UInt64, origin: Member, requestID: UInt64, reason: String)
+    /// A member could not apply a patchset: it asks the DC for the whole CIB.
+    case cibSyncRequest(view: UInt64)
+    /// One chunk of a whole CIB, from the DC or the holder of the round's best CIB.
+    case cibSync(CIBSync)
 }

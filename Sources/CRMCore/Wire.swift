@@ -1,3 +1,4 @@
+import CIB
 import TicketWire
 
 /// The bytes of a `Message` on the CPG group: versioned, length-checked, decoded with typed
@@ -8,7 +9,7 @@ import TicketWire
 /// | bytes | field    | value                                          |
 /// |-------|----------|------------------------------------------------|
 /// | 0..3  | magic    | "BCRM" (0x4243524D)                            |
-/// | 4     | version  | 1                                              |
+/// | 4     | version  | 2 (2 added the CIB: versions, refusals, syncs) |
 /// | 5     | type     | `MessageWire.Kind`                             |
 /// | 6..7  | reserved | 0 (anything else is refused)                   |
 /// | 8..11 | length   | payload bytes, exactly what follows the header |
@@ -17,7 +18,7 @@ import TicketWire
 /// and drops the message; nothing here traps on bytes from the network.
 public enum MessageWire {
     public static let magic: UInt32 = 0x4243_524D
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     public static let headerBytes = 12
     /// The largest message (bytes, header included); the CPG binding refuses larger sends too.
     public static let messageBytesMax = 1 << 20
@@ -34,7 +35,14 @@ public enum MessageWire {
         case attributeUpdate = 5
         case cibWriteRequest = 6
         case cibWriteApplied = 7
+        case cibWriteRefused = 8
+        case cibSyncRequest = 9
+        case cibSync = 10
     }
+
+    /// The bytes of a CIB operation, patchset or sync chunk one message can carry (the rest
+    /// of the message is at most this much smaller than `messageBytesMax`).
+    public static let cibPayloadBytesMax = messageBytesMax - 512
 
     /// The message's bytes. A message over `messageBytesMax` is its builder's bug (the core
     /// checks sizes of what it accepts from admins): it traps. `encodedIfFits` never does.
@@ -63,6 +71,8 @@ public enum MessageWire {
             writeMap(announce.attributes, into: &writer)
             writeMap(announce.clusterOptions, into: &writer)
             writer.u64(announce.cibSequence)
+            writeVersion(announce.cibVersion, into: &writer)
+            writer.string(announce.cibDigest, lengthMax: nameBytesMax)
         case .deadtimeExpired(let view):
             writer.u64(view)
         case .joinAck(let view, let dc, let members):
@@ -97,6 +107,20 @@ public enum MessageWire {
             guard write.payload.count <= messageBytesMax else { return nil }
             writer.u32(UInt32(write.payload.count))
             writer.raw(write.payload)
+        case .cibWriteRefused(let view, let origin, let requestID, let reason):
+            writer.u64(view)
+            writeMember(origin, into: &writer)
+            writer.u64(requestID)
+            writer.string(reason.validPrefix(valueBytesMax), lengthMax: valueBytesMax)
+        case .cibSyncRequest(let view):
+            writer.u64(view)
+        case .cibSync(let sync):
+            writer.u64(sync.view)
+            writeVersion(sync.version, into: &writer)
+            writer.string(sync.digest, lengthMax: nameBytesMax)
+            guard sync.chunk.count <= messageBytesMax else { return nil }
+            writer.u32(UInt32(sync.chunk.count))
+            writer.raw(sync.chunk)
         }
         let length = writer.bytes.count - headerBytes
         guard writer.bytes.count <= messageBytesMax else { return nil }
@@ -118,8 +142,8 @@ public enum MessageWire {
             guard reserved == 0 else { throw CRMWireError.field(.invalid(field: "reserved", offset: 6, reason: "must be 0, is \(reserved)")) }
             let length = Int(try reader.u32("length"))
             guard length == reader.remaining else { throw CRMWireError.lengthMismatch(declared: length, actual: reader.remaining) }
-            let message = try body(kind, &reader)
-            guard reader.remaining == 0 else { throw CRMWireError.field(.trailingBytes(count: reader.remaining)) }
+            let (message, tail) = try body(kind, &reader, bytes)
+            guard tail || reader.remaining == 0 else { throw CRMWireError.field(.trailingBytes(count: reader.remaining)) }
             return message
         } catch let error as CRMWireError {
             throw error
@@ -130,7 +154,38 @@ public enum MessageWire {
         }
     }
 
-    private static func body(_ kind: Kind, _ reader: inout ByteReader) throws -> Message {
+    /// The message, and whether it took the rest of the bytes as its last field.
+    private static func body(_ kind: Kind, _ reader: inout ByteReader, _ bytes: [UInt8]) throws -> (Message, Bool) {
+        switch kind {
+        case .cibWriteRequest, .cibWriteApplied:
+            let view = try reader.u64("cib.view")
+            let origin = try readMember("cib.origin", &reader)
+            let requestID = try reader.u64("cib.requestID")
+            let sequence = try reader.u64("cib.sequence")
+            let payload = try tail("cib.payload", &reader, bytes)
+            let write = CIBWrite(view: view, origin: origin, requestID: requestID, sequence: sequence, payload: payload)
+            return (kind == .cibWriteRequest ? .cibWriteRequest(write) : .cibWriteApplied(write), true)
+        case .cibSync:
+            let view = try reader.u64("cibSync.view")
+            let version = try readVersion("cibSync.version", &reader)
+            let digest = try reader.string("cibSync.digest", lengthMax: nameBytesMax)
+            let chunk = try tail("cibSync.chunk", &reader, bytes)
+            return (.cibSync(CIBSync(view: view, version: version, digest: digest, chunk: chunk)), true)
+        default:
+            return (try fields(kind, &reader), false)
+        }
+    }
+
+    /// A u32 count and exactly that many bytes, the last field of the message.
+    private static func tail(_ field: String, _ reader: inout ByteReader, _ bytes: [UInt8]) throws(WireError) -> [UInt8] {
+        let count = Int(try reader.u32(field + ".count"))
+        guard count == reader.remaining else {
+            throw WireError.invalid(field: field + ".count", offset: reader.offset - 4, reason: "declares \(count) bytes, \(reader.remaining) follow")
+        }
+        return Array(bytes[reader.offset...])
+    }
+
+    private static func fields(_ kind: Kind, _ reader: inout ByteReader) throws -> Message {
         switch kind {
         case .announce:
             let view = try reader.u64("announce.view")
@@ -143,8 +198,10 @@ public enum MessageWire {
             let attributes = try readMap("announce.attributes", &reader)
             let options = try readMap("announce.clusterOptions", &reader)
             let sequence = try reader.u64("announce.cibSequence")
+            let version = try readVersion("announce.cibVersion", &reader)
+            let digest = try reader.string("announce.cibDigest", lengthMax: nameBytesMax)
             return .announce(Announce(view: view, nodeName: name, dc: dc, seen: seen, attributes: attributes,
-                                      clusterOptions: options, cibSequence: sequence))
+                                      clusterOptions: options, cibSequence: sequence, cibVersion: version, cibDigest: digest))
         case .deadtimeExpired:
             return .deadtimeExpired(view: try reader.u64("deadtimeExpired.view"))
         case .joinAck:
@@ -171,20 +228,16 @@ public enum MessageWire {
             let value = try reader.bool("attribute.hasValue") ? try reader.string("attribute.value", lengthMax: valueBytesMax) : nil
             let change = AttributeChange(view: view, origin: origin, requestID: requestID, target: target, name: name, value: value)
             return kind == .attributeRequest ? .attributeRequest(change) : .attributeUpdate(change)
-        case .cibWriteRequest, .cibWriteApplied:
-            let view = try reader.u64("cib.view")
-            let origin = try readMember("cib.origin", &reader)
-            let requestID = try reader.u64("cib.requestID")
-            let sequence = try reader.u64("cib.sequence")
-            let count = Int(try reader.u32("cib.payload.count"))
-            guard count == reader.remaining else {
-                throw WireError.invalid(field: "cib.payload.count", offset: reader.offset - 4, reason: "declares \(count) bytes, \(reader.remaining) follow")
-            }
-            var payload: [UInt8] = []
-            payload.reserveCapacity(count)
-            for _ in 0..<count { payload.append(try reader.u8("cib.payload")) }
-            let write = CIBWrite(view: view, origin: origin, requestID: requestID, sequence: sequence, payload: payload)
-            return kind == .cibWriteRequest ? .cibWriteRequest(write) : .cibWriteApplied(write)
+        case .cibWriteRefused:
+            let view = try reader.u64("cibRefused.view")
+            let origin = try readMember("cibRefused.origin", &reader)
+            let requestID = try reader.u64("cibRefused.requestID")
+            let reason = try reader.string("cibRefused.reason", lengthMax: valueBytesMax)
+            return .cibWriteRefused(view: view, origin: origin, requestID: requestID, reason: reason)
+        case .cibSyncRequest:
+            return .cibSyncRequest(view: try reader.u64("cibSyncRequest.view"))
+        case .cibWriteRequest, .cibWriteApplied, .cibSync:
+            preconditionFailure("MessageWire: \(kind) is read by body")
         }
     }
 
@@ -197,12 +250,33 @@ public enum MessageWire {
         case .attributeUpdate: .attributeUpdate
         case .cibWriteRequest: .cibWriteRequest
         case .cibWriteApplied: .cibWriteApplied
+        case .cibWriteRefused: .cibWriteRefused
+        case .cibSyncRequest: .cibSyncRequest
+        case .cibSync: .cibSync
         }
     }
 
     private static func writeMember(_ member: Member, into writer: inout ByteWriter) {
         writer.u32(member.nodeID.rawValue)
         writer.u32(member.pid)
+    }
+
+    private static func writeVersion(_ version: CIBVersion, into writer: inout ByteWriter) {
+        writer.u64(UInt64(version.adminEpoch))
+        writer.u64(UInt64(version.epoch))
+        writer.u64(UInt64(version.numUpdates))
+    }
+
+    /// Each field at most Int32.max (what a `<cib>` attribute holds in Pacemaker).
+    private static func readVersion(_ field: String, _ reader: inout ByteReader) throws(WireError) -> CIBVersion {
+        var values: [Int] = []
+        for name in ["admin_epoch", "epoch", "num_updates"] {
+            let at = reader.offset
+            let value = try reader.u64(field + "." + name)
+            guard value <= UInt64(Int32.max) else { throw .invalid(field: field + "." + name, offset: at, reason: "\(value) over \(Int32.max)") }
+            values.append(Int(value))
+        }
+        return CIBVersion(adminEpoch: values[0], epoch: values[1], numUpdates: values[2])
     }
 
     private static func writeOptionalMember(_ member: Member?, into writer: inout ByteWriter) {
@@ -264,5 +338,14 @@ public enum CRMWireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .lengthMismatch(let declared, let actual): "message declares \(declared) payload bytes, has \(actual)"
         case .field(let error): error.description
         }
+    }
+}
+
+extension String {
+    /// The longest prefix of at most `bytes` UTF-8 bytes that ends on a character boundary.
+    fileprivate func validPrefix(_ bytes: Int) -> String {
+        var text = self
+        while text.utf8.count > bytes { text.removeLast() }
+        return text
     }
 }

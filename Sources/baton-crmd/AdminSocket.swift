@@ -8,14 +8,23 @@ import Synchronization
 ///   status                          -> the node's status as one JSON line (NodeStatus)
 ///   attribute NODEID|cluster NAME [VALUE]
 ///                                   -> "accepted" once forwarded to the DC, or "error: …"
+///   cib query [SCOPE]               -> the CIB (or one section) as XML, status rendered
+///   cib replace [SCOPE] / cib patch -> the XML (a `<cib>`, the scope's section, a v2 patchset)
+///                                      follows the line up to the client's end of writing;
+///                                      "ok VERSION" once the DC's ordered broadcast of the
+///                                      write is delivered here, or "error: …"
+///   cib upgrade                     -> as replace, for validate-with
 ///
-/// Served by one plain thread (blocking accept, one connection at a time, each with a 5 s
-/// receive limit): an admin's query must not wait for, nor delay, the event loop.
+/// Served by plain threads (blocking accept; each connection on a thread of its own, at most
+/// `connectionsMax` at once, each with a 5 s receive limit): an admin's query must not wait
+/// for, nor delay, the event loop, nor wait behind another admin's CIB write.
 final class AdminSocket: Sendable {
     static let requestBytesMax = 8192
     let path: String
     private let descriptor: Int32
     private let closed = Mutex(false)
+    static let connectionsMax = 32
+    private let connections = Mutex(0)
 
     init(path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
@@ -57,8 +66,20 @@ final class AdminSocket: Sendable {
                     return
                 }
                 _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                answer(client, daemon)
-                Glibc.close(client)
+                guard connections.withLock({ count in
+                    guard count < Self.connectionsMax else { return false }
+                    count += 1
+                    return true
+                }) else {
+                    write(client, "error: \(Self.connectionsMax) admin requests already in progress\n")
+                    Glibc.close(client)
+                    continue
+                }
+                Thread { [self] in
+                    answer(client, daemon)
+                    Glibc.close(client)
+                    connections.withLock { $0 -= 1 }
+                }.start()
             }
         }.start()
     }
@@ -81,6 +102,9 @@ final class AdminSocket: Sendable {
         }
         let line = String(decoding: request.prefix { $0 != 10 }, as: UTF8.self)
         let words = line.split(separator: " ", maxSplits: 3).map(String.init)
+        if words.first == "cib" {
+            return answerCIB(client, daemon, words: Array(words.dropFirst()), received: request)
+        }
         switch words.first {
         case "status":
             write(client, daemon.statusJSON())
@@ -100,6 +124,46 @@ final class AdminSocket: Sendable {
         default:
             write(client, "error: unknown request '\(line.prefix(80))' (status | attribute NODEID|cluster NAME [VALUE])\n")
         }
+    }
+
+    /// `cib …`: a query answers at once from the event loop; a write waits for its
+    /// acknowledgement (the DC's ordered broadcast delivered here) up to `writeTimeLimit`.
+    static let writeTimeLimit = Duration.seconds(60)
+
+    private func answerCIB(_ client: Int32, _ daemon: Daemon, words: [String], received: [UInt8]) {
+        let scope = words.count > 1 ? words[1] : nil
+        if let scope, !CIBOperation.isScope(scope) {
+            return write(client, "error: unknown scope '\(scope.prefix(80))'\n")
+        }
+        let reply = AdminReply()
+        switch words.first {
+        case "query":
+            daemon.feed(.cibQuery(scope: scope, reply: reply))
+            return write(client, reply.wait(timeLimit: .seconds(10)))
+        case "upgrade":
+            daemon.feed(.cibWrite(.upgrade, reply: reply))
+        case "replace", "patch":
+            guard let body = readBody(client, after: received) else {
+                return write(client, "error: the XML is over \(MessageWire.cibPayloadBytesMax) bytes (one CPG message): send a patch\n")
+            }
+            let text = String(decoding: body, as: UTF8.self)
+            daemon.feed(.cibWrite(words[0] == "patch" ? .patch(text) : .replace(scope: scope, xml: text), reply: reply))
+        default:
+            return write(client, "error: unknown cib request (cib query|replace [SCOPE], cib patch, cib upgrade)\n")
+        }
+        write(client, reply.wait(timeLimit: Self.writeTimeLimit))
+    }
+
+    /// The bytes after the request line, up to the client's end of writing; nil when too many.
+    private func readBody(_ client: Int32, after received: [UInt8]) -> [UInt8]? {
+        var body = Array(received.drop { $0 != 10 }.dropFirst())
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while body.count <= MessageWire.cibPayloadBytesMax {
+            let count = read(client, &buffer, buffer.count)
+            if count <= 0 { return body }
+            body += buffer[0..<count]
+        }
+        return nil
     }
 
     private func write(_ client: Int32, _ text: String) {

@@ -3,6 +3,7 @@
 // out its directives (CPG sends, timers, logs) and answers the local admin socket.
 import ArgumentParser
 import CIB
+import CIBFiles
 import CRMCore
 import ChildProcess
 import Corosync
@@ -24,22 +25,36 @@ struct CrmdCommand: AsyncParsableCommand {
     @Option(help: "The admin socket (unix, root only).") var socket = CrmdDefaults.socketPath
     @Option(help: "Seconds a cold start waits for nodes no member has ever seen (Pacemaker's dc-deadtime).")
     var dcDeadtime: Double = 20
-    @Option(help: "An initial CIB (XML): its cluster options (no-quorum-policy …) until the cluster's are known.")
+    @Option(help: "An initial CIB (XML), taken when --cib-dir holds none yet (its cluster options too).")
     var cib: String?
+    @Option(help: "Where this node keeps the CIB's configuration (cib.xml, its .sig, backups).")
+    var cibDir = CrmdDefaults.cibDirectory
+    @Option(help: "As DC: CIBs up to this many bytes get a digest in every patchset, larger ones in every 16th (a digest costs ~10 ms per MB on every node).")
+    var digestEveryWriteBytes = 1 << 16
 
     func validate() throws {
         guard dcDeadtime > 0, dcDeadtime <= 3600 else { throw ValidationError("--dc-deadtime must be in (0, 3600] seconds") }
         guard !group.isEmpty, group.utf8.count <= 127 else { throw ValidationError("--group must be 1 to 127 bytes") }
         guard socket.utf8.count < 108 else { throw ValidationError("--socket path must be under 108 bytes (sun_path)") }
+        guard !cibDir.isEmpty else { throw ValidationError("--cib-dir must name a directory") }
+        guard digestEveryWriteBytes >= 0 else { throw ValidationError("--digest-every-write-bytes must not be negative") }
     }
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
-        let options = try cib.map(Self.clusterOptions(fromCIB:)) ?? [:]
+        let store = CIBStore(directory: cibDir)
+        let replica: CIBReplica
+        do {
+            replica = try Self.loadCIB(store, seed: cib)
+        } catch {
+            log("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let options = Self.clusterOptions(of: replica.document)
         let daemon: Daemon
         do {
             daemon = try await Daemon.start(group: group, socketPath: socket, dcDeadtime: .milliseconds(Int(dcDeadtime * 1000)),
-                                            clusterOptions: options)
+                                            clusterOptions: options, cib: replica, store: store, digestEveryWriteBytes: digestEveryWriteBytes)
         } catch {
             log("cannot start: \(error)")
             throw ExitCode(1)
@@ -48,27 +63,64 @@ struct CrmdCommand: AsyncParsableCommand {
         throw ExitCode(code)
     }
 
-    /// The cluster options of the initial CIB's crm_config (only the ones every node needs now).
-    static func clusterOptions(fromCIB path: String) throws -> [String: String] {
+    /// The stored CIB (digest checked; a bad `cib.xml` is named and the newest good backup
+    /// used), else the `--cib` seed (saved at once), else an empty CIB (version 0.0.0, which
+    /// any other node's CIB outranks at the first join).
+    static func loadCIB(_ store: CIBStore, seed: String?) throws -> CIBReplica {
+        do {
+            try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ValidationError("--cib-dir \(store.directory): \(error.localizedDescription)")
+        }
+        do {
+            let loaded = try store.loadNewestGood()
+            for skipped in loaded.skipped { log("CIB: \(skipped); using \(loaded.file)") }
+            let replica = try CIBReplica(document: loaded.document)
+            log("CIB \(replica.version) loaded from \(loaded.file)")
+            return replica
+        } catch let error as CIBStoreError where error.kind == .missing {
+            // Nothing stored yet.
+        } catch let error as CIBStoreError {
+            throw ValidationError("the stored CIB cannot be used and no backup verifies: \(error)")
+        }
+        guard let seed else {
+            log("CIB: none in \(store.directory) and no --cib: starting from an empty CIB (0.0.0)")
+            return .empty
+        }
+        let replica: CIBReplica
+        do {
+            replica = try CIBReplica(document: try CrmdCommand.readXML(seed))
+        } catch {
+            throw ValidationError("--cib \(seed): \(error)")
+        }
+        try store.save(replica.document)
+        log("CIB \(replica.version) seeded from \(seed) into \(store.path)")
+        return replica
+    }
+
+    static func readXML(_ path: String) throws -> XMLElement {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ValidationError("--cib \(path): \(error.localizedDescription)")
+            throw ValidationError("\(path): \(error.localizedDescription)")
         }
-        do {
-            let cib = try CIB(xml: try XMLCodec.parse(text))
-            var options: [String: String] = [:]
-            if let policy = cib.configuration.clusterProperty(AttributeName.noQuorumPolicy) { options[AttributeName.noQuorumPolicy] = policy }
-            return options
-        } catch {
-            throw ValidationError("--cib \(path): \(error)")
-        }
+        return try XMLCodec.parse(text)
+    }
+
+    /// The cluster options every node needs before a round (no-quorum-policy …).
+    static func clusterOptions(of document: XMLElement) -> [String: String] {
+        guard let cib = try? CIB(xml: document) else { return [:] }
+        var options: [String: String] = [:]
+        if let policy = cib.configuration.clusterProperty(AttributeName.noQuorumPolicy) { options[AttributeName.noQuorumPolicy] = policy }
+        return options
     }
 }
 
 enum CrmdDefaults {
     static let socketPath = "/run/baton/crmd.sock"
+    static let cibDirectory = "/var/lib/baton/crmd"
 }
 
 func log(_ message: String) {
@@ -86,6 +138,8 @@ enum Event: Sendable {
     /// timer that fired anyway must not act).
     case timer(NodeCore.TimerKind, generation: Int)
     case attribute(AttributeTarget, name: String, value: String?, reply: AdminReply)
+    case cibQuery(scope: String?, reply: AdminReply)
+    case cibWrite(CIBOperation, reply: AdminReply)
     case ended(source: String, error: String?)
     case terminate
 }
@@ -113,6 +167,8 @@ final class Daemon: Sendable {
     let status: Mutex<NodeStatus>
     let timing: Mutex<NodeStatus.Timing>
     let admin: AdminSocket
+    let store: CIBStore
+    let writer: CIBWriter
     private let initialCore: NodeCore
     /// Events waiting for the loop at most (CPG's own buffer holds 100,000 more); past it the
     /// daemon exits for a restart rather than lose an event of the group's order.
@@ -126,8 +182,10 @@ final class Daemon: Sendable {
 
     var hasOverflowed: Bool { overflowed.withLock { $0 } }
 
-    private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String) throws {
+    private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String, store: CIBStore) throws {
         self.group = group
+        self.store = store
+        writer = CIBWriter(store: store)
         self.voteQuorum = voteQuorum
         self.initialCore = core
         (events, input) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(Daemon.eventsQueuedMax))
@@ -138,7 +196,8 @@ final class Daemon: Sendable {
         admin = try AdminSocket(path: socketPath)
     }
 
-    static func start(group name: String, socketPath: String, dcDeadtime: Duration, clusterOptions: [String: String]) async throws -> Daemon {
+    static func start(group name: String, socketPath: String, dcDeadtime: Duration, clusterOptions: [String: String],
+                      cib: CIBReplica, store: CIBStore, digestEveryWriteBytes: Int) async throws -> Daemon {
         let map = try await ClusterMap.connect()
         let configured: [ClusterNode]
         do {
@@ -158,10 +217,11 @@ final class Daemon: Sendable {
             throw error
         }
         let local = Member(nodeID: group.localNodeID, pid: UInt32(getpid()))
-        let core = NodeCore(settings: .init(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions))
+        let core = NodeCore(settings: .init(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions,
+                                            digestEveryWriteBytesMax: digestEveryWriteBytes), cib: cib)
         log("node \(local.nodeID) pid \(local.pid) joined group \(name); nodelist \(nodelist.map { "\($0.name)=\($0.nodeID)" }.joined(separator: " "))")
         do {
-            return try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath)
+            return try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath, store: store)
         } catch {
             await group.close()
             await voteQuorum.close()
@@ -217,6 +277,7 @@ final class Daemon: Sendable {
             return code
         }
         withExtendedLifetime(signals) {}
+        writer.finish()
         log("exiting with status \(code)")
         return code
     }
@@ -258,6 +319,7 @@ final class Daemon: Sendable {
         var snapshot = status.withLock { $0 }
         var times = timing.withLock { $0 }
         times.statusMilliseconds = nowMilliseconds()
+        times.lastCIBPersistMilliseconds = writer.lastSavedMilliseconds
         snapshot.timing = times
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -280,6 +342,8 @@ struct Loop {
     /// The generation of each running timer; a fire of another generation is stale.
     var runningTimers: [NodeCore.TimerKind: Int] = [:]
     var nextGeneration = 1
+    /// Admins waiting for their CIB write's acknowledgement, by request id.
+    var cibReplies: [UInt64: AdminReply] = [:]
 
     init(core: NodeCore, daemon: Daemon, timers: AsyncStream<TimerRequest>.Continuation) {
         self.core = core
@@ -305,6 +369,22 @@ struct Loop {
                 do {
                     let directives = try core.requestAttribute(target, name: name, value: value)
                     reply.send("accepted\n")
+                    await perform(directives)
+                } catch {
+                    reply.send("error: \(error)\n")
+                }
+            case .cibQuery(let scope, let reply):
+                do {
+                    reply.send(PacemakerXMLText.text(try core.cibQuery(scope: scope), formatted: true))
+                } catch {
+                    reply.send("error: \(error)\n")
+                }
+            case .cibWrite(let operation, let reply):
+                let now = nowMilliseconds()
+                daemon.timing.withLock { $0.lastCIBRequestMilliseconds = now }
+                do {
+                    let (requestID, directives) = try core.requestCIB(operation)
+                    cibReplies[requestID] = reply
                     await perform(directives)
                 } catch {
                     reply.send("error: \(error)\n")
@@ -355,7 +435,16 @@ struct Loop {
                 daemon.timing.withLock { $0.quorateSinceMilliseconds = quorate ? now : nil }
                 log(quorate ? "partition with quorum" : "partition WITHOUT quorum (no-quorum-policy=\(core.noQuorumPolicy))")
             case .cibApplied(let write):
-                log("CIB write \(write.sequence) from \(write.origin) applied (\(write.payload.count) bytes)")
+                if write.origin == core.local, let reply = cibReplies.removeValue(forKey: write.requestID) {
+                    reply.send("ok \(core.cib.version)\n")
+                }
+            case .cibRefused(let requestID, let reason):
+                log("CIB write \(requestID) refused by the DC: \(reason)")
+                cibReplies.removeValue(forKey: requestID)?.send("error: \(reason)\n")
+            case .cibCommitted(let version):
+                let now = nowMilliseconds()
+                daemon.timing.withLock { $0.lastCIBCommitMilliseconds = now }
+                daemon.writer.post(core.cib.document, version: version)
             case .garbage(let sender, let reason):
                 log("dropped a message from \(sender): \(reason)")
             }
@@ -365,5 +454,64 @@ struct Loop {
     func publish() {
         let snapshot = core.status()
         daemon.status.withLock { $0 = snapshot }
+    }
+}
+
+/// Saves the configuration off the event loop, as pacemaker-based writes the CIB from a child
+/// process: the newest document posted wins (a save overtaken by a newer write is skipped), so
+/// a burst of writes costs one save per save's duration, not one per write. `finish` saves
+/// what is still pending and returns (SIGTERM, corosync gone).
+final class CIBWriter: Sendable {
+    private struct State: Sendable {
+        var pending: (document: XMLElement, version: CIBVersion)?
+        var finished = false
+        var lastSaved: Int64?
+    }
+
+    private let store: CIBStore
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(store: CIBStore) {
+        self.store = store
+        Thread { [self] in run() }.start()
+    }
+
+    /// When the last save completed (fsyncs included), wall-clock milliseconds.
+    var lastSavedMilliseconds: Int64? { state.withLock { $0.lastSaved } }
+
+    func post(_ document: XMLElement, version: CIBVersion) {
+        state.withLock { $0.pending = (document, version) }
+        wake.signal()
+    }
+
+    func finish() {
+        state.withLock { $0.finished = true }
+        wake.signal()
+        done.wait()
+    }
+
+    private func run() {
+        while true {
+            wake.wait()
+            let (next, finished) = state.withLock { state in
+                defer { state.pending = nil }
+                return (state.pending, state.finished)
+            }
+            if let next {
+                do {
+                    try store.save(next.document, lastWritten: CtimeText.text(secondsSinceEpoch: Date().timeIntervalSince1970))
+                    let now = nowMilliseconds()
+                    state.withLock { $0.lastSaved = now }
+                } catch {
+                    log("CIB \(next.version) NOT saved: \(error)")
+                }
+            }
+            if finished {
+                done.signal()
+                return
+            }
+        }
     }
 }

@@ -7,8 +7,9 @@ import Foundation
 struct CrmCib: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cib",
-        abstract: "Offline CIB tools: v2 patchsets (crm_diff), digests (cibadmin --md5-sum).",
-        subcommands: [CrmCibDiff.self, CrmCibPatch.self, CrmCibDigest.self, CrmCibDifferential.self, CrmCibBench.self]
+        abstract: "The live CIB (cibadmin: query, replace, patch, upgrade) and offline tools (crm_diff, cibadmin --md5-sum).",
+        subcommands: [CrmCibQuery.self, CrmCibReplace.self, CrmCibPatch.self, CrmCibUpgrade.self,
+                      CrmCibDiff.self, CrmCibDigest.self, CrmCibDifferential.self, CrmCibBench.self]
     )
 
     /// Reads and parses an XML file, or says which file and why not.
@@ -64,23 +65,40 @@ struct CrmCibDiff: ParsableCommand {
     }
 }
 
-/// `baton crm cib patch -o OLD -p PATCH`: what `crm_diff -o OLD -p PATCH` prints.
+/// `baton crm cib patch -o OLD -p PATCH`: what `crm_diff -o OLD -p PATCH` prints; with
+/// `--xml-file PATCH` instead: `cibadmin --patch --xml-file PATCH` against baton-crmd.
 struct CrmCibPatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patch",
-        abstract: "Apply a v2 patchset to a document and print the result (crm_diff -o OLD -p PATCH).",
+        abstract: "Apply a v2 patchset: to the live CIB through the DC (cibadmin --patch --xml-file), or to a file (crm_diff -o OLD -p PATCH).",
         discussion: """
-            The result is printed as crm_diff prints it. A patchset that carries a digest must produce a \
+            Live (-x/--xml-file): the patchset's source version must be the CIB's (a stale patchset is             refused); the result is acknowledged once applied on this node in the DC's order. Offline (-o, -p):             the result is printed as crm_diff prints it. A patchset that carries a digest must produce a \
             document with that digest. With -c the document's version must be the patchset's source (an \
             older document needs a full resync, a newer one makes the patchset stale). A change that does \
             not apply is named with its number and path; exit 1.
             """)
 
-    @Option(name: [.customShort("o"), .customLong("original")], help: "The original document.") var original: String
-    @Option(name: [.customShort("p"), .customLong("patch")], help: "The v2 patchset.") var patch: String
-    @Flag(name: [.customShort("c"), .customLong("cib")], help: "Check the versions as a CIB manager does.") var asCIB = false
+    @Option(name: [.customShort("o"), .customLong("original")], help: "Offline: the original document.") var original: String?
+    @Option(name: [.customShort("p"), .customLong("patch")], help: "Offline: the v2 patchset.") var patch: String?
+    @Flag(name: [.customShort("c"), .customLong("cib")], help: "Offline: check the versions as a CIB manager does.") var asCIB = false
+    @Option(name: [.customShort("x"), .customLong("xml-file")], help: "Live: the v2 patchset to apply to baton-crmd's CIB.")
+    var xmlFile: String?
+    @OptionGroup var access: CrmdCIBAccess
+
+    func validate() throws {
+        if xmlFile != nil {
+            guard original == nil, patch == nil, !asCIB else { throw ValidationError("-x/--xml-file (live) goes without -o, -p and -c (offline)") }
+        } else if original == nil || patch == nil {
+            throw ValidationError("give -x/--xml-file PATCH (the live CIB) or -o OLD -p PATCH (a file)")
+        }
+    }
 
     func run() throws {
+        if let xmlFile {
+            print(try access.send("cib patch", body: CrmdCIBAccess.readFile(xmlFile)), terminator: "")
+            return
+        }
+        guard let original, let patch else { throw ValidationError("-o and -p are both needed") }
         let document = try CrmCib.readDocument(original)
         let patchset: Patchset
         do { patchset = try Patchset(xml: CrmCib.readDocument(patch)) } catch let error as PatchsetError {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CIB
+import CIBFiles
 import CRMCore
 import CRMStatusView
 import Foundation
@@ -107,22 +108,17 @@ struct CrmStatus: AsyncParsableCommand {
 
     /// `Sun Dec  6 13:40:00 2026`, as crm_mon prints times (local time).
     static func ctime(_ seconds: Double) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        localtime_r(&time, &parts)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let count = strftime(&buffer, buffer.count, "%a %b %e %H:%M:%S %Y", &parts)
-        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        CtimeText.text(secondsSinceEpoch: seconds)
     }
 }
 
-/// One request line to baton-crmd's admin socket, the whole answer back.
+/// One request line (and, for CIB writes, a body) to baton-crmd's admin socket, the whole answer back.
 enum CrmdClient {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
-    static func request(_ line: String, socket path: String, timeoutSeconds: Double) throws -> String {
+    static func request(_ line: String, body: [UInt8] = [], socket path: String, timeoutSeconds: Double) throws -> String {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -138,13 +134,17 @@ enum CrmdClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { throw Failure(description: "\(path): \(String(cString: strerror(errno)))") }
-        let request = Array((line + "\n").utf8)
-        guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else {
-            throw Failure(description: "\(path): write failed: \(String(cString: strerror(errno)))")
+        let request = Array((line + "\n").utf8) + body
+        var sent = 0
+        while sent < request.count {
+            let count = request.withUnsafeBytes { write(fd, $0.baseAddress! + sent, $0.count - sent) }
+            guard count > 0 else { throw Failure(description: "\(path): write failed: \(String(cString: strerror(errno)))") }
+            sent += count
         }
+        shutdown(fd, Int32(SHUT_WR))
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while answer.count < 64 << 20 {
+        while answer.count < 512 << 20 {
             let count = read(fd, &buffer, buffer.count)
             if count < 0 { throw Failure(description: "\(path): no answer within \(timeoutSeconds) s (\(String(cString: strerror(errno))))") }
             if count == 0 { break }

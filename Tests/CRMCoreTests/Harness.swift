@@ -1,4 +1,5 @@
 @testable import CRMCore
+import CIB
 
 /// A pure stand-in for CPG under several NodeCores: partitions, each with its view and one
 /// totally ordered message queue; a view change is delivered after the messages of the old
@@ -10,6 +11,9 @@ struct Harness {
     var queues: [[(sender: Member, bytes: [UInt8])]] = []
     var timers: [Member: Set<NodeCore.TimerKind>] = [:]
     var applied: [Member: [CIBWrite]] = [:]
+    var refused: [Member: [(UInt64, String)]] = [:]
+    /// Versions each member committed (persisted, in the daemon).
+    var committed: [Member: [CIBVersion]] = [:]
     var dcChanges: [Member: [Member?]] = [:]
     /// Messages each member broadcast, in order (to show, for example, that a DC loss needs none).
     var sent: [Member: [Message]] = [:]
@@ -33,9 +37,9 @@ struct Harness {
     }
 
     /// Starts processes (new cores) and has them join partition `partition` (0 when absent).
-    mutating func start(_ members: [Member], partition: Int = 0) {
+    mutating func start(_ members: [Member], partition: Int = 0, cib: CIBReplica = .empty) {
         for member in members {
-            cores[member] = NodeCore(settings: .init(local: member, nodelist: nodelist, dcDeadtime: dcDeadtime))
+            cores[member] = NodeCore(settings: .init(local: member, nodelist: nodelist, dcDeadtime: dcDeadtime), cib: cib)
         }
         while partitions.count <= partition {
             partitions.append([])
@@ -126,6 +130,8 @@ struct Harness {
             case .cancelTimer(let kind): timers[member]?.remove(kind)
             case .dcChanged(_, let to): dcChanges[member, default: []].append(to)
             case .cibApplied(let write): applied[member, default: []].append(write)
+            case .cibRefused(let requestID, let reason): refused[member, default: []].append((requestID, reason))
+            case .cibCommitted(let version): committed[member, default: []].append(version)
             case .quorumChanged, .garbage: break
             }
         }
@@ -170,5 +176,12 @@ struct Harness {
         let views = partitions[index].compactMap { cores[$0] }
         guard let first = views.first, views.allSatisfy({ $0.settled && $0.dc == first.dc }) else { return nil }
         return first.dc
+    }
+
+    /// Every given member holds the same CIB document and version, and waits for no sync.
+    func sameCIB(_ members: [Member]) -> Bool {
+        let cibs = members.compactMap { cores[$0] }.map { ($0.cib.document, $0.cib.version, $0.awaitingSyncFrom) }
+        guard let first = cibs.first, cibs.count == members.count else { return false }
+        return cibs.allSatisfy { $0.0 == first.0 && $0.1 == first.1 && $0.2 == nil }
     }
 }

@@ -2,6 +2,7 @@
 import SeededRandom
 import Testing
 import TicketWire
+import CIB
 
 @Suite struct MessageWireTests {
     static let origin = Member(nodeID: NodeID(2), pid: 4242)
@@ -15,6 +16,12 @@ import TicketWire
         .attributeUpdate(AttributeChange(view: 3, origin: origin, requestID: 8, target: .cluster, name: "no-quorum-policy", value: nil)),
         .cibWriteRequest(CIBWrite(view: 4, origin: origin, requestID: 1, sequence: 0, payload: Array("<diff/>".utf8))),
         .cibWriteApplied(CIBWrite(view: 4, origin: origin, requestID: 1, sequence: 12, payload: [])),
+        .announce(Announce(view: 2, nodeName: "n", dc: nil, seen: [], attributes: [:], clusterOptions: [:], cibSequence: 3,
+                           cibVersion: CIBVersion(adminEpoch: 1, epoch: 20, numUpdates: 7), cibDigest: "0123456789abcdef0123456789abcdef")),
+        .cibWriteRefused(view: 4, origin: origin, requestID: 9, reason: "the XML: malformed"),
+        .cibSyncRequest(view: 4),
+        .cibSync(CIBSync(view: 4, version: CIBVersion(adminEpoch: 0, epoch: 3, numUpdates: 1), digest: "",
+                         chunk: SyncChunks.split(Array("<cib/>".utf8), transfer: 1)[0].encoded())),
     ]
 
     @Test func everyMessageRoundTrips() throws {
@@ -32,8 +39,8 @@ import TicketWire
         magic[0] = 0
         #expect(throws: CRMWireError.badMagic(found: 0x0043_524D)) { try MessageWire.decode(magic) }
         var version = good
-        version[4] = 2
-        #expect(throws: CRMWireError.unsupportedVersion(2)) { try MessageWire.decode(version) }
+        version[4] = 1
+        #expect(throws: CRMWireError.unsupportedVersion(1)) { try MessageWire.decode(version) }
         var type = good
         type[5] = 99
         #expect(throws: CRMWireError.unknownType(99)) { try MessageWire.decode(type) }

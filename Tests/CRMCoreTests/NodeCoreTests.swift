@@ -1,4 +1,5 @@
 @testable import CRMCore
+import CIB
 import Testing
 
 /// The node core under a pure CPG stand-in (Harness): the acceptance scenarios of issue 13
@@ -135,7 +136,7 @@ import Testing
         try bed.request(n3) { try $0.requestAttribute(.node(NodeID(3)), name: "shutdown", value: "1700000000") }
         var write: UInt64 = 0
         try bed.request(n3) {
-            let (id, directives) = try $0.requestCIBWrite(Array("patch-1".utf8))
+            let (id, directives) = try $0.requestCIB(.replace(scope: "resources", xml: "<resources><primitive id='r1' class='ocf' provider='pacemaker' type='Dummy'/></resources>"))
             write = id
             return directives
         }
@@ -145,8 +146,9 @@ import Testing
         bed.deliverAll()
         for member in [n2, n3] {
             #expect(bed.core(member).attributes[NodeID(3)] == ["shutdown": "1700000000"])
-            #expect(bed.applied[member]?.map(\.payload) == [Array("patch-1".utf8)])
+            #expect(bed.applied[member]?.count == 1)
             #expect(bed.applied[member]?.first?.requestID == write)
+            #expect(bed.core(member).cib.version == CIBVersion(adminEpoch: 0, epoch: 1, numUpdates: 0))
         }
         #expect(bed.core(n3).pendingWrites == 0)
     }
@@ -157,15 +159,18 @@ import Testing
         bed.deliverAll()
         for round in 0..<5 {
             for member in [n3, n2, n1] {
-                try bed.request(member) { try $0.requestCIBWrite(Array("\(member)#\(round)".utf8)).directives }
+                let option = "<crm_config><cluster_property_set id='o'><nvpair id='o-x' name='x' value='\(member)#\(round)'/></cluster_property_set></crm_config>"
+                try bed.request(member) { try $0.requestCIB(.replace(scope: "crm_config", xml: option)).directives }
             }
         }
         bed.deliverAll()
-        let orders = [n1, n2, n3].map { bed.applied[$0, default: []].map { String(decoding: $0.payload, as: UTF8.self) } }
+        let orders = [n1, n2, n3].map { bed.applied[$0, default: []].map { "\($0.origin)/\($0.requestID)" } }
         #expect(orders[0].count == 15)
         #expect(Set(orders.map { $0.joined(separator: ",") }).count == 1, "every node applies the same order")
         #expect(bed.applied[n2, default: []].map(\.sequence) == Array(1...15))
         #expect(bed.core(n3).cibSequence == 15)
+        #expect(bed.sameCIB([n1, n2, n3]), "one CIB everywhere")
+        #expect(bed.core(n2).cib.version == CIBVersion(adminEpoch: 0, epoch: 15, numUpdates: 0))
     }
 
     @Test func noQuorumPolicyIsKnownToEveryNodeAndToNewcomers() throws {

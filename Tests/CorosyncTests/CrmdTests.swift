@@ -153,6 +153,152 @@ struct CrmdTests {
             #expect(text.output.contains("Node List:\n  * Online: [ node1 node2 ]\n  * OFFLINE: [ node3 ]\n"), "\(text.output)")
         }
     }
+
+    /// A write on a non-DC is applied and persisted on every node (read back with `cib query`
+    /// from each and from the file on disk); ResyncCIB: a node stopped, its CIB directory
+    /// deleted, writes made meanwhile, restarted: the best CIB wins, digests equal everywhere.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aWriteOnANonDCIsEverywhereAndADeletedCIBIsResynced() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            try bed.launch([1, 2, 3])
+            let dc = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            let initial = try await bed.waitForOneCIB(on: [1, 2, 3])
+            #expect(initial == "0.1.0", "the --cib seed everywhere")
+            let writer = [1, 2, 3].first { $0 != Int(dc.nodeID.rawValue) }!
+            let resources = try bed.file("resources.xml", "<resources><primitive id=\"web\" class=\"ocf\" provider=\"heartbeat\" type=\"apache\"/></resources>")
+            let written = try await bed.cib(writer, ["replace", "-o", "resources", "--xml-file", resources])
+            #expect(written.status == 0 && written.output == "ok 0.2.0\n", "\(written.output)")
+            // Acknowledged on the writer means applied there; the others within the wait.
+            #expect(try await bed.resourceIDs(writer) == ["web"])
+            try await bed.waitForOneCIB(on: [1, 2, 3])
+            for node in 1...3 {
+                #expect(try await bed.resourceIDs(node) == ["web"], "node\(node)")
+                // Saved off the event loop, just after the write is applied.
+                var stored = ""
+                try await waitUntil("node\(node)'s cib.xml holds the write") {
+                    stored = (try? String(contentsOfFile: bed.cibDirectory(node) + "/cib.xml", encoding: .utf8)) ?? ""
+                    return CrmdBed.primitiveIDs(stored) == ["web"] && stored.contains("epoch=\"2\"")
+                }
+                #expect(!stored.contains("node_state"), "the status section is never written")
+                let signature = try String(contentsOfFile: bed.cibDirectory(node) + "/cib.xml.sig", encoding: .utf8)
+                #expect(signature.count == 32)
+            }
+            let query = try await bed.cib(writer, ["query"])
+            #expect(query.output.contains("<node_state id=\"1\" uname=\"node1\" in_ccm=\"true\" crmd=\"online\""), "\(query.output)")
+
+            // ResyncCIB.
+            let victim = writer
+            await bed.stopDaemon(victim)
+            try FileManager.default.removeItem(atPath: bed.cibDirectory(victim))
+            let rest = [1, 2, 3].filter { $0 != victim }
+            let more = try bed.file("more.xml", "<resources><primitive id=\"web\" class=\"ocf\" provider=\"heartbeat\" type=\"apache\"/><primitive id=\"db\" class=\"ocf\" provider=\"heartbeat\" type=\"pgsql\"/></resources>")
+            let second = try await bed.cib(rest[1], ["replace", "-o", "resources", "-x", more])
+            #expect(second.status == 0 && second.output == "ok 0.3.0\n", "\(second.output)")
+            try bed.launch([victim])
+            _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            #expect(try await bed.waitForOneCIB(on: [1, 2, 3]) == "0.3.0")
+            #expect(try await bed.resourceIDs(victim) == ["web", "db"])
+            #expect(try await bed.status(victim).cibSyncsTaken == 1)
+            try await waitUntil("node\(victim)'s new cib.xml") {
+                let stored = (try? String(contentsOfFile: bed.cibDirectory(victim) + "/cib.xml", encoding: .utf8)) ?? ""
+                return CrmdBed.primitiveIDs(stored) == ["web", "db"]
+            }
+            // A refused write says why, and changes nothing.
+            let stale = try bed.file("stale.xml", "<cib epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\"><configuration/></cib>")
+            let refused = try await bed.cib(victim, ["replace", "-x", stale])
+            #expect(refused.status == 1 && refused.output.contains("older"), "\(refused.output)")
+
+            // Every node stopped and started again: each loads its saved CIB (a node whose
+            // cib.xml was damaged meanwhile says so, takes its newest good backup, and the
+            // join brings it up to date).
+            for node in 1...3 { await bed.stopDaemon(node) }
+            let damaged = bed.cibDirectory(rest[0]) + "/cib.xml"
+            let text = try String(contentsOfFile: damaged, encoding: .utf8)
+            #expect(text.contains("type=\"pgsql\""))
+            try text.replacingOccurrences(of: "type=\"pgsql\"", with: "type=\"mysql\"").write(toFile: damaged, atomically: true, encoding: .utf8)
+            try bed.launch([1, 2, 3])
+            _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            #expect(try await bed.waitForOneCIB(on: [1, 2, 3]) == "0.3.0")
+            for node in 1...3 { #expect(try await bed.resourceIDs(node) == ["web", "db"], "node\(node) after the restart") }
+            let log = try String(contentsOfFile: "\(bed.testbed.directory)/node\(rest[0])/crmd.log", encoding: .utf8)
+            #expect(log.contains("\(damaged) does not match its signature"), "\(log.suffix(2000))")
+        }
+    }
+
+    /// A partition into 2+1 with writes in the majority (and one in the minority, which has no
+    /// quorum: Pacemaker's CIB manager takes it all the same), healed: one CIB everywhere, the
+    /// majority's (higher version), no write acknowledged in the majority lost.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func partitionedWritesConvergeAtTheHealWithoutLosingTheMajoritys() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            try bed.launch([1, 2, 3])
+            _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            try await bed.waitForOneCIB(on: [1, 2, 3])
+            try await bed.testbed.script(["cut", "3"])
+            _ = try await bed.waitForOneDC(on: [3], quorate: false)
+            _ = try await bed.waitForOneDC(on: [1, 2], quorate: true)
+            let minority = try bed.file("minority.xml", "<resources><primitive id=\"lonely\" class=\"ocf\" provider=\"heartbeat\" type=\"Dummy\"/></resources>")
+            #expect(try await bed.cib(3, ["replace", "-o", "resources", "-x", minority]).status == 0)
+            var acknowledged: [String] = []
+            for index in 1...3 {
+                let ids = (1...index).map { "m\($0)" }
+                let text = "<resources>" + ids.map { "<primitive id=\"\($0)\" class=\"ocf\" provider=\"heartbeat\" type=\"Dummy\"/>" }.joined() + "</resources>"
+                let result = try await bed.cib(2, ["replace", "-o", "resources", "-x", bed.file("m\(index).xml", text)])
+                if result.status == 0 { acknowledged = ids }
+            }
+            #expect(acknowledged == ["m1", "m2", "m3"])
+            try await bed.testbed.script(["heal", "3"])
+            _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            #expect(try await bed.waitForOneCIB(on: [1, 2, 3]) == "0.4.0")
+            for node in 1...3 { #expect(try await bed.resourceIDs(node) == acknowledged, "node\(node)") }
+        }
+    }
+
+    /// kill -9 of the DC (its baton-crmd and corosync) while a non-DC writes one resource after
+    /// another: every acknowledged write is in the survivors' CIB, which is one CIB.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func killOfTheDCWithWritesInFlightLosesNoAcknowledgedWrite() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            try bed.launch([1, 2, 3])
+            let dc = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            try await bed.waitForOneCIB(on: [1, 2, 3])
+            let dcNode = Int(dc.nodeID.rawValue)
+            let writer = [1, 2, 3].first { $0 != dcNode }!
+            let survivors = [1, 2, 3].filter { $0 != dcNode }
+            let acknowledged = Mutex<[String]>([])
+            let stop = Mutex(false)
+            let writes = Task {
+                var index = 0
+                while !stop.withLock({ $0 }) {
+                    index += 1
+                    let id = "w\(index)"
+                    // No <version>: applies to whatever the CIB is when the DC orders it.
+                    let patch = try bed.file("\(id).xml", """
+                        <diff format="2"><change operation="create" path="/cib/configuration/resources" position="\(index - 1)">\
+                        <primitive id="\(id)" class="ocf" provider="heartbeat" type="Dummy"/></change></diff>
+                        """)
+                    if try await bed.cib(writer, ["patch", "-x", patch]).status == 0 { acknowledged.withLock { $0.append(id) } }
+                }
+            }
+            try await waitUntil("five writes acknowledged") { acknowledged.withLock { $0.count } >= 5 }
+            bed.killDaemon(dcNode)
+            try await bed.testbed.script(["kill", String(dcNode)])
+            let before = acknowledged.withLock { $0.count }
+            try await waitUntil("five more writes acknowledged after the kill") { acknowledged.withLock { $0.count } >= before + 5 }
+            stop.withLock { $0 = true }
+            try await writes.value
+            _ = try await bed.waitForOneDC(on: survivors, quorate: true)
+            try await bed.waitForOneCIB(on: survivors)
+            let ids = acknowledged.withLock { $0 }
+            for node in survivors {
+                let listed = try await bed.resourceIDs(node)
+                let present = Set(listed)
+                #expect(Set(ids).isSubset(of: present), "node\(node) lacks \(Set(ids).subtracting(present).sorted())")
+                #expect(present.count == listed.count, "a write resent after the kill was applied twice on node\(node): \(listed)")
+                log("kill -9 of the DC with writes in flight: \(ids.count) acknowledged, \(listed.count) in node\(node)'s CIB")
+            }
+        }
+    }
 }
 }
 
@@ -196,6 +342,56 @@ final class CrmdBed: Sendable {
     }
 
     func socket(_ node: Int) -> String { "\(testbed.directory)/node\(node)/crmd.sock" }
+    /// Each node's --cib-dir (the namespaces share one file system).
+    func cibDirectory(_ node: Int) -> String { "\(testbed.directory)/node\(node)/cib" }
+
+    /// `baton crm cib ARGS --socket` of a node (not inside its namespace: a unix socket).
+    func cib(_ node: Int, _ arguments: [String]) async throws -> CommandResult {
+        try await run([Paths.baton, "crm", "cib"] + arguments + ["--socket", socket(node)])
+    }
+
+    /// A file in the bed's directory holding `text`, for --xml-file.
+    func file(_ name: String, _ text: String) throws -> String {
+        let path = "\(testbed.directory)/\(name)"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Waits until every node of `nodes` reports the same CIB version and digest, and none
+    /// waits for a sync; returns that version.
+    @discardableResult
+    func waitForOneCIB(on nodes: [Int]) async throws -> String {
+        var last: [Int: String] = [:]
+        var agreed = ""
+        do {
+            try await waitUntil("one CIB on nodes \(nodes)") {
+                var seen: Set<String> = []
+                for node in nodes {
+                    guard let status = try? await status(node), let version = status.cibVersion else { return false }
+                    last[node] = "\(version) \(status.cibDigest ?? "-") awaiting \(status.cibAwaitingSync ?? false) error \(status.lastCIBError ?? "-")"
+                    guard status.settled, status.cibAwaitingSync == false, let digest = status.cibDigest else { return false }
+                    seen.insert(version + " " + digest)
+                }
+                guard seen.count == 1, let one = seen.first else { return false }
+                agreed = String(one.split(separator: " ")[0])
+                return true
+            }
+        } catch {
+            throw TestFailure("\(error); last seen: \(last.sorted { $0.key < $1.key }.map { "node\($0.key): \($0.value)" }.joined(separator: "; "))")
+        }
+        return agreed
+    }
+
+    /// The ids of the primitives in a node's `cib query -o resources`.
+    func resourceIDs(_ node: Int) async throws -> [String] {
+        let result = try await cib(node, ["query", "-o", "resources"])
+        guard result.status == 0 else { throw TestFailure("cib query on node\(node) exited \(result.status): \(result.output)") }
+        return Self.primitiveIDs(result.output)
+    }
+
+    static func primitiveIDs(_ text: String) -> [String] {
+        text.components(separatedBy: "<primitive id=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+    }
 
     /// Starts baton-crmd on each node (not waiting: the status polls do).
     func launch(_ nodes: [Int]) throws {
@@ -205,7 +401,7 @@ final class CrmdBed: Sendable {
             guard output >= 0 else { throw TestFailure("cannot open \(logPath)") }
             defer { close(output) }
             let child = try Child.spawn([Paths.testbed, "-d", testbed.directory, "exec", String(node), BuildPaths.product("baton-crmd"),
-                                         "--socket", socket(node), "--dc-deadtime", String(dcDeadtimeSeconds)]
+                                         "--socket", socket(node), "--dc-deadtime", String(dcDeadtimeSeconds), "--cib-dir", cibDirectory(node)]
                                             + (noQuorumPolicy == nil ? [] : ["--cib", cibPath]),
                                         stdout: output, stderr: output)
             daemons.withLock { $0[node] = child }
