@@ -15,7 +15,10 @@ public struct CRMDisk: Sendable, Equatable {
 public enum CRMPayload {
     public static func cibWrite(client node: NodeIndex, number: UInt64) -> [UInt8] {
         precondition(node >= 0 && number >= 1, "CRMPayload: client \(node), write \(number)")
-        return Array("write \(node)-\(number)".utf8)
+        // A real CIB operation (the DC refuses anything else): each write replaces crm_config
+        // with a property naming the client and its write, so every write changes the CIB.
+        let xml = "<crm_config><cluster_property_set id=\"sim\"><nvpair id=\"sim-write\" name=\"sim-write\" value=\"\(node)-\(number)\"/></cluster_property_set></crm_config>"
+        return CIBOperation.replace(scope: "crm_config", xml: xml).encoded()
     }
 }
 
@@ -200,8 +203,11 @@ public struct CRMNode: SimulatedNode {
         let stillJoined = core!.joinedMembers.intersection(next)
         members = next
         let directives = self.core!.handle(.membership(members: next, joined: joined, left: left))
+        // The new DC is named in the view change itself. (When a CIB sync was cut by the
+        // change, a round follows to send it again; it keeps that DC, which every member
+        // follows: the one-DC checks hold it to that.)
         if wasSettled, joined.isEmpty, let previousDC, left.contains(previousDC), !stillJoined.isEmpty,
-           !(self.core!.settled && self.core!.dc.map(stillJoined.contains) == true) {
+           !(self.core!.dc.map(stillJoined.contains) == true) {
             context.observe(.noDCAfterDCLoss(left: previousDC, view: next))
         }
         perform(directives, context: &context)
@@ -230,6 +236,10 @@ public struct CRMNode: SimulatedNode {
                 disk!.applied.append(write)
                 if disk!.applied.count > Self.diskWritesMax { disk!.applied.removeFirst(disk!.applied.count - Self.diskWritesMax) }
                 context.observe(.applied(write))
+            case .cibRefused(let requestID, let reason):
+                context.trace("\(member) CIB write \(requestID) refused: \(reason.prefix(120))")
+            case .cibCommitted(let version):
+                context.trace("\(member) CIB at \(version)")
             case .garbage(let sender, let reason):
                 context.trace("\(member) dropped garbage from \(sender): \(reason.prefix(80))")
             }
