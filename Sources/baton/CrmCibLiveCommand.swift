@@ -11,7 +11,7 @@ struct CrmdCIBAccess: ParsableArguments {
     @Option(help: "baton-crmd's admin socket.") var socket = "/run/baton/crmd.sock"
     @Option(help: "Seconds to wait for the answer (a write waits for its acknowledgement).") var timeout: Double = 70
     @Flag(name: [.customShort("f"), .customLong("force")],
-          help: "Accepted for cibadmin's habits: writes never need quorum (as with Pacemaker 2.1.5's CIB manager).")
+          help: "Accepted for cibadmin's habits; changes nothing: without quorum the DC holds a write until quorum returns.")
     var force = false
 
     func validate() throws {
