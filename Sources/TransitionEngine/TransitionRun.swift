@@ -119,7 +119,10 @@ public struct TransitionRun: Sendable {
     /// in graph order: a node at its limit holds back only its own.
     private var ready: [String: MinHeap] = [:]
     private var inFlightPerNode: [String: Int] = [:]
-    private var inFlightCount = 0
+    /// The synapses whose action is in flight: what `tick`, `nextDeadline` and `inFlight` look
+    /// at (at most the batch limit), so a shell calling them after every event stays linear.
+    private var inFlightPositions: Set<Int> = []
+    private var inFlightCount: Int { inFlightPositions.count }
 
     /// - Throws: GraphError when an action id is repeated or an input names no action of the graph.
     public init(graph: TransitionGraph, limits: Limits) throws(GraphError) {
@@ -183,7 +186,7 @@ public struct TransitionRun: Sendable {
     public mutating func tick(now: Duration) -> [Directive] {
         guard status == .active else { return [] }
         var directives: [Directive] = []
-        for position in states.indices {
+        for position in inFlightPositions.sorted() {
             if case .inFlight(let deadline) = states[position], deadline <= now {
                 finishInFlight(position, failed: true)
                 directives.append(.lost(graph.synapses[position].action))
@@ -195,12 +198,12 @@ public struct TransitionRun: Sendable {
 
     /// When `tick` must be called next (the earliest deadline in flight), nil when none.
     public var nextDeadline: Duration? {
-        states.compactMap { if case .inFlight(let deadline) = $0 { deadline } else { nil } }.min()
+        inFlightPositions.compactMap { if case .inFlight(let deadline) = states[$0] { deadline } else { nil } }.min()
     }
 
     /// The actions in flight.
     public var inFlight: [TransitionGraph.Action] {
-        states.indices.compactMap { if case .inFlight = states[$0] { graph.synapses[$0].action } else { nil } }
+        inFlightPositions.sorted().map { graph.synapses[$0].action }
     }
 
     public var counts: Counts {
@@ -232,7 +235,7 @@ public struct TransitionRun: Sendable {
     }
 
     private mutating func finishInFlight(_ position: Int, failed: Bool) {
-        inFlightCount -= 1
+        inFlightPositions.remove(position)
         if let node = graph.synapses[position].action.node?.name {
             inFlightPerNode[node, default: 1] -= 1
         }
@@ -299,7 +302,7 @@ public struct TransitionRun: Sendable {
         let action = graph.synapses[position].action
         let deadline = now + timeout(of: action) + clusterDelay
         states[position] = .inFlight(deadline: deadline)
-        inFlightCount += 1
+        inFlightPositions.insert(position)
         if let node = action.node?.name { inFlightPerNode[node, default: 0] += 1 }
         directives.append(.execute(action, deadline: deadline))
     }
