@@ -232,7 +232,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "CIB"]),
         // The DC's side of a transition: the scheduler's graph carried out (pure).
         .target(name: "TransitionEngine", dependencies: ["CIB", "Scheduler"]),
-        .testTarget(name: "TransitionEngineTests", dependencies: ["TransitionEngine", "Scheduler", "CIB", "SeededRandom"]),
+        .testTarget(name: "TransitionEngineTests", dependencies: ["TransitionEngine", "Scheduler", "CIB", "SeededRandom", "TestSupport"]),
         // Pure: crm_mon -1's text (and JSON) from a CIB and the live daemon's facts.
         .target(name: "CRMStatusView", dependencies: ["CIB", "Scheduler", "AgentTools"]),
         // Pure: crm_attribute's edits on a CIB (an AttributeTable read from it, changes written back).

@@ -14,8 +14,8 @@ import Testing
 @Suite struct CrmMonDifferentialTests {
     static let crmMon = "/usr/sbin/crm_mon"
     static let seedsChecked = 1...40
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let conformance = repository.appendingPathComponent("../shared/conformance/pacemaker-2.1.5").standardizedFileURL.path
+    static let repository = BuildPaths.packageRoot
+    static let conformance = BuildPaths.conformanceSuite.path
     static let ratchet = repository.appendingPathComponent("Tests/Differential/expected-crm-mon-agree.txt").path
 
     static var skip: String? {

@@ -14,6 +14,9 @@ public enum BuildPaths {
     public static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// Pacemaker 2.1.5's scheduler suite, beside the repository (`../shared`, as CI has it).
+    public static let conformanceSuite = packageRoot.appendingPathComponent("../shared/conformance/pacemaker-2.1.5").standardizedFileURL
+
     /// The directory of the running test binary (`swift build --build-tests` puts the
     /// package's executables there too).
     public static let productsDirectory: URL = {

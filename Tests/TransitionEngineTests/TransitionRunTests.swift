@@ -2,6 +2,7 @@ import CIB
 import Foundation
 import Scheduler
 import SeededRandom
+import TestSupport
 import Testing
 import TransitionEngine
 
@@ -142,10 +143,7 @@ extension TransitionRun.Directive {
 /// the limits, and the run ends complete; with one random failure, nothing below INFINITY
 /// starts after it and the run ends stopped.
 @Suite struct TransitionRunOnTheSuiteTests {
-    static var suite: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("../shared/conformance/pacemaker-2.1.5/xml").standardizedFileURL
-    }
+    static var suite: URL { BuildPaths.conformanceSuite.appendingPathComponent("xml") }
     static var isPresent: Bool { FileManager.default.fileExists(atPath: suite.path) }
 
     @Test(.enabled(if: isPresent, "conformance data not found next to the repository"))
