@@ -52,13 +52,7 @@ struct CrmMonDifferentialCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard FileManager.default.isExecutableFile(atPath: crmMon) else {
-            if skipWithoutCrmMon {
-                print("crm-mon-differential: skipped: \(crmMon) not found (Debian package pacemaker-cli-utils)")
-                return
-            }
-            throw ValidationError("\(crmMon) not found (install pacemaker-cli-utils)")
-        }
+        guard try ReferenceTool.present(crmMon, command: "crm-mon-differential", skipWhenMissing: skipWithoutCrmMon) else { return }
         var inputs: [Input] = []
         if let conformance {
             let directory = conformance + "/xml"

@@ -70,13 +70,7 @@ struct DifferentialCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard FileManager.default.isExecutableFile(atPath: crmSimulate) else {
-            if skipWithoutCrmSimulate {
-                print("differential: skipped: \(crmSimulate) not found (Debian package pacemaker-cli-utils)")
-                return
-            }
-            throw ValidationError("\(crmSimulate) not found (install pacemaker-cli-utils)")
-        }
+        guard try ReferenceTool.present(crmSimulate, command: "differential", skipWhenMissing: skipWithoutCrmSimulate) else { return }
         let allowed = CIBFeature.parseList(features)!
         let generator = CIBGenerator(enabled: allowed, featurePercent: featurePercent)
         let expected = try Set(expect.map(Self.readSeeds) ?? [])
@@ -283,4 +277,20 @@ extension DifferentialCommand.SeedOutcome {
 
 extension String {
     func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+/// Pacemaker's own tool a differential command compares against (crm_simulate, crm_mon).
+enum ReferenceTool {
+    /// Whether `path` can run. Missing: with `skipWhenMissing`, false after saying the command
+    /// is skipped and why; otherwise a validation error naming the package to install.
+    static func present(_ path: String, command: String, skipWhenMissing: Bool) throws -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            if skipWhenMissing {
+                print("\(command): skipped: \(path) not found (Debian package pacemaker-cli-utils)")
+                return false
+            }
+            throw ValidationError("\(path) not found (install pacemaker-cli-utils)")
+        }
+        return true
+    }
 }
