@@ -6,7 +6,16 @@ extension EndToEnd {
         /// Issue 3, test 6: move, standby/activate, a failing before-acquire-handler, attr-prereq manual.
         @Test func moveStandbyHandlerAndPrerequisite() async throws {
             let handlerPath = "HANDLER"
-            let tickets = shortTicket + """
+            // move -w waits timeout * (retries + 1) for the handover, as booth does; with
+            // shortTicket's 500 ms x 4 a loaded machine (load 16 seen) ran past those 2 s and
+            // the move answered exit 1 while it was still under way. This test is about what
+            // the commands do, not how fast: give ticketA 8 s (below renewal, expire / 2 = 10 s).
+            let tickets = """
+                ticket = "ticketA"
+                  expire = 20
+                  timeout = 2s
+                  retries = 3
+
                 ticket = "ticketH"
                   expire = 6
                   timeout = 500ms
