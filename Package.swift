@@ -50,6 +50,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
+        // Pure: the suite's version, one constant every binary prints with --version.
+        .target(name: "BatonVersion"),
         // Pure: the per-ticket lease election (instance / directives).
         .target(name: "TicketElection", swiftSettings: optimizedEvenInDebug),
         // Pure: the simulation kernel (virtual time, seeded queue, nodes, network, CPG-like
@@ -70,7 +72,7 @@ let package = Package(
         .target(
             name: "TicketDaemon",
             dependencies: [
-                "TicketCore", "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync", "ChildProcess",
+                "TicketCore", "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync", "ChildProcess", "BatonVersion",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "batond",
             dependencies: [
-                "TicketDaemon", "BatonConfig", "TLSTransport", "ChildProcess",
+                "TicketDaemon", "BatonConfig", "TLSTransport", "ChildProcess", "BatonVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -103,6 +105,7 @@ let package = Package(
             name: "baton-full",
             dependencies: [
                 "BatonClient",
+                "BatonVersion",
                 "TicketElection",
                 "GeoSimulation",
                 "TicketSimulation",

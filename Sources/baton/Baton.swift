@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonVersion
 
 /// `baton`: the admin command line of the Baton suite.
 /// Every area of the product adds its subcommands here. The process starts in `Entry`.
@@ -19,6 +20,7 @@ struct Baton: AsyncParsableCommand {
              64  bad command line
             status exits 0 running, 7 not running, 1 bad configuration (booth's codes).
             """,
+        version: BatonVersion.version,
         subcommands: [
             List.self, Grant.self, Revoke.self, Standby.self, Activate.self, Move.self, Peers.self, Status.self, Attr.self,
             AgentCommand.self,

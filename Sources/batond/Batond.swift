@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonConfig
+import BatonVersion
 import ChildProcess
 import Dispatch
 import Foundation
@@ -22,7 +23,9 @@ struct Batond: AsyncParsableCommand {
             addresses; adding, removing or renaming members waits for a restart.
             Exit status: 0 stopped cleanly, 75 stopped by SIGUSR1 (restart in place), 1 bad configuration, files, \
             or a socket or state directory another batond holds, 2 runtime failure.
-            """)
+            Logs go to stderr; under systemd each line carries its syslog priority for the journal.
+            """,
+        version: BatonVersion.version)
 
     @Option(name: .shortAndLong, help: "Configuration file (booth.conf format with Baton's TLS keys).")
     var config = "/etc/baton/baton.conf"
@@ -39,11 +42,11 @@ struct Batond: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics at HOST:PORT (for example 127.0.0.1:9939).") var metrics: String?
     @Option(help: "Site quorum: corosync (follow the local node's quorum; losing it releases held tickets) or none.")
     var siteQuorum = "none"
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
 
     func run() async throws {
-        var logger = Logger(label: "batond") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var logger = Logger(label: "batond") { DaemonLogHandler(label: $0) }
+        logger.logLevel = logLevel
         signal(SIGPIPE, SIG_IGN)
         raiseDescriptorLimit(logger: logger)
 
@@ -199,3 +202,6 @@ final class SignalWatcher {
         }
     }
 }
+
+/// `--log-level` takes swift-log's level names; anything else is refused with the list.
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -10,7 +10,7 @@ struct StyleTests {
     static let pureModules = [
         "TicketElection", "GeoSimulation", "TicketWire", "CIBGenerator", "Executor", "CIB", "Scheduler", "AgentTools", "CRMCore",
         "ClusterIdentity", "SimulationKernel", "TicketCore", "TicketSimulation", "TransitionEngine",
-        "CRMStatusView", "CIBAttributes", "CRMSimulation",
+        "CRMStatusView", "CIBAttributes", "CRMSimulation", "BatonVersion",
     ]
 
     static func swiftFiles(in directory: String) -> [URL] {
