@@ -13,6 +13,8 @@ TEST_PACKAGES := $(BUILD_PACKAGES) openssl corosync iproute2 pacemaker pacemaker
 # The executor's tests also run Debian's fence agents (fence_dummy) and ocf:pacemaker:ping
 # (which runs ping) inside namespaces.
 TEST_PACKAGES += fence-agents iputils-ping
+# batond's /metrics is checked with promtool (Debian's prometheus; its service is not started).
+TEST_PACKAGES += prometheus
 
 .PHONY: demo test build bench bench-quick scheduler-bench
 demo:

@@ -138,7 +138,8 @@ let package = Package(
                     exclude: ["Transcripts"]),  // read from the source tree by path (#filePath), not bundled
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
         .testTarget(name: "StyleTests"),
-        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketCore", "TicketElection", "TicketWire", "SeededRandom", "TestSupport"]),
+        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketCore", "TicketElection", "TicketWire", "SeededRandom", "TestSupport",
+                                                             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
         // Pure: booth.conf-compatible configuration parser and validator. No I/O but the
         // one small loader function that reads a file and hands its text to the parser.

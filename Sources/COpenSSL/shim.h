@@ -47,6 +47,17 @@ static inline int baton_SSL_CTX_set1_groups_list(SSL_CTX *context, const char *l
 static inline const ASN1_TIME *baton_X509_get0_notAfter(const X509 *certificate) {
     return X509_get0_notAfter(certificate);
 }
+/// The certificates a context's verify store holds (the CA bundle): how many, and the i-th
+/// (NULL for an entry that is a CRL).
+static inline int baton_SSL_CTX_store_count(const SSL_CTX *context) {
+    X509_STORE *store = SSL_CTX_get_cert_store(context);
+    return store == NULL ? 0 : sk_X509_OBJECT_num(X509_STORE_get0_objects(store));
+}
+static inline X509 *baton_SSL_CTX_store_certificate(const SSL_CTX *context, int index) {
+    X509_STORE *store = SSL_CTX_get_cert_store(context);
+    if (store == NULL) return NULL;
+    return X509_OBJECT_get0_X509(sk_X509_OBJECT_value(X509_STORE_get0_objects(store), index));
+}
 /// Ignore SIGPIPE process-wide: a peer that goes away must not kill the daemon on write.
 static inline void baton_ignore_sigpipe(void) {
     signal(SIGPIPE, SIG_IGN);

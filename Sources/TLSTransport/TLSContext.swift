@@ -1,4 +1,7 @@
 import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOConcurrencyHelpers
 
 /// Where a member's TLS material lives. Files are PEM.
@@ -83,6 +86,38 @@ public final class TLSContext: @unchecked Sendable {
         guard let certificate = SSL_CTX_get0_certificate(context) else { return [] }
         return certificateNames(certificate)
     }
+
+    /// When this member's own certificate and each certificate of the CA bundle stop being
+    /// valid (notAfter, seconds since 1970 UTC), with the certificate's names: what an admin
+    /// alerts on before members start refusing each other.
+    public var certificateExpiries: [CertificateExpiry] {
+        var expiries: [CertificateExpiry] = []
+        if let own = SSL_CTX_get0_certificate(context), let notAfter = notAfterSeconds(own) {
+            expiries.append(CertificateExpiry(role: .own, names: certificateNames(own), notAfter: notAfter))
+        }
+        for index in 0..<baton_SSL_CTX_store_count(context) {
+            guard let authority = baton_SSL_CTX_store_certificate(context, index), let notAfter = notAfterSeconds(authority) else { continue }
+            expiries.append(CertificateExpiry(role: .authority, names: certificateNames(authority), notAfter: notAfter))
+        }
+        return expiries
+    }
+}
+
+/// A certificate's end of validity, for metrics and status.
+public struct CertificateExpiry: Sendable, Equatable {
+    public enum Role: String, Sendable { case own, authority }
+    public let role: Role
+    /// SAN DNS names, else the subject CN.
+    public let names: [String]
+    /// notAfter in seconds since 1970-01-01 UTC.
+    public let notAfter: Int
+}
+
+/// A certificate's notAfter in seconds since 1970 UTC (nil when OpenSSL cannot read it).
+func notAfterSeconds(_ certificate: OpaquePointer) -> Int? {
+    var broken = tm()
+    guard let time = baton_X509_get0_notAfter(certificate), ASN1_TIME_to_tm(time, &broken) == 1 else { return nil }
+    return Int(timegm(&broken))
 }
 
 /// Holds the current `TLSContext` and replaces it on `reload()` (SIGHUP), so certificates can

@@ -1,3 +1,4 @@
+import BatonVersion
 import TicketElection
 
 /// batond's counters; rendered in the Prometheus text format at /metrics.
@@ -62,8 +63,22 @@ extension TicketDaemon {
         metric("ticket_term", "gauge", "The ticket's election term as this member knows it.", summaries.map { ("{ticket=\"\($0.name)\"}", "\($0.term)") })
         metric("ticket_lease_remaining_seconds", "gauge", "Lease time left as this member sees it (0: none).",
                summaries.map { ("{ticket=\"\($0.name)\"}", "\(Double($0.leaseRemaining?.nanoseconds ?? 0) / 1e9)") })
+        metric("ticket_leader_info", "gauge", "1 for the member this member sees holding the ticket (leader=\"\": none known).",
+               summaries.map { ("{ticket=\"\(labelValue($0.name))\",leader=\"\(labelValue($0.leader ?? ""))\"}", "1") })
+        let peers = peerSummaries(now: now)
         metric("peer_connected", "gauge", "1 when this member's connection to the peer is up.",
-               peerSummaries(now: now).map { ("{peer=\"\($0.name)\"}", $0.connected ? "1" : "0") })
+               peers.map { ("{peer=\"\($0.name)\"}", $0.connected ? "1" : "0") })
+        metric("peer_last_heard_seconds", "gauge", "Seconds since a frame or datagram of the peer last arrived (absent: never since start).",
+               peers.compactMap { peer in peer.lastHeard.map { ("{peer=\"\(peer.name)\"}", "\(Double($0.nanoseconds) / 1e9)") } })
+        if let siteQuorate {
+            metric("site_quorate", "gauge", "1 while the site's cluster (Corosync) has quorum.", [("", siteQuorate ? "1" : "0")])
+        }
+        metric("certificate_expiry_timestamp_seconds", "gauge",
+               "When a certificate stops being valid (notAfter, seconds since 1970): this member's own and each of the CA bundle.",
+               tls.context.certificateExpiries.map {
+                   ("{certificate=\"\($0.role.rawValue)\",name=\"\(labelValue($0.names.joined(separator: ",")))\"}", "\($0.notAfter)")
+               })
+        metric("build_info", "gauge", "1, labelled with the version of this batond.", [("{version=\"\(BatonVersion.version)\"}", "1")])
         let counters: [(String, String, Int)] = [
             ("elections_total", "Campaigns started here.", metrics.elections),
             ("leaderships_total", "Times this site became leader.", metrics.leaderships),
@@ -106,6 +121,21 @@ extension TicketDaemon {
         ])
         metric("remote_admin_idle_closed_total", "counter", "Remote admin connections closed when idle.", [("", "\(metrics.remoteAdminIdleClosed)")])
         metric("uptime_seconds", "gauge", "Seconds since batond started.", [("", "\(now.since(startedAt).nanoseconds / 1_000_000_000)")])
+        if let process = ProcessMetrics.current() { lines += process.exposition }
         return lines.joined(separator: "\n") + "\n"
     }
+}
+
+/// A label value in the text format: backslash, double quote and line feed escaped.
+func labelValue(_ text: String) -> String {
+    var escaped = ""
+    for character in text {
+        switch character {
+        case "\\": escaped += "\\\\"
+        case "\"": escaped += "\\\""
+        case "\n": escaped += "\\n"
+        default: escaped.append(character)
+        }
+    }
+    return escaped
 }

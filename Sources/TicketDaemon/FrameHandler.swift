@@ -68,6 +68,30 @@ final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler {
 /// A minimal HTTP/1.0 responder for `GET /metrics` (Prometheus text format), on a local
 /// address. Anything else gets 404; requests are bounded to 8 KiB.
 final class MetricsHTTPHandler: ChannelInboundHandler {
+    /// The whole HTTP/1.0 answer to a request line: GET /metrics the text format, HEAD /metrics
+    /// its headers alone (Content-Length of the body a GET would get), another method on
+    /// /metrics 405 with `Allow`, any other path 404.
+    static func response(to requestLine: String, render: () -> String) -> String {
+        let parts = requestLine.split(separator: " ", omittingEmptySubsequences: true).map { $0.trimmingSuffix("\r") }
+        let method = parts.first ?? ""
+        let path = parts.count > 1 ? parts[1] : ""
+        var status = "200 OK"
+        var body: String
+        var extra = ""
+        if path != "/metrics" && !path.hasPrefix("/metrics?") {
+            status = "404 Not Found"
+            body = "only /metrics is served here\n"
+        } else if method == "GET" || method == "HEAD" {
+            body = render()
+        } else {
+            status = "405 Method Not Allowed"
+            body = "/metrics answers GET and HEAD\n"
+            extra = "Allow: GET, HEAD\r\n"
+        }
+        let headers = "HTTP/1.0 \(status)\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n\(extra)Connection: close\r\n\r\n"
+        return method == "HEAD" ? headers : headers + body
+    }
+
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -101,19 +125,17 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         }
         guard let text = String(validating: request, as: UTF8.self), text.contains("\r\n\r\n") || text.contains("\n\n") else { return }
         let firstLine = text.split(separator: "\n").first.map(String.init) ?? ""
-        let body: String
-        let status: String
-        if firstLine.hasPrefix("GET /metrics ") || firstLine == "GET /metrics\r" {
-            status = "200 OK"
-            body = render()
-        } else {
-            status = "404 Not Found"
-            body = "only /metrics is served here\n"
-        }
-        let response = "HTTP/1.0 \(status)\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let response = MetricsHTTPHandler.response(to: firstLine, render: render)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(string: response))).whenComplete { _ in
             channel.close(promise: nil)
         }
+    }
+}
+
+extension Substring {
+    /// The text without one trailing `suffix` (a request line's carriage return).
+    func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : String(self)
     }
 }

@@ -66,6 +66,8 @@ public final class TicketDaemon: @unchecked Sendable {
     /// Keys and the UDP socket of the datagram path (DatagramPath.swift).
     var datagrams = DatagramState()
     var startedAt = LocalInstant.origin
+    /// The site's quorum as last reported (nil: not followed, `--site-quorum none`).
+    var siteQuorate: Bool?
     var persistFailed = false
     /// Grants a failed write kept from the site, written after the next durable write.
     var withheldGrants = WithheldGrants()
@@ -549,6 +551,7 @@ public final class TicketDaemon: @unchecked Sendable {
     public func siteQuorumChanged(_ quorate: Bool) {
         loop.execute {
             let now = SystemClock.now()
+            self.siteQuorate = quorate
             self.execute(self.core.siteQuorum(quorate, now: now), now: now)
         }
     }
