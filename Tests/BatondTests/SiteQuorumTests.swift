@@ -43,9 +43,18 @@ extension EndToEnd {
                 for (index, member) in members.enumerated() {
                     cluster.memberPrefix[member.name] = [testbed, "-d", bed, "exec", "\(index + 1)"]
                 }
-                cluster.extraArguments["site-a"] = ["--back-end", "file", "--cib-file", cluster.cibPath("site-a"), "--site-quorum", "corosync"]
+                cluster.extraArguments["site-a"] = [
+                    "--back-end", "file", "--cib-file", cluster.cibPath("site-a"), "--site-quorum", "corosync", "--metrics", "127.0.0.1:9939",
+                ]
+                // baton_site_quorate of site-a's /metrics, read inside node1's namespace.
+                func quorateMetric() async throws -> String? {
+                    let fetched = try await run([testbed, "-d", bed, "exec", "1", "/usr/bin/python3", "-c",
+                                                 "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9939/metrics', timeout=10).read().decode())"])
+                    return fetched.stdout.split(separator: "\n").first { $0.hasPrefix("baton_site_quorate ") }.map(String.init)
+                }
                 try cluster.startAll()
                 try await cluster.waitReady()
+                try await waitUntil("site-a's metrics show the site quorate") { try await quorateMetric() == "baton_site_quorate 1" }
                 let grant = try await cluster.grant("ticketA", at: "site-a")
                 #expect(grant.status == 0, "\(grant)")
                 #expect(cluster.cibGranted("ticketA", at: "site-a"))
@@ -63,6 +72,7 @@ extension EndToEnd {
                 print("site quorum lost at the holder: site-b holds the ticket \(format(took)) later (lease \(lease) s)")
                 #expect(!bothGranted, "both sites' CIB files showed the ticket granted at once")
                 #expect(cluster.cibState("ticketA", at: "site-a")["revoke-reason"] == "site-quorum-lost")
+                #expect(try await quorateMetric() == "baton_site_quorate 0")
                 // Released, not waited out: well inside the lease.
                 #expect(took < .seconds(lease / 2), "took \(format(took)) with a \(lease) s lease: the holder did not release")
             }
