@@ -49,12 +49,24 @@ public struct DaemonLogHandler: LogHandler {
 
     /// One line, newline included. `time` nil: the journal's form.
     public static func line(level: Logger.Level, message: String, metadata: Logger.Metadata, label: String, time: String?) -> String {
-        let fields = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let fields = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\(fieldValue("\($0.value)"))" }.joined(separator: " ")
         let body = fields.isEmpty ? message : message + " " + fields
         // A message with a line feed would start a line the journal reads without a priority.
         let flat = body.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: " | ")
         if let time { return "\(time) \(level) \(label): \(flat)\n" }
         return "<\(priority(level))>\(flat)\n"
+    }
+
+    /// A metadata value as logfmt writes it: bare when it has no space, quote or `=`, else in
+    /// double quotes with `"` and `\` escaped, so `key=value` pairs split unambiguously.
+    static func fieldValue(_ value: String) -> String {
+        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" }) else { return value }
+        var quoted = "\""
+        for character in value {
+            if character == "\"" || character == "\\" { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "\""
     }
 
     /// systemd sets JOURNAL_STREAM=DEVICE:INODE of the stream it connected to stdout/stderr;

@@ -119,7 +119,7 @@ extension TicketDaemon {
             // `baton -s THIS-MEMBER` run on another member's machine, with that member's
             // certificate (the certificate alone says who asks). Answered here when
             // `admin-from` allows that member; refused with the reason otherwise.
-            let client = remoteClientToken(for: channel)
+            let client = remoteClientToken(for: channel, member: peer.name)
             guard remoteAdministrators.contains(index) else {
                 logger.warning("admin request from a member refused: admin-from does not allow it", metadata: [
                     "peer.name": .string(peer.name), "request.command": .string(String("\(request.command)".prefix(160))),
@@ -128,7 +128,6 @@ extension TicketDaemon {
                     "\(plan.selfEndpoint.name) refuses admin requests from \(peer.name): its admin-from setting does not allow that member")))
                 return
             }
-            logger.info("admin request from a member", metadata: ["peer.name": .string(peer.name), "request.command": .string(String("\(request.command)".prefix(160)))])
             clientFrame(frame, client: client, channel: channel)
             return
         }
@@ -251,7 +250,11 @@ extension TicketDaemon {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try self.admitLocalConnection(channel, metrics: false)
-                    let client = self.registerClient(channel)
+                    let client = self.registerClient(channel, asker: "local socket")
+                    AdminAudit.localPeer(of: channel).whenSuccess { peer in
+                        guard let peer else { return }
+                        self.loop.execute { self.audit.connected(client, asker: "local socket, \(peer)") }
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         FrameHandler(
                             logger: self.logger,
@@ -265,11 +268,11 @@ extension TicketDaemon {
         return channel
     }
 
-    func remoteClientToken(for channel: any Channel) -> UInt64 {
+    func remoteClientToken(for channel: any Channel, member: String) -> UInt64 {
         confined()
         let key = ObjectIdentifier(channel)
         if let token = remoteClients[key] { return token }
-        let token = registerClient(channel)
+        let token = registerClient(channel, asker: "member \(member) over TLS")
         remoteClients[key] = token
         return token
     }
@@ -279,16 +282,18 @@ extension TicketDaemon {
         if let token = remoteClients.removeValue(forKey: ObjectIdentifier(channel)) { forgetClient(token) }
     }
 
-    func registerClient(_ channel: any Channel) -> UInt64 {
+    func registerClient(_ channel: any Channel, asker: String) -> UInt64 {
         confined()
         nextClient += 1
         clients[nextClient] = channel
+        audit.connected(nextClient, asker: asker)
         return nextClient
     }
 
     func forgetClient(_ client: UInt64) {
         confined()
         clients[client] = nil
+        audit.disconnected(client)
         core.forget(client: DaemonCore.ClientToken(client))
     }
 
@@ -299,6 +304,8 @@ extension TicketDaemon {
             return
         }
         metrics.clientRequests += 1
+        let (level, message, fields) = audit.request(request, client: client)
+        logger.log(level: level, message, metadata: fields)
         let now = SystemClock.now()
         if request.command == .peers {
             answer(DaemonCore.ClientToken(client), ClientReply(id: request.id, body: .peers(peerSummaries(now: now))))
@@ -309,6 +316,7 @@ extension TicketDaemon {
 
     func answer(_ client: DaemonCore.ClientToken, _ reply: ClientReply) {
         confined()
+        if let (level, message, fields) = audit.answer(reply, client: client.value) { logger.log(level: level, message, metadata: fields) }
         guard let channel = clients[client.value] else { return }
         // Never traps: a reply over the frame limit goes out as an error reply saying so.
         channel.writeAndFlush(channel.allocator.buffer(bytes: Frame.replyBytes(reply)), promise: nil)

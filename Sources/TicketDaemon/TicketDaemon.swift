@@ -60,6 +60,8 @@ public final class TicketDaemon: @unchecked Sendable {
     /// Member connections that carried admin requests (baton -s from another member's machine).
     var remoteClients: [ObjectIdentifier: UInt64] = [:]
     var nextClient: UInt64 = 0
+    /// Who asked for what (admin commands logged with the asker and the outcome).
+    var audit = AdminAudit()
     var scheduledTimer: Scheduled<Void>?
     var scheduledDeadline: LocalInstant?
     var metrics = DaemonMetrics()

@@ -138,5 +138,28 @@ extension EndToEnd {
                 print("journal form: \(journal.first ?? ""); terminal form: \(plain.first ?? "")")
             }
         }
+
+        /// Every admin command that changes a ticket is logged with who asked (the local
+        /// socket's uid and pid, or the member certificate over TLS) and its outcome.
+        @Test func adminCommandsAreLoggedWithTheAskerAndTheOutcome() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
+                let grant = try await cluster.grant("ticketA", at: "site-a")
+                #expect(grant.status == 0, "\(grant)")
+                let again = try await cluster.remoteBaton(["grant", "ticketA"], from: "site-b", to: "site-a")
+                #expect(again.status == 1, "\(again)")
+                var lines: [Substring] = []
+                try await waitUntil("site-a logs both commands and their outcomes") {
+                    lines = cluster.logTail("site-a", lines: 100_000).split(separator: "\n").filter { $0.contains("admin command") }
+                    return lines.count >= 4
+                }
+                let local = "admin.asker=\"local socket, uid \(getuid()) pid "
+                #expect(lines.contains { $0.contains("admin command ") && $0.contains(local) && $0.contains("admin.command=\"grant ticketA -w\"") }, "\(lines)")
+                #expect(lines.contains { $0.contains("admin command done") && $0.contains(local) && $0.contains("admin.outcome=\"grant succeeded!\"") }, "\(lines)")
+                let remote = "admin.asker=\"member site-b over TLS\""
+                #expect(lines.contains { $0.contains("admin command ") && $0.contains(remote) && $0.contains("admin.command=\"grant ticketA\"") }, "\(lines)")
+                #expect(lines.contains { $0.contains("admin command failed") && $0.contains(remote) }, "\(lines)")
+                for line in lines { print("audit: \(line)") }
+            }
+        }
     }
 }

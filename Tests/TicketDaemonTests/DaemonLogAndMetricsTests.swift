@@ -1,12 +1,15 @@
 import Logging
 import Testing
 @testable import TicketDaemon
+import TicketWire
 
 @Suite struct DaemonLogAndMetricsTests {
     @Test func journalLinesCarryThePriorityAndNoTime() {
         let line = DaemonLogHandler.line(level: .warning, message: "cannot reach peer", metadata: ["peer.name": "site-b", "a": "1"], label: "batond", time: nil)
         #expect(line == "<4>cannot reach peer a=1 peer.name=site-b\n")
         #expect(DaemonLogHandler.line(level: .info, message: "two\nlines", metadata: [:], label: "batond", time: nil) == "<6>two | lines\n")
+        let spaced = DaemonLogHandler.line(level: .notice, message: "m", metadata: ["who": "uid 0 pid 7 (baton)", "q": "a\"b", "e": ""], label: "batond", time: nil)
+        #expect(spaced == "<5>m e=\"\" q=\"a\\\"b\" who=\"uid 0 pid 7 (baton)\"\n")
         let plain = DaemonLogHandler.line(level: .error, message: "x", metadata: [:], label: "batond", time: "2026-12-06T20:00:00.000Z")
         #expect(plain == "2026-12-06T20:00:00.000Z error batond: x\n")
         #expect(Logger.Level.allCases.map(DaemonLogHandler.priority) == [7, 7, 6, 5, 4, 3, 2])
@@ -41,5 +44,19 @@ import Testing
         #expect(MetricsHTTPHandler.response(to: "GET /other HTTP/1.1") { "" }.hasPrefix("HTTP/1.0 404"))
         #expect(MetricsHTTPHandler.response(to: "GET /metrics?x=1 HTTP/1.1") { "b 2\n" }.hasSuffix("b 2\n"))
         #expect(labelValue("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
+    }
+
+    @Test func adminAuditNamesTheAskerAndTheOutcome() {
+        var audit = AdminAudit()
+        audit.connected(7, asker: "local socket, uid 0 pid 42 (baton)")
+        let query = audit.request(ClientRequest(id: 1, command: .list), client: 7)
+        #expect(query.0 == .debug)
+        let change = audit.request(ClientRequest(id: 2, command: .ticket(name: "db", .move(to: "site-b", wait: true))), client: 7)
+        #expect(change.0 == .notice && change.2["admin.command"] == "move db --to site-b -w" && change.2["admin.asker"] == "local socket, uid 0 pid 42 (baton)")
+        #expect(audit.answer(ClientReply(id: 1, body: .tickets([])), client: 7) == nil, "queries are not followed up")
+        let done = audit.answer(ClientReply(id: 2, body: .error("ticket is not owned")), client: 7)
+        #expect(done?.0 == .warning && done?.1 == "admin command failed" && done?.2["admin.outcome"] == "ticket is not owned")
+        #expect(audit.answer(ClientReply(id: 2, body: .error("again")), client: 7) == nil, "answered once")
+        #expect(MemoryLayout<PeerCredentials>.size == 12, "struct ucred is three 32-bit fields")
     }
 }
