@@ -38,8 +38,10 @@ public enum TLSChannels {
         do {
             channel = try await bootstrap.connect(host: host, port: port).get()
         } catch {
-            logger.info("TCP connection failed", metadata: [
-                "peer.address": .string("\(host):\(port)"), "tls.reason": .string("\(error)"),
+            // The caller says it once per change of reason (a peer down is retried for as long
+            // as it stays down).
+            logger.debug("TCP connection failed", metadata: [
+                "peer.address": .string("\(host):\(port)"), "tls.reason": .string(connectFailureDescription(error)),
             ])
             // If the handler was never added, nobody else completes the promise.
             handshake.fail(error)
@@ -125,4 +127,21 @@ public enum TLSChannels {
 public struct HandshakeRefusedByLimit: Error, Sendable, CustomStringConvertible {
     public let source: String
     public var description: String { "\(source): too many TLS handshakes in progress from this address" }
+}
+
+/// A failed connect in an admin's words ("Connection refused", "connect timed out",
+/// "no address for HOST"), instead of NIO's type dumps
+/// (`SingleConnectionFailure(target: [IPv4]…, error: connection reset (error set): …)`).
+public func connectFailureDescription(_ error: any Error) -> String {
+    if let failure = error as? NIOConnectionError {
+        let causes = failure.connectionErrors.map { connectFailureDescription($0.error) }
+        if !causes.isEmpty { return Array(Set(causes)).sorted().joined(separator: "; ") }
+        if failure.dnsAError != nil || failure.dnsAAAAError != nil { return "no address for \(failure.host)" }
+        return "cannot connect"
+    }
+    if let failure = error as? IOError { return String(cString: strerror(failure.errnoCode)) }
+    if let failure = error as? ChannelError, case .connectTimeout(let timeout) = failure {
+        return "connect timed out after \(timeout.nanoseconds / 1_000_000) ms"
+    }
+    return "\(error)"
 }

@@ -201,7 +201,7 @@ extension TicketDaemon {
                 }
                 await peerDown(index)
             } catch {
-                let text = "\(error)"
+                let text = connectFailureDescription(error)
                 if text != lastError {
                     logger.info("cannot reach peer; retrying", metadata: [
                         "peer.name": .string(endpoint.name), "peer.address": .string("\(endpoint.address):\(endpoint.port)"),

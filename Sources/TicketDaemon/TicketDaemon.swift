@@ -357,22 +357,23 @@ public final class TicketDaemon: @unchecked Sendable {
         }
         backEnd.flush()
         for (ticket, purpose) in batch.handlers { runHandler(ticket: ticket, purpose: purpose, now: now) }
+        // Events first: the log then reads in cause order ("became leader", then the grant's answer).
+        logEvents(batch.events, now: now)
         for (client, reply) in batch.replies { answer(client, reply) }
-        logEvents(batch.events)
         for warning in batch.warnings { logger.warning("\(warning)") }
         reschedule(now: now)
     }
 
     /// Election events: each one at info when a batch has few; with many (thousands of
     /// tickets granted at once) one info line of counts and the events themselves at debug.
-    func logEvents(_ events: [(ticket: String, event: ElectionEvent)]) {
+    func logEvents(_ events: [(ticket: String, event: ElectionEvent)], now: LocalInstant) {
         confined()
         for (_, event) in events { metrics.count(event) }
         let level: Logger.Level = events.count <= TicketDaemon.eventsLoggedEachMax ? .info : .debug
         // Skip the loop (and its metadata) when the level is off: it runs for every renewal.
         if level >= logger.logLevel {
             for (ticket, event) in events {
-                logger.log(level: level, "\(event)", metadata: ["ticket.name": .string(ticket)])
+                logger.log(level: level, "\(event.description(relativeTo: now))", metadata: ["ticket.name": .string(ticket)])
             }
         }
         if events.count > TicketDaemon.eventsLoggedEachMax {

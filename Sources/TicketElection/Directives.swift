@@ -80,6 +80,17 @@ public enum ElectionEvent: Sendable, Equatable, CustomStringConvertible {
         case .multipleManualHolders(let holders): "manual ticket granted to multiple sites: \(holders)"
         }
     }
+
+    /// The description for a log line, with the instants said as spans from `now` ("for
+    /// 19.6s"): an instant of the member's monotonic clock means nothing to an admin.
+    public func description(relativeTo now: LocalInstant) -> String {
+        switch self {
+        case .commitPending(let until): "commit pending for \(until.since(now).shortDescription)"
+        case .quietAfterRestart(let until, let early):
+            "started without state: no votes for \(until.since(now).shortDescription)" + (early ? ", or until every other site reports term 0" : "")
+        default: description
+        }
+    }
 }
 
 public enum Directive: Sendable, Equatable {

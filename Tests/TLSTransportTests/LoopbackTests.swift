@@ -109,6 +109,25 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
         #expect(server.observations.verifiedPeers.map(\.name) == ["site-b", "arbitrator"])
     }
 
+    /// A refused connect is said in an admin's words, not as NIO's type dump
+    /// (`SingleConnectionFailure(target: [IPv4]…, error: connection reset (error set): …)`).
+    @Test func aRefusedConnectIsSaidPlainly() async throws {
+        let pki = try await SharedPKI.shared.get()
+        // A port nobody listens on: bind one, note it, close it.
+        let server = try await EchoServer.start(pki)
+        let port = server.port
+        await server.stop()
+        let context = try ReloadableTLSContext(files: pki.files("site-b"))
+        do {
+            _ = try await TLSChannels.connect(
+                host: "127.0.0.1", port: port, expectedPeerName: "site-a", context: context, handshakeTimeout: Patience.deadline,
+                group: MultiThreadedEventLoopGroup.singleton, logger: LogRecorder().logger("test.client")) { _ in }
+            Issue.record("connected to a closed port \(port)")
+        } catch {
+            #expect(connectFailureDescription(error) == "Connection refused", "raw: \(error)")
+        }
+    }
+
     @Test func serverRefusalsAndTheServerKeepsServing() async throws {
         let pki = try await SharedPKI.shared.get()
         let server = try await EchoServer.start(pki)
