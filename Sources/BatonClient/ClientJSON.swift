@@ -103,6 +103,13 @@ public enum ClientJSON {
     }
 
     /// grant, revoke, standby, activate, move.
+    /// A failure with `--output json`: `{"error": MESSAGE, "exit_status": N}` (N the process's
+    /// exit status: 1 refused or failed, 6 bad configuration, 7 batond not running, 64 bad
+    /// command line; `status` uses booth's codes).
+    public static func error(_ message: String, exitStatus: Int32) -> JSONValue {
+        .object(["error": .string(message), "exit_status": .integer(Int(exitStatus))])
+    }
+
     public static func outcome(ticket: String, _ outcome: OutcomeSummary) -> JSONValue {
         .object([
             "ticket": .string(ticket), "succeeded": .bool(outcome.succeeded), "message": .string(outcome.text),

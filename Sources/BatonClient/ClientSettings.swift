@@ -130,15 +130,31 @@ public struct CLIError: Error, CustomStringConvertible, Equatable {
 
     public let code: Code
     public let message: String
+    /// The answer was printed already (a refused command's JSON outcome): only the exit
+    /// status is left to give.
+    public let printed: Bool
     public var description: String { message }
 
-    public init(code: Code, message: String) {
+    public init(code: Code, message: String, printed: Bool = false) {
         self.code = code
         self.message = message
+        self.printed = printed
     }
 }
 
 /// Writes `baton: MESSAGE` and a newline on standard error, unbuffered, as the commands report failures.
+/// A failure as the command line reports it: `baton: MESSAGE` on stderr, or with `--output
+/// json` the error object on stdout (ClientJSON.error), so a script reads one JSON document
+/// either way. Nothing when the answer was printed already.
+public func reportFailure(_ error: CLIError, exitStatus: Int32, json: Bool) {
+    if error.printed { return }
+    if json {
+        print(ClientJSON.error(error.message, exitStatus: exitStatus).text)
+    } else {
+        reportFailure(error.message)
+    }
+}
+
 public func reportFailure(_ message: String) {
     let line = Array("baton: \(message)\n".utf8)
     var written = 0

@@ -28,9 +28,10 @@ func runFull() -> Never {
     exit(127)
 }
 
-func fail(_ error: CLIError, status: Bool) -> Never {
-    reportFailure(error.message)
-    exit(status ? statusExitCode(error) : error.code.rawValue)
+func fail(_ error: CLIError, status: Bool, json: Bool) -> Never {
+    let code = status ? statusExitCode(error) : error.code.rawValue
+    reportFailure(error, exitStatus: code, json: json)
+    exit(code)
 }
 
 guard let line = AdminCommandLine.parse(Array(CommandLine.arguments.dropFirst())) else { runFull() }
@@ -61,7 +62,7 @@ do throws(CLIError) {
         let body = try settings.ask(.ticket(name: ticket, command), socketPath: path)
         if line.json, case .outcome(let outcome) = body {
             print(ClientJSON.outcome(ticket: ticket, outcome).text)
-            if !outcome.succeeded { throw CLIError(code: .failed, message: outcome.text) }
+            if !outcome.succeeded { throw CLIError(code: .failed, message: outcome.text, printed: true) }
         } else {
             print(try textOutcome(of: body))
         }
@@ -77,6 +78,6 @@ do throws(CLIError) {
         }
     }
 } catch {
-    fail(error, status: isStatus)
+    fail(error, status: isStatus, json: line.json)
 }
 exit(0)

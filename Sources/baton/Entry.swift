@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonClient
 import Foundation
 
 /// glibc's mallopt(3) (malloc.h is not part of Swift's Glibc module); plain C ints.
@@ -24,7 +25,7 @@ enum Entry {
         do {
             command = try Baton.parseAsRoot()
         } catch {
-            Baton.exit(withError: error)
+            exitWithUsageError(error)
         }
         if let asynchronous = command as? AsyncParsableCommand {
             runOnConcurrencyRuntime(asynchronous)
@@ -37,6 +38,18 @@ enum Entry {
                 Baton.exit(withError: error)
             }
         }
+    }
+
+    /// A command line that does not parse: ArgumentParser's message and status (64), or with
+    /// `--output json` on the line the same as ClientJSON.error on stdout, as every other
+    /// failure of the ticket commands is reported then. Help and --version are no errors.
+    private static func exitWithUsageError(_ error: any Error) -> Never {
+        let arguments = CommandLine.arguments.dropFirst()
+        let json = arguments.contains("--output=json") || zip(arguments, arguments.dropFirst()).contains { $0 == "--output" && $1 == "json" }
+        let status = Baton.exitCode(for: error)
+        guard json, status != .success else { Baton.exit(withError: error) }
+        print(ClientJSON.error(Baton.message(for: error), exitStatus: status.rawValue).text)
+        Baton.exit(withError: ExitCode(status.rawValue))
     }
 
     /// Runs an async command as a task and parks the main thread; the process ends when the

@@ -50,11 +50,11 @@ struct ClientOptions: ParsableArguments {
 }
 
 /// Runs a client command and turns failures into messages and exit codes.
-func runClient(_ body: () async throws -> Void) async throws {
+func runClient(_ options: ClientOptions, _ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as CLIError {
-        reportFailure(error.message)
+        reportFailure(error, exitStatus: error.code.rawValue, json: options.output == .json)
         throw ExitCode(error.code.rawValue)
     }
 }
@@ -64,7 +64,7 @@ struct List: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        try await runClient {
+        try await runClient(options) {
             let tickets = try ExpectedAnswer.tickets(await options.ask(.list))
             let configuration = try? options.loadConfiguration()
             if options.output == .json {
@@ -78,11 +78,11 @@ struct List: AsyncParsableCommand {
 
 /// grant, revoke, standby, activate, move: one ticket command, one outcome.
 func runTicketCommand(_ options: ClientOptions, ticket: String, _ command: TicketCommand) async throws {
-    try await runClient {
+    try await runClient(options) {
         let body = try await options.ask(.ticket(name: ticket, command))
         if options.output == .json, case .outcome(let outcome) = body {
             print(ClientJSON.outcome(ticket: ticket, outcome).text)
-            if !outcome.succeeded { throw CLIError(code: .failed, message: outcome.text) }
+            if !outcome.succeeded { throw CLIError(code: .failed, message: outcome.text, printed: true) }
             return
         }
         print(try textOutcome(of: body))
@@ -142,7 +142,7 @@ struct Peers: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        try await runClient {
+        try await runClient(options) {
             let peers = try ExpectedAnswer.peers(await options.ask(.peers))
             if options.output == .json {
                 print(ClientJSON.peers(peers).text)
@@ -168,7 +168,7 @@ struct Status: AsyncParsableCommand {
                 print(ClientText.status(status))
             }
         } catch let error as CLIError {
-            reportFailure(error.message)
+            reportFailure(error, exitStatus: statusExitCode(error), json: options.output == .json)
             throw ExitCode(statusExitCode(error))
         }
     }
@@ -210,7 +210,7 @@ struct Attr: AsyncParsableCommand {
         @Argument var ticket: String
         @Argument var name: String
         func run() async throws {
-            try await runClient {
+            try await runClient(options) {
                 let body = try await options.ask(.getAttribute(ticket: ticket, name: name))
                 for line in try ClientText.attributeLines(of: body, valuesOnly: true) { print(line) }
             }
@@ -222,7 +222,7 @@ struct Attr: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument var ticket: String
         func run() async throws {
-            try await runClient {
+            try await runClient(options) {
                 let body = try await options.ask(.listAttributes(ticket: ticket))
                 if options.output == .json, case .attributes(let attributes) = body {
                     print(ClientJSON.attributes(attributes).text)

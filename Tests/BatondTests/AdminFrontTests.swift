@@ -77,6 +77,46 @@ extension EndToEnd {
             }
         }
 
+        /// `--output json` reports failures as JSON too (issue 17, point 4): one object
+        /// `{"error": MESSAGE, "exit_status": N}` on stdout, nothing on stderr, the same exit
+        /// status as in text; a refused command prints its outcome object once. Both command
+        /// lines alike. Before, the error was a text line on stderr.
+        @Test func jsonFailuresAreJSON() async throws {
+            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket) { cluster in
+                let site = ["-c", cluster.configPath("site-a"), "--run-directory", cluster.directory + "/run", "--output", "json"]
+                let failing: [([String], Int32)] = [
+                    (["list", "--socket", cluster.directory + "/nobody.sock", "--output", "json"], 7),
+                    (["status", "-c", cluster.directory + "/missing.conf", "--output", "json"], 1),
+                    (["list", "-c", cluster.directory + "/missing.conf", "--output", "json"], 6),
+                    (["grant"] + site, 64), (["list", "--timeout", "soon"] + site, 64), (["attr", "list", "nosuchticket"] + site, 1),
+                    (["list", "-s", "nobody"] + site, 6), (["revoke", "nosuchticket"] + site, 1),
+                ]
+                for binary in [Paths.baton, Paths.batonFull] {
+                    for (arguments, status) in failing {
+                        let result = try await run([binary] + arguments)
+                        let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+                        let name = "\(binary.split(separator: "/").last ?? "") \(arguments)"
+                        #expect(result.status == status, "\(name): \(result)")
+                        #expect(object?["exit_status"] as? Int == Int(result.status), "\(name): \(result)")
+                        #expect((object?["error"] as? String)?.isEmpty == false || object?["succeeded"] as? Bool == false, "\(name): \(result)")
+                        #expect(result.stderr.isEmpty, "\(name): \(result)")
+                    }
+                    let granted = try await run([binary, "grant", "-w", "ticketA"] + site)
+                    #expect(granted.status == 0, "\(granted)")
+                    let refused = try await run([binary, "grant", "ticketA"] + site)
+                    let outcome = try? JSONSerialization.jsonObject(with: Data(refused.stdout.utf8)) as? [String: Any]
+                    #expect(refused.status == 1 && outcome?["succeeded"] as? Bool == false && refused.stderr.isEmpty, "\(refused)")
+                    let revoked = try await run([binary, "revoke", "-w", "ticketA"] + site)
+                    #expect(revoked.status == 0, "\(revoked)")
+                    try await waitUntil("ticketA revoked everywhere") {
+                        let atA = try await cluster.leader("ticketA", at: "site-a")
+                        let atB = try await cluster.leader("ticketA", at: "site-b")
+                        return atA == nil && atB == nil
+                    }
+                }
+            }
+        }
+
         /// The front alone in a directory: `list` (text or JSON) needs nothing else; what it hands on fails
         /// with the path it looked for (exit 127), so the test also proves which answered.
         @Test func theFrontAnswersListWithoutTheFullCommandLine() async throws {
