@@ -16,7 +16,10 @@ TEST_PACKAGES += fence-agents iputils-ping
 # batond's /metrics is checked with promtool (Debian's prometheus; its service is not started).
 TEST_PACKAGES += prometheus
 
-.PHONY: demo test build bench bench-quick scheduler-bench
+.PHONY: demo test build bench bench-quick scheduler-bench install
+# `make install [DESTDIR=staging-root] [PREFIX=/usr]`: release builds, then scripts/install
+# (binaries, man pages, shell completion, systemd units, directories; nothing started).
+PREFIX ?= /usr
 demo:
 	scripts/ensure-packages $(DEMO_PACKAGES)
 	$(SWIFT) build -c release --product batond
@@ -30,6 +33,8 @@ build:
 test:
 	scripts/ensure-packages $(TEST_PACKAGES)
 	$(SWIFT) build --build-tests
+	@# swift-argument-parser's man page generator, for the install test (scripts/install).
+	$(SWIFT) build --product generate-manual
 	$(SWIFT) test --skip-build
 	@# Pacemaker 2.1.5 scheduler regression suite: fails on a regression of a test listed in
 	@# Tests/Conformance/expected-pass.txt (summaries) or Tests/Conformance/expected-graph-pass.txt
@@ -72,3 +77,10 @@ scheduler-bench:
 	$(SWIFT) build -c release --product baton-full
 	.build/release/baton scheduler-benchmark --table --repeats 5
 	.build/release/baton scheduler-benchmark --growth
+
+install:
+	scripts/ensure-packages $(BUILD_PACKAGES)
+	for product in baton baton-full batond baton-crmd baton-agent-tools generate-manual; do \
+	  $(SWIFT) build -c release --product $$product || exit 1; \
+	done
+	scripts/install --bin .build/release --destdir "$(DESTDIR)" --prefix $(PREFIX)

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `make install` (scripts/install) into a staging root, as packaging does it (issue 17, points
+/// 4 and 6): the binaries run from where they land (baton hands its other commands to the
+/// baton-full beside it), man pages generated from the command lines name every command,
+/// completion scripts load in bash, private directories are private, and a second run is the
+/// same tree.
+@Suite struct Install {
+    static let missing = skipReason("BatondTests", skipping: "Install", [
+        Requirement.built("generate-manual"),
+        Requirement.built("baton-crmd"), Requirement.built("baton-agent-tools"),
+        Requirement.executable("/bin/bash", "the completion check"),
+    ])
+
+    /// Every file under `root` with its mode, sorted.
+    static func tree(_ root: String) -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        var entries: [String] = []
+        while let path = enumerator?.nextObject() as? String {
+            let mode = ((try? FileManager.default.attributesOfItem(atPath: root + "/" + path))?[.posixPermissions] as? Int) ?? -1
+            entries.append("\(path) \(String(mode, radix: 8))")
+        }
+        return entries.sorted()
+    }
+
+    @Test(.enabled(if: missing == nil, "needs generate-manual built (make test builds it); the reason is printed on stderr"))
+    func installIntoAStagingRoot() async throws {
+        let staging = FileManager.default.temporaryDirectory.appendingPathComponent("baton-install-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        let script = BuildPaths.packageRoot.appendingPathComponent("scripts/install").path
+        let arguments = [script, "--bin", BuildPaths.productsDirectory.path, "--destdir", staging,
+                         "--generate-manual", BuildPaths.product("generate-manual")]
+        let first = try await TestChild.run(arguments)
+        #expect(first.status == 0, "\(first.output)")
+        let sbin = staging + "/usr/sbin"
+
+        let version = try await TestChild.run([sbin + "/batond", "--version"])
+        #expect(version.status == 0 && !version.output.isEmpty, "\(version)")
+        #expect(first.output.contains("Baton \(version.output.trimmingCharacters(in: .whitespacesAndNewlines)) installed"), "\(first.output)")
+        let frontVersion = try await TestChild.run([sbin + "/baton", "--version"])
+        #expect(frontVersion.output == version.output, "baton --version through the front: \(frontVersion)")
+        let help = try await TestChild.run([sbin + "/baton", "--help"])
+        #expect(help.status == 0 && help.output.contains("USAGE: baton"), "\(help)")
+        for tool in ["baton-crmd", "baton-agent-tools", "fence_baton_netns", "baton-full"] {
+            #expect(FileManager.default.isExecutableFile(atPath: sbin + "/" + tool), "\(tool) not installed")
+        }
+
+        // Man pages: generated, in section 8, naming each command; baton's names its subcommands.
+        for page in ["baton", "batond", "baton-crmd"] {
+            let text = (try? String(contentsOfFile: staging + "/usr/share/man/man8/\(page).8", encoding: .utf8)) ?? ""
+            #expect(text.contains(".Dt \(page.uppercased()) 8"), "\(page).8: \(text.prefix(200))")
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/man") {
+                let rendered = try await TestChild.run(["/usr/bin/man", "-l", "-P", "cat", staging + "/usr/share/man/man8/\(page).8"])
+                #expect(rendered.status == 0 && rendered.output.contains("NAME"), "man -l \(page).8: \(rendered.output.prefix(300))")
+            }
+        }
+        let batonPage = (try? String(contentsOfFile: staging + "/usr/share/man/man8/baton.8", encoding: .utf8)) ?? ""
+        for subcommand in ["grant", "revoke", "move", "crm", "agent"] {
+            #expect(batonPage.contains(subcommand), "baton.8 does not mention \(subcommand)")
+        }
+
+        // Completion: bash loads it and registers it for baton.
+        let completion = staging + "/usr/share/bash-completion/completions/baton"
+        let loaded = try await TestChild.run(["/bin/bash", "-c", "source \"$1\" && complete -p baton", "check", completion])
+        #expect(loaded.status == 0 && loaded.output.contains("baton"), "\(loaded)")
+        for file in ["/usr/share/zsh/vendor-completions/_baton", "/usr/share/fish/vendor_completions.d/baton.fish",
+                     "/lib/systemd/system/batond.service", "/lib/systemd/system/batond-arbitrator@.service", "/lib/systemd/system/baton-crmd.service"] {
+            #expect(((try? FileManager.default.attributesOfItem(atPath: staging + file))?[.size] as? Int ?? 0) > 0, "\(file) missing or empty")
+        }
+
+        // Private directories.
+        for directory in ["/var/lib/baton", "/var/lib/baton/crmd", "/etc/baton/tls"] {
+            let mode = (try? FileManager.default.attributesOfItem(atPath: staging + directory))?[.posixPermissions] as? Int
+            #expect(mode == 0o700, "\(directory): mode \(mode.map { String($0, radix: 8) } ?? "missing")")
+        }
+
+        // Idempotent.
+        let before = Self.tree(staging)
+        let second = try await TestChild.run(arguments)
+        #expect(second.status == 0, "\(second.output)")
+        #expect(Self.tree(staging) == before)
+        print("install: \(before.count) entries under the staging root; man pages \(batonPage.count) bytes for baton")
+    }
+}
