@@ -30,6 +30,7 @@ struct Baton: AsyncParsableCommand {
             DifferentialCommand.self,
             CrmCommand.self,
             CrmMonDifferentialCommand.self,
+            MigrateBoothCommand.self,
         ]
     )
 }
