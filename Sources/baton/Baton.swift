@@ -31,6 +31,7 @@ struct Baton: AsyncParsableCommand {
             CrmCommand.self,
             CrmMonDifferentialCommand.self,
             MigrateBoothCommand.self,
+            PkiCommand.self,
         ]
     )
 }
