@@ -15,6 +15,8 @@ TEST_PACKAGES := $(BUILD_PACKAGES) openssl corosync iproute2 pacemaker pacemaker
 TEST_PACKAGES += fence-agents iputils-ping
 # batond's /metrics is checked with promtool (Debian's prometheus; its service is not started).
 TEST_PACKAGES += prometheus
+# batond's status page is checked in a real headless browser.
+TEST_PACKAGES += chromium
 
 .PHONY: demo test build bench bench-quick scheduler-bench install
 # `make install [DESTDIR=staging-root] [PREFIX=/usr]`: release builds, then scripts/install

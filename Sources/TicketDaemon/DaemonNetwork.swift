@@ -316,7 +316,12 @@ extension TicketDaemon {
 
     func answer(_ client: DaemonCore.ClientToken, _ reply: ClientReply) {
         confined()
-        if let (level, message, fields) = audit.answer(reply, client: client.value) { logger.log(level: level, message, metadata: fields) }
+        if let (level, message, fields) = audit.answer(reply, client: client.value) {
+            logger.log(level: level, message, metadata: fields)
+            if metricsAddress != nil {
+                remember("\(message): \(fields["admin.command"].map { "\($0)" } ?? "") by \(fields["admin.asker"].map { "\($0)" } ?? "?"): \(fields["admin.outcome"].map { "\($0)" } ?? "")")
+            }
+        }
         guard let channel = clients[client.value] else { return }
         // Never traps: a reply over the frame limit goes out as an error reply saying so.
         channel.writeAndFlush(channel.allocator.buffer(bytes: Frame.replyBytes(reply)), promise: nil)

@@ -71,24 +71,29 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
     /// The whole HTTP/1.0 answer to a request line: GET /metrics the text format, HEAD /metrics
     /// its headers alone (Content-Length of the body a GET would get), another method on
     /// /metrics 405 with `Allow`, any other path 404.
-    static func response(to requestLine: String, render: () -> String) -> String {
+    /// `/` and `/status` answer the status page (HTML) the same way.
+    static func response(to requestLine: String, render: () -> String, status renderStatus: () -> String = { "" }) -> String {
         let parts = requestLine.split(separator: " ", omittingEmptySubsequences: true).map { $0.trimmingSuffix("\r") }
         let method = parts.first ?? ""
-        let path = parts.count > 1 ? parts[1] : ""
+        let target = parts.count > 1 ? parts[1] : ""
+        let path = String(target.prefix { $0 != "?" })
         var status = "200 OK"
         var body: String
         var extra = ""
-        if path != "/metrics" && !path.hasPrefix("/metrics?") {
+        var contentType = "text/plain; version=0.0.4; charset=utf-8"
+        let page = path == "/" || path == "/status"
+        if path != "/metrics" && !page {
             status = "404 Not Found"
-            body = "only /metrics is served here\n"
+            body = "/metrics (Prometheus) and /status (HTML) are served here\n"
         } else if method == "GET" || method == "HEAD" {
-            body = render()
+            body = page ? renderStatus() : render()
+            if page { contentType = "text/html; charset=utf-8" }
         } else {
             status = "405 Method Not Allowed"
-            body = "/metrics answers GET and HEAD\n"
+            body = "\(path) answers GET and HEAD\n"
             extra = "Allow: GET, HEAD\r\n"
         }
-        let headers = "HTTP/1.0 \(status)\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n\(extra)Connection: close\r\n\r\n"
+        let headers = "HTTP/1.0 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n\(extra)Connection: close\r\n\r\n"
         return method == "HEAD" ? headers : headers + body
     }
 
@@ -97,12 +102,14 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
 
     private var request: [UInt8] = []
     private let render: () -> String
+    private let renderStatus: () -> String
     private let requestDurationMax: Duration
     private var requestTimer: Scheduled<Void>?
 
-    init(requestDurationMax: Duration, render: @escaping () -> String) {
+    init(requestDurationMax: Duration, render: @escaping () -> String, status renderStatus: @escaping () -> String) {
         self.requestDurationMax = requestDurationMax
         self.render = render
+        self.renderStatus = renderStatus
     }
 
     /// A client that connects and never sends its request is closed after `requestDurationMax`.
@@ -125,7 +132,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         }
         guard let text = String(validating: request, as: UTF8.self), text.contains("\r\n\r\n") || text.contains("\n\n") else { return }
         let firstLine = text.split(separator: "\n").first.map(String.init) ?? ""
-        let response = MetricsHTTPHandler.response(to: firstLine, render: render)
+        let response = MetricsHTTPHandler.response(to: firstLine, render: render, status: renderStatus)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(string: response))).whenComplete { _ in
             channel.close(promise: nil)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BatonVersion
 import ChildProcess
 import Logging
 import NIOCore
@@ -70,6 +71,8 @@ public final class TicketDaemon: @unchecked Sendable {
     var startedAt = LocalInstant.origin
     /// The site's quorum as last reported (nil: not followed, `--site-quorum none`).
     var siteQuorate: Bool?
+    /// The status page's recent events (election events, admin commands), newest last.
+    var recentEvents: [StatusPage.Event] = []
     var persistFailed = false
     /// Grants a failed write kept from the site, written after the next durable write.
     var withheldGrants = WithheldGrants()
@@ -153,11 +156,16 @@ public final class TicketDaemon: @unchecked Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try self.admitLocalConnection(channel, metrics: true)
                         try channel.pipeline.syncOperations.addHandler(
-                            MetricsHTTPHandler(requestDurationMax: ConnectionLimits.metricsRequestDurationMax) { self.metricsText() })
+                            MetricsHTTPHandler(
+                                requestDurationMax: ConnectionLimits.metricsRequestDurationMax, render: { self.metricsText() },
+                                status: { self.statusPage().html }))
                     }
                 }
                 .bind(host: address.host, port: address.port).get()
-            logger.info("metrics served", metadata: ["metrics.address": .string("http://\(address.host):\(address.port)/metrics")])
+            logger.info("metrics and status page served", metadata: [
+                "metrics.address": .string("http://\(address.host):\(address.port)/metrics"),
+                "status.address": .string("http://\(address.host):\(address.port)/status"),
+            ])
         }
         logger.info(
             "batond running",
@@ -376,12 +384,36 @@ public final class TicketDaemon: @unchecked Sendable {
                 logger.log(level: level, "\(event.description(relativeTo: now))", metadata: ["ticket.name": .string(ticket)])
             }
         }
+        if metricsAddress != nil {
+            if events.count <= TicketDaemon.eventsLoggedEachMax {
+                for (ticket, event) in events { remember("\(ticket): \(event.description(relativeTo: now))") }
+            } else if !events.isEmpty {
+                remember("\(events.count) ticket events at once")
+            }
+        }
         if events.count > TicketDaemon.eventsLoggedEachMax {
             var counts: [String: Int] = [:]
             for (_, event) in events { counts[String("\(event)".prefix { $0 != "(" && $0 != " " }), default: 0] += 1 }
             logger.info(
                 "\(events.count) ticket events", metadata: ["events": .string(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))])
         }
+    }
+
+    /// Keeps `text` for the status page's recent events.
+    func remember(_ text: String) {
+        confined()
+        recentEvents.append(StatusPage.Event(time: DaemonLogHandler.timestamp(), text: text))
+        if recentEvents.count > StatusPage.eventsKept { recentEvents.removeFirst(recentEvents.count - StatusPage.eventsKept) }
+    }
+
+    /// The status page as this member sees things now.
+    func statusPage() -> StatusPage {
+        confined()
+        let now = SystemClock.now()
+        return StatusPage(
+            member: plan.selfEndpoint.name, site: plan.membership.isSite, version: BatonVersion.version, uptime: now.since(startedAt),
+            siteQuorate: siteQuorate, tickets: core.ticketNames.map { core.summary(of: $0, now: now) }, peers: peerSummaries(now: now),
+            events: recentEvents)
     }
 
     /// Writes the changed tickets to the journal (or compacts it: every ticket, one record).

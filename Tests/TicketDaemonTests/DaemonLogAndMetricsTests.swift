@@ -59,4 +59,17 @@ import TicketWire
         #expect(audit.answer(ClientReply(id: 2, body: .error("again")), client: 7) == nil, "answered once")
         #expect(MemoryLayout<PeerCredentials>.size == 12, "struct ucred is three 32-bit fields")
     }
+
+    @Test func theStatusPageEscapesWhatItShows() {
+        let page = StatusPage(
+            member: "site-<a>", site: true, version: "1", uptime: .seconds(3), siteQuorate: false,
+            tickets: [TicketSummary(name: "t&1", manual: false, term: 4, leader: "site-\"b\"", leaseRemaining: .milliseconds(2500),
+                                    commitPending: nil, grantedHere: false, standby: false, manualHolders: [])],
+            peers: [], events: [StatusPage.Event(time: "T", text: "<script>alert(1)</script>")])
+        let html = page.html
+        #expect(html.contains("<td>t&amp;1</td><td>site-&quot;b&quot;</td><td>held elsewhere</td><td>2.5 s</td><td>4</td>"))
+        #expect(html.contains("site-&lt;a&gt;") && !html.contains("<script>") && html.contains("WITHOUT quorum"))
+        #expect(MetricsHTTPHandler.response(to: "GET /status HTTP/1.1", render: { "" }, status: { "<p>" }).contains("Content-Type: text/html"))
+        #expect(MetricsHTTPHandler.response(to: "GET / HTTP/1.1", render: { "" }, status: { "<p>" }).hasSuffix("<p>"))
+    }
 }
