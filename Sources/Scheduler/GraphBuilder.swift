@@ -625,11 +625,15 @@ struct TransitionGraphBuilder {
                     let memberActions = resource.children.flatMap { member in
                         member.actions.filter { set.actions[$0].task == entryTask && set.actions[$0].node != nil }
                     }
-                    // (A member's action that cannot run makes the group's unrunnable too.)
-                    if memberActions.contains(where: { !set.actions[$0].optional })
-                        && memberActions.allSatisfy({ set.actions[$0].runnable }) {
-                        set.actions[entry].optional = false
+                    let required: Bool
+                    if entryTask == "start" || entryTask == "stop" {
+                        required = memberActions.contains(where: requiredAsPacemakerSeesIt)
+                    } else {
+                        // (A member's promote or demote that cannot run: not printed, as measured.)
+                        required = memberActions.contains(where: { !set.actions[$0].optional })
+                            && memberActions.allSatisfy({ set.actions[$0].runnable })
                     }
+                    if required { set.actions[entry].optional = false }
                 }
             }
             for (entryTask, exitTask) in pairs {
@@ -638,6 +642,18 @@ struct TransitionGraphBuilder {
                 set.actions[entry].optional = false
             }
         }
+    }
+
+    /// Whether Pacemaker holds a member's start or stop required, which the working set's
+    /// flag does not always say for one that cannot run: an action of an unmanaged resource
+    /// is optional from its creation, and a start that cannot run when it is created (no
+    /// quorum, no node) stays optional (start_resource) unless a required action implies it,
+    /// as the member's own required stop does for a restart.
+    private func requiredAsPacemakerSeesIt(_ id: Int) -> Bool {
+        let action = set.actions[id]
+        guard !action.optional, let member = action.resource, member.managed else { return false }
+        if action.runnable || action.task != "start" { return true }
+        return member.actions.contains { set.actions[$0].task == "stop" && !set.actions[$0].optional }
     }
 
     /// A collective's milestones wait for its members' actions (the working set keeps those

@@ -1119,4 +1119,118 @@ import Testing
     @Test func aProbeOrdersNoStopThroughAStartPacemakerHasNot() throws {
         try Self.expectSameGraph(Self.probeOfUnplacedFirst, Self.probeOfUnplacedFirstGraph)
     }
+
+    /// No quorum, no-quorum-policy=stop: g1's running member stops, so its start is required
+    /// though it cannot run (the stop implies it) and g1's start pseudo-event is in the graph;
+    /// g2's member never ran, its blocked start stays optional (start_resource makes only a
+    /// runnable start required) and g2 has no pseudo-event. (Seeds 40094, 40293 and 20 more.)
+    static let groupStoppingWithoutQuorum = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="0" validate-with="pacemaker-3.0">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o1" name="no-quorum-policy" value="stop"/>
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <group id="g1">
+            <primitive id="g1-m1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <primitive id="g1-m2" class="ocf" provider="pacemaker" type="Dummy"/>
+          </group>
+          <group id="g2">
+            <primitive id="g2-m1" class="ocf" provider="pacemaker" type="Dummy"/>
+          </group>
+        </resources>
+        <constraints/>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="g1-m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g1-m1_last_0" operation="start" operation_key="g1-m1_start_0" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="g1-m2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g1-m2_last_0" operation="monitor" operation_key="g1-m2_monitor_0" transition-key="3:-1:7:x" transition-magic="0:7;3:-1:7:x" call-id="3" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="g2-m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g2-m1_last_0" operation="monitor" operation_key="g2-m1_monitor_0" transition-key="4:-1:7:x" transition-magic="0:7;4:-1:7:x" call-id="4" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="g1-m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g1-m1_last_0" operation="monitor" operation_key="g1-m1_monitor_0" transition-key="5:-1:7:x" transition-magic="0:7;5:-1:7:x" call-id="5" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="g1-m2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g1-m2_last_0" operation="monitor" operation_key="g1-m2_monitor_0" transition-key="6:-1:7:x" transition-magic="0:7;6:-1:7:x" call-id="6" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="g2-m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g2-m1_last_0" operation="monitor" operation_key="g2-m1_monitor_0" transition-key="7:-1:7:x" transition-magic="0:7;7:-1:7:x" call-id="7" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let groupStoppingWithoutQuorumGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <pseudo_event id="7" operation="stopped" operation_key="g1_stopped_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="stop" operation_key="g1-m1_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="6" operation="stop" operation_key="g1_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <pseudo_event id="6" operation="stop" operation_key="g1_stop_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <pseudo_event id="4" operation="start" operation_key="g1_start_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="7" operation="stopped" operation_key="g1_stopped_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <rsc_op id="2" operation="stop" operation_key="g1-m1_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="g1-m1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="6" operation="stop" operation_key="g1_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aGroupStoppingWithoutQuorumHasItsStartPseudoEvent() throws {
+        try Self.expectSameGraph(Self.groupStoppingWithoutQuorum, Self.groupStoppingWithoutQuorumGraph)
+    }
 }
