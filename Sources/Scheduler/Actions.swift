@@ -169,6 +169,7 @@ extension WorkingSet {
             }) {
                 actions[start].runnable = false
             }
+            if !actions[start].runnable { startsUnrunnableAtCreation.insert(start) }
             if nextRole == .promoted {
                 let wasPromoted = resource.roleOnNode[next.name] == .promoted
                 let promote = addAction(resource, "promote", next, optional: wasPromoted && staying)

@@ -144,9 +144,13 @@ struct TransitionGraphBuilder {
             guard let primitive = resource.primitive, let node = unmanagedNode ?? resource.allocatedTo, !node.maintenance,
                   let operations = primitive.operations?.operations else { continue }
             let nextRole = unmanagedNode != nil ? (resource.roleOnNode[node.name] ?? resource.role) : (resource.nextRole ?? .stopped)
-            guard nextRole >= .started, let start = set.findAction(resource, "start", node: node),
-                  set.actions[start].runnable else { continue }
-            let startRequired = !set.actions[start].optional
+            guard nextRole >= .started, let start = set.findAction(resource, "start", node: node) else { continue }
+            // Pacemaker creates the recurring actions with the start as it is then: one that
+            // could not run was created optional (even if a stop makes it required later), so
+            // a running monitor of the role the resource leaves is still cancelled.
+            let unrunnableAtCreation = set.startsUnrunnableAtCreation.contains(start)
+            guard set.actions[start].runnable || unrunnableAtCreation else { continue }
+            let startRequired = !unrunnableAtCreation && !set.actions[start].optional
             let promote = set.findAction(resource, "promote", node: node)
             let demote = set.findAction(resource, "demote", node: node)
             // Two monitors with the same interval are a configuration error: Pacemaker
@@ -167,6 +171,8 @@ struct TransitionGraphBuilder {
                     if !startRequired && running { cancelForRoleChange(resource, operation, on: node) }
                     continue
                 }
+                // (A monitor after a start that cannot run cannot run either.)
+                guard set.actions[start].runnable else { continue }
                 if let role, role == .started, resource.cloneParent?.promotable == true { continue }
                 var required = startRequired || !running
                 if isPromotedMonitor, let promote, !set.actions[promote].optional { required = true }
