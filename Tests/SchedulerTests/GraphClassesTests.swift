@@ -1337,4 +1337,95 @@ import Testing
     @Test func aPromotableInstanceStoppingWithoutQuorumCancelsItsUnpromotedMonitor() throws {
         try Self.expectSameGraph(Self.promotableStoppingWithoutQuorum, Self.promotableStoppingWithoutQuorumGraph)
     }
+
+    /// "rsc1 then rsc2" with rsc2 active on both nodes: rsc1's stop waits for rsc2's stop on
+    /// each node, not only the first (Pacemaker orders every action with the key rsc2_stop_0).
+    /// (Seeds 40008, 40071 and 6 more.)
+    static let orderAfterMultiplyActive = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+            <meta_attributes id="rsc1-meta"><nvpair id="rsc1-tr" name="target-role" value="Stopped"/></meta_attributes>
+          </primitive>
+          <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy"/>
+        </resources>
+        <constraints>
+          <rsc_order id="ord" first="rsc1" then="rsc2"/>
+        </constraints>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc1_last_0" operation="start" operation_key="rsc1_start_0" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="rsc2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc2_last_0" operation="start" operation_key="rsc2_start_0" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="0"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc1_last_0" operation="monitor" operation_key="rsc1_monitor_0" transition-key="4:-1:7:x" transition-magic="0:7;4:-1:7:x" call-id="4" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="rsc2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc2_last_0" operation="start" operation_key="rsc2_start_0" transition-key="5:-1:0:x" transition-magic="0:0;5:-1:0:x" call-id="5" rc-code="0" op-status="0" interval="0"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let orderAfterMultiplyActiveGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="3" operation="stop" operation_key="rsc1_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="4" operation="stop" operation_key="rsc2_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="5" operation="stop" operation_key="rsc2_stop_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="5" operation="stop" operation_key="rsc2_stop_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="4" operation="stop" operation_key="rsc2_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aStopWaitsForEveryStopOfAMultiplyActiveResource() throws {
+        try Self.expectSameGraph(Self.orderAfterMultiplyActive, Self.orderAfterMultiplyActiveGraph)
+    }
 }
