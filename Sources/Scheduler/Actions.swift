@@ -169,6 +169,7 @@ extension WorkingSet {
             }) {
                 actions[start].runnable = false
             }
+            if !actions[start].runnable { startsUnrunnableAtCreation.insert(start) }
             if nextRole == .promoted {
                 let wasPromoted = resource.roleOnNode[next.name] == .promoted
                 let promote = addAction(resource, "promote", next, optional: wasPromoted && staying)
@@ -345,6 +346,13 @@ extension WorkingSet {
         if !spec.symmetrical && spec.first.isActive && spec.firstAction == "start"
             && spec.first.primitives.allSatisfy({ $0.allocatedTo == nil }) { return }
         for then in entryActions(spec.then, spec.thenAction) { order(first, then, effective) }
+        // A primitive active on several nodes has a stop on each: "then" waits for every one
+        // (Pacemaker orders every action with the first's key).
+        if spec.first.kind == .primitive {
+            for other in spec.first.actions where other != first && actions[other].task == actions[first].task && actions[other].node != nil {
+                for then in entryActions(spec.then, spec.thenAction) { order(other, then, effective) }
+            }
+        }
         // A required first action makes every member's action required too (the collective
         // entry pseudo-action only carries runnability to them).
         if spec.then.kind == .group && spec.first.kind == .primitive && effective.contains(.impliesThen),

@@ -144,9 +144,13 @@ struct TransitionGraphBuilder {
             guard let primitive = resource.primitive, let node = unmanagedNode ?? resource.allocatedTo, !node.maintenance,
                   let operations = primitive.operations?.operations else { continue }
             let nextRole = unmanagedNode != nil ? (resource.roleOnNode[node.name] ?? resource.role) : (resource.nextRole ?? .stopped)
-            guard nextRole >= .started, let start = set.findAction(resource, "start", node: node),
-                  set.actions[start].runnable else { continue }
-            let startRequired = !set.actions[start].optional
+            guard nextRole >= .started, let start = set.findAction(resource, "start", node: node) else { continue }
+            // Pacemaker creates the recurring actions with the start as it is then: one that
+            // could not run was created optional (even if a stop makes it required later), so
+            // a running monitor of the role the resource leaves is still cancelled.
+            let unrunnableAtCreation = set.startsUnrunnableAtCreation.contains(start)
+            guard set.actions[start].runnable || unrunnableAtCreation else { continue }
+            let startRequired = !unrunnableAtCreation && !set.actions[start].optional
             let promote = set.findAction(resource, "promote", node: node)
             let demote = set.findAction(resource, "demote", node: node)
             // Two monitors with the same interval are a configuration error: Pacemaker
@@ -167,6 +171,8 @@ struct TransitionGraphBuilder {
                     if !startRequired && running { cancelForRoleChange(resource, operation, on: node) }
                     continue
                 }
+                // (A monitor after a start that cannot run cannot run either.)
+                guard set.actions[start].runnable else { continue }
                 if let role, role == .started, resource.cloneParent?.promotable == true { continue }
                 var required = startRequired || !running
                 if isPromotedMonitor, let promote, !set.actions[promote].optional { required = true }
@@ -625,11 +631,15 @@ struct TransitionGraphBuilder {
                     let memberActions = resource.children.flatMap { member in
                         member.actions.filter { set.actions[$0].task == entryTask && set.actions[$0].node != nil }
                     }
-                    // (A member's action that cannot run makes the group's unrunnable too.)
-                    if memberActions.contains(where: { !set.actions[$0].optional })
-                        && memberActions.allSatisfy({ set.actions[$0].runnable }) {
-                        set.actions[entry].optional = false
+                    let required: Bool
+                    if entryTask == "start" || entryTask == "stop" {
+                        required = memberActions.contains(where: requiredAsPacemakerSeesIt)
+                    } else {
+                        // (A member's promote or demote that cannot run: not printed, as measured.)
+                        required = memberActions.contains(where: { !set.actions[$0].optional })
+                            && memberActions.allSatisfy({ set.actions[$0].runnable })
                     }
+                    if required { set.actions[entry].optional = false }
                 }
             }
             for (entryTask, exitTask) in pairs {
@@ -638,6 +648,18 @@ struct TransitionGraphBuilder {
                 set.actions[entry].optional = false
             }
         }
+    }
+
+    /// Whether Pacemaker holds a member's start or stop required, which the working set's
+    /// flag does not always say for one that cannot run: an action of an unmanaged resource
+    /// is optional from its creation, and a start that cannot run when it is created (no
+    /// quorum, no node) stays optional (start_resource) unless a required action implies it,
+    /// as the member's own required stop does for a restart.
+    private func requiredAsPacemakerSeesIt(_ id: Int) -> Bool {
+        let action = set.actions[id]
+        guard !action.optional, let member = action.resource, member.managed else { return false }
+        if action.runnable || action.task != "start" { return true }
+        return member.actions.contains { set.actions[$0].task == "stop" && !set.actions[$0].optional }
     }
 
     /// A collective's milestones wait for its members' actions (the working set keeps those

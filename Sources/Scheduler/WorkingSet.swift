@@ -57,6 +57,10 @@ final class WorkingSet {
     /// Clones with an instance stopping when their actions were created: their stop and
     /// stopped are in the graph (GraphBuilder.swift).
     var clonesStoppingAtCreation: Set<ObjectIdentifier> = []
+    /// Starts that could not run when they were created (no quorum, a pending node's probes):
+    /// Pacemaker creates those optional (start_resource), and its recurring monitors look at
+    /// the start as it was then (GraphBuilder.swift).
+    var startsUnrunnableAtCreation: Set<Int> = []
     var explanation: [String] = []
     /// Resources running inside each container, by container id.
     var fillers: [String: [SchedulerResource]] = [:]

@@ -1119,4 +1119,313 @@ import Testing
     @Test func aProbeOrdersNoStopThroughAStartPacemakerHasNot() throws {
         try Self.expectSameGraph(Self.probeOfUnplacedFirst, Self.probeOfUnplacedFirstGraph)
     }
+
+    /// No quorum, no-quorum-policy=stop: g1's running member stops, so its start is required
+    /// though it cannot run (the stop implies it) and g1's start pseudo-event is in the graph;
+    /// g2's member never ran, its blocked start stays optional (start_resource makes only a
+    /// runnable start required) and g2 has no pseudo-event. (Seeds 40094, 40293 and 20 more.)
+    static let groupStoppingWithoutQuorum = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="0" validate-with="pacemaker-3.0">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o1" name="no-quorum-policy" value="stop"/>
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <group id="g1">
+            <primitive id="g1-m1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <primitive id="g1-m2" class="ocf" provider="pacemaker" type="Dummy"/>
+          </group>
+          <group id="g2">
+            <primitive id="g2-m1" class="ocf" provider="pacemaker" type="Dummy"/>
+          </group>
+        </resources>
+        <constraints/>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="g1-m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g1-m1_last_0" operation="start" operation_key="g1-m1_start_0" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="g1-m2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g1-m2_last_0" operation="monitor" operation_key="g1-m2_monitor_0" transition-key="3:-1:7:x" transition-magic="0:7;3:-1:7:x" call-id="3" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="g2-m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g2-m1_last_0" operation="monitor" operation_key="g2-m1_monitor_0" transition-key="4:-1:7:x" transition-magic="0:7;4:-1:7:x" call-id="4" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="g1-m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g1-m1_last_0" operation="monitor" operation_key="g1-m1_monitor_0" transition-key="5:-1:7:x" transition-magic="0:7;5:-1:7:x" call-id="5" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="g1-m2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g1-m2_last_0" operation="monitor" operation_key="g1-m2_monitor_0" transition-key="6:-1:7:x" transition-magic="0:7;6:-1:7:x" call-id="6" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="g2-m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="g2-m1_last_0" operation="monitor" operation_key="g2-m1_monitor_0" transition-key="7:-1:7:x" transition-magic="0:7;7:-1:7:x" call-id="7" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let groupStoppingWithoutQuorumGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <pseudo_event id="7" operation="stopped" operation_key="g1_stopped_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="stop" operation_key="g1-m1_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="6" operation="stop" operation_key="g1_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <pseudo_event id="6" operation="stop" operation_key="g1_stop_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <pseudo_event id="4" operation="start" operation_key="g1_start_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="7" operation="stopped" operation_key="g1_stopped_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <rsc_op id="2" operation="stop" operation_key="g1-m1_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="g1-m1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="6" operation="stop" operation_key="g1_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aGroupStoppingWithoutQuorumHasItsStartPseudoEvent() throws {
+        try Self.expectSameGraph(Self.groupStoppingWithoutQuorum, Self.groupStoppingWithoutQuorumGraph)
+    }
+
+    /// No quorum, no-quorum-policy=stop: the promotable instance on node1 is chosen to be
+    /// promoted (next role Promoted) but stops; its start could not run when it was created,
+    /// so Pacemaker created it optional and cancels the running Unpromoted monitor
+    /// (recurring_op_for_active looks at the start before the stop makes it required).
+    /// (Seeds 40035, 40055 and 11 more.)
+    static let promotableStoppingWithoutQuorum = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="0" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o1" name="no-quorum-policy" value="stop"/>
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <clone id="ms">
+            <meta_attributes id="ms-meta"><nvpair id="ms-p" name="promotable" value="true"/><nvpair id="ms-c" name="clone-max" value="1"/></meta_attributes>
+            <primitive id="ms-child" class="ocf" provider="pacemaker" type="Stateful">
+              <operations>
+                <op id="ms-child-monitor-10000" name="monitor" interval="10s" timeout="20s" role="Promoted"/>
+                <op id="ms-child-monitor-11000" name="monitor" interval="11s" timeout="20s" role="Unpromoted"/>
+              </operations>
+            </primitive>
+          </clone>
+        </resources>
+        <constraints/>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <transient_attributes id="node1"><instance_attributes id="s1"><nvpair id="s1-m" name="master-ms-child" value="5"/></instance_attributes></transient_attributes>
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="ms-child" class="ocf" provider="pacemaker" type="Stateful">
+              <lrm_rsc_op id="ms-child_last_0" operation="start" operation_key="ms-child_start_0" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+              <lrm_rsc_op id="ms-child_monitor_11000" operation="monitor" operation_key="ms-child_monitor_11000" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="11000" op-digest="4811cef7f7f94e3a35a70be7916cb2fd"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="ms-child" class="ocf" provider="pacemaker" type="Stateful">
+              <lrm_rsc_op id="ms-child_last_0" operation="monitor" operation_key="ms-child_monitor_0" transition-key="4:-1:7:x" transition-magic="0:7;4:-1:7:x" call-id="4" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let promotableStoppingWithoutQuorumGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="3" operation="stop" operation_key="ms-child_stop_0" internal_operation_key="ms-child:0_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="ms-child" long-id="ms-child:0" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="7" operation="stop" operation_key="ms_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="1" operation="cancel" operation_key="ms-child_monitor_11000" internal_operation_key="ms-child:0_monitor_11000" on_node="node1" on_node_uuid="node1">
+            <primitive id="ms-child" long-id="ms-child:0" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_interval="11000" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_name="monitor" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_operation="monitor" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_role="Unpromoted" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2" priority="1000000">
+        <action_set>
+          <pseudo_event id="8" operation="stopped" operation_key="ms_stopped_0">
+            <attributes CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="3" operation="stop" operation_key="ms-child_stop_0" internal_operation_key="ms-child:0_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="7" operation="stop" operation_key="ms_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <pseudo_event id="7" operation="stop" operation_key="ms_stop_0">
+            <attributes CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aPromotableInstanceStoppingWithoutQuorumCancelsItsUnpromotedMonitor() throws {
+        try Self.expectSameGraph(Self.promotableStoppingWithoutQuorum, Self.promotableStoppingWithoutQuorumGraph)
+    }
+
+    /// "rsc1 then rsc2" with rsc2 active on both nodes: rsc1's stop waits for rsc2's stop on
+    /// each node, not only the first (Pacemaker orders every action with the key rsc2_stop_0).
+    /// (Seeds 40008, 40071 and 6 more.)
+    static let orderAfterMultiplyActive = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+            <meta_attributes id="rsc1-meta"><nvpair id="rsc1-tr" name="target-role" value="Stopped"/></meta_attributes>
+          </primitive>
+          <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy"/>
+        </resources>
+        <constraints>
+          <rsc_order id="ord" first="rsc1" then="rsc2"/>
+        </constraints>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc1_last_0" operation="start" operation_key="rsc1_start_0" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="rsc2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc2_last_0" operation="start" operation_key="rsc2_start_0" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="0"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc1_last_0" operation="monitor" operation_key="rsc1_monitor_0" transition-key="4:-1:7:x" transition-magic="0:7;4:-1:7:x" call-id="4" rc-code="7" op-status="0" interval="0"/>
+            </lrm_resource>
+            <lrm_resource id="rsc2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc2_last_0" operation="start" operation_key="rsc2_start_0" transition-key="5:-1:0:x" transition-magic="0:0;5:-1:0:x" call-id="5" rc-code="0" op-status="0" interval="0"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let orderAfterMultiplyActiveGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="3" operation="stop" operation_key="rsc1_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="4" operation="stop" operation_key="rsc2_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="5" operation="stop" operation_key="rsc2_stop_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="5" operation="stop" operation_key="rsc2_stop_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="4" operation="stop" operation_key="rsc2_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aStopWaitsForEveryStopOfAMultiplyActiveResource() throws {
+        try Self.expectSameGraph(Self.orderAfterMultiplyActive, Self.orderAfterMultiplyActiveGraph)
+    }
 }
