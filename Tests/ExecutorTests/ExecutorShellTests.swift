@@ -192,7 +192,7 @@ struct ExecutorClassTests {
         let invocation = AgentInvocation.of(
             AgentResource(id: "s", standard: .systemd, provider: nil, type: "chrony", parameters: [:]), action: "monitor",
             timeout: .seconds(20), meta: [:], featureSet: nil, settings: ExecutorSettings())
-        #expect(invocation.arguments == ["is-active", "--quiet", "chrony.service"])
+        #expect(invocation.arguments == ["is-active", "chrony.service"])
     }
 }
 
