@@ -62,14 +62,8 @@ int baton_spawn_grouped(pid_t *pid, const char *path, char *const argv[], char *
 // parent's memory) and the child exits 127.
 __attribute__((noreturn)) static void vfork_child(const char *path, char *const argv[], char *const envp[], const char *cwd,
                         int stdin_fd, int stdout_fd, int stderr_fd, int new_group, volatile int *failure) {
-    struct sigaction default_action;
-    memset(&default_action, 0, sizeof default_action);
-    default_action.sa_handler = SIG_DFL;
-    for (int number = 1; number < NSIG; number++) {
-        if (number == SIGKILL || number == SIGSTOP) continue;
-        struct sigaction current;
-        if (sigaction(number, NULL, &current) == 0 && current.sa_handler != SIG_DFL) sigaction(number, &default_action, NULL);
-    }
+    // Descriptors first: until they are closed this child holds every file the parent has
+    // open, and one open for writing cannot be executed by anyone meanwhile (ETXTBSY).
     if (new_group && setpgid(0, 0) != 0) goto fail;
     int input = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
     if (input < 0) goto fail;
@@ -81,6 +75,14 @@ __attribute__((noreturn)) static void vfork_child(const char *path, char *const 
     if (stderr_fd == 2) { if (fcntl(2, F_SETFD, 0) != 0) goto fail; }
     else if (dup2(stderr_fd, 2) < 0) goto fail;
     if (syscall(SYS_close_range, 3, ~0U, 0) != 0) goto fail;
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    for (int number = 1; number < NSIG; number++) {
+        if (number == SIGKILL || number == SIGSTOP) continue;
+        struct sigaction current;
+        if (sigaction(number, NULL, &current) == 0 && current.sa_handler != SIG_DFL) sigaction(number, &default_action, NULL);
+    }
     if (cwd != NULL && chdir(cwd) != 0) goto fail;
     sigset_t none;
     sigemptyset(&none);

@@ -111,7 +111,6 @@ struct FenceTests {
     /// first `fail_first` runs of an action, sleeps `sleep` seconds, and has no reboot.
     static func recordingAgent(in directory: String) throws {
         let script = """
-            #!/bin/sh
             input=$(cat)
             log=$(printf '%s\\n' "$input" | sed -n 's/^log=//p')
             action=$(printf '%s\\n' "$input" | sed -n 's/^action=//p')
@@ -132,8 +131,7 @@ struct FenceTests {
             [ "$action" = list ] && echo "port-a,alias-a" && echo "port-b"
             exit 0
             """
-        try script.write(toFile: directory + "/fence_record", atomically: true, encoding: .utf8)
-        chmod(directory + "/fence_record", 0o755)
+        try ExecutorClassTests.script(directory + "/fence_record", script)
     }
 
     static func runs(_ log: String) throws -> [String] {
