@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +53,74 @@ int baton_spawn_grouped(pid_t *pid, const char *path, char *const argv[], char *
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     return result;
+}
+
+// The child of baton_vfork_spawn, on its parent's stack while the parent waits (vfork): only
+// system calls, no allocation, no lock, nothing a signal handler of the parent could see.
+// Every signal is blocked on entry; each is put back to its default action before the mask is
+// cleared, so no handler of the parent's ever runs here. An error is left in `*failure` (the
+// parent's memory) and the child exits 127.
+__attribute__((noreturn)) static void vfork_child(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                        int stdin_fd, int stdout_fd, int stderr_fd, int new_group, volatile int *failure) {
+    // Descriptors first: until they are closed this child holds every file the parent has
+    // open, and one open for writing cannot be executed by anyone meanwhile (ETXTBSY).
+    if (new_group && setpgid(0, 0) != 0) goto fail;
+    int input = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
+    if (input < 0) goto fail;
+    // dup2 onto itself keeps close-on-exec: duplicate through a spare descriptor then.
+    if (input == 0) { if (fcntl(0, F_SETFD, 0) != 0) goto fail; }
+    else if (dup2(input, 0) < 0) goto fail;
+    if (stdout_fd == 1) { if (fcntl(1, F_SETFD, 0) != 0) goto fail; }
+    else if (dup2(stdout_fd, 1) < 0) goto fail;
+    if (stderr_fd == 2) { if (fcntl(2, F_SETFD, 0) != 0) goto fail; }
+    else if (dup2(stderr_fd, 2) < 0) goto fail;
+    if (syscall(SYS_close_range, 3, ~0U, 0) != 0) goto fail;
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    for (int number = 1; number < NSIG; number++) {
+        if (number == SIGKILL || number == SIGSTOP) continue;
+        struct sigaction current;
+        if (sigaction(number, NULL, &current) == 0 && current.sa_handler != SIG_DFL) sigaction(number, &default_action, NULL);
+    }
+    if (cwd != NULL && chdir(cwd) != 0) goto fail;
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) goto fail;
+    execve(path, argv, envp);
+fail:
+    *failure = errno;
+    _exit(127);
+}
+
+int baton_vfork_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd,
+                      int stdin_fd, int stdout_fd, int stderr_fd, int new_group) {
+    // Descriptors 0-2 given as the child's own ends sit above 2 here (the runner's pipes), but
+    // a caller with 0-2 closed could pass one of them: dup2 then would clobber another.
+    if ((stdout_fd >= 0 && stdout_fd < 3 && stdout_fd != 1) || (stderr_fd >= 0 && stderr_fd < 3 && stderr_fd != 2)
+        || (stdin_fd >= 0 && stdin_fd < 3 && stdin_fd != 0)) {
+        return baton_spawn_grouped(pid, path, argv, envp, cwd, stdin_fd, stdout_fd, stderr_fd, new_group);
+    }
+    // (glibc keeps its own two internal signals out of this mask; the project never changes
+    // its ids from another thread, the one use of them.)
+    sigset_t all, saved;
+    sigfillset(&all);
+    int result = pthread_sigmask(SIG_SETMASK, &all, &saved);
+    if (result != 0) return result;
+    volatile int failure = 0;
+    pid_t child = vfork();
+    if (child == 0) vfork_child(path, argv, envp, cwd, stdin_fd, stdout_fd, stderr_fd, new_group, &failure);
+    int code = child < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (child < 0) return code;
+    if (failure != 0) {
+        // It exited 127 without running anything: reap it here, as posix_spawn does.
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        return failure;
+    }
+    *pid = child;
+    return 0;
 }
 
 int baton_pidfd_open(pid_t pid) { return pidfd_open(pid, 0); }

@@ -140,10 +140,14 @@ struct RunnerLoop {
     /// Until the earliest timeout, kill or alarm, rounded up to whole milliseconds; -1 for none.
     private func waitMilliseconds(now: ContinuousClock.Instant) -> Int32 {
         var earliest: ContinuousClock.Instant? = alarm?.deadline
+        // No array per child: this runs at every pass of the loop.
+        func consider(_ instant: ContinuousClock.Instant?) {
+            if let instant, earliest.map({ instant < $0 }) ?? true { earliest = instant }
+        }
         for child in running.values {
-            for instant in [child.endedBy == nil ? child.deadline : nil, child.killAt, child.watchPipesAt].compactMap({ $0 }) {
-                if earliest.map({ instant < $0 }) ?? true { earliest = instant }
-            }
+            if child.endedBy == nil { consider(child.deadline) }
+            consider(child.killAt)
+            consider(child.watchPipesAt)
         }
         guard let earliest else { return -1 }
         let left = earliest - now
@@ -221,12 +225,12 @@ struct RunnerLoop {
         let spawned = withCStrings(argv) { argvPointer in
             withCStrings(envp) { envpPointer in
                 if let directory = spec.workingDirectory {
-                    return baton_spawn(&pid, spec.executable, argvPointer, envpPointer, directory, input[0], output[1], error[1])
+                    return baton_vfork_spawn(&pid, spec.executable, argvPointer, envpPointer, directory, input[0], output[1], error[1], 1)
                 }
-                return baton_spawn(&pid, spec.executable, argvPointer, envpPointer, nil, input[0], output[1], error[1])
+                return baton_vfork_spawn(&pid, spec.executable, argvPointer, envpPointer, nil, input[0], output[1], error[1], 1)
             }
         }
-        guard spawned == 0 else { return fail("posix_spawn \(spec.executable)", spawned) }
+        guard spawned == 0 else { return fail("spawn \(spec.executable)", spawned) }
         let started = ContinuousClock.now
         for fd in [output[1], error[1], input[0]] where fd >= 0 { close(fd) }
         output[1] = -1; error[1] = -1; input[0] = -1

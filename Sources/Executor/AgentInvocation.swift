@@ -141,8 +141,11 @@ public struct AgentInvocation: Sendable, Equatable {
             // Pacemaker talks to systemd over D-Bus; the same requests through systemctl.
             let unit = resource.type.contains(".") ? resource.type : resource.type + ".service"
             let verb: [String] = switch action {
-            case "monitor", "status": ["is-active", "--quiet"]
-            case "start", "stop": [action]  // waits for the job, as Pacemaker waits for JobRemoved
+            // Prints the unit's ActiveState (activating and deactivating are pending).
+            case "monitor", "status": ["is-active"]
+            // As Pacemaker's StartUnit/StopUnit: done once the job is queued; the executor then
+            // polls the unit's state until it has settled (ExecutorCore's follow-up monitors).
+            case "start", "stop": [action, "--no-block"]
             case "meta-data": ["show", "--property=Description"]
             default: [action]
             }

@@ -16,6 +16,9 @@ public enum OCFReturnCode: Int, Sendable, Equatable, CaseIterable {
     case failedPromoted = 9
     case degraded = 190
     case degradedPromoted = 191
+    /// PCMK_OCF_UNKNOWN: no result yet, the rc of a pending operation (a systemd unit still
+    /// activating or deactivating).
+    case unknown = 193
 }
 
 /// Pacemaker's execution status (`enum pcmk_exec_status`, recorded as op-status).
@@ -67,18 +70,26 @@ public struct AgentVerdict: Sendable, Equatable {
 
     /// The verdict for `exit` of `action` by an agent of `standard`, with the agent's stderr
     /// (OCF agents' exit reason: the text after the last `ocf-exit-reason:` to the end of its
-    /// line, at most 128 bytes). `errnoName` names an errno for the reason of a spawn failure.
+    /// line, at most 128 bytes) and stdout (a systemd monitor's `systemctl is-active` prints the
+    /// unit's ActiveState there). `errnoName` names an errno for the reason of a spawn failure.
     public static func of(
-        _ exit: AgentExit, standard: AgentStandard, action: String, standardError: [UInt8], agent: String,
-        errnoName: (Int32) -> String
+        _ exit: AgentExit, standard: AgentStandard, action: String, standardOutput: [UInt8] = [], standardError: [UInt8],
+        agent: String, errnoName: (Int32) -> String
     ) -> AgentVerdict {
         switch exit {
         case .exited(let code):
             let rc: OCFReturnCode
             switch standard {
             case .ocf: rc = OCFReturnCode(rawValue: Int(code)) ?? .unknownError
-            // systemctl: is-active fails for every state but active; the rest fail or not.
-            case .systemd where action == "monitor" || action == "status": rc = code == 0 ? .ok : .notRunning
+            // systemctl is-active succeeds for active and reloading; a unit activating or
+            // deactivating is pending, as Pacemaker maps its ActiveState (systemd.c
+            // parse_status_result); any other state is not running.
+            case .systemd where action == "monitor" || action == "status":
+                if code != 0 && systemdPendingStates.contains(firstLine(standardOutput)) {
+                    return AgentVerdict(rc: .unknown, status: .pending, exitReason: nil)
+                }
+                rc = code == 0 ? .ok : .notRunning
+            // The rest fail or not (start and stop are queued as jobs, --no-block).
             // systemctl exits 5 for a unit it has not loaded (none by that name): as Pacemaker,
             // a stop of it succeeds, any other action finds it not installed.
             case .systemd where code == 5 && action == "stop": rc = .ok
@@ -107,6 +118,14 @@ public struct AgentVerdict: Sendable, Equatable {
                 return AgentVerdict(rc: .unknownError, status: .error, exitReason: errnoName(code))
             }
         }
+    }
+
+    /// The ActiveStates of a unit between two states: a monitor then has no result yet.
+    static let systemdPendingStates: Set<String> = ["activating", "deactivating"]
+
+    /// The first line of `bytes`, without its end of line.
+    static func firstLine(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
     }
 
     static func kind(_ action: String) -> String {

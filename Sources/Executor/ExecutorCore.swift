@@ -105,15 +105,33 @@ public struct ExecutorCore: Sendable {
         resource: String, call: CallID, exit: AgentExit, standardOutput: [UInt8], standardError: [UInt8], now: Duration,
         spawnWait: Duration = .zero, errnoName: (Int32) -> String
     ) -> [ExecutorDirective] {
-        guard var queue = resources[resource], let active = queue.active, active.callID == call else { return [] }
+        guard let active = resources[resource]?.active, active.callID == call else { return [] }
+        // Taken out of the table while it changes, put back on every way out: changed in place,
+        // with no copy of its arrays (the table's reference would make each change copy them).
+        var queue = resources.removeValue(forKey: resource)!
         queue.active = nil
         let operation = active.operation
-        let verdict = AgentVerdict.of(
-            exit, standard: operation.resource.standard, action: operation.action, standardError: standardError,
-            agent: operation.resource.agentName, errnoName: errnoName)
+        var verdict = AgentVerdict.of(
+            exit, standard: operation.resource.standard, action: active.followUp == nil ? operation.action : "monitor",
+            standardOutput: standardOutput, standardError: standardError, agent: operation.resource.agentName, errnoName: errnoName)
+        if operation.resource.standard == .systemd && operation.interval == .zero && ["start", "stop"].contains(operation.action) {
+            switch Self.systemdSettle(active, verdict: verdict, spawnWait: spawnWait, now: now) {
+            case .again(let followUp):
+                queue.waiting.insert(followUp, at: 0)
+                wakeups.insert(Wakeup(at: followUp.readyAt, resource: resource))
+                resources[resource] = queue
+                return []
+            case .done(let settled):
+                verdict = settled
+            }
+        }
+        // A follow-up's times are its operation's, from its first run (cmd_original_times).
+        let first = active.followUp
+        let startedAt = first?.firstStartedAt ?? active.startedAt, queuedAt = first?.firstQueuedAt ?? active.queuedAt
+        let wait = first?.firstSpawnWait ?? spawnWait
         let result = OperationResult(
             callID: call, operation: operation, verdict: verdict, standardOutput: standardOutput, standardError: standardError,
-            queueTime: active.startedAt - active.queuedAt + spawnWait, execTime: max(.zero, now - active.startedAt - spawnWait),
+            queueTime: startedAt - queuedAt + wait, execTime: max(.zero, now - startedAt - wait),
             finishedAt: now, rcChanged: true)
         var directives: [ExecutorDirective] = []
         let key = RecurringKey(action: operation.action, interval: operation.interval)
@@ -142,6 +160,47 @@ public struct ExecutorCore: Sendable {
         return directives + startNext(resource: resource, now: now)
     }
 
+    private enum Settling {
+        case again(QueuedRun)
+        case done(AgentVerdict)
+    }
+
+    /// A systemd start or stop is done once its job is queued (`systemctl --no-block`, as
+    /// Pacemaker's StartUnit/StopUnit): pacemaker-execd then monitors the unit until it has
+    /// settled (execd_commands.c `action_complete`): again while the unit is pending (activating,
+    /// deactivating) or, for a stop, still active, each after a tenth of the timeout (at most
+    /// 2 s; half of what is left when that is less), within the operation's timeout. A settled
+    /// start that is not running failed; a settled stop that is not running succeeded; no time
+    /// left is a timeout.
+    private static func systemdSettle(_ run: QueuedRun, verdict: AgentVerdict, spawnWait: Duration, now: Duration) -> Settling {
+        let timeout = run.operation.timeout
+        let firstStartedAt = run.followUp?.firstStartedAt ?? run.startedAt
+        let again: Bool
+        if run.followUp != nil {
+            again = verdict.status == .pending || (verdict.status == .done && verdict.rc == .ok && run.operation.action == "stop")
+        } else {
+            again = verdict.status == .done && verdict.rc == .ok
+        }
+        guard again else {
+            guard run.followUp != nil, verdict.status == .done, verdict.rc == .notRunning else { return .done(verdict) }
+            return .done(AgentVerdict(rc: run.operation.action == "start" ? .unknownError : .ok, status: .done, exitReason: verdict.exitReason))
+        }
+        let left = timeout - (now - firstStartedAt)
+        var delay = timeout / 10
+        if delay >= left && left > .milliseconds(20) { delay = left / 2 }
+        delay = min(.seconds(2), delay)
+        guard delay < left else {
+            return .done(AgentVerdict(
+                rc: .unknownError, status: .timedOut,
+                exitReason: "Investigate reason for timeout, and adjust configured operation timeout if necessary"))
+        }
+        var next = QueuedRun(callID: run.callID, operation: run.operation, queuedAt: now, readyAt: now + delay)
+        next.followUp = run.followUp ?? SystemdFollowUp(
+            firstQueuedAt: run.queuedAt, firstStartedAt: run.startedAt, firstSpawnWait: spawnWait)
+        next.followUp?.timeLeft = left
+        return .again(next)
+    }
+
     /// Starts what has become ready by `now` and says when to look again.
     public mutating func tick(now: Duration) -> [ExecutorDirective] {
         var directives: [ExecutorDirective] = []
@@ -160,11 +219,19 @@ public struct ExecutorCore: Sendable {
 
     /// The first ready operation of an idle resource starts; a forgotten idle resource is dropped.
     private mutating func startNext(resource: String, now: Duration) -> [ExecutorDirective] {
-        guard var queue = resources[resource], queue.active == nil else { return [] }
-        guard let index = queue.waiting.firstIndex(where: { $0.readyAt <= now }) else {
-            if queue.waiting.isEmpty && queue.recurring.isEmpty { resources[resource] = nil }
-            return []
+        let index: Int
+        do {
+            guard let peek = resources[resource], peek.active == nil else { return [] }
+            // A systemd start or stop being settled holds its resource until it is done.
+            if let first = peek.waiting.first, first.followUp != nil, first.readyAt > now { return [] }
+            guard let ready = peek.waiting.firstIndex(where: { $0.readyAt <= now }) else {
+                if peek.waiting.isEmpty && peek.recurring.isEmpty { resources[resource] = nil }
+                return []
+            }
+            index = ready
         }
+        // Out of the table while it changes (see `finished`); put back on every way out.
+        var queue = resources.removeValue(forKey: resource)!
         var run = queue.waiting.remove(at: index)
         run.startedAt = now
         queue.active = run
@@ -174,6 +241,13 @@ public struct ExecutorCore: Sendable {
         let key = RecurringKey(action: operation.action, interval: operation.interval)
         if operation.interval > .zero, let recurring = queue.recurring[key], recurring.callID == run.callID,
            let invocation = recurring.invocation {
+            resources[resource] = queue
+            return [.run(resource: resource, call: run.callID, invocation)]
+        }
+        if let followUp = run.followUp {
+            // The unit's state, within what is left of the operation's timeout.
+            let invocation = AgentInvocation.of(
+                operation.resource, action: "monitor", timeout: followUp.timeLeft, meta: [:], featureSet: nil, settings: settings)
             resources[resource] = queue
             return [.run(resource: resource, call: run.callID, invocation)]
         }
@@ -319,6 +393,16 @@ struct QueuedRun: Sendable {
     let queuedAt: Duration
     let readyAt: Duration
     var startedAt: Duration = .zero
+    /// Set on the monitors that settle a systemd start or stop (`ExecutorCore.systemdSettle`).
+    var followUp: SystemdFollowUp?
+}
+
+/// A systemd start or stop being settled: when it first ran, and the time it has left.
+struct SystemdFollowUp: Sendable {
+    let firstQueuedAt: Duration
+    let firstStartedAt: Duration
+    let firstSpawnWait: Duration
+    var timeLeft: Duration = .zero
 }
 
 struct ResourceQueue: Sendable {

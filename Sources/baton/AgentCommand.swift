@@ -191,6 +191,7 @@ extension OCFReturnCode {
         case .failedPromoted: "promoted (failed)"
         case .degraded: "OCF_DEGRADED"
         case .degradedPromoted: "promoted (degraded)"
+        case .unknown: "unknown"
         }
     }
 }

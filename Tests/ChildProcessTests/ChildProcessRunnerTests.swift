@@ -119,6 +119,36 @@ struct ChildProcessRunnerTests {
         #expect(outcomes.withLock { $0 } == [1: .cancelled, 2: .cancelled])
     }
 
+    /// What the child starts with (the runner spawns through vfork with every signal blocked
+    /// in its thread, SIGPIPE blocked there always): no signal blocked or ignored, a process
+    /// group of its own, no descriptor but 0-2.
+    @Test func theChildStartsCleanSignalsGroupAndDescriptors() async throws {
+        let runner = try ChildProcessRunner()
+        defer { runner.shutdown() }
+        let status = await runner.run(ChildProcessSpec(executable: "/bin/cat", arguments: ["/proc/self/status"]))
+        func mask(_ name: String) -> UInt64? {
+            status.standardOutputText.split(separator: "\n").first { $0.hasPrefix(name + ":\t") }.flatMap { UInt64($0.dropFirst(name.count + 2), radix: 16) }
+        }
+        #expect(mask("SigBlk") == 0, "\(status.standardOutputText)")
+        // glibc's own two signals (32 and 33) are beyond any program's sigaction: posix_spawn's
+        // children inherit them as they are too.
+        #expect(mask("SigIgn").map { $0 & ~UInt64(0x1_8000_0000) } == 0, "\(status.standardOutputText)")
+        let stat = await runner.run(ChildProcessSpec(executable: "/bin/cat", arguments: ["/proc/self/stat"]))
+        // "pid (comm) state ppid pgrp ...".
+        let fields = stat.standardOutputText.split(separator: ")").last?.split(separator: " ") ?? []
+        #expect(fields.count > 2 && fields[2] == "\(stat.pid)", "\(stat.standardOutputText)")
+        // ls's own directory descriptor is the one above 2.
+        let descriptors = await runner.run(ChildProcessSpec(executable: "/bin/ls", arguments: ["/proc/self/fd"]))
+        #expect(descriptors.standardOutputText == "0\n1\n2\n3\n")
+        // A file that is not executable: the exec's errno, the child reaped.
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "plain\n".write(toFile: directory + "/plain", atomically: true, encoding: .utf8)
+        chmod(directory + "/plain", 0o644)
+        let notExecutable = await runner.run(ChildProcessSpec(executable: directory + "/plain"))
+        #expect(notExecutable.exit == .spawnFailed(errno: EACCES))
+    }
+
     @Test func spawnFailuresAndInvalidRequestsSayWhy() async throws {
         let runner = try ChildProcessRunner()
         defer { runner.shutdown() }

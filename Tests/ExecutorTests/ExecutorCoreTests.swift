@@ -127,6 +127,81 @@ struct ExecutorCoreTests {
         #expect(verdict(.exited(5), .systemd, "stop") == AgentVerdict(rc: .ok, status: .done, exitReason: nil))
         #expect(verdict(.exited(5), .systemd, "start") == AgentVerdict(rc: .notInstalled, status: .notInstalled, exitReason: nil))
         #expect(verdict(.exited(1), .systemd, "start").rc == .unknownError)
+        // systemctl is-active prints the ActiveState: activating and deactivating are pending
+        // (rc 193, op-status -1), as Pacemaker maps them; failed or inactive is not running.
+        func state(_ code: Int32, _ printed: String) -> AgentVerdict {
+            AgentVerdict.of(.exited(code), standard: .systemd, action: "monitor", standardOutput: Array(printed.utf8), standardError: [],
+                            agent: "systemd:x", errnoName: Self.noName)
+        }
+        #expect(state(3, "activating\n") == AgentVerdict(rc: .unknown, status: .pending, exitReason: nil))
+        #expect(state(3, "deactivating\n") == AgentVerdict(rc: .unknown, status: .pending, exitReason: nil))
+        #expect(state(3, "failed\n").rc == .notRunning)
+        #expect(state(3, "inactive\n").rc == .notRunning)
+        #expect(state(0, "reloading\n").rc == .ok)
+        #expect(OCFReturnCode.unknown.rawValue == 193 && ExecutionStatus.pending.rawValue == -1)
+    }
+
+    /// A systemd start or stop is done when its job is queued; the core then monitors the unit
+    /// until it has settled, as pacemaker-execd does: a tenth of the timeout (at most 2 s)
+    /// apart, the resource held meanwhile, one result for the operation, timed from its first run.
+    @Test func aSystemdStartOrStopIsSettledByFollowUpMonitors() throws {
+        var core = ExecutorCore(settings: ExecutorSettings())
+        let unit = AgentResource(id: "u", standard: .systemd, provider: nil, type: "u", parameters: [:])
+        func finish(_ call: CallID, _ code: Int32, _ printed: String, at now: Duration) -> [ExecutorDirective] {
+            core.finished(resource: "u", call: call, exit: .exited(code), standardOutput: Array(printed.utf8), standardError: [],
+                          now: now, errnoName: Self.noName)
+        }
+        let start = Self.runs(try core.request(OperationRequest(resource: unit, action: "start", timeout: .seconds(60)), now: .zero))
+        #expect(start.map(\.1.arguments) == [["start", "--no-block", "u.service"]])
+        let call = start[0].0
+        // The job is queued: no result yet; a monitor that comes meanwhile waits.
+        #expect(finish(call, 0, "", at: .milliseconds(100)).isEmpty)
+        #expect(Self.runs(try core.request(OperationRequest(resource: unit, action: "monitor"), now: .milliseconds(200))).isEmpty)
+        #expect(Self.runs(core.tick(now: .milliseconds(2000))).isEmpty)
+        #expect(core.nextWake() == .milliseconds(2100))
+        let poll = Self.runs(core.tick(now: .milliseconds(2100)))
+        #expect(poll.map(\.1.arguments) == [["is-active", "u.service"]])
+        #expect(poll.first?.1.timeout == .milliseconds(59_900))
+        // Still activating: again 2 s later; then active: the start's result, ok, from its first run.
+        #expect(finish(call, 3, "activating\n", at: .milliseconds(2200)).isEmpty)
+        let second = Self.runs(core.tick(now: .milliseconds(4200)))
+        #expect(second.map(\.0) == [call])
+        let done = finish(call, 0, "active\n", at: .milliseconds(4300))
+        #expect(Self.reports(done).map(\.verdict) == [AgentVerdict(rc: .ok, status: .done, exitReason: nil)])
+        #expect(Self.reports(done).map(\.operation.action) == ["start"])
+        #expect(Self.reports(done).first?.execTime == .milliseconds(4300))
+        // The monitor that waited runs now.
+        #expect(Self.runs(done).map(\.1.arguments) == [["is-active", "u.service"]])
+        let monitorCall = Self.runs(done)[0].0
+        #expect(Self.reports(finish(monitorCall, 0, "active\n", at: .milliseconds(4400))).map(\.verdict.rc) == [.ok])
+        // A stop polls while the unit is still active or deactivating; inactive is stopped.
+        let stop = Self.runs(try core.request(OperationRequest(resource: unit, action: "stop", timeout: .seconds(10)), now: .seconds(5)))
+        #expect(stop.map(\.1.arguments) == [["stop", "--no-block", "u.service"]])
+        var now = Duration.seconds(5)
+        for printed in ["", "active\n", "deactivating\n"] {
+            #expect(finish(stop[0].0, printed.isEmpty ? 0 : printed == "active\n" ? 0 : 3, printed, at: now).isEmpty)
+            now += .seconds(1)
+            #expect(Self.runs(core.tick(now: now)).map(\.0) == [stop[0].0])
+        }
+        #expect(Self.reports(finish(stop[0].0, 3, "inactive\n", at: now)).map(\.verdict) == [AgentVerdict(rc: .ok, status: .done, exitReason: nil)])
+        // A start whose unit fails settles as an error; one still activating when its time is
+        // up is a timeout.
+        let failing = Self.runs(try core.request(OperationRequest(resource: unit, action: "start", timeout: .seconds(10)), now: .seconds(20)))
+        _ = finish(failing[0].0, 0, "", at: .seconds(20))
+        _ = core.tick(now: .seconds(21))
+        #expect(Self.reports(finish(failing[0].0, 3, "failed\n", at: .seconds(21))).map(\.verdict.rc) == [.unknownError])
+        let slow = Self.runs(try core.request(OperationRequest(resource: unit, action: "start", timeout: .seconds(1)), now: .seconds(30)))
+        now = .seconds(30)
+        var last: [OperationResult] = []
+        for _ in 0..<20 where last.isEmpty {
+            last = Self.reports(finish(slow[0].0, now == .seconds(30) ? 0 : 3, now == .seconds(30) ? "" : "activating\n", at: now))
+            if let wake = core.nextWake(), last.isEmpty {
+                now = wake
+                #expect(Self.runs(core.tick(now: now)).count == 1)
+            }
+        }
+        #expect(last.map(\.verdict.status) == [.timedOut])
+        #expect(now < .seconds(31))
     }
 
     @Test func theEnvironmentIsPacemakerExecds() {

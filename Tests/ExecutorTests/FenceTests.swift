@@ -111,7 +111,6 @@ struct FenceTests {
     /// first `fail_first` runs of an action, sleeps `sleep` seconds, and has no reboot.
     static func recordingAgent(in directory: String) throws {
         let script = """
-            #!/bin/sh
             input=$(cat)
             log=$(printf '%s\\n' "$input" | sed -n 's/^log=//p')
             action=$(printf '%s\\n' "$input" | sed -n 's/^action=//p')
@@ -132,8 +131,7 @@ struct FenceTests {
             [ "$action" = list ] && echo "port-a,alias-a" && echo "port-b"
             exit 0
             """
-        try script.write(toFile: directory + "/fence_record", atomically: true, encoding: .utf8)
-        chmod(directory + "/fence_record", 0o755)
+        try ExecutorClassTests.script(directory + "/fence_record", script)
     }
 
     static func runs(_ log: String) throws -> [String] {
@@ -181,6 +179,32 @@ struct FenceTests {
         let failed = await runner.fence(twice, action: "off", target: "node1")
         #expect(failed.runs.count == 2)
         guard case .failed(1, _) = failed.result else { Issue.record("expected a failure: \(failed.result)"); return }
+    }
+
+    /// pcmk_host_check=status asks the agent about the target first (0 or 2: it can fence it;
+    /// anything else: not run); none fences any target with no question.
+    @Test func statusAndNoneHostChecksOnARealAgent() async throws {
+        let directory = try makeTemporaryDirectory("baton-fence")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.recordingAgent(in: directory)
+        let runner = try FenceRunner(agentDirectory: directory)
+        func actions(_ log: String) throws -> [String] { try Self.runs(log).map { String($0.prefix { $0 != "\n" }) } }
+        let status = try await runner.device(id: "rec", agent: "fence_record", parameters: ["log": directory + "/s", "pcmk_host_check": "status"])
+        let off = await runner.fence(status, action: "off", target: "node7")
+        #expect(off.result == .succeeded && off.check == "status")
+        #expect(try actions(directory + "/s") == ["action=status", "action=off"])
+        #expect(try Self.runs(directory + "/s").first?.contains("port=node7") == true)
+        // A status that fails: the device cannot fence the target, and nothing else runs.
+        let refusing = try await runner.device(
+            id: "rec", agent: "fence_record", parameters: ["log": directory + "/f", "pcmk_host_check": "status", "fail_first": "1"])
+        guard case .notRun = await runner.fence(refusing, action: "off", target: "node7").result else {
+            Issue.record("fenced after a failed status"); return
+        }
+        #expect(try actions(directory + "/f") == ["action=status"])
+        let none = try await runner.device(id: "rec", agent: "fence_record", parameters: ["log": directory + "/n", "pcmk_host_check": "none"])
+        let any = await runner.fence(none, action: "off", target: "anywhere")
+        #expect(any.result == .succeeded && any.check == "none")
+        #expect(try actions(directory + "/n") == ["action=off"])
     }
 
     /// pcmk_off_timeout: the agent's group is killed at it, the result is a timeout and no retry

@@ -26,6 +26,10 @@ final class PrivateSystemd {
         "baton-ok.service": "ExecStart=/bin/sleep 1000",
         "baton-fail.service": "Type=oneshot\nExecStart=/bin/false",
         "baton-slow.service": "Type=oneshot\nExecStart=/bin/sleep 300\nTimeoutStartSec=infinity",
+        // Activating for 3 s (its start process runs), then active.
+        "baton-late.service": "Type=forking\nExecStart=/bin/sh -c \"sleep 3; sleep 1000 &\"\nTimeoutStartSec=infinity",
+        // Deactivating as long as its stop command runs.
+        "baton-lingering.service": "ExecStart=/bin/sleep 1000\nExecStop=/bin/sleep 1000\nTimeoutStopSec=infinity",
     ]
 
     /// Why a systemd instance cannot run here, nil when it can (as far as can be seen before
@@ -140,7 +144,8 @@ final class PrivateSystemd {
 
 /// The systemd class on a real systemd instance: units started, monitored and stopped through
 /// systemctl as pacemaker-execd drives them over D-Bus, a unit whose start fails, a unit that
-/// does not exist, a start that outlasts its timeout.
+/// does not exist, a start that outlasts its timeout, units activating and deactivating
+/// (pending) and a start polled until its unit is active.
 struct SystemdTests {
     @Test(.timeLimit(.minutes(Patience.testMinutes))) func unitsOfARealSystemd() async throws {
         if PrivateSystemd.unavailable != nil { return }
@@ -175,11 +180,24 @@ struct SystemdTests {
         #expect(try await perform("baton-none", "start") == AgentVerdict(rc: .notInstalled, status: .notInstalled, exitReason: nil))
         #expect(try await perform("baton-none", "stop") == done(.ok))
         #expect(try await perform("baton-none", "monitor") == done(.notRunning))
-        // A start that outlasts its timeout: Timed Out, systemctl's group killed; the job is
-        // still systemd's (the unit activating), and a stop ends it.
+        // A start that outlasts its timeout: the unit is still activating when the time is up,
+        // Timed Out; a monitor then finds it pending (rc 193, op-status -1) as Pacemaker does,
+        // and a stop ends it.
+        let pending = AgentVerdict(rc: .unknown, status: .pending, exitReason: nil)
         let slow = try await perform("baton-slow", "start", timeout: .seconds(2))
         #expect(slow.status == .timedOut)
+        #expect(try await perform("baton-slow", "monitor") == pending)
         #expect(try await perform("baton-slow", "stop") == done(.ok))
         #expect(try await perform("baton-slow", "monitor") == done(.notRunning))
+        // A start that settles after a while: polled while the unit activates, ok once active.
+        let late = try await shell.perform(OperationRequest(resource: unit("baton-late"), action: "start", timeout: Patience.deadline))
+        #expect(late.verdict == done(.ok))
+        #expect(late.execTime >= .seconds(3))
+        #expect(try await perform("baton-late", "monitor") == done(.ok))
+        #expect(try await perform("baton-late", "stop") == done(.ok))
+        // A stop whose unit stays deactivating: Timed Out, and a monitor finds it pending.
+        #expect(try await perform("baton-lingering", "start") == done(.ok))
+        #expect(try await perform("baton-lingering", "stop", timeout: .seconds(2)).status == .timedOut)
+        #expect(try await perform("baton-lingering", "monitor") == pending)
     }
 }

@@ -19,6 +19,14 @@ int baton_spawn(pid_t *pid, const char *path, char *const argv[], char *const en
 int baton_spawn_grouped(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd,
                         int stdin_fd, int stdout_fd, int stderr_fd, int new_group);
 
+/// The same as baton_spawn_grouped through vfork(2) on the caller's stack: no stack mapped and
+/// unmapped per child as glibc's posix_spawn does (with its getrlimit), the runner's cost per
+/// child. Every signal is blocked in the calling thread while the child runs until its exec; the
+/// child puts each caught signal back to its default before it unblocks them. Exec failures are
+/// returned as an errno, the child reaped.
+int baton_vfork_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const char *cwd,
+                      int stdin_fd, int stdout_fd, int stderr_fd, int new_group);
+
 /// Waits for `pid` (blocking; EINTR retried) and reports as baton_reap does, with its resource
 /// usage: user + system CPU microseconds and peak resident kilobytes (wait4's ru_maxrss).
 /// Returns 1, or -1 and errno.
