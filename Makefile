@@ -17,8 +17,10 @@ TEST_PACKAGES += fence-agents iputils-ping
 TEST_PACKAGES += prometheus
 # batond's status page is checked in a real headless browser.
 TEST_PACKAGES += chromium
+# make deb's package is built, linted and unpacked by the install test.
+TEST_PACKAGES += dpkg-dev lintian
 
-.PHONY: demo test build bench bench-quick scheduler-bench install
+.PHONY: demo test build bench bench-quick scheduler-bench install deb
 # `make install [DESTDIR=staging-root] [PREFIX=/usr]`: release builds, then scripts/install
 # (binaries, man pages, shell completion, systemd units, directories; nothing started).
 PREFIX ?= /usr
@@ -86,3 +88,12 @@ install:
 	  $(SWIFT) build -c release --product $$product || exit 1; \
 	done
 	scripts/install --bin .build/release --destdir "$(DESTDIR)" --prefix $(PREFIX)
+
+# `make deb`: the Debian package (.build/deb/baton_VERSION_ARCH.deb) from the same staged tree,
+# with lintian's verdict when lintian is installed.
+deb:
+	scripts/ensure-packages $(BUILD_PACKAGES) dpkg-dev
+	for product in baton baton-full batond baton-crmd baton-agent-tools generate-manual; do \
+	  $(SWIFT) build -c release --product $$product || exit 1; \
+	done
+	scripts/make-deb --bin .build/release --out .build/deb

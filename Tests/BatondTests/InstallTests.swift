@@ -83,4 +83,45 @@ import TestSupport
         #expect(Self.tree(staging) == before)
         print("install: \(before.count) entries under the staging root; man pages \(batonPage.count) bytes for baton")
     }
+
+    static let debMissing = skipReason("BatondTests", skipping: "the Debian package", [
+        Requirement.built("generate-manual"), Requirement.built("baton-crmd"), Requirement.built("baton-agent-tools"),
+        Requirement.executable("/usr/bin/dpkg-deb", "Debian package dpkg"),
+        Requirement.executable("/usr/bin/dpkg-shlibdeps", "Debian package dpkg-dev"),
+        Requirement.executable("/usr/bin/lintian", "Debian package lintian"),
+    ])
+
+    /// `make deb` (scripts/make-deb) on this build: Depends computed from the binaries (Debian's
+    /// libraries, no Swift), the files where the install puts them, lintian without errors, and
+    /// the binaries run from the unpacked package.
+    @Test(.enabled(if: debMissing == nil, "needs dpkg-dev and lintian; the reason is printed on stderr"))
+    func debianPackage() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("baton-deb-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let made = try await TestChild.run([BuildPaths.packageRoot.appendingPathComponent("scripts/make-deb").path,
+                                            "--bin", BuildPaths.productsDirectory.path, "--out", out, "--compression", "gzip"],
+                                           timeLimit: Patience.deadline * 10)
+        #expect(made.status == 0, "\(made.output)")
+        let version = try await TestChild.run([BuildPaths.product("batond"), "--version"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let deb = "\(out)/baton_\(version)_amd64.deb"
+        let depends = try await TestChild.run(["/usr/bin/dpkg-deb", "-f", deb, "Depends"])
+        for library in ["libc6", "libssl3", "libcpg4", "libvotequorum8", "libxml2"] {
+            #expect(depends.output.contains(library), "Depends lacks \(library): \(depends.output)")
+        }
+        #expect(!depends.output.lowercased().contains("swift"), "\(depends.output)")
+        let contents = try await TestChild.run(["/usr/bin/dpkg-deb", "-c", deb])
+        for file in ["./usr/sbin/batond", "./usr/sbin/baton-full", "./usr/share/man/man8/baton.8.gz", "./lib/systemd/system/batond-arbitrator.service",
+                     "./usr/share/doc/baton/copyright", "./usr/share/bash-completion/completions/baton"] {
+            #expect(contents.output.contains(file), "\(file) not in the package")
+        }
+        let errors = made.output.split(separator: "\n").filter { $0.hasPrefix("E: ") }
+        #expect(errors.isEmpty, "lintian errors: \(errors)")
+        let unpacked = out + "/unpacked"
+        let extracted = try await TestChild.run(["/usr/bin/dpkg-deb", "-x", deb, unpacked])
+        #expect(extracted.status == 0, "\(extracted.output)")
+        let runs = try await TestChild.run([unpacked + "/usr/sbin/baton", "--version"])
+        #expect(runs.output.trimmingCharacters(in: .whitespacesAndNewlines) == version, "\(runs)")
+        let warnings = made.output.split(separator: "\n").filter { $0.hasPrefix("W: ") }
+        print("deb: \(deb.split(separator: "/").last ?? ""); lintian: \(errors.count) errors, \(warnings.count) warnings \(warnings)")
+    }
 }
