@@ -17,6 +17,9 @@ struct Harness {
     var dcChanges: [Member: [Member?]] = [:]
     /// Messages each member broadcast, in order (to show, for example, that a DC loss needs none).
     var sent: [Member: [Message]] = [:]
+    /// Execute requests each member was asked to run, and results it recorded (issue 14).
+    var executes: [Member: [ExecuteRequest]] = [:]
+    var results: [Member: [ExecuteResult]] = [:]
     let nodelist: [ConfiguredNode]
     let dcDeadtime: Duration
     /// votequorum as if each node's corosync were where its baton-crmd is: after every view, a
@@ -132,7 +135,9 @@ struct Harness {
             case .cibApplied(let write): applied[member, default: []].append(write)
             case .cibRefused(let requestID, let reason): refused[member, default: []].append((requestID, reason))
             case .cibCommitted(let version): committed[member, default: []].append(version)
-            case .quorumChanged, .garbage: break
+            case .quorumChanged, .garbage, .resourcesChanged: break
+            case .execute(let request): executes[member, default: []].append(request)
+            case .resourceResult(let result): results[member, default: []].append(result)
             }
         }
     }
