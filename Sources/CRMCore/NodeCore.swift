@@ -156,6 +156,10 @@ public struct NodeCore: Sendable {
         /// every `digestInterval`-th write (see the header for the measurement).
         public var digestEveryWriteBytesMax: Int
         public var digestInterval: Int
+        /// This node runs an executor: it reports its resource history at each join round and
+        /// the DC waits for every member's (ResourceHistory.swift). Off where no executor runs
+        /// (the simulation of the membership core).
+        public var runsResources = false
 
         public init(local: Member, nodelist: [ConfiguredNode], dcDeadtime: Duration = .seconds(20),
                     pendingWritesMax: Int = 10_000, initialClusterOptions: [String: String] = [:],
@@ -229,6 +233,10 @@ public struct NodeCore: Sendable {
     public internal(set) var resourceStatus = Status()
     /// The nodes whose own history report of this view's round was taken.
     public internal(set) var historyReported: Set<NodeID> = []
+    /// This node's own results broadcast and not yet delivered back, and whether its round's
+    /// history report waits for them (it must hold them: the others replace what they hold).
+    var ownResultsInFlight = 0
+    var historyReportDue = false
     /// Whole CIBs this node took (join rounds and repairs).
     public private(set) var cibSyncsTaken = 0
     /// Why the last patchset or sync failed here (then a sync was asked for).
@@ -387,6 +395,7 @@ public struct NodeCore: Sendable {
         settled = false
         announces = [:]
         historyReported = []
+        historyReportDue = false
         deadtimeExpired = false
         awaitingSyncFrom = nil
         roundSyncHolder = nil
@@ -475,7 +484,7 @@ public struct NodeCore: Sendable {
         nextCIBSequence = cibSequence + 1
         if previous != chosen { directives.append(.dcChanged(from: previous, to: chosen)) }
         directives += chooseBestCIB(dc: chosen, view: view)
-        directives.append(.broadcast(.resourceHistory(ownHistoryReport(view: view))))
+        directives += reportHistoryWhenSettled()
         if chosen == local {
             directives.append(.broadcast(.joinAck(view: view.fingerprint, dc: chosen, members: view.members.filter(joinedMembers.contains))))
         }

@@ -21,6 +21,7 @@ extension NodeCore {
     /// Every joined member's history of this view was taken: the status is complete.
     public var historyComplete: Bool {
         guard settled, let view else { return false }
+        guard settings.runsResources else { return true }
         return joinedMembers.filter { view.contains($0) }.allSatisfy { historyReported.contains($0.nodeID) }
     }
 
@@ -28,7 +29,32 @@ extension NodeCore {
         settings.nodelist.first { $0.nodeID == node }?.name ?? "node\(node)"
     }
 
+    /// This node's executor result, to broadcast (counted until delivered back).
+    public mutating func sendResult(_ result: ExecuteResult) -> [Directive] {
+        precondition(result.node == local.nodeID, "NodeCore: a result of node \(result.node) sent by \(local.nodeID)")
+        ownResultsInFlight += 1
+        return [.broadcast(.executeResult(result))]
+    }
+
+    /// At the end of a round: this node's history report, once its own results in flight are
+    /// delivered (a report built before one of them would erase it everywhere).
+    mutating func reportHistoryWhenSettled() -> [Directive] {
+        guard settings.runsResources, settled, let view else { return [] }
+        guard ownResultsInFlight == 0 else {
+            historyReportDue = true
+            return []
+        }
+        historyReportDue = false
+        return [.broadcast(.resourceHistory(ownHistoryReport(view: view)))]
+    }
+
     mutating func recordResult(_ message: ExecuteResult) -> [Directive] {
+        if message.node == local.nodeID && ownResultsInFlight > 0 { ownResultsInFlight -= 1 }
+        let report = historyReportDue && ownResultsInFlight == 0 ? reportHistoryWhenSettled() : []
+        return recordOne(message) + report
+    }
+
+    private mutating func recordOne(_ message: ExecuteResult) -> [Directive] {
         guard let result = message.operationResult else { return ignored() }
         // A cancel's confirmation is for the graph only: the cancelled op's own report
         // (op-status cancelled) removes its entry.

@@ -249,8 +249,10 @@ final class Daemon: Sendable {
             throw error
         }
         let local = Member(nodeID: group.localNodeID, pid: UInt32(getpid()))
-        let core = NodeCore(settings: .init(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions,
-                                            digestEveryWriteBytesMax: digestEveryWriteBytes), cib: cib)
+        var settings = NodeCore.Settings(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions,
+                                         digestEveryWriteBytesMax: digestEveryWriteBytes)
+        settings.runsResources = true
+        let core = NodeCore(settings: settings, cib: cib)
         log("node \(local.nodeID) pid \(local.pid) joined group \(name); nodelist \(nodelist.map { "\($0.name)=\($0.nodeID)" }.joined(separator: " "))")
         do {
             let daemon = try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath, store: store)
@@ -437,7 +439,7 @@ struct Loop {
                 }
             case .executorResult(let result):
                 let message = ExecuteResult(result, node: core.local.nodeID, wallClockSeconds: UInt64(max(0, Date().timeIntervalSince1970)))
-                await perform([.broadcast(.executeResult(message))])
+                await perform(core.sendResult(message))
             case .controllerTick(let generation):
                 guard generation == controllerTickGeneration, var controller else { break }
                 controllerTickAt = nil
@@ -604,7 +606,7 @@ struct Loop {
             opStatus: failure == nil ? ExecutionStatus.done.rawValue : ExecutionStatus.error.rawValue,
             exitReason: String((failure ?? "").prefix(200)), callID: 0, execMilliseconds: 0, queueMilliseconds: 0, wallClockSeconds: wall)
         if let failure { log("action \(request.resource)_\(request.operation) refused by the executor: \(failure)") }
-        await perform([.broadcast(.executeResult(result))])
+        await perform(core.sendResult(result))
     }
 
     func publish() {

@@ -131,6 +131,7 @@ import Testing
 @Suite struct ResourceHistoryTests {
     static func settledBed() -> Harness {
         var bed = Harness(nodes: 3)
+        bed.runsResources = true
         bed.start([Harness.member(1), Harness.member(2), Harness.member(3)])
         bed.deliverAll()
         return bed

@@ -26,6 +26,8 @@ struct Harness {
     /// member is quorate when its partition holds more than half the nodelist's nodes. Off, the
     /// test feeds `.quorum` itself (a node whose baton-crmd died keeps its vote).
     var automaticQuorum = true
+    /// Cores with an executor (issue 14): they report their resource history at each round.
+    var runsResources = false
 
     init(nodes: Int, dcDeadtime: Duration = .seconds(20)) {
         nodelist = (1...nodes).map { ConfiguredNode(nodeID: NodeID(UInt32($0)), name: "node\($0)") }
@@ -42,7 +44,9 @@ struct Harness {
     /// Starts processes (new cores) and has them join partition `partition` (0 when absent).
     mutating func start(_ members: [Member], partition: Int = 0, cib: CIBReplica = .empty) {
         for member in members {
-            cores[member] = NodeCore(settings: .init(local: member, nodelist: nodelist, dcDeadtime: dcDeadtime), cib: cib)
+            var settings = NodeCore.Settings(local: member, nodelist: nodelist, dcDeadtime: dcDeadtime)
+            settings.runsResources = runsResources
+            cores[member] = NodeCore(settings: settings, cib: cib)
         }
         while partitions.count <= partition {
             partitions.append([])
