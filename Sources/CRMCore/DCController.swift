@@ -186,11 +186,12 @@ public struct DCController: Sendable {
             if name.hasPrefix("CRM_meta_") { meta[String(name.dropFirst(9))] = value } else { parameters[name] = value }
         }
         let target = Int(meta["op_target_rc"] ?? "") ?? 0
-        let request = ExecuteRequest(
-            view: view, node: id, transitionKey: "\(action.id):\(transitionID):\(target):\(settings.identity)", resource: primitive.id,
-            resourceClass: primitive.resourceClass ?? "ocf", provider: primitive.provider ?? "", type: primitive.type ?? "",
-            operation: action.operation.description, intervalMilliseconds: UInt64(meta["interval"] ?? "") ?? 0,
-            timeoutMilliseconds: UInt64(meta["timeout"] ?? "") ?? 20_000, parameters: parameters, meta: meta)
+        let operation = ResourceOperation(
+            resource: primitive.id, resourceClass: primitive.resourceClass ?? "ocf", provider: primitive.provider ?? "",
+            type: primitive.type ?? "", operation: action.operation.description, intervalMilliseconds: UInt64(meta["interval"] ?? "") ?? 0,
+            timeoutMilliseconds: UInt64(meta["timeout"] ?? "") ?? 20_000, parameters: parameters)
+        let request = ExecuteRequest(view: view, node: id, transitionKey: "\(action.id):\(transitionID):\(target):\(settings.identity)",
+                                     action: operation, meta: meta)
         if let problem = request.problem { return .failure(Refusal(description: problem)) }
         return .success(request)
     }

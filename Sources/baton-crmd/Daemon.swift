@@ -599,9 +599,7 @@ struct Loop {
         guard request.operation == "cancel" || failure != nil else { return }
         let target = Int(request.meta["op_target_rc"] ?? "") ?? 0
         let result = ExecuteResult(
-            node: core.local.nodeID, transitionKey: request.transitionKey, resource: request.resource, resourceClass: request.resourceClass,
-            provider: request.provider, type: request.type, operation: request.operation, intervalMilliseconds: request.intervalMilliseconds,
-            timeoutMilliseconds: request.timeoutMilliseconds, parameters: request.parameters, targetRC: target,
+            node: core.local.nodeID, transitionKey: request.transitionKey, action: request.action, targetRC: target,
             rc: failure == nil ? target : OCFReturnCode.unknownError.rawValue,
             opStatus: failure == nil ? ExecutionStatus.done.rawValue : ExecutionStatus.error.rawValue,
             exitReason: String((failure ?? "").prefix(200)), callID: 0, execMilliseconds: 0, queueMilliseconds: 0, wallClockSeconds: wall)

@@ -36,10 +36,7 @@ import Testing
     /// The result the request asked for (rc = op_target_rc), or `rc`.
     static func result(of request: ExecuteRequest, rc: Int? = nil) -> ExecuteResult {
         let target = Int(request.meta["op_target_rc"] ?? "") ?? 0
-        return ExecuteResult(node: request.node, transitionKey: request.transitionKey, resource: request.resource,
-                             resourceClass: request.resourceClass, provider: request.provider, type: request.type,
-                             operation: request.operation, intervalMilliseconds: request.intervalMilliseconds,
-                             timeoutMilliseconds: request.timeoutMilliseconds, parameters: request.parameters, targetRC: target,
+        return ExecuteResult(node: request.node, transitionKey: request.transitionKey, action: request.action, targetRC: target,
                              rc: rc ?? target, opStatus: 0, exitReason: "", callID: 1, execMilliseconds: 3, queueMilliseconds: 0,
                              wallClockSeconds: 1_700_000_000)
     }
@@ -138,10 +135,14 @@ import Testing
     }
 
     static func result(node: Int, operation: String, interval: UInt64 = 0, rc: Int, target: Int = 0, key: String = "3:1:0:1-100") -> ExecuteResult {
-        ExecuteResult(node: NodeID(UInt32(node)), transitionKey: key, resource: "d1", resourceClass: "ocf", provider: "pacemaker",
-                      type: "Dummy", operation: operation, intervalMilliseconds: interval, timeoutMilliseconds: 20_000,
-                      parameters: ["fake": "x"], targetRC: target, rc: rc, opStatus: 0, exitReason: "", callID: 4,
+        ExecuteResult(node: NodeID(UInt32(node)), transitionKey: key,
+                      action: Self.dummy(operation, interval: interval, parameters: ["fake": "x"]), targetRC: target, rc: rc, opStatus: 0, exitReason: "", callID: 4,
                       execMilliseconds: 12, queueMilliseconds: 1, wallClockSeconds: 1_700_000_123)
+    }
+
+    static func dummy(_ operation: String, interval: UInt64 = 0, parameters: [String: String] = [:]) -> ResourceOperation {
+        ResourceOperation(resource: "d1", resourceClass: "ocf", provider: "pacemaker", type: "Dummy", operation: operation,
+                          intervalMilliseconds: interval, timeoutMilliseconds: 20_000, parameters: parameters)
     }
 
     static func status(_ bed: Harness, _ member: Member) throws -> String {
@@ -176,9 +177,8 @@ import Testing
         let dc = try #require(bed.agreedDC())
         let other = (1...3).map { Harness.member($0) }.first { $0 != dc }!
         let view = try #require(bed.core(dc).view?.fingerprint)
-        let request = ExecuteRequest(view: view, node: other.nodeID, transitionKey: "1:1:7:x", resource: "d1", resourceClass: "ocf",
-                                     provider: "pacemaker", type: "Dummy", operation: "monitor", intervalMilliseconds: 0,
-                                     timeoutMilliseconds: 20_000, parameters: [:], meta: ["op_target_rc": "7"])
+        let request = ExecuteRequest(view: view, node: other.nodeID, transitionKey: "1:1:7:x", action: Self.dummy("monitor"),
+                                     meta: ["op_target_rc": "7"])
         bed.inject(MessageWire.encode(.executeRequest(request)), from: other)
         bed.deliverAll()
         #expect(bed.executes.isEmpty, "a request from a non-DC is ignored")
@@ -212,9 +212,8 @@ import Testing
 
     @Test func theResourceMessagesRoundTripAndAreLengthChecked() throws {
         let messages: [Message] = [
-            .executeRequest(ExecuteRequest(view: 3, node: NodeID(2), transitionKey: "4:2:0:1-9", resource: "d1", resourceClass: "ocf",
-                                           provider: "pacemaker", type: "Dummy", operation: "start", intervalMilliseconds: 0,
-                                           timeoutMilliseconds: 20_000, parameters: ["state": "/x"], meta: ["on_node": "node2"])),
+            .executeRequest(ExecuteRequest(view: 3, node: NodeID(2), transitionKey: "4:2:0:1-9",
+                                           action: Self.dummy("start", parameters: ["state": "/x"]), meta: ["on_node": "node2"])),
             .executeResult(Self.result(node: 2, operation: "monitor", interval: 10_000, rc: 7)),
             .resourceHistory(ResourceHistoryReport(view: 3, node: NodeID(1), lrm: Array("<lrm id=\"1\"/>".utf8))),
         ]
