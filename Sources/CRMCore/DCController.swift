@@ -87,7 +87,7 @@ public struct DCController: Sendable {
             let directives = started.start(now: now)
             run = started
             let count = graph.synapses.count
-            return (count == 0 ? [] : [.log("transition \(transitionID): \(count) actions")]) + translate(directives, now: now)
+            return [.log("transition \(transitionID): \(count) actions")] + translate(directives, now: now)
         } catch {
             run = nil
             return [.log("transition \(transitionID) not run: \(error)")]

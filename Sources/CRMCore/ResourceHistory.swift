@@ -12,7 +12,8 @@ import Executor
 /// |                   |                 | `.resourceResult` for the DC's graph                      |
 /// | resourceHistory   | each member, at | replaces what it held for the sender's node (a restarted |
 /// |                   | the end of each | process reports none: its resources are probed); once    |
-/// |                   | join round      | every member's came, the DC may schedule                  |
+/// |                   | join round      | every member's came and the joins are acknowledged, the   |
+/// |                   |                 | DC may schedule                                           |
 ///
 /// Fail counts as Pacemaker's controller writes them (controld_te_events.c, update_failcount):
 /// a failed start or stop sets INFINITY (failed-start-offset, failed-stop-offset), any other
@@ -22,7 +23,9 @@ extension NodeCore {
     public var historyComplete: Bool {
         guard settled, let view else { return false }
         guard settings.runsResources else { return true }
-        return joinedMembers.filter { view.contains($0) }.allSatisfy { historyReported.contains($0.nodeID) }
+        // And the DC's acknowledgement of the joins delivered: until then the status says
+        // join="pending" and the scheduler would place nothing on those nodes.
+        return joinedMembers.filter { view.contains($0) }.allSatisfy { historyReported.contains($0.nodeID) && acknowledged.contains($0) }
     }
 
     public func nodeName(_ node: NodeID) -> String {

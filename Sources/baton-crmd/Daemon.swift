@@ -385,6 +385,8 @@ struct Loop {
     var controller: DCController?
     var controllerTickGeneration = 0
     var controllerTickAt: Duration?
+    /// The last "waits for history" line logged (logged once per change).
+    var lastWaitLog: String?
 
     init(core: NodeCore, daemon: Daemon, timers: AsyncStream<TimerRequest>.Continuation) {
         self.core = core
@@ -467,6 +469,7 @@ struct Loop {
         for directive in directives {
             switch directive {
             case .broadcast(let message):
+                if case .resourceHistory(let report) = message { log("resource history report sent (\(report.lrm.count) bytes)") }
                 guard let bytes = MessageWire.encodedIfFits(message) else {
                     log("not sent: a \(message) over \(MessageWire.messageBytesMax) bytes")
                     continue
@@ -537,6 +540,11 @@ struct Loop {
         var controller = self.controller ?? DCController(settings: .init(identity: "\(core.local.nodeID.rawValue)-\(core.local.pid)"))
         controller.view = core.view?.fingerprint ?? 0
         var directives: [DCController.Directive] = []
+        let waiting = controller.due && !core.historyComplete
+            ? "a new graph waits for the resource history of \(core.joinedMembers.map(\.nodeID).filter { !core.historyReported.contains($0) }.sorted())"
+            : nil
+        if let waiting, waiting != lastWaitLog { log(waiting) }
+        lastWaitLog = waiting
         if controller.due && core.historyComplete {
             do {
                 let cib = try CIB(xml: core.cibQuery())

@@ -73,9 +73,17 @@ struct CrmdResourceTests {
                 }
             }
         } catch {
-            throw TestFailure("\(error); state files: \(seen.sorted { $0.key < $1.key })")
+            throw TestFailure("\(error); state files: \(seen.sorted { $0.key < $1.key })\n\(logs(bed, nodes))")
         }
         return seen.compactMapValues(\.first)
+    }
+
+    /// The last lines of these nodes' baton-crmd logs (for a failure's message).
+    static func logs(_ bed: CrmdBed, _ nodes: [Int]) -> String {
+        nodes.map { node in
+            let text = (try? String(contentsOfFile: "\(bed.testbed.directory)/node\(node)/crmd.log", encoding: .utf8)) ?? ""
+            return "node\(node)'s log:\n" + text.split(separator: "\n").suffix(25).joined(separator: "\n")
+        }.joined(separator: "\n")
     }
 
     @Test(.timeLimit(.minutes(Patience.testMinutes)))
@@ -123,6 +131,39 @@ struct CrmdResourceTests {
             }
             log("failed monitor: d1 running again \(Int(Date().timeIntervalSince(started) * 1000)) ms after its state file was deleted (monitor every \(Self.monitorMilliseconds) ms)")
             try await Self.waitForEachOnce(bed, ids + ["d5"], where: placed)
+        }
+    }
+
+    /// A node that joins later is probed (its history is empty at the join round): every
+    /// resource's probe recorded on it, on every node, and still each resource runs once.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aNodeJoiningLaterIsProbedAndNothingRunsTwice() async throws {
+        let ids = ["d1", "d2", "d3"]
+        try await CrmdBed.with(dcDeadtimeSeconds: 2, noQuorumPolicy: "stop") { bed in
+            try Self.cib(ids, status: false).write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+            try bed.launch([1, 2])
+            _ = try await bed.waitForOneDC(on: [1, 2], quorate: true)
+            try await Self.waitForEachOnce(bed, ids, on: [1, 2])
+            try bed.launch([3])
+            _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            do {
+            try await waitUntil("node3's probes of \(ids) recorded on every node") {
+                for node in 1...3 {
+                    guard let status = try? await bed.cib(node, ["query", "-o", "status"]), status.status == 0 else { return false }
+                    let lines = status.output.split(separator: "\n")
+                    for id in ids {
+                        // The probe's entry, or what followed it there (a start when the scheduler
+                        // moved the resource to node3: nothing is sticky here).
+                        guard lines.contains(where: { $0.contains("operation_key=\"\(id)_") && $0.contains("on_node=\"node3\"") })
+                        else { return false }
+                    }
+                }
+                return true
+            }
+            } catch {
+                throw TestFailure("\(error)\n\(Self.logs(bed, [1, 3]))")
+            }
+            try await Self.waitForEachOnce(bed, ids)
         }
     }
 
