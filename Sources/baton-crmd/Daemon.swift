@@ -288,7 +288,7 @@ final class Daemon: Sendable {
                     for await request in timerRequests {
                         running.addTask {
                             try? await Task.sleep(for: request.duration)
-                            if !Task.isCancelled { self.feed(.timer(request.kind, generation: request.generation)) }
+                            if !Task.isCancelled { self.feed(request.event) }
                         }
                     }
                     running.cancelAll()
@@ -365,10 +365,11 @@ final class Daemon: Sendable {
     }
 }
 
+/// A wait in the timers' task group, then `event` for the loop (a core timer or the DC's
+/// transition tick, each with its generation: a stale one is dropped by the loop).
 struct TimerRequest: Sendable {
-    let kind: NodeCore.TimerKind
     let duration: Duration
-    let generation: Int
+    let event: Event
 }
 
 /// The event loop's own state: the core and its timers. Only `run` touches it.
@@ -482,7 +483,7 @@ struct Loop {
                 }
             case .startTimer(let kind, let duration):
                 runningTimers[kind] = nextGeneration
-                timers.yield(TimerRequest(kind: kind, duration: duration, generation: nextGeneration))
+                timers.yield(TimerRequest(duration: duration, event: .timer(kind, generation: nextGeneration)))
                 nextGeneration += 1
                 log("waiting up to \(duration) for nodes never seen (dc-deadtime)")
             case .cancelTimer(let kind):
@@ -561,12 +562,7 @@ struct Loop {
             controllerTickAt = deadline
             controllerTickGeneration += 1
             let generation = controllerTickGeneration
-            let wait = deadline - daemon.now
-            let daemon = self.daemon
-            Task {
-                try? await Task.sleep(for: max(.zero, wait))
-                daemon.feed(.controllerTick(generation: generation))
-            }
+            timers.yield(TimerRequest(duration: max(.zero, deadline - daemon.now), event: .controllerTick(generation: generation)))
         }
     }
 
