@@ -281,7 +281,7 @@ let package = Package(
             dependencies: ["AgentTools", "AgentToolsShell", "Executor", "ExecutorShell", "ChildProcess", "TestSupport"]),
         // Pure: baton-crmd's node core (membership, quorum, DC, join, transient attributes, the
         // CIB write path through the DC) and its CPG message codec.
-        .target(name: "CRMCore", dependencies: ["TicketWire", "ClusterIdentity", "CIB"]),
+        .target(name: "CRMCore", dependencies: ["TicketWire", "ClusterIdentity", "CIB", "Executor", "Scheduler", "TransitionEngine"]),
         // Pure: baton-crmd's NodeCore on the simulation kernel (`baton crm simulate`).
         .target(name: "CRMSimulation", dependencies: ["CRMCore", "SimulationKernel"], swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "CRMSimulationTests", dependencies: ["CRMSimulation", "CRMCore", "SimulationKernel"]),
@@ -291,7 +291,7 @@ let package = Package(
         // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
         .executableTarget(
             name: "baton-crmd",
-            dependencies: ["CRMCore", "Corosync", "CIB", "CIBFiles", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CRMCore", "Corosync", "CIB", "CIBFiles", "ChildProcess", "Executor", "ExecutorShell", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/baton-crmd",
             linkerSettings: staticSwiftRuntime
         ),

@@ -104,4 +104,10 @@ public enum Message: Hashable, Sendable {
     case cibSyncRequest(view: UInt64)
     /// One chunk of a whole CIB, from the DC or the holder of the round's best CIB.
     case cibSync(CIBSync)
+    /// The DC asks a node to run one action of its graph (ResourceMessages.swift).
+    case executeRequest(ExecuteRequest)
+    /// A node's executor result, recorded by every member.
+    case executeResult(ExecuteResult)
+    /// A node's own resource history, sent by it at each join round.
+    case resourceHistory(ResourceHistoryReport)
 }

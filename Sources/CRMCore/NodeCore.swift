@@ -122,6 +122,13 @@ public struct NodeCore: Sendable {
         case cibCommitted(CIBVersion)
         /// A peer's message could not be decoded: counted and dropped.
         case garbage(sender: Member, reason: String)
+        /// The DC asks this node's executor to run an action (ResourceHistory.swift).
+        case execute(ExecuteRequest)
+        /// A node's result, recorded here (every member alike): for the DC's graph.
+        case resourceResult(ExecuteResult)
+        /// A node's history was taken at a join round, or the view changed: the inputs of the
+        /// scheduler changed.
+        case resourcesChanged
     }
 
     /// Why an admin request was refused (the admin's input, never the core's state).
@@ -149,6 +156,10 @@ public struct NodeCore: Sendable {
         /// every `digestInterval`-th write (see the header for the measurement).
         public var digestEveryWriteBytesMax: Int
         public var digestInterval: Int
+        /// This node runs an executor: it reports its resource history at each join round and
+        /// the DC waits for every member's (ResourceHistory.swift). Off where no executor runs
+        /// (the simulation of the membership core).
+        public var runsResources = false
 
         public init(local: Member, nodelist: [ConfiguredNode], dcDeadtime: Duration = .seconds(20),
                     pendingWritesMax: Int = 10_000, initialClusterOptions: [String: String] = [:],
@@ -177,7 +188,7 @@ public struct NodeCore: Sendable {
     /// Members the DC acknowledged in this view (its joinAck).
     public private(set) var acknowledged: Set<Member> = []
     /// Transient attributes per node, equal on every settled member.
-    public private(set) var attributes: [NodeID: [String: String]] = [:]
+    public internal(set) var attributes: [NodeID: [String: String]] = [:]
     public private(set) var clusterOptions: [String: String]
     /// Every node some member has seen in the group.
     public private(set) var seen: Set<NodeID> = []
@@ -217,6 +228,15 @@ public struct NodeCore: Sendable {
     private var heldCIBWrites: [CIBWrite] = []
     private var reassembler = SyncChunks.Reassembler()
     private var nextTransfer: UInt64 = 1
+    /// Every node's resource history (node_state with its lrm only), recorded in the group's
+    /// order: the same on every member (ResourceHistory.swift).
+    public internal(set) var resourceStatus = Status()
+    /// The nodes whose own history report of this view's round was taken.
+    public internal(set) var historyReported: Set<NodeID> = []
+    /// This node's own results broadcast and not yet delivered back, and whether its round's
+    /// history report waits for them (it must hold them: the others replace what they hold).
+    var ownResultsInFlight = 0
+    var historyReportDue = false
     /// Whole CIBs this node took (join rounds and repairs).
     public private(set) var cibSyncsTaken = 0
     /// Why the last patchset or sync failed here (then a sync was asked for).
@@ -333,6 +353,8 @@ public struct NodeCore: Sendable {
             // Members only left: every member took part in this view's round, so the new DC
             // is computed from the view alone, the same everywhere, without a message.
             joinedMembers.formIntersection(next.members)
+            historyReported.formIntersection(next.nodeIDs)
+            directives.append(.resourcesChanged)
             if let current = dc, !next.contains(current) {
                 guard let nextDC = next.members.first(where: joinedMembers.contains) else {
                     // No member that joined is left (only processes that never announced):
@@ -372,6 +394,8 @@ public struct NodeCore: Sendable {
         var directives: [Directive] = []
         settled = false
         announces = [:]
+        historyReported = []
+        historyReportDue = false
         deadtimeExpired = false
         awaitingSyncFrom = nil
         roundSyncHolder = nil
@@ -460,6 +484,7 @@ public struct NodeCore: Sendable {
         nextCIBSequence = cibSequence + 1
         if previous != chosen { directives.append(.dcChanged(from: previous, to: chosen)) }
         directives += chooseBestCIB(dc: chosen, view: view)
+        directives += reportHistoryWhenSettled()
         if chosen == local {
             directives.append(.broadcast(.joinAck(view: view.fingerprint, dc: chosen, members: view.members.filter(joinedMembers.contains))))
         }
@@ -552,6 +577,15 @@ public struct NodeCore: Sendable {
         case .cibSync(let sync):
             guard settled, sync.view == view.fingerprint else { return ignored() }
             return receivedSync(sync, from: sender, view: view)
+        case .executeRequest(let request):
+            guard settled, sender == dc, request.view == view.fingerprint else { return ignored() }
+            return request.node == local.nodeID ? [.execute(request)] : []
+        case .executeResult(let result):
+            guard result.node == sender.nodeID else { return ignored() }
+            return recordResult(result)
+        case .resourceHistory(let report):
+            guard settled, report.view == view.fingerprint, report.node == sender.nodeID else { return ignored() }
+            return takeHistory(report)
         }
     }
 
@@ -703,7 +737,7 @@ public struct NodeCore: Sendable {
         return directives
     }
 
-    private mutating func ignored() -> [Directive] {
+    mutating func ignored() -> [Directive] {
         ignoredCount += 1
         return []
     }

@@ -138,6 +138,7 @@ extension NodeCore {
                     XMLElement(name: "instance_attributes", attributes: [.init(name: "id", value: "status-\(id)")], children: pairs),
                 ]))
             }
+            if let lrm = resourceStatus.nodeStates.first(where: { $0.uname == name(node) })?.lrm { state.children.append(lrm.xml) }
             states.append(state)
         }
         return XMLElement(name: "status", children: states)

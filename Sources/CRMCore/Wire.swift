@@ -9,7 +9,7 @@ import TicketWire
 /// | bytes | field    | value                                          |
 /// |-------|----------|------------------------------------------------|
 /// | 0..3  | magic    | "BCRM" (0x4243524D)                            |
-/// | 4     | version  | 2 (2 added the CIB: versions, refusals, syncs) |
+/// | 4     | version  | 3 (2 added the CIB; 3 resources: execute, results, histories) |
 /// | 5     | type     | `MessageWire.Kind`                             |
 /// | 6..7  | reserved | 0 (anything else is refused)                   |
 /// | 8..11 | length   | payload bytes, exactly what follows the header |
@@ -18,7 +18,7 @@ import TicketWire
 /// and drops the message; nothing here traps on bytes from the network.
 public enum MessageWire {
     public static let magic: UInt32 = 0x4243_524D
-    public static let version: UInt8 = 2
+    public static let version: UInt8 = 3
     public static let headerBytes = 12
     /// The largest message (bytes, header included); the CPG binding refuses larger sends too.
     public static let messageBytesMax = 1 << 20
@@ -38,6 +38,9 @@ public enum MessageWire {
         case cibWriteRefused = 8
         case cibSyncRequest = 9
         case cibSync = 10
+        case executeRequest = 11
+        case executeResult = 12
+        case resourceHistory = 13
     }
 
     /// The bytes of a CIB operation, patchset or sync chunk one message can carry (the rest
@@ -121,6 +124,16 @@ public enum MessageWire {
             guard sync.chunk.count <= messageBytesMax else { return nil }
             writer.u32(UInt32(sync.chunk.count))
             writer.raw(sync.chunk)
+        case .executeRequest(let request):
+            writeExecuteRequest(request, into: &writer)
+        case .executeResult(let result):
+            writeExecuteResult(result, into: &writer)
+        case .resourceHistory(let report):
+            writer.u64(report.view)
+            writer.u32(report.node.rawValue)
+            guard report.lrm.count <= messageBytesMax else { return nil }
+            writer.u32(UInt32(report.lrm.count))
+            writer.raw(report.lrm)
         }
         let length = writer.bytes.count - headerBytes
         guard writer.bytes.count <= messageBytesMax else { return nil }
@@ -171,6 +184,11 @@ public enum MessageWire {
             let digest = try reader.string("cibSync.digest", lengthMax: nameBytesMax)
             let chunk = try tail("cibSync.chunk", &reader, bytes)
             return (.cibSync(CIBSync(view: view, version: version, digest: digest, chunk: chunk)), true)
+        case .resourceHistory:
+            let view = try reader.u64("history.view")
+            let node = NodeID(try reader.u32("history.node"))
+            let lrm = try tail("history.lrm", &reader, bytes)
+            return (.resourceHistory(ResourceHistoryReport(view: view, node: node, lrm: lrm)), true)
         default:
             return (try fields(kind, &reader), false)
         }
@@ -236,7 +254,11 @@ public enum MessageWire {
             return .cibWriteRefused(view: view, origin: origin, requestID: requestID, reason: reason)
         case .cibSyncRequest:
             return .cibSyncRequest(view: try reader.u64("cibSyncRequest.view"))
-        case .cibWriteRequest, .cibWriteApplied, .cibSync:
+        case .executeRequest:
+            return .executeRequest(try readExecuteRequest(&reader))
+        case .executeResult:
+            return .executeResult(try readExecuteResult(&reader))
+        case .cibWriteRequest, .cibWriteApplied, .cibSync, .resourceHistory:
             preconditionFailure("MessageWire: \(kind) is read by body")
         }
     }
@@ -253,6 +275,9 @@ public enum MessageWire {
         case .cibWriteRefused: .cibWriteRefused
         case .cibSyncRequest: .cibSyncRequest
         case .cibSync: .cibSync
+        case .executeRequest: .executeRequest
+        case .executeResult: .executeResult
+        case .resourceHistory: .resourceHistory
         }
     }
 
@@ -295,7 +320,7 @@ public enum MessageWire {
     }
 
     /// Sorted by key, so that equal maps have equal bytes.
-    private static func writeMap(_ map: [String: String], into writer: inout ByteWriter) {
+    static func writeMap(_ map: [String: String], into writer: inout ByteWriter) {
         precondition(map.count <= attributesMax, "MessageWire: \(map.count) attributes over \(attributesMax)")
         writer.u16(UInt16(map.count))
         for key in map.keys.sorted() {
@@ -304,7 +329,7 @@ public enum MessageWire {
         }
     }
 
-    private static func readMap(_ field: String, _ reader: inout ByteReader) throws(WireError) -> [String: String] {
+    static func readMap(_ field: String, _ reader: inout ByteReader) throws(WireError) -> [String: String] {
         let countAt = reader.offset
         let count = Int(try reader.u16(field + ".count"))
         guard count <= attributesMax else { throw .invalid(field: field + ".count", offset: countAt, reason: "\(count) over \(attributesMax)") }

@@ -7,6 +7,8 @@ import CIBFiles
 import CRMCore
 import ChildProcess
 import Corosync
+import Executor
+import ExecutorShell
 import Foundation
 import Synchronization
 
@@ -31,6 +33,12 @@ struct CrmdCommand: AsyncParsableCommand {
     var cibDir = CrmdDefaults.cibDirectory
     @Option(help: "As DC: CIBs up to this many bytes get a digest in every patchset, larger ones in every 16th (a digest costs ~10 ms per MB on every node).")
     var digestEveryWriteBytes = 1 << 16
+    @Option(help: "The resource agents' temporary directory (HA_RSCTMP).")
+    var resourceTmp = "/run/resource-agents"
+    @Option(help: "Where the agent tools (crm_attribute …) are linked for the agents.")
+    var agentToolsDir = "/run/baton/agent-tools"
+    @Option(help: "NAME=VALUE added to every agent's environment (repeatable; e.g. HA_VARRUN=DIR for the agents' state files).")
+    var agentEnvironment: [String] = []
 
     func validate() throws {
         guard dcDeadtime > 0, dcDeadtime <= 3600 else { throw ValidationError("--dc-deadtime must be in (0, 3600] seconds") }
@@ -38,6 +46,9 @@ struct CrmdCommand: AsyncParsableCommand {
         guard socket.utf8.count < 108 else { throw ValidationError("--socket path must be under 108 bytes (sun_path)") }
         guard !cibDir.isEmpty else { throw ValidationError("--cib-dir must name a directory") }
         guard digestEveryWriteBytes >= 0 else { throw ValidationError("--digest-every-write-bytes must not be negative") }
+        for pair in agentEnvironment where !pair.contains("=") || pair.hasPrefix("=") {
+            throw ValidationError("--agent-environment \(pair): expected NAME=VALUE")
+        }
     }
 
     func run() async throws {
@@ -51,10 +62,20 @@ struct CrmdCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let options = Self.clusterOptions(of: replica.document)
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["HA_logfacility", "PCMK_logfacility"] where environment[name] == nil { environment[name] = "none" }
+        for pair in agentEnvironment {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            environment[String(parts[0])] = String(parts[1])
+        }
+        environment["HA_RSCTMP"] = resourceTmp
+        let executorSettings = ExecutorSettings(resourceTemporaryDirectory: resourceTmp, baseEnvironment: environment,
+                                                agentToolsDirectory: agentToolsDir)
         let daemon: Daemon
         do {
             daemon = try await Daemon.start(group: group, socketPath: socket, dcDeadtime: .milliseconds(Int(dcDeadtime * 1000)),
-                                            clusterOptions: options, cib: replica, store: store, digestEveryWriteBytes: digestEveryWriteBytes)
+                                            clusterOptions: options, cib: replica, store: store, digestEveryWriteBytes: digestEveryWriteBytes,
+                                            executorSettings: executorSettings)
         } catch {
             log("cannot start: \(error)")
             throw ExitCode(1)
@@ -140,6 +161,10 @@ enum Event: Sendable {
     case attribute(AttributeTarget, name: String, value: String?, reply: AdminReply)
     case cibQuery(scope: String?, reply: AdminReply)
     case cibWrite(CIBOperation, reply: AdminReply)
+    /// This node's executor finished (or cancelled) an operation.
+    case executorResult(OperationResult)
+    /// The DC's transition run asked to be ticked (stale generations are dropped).
+    case controllerTick(generation: Int)
     case ended(source: String, error: String?)
     case terminate
 }
@@ -169,6 +194,9 @@ final class Daemon: Sendable {
     let admin: AdminSocket
     let store: CIBStore
     let writer: CIBWriter
+    /// This node's executor (every node runs the actions the DC sends it).
+    let executor: Mutex<ExecutorShell?> = Mutex(nil)
+    let origin = ContinuousClock.now
     private let initialCore: NodeCore
     /// Events waiting for the loop at most (CPG's own buffer holds 100,000 more); past it the
     /// daemon exits for a restart rather than lose an event of the group's order.
@@ -181,6 +209,9 @@ final class Daemon: Sendable {
     }
 
     var hasOverflowed: Bool { overflowed.withLock { $0 } }
+
+    /// The loop's clock (the transition run's deadlines).
+    var now: Duration { ContinuousClock.now - origin }
 
     private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String, store: CIBStore) throws {
         self.group = group
@@ -197,7 +228,8 @@ final class Daemon: Sendable {
     }
 
     static func start(group name: String, socketPath: String, dcDeadtime: Duration, clusterOptions: [String: String],
-                      cib: CIBReplica, store: CIBStore, digestEveryWriteBytes: Int) async throws -> Daemon {
+                      cib: CIBReplica, store: CIBStore, digestEveryWriteBytes: Int,
+                      executorSettings: ExecutorSettings) async throws -> Daemon {
         let map = try await ClusterMap.connect()
         let configured: [ClusterNode]
         do {
@@ -217,11 +249,16 @@ final class Daemon: Sendable {
             throw error
         }
         let local = Member(nodeID: group.localNodeID, pid: UInt32(getpid()))
-        let core = NodeCore(settings: .init(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions,
-                                            digestEveryWriteBytesMax: digestEveryWriteBytes), cib: cib)
+        var settings = NodeCore.Settings(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions,
+                                         digestEveryWriteBytesMax: digestEveryWriteBytes)
+        settings.runsResources = true
+        let core = NodeCore(settings: settings, cib: cib)
         log("node \(local.nodeID) pid \(local.pid) joined group \(name); nodelist \(nodelist.map { "\($0.name)=\($0.nodeID)" }.joined(separator: " "))")
         do {
-            return try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath, store: store)
+            let daemon = try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath, store: store)
+            let executor = try ExecutorShell(settings: executorSettings) { [weak daemon] result in daemon?.feed(.executorResult(result)) }
+            daemon.executor.withLock { $0 = executor }
+            return daemon
         } catch {
             await group.close()
             await voteQuorum.close()
@@ -251,7 +288,7 @@ final class Daemon: Sendable {
                     for await request in timerRequests {
                         running.addTask {
                             try? await Task.sleep(for: request.duration)
-                            if !Task.isCancelled { self.feed(.timer(request.kind, generation: request.generation)) }
+                            if !Task.isCancelled { self.feed(request.event) }
                         }
                     }
                     running.cancelAll()
@@ -328,10 +365,11 @@ final class Daemon: Sendable {
     }
 }
 
+/// A wait in the timers' task group, then `event` for the loop (a core timer or the DC's
+/// transition tick, each with its generation: a stale one is dropped by the loop).
 struct TimerRequest: Sendable {
-    let kind: NodeCore.TimerKind
     let duration: Duration
-    let generation: Int
+    let event: Event
 }
 
 /// The event loop's own state: the core and its timers. Only `run` touches it.
@@ -344,6 +382,12 @@ struct Loop {
     var nextGeneration = 1
     /// Admins waiting for their CIB write's acknowledgement, by request id.
     var cibReplies: [UInt64: AdminReply] = [:]
+    /// The DC's loop (only while this node is the DC).
+    var controller: DCController?
+    var controllerTickGeneration = 0
+    var controllerTickAt: Duration?
+    /// The last "waits for history" line logged (logged once per change).
+    var lastWaitLog: String?
 
     init(core: NodeCore, daemon: Daemon, timers: AsyncStream<TimerRequest>.Continuation) {
         self.core = core
@@ -360,7 +404,14 @@ struct Loop {
                     daemon.timing.withLock { $0.lastMembershipMilliseconds = now }
                     log("group view: \(members.map(\.description).joined(separator: " "))")
                 }
+                let before = Set(core.view?.nodeIDs ?? [])
                 await perform(core.handle(input))
+                let gone = before.subtracting(core.view?.nodeIDs ?? [])
+                if !gone.isEmpty, var controller {
+                    let directives = controller.nodesLeft(Set(gone.map(core.nodeName)), now: daemon.now)
+                    self.controller = controller
+                    await performController(directives)
+                }
             case .timer(let kind, let generation):
                 guard runningTimers[kind] == generation else { continue }
                 runningTimers[kind] = nil
@@ -389,6 +440,15 @@ struct Loop {
                 } catch {
                     reply.send("error: \(error)\n")
                 }
+            case .executorResult(let result):
+                let message = ExecuteResult(result, node: core.local.nodeID, wallClockSeconds: UInt64(max(0, Date().timeIntervalSince1970)))
+                await perform(core.sendResult(message))
+            case .controllerTick(let generation):
+                guard generation == controllerTickGeneration, var controller else { break }
+                controllerTickAt = nil
+                let directives = controller.tick(now: daemon.now)
+                self.controller = controller
+                await performController(directives)
             case .ended(let source, let error):
                 log("\(source) ended\(error.map { ": \($0)" } ?? "") — corosync gone; exiting for a restart")
                 return 1
@@ -396,6 +456,7 @@ struct Loop {
                 log("SIGTERM: leaving the group")
                 return 0
             }
+            await driveController()
             if daemon.hasOverflowed {
                 log("more than \(Daemon.eventsQueuedMax) events waited for the loop: exiting for a restart")
                 return 1
@@ -409,6 +470,7 @@ struct Loop {
         for directive in directives {
             switch directive {
             case .broadcast(let message):
+                if case .resourceHistory(let report) = message { log("resource history report sent (\(report.lrm.count) bytes)") }
                 guard let bytes = MessageWire.encodedIfFits(message) else {
                     log("not sent: a \(message) over \(MessageWire.messageBytesMax) bytes")
                     continue
@@ -421,7 +483,7 @@ struct Loop {
                 }
             case .startTimer(let kind, let duration):
                 runningTimers[kind] = nextGeneration
-                timers.yield(TimerRequest(kind: kind, duration: duration, generation: nextGeneration))
+                timers.yield(TimerRequest(duration: duration, event: .timer(kind, generation: nextGeneration)))
                 nextGeneration += 1
                 log("waiting up to \(duration) for nodes never seen (dc-deadtime)")
             case .cancelTimer(let kind):
@@ -447,8 +509,106 @@ struct Loop {
                 daemon.writer.post(core.cib.document, version: version)
             case .garbage(let sender, let reason):
                 log("dropped a message from \(sender): \(reason)")
+            case .execute(let request):
+                await execute(request)
+            case .resourceResult(let result):
+                guard var controller else { continue }
+                let more = controller.result(result, now: daemon.now)
+                self.controller = controller
+                await performController(more)
+            case .resourcesChanged:
+                guard var controller else { continue }
+                let more = controller.invalidate("membership or resource history changed", now: daemon.now)
+                self.controller = controller
+                await performController(more)
+            }
+            if case .cibCommitted = directive, var controller {
+                let more = controller.invalidate("CIB changed", now: daemon.now)
+                self.controller = controller
+                await performController(more)
             }
         }
+    }
+
+    /// The DC's loop: a controller while this node is DC; a new graph when one is due and every
+    /// member's resource history is in; its tick timer at the run's next deadline.
+    mutating func driveController() async {
+        guard core.isDC else {
+            if controller != nil { log("no longer DC: the transition run is dropped") }
+            controller = nil
+            return
+        }
+        var controller = self.controller ?? DCController(settings: .init(identity: "\(core.local.nodeID.rawValue)-\(core.local.pid)"))
+        controller.view = core.view?.fingerprint ?? 0
+        var directives: [DCController.Directive] = []
+        let waiting = controller.due && !core.historyComplete
+            ? "a new graph waits for the resource history of \(core.joinedMembers.map(\.nodeID).filter { !core.historyReported.contains($0) }.sorted())"
+            : nil
+        if let waiting, waiting != lastWaitLog { log(waiting) }
+        lastWaitLog = waiting
+        if controller.due && core.historyComplete {
+            do {
+                let cib = try CIB(xml: core.cibQuery())
+                var nodes: [String: NodeID] = [:]
+                for node in core.settings.nodelist { nodes[node.name] = node.nodeID }
+                directives = controller.schedule(cib, nodes: nodes, now: daemon.now, wallClockSeconds: Int(Date().timeIntervalSince1970))
+            } catch {
+                log("the scheduler cannot read the CIB: \(error)")
+            }
+        }
+        self.controller = controller
+        await performController(directives)
+        if let deadline = self.controller?.nextDeadline, controllerTickAt != deadline {
+            controllerTickAt = deadline
+            controllerTickGeneration += 1
+            let generation = controllerTickGeneration
+            timers.yield(TimerRequest(duration: max(.zero, deadline - daemon.now), event: .controllerTick(generation: generation)))
+        }
+    }
+
+    mutating func performController(_ directives: [DCController.Directive]) async {
+        for directive in directives {
+            switch directive {
+            case .send(let request):
+                await perform([.broadcast(.executeRequest(request))])
+            case .log(let line):
+                log(line)
+            }
+        }
+    }
+
+    /// An action the DC sent this node: to the executor; a request the executor refuses comes
+    /// back as a failed result (the DC's graph must hear of it); a cancel is confirmed at once.
+    mutating func execute(_ request: ExecuteRequest) async {
+        guard let executor = daemon.executor.withLock({ $0 }) else { return }
+        let wall = UInt64(max(0, Date().timeIntervalSince1970))
+        var failure: String?
+        if request.operation == "cancel" {
+            let action = request.meta["operation"] ?? "monitor"
+            executor.cancel(resource: request.resource, action: action, interval: .milliseconds(Int64(request.intervalMilliseconds)))
+        } else if let standard = AgentStandard(rawValue: request.resourceClass) {
+            var meta = request.meta
+            for name in ["timeout", "interval", "name", "start_delay"] { meta[name] = nil }
+            let operation = OperationRequest(
+                resource: AgentResource(id: request.resource, standard: standard, provider: request.provider.isEmpty ? nil : request.provider,
+                                        type: request.type, parameters: request.parameters),
+                action: request.operation, interval: .milliseconds(Int64(request.intervalMilliseconds)),
+                timeout: .milliseconds(Int64(max(1, request.timeoutMilliseconds))),
+                startDelay: .milliseconds(Int64(request.meta["start_delay"] ?? "") ?? 0), meta: meta,
+                featureSet: executor.settings.featureSet, transitionKey: request.transitionKey)
+            do { try executor.request(operation) } catch { failure = error.description }
+        } else {
+            failure = "class '\(request.resourceClass)' is not one the executor runs"
+        }
+        guard request.operation == "cancel" || failure != nil else { return }
+        let target = Int(request.meta["op_target_rc"] ?? "") ?? 0
+        let result = ExecuteResult(
+            node: core.local.nodeID, transitionKey: request.transitionKey, action: request.action, targetRC: target,
+            rc: failure == nil ? target : OCFReturnCode.unknownError.rawValue,
+            opStatus: failure == nil ? ExecutionStatus.done.rawValue : ExecutionStatus.error.rawValue,
+            exitReason: String((failure ?? "").prefix(200)), callID: 0, execMilliseconds: 0, queueMilliseconds: 0, wallClockSeconds: wall)
+        if let failure { log("action \(request.resource)_\(request.operation) refused by the executor: \(failure)") }
+        await perform(core.sendResult(result))
     }
 
     func publish() {

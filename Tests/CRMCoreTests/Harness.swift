@@ -17,12 +17,17 @@ struct Harness {
     var dcChanges: [Member: [Member?]] = [:]
     /// Messages each member broadcast, in order (to show, for example, that a DC loss needs none).
     var sent: [Member: [Message]] = [:]
+    /// Execute requests each member was asked to run, and results it recorded (issue 14).
+    var executes: [Member: [ExecuteRequest]] = [:]
+    var results: [Member: [ExecuteResult]] = [:]
     let nodelist: [ConfiguredNode]
     let dcDeadtime: Duration
     /// votequorum as if each node's corosync were where its baton-crmd is: after every view, a
     /// member is quorate when its partition holds more than half the nodelist's nodes. Off, the
     /// test feeds `.quorum` itself (a node whose baton-crmd died keeps its vote).
     var automaticQuorum = true
+    /// Cores with an executor (issue 14): they report their resource history at each round.
+    var runsResources = false
 
     init(nodes: Int, dcDeadtime: Duration = .seconds(20)) {
         nodelist = (1...nodes).map { ConfiguredNode(nodeID: NodeID(UInt32($0)), name: "node\($0)") }
@@ -39,7 +44,9 @@ struct Harness {
     /// Starts processes (new cores) and has them join partition `partition` (0 when absent).
     mutating func start(_ members: [Member], partition: Int = 0, cib: CIBReplica = .empty) {
         for member in members {
-            cores[member] = NodeCore(settings: .init(local: member, nodelist: nodelist, dcDeadtime: dcDeadtime), cib: cib)
+            var settings = NodeCore.Settings(local: member, nodelist: nodelist, dcDeadtime: dcDeadtime)
+            settings.runsResources = runsResources
+            cores[member] = NodeCore(settings: settings, cib: cib)
         }
         while partitions.count <= partition {
             partitions.append([])
@@ -132,7 +139,9 @@ struct Harness {
             case .cibApplied(let write): applied[member, default: []].append(write)
             case .cibRefused(let requestID, let reason): refused[member, default: []].append((requestID, reason))
             case .cibCommitted(let version): committed[member, default: []].append(version)
-            case .quorumChanged, .garbage: break
+            case .quorumChanged, .garbage, .resourcesChanged: break
+            case .execute(let request): executes[member, default: []].append(request)
+            case .resourceResult(let result): results[member, default: []].append(result)
             }
         }
     }

@@ -410,10 +410,19 @@ final class CrmdBed: Sendable {
             defer { close(output) }
             let child = try Child.spawn([Paths.testbed, "-d", testbed.directory, "exec", String(node), BuildPaths.product("baton-crmd"),
                                          "--socket", socket(node), "--dc-deadtime", String(dcDeadtimeSeconds), "--cib-dir", cibDirectory(node)]
+                                            + agentArguments(node)
                                             + (noQuorumPolicy == nil ? [] : ["--cib", cibPath]),
                                         stdout: output, stderr: output)
             daemons.withLock { $0[node] = child }
         }
+    }
+
+    /// Each node's agents keep their state apart (the namespaces share one file system):
+    /// HA_RSCTMP, the agent tools and HA_VARRUN (where Dummy keeps its state file) per node.
+    func agentArguments(_ node: Int) -> [String] {
+        let base = "\(testbed.directory)/node\(node)"
+        try? FileManager.default.createDirectory(atPath: base + "/run", withIntermediateDirectories: true)
+        return ["--resource-tmp", base + "/rsctmp", "--agent-tools-dir", base + "/agent-tools", "--agent-environment", "HA_VARRUN=\(base)/run"]
     }
 
     /// SIGTERM and wait for the exit (SIGKILL past the slack); the exit status.

@@ -1,0 +1,226 @@
+@testable import CRMCore
+import CIB
+import Foundation
+import Testing
+
+/// The DC's loop (issue 14, point 2) and the resource history every member records (point 1
+/// and 3), pure: the scheduler's real graph on a 3-node CIB, results fed by hand.
+@Suite struct DCControllerTests {
+    static let nodes: [String: NodeID] = ["node1": NodeID(1), "node2": NodeID(2), "node3": NodeID(3)]
+
+    /// Three nodes online, fencing off, `resources` Dummy primitives with a 10 s monitor.
+    static func cib(resources: Int = 3, status: String = "") throws -> CIB {
+        let primitives = (1...resources).map { index in
+            """
+            <primitive id="d\(index)" class="ocf" provider="pacemaker" type="Dummy"><operations>
+            <op id="d\(index)-monitor" name="monitor" interval="10s" timeout="20s"/></operations></primitive>
+            """
+        }.joined()
+        let states = (1...3).map { node in
+            """
+            <node_state id="\(node)" uname="node\(node)" in_ccm="true" crmd="online" join="member" expected="member">\(node == 1 ? status : "")</node_state>
+            """
+        }.joined()
+        return try CIB(parsing: """
+            <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1"><configuration><crm_config>
+            <cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/><node id="3" uname="node3"/></nodes>
+            <resources>\(primitives)</resources><constraints/></configuration><status>\(states)</status></cib>
+            """)
+    }
+
+    static func requests(_ directives: [DCController.Directive]) -> [ExecuteRequest] {
+        directives.compactMap { if case .send(let request) = $0 { request } else { nil } }
+    }
+
+    /// The result the request asked for (rc = op_target_rc), or `rc`.
+    static func result(of request: ExecuteRequest, rc: Int? = nil) -> ExecuteResult {
+        let target = Int(request.meta["op_target_rc"] ?? "") ?? 0
+        return ExecuteResult(node: request.node, transitionKey: request.transitionKey, action: request.action, targetRC: target,
+                             rc: rc ?? target, opStatus: 0, exitReason: "", callID: 1, execMilliseconds: 3, queueMilliseconds: 0,
+                             wallClockSeconds: 1_700_000_000)
+    }
+
+    @Test func aColdStartProbesEveryNodeThenStartsAndMonitors() throws {
+        var controller = DCController(settings: .init(identity: "1-100"))
+        controller.view = 9
+        let probes = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        #expect(probes.count == 9, "a probe of each resource on each node: \(probes.map(\.transitionKey))")
+        #expect(probes.allSatisfy { $0.operation == "monitor" && $0.intervalMilliseconds == 0 && $0.meta["op_target_rc"] == "7" && $0.view == 9 })
+        #expect(Set(probes.map(\.node)) == Set(Self.nodes.values))
+        #expect(probes.allSatisfy { $0.transitionKey.hasSuffix(":1:7:1-100") })
+        var starts: [ExecuteRequest] = []
+        for probe in probes { starts += Self.requests(controller.result(Self.result(of: probe), now: .seconds(1))) }
+        #expect(starts.map(\.operation) == ["start", "start", "start"], "\(starts.map(\.transitionKey))")
+        var monitors: [ExecuteRequest] = []
+        for start in starts { monitors += Self.requests(controller.result(Self.result(of: start), now: .seconds(2))) }
+        #expect(monitors.count == 3 && monitors.allSatisfy { $0.operation == "monitor" && $0.intervalMilliseconds == 10_000 })
+        for monitor in monitors { _ = controller.result(Self.result(of: monitor), now: .seconds(3)) }
+        #expect(controller.run?.status == .complete)
+        #expect(!controller.due, "a complete run with no failure wants no new graph")
+    }
+
+    @Test func anAbortWaitsForTheActionsInFlightThenANewGraphIsDue() throws {
+        var controller = DCController(settings: .init(identity: "1-100"))
+        let probes = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        _ = controller.invalidate("the configuration changed", now: .seconds(1))
+        #expect(controller.scheduleWanted && !controller.due, "no new graph while probes are in flight")
+        var sent: [ExecuteRequest] = []
+        for probe in probes { sent += Self.requests(controller.result(Self.result(of: probe), now: .seconds(2))) }
+        #expect(sent.isEmpty, "nothing starts after an abort")
+        #expect(controller.run?.status == .stopped)
+        #expect(controller.due)
+        let next = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .seconds(3), wallClockSeconds: 1_700_000_003))
+        #expect(controller.transitionID == 2)
+        #expect(next.allSatisfy { $0.transitionKey.contains(":2:") })
+    }
+
+    @Test func aStaleTransitionKeyIsIgnoredAndAStaleFailureReschedules() throws {
+        var controller = DCController(settings: .init(identity: "1-100"))
+        let first = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        _ = controller.invalidate("a node joined", now: .seconds(1))
+        for probe in first { _ = controller.result(Self.result(of: probe), now: .seconds(1)) }
+        let second = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .seconds(2), wallClockSeconds: 1_700_000_002))
+        #expect(second.count == 9)
+        // A result of transition 1 for the same action id and node: not this run's.
+        let stale = Self.result(of: first[0])
+        #expect(controller.result(stale, now: .seconds(3)).isEmpty)
+        #expect(controller.staleResults == 1)
+        #expect(controller.run?.inFlight.count == 9, "the stale result confirmed nothing")
+        // Another DC's key (same numbers, other identity): ignored too.
+        var foreign = Self.result(of: second[0])
+        foreign.transitionKey = second[0].transitionKey.replacingOccurrences(of: "1-100", with: "2-200")
+        _ = controller.result(foreign, now: .seconds(3))
+        #expect(controller.run?.inFlight.count == 9 && controller.staleResults == 2)
+        // A failure no action waits for (a recurring monitor's): a new graph is wanted.
+        #expect(!controller.scheduleWanted)
+        _ = controller.result(Self.result(of: first[1], rc: 7 == Int(first[1].meta["op_target_rc"] ?? "") ? 1 : 7), now: .seconds(3))
+        #expect(controller.scheduleWanted)
+    }
+
+    @Test func actionsOnANodeThatLeftFailAndItsLateResultIsIgnored() throws {
+        var controller = DCController(settings: .init(identity: "1-100"))
+        let probes = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        let onNode2 = probes.filter { $0.node == NodeID(2) }
+        #expect(onNode2.count == 3)
+        _ = controller.nodesLeft(["node2"], now: .seconds(1))
+        #expect(controller.run?.inFlight.count == 6)
+        for probe in onNode2 {
+            _ = controller.result(Self.result(of: probe), now: .seconds(2))
+        }
+        #expect(controller.staleResults == 3 && controller.run?.inFlight.count == 6)
+        for probe in probes where probe.node != NodeID(2) { _ = controller.result(Self.result(of: probe), now: .seconds(2)) }
+        #expect(controller.run?.status == .stopped && controller.due)
+    }
+
+    @Test func anActionPastItsDeadlineIsLostAndTheRunAborted() throws {
+        var controller = DCController(settings: .init(identity: "1-100"))
+        _ = controller.schedule(try Self.cib(resources: 1), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000)
+        let deadline = try #require(controller.nextDeadline)
+        #expect(controller.tick(now: deadline - .milliseconds(1)).isEmpty)
+        let lost = controller.tick(now: deadline)
+        #expect(lost.contains { if case .log(let line) = $0 { line.contains("lost") } else { false } })
+        #expect(controller.due)
+    }
+}
+
+/// Results and histories as every member records them (NodeCore, over the pure group).
+@Suite struct ResourceHistoryTests {
+    static func settledBed() -> Harness {
+        var bed = Harness(nodes: 3)
+        bed.runsResources = true
+        bed.start([Harness.member(1), Harness.member(2), Harness.member(3)])
+        bed.deliverAll()
+        return bed
+    }
+
+    static func result(node: Int, operation: String, interval: UInt64 = 0, rc: Int, target: Int = 0, key: String = "3:1:0:1-100") -> ExecuteResult {
+        ExecuteResult(node: NodeID(UInt32(node)), transitionKey: key,
+                      action: Self.dummy(operation, interval: interval, parameters: ["fake": "x"]), targetRC: target, rc: rc, opStatus: 0, exitReason: "", callID: 4,
+                      execMilliseconds: 12, queueMilliseconds: 1, wallClockSeconds: 1_700_000_123)
+    }
+
+    static func dummy(_ operation: String, interval: UInt64 = 0, parameters: [String: String] = [:]) -> ResourceOperation {
+        ResourceOperation(resource: "d1", resourceClass: "ocf", provider: "pacemaker", type: "Dummy", operation: operation,
+                          intervalMilliseconds: interval, timeoutMilliseconds: 20_000, parameters: parameters)
+    }
+
+    static func status(_ bed: Harness, _ member: Member) throws -> String {
+        XMLCodec.serialize(try bed.core(member).cibQuery(scope: "status"))
+    }
+
+    @Test func aResultIsRecordedAlikeOnEveryMemberAndAFailureCounts() throws {
+        var bed = Self.settledBed()
+        let members = (1...3).map { Harness.member($0) }
+        #expect(members.allSatisfy { bed.core($0).historyComplete }, "every member's (empty) history came in the round")
+        bed.inject(MessageWire.encode(.executeResult(Self.result(node: 2, operation: "start", rc: 0))), from: members[1])
+        bed.inject(MessageWire.encode(.executeResult(Self.result(node: 2, operation: "monitor", interval: 10_000, rc: 7))), from: members[1])
+        bed.deliverAll()
+        let texts = try members.map { try Self.status(bed, $0) }
+        #expect(Set(texts).count == 1, "the same status everywhere")
+        #expect(texts[0].contains("<lrm_rsc_op id=\"d1_last_0\" operation=\"start\""), "\(texts[0])")
+        #expect(texts[0].contains("operation_key=\"d1_start_0\"") && texts[0].contains("on_node=\"node2\""))
+        #expect(texts[0].contains("id=\"d1_monitor_10000\"") && texts[0].contains("rc-code=\"7\""))
+        for member in members {
+            #expect(bed.core(member).attributes[NodeID(2)]?["fail-count-d1#monitor_10000"] == "1")
+            #expect(bed.core(member).attributes[NodeID(2)]?["last-failure-d1#monitor_10000"] == "1700000123")
+            #expect(bed.results[member]?.count == 2)
+        }
+        // A result claiming another node than its sender's is dropped.
+        bed.inject(MessageWire.encode(.executeResult(Self.result(node: 3, operation: "start", rc: 0))), from: members[1])
+        bed.deliverAll()
+        #expect(try Self.status(bed, members[0]) == texts[0])
+    }
+
+    @Test func onlyTheNamedNodeExecutesAndOnlyAtTheDCsRequest() throws {
+        var bed = Self.settledBed()
+        let dc = try #require(bed.agreedDC())
+        let other = (1...3).map { Harness.member($0) }.first { $0 != dc }!
+        let view = try #require(bed.core(dc).view?.fingerprint)
+        let request = ExecuteRequest(view: view, node: other.nodeID, transitionKey: "1:1:7:x", action: Self.dummy("monitor"),
+                                     meta: ["op_target_rc": "7"])
+        bed.inject(MessageWire.encode(.executeRequest(request)), from: other)
+        bed.deliverAll()
+        #expect(bed.executes.isEmpty, "a request from a non-DC is ignored")
+        bed.inject(MessageWire.encode(.executeRequest(request)), from: dc)
+        bed.deliverAll()
+        #expect(bed.executes[other] == [request])
+        #expect(bed.executes.count == 1)
+    }
+
+    /// At the join of a restarted process (no history), its node's history is replaced by its
+    /// own report (empty: the DC probes it again); the others' histories stay.
+    @Test func aRestartedNodesHistoryIsItsOwnReportAtTheJoin() throws {
+        var bed = Self.settledBed()
+        let members = (1...3).map { Harness.member($0) }
+        bed.inject(MessageWire.encode(.executeResult(Self.result(node: 2, operation: "start", rc: 0))), from: members[1])
+        bed.inject(MessageWire.encode(.executeResult(Self.result(node: 3, operation: "start", rc: 0))), from: members[2])
+        bed.deliverAll()
+        bed.stop(members[1])
+        bed.deliverAll()
+        let restarted = Harness.member(2, pid: 200)
+        bed.start([restarted])
+        bed.deliverAll()
+        for member in [members[0], members[2], restarted] {
+            let text = try Self.status(bed, member)
+            #expect(bed.core(member).historyComplete)
+            let node2 = text.components(separatedBy: "<node_state id=\"2\"")[1].components(separatedBy: "<node_state ")[0]
+            #expect(!node2.contains("lrm_rsc_op"), "node2's history is its new process's (none): \(node2)")
+            #expect(text.contains("on_node=\"node3\""), "node3's history stays and reaches the new process")
+        }
+    }
+
+    @Test func theResourceMessagesRoundTripAndAreLengthChecked() throws {
+        let messages: [Message] = [
+            .executeRequest(ExecuteRequest(view: 3, node: NodeID(2), transitionKey: "4:2:0:1-9",
+                                           action: Self.dummy("start", parameters: ["state": "/x"]), meta: ["on_node": "node2"])),
+            .executeResult(Self.result(node: 2, operation: "monitor", interval: 10_000, rc: 7)),
+            .resourceHistory(ResourceHistoryReport(view: 3, node: NodeID(1), lrm: Array("<lrm id=\"1\"/>".utf8))),
+        ]
+        for message in messages {
+            let bytes = MessageWire.encode(message)
+            #expect(try MessageWire.decode(bytes) == message)
+            #expect(throws: CRMWireError.self) { try MessageWire.decode(Array(bytes.dropLast())) }
+        }
+    }
+}
