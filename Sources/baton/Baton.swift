@@ -28,6 +28,7 @@ struct Baton: AsyncParsableCommand {
             DifferentialCommand.self,
             CrmCommand.self,
             CrmMonDifferentialCommand.self,
+            QuorumSimulateCommand.self,
         ]
     )
 }
