@@ -9,6 +9,8 @@ import ClusterIdentity
 
 /// A Corosync ring id as votequorum and CPG give it: the representative node and the ring's
 /// sequence. A new membership always has a new ring id; a vote is only ever for one ring.
+/// The Corosync binding has its twin (`Corosync.RingID`); this pure module cannot import the
+/// binding, so the node daemon converts until the type moves into ClusterIdentity.
 public struct RingID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let representative: NodeID
     public let sequence: UInt64

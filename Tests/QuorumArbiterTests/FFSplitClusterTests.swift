@@ -26,6 +26,12 @@ struct ClusterDriver {
         deliver(cluster.register(DeviceRegistration(nodeID: NodeID(node), configuredNodes: configured, tieBreaker: tieBreaker, keepActivePartition: keepActive)))
     }
 
+    /// Every configured node connects and reports one ring with all of them.
+    mutating func startTogether(_ ringID: RingID) {
+        for node in configured { connect(node.rawValue) }
+        for node in configured { report(node.rawValue, ringID, configured) }
+    }
+
     mutating func report(_ node: UInt32, _ ringID: RingID, _ members: [NodeID], _ heuristics: HeuristicsResult = .undefined) {
         deliver(cluster.report(MembershipReport(ring: ringID, members: members, heuristics: heuristics), from: NodeID(node)))
     }
@@ -67,10 +73,7 @@ struct ClusterDriver {
     func tieBreakers() {
         for (tieBreaker, winner) in [(TieBreaker.lowest, UInt32(1)), (.highest, 2), (.node(NodeID(2)), 2)] {
             var driver = ClusterDriver(nodes: 2, tieBreaker: tieBreaker)
-            driver.connect(1)
-            driver.connect(2)
-            driver.report(1, ring(1, 4), ids(1, 2))
-            driver.report(2, ring(1, 4), ids(1, 2))
+            driver.startTogether(ring(1, 4))
             // Both halves held the vote before: the tie-breaker decides.
             driver.report(1, ring(1, 5), ids(1))
             driver.report(2, ring(2, 5), ids(2))
@@ -81,10 +84,7 @@ struct ClusterDriver {
     @Test("no decision while a connected member reports another ring")
     func ringAgreement() {
         var driver = ClusterDriver(nodes: 2)
-        driver.connect(1)
-        driver.connect(2)
-        driver.report(1, ring(1, 4), ids(1, 2))
-        driver.report(2, ring(1, 4), ids(1, 2))
+        driver.startTogether(ring(1, 4))
         let before = driver.sent.count
         // Node 2 has seen the split; node 1 has not yet.
         driver.report(2, ring(2, 6), ids(2))
@@ -98,10 +98,7 @@ struct ClusterDriver {
     @Test("a disconnected node is not waited for and gets nothing")
     func disconnected() {
         var driver = ClusterDriver(nodes: 2)
-        driver.connect(1)
-        driver.connect(2)
-        driver.report(1, ring(1, 4), ids(1, 2))
-        driver.report(2, ring(1, 4), ids(1, 2))
+        driver.startTogether(ring(1, 4))
         driver.disconnect(1)
         driver.report(2, ring(2, 7), ids(2))
         #expect(driver.holders() == ids(2), "node 1 is gone: node 2's partition is the only one")
