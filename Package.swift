@@ -126,6 +126,7 @@ let package = Package(
                 "AgentTools",
                 "CRMSimulation",
                 "CIBFiles",
+                "QuorumSimulation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -287,6 +288,12 @@ let package = Package(
         .testTarget(name: "CRMSimulationTests", dependencies: ["CRMSimulation", "CRMCore", "SimulationKernel"]),
         // Pure leaf: cluster identity (the Corosync node id) shared by the bindings and CRMCore.
         .target(name: "ClusterIdentity"),
+        // Pure: the arbitrator's quorum-device decision (qnetd's ffsplit per cluster and ring) and
+        // the node side's (what to cast to votequorum, and when).
+        .target(name: "QuorumArbiter", dependencies: ["ClusterIdentity"], swiftSettings: optimizedEvenInDebug),
+        // Pure: the quorum device's arbitrator and nodes on the simulation kernel, with a checker.
+        .target(name: "QuorumSimulation", dependencies: ["QuorumArbiter", "SimulationKernel", "ClusterIdentity"], swiftSettings: optimizedEvenInDebug),
+        .testTarget(name: "QuorumArbiterTests", dependencies: ["QuorumArbiter", "QuorumSimulation", "SimulationKernel", "ClusterIdentity"]),
         .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore", "TicketWire", "SeededRandom", "CIB"]),
         // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
         .executableTarget(

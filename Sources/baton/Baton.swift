@@ -32,6 +32,7 @@ struct Baton: AsyncParsableCommand {
             CrmMonDifferentialCommand.self,
             MigrateBoothCommand.self,
             PkiCommand.self,
+            QuorumSimulateCommand.self,
         ]
     )
 }

@@ -1,0 +1,217 @@
+import ClusterIdentity
+
+/// The node's side of the quorum device: what it tells the arbitrator and what it casts to
+/// votequorum (`votequorum_qdevice_poll(cast_vote, ring_id)`), and when. No I/O: the shell
+/// (the daemon that registers with votequorum and holds the TLS connection) hands in
+/// votequorum's notifications, the connection's events and the time, and carries out the
+/// directives.
+///
+/// | input                          | what happens                                                                 |
+/// |--------------------------------|------------------------------------------------------------------------------|
+/// | `ringChanged(ring, members)`   | votequorum's new ring: polls stop (votequorum waits up to `syncTimeout`) until the arbitrator's vote for this ring; the report goes out if connected |
+/// | `connectionOpened(c)`          | `register`, then the membership if known                                      |
+/// | `message(c, .registered)`      | connected                                                                     |
+/// | `message(c, .voteInfo)`        | answered; kept when it is for the current ring (else it is stale); polled at once |
+/// | `message(c, .heartbeatReply)`  | the echo is answered                                                          |
+/// | `message(c, .refused)`, `connectionClosed(c)` | disconnected: the vote is NACK (ffsplit casts nothing without the arbitrator) |
+/// | `tick`                         | heartbeat (an unanswered echo closes the connection), reconnect, periodic poll |
+///
+/// The vote counts at votequorum only for the ring it was polled with, for `timeout` after
+/// the poll; the device casts yes only while connected, holding an ACK for its current ring.
+public struct QuorumDevice: Sendable {
+    public struct Settings: Sendable {
+        /// votequorum's device timeout (`quorum.device.timeout`): a poll counts this long.
+        public var timeout: Duration
+        /// votequorum's wait for the device's poll during a membership change (`sync_timeout`).
+        public var syncTimeout: Duration
+        /// Echo requests to the arbitrator: 0.4 × timeout (qdevice: 0.8 ×). An echo not
+        /// answered by the next one closes the connection and the vote becomes no, so the
+        /// device stops casting at most 2 × this after the arbitrator last heard it; the
+        /// arbitrator waits 2.5 × this before it gives the vote elsewhere (see
+        /// `QuorumArbiter.Settings.deadPeerFactor`). qdevice's 8 s against qnetd's 12 s leaves
+        /// a window where both sides cast (the simulation found it: seed 17 of the first sweep).
+        public var heartbeatInterval: Duration
+        /// Polls while a vote is held: qdevice's 0.5 × timeout.
+        public var castVoteInterval: Duration
+        /// Wait before a new connection after one failed.
+        public var reconnectDelay: Duration
+
+        public init(timeout: Duration = .seconds(10), syncTimeout: Duration = .seconds(30), reconnectDelay: Duration = .seconds(1)) {
+            precondition(timeout >= .seconds(1) && syncTimeout >= timeout, "device timeout \(timeout) >= 1 s and sync_timeout \(syncTimeout) >= timeout")
+            self.timeout = timeout
+            self.syncTimeout = syncTimeout
+            self.heartbeatInterval = timeout * 0.4
+            self.castVoteInterval = timeout * 0.5
+            self.reconnectDelay = reconnectDelay
+        }
+    }
+
+    public enum Input: Sendable {
+        case ringChanged(RingID, members: [NodeID])
+        case heuristicsChanged(HeuristicsResult)
+        case connectionOpened(ConnectionID)
+        case connectionClosed(ConnectionID)
+        case message(ConnectionID, ArbiterMessage)
+        case tick
+    }
+
+    public enum Directive: Sendable, Hashable {
+        /// Open a connection to the arbitrator; answer `connectionOpened` or `connectionClosed`.
+        case open
+        case send(ConnectionID, DeviceMessage)
+        case close(ConnectionID)
+        /// `votequorum_qdevice_poll(castVote, ring)`.
+        case poll(castVote: Bool, ring: RingID)
+        /// A `tick` at (or after) this local instant.
+        case wakeUp(at: QuorumInstant)
+    }
+
+    public enum Link: Sendable, Equatable {
+        case disconnected(retryAt: QuorumInstant)
+        case opening(since: QuorumInstant)
+        /// Open, registration sent, `registered` not yet back.
+        case registering(ConnectionID, since: QuorumInstant)
+        case connected(ConnectionID, echoOutstanding: Bool, nextHeartbeat: QuorumInstant)
+    }
+
+    public let settings: Settings
+    public let registration: DeviceRegistration
+    public private(set) var link: Link
+    public private(set) var ring: RingID?
+    public private(set) var members: [NodeID] = []
+    public private(set) var heuristics: HeuristicsResult
+    /// The arbitrator's last vote for the current ring (nil: none yet, polls paused).
+    public private(set) var vote: Vote?
+    public private(set) var nextPoll: QuorumInstant?
+
+    public init(registration: DeviceRegistration, settings: Settings = Settings(), heuristics: HeuristicsResult = .undefined, now: QuorumInstant) {
+        precondition(registration.heartbeatInterval == settings.heartbeatInterval,
+                     "node \(registration.nodeID): the registration's heartbeat \(registration.heartbeatInterval) is not the device's \(settings.heartbeatInterval)")
+        self.registration = registration
+        self.settings = settings
+        self.heuristics = heuristics
+        self.link = .disconnected(retryAt: now)
+    }
+
+    /// What the device casts now: yes only while connected with an ACK for its current ring.
+    public var castsVote: Bool {
+        if case .connected = link, vote == .ack { return true }
+        return false
+    }
+
+    public var connection: ConnectionID? {
+        switch link {
+        case .registering(let connection, _), .connected(let connection, _, _): connection
+        case .disconnected, .opening: nil
+        }
+    }
+
+    public mutating func handle(_ input: Input, now: QuorumInstant) -> [Directive] {
+        var directives: [Directive] = []
+        switch input {
+        case .ringChanged(let newRing, let newMembers):
+            precondition(newMembers.contains(registration.nodeID) && newMembers == newMembers.sorted(),
+                         "node \(registration.nodeID): ring \(newRing) members \(newMembers) must be ascending and hold the node")
+            ring = newRing
+            members = newMembers
+            vote = nil  // the old ring's vote does not carry over; polls pause
+            nextPoll = nil
+            if case .connected(let connection, _, _) = link { directives.append(.send(connection, .membership(report!))) }
+        case .heuristicsChanged(let result):
+            heuristics = result
+            if case .connected(let connection, _, _) = link { directives.append(.send(connection, .heuristics(result))) }
+        case .connectionOpened(let connection):
+            guard case .opening = link else {
+                directives.append(.close(connection))  // not asked for (any more)
+                break
+            }
+            link = .registering(connection, since: now)
+            directives.append(.send(connection, .register(registration)))
+        case .connectionClosed(let connection):
+            if self.connection == connection || { if case .opening = link { return true } else { return false } }() {
+                directives += disconnect(now: now)
+            }
+        case .message(let connection, let message):
+            guard connection == self.connection else { break }  // an old connection's late message
+            directives += received(message, on: connection, now: now)
+        case .tick:
+            directives += tick(now: now)
+        }
+        directives.append(.wakeUp(at: nextWakeUp(now: now)))
+        return directives
+    }
+
+    var report: MembershipReport? { ring.map { MembershipReport(ring: $0, members: members, heuristics: heuristics) } }
+
+    mutating func received(_ message: ArbiterMessage, on connection: ConnectionID, now: QuorumInstant) -> [Directive] {
+        switch message {
+        case .registered:
+            guard case .registering = link else { return [] }
+            link = .connected(connection, echoOutstanding: false, nextHeartbeat: now + settings.heartbeatInterval)
+            return report.map { [.send(connection, .membership($0))] } ?? []
+        case .refused:
+            return disconnect(now: now)
+        case .voteInfo(let sequence, let votedRing, let newVote):
+            guard case .connected = link else { return [] }
+            var directives: [Directive] = [.send(connection, .voteInfoReply(sequence: sequence))]
+            guard votedRing == ring else { return directives }  // for a ring this node has left
+            vote = newVote
+            directives.append(.poll(castVote: castsVote, ring: votedRing))
+            nextPoll = now + settings.castVoteInterval
+            return directives
+        case .heartbeatReply:
+            if case .connected(let connection, _, let next) = link { link = .connected(connection, echoOutstanding: false, nextHeartbeat: next) }
+            return []
+        }
+    }
+
+    mutating func disconnect(now: QuorumInstant) -> [Directive] {
+        var directives: [Directive] = []
+        if let connection { directives.append(.close(connection)) }
+        link = .disconnected(retryAt: now + settings.reconnectDelay)
+        // ffsplit: no vote without the arbitrator.
+        if vote != nil, let ring {
+            vote = .nack
+            directives.append(.poll(castVote: false, ring: ring))
+            nextPoll = now + settings.castVoteInterval
+        }
+        return directives
+    }
+
+    mutating func tick(now: QuorumInstant) -> [Directive] {
+        var directives: [Directive] = []
+        switch link {
+        case .disconnected(let retryAt) where now >= retryAt:
+            link = .opening(since: now)
+            directives.append(.open)
+        case .opening(let since) where now - since >= settings.heartbeatInterval,
+             .registering(_, let since) where now - since >= settings.heartbeatInterval:
+            directives += disconnect(now: now)
+        case .connected(let connection, let echoOutstanding, let next) where now >= next:
+            if echoOutstanding {
+                directives += disconnect(now: now)  // qdevice: the echo reply did not come in time
+            } else {
+                link = .connected(connection, echoOutstanding: true, nextHeartbeat: now + settings.heartbeatInterval)
+                directives.append(.send(connection, .heartbeat))
+            }
+        default:
+            break
+        }
+        if let due = nextPoll, now >= due, let ring, vote != nil {
+            directives.append(.poll(castVote: castsVote, ring: ring))
+            nextPoll = now + settings.castVoteInterval
+        }
+        return directives
+    }
+
+    func nextWakeUp(now: QuorumInstant) -> QuorumInstant {
+        var next = now + settings.castVoteInterval
+        switch link {
+        case .disconnected(let retryAt): next = min(next, retryAt)
+        case .opening(let since), .registering(_, let since): next = min(next, since + settings.heartbeatInterval)
+        case .connected(_, _, let heartbeat): next = min(next, heartbeat)
+        }
+        if let nextPoll { next = min(next, nextPoll) }
+        return max(next, now)
+    }
+}

@@ -1,0 +1,85 @@
+import ClusterIdentity
+import QuorumArbiter
+import SimulationKernel
+
+/// The quorum device's checkers, run after every step of a `QuorumWorld`.
+///
+/// Safety, always:
+/// - one partition per site: every node of a site whose device vote votequorum counts is in
+///   one ring (two rings counting the vote could both be quorate: a split brain);
+/// - the arbitrator sends an ACK only when every connected client of the recipient's ring
+///   reports that ring (`ackSent(agreeing:)`).
+///
+/// Liveness, after the heal (all nodes up and in one ring per site, no cuts, no loss): from
+/// `convergeWithin` after it to the end, every node of every site counts the vote for the
+/// healed ring at every step (it converged, and it does not flap). `convergence` is the heal
+/// → the start of that last steady stretch.
+public struct QuorumChecker {
+    public let scenario: QuorumScenario
+    public private(set) var violations: [String] = []
+    public private(set) var acks = 0
+    var healedAt: Int64?
+    /// Per site: since when every node counts the vote (nil: not every node now).
+    var convergedAt: [Int64?]
+    static var violationsMax: Int { 10 }
+
+    init(scenario: QuorumScenario) {
+        self.scenario = scenario
+        convergedAt = Array(repeating: nil, count: scenario.sites)
+    }
+
+    public var stopped: Bool { !violations.isEmpty }
+
+    public var convergence: [Duration] {
+        guard let healedAt else { return [] }
+        return convergedAt.compactMap { $0.map { .nanoseconds($0 - healedAt) } }
+    }
+
+    mutating func violation(_ text: String, world: QuorumWorld) {
+        guard violations.count < Self.violationsMax else { return }
+        violations.append("\(Simulation<QuorumNode>.format(world.now)): \(text)")
+    }
+
+    mutating func check(_ world: QuorumWorld, after report: Simulation<QuorumNode>.StepReport) {
+        for (_, observation) in report.observations {
+            guard case .ackSent(let cluster, let node, let ring, let agreeing) = observation else { continue }
+            acks += 1
+            if !agreeing { violation("ACK to \(cluster) node \(node) for ring \(ring) while its connected members disagree on the ring", world: world) }
+        }
+        for site in 0..<scenario.sites {
+            var rings: [RingID: [NodeID]] = [:]
+            for index in world.siteIndices(site) {
+                guard let host = world.host(index), let ring = host.quorumRing, host.countsVote(localNow: world.simulation.localNow(index)) else { continue }
+                rings[ring, default: []].append(scenario.nodeID(of: index))
+            }
+            if rings.count > 1 {
+                let listed = rings.sorted { $0.key < $1.key }.map { "ring \($0.key): nodes \($0.value.map(\.description).joined(separator: ","))" }
+                violation("site \(site + 1): the device's vote counts in two partitions: \(listed.joined(separator: "; "))", world: world)
+            }
+            guard let healedAt else { continue }
+            // Every node holds the vote for the ring the heal formed (not still for an older one).
+            let all = world.holders(site: site).count == scenario.nodesPerSite
+                && world.siteIndices(site).allSatisfy { world.host($0)?.quorumRing != nil && world.host($0)?.quorumRing == world.formedRing(of: $0) }
+            // A connection damaged just before the heal may still break after it (its echo was
+            // lost): the vote may settle in steps until `convergeWithin`, never after.
+            if all {
+                if convergedAt[site] == nil { convergedAt[site] = world.now }
+            } else {
+                if world.now - healedAt > scenario.convergeWithin.nanosecondsValue {
+                    let what = convergedAt[site].map { "the vote flapped (every node held it from \(Simulation<QuorumNode>.format($0)))" }
+                        ?? "not every node holds the vote for the healed ring"
+                    violation("site \(site + 1), \(scenario.convergeWithin) after the heal: \(what); holders \(world.holders(site: site))", world: world)
+                }
+                convergedAt[site] = nil
+            }
+        }
+    }
+
+    mutating func healed(at time: Int64) { healedAt = time }
+
+    mutating func finish(_ world: QuorumWorld) {
+        for site in 0..<scenario.sites where convergedAt[site] == nil {
+            violation("site \(site + 1): never converged after the heal", world: world)
+        }
+    }
+}
