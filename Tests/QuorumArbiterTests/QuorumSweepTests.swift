@@ -18,23 +18,23 @@ func printFailure(_ sweep: QuorumSweep) {
 
 /// The seeded sweep: two sites on one arbitrator under every fault, the checker after every step.
 @Suite struct QuorumSweepTests {
-    @Test("2-node sites: 200 seeds, no violation, every site converges after the heal")
+    @Test("2-node sites: 120 seeds, no violation, every site converges after the heal")
     func twoNodeSites() async {
-        let sweep = await offPool { QuorumSweep.run(QuorumScenario(nodesPerSite: 2), firstSeed: 1, count: 200) }
+        let sweep = await offPool { QuorumSweep.run(QuorumScenario(nodesPerSite: 2), firstSeed: 1, count: 120) }
         print(sweep.report(label: "quorum device, 2-node sites").joined(separator: "\n"))
         printFailure(sweep)
         #expect(sweep.failedSeeds.isEmpty)
-        #expect(sweep.convergence.count == 200 * 2)
-        #expect(sweep.faults > 200 * 20 && sweep.acks > 200 * 10, "the faults and the decisions happened")
+        #expect(sweep.convergence.count == 120 * 2)
+        #expect(sweep.faults > 120 * 20 && sweep.acks > 120 * 10, "the faults and the decisions happened")
     }
 
-    @Test("4-node sites: 100 seeds, no violation")
+    @Test("4-node sites: 50 seeds, no violation")
     func fourNodeSites() async {
-        let sweep = await offPool { QuorumSweep.run(QuorumScenario(nodesPerSite: 4), firstSeed: 1, count: 100) }
+        let sweep = await offPool { QuorumSweep.run(QuorumScenario(nodesPerSite: 4), firstSeed: 1, count: 50) }
         print(sweep.report(label: "quorum device, 4-node sites").joined(separator: "\n"))
         printFailure(sweep)
         #expect(sweep.failedSeeds.isEmpty)
-        #expect(sweep.convergence.count == 100 * 2)
+        #expect(sweep.convergence.count == 50 * 2)
     }
 
     /// The checker bites: each broken rule is found within the same seeds the real rules pass.
