@@ -23,16 +23,19 @@ struct Baton: AsyncParsableCommand {
         version: BatonVersion.version,
         subcommands: [
             List.self, Grant.self, Revoke.self, Standby.self, Activate.self, Move.self, Peers.self, Status.self, Attr.self,
-            AgentCommand.self,
-            FenceCommand.self,
-            Demo.self, GeoSimulate.self, ClusterCommand.self, Bench.self, LossyBench.self,
-            ConformanceCommand.self, SimulateCommand.self, BenchmarkCommand.self, FuzzCommand.self, ExecutorBenchCommand.self,
-            DifferentialCommand.self,
-            CrmCommand.self,
-            CrmMonDifferentialCommand.self,
-            MigrateBoothCommand.self,
-            PkiCommand.self,
-            QuorumSimulateCommand.self,
+        ],
+        // What admins type every day first (above); then the site's cluster, set-up, and the lab
+        // commands (simulators, benchmarks, conformance) apart, so `baton --help` reads in that order.
+        groupedSubcommands: [
+            CommandGroup(name: "Site cluster", subcommands: [CrmCommand.self, ClusterCommand.self, AgentCommand.self, FenceCommand.self]),
+            CommandGroup(name: "Set-up and migration", subcommands: [PkiCommand.self, MigrateBoothCommand.self]),
+            CommandGroup(name: "Lab (simulators, benchmarks, conformance, demo)", subcommands: [
+                Demo.self, GeoSimulate.self, Bench.self, LossyBench.self,
+                ConformanceCommand.self, SimulateCommand.self, BenchmarkCommand.self, FuzzCommand.self, ExecutorBenchCommand.self,
+                DifferentialCommand.self,
+                CrmMonDifferentialCommand.self,
+                QuorumSimulateCommand.self,
+            ]),
         ]
     )
 }
