@@ -29,12 +29,7 @@ extension EndToEnd {
         @Test(.enabled(if: missing == nil, "needs python3 and root; the reason is printed on stderr"))
         func electionFramesTravelSealedAndForgeriesAreDropped() async throws {
             let metricsPort = try freePort()
-            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket, start: false) { cluster in
-                cluster.extraArguments["site-a"] = ["--back-end", "file", "--cib-file", cluster.cibPath("site-a"), "--metrics", "127.0.0.1:\(metricsPort)"]
-                try cluster.startAll()
-                try await cluster.waitReady()
-                let grant = try await cluster.grant("ticketA", at: "site-a")
-                #expect(grant.status == 0, "\(grant)")
+            try await withSiteAHoldingTicketA(metricsPort: metricsPort) { cluster in
                 try await waitUntil("site-a sends and receives sealed datagrams", interval: .milliseconds(200)) {
                     let sent = try await Self.counter("datagrams_sent_total", port: metricsPort)
                     let received = try await Self.counter("datagrams_received_total", port: metricsPort)

@@ -44,12 +44,7 @@ extension EndToEnd {
         @Test(.enabled(if: missing == nil, "needs python3 and promtool; the reason is printed on stderr"))
         func metricsAnAdminAlertsOn() async throws {
             let metricsPort = try freePort()
-            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket, start: false) { cluster in
-                cluster.extraArguments["site-a"] = ["--back-end", "file", "--cib-file", cluster.cibPath("site-a"), "--metrics", "127.0.0.1:\(metricsPort)"]
-                try cluster.startAll()
-                try await cluster.waitReady()
-                let grant = try await cluster.grant("ticketA", at: "site-a")
-                #expect(grant.status == 0, "\(grant)")
+            try await withSiteAHoldingTicketA(metricsPort: metricsPort) { cluster in
                 var text = ""
                 try await waitUntil("site-a's metrics show it holding ticketA and both peers heard") {
                     text = try await Self.request("GET", port: metricsPort).body
@@ -173,12 +168,7 @@ extension EndToEnd {
         @Test(.enabled(if: browserMissing == nil, "needs chromium and python3; the reason is printed on stderr"))
         func statusPageInAHeadlessBrowser() async throws {
             let metricsPort = try freePort()
-            try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket, start: false) { cluster in
-                cluster.extraArguments["site-a"] = ["--back-end", "file", "--cib-file", cluster.cibPath("site-a"), "--metrics", "127.0.0.1:\(metricsPort)"]
-                try cluster.startAll()
-                try await cluster.waitReady()
-                let grant = try await cluster.grant("ticketA", at: "site-a")
-                #expect(grant.status == 0, "\(grant)")
+            try await withSiteAHoldingTicketA(metricsPort: metricsPort) { cluster in
                 let url = "http://127.0.0.1:\(metricsPort)/status"
                 let profile = cluster.directory + "/chromium"
                 let browser = ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)",

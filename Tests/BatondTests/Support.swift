@@ -356,6 +356,19 @@ final class Cluster: @unchecked Sendable {
 
 /// Runs `body` with a fresh cluster, stopping every daemon afterwards whatever happens; on a
 /// thrown error the members' log tails are attached.
+/// Two sites and an arbitrator with site-a serving /metrics (and the status page) on
+/// `metricsPort`, started, site-a holding ticketA (shortTicket); then `body`.
+func withSiteAHoldingTicketA(metricsPort: Int, _ body: (Cluster) async throws -> Void) async throws {
+    try await withCluster(members: twoSitesAndArbitrator, tickets: shortTicket, start: false) { cluster in
+        cluster.extraArguments["site-a"] = ["--back-end", "file", "--cib-file", cluster.cibPath("site-a"), "--metrics", "127.0.0.1:\(metricsPort)"]
+        try cluster.startAll()
+        try await cluster.waitReady()
+        let grant = try await cluster.grant("ticketA", at: "site-a")
+        #expect(grant.status == 0, "\(grant)")
+        try await body(cluster)
+    }
+}
+
 func withCluster(
     members: [Member], tickets: String, extraConfig: String = "", start: Bool = true, _ body: (Cluster) async throws -> Void
 ) async throws {
