@@ -121,6 +121,7 @@ let package = Package(
                 "CRMStatusView",
                 "CIBAttributes",
                 "AgentTools",
+                "AgentToolsShell",
                 "CRMSimulation",
                 "CIBFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -287,7 +288,7 @@ let package = Package(
         // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
         .executableTarget(
             name: "baton-crmd",
-            dependencies: ["CRMCore", "Corosync", "CIB", "CIBFiles", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CRMCore", "Corosync", "CIB", "CIBFiles", "ChildProcess", "AgentTools", "CIBAttributes", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/baton-crmd",
             linkerSettings: staticSwiftRuntime
         ),

@@ -104,4 +104,8 @@ public enum Message: Hashable, Sendable {
     case cibSyncRequest(view: UInt64)
     /// One chunk of a whole CIB, from the DC or the holder of the round's best CIB.
     case cibSync(CIBSync)
+    /// The sender holds the DC's CIB writes of this view up to `sequence` (applied, or in the
+    /// sync it took): a write is acknowledged once members of a majority of the nodelist's
+    /// nodes hold it.
+    case cibHeld(view: UInt64, sequence: UInt64)
 }

@@ -38,6 +38,7 @@ public enum MessageWire {
         case cibWriteRefused = 8
         case cibSyncRequest = 9
         case cibSync = 10
+        case cibHeld = 11
     }
 
     /// The bytes of a CIB operation, patchset or sync chunk one message can carry (the rest
@@ -114,6 +115,9 @@ public enum MessageWire {
             writer.string(reason.validPrefix(valueBytesMax), lengthMax: valueBytesMax)
         case .cibSyncRequest(let view):
             writer.u64(view)
+        case .cibHeld(let view, let sequence):
+            writer.u64(view)
+            writer.u64(sequence)
         case .cibSync(let sync):
             writer.u64(sync.view)
             writeVersion(sync.version, into: &writer)
@@ -236,6 +240,9 @@ public enum MessageWire {
             return .cibWriteRefused(view: view, origin: origin, requestID: requestID, reason: reason)
         case .cibSyncRequest:
             return .cibSyncRequest(view: try reader.u64("cibSyncRequest.view"))
+        case .cibHeld:
+            let view = try reader.u64("cibHeld.view")
+            return .cibHeld(view: view, sequence: try reader.u64("cibHeld.sequence"))
         case .cibWriteRequest, .cibWriteApplied, .cibSync:
             preconditionFailure("MessageWire: \(kind) is read by body")
         }
@@ -253,6 +260,7 @@ public enum MessageWire {
         case .cibWriteRefused: .cibWriteRefused
         case .cibSyncRequest: .cibSyncRequest
         case .cibSync: .cibSync
+        case .cibHeld: .cibHeld
         }
     }
 

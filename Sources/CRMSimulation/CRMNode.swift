@@ -138,7 +138,7 @@ public struct CRMNode: SimulatedNode {
         switch input {
         case .boot(let nodelist, let quorate):
             guard core == nil else { return }
-            var fresh = NodeCore(settings: .init(local: member, nodelist: nodelist, dcDeadtime: dcDeadtime))
+            var fresh = NodeCore(settings: .init(local: member, nodelist: nodelist, dcDeadtime: dcDeadtime, writesControllerEntries: true))
             let directives = fresh.handle(.quorum(quorate: quorate))
             core = fresh
             context.trace("\(member) booted")

@@ -149,7 +149,7 @@ struct CrmdTests {
             }
             let text = try await bed.testbed.exec(1, [Paths.baton, "crm", "status", "--socket", bed.socket(1)])
             #expect(text.status == 0)
-            #expect(text.output.contains("Cluster Summary:\n  * Stack: corosync\n  * Current DC: node1 (baton-crmd) - partition with quorum\n"))
+            #expect(text.output.contains("Cluster Summary:\n  * Stack: corosync\n  * Current DC: node1 (version \(ControllerEntries.dcVersion)) - partition with quorum\n"), "\(text.output)")
             #expect(text.output.contains("Node List:\n  * Online: [ node1 node2 ]\n  * OFFLINE: [ node3 ]\n"), "\(text.output)")
         }
     }
@@ -441,9 +441,9 @@ final class CrmdBed: Sendable {
         for node in daemons.withLock({ Array($0.keys) }).sorted() { await stopDaemon(node) }
     }
 
-    /// `baton crm status --output json` on a node, decoded.
+    /// `baton crm status --node --output json` on a node, decoded.
     func status(_ node: Int) async throws -> NodeStatus {
-        let result = try await run([Paths.baton, "crm", "status", "--output", "json", "--socket", socket(node)])
+        let result = try await run([Paths.baton, "crm", "status", "--node", "--output", "json", "--socket", socket(node)])
         guard result.status == 0 else { throw TestFailure("baton crm status on node\(node) exited \(result.status): \(result.output)") }
         do {
             return try JSONDecoder().decode(NodeStatus.self, from: Data(result.output.utf8))
