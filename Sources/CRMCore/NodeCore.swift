@@ -259,13 +259,20 @@ public struct NodeCore: Sendable {
     private var heldUpTo: [Member: UInt64] = [:]
     /// Writes applied here and not yet held by a majority of the nodelist's nodes.
     public var unconfirmedWrites: Int { unconfirmed.count }
+    /// The DC's sequence `confirmedCIB` is at (kept on disk with it).
+    public var confirmedCIBSequence: UInt64 { confirmedSequence }
 
-    public init(settings: Settings, cib: CIBReplica = .empty) {
+    /// `cib` and `cibSequence`: what the node kept on disk (its confirmed CIB and the DC's
+    /// sequence it had reached), or an empty CIB at sequence 0.
+    public init(settings: Settings, cib: CIBReplica = .empty, cibSequence: UInt64 = 0) {
         self.settings = settings
         clusterOptions = settings.initialClusterOptions
         self.cib = cib
         projected = cib
         confirmedCIB = cib
+        self.cibSequence = cibSequence
+        confirmedSequence = cibSequence
+        nextCIBSequence = cibSequence + 1
     }
 
     public var local: Member { settings.local }
