@@ -33,6 +33,18 @@ public enum ControllerEntries {
         return operations
     }
 
+    /// The value of cluster option `name` in `document`'s crm_config (the first nvpair of that
+    /// name in a cluster_property_set, `cib-bootstrap-options` first), nil when unset.
+    public static func clusterOption(_ name: String, in document: XMLElement) -> String? {
+        guard let crmConfig = document.children(named: "configuration").first?.children(named: "crm_config").first else { return nil }
+        let sets = crmConfig.children(named: "cluster_property_set")
+        let ordered = sets.filter { $0["id"] == bootstrapSet } + sets.filter { $0["id"] != bootstrapSet }
+        for set in ordered {
+            if let pair = set.children.first(where: { $0.name == "nvpair" && $0["name"] == name }) { return pair["value"] }
+        }
+        return nil
+    }
+
     /// crm_config with the DC's options set in `cib-bootstrap-options` (created first when
     /// missing; an nvpair of that name kept with its id, its value set).
     static func withOptions(_ crmConfig: XMLElement, clusterName: String?) -> XMLElement {

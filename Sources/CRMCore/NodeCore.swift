@@ -702,6 +702,7 @@ public struct NodeCore: Sendable {
             let patch = try Patchset(parsing: String(decoding: write.payload, as: UTF8.self))
             try cib.apply(patch, bytes: write.payload.count)
             if isDC && nextCIBSequence == write.sequence + 1 { cib = projected }
+            takeClusterOptionsFromCIB()
             return []
         } catch {
             lastCIBError = "write \(write.sequence) from \(write.origin): \(error)"
@@ -749,6 +750,7 @@ public struct NodeCore: Sendable {
                     projected = replica
                     awaitingSyncFrom = nil
                     cibSyncsTaken += 1
+                    takeClusterOptionsFromCIB()
                     // The sync comes after every write this node skipped: it holds them all.
                     if unconfirmed.isEmpty {
                         confirmedCIB = replica
@@ -779,6 +781,15 @@ public struct NodeCore: Sendable {
             if !repairing.isEmpty { directives += sendSync(projected, view: view) }
         }
         return directives
+    }
+
+    /// The cluster options every node acts on alone (no-quorum-policy) as the CIB now says,
+    /// after every change of it: the same on every member, which applies the same CIBs in
+    /// the same order. An option the CIB does not set keeps its value.
+    private mutating func takeClusterOptionsFromCIB() {
+        if let policy = ControllerEntries.clusterOption(AttributeName.noQuorumPolicy, in: cib.document) {
+            clusterOptions[AttributeName.noQuorumPolicy] = policy
+        }
     }
 
     // MARK: acknowledgement
@@ -828,6 +839,7 @@ public struct NodeCore: Sendable {
         unconfirmed = []
         cib = confirmedCIB
         projected = cib
+        takeClusterOptionsFromCIB()
         cibSequence = confirmedSequence
         nextCIBSequence = cibSequence + 1
         return directives
