@@ -439,7 +439,7 @@ public struct NodeCore: Sendable {
         directives.append(.broadcast(.announce(Announce(
             view: next.fingerprint, nodeName: localName, dc: dc, seen: seen.sorted(),
             attributes: attributes[local.nodeID] ?? [:], clusterOptions: clusterOptions, cibSequence: cibSequence,
-            cibVersion: cib.version, cibDigest: cib.digest()))))
+            cibVersion: cib.version, cibDigest: cib.digest(), confirmedSequence: confirmedSequence))))
         return directives
     }
 
@@ -510,10 +510,14 @@ public struct NodeCore: Sendable {
         nextCIBSequence = cibSequence + 1
         if previous != chosen { directives.append(.dcChanged(from: previous, to: chosen)) }
         directives += chooseBestCIB(dc: chosen, view: view)
-        if awaitingSyncFrom == nil && unconfirmed.isEmpty {
-            // This node's CIB is the round's (version and digest): confirmed at its sequence.
-            confirmedCIB = cib
-            confirmedSequence = cibSequence
+        if awaitingSyncFrom == nil {
+            if unconfirmed.isEmpty {
+                // This node's CIB is the round's (version and digest): confirmed at its sequence.
+                confirmedCIB = cib
+                confirmedSequence = cibSequence
+            }
+            // It holds the round's CIB: the writes some member still waits to see acknowledged.
+            directives.append(.broadcast(.cibHeld(view: view.fingerprint, sequence: cibSequence)))
         }
         if chosen == local {
             directives.append(.broadcast(.joinAck(view: view.fingerprint, dc: chosen, members: view.members.filter(joinedMembers.contains))))
@@ -650,7 +654,12 @@ public struct NodeCore: Sendable {
     /// digest); those members wait for it, the DC holds writes until it has it.
     private mutating func chooseBestCIB(dc chosen: Member, view: View) -> [Directive] {
         let order = [chosen] + view.members.filter { $0 != chosen && announces[$0] != nil }
-        let candidates = order.compactMap { member in announces[member].map { (member, $0.cibVersion) } }
+        // Among the CIBs whose acknowledged writes reach furthest: one with writes no majority
+        // may hold never overrides one whose writes a majority acknowledged.
+        let confirmed = order.compactMap { announces[$0]?.confirmedSequence }.max() ?? 0
+        let candidates = order.compactMap { member in
+            announces[member].flatMap { $0.confirmedSequence == confirmed ? (member, $0.cibVersion) : nil }
+        }
         guard let (holder, _) = CIBVersion.best(candidates), let best = announces[holder] else { return [] }
         let differing = order.filter { announces[$0]?.cibVersion != best.cibVersion || announces[$0]?.cibDigest != best.cibDigest }
         projected = cib
@@ -751,15 +760,19 @@ public struct NodeCore: Sendable {
                     awaitingSyncFrom = nil
                     cibSyncsTaken += 1
                     takeClusterOptionsFromCIB()
-                    // The sync comes after every write this node skipped: it holds them all.
+                    if sender == roundSyncHolder {
+                        // The round's best CIB: this node's unacknowledged writes lost to it.
+                        directives += dropUnconfirmed()
+                    }
+                    // A repair comes after every write this node skipped: it holds them all.
                     if unconfirmed.isEmpty {
                         confirmedCIB = replica
                         confirmedSequence = cibSequence
                         directives.append(.cibCommitted(cib.version))
                     } else {
                         unconfirmed[unconfirmed.count - 1].after = replica
-                        directives.append(.broadcast(.cibHeld(view: view.fingerprint, sequence: cibSequence)))
                     }
+                    directives.append(.broadcast(.cibHeld(view: view.fingerprint, sequence: cibSequence)))
                 }
             } catch {
                 // A broken transfer: ask the DC (a round's holder may be gone by now).
@@ -832,16 +845,20 @@ public struct NodeCore: Sendable {
             if awaitingSyncFrom == nil { confirmedCIB = cib }
             return directives + [.cibCommitted(confirmedCIB.version)]
         }
+        // Kept, unacknowledged: the next rounds decide (this node's report may have completed
+        // a majority elsewhere, so it may not go back on its own).
+        return directives
+    }
+
+    /// A round gave this node another CIB: its unacknowledged writes lost to one whose writes
+    /// reach further (or are as far, with a higher version); their origins are told.
+    private mutating func dropUnconfirmed() -> [Directive] {
+        var directives: [Directive] = []
         for entry in unconfirmed where entry.write.origin == local && entry.write.requestID != 0 {
             directives.append(.cibRefused(requestID: entry.write.requestID, reason:
-                "the group split before a majority of the nodes held this write (sequence \(entry.write.sequence)): it stands only if the majority's side got it; check with baton crm cib query"))
+                "the group split before a majority of the nodes held this write (sequence \(entry.write.sequence)) and the join took a CIB without it; check with baton crm cib query"))
         }
         unconfirmed = []
-        cib = confirmedCIB
-        projected = cib
-        takeClusterOptionsFromCIB()
-        cibSequence = confirmedSequence
-        nextCIBSequence = cibSequence + 1
         return directives
     }
 

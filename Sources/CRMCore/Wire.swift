@@ -74,6 +74,7 @@ public enum MessageWire {
             writer.u64(announce.cibSequence)
             writeVersion(announce.cibVersion, into: &writer)
             writer.string(announce.cibDigest, lengthMax: nameBytesMax)
+            writer.u64(announce.confirmedSequence)
         case .deadtimeExpired(let view):
             writer.u64(view)
         case .joinAck(let view, let dc, let members):
@@ -204,8 +205,10 @@ public enum MessageWire {
             let sequence = try reader.u64("announce.cibSequence")
             let version = try readVersion("announce.cibVersion", &reader)
             let digest = try reader.string("announce.cibDigest", lengthMax: nameBytesMax)
+            let confirmed = try reader.u64("announce.confirmedSequence")
             return .announce(Announce(view: view, nodeName: name, dc: dc, seen: seen, attributes: attributes,
-                                      clusterOptions: options, cibSequence: sequence, cibVersion: version, cibDigest: digest))
+                                      clusterOptions: options, cibSequence: sequence, cibVersion: version, cibDigest: digest,
+                                      confirmedSequence: confirmed))
         case .deadtimeExpired:
             return .deadtimeExpired(view: try reader.u64("deadtimeExpired.view"))
         case .joinAck:
