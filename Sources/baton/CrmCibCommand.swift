@@ -113,8 +113,11 @@ struct CrmCibPatch: ParsableCommand {
     static func applyOffline(original: String, patch: String, asCIB: Bool) throws {
         let document = try CrmCib.readDocument(original)
         let patchset: Patchset
-        do { patchset = try Patchset(xml: CrmCib.readDocument(patch)) } catch let error as PatchsetError {
-            throw ValidationError("\(patch): \(error)")
+        do { patchset = try Patchset(xml: CrmCib.readDocument(patch)) } catch {
+            // crm_diff exits 1 for a patchset it cannot read or use, as for one that does not
+            // apply (its own -c output can hold an unescaped '<' in a value: unreadable).
+            FileHandle.standardError.write(Data("Could not apply patch \(patch): \(error)\n".utf8))
+            throw ExitCode(1)
         }
         do {
             let result = try patchset.apply(to: document, checkVersion: asCIB)
