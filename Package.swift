@@ -124,6 +124,7 @@ let package = Package(
                 "CRMStatusView",
                 "CIBAttributes",
                 "AgentTools",
+                "AgentToolsShell",
                 "CRMSimulation",
                 "CIBFiles",
                 "QuorumSimulation",
@@ -298,7 +299,7 @@ let package = Package(
         // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
         .executableTarget(
             name: "baton-crmd",
-            dependencies: ["CRMCore", "Corosync", "CIB", "CIBFiles", "ChildProcess", "Executor", "ExecutorShell", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CRMCore", "Corosync", "CIB", "CIBFiles", "ChildProcess", "Executor", "ExecutorShell", "AgentTools", "CIBAttributes", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/baton-crmd",
             linkerSettings: staticSwiftRuntime
         ),

@@ -162,3 +162,53 @@ func unescape(_ field: Substring) -> String {
     }
     return out
 }
+
+/// One attribute set or deleted: what a tool run changed in its table, as the cluster-wide
+/// store sends it to baton-crmd (`attributes apply`): one line each, `set\tSCOPE\tNODE\tNAME\t
+/// VALUE` or `delete\tSCOPE\tNODE\tNAME`, escaped as the table's text.
+public struct AttributeChangeLine: Sendable, Equatable {
+    public let key: AttributeTable.Key
+    /// nil: deleted.
+    public let value: String?
+
+    public init(key: AttributeTable.Key, value: String?) {
+        self.key = key
+        self.value = value
+    }
+
+    /// The keys whose value differs between the two tables, in a stable order.
+    public static func changes(from before: AttributeTable, to after: AttributeTable) -> [AttributeChangeLine] {
+        Set(before.values.keys).union(after.values.keys).filter { before[$0] != after[$0] }
+            .sorted { ($0.scope.rawValue, $0.node, $0.name) < ($1.scope.rawValue, $1.node, $1.name) }
+            .map { AttributeChangeLine(key: $0, value: after[$0]) }
+    }
+
+    public static func text(_ changes: [AttributeChangeLine]) -> String {
+        changes.map { change in
+            let fields = [change.key.scope.rawValue, escape(change.key.node), escape(change.key.name)]
+            if let value = change.value { return (["set"] + fields + [escape(value)]).joined(separator: "\t") + "\n" }
+            return (["delete"] + fields).joined(separator: "\t") + "\n"
+        }.joined()
+    }
+
+    /// Reads `text(_:)`'s form; at most `AttributeTable.entriesMax` lines. Throws naming the bad line.
+    public static func parse(_ text: String) throws(AttributeStoreError) -> [AttributeChangeLine] {
+        var changes: [AttributeChangeLine] = []
+        var lineNumber = 0
+        for line in text.split(separator: "\n") {
+            lineNumber += 1
+            guard changes.count < AttributeTable.entriesMax else { throw AttributeStoreError("more than \(AttributeTable.entriesMax) changes") }
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map { unescape($0) }
+            guard fields.count >= 4, let scope = AttributeTable.Scope(rawValue: fields[1]) else {
+                throw AttributeStoreError("change line \(lineNumber): not a change: '\(line.prefix(80))'")
+            }
+            let key = AttributeTable.Key(scope: scope, node: fields[2], name: fields[3])
+            switch (fields[0], fields.count) {
+            case ("set", 5): changes.append(AttributeChangeLine(key: key, value: fields[4]))
+            case ("delete", 4): changes.append(AttributeChangeLine(key: key, value: nil))
+            default: throw AttributeStoreError("change line \(lineNumber): not a change: '\(line.prefix(80))'")
+            }
+        }
+        return changes
+    }
+}

@@ -102,6 +102,8 @@ public enum AgentToolsInstallation {
     /// The tools' store directory, from the environment (`BATON_ATTRIBUTE_STORE`).
     public static let storeVariable = "BATON_ATTRIBUTE_STORE"
     public static let defaultStore = "/run/baton/attributes"
+    /// baton-crmd's admin socket: when it is there, the tools act on the cluster through it.
+    public static let crmdSocketVariable = "BATON_CRMD_SOCKET"
 
     /// Makes `directory` hold one symbolic link per tool (crm_attribute, crm_master,
     /// attrd_updater, crm_node) to `executable` (the `baton-agent-tools` binary), replacing

@@ -4,8 +4,9 @@ import Glibc
 
 // baton-agent-tools: crm_attribute, crm_master, attrd_updater and crm_node for the agents
 // Baton's executor runs, chosen by argv[0] (the executor's tool directory holds symbolic links
-// named after them). They act on the node's attribute store, BATON_ATTRIBUTE_STORE
-// (default /run/baton/attributes).
+// named after them). They act on the cluster through baton-crmd when its admin socket
+// (BATON_CRMD_SOCKET, default /run/baton/crmd.sock) is there, else on the node's attribute
+// store, BATON_ATTRIBUTE_STORE (default /run/baton/attributes).
 
 /// Writes all of `text` to descriptor `fd`.
 func emit(_ text: String, to fd: Int32) {
@@ -41,12 +42,17 @@ guard let tool = AgentTool(argument0: toolName) else {
     emit("baton-agent-tools: run as one of \(AgentTool.allCases.map(\.rawValue).joined(separator: ", ")) (argv[0] '\(toolName)')\n", to: 2)
     exit(64)
 }
-let store = FileAttributeStore(directory: environment[AgentToolsInstallation.storeVariable] ?? AgentToolsInstallation.defaultStore)
+// With baton-crmd on this node (its admin socket present), the cluster's attributes through it;
+// without, the node-local store.
+let crmdSocket = environment[AgentToolsInstallation.crmdSocketVariable] ?? CrmdSocketClient.defaultPath
+let store: any AttributeStore = CrmdSocketClient.present(crmdSocket)
+    ? CrmdAttributeStore(socket: crmdSocket)
+    : FileAttributeStore(directory: environment[AgentToolsInstallation.storeVariable] ?? AgentToolsInstallation.defaultStore)
 let outcome: ToolOutcome
 do {
     outcome = try store.transaction { table in tool.run(toolArguments, environment: environment, table: &table) }
 } catch {
-    emit("\(tool.rawValue): attribute store \(store.directory): \(error)\n", to: 2)
+    emit("\(tool.rawValue): attribute store: \(error)\n", to: 2)
     exit(102)
 }
 emit(outcome.standardOutput, to: 1)

@@ -27,9 +27,15 @@ public struct Announce: Hashable, Sendable {
     public var cibVersion: CIBVersion
     /// The versioned digest of the sender's CIB: members that differ from the best one get it.
     public var cibDigest: String
+    /// The last sequence a majority of the nodelist's nodes is known to hold here: the best CIB
+    /// is chosen among the announces with the highest, so a CIB whose writes no majority may
+    /// hold never overrides one whose writes a majority acknowledged.
+    public var confirmedSequence: UInt64
 
     public init(view: UInt64, nodeName: String, dc: Member?, seen: [NodeID], attributes: [String: String],
-                clusterOptions: [String: String], cibSequence: UInt64, cibVersion: CIBVersion = CIBVersion(), cibDigest: String = "") {
+                clusterOptions: [String: String], cibSequence: UInt64, cibVersion: CIBVersion = CIBVersion(), cibDigest: String = "",
+                confirmedSequence: UInt64 = 0) {
+        self.confirmedSequence = confirmedSequence
         self.view = view
         self.nodeName = nodeName
         self.dc = dc
@@ -110,4 +116,8 @@ public enum Message: Hashable, Sendable {
     case executeResult(ExecuteResult)
     /// A node's own resource history, sent by it at each join round.
     case resourceHistory(ResourceHistoryReport)
+    /// The sender holds the DC's CIB writes of this view up to `sequence` (applied, or in the
+    /// sync it took): a write is acknowledged once members of a majority of the nodelist's
+    /// nodes hold it.
+    case cibHeld(view: UInt64, sequence: UInt64)
 }

@@ -72,6 +72,16 @@ import CIB
 /// it from what the round made equal (members, joins, attributes) at query time; it is never
 /// written to disk.
 ///
+/// Acknowledgement: CPG delivers in agreed order, not safe order. A DC that broadcasts a write
+/// just as a partition cuts it off may see it delivered on its side only; had its origin been
+/// acknowledged then, the majority's next write at that sequence would overwrite it at the
+/// heal. So every member that applied a write says so (`cibHeld`, its highest sequence), and
+/// a write counts (`cibApplied`: the admin's "ok", the CIB persisted) once members on more
+/// than half the nodelist's nodes hold it. At a view change, the members that come along
+/// from the old view delivered the same writes (virtual synchrony): on a majority of the
+/// nodes, they hold what is pending; otherwise the node returns to its confirmed CIB (the
+/// majority's side decides) and the origin's admin is told the write's fate is unknown.
+///
 /// Quorum: Pacemaker 2.1.5's CIB manager takes writes without quorum (`cibadmin -f` sets
 /// `cib_quorum_override`, which pacemaker-based never reads; it has no quorum check at all):
 /// at a heal the best CIB wins by version, and the losing partition's writes are superseded,
@@ -113,12 +123,15 @@ public struct NodeCore: Sendable {
         case cancelTimer(TimerKind)
         case dcChanged(from: Member?, to: Member?)
         case quorumChanged(quorate: Bool)
-        /// A CIB write the DC ordered, applied on this node (sequence = the DC's order). On the
-        /// write's origin it is the admin's acknowledgement.
+        /// A CIB write the DC ordered, applied on this node (sequence = the DC's order) and held
+        /// by members on a majority of the nodelist's nodes. On the write's origin it is the
+        /// admin's acknowledgement; in sequence order everywhere.
         case cibApplied(CIBWrite)
-        /// The DC refused this node's write `requestID` (for the admin who asked).
+        /// The DC refused this node's write `requestID` (for the admin who asked), or a split
+        /// left its fate unknown.
         case cibRefused(requestID: UInt64, reason: String)
-        /// `cib` changed (a patchset applied or a whole CIB taken): persist its configuration.
+        /// `confirmedCIB` changed (writes acknowledged, a whole CIB taken): persist its
+        /// configuration.
         case cibCommitted(CIBVersion)
         /// A peer's message could not be decoded: counted and dropped.
         case garbage(sender: Member, reason: String)
@@ -160,10 +173,17 @@ public struct NodeCore: Sendable {
         /// the DC waits for every member's (ResourceHistory.swift). Off where no executor runs
         /// (the simulation of the membership core).
         public var runsResources = false
+        /// Corosync's totem.cluster_name: the DC writes it as the `cluster-name` option.
+        public var clusterName: String?
+        /// As DC, write Pacemaker's controller entries (`ControllerEntries`) into the CIB.
+        public var writesControllerEntries: Bool
 
         public init(local: Member, nodelist: [ConfiguredNode], dcDeadtime: Duration = .seconds(20),
                     pendingWritesMax: Int = 10_000, initialClusterOptions: [String: String] = [:],
-                    digestEveryWriteBytesMax: Int = 1 << 16, digestInterval: Int = 16) {
+                    digestEveryWriteBytesMax: Int = 1 << 16, digestInterval: Int = 16, clusterName: String? = nil,
+                    writesControllerEntries: Bool = false) {
+            self.clusterName = clusterName
+            self.writesControllerEntries = writesControllerEntries
             precondition(digestEveryWriteBytesMax >= 0 && digestInterval >= 1, "NodeCore.Settings: digest bounds must be positive")
             self.digestEveryWriteBytesMax = digestEveryWriteBytesMax
             self.digestInterval = digestInterval
@@ -242,11 +262,37 @@ public struct NodeCore: Sendable {
     /// Why the last patchset or sync failed here (then a sync was asked for).
     public private(set) var lastCIBError: String?
 
-    public init(settings: Settings, cib: CIBReplica = .empty) {
+    /// A write applied here in the DC's order that no majority of the nodelist's nodes is
+    /// known to hold yet, with this node's CIB after it (nil: skipped while a sync was awaited).
+    struct Unconfirmed: Sendable {
+        let write: CIBWrite
+        var after: CIBReplica?
+    }
+    /// Applied, not yet acknowledged writes, in sequence order (see "Acknowledgement").
+    private var unconfirmed: [Unconfirmed] = []
+    /// The CIB as of the last write a majority holds (or the last whole CIB a round gave):
+    /// what is persisted, and what a member goes back to when a split leaves the fate of its
+    /// unconfirmed writes unknown.
+    public private(set) var confirmedCIB: CIBReplica
+    private var confirmedSequence: UInt64 = 0
+    /// In this view: the highest sequence each member said it holds (`cibHeld`).
+    private var heldUpTo: [Member: UInt64] = [:]
+    /// Writes applied here and not yet held by a majority of the nodelist's nodes.
+    public var unconfirmedWrites: Int { unconfirmed.count }
+    /// The DC's sequence `confirmedCIB` is at (kept on disk with it).
+    public var confirmedCIBSequence: UInt64 { confirmedSequence }
+
+    /// `cib` and `cibSequence`: what the node kept on disk (its confirmed CIB and the DC's
+    /// sequence it had reached), or an empty CIB at sequence 0.
+    public init(settings: Settings, cib: CIBReplica = .empty, cibSequence: UInt64 = 0) {
         self.settings = settings
         clusterOptions = settings.initialClusterOptions
         self.cib = cib
         projected = cib
+        confirmedCIB = cib
+        self.cibSequence = cibSequence
+        confirmedSequence = cibSequence
+        nextCIBSequence = cibSequence + 1
     }
 
     public var local: Member { settings.local }
@@ -337,6 +383,9 @@ public struct NodeCore: Sendable {
         let first = view == nil
         let next = View(members: members)
         let previousDC = dc
+        // Decided before anything else of the new view: this node's unconfirmed writes.
+        var directives = resolveUnconfirmed(staying: Set(members).subtracting(joined))
+        heldUpTo = [:]
         view = next
         heldCIBWrites = []
         seen.formUnion(next.nodeIDs)
@@ -348,7 +397,6 @@ public struct NodeCore: Sendable {
             if case .node(let node) = change.target { return next.nodeIDs.contains(node) }
             return true
         }
-        var directives: [Directive] = []
         if settled && joined.isEmpty && !first {
             // Members only left: every member took part in this view's round, so the new DC
             // is computed from the view alone, the same everywhere, without a message.
@@ -380,6 +428,8 @@ public struct NodeCore: Sendable {
                 awaitingSyncFrom = dc
                 directives.append(.broadcast(.cibSyncRequest(view: next.fingerprint)))
             }
+            // A new DC writes its entries (ControllerEntries) if the CIB lacks them.
+            directives += orderHeldWrites()
             directives += sendPendingIfSettled(attributes: Array(pendingAttributes.values), writes: Array(pendingCIBWrites.values))
             return directives
         }
@@ -413,7 +463,7 @@ public struct NodeCore: Sendable {
         directives.append(.broadcast(.announce(Announce(
             view: next.fingerprint, nodeName: localName, dc: dc, seen: seen.sorted(),
             attributes: attributes[local.nodeID] ?? [:], clusterOptions: clusterOptions, cibSequence: cibSequence,
-            cibVersion: cib.version, cibDigest: cib.digest()))))
+            cibVersion: cib.version, cibDigest: cib.digest(), confirmedSequence: confirmedSequence))))
         return directives
     }
 
@@ -484,9 +534,19 @@ public struct NodeCore: Sendable {
         nextCIBSequence = cibSequence + 1
         if previous != chosen { directives.append(.dcChanged(from: previous, to: chosen)) }
         directives += chooseBestCIB(dc: chosen, view: view)
+        if awaitingSyncFrom == nil {
+            if unconfirmed.isEmpty {
+                // This node's CIB is the round's (version and digest): confirmed at its sequence.
+                confirmedCIB = cib
+                confirmedSequence = cibSequence
+            }
+            // It holds the round's CIB: the writes some member still waits to see acknowledged.
+            directives.append(.broadcast(.cibHeld(view: view.fingerprint, sequence: cibSequence)))
+        }
         directives += reportHistoryWhenSettled()
         if chosen == local {
             directives.append(.broadcast(.joinAck(view: view.fingerprint, dc: chosen, members: view.members.filter(joinedMembers.contains))))
+            directives += orderHeldWrites()
         }
         directives += sendPendingIfSettled(attributes: Array(pendingAttributes.values), writes: Array(pendingCIBWrites.values))
         return directives
@@ -564,7 +624,14 @@ public struct NodeCore: Sendable {
             guard settled, sender == dc, write.view == view.fingerprint, write.sequence == cibSequence + 1 else { return ignored() }
             cibSequence = write.sequence
             if write.origin == local { pendingCIBWrites[write.requestID] = nil }
-            return applyOrdered(write, view: view) + [.cibApplied(write)]
+            var directives = applyOrdered(write, view: view)
+            unconfirmed.append(Unconfirmed(write: write, after: awaitingSyncFrom == nil ? cib : nil))
+            if awaitingSyncFrom == nil { directives.append(.broadcast(.cibHeld(view: view.fingerprint, sequence: write.sequence))) }
+            return directives
+        case .cibHeld(let fingerprint, let sequence):
+            guard settled, fingerprint == view.fingerprint else { return ignored() }
+            heldUpTo[sender] = max(heldUpTo[sender] ?? 0, sequence)
+            return confirmHeld()
         case .cibWriteRefused(let fingerprint, let origin, let requestID, let reason):
             guard settled, sender == dc, fingerprint == view.fingerprint else { return ignored() }
             guard origin == local, pendingCIBWrites.removeValue(forKey: requestID) != nil else { return [] }
@@ -599,12 +666,19 @@ public struct NodeCore: Sendable {
         return view.nodeIDs.intersection(configured).count * 2 > configured.count
     }
 
-    /// On the DC, once it may order again: the writes it held, in the order they came.
+    /// On the DC, once it may order again: its own entries (`ControllerEntries`: the nodelist's
+    /// nodes, dc-version … when the CIB lacks them), then the writes it held, in the order they came.
     private mutating func orderHeldWrites() -> [Directive] {
-        guard isDC, mayOrderCIBWrites, awaitingSyncFrom == nil, !heldCIBWrites.isEmpty, let view else { return [] }
+        guard isDC, mayOrderCIBWrites, awaitingSyncFrom == nil, let view else { return [] }
+        var directives: [Directive] = []
+        let entries = settings.writesControllerEntries
+            ? ControllerEntries.writes(for: projected.document, nodelist: settings.nodelist, clusterName: settings.clusterName) : []
+        for operation in entries {
+            directives += order(CIBWrite(view: view.fingerprint, origin: local, requestID: 0, sequence: 0, payload: operation.encoded()), view: view)
+        }
         let held = heldCIBWrites
         heldCIBWrites = []
-        return held.flatMap { order($0, view: view) }
+        return directives + held.flatMap { order($0, view: view) }
     }
 
     // MARK: the CIB
@@ -614,7 +688,12 @@ public struct NodeCore: Sendable {
     /// digest); those members wait for it, the DC holds writes until it has it.
     private mutating func chooseBestCIB(dc chosen: Member, view: View) -> [Directive] {
         let order = [chosen] + view.members.filter { $0 != chosen && announces[$0] != nil }
-        let candidates = order.compactMap { member in announces[member].map { (member, $0.cibVersion) } }
+        // Among the CIBs whose acknowledged writes reach furthest: one with writes no majority
+        // may hold never overrides one whose writes a majority acknowledged.
+        let confirmed = order.compactMap { announces[$0]?.confirmedSequence }.max() ?? 0
+        let candidates = order.compactMap { member in
+            announces[member].flatMap { $0.confirmedSequence == confirmed ? (member, $0.cibVersion) : nil }
+        }
         guard let (holder, _) = CIBVersion.best(candidates), let best = announces[holder] else { return [] }
         let differing = order.filter { announces[$0]?.cibVersion != best.cibVersion || announces[$0]?.cibDigest != best.cibDigest }
         projected = cib
@@ -666,13 +745,14 @@ public struct NodeCore: Sendable {
             let patch = try Patchset(parsing: String(decoding: write.payload, as: UTF8.self))
             try cib.apply(patch, bytes: write.payload.count)
             if isDC && nextCIBSequence == write.sequence + 1 { cib = projected }
-            return [.cibCommitted(cib.version)]
+            takeClusterOptionsFromCIB()
+            return []
         } catch {
             lastCIBError = "write \(write.sequence) from \(write.origin): \(error)"
             guard !isDC else {
                 // The DC's own patchset failed on its own copy: its newest CIB is the truth.
                 cib = projected
-                return [.cibCommitted(cib.version)]
+                return []
             }
             awaitingSyncFrom = dc
             reassembler = .init()
@@ -713,7 +793,20 @@ public struct NodeCore: Sendable {
                     projected = replica
                     awaitingSyncFrom = nil
                     cibSyncsTaken += 1
-                    directives.append(.cibCommitted(cib.version))
+                    takeClusterOptionsFromCIB()
+                    if sender == roundSyncHolder {
+                        // The round's best CIB: this node's unacknowledged writes lost to it.
+                        directives += dropUnconfirmed()
+                    }
+                    // A repair comes after every write this node skipped: it holds them all.
+                    if unconfirmed.isEmpty {
+                        confirmedCIB = replica
+                        confirmedSequence = cibSequence
+                        directives.append(.cibCommitted(cib.version))
+                    } else {
+                        unconfirmed[unconfirmed.count - 1].after = replica
+                    }
+                    directives.append(.broadcast(.cibHeld(view: view.fingerprint, sequence: cibSequence)))
                 }
             } catch {
                 // A broken transfer: ask the DC (a round's holder may be gone by now).
@@ -734,6 +827,72 @@ public struct NodeCore: Sendable {
             directives += orderHeldWrites()
             if !repairing.isEmpty { directives += sendSync(projected, view: view) }
         }
+        return directives
+    }
+
+    /// The cluster options every node acts on alone (no-quorum-policy) as the CIB now says,
+    /// after every change of it: the same on every member, which applies the same CIBs in
+    /// the same order. An option the CIB does not set keeps its value.
+    private mutating func takeClusterOptionsFromCIB() {
+        if let policy = ControllerEntries.clusterOption(AttributeName.noQuorumPolicy, in: cib.document) {
+            clusterOptions[AttributeName.noQuorumPolicy] = policy
+        }
+    }
+
+    // MARK: acknowledgement
+
+    /// True when `members` run on more than half the nodelist's nodes.
+    private func majority(_ members: some Sequence<Member>) -> Bool {
+        let configured = Set(settings.nodelist.map(\.nodeID))
+        return Set(members.map(\.nodeID)).intersection(configured).count * 2 > configured.count
+    }
+
+    /// Acknowledges, in order, the unconfirmed writes members of a majority of the nodelist's
+    /// nodes said (`cibHeld`, this view) they hold.
+    private mutating func confirmHeld() -> [Directive] {
+        var directives: [Directive] = []
+        while let next = unconfirmed.first, majority(heldUpTo.filter { $0.value >= next.write.sequence }.keys) {
+            directives += confirmFirst()
+        }
+        if !directives.isEmpty { directives.append(.cibCommitted(confirmedCIB.version)) }
+        return directives
+    }
+
+    private mutating func confirmFirst() -> [Directive] {
+        let first = unconfirmed.removeFirst()
+        if let after = first.after { confirmedCIB = after }
+        confirmedSequence = first.write.sequence
+        return [.cibApplied(first.write)]
+    }
+
+    /// At a view change: the members that come with this node from its previous view
+    /// (`staying`) delivered the same messages of it (virtual synchrony). If they run on a
+    /// majority of the nodelist's nodes, every write applied here is held by a majority: all
+    /// are acknowledged. Otherwise another partition may have ordered other writes at those
+    /// sequences: this node goes back to its confirmed CIB, and the origins' admins are told
+    /// that the write's fate is unknown (it stands if the majority side got it).
+    private mutating func resolveUnconfirmed(staying: Set<Member>) -> [Directive] {
+        guard !unconfirmed.isEmpty else { return [] }
+        var directives: [Directive] = []
+        if majority(staying) {
+            while !unconfirmed.isEmpty { directives += confirmFirst() }
+            if awaitingSyncFrom == nil { confirmedCIB = cib }
+            return directives + [.cibCommitted(confirmedCIB.version)]
+        }
+        // Kept, unacknowledged: the next rounds decide (this node's report may have completed
+        // a majority elsewhere, so it may not go back on its own).
+        return directives
+    }
+
+    /// A round gave this node another CIB: its unacknowledged writes lost to one whose writes
+    /// reach further (or are as far, with a higher version); their origins are told.
+    private mutating func dropUnconfirmed() -> [Directive] {
+        var directives: [Directive] = []
+        for entry in unconfirmed where entry.write.origin == local && entry.write.requestID != 0 {
+            directives.append(.cibRefused(requestID: entry.write.requestID, reason:
+                "the group split before a majority of the nodes held this write (sequence \(entry.write.sequence)) and the join took a CIB without it; check with baton crm cib query"))
+        }
+        unconfirmed = []
         return directives
     }
 

@@ -9,7 +9,7 @@ import TicketWire
 /// | bytes | field    | value                                          |
 /// |-------|----------|------------------------------------------------|
 /// | 0..3  | magic    | "BCRM" (0x4243524D)                            |
-/// | 4     | version  | 3 (2 added the CIB; 3 resources: execute, results, histories) |
+/// | 4     | version  | 4 (2 added the CIB; 3 resources: execute, results, histories; 4 majority acknowledgement: cibHeld, announce's confirmed sequence) |
 /// | 5     | type     | `MessageWire.Kind`                             |
 /// | 6..7  | reserved | 0 (anything else is refused)                   |
 /// | 8..11 | length   | payload bytes, exactly what follows the header |
@@ -18,7 +18,7 @@ import TicketWire
 /// and drops the message; nothing here traps on bytes from the network.
 public enum MessageWire {
     public static let magic: UInt32 = 0x4243_524D
-    public static let version: UInt8 = 3
+    public static let version: UInt8 = 4
     public static let headerBytes = 12
     /// The largest message (bytes, header included); the CPG binding refuses larger sends too.
     public static let messageBytesMax = 1 << 20
@@ -41,6 +41,7 @@ public enum MessageWire {
         case executeRequest = 11
         case executeResult = 12
         case resourceHistory = 13
+        case cibHeld = 14
     }
 
     /// The bytes of a CIB operation, patchset or sync chunk one message can carry (the rest
@@ -76,6 +77,7 @@ public enum MessageWire {
             writer.u64(announce.cibSequence)
             writeVersion(announce.cibVersion, into: &writer)
             writer.string(announce.cibDigest, lengthMax: nameBytesMax)
+            writer.u64(announce.confirmedSequence)
         case .deadtimeExpired(let view):
             writer.u64(view)
         case .joinAck(let view, let dc, let members):
@@ -117,6 +119,9 @@ public enum MessageWire {
             writer.string(reason.validPrefix(valueBytesMax), lengthMax: valueBytesMax)
         case .cibSyncRequest(let view):
             writer.u64(view)
+        case .cibHeld(let view, let sequence):
+            writer.u64(view)
+            writer.u64(sequence)
         case .cibSync(let sync):
             writer.u64(sync.view)
             writeVersion(sync.version, into: &writer)
@@ -218,8 +223,10 @@ public enum MessageWire {
             let sequence = try reader.u64("announce.cibSequence")
             let version = try readVersion("announce.cibVersion", &reader)
             let digest = try reader.string("announce.cibDigest", lengthMax: nameBytesMax)
+            let confirmed = try reader.u64("announce.confirmedSequence")
             return .announce(Announce(view: view, nodeName: name, dc: dc, seen: seen, attributes: attributes,
-                                      clusterOptions: options, cibSequence: sequence, cibVersion: version, cibDigest: digest))
+                                      clusterOptions: options, cibSequence: sequence, cibVersion: version, cibDigest: digest,
+                                      confirmedSequence: confirmed))
         case .deadtimeExpired:
             return .deadtimeExpired(view: try reader.u64("deadtimeExpired.view"))
         case .joinAck:
@@ -258,6 +265,9 @@ public enum MessageWire {
             return .executeRequest(try readExecuteRequest(&reader))
         case .executeResult:
             return .executeResult(try readExecuteResult(&reader))
+        case .cibHeld:
+            let view = try reader.u64("cibHeld.view")
+            return .cibHeld(view: view, sequence: try reader.u64("cibHeld.sequence"))
         case .cibWriteRequest, .cibWriteApplied, .cibSync, .resourceHistory:
             preconditionFailure("MessageWire: \(kind) is read by body")
         }
@@ -278,6 +288,7 @@ public enum MessageWire {
         case .executeRequest: .executeRequest
         case .executeResult: .executeResult
         case .resourceHistory: .resourceHistory
+        case .cibHeld: .cibHeld
         }
     }
 

@@ -1,11 +1,15 @@
 import CRMCore
 import SimulationKernel
 
-/// What a simulated node keeps on disk: the CIB writes it applied, in order. NodeCore does not
-/// read it back today (the CIB service's persisted CIB will); the kernel keeps, tears or loses
-/// it at a crash so that the coming service can be simulated on the same runs.
+/// What a simulated node keeps on disk: the CIB writes it applied, in order, and its confirmed
+/// CIB with its sequence (what a restarted NodeCore starts from); the kernel keeps, tears or
+/// loses it at a crash.
 public struct CRMDisk: Sendable, Equatable {
     public var applied: [CIBWrite] = []
+    /// The confirmed CIB and its sequence, saved at every `cibCommitted` (baton-crmd's
+    /// cib.xml); a restarted process with its disk starts from them.
+    public var cib: CIBReplica?
+    public var cibSequence: UInt64 = 0
     public init() {}
 }
 
@@ -138,7 +142,8 @@ public struct CRMNode: SimulatedNode {
         switch input {
         case .boot(let nodelist, let quorate):
             guard core == nil else { return }
-            var fresh = NodeCore(settings: .init(local: member, nodelist: nodelist, dcDeadtime: dcDeadtime))
+            var fresh = NodeCore(settings: .init(local: member, nodelist: nodelist, dcDeadtime: dcDeadtime, writesControllerEntries: true),
+                                 cib: disk?.cib ?? .empty, cibSequence: disk?.cibSequence ?? 0)
             let directives = fresh.handle(.quorum(quorate: quorate))
             core = fresh
             context.trace("\(member) booted")
@@ -239,6 +244,10 @@ public struct CRMNode: SimulatedNode {
             case .cibRefused(let requestID, let reason):
                 context.trace("\(member) CIB write \(requestID) refused: \(reason.prefix(120))")
             case .cibCommitted(let version):
+                if let core, disk != nil {
+                    disk!.cib = core.confirmedCIB
+                    disk!.cibSequence = core.confirmedCIBSequence
+                }
                 context.trace("\(member) CIB at \(version)")
             case .garbage(let sender, let reason):
                 context.trace("\(member) dropped garbage from \(sender): \(reason.prefix(80))")

@@ -1,3 +1,4 @@
+import AgentTools
 import CRMCore
 import Foundation
 import Synchronization
@@ -14,6 +15,11 @@ import Synchronization
 ///                                      "ok VERSION" once the DC's ordered broadcast of the
 ///                                      write is delivered here, or "error: …"
 ///   cib upgrade                     -> as replace, for validate-with
+///   attributes                      -> the agent tools' attribute table (AgentTools' text form)
+///                                      of this node's CIB, status section included
+///   attributes apply                -> changes (AttributeChangeLine's text) follow the line:
+///                                      transient ones to the DC ("accepted" once sent), the
+///                                      others one CIB write ("ok VERSION" once acknowledged)
 ///
 /// Served by plain threads (blocking accept; each connection on a thread of its own, at most
 /// `connectionsMax` at once, each with a 5 s receive limit): an admin's query must not wait
@@ -104,6 +110,23 @@ final class AdminSocket: Sendable {
         let words = line.split(separator: " ", maxSplits: 3).map(String.init)
         if words.first == "cib" {
             return answerCIB(client, daemon, words: Array(words.dropFirst()), received: request)
+        }
+        if words.first == "attributes" {
+            let reply = AdminReply()
+            if words.count == 1 {
+                daemon.feed(.attributeTable(reply: reply))
+                return write(client, reply.wait(timeLimit: .seconds(10)))
+            }
+            guard words == ["attributes", "apply"] else { return write(client, "error: unknown request (attributes | attributes apply)\n") }
+            guard let body = readBody(client, after: request) else { return write(client, "error: the changes are over \(MessageWire.cibPayloadBytesMax) bytes\n") }
+            let changes: [AttributeChangeLine]
+            do {
+                changes = try AttributeChangeLine.parse(String(decoding: body, as: UTF8.self))
+            } catch {
+                return write(client, "error: \(error)\n")
+            }
+            daemon.feed(.attributeApply(changes, reply: reply))
+            return write(client, reply.wait(timeLimit: Self.writeTimeLimit))
         }
         switch words.first {
         case "status":

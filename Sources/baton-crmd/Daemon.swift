@@ -1,8 +1,10 @@
 // baton-crmd: one per node. A thin shell around CRMCore.NodeCore: it joins the CPG group,
 // follows votequorum and the nodelist through the Corosync bindings, feeds the core, carries
 // out its directives (CPG sends, timers, logs) and answers the local admin socket.
+import AgentTools
 import ArgumentParser
 import CIB
+import CIBAttributes
 import CIBFiles
 import CRMCore
 import ChildProcess
@@ -165,6 +167,8 @@ enum Event: Sendable {
     case executorResult(OperationResult)
     /// The DC's transition run asked to be ticked (stale generations are dropped).
     case controllerTick(generation: Int)
+    case attributeTable(reply: AdminReply)
+    case attributeApply([AttributeChangeLine], reply: AdminReply)
     case ended(source: String, error: String?)
     case terminate
 }
@@ -232,8 +236,10 @@ final class Daemon: Sendable {
                       executorSettings: ExecutorSettings) async throws -> Daemon {
         let map = try await ClusterMap.connect()
         let configured: [ClusterNode]
+        let clusterName: String?
         do {
             configured = try await map.nodes()
+            clusterName = try await map.clusterName()
         } catch {
             await map.close()
             throw error
@@ -250,7 +256,8 @@ final class Daemon: Sendable {
         }
         let local = Member(nodeID: group.localNodeID, pid: UInt32(getpid()))
         var settings = NodeCore.Settings(local: local, nodelist: nodelist, dcDeadtime: dcDeadtime, initialClusterOptions: clusterOptions,
-                                         digestEveryWriteBytesMax: digestEveryWriteBytes)
+                                         digestEveryWriteBytesMax: digestEveryWriteBytes, clusterName: clusterName,
+                                         writesControllerEntries: true)
         settings.runsResources = true
         let core = NodeCore(settings: settings, cib: cib)
         log("node \(local.nodeID) pid \(local.pid) joined group \(name); nodelist \(nodelist.map { "\($0.name)=\($0.nodeID)" }.joined(separator: " "))")
@@ -449,6 +456,16 @@ struct Loop {
                 let directives = controller.tick(now: daemon.now)
                 self.controller = controller
                 await performController(directives)
+            case .attributeTable(let reply):
+                do {
+                    var table = CIBAttributes.table(of: try CIB(xml: try core.cibQuery()))
+                    table.localNode = core.status().localName
+                    reply.send(table.text)
+                } catch {
+                    reply.send("error: \(error)\n")
+                }
+            case .attributeApply(let changes, let reply):
+                await apply(changes, reply: reply)
             case .ended(let source, let error):
                 log("\(source) ended\(error.map { ": \($0)" } ?? "") — corosync gone; exiting for a restart")
                 return 1
@@ -464,6 +481,45 @@ struct Loop {
             publish()
         }
         return 1
+    }
+
+    /// The agent tools' changes: transient attributes to the DC (one request each), the
+    /// permanent ones and cluster options one CIB patch, written as crm_attribute writes them
+    /// (CIBAttributes). The reply: "accepted", or the CIB write's acknowledgement.
+    mutating func apply(_ changes: [AttributeChangeLine], reply: AdminReply) async {
+        var directives: [NodeCore.Directive] = []
+        var configuration: [AttributeChangeLine] = []
+        do {
+            for change in changes {
+                guard change.key.scope == .status else {
+                    configuration.append(change)
+                    continue
+                }
+                guard let node = core.settings.nodelist.first(where: { $0.name == change.key.node }) else {
+                    throw CIBRequestError("status: no node named \(change.key.node) in the nodelist")
+                }
+                directives += try core.requestAttribute(.node(node.nodeID), name: change.key.name, value: change.value)
+            }
+            if configuration.isEmpty {
+                reply.send("accepted\n")
+            } else {
+                var edited = try CIB(xml: core.cib.document)
+                let before = CIBAttributes.table(of: edited)
+                var after = before
+                for change in configuration { try after.set(change.key, change.value) }
+                try CIBAttributes.apply(from: before, to: after, in: &edited)
+                guard let patch = try Patchset.make(from: core.cib.document, to: edited.xml, asCIB: true, withDigest: false) else {
+                    reply.send("accepted\n")
+                    return await perform(directives)
+                }
+                let (requestID, written) = try core.requestCIB(.patch(patch.text()))
+                cibReplies[requestID] = reply
+                directives += written
+            }
+        } catch {
+            reply.send("error: \(error)\n")
+        }
+        await perform(directives)
     }
 
     mutating func perform(_ directives: [NodeCore.Directive]) async {
@@ -506,7 +562,9 @@ struct Loop {
             case .cibCommitted(let version):
                 let now = nowMilliseconds()
                 daemon.timing.withLock { $0.lastCIBCommitMilliseconds = now }
-                daemon.writer.post(core.cib.document, version: version)
+                // What a majority holds (a write applied here but not yet acknowledged may be
+                // rolled back at a split): never a CIB that could lose against the majority's.
+                daemon.writer.post(core.confirmedCIB.document, version: version)
             case .garbage(let sender, let reason):
                 log("dropped a message from \(sender): \(reason)")
             case .execute(let request):

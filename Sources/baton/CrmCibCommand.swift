@@ -24,7 +24,8 @@ struct CrmCib: AsyncParsableCommand {
     }
 }
 
-/// `baton crm cib diff -o OLD -n NEW`: what `crm_diff -o OLD -n NEW` prints.
+/// `baton crm cib diff -o OLD -n NEW`: what `crm_diff -o OLD -n NEW` prints; `-o OLD -p PATCH`:
+/// what `crm_diff -o OLD -p PATCH` prints (as `baton crm cib patch -o -p`).
 struct CrmCibDiff: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
@@ -34,20 +35,26 @@ struct CrmCibDiff: ParsableCommand {
             escaping. With -c, attribute reordering is not a change and the target's versioned digest is \
             included (crm_diff -c). Only format 2 is written (crm_diff writes format 1 for documents whose \
             crm_feature_set is below 3.0.9 or missing). Exit status as crm_diff's: 0 no difference \
-            (nothing printed), 1 differences printed.
+            (nothing printed), 1 differences printed. With -p PATCH instead of -n: the patchset applied to \
+            OLD, printed as crm_diff -o OLD -p PATCH prints it (exit 0; 1 when it does not apply).
             """)
 
     @Option(name: [.customShort("o"), .customLong("original")], help: "The original document.") var original: String
-    @Option(name: [.customShort("n"), .customLong("new")], help: "The new document.") var new: String
+    @Option(name: [.customShort("n"), .customLong("new")], help: "The new document.") var new: String?
+    @Option(name: [.customShort("p"), .customLong("patch")], help: "Apply this v2 patchset to the original instead.") var patch: String?
     @Flag(name: [.customShort("c"), .customLong("cib")], help: "Compare as a CIB: digest included, attribute order ignored.")
     var asCIB = false
     @Flag(name: [.customShort("u"), .customLong("no-version")], help: "Leave the version details out.") var noVersion = false
 
     func validate() throws {
         if asCIB && noVersion { throw ValidationError("-u/--no-version is incompatible with -c/--cib") }
+        guard (new == nil) != (patch == nil) else { throw ValidationError("give -n NEW (print the patchset) or -p PATCH (apply it), one of them") }
+        if patch != nil && noVersion { throw ValidationError("-u/--no-version goes with -n NEW") }
     }
 
     func run() throws {
+        if let patch { return try CrmCibPatch.applyOffline(original: original, patch: patch, asCIB: asCIB) }
+        guard let new else { throw ValidationError("-n NEW is needed") }
         let old = try CrmCib.readDocument(original)
         var target = try CrmCib.readDocument(new)
         if noVersion {
@@ -99,10 +106,18 @@ struct CrmCibPatch: ParsableCommand {
             return
         }
         guard let original, let patch else { throw ValidationError("-o and -p are both needed") }
+        try Self.applyOffline(original: original, patch: patch, asCIB: asCIB)
+    }
+
+    /// `crm_diff -o ORIGINAL -p PATCH [-c]`: the result printed as crm_diff prints it.
+    static func applyOffline(original: String, patch: String, asCIB: Bool) throws {
         let document = try CrmCib.readDocument(original)
         let patchset: Patchset
-        do { patchset = try Patchset(xml: CrmCib.readDocument(patch)) } catch let error as PatchsetError {
-            throw ValidationError("\(patch): \(error)")
+        do { patchset = try Patchset(xml: CrmCib.readDocument(patch)) } catch {
+            // crm_diff exits 1 for a patchset it cannot read or use, as for one that does not
+            // apply (its own -c output can hold an unescaped '<' in a value: unreadable).
+            FileHandle.standardError.write(Data("Could not apply patch \(patch): \(error)\n".utf8))
+            throw ExitCode(1)
         }
         do {
             let result = try patchset.apply(to: document, checkVersion: asCIB)

@@ -149,7 +149,7 @@ struct CrmdTests {
             }
             let text = try await bed.testbed.exec(1, [Paths.baton, "crm", "status", "--socket", bed.socket(1)])
             #expect(text.status == 0)
-            #expect(text.output.contains("Cluster Summary:\n  * Stack: corosync\n  * Current DC: node1 (baton-crmd) - partition with quorum\n"))
+            #expect(text.output.contains("Cluster Summary:\n  * Stack: corosync\n  * Current DC: node1 (version \(ControllerEntries.dcVersion)) - partition with quorum\n"), "\(text.output)")
             #expect(text.output.contains("Node List:\n  * Online: [ node1 node2 ]\n  * OFFLINE: [ node3 ]\n"), "\(text.output)")
         }
     }
@@ -163,11 +163,11 @@ struct CrmdTests {
             try bed.launch([1, 2, 3])
             let dc = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
             let initial = try await bed.waitForOneCIB(on: [1, 2, 3])
-            #expect(initial == "0.1.0", "the --cib seed everywhere")
+            #expect(initial == "0.3.0", "the --cib seed everywhere, with the DC's two writes (ControllerEntries: crm_config, nodes)")
             let writer = [1, 2, 3].first { $0 != Int(dc.nodeID.rawValue) }!
             let resources = try bed.file("resources.xml", "<resources><primitive id=\"web\" class=\"ocf\" provider=\"heartbeat\" type=\"apache\"/></resources>")
             let written = try await bed.cib(writer, ["replace", "-o", "resources", "--xml-file", resources])
-            #expect(written.status == 0 && written.output == "ok 0.2.0\n", "\(written.output)")
+            #expect(written.status == 0 && written.output == "ok 0.4.0\n", "\(written.output)")
             // Acknowledged on the writer means applied there; the others within the wait.
             #expect(try await bed.resourceIDs(writer) == ["web"])
             try await bed.waitForOneCIB(on: [1, 2, 3])
@@ -177,7 +177,7 @@ struct CrmdTests {
                 var stored = ""
                 try await waitUntil("node\(node)'s cib.xml holds the write") {
                     stored = (try? String(contentsOfFile: bed.cibDirectory(node) + "/cib.xml", encoding: .utf8)) ?? ""
-                    return CrmdBed.primitiveIDs(stored) == ["web"] && stored.contains("epoch=\"2\"")
+                    return CrmdBed.primitiveIDs(stored) == ["web"] && stored.contains("epoch=\"4\"")
                 }
                 #expect(!stored.contains("node_state"), "the status section is never written")
                 let signature = try String(contentsOfFile: bed.cibDirectory(node) + "/cib.xml.sig", encoding: .utf8)
@@ -193,10 +193,10 @@ struct CrmdTests {
             let rest = [1, 2, 3].filter { $0 != victim }
             let more = try bed.file("more.xml", "<resources><primitive id=\"web\" class=\"ocf\" provider=\"heartbeat\" type=\"apache\"/><primitive id=\"db\" class=\"ocf\" provider=\"heartbeat\" type=\"pgsql\"/></resources>")
             let second = try await bed.cib(rest[1], ["replace", "-o", "resources", "-x", more])
-            #expect(second.status == 0 && second.output == "ok 0.3.0\n", "\(second.output)")
+            #expect(second.status == 0 && second.output == "ok 0.5.0\n", "\(second.output)")
             try bed.launch([victim])
             _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
-            #expect(try await bed.waitForOneCIB(on: [1, 2, 3]) == "0.3.0")
+            #expect(try await bed.waitForOneCIB(on: [1, 2, 3]) == "0.5.0")
             #expect(try await bed.resourceIDs(victim) == ["web", "db"])
             #expect(try await bed.status(victim).cibSyncsTaken == 1)
             try await waitUntil("node\(victim)'s new cib.xml") {
@@ -218,7 +218,7 @@ struct CrmdTests {
             try text.replacingOccurrences(of: "type=\"pgsql\"", with: "type=\"mysql\"").write(toFile: damaged, atomically: true, encoding: .utf8)
             try bed.launch([1, 2, 3])
             _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
-            #expect(try await bed.waitForOneCIB(on: [1, 2, 3]) == "0.3.0")
+            #expect(try await bed.waitForOneCIB(on: [1, 2, 3]) == "0.5.0")
             for node in 1...3 { #expect(try await bed.resourceIDs(node) == ["web", "db"], "node\(node) after the restart") }
             let log = try String(contentsOfFile: "\(bed.testbed.directory)/node\(rest[0])/crmd.log", encoding: .utf8)
             #expect(log.contains("\(damaged) does not match its signature"), "\(log.suffix(2000))")
@@ -253,12 +253,12 @@ struct CrmdTests {
             for node in 1...2 { #expect(try await bed.resourceIDs(node) == acknowledged, "node\(node) before the heal") }
             try await bed.testbed.script(["heal", "3"])
             _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
-            // The majority's three writes (0.4.0, as Pacemaker's CIB would be), then the held one.
+            // The DC's two writes and the majority's three (0.6.0), then the held one.
             try await waitUntil("the held write made after the heal on every node") {
                 for node in 1...3 { guard (try? await bed.resourceIDs(node)) == ["lonely"] else { return false } }
                 return true
             }
-            #expect(try await bed.waitForOneCIB(on: [1, 2, 3]) == "0.5.0")
+            #expect(try await bed.waitForOneCIB(on: [1, 2, 3]) == "0.7.0")
         }
     }
 
@@ -450,9 +450,9 @@ final class CrmdBed: Sendable {
         for node in daemons.withLock({ Array($0.keys) }).sorted() { await stopDaemon(node) }
     }
 
-    /// `baton crm status --output json` on a node, decoded.
+    /// `baton crm status --node --output json` on a node, decoded.
     func status(_ node: Int) async throws -> NodeStatus {
-        let result = try await run([Paths.baton, "crm", "status", "--output", "json", "--socket", socket(node)])
+        let result = try await run([Paths.baton, "crm", "status", "--node", "--output", "json", "--socket", socket(node)])
         guard result.status == 0 else { throw TestFailure("baton crm status on node\(node) exited \(result.status): \(result.output)") }
         do {
             return try JSONDecoder().decode(NodeStatus.self, from: Data(result.output.utf8))

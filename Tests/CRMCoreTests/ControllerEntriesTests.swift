@@ -1,0 +1,70 @@
+@testable import CRMCore
+import CIB
+import Foundation
+import Testing
+
+/// What the DC writes as Pacemaker's controller does, and the cluster options every node reads
+/// back from crm_config after each CIB change.
+@Suite struct ControllerEntriesTests {
+    let nodelist = (1...3).map { ConfiguredNode(nodeID: NodeID(UInt32($0)), name: "node\($0)") }
+
+    @Test func anEmptyCIBGetsTheNodesAndTheBootstrapOptionsOnceOnly() throws {
+        var replica = CIBReplica.empty
+        let writes = ControllerEntries.writes(for: replica.document, nodelist: nodelist, clusterName: "site-a")
+        #expect(writes.count == 2)
+        for operation in writes {
+            let (next, _) = try #require(try replica.execute(operation, withDigest: false))
+            replica = next
+        }
+        #expect(ControllerEntries.writes(for: replica.document, nodelist: nodelist, clusterName: "site-a").isEmpty)
+        let cib = try CIB(xml: replica.document)
+        #expect(cib.configuration.nodes.map(\.uname) == ["node1", "node2", "node3"])
+        #expect(cib.configuration.nodes.map(\.id) == ["1", "2", "3"])
+        #expect(cib.configuration.clusterProperty("dc-version") == ControllerEntries.dcVersion)
+        #expect(cib.configuration.clusterProperty("cluster-infrastructure") == "corosync")
+        #expect(cib.configuration.clusterProperty("cluster-name") == "site-a")
+        #expect(replica.version == CIBVersion(adminEpoch: 0, epoch: 2, numUpdates: 0))
+        // A renamed node and an admin's own value of an owned option are corrected; other
+        // options and nodes stay.
+        var document = replica.document
+        let text = XMLCodec.serialize(document).replacingOccurrences(of: "uname=\"node2\"", with: "uname=\"old\"")
+            .replacingOccurrences(of: "value=\"corosync\"", with: "value=\"heartbeat\"")
+        document = try XMLCodec.parse(text)
+        let fixes = ControllerEntries.writes(for: document, nodelist: nodelist, clusterName: "site-a")
+        #expect(fixes.count == 2)
+    }
+
+    @Test func theDCWritesItsEntriesWhenItSettles() {
+        var bed = Harness(nodes: 3)
+        let members = (1...3).map { Harness.member($0) }
+        for member in members {
+            bed.cores[member] = NodeCore(settings: .init(local: member, nodelist: bed.nodelist, dcDeadtime: bed.dcDeadtime,
+                                                         clusterName: "site-a", writesControllerEntries: true))
+        }
+        bed.partitions = [[]]
+        bed.queues = [[]]
+        bed.changeView(0, members: members, joined: members, left: [])
+        bed.deliverAll()
+        for member in members {
+            let document = bed.core(member).cib.document
+            #expect(ControllerEntries.clusterOption("dc-version", in: document) == ControllerEntries.dcVersion, "\(member)")
+            #expect(ControllerEntries.writes(for: document, nodelist: bed.nodelist, clusterName: "site-a").isEmpty)
+        }
+        #expect(bed.sameCIB(members))
+    }
+
+    /// Before: no-quorum-policy came from the CIB at start and `attribute cluster` only; a CIB
+    /// write that set it left every node with the old policy.
+    @Test func noQuorumPolicyFollowsTheCIBAfterEveryWrite() throws {
+        var bed = Harness(nodes: 3)
+        let members = (1...3).map { Harness.member($0) }
+        bed.start(members)
+        bed.deliverAll()
+        #expect(bed.core(members[0]).noQuorumPolicy == "stop")
+        let crmConfig = "<crm_config><cluster_property_set id='cib-bootstrap-options'>"
+            + "<nvpair id='nqp' name='no-quorum-policy' value='freeze'/></cluster_property_set></crm_config>"
+        try bed.request(members[2]) { try $0.requestCIB(.replace(scope: "crm_config", xml: crmConfig)).directives }
+        bed.deliverAll()
+        for member in members { #expect(bed.core(member).noQuorumPolicy == "freeze", "\(member)") }
+    }
+}
