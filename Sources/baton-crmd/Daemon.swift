@@ -3,6 +3,7 @@
 // out its directives (CPG sends, timers, logs) and answers the local admin socket.
 import AgentTools
 import ArgumentParser
+import BatonVersion
 import CIB
 import CIBAttributes
 import CIBFiles
@@ -18,11 +19,12 @@ import Synchronization
 struct CrmdCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton-crmd",
-        abstract: "Baton's node daemon: membership, quorum, the DC and node attributes over Corosync (one per node).",
+        abstract: "Baton's node daemon: membership, quorum, the DC, node attributes and resources over Corosync (one per node).",
         discussion: """
             Exits 1 when corosync goes away (systemd restarts it, as pacemakerd restarts its daemons), 0 on SIGTERM \
             after leaving the group. Admin socket: root only; `baton crm status` reads it.
-            """
+            """,
+        version: BatonVersion.version
     )
 
     @Option(help: "The CPG group of the cluster's baton-crmd processes.") var group = "baton-crmd"
