@@ -100,7 +100,7 @@ extension EndToEnd {
                 #expect(head.headers.contains("Content-Length: ") && !head.headers.contains("Content-Length: 0"), "\(head.headers)")
                 let post = try await Self.request("POST", port: metricsPort)
                 #expect(post.status == 405 && post.headers.contains("Allow: GET, HEAD"), "\(post)")
-                let other = try await Self.request("GET", port: metricsPort, path: "/")
+                let other = try await Self.request("GET", port: metricsPort, path: "/nothing")
                 #expect(other.status == 404, "\(other)")
                 print("metrics: \(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.count) samples; promtool check metrics exit \(lint.status); own certificate expires \(expected.first.map { Int($0) } ?? 0)")
             }

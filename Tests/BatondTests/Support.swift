@@ -305,7 +305,7 @@ final class Cluster: @unchecked Sendable {
         try await waitUntil("every member's quiet period of a start without state ended", within: limit, interval: .milliseconds(50)) {
             for name in self.daemons.keys {
                 let log = (try? String(contentsOfFile: self.logPath(name), encoding: .utf8)) ?? ""
-                let quiet = log.components(separatedBy: "started without state: no votes until").count - 1
+                let quiet = log.components(separatedBy: "started without state: no votes for").count - 1
                 let ended = log.components(separatedBy: "quiet period ended").count - 1
                 if ended < quiet { return false }
             }
