@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "batond",
             dependencies: [
-                "TicketDaemon", "BatonConfig", "TLSTransport", "ChildProcess", "BatonVersion",
+                "TicketDaemon", "TicketCore", "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "ChildProcess", "BatonVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -41,12 +41,14 @@ struct AdminAudit {
     }
 
     /// A request arrives: a change is remembered until answered; returns what to log and at
-    /// which level.
-    mutating func request(_ request: ClientRequest, client: UInt64) -> (Logger.Level, Logger.Message, Logger.Metadata) {
-        let who = asker(client)
+    /// which level, nil for a query when `queriesLogged` is false (the logger's level is above
+    /// debug: monitoring's queries every few seconds then cost no string building).
+    mutating func request(_ request: ClientRequest, client: UInt64, queriesLogged: Bool) -> (Logger.Level, Logger.Message, Logger.Metadata)? {
         guard let change = AdminAudit.describeChange(request.command) else {
-            return (.debug, "admin query", ["admin.asker": .string(who), "admin.command": .string(String("\(request.command)".prefix(160)))])
+            guard queriesLogged else { return nil }
+            return (.debug, "admin query", ["admin.asker": .string(asker(client)), "admin.command": .string(String("\(request.command)".prefix(160)))])
         }
+        let who = asker(client)
         if waiting[client, default: [:]].count < 64 { waiting[client, default: [:]][request.id] = change }
         return (.notice, "admin command", ["admin.asker": .string(who), "admin.command": .string(change)])
     }

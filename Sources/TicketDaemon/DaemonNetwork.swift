@@ -304,8 +304,9 @@ extension TicketDaemon {
             return
         }
         metrics.clientRequests += 1
-        let (level, message, fields) = audit.request(request, client: client)
-        logger.log(level: level, message, metadata: fields)
+        if let (level, message, fields) = audit.request(request, client: client, queriesLogged: logger.logLevel <= .debug) {
+            logger.log(level: level, message, metadata: fields)
+        }
         let now = SystemClock.now()
         if request.command == .peers {
             answer(DaemonCore.ClientToken(client), ClientReply(id: request.id, body: .peers(peerSummaries(now: now))))

@@ -280,6 +280,17 @@ public final class CrmTicketBackEnd: SiteBackEnd, @unchecked Sendable {
         runner.run(spec(["--ticket", name, "--set-attr", "expires", "--attr-value", String(value)])) { _ in self.refreshNext() }
     }
 
+    /// Whether the CIB has the ticket granted (`crm_ticket -t T -G granted --quiet`: "true";
+    /// crm_ticket's 105, no such ticket or attribute, is not granted).
+    public func grantedInCIB(_ ticket: String) async throws(BackEndError) -> Bool {
+        let outcome = await runner.run(spec(["--ticket", ticket, "--get-attr", "granted", "--quiet"]))
+        switch outcome.exit {
+        case .exited(0): return outcome.standardOutputText.trimmingCharacters(in: .whitespacesAndNewlines) == "true"
+        case .exited(105): return false
+        default: throw BackEndError("\(program) --ticket \(ticket) --get-attr granted \(outcome.failureDetail)")
+        }
+    }
+
     public func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void) {
         var invocations: [[String]] = []
         switch change.kind {

@@ -43,6 +43,10 @@ struct Batond: AsyncParsableCommand {
     @Option(help: "Site quorum: corosync (follow the local node's quorum; losing it releases held tickets) or none.")
     var siteQuorum = "none"
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
+    @Option(help: ArgumentHelp(
+        "Take over from booth: write this member's state from FILE, `booth list`'s output saved before booth stopped, then exit (- reads stdin).",
+        discussion: "Once per member, before batond's first start there and within booth's lease; see the README's \"Coming from booth\"."))
+    var adoptBooth: String?
 
     func run() async throws {
         var logger = Logger(label: "batond") { DaemonLogHandler(label: $0) }
@@ -112,6 +116,18 @@ struct Batond: AsyncParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("batond: \(error)\n".utf8))
             throw ExitCode(1)
+        }
+        if let adoptBooth {
+            do {
+                let report = try await BoothAdoption.adopt(
+                    listFile: adoptBooth, plan: plan, stateDirectory: stateDirectory, backEnd: siteBackEnd)
+                print(report, terminator: "")
+            } catch {
+                FileHandle.standardError.write(Data("batond: --adopt-booth: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            withExtendedLifetime(claim) {}
+            return
         }
         let daemon: TicketDaemon
         do {
