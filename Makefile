@@ -19,6 +19,8 @@ TEST_PACKAGES += prometheus
 TEST_PACKAGES += chromium
 # make deb's package is built, linted and unpacked by the install test.
 TEST_PACKAGES += dpkg-dev lintian
+# ... and installed into a fresh Debian 12 root made by mmdebstrap from Debian's archive.
+TEST_PACKAGES += mmdebstrap
 
 .PHONY: demo test build bench bench-quick scheduler-bench install deb
 # `make install [DESTDIR=staging-root] [PREFIX=/usr]`: release builds, then scripts/install

@@ -52,6 +52,8 @@ let package = Package(
     targets: [
         // Pure: the suite's version, one constant every binary prints with --version.
         .target(name: "BatonVersion"),
+        // The daemons' log lines (batond, baton-crmd): syslog priorities for the journal, logfmt fields.
+        .target(name: "DaemonLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Pure: the per-ticket lease election (instance / directives).
         .target(name: "TicketElection", swiftSettings: optimizedEvenInDebug),
         // Pure: the simulation kernel (virtual time, seeded queue, nodes, network, CPG-like
@@ -73,6 +75,7 @@ let package = Package(
             name: "TicketDaemon",
             dependencies: [
                 "TicketCore", "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync", "ChildProcess", "BatonVersion",
+                "DaemonLogging",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "batond",
             dependencies: [
-                "TicketDaemon", "TicketCore", "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "ChildProcess", "BatonVersion",
+                "TicketDaemon", "TicketCore", "TicketElection", "TicketWire", "DaemonLogging", "BatonConfig", "TLSTransport", "ChildProcess", "BatonVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -140,7 +143,7 @@ let package = Package(
                     exclude: ["Transcripts"]),  // read from the source tree by path (#filePath), not bundled
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
         .testTarget(name: "StyleTests"),
-        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "TicketCore", "TicketElection", "TicketWire", "SeededRandom", "TestSupport",
+        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "DaemonLogging", "TicketCore", "TicketElection", "TicketWire", "SeededRandom", "TestSupport",
                                                              .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
         // Pure: booth.conf-compatible configuration parser and validator. No I/O but the
@@ -300,6 +303,7 @@ let package = Package(
         .executableTarget(
             name: "baton-crmd",
             dependencies: ["CRMCore", "Corosync", "CIB", "CIBFiles", "ChildProcess", "Executor", "ExecutorShell", "AgentTools", "CIBAttributes", "BatonVersion",
+                           "DaemonLogging", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/baton-crmd",
             linkerSettings: staticSwiftRuntime

@@ -11,6 +11,7 @@ import TLSTransport
 import TicketCore
 import TicketElection
 import TicketWire
+import DaemonLogging
 
 /// batond: the shell around `DaemonCore`. Everything mutable lives on one NIO event loop
 /// (booth's single loop, without its globals): peer connections, the admin socket, timers

@@ -8,11 +8,13 @@ import CIB
 import CIBAttributes
 import CIBFiles
 import CRMCore
+import DaemonLogging
 import ChildProcess
 import Corosync
 import Executor
 import ExecutorShell
 import Foundation
+import Logging
 import Synchronization
 
 @main
@@ -62,7 +64,7 @@ struct CrmdCommand: AsyncParsableCommand {
         do {
             replica = try Self.loadCIB(store, seed: cib)
         } catch {
-            log("cannot start: \(error)")
+            log("cannot start: \(error)", .error)
             throw ExitCode(1)
         }
         let options = Self.clusterOptions(of: replica.document)
@@ -81,7 +83,7 @@ struct CrmdCommand: AsyncParsableCommand {
                                             clusterOptions: options, cib: replica, store: store, digestEveryWriteBytes: digestEveryWriteBytes,
                                             executorSettings: executorSettings)
         } catch {
-            log("cannot start: \(error)")
+            log("cannot start: \(error)", .error)
             throw ExitCode(1)
         }
         let code = await daemon.run()
@@ -148,10 +150,14 @@ enum CrmdDefaults {
     static let cibDirectory = "/var/lib/baton/crmd"
 }
 
-func log(_ message: String) {
-    let now = Date()
-    let stamp = ISO8601DateFormatter.string(from: now, timeZone: .current, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
-    FileHandle.standardError.write(Data("\(stamp) baton-crmd[\(getpid())]: \(message)\n".utf8))
+/// Under systemd (the journal reads stderr) a line starts with its syslog priority and has no
+/// timestamp; elsewhere `TIME LEVEL baton-crmd: message` (batond's form, DaemonLogging).
+let logToJournal = DaemonLogHandler.stderrIsJournal()
+
+func log(_ message: String, _ level: Logger.Level = .info) {
+    let line = DaemonLogHandler.line(level: level, message: message, metadata: [:], label: "baton-crmd",
+                                     time: logToJournal ? nil : DaemonLogHandler.timestamp())
+    FileHandle.standardError.write(Data(line.utf8))
 }
 
 func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
@@ -282,7 +288,7 @@ final class Daemon: Sendable {
         do {
             signals = try SignalWatch(signals: [SIGTERM, SIGINT]) { _ in self.feed(.terminate) }
         } catch {
-            log("cannot watch SIGTERM/SIGINT: \(error)")
+            log("cannot watch SIGTERM/SIGINT: \(error)", .error)
             return 1
         }
         admin.serve(self)
@@ -469,15 +475,15 @@ struct Loop {
             case .attributeApply(let changes, let reply):
                 await apply(changes, reply: reply)
             case .ended(let source, let error):
-                log("\(source) ended\(error.map { ": \($0)" } ?? "") — corosync gone; exiting for a restart")
+                log("\(source) ended\(error.map { ": \($0)" } ?? "") — corosync gone; exiting for a restart", .error)
                 return 1
             case .terminate:
-                log("SIGTERM: leaving the group")
+                log("SIGTERM: leaving the group", .notice)
                 return 0
             }
             await driveController()
             if daemon.hasOverflowed {
-                log("more than \(Daemon.eventsQueuedMax) events waited for the loop: exiting for a restart")
+                log("more than \(Daemon.eventsQueuedMax) events waited for the loop: exiting for a restart", .critical)
                 return 1
             }
             publish()
@@ -530,14 +536,14 @@ struct Loop {
             case .broadcast(let message):
                 if case .resourceHistory(let report) = message { log("resource history report sent (\(report.lrm.count) bytes)") }
                 guard let bytes = MessageWire.encodedIfFits(message) else {
-                    log("not sent: a \(message) over \(MessageWire.messageBytesMax) bytes")
+                    log("not sent: a \(message) over \(MessageWire.messageBytesMax) bytes", .error)
                     continue
                 }
                 do {
                     try await daemon.group.send(bytes)
                 } catch {
                     // The group's event stream ends with the same error and the loop exits.
-                    log("send failed: \(error)")
+                    log("send failed: \(error)", .error)
                 }
             case .startTimer(let kind, let duration):
                 runningTimers[kind] = nextGeneration
@@ -549,17 +555,17 @@ struct Loop {
             case .dcChanged(let from, let to):
                 let now = nowMilliseconds()
                 daemon.timing.withLock { $0.dcSinceMilliseconds = to == nil ? nil : now }
-                log("DC: \(from.map(\.description) ?? "none") -> \(to.map(\.description) ?? "none")")
+                log("DC: \(from.map(\.description) ?? "none") -> \(to.map(\.description) ?? "none")", .notice)
             case .quorumChanged(let quorate):
                 let now = nowMilliseconds()
                 daemon.timing.withLock { $0.quorateSinceMilliseconds = quorate ? now : nil }
-                log(quorate ? "partition with quorum" : "partition WITHOUT quorum (no-quorum-policy=\(core.noQuorumPolicy))")
+                log(quorate ? "partition with quorum" : "partition WITHOUT quorum (no-quorum-policy=\(core.noQuorumPolicy))", quorate ? .notice : .warning)
             case .cibApplied(let write):
                 if write.origin == core.local, let reply = cibReplies.removeValue(forKey: write.requestID) {
                     reply.send("ok \(core.cib.version)\n")
                 }
             case .cibRefused(let requestID, let reason):
-                log("CIB write \(requestID) refused by the DC: \(reason)")
+                log("CIB write \(requestID) refused by the DC: \(reason)", .warning)
                 cibReplies.removeValue(forKey: requestID)?.send("error: \(reason)\n")
             case .cibCommitted(let version):
                 let now = nowMilliseconds()
@@ -568,7 +574,7 @@ struct Loop {
                 // rolled back at a split): never a CIB that could lose against the majority's.
                 daemon.writer.post(core.confirmedCIB.document, version: version)
             case .garbage(let sender, let reason):
-                log("dropped a message from \(sender): \(reason)")
+                log("dropped a message from \(sender): \(reason)", .warning)
             case .execute(let request):
                 await execute(request)
             case .resourceResult(let result):
@@ -613,7 +619,7 @@ struct Loop {
                 for node in core.settings.nodelist { nodes[node.name] = node.nodeID }
                 directives = controller.schedule(cib, nodes: nodes, now: daemon.now, wallClockSeconds: Int(Date().timeIntervalSince1970))
             } catch {
-                log("the scheduler cannot read the CIB: \(error)")
+                log("the scheduler cannot read the CIB: \(error)", .error)
             }
         }
         self.controller = controller
@@ -725,7 +731,7 @@ final class CIBWriter: Sendable {
                     let now = nowMilliseconds()
                     state.withLock { $0.lastSaved = now }
                 } catch {
-                    log("CIB \(next.version) NOT saved: \(error)")
+                    log("CIB \(next.version) NOT saved: \(error)", .error)
                 }
             }
             if finished {

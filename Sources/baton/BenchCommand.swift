@@ -46,7 +46,7 @@ struct Bench: ParsableCommand {
         let ticketCount = tickets ?? (quick ? 1000 : 10_000)
         let steadySeconds = steady ?? (quick ? 15 : 60)
         let skipped = Set(skip.split(separator: ",").map(String.init))
-        let daemon = batond ?? (URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path + "/batond")
+        let daemon = batond ?? (executableDirectory() + "/batond")
         guard FileManager.default.isExecutableFile(atPath: daemon) else { throw BenchError("no batond at \(daemon) (build it, or give --batond)") }
         guard FileManager.default.isExecutableFile(atPath: pkiScript) else { throw BenchError("no \(pkiScript) (run from the repository root, or give --pki-script)") }
         var template = Array("/tmp/baton-bench-XXXXXX".utf8CString)
@@ -138,7 +138,7 @@ struct Bench: ParsableCommand {
         }
         // The CLI's wall time, process start-up included (fewer runs: each is a process).
         var cliTimes: [Duration] = []
-        let baton = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        let baton = ownExecutable()
         for _ in 0..<max(5, cycles / 10) {
             let start = ContinuousClock.now
             try runProcess(baton, ["grant", "-w", "-C", "--socket", cluster.socket("site-a"), "ticketA"])

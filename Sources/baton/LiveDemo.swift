@@ -27,10 +27,8 @@ struct LiveDemo {
     init(repository: URL, verbose: Bool) throws {
         self.repository = repository
         self.verbose = verbose
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let binaries = executable.deletingLastPathComponent()
-        batond = binaries.appendingPathComponent("batond").path
-        baton = executable.path
+        batond = executableDirectory() + "/batond"
+        baton = ownExecutable()
         guard FileManager.default.isExecutableFile(atPath: batond) else {
             throw DemoError(description: "batond is not next to baton (\(batond)): build both (swift build -c release)")
         }

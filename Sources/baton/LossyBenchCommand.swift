@@ -46,7 +46,7 @@ struct LossyBench: ParsableCommand {
     }
 
     func run() throws {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let here = executableDirectory()
         let daemon = batond ?? here + "/batond"
         let switchPath = switchBinary ?? here + "/baton-impair"
         for (what, path) in [("batond", daemon), ("baton-impair", switchPath), ("impair-bed", bedScript), ("make-test-pki", pkiScript)]

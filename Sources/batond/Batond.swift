@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import TLSTransport
 import TicketDaemon
+import DaemonLogging
 
 /// batond: the Baton ticket manager daemon, for a site or an arbitrator.
 @main

@@ -125,5 +125,24 @@ import TestSupport
         #expect(runs.output.trimmingCharacters(in: .whitespacesAndNewlines) == version, "\(runs)")
         let warnings = made.output.split(separator: "\n").filter { $0.hasPrefix("W: ") }
         print("deb: \(deb.split(separator: "/").last ?? ""); lintian: \(errors.count) errors, \(warnings.count) warnings \(warnings)")
+
+        // Installed with apt into a fresh Debian 12 root (no Swift toolchain there), and the
+        // demo's three batond processes run from it (scripts/fresh-root-check).
+        if let missing = Requirement.executable("/usr/bin/mmdebstrap", "Debian package mmdebstrap") {
+            print("InstallTests: skipping the fresh-root install: \(missing)")
+            return
+        }
+        let started = ContinuousClock.now
+        let fresh = try await TestChild.run([BuildPaths.packageRoot.appendingPathComponent("scripts/fresh-root-check").path, deb],
+                                            timeLimit: Patience.deadline * 20)
+        if fresh.status == 3 {
+            print("InstallTests: skipping the fresh-root install: Debian's archive is out of reach\n\(fresh.output.suffix(2000))")
+            return
+        }
+        #expect(fresh.status == 0, "\(fresh.output.suffix(6000))")
+        #expect(fresh.output.contains("no Swift: yes") && fresh.output.contains("batond --version: \(version)"), "\(fresh.output.suffix(3000))")
+        #expect(fresh.output.contains("was never granted at two sites at once"), "the demo ran to its safety line: \(fresh.output.suffix(3000))")
+        let took = ContinuousClock.now - started
+        print("fresh Debian 12 root: the package installed with its Depends and the demo ran from it in \(took) (mmdebstrap included); demo's last lines:\n\(fresh.output.split(separator: "\n").filter { $0.contains("Safety:") || $0.contains("holds ticket-db") }.joined(separator: "\n"))")
     }
 }

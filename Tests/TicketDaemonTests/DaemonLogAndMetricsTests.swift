@@ -1,5 +1,6 @@
 import Logging
 import Testing
+import DaemonLogging
 @testable import TicketDaemon
 import TicketWire
 

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Logging
 
-/// batond's log lines on stderr. Under systemd, whose journal reads stderr, each line starts
+/// batond's and baton-crmd's log lines on stderr. Under systemd, whose journal reads stderr, each line starts
 /// with its syslog priority (`<6>` info … `<3>` error, sd-daemon(3)'s convention) and carries no
 /// timestamp, the journal adds its own; elsewhere (a terminal, a file) a line is
 /// `TIME LEVEL LABEL: MESSAGE key=value …`. Neither names Swift modules or types.
@@ -59,7 +59,7 @@ public struct DaemonLogHandler: LogHandler {
 
     /// A metadata value as logfmt writes it: bare when it has no space, quote or `=`, else in
     /// double quotes with `"` and `\` escaped, so `key=value` pairs split unambiguously.
-    static func fieldValue(_ value: String) -> String {
+    public static func fieldValue(_ value: String) -> String {
         guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" }) else { return value }
         var quoted = "\""
         for character in value {
@@ -85,7 +85,7 @@ public struct DaemonLogHandler: LogHandler {
     }
 
     /// UTC, to the millisecond: 2026-12-06T20:15:03.123Z.
-    static func timestamp() -> String {
+    public static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
