@@ -1,3 +1,5 @@
+import CRMStatusView
+
 /// An ISO 8601 duration as crm_resource's --lifetime reads it (crm_time_parse_duration):
 /// P[nY][nM][nW][nD][T[nH][nM][nS]]. Pure.
 struct ISODuration: Equatable {
@@ -53,19 +55,19 @@ struct ISODuration: Equatable {
 struct CivilTime: Equatable {
     var year: Int, month: Int, day: Int, secondOfDay: Int
 
+    /// From CrmMonView.utcTime's text ("Sun Dec  6 13:40:00 2026"): one civil-from-days in the project.
     init(_ seconds: Int) {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        secondOfDay = seconds - days * 86_400
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthPrime = (5 * dayOfYear + 2) / 153
-        day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
-        month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
-        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let fields = CrmMonView.utcTime(seconds).split(separator: " ")
+        precondition(fields.count == 5, "CivilTime: utcTime gives weekday, month, day, time, year")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let clock = fields[3].split(separator: ":").compactMap { Int($0) }
+        guard let monthIndex = months.firstIndex(of: String(fields[1])), let day = Int(fields[2]), let year = Int(fields[4]), clock.count == 3 else {
+            preconditionFailure("CivilTime: utcTime's text \(fields)")
+        }
+        self.year = year
+        month = monthIndex + 1
+        self.day = day
+        secondOfDay = clock[0] * 3600 + clock[1] * 60 + clock[2]
     }
 
     /// Seconds since the epoch (days_from_civil).

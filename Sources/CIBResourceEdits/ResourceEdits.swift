@@ -142,12 +142,14 @@ public enum ResourceEdits {
                     promoted = false
                 }
             }
+            // pe__find_active_requires: the first node it is active on, counted only where clean
+            // when it does not need fencing (a fence device on an unclean node: current, count 0).
             var active = target.activeRequiringNodes
+            var current = target.activeNodes.first
             if target.promotable {
                 let promotedNodes = target.promotedNodes
-                if promoted || !promotedNodes.isEmpty { active = promotedNodes }
+                if promoted || !promotedNodes.isEmpty { active = promotedNodes; current = promotedNodes.first }
             }
-            var current = active.count == 1 ? active[0] : nil
             if active.count > 1 {
                 guard target.isClone else {
                     fail(nil, "Resource active on multiple nodes", Exit.multiple)
@@ -196,27 +198,25 @@ public enum ResourceEdits {
             say("WARNING: Creating rsc_location constraint '\(constraint)' with a score of -INFINITY for resource \(id) on \(node).")
             say("\tThis will prevent \(id) from \(promoted ? "being promoted" : "running") on \(node) until the constraint is removed using the clear option or by editing the CIB with an appropriate tool")
             say("\tThis will be the case even if \(node) is the last node in the cluster")
-            var location = XMLElement(name: "rsc_location", attributes: [.init(name: "id", value: constraint), .init(name: "rsc", value: id),
-                                                                         .init(name: "role", value: promoted ? "Promoted" : "Started")])
-            if let end {
-                location.children = [Self.rule(id: "\(constraint)-rule", score: "-INFINITY", node: node, expression: "\(constraint)-expr",
-                                               lifetime: "\(constraint)-lifetime", end: end)]
-            } else {
-                location["node"] = node
-                location["score"] = "-INFINITY"
-            }
-            modifyConstraint(location)
+            location(constraint, id, node: node, score: "-INFINITY", end: end, promoted: promoted,
+                     ids: ("\(constraint)-rule", "\(constraint)-expr", "\(constraint)-lifetime"))
         }
 
         mutating func prefer(_ id: String, on node: String, end: String?, promoted: Bool) {
-            var location = XMLElement(name: "rsc_location", attributes: [.init(name: "id", value: "cli-prefer-\(id)"), .init(name: "rsc", value: id),
+            location("cli-prefer-\(id)", id, node: node, score: "INFINITY", end: end, promoted: promoted,
+                     ids: ("cli-prefer-rule-\(id)", "cli-prefer-expr-\(id)", "cli-prefer-lifetime-end-\(id)"))
+        }
+
+        /// The short form (node, score) without a lifetime, else a rule (#uname eq NODE and now < end).
+        mutating func location(_ constraint: String, _ id: String, node: String, score: String, end: String?, promoted: Bool,
+                               ids: (rule: String, expression: String, lifetime: String)) {
+            var location = XMLElement(name: "rsc_location", attributes: [.init(name: "id", value: constraint), .init(name: "rsc", value: id),
                                                                          .init(name: "role", value: promoted ? "Promoted" : "Started")])
             if let end {
-                location.children = [Self.rule(id: "cli-prefer-rule-\(id)", score: "INFINITY", node: node, expression: "cli-prefer-expr-\(id)",
-                                               lifetime: "cli-prefer-lifetime-end-\(id)", end: end)]
+                location.children = [Self.rule(id: ids.rule, score: score, node: node, expression: ids.expression, lifetime: ids.lifetime, end: end)]
             } else {
                 location["node"] = node
-                location["score"] = "INFINITY"
+                location["score"] = score
             }
             modifyConstraint(location)
         }

@@ -99,12 +99,13 @@ struct ResourceModel {
         resource.children.filter { $0.role == "Promoted" }.flatMap(\.nodes)
     }
 
-    /// Online nodes with a history of this primitive, in the order Pacemaker's known_on table
-    /// (a GLib hash keyed by node name) gives them; every online node when none has one.
+    /// Online nodes with a history of this primitive, in the order crm_resource takes them from
+    /// Pacemaker's known_on table (g_hash_table_get_values: the table's order reversed);
+    /// every online node when none has one.
     var knownOnlineNodes: [String] {
         let online = Set(snapshot.nodes.filter(\.online).map(\.name))
         let known = history.filter { $0.resources.contains(id) || $0.resources.contains(configuredID) }.map(\.node)
         if known.isEmpty { return nodeNames.filter { online.contains($0) } }
-        return GLibHashOrder.order(known).filter { online.contains($0) }
+        return GLibHashOrder.order(known).reversed().filter { online.contains($0) }
     }
 }
