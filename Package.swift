@@ -126,6 +126,7 @@ let package = Package(
                 "CRMCore",
                 "CRMStatusView",
                 "CIBAttributes",
+                "CIBResourceEdits",
                 "AgentTools",
                 "AgentToolsShell",
                 "CRMSimulation",
@@ -246,6 +247,10 @@ let package = Package(
         .target(name: "CRMStatusView", dependencies: ["CIB", "Scheduler", "AgentTools"]),
         // Pure: crm_attribute's edits on a CIB (an AttributeTable read from it, changes written back).
         .target(name: "CIBAttributes", dependencies: ["CIB", "AgentTools"]),
+        // Pure: crm_resource's and crm_ticket's CIB edits (move/ban/clear, meta attributes,
+        // ticket states) on a CIB document, as the stock tools make them on a CIB file.
+        .target(name: "CIBResourceEdits", dependencies: ["CIB", "Scheduler", "AgentTools", "CRMStatusView"]),
+        .testTarget(name: "CIBResourceEditsTests", dependencies: ["CIBResourceEdits", "CIB", "CIBGenerator", "DecoderFuzzing", "TestSupport"]),
         .testTarget(name: "CRMStatusViewTests", dependencies: ["CRMStatusView", "CIBAttributes", "CIB", "Scheduler", "CIBGenerator", "DecoderFuzzing", "AgentTools", "TestSupport"]),
         // Seeded mutation fuzzing of every decoder (frames, journal, config, CIB): a fixed
         // budget in the tests, long runs with `baton fuzz`.

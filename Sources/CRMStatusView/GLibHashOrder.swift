@@ -2,7 +2,7 @@
 /// given order: crm_mon walks its ticket table that way, so `-c` lists tickets in it.
 /// g_str_hash (djb2), index (hash * 11) mod a prime per size, quadratic probing, growth and
 /// shrink as ghash.c does them.
-enum GLibHashOrder {
+public enum GLibHashOrder {
     static let primeModulo: [UInt32] = [1, 2, 3, 7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521,
                                         131_071, 262_139, 524_287, 1_048_573, 2_097_143]
     static let shiftMin = 3
@@ -13,7 +13,7 @@ enum GLibHashOrder {
         return value < 2 ? 2 : value   // 0 and 1 mark unused and deleted slots
     }
 
-    static func order(_ keys: [String]) -> [String] {
+    public static func order(_ keys: [String]) -> [String] {
         var shift = shiftMin
         var slots = [String?](repeating: nil, count: 1 << shift)
         var count = 0

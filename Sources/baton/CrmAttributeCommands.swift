@@ -82,7 +82,7 @@ struct CIBFileAttributeStore: AttributeStore {
     }
 
     /// Same directory, fsync, rename: a reader sees the old CIB or the new one.
-    private func writeAtomically(_ text: String) throws {
+    func writeAtomically(_ text: String) throws {
         let temporary = "\(path).baton-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure(description: "\(temporary): \(String(cString: strerror(errno)))") }

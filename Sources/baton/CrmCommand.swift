@@ -13,6 +13,8 @@ struct CrmCommand: AsyncParsableCommand {
             CrmAttributeCommand.self,
             CrmNodeCommand.self,
             CrmSimulate.self,
+            CrmResourceCommand.self,
+            CrmTicketCommand.self,
         ]
     )
 }

@@ -12,6 +12,7 @@ struct StyleTests {
         "ClusterIdentity", "SimulationKernel", "TicketCore", "TicketSimulation", "TransitionEngine",
         "CRMStatusView", "CIBAttributes", "CRMSimulation", "BatonVersion",
         "QuorumArbiter", "QuorumSimulation",
+        "CIBResourceEdits",
     ]
 
     static func swiftFiles(in directory: String) -> [URL] {
