@@ -132,6 +132,7 @@ let package = Package(
                 "CRMSimulation",
                 "CIBFiles",
                 "QuorumSimulation",
+                "TicketDaemon",  // ProcessMetrics.Stat for the benchmarks' CPU figures
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

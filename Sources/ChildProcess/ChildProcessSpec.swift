@@ -3,13 +3,13 @@
 /// `outputLimit` bytes per stream nor runs past `timeout`.
 public struct ChildProcessSpec: Sendable, Equatable {
     /// An absolute path (no PATH search: an agent or handler runs what the admin named).
-    public var executable: String
+    public var executable: String { didSet { commandBlock = nil } }
     /// argv[1...].
-    public var arguments: [String]
+    public var arguments: [String] { didSet { commandBlock = nil } }
     /// argv[0]; the executable's path when nil.
-    public var argument0: String?
+    public var argument0: String? { didSet { commandBlock = nil } }
     /// The child's whole environment (nothing of ours leaks in unless the caller puts it here).
-    public var environment: [String: String]
+    public var environment: [String: String] { didSet { commandBlock = nil } }
     /// The child's working directory; ours when nil.
     public var workingDirectory: String?
     /// Written to the child's stdin, which is then closed; stdin is /dev/null when empty.
@@ -22,6 +22,9 @@ public struct ChildProcessSpec: Sendable, Equatable {
     public var timeout: Duration?
     /// SIGTERM to SIGKILL; `.zero` sends SIGKILL at once (pacemaker-execd's way).
     public var killGrace: Duration
+    /// argv and envp as C strings, once `prepared()` has built them (dropped when any of the
+    /// four fields they come from changes).
+    var commandBlock: CommandBlock?
 
     public static let outputLimitMax = 64 << 20
     public static let argumentCountMax = 4096
@@ -43,6 +46,26 @@ public struct ChildProcessSpec: Sendable, Equatable {
         self.killGrace = killGrace
     }
 
+    /// The same request with its argv and envp built (and their strings checked) now, once:
+    /// each run of the copy (the executor's recurring monitor, every 10 s) then spawns from them
+    /// with no string work. Changing the executable, arguments or environment drops them.
+    public func prepared() -> ChildProcessSpec {
+        var copy = self
+        copy.commandBlock = makeCommandBlock()
+        return copy
+    }
+
+    func makeCommandBlock() -> CommandBlock {
+        CommandBlock(arguments: [argument0 ?? executable] + arguments, environment: environment)
+    }
+
+    public static func == (left: ChildProcessSpec, right: ChildProcessSpec) -> Bool {
+        left.executable == right.executable && left.arguments == right.arguments && left.argument0 == right.argument0
+            && left.environment == right.environment && left.workingDirectory == right.workingDirectory
+            && left.standardInput == right.standardInput && left.outputLimit == right.outputLimit && left.timeout == right.timeout
+            && left.killGrace == right.killGrace
+    }
+
     /// Why this request cannot be run as given (nil: it can). A NUL inside a string would cut
     /// it short at exec, so it is refused rather than run as something else.
     public var problem: String? {
@@ -52,9 +75,14 @@ public struct ChildProcessSpec: Sendable, Equatable {
         if standardInput.count > Self.standardInputMax { return "\(standardInput.count) bytes of stdin (at most \(Self.standardInputMax))" }
         if let timeout, timeout < .zero { return "negative timeout \(timeout)" }
         if killGrace < .zero { return "negative kill grace \(killGrace)" }
-        let strings = [executable] + arguments + [argument0 ?? "", workingDirectory ?? ""]
-            + environment.flatMap { [$0.key, $0.value] }
-        if strings.contains(where: { $0.utf8.contains(0) }) { return "a NUL byte inside an argument, path or environment entry" }
+        if executable.utf8.contains(0) || (workingDirectory ?? "").utf8.contains(0) {
+            return "a NUL byte inside an argument, path or environment entry"
+        }
+        if let commandBlock { return commandBlock.problem }
+        if (argument0 ?? "").utf8.contains(0) || arguments.contains(where: { $0.utf8.contains(0) })
+            || environment.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {
+            return "a NUL byte inside an argument, path or environment entry"
+        }
         if environment.keys.contains(where: { $0.isEmpty || $0.utf8.contains(UInt8(ascii: "=")) }) {
             return "an environment name that is empty or contains '='"
         }

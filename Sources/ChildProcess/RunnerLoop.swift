@@ -219,16 +219,14 @@ struct RunnerLoop {
         if !spec.standardInput.isEmpty {
             guard baton_pipe(&input, 0) == 0 else { return fail("pipe", baton_errno()) }
         }
-        let argv = [spec.argument0 ?? spec.executable] + spec.arguments
-        let envp = spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        // Built by the caller once for a command it runs again and again, else here.
+        let command = spec.commandBlock ?? spec.makeCommandBlock()
         var pid: pid_t = 0
-        let spawned = withCStrings(argv) { argvPointer in
-            withCStrings(envp) { envpPointer in
-                if let directory = spec.workingDirectory {
-                    return baton_vfork_spawn(&pid, spec.executable, argvPointer, envpPointer, directory, input[0], output[1], error[1], 1)
-                }
-                return baton_vfork_spawn(&pid, spec.executable, argvPointer, envpPointer, nil, input[0], output[1], error[1], 1)
+        let spawned = withExtendedLifetime(command) {
+            if let directory = spec.workingDirectory {
+                return baton_vfork_spawn(&pid, spec.executable, command.argv, command.envp, directory, input[0], output[1], error[1], 1)
             }
+            return baton_vfork_spawn(&pid, spec.executable, command.argv, command.envp, nil, input[0], output[1], error[1], 1)
         }
         guard spawned == 0 else { return fail("spawn \(spec.executable)", spawned) }
         let started = ContinuousClock.now
@@ -380,8 +378,9 @@ struct RunnerLoop {
     }
 
     private mutating func finishDone() {
+        // At every pass of the loop: no array unless a child has finished.
+        guard running.values.contains(where: \.finished) else { return }
         let done = running.values.filter(\.finished)
-        guard !done.isEmpty else { return }
         let now = ContinuousClock.now
         for child in done.sorted(by: { $0.started < $1.started }) {
             running[child.request.id.value] = nil
@@ -393,12 +392,4 @@ struct RunnerLoop {
             child.request.completion(outcome)
         }
     }
-}
-
-/// `strings` as a NULL-terminated array of C strings for the duration of `body`.
-func withCStrings<Result>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Result) -> Result {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
-    pointers.append(nil)
-    defer { for pointer in pointers { free(pointer) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -39,16 +39,13 @@ public final class SpawnedChild: Sendable {
         workingDirectory: String? = nil, ownGroup: Bool = true, retryBusyFor: Duration = .zero
     ) throws(SpawnError) -> SpawnedChild {
         let path = try resolve(executable)
-        let argv = [executable] + arguments
-        let envp = (environment ?? currentEnvironment()).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let command = CommandBlock(arguments: [executable] + arguments, environment: environment ?? currentEnvironment())
         let giveUp = ContinuousClock.now + retryBusyFor
         while true {
             var pid: pid_t = 0
-            let result = withCStrings(argv) { argvPointer in
-                withCStrings(envp) { envpPointer in
-                    baton_spawn_grouped(&pid, path, argvPointer, envpPointer, workingDirectory, standardInput, standardOutput,
-                                        standardError, ownGroup ? 1 : 0)
-                }
+            let result = withExtendedLifetime(command) {
+                baton_spawn_grouped(&pid, path, command.argv, command.envp, workingDirectory, standardInput, standardOutput,
+                                    standardError, ownGroup ? 1 : 0)
             }
             if result == 0 { return SpawnedChild(pid: pid, ownGroup: ownGroup) }
             guard result == ETXTBSY, ContinuousClock.now < giveUp else { throw SpawnError(executable: executable, code: result) }

@@ -28,6 +28,13 @@ public final class ExecutorShell: Sendable {
     /// leaves the next wake-up where it was does not set it again.
     private let alarm = Mutex<Duration?>(nil)
     private let onResult: @Sendable (OperationResult) -> Void
+    /// The child-process request and completion of each call the core may run again: a
+    /// recurring op's call id repeats, with the same invocation, every interval. Its argv and
+    /// envp are built once (`ChildProcessSpec.prepared`), not at every run; an entry goes with
+    /// its call's last report (a one-shot's result, a cancel).
+    private let prepared = Mutex<[CallID: PreparedRun]>([:])
+    /// Entries of `prepared`; past it the table starts again (correct, only slower).
+    static let preparedMax = 16_384
 
     /// Creates `HA_RSCTMP` (the resource agents' temporary directory) as pacemaker-execd does
     /// at its start, and the agent tools' links. Throws when the runner cannot start, when the
@@ -118,27 +125,18 @@ public final class ExecutorShell: Sendable {
         for directive in directives {
             switch directive {
             case .run(let resource, let call, let invocation):
-                let spec = ChildProcessSpec(
-                    executable: invocation.executable, arguments: invocation.arguments, environment: invocation.environment,
-                    workingDirectory: settings.workingDirectory, outputLimit: settings.outputLimit, timeout: invocation.timeout,
-                    killGrace: .zero)
-                let child = runner.run(spec) { [self] outcome in
-                    runs.withLock { _ = $0.removeValue(forKey: call) }
-                    let now = self.now
-                    let next = core.withLock {
-                        $0.finished(
-                            resource: resource, call: call, exit: AgentExit(outcome.exit), standardOutput: outcome.standardOutput,
-                            standardError: outcome.standardError, now: now, spawnWait: outcome.queueTime,
-                            errnoName: { String(cString: strerror($0)) })
-                    }
-                    carryOut(next)
-                }
+                let run = preparedRun(resource: resource, call: call, invocation: invocation)
+                let child = runner.run(run.spec, completion: run.completion)
                 runs.withLock { $0[call] = child }
             case .stop(_, let call):
                 if let child = runs.withLock({ $0[call] }) { runner.cancel(child) }
             case .report(let result):
-                let key = result.operation.key
+                if result.operation.interval == .zero || result.verdict.status == .cancelled {
+                    prepared.withLock { _ = $0.removeValue(forKey: result.callID) }
+                }
                 let continuation = waiters.withLock { waiters -> CheckedContinuation<OperationResult?, Never>? in
+                    guard !waiters.isEmpty else { return nil }
+                    let key = result.operation.key
                     guard var list = waiters[key], !list.isEmpty else { return nil }
                     let first = list.removeFirst()
                     waiters[key] = list.isEmpty ? nil : list
@@ -149,6 +147,38 @@ public final class ExecutorShell: Sendable {
             }
         }
         rearm()
+    }
+
+    /// The request and completion of `call`'s run of `invocation`: those kept from its last run
+    /// when the invocation is the same (the core hands a recurring op's own back: compared by
+    /// its storage, at once), else made now and kept.
+    private func preparedRun(resource: String, call: CallID, invocation: AgentInvocation) -> PreparedRun {
+        if let known = prepared.withLock({ $0[call] }), known.invocation == invocation { return known }
+        let spec = ChildProcessSpec(
+            executable: invocation.executable, arguments: invocation.arguments, environment: invocation.environment,
+            workingDirectory: settings.workingDirectory, outputLimit: settings.outputLimit, timeout: invocation.timeout,
+            killGrace: .zero)
+        // Weak: the table that keeps this closure belongs to the shell.
+        let run = PreparedRun(invocation: invocation, spec: spec.prepared()) { [weak self] outcome in
+            self?.finished(resource: resource, call: call, outcome: outcome)
+        }
+        prepared.withLock { table in
+            if table.count >= Self.preparedMax { table.removeAll() }
+            table[call] = run
+        }
+        return run
+    }
+
+    private func finished(resource: String, call: CallID, outcome: ChildOutcome) {
+        runs.withLock { _ = $0.removeValue(forKey: call) }
+        let now = self.now
+        let next = core.withLock {
+            $0.finished(
+                resource: resource, call: call, exit: AgentExit(outcome.exit), standardOutput: outcome.standardOutput,
+                standardError: outcome.standardError, now: now, spawnWait: outcome.queueTime,
+                errnoName: { String(cString: strerror($0)) })
+        }
+        carryOut(next)
     }
 
     /// The alarm rings at the core's next ready instant (start-delays, recurring ops). Read and
@@ -164,6 +194,13 @@ public final class ExecutorShell: Sendable {
             }
         }
     }
+}
+
+/// One call's child-process request, built once, and what its end does.
+struct PreparedRun: Sendable {
+    let invocation: AgentInvocation
+    let spec: ChildProcessSpec
+    let completion: @Sendable (ChildOutcome) -> Void
 }
 
 extension AgentExit {

@@ -4,7 +4,7 @@ import Glibc
 
 /// The Prometheus client libraries' standard process metrics (`process_*`), read from
 /// /proc/self as they read them, so dashboards made for any exporter work on batond too.
-struct ProcessMetrics: Equatable {
+public struct ProcessMetrics: Equatable {
     var cpuSeconds: Double
     var startTimeSeconds: Double
     var residentBytes: Int
@@ -15,14 +15,14 @@ struct ProcessMetrics: Equatable {
     /// The fields of /proc/PID/stat that matter here: utime, stime, starttime (clock ticks since
     /// boot), vsize (bytes), rss (pages). The command name (field 2) may hold spaces and
     /// parentheses: the fields are counted after its last ')'.
-    struct Stat: Equatable {
-        var userTicks: Int
-        var systemTicks: Int
-        var startTicks: Int
-        var virtualBytes: Int
-        var residentPages: Int
+    public struct Stat: Equatable {
+        public var userTicks: Int
+        public var systemTicks: Int
+        public var startTicks: Int
+        public var virtualBytes: Int
+        public var residentPages: Int
 
-        init?(_ text: String) {
+        public init?(_ text: String) {
             guard let close = text.lastIndex(of: ")") else { return nil }
             let fields = text[text.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
             // fields[0] is field 3 (state): field N is fields[N - 3].

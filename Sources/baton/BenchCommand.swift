@@ -2,6 +2,7 @@ import ArgumentParser
 import BatonClient
 import ChildProcess
 import Foundation
+import TicketDaemon
 import TicketWire
 
 #if canImport(Glibc)
@@ -231,7 +232,7 @@ struct Bench: ParsableCommand {
         let countersAfter = cluster.counters()
         let last = try cluster.holders()
         let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         var framesSent = 0.0
         for name in cluster.names {
             let cpu = Double((cpuAfter[name] ?? 0) - (cpuBefore[name] ?? 0)) / ticksPerSecond / seconds * 100
@@ -258,7 +259,7 @@ struct BenchError: Error, CustomStringConvertible {
 }
 
 func format(_ duration: Duration) -> String {
-    let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    let milliseconds = duration.inMilliseconds
     if abs(milliseconds) >= 1000 { return String(format: "%.2f s", milliseconds / 1000) }
     return String(format: "%.2f ms", milliseconds)
 }
@@ -411,10 +412,8 @@ final class BenchCluster {
         var result: [String: Int] = [:]
         for (name, process) in processes where process.poll() == nil {
             guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8),
-                  let close = text.lastIndex(of: ")") else { continue }
-            let fields = text[text.index(after: close)...].split(separator: " ")
-            // After the command: state is field 3; utime and stime are fields 14 and 15.
-            if fields.count > 13, let user = Int(fields[11]), let system = Int(fields[12]) { result[name] = user + system }
+                  let stat = ProcessMetrics.Stat(text) else { continue }
+            result[name] = stat.userTicks + stat.systemTicks
         }
         return result
     }

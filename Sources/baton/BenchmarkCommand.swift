@@ -324,7 +324,7 @@ struct BenchmarkCommand: ParsableCommand {
     }
 
     static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        duration.inSeconds
     }
 
     private func format(_ seconds: Double) -> String {

@@ -53,7 +53,7 @@ struct CrmSimulate: AsyncParsableCommand {
         let summary = await sweepInParallel(seeds: runs, jobs: jobs, firstSeed: seed, empty: CRMSummary(), merge: { $0.merge($1) }) { start, count in
             CRMSummary.sweep(scenario, firstSeed: start, runs: count)
         }
-        let seconds = Double((clock.now - started).components.attoseconds) / 1e18 + Double((clock.now - started).components.seconds)
+        let seconds = (clock.now - started).inSeconds
         for line in Self.report(summary, scenario: scenario, firstSeed: seed, seconds: seconds, jobs: jobs) { print(line) }
         for failure in summary.failures.sorted(by: { $0.seed < $1.seed }) {
             print("")

@@ -24,17 +24,25 @@ struct ExecutorBenchCommand: AsyncParsableCommand {
     @Option(help: "Recurring monitors.") var monitors = 1000
     @Option(help: "Their interval, in seconds.") var interval = 10
     @Option(help: "How long the recurring series runs, in seconds.") var duration = 180
+    @Flag(help: "Only the recurring monitors (scripts/execd-bench measures them from outside).") var recurringOnly = false
+    @Flag(help: "Recurring results reported on change only, as baton-crmd asks for them (no lateness figures then: the reports are what they come from).")
+    var changesOnly = false
+    @Option(help: "The OCF agent the recurring monitors run (default: /bin/sh exiting 0).") var agent: String?
 
     func run() async throws {
         let directory = NSTemporaryDirectory() + "baton-executor-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory + "/ocf/resource.d/bench", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let agent = directory + "/ocf/resource.d/bench/Null"
-        try "#!/bin/sh\nexit 0\n".write(toFile: agent, atomically: true, encoding: .utf8)
+        if let given = self.agent {
+            try FileManager.default.copyItem(atPath: given, toPath: agent)
+        } else {
+            try "#!/bin/sh\nexit 0\n".write(toFile: agent, atomically: true, encoding: .utf8)
+        }
         chmod(agent, 0o755)
         let settings = ExecutorSettings(ocfRoot: directory + "/ocf", resourceTemporaryDirectory: directory + "/rsctmp",
                                         baseEnvironment: ["PATH": "/usr/bin:/bin"], agentToolsDirectory: directory + "/sbin")
-        try await overhead(agent: agent, settings: settings)
+        if !recurringOnly { try await overhead(agent: agent, settings: settings) }
         try await recurring(settings: settings)
     }
 
@@ -46,7 +54,7 @@ struct ExecutorBenchCommand: AsyncParsableCommand {
     static func mean(_ values: [Duration]) -> Duration { values.reduce(.zero, +) / values.count }
 
     static func milliseconds(_ value: Duration) -> String {
-        String(format: "%.3f ms", Double(value.components.seconds) * 1000 + Double(value.components.attoseconds) / 1e15)
+        String(format: "%.3f ms", value.inMilliseconds)
     }
 
     func overhead(agent: String, settings: ExecutorSettings) async throws {
@@ -108,7 +116,7 @@ struct ExecutorBenchCommand: AsyncParsableCommand {
             let resource = AgentResource(id: "r\(index)", standard: .ocf, provider: "bench", type: "Null", parameters: [:])
             try shell.request(OperationRequest(
                 resource: resource, action: "monitor", interval: period, startDelay: period * (Double(index) / Double(monitors)),
-                reportChangesOnly: false))
+                reportChangesOnly: changesOnly))
         }
         let cpuBefore = Self.cpuTime(RUSAGE_SELF.rawValue)
         let childrenBefore = Self.cpuTime(RUSAGE_CHILDREN.rawValue)
@@ -117,19 +125,21 @@ struct ExecutorBenchCommand: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - started
         let cpu = Self.cpuTime(RUSAGE_SELF.rawValue) - cpuBefore
         let children = Self.cpuTime(RUSAGE_CHILDREN.rawValue) - childrenBefore
+        let share = cpu.inSeconds
+        let wall = elapsed.inSeconds
+        let childShare = children.inSeconds
+        print("recurring: \(monitors) monitors every \(interval) s for \(duration) s (load average \(BenchmarkCommand.loadAverage()))")
+        print("  executor CPU: \(String(format: "%.2f", 100 * share / wall)) % of one core (target < 2 %); the agents themselves: \(String(format: "%.2f", 100 * childShare / wall)) %")
+        let runs = Double(monitors) * wall / Double(interval)
+        print("  CPU per run: executor \(String(format: "%.0f", share / runs * 1e6)) µs, the agent \(String(format: "%.0f", childShare / runs * 1e6)) µs")
         // The first run of each op waits out its start-delay, not an interval: skip the first interval.
         let samples = lateness.withLock { $0 }.filter { $0.0 > period * 2 }
+        guard !changesOnly else { return }
         guard !samples.isEmpty else { throw ValidationError("no recurring run completed; run longer than two intervals") }
         let values = samples.map(\.1)
         let third = samples.count / 3
         let early = Self.mean(Array(values.prefix(max(third, 1)))), late = Self.mean(Array(values.suffix(max(third, 1))))
-        let share = Double(cpu.components.seconds) + Double(cpu.components.attoseconds) / 1e18
-        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let childShare = Double(children.components.seconds) + Double(children.components.attoseconds) / 1e18
-        print("recurring: \(monitors) monitors every \(interval) s for \(duration) s, \(samples.count) runs measured")
-        print("  executor CPU: \(String(format: "%.2f", 100 * share / wall)) % of one core (target < 2 %); the agents themselves: \(String(format: "%.2f", 100 * childShare / wall)) %")
-        let runs = Double(monitors) * wall / Double(interval)
-        print("  CPU per run: executor \(String(format: "%.0f", share / runs * 1e6)) µs, the agent (sh, exit 0) \(String(format: "%.0f", childShare / runs * 1e6)) µs")
+        print("  \(samples.count) runs measured")
         print("  interval error (lateness against the schedule): p50 \(Self.milliseconds(Self.percentile(values, 0.5))), p99 \(Self.milliseconds(Self.percentile(values, 0.99))), max \(Self.milliseconds(values.max()!)) (target p99 <= 10 ms)")
         print("  drift: mean lateness \(Self.milliseconds(early)) in the first third, \(Self.milliseconds(late)) in the last")
     }

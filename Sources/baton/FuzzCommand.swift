@@ -144,7 +144,7 @@ struct FuzzCommand: ParsableCommand {
             if let cibDirectory { arguments += ["--cib-directory", cibDirectory] }
             if let deadline {
                 let left = deadline - clock.now
-                arguments += ["--seconds", String(max(0.001, Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18))]
+                arguments += ["--seconds", String(max(0.001, left.inSeconds))]
             }
             // The worker's output into a file (a pipe read only after its end would stall a
             // worker that prints more than the pipe holds); its errors stay on ours.

@@ -202,8 +202,7 @@ func sampleCIBHolders(files: [String: String], tickets: [String], seconds: Int) 
     var previous = start
     var withoutNow = 0
     func elapsed(_ from: ContinuousClock.Instant, _ to: ContinuousClock.Instant) -> Double {
-        let span = to - from
-        return Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
+        (to - from).inSeconds
     }
     while elapsed(start, .now) < Double(seconds) {
         let now = ContinuousClock.now

@@ -61,7 +61,7 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
             QuorumSweep.run(scenario, firstSeed: start, count: count)
         }
         let elapsed = clock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         print("\(scenario.sites) sites of \(nodes) nodes on one arbitrator, tie-breaker \(scenario.tieBreaker), device timeout \(scenario.device.timeout), sync_timeout \(scenario.device.syncTimeout)\(breakRule.map { ", rule broken: \($0)" } ?? "")")
         for line in sweep.report(label: "seeds \(seed)...\(seed &+ UInt64(count - 1))") { print(line) }
         print("speed: \(sweep.runs) seeds in \(format1(seconds)) s (\(jobs) workers)")

@@ -44,6 +44,32 @@ struct ChildProcessRunnerTests {
         #expect(environment.standardOutputText == "ONLY=this\n")
     }
 
+    /// A request prepared once (argv and envp built and checked then) runs the same as the plain
+    /// one, every time; a change of its command after the preparation is what runs.
+    @Test func aPreparedRequestRunsAgainAndAChangeDropsWhatWasPrepared() async throws {
+        let runner = try ChildProcessRunner()
+        defer { runner.shutdown() }
+        var spec = ChildProcessSpec(
+            executable: "/usr/bin/env", argument0: "ignored", environment: ["B": "2", "A": "1", "EMPTY": "", "UTF": "é=ü"]
+        ).prepared()
+        #expect(spec.problem == nil)
+        for _ in 0..<3 {
+            let outcome = await runner.run(spec)
+            #expect(outcome.exit == .exited(0))
+            #expect(outcome.standardOutputText == "A=1\nB=2\nEMPTY=\nUTF=é=ü\n")
+        }
+        spec.environment = ["C": "3"]
+        #expect(await runner.run(spec).standardOutputText == "C=3\n")
+        spec.arguments = ["-u", "C", "/bin/sh", "-c", "echo \"$0 ${C:-unset} $1\"", "zero", "one"]
+        #expect(await runner.run(spec.prepared()).standardOutputText == "zero unset one\n")
+        // What the preparation finds wrong is refused as before.
+        let bad = ChildProcessSpec(executable: "/usr/bin/env", environment: ["A=B": "1"]).prepared()
+        #expect(bad.problem == "an environment name that is empty or contains '='")
+        let nul = ChildProcessSpec(executable: "/usr/bin/env", arguments: ["a\u{0}b"]).prepared()
+        #expect(nul.problem == "a NUL byte inside an argument, path or environment entry")
+        #expect(await runner.run(nul).exit == .spawnFailed(errno: EINVAL))
+    }
+
     @Test func outputBeyondTheLimitIsCountedAndDroppedWithoutBlockingTheChild() async throws {
         let runner = try ChildProcessRunner()
         defer { runner.shutdown() }
