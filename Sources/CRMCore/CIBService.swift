@@ -24,6 +24,37 @@ public enum CIBOperation: Hashable, Sendable {
         name == "configuration" || name == "status" || configurationSections.contains(name)
     }
 
+    /// The request's payload: the operation, after the stamp when given (operation 4: the
+    /// stamp's three strings, then the operation's own encoding).
+    public func encoded(stamp: CIBWriteStamp?) -> [UInt8] {
+        guard let stamp else { return encoded() }
+        var writer = ByteWriter(capacity: 96)
+        writer.u8(4)
+        writer.string(stamp.time, lengthMax: MessageWire.nameBytesMax)
+        writer.string(stamp.client, lengthMax: MessageWire.nameBytesMax)
+        writer.string(stamp.user, lengthMax: MessageWire.nameBytesMax)
+        writer.raw(encoded())
+        return writer.bytes
+    }
+
+    /// A request's payload: the operation and its stamp, if it carries one.
+    public static func decodeRequest(_ bytes: [UInt8]) throws(CIBRequestError) -> (operation: CIBOperation, stamp: CIBWriteStamp?) {
+        guard bytes.first == 4 else { return (try CIBOperation(decoding: bytes), nil) }
+        var reader = ByteReader(bytes)
+        let stamp: CIBWriteStamp
+        do {
+            _ = try reader.u8("cib.stamped")
+            stamp = CIBWriteStamp(time: try reader.string("cib.stamp.time", lengthMax: MessageWire.nameBytesMax),
+                                  client: try reader.string("cib.stamp.client", lengthMax: MessageWire.nameBytesMax),
+                                  user: try reader.string("cib.stamp.user", lengthMax: MessageWire.nameBytesMax))
+        } catch {
+            throw CIBRequestError("CIB operation's stamp: \(error)")
+        }
+        let rest = Array(bytes[reader.offset...])
+        guard rest.first != 4 else { throw CIBRequestError("a stamped CIB operation inside another") }
+        return (try CIBOperation(decoding: rest), stamp)
+    }
+
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64)
         switch self {
@@ -65,6 +96,21 @@ public enum CIBOperation: Hashable, Sendable {
     private static func text(_ bytes: ArraySlice<UInt8>, _ what: String) throws(CIBRequestError) -> String {
         guard let text = String(validating: bytes, as: UTF8.self) else { throw CIBRequestError("\(what) is not UTF-8") }
         return text
+    }
+}
+
+/// Who asked for a CIB write, and when (the asking node's clock, ctime's text): what Pacemaker's
+/// CIB manager writes on `<cib>` at every configuration change as `cib-last-written`,
+/// `update-client` and `update-user` (with `update-origin`, the asking node's name), and
+/// crm_mon prints as "Last change: TIME by USER via CLIENT on ORIGIN".
+public struct CIBWriteStamp: Hashable, Sendable {
+    public var time: String
+    public var client: String
+    public var user: String
+    public init(time: String, client: String, user: String) {
+        self.time = time
+        self.client = client
+        self.user = user
     }
 }
 
@@ -137,7 +183,10 @@ public struct CIBReplica: Sendable, Equatable {
     /// What the DC does with a write: the next document (version set by Pacemaker's rules)
     /// and the patchset that turns this one into it; nil for a write that changes nothing.
     /// `withDigest` puts the target's versioned digest in the patchset (point 4).
-    public func execute(_ operation: CIBOperation, withDigest: Bool) throws(CIBRequestError) -> (replica: CIBReplica, patch: Patchset)? {
+    /// A `stamp` (with `origin`, the asking node's name) is written on `<cib>` when the
+    /// configuration changes, as Pacemaker's `cib_perform_op` does; the patchset carries it.
+    public func execute(_ operation: CIBOperation, withDigest: Bool, stamp: CIBWriteStamp? = nil,
+                        origin: String? = nil) throws(CIBRequestError) -> (replica: CIBReplica, patch: Patchset)? {
         var next: XMLElement
         switch operation {
         case .patch(let text):
@@ -191,6 +240,12 @@ public struct CIBReplica: Sendable, Equatable {
         let changesConfiguration = next.children(named: "configuration") != document.children(named: "configuration")
         let target = reached > version ? reached : version.bumped(by: changesConfiguration ? .configuration : .status)
         target.write(to: &next)
+        if let stamp, changesConfiguration || operation == .upgrade {
+            next["cib-last-written"] = stamp.time
+            next["update-origin"] = origin
+            next["update-client"] = stamp.client
+            next["update-user"] = stamp.user
+        }
         let made: Patchset?
         do { made = try Patchset.make(from: document, to: next, asCIB: true, withDigest: withDigest) } catch { throw CIBRequestError("\(error)") }
         guard let patch = made else { return nil }

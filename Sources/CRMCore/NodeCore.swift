@@ -356,8 +356,8 @@ public struct NodeCore: Sendable {
 
     /// A CIB write, forwarded to the DC; `cibApplied` comes back on every member in the DC's
     /// order (on this node: the acknowledgement), or `cibRefused` here. Returns the request id.
-    public mutating func requestCIB(_ operation: CIBOperation) throws(RequestError) -> (requestID: UInt64, directives: [Directive]) {
-        try requestCIBWrite(operation.encoded())
+    public mutating func requestCIB(_ operation: CIBOperation, stamp: CIBWriteStamp? = nil) throws(RequestError) -> (requestID: UInt64, directives: [Directive]) {
+        try requestCIBWrite(operation.encoded(stamp: stamp))
     }
 
     /// `requestCIB` with the operation already encoded (`CIBOperation.encoded()`); the DC
@@ -711,12 +711,14 @@ public struct NodeCore: Sendable {
             [.broadcast(.cibWriteRefused(view: view.fingerprint, origin: write.origin, requestID: write.requestID, reason: reason))]
         }
         let operation: CIBOperation
-        do { operation = try CIBOperation(decoding: write.payload) } catch { return refuse("\(error)") }
+        let stamp: CIBWriteStamp?
+        do { (operation, stamp) = try CIBOperation.decodeRequest(write.payload) } catch { return refuse("\(error)") }
+        let origin = settings.nodelist.first { $0.nodeID == write.origin.nodeID }?.name
         let withDigest = projected.approximateBytes <= settings.digestEveryWriteBytesMax
             || nextCIBSequence % UInt64(settings.digestInterval) == 0
         var ordered = write
         do {
-            if let (executed, patch) = try projected.execute(operation, withDigest: withDigest) {
+            if let (executed, patch) = try projected.execute(operation, withDigest: withDigest, stamp: stamp, origin: origin) {
                 var next = executed
                 let text = Array(patch.text().utf8)
                 guard text.count <= MessageWire.cibPayloadBytesMax else {

@@ -128,6 +128,9 @@ public struct CRMNode: SimulatedNode {
                 droppedAppliedWrite = true
                 return
             }
+            if sabotage == .acknowledgesOnDelivery, case .cibWriteApplied(let write)? = try? MessageWire.decode(bytes), !write.payload.isEmpty {
+                context.observe(.applied(write))
+            }
             run(.message(sender: sender, bytes: bytes), context: &context)
         case .input(let input):
             handle(input, context: &context)

@@ -53,6 +53,9 @@ public enum CRMSabotage: Sendable, Equatable {
     case dropsOneAppliedWrite
     /// Every shell ignores the core's timer cancels: dc-deadtime fires after rounds settled.
     case ignoresTimerCancels
+    /// Every shell reports a CIB write acknowledged when the DC's order is delivered, before a
+    /// majority holds it (the rule before majority acknowledgement).
+    case acknowledgesOnDelivery
 }
 
 /// What a run looks like: nodes, faults, phases. Defaults are Pacemaker's (dc-deadtime 20 s).

@@ -44,6 +44,12 @@ public struct CRMWorld {
     /// applied the write (see `amnesiac`): what NodeCore cannot prevent without a CIB on disk.
     public private(set) var forksAfterRestarts = 0
 
+    /// Acknowledged writes a majority without any holder reused the sequence of, where that
+    /// majority met the write's majority only in nodes whose disk was lost since they applied
+    /// it (see `lostToAmnesia`): two faults in the write's majority (a lost disk, the other
+    /// holders cut off), beyond the fault model of a majority protocol (README).
+    public private(set) var acknowledgedLostToAmnesia = 0
+
     var actions = EventQueue<CRMAction>()
     var sides: [Int]
     var phantoms = 0
@@ -52,6 +58,14 @@ public struct CRMWorld {
     /// Per node: when its current process applied each sequence, and when it started.
     var appliedAt: [[UInt64: Int64]]
     var bootedAt: [Int64]
+    /// Per node: the writes its processes applied since its disk was last lost (what a restart
+    /// with the disk kept starts from, as its saved CIB and sequence).
+    var diskHeld: [[UInt64: WriteKey]]
+    /// Per node: writes a process of it applied, then lost with its disk.
+    var forgotten: [[UInt64: WriteKey]]
+    /// Per sequence: the write a majority overwrote because its holders in that majority were
+    /// amnesiac; holders elsewhere keep it until their resync, which is no divergence.
+    var supersededByAmnesia: [UInt64: WriteKey] = [:]
     /// The write last applied at each sequence, anywhere.
     var history: [UInt64: WriteKey] = [:]
     var acknowledged: [UInt64: WriteKey] = [:]
@@ -72,6 +86,8 @@ public struct CRMWorld {
         logs = Array(repeating: [:], count: scenario.nodeCount)
         appliedAt = Array(repeating: [:], count: scenario.nodeCount)
         bootedAt = Array(repeating: 0, count: scenario.nodeCount)
+        diskHeld = Array(repeating: [:], count: scenario.nodeCount)
+        forgotten = Array(repeating: [:], count: scenario.nodeCount)
     }
 
     public var now: Int64 { simulation.now }
@@ -170,6 +186,10 @@ public struct CRMWorld {
     mutating func restart(_ node: NodeIndex, keepDisk: Bool) {
         guard !simulation.isUp(node) else { return }
         simulation.restart(node, disk: keepDisk ? .kept : .lost, reboot: false, at: now)
+        if !keepDisk {
+            forgotten[node].merge(diskHeld[node]) { _, lost in lost }
+            diskHeld[node] = [:]
+        }
         bootedAt[node] = now
         simulation.inject(.boot(nodelist: nodelist, quorate: quorate(node)), to: node, at: now)
     }
@@ -206,8 +226,20 @@ public struct CRMWorld {
     mutating func applied(_ write: CIBWrite, on node: NodeIndex) {
         let key = WriteKey(write)
         let sequence = write.sequence
+        var lostToAmnesia = false
         for other in 0..<scenario.nodes {
             if let held = logs[other][sequence], held != key {
+                if supersededByAmnesia[sequence] == held { continue }
+                if self.lostToAmnesia(held, at: sequence, appliedOn: node) {
+                    lostToAmnesia = true
+                    supersededByAmnesia[sequence] = held
+                    if acknowledged[sequence] == held {
+                        acknowledgedLostToAmnesia += 1
+                        acknowledged[sequence] = nil
+                    }
+                    simulation.note("write lost to amnesia at sequence \(sequence): node \(node) \(key), node \(other) holds \(held), its holders in node \(node)'s view lost their disks")
+                    continue
+                }
                 if amnesiac(node, against: other, at: sequence) {
                     // Every process of the applying side started after the holder applied its
                     // write: NodeCore keeps no CIB on disk, so that side began a new history
@@ -221,7 +253,7 @@ public struct CRMWorld {
                 return
             }
         }
-        if let previous = history[sequence], previous != key {
+        if let previous = history[sequence], previous != key, !lostToAmnesia {
             // Nobody alive holds the previous write at this sequence (checked above).
             historiesLost += 1
             if acknowledged[sequence] == previous { acknowledgedLostWithEveryHolder += 1 }
@@ -229,12 +261,28 @@ public struct CRMWorld {
         }
         history[sequence] = key
         logs[node][sequence] = key
+        diskHeld[node][sequence] = key
+        if forgotten[node][sequence] != nil { forgotten[node][sequence] = nil }
         appliedAt[node][sequence] = now
         if write.origin == simulation.nodes[node]?.member {
             acknowledged[sequence] = key
             writesAcknowledged += 1
             simulation.note("node \(node) acknowledged \(key) at sequence \(sequence)")
         }
+    }
+
+    /// True when `held` (at `sequence`) was lost to amnesia, not to a protocol fault: no baton-crmd
+    /// of `node`'s view holds it, on its disk or in memory, and at least one node of that view
+    /// applied it and lost it with its disk since. A majority that reuses the sequence shares
+    /// a node with the write's majority (quorum intersection); when every such shared node is
+    /// amnesiac, nothing the protocol can see remembers the write. A view whose nodes never
+    /// held the write (the old bugs: a minority's acknowledgement, a round that took a lower
+    /// sequence) is not excused.
+    func lostToAmnesia(_ held: WriteKey, at sequence: UInt64, appliedOn node: NodeIndex) -> Bool {
+        guard let view = simulation.view(of: node) else { return false }
+        let members = view.members.filter { $0 < scenario.nodes }
+        guard members.allSatisfy({ logs[$0][sequence] != held && diskHeld[$0][sequence] != held }) else { return false }
+        return members.contains { forgotten[$0][sequence] == held }
     }
 
     /// True when every baton-crmd of `node`'s view started after `holder` applied the write it
@@ -354,6 +402,7 @@ public struct CRMRunResult: Sendable {
     public let acknowledgedLostWithEveryHolder: Int
     public let gapsForResync: Int
     public let forksAfterRestarts: Int
+    public let acknowledgedLostToAmnesia: Int
     public let traceTail: [String]
     public let traceHash: UInt64
     public let plan: [CRMStep]
@@ -365,7 +414,7 @@ extension CRMWorld {
         return CRMRunResult(
             seed: seed, violations: violations, steps: steps, faultsInjected: faultsInjected, writesAcknowledged: writesAcknowledged,
             historiesLost: historiesLost, acknowledgedLostWithEveryHolder: acknowledgedLostWithEveryHolder, gapsForResync: gapsForResync,
-            forksAfterRestarts: forksAfterRestarts, traceTail: simulation.traceTail, traceHash: simulation.digest, plan: plan)
+            forksAfterRestarts: forksAfterRestarts, acknowledgedLostToAmnesia: acknowledgedLostToAmnesia, traceTail: simulation.traceTail, traceHash: simulation.digest, plan: plan)
     }
 
     /// The smallest plan (steps removed one at a time, at most `runsMax` reruns) that still
@@ -407,6 +456,7 @@ public struct CRMSummary: Sendable {
     public var acknowledgedLostWithEveryHolder = 0
     public var gapsForResync = 0
     public var forksAfterRestarts = 0
+    public var acknowledgedLostToAmnesia = 0
     public var failures: [CRMRunResult] = []
     public static var failuresKeptMax: Int { 20 }
 
@@ -422,6 +472,7 @@ public struct CRMSummary: Sendable {
         acknowledgedLostWithEveryHolder = result.acknowledgedLostWithEveryHolder
         gapsForResync = result.gapsForResync
         forksAfterRestarts = result.forksAfterRestarts
+        acknowledgedLostToAmnesia = result.acknowledgedLostToAmnesia
         failures = result.violations.isEmpty ? [] : [result]
     }
 
@@ -436,6 +487,7 @@ public struct CRMSummary: Sendable {
         acknowledgedLostWithEveryHolder += other.acknowledgedLostWithEveryHolder
         gapsForResync += other.gapsForResync
         forksAfterRestarts += other.forksAfterRestarts
+        acknowledgedLostToAmnesia += other.acknowledgedLostToAmnesia
         failures += other.failures.prefix(Self.failuresKeptMax - min(Self.failuresKeptMax, failures.count))
     }
 

@@ -162,6 +162,15 @@ func log(_ message: String, _ level: Logger.Level = .info) {
 
 func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 
+extension Loop {
+    /// An admin's write as Pacemaker's CIB manager records it (crm_mon's "Last change"): this
+    /// node's clock, the stock tool the request stands for, and the user (the admin socket
+    /// takes root only).
+    static func stamp(client: String) -> CIBWriteStamp {
+        CIBWriteStamp(time: CtimeText.text(secondsSinceEpoch: Date().timeIntervalSince1970), client: client, user: "root")
+    }
+}
+
 /// What the event loop takes in, from every source, one at a time.
 enum Event: Sendable {
     case core(NodeCore.Input)
@@ -449,7 +458,7 @@ struct Loop {
                 let now = nowMilliseconds()
                 daemon.timing.withLock { $0.lastCIBRequestMilliseconds = now }
                 do {
-                    let (requestID, directives) = try core.requestCIB(operation)
+                    let (requestID, directives) = try core.requestCIB(operation, stamp: Self.stamp(client: "cibadmin"))
                     cibReplies[requestID] = reply
                     await perform(directives)
                 } catch {
@@ -520,7 +529,7 @@ struct Loop {
                     reply.send("accepted\n")
                     return await perform(directives)
                 }
-                let (requestID, written) = try core.requestCIB(.patch(patch.text()))
+                let (requestID, written) = try core.requestCIB(.patch(patch.text()), stamp: Self.stamp(client: "crm_attribute"))
                 cibReplies[requestID] = reply
                 directives += written
             }

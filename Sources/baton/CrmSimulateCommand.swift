@@ -76,6 +76,7 @@ struct CrmSimulate: AsyncParsableCommand {
             "runs \(summary.runs), steps \(summary.steps) (\(summary.runs > 0 ? summary.steps / summary.runs : 0) per run)",
             "faults injected: \(injected.isEmpty ? "none" : injected.joined(separator: ", "))",
             "CIB writes acknowledged: \(summary.writesAcknowledged); histories lost with every holder: \(summary.historiesLost) (acknowledged \(summary.acknowledgedLostWithEveryHolder); NodeCore keeps no CIB on disk); gaps left for the CIB service's resync: \(summary.gapsForResync); orders forked after every process of one side restarted: \(summary.forksAfterRestarts)",
+            "beyond the fault model: acknowledged writes lost because their holders in a later majority had lost their disks (the other holders cut off): \(summary.acknowledgedLostToAmnesia)",
             "speed: \(summary.steps) steps in \(format1(seconds)) s = \(Int(rate)) steps/s (\(jobs) workers)",
             "failures: \(summary.failures.count == CRMSummary.failuresKeptMax ? "\(CRMSummary.failuresKeptMax) or more" : "\(summary.failures.count)")",
         ]

@@ -56,6 +56,46 @@ import Testing
         #expect(digests.first == CIBDigest.compute(bed.core(n1).cib.document))
     }
 
+    /// Pacemaker's CIB manager writes cib-last-written and update-origin/-client/-user on
+    /// <cib> at every configuration change (cib_perform_op); crm_mon prints them as "Last
+    /// change". Before the stamp, no node's CIB had them after a write.
+    @Test func aConfigurationWriteCarriesWhoWroteItAndWhenToEveryNode() throws {
+        var bed = settled()
+        let stamp = CIBWriteStamp(time: "Sun Dec  6 10:00:00 2026", client: "cibadmin", user: "root")
+        try bed.request(n3) { try $0.requestCIB(.replace(scope: "resources", xml: Self.resources(["a"])), stamp: stamp).directives }
+        bed.deliverAll()
+        #expect(bed.sameCIB([n1, n2, n3]))
+        for member in [n1, n2, n3] {
+            let root = bed.core(member).cib.document
+            #expect(root["cib-last-written"] == "Sun Dec  6 10:00:00 2026")
+            #expect(root["update-origin"] == "node3", "the asking node's name, not the DC's")
+            #expect(root["update-client"] == "cibadmin")
+            #expect(root["update-user"] == "root")
+        }
+        // The digest leaves them out, as Pacemaker's does: the same CIB without them digests the same.
+        var bare = bed.core(n1).cib.document
+        for name in ["cib-last-written", "update-origin", "update-client", "update-user"] { bare[name] = nil }
+        #expect(CIBDigest.compute(bare) == CIBDigest.compute(bed.core(n1).cib.document))
+        // A change outside the configuration keeps the last configuration change's stamp.
+        var old = bed.core(n1).cib.document
+        old["validate-with"] = "pacemaker-3.0"
+        let before = try CIBReplica(document: old)
+        let later = CIBWriteStamp(time: "Mon Dec  7 10:00:00 2026", client: "cibadmin", user: "root")
+        let raised = try #require(try before.execute(.upgrade, withDigest: false, stamp: later, origin: "node2"))
+        #expect(raised.replica.document["cib-last-written"] == "Mon Dec  7 10:00:00 2026")
+        var counted = old
+        counted["num_updates"] = "5"
+        let status = try #require(try before.execute(.replace(scope: nil, xml: XMLCodec.serialize(counted)), withDigest: false, stamp: later, origin: "node2"))
+        #expect(status.replica.document["cib-last-written"] == "Sun Dec  6 10:00:00 2026")
+        // The stamp travels in the request's payload and decodes back; a nested one is refused.
+        let payload = CIBOperation.upgrade.encoded(stamp: stamp)
+        let decoded = try CIBOperation.decodeRequest(payload)
+        #expect(decoded.operation == .upgrade && decoded.stamp == stamp)
+        #expect(try CIBOperation.decodeRequest(CIBOperation.upgrade.encoded()).stamp == nil)
+        let header = payload.dropLast(CIBOperation.upgrade.encoded().count)
+        #expect(throws: CIBRequestError.self) { try CIBOperation.decodeRequest(Array(header) + payload) }
+    }
+
     @Test func theDCsBroadcastIsAV2PatchsetWithVersionsAndDigest() throws {
         var bed = settled()
         try bed.request(n2) { try $0.requestCIB(.replace(scope: "resources", xml: Self.resources(["a"]))).directives }

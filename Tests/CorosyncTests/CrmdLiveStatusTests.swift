@@ -61,6 +61,21 @@ struct CrmdLiveStatusTests {
                 #expect(ours.contains("  * Stack: corosync\n  * Current DC: node\(dc.nodeID) (version \(ControllerEntries.dcVersion)) - partition with quorum\n"), "\(ours)")
                 #expect(ours.contains("Node List:\n  * Online: [ node1 node2 node3 ]\n"), "\(ours)")
             }
+            // An admin's write on a non-DC: the CIB records who, how, where and when, as
+            // Pacemaker's CIB manager does, and "Last change" is crm_mon's, unmasked.
+            let writer = [1, 2, 3].first { $0 != Int(dc.nodeID.rawValue) }!
+            let resources = try bed.file("status-resources.xml", "<resources><primitive id=\"web\" class=\"ocf\" provider=\"heartbeat\" type=\"apache\"/></resources>")
+            let written = try await bed.cib(writer, ["replace", "-o", "resources", "--xml-file", resources])
+            #expect(written.status == 0, "\(written.output)")
+            try await bed.waitForOneCIB(on: [1, 2, 3])
+            for node in 1...3 {
+                let (ours, stock) = try await Self.bothTexts(bed, node: node)
+                let lastChange = { (text: String) in text.split(separator: "\n").first { $0.hasPrefix("  * Last change:") }.map(String.init) }
+                let line = try #require(lastChange(ours), "\(ours)")
+                #expect(line == lastChange(stock), "node\(node):\n--- baton crm status\n\(ours)\n--- crm_mon -1\n\(stock)")
+                #expect(line.hasSuffix(" by root via cibadmin on node\(writer)") && line.count > "  * Last change:  by root via cibadmin on node1".count, "\(line)")
+                #expect(Self.masked(ours) == Self.masked(stock), "node\(node):\n--- baton crm status\n\(ours)\n--- crm_mon -1\n\(stock)")
+            }
             // A node away: node_state says so, and both texts show it OFFLINE.
             let away = [1, 2, 3].first { $0 != Int(dc.nodeID.rawValue) }!
             await bed.stopDaemon(away)
