@@ -19,6 +19,8 @@ TEST_PACKAGES += prometheus
 TEST_PACKAGES += chromium
 # make deb's package is built, linted and unpacked by the install test.
 TEST_PACKAGES += dpkg-dev lintian
+# The quorum device is compared with corosync-qnetd/qdevice in the same test bed.
+TEST_PACKAGES += corosync-qnetd corosync-qdevice
 
 .PHONY: demo test build bench bench-quick scheduler-bench install deb
 # `make install [DESTDIR=staging-root] [PREFIX=/usr]`: release builds, then scripts/install
