@@ -244,6 +244,7 @@ struct QuorumDeviceLiveTests {
                 view.nodes == 1 && view.quorate == (node == 2)
             }
             log("\(device) node 1 isolated: node 2 quorate alone \(Self.seconds(survived)) after the cut")
+            if device == .baton { log("  node2: \(bed.decisionLine(2))") }
             try await bed.holds("node 2 keeps quorum, node 1 stays without", nodes: [1, 2], for: .seconds(5)) { node, view in
                 view.nodes == 1 && view.quorate == (node == 2)
             }
