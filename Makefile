@@ -21,6 +21,8 @@ TEST_PACKAGES += chromium
 TEST_PACKAGES += dpkg-dev lintian
 # ... and installed into a fresh Debian 12 root made by mmdebstrap from Debian's archive.
 TEST_PACKAGES += mmdebstrap
+# The quorum device is compared with corosync-qnetd/qdevice in the same test bed.
+TEST_PACKAGES += corosync-qnetd corosync-qdevice
 
 .PHONY: demo test build bench bench-quick scheduler-bench install deb
 # `make install [DESTDIR=staging-root] [PREFIX=/usr]`: release builds, then scripts/install

@@ -37,6 +37,7 @@ let package = Package(
         .executable(name: "batond", targets: ["batond"]),
         .executable(name: "baton-agent-tools", targets: ["baton-agent-tools"]),
         .executable(name: "baton-crmd", targets: ["baton-crmd"]),
+        .executable(name: "baton-qdevice", targets: ["baton-qdevice"]),
         .library(name: "BatonConfig", targets: ["BatonConfig"]),
         .library(name: "TLSTransport", targets: ["TLSTransport"]),
         .library(name: "CIB", targets: ["CIB"]),
@@ -304,6 +305,34 @@ let package = Package(
         // Pure: the quorum device's arbitrator and nodes on the simulation kernel, with a checker.
         .target(name: "QuorumSimulation", dependencies: ["QuorumArbiter", "SimulationKernel", "ClusterIdentity"], swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "QuorumArbiterTests", dependencies: ["QuorumArbiter", "QuorumSimulation", "SimulationKernel", "ClusterIdentity"]),
+        // Pure: the quorum device's frames between a node's device and the arbitrator (TLS).
+        .target(name: "QuorumWire", dependencies: ["QuorumArbiter", "TicketWire", "ClusterIdentity"]),
+        .testTarget(name: "QuorumWireTests", dependencies: [
+            "QuorumWire", "QuorumArbiter", "QuorumDeviceShell", "TicketWire", "ClusterIdentity", "TLSTransport", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The quorum device's shells: the node's device (votequorum + TLS client) and the
+        // arbitrator's listener (TLS server running QuorumArbiter).
+        .target(
+            name: "QuorumDeviceShell",
+            dependencies: [
+                "QuorumArbiter", "QuorumWire", "Corosync", "TLSTransport", "TicketWire", "ClusterIdentity",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // baton-qdevice: the node's quorum device daemon (`node`) and a standalone arbitrator
+        // listener (`arbitrator`).
+        .executableTarget(
+            name: "baton-qdevice",
+            dependencies: ["QuorumDeviceShell", "QuorumArbiter", "TLSTransport", "BatonVersion",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Sources/baton-qdevice",
+            linkerSettings: staticSwiftRuntime
+        ),
         .testTarget(name: "CRMCoreTests", dependencies: ["CRMCore", "TicketWire", "SeededRandom", "CIB"]),
         // baton-crmd: the node daemon, a thin shell running CRMCore over Corosync (one per node).
         .executableTarget(

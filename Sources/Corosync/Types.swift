@@ -1,17 +1,7 @@
 // NodeID lives in ClusterIdentity (a leaf that the pure node core shares); re-exported here.
 @_exported import ClusterIdentity
 
-/// A totem ring id: the representative node and a sequence number that grows with every
-/// membership change. Printed like corosync-quorumtool does: `1.9` (both in hex).
-public struct RingID: Hashable, Sendable, Codable, CustomStringConvertible {
-    public let nodeID: NodeID
-    public let sequence: UInt64
-    public init(nodeID: NodeID, sequence: UInt64) {
-        self.nodeID = nodeID
-        self.sequence = sequence
-    }
-    public var description: String { String(nodeID.rawValue, radix: 16) + "." + String(sequence, radix: 16) }
-}
+// RingID lives in ClusterIdentity too (shared with the quorum device's pure cores).
 
 /// Bounded exponential back-off for CS_ERR_TRY_AGAIN.
 public struct RetryPolicy: Sendable, Hashable {

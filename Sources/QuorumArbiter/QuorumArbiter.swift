@@ -199,7 +199,9 @@ public struct QuorumArbiter: Sendable {
 
     // MARK: - Checks of what nodes send
 
-    static func problem(with registration: DeviceRegistration) -> String? {
+    /// What is wrong with a registration (limits, configured nodes, tie-breaker, heartbeat,
+    /// algorithm), or nil; the node daemon checks its own before it starts.
+    public static func problem(with registration: DeviceRegistration) -> String? {
         let nodes = registration.configuredNodes
         guard !nodes.isEmpty, nodes.count <= QuorumLimits.nodesPerClusterMax else {
             return "node \(registration.nodeID): \(nodes.count) configured nodes, expected 1...\(QuorumLimits.nodesPerClusterMax)"

@@ -116,7 +116,16 @@ public struct QuorumDevice: Sendable {
             members = newMembers
             vote = nil  // the old ring's vote does not carry over; polls pause
             nextPoll = nil
-            if case .connected(let connection, _, _) = link { directives.append(.send(connection, .membership(report!))) }
+            if case .connected(let connection, _, _) = link {
+                directives.append(.send(connection, .membership(report!)))
+            } else {
+                // No arbitrator, no vote (ffsplit): say so for the new ring at once. votequorum
+                // holds its decision for a new ring until the device polls it (up to
+                // sync_timeout): without this poll a node left alone stayed quorate for 30 s.
+                vote = .nack
+                directives.append(.poll(castVote: false, ring: newRing))
+                nextPoll = now + settings.castVoteInterval
+            }
         case .heuristicsChanged(let result):
             heuristics = result
             if case .connected(let connection, _, _) = link { directives.append(.send(connection, .heuristics(result))) }

@@ -7,25 +7,7 @@ import ClusterIdentity
 /// They follow corosync-qdevice/qnetd 3.0.3 (the `net` model, `ffsplit` algorithm) so that a
 /// site can move from qnetd to the arbitrator without changing its rules (CRM-LIVE.md §4).
 
-/// A Corosync ring id as votequorum and CPG give it: the representative node and the ring's
-/// sequence. A new membership always has a new ring id; a vote is only ever for one ring.
-/// The Corosync binding has its twin (`Corosync.RingID`); this pure module cannot import the
-/// binding, so the node daemon converts until the type moves into ClusterIdentity.
-public struct RingID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let representative: NodeID
-    public let sequence: UInt64
-
-    public init(representative: NodeID, sequence: UInt64) {
-        self.representative = representative
-        self.sequence = sequence
-    }
-
-    public static func < (left: RingID, right: RingID) -> Bool {
-        (left.sequence, left.representative) < (right.sequence, right.representative)
-    }
-
-    public var description: String { "\(representative).\(sequence)" }
-}
+// `RingID` (a Corosync ring id) is ClusterIdentity's, shared with the Corosync bindings.
 
 /// A node's local instant (nanoseconds of its monotonic clock). Pure cores are handed the
 /// time; spans between instants are `Duration`s.

@@ -208,7 +208,7 @@ public struct QuorumWorld {
             if same && !(forcing.map(members.contains) ?? false) { continue }
             ringSequence += 1
             let ids = members.map(scenario.nodeID(of:))
-            let ring = RingID(representative: ids[0], sequence: ringSequence)
+            let ring = RingID(nodeID: ids[0], sequence: ringSequence)
             simulation.note("site \(site + 1) ring \(ring) members \(ids.map(\.description).joined(separator: ","))")
             for index in members {
                 formedRing[index] = ring

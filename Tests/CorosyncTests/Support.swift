@@ -38,6 +38,7 @@ enum Paths {
     static let testbed = packageRoot.appendingPathComponent("scripts/testbed").path
     static var probe: String { BuildPaths.product("baton-corosync-probe") }
     static var baton: String { BuildPaths.product("baton") }
+    static var qdevice: String { BuildPaths.product("baton-qdevice") }
 }
 
 struct CommandResult: Sendable {
@@ -73,13 +74,14 @@ final class Testbed: Sendable {
     }
 
     /// Creates and starts an N-node cluster, runs `body`, and tears the bed down on every path.
-    static func with<T: Sendable>(nodes: Int, qdeviceVotes: Int = 0, _ body: (Testbed) async throws -> T) async throws -> T {
+    /// `options`: more of `testbed up`'s (the quorum device's timeouts, model, section).
+    static func with<T: Sendable>(nodes: Int, qdeviceVotes: Int = 0, options: [String] = [], _ body: (Testbed) async throws -> T) async throws -> T {
         let directory = "/tmp/baton-testbed-\(UUID().uuidString.prefix(8))"
         let bed = Testbed(directory: directory, nodes: nodes)
         let result: T
         do {
             let started = ContinuousClock.now
-            try await bed.script(["up", "--nodes", String(nodes), "--qdevice-votes", String(qdeviceVotes)])
+            try await bed.script(["up", "--nodes", String(nodes), "--qdevice-votes", String(qdeviceVotes)] + options)
             log("testbed: \(nodes) nodes up (all members everywhere) in \(ContinuousClock.now - started)")
             result = try await body(bed)
         } catch {

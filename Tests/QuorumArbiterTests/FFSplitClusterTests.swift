@@ -3,7 +3,7 @@ import QuorumArbiter
 import Testing
 
 func ids(_ values: UInt32...) -> [NodeID] { values.map { NodeID($0) } }
-func ring(_ representative: UInt32, _ sequence: UInt64) -> RingID { RingID(representative: NodeID(representative), sequence: sequence) }
+func ring(_ representative: UInt32, _ sequence: UInt64) -> RingID { RingID(nodeID: NodeID(representative), sequence: sequence) }
 
 /// Drives one cluster's ffsplit instance the way the arbitrator does, answering every vote.
 struct ClusterDriver {

@@ -11,7 +11,7 @@ struct StyleTests {
         "TicketElection", "GeoSimulation", "TicketWire", "CIBGenerator", "Executor", "CIB", "Scheduler", "AgentTools", "CRMCore",
         "ClusterIdentity", "SimulationKernel", "TicketCore", "TicketSimulation", "TransitionEngine",
         "CRMStatusView", "CIBAttributes", "CRMSimulation", "BatonVersion",
-        "QuorumArbiter", "QuorumSimulation",
+        "QuorumArbiter", "QuorumSimulation", "QuorumWire",
         "CIBResourceEdits",
     ]
 

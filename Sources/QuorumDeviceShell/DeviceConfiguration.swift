@@ -1,0 +1,111 @@
+import ClusterIdentity
+import QuorumArbiter
+
+/// The node's quorum device as corosync.conf gives it (read from cmap, `quorum.device.*`):
+///
+///     quorum {
+///       provider: corosync_votequorum
+///       device {
+///         model: baton
+///         votes: 1
+///         timeout: 10000          # ms (qdevice's default)
+///         sync_timeout: 30000     # ms (qdevice's default)
+///         baton {
+///           host: 192.0.2.30      # the arbitrator
+///           port: 9930
+///           arbitrator_name: arbitrator   # the name its certificate carries (default: host)
+///           ca_file: /etc/baton/tls/ca.pem
+///           cert_file: /etc/baton/tls/member.pem
+///           key_file: /etc/baton/tls/member.key
+///           tie_breaker: lowest   # lowest | highest | a node id
+///           algorithm: ffsplit
+///           keep_active_partition_tie_breaker: on
+///         }
+///       }
+///     }
+public struct DeviceConfiguration: Sendable, Equatable {
+    public static let modelName = "baton"
+    public static let defaultPort = 9930
+
+    public var votes: UInt32
+    public var timeout: Duration
+    public var syncTimeout: Duration
+    public var host: String
+    public var port: Int
+    public var arbitratorName: String
+    public var caFile: String
+    public var certFile: String
+    public var keyFile: String
+    public var tieBreaker: TieBreaker
+    public var algorithm: DecisionAlgorithm
+    public var keepActivePartition: Bool
+
+    /// The cmap keys this reads (under `quorum.device.`).
+    public static let keys = [
+        "model", "votes", "timeout", "sync_timeout", "baton.host", "baton.port", "baton.arbitrator_name", "baton.ca_file",
+        "baton.cert_file", "baton.key_file", "baton.tie_breaker", "baton.algorithm", "baton.keep_active_partition_tie_breaker",
+    ]
+
+    /// Parses the values of `keys` (absent keys missing from `values`); the error names the key.
+    public static func parse(_ values: [String: String]) throws(DeviceConfigurationError) -> DeviceConfiguration {
+        func key(_ name: String) -> String { "quorum.device.\(name)" }
+        func number(_ name: String, default fallback: UInt32, range: ClosedRange<UInt32>) throws(DeviceConfigurationError) -> UInt32 {
+            guard let text = values[name] else { return fallback }
+            guard let value = UInt32(text), range.contains(value) else {
+                throw DeviceConfigurationError(key: key(name), value: text, expected: "a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        guard let model = values["model"] else {
+            throw DeviceConfigurationError(key: key("model"), value: nil, expected: "'\(modelName)' (no quorum device is configured)")
+        }
+        guard model == modelName else { throw DeviceConfigurationError(key: key("model"), value: model, expected: "'\(modelName)'") }
+        let votes = try number("votes", default: 1, range: 1...64)
+        let timeout = try number("timeout", default: 10_000, range: 1_000...3_600_000)
+        let syncTimeout = try number("sync_timeout", default: 30_000, range: 1_000...3_600_000)
+        guard syncTimeout >= timeout else {
+            throw DeviceConfigurationError(key: key("sync_timeout"), value: String(syncTimeout), expected: "at least timeout (\(timeout))")
+        }
+        guard let host = values["baton.host"], !host.isEmpty, host.utf8.count <= 255 else {
+            throw DeviceConfigurationError(key: key("baton.host"), value: values["baton.host"], expected: "the arbitrator's address")
+        }
+        let port = try number("baton.port", default: UInt32(defaultPort), range: 1...65_535)
+        let tieBreaker: TieBreaker
+        switch values["baton.tie_breaker"] ?? "lowest" {
+        case "lowest": tieBreaker = .lowest
+        case "highest": tieBreaker = .highest
+        case let text:
+            guard let node = UInt32(text), node >= 1 else {
+                throw DeviceConfigurationError(key: key("baton.tie_breaker"), value: text, expected: "lowest, highest or a node id")
+            }
+            tieBreaker = .node(NodeID(node))
+        }
+        let algorithm: DecisionAlgorithm
+        switch values["baton.algorithm"] ?? "ffsplit" {
+        case "ffsplit": algorithm = .ffsplit
+        case let text: throw DeviceConfigurationError(key: key("baton.algorithm"), value: text, expected: "ffsplit (lms is not built yet)")
+        }
+        let keepActive: Bool
+        switch values["baton.keep_active_partition_tie_breaker"] ?? "on" {
+        case "on", "yes", "1": keepActive = true
+        case "off", "no", "0": keepActive = false
+        case let text: throw DeviceConfigurationError(key: key("baton.keep_active_partition_tie_breaker"), value: text, expected: "on or off")
+        }
+        return DeviceConfiguration(
+            votes: votes, timeout: .milliseconds(Int64(timeout)), syncTimeout: .milliseconds(Int64(syncTimeout)), host: host, port: Int(port),
+            arbitratorName: values["baton.arbitrator_name"] ?? host, caFile: values["baton.ca_file"] ?? "/etc/baton/tls/ca.pem",
+            certFile: values["baton.cert_file"] ?? "/etc/baton/tls/member.pem", keyFile: values["baton.key_file"] ?? "/etc/baton/tls/member.key",
+            tieBreaker: tieBreaker, algorithm: algorithm, keepActivePartition: keepActive)
+    }
+
+    /// The device core's settings (heartbeat 0.4 × timeout, polls 0.5 × timeout).
+    public var settings: QuorumDevice.Settings { QuorumDevice.Settings(timeout: timeout, syncTimeout: syncTimeout) }
+}
+
+/// A corosync.conf quorum device setting Baton cannot use: which key, what it held, what it takes.
+public struct DeviceConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let key: String
+    public let value: String?
+    public let expected: String
+    public var description: String { "corosync.conf \(key)\(value.map { " = '\($0)'" } ?? " is missing"): expected \(expected)" }
+}

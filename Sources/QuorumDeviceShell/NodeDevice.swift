@@ -1,0 +1,268 @@
+import ClusterIdentity
+import Corosync
+import Logging
+import NIOCore
+import NIOPosix
+import QuorumArbiter
+import QuorumWire
+import TLSTransport
+
+/// The node's quorum device daemon: registers with votequorum as the device (model "baton"),
+/// follows votequorum's ring, talks to the arbitrator over TLS and polls what `QuorumDevice`
+/// decides. The core runs on one event loop (`loop`), as does the arbitrator connection;
+/// votequorum's notifications reach it in order from one task, and polls leave it in order
+/// through one queue (`polls`), so a later poll never overtakes an earlier one.
+public final class QuorumNodeDevice: Sendable {
+    /// Where the device stands, for the log and the tests.
+    public struct Snapshot: Sendable, Equatable {
+        public let connected: Bool
+        public let ring: RingID?
+        public let vote: Vote?
+        public let castsVote: Bool
+    }
+
+    final class State {
+        var core: QuorumDevice
+        var channels: [ConnectionID: any Channel] = [:]
+        var nextConnection: UInt64 = 1
+        var wakeUp: Scheduled<Void>?
+        var wakeUpAt: QuorumInstant?
+        var lastCast: Bool?
+        /// When votequorum's latest ring came (until the arbitrator's vote for it): the decision time.
+        var ringSince: (ring: RingID, at: QuorumInstant)?
+        init(core: QuorumDevice) { self.core = core }
+    }
+
+    public let configuration: DeviceConfiguration
+    public let clusterName: String
+    public let nodeID: NodeID
+    let loop: any EventLoop
+    let state: NIOLoopBoundBox<State>
+    let voteQuorum: VoteQuorum
+    let tls: ReloadableTLSContext
+    let logger: Logger
+    let polls: AsyncStream<(castVote: Bool, ring: RingID)>.Continuation
+    let pollStream: AsyncStream<(castVote: Bool, ring: RingID)>
+
+    private init(configuration: DeviceConfiguration, clusterName: String, nodeID: NodeID, loop: any EventLoop, state: NIOLoopBoundBox<State>,
+                 voteQuorum: VoteQuorum, tls: ReloadableTLSContext, logger: Logger) {
+        self.configuration = configuration
+        self.clusterName = clusterName
+        self.nodeID = nodeID
+        self.loop = loop
+        self.state = state
+        self.voteQuorum = voteQuorum
+        self.tls = tls
+        self.logger = logger
+        (pollStream, polls) = AsyncStream.makeStream(of: (castVote: Bool, ring: RingID).self, bufferingPolicy: .bufferingNewest(64))
+    }
+
+    /// Reads the device's configuration from cmap (`quorum.device.*`, the cluster name, this
+    /// node's id and the node list).
+    public static func readConfiguration() async throws -> (DeviceConfiguration, clusterName: String, nodeID: NodeID, nodes: [NodeID]) {
+        let map = try await ClusterMap.connect()
+        do {
+            // Untyped, so that the catch below casts (a typed catch with a where clause crashes swiftc 6.3.1's SILGen here).
+            func string(_ key: String) async throws -> String? { try await map.string(key) }
+            var values: [String: String] = [:]
+            for key in DeviceConfiguration.keys {
+                let full = "quorum.device.\(key)"
+                do {
+                    if let text = try await string(full) { values[key] = text }
+                } catch let error as CorosyncError where error.status == .invalidParameter {
+                    // A number (corosync stores timeout, votes… as integers).
+                    if let number = try await map.uint32(full) { values[key] = String(number) }
+                }
+            }
+            let configuration = try DeviceConfiguration.parse(values)
+            guard let clusterName = try await map.clusterName(), !clusterName.isEmpty else {
+                throw DeviceConfigurationError(key: "totem.cluster_name", value: nil, expected: "the cluster's name (the arbitrator keys the cluster by it)")
+            }
+            guard let nodeID = try await map.localNodeID() else {
+                throw DeviceConfigurationError(key: "runtime.votequorum.this_node_id", value: nil, expected: "this node's id")
+            }
+            let nodes = Array(Set(try await map.nodes().map(\.nodeID))).sorted()
+            await map.close()
+            return (configuration, clusterName, nodeID, nodes)
+        } catch {
+            await map.close()
+            throw error
+        }
+    }
+
+    /// Registers with votequorum and starts; `run` then drives it until votequorum goes away
+    /// or `stop`.
+    public static func start(configuration: DeviceConfiguration, clusterName: String, nodeID: NodeID, configuredNodes: [NodeID],
+                             group: any EventLoopGroup, logger: Logger) async throws -> QuorumNodeDevice {
+        let tls = try ReloadableTLSContext(files: TLSFiles(
+            certificateAuthorityFile: configuration.caFile, certificateFile: configuration.certFile, privateKeyFile: configuration.keyFile))
+        let settings = configuration.settings
+        let registration = DeviceRegistration(
+            nodeID: nodeID, configuredNodes: configuredNodes, tieBreaker: configuration.tieBreaker,
+            keepActivePartition: configuration.keepActivePartition, algorithm: configuration.algorithm, heartbeatInterval: settings.heartbeatInterval)
+        if let problem = QuorumArbiter.problem(with: registration) { throw DeviceConfigurationError(key: "nodelist", value: nil, expected: problem) }
+        let voteQuorum = try await VoteQuorum.connect(track: true)
+        do {
+            try await voteQuorum.registerDevice(name: DeviceConfiguration.modelName)
+        } catch {
+            await voteQuorum.close()
+            throw error
+        }
+        let loop = group.next()
+        let state = try await loop.submit {
+            NIOLoopBoundBox(State(core: QuorumDevice(registration: registration, settings: settings, now: quorumNow())), eventLoop: loop)
+        }.get()
+        let device = QuorumNodeDevice(configuration: configuration, clusterName: clusterName, nodeID: nodeID, loop: loop, state: state,
+                                      voteQuorum: voteQuorum, tls: tls, logger: logger)
+        logger.notice("quorum device registered with votequorum", metadata: [
+            "cluster": .string(clusterName), "node": .string("\(nodeID)"), "arbitrator": .string("\(configuration.host):\(configuration.port)"),
+            "timeout": .string("\(configuration.timeout)"), "sync_timeout": .string("\(configuration.syncTimeout)"),
+        ])
+        try await loop.submit { device.feed(.tick) }.get()
+        return device
+    }
+
+    /// Follows votequorum and carries out polls until votequorum's stream ends (corosync
+    /// stopped) or the task is cancelled; throws what ended it.
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                for await poll in pollStream {
+                    do {
+                        try await voteQuorum.pollDevice(name: DeviceConfiguration.modelName, castVote: poll.castVote, ringID: poll.ring)
+                    } catch let error as CorosyncError where error.status == .messageError {
+                        logger.debug("quorum device: poll for a ring votequorum has left", metadata: ["ring": .string("\(poll.ring)")])
+                    }
+                }
+            }
+            group.addTask { [self] in
+                defer { polls.finish() }
+                for try await event in voteQuorum.events {
+                    guard case .nodeList(let ring, let nodes) = event else { continue }
+                    let members = Array(Set(nodes)).sorted()
+                    guard members.contains(nodeID) else {
+                        logger.warning("quorum device: a node list without this node; ignored", metadata: ["ring": .string("\(ring)")])
+                        continue
+                    }
+                    loop.execute { [self] in
+                        logger.info("quorum device: new ring", metadata: ["ring": .string("\(ring)"), "members": .string(members.map(\.description).joined(separator: ","))])
+                        feed(.ringChanged(ring, members: members))
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Unregisters from votequorum and closes the arbitrator connection.
+    public func stop() async {
+        try? await loop.submit { [state] in
+            state.value.wakeUp?.cancel()
+            state.value.wakeUp = nil
+            for channel in state.value.channels.values { channel.close(promise: nil) }
+        }.get()
+        polls.finish()
+        do {
+            try await voteQuorum.unregisterDevice(name: DeviceConfiguration.modelName)
+        } catch {
+            logger.warning("quorum device: unregister failed", metadata: ["error": .string("\(error)")])
+        }
+        await voteQuorum.close()
+    }
+
+    public func snapshot() async throws -> Snapshot {
+        try await loop.submit { [state] in
+            let core = state.value.core
+            return Snapshot(connected: { if case .connected = core.link { true } else { false } }(), ring: core.ring, vote: core.vote, castsVote: core.castsVote)
+        }.get()
+    }
+
+    /// On the loop: one input to the core, its directives carried out in order.
+    func feed(_ input: QuorumDevice.Input) {
+        loop.preconditionInEventLoop()
+        let now = quorumNow()
+        if case .ringChanged(let ring, _) = input { state.value.ringSince = (ring, now) }
+        for directive in state.value.core.handle(input, now: now) {
+            switch directive {
+            case .open:
+                open()
+            case .send(let id, let message):
+                if case .register(let registration) = message {
+                    state.value.channels[id]?.send(.register(clusterName: clusterName, registration))
+                } else {
+                    state.value.channels[id]?.send(.device(message))
+                }
+            case .close(let id):
+                if let channel = state.value.channels.removeValue(forKey: id) { loop.execute { channel.close(promise: nil) } }
+            case .poll(let castVote, let ring):
+                if let since = state.value.ringSince, since.ring == ring, state.value.core.vote != nil {
+                    let milliseconds = (now - since.at) / .milliseconds(1)
+                    logger.notice("quorum device: the arbitrator's vote for ring \(ring) came \(Int(milliseconds.rounded())) ms after the ring")
+                    state.value.ringSince = nil
+                }
+                if state.value.lastCast != castVote {
+                    logger.notice("quorum device: vote \(castVote ? "cast" : "withdrawn")", metadata: ["ring": .string("\(ring)")])
+                    state.value.lastCast = castVote
+                }
+                polls.yield((castVote, ring))
+            case .wakeUp(let at):
+                schedule(at)
+            }
+        }
+    }
+
+    func schedule(_ at: QuorumInstant) {
+        if let pending = state.value.wakeUpAt, pending <= at, state.value.wakeUp != nil { return }
+        state.value.wakeUp?.cancel()
+        state.value.wakeUpAt = at
+        state.value.wakeUp = loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, at.nanoseconds)))) { [self] in
+            state.value.wakeUp = nil
+            state.value.wakeUpAt = nil
+            feed(.tick)
+        }
+    }
+
+    /// Dials the arbitrator; the outcome comes back as `connectionOpened` or `connectionClosed`.
+    func open() {
+        let id = ConnectionID(state.value.nextConnection)
+        state.value.nextConnection += 1
+        let configuration = self.configuration
+        let handshakeTimeout = configuration.settings.heartbeatInterval
+        Task { [self] in
+            do {
+                let connection = try await TLSChannels.connect(
+                    host: configuration.host, port: configuration.port, expectedPeerName: configuration.arbitratorName, context: tls,
+                    handshakeTimeout: handshakeTimeout, group: loop, logger: logger
+                ) { [self] channel in
+                    let handler = QuorumFrameHandler(
+                        logger: logger,
+                        onFrame: { [self] frame in
+                            guard case .arbiter(let message) = frame else {
+                                logger.warning("quorum device: a node's frame from the arbitrator; closing")
+                                channel.close(promise: nil)
+                                return
+                            }
+                            feed(.message(id, message))
+                        },
+                        onClose: { [self] in
+                            state.value.channels[id] = nil
+                            feed(.connectionClosed(id))
+                        })
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+                loop.execute { [self] in
+                    guard connection.channel.isActive else { return }  // closed meanwhile: `connectionClosed` was fed
+                    state.value.channels[id] = connection.channel
+                    logger.info("quorum device: connected to the arbitrator", metadata: ["arbitrator": .string(connection.peer.description)])
+                    feed(.connectionOpened(id))
+                }
+            } catch {
+                loop.execute { [self] in
+                    logger.info("quorum device: cannot reach the arbitrator", metadata: ["reason": .string(connectFailureDescription(error))])
+                    feed(.connectionClosed(id))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// The quorum device end to end on real corosync: `baton-qdevice node` on every node of a
+/// test bed (registered with votequorum, model baton, qdevice's default timeouts 10 s / 30 s),
+/// `baton-qdevice arbitrator` in the bed's hub namespace (10.231.0.254), mutual TLS between
+/// them. Quorum is read with `corosync-quorumtool -s` in each node's namespace, as an admin
+/// would. The same scenarios run with Debian's corosync-qnetd/qdevice (model net, ffsplit,
+/// tie-breaker lowest) for the comparison; the figures are printed, not asserted.
+extension RealCorosync {
+@Suite(.serialized)
+struct QuorumDeviceLiveTests {
+    /// One node's `corosync-quorumtool -s`.
+    struct QuorumView: CustomStringConvertible {
+        let nodes: Int
+        let quorate: Bool
+        let totalVotes: Int
+        /// The device's line in the membership list ("0  1  Qdevice"): its votes as this node counts them.
+        let deviceVotes: Int?
+        let raw: String
+        var description: String { "nodes \(nodes) quorate \(quorate) total \(totalVotes) device \(deviceVotes.map(String.init) ?? "-")" }
+
+        init(_ text: String) {
+            raw = text
+            func value(_ label: String) -> String? {
+                guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(label) }) else { return nil }
+                return String(line.dropFirst(label.count)).trimmingCharacters(in: .whitespaces)
+            }
+            nodes = Int(value("Nodes:") ?? "") ?? 0
+            quorate = value("Quorate:") == "Yes"
+            totalVotes = Int(value("Total votes:") ?? "") ?? 0
+            var device: Int?
+            for line in text.split(separator: "\n") {
+                let words: [Substring] = line.split(separator: " ", omittingEmptySubsequences: true)
+                if words.count == 3 && words[0] == "0" && words[2] == "Qdevice" { device = Int(words[1]) }
+            }
+            deviceVotes = device
+        }
+    }
+
+    /// Which device runs in the bed.
+    enum Device: String { case baton, qnetd }
+
+    /// A bed with a device on every node and the arbitrator (or qnetd) in the hub.
+    final class DeviceBed: Sendable {
+        let bed: Testbed
+        let device: Device
+        let pki: String
+        let logDirectory: String
+        private let nodeDevices: Mutex<[Int: TestChild]> = Mutex([:])
+        private let arbitratorChild: Mutex<TestChild?> = Mutex(nil)
+        private let files: Mutex<[OutputFile]> = Mutex([])
+
+        init(bed: Testbed, device: Device, pki: String) {
+            self.bed = bed
+            self.device = device
+            self.pki = pki
+            self.logDirectory = pki
+        }
+
+        static func with(nodes: Int, device: Device, _ body: (DeviceBed) async throws -> Void) async throws {
+            let pki = try makeTemporaryDirectory("baton-qdevice-live")
+            defer { try? FileManager.default.removeItem(atPath: pki) }
+            let section = pki + "/device-section"
+            switch device {
+            case .baton:
+                let made = try await run([Paths.packageRoot.appendingPathComponent("scripts/make-test-pki").path, pki, "arbitrator", "site-a"])
+                guard made.status == 0 else { throw TestFailure("make-test-pki: \(made.output)") }
+                try """
+                    baton {
+                      host: 10.231.0.254
+                      port: 9930
+                      arbitrator_name: arbitrator
+                      ca_file: \(pki)/ca.pem
+                      cert_file: \(pki)/site-a.pem
+                      key_file: \(pki)/site-a.key
+                      tie_breaker: lowest
+                    }
+
+                    """.write(toFile: section, atomically: true, encoding: .utf8)
+            case .qnetd:
+                try """
+                    net {
+                      host: 10.231.0.254
+                      algorithm: ffsplit
+                      tie_breaker: lowest
+                      tls: off
+                    }
+
+                    """.write(toFile: section, atomically: true, encoding: .utf8)
+            }
+            let options = ["--device-timeout", "10000", "--device-sync-timeout", "30000", "--device-section", section,
+                           "--device-model", device == .baton ? "baton" : "net"]
+            try await Testbed.with(nodes: nodes, qdeviceVotes: nodes - 1, options: options) { bed in
+                let deviceBed = DeviceBed(bed: bed, device: device, pki: pki)
+                do {
+                    try deviceBed.startArbitrator()
+                    for node in 1...nodes { try deviceBed.startDevice(node) }
+                    try await body(deviceBed)
+                } catch {
+                    deviceBed.dumpLogs()
+                    deviceBed.stopAll()
+                    throw error
+                }
+                deviceBed.stopAll()
+            }
+        }
+
+        private func output(_ name: String) throws -> Int32 {
+            let file = try OutputFile(prefix: "baton-qdevice-live-\(name)")
+            files.withLock { $0.append(file) }
+            return file.descriptor
+        }
+
+        func startArbitrator() throws {
+            let arguments: [String]
+            switch device {
+            case .baton:
+                arguments = [Paths.qdevice, "arbitrator", "--host", "10.231.0.254", "--port", "9930", "--ca-file", "\(pki)/ca.pem",
+                             "--cert-file", "\(pki)/arbitrator.pem", "--key-file", "\(pki)/arbitrator.key", "--accept", "site-a"]
+            case .qnetd:
+                // -f foreground, -s off: no TLS (the comparison is about decisions and timings); -d debug log.
+                arguments = ["corosync-qnetd", "-f", "-s", "off", "-l", "10.231.0.254", "-d"]
+            }
+            let descriptor = try output("arbitrator")
+            let child = try TestChild.spawn([Paths.testbed, "-d", bed.directory, "exec-hub"] + arguments, stdout: descriptor, stderr: descriptor)
+            arbitratorChild.withLock { $0 = child }
+        }
+
+        func stopArbitrator() {
+            arbitratorChild.withLock { child in
+                child?.signalAndReap(SIGTERM)
+                child = nil
+            }
+        }
+
+        func startDevice(_ node: Int) throws {
+            // qdevice keeps its socket and pid file in /run: a private tmpfs per node (as the bed's corosync has).
+            let arguments = device == .baton ? [Paths.qdevice, "node"] : ["sh", "-c", "mount -t tmpfs tmpfs /run && exec corosync-qdevice -f -d"]
+            // A device whose corosync was killed has exited (status 1): reap it before its successor.
+            nodeDevices.withLock { $0.removeValue(forKey: node) }?.signalAndReap(SIGTERM)
+            let descriptor = try output("node\(node)")
+            let child = try TestChild.spawn([Paths.testbed, "-d", bed.directory, "exec", String(node)] + arguments, stdout: descriptor, stderr: descriptor)
+            nodeDevices.withLock { $0[node] = child }
+        }
+
+        func stopAll() {
+            for child in nodeDevices.withLock({ Array($0.values) }) { child.signalAndReap(SIGTERM) }
+            nodeDevices.withLock { $0 = [:] }
+            stopArbitrator()
+            for file in files.withLock({ $0 }) { file.remove() }
+        }
+
+        func dumpLogs() {
+            for file in files.withLock({ $0 }) {
+                log("--- \(file.path) (last lines)\n" + file.text.split(separator: "\n").suffix(40).joined(separator: "\n"))
+            }
+        }
+
+        /// The node device's latest "the arbitrator's vote for ring … came N ms after the ring" line.
+        func decisionLine(_ node: Int) -> String {
+            let text = files.withLock { $0 }.last { $0.path.contains("-node\(node)-") }?.text ?? ""
+            return text.split(separator: "\n").last { $0.contains("after the ring") }.map(String.init) ?? "-"
+        }
+
+        func view(_ node: Int) async throws -> QuorumView {
+            QuorumView(try await bed.exec(node, ["corosync-quorumtool", "-s"]).output)
+        }
+
+        /// Polls every listed node's view until `predicate` holds for all of them; returns the
+        /// time it took from `since`.
+        @discardableResult
+        func waitUntil(_ what: String, nodes: [Int], since: ContinuousClock.Instant = .now,
+                       _ predicate: @escaping (Int, QuorumView) -> Bool) async throws -> Duration {
+            let deadline = ContinuousClock.now + Patience.deadline
+            while true {
+                var views: [Int: QuorumView] = [:]
+                for node in nodes { views[node] = try await view(node) }
+                if views.allSatisfy({ predicate($0.key, $0.value) }) { return ContinuousClock.now - since }
+                if ContinuousClock.now > deadline {
+                    throw TestFailure("\(device): \(what) not within \(Patience.deadline); views: \(views.sorted { $0.key < $1.key }.map { "node\($0.key): \($0.value)" })")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+
+        /// Samples the views for `span` and fails if `predicate` ever stops holding (flapping).
+        func holds(_ what: String, nodes: [Int], for span: Duration, _ predicate: @escaping (Int, QuorumView) -> Bool) async throws {
+            let end = ContinuousClock.now + span
+            while ContinuousClock.now < end {
+                for node in nodes {
+                    let view = try await view(node)
+                    guard predicate(node, view) else { throw TestFailure("\(device): \(what) stopped holding on node\(node): \(view)") }
+                }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(format: "%.2f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    }
+
+    /// Both nodes members and quorate, the device's vote counted by both.
+    static func allUp(_ count: Int) -> (Int, QuorumView) -> Bool {
+        { _, view in view.nodes == count && view.quorate && view.totalVotes == 2 * count - 1 }
+    }
+
+    /// 2 nodes + arbitrator: the link between the nodes cut, three times → node 1 (tie-breaker
+    /// lowest) keeps quorum every time, node 2 loses it, and both are quorate again after the
+    /// heal; the vote does not flap in between.
+    func linkCut(_ device: Device) async throws {
+        try await DeviceBed.with(nodes: 2, device: device) { bed in
+            try await bed.waitUntil("both nodes quorate with the device's vote", nodes: [1, 2], Self.allUp(2))
+            for round in 1...3 {
+                let cut = ContinuousClock.now
+                try await bed.bed.script(["split", "1", "2"])
+                let decided = try await bed.waitUntil("round \(round): node 1 alone and quorate, node 2 alone and not", nodes: [1, 2], since: cut) { node, view in
+                    view.nodes == 1 && view.quorate == (node == 1)
+                }
+                log("\(device) link cut round \(round): node 1 quorate alone, node 2 not, \(Self.seconds(decided)) after the cut")
+                if device == .baton { for node in [1, 2] { log("  node\(node): \(bed.decisionLine(node))") } }
+                try await bed.holds("round \(round): node 1 keeps quorum and node 2 stays without", nodes: [1, 2], for: .seconds(5)) { node, view in
+                    view.nodes == 1 && view.quorate == (node == 1)
+                }
+                let heal = ContinuousClock.now
+                try await bed.bed.script(["unsplit", "1", "2"])
+                let healed = try await bed.waitUntil("round \(round): healed, both quorate with the vote", nodes: [1, 2], since: heal, Self.allUp(2))
+                log("\(device) link cut round \(round): healed, both count the device's vote \(Self.seconds(healed)) after the heal")
+                try await bed.holds("round \(round): both stay quorate after the heal", nodes: [1, 2], for: .seconds(5), Self.allUp(2))
+            }
+        }
+    }
+
+    /// Node 1 (the tie-breaker's choice) cut off from everyone: node 2 keeps quorum once the
+    /// arbitrator has given up on node 1 (the survivor's time is the figure qnetd takes 12 s for).
+    func isolation(_ device: Device) async throws {
+        try await DeviceBed.with(nodes: 2, device: device) { bed in
+            try await bed.waitUntil("both nodes quorate with the device's vote", nodes: [1, 2], Self.allUp(2))
+            let cut = ContinuousClock.now
+            try await bed.bed.script(["cut", "1"])
+            let survived = try await bed.waitUntil("node 2 alone and quorate, node 1 alone and not", nodes: [1, 2], since: cut) { node, view in
+                view.nodes == 1 && view.quorate == (node == 2)
+            }
+            log("\(device) node 1 isolated: node 2 quorate alone \(Self.seconds(survived)) after the cut")
+            if device == .baton { log("  node2: \(bed.decisionLine(2))") }
+            try await bed.holds("node 2 keeps quorum, node 1 stays without", nodes: [1, 2], for: .seconds(5)) { node, view in
+                view.nodes == 1 && view.quorate == (node == 2)
+            }
+            let heal = ContinuousClock.now
+            try await bed.bed.script(["heal", "1"])
+            let healed = try await bed.waitUntil("healed, both quorate with the vote", nodes: [1, 2], since: heal, Self.allUp(2))
+            log("\(device) node 1 isolated: healed, both count the device's vote \(Self.seconds(healed)) after the heal")
+            try await bed.holds("both stay quorate after the heal", nodes: [1, 2], for: .seconds(5), Self.allUp(2))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func isolatedNodeOneLeavesNodeTwoQuorate() async throws {
+        try await isolation(.baton)
+    }
+
+    /// The arbitrator down with both nodes up: still quorate (2 of 3 votes, no device vote);
+    /// then a node lost as well: the other loses quorum. The arbitrator back: the survivor
+    /// is quorate again with the device's vote; the lost node back: both.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func arbitratorDownThenNodeLost() async throws {
+        try await DeviceBed.with(nodes: 2, device: .baton) { bed in
+            try await bed.waitUntil("both nodes quorate with the device's vote", nodes: [1, 2], Self.allUp(2))
+            bed.stopArbitrator()
+            try await bed.waitUntil("the arbitrator down: both quorate without the device's vote", nodes: [1, 2]) { _, view in
+                view.nodes == 2 && view.quorate && view.totalVotes == 2
+            }
+            try await bed.holds("both stay quorate without the arbitrator", nodes: [1, 2], for: .seconds(5)) { _, view in
+                view.nodes == 2 && view.quorate
+            }
+            try await bed.bed.script(["kill", "2"])
+            let lost = ContinuousClock.now
+            let took = try await bed.waitUntil("node 2 lost too: node 1 not quorate", nodes: [1], since: lost) { _, view in
+                view.nodes == 1 && !view.quorate
+            }
+            log("baton arbitrator down, node 2 killed: node 1 not quorate \(Self.seconds(took)) after the kill")
+            try bed.startArbitrator()
+            try await bed.waitUntil("the arbitrator back: node 1 quorate alone with the vote", nodes: [1]) { _, view in
+                view.nodes == 1 && view.quorate && view.totalVotes == 2
+            }
+            try await bed.bed.script(["start", "2"])
+            try bed.startDevice(2)
+            try await bed.waitUntil("node 2 back: both quorate with the vote", nodes: [1, 2], Self.allUp(2))
+        }
+    }
+
+    /// 4 nodes (the device has 3 votes, quorum 4 of 7) split 2:2: {1, 2} (lowest) keeps
+    /// quorum, {3, 4} does not; after the heal all four count the vote.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func fourNodesSplitTwoTwo() async throws {
+        try await DeviceBed.with(nodes: 4, device: .baton) { bed in
+            let all = [1, 2, 3, 4]
+            try await bed.waitUntil("all four quorate with the device's vote", nodes: all, Self.allUp(4))
+            let cut = ContinuousClock.now
+            for (a, b) in [(1, 3), (1, 4), (2, 3), (2, 4)] { try await bed.bed.script(["split", String(a), String(b)]) }
+            let decided = try await bed.waitUntil("{1,2} quorate, {3,4} not", nodes: all, since: cut) { node, view in
+                view.nodes == 2 && view.quorate == (node <= 2)
+            }
+            log("baton 4 nodes split 2:2: {1,2} quorate, {3,4} not, \(Self.seconds(decided)) after the cut")
+            try await bed.holds("{1,2} keeps quorum", nodes: all, for: .seconds(5)) { node, view in view.nodes == 2 && view.quorate == (node <= 2) }
+            for (a, b) in [(1, 3), (1, 4), (2, 3), (2, 4)] { try await bed.bed.script(["unsplit", String(a), String(b)]) }
+            try await bed.waitUntil("healed: all four quorate with the vote", nodes: all, Self.allUp(4))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func linkCutBetweenTwoNodesLeavesNodeOneQuorate() async throws {
+        try await linkCut(.baton)
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/corosync-qnetd")
+                                                                   && FileManager.default.isExecutableFile(atPath: "/usr/sbin/corosync-qdevice"),
+                                                               "needs Debian's corosync-qnetd and corosync-qdevice (make test installs them)"))
+    func qnetdSideBySideLinkCut() async throws {
+        try await linkCut(.qnetd)
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/corosync-qnetd")
+                                                                   && FileManager.default.isExecutableFile(atPath: "/usr/sbin/corosync-qdevice"),
+                                                               "needs Debian's corosync-qnetd and corosync-qdevice (make test installs them)"))
+    func qnetdSideBySideIsolation() async throws {
+        try await isolation(.qnetd)
+    }
+}
+}
