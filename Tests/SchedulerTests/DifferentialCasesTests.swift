@@ -123,6 +123,28 @@ import Testing
                 == ["* Restart a ( node1 ) due to resource definition change"])
     }
 
+    /// ... nor start it on the node it moves to: Pacemaker makes that start before placement,
+    /// with no node, so unrunnable, and freeze never makes a start runnable again. With quorum
+    /// it moves; without the change it moves (crm_simulate 2.1.5 for these documents). Before
+    /// the fix: "Move a ( node1 -> node2 )" without quorum too (seeds 40023, 40057, 40147,
+    /// 40151, 40169, 40188, 40212, 40216, 40359).
+    @Test func aFrozenClusterDoesNotMoveWhatItMustRestart() throws {
+        let resources = """
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><instance_attributes id="a-p">\
+            <nvpair id="a-p1" name="fake" value="2"/></instance_attributes></primitive>
+            """
+        let constraints = "<rsc_location id=\"l\" rsc=\"a\" node=\"node2\" score=\"100\"/>"
+        #expect(try Fixture.summary(Fixture.cib(quorum: false, noQuorumPolicy: "freeze", resources: resources,
+                                                constraints: constraints, node1History: Self.started("a")))
+                == ["* Stop a ( node1 ) due to resource definition change"])
+        #expect(try Fixture.summary(Fixture.cib(quorum: true, noQuorumPolicy: "freeze", resources: resources,
+                                                constraints: constraints, node1History: Self.started("a")))
+                == ["* Move a ( node1 -> node2 )"])
+        #expect(try Fixture.summary(Fixture.cib(quorum: false, noQuorumPolicy: "freeze", resources: Fixture.dummy("a"),
+                                                constraints: constraints, node1History: Self.started("a")))
+                == ["* Move a ( node1 -> node2 )"])
+    }
+
     /// A clone of groups ordered after a moving primitive restarts each instance member by
     /// member: the second member's reason is the first member's start (crm_simulate 2.1.5 for
     /// this document). Before the fix it said "required b start" (seeds 50065, 50110).
