@@ -136,6 +136,10 @@ extension WorkingSet {
             var change = staying ? definitionChange(resource, on: next) : .none
             if staying && resource.restartRequired { change = .restart }
             let restart = change == .restart || change == .stopRequired
+            // Moving, a definition change's start still exists: Pacemaker creates it before
+            // placement, with no node (force_restart), so unrunnable, and under freeze nothing
+            // makes it runnable again once placed (pe_actions.c only clears the flag there).
+            let restartedElsewhere = !staying && resource.runningOn.contains { resource.configChanges[$0.name]?.restart == true }
             start = addAction(resource, "start", next, optional: staying && !restart && !resource.stoppedButActive)
             if restart {
                 // (Pacemaker gives the start this reason before it has a node; placing the start
@@ -155,11 +159,16 @@ extension WorkingSet {
                 } else if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" || noQuorumPolicy == "demote" {
                     actions[start].runnable = false
                     actions[start].reason = "no quorum"
-                } else if noQuorumPolicy == "freeze", !resource.isActive || nextRole > resource.role || restart {
+                } else if noQuorumPolicy == "freeze", !resource.isActive || nextRole > resource.role || restart || restartedElsewhere {
                     // (A restart's start is a start: frozen too; the stop stays, for the
                     // restart's own reason.)
                     actions[start].runnable = false
-                    if !restart { actions[start].reason = "quorum freeze" }
+                    let frozen = !resource.isActive || nextRole > resource.role
+                    if restartedElsewhere && !frozen {
+                        actions[start].reason = "resource definition change"
+                    } else if !restart {
+                        actions[start].reason = "quorum freeze"
+                    }
                 }
             }
             // A start waits for the probes of pending nodes that have never seen the resource;

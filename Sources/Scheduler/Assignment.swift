@@ -915,8 +915,11 @@ extension WorkingSet {
         }.count
         var perNode: [String: Int] = [:]
         for candidate in sorted {
-            let canPromote = candidate.score >= .zero && promoted < clone.promotedMax
+            var canPromote = candidate.score >= .zero && promoted < clone.promotedMax
                 && (perNode[candidate.node.name] ?? 0) < clone.promotedNodeMax
+            // Without quorum under freeze an instance that is not promoted stays unpromoted,
+            // and counts against neither limit (Pacemaker's promote_instance).
+            if canPromote && candidate.instance.role < .promoted && !haveQuorum && noQuorumPolicy == "freeze" { canPromote = false }
             for member in [candidate.instance] + candidate.instance.children where member.nextRole != .stopped {
                 member.nextRole = canPromote ? .promoted : .unpromoted
             }

@@ -123,6 +123,54 @@ import Testing
                 == ["* Restart a ( node1 ) due to resource definition change"])
     }
 
+    /// ... nor start it on the node it moves to: Pacemaker makes that start before placement,
+    /// with no node, so unrunnable, and freeze never makes a start runnable again. With quorum
+    /// it moves; without the change it moves (crm_simulate 2.1.5 for these documents). Before
+    /// the fix: "Move a ( node1 -> node2 )" without quorum too (seeds 40023, 40057, 40147,
+    /// 40151, 40169, 40188, 40212, 40216, 40359).
+    @Test func aFrozenClusterDoesNotMoveWhatItMustRestart() throws {
+        let resources = """
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><instance_attributes id="a-p">\
+            <nvpair id="a-p1" name="fake" value="2"/></instance_attributes></primitive>
+            """
+        let constraints = "<rsc_location id=\"l\" rsc=\"a\" node=\"node2\" score=\"100\"/>"
+        #expect(try Fixture.summary(Fixture.cib(quorum: false, noQuorumPolicy: "freeze", resources: resources,
+                                                constraints: constraints, node1History: Self.started("a")))
+                == ["* Stop a ( node1 ) due to resource definition change"])
+        #expect(try Fixture.summary(Fixture.cib(quorum: true, noQuorumPolicy: "freeze", resources: resources,
+                                                constraints: constraints, node1History: Self.started("a")))
+                == ["* Move a ( node1 -> node2 )"])
+        #expect(try Fixture.summary(Fixture.cib(quorum: false, noQuorumPolicy: "freeze", resources: Fixture.dummy("a"),
+                                                constraints: constraints, node1History: Self.started("a")))
+                == ["* Move a ( node1 -> node2 )"])
+    }
+
+    /// Without quorum under freeze an unpromoted instance is not promoted, and does not use up
+    /// promoted-max: the promoted instance with the lower score keeps its role (Pacemaker's
+    /// promote_instance; crm_simulate 2.1.5 for these documents, nothing to do). Before the fix:
+    /// "Stop s:0 ( Unpromoted node1 ) due to quorum freeze" (and the demote of s:1) (seeds
+    /// 40034, 40076, 40130, 40135, 40179 and more).
+    @Test func aFrozenClusterPromotesNothingNew() throws {
+        let clone = """
+            <clone id="ms"><meta_attributes id="ms-m"><nvpair id="ms-m1" name="promotable" value="true"/></meta_attributes>\
+            <primitive id="s" class="ocf" provider="pacemaker" type="Stateful"/></clone>
+            """
+        func history(_ task: String) -> String {
+            Self.started("s").replacingOccurrences(of: "type=\"Dummy\"", with: "type=\"Stateful\"")
+                .replacingOccurrences(of: "operation=\"start\"", with: "operation=\"\(task)\"")
+        }
+        let scores = (node1: "<nvpair id=\"s1a\" name=\"master-s\" value=\"10\"/>", node2: "<nvpair id=\"s2a\" name=\"master-s\" value=\"5\"/>")
+        for task in ["start", "promote"] {
+            #expect(try Fixture.summary(Fixture.cib(quorum: false, noQuorumPolicy: "freeze", resources: clone,
+                                                    node1History: history("start"), node2History: history(task),
+                                                    node1Attributes: scores.node1, node2Attributes: scores.node2)) == [])
+        }
+        #expect(try Fixture.summary(Fixture.cib(quorum: true, noQuorumPolicy: "freeze", resources: clone,
+                                                node1History: history("start"), node2History: history("promote"),
+                                                node1Attributes: scores.node1, node2Attributes: scores.node2))
+                == ["* Promote s:0 ( Unpromoted -> Promoted node1 )", "* Demote s:1 ( Promoted -> Unpromoted node2 )"])
+    }
+
     /// A clone of groups ordered after a moving primitive restarts each instance member by
     /// member: the second member's reason is the first member's start (crm_simulate 2.1.5 for
     /// this document). Before the fix it said "required b start" (seeds 50065, 50110).
