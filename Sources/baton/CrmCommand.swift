@@ -13,6 +13,7 @@ struct CrmCommand: AsyncParsableCommand {
             CrmAttributeCommand.self,
             CrmNodeCommand.self,
             CrmSimulate.self,
+            CrmFence.self,
         ]
     )
 }
