@@ -219,6 +219,9 @@ final class Daemon: Sendable {
     /// Runs this node's fence actions (the agents from --fence-agent-dir).
     let fenceRunner: FenceRunner
     let shutdownEscalation: Duration
+    /// Fence runs for the task group that runs them (FenceShell.swift), off the event loop.
+    let fenceJobs: AsyncStream<FenceJob>
+    let fenceJobInput: AsyncStream<FenceJob>.Continuation
     let origin = ContinuousClock.now
     private let initialCore: NodeCore
     /// Events waiting for the loop at most (CPG's own buffer holds 100,000 more); past it the
@@ -240,6 +243,7 @@ final class Daemon: Sendable {
                  fenceRunner: FenceRunner, shutdownEscalation: Duration) throws {
         self.fenceRunner = fenceRunner
         self.shutdownEscalation = shutdownEscalation
+        (fenceJobs, fenceJobInput) = AsyncStream.makeStream(of: FenceJob.self, bufferingPolicy: .unbounded)
         self.group = group
         self.store = store
         writer = CIBWriter(store: store)
@@ -327,6 +331,16 @@ final class Daemon: Sendable {
                 return nil
             }
             tasks.addTask {
+                // Each fence run in its own child task; its record comes back to the loop.
+                await withTaskGroup(of: Void.self) { running in
+                    for await job in self.fenceJobs {
+                        running.addTask { self.feed(.fenceDone(await job.run(self.fenceRunner))) }
+                    }
+                    running.cancelAll()
+                }
+                return nil
+            }
+            tasks.addTask {
                 var loop = Loop(core: self.initialCore, daemon: self, timers: timers)
                 return await loop.run()
             }
@@ -338,6 +352,7 @@ final class Daemon: Sendable {
                 }
             }
             timers.finish()
+            fenceJobInput.finish()
             admin.close()
             await group.close()
             await voteQuorum.close()

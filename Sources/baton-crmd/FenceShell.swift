@@ -8,18 +8,26 @@ import Executor
 import ExecutorShell
 import Foundation
 
+/// One fence run this node was asked for, with the devices as the CIB had them then.
+struct FenceJob: Sendable {
+    let request: FenceRequest
+    let plan: FencePlan
+    let local: NodeID
+    let targetID: UInt32
+
+    func run(_ runner: FenceRunner) async -> FenceRecord {
+        await Loop.fence(request, plan: plan, runner: runner, local: local, targetID: targetID)
+    }
+}
+
 extension Loop {
-    /// Runs a fence request addressed to this node; its record comes back as `.fenceDone`.
+    /// Runs a fence request addressed to this node (the daemon's fence task group); its
+    /// record comes back as `.fenceDone`.
     func runFence(_ request: FenceRequest) {
         let plan = FencePlan(cib: core.cib.document)
-        let daemon = self.daemon
-        let local = core.local.nodeID
         let targetID = core.settings.nodelist.first { $0.name == request.target }?.nodeID.rawValue ?? 0
         log("fencing \(request.target) (\(request.action)) here for \(request.key): \(plan.attempts(for: request.target).count) device level(s)")
-        Task {
-            let record = await Self.fence(request, plan: plan, runner: daemon.fenceRunner, local: local, targetID: targetID)
-            daemon.feed(.fenceDone(record))
-        }
+        daemon.fenceJobInput.yield(FenceJob(request: request, plan: plan, local: core.local.nodeID, targetID: targetID))
     }
 
     /// Each level (or device) in turn until one succeeds: a level succeeds when all of its
