@@ -20,6 +20,13 @@ import TransitionEngine
 /// | `nodesLeft`                            | their actions in flight fail (no result will come); abort  |
 /// | `tick` at `nextDeadline`               | actions past their deadline are lost: failed; abort        |
 /// | run finished with restartNeeded        | a new graph is due                                          |
+/// | a fence action of the run (stonith)    | `fence` to a node that can run a device for the target (not |
+/// |                                        | the target); its `fenced` result confirms or fails it; after |
+/// |                                        | `fenceAttemptsMax` failures for a target it is given up (no  |
+/// |                                        | new graph for it) until a fence or confirm-down succeeds    |
+/// | `fenced` of no action of the run       | success: a new graph is due (the node is down now)          |
+/// | do_shutdown                            | an execute request the node takes as leave now; confirmed   |
+/// | clear_failcount                        | `clearFailures` (the shell deletes the attributes); confirmed|
 ///
 /// Transition keys are Pacemaker's `ACTION:TRANSITION:TARGET_RC:DC_UUID`, DC_UUID this
 /// controller's `identity` (node id and pid: a new DC process never takes an old one's result
@@ -28,9 +35,13 @@ public struct DCController: Sendable {
     public struct Settings: Sendable, Equatable {
         public var identity: String
         public var limits: TransitionRun.Limits
-        public init(identity: String, limits: TransitionRun.Limits = .init(batchLimit: 64, nodeActionLimit: 8)) {
+        /// Pacemaker's stonith-max-attempts: failed fences of one target before giving up.
+        public var fenceAttemptsMax: Int
+        public init(identity: String, limits: TransitionRun.Limits = .init(batchLimit: 64, nodeActionLimit: 8), fenceAttemptsMax: Int = 10) {
+            precondition(fenceAttemptsMax >= 1, "DCController.Settings: fenceAttemptsMax must be positive")
             self.identity = identity
             self.limits = limits
+            self.fenceAttemptsMax = fenceAttemptsMax
         }
     }
 
@@ -39,6 +50,10 @@ public struct DCController: Sendable {
         case send(ExecuteRequest)
         /// For the log: a run started, ended, an action lost or not carried out.
         case log(String)
+        /// Broadcast this fence request (the executor it names runs it).
+        case fence(FenceRequest)
+        /// Delete `resource`'s fail counts and last failures on `node` (clear_failcount).
+        case clearFailures(node: NodeID, resource: String)
     }
 
     public let settings: Settings
@@ -52,6 +67,16 @@ public struct DCController: Sendable {
     public private(set) var staleResults = 0
     /// The node id of each node name (the graph names nodes by uname).
     private var nodeIDs: [String: NodeID] = [:]
+    /// The nodes that may run a fence, in the order to ask them (the DC first, then the
+    /// other joined members); the shell keeps it current.
+    public var fenceExecutors: [NodeID] = []
+    /// The CIB's devices (as of the last graph) and stonith-timeout.
+    public private(set) var fencePlan = FencePlan()
+    private var stonithTimeoutMilliseconds: UInt64 = 60_000
+    /// Failed fences per target since its last success.
+    public private(set) var fenceFailures: [String: Int] = [:]
+    /// The current run failed a fence that was given up: its end asks for no new graph.
+    private var fenceGivenUp = false
 
     public init(settings: Settings) {
         self.settings = settings
@@ -82,6 +107,9 @@ public struct DCController: Sendable {
         transitionID += 1
         var graph = Scheduler.schedule(cib, now: wallClockSeconds).graph
         graph.attributes.transitionID = transitionID
+        fencePlan = FencePlan(cib: cib.configuration.xml)
+        stonithTimeoutMilliseconds = Self.milliseconds(graph.attributes.stonithTimeout) ?? 60_000
+        fenceGivenUp = false
         do {
             var started = try TransitionRun(graph: graph, limits: settings.limits)
             let directives = started.start(now: now)
@@ -120,6 +148,39 @@ public struct DCController: Sendable {
         return directives + invalidate("node(s) \(names.sorted().joined(separator: ", ")) left", now: now)
     }
 
+    /// A fence result recorded (any node's, any request's): the run's fence action confirmed or
+    /// failed; a success of no action of the run (an admin's fence or confirm-down) makes a new
+    /// graph due.
+    public mutating func fenced(_ record: FenceRecord, now: Duration) -> [Directive] {
+        if record.succeeded {
+            fenceFailures[record.target] = nil
+        } else {
+            fenceFailures[record.target, default: 0] += 1
+        }
+        if let actionID = actionID(of: record.key), var current = run, current.status == .active,
+           current.inFlight.contains(where: { $0.id == actionID && $0.operation == .stonith }) {
+            let directives = current.completed(actionID: actionID, succeeded: record.succeeded, now: now)
+            run = current
+            return [.log("fence of \(record.target) (\(record.action)) by \(record.device) on node \(record.executor): \(record.succeeded ? "ok" : "failed: \(record.reason)")")]
+                + translate(directives, now: now)
+        }
+        guard record.succeeded else { return [] }
+        return invalidate("node \(record.target) fenced (\(record.device))", now: now)
+    }
+
+    /// "60s", "90000ms", "2min", "60" (seconds) as milliseconds.
+    public static func milliseconds(_ text: String) -> UInt64? {
+        let digits = text.prefix { $0.isNumber }
+        guard let value = UInt64(digits), value < 1 << 40 else { return nil }
+        switch text.dropFirst(digits.count).lowercased() {
+        case "", "s", "sec": return value * 1000
+        case "ms", "msec": return value
+        case "m", "min": return value * 60_000
+        case "h", "hr": return value * 3_600_000
+        default: return nil
+        }
+    }
+
     public mutating func tick(now: Duration) -> [Directive] {
         guard var current = run, current.status == .active else { return [] }
         let directives = current.tick(now: now)
@@ -142,6 +203,13 @@ public struct DCController: Sendable {
         while !pending.isEmpty {
             let directive = pending.removeFirst()
             switch directive {
+            case .execute(let action, _) where action.element == .controllerEvent:
+                let (directives, succeeded) = controllerEvent(action)
+                output += directives
+                if let succeeded, var current = run {
+                    pending += current.completed(actionID: action.id, succeeded: succeeded, now: now)
+                    run = current
+                }
             case .execute(let action, _):
                 switch request(for: action) {
                 case .success(let request):
@@ -158,7 +226,7 @@ public struct DCController: Sendable {
                 output.append(.log("action \(action.operationKey) on \(action.node?.name ?? "?") lost (no result by its deadline)"))
             case .finished(let status):
                 guard let current = run else { break }
-                if current.restartNeeded { scheduleWanted = true }
+                if current.restartNeeded && !fenceGivenUp { scheduleWanted = true }
                 let counts = current.counts
                 if current.graph.synapses.count > 0 || current.restartNeeded {
                     output.append(.log("transition \(transitionID) \(status): complete \(counts.complete), skipped \(counts.skipped), incomplete \(counts.incomplete)"))
@@ -166,6 +234,40 @@ public struct DCController: Sendable {
             }
         }
         return output
+    }
+
+    /// A controller event: its directives, and its result now (nil: a fence, whose result
+    /// comes with `fenced`).
+    private mutating func controllerEvent(_ action: TransitionGraph.Action) -> ([Directive], Bool?) {
+        let key = "\(action.id):\(transitionID):0:\(settings.identity)"
+        guard let node = action.node, let id = nodeIDs[node.name] ?? UInt32(node.uuid).map({ NodeID($0) }) else {
+            return ([.log("controller event \(action.operationKey) names no known node (confirmed)")], true)
+        }
+        switch action.operation {
+        case .stonith:
+            let fenceAction = action.attributes["CRM_meta_stonith_action"] ?? "reboot"
+            if fenceFailures[node.name, default: 0] >= settings.fenceAttemptsMax {
+                fenceGivenUp = true
+                return ([.log("fencing \(node.name) given up after \(fenceFailures[node.name] ?? 0) failures (stonith-max-attempts \(settings.fenceAttemptsMax)): `baton crm node confirm-down \(node.name)` if it is down")], false)
+            }
+            guard let executor = fencePlan.executor(for: id, candidates: fenceExecutors) else {
+                fenceFailures[node.name, default: 0] += 1
+                let why = fencePlan.devices.isEmpty ? "no fence device is configured" : "no other node can run a fence device"
+                return ([.log("cannot fence \(node.name): \(why)")], false)
+            }
+            let request = FenceRequest(view: view, executor: executor, target: node.name, action: fenceAction, key: key,
+                                       timeoutMilliseconds: stonithTimeoutMilliseconds)
+            return ([.log("fencing \(node.name) (\(fenceAction)) through node \(executor)"), .fence(request)], nil)
+        case .doShutdown:
+            let operation = ResourceOperation(resource: "crmd", resourceClass: "crmd", provider: "", type: "crmd", operation: "do_shutdown",
+                                              intervalMilliseconds: 0, timeoutMilliseconds: 0, parameters: [:])
+            return ([.send(ExecuteRequest(view: view, node: id, transitionKey: key, action: operation, meta: [:]))], true)
+        case .clearFailcount:
+            guard let resource = action.primitive?.id else { return ([.log("clear_failcount without a resource (confirmed)")], true) }
+            return ([.clearFailures(node: id, resource: resource)], true)
+        default:
+            return ([.log("controller event \(action.operation) not carried out by baton-crmd (confirmed)")], true)
+        }
     }
 
     struct Refusal: Error, CustomStringConvertible {

@@ -120,4 +120,8 @@ public enum Message: Hashable, Sendable {
     /// sync it took): a write is acknowledged once members of a majority of the nodelist's
     /// nodes hold it.
     case cibHeld(view: UInt64, sequence: UInt64)
+    /// A fence action for the node it names to run (FenceMessages.swift).
+    case fenceRequest(FenceRequest)
+    /// A fence action's outcome (or an admin's confirm-down), recorded by every member.
+    case fenceResult(FenceRecord)
 }

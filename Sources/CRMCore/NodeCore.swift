@@ -142,6 +142,10 @@ public struct NodeCore: Sendable {
         /// A node's history was taken at a join round, or the view changed: the inputs of the
         /// scheduler changed.
         case resourcesChanged
+        /// This node is to run a fence action (FenceMessages.swift).
+        case fence(FenceRequest)
+        /// A fence result recorded here (every member alike): for the DC's graph and admins.
+        case fenceRecorded(FenceRecord)
     }
 
     /// Why an admin request was refused (the admin's input, never the core's state).
@@ -257,6 +261,11 @@ public struct NodeCore: Sendable {
     /// history report waits for them (it must hold them: the others replace what they hold).
     var ownResultsInFlight = 0
     var historyReportDue = false
+    /// Nodes that left the group without asking to (no `shutdown`) and are not fenced yet:
+    /// their node_state says expected="member" (unclean for the scheduler). FenceMessages.swift.
+    public internal(set) var lostNodes: Set<NodeID> = []
+    /// Fence results in the group's order (at most `fenceHistoryMax`).
+    public internal(set) var fenceHistory: [FenceRecord] = []
     /// Whole CIBs this node took (join rounds and repairs).
     public private(set) var cibSyncsTaken = 0
     /// Why the last patchset or sync failed here (then a sync was asked for).
@@ -390,6 +399,7 @@ public struct NodeCore: Sendable {
         heldCIBWrites = []
         seen.formUnion(next.nodeIDs)
         acknowledged.formIntersection(Set(members))
+        noteLostNodes(next: next, left: left)
         for node in Set(left.map(\.nodeID)) where !next.nodeIDs.contains(node) {
             attributes[node] = nil
         }
@@ -603,6 +613,8 @@ public struct NodeCore: Sendable {
                 clusterOptions[change.name] = change.value
             }
             if change.origin == local { pendingAttributes[change.requestID] = nil }
+            // A node's attributes are the scheduler's input (shutdown, standby, fail counts).
+            if case .node = change.target { return [.resourcesChanged] }
             return []
         case .cibWriteRequest(let write):
             guard isDC else { return [] }
@@ -653,6 +665,10 @@ public struct NodeCore: Sendable {
         case .resourceHistory(let report):
             guard settled, report.view == view.fingerprint, report.node == sender.nodeID else { return ignored() }
             return takeHistory(report)
+        case .fenceRequest(let request):
+            return receivedFenceRequest(request, from: sender)
+        case .fenceResult(let record):
+            return recordFence(record, from: sender)
         }
     }
 

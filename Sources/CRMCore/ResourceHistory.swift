@@ -69,6 +69,11 @@ extension NodeCore {
         } catch {
             return ignored()
         }
+        if message.resourceClass == "stonith", let index = resourceStatus.nodeStates.firstIndex(where: { $0.uname == name }),
+           let entry = resourceStatus.nodeStates[index].lrm?.resources.firstIndex(where: { $0.id == message.resource }) {
+            resourceStatus.nodeStates[index].lrm?.resources[entry].resourceClass = "stonith"
+            resourceStatus.nodeStates[index].lrm?.resources[entry].provider = nil
+        }
         countFailure(message)
         return [.resourceResult(message)]
     }

@@ -130,7 +130,10 @@ public struct ExecuteResult: Hashable, Sendable {
     /// The executor's result rebuilt (for `OperationHistory.record`); nil when a field is not
     /// one the executor knows (class, rc, op-status).
     public var operationResult: OperationResult? {
-        guard let standard = AgentStandard(rawValue: action.resourceClass), let code = OCFReturnCode(rawValue: rc),
+        // A stonith resource's operations (the daemon answers them: registration with the
+        // fencer) are recorded as an OCF resource's; `recordOne` restores the class.
+        let standardName = action.resourceClass == "stonith" ? AgentStandard.ocf.rawValue : action.resourceClass
+        guard let standard = AgentStandard(rawValue: standardName), let code = OCFReturnCode(rawValue: rc),
               let status = ExecutionStatus(rawValue: opStatus) else { return nil }
         let agent = AgentResource(id: action.resource, standard: standard, provider: action.provider.isEmpty ? nil : action.provider,
                                   type: action.type, parameters: action.parameters)

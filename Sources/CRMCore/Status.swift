@@ -127,7 +127,8 @@ extension NodeCore {
                 .init(name: "in_ccm", value: up ? "true" : "false"), .init(name: "crmd", value: up ? "online" : "offline"),
                 .init(name: "crm-debug-origin", value: "baton-crmd"),
                 .init(name: "join", value: up ? (joined.contains(node) ? "member" : "pending") : "down"),
-                .init(name: "expected", value: up ? "member" : "down"),
+                // A lost node (gone without asking, not fenced yet) is expected up: unclean.
+                .init(name: "expected", value: up || lostNodes.contains(node) ? "member" : "down"),
             ])
             if let values = attributes[node], !values.isEmpty {
                 let pairs = values.keys.sorted().map { key in

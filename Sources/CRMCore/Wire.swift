@@ -18,7 +18,7 @@ import TicketWire
 /// and drops the message; nothing here traps on bytes from the network.
 public enum MessageWire {
     public static let magic: UInt32 = 0x4243_524D
-    public static let version: UInt8 = 4
+    public static let version: UInt8 = 5
     public static let headerBytes = 12
     /// The largest message (bytes, header included); the CPG binding refuses larger sends too.
     public static let messageBytesMax = 1 << 20
@@ -42,6 +42,9 @@ public enum MessageWire {
         case executeResult = 12
         case resourceHistory = 13
         case cibHeld = 14
+        // 15 is left for issue13-close's kind (the lead renumbers at merge if needed).
+        case fenceRequest = 16
+        case fenceResult = 17
     }
 
     /// The bytes of a CIB operation, patchset or sync chunk one message can carry (the rest
@@ -133,6 +136,10 @@ public enum MessageWire {
             writeExecuteRequest(request, into: &writer)
         case .executeResult(let result):
             writeExecuteResult(result, into: &writer)
+        case .fenceRequest(let request):
+            writeFenceRequest(request, into: &writer)
+        case .fenceResult(let record):
+            writeFenceRecord(record, into: &writer)
         case .resourceHistory(let report):
             writer.u64(report.view)
             writer.u32(report.node.rawValue)
@@ -268,6 +275,10 @@ public enum MessageWire {
         case .cibHeld:
             let view = try reader.u64("cibHeld.view")
             return .cibHeld(view: view, sequence: try reader.u64("cibHeld.sequence"))
+        case .fenceRequest:
+            return .fenceRequest(try readFenceRequest(&reader))
+        case .fenceResult:
+            return .fenceResult(try readFenceRecord(&reader))
         case .cibWriteRequest, .cibWriteApplied, .cibSync, .resourceHistory:
             preconditionFailure("MessageWire: \(kind) is read by body")
         }
@@ -289,6 +300,8 @@ public enum MessageWire {
         case .executeResult: .executeResult
         case .resourceHistory: .resourceHistory
         case .cibHeld: .cibHeld
+        case .fenceRequest: .fenceRequest
+        case .fenceResult: .fenceResult
         }
     }
 
@@ -379,7 +392,7 @@ public enum CRMWireError: Error, Equatable, Sendable, CustomStringConvertible {
 
 extension String {
     /// The longest prefix of at most `bytes` UTF-8 bytes that ends on a character boundary.
-    fileprivate func validPrefix(_ bytes: Int) -> String {
+    func validPrefix(_ bytes: Int) -> String {
         var text = self
         while text.utf8.count > bytes { text.removeLast() }
         return text

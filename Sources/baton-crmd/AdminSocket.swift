@@ -128,6 +128,9 @@ final class AdminSocket: Sendable {
             daemon.feed(.attributeApply(changes, reply: reply))
             return write(client, reply.wait(timeLimit: Self.writeTimeLimit))
         }
+        if words.first == "fence" || words.first == "confirm-down" {
+            return answerFence(client, daemon, words: words)
+        }
         switch words.first {
         case "status":
             write(client, daemon.statusJSON())
@@ -175,6 +178,27 @@ final class AdminSocket: Sendable {
             return write(client, "error: unknown cib request (cib query|replace [SCOPE], cib patch, cib upgrade)\n")
         }
         write(client, reply.wait(timeLimit: Self.writeTimeLimit))
+    }
+
+    /// `fence history`, `fence NODE reboot|off|on` (answers once the fence is done, up to
+    /// `fenceTimeLimit`), `confirm-down NODE`.
+    static let fenceTimeLimit = Duration.seconds(600)
+
+    private func answerFence(_ client: Int32, _ daemon: Daemon, words: [String]) {
+        let reply = AdminReply()
+        switch (words.first ?? "", words.count) {
+        case ("fence", 2) where words[1] == "history":
+            daemon.feed(.fenceHistory(reply: reply))
+            write(client, reply.wait(timeLimit: .seconds(10)))
+        case ("fence", 3) where ["reboot", "off", "on"].contains(words[2]):
+            daemon.feed(.fenceNode(target: words[1], action: words[2], reply: reply))
+            write(client, reply.wait(timeLimit: Self.fenceTimeLimit))
+        case ("confirm-down", 2):
+            daemon.feed(.confirmDown(target: words[1], reply: reply))
+            write(client, reply.wait(timeLimit: Self.writeTimeLimit))
+        default:
+            write(client, "error: unknown fence request (fence history | fence NODE reboot|off|on | confirm-down NODE)\n")
+        }
     }
 
     /// The bytes after the request line, up to the client's end of writing; nil when too many.

@@ -45,6 +45,10 @@ struct CrmdCommand: AsyncParsableCommand {
     var agentToolsDir = "/run/baton/agent-tools"
     @Option(help: "NAME=VALUE added to every agent's environment (repeatable; e.g. HA_VARRUN=DIR for the agents' state files).")
     var agentEnvironment: [String] = []
+    @Option(help: "Where the fence agents (stonith resources' types) are.")
+    var fenceAgentDir = "/usr/sbin"
+    @Option(help: "Seconds a clean stop (SIGTERM) waits for the DC to move this node's resources away before it leaves anyway (Pacemaker's shutdown-escalation); a second SIGTERM leaves at once.")
+    var shutdownEscalation: Double = 1200
 
     func validate() throws {
         guard dcDeadtime > 0, dcDeadtime <= 3600 else { throw ValidationError("--dc-deadtime must be in (0, 3600] seconds") }
@@ -52,6 +56,7 @@ struct CrmdCommand: AsyncParsableCommand {
         guard socket.utf8.count < 108 else { throw ValidationError("--socket path must be under 108 bytes (sun_path)") }
         guard !cibDir.isEmpty else { throw ValidationError("--cib-dir must name a directory") }
         guard digestEveryWriteBytes >= 0 else { throw ValidationError("--digest-every-write-bytes must not be negative") }
+        guard shutdownEscalation > 0, shutdownEscalation <= 86_400 else { throw ValidationError("--shutdown-escalation must be in (0, 86400] seconds") }
         for pair in agentEnvironment where !pair.contains("=") || pair.hasPrefix("=") {
             throw ValidationError("--agent-environment \(pair): expected NAME=VALUE")
         }
@@ -81,7 +86,8 @@ struct CrmdCommand: AsyncParsableCommand {
         do {
             daemon = try await Daemon.start(group: group, socketPath: socket, dcDeadtime: .milliseconds(Int(dcDeadtime * 1000)),
                                             clusterOptions: options, cib: replica, store: store, digestEveryWriteBytes: digestEveryWriteBytes,
-                                            executorSettings: executorSettings)
+                                            executorSettings: executorSettings, fenceAgentDirectory: fenceAgentDir,
+                                            shutdownEscalation: .milliseconds(Int(shutdownEscalation * 1000)))
         } catch {
             log("cannot start: \(error)", .error)
             throw ExitCode(1)
@@ -186,6 +192,14 @@ enum Event: Sendable {
     case controllerTick(generation: Int)
     case attributeTable(reply: AdminReply)
     case attributeApply([AttributeChangeLine], reply: AdminReply)
+    /// Admin fencing (FenceShell.swift): history, a fence, a confirm-down.
+    case fenceHistory(reply: AdminReply)
+    case fenceNode(target: String, action: String, reply: AdminReply)
+    case confirmDown(target: String, reply: AdminReply)
+    /// This node's fence run finished: its result, to broadcast.
+    case fenceDone(FenceRecord)
+    /// The clean stop's wait is over (shutdown-escalation): leave now.
+    case shutdownEscalated
     case ended(source: String, error: String?)
     case terminate
 }
@@ -217,6 +231,12 @@ final class Daemon: Sendable {
     let writer: CIBWriter
     /// This node's executor (every node runs the actions the DC sends it).
     let executor: Mutex<ExecutorShell?> = Mutex(nil)
+    /// Runs this node's fence actions (the agents from --fence-agent-dir).
+    let fenceRunner: FenceRunner
+    let shutdownEscalation: Duration
+    /// Fence runs for the task group that runs them (FenceShell.swift), off the event loop.
+    let fenceJobs: AsyncStream<FenceJob>
+    let fenceJobInput: AsyncStream<FenceJob>.Continuation
     let origin = ContinuousClock.now
     private let initialCore: NodeCore
     /// Events waiting for the loop at most (CPG's own buffer holds 100,000 more); past it the
@@ -234,7 +254,11 @@ final class Daemon: Sendable {
     /// The loop's clock (the transition run's deadlines).
     var now: Duration { ContinuousClock.now - origin }
 
-    private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String, store: CIBStore) throws {
+    private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String, store: CIBStore,
+                 fenceRunner: FenceRunner, shutdownEscalation: Duration) throws {
+        self.fenceRunner = fenceRunner
+        self.shutdownEscalation = shutdownEscalation
+        (fenceJobs, fenceJobInput) = AsyncStream.makeStream(of: FenceJob.self, bufferingPolicy: .unbounded)
         self.group = group
         self.store = store
         writer = CIBWriter(store: store)
@@ -250,7 +274,7 @@ final class Daemon: Sendable {
 
     static func start(group name: String, socketPath: String, dcDeadtime: Duration, clusterOptions: [String: String],
                       cib: CIBReplica, store: CIBStore, digestEveryWriteBytes: Int,
-                      executorSettings: ExecutorSettings) async throws -> Daemon {
+                      executorSettings: ExecutorSettings, fenceAgentDirectory: String, shutdownEscalation: Duration) async throws -> Daemon {
         let map = try await ClusterMap.connect()
         let configured: [ClusterNode]
         let clusterName: String?
@@ -279,7 +303,9 @@ final class Daemon: Sendable {
         let core = NodeCore(settings: settings, cib: cib)
         log("node \(local.nodeID) pid \(local.pid) joined group \(name); nodelist \(nodelist.map { "\($0.name)=\($0.nodeID)" }.joined(separator: " "))")
         do {
-            let daemon = try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath, store: store)
+            let fenceRunner = try FenceRunner(agentDirectory: fenceAgentDirectory, environment: executorSettings.baseEnvironment)
+            let daemon = try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath, store: store,
+                                    fenceRunner: fenceRunner, shutdownEscalation: shutdownEscalation)
             let executor = try ExecutorShell(settings: executorSettings) { [weak daemon] result in daemon?.feed(.executorResult(result)) }
             daemon.executor.withLock { $0 = executor }
             return daemon
@@ -320,6 +346,16 @@ final class Daemon: Sendable {
                 return nil
             }
             tasks.addTask {
+                // Each fence run in its own child task; its record comes back to the loop.
+                await withTaskGroup(of: Void.self) { running in
+                    for await job in self.fenceJobs {
+                        running.addTask { self.feed(.fenceDone(await job.run(self.fenceRunner))) }
+                    }
+                    running.cancelAll()
+                }
+                return nil
+            }
+            tasks.addTask {
                 var loop = Loop(core: self.initialCore, daemon: self, timers: timers)
                 return await loop.run()
             }
@@ -331,6 +367,7 @@ final class Daemon: Sendable {
                 }
             }
             timers.finish()
+            fenceJobInput.finish()
             admin.close()
             await group.close()
             await voteQuorum.close()
@@ -412,6 +449,14 @@ struct Loop {
     var controllerTickAt: Duration?
     /// The last "waits for history" line logged (logged once per change).
     var lastWaitLog: String?
+    /// Fencing (FenceShell.swift): admins waiting for a fence's result by its key; the
+    /// stonith resources registered here (started); the next admin request's number.
+    var fenceReplies: [String: AdminReply] = [:]
+    var registeredDevices: Set<String> = []
+    var nextAdminFence = 1
+    /// A clean stop: the `shutdown` attribute asked for; leave at the DC's do_shutdown.
+    var shuttingDown = false
+    var leaveNow = false
 
     init(core: NodeCore, daemon: Daemon, timers: AsyncStream<TimerRequest>.Continuation) {
         self.core = core
@@ -487,7 +532,29 @@ struct Loop {
                 log("\(source) ended\(error.map { ": \($0)" } ?? "") — corosync gone; exiting for a restart", .error)
                 return 1
             case .terminate:
-                log("SIGTERM: leaving the group", .notice)
+                if await cleanStop() { return 0 }
+            case .fenceHistory(let reply):
+                reply.send(core.fenceHistory.map(\.line).joined(separator: "\n") + (core.fenceHistory.isEmpty ? "" : "\n"))
+            case .fenceNode(let target, let action, let reply):
+                await adminFence(target: target, action: action, reply: reply)
+            case .confirmDown(let target, let reply):
+                do {
+                    let key = "confirm:\(core.local.nodeID.rawValue):\(nextAdminFence)"
+                    nextAdminFence += 1
+                    let directives = try core.confirmDown(target, key: key, wallClockSeconds: UInt64(max(0, Date().timeIntervalSince1970)))
+                    fenceReplies[key] = reply
+                    await perform(directives)
+                } catch {
+                    reply.send("error: \(error)\n")
+                }
+            case .fenceDone(let record):
+                await perform([.broadcast(.fenceResult(record))])
+            case .shutdownEscalated:
+                log("shutdown-escalation passed before the DC let this node go: leaving the group", .warning)
+                return 0
+            }
+            if leaveNow {
+                log("the DC's do_shutdown: this node's resources are away; leaving the group", .notice)
                 return 0
             }
             await driveController()
@@ -596,6 +663,10 @@ struct Loop {
                 let more = controller.invalidate("membership or resource history changed", now: daemon.now)
                 self.controller = controller
                 await performController(more)
+            case .fence(let request):
+                runFence(request)
+            case .fenceRecorded(let record):
+                await fenceRecorded(record)
             }
             if case .cibCommitted = directive, var controller {
                 let more = controller.invalidate("CIB changed", now: daemon.now)
@@ -615,6 +686,9 @@ struct Loop {
         }
         var controller = self.controller ?? DCController(settings: .init(identity: "\(core.local.nodeID.rawValue)-\(core.local.pid)"))
         controller.view = core.view?.fingerprint ?? 0
+        controller.fenceExecutors = [core.local.nodeID] + (core.view?.members ?? []).filter {
+            core.joinedMembers.contains($0) && $0 != core.local
+        }.map(\.nodeID)
         var directives: [DCController.Directive] = []
         let waiting = controller.due && !core.historyComplete
             ? "a new graph waits for the resource history of \(core.joinedMembers.map(\.nodeID).filter { !core.historyReported.contains($0) }.sorted())"
@@ -648,6 +722,10 @@ struct Loop {
                 await perform([.broadcast(.executeRequest(request))])
             case .log(let line):
                 log(line)
+            case .fence(let request):
+                await perform([.broadcast(.fenceRequest(request))])
+            case .clearFailures(let node, let resource):
+                await clearFailures(node: node, resource: resource)
             }
         }
     }
@@ -655,6 +733,11 @@ struct Loop {
     /// An action the DC sent this node: to the executor; a request the executor refuses comes
     /// back as a failed result (the DC's graph must hear of it); a cancel is confirmed at once.
     mutating func execute(_ request: ExecuteRequest) async {
+        if request.resourceClass == "crmd" && request.operation == "do_shutdown" {
+            if shuttingDown { leaveNow = true } else { log("a do_shutdown from the DC while not stopping: ignored") }
+            return
+        }
+        if request.resourceClass == "stonith" { return await registerDevice(request) }
         guard let executor = daemon.executor.withLock({ $0 }) else { return }
         let wall = UInt64(max(0, Date().timeIntervalSince1970))
         var failure: String?

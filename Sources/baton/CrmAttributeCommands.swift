@@ -156,7 +156,7 @@ struct CrmNodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
         abstract: "List the nodes (crm_node -l) or put one in standby or back online.",
-        subcommands: [List.self, Standby.self, Online.self])
+        subcommands: [List.self, Standby.self, Online.self, ConfirmDown.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(

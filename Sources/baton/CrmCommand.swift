@@ -15,6 +15,7 @@ struct CrmCommand: AsyncParsableCommand {
             CrmSimulate.self,
             CrmResourceCommand.self,
             CrmTicketCommand.self,
+            CrmFence.self,
         ]
     )
 }

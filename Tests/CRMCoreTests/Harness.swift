@@ -20,6 +20,8 @@ struct Harness {
     /// Execute requests each member was asked to run, and results it recorded (issue 14).
     var executes: [Member: [ExecuteRequest]] = [:]
     var results: [Member: [ExecuteResult]] = [:]
+    var fences: [Member: [FenceRequest]] = [:]
+    var fenced: [Member: [FenceRecord]] = [:]
     let nodelist: [ConfiguredNode]
     let dcDeadtime: Duration
     /// votequorum as if each node's corosync were where its baton-crmd is: after every view, a
@@ -142,6 +144,8 @@ struct Harness {
             case .quorumChanged, .garbage, .resourcesChanged: break
             case .execute(let request): executes[member, default: []].append(request)
             case .resourceResult(let result): results[member, default: []].append(result)
+            case .fence(let request): fences[member, default: []].append(request)
+            case .fenceRecorded(let record): fenced[member, default: []].append(record)
             }
         }
     }

@@ -402,7 +402,7 @@ final class CrmdBed: Sendable {
     }
 
     /// Starts baton-crmd on each node (not waiting: the status polls do).
-    func launch(_ nodes: [Int]) throws {
+    func launch(_ nodes: [Int], extra: [String] = []) throws {
         for node in nodes {
             let logPath = "\(testbed.directory)/node\(node)/crmd.log"
             let output = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -410,7 +410,7 @@ final class CrmdBed: Sendable {
             defer { close(output) }
             let child = try Child.spawn([Paths.testbed, "-d", testbed.directory, "exec", String(node), BuildPaths.product("baton-crmd"),
                                          "--socket", socket(node), "--dc-deadtime", String(dcDeadtimeSeconds), "--cib-dir", cibDirectory(node)]
-                                            + agentArguments(node)
+                                            + agentArguments(node) + extra
                                             + (noQuorumPolicy == nil ? [] : ["--cib", cibPath]),
                                         stdout: output, stderr: output)
             daemons.withLock { $0[node] = child }
