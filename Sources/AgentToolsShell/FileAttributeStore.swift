@@ -109,12 +109,14 @@ public enum AgentToolsInstallation {
     /// attrd_updater, crm_node) to `executable` (the `baton-agent-tools` binary), replacing
     /// what is there under those names. Each link is made under a name of this process's own and
     /// renamed into place, so that executors installing into the same directory at once (two
-    /// `baton agent` runs) never see a name missing or fail on one another's link.
+    /// `baton agent` runs, or two executors of one process) never see a name missing or fail on
+    /// one another's link. The name is this call's own (pid and a random number): with the pid
+    /// alone, two threads of one process removed and renamed each other's link (ENOENT).
     public static func install(executable: String, in directory: String) throws(AttributeStoreError) {
         try FileAttributeStore(directory: directory).create()
         for tool in AgentTool.allCases {
             let link = directory + "/" + tool.rawValue
-            let temporary = link + ".new-\(getpid())"
+            let temporary = link + ".new-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
             unlink(temporary)
             guard symlink(executable, temporary) == 0 else {
                 throw AttributeStoreError("symlink \(temporary): \(String(cString: strerror(errno)))")

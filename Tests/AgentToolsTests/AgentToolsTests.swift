@@ -228,4 +228,32 @@ struct AgentToolsTests {
         let dump = try String(contentsOfFile: directory + "/env", encoding: .utf8)
         #expect(dump.contains("\nHA_SBIN_DIR=\(tools)\n"))
     }
+
+    /// Executors of one process installing the tools into one directory at once (the test
+    /// process runs several; so can baton-crmd): every install succeeds and every link ends up
+    /// naming the binary. With a temporary link named by the pid alone, one thread removed and
+    /// renamed another's link and its rename failed with ENOENT.
+    @Test func installsFromManyThreadsAtOnceNeverFail() async throws {
+        let directory = try makeTemporaryDirectory("baton-agent-tools-race")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let tools = directory + "/sbin"
+        let failures = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var failed: [String] = []
+                    for _ in 0..<200 {
+                        do { try AgentToolsInstallation.install(executable: "/usr/bin/true", in: tools) } catch { failed.append("\(error)") }
+                    }
+                    return failed
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(failures.count == 0, "\(failures.count) of 1,600 installs failed, first: \(failures.first ?? "")")
+        for tool in AgentTool.allCases {
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: tools + "/" + tool.rawValue)) == "/usr/bin/true")
+        }
+        let leftovers = (try FileManager.default.contentsOfDirectory(atPath: tools)).filter { $0.contains(".new-") }
+        #expect(leftovers.isEmpty, "temporary links left: \(leftovers)")
+    }
 }
