@@ -53,6 +53,8 @@ let package = Package(
     targets: [
         // Pure: the suite's version, one constant every binary prints with --version.
         .target(name: "BatonVersion"),
+        // Glibc only: this executable's path (/proc/self/exe), for the front and baton-full alike.
+        .target(name: "ExecutablePath"),
         // The daemons' log lines (batond, baton-crmd): syslog priorities for the journal, logfmt fields.
         .target(name: "DaemonLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Pure: the per-ticket lease election (instance / directives).
@@ -96,7 +98,7 @@ let package = Package(
         // libxml2, Corosync) for its start-up; every other command line goes to `baton-full`.
         .executableTarget(
             name: "baton",
-            dependencies: ["BatonClient", "BatonConfig"],
+            dependencies: ["BatonClient", "BatonConfig", "ExecutablePath"],
             path: "Sources/BatonFront",
             linkerSettings: staticSwiftCoreOnly
         ),
@@ -110,6 +112,7 @@ let package = Package(
             dependencies: [
                 "BatonClient",
                 "BatonVersion",
+                "ExecutablePath",
                 "TicketElection",
                 "GeoSimulation",
                 "TicketSimulation",
@@ -277,7 +280,7 @@ let package = Package(
         // cancels, start-delay, pacemaker-execd's environment and result mapping).
         .target(name: "Executor", dependencies: ["CIB", "Scheduler", .product(name: "HeapModule", package: "swift-collections")]),
         // Shell: runs the Executor core's directives with ChildProcess.
-        .target(name: "ExecutorShell", dependencies: ["Executor", "ChildProcess", "AgentToolsShell"]),
+        .target(name: "ExecutorShell", dependencies: ["Executor", "ChildProcess", "AgentToolsShell", "ExecutablePath"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ExecutorShell", "ChildProcess", "TestSupport", "CIB", "Scheduler"]),
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess", "CChildProcess", "TestSupport"]),
         // Pure: crm_attribute, crm_master, attrd_updater and crm_node as agents call them, on a

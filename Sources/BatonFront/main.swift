@@ -1,5 +1,6 @@
 import BatonClient
 import BatonConfig
+import ExecutablePath
 
 #if canImport(Glibc)
 import Glibc
@@ -17,11 +18,7 @@ import Glibc
 /// `baton-full` in the directory of this executable (symbolic links resolved), run in this
 /// process's place; returns only if it could not be run.
 func runFull() -> Never {
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    let here = count > 0 ? String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-    let directory = here.lastIndex(of: "/").map { String(here[..<$0]) } ?? "."
-    let full = directory + "/baton-full"
+    let full = ExecutablePath.directory(of: ExecutablePath.current() ?? CommandLine.arguments[0]) + "/baton-full"
     let argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
     execv(full, argv)
     reportFailure("cannot run \(full): \(String(cString: strerror(errno)))")

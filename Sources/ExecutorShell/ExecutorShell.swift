@@ -1,5 +1,6 @@
 import AgentToolsShell
 import ChildProcess
+import ExecutablePath
 import Executor
 import Glibc
 import Synchronization
@@ -73,12 +74,8 @@ public final class ExecutorShell: Sendable {
 
     /// `name` in the running executable's directory (/proc/self/exe), nil when it is not there.
     static func besideThisExecutable(_ name: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        let path = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = path.lastIndex(of: "/") else { return nil }
-        let candidate = path[..<slash] + "/" + name
+        guard let path = ExecutablePath.current(), path.contains("/") else { return nil }
+        let candidate = ExecutablePath.directory(of: path) + "/" + name
         return access(candidate, X_OK) == 0 ? candidate : nil
     }
 

@@ -155,7 +155,7 @@ struct BenchmarkCommand: ParsableCommand {
     func measureSize(nodes: Int, resources: Int, nodeDown: Bool, path: String, compare: Bool) throws -> Row {
         let text = SyntheticCluster(nodes: nodes, resources: resources, lastNodeDown: nodeDown).xml()
         try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let executable = try Self.ownExecutable()
+        let executable = ownExecutable()
         var best: (parse: Double, schedule: Double, cpu: Double, lines: Int)?
         var totals: [Double] = []
         var peak = 0
@@ -264,7 +264,7 @@ struct BenchmarkCommand: ParsableCommand {
                 files.append((resources, nodeDown, path))
             }
         }
-        let executable = try Self.ownExecutable()
+        let executable = ownExecutable()
         var best = [Double](repeating: .infinity, count: files.count)
         for _ in 0..<rounds {
             for (index, file) in files.enumerated() {
@@ -309,13 +309,6 @@ struct BenchmarkCommand: ParsableCommand {
     }
 
     // MARK: helpers
-
-    static func ownExecutable() throws -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { throw ValidationError("cannot find this executable (/proc/self/exe)") }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 
     static func loadAverage() -> String {
         var loads = [Double](repeating: 0, count: 3)

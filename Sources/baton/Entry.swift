@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonClient
+import ExecutablePath
 import Foundation
 
 /// glibc's mallopt(3) (malloc.h is not part of Swift's Glibc module); plain C ints.
@@ -72,14 +73,10 @@ enum Entry {
 /// batond and baton-full are installed beside it. argv[0] is only a name when the command was
 /// found through PATH (`baton demo` from /usr/sbin), so it does not say where.
 func executableDirectory() -> String {
-    let path = ownExecutable()
-    return path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    ExecutablePath.directory(of: ownExecutable())
 }
 
 /// This executable's path (/proc/self/exe), argv[0] made absolute only if the kernel does not say.
 func ownExecutable() -> String {
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    if count > 0 { return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+    ExecutablePath.current() ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
 }
