@@ -74,7 +74,7 @@ public final class ExecutorShell: Sendable {
 
     /// `name` in the running executable's directory (/proc/self/exe), nil when it is not there.
     static func besideThisExecutable(_ name: String) -> String? {
-        guard let path = ExecutablePath.current(), path.contains("/") else { return nil }
+        guard let path = ExecutablePath.current() else { return nil }
         let candidate = ExecutablePath.directory(of: path) + "/" + name
         return access(candidate, X_OK) == 0 ? candidate : nil
     }
