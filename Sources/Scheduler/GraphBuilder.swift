@@ -1180,6 +1180,19 @@ struct TransitionGraphBuilder {
                                          provider: definition?.provider, type: definition?.type)
     }
 
+    /// A demote without an on-fail of its own takes the first recurring Promoted-role monitor's
+    /// (other than "demote"), as Pacemaker's unpack_operation_on_fail does; of those values only
+    /// "block" reaches the action's meta (unpack_operation writes that one back). `operations`:
+    /// the primitive's enabled operations, in document order.
+    static func promotedMonitorOnFail(_ operations: [Operation]) -> String? {
+        for operation in operations where operation.name.lowercased() == "monitor" && operation.intervalMilliseconds > 0 {
+            guard let onFail = operation.onFail, let role = operation.role?.lowercased(),
+                  role == "promoted" || role == "master", onFail.lowercased() != "demote" else { continue }
+            return onFail.lowercased() == "block" ? "block" : nil
+        }
+        return nil
+    }
+
     /// CRM_meta_* of an action: op_defaults, the configured operation's meta and properties
     /// (interval and timeout in milliseconds), the expected result, the clone's variables.
     private func meta(of action: SchedulerAction, resource: SchedulerResource, interval: Int) -> [String: String] {
@@ -1210,6 +1223,11 @@ struct TransitionGraphBuilder {
             if let value = definition.enabled { meta["enabled"] = value }
             for attribute in definition.extras.attributes where attribute.name != "id" { meta[attribute.name] = attribute.value }
         }
+        if action.task == "demote", meta["on-fail"] == nil, let inherited = Self.promotedMonitorOnFail(operations) {
+            meta["on-fail"] = inherited
+        }
+        // Pacemaker writes "block" back into the meta, in lower case, whatever the spelling.
+        if meta["on-fail"]?.lowercased() == "block" { meta["on-fail"] = "block" }
         if interval > 0 { meta["interval"] = String(interval) } else { meta["interval"] = nil }
         if let delay = meta["start-delay"] { meta["start-delay"] = Self.milliseconds(delay).map(String.init) }
         meta["timeout"] = String(Self.milliseconds(meta["timeout"]) ?? 20_000)
