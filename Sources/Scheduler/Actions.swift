@@ -203,7 +203,6 @@ extension WorkingSet {
             // A stop that cannot happen blocks the start; the start carries the stop's reason.
             order(stop, start, [.runnableLeft, .inheritReason])
         }
-        for demote in demotes { order(demote, start, []) }
     }
 
     private func createCollectiveActions(_ resource: SchedulerResource) {

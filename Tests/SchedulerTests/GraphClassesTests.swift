@@ -1539,4 +1539,203 @@ import Testing
         let demote = graph.synapses.first { $0.action.operationKey == "s_demote_0" }
         #expect(demote != nil && demote?.action.attributes["CRM_meta_on_fail"] == nil)
     }
+
+    /// A failed promoted instance recovers: demote, stop, start. The start waits for the stop
+    /// (which waits for the demote), not for the demote directly: Pacemaker orders demote before
+    /// stop and start before promote, and nothing demote -> start (seed 159 and 4 more).
+    static let recoverPromoted = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes><node id="node1" uname="node1"/><node id="node2" uname="node2"/></nodes>
+        <resources>
+          <clone id="ms"><meta_attributes id="ms-m"><nvpair id="ms-m1" name="promotable" value="true"/></meta_attributes>
+            <primitive id="s" class="ocf" provider="pacemaker" type="Stateful"><operations>
+              <op id="s-mon-p" name="monitor" interval="10s" role="Promoted"/>
+              <op id="s-mon-u" name="monitor" interval="11s" role="Unpromoted"/>
+            </operations></primitive>
+          </clone>
+        </resources>
+        <constraints/>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful">
+              <lrm_rsc_op id="s_last_0" operation="promote" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+              <lrm_rsc_op id="s_monitor_10000" operation="monitor" transition-key="3:-1:8:x" transition-magic="0:9;3:-1:8:x" call-id="4" rc-code="9" op-status="0" interval="10000" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful">
+              <lrm_rsc_op id="s_last_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let recoverPromotedGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="5" operation="monitor" operation_key="s_monitor_11000" internal_operation_key="s:0_monitor_11000" on_node="node1" on_node_uuid="node1">
+            <primitive id="s" long-id="s:0" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_interval="11000" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_name="monitor" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_role="Unpromoted" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="3" operation="demote" operation_key="s_demote_0" internal_operation_key="s:0_demote_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="4" operation="start" operation_key="s_start_0" internal_operation_key="s:0_start_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="4" operation="start" operation_key="s_start_0" internal_operation_key="s:0_start_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="s" long-id="s:0" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="stop" operation_key="s_stop_0" internal_operation_key="s:0_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="9" operation="start" operation_key="ms_start_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="3" operation="demote" operation_key="s_demote_0" internal_operation_key="s:0_demote_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="s" long-id="s:0" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="15" operation="demote" operation_key="ms_demote_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <rsc_op id="2" operation="stop" operation_key="s_stop_0" internal_operation_key="s:0_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="s" long-id="s:0" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="3" operation="demote" operation_key="s_demote_0" internal_operation_key="s:0_demote_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="11" operation="stop" operation_key="ms_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="4">
+        <action_set>
+          <rsc_op id="8" operation="monitor" operation_key="s_monitor_11000" internal_operation_key="s:1_monitor_11000" on_node="node2" on_node_uuid="node2">
+            <primitive id="s" long-id="s:1" class="ocf" provider="pacemaker" type="Stateful"/>
+            <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_interval="11000" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_name="monitor" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_role="Unpromoted" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="5" priority="1000000">
+        <action_set>
+          <pseudo_event id="16" operation="demoted" operation_key="ms_demoted_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="3" operation="demote" operation_key="s_demote_0" internal_operation_key="s:0_demote_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="15" operation="demote" operation_key="ms_demote_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="6">
+        <action_set>
+          <pseudo_event id="15" operation="demote" operation_key="ms_demote_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="7" priority="1000000">
+        <action_set>
+          <pseudo_event id="12" operation="stopped" operation_key="ms_stopped_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="stop" operation_key="s_stop_0" internal_operation_key="s:0_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="11" operation="stop" operation_key="ms_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="8">
+        <action_set>
+          <pseudo_event id="11" operation="stop" operation_key="ms_stop_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="16" operation="demoted" operation_key="ms_demoted_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="9" priority="1000000">
+        <action_set>
+          <pseudo_event id="10" operation="running" operation_key="ms_running_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="4" operation="start" operation_key="s_start_0" internal_operation_key="s:0_start_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="9" operation="start" operation_key="ms_start_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="10">
+        <action_set>
+          <pseudo_event id="9" operation="start" operation_key="ms_start_0">
+            <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="12" operation="stopped" operation_key="ms_stopped_0"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="16" operation="demoted" operation_key="ms_demoted_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aRecoveringPromotedInstanceStartsAfterItsStopNotItsDemote() throws {
+        try Self.expectSameGraph(Self.recoverPromoted, Self.recoverPromotedGraph)
+    }
 }
