@@ -179,6 +179,7 @@ extension WorkingSet {
                 actions[start].runnable = false
             }
             if !actions[start].runnable { startsUnrunnableAtCreation.insert(start) }
+            if !actions[start].optional { startsRequiredAtCreation.insert(start) }
             if nextRole == .promoted {
                 let wasPromoted = resource.roleOnNode[next.name] == .promoted
                 let promote = addAction(resource, "promote", next, optional: wasPromoted && staying)

@@ -149,8 +149,11 @@ struct TransitionGraphBuilder {
             // could not run was created optional (even if a stop makes it required later), so
             // a running monitor of the role the resource leaves is still cancelled.
             let unrunnableAtCreation = set.startsUnrunnableAtCreation.contains(start)
-            guard set.actions[start].runnable || unrunnableAtCreation else { continue }
-            let startRequired = !unrunnableAtCreation && !set.actions[start].optional
+            // A start that orderings made unrunnable later was runnable then, and required
+            // only if it was so at creation.
+            let unrunnableLater = !set.actions[start].runnable && !unrunnableAtCreation
+            let startRequired = unrunnableLater ? set.startsRequiredAtCreation.contains(start)
+                : !unrunnableAtCreation && !set.actions[start].optional
             let promote = set.findAction(resource, "promote", node: node)
             let demote = set.findAction(resource, "demote", node: node)
             // Two monitors with the same interval are a configuration error: Pacemaker

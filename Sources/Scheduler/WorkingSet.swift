@@ -61,6 +61,8 @@ final class WorkingSet {
     /// Pacemaker creates those optional (start_resource), and its recurring monitors look at
     /// the start as it was then (GraphBuilder.swift).
     var startsUnrunnableAtCreation: Set<Int> = []
+    /// Starts that were required when created (a recovery, a move), before orderings made more so.
+    var startsRequiredAtCreation: Set<Int> = []
     var explanation: [String] = []
     /// Resources running inside each container, by container id.
     var fillers: [String: [SchedulerResource]] = [:]
