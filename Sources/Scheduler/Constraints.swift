@@ -347,10 +347,11 @@ extension WorkingSet {
         }
         order.sets = expandSets(order.sets)
         let kind = order.kind?.lowercased() ?? ((order.score ?? .infinity) == .zero ? "optional" : "mandatory")
-        if kind == "serialize" { return [] }
-        // Anything but Optional (an unknown kind included) is mandatory.
-        let mandatory = kind != "optional"
-        let symmetrical = truthy(order.symmetrical, default: kind != "serialize")
+        // Anything but Optional and Serialize (an unknown kind included) is mandatory. Serialize
+        // is an optional ordering that is never symmetrical (Pacemaker ignores symmetrical=true
+        // there, get_ordering_symmetry).
+        let mandatory = kind != "optional" && kind != "serialize"
+        let symmetrical = kind != "serialize" && truthy(order.symmetrical, default: true)
         var specs: [OrderConstraintSpec] = []
         func add(_ first: SchedulerResource, _ firstAction: String, _ then: SchedulerResource, _ thenAction: String,
                  oneOrMore: Bool = false, groupName: String? = nil) {

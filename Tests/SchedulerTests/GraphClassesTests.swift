@@ -1738,4 +1738,113 @@ import Testing
     @Test func aRecoveringPromotedInstanceStartsAfterItsStopNotItsDemote() throws {
         try Self.expectSameGraph(Self.recoverPromoted, Self.recoverPromotedGraph)
     }
+
+    /// kind=Serialize is an optional, never symmetrical ordering: when both starts are in the
+    /// graph, b's start waits for a's (we dropped the constraint: differential seed 110 and 8
+    /// more). symmetrical=true is ignored there, as Pacemaker's get_ordering_symmetry does.
+    static let serialize = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes><node id="node1" uname="node1"/><node id="node2" uname="node2"/></nodes>
+        <resources>
+          <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+          <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/>
+        </resources>
+        <constraints>
+          <rsc_location id="la" rsc="a" node="node1" score="100"/>
+          <rsc_location id="lb" rsc="b" node="node2" score="100"/>
+          <rsc_order id="ser" first="a" then="b" kind="Serialize"/>
+        </constraints>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"/>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
+      </status>
+    </cib>
+    """
+
+    static let serializeGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="5" operation="start" operation_key="a_start_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="monitor" operation_key="a_monitor_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="3" operation="monitor" operation_key="a_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="3" operation="monitor" operation_key="a_monitor_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="1" operation="monitor" operation_key="a_monitor_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <rsc_op id="6" operation="start" operation_key="b_start_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="monitor" operation_key="b_monitor_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="4" operation="monitor" operation_key="b_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="5" operation="start" operation_key="a_start_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="4">
+        <action_set>
+          <rsc_op id="4" operation="monitor" operation_key="b_monitor_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="5">
+        <action_set>
+          <rsc_op id="2" operation="monitor" operation_key="b_monitor_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aSerializeOrderIsAnOptionalOneWayOrdering() throws {
+        try Self.expectSameGraph(Self.serialize, Self.serializeGraph)
+        let symmetrical = Self.serialize.replacingOccurrences(of: "kind=\"Serialize\"", with: "kind=\"Serialize\" symmetrical=\"true\"")
+        try Self.expectSameGraph(symmetrical, Self.serializeGraph)
+    }
 }
