@@ -22,6 +22,11 @@ import CIB
         .cibSyncRequest(view: 4),
         .cibSync(CIBSync(view: 4, version: CIBVersion(adminEpoch: 0, epoch: 3, numUpdates: 1), digest: "",
                          chunk: SyncChunks.split(Array("<cib/>".utf8), transfer: 1)[0].encoded())),
+        .announce(Announce(view: 3, nodeName: "n", dc: nil, seen: [], attributes: [:], clusterOptions: [:], cibSequence: 0,
+                           tickets: ["ticketA": ["granted": "true", "owner": "2", "expires": "1765000000", "term": "4"], "ticketB": ["standby": "true"]])),
+        .ticketRequest(SiteTicketChange(view: 6, origin: origin, requestID: 3,
+                                    tickets: ["ticketA": ["granted": "true", "expires": "1765000600", "owner": nil], "t2": ["standby": "false"]])),
+        .ticketUpdate(SiteTicketChange(view: 6, origin: origin, requestID: 0, tickets: ["ticketA": ["granted": "false"]])),
     ]
 
     @Test func everyMessageRoundTrips() throws {
