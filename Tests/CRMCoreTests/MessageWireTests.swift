@@ -75,6 +75,31 @@ import CIB
         #expect(throws: CRMWireError.self) { try MessageWire.decode(repeated) }
     }
 
+    /// Ticket changes: a bad id, an empty change, a repeated name are refused with the field.
+    @Test func ticketFieldErrorsSayWhichField() {
+        let change = SiteTicketChange(view: 1, origin: Self.origin, requestID: 2, tickets: ["tk": ["granted": "true"]])
+        let good = MessageWire.encode(.ticketRequest(change))
+        // Header, view, origin (8), request id, then the u16 ticket count.
+        let countOffset = 12 + 8 + 8 + 8
+        var empty = good
+        empty[countOffset + 1] = 0
+        #expect(throws: CRMWireError.self) { try MessageWire.decode(empty) }
+        var badID = good
+        badID[countOffset + 2 + 2] = UInt8(ascii: "<")  // the id's first byte (after its u16 length)
+        do {
+            _ = try MessageWire.decode(badID)
+            Issue.record("an id with '<' was accepted")
+        } catch {
+            #expect("\(error)".contains("ticket.id"), "\(error)")
+        }
+        let named = MessageWire.encode(.ticketUpdate(SiteTicketChange(view: 1, origin: Self.origin, requestID: 0,
+                                                                  tickets: ["tk": ["ab": "1", "ac": "2"]])))
+        var repeated = named
+        let second = repeated.lastIndex(of: UInt8(ascii: "c"))!
+        repeated[second] = UInt8(ascii: "b")
+        #expect(throws: CRMWireError.self) { try MessageWire.decode(repeated) }
+    }
+
     /// Mutated and random bytes: always a decoded message or a typed error, never a trap.
     @Test func mutatedMessagesNeverTrap() {
         var random = SplitMix64(seed: 13)
