@@ -70,7 +70,10 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
 
     /// A renewal's new lease end: sent soon (batond calls this after its turn's flush), in one
     /// request for every renewal gathered by then; the site revokes a ticket whose `expires`
-    /// passes, so a refresh must not wait for the next grant or revoke.
+    /// passes, so a refresh must not wait for the next grant or revoke. It says `granted=true`
+    /// too: a renewal a majority acknowledged proves the lease is held, so a site that revoked
+    /// the ticket because this renewal came late (a loaded node, clocks apart) takes it back
+    /// rather than stay revoked while the geo cluster says this site holds it.
     public func refreshExpires(ticket: String, expires: Int) {
         lock.lock()
         defer { lock.unlock() }
@@ -88,7 +91,7 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
         expiresSendScheduled = false
         var changes: [String: [String: String?]] = [:]
         for (ticket, expires) in pendingExpires where pending[ticket] == nil && granted.contains(ticket) {
-            changes[ticket] = ["expires": .some(String(expires))]
+            changes[ticket] = ["expires": .some(String(expires)), "granted": .some("true")]
             pendingExpires[ticket] = nil
         }
         lock.unlock()
@@ -112,6 +115,7 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
         var changes = pending
         for (ticket, expires) in pendingExpires where changes[ticket]?["expires"] == nil && granted.contains(ticket) {
             changes[ticket, default: [:]]["expires"] = .some(String(expires))
+            changes[ticket, default: [:]]["granted"] = .some("true")
         }
         let completions = waiting
         pending = [:]

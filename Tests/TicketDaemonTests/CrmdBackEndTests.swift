@@ -94,7 +94,7 @@ struct CrmdBackEndTests {
         backEnd.refreshExpires(ticket: "ticketA", expires: 1_800_000_060)
         backEnd.refreshExpires(ticket: "ticketB", expires: 1_800_000_060)
         try await waitUntil("the renewal sent") { listener.requests.withLock { $0.count } == 2 }
-        #expect(listener.requests.withLock { $0.last } == "tickets apply\nticketA expires 1800000060\n")
+        #expect(listener.requests.withLock { $0.last } == "tickets apply\nticketA expires 1800000060\nticketA granted true\n")
     }
 
     @Test func failuresReachEveryCompletionWithTheReason() async throws {
