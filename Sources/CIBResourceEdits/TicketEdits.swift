@@ -106,6 +106,28 @@ public enum TicketEdits {
         }
     }
 
+    /// The ticket attributes an edit changed (nil: removed), per ticket: what a live site's
+    /// daemon is sent for the same edit (`tickets apply`).
+    public static func changes(from before: CIBDocument, to after: CIBDocument) -> [String: [String: String?]] {
+        let states = { (document: CIBDocument) -> [String: [String: String]] in
+            var found: [String: [String: String]] = [:]
+            for state in document.status?.children.first(where: { $0.name == "tickets" })?.children ?? [] where state.name == "ticket_state" {
+                guard let id = state["id"] else { continue }
+                var attributes: [String: String] = [:]
+                for attribute in state.attributes where attribute.name != "id" { attributes[attribute.name] = attribute.value }
+                found[id] = attributes
+            }
+            return found
+        }
+        let old = states(before), new = states(after)
+        var changes: [String: [String: String?]] = [:]
+        for id in Set(old.keys).union(new.keys) {
+            let was = old[id] ?? [:], now = new[id] ?? [:]
+            for name in Set(was.keys).union(now.keys) where was[name] != now[name] { changes[id, default: [:]][name] = .some(now[name]) }
+        }
+        return changes
+    }
+
     /// crm_ticket -l: "ID\tgranted|revoked [standby]|<9 spaces>[ last-granted='ctime']" per ticket.
     static func list(_ ticket: String?, _ document: CIBDocument, _ outcome: inout ToolOutcome) {
         guard let cib = try? CIB(xml: document.root) else { return }

@@ -31,10 +31,13 @@ public struct Announce: Hashable, Sendable {
     /// is chosen among the announces with the highest, so a CIB whose writes no majority may
     /// hold never overrides one whose writes a majority acknowledged.
     public var confirmedSequence: UInt64
+    /// The site's ticket states as the sender holds them (Tickets.swift: the round keeps the newest).
+    public var tickets: [String: [String: String]]
 
     public init(view: UInt64, nodeName: String, dc: Member?, seen: [NodeID], attributes: [String: String],
                 clusterOptions: [String: String], cibSequence: UInt64, cibVersion: CIBVersion = CIBVersion(), cibDigest: String = "",
-                confirmedSequence: UInt64 = 0) {
+                confirmedSequence: UInt64 = 0, tickets: [String: [String: String]] = [:]) {
+        self.tickets = tickets
         self.confirmedSequence = confirmedSequence
         self.view = view
         self.nodeName = nodeName
@@ -124,4 +127,8 @@ public enum Message: Hashable, Sendable {
     case fenceRequest(FenceRequest)
     /// A fence action's outcome (or an admin's confirm-down), recorded by every member.
     case fenceResult(FenceRecord)
+    /// A ticket change on its way to the DC (Tickets.swift).
+    case ticketRequest(SiteTicketChange)
+    /// The DC's ordered ticket change, applied everywhere.
+    case ticketUpdate(SiteTicketChange)
 }

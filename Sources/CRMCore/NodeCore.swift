@@ -146,6 +146,9 @@ public struct NodeCore: Sendable {
         case fence(FenceRequest)
         /// A fence result recorded here (every member alike): for the DC's graph and admins.
         case fenceRecorded(FenceRecord)
+        /// A ticket change applied here in the DC's order (Tickets.swift): a new transition;
+        /// on its origin, the admin's answer.
+        case ticketsApplied(SiteTicketChange)
     }
 
     /// Why an admin request was refused (the admin's input, never the core's state).
@@ -268,6 +271,12 @@ public struct NodeCore: Sendable {
     public internal(set) var fenceHistory: [FenceRecord] = []
     /// Whole CIBs this node took (join rounds and repairs).
     public private(set) var cibSyncsTaken = 0
+    /// The site's ticket states, equal on every settled member (Tickets.swift).
+    public internal(set) var tickets: [String: [String: String]] = [:]
+    var pendingTickets: [UInt64: SiteTicketChange] = [:]
+    var nextTicketRequestID: UInt64 = 0
+    /// On the DC: ticket updates it broadcast and has not seen delivered yet.
+    var ticketUpdatesInFlight = 0
     /// Why the last patchset or sync failed here (then a sync was asked for).
     public private(set) var lastCIBError: String?
 
@@ -307,7 +316,7 @@ public struct NodeCore: Sendable {
     public var local: Member { settings.local }
     public var isDC: Bool { settled && dc == settings.local }
     public var noQuorumPolicy: String { clusterOptions[AttributeName.noQuorumPolicy] ?? "stop" }
-    public var pendingWrites: Int { pendingAttributes.count + pendingCIBWrites.count }
+    public var pendingWrites: Int { pendingAttributes.count + pendingCIBWrites.count + pendingTickets.count }
     /// Requests this node sent and still waits to see ordered, by request id.
     public var pendingCIBRequestIDs: Set<UInt64> { Set(pendingCIBWrites.keys) }
 
@@ -441,6 +450,8 @@ public struct NodeCore: Sendable {
             // A new DC writes its entries (ControllerEntries) if the CIB lacks them.
             directives += orderHeldWrites()
             directives += sendPendingIfSettled(attributes: Array(pendingAttributes.values), writes: Array(pendingCIBWrites.values))
+            ticketUpdatesInFlight = 0
+            directives += sendPendingTickets()
             return directives
         }
         // New members (or a round already under way): a join round.
@@ -473,7 +484,7 @@ public struct NodeCore: Sendable {
         directives.append(.broadcast(.announce(Announce(
             view: next.fingerprint, nodeName: localName, dc: dc, seen: seen.sorted(),
             attributes: attributes[local.nodeID] ?? [:], clusterOptions: clusterOptions, cibSequence: cibSequence,
-            cibVersion: cib.version, cibDigest: cib.digest(), confirmedSequence: confirmedSequence))))
+            cibVersion: cib.version, cibDigest: cib.digest(), confirmedSequence: confirmedSequence, tickets: tickets))))
         return directives
     }
 
@@ -532,6 +543,7 @@ public struct NodeCore: Sendable {
             if let announce = announces[member] { fresh[member.nodeID] = announce.attributes }
         }
         attributes = fresh.filter { !$0.value.isEmpty }
+        settleTickets(([chosen] + view.members.filter { $0 != chosen }).compactMap { announces[$0] })
         if let options = announces[chosen] {
             clusterOptions = options.clusterOptions
         }
@@ -559,6 +571,7 @@ public struct NodeCore: Sendable {
             directives += orderHeldWrites()
         }
         directives += sendPendingIfSettled(attributes: Array(pendingAttributes.values), writes: Array(pendingCIBWrites.values))
+        directives += sendPendingTickets()
         return directives
     }
 
@@ -581,6 +594,7 @@ public struct NodeCore: Sendable {
             if !announce.attributes.isEmpty && !joinedMembers.contains(where: { $0.nodeID == sender.nodeID }) {
                 attributes[sender.nodeID] = announce.attributes
             }
+            tickets = TicketRules.merge([tickets, announce.tickets])
             guard isDC else { return [] }
             let members = view.members.filter { joinedMembers.contains($0) || $0 == sender }
             return [.broadcast(.joinAck(view: view.fingerprint, dc: local, members: members))]
@@ -669,6 +683,8 @@ public struct NodeCore: Sendable {
             return receivedFenceRequest(request, from: sender)
         case .fenceResult(let record):
             return recordFence(record, from: sender)
+        case .ticketRequest, .ticketUpdate:
+            return receivedTicket(message, from: sender, view: view)
         }
     }
 

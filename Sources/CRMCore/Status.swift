@@ -142,6 +142,8 @@ extension NodeCore {
             if let lrm = resourceStatus.nodeStates.first(where: { $0.uname == name(node) })?.lrm { state.children.append(lrm.xml) }
             states.append(state)
         }
+        // The site's tickets, as Pacemaker's CIB holds them (Tickets.swift).
+        if let tickets = TicketRules.element(tickets) { states.append(tickets) }
         return XMLElement(name: "status", children: states)
     }
 }

@@ -9,7 +9,7 @@ import TicketWire
 /// | bytes | field    | value                                          |
 /// |-------|----------|------------------------------------------------|
 /// | 0..3  | magic    | "BCRM" (0x4243524D)                            |
-/// | 4     | version  | 4 (2 added the CIB; 3 resources: execute, results, histories; 4 majority acknowledgement: cibHeld, announce's confirmed sequence) |
+/// | 4     | version  | 6 (2 added the CIB; 3 resources: execute, results, histories; 4 majority acknowledgement: cibHeld, announce's confirmed sequence; 5 fencing; 6 tickets: ticketRequest, ticketUpdate, announce's tickets) |
 /// | 5     | type     | `MessageWire.Kind`                             |
 /// | 6..7  | reserved | 0 (anything else is refused)                   |
 /// | 8..11 | length   | payload bytes, exactly what follows the header |
@@ -18,7 +18,7 @@ import TicketWire
 /// and drops the message; nothing here traps on bytes from the network.
 public enum MessageWire {
     public static let magic: UInt32 = 0x4243_524D
-    public static let version: UInt8 = 5
+    public static let version: UInt8 = 6
     public static let headerBytes = 12
     /// The largest message (bytes, header included); the CPG binding refuses larger sends too.
     public static let messageBytesMax = 1 << 20
@@ -45,6 +45,8 @@ public enum MessageWire {
         // 15 is left for issue13-close's kind (the lead renumbers at merge if needed).
         case fenceRequest = 16
         case fenceResult = 17
+        case ticketRequest = 18
+        case ticketUpdate = 19
     }
 
     /// The bytes of a CIB operation, patchset or sync chunk one message can carry (the rest
@@ -81,6 +83,7 @@ public enum MessageWire {
             writeVersion(announce.cibVersion, into: &writer)
             writer.string(announce.cibDigest, lengthMax: nameBytesMax)
             writer.u64(announce.confirmedSequence)
+            writeTickets(announce.tickets, into: &writer)
         case .deadtimeExpired(let view):
             writer.u64(view)
         case .joinAck(let view, let dc, let members):
@@ -140,6 +143,11 @@ public enum MessageWire {
             writeFenceRequest(request, into: &writer)
         case .fenceResult(let record):
             writeFenceRecord(record, into: &writer)
+        case .ticketRequest(let change), .ticketUpdate(let change):
+            writer.u64(change.view)
+            writeMember(change.origin, into: &writer)
+            writer.u64(change.requestID)
+            guard writeTicketChanges(change.tickets, into: &writer) else { return nil }
         case .resourceHistory(let report):
             writer.u64(report.view)
             writer.u32(report.node.rawValue)
@@ -231,9 +239,10 @@ public enum MessageWire {
             let version = try readVersion("announce.cibVersion", &reader)
             let digest = try reader.string("announce.cibDigest", lengthMax: nameBytesMax)
             let confirmed = try reader.u64("announce.confirmedSequence")
+            let tickets = try readTickets("announce.tickets", &reader)
             return .announce(Announce(view: view, nodeName: name, dc: dc, seen: seen, attributes: attributes,
                                       clusterOptions: options, cibSequence: sequence, cibVersion: version, cibDigest: digest,
-                                      confirmedSequence: confirmed))
+                                      confirmedSequence: confirmed, tickets: tickets))
         case .deadtimeExpired:
             return .deadtimeExpired(view: try reader.u64("deadtimeExpired.view"))
         case .joinAck:
@@ -279,6 +288,13 @@ public enum MessageWire {
             return .fenceRequest(try readFenceRequest(&reader))
         case .fenceResult:
             return .fenceResult(try readFenceRecord(&reader))
+        case .ticketRequest, .ticketUpdate:
+            let view = try reader.u64("ticket.view")
+            let origin = try readMember("ticket.origin", &reader)
+            let requestID = try reader.u64("ticket.requestID")
+            let tickets = try readTicketChanges(&reader)
+            let change = SiteTicketChange(view: view, origin: origin, requestID: requestID, tickets: tickets)
+            return kind == .ticketRequest ? .ticketRequest(change) : .ticketUpdate(change)
         case .cibWriteRequest, .cibWriteApplied, .cibSync, .resourceHistory:
             preconditionFailure("MessageWire: \(kind) is read by body")
         }
@@ -302,6 +318,8 @@ public enum MessageWire {
         case .cibHeld: .cibHeld
         case .fenceRequest: .fenceRequest
         case .fenceResult: .fenceResult
+        case .ticketRequest: .ticketRequest
+        case .ticketUpdate: .ticketUpdate
         }
     }
 
@@ -351,6 +369,85 @@ public enum MessageWire {
             writer.string(key, lengthMax: nameBytesMax)
             writer.string(map[key] ?? "", lengthMax: valueBytesMax)
         }
+    }
+
+    /// Ticket states: a u16 count, then per ticket (by id) its id and its attributes' map.
+    static func writeTickets(_ tickets: [String: [String: String]], into writer: inout ByteWriter) {
+        precondition(tickets.count <= TicketRules.ticketsMax, "MessageWire: \(tickets.count) tickets over \(TicketRules.ticketsMax)")
+        writer.u16(UInt16(tickets.count))
+        for id in tickets.keys.sorted() {
+            writer.string(id, lengthMax: nameBytesMax)
+            writeMap(tickets[id] ?? [:], into: &writer)
+        }
+    }
+
+    static func readTickets(_ field: String, _ reader: inout ByteReader) throws(WireError) -> [String: [String: String]] {
+        let countAt = reader.offset
+        let count = Int(try reader.u16(field + ".count"))
+        guard count <= TicketRules.ticketsMax else { throw .invalid(field: field + ".count", offset: countAt, reason: "\(count) over \(TicketRules.ticketsMax)") }
+        var tickets: [String: [String: String]] = [:]
+        for _ in 0..<count {
+            let idAt = reader.offset
+            let id = try reader.string(field + ".id", lengthMax: nameBytesMax)
+            guard TicketRules.validID(id), tickets[id] == nil else { throw .invalid(field: field + ".id", offset: idAt, reason: "invalid or repeated ticket id '\(id.prefix(80))'") }
+            let attributes = try readMap(field + ".attributes", &reader)
+            guard attributes.count <= TicketRules.attributesMax else {
+                throw .invalid(field: field + ".attributes", offset: idAt, reason: "\(attributes.count) attributes over \(TicketRules.attributesMax)")
+            }
+            tickets[id] = attributes
+        }
+        return tickets
+    }
+
+    /// A ticket change: a u16 count of tickets; per ticket its id, a u16 count of attributes,
+    /// each a name and an optional value (bool, then the value). False when over the limits.
+    static func writeTicketChanges(_ tickets: [String: [String: String?]], into writer: inout ByteWriter) -> Bool {
+        guard tickets.count <= TicketRules.ticketsMax else { return false }
+        writer.u16(UInt16(tickets.count))
+        for id in tickets.keys.sorted() {
+            let attributes = tickets[id] ?? [:]
+            guard id.utf8.count <= nameBytesMax, attributes.count <= TicketRules.attributesMax else { return false }
+            writer.string(id, lengthMax: nameBytesMax)
+            writer.u16(UInt16(attributes.count))
+            for name in attributes.keys.sorted() {
+                guard name.utf8.count <= nameBytesMax else { return false }
+                writer.string(name, lengthMax: nameBytesMax)
+                if let value = attributes[name] ?? nil {
+                    guard value.utf8.count <= valueBytesMax else { return false }
+                    writer.bool(true)
+                    writer.string(value, lengthMax: valueBytesMax)
+                } else {
+                    writer.bool(false)
+                }
+            }
+        }
+        return true
+    }
+
+    static func readTicketChanges(_ reader: inout ByteReader) throws(WireError) -> [String: [String: String?]] {
+        let countAt = reader.offset
+        let count = Int(try reader.u16("ticket.count"))
+        guard count >= 1, count <= TicketRules.ticketsMax else { throw .invalid(field: "ticket.count", offset: countAt, reason: "\(count) not in 1...\(TicketRules.ticketsMax)") }
+        var tickets: [String: [String: String?]] = [:]
+        for _ in 0..<count {
+            let idAt = reader.offset
+            let id = try reader.string("ticket.id", lengthMax: nameBytesMax)
+            guard TicketRules.validID(id), tickets[id] == nil else { throw .invalid(field: "ticket.id", offset: idAt, reason: "invalid or repeated ticket id '\(id.prefix(80))'") }
+            let attributesAt = reader.offset
+            let attributeCount = Int(try reader.u16("ticket.attributes.count"))
+            guard attributeCount >= 1, attributeCount <= TicketRules.attributesMax else {
+                throw .invalid(field: "ticket.attributes.count", offset: attributesAt, reason: "\(attributeCount) not in 1...\(TicketRules.attributesMax)")
+            }
+            var attributes: [String: String?] = [:]
+            for _ in 0..<attributeCount {
+                let nameAt = reader.offset
+                let name = try reader.string("ticket.name", lengthMax: nameBytesMax)
+                guard TicketRules.validName(name), attributes[name] == nil else { throw .invalid(field: "ticket.name", offset: nameAt, reason: "invalid or repeated name '\(name.prefix(80))'") }
+                attributes[name] = .some(try reader.bool("ticket.hasValue") ? try reader.string("ticket.value", lengthMax: valueBytesMax) : nil)
+            }
+            tickets[id] = attributes
+        }
+        return tickets
     }
 
     static func readMap(_ field: String, _ reader: inout ByteReader) throws(WireError) -> [String: String] {

@@ -254,8 +254,8 @@ public struct CRMNode: SimulatedNode {
                 context.trace("\(member) CIB at \(version)")
             case .garbage(let sender, let reason):
                 context.trace("\(member) dropped garbage from \(sender): \(reason.prefix(80))")
-            case .execute, .resourceResult, .resourcesChanged, .fence, .fenceRecorded:
-                break  // no executor in this simulation
+            case .execute, .resourceResult, .resourcesChanged, .fence, .fenceRecorded, .ticketsApplied:
+                break  // no executor (nor tickets) in this simulation
             }
         }
     }

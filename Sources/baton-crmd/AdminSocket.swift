@@ -17,6 +17,9 @@ import Synchronization
 ///   cib upgrade                     -> as replace, for validate-with
 ///   attributes                      -> the agent tools' attribute table (AgentTools' text form)
 ///                                      of this node's CIB, status section included
+///   tickets apply                   -> ticket changes follow the line, one per line: `TICKET
+///                                      NAME VALUE` (set) or `TICKET NAME` (remove); "ok" once
+///                                      the DC's update is delivered here, or "error: …"
 ///   attributes apply                -> changes (AttributeChangeLine's text) follow the line:
 ///                                      transient ones to the DC ("accepted" once sent), the
 ///                                      others one CIB write ("ok VERSION" once acknowledged)
@@ -126,6 +129,17 @@ final class AdminSocket: Sendable {
                 return write(client, "error: \(error)\n")
             }
             daemon.feed(.attributeApply(changes, reply: reply))
+            return write(client, reply.wait(timeLimit: Self.writeTimeLimit))
+        }
+        if words.first == "tickets" {
+            guard words == ["tickets", "apply"] else { return write(client, "error: unknown request (tickets apply)\n") }
+            guard let body = readBody(client, after: request) else { return write(client, "error: the changes are over \(MessageWire.cibPayloadBytesMax) bytes\n") }
+            let reply = AdminReply()
+            do {
+                daemon.feed(.tickets(try TicketRules.parseChanges(String(decoding: body, as: UTF8.self)), reply: reply))
+            } catch {
+                return write(client, "error: \(error)\n")
+            }
             return write(client, reply.wait(timeLimit: Self.writeTimeLimit))
         }
         if words.first == "fence" || words.first == "confirm-down" {

@@ -200,6 +200,9 @@ enum Event: Sendable {
     case fenceDone(FenceRecord)
     /// The clean stop's wait is over (shutdown-escalation): leave now.
     case shutdownEscalated
+    /// An admin's ticket change (TicketShell.swift), and the DC's lease timer.
+    case tickets([String: [String: String?]], reply: AdminReply)
+    case leaseCheck(generation: Int)
     case ended(source: String, error: String?)
     case terminate
 }
@@ -457,6 +460,10 @@ struct Loop {
     /// A clean stop: the `shutdown` attribute asked for; leave at the DC's do_shutdown.
     var shuttingDown = false
     var leaveNow = false
+    /// Admins waiting for their ticket change, and the DC's lease timer (TicketShell.swift).
+    var ticketReplies: [UInt64: AdminReply] = [:]
+    var leaseTimerAt: Int64?
+    var leaseTimerGeneration = 0
 
     init(core: NodeCore, daemon: Daemon, timers: AsyncStream<TimerRequest>.Continuation) {
         self.core = core
@@ -552,6 +559,10 @@ struct Loop {
             case .shutdownEscalated:
                 log("shutdown-escalation passed before the DC let this node go: leaving the group", .warning)
                 return 0
+            case .tickets(let changes, let reply):
+                await requestTickets(changes, reply: reply)
+            case .leaseCheck(let generation):
+                await leaseCheck(generation: generation)
             }
             if leaveNow {
                 log("the DC's do_shutdown: this node's resources are away; leaving the group", .notice)
@@ -562,6 +573,7 @@ struct Loop {
                 log("more than \(Daemon.eventsQueuedMax) events waited for the loop: exiting for a restart", .critical)
                 return 1
             }
+            armLeaseTimer()
             publish()
         }
         return 1
@@ -667,6 +679,8 @@ struct Loop {
                 runFence(request)
             case .fenceRecorded(let record):
                 await fenceRecorded(record)
+            case .ticketsApplied(let change):
+                await ticketsApplied(change)
             }
             if case .cibCommitted = directive, var controller {
                 let more = controller.invalidate("CIB changed", now: daemon.now)

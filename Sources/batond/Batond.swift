@@ -37,8 +37,9 @@ struct Batond: AsyncParsableCommand {
     @Option(help: "Directory of the admin socket.") var runDirectory = "/run/baton"
     @Option(help: "Admin socket (default: RUN-DIRECTORY/CONFNAME-MEMBER.sock, CONFNAME the configuration file's name without .conf).")
     var socket: String?
-    @Option(help: "Site back end: file (a CIB ticket section in a file), pacemaker (crm_ticket), or none (arbitrators).")
+    @Option(help: "Site back end: file (a CIB ticket section in a file), pacemaker (crm_ticket), crmd (baton-crmd's live CIB), or none (arbitrators).")
     var backEnd: String?
+    @Option(help: "baton-crmd's admin socket, for the crmd back end.") var crmdSocket = CrmdBackEnd.defaultSocket
     @Option(help: "File of the file back end (default: STATE-DIRECTORY/cib-tickets.xml).") var cibFile: String?
     @Option(help: "Serve Prometheus metrics at HOST:PORT (for example 127.0.0.1:9939).") var metrics: String?
     @Option(help: "Site quorum: corosync (follow the local node's quorum; losing it releases held tickets) or none.")
@@ -80,14 +81,15 @@ struct Batond: AsyncParsableCommand {
         switch backEnd ?? (plan.membership.isSite ? "file" : "none") {
         case "none":
             guard !plan.membership.isSite else {
-                FileHandle.standardError.write(Data("batond: a site needs a back end (file or pacemaker)\n".utf8))
+                FileHandle.standardError.write(Data("batond: a site needs a back end (file, pacemaker or crmd)\n".utf8))
                 throw ExitCode(1)
             }
             siteBackEnd = NoBackEnd()
         case "file": siteBackEnd = FileCIBBackEnd(path: cibFile ?? Batond.defaultStateDirectory(self.stateDirectory, config) + "/cib-tickets.xml")
         case "pacemaker": siteBackEnd = try CrmTicketBackEnd()
+        case "crmd": siteBackEnd = CrmdBackEnd(socket: crmdSocket)
         case let other:
-            FileHandle.standardError.write(Data("batond: --back-end \(other): expected file, pacemaker or none\n".utf8))
+            FileHandle.standardError.write(Data("batond: --back-end \(other): expected file, pacemaker, crmd or none\n".utf8))
             throw ExitCode(1)
         }
         var metricsAddress: (host: String, port: Int)?

@@ -111,4 +111,21 @@ import Testing
         let xml = TicketEdits.run(.queryXML(ticket: "T1"), on: &document, now: 0)
         #expect(xml.standardOutput == "State XML:\n\n<ticket_state id=\"T1\" granted=\"true\" last-granted=\"100\" standby=\"true\"/>\n")
     }
+
+    /// What a live site's baton-crmd is sent for an edit: only the attributes it changed.
+    @Test func ticketChangesAreTheAttributesAnEditChanged() throws {
+        let before = try Self.document()
+        var after = before
+        _ = TicketEdits.run(.grant(ticket: "T1", force: true), on: &after, now: 100)
+        let granted = TicketEdits.changes(from: before, to: after)
+        #expect(granted == ["T1": ["granted": "true", "last-granted": "100"]])
+        var again = after
+        _ = TicketEdits.run(.grant(ticket: "T1", force: true), on: &again, now: 300)
+        #expect(TicketEdits.changes(from: after, to: again).isEmpty, "a grant of a granted ticket changes nothing")
+        var revoked = again
+        _ = TicketEdits.run(.revoke(ticket: "T1", force: true), on: &revoked, now: 400)
+        #expect(TicketEdits.changes(from: again, to: revoked) == ["T1": ["granted": "false"]])
+        let removal: String? = nil
+        #expect(TicketEdits.changes(from: revoked, to: before) == ["T1": ["granted": removal, "last-granted": removal]])
+    }
 }

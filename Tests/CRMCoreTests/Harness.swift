@@ -22,6 +22,8 @@ struct Harness {
     var results: [Member: [ExecuteResult]] = [:]
     var fences: [Member: [FenceRequest]] = [:]
     var fenced: [Member: [FenceRecord]] = [:]
+    /// Ticket changes each member applied (Tickets.swift).
+    var ticketsApplied: [Member: [SiteTicketChange]] = [:]
     let nodelist: [ConfiguredNode]
     let dcDeadtime: Duration
     /// votequorum as if each node's corosync were where its baton-crmd is: after every view, a
@@ -146,6 +148,7 @@ struct Harness {
             case .resourceResult(let result): results[member, default: []].append(result)
             case .fence(let request): fences[member, default: []].append(request)
             case .fenceRecorded(let record): fenced[member, default: []].append(record)
+            case .ticketsApplied(let change): ticketsApplied[member, default: []].append(change)
             }
         }
     }

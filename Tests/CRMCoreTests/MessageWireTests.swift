@@ -22,6 +22,11 @@ import CIB
         .cibSyncRequest(view: 4),
         .cibSync(CIBSync(view: 4, version: CIBVersion(adminEpoch: 0, epoch: 3, numUpdates: 1), digest: "",
                          chunk: SyncChunks.split(Array("<cib/>".utf8), transfer: 1)[0].encoded())),
+        .announce(Announce(view: 3, nodeName: "n", dc: nil, seen: [], attributes: [:], clusterOptions: [:], cibSequence: 0,
+                           tickets: ["ticketA": ["granted": "true", "owner": "2", "expires": "1765000000", "term": "4"], "ticketB": ["standby": "true"]])),
+        .ticketRequest(SiteTicketChange(view: 6, origin: origin, requestID: 3,
+                                    tickets: ["ticketA": ["granted": "true", "expires": "1765000600", "owner": nil], "t2": ["standby": "false"]])),
+        .ticketUpdate(SiteTicketChange(view: 6, origin: origin, requestID: 0, tickets: ["ticketA": ["granted": "false"]])),
     ]
 
     @Test func everyMessageRoundTrips() throws {
@@ -67,6 +72,31 @@ import CIB
         var repeated = MessageWire.encode(.announce(announce))
         let second = repeated.lastIndex(of: UInt8(ascii: "y"))!
         repeated[second] = UInt8(ascii: "x")
+        #expect(throws: CRMWireError.self) { try MessageWire.decode(repeated) }
+    }
+
+    /// Ticket changes: a bad id, an empty change, a repeated name are refused with the field.
+    @Test func ticketFieldErrorsSayWhichField() {
+        let change = SiteTicketChange(view: 1, origin: Self.origin, requestID: 2, tickets: ["tk": ["granted": "true"]])
+        let good = MessageWire.encode(.ticketRequest(change))
+        // Header, view, origin (8), request id, then the u16 ticket count.
+        let countOffset = 12 + 8 + 8 + 8
+        var empty = good
+        empty[countOffset + 1] = 0
+        #expect(throws: CRMWireError.self) { try MessageWire.decode(empty) }
+        var badID = good
+        badID[countOffset + 2 + 2] = UInt8(ascii: "<")  // the id's first byte (after its u16 length)
+        do {
+            _ = try MessageWire.decode(badID)
+            Issue.record("an id with '<' was accepted")
+        } catch {
+            #expect("\(error)".contains("ticket.id"), "\(error)")
+        }
+        let named = MessageWire.encode(.ticketUpdate(SiteTicketChange(view: 1, origin: Self.origin, requestID: 0,
+                                                                  tickets: ["tk": ["ab": "1", "ac": "2"]])))
+        var repeated = named
+        let second = repeated.lastIndex(of: UInt8(ascii: "c"))!
+        repeated[second] = UInt8(ascii: "b")
         #expect(throws: CRMWireError.self) { try MessageWire.decode(repeated) }
     }
 

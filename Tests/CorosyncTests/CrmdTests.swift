@@ -461,8 +461,9 @@ final class CrmdBed: Sendable {
         }
     }
 
-    /// One request line on a node's admin socket (the test runs as root, like the admin).
-    func request(_ node: Int, _ line: String) throws -> String {
+    /// One request line (and a body, then the end of writing) on a node's admin socket (the
+    /// test runs as root, like the admin).
+    func request(_ node: Int, _ line: String, body: String? = nil) throws -> String {
         let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
         defer { close(fd) }
@@ -474,8 +475,9 @@ final class CrmdBed: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { throw TestFailure("connect \(socket(node)): \(String(cString: strerror(errno)))") }
-        let bytes = Array((line + "\n").utf8)
+        let bytes = Array((line + "\n" + (body ?? "")).utf8)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if body != nil { shutdown(fd, Int32(SHUT_WR)) }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {

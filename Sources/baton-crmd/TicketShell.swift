@@ -1,0 +1,58 @@
+import CRMCore
+import Foundation
+
+/// The site's tickets in the daemon (CRMCore's Tickets.swift): admins' changes to the DC and
+/// their answers, a new transition at every change, and the DC's lease timer.
+extension Loop {
+    /// An admin's ticket change: answered "ok" once the DC's update is delivered here.
+    mutating func requestTickets(_ changes: [String: [String: String?]], reply: AdminReply) async {
+        do {
+            let (requestID, directives) = try core.requestTickets(changes)
+            ticketReplies[requestID] = reply
+            await perform(directives)
+        } catch {
+            reply.send("error: \(error)\n")
+        }
+    }
+
+    /// A change applied here: its origin's answer; on the DC, a new graph at once (rsc_ticket's
+    /// loss-policy acts on a revoke).
+    mutating func ticketsApplied(_ change: SiteTicketChange) async {
+        let summary = change.tickets.keys.sorted().map { id in
+            let state = core.tickets[id] ?? [:]
+            return "\(id) granted=\(state["granted"] ?? "-") expires=\(state["expires"] ?? "-") term=\(state["term"] ?? "-")"
+        }.joined(separator: "; ")
+        if change.requestID == 0 {
+            log("ticket lease ran out without renewal, revoked by the DC: \(summary)", .warning)
+        } else {
+            log("tickets changed: \(summary)")
+        }
+        if change.origin == core.local, let reply = ticketReplies.removeValue(forKey: change.requestID) {
+            reply.send("ok\n")
+        }
+        guard var controller else { return }
+        let more = controller.invalidate("tickets changed", now: daemon.now)
+        self.controller = controller
+        await performController(more)
+    }
+
+    /// On the DC: one timer at the earliest `expires` of a granted ticket (re-armed when that
+    /// changes; a stale fire is dropped by its generation).
+    mutating func armLeaseTimer() {
+        let deadline = core.leaseDeadline
+        guard deadline != leaseTimerAt else { return }
+        leaseTimerAt = deadline
+        leaseTimerGeneration += 1
+        guard let deadline else { return }
+        let seconds = max(0, Double(deadline) - Date().timeIntervalSince1970)
+        timers.yield(TimerRequest(duration: .milliseconds(Int64(seconds * 1000) + 1), event: .leaseCheck(generation: leaseTimerGeneration)))
+    }
+
+    /// The lease timer fired: the DC revokes what ran out (or re-arms, if it fired early or an
+    /// update is on its way back).
+    mutating func leaseCheck(generation: Int) async {
+        guard generation == leaseTimerGeneration else { return }
+        leaseTimerAt = nil
+        await perform(core.expireLeases(now: Int64(Date().timeIntervalSince1970.rounded(.down))))
+    }
+}

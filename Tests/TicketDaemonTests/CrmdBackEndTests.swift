@@ -1,0 +1,123 @@
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+@testable import TicketDaemon
+import TicketElection
+
+/// The crmd back end's requests: one `tickets apply` per batch with booth's attributes, in order,
+/// the answer or failure reaching every change's completion. A listener stands in for
+/// baton-crmd's admin socket here (the real daemon is driven end to end by CorosyncTests'
+/// CrmdTicketTests); it records each request and answers with what the test gives it.
+struct CrmdBackEndTests {
+    /// A unix socket that answers each connection with `answer` after reading it to its end.
+    final class Listener: Sendable {
+        final class Recorded: Sendable {
+            let value = Mutex<[String]>([])
+            func withLock<T>(_ body: (inout [String]) -> T) -> T { value.withLock { body(&$0) } }
+        }
+        let path: String
+        let requests = Recorded()
+        private let descriptor: Int32
+
+        init(directory: String, answer: String) throws {
+            path = directory + "/crmd.sock"
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            descriptor = fd
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(path.utf8)
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes + [0]) }
+            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            guard bound == 0, listen(fd, 16) == 0 else { throw TestFailure("cannot listen on \(path)") }
+            let requests = self.requests
+            Thread {
+                while true {
+                    let client = accept(fd, nil, nil)
+                    if client < 0 { return }
+                    var received: [UInt8] = []
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    while true {
+                        let count = read(client, &buffer, buffer.count)
+                        if count <= 0 { break }
+                        received += buffer[0..<count]
+                    }
+                    requests.withLock { $0.append(String(decoding: received, as: UTF8.self)) }
+                    _ = Array(answer.utf8).withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+                    close(client)
+                }
+            }.start()
+        }
+
+        func stop() {
+            shutdown(descriptor, Int32(SHUT_RDWR))
+            close(descriptor)
+        }
+    }
+
+    /// The completions' results, in the order they came.
+    final class Results: Sendable {
+        let value = Mutex<[Result<Void, BackEndError>]>([])
+        func withLock<T>(_ body: (inout [Result<Void, BackEndError>]) -> T) -> T { value.withLock { body(&$0) } }
+    }
+
+    static func apply(_ backEnd: CrmdBackEnd, _ ticket: String, _ kind: TicketChange.Kind, into results: Results) {
+        backEnd.apply(ticket: ticket, change: TicketChange(kind: kind, owner: "site-a", term: 7, expires: 1_800_000_000)) { result in
+            results.withLock { $0.append(result) }
+        }
+    }
+
+    @Test func aBatchIsOneRequestWithBoothsAttributes() async throws {
+        let directory = try makeTemporaryDirectory("baton-crmd-back-end")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let listener = try Listener(directory: directory, answer: "ok\n")
+        defer { listener.stop() }
+        let backEnd = CrmdBackEnd(socket: listener.path, timeoutSeconds: 10)
+        let results = Results()
+        Self.apply(backEnd, "ticketA", .grant, into: results)
+        Self.apply(backEnd, "ticketB", .revoke(.revokedByAdmin), into: results)
+        Self.apply(backEnd, "ticketC", .standby(true), into: results)
+        backEnd.flush()
+        try await waitUntil("the batch answered") { results.withLock { $0.count } == 3 }
+        #expect(results.withLock { $0.allSatisfy { (try? $0.get()) != nil } })
+        let requests = listener.requests.withLock { $0 }
+        #expect(requests.count == 1)
+        let lines = requests.first?.split(separator: "\n").map(String.init) ?? []
+        #expect(lines.first == "tickets apply")
+        #expect(lines.contains("ticketA granted true") && lines.contains("ticketA owner site-a") && lines.contains("ticketA term 7")
+                && lines.contains("ticketA expires 1800000000") && lines.contains("ticketA revoke-reason"))
+        #expect(lines.contains { $0.hasPrefix("ticketA last-granted ") })
+        #expect(lines.contains("ticketB granted false") && lines.contains("ticketB owner") && lines.contains("ticketB expires")
+                && lines.contains("ticketB revoke-reason \(RevokeReason.revokedByAdmin.rawValue)"))
+        #expect(lines.contains("ticketC standby true"))
+        // A renewal of a ticket granted here goes out by itself; of one revoked, never.
+        backEnd.refreshExpires(ticket: "ticketA", expires: 1_800_000_060)
+        backEnd.refreshExpires(ticket: "ticketB", expires: 1_800_000_060)
+        try await waitUntil("the renewal sent") { listener.requests.withLock { $0.count } == 2 }
+        #expect(listener.requests.withLock { $0.last } == "tickets apply\nticketA expires 1800000060\nticketA granted true\n")
+    }
+
+    @Test func failuresReachEveryCompletionWithTheReason() async throws {
+        let directory = try makeTemporaryDirectory("baton-crmd-back-end")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let listener = try Listener(directory: directory, answer: "error: 10000 writes already wait for the DC\n")
+        defer { listener.stop() }
+        let refused = CrmdBackEnd(socket: listener.path, timeoutSeconds: 10)
+        let results = Results()
+        Self.apply(refused, "ticketA", .grant, into: results)
+        Self.apply(refused, "ticketB", .grant, into: results)
+        refused.flush()
+        try await waitUntil("the refusal") { results.withLock { $0.count } == 2 }
+        for result in results.withLock({ $0 }) {
+            guard case .failure(let error) = result else { Issue.record("a refused batch succeeded"); continue }
+            #expect(error.reason.contains(listener.path) && error.reason.contains("10000 writes already wait for the DC"), "\(error)")
+        }
+        let missing = CrmdBackEnd(socket: directory + "/absent.sock", timeoutSeconds: 10)
+        let failed = Results()
+        Self.apply(missing, "ticketA", .grant, into: failed)
+        missing.flush()
+        try await waitUntil("the connection failure") { failed.withLock { $0.count } == 1 }
+        guard case .failure(let error) = failed.withLock({ $0[0] }) else { Issue.record("no failure"); return }
+        #expect(error.reason.contains("absent.sock") && error.reason.contains("No such file"), "\(error)")
+    }
+}
