@@ -20,8 +20,8 @@ struct CrmdFencingTests {
 
     /// A fence agent directory holding fence_baton_netns as a wrapper that appends
     /// "TIME input…" and "TIME done CODE" to `fence.log`, then runs the real agent.
-    /// `hold`: the wrapper waits (up to the test's deadline) until that file exists before it
-    /// runs the agent (a slow device, released by the test). `onFenced`: shell run after an
+    /// `hold`: an off, on or reboot waits (up to 3 deadlines) until that file exists before the
+    /// agent runs (a slow device, released by the test). `onFenced`: shell run after an
     /// off or reboot that succeeded, with `$node` the fenced node's name (nodeN).
     static func agentDirectory(_ bed: CrmdBed, hold: String? = nil, onFenced: String = ":") throws -> String {
         let directory = "\(bed.testbed.directory)/fence-agents"
@@ -32,7 +32,9 @@ struct CrmdFencingTests {
             #!/bin/sh
             input=$(cat)
             printf '%s run %s\\n' "$(date +%s.%N)" "$(printf '%s' "$input" | tr '\\n' ' ')" >> \(log)
-            \(hold.map { "waited=0; while [ ! -e \($0) ] && [ $waited -lt \(Patience.deadlineSeconds * 10) ]; do sleep 0.1; waited=$((waited + 1)); done" } ?? "")
+            case "$input" in *action=off*|*action=reboot*|*action=on*)
+                \(hold.map { "waited=0; while [ ! -e \($0) ] && [ $waited -lt \(Patience.deadlineSeconds * 30) ]; do sleep 0.1; waited=$((waited + 1)); done" } ?? ":") ;;
+            esac
             printf '%s\\n' "$input" | \(agent)
             code=$?
             printf '%s done %s\\n' "$(date +%s.%N)" "$code" >> \(log)
