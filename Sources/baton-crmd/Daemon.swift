@@ -676,6 +676,14 @@ struct Loop {
                 self.controller = controller
                 await performController(more)
             }
+            // As Pacemaker's controller aborts on a quorum change: the scheduler applies
+            // no-quorum-policy (a node left alone when the others' corosync stopped, no CPG view
+            // change, must stop its resources).
+            if case .quorumChanged(let quorate) = directive, var controller {
+                let more = controller.invalidate(quorate ? "quorum gained" : "quorum lost", now: daemon.now)
+                self.controller = controller
+                await performController(more)
+            }
         }
     }
 

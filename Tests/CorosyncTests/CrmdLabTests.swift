@@ -314,6 +314,77 @@ struct CrmdLabTests {
         }
     }
 
+    /// Standby (as CTS sets it: `crm_attribute -N NODE -n standby -v on -l forever`, here the
+    /// agent tools through baton-crmd): the node's resources move, nothing runs there; online
+    /// again: placed as `baton simulate` places them on the daemon's CIB.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func standbyMovesANodesResourcesAndOnlineTakesThemBack() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let (lab, dc, placed) = try await Self.start(bed)
+            let node = Fencing.victim(dc: dc, placed)
+            let others = [1, 2, 3].filter { $0 != node }
+            let standby = try await CrmdAgentToolsTests.tool(bed, others[0], ["crm_attribute", "-N", "node\(node)", "-n", "standby", "-v", "on", "-l", "forever"])
+            #expect(standby.status == 0, "\(standby.output)")
+            let after = try await lab.waitForEachOnce(on: others)
+            for (id, at) in placed where at != node { #expect(after[id] == at, "\(id) stays on node\(at)") }
+            try await Self.check(lab, "node\(node) standby", node: dc, placed: after)
+            for id in Self.ids { #expect(lab.running(id, on: [node]).isEmpty, "\(id) not on the standby node\(node)") }
+            #expect(Self.fenced(lab).isEmpty, "standby fences nobody")
+
+            let online = try await CrmdAgentToolsTests.tool(bed, node, ["crm_attribute", "-N", "node\(node)", "-n", "standby", "-v", "off", "-l", "forever"])
+            #expect(online.status == 0, "\(online.output)")
+            let back = try await Self.check(lab, "node\(node) online", node: dc)
+            #expect(back.values.contains(node), "node\(node) runs something again: \(back)")
+        }
+    }
+
+    /// StopOnebyOne (each node's baton-crmd stopped cleanly, then its corosync: its resources
+    /// move first; the last one, without quorum, stops everything) and StartOnebyOne (one node:
+    /// no quorum, nothing starts; two: all start; three: placed as `baton simulate` says).
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func stopOneByOneThenStartOneByOne() async throws {
+        try await CrmdBed.with(dcDeadtimeSeconds: 2, noQuorumPolicy: "stop") { bed in
+            let (lab, _, _) = try await Self.start(bed)
+            for (index, node) in [1, 2, 3].enumerated() {
+                let code = await bed.stopDaemon(node)
+                #expect(code == 0, "node\(node)'s baton-crmd exits 0 after its clean stop")
+                try await bed.testbed.script(["stop", String(node)])
+                for id in Self.ids { #expect(lab.running(id, on: [node]).isEmpty, "\(id) stopped on node\(node) before it left") }
+                let left = Array([1, 2, 3].dropFirst(index + 1))
+                if left.count == 2 {
+                    try await lab.waitForEachOnce(on: left)
+                    let dc = try await bed.waitForOneDC(on: left, quorate: true)
+                    try await Self.check(lab, "StopOnebyOne: node\(node) stopped", node: Int(dc.nodeID.rawValue))
+                } else if left.count == 1 {
+                    _ = try await bed.waitForOneDC(on: left, quorate: false)
+                    try await waitUntil("node\(left[0]) alone without quorum stops everything") {
+                        Self.ids.allSatisfy { lab.running($0).isEmpty }
+                    }
+                }
+            }
+            try lab.witness.check("StopOnebyOne", placed: [:])
+            #expect(Self.fenced(lab).isEmpty, "clean stops fence nobody")
+
+            for node in [1, 2, 3] {
+                try await bed.testbed.script(["start", String(node)])
+                try lab.launch(node)
+                let up = Array(1...node)
+                let dc = try await bed.waitForOneDC(on: up, quorate: node > 1)
+                if node == 1 {
+                    // Alone: probed, nothing started (no quorum, no-quorum-policy stop).
+                    try await waitUntil("node1's probes recorded") {
+                        let status = try? await bed.cib(1, ["query", "-o", "status"])
+                        return Self.ids.allSatisfy { id in status?.output.contains("operation_key=\"\(id)_monitor_0\"") == true }
+                    }
+                    for id in Self.ids { #expect(lab.running(id).isEmpty, "\(id) not started without quorum") }
+                } else {
+                    try await Self.check(lab, "StartOnebyOne: node\(node) started", node: Int(dc.nodeID.rawValue))
+                }
+            }
+            #expect(Self.fenced(lab).isEmpty, "StartOnebyOne fences nobody")
+        }
+    }
+
     /// SplitBrain 2+1 (fencing on; the fence device held until the test releases it): per
     /// partition one DC with the right quorum; the minority stops its resources itself
     /// (no-quorum-policy stop) and fences nobody; the majority starts them only after fencing
