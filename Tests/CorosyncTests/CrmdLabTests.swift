@@ -393,7 +393,7 @@ struct CrmdLabTests {
     /// (no-quorum-policy stop) and fences nobody; the majority starts them only after fencing
     /// the minority; healed and the minority back: one DC, one CIB.
     ///
-    /// Disabled: it finds a bug in baton-crmd (2 of 4 runs here). At the cut, the minority's
+    /// Disabled: it finds a bug in baton-crmd (in 5 of 6 runs here). At the cut, the minority's
     /// node becomes DC inside the CPG view change and schedules at once, before votequorum's
     /// notification of the quorum loss has arrived (1 ms later): its first graph fences the
     /// majority's nodes ("transition 1: 13 actions", "fencing node1 (reboot) through node 2",
