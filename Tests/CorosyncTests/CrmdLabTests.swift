@@ -338,6 +338,42 @@ struct CrmdLabTests {
         }
     }
 
+    /// MaintenanceMode (cluster maintenance-mode=true through crm_attribute): a resource whose
+    /// state is lost is neither stopped nor started, nor is anything else, for three monitor
+    /// intervals; maintenance off: it is started again and every resource placed as `baton
+    /// simulate` says.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func maintenanceModeLeavesEverythingAloneUntilItEnds() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let (lab, dc, placed) = try await Self.start(bed)
+            let on = try await CrmdAgentToolsTests.tool(bed, 1, ["crm_attribute", "-n", "maintenance-mode", "-v", "true"])
+            #expect(on.status == 0, "\(on.output)")
+            try await waitUntil("maintenance-mode on every node's CIB") {
+                for node in 1...3 {
+                    let read = try? await CrmdAgentToolsTests.tool(bed, node, ["crm_attribute", "-n", "maintenance-mode", "-G", "-q"])
+                    guard read?.output == "true\n" else { return false }
+                }
+                return true
+            }
+            try await Self.check(lab, "maintenance on", node: dc, placed: placed)
+            let before = lab.witness.journal.events.count
+            let node = try #require(placed["w1"])
+            try FileManager.default.removeItem(atPath: Resources.stateFile(bed, node: node, "w1", type: Self.type))
+            // Three monitor intervals: whatever runs, nothing is stopped or started.
+            let until = ContinuousClock.now + .milliseconds(3 * Resources.monitorMilliseconds)
+            while ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(200)) }
+            let during = lab.witness.journal.events.dropFirst(before).filter { $0.kind != "monitor" }
+            #expect(during.isEmpty, "nothing stopped or started in maintenance mode: \(during)")
+
+            let off = try await CrmdAgentToolsTests.tool(bed, 1, ["crm_attribute", "-n", "maintenance-mode", "-v", "false"])
+            #expect(off.status == 0, "\(off.output)")
+            let after = try await Self.check(lab, "maintenance off", node: dc)
+            #expect(lab.witness.journal.events.contains { $0.instance == "w1" && $0.kind == "start-begin" && $0.line > before },
+                    "w1 started again after maintenance")
+            log("MaintenanceMode: w1 back on node\(after["w1"] ?? 0)")
+        }
+    }
+
     /// StopOnebyOne (each node's baton-crmd stopped cleanly, then its corosync: its resources
     /// move first; the last one, without quorum, stops everything) and StartOnebyOne (one node:
     /// no quorum, nothing starts; two: all start, the third, never seen, startup-fenced;
