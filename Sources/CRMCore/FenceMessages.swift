@@ -185,14 +185,17 @@ extension NodeCore {
     }
 
     /// A fence result delivered (every member alike): recorded; a target brought down is
-    /// fenced: not lost any more, its resource history and attributes dropped (its resources
-    /// are stopped; what it runs when it comes back is probed).
+    /// fenced: not lost any more, seen (down), its resource history and attributes dropped (its
+    /// resources are stopped; what it runs when it comes back is probed).
     mutating func recordFence(_ record: FenceRecord, from sender: Member) -> [Directive] {
         guard record.executor == sender.nodeID else { return ignored() }
         fenceHistory.append(record)
         if fenceHistory.count > Self.fenceHistoryMax { fenceHistory.removeFirst(fenceHistory.count - Self.fenceHistoryMax) }
         if record.succeeded && record.downsTarget, let node = settings.nodelist.first(where: { $0.name == record.target }) {
             lostNodes.remove(node.nodeID)
+            // Its state is known now (down): a node never seen (startup fencing) gets its
+            // node_state, expected="down", or the scheduler would find it unclean again.
+            seen.insert(node.nodeID)
             if !(view?.nodeIDs.contains(node.nodeID) ?? false) {
                 attributes[node.nodeID] = nil
                 if let index = resourceStatus.nodeStates.firstIndex(where: { $0.uname == record.target }) {

@@ -218,7 +218,7 @@ public struct NodeCore: Sendable {
     public internal(set) var attributes: [NodeID: [String: String]] = [:]
     public private(set) var clusterOptions: [String: String]
     /// Every node some member has seen in the group.
-    public private(set) var seen: Set<NodeID> = []
+    public internal(set) var seen: Set<NodeID> = []
     /// The last CIB write applied here (the DC's sequence).
     public private(set) var cibSequence: UInt64 = 0
     /// Peer messages dropped because they could not be decoded.

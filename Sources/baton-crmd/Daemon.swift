@@ -41,6 +41,8 @@ struct CrmdCommand: AsyncParsableCommand {
     var digestEveryWriteBytes = 1 << 16
     @Option(help: "The resource agents' temporary directory (HA_RSCTMP).")
     var resourceTmp = "/run/resource-agents"
+    @Option(help: "The OCF root (Pacemaker's OCF_ROOT): ocf agents are resource.d/PROVIDER/TYPE under it, and agents get it as OCF_ROOT.")
+    var ocfRoot = "/usr/lib/ocf"
     @Option(help: "Where the agent tools (crm_attribute …) are linked for the agents.")
     var agentToolsDir = "/run/baton/agent-tools"
     @Option(help: "NAME=VALUE added to every agent's environment (repeatable; e.g. HA_VARRUN=DIR for the agents' state files).")
@@ -55,6 +57,7 @@ struct CrmdCommand: AsyncParsableCommand {
         guard !group.isEmpty, group.utf8.count <= 127 else { throw ValidationError("--group must be 1 to 127 bytes") }
         guard socket.utf8.count < 108 else { throw ValidationError("--socket path must be under 108 bytes (sun_path)") }
         guard !cibDir.isEmpty else { throw ValidationError("--cib-dir must name a directory") }
+        guard ocfRoot.hasPrefix("/") else { throw ValidationError("--ocf-root \(ocfRoot): must be an absolute path") }
         guard digestEveryWriteBytes >= 0 else { throw ValidationError("--digest-every-write-bytes must not be negative") }
         guard shutdownEscalation > 0, shutdownEscalation <= 86_400 else { throw ValidationError("--shutdown-escalation must be in (0, 86400] seconds") }
         for pair in agentEnvironment where !pair.contains("=") || pair.hasPrefix("=") {
@@ -80,7 +83,7 @@ struct CrmdCommand: AsyncParsableCommand {
             environment[String(parts[0])] = String(parts[1])
         }
         environment["HA_RSCTMP"] = resourceTmp
-        let executorSettings = ExecutorSettings(resourceTemporaryDirectory: resourceTmp, baseEnvironment: environment,
+        let executorSettings = ExecutorSettings(ocfRoot: ocfRoot, resourceTemporaryDirectory: resourceTmp, baseEnvironment: environment,
                                                 agentToolsDirectory: agentToolsDir)
         let daemon: Daemon
         do {
@@ -684,6 +687,14 @@ struct Loop {
             }
             if case .cibCommitted = directive, var controller {
                 let more = controller.invalidate("CIB changed", now: daemon.now)
+                self.controller = controller
+                await performController(more)
+            }
+            // As Pacemaker's controller aborts on a quorum change: the scheduler applies
+            // no-quorum-policy (a node left alone when the others' corosync stopped, no CPG view
+            // change, must stop its resources).
+            if case .quorumChanged(let quorate) = directive, var controller {
+                let more = controller.invalidate(quorate ? "quorum gained" : "quorum lost", now: daemon.now)
                 self.controller = controller
                 await performController(more)
             }

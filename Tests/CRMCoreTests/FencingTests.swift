@@ -253,6 +253,33 @@ import Testing
         }
     }
 
+    /// A node never seen (startup fencing) and then fenced is down cleanly on every member:
+    /// its node_state says expected="down" (without one the scheduler finds it unclean and
+    /// fences it again; found by the lab's StartOnebyOne).
+    @Test func aNeverSeenNodeFencedIsDownCleanly() throws {
+        var bed = Harness(nodes: 3)
+        bed.runsResources = true
+        let members = [Harness.member(1), Harness.member(3)]
+        bed.start(members)
+        bed.deliverAll()
+        for member in members { bed.fire(.dcDeadtime, on: member) }
+        bed.deliverAll()
+        #expect(bed.core(members[0]).dc != nil, "settled without node2")
+        for member in members {
+            let status = XMLCodec.serialize(try bed.core(member).cibQuery(scope: "status"))
+            #expect(!status.contains("<node_state id=\"2\""), "never seen: no node_state yet: \(status)")
+        }
+        let fenced = FenceRecord(executor: NodeID(3), target: "node2", action: "reboot", device: "fence1", succeeded: true, reason: "",
+                                 key: "k", wallClockSeconds: 1)
+        bed.inject(MessageWire.encode(.fenceResult(fenced)), from: members[1])
+        bed.deliverAll()
+        for member in members {
+            let status = XMLCodec.serialize(try bed.core(member).cibQuery(scope: "status"))
+            let state = status.components(separatedBy: "<node_state id=\"2\"").dropFirst().first?.components(separatedBy: "<node_state ")[0]
+            #expect(state?.contains("in_ccm=\"false\"") == true && state?.contains("expected=\"down\"") == true, "fenced: down cleanly: \(status)")
+        }
+    }
+
     /// A node that asked to leave (`shutdown`) and left is down cleanly: no fence.
     @Test func aNodeThatAskedToLeaveIsNotLost() throws {
         var bed = ResourceHistoryTests.settledBed()

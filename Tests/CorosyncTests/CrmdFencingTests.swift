@@ -20,7 +20,10 @@ struct CrmdFencingTests {
 
     /// A fence agent directory holding fence_baton_netns as a wrapper that appends
     /// "TIME input…" and "TIME done CODE" to `fence.log`, then runs the real agent.
-    static func agentDirectory(_ bed: CrmdBed) throws -> String {
+    /// `hold`: an off, on or reboot waits (up to 3 deadlines) until that file exists before the
+    /// agent runs (a slow device, released by the test). `onFenced`: shell run after an
+    /// off or reboot that succeeded, with `$node` the fenced node's name (nodeN).
+    static func agentDirectory(_ bed: CrmdBed, hold: String? = nil, onFenced: String = ":") throws -> String {
         let directory = "\(bed.testbed.directory)/fence-agents"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let agent = Paths.packageRoot.appendingPathComponent("scripts/fence_baton_netns").path
@@ -29,9 +32,18 @@ struct CrmdFencingTests {
             #!/bin/sh
             input=$(cat)
             printf '%s run %s\\n' "$(date +%s.%N)" "$(printf '%s' "$input" | tr '\\n' ' ')" >> \(log)
+            case "$input" in *action=off*|*action=reboot*|*action=on*)
+                \(hold.map { "waited=0; while [ ! -e \($0) ] && [ $waited -lt \(Patience.deadlineSeconds * 30) ]; do sleep 0.1; waited=$((waited + 1)); done" } ?? ":") ;;
+            esac
             printf '%s\\n' "$input" | \(agent)
             code=$?
             printf '%s done %s\\n' "$(date +%s.%N)" "$code" >> \(log)
+            action=$(printf '%s\\n' "$input" | sed -n 's/^action=//p')
+            port=$(printf '%s\\n' "$input" | sed -n 's/^port=//p')
+            if [ "$code" = 0 ] && { [ "$action" = off ] || [ "$action" = reboot ]; }; then
+                node=node${port##*-n}
+                \(onFenced)
+            fi
             exit $code
 
             """
@@ -41,8 +53,8 @@ struct CrmdFencingTests {
         return directory
     }
 
-    /// The Dummy resources and one fence device for every node (`map`: node name → port).
-    static func cib(_ bed: CrmdBed, _ ids: [String], map: String) -> String {
+    /// The Dummy (or `type`) resources and one fence device for every node (`map`: node name → port).
+    static func cib(_ bed: CrmdBed, _ ids: [String], map: String, type: String = "Dummy") -> String {
         """
         <cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config>
         <cluster_property_set id="options"><nvpair id="options-se" name="stonith-enabled" value="true"/>\
@@ -52,7 +64,7 @@ struct CrmdFencingTests {
         <nvpair id="fence1-map" name="pcmk_host_map" value="\(map)"/>\
         <nvpair id="fence1-reboot" name="pcmk_reboot_action" value="off"/>\
         <nvpair id="fence1-wait" name="power_wait" value="\(Patience.deadlineSeconds)"/></instance_attributes></primitive>\
-        \(Resources.primitives(ids))</resources><constraints/></configuration><status/></cib>
+        \(Resources.primitives(ids, type: type))</resources><constraints/></configuration><status/></cib>
         """
     }
 

@@ -10,10 +10,11 @@ extension RealCorosync {
 struct CrmdResourceTests {
     static let monitorMilliseconds = 2000
 
-    static func primitives(_ ids: [String]) -> String {
+    /// `type`: ocf:pacemaker:Dummy, or ocf:baton:Witness (the lab's, with the same state file).
+    static func primitives(_ ids: [String], type: String = "Dummy") -> String {
         ids.map { id in
             """
-            <primitive id="\(id)" class="ocf" provider="pacemaker" type="Dummy"><operations>\
+            <primitive id="\(id)" class="ocf" provider="\(type == "Dummy" ? "pacemaker" : "baton")" type="\(type)"><operations>\
             <op id="\(id)-monitor" name="monitor" interval="\(monitorMilliseconds)ms" timeout="20s"/></operations></primitive>
             """
         }.joined()
@@ -35,8 +36,9 @@ struct CrmdResourceTests {
     }
 
     /// Where `baton simulate` starts each resource on this CIB ("* Start d1 ( node2 )").
-    static func placement(_ bed: CrmdBed, _ ids: [String]) async throws -> [String: Int] {
-        let path = try bed.file("simulate.xml", cib(ids, status: true))
+    /// `cib`: another CIB (configuration and status) than this suite's.
+    static func placement(_ bed: CrmdBed, _ ids: [String], cib text: String? = nil) async throws -> [String: Int] {
+        let path = try bed.file("simulate.xml", text ?? cib(ids, status: true))
         let result = try await run([Paths.baton, "simulate", "-x", path])
         guard result.status == 0 else { throw TestFailure("baton simulate exited \(result.status): \(result.output)") }
         var placed: [String: Int] = [:]
@@ -50,24 +52,24 @@ struct CrmdResourceTests {
         return placed
     }
 
-    static func stateFile(_ bed: CrmdBed, node: Int, _ id: String) -> String {
-        "\(bed.testbed.directory)/node\(node)/run/Dummy-\(id).state"
+    static func stateFile(_ bed: CrmdBed, node: Int, _ id: String, type: String = "Dummy") -> String {
+        "\(bed.testbed.directory)/node\(node)/run/\(type)-\(id).state"
     }
 
     /// The nodes among `nodes` whose agent state says `id` runs there.
-    static func running(_ bed: CrmdBed, _ id: String, on nodes: [Int] = [1, 2, 3]) -> [Int] {
-        nodes.filter { FileManager.default.fileExists(atPath: stateFile(bed, node: $0, id)) }
+    static func running(_ bed: CrmdBed, _ id: String, on nodes: [Int] = [1, 2, 3], type: String = "Dummy") -> [Int] {
+        nodes.filter { FileManager.default.fileExists(atPath: stateFile(bed, node: $0, id, type: type)) }
     }
 
     /// Waits until each resource runs on exactly one of `nodes` (by its state file); the
     /// placement.
     @discardableResult
     static func waitForEachOnce(_ bed: CrmdBed, _ ids: [String], on nodes: [Int] = [1, 2, 3],
-                                where expected: [String: Int]? = nil) async throws -> [String: Int] {
+                                where expected: [String: Int]? = nil, type: String = "Dummy") async throws -> [String: Int] {
         var seen: [String: [Int]] = [:]
         do {
             try await waitUntil("each of \(ids) running on exactly one of \(nodes)\(expected.map { " as placed: \($0)" } ?? "")") {
-                seen = Dictionary(uniqueKeysWithValues: ids.map { ($0, running(bed, $0, on: nodes)) })
+                seen = Dictionary(uniqueKeysWithValues: ids.map { ($0, running(bed, $0, on: nodes, type: type)) })
                 return ids.allSatisfy { id in
                     seen[id]?.count == 1 && (expected?[id]).map { seen[id] == [$0] } ?? true
                 }

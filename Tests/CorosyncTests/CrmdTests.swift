@@ -441,6 +441,30 @@ final class CrmdBed: Sendable {
         }
     }
 
+    /// SIGTERM to every one of `nodes` at once, then each exit awaited (SIGKILL past `limit`);
+    /// the exit statuses (nil: killed).
+    func stopDaemonsAtOnce(_ nodes: [Int], limit: Duration = Patience.deadline) async -> [Int: Int32?] {
+        let children = daemons.withLock { running in nodes.compactMap { node in running.removeValue(forKey: node).map { (node, $0) } } }
+        for (_, child) in children { child.signal(SIGTERM) }
+        let deadline = ContinuousClock.now + limit
+        var codes: [Int: Int32?] = [:]
+        for (node, child) in children {
+            while true {
+                if let status = child.poll() {
+                    codes[node] = status
+                    break
+                }
+                if ContinuousClock.now > deadline {
+                    child.killAndReap()
+                    codes[node] = Int32?.none
+                    break
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        return codes
+    }
+
     func killDaemon(_ node: Int) {
         guard let child = daemons.withLock({ $0.removeValue(forKey: node) }) else { return }
         child.killAndReap()
