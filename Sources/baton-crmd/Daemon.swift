@@ -206,6 +206,10 @@ enum Event: Sendable {
     /// An admin's ticket change (TicketShell.swift), and the DC's lease timer.
     case tickets([String: [String: String?]], reply: AdminReply)
     case leaseCheck(generation: Int)
+    /// Ring changes as votequorum and CPG report them, for the quorum gate (QuorumGate).
+    case quorumNodeList(RingID)
+    case groupRing(RingID)
+    case groupMembership(nodeLevel: Bool)
     case ended(source: String, error: String?)
     case terminate
 }
@@ -391,14 +395,16 @@ final class Daemon: Sendable {
             for try await event in group.events {
                 switch event {
                 case .membership(let change):
+                    let nodeLevel = (change.joined + change.left).contains { $0.reason == .nodeDown || $0.reason == .nodeUp }
+                    self.feed(.groupMembership(nodeLevel: nodeLevel))
                     let convert = { (member: GroupMember) in Member(nodeID: member.nodeID, pid: member.pid) }
                     self.feed(.core(.membership(members: change.members.map(convert), joined: change.joined.map { convert($0.member) },
                                                   left: change.left.map { convert($0.member) })))
                 case .message(let message):
                     let sender = Member(nodeID: message.sender.nodeID, pid: message.sender.pid)
                     self.feed(.core(.message(sender: sender, bytes: message.bytes)))
-                case .totem:
-                    break
+                case .totem(let totem):
+                    self.feed(.groupRing(totem.ringID))
                 }
             }
             self.feed(.ended(source: "cpg", error: nil))
@@ -410,7 +416,11 @@ final class Daemon: Sendable {
     private func feedQuorumEvents() async {
         do {
             for try await event in voteQuorum.events {
-                if case .quorum(let quorate, _) = event { self.feed(.core(.quorum(quorate: quorate))) }
+                switch event {
+                case .quorum(let quorate, _): self.feed(.core(.quorum(quorate: quorate)))
+                case .nodeList(let ring, _): self.feed(.quorumNodeList(ring))
+                case .expectedVotes: break
+                }
             }
             self.feed(.ended(source: "votequorum", error: nil))
         } catch {
@@ -467,6 +477,9 @@ struct Loop {
     var ticketReplies: [UInt64: AdminReply] = [:]
     var leaseTimerAt: Int64?
     var leaseTimerGeneration = 0
+    /// Whether the quorum state is the current ring's: the DC schedules only then.
+    var quorumGate = QuorumGate()
+    var lastGateLog: String?
 
     init(core: NodeCore, daemon: Daemon, timers: AsyncStream<TimerRequest>.Continuation) {
         self.core = core
@@ -483,6 +496,8 @@ struct Loop {
                     daemon.timing.withLock { $0.lastMembershipMilliseconds = now }
                     log("group view: \(members.map(\.description).joined(separator: " "))")
                 }
+                // (The gate opens in the same step the core takes the new quorum state.)
+                if case .quorum = input { quorumGate.quorumState() }
                 let before = Set(core.view?.nodeIDs ?? [])
                 await perform(core.handle(input))
                 let gone = before.subtracting(core.view?.nodeIDs ?? [])
@@ -566,6 +581,12 @@ struct Loop {
                 await requestTickets(changes, reply: reply)
             case .leaseCheck(let generation):
                 await leaseCheck(generation: generation)
+            case .quorumNodeList(let ring):
+                quorumGate.quorumNodeList(ring: ring)
+            case .groupRing(let ring):
+                quorumGate.groupRing(ring)
+            case .groupMembership(let nodeLevel):
+                quorumGate.groupMembership(nodeLevel: nodeLevel)
             }
             if leaveNow {
                 log("the DC's do_shutdown: this node's resources are away; leaving the group", .notice)
@@ -720,7 +741,10 @@ struct Loop {
             : nil
         if let waiting, waiting != lastWaitLog { log(waiting) }
         lastWaitLog = waiting
-        if controller.due && core.historyComplete {
+        let gateWait = controller.due ? quorumGate.waitReason.map { "a new graph waits for \($0)" } : nil
+        if let gateWait, gateWait != lastGateLog { log(gateWait) }
+        lastGateLog = gateWait
+        if controller.due && core.historyComplete && quorumGate.isCurrent {
             do {
                 let cib = try CIB(xml: core.cibQuery())
                 var nodes: [String: NodeID] = [:]

@@ -389,7 +389,7 @@ struct CrmdLabTests {
                 for id in Self.ids { #expect(lab.running(id, on: [node]).isEmpty, "\(id) stopped on node\(node) before it left") }
                 let left = Array([1, 2, 3].dropFirst(index + 1))
                 if left.count == 2 {
-                    try await lab.waitForEachOnce(on: left)
+                    _ = try await lab.waitForEachOnce(on: left)
                     let dc = try await bed.waitForOneDC(on: left, quorate: true)
                     try await Self.check(lab, "StopOnebyOne: node\(node) stopped", node: Int(dc.nodeID.rawValue))
                 } else if left.count == 1 {
@@ -429,16 +429,16 @@ struct CrmdLabTests {
     /// (no-quorum-policy stop) and fences nobody; the majority starts them only after fencing
     /// the minority; healed and the minority back: one DC, one CIB.
     ///
-    /// Disabled: it finds a bug in baton-crmd (in 5 of 6 runs here). At the cut, the minority's
-    /// node becomes DC inside the CPG view change and schedules at once, before votequorum's
-    /// notification of the quorum loss has arrived (1 ms later): its first graph fences the
-    /// majority's nodes ("transition 1: 13 actions", "fencing node1 (reboot) through node 2",
-    /// then "partition WITHOUT quorum"). With a real device the minority would power the
-    /// majority off; here the held device times out after stonith-timeout and the minority
-    /// stops its resources only then (~60 s). Enable it once the DC schedules only on a
-    /// quorum state that belongs to its view (and a quorum change aborts the run, as
-    /// Pacemaker's controller does).
-    @Test(.disabled("finds a bug in baton-crmd: a minority DC schedules (and fences the majority) before votequorum reports the quorum loss; see the comment"),
+    /// It found a bug (in 5 of 6 runs): at the cut, the minority's node became DC inside the
+    /// CPG view change and scheduled at once, before votequorum's notification of the quorum
+    /// loss (1 ms later): its first graph fenced the majority's nodes. The DC now schedules
+    /// only on a quorum state of its own ring (CRMCore's QuorumGate); since then no run fenced
+    /// the majority (6 runs), 4 of 6 passed whole, and two other faults showed, so the test
+    /// stays disabled until they are fixed: once the majority's aborted run never stopped (an
+    /// action in flight at the cut whose result never came: it waits for the action's
+    /// deadline, timeout + cluster-delay, longer than the test's wait), and once the minority's
+    /// first graph without quorum stopped one of its two resources and no graph followed.
+    @Test(.disabled("two faults at a 2+1 split, in 2 of 6 runs: see the comment"),
           .timeLimit(.minutes(Patience.testMinutes)))
     func splitBrainTwoPlusOne() async throws {
         try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
