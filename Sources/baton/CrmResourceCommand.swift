@@ -43,7 +43,8 @@ enum CIBFileEdit {
 }
 
 /// `baton crm resource move|ban|clear|enable|disable|manage|unmanage|cleanup|refresh|restart|fail`
-/// in crm_resource's shapes, on a CIB file (`--cib FILE` or `CIB_file=FILE`).
+/// in crm_resource's shapes, on a CIB file (`--cib FILE` or `CIB_file=FILE`) or, without one,
+/// on the running cluster through this node's baton-crmd (CrmResourceLiveCommand.swift).
 struct CrmResourceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resource",
@@ -60,10 +61,32 @@ struct CrmResourceCommand: ParsableCommand {
     /// The resource and CIB file every subcommand takes.
     struct Target: ParsableArguments {
         @Argument(help: "The resource's id.") var resource: String
-        @Option(help: "The CIB file (default: $CIB_file).") var cib: String?
+        @Option(help: "The CIB file (default: $CIB_file; without either: the running cluster's, through baton-crmd).") var cib: String?
+        @Option(help: "baton-crmd's admin socket (when no CIB file is named).") var socket = "/run/baton/crmd.sock"
+        @Option(help: "Seconds to wait for baton-crmd (restart: for each of the stop and the start).") var timeout: Double = 120
+
+        func validate() throws {
+            guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be in (0, 3600] seconds") }
+        }
+
+        /// The CIB file named, or nil for the running cluster.
+        var file: String? {
+            if let path = cib ?? ProcessInfo.processInfo.environment["CIB_file"], !path.isEmpty { return path }
+            return nil
+        }
+
+        var live: CrmdResourceEdit { CrmdResourceEdit(socket: socket, timeoutSeconds: timeout) }
 
         func run(_ command: ResourceEdits.Command) throws {
+            guard file != nil else { return try live.run(command) }
             try CIBFileEdit.run(cib) { ResourceEdits.run(command, on: &$0, now: CIBFileEdit.now) }
+        }
+
+        /// What the running cluster does not serve yet.
+        func fileOnly(_ what: String) throws {
+            guard file == nil else { return }
+            FileHandle.standardError.write(Data("baton: \(what) on the running cluster is not served by baton-crmd yet; with --cib FILE it is crm_resource's file mode\n".utf8))
+            throw ExitCode(1)
         }
     }
 
@@ -146,6 +169,7 @@ struct CrmResourceCommand: ParsableCommand {
             abstract: "Forget failures (crm_resource --cleanup); on a file a dry run, as crm_resource's.")
         @OptionGroup var history: History
         func run() throws {
+            try history.target.fileOnly("cleanup")
             try history.target.run(.cleanup(resource: history.target.resource, node: history.node, refresh: false, force: history.force))
         }
     }
@@ -155,6 +179,7 @@ struct CrmResourceCommand: ParsableCommand {
             abstract: "Forget the history and re-probe (crm_resource --refresh); on a file a dry run, as crm_resource's.")
         @OptionGroup var history: History
         func run() throws {
+            try history.target.fileOnly("refresh")
             try history.target.run(.cleanup(resource: history.target.resource, node: history.node, refresh: true, force: history.force))
         }
     }
@@ -162,13 +187,19 @@ struct CrmResourceCommand: ParsableCommand {
     struct Restart: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop and start it again (needs a running cluster; refused on a file).")
         @OptionGroup var target: Target
-        func run() throws { try target.run(.restart(resource: target.resource)) }
+        func run() throws {
+            guard target.file != nil else { return try target.live.restart(target.resource) }
+            try target.run(.restart(resource: target.resource))
+        }
     }
 
     struct Fail: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Report a failure of it on NODE (needs the controller; refused on a file).")
         @OptionGroup var target: Target
         @Option(name: [.customShort("N"), .customLong("node")], help: "The node.") var node: String?
-        func run() throws { try target.run(.fail(resource: target.resource, node: node)) }
+        func run() throws {
+            try target.fileOnly("fail")
+            try target.run(.fail(resource: target.resource, node: node))
+        }
     }
 }

@@ -1,0 +1,87 @@
+import AgentTools
+import CIB
+
+/// crm_resource's configuration edits on a running cluster's CIB (baton-crmd's `cib query`):
+/// the same edit as on a file, sent back as one v2 patchset whose source is the version the
+/// edit read. The DC refuses a patchset whose source is older than its CIB (the edit was made
+/// on a stale copy: another admin wrote in between), so a concurrent write is never lost; the
+/// caller queries again and retries. Pure: the caller does the I/O and gives the time.
+public enum LiveResourceEdit {
+    /// What one attempt gives: the outcome to print, and the patchset to send (nil when the
+    /// edit changed nothing or failed, e.g. an unknown resource).
+    public struct Attempt: Sendable {
+        public var outcome: ToolOutcome
+        public var patch: Patchset?
+    }
+
+    /// How many times a stale edit is redone before the command gives up.
+    public static let attemptsMax = 8
+
+    /// The edit `command` on `cib` (a `<cib>` as `cib query` shows it, status included) at `now`.
+    public static func attempt(_ command: ResourceEdits.Command, on cib: XMLElement, now: Int) throws(PatchsetError) -> Attempt {
+        var document = CIBDocument(root: cib)
+        let outcome = ResourceEdits.run(command, on: &document, now: now)
+        guard outcome.exitCode == 0, document.root != cib else { return Attempt(outcome: outcome, patch: nil) }
+        return Attempt(outcome: outcome, patch: try patch(from: cib, to: document.root))
+    }
+
+    /// The patchset from `old` to `new` (configuration changes only, versions set, no digest:
+    /// baton-crmd's replica keeps the status section apart, so a digest could not match).
+    static func patch(from old: XMLElement, to new: XMLElement) throws(PatchsetError) -> Patchset? {
+        guard var made = try Patchset.make(from: old, to: new, asCIB: true, withDigest: false) else { return nil }
+        made.digest = nil
+        return made
+    }
+
+    /// Whether baton-crmd's refusal says the patchset's source was older than the CIB.
+    public static func isStale(_ error: String) -> Bool { error.contains("the patchset is stale") }
+
+    /// The nodes `resource` is active on by the CIB's status (nil: no such resource).
+    public static func activeNodes(_ resource: String, in cib: XMLElement) -> [String]? {
+        ResourceModel(id: resource, in: CIBDocument(root: cib))?.activeNodes
+    }
+
+    // MARK: restart (crm_resource --restart)
+
+    /// The resource's own target-role meta attribute (nil when it sets none), as restart
+    /// reads it before stopping the resource, to put it back after.
+    public static func targetRole(_ resource: String, in cib: XMLElement) -> String? {
+        guard let model = ResourceModel(id: resource, in: CIBDocument(root: cib)) else { return nil }
+        let run = ResourceEdits.Run(document: CIBDocument(root: cib), now: 0)
+        let pairs = run.pairsNamed("target-role", in: model.configuredID, setKind: "meta_attributes")
+        return pairs.first?["value"]
+    }
+
+    /// Restart's last step: target-role back to `original`, or removed when there was none
+    /// (crm_resource --restart's "Deleted 'R' option: id=… name=target-role").
+    public static func restoreTargetRole(_ resource: String, original: String?, on cib: XMLElement) throws(PatchsetError) -> Attempt {
+        if let original {
+            return try attempt(.setMeta(resource: resource, name: "target-role", value: original, force: true), on: cib, now: 0)
+        }
+        var outcome = ToolOutcome()
+        guard let model = ResourceModel(id: resource, in: CIBDocument(root: cib)) else {
+            outcome.standardError = "crm_resource: Resource '\(resource)' not found\nError performing operation: No such object\n"
+            outcome.exitCode = ResourceEdits.Exit.noSuchObject
+            return Attempt(outcome: outcome, patch: nil)
+        }
+        var document = CIBDocument(root: cib)
+        var deleted: [String] = []
+        document.write(.configuration) { configuration in
+            configuration.child("resources") { resources in
+                guard let path = resources.path(toID: model.configuredID) else { return }
+                resources.edit(at: path[...]) { element in
+                    for index in element.children.indices where element.children[index].name == "meta_attributes" {
+                        element.children[index].children.removeAll { pair in
+                            guard pair.name == "nvpair", pair["name"] == "target-role" else { return false }
+                            deleted.append(pair["id"] ?? "")
+                            return true
+                        }
+                    }
+                }
+            }
+        }
+        for id in deleted { outcome.standardOutput += "Deleted '\(model.configuredID)' option: id=\(id) name=target-role\n" }
+        guard document.root != cib else { return Attempt(outcome: outcome, patch: nil) }
+        return Attempt(outcome: outcome, patch: try patch(from: cib, to: document.root))
+    }
+}
