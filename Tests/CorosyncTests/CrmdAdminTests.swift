@@ -157,5 +157,59 @@ struct CrmdAdminTests {
             log(String(format: "of which the command (query, edit, patch acknowledged): p50 %.0f / max %.0f ms", command[command.count / 2], command.last!))
         }
     }
+
+    /// A failed monitor with migration-threshold=1 moves the resource; the history is what
+    /// pacemaker-controld records (the failure as d1_last_failure_0 alone) and the stock
+    /// crm_mon -1 on the daemon's CIB lists it among the failed actions.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aFailedMonitorWithMigrationThresholdOneMovesItAndIsRecordedAsTheControllerDoes() async throws {
+        let crmMon = "/usr/sbin/crm_mon"
+        if let missing = Requirement.executable(crmMon, "Debian package pacemaker-cli-utils") { throw TestFailure(missing) }
+        let ids = ["d1", "d2"]
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let cib = Self.cib(ids).replacingOccurrences(
+                of: #"<primitive id="d1" class="ocf" provider="pacemaker" type="Dummy">"#,
+                with: #"<primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="d1-meta"><nvpair id="d1-mt" name="migration-threshold" value="1"/></meta_attributes>"#)
+            #expect(cib.contains("migration-threshold"))
+            try cib.write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+            try bed.launch([1, 2, 3])
+            _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            let placed = try await Resources.waitForEachOnce(bed, ids)
+            let victim = placed["d1"]!
+            // The monitor's first result recorded before the failure (the entry it keeps).
+            try await waitUntil("d1's monitor recorded on node\(victim)") {
+                (try? await Self.query(bed, 1))?.contains(#"id="d1_monitor_\#(Resources.monitorMilliseconds)""#) ?? false
+            }
+            try FileManager.default.removeItem(atPath: Resources.stateFile(bed, node: victim, "d1"))
+            try await waitUntil("d1 running once, not on node\(victim)") {
+                let running = Resources.running(bed, "d1")
+                return running.count == 1 && running[0] != victim
+            }
+            let text = try await Self.query(bed, 2)
+            let root = try XMLCodec.parse(text)
+            let status = try #require(root.children.first { $0.name == "status" })
+            let state = try #require(status.children.first { $0["uname"] == "node\(victim)" })
+            let entries = state.children.first { $0.name == "lrm" }?.children.first { $0.name == "lrm_resources" }?.children
+                .first { $0["id"] == "d1" }?.children ?? []
+            let failure = try #require(entries.first { $0["id"] == "d1_last_failure_0" }, "\(entries.map { XMLCodec.serialize($0) })")
+            #expect(failure["operation_key"] == "d1_monitor_\(Resources.monitorMilliseconds)" && failure["rc-code"] == "7")
+            #expect(!entries.contains { $0["id"] == "d1_monitor_\(Resources.monitorMilliseconds)" && $0["rc-code"] != "0" },
+                    "the recurring entry never holds the failure")
+            let path = try bed.file("crm_mon.xml", text)
+            let shown = try await run(["/usr/bin/env", "CIB_file=\(path)", "LC_ALL=C", "TZ=UTC", crmMon, "-1"])
+            #expect(shown.status == 0, "\(shown.output)")
+            #expect(shown.output.contains("Failed Resource Actions:"), "\(shown.output)")
+            #expect(shown.output.contains("* d1 \(Resources.monitorMilliseconds / 1000)s-interval monitor on node\(victim) returned 'not running' at "),
+                    "\(shown.output)")
+            let stateText = XMLCodec.serialize(state)
+            #expect(stateText.contains(#"name="fail-count-d1#monitor_\#(Resources.monitorMilliseconds)" value="1""#), "\(stateText)")
+            // baton crm status (from baton-crmd) lists the same failed action as crm_mon.
+            let ours = try await run([Paths.baton, "crm", "status", "--socket", bed.socket(2)])
+            func failed(_ text: String) -> [Substring] {
+                text.split(separator: "\n").drop { !$0.hasPrefix("Failed Resource Actions:") }.filter { $0.hasPrefix("  * ") }
+            }
+            #expect(ours.status == 0 && !failed(ours.output).isEmpty && failed(ours.output) == failed(shown.output), "\(ours.output)")
+        }
+    }
 }
 }
