@@ -41,6 +41,35 @@ public enum LiveResourceEdit {
         ResourceModel(id: resource, in: CIBDocument(root: cib))?.activeNodes
     }
 
+    // MARK: cleanup and refresh
+
+    /// The primitives crm_resource --cleanup|--refresh cleans for `resource`: those under its
+    /// top resource (under itself with `force`), by configured id; nil when there is none.
+    public static func primitives(_ resource: String, force: Bool, in cib: XMLElement) -> [String]? {
+        guard let model = ResourceModel(id: resource, in: CIBDocument(root: cib)) else { return nil }
+        var found: [String] = []
+        func walk(_ model: ResourceModel, depth: Int) {
+            guard depth < CIBDocument.maximumDepth else { return }
+            if model.children.isEmpty {
+                if !found.contains(model.configuredID) { found.append(model.configuredID) }
+                return
+            }
+            for child in model.children { walk(child, depth: depth + 1) }
+        }
+        walk(force ? model : model.top, depth: 0)
+        return found
+    }
+
+    /// crm_resource's --interval (`10s`, `2000ms`, `1min`, `1h`; a bare number is seconds) in
+    /// milliseconds; nil when unreadable.
+    public static func intervalMilliseconds(_ text: String) -> UInt64? {
+        let digits = text.prefix { $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 12, let value = UInt64(digits) else { return nil }
+        let factors: [String: UInt64] = ["": 1000, "ms": 1, "msec": 1, "s": 1000, "sec": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "hr": 3_600_000]
+        guard let factor = factors[String(text.dropFirst(digits.count))] else { return nil }
+        return value * factor
+    }
+
     // MARK: restart (crm_resource --restart)
 
     /// The resource's own target-role meta attribute (nil when it sets none), as restart

@@ -124,4 +124,6 @@ public enum Message: Hashable, Sendable {
     case fenceRequest(FenceRequest)
     /// A fence action's outcome (or an admin's confirm-down), recorded by every member.
     case fenceResult(FenceRecord)
+    /// Wire 20 (HistoryForget.swift): a node's history of some resources forgotten everywhere.
+    case historyForget(HistoryForget)
 }

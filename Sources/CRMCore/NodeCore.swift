@@ -669,6 +669,8 @@ public struct NodeCore: Sendable {
             return receivedFenceRequest(request, from: sender)
         case .fenceResult(let record):
             return recordFence(record, from: sender)
+        case .historyForget(let forget):
+            return receivedHistoryForget(forget)
         }
     }
 

@@ -9,7 +9,7 @@ import TicketWire
 /// | bytes | field    | value                                          |
 /// |-------|----------|------------------------------------------------|
 /// | 0..3  | magic    | "BCRM" (0x4243524D)                            |
-/// | 4     | version  | 4 (2 added the CIB; 3 resources: execute, results, histories; 4 majority acknowledgement: cibHeld, announce's confirmed sequence) |
+/// | 4     | version  | 4 (2 added the CIB; 3 resources: execute, results, histories; 4 majority acknowledgement: cibHeld, announce's confirmed sequence; 5 fencing; 6 historyForget (20)) |
 /// | 5     | type     | `MessageWire.Kind`                             |
 /// | 6..7  | reserved | 0 (anything else is refused)                   |
 /// | 8..11 | length   | payload bytes, exactly what follows the header |
@@ -18,7 +18,7 @@ import TicketWire
 /// and drops the message; nothing here traps on bytes from the network.
 public enum MessageWire {
     public static let magic: UInt32 = 0x4243_524D
-    public static let version: UInt8 = 5
+    public static let version: UInt8 = 6
     public static let headerBytes = 12
     /// The largest message (bytes, header included); the CPG binding refuses larger sends too.
     public static let messageBytesMax = 1 << 20
@@ -45,6 +45,8 @@ public enum MessageWire {
         // 15 is left for issue13-close's kind (the lead renumbers at merge if needed).
         case fenceRequest = 16
         case fenceResult = 17
+        // 18-19 are issue 14's tickets (helper "ticket"); 20-21 the admin commands.
+        case historyForget = 20
     }
 
     /// The bytes of a CIB operation, patchset or sync chunk one message can carry (the rest
@@ -140,6 +142,8 @@ public enum MessageWire {
             writeFenceRequest(request, into: &writer)
         case .fenceResult(let record):
             writeFenceRecord(record, into: &writer)
+        case .historyForget(let forget):
+            writeHistoryForget(forget, into: &writer)
         case .resourceHistory(let report):
             writer.u64(report.view)
             writer.u32(report.node.rawValue)
@@ -279,6 +283,8 @@ public enum MessageWire {
             return .fenceRequest(try readFenceRequest(&reader))
         case .fenceResult:
             return .fenceResult(try readFenceRecord(&reader))
+        case .historyForget:
+            return .historyForget(try readHistoryForget(&reader))
         case .cibWriteRequest, .cibWriteApplied, .cibSync, .resourceHistory:
             preconditionFailure("MessageWire: \(kind) is read by body")
         }
@@ -302,6 +308,7 @@ public enum MessageWire {
         case .cibHeld: .cibHeld
         case .fenceRequest: .fenceRequest
         case .fenceResult: .fenceResult
+        case .historyForget: .historyForget
         }
     }
 

@@ -192,6 +192,8 @@ enum Event: Sendable {
     case controllerTick(generation: Int)
     case attributeTable(reply: AdminReply)
     case attributeApply([AttributeChangeLine], reply: AdminReply)
+    /// `resource cleanup|refresh …` (AdminCleanup.swift).
+    case resourceCleanup(AdminCleanup, reply: AdminReply)
     /// Admin fencing (FenceShell.swift): history, a fence, a confirm-down.
     case fenceHistory(reply: AdminReply)
     case fenceNode(target: String, action: String, reply: AdminReply)
@@ -528,6 +530,8 @@ struct Loop {
                 }
             case .attributeApply(let changes, let reply):
                 await apply(changes, reply: reply)
+            case .resourceCleanup(let request, let reply):
+                await adminCleanup(request, reply: reply)
             case .ended(let source, let error):
                 log("\(source) ended\(error.map { ": \($0)" } ?? "") — corosync gone; exiting for a restart", .error)
                 return 1

@@ -162,6 +162,15 @@ struct CrmResourceCommand: ParsableCommand {
         @OptionGroup var target: Target
         @Option(name: [.customShort("N"), .customLong("node")], help: "Only this node's history.") var node: String?
         @Flag(name: [.customShort("f"), .customLong("force")], help: "This resource only, not its top resource.") var force = false
+        @Option(name: [.customShort("n"), .customLong("operation")], help: "Only this operation's failures and history (running cluster).") var operation: String?
+        @Option(name: [.customShort("I"), .customLong("interval")], help: "With --operation: only this interval (e.g. 10s).") var interval: String?
+
+        /// On the running cluster: baton-crmd forgets; true when it did (no file named).
+        func live(refresh: Bool) throws -> Bool {
+            guard target.file == nil else { return false }
+            try target.live.cleanup(target.resource, node: node, operation: operation, interval: interval, refresh: refresh, force: force)
+            return true
+        }
     }
 
     struct Cleanup: ParsableCommand {
@@ -169,7 +178,7 @@ struct CrmResourceCommand: ParsableCommand {
             abstract: "Forget failures (crm_resource --cleanup); on a file a dry run, as crm_resource's.")
         @OptionGroup var history: History
         func run() throws {
-            try history.target.fileOnly("cleanup")
+            if try history.live(refresh: false) { return }
             try history.target.run(.cleanup(resource: history.target.resource, node: history.node, refresh: false, force: history.force))
         }
     }
@@ -179,7 +188,7 @@ struct CrmResourceCommand: ParsableCommand {
             abstract: "Forget the history and re-probe (crm_resource --refresh); on a file a dry run, as crm_resource's.")
         @OptionGroup var history: History
         func run() throws {
-            try history.target.fileOnly("refresh")
+            if try history.live(refresh: true) { return }
             try history.target.run(.cleanup(resource: history.target.resource, node: history.node, refresh: true, force: history.force))
         }
     }

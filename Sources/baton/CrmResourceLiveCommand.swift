@@ -69,6 +69,33 @@ struct CrmdResourceEdit {
         try CrmAttributeShell.finish(try write { try LiveResourceEdit.attempt(command, on: $0, now: now) })
     }
 
+    /// crm_resource --cleanup / --refresh: the fail counts deleted through the DC and the
+    /// history forgotten on the nodes concerned (baton-crmd's `resource cleanup|refresh`).
+    func cleanup(_ resource: String, node: String?, operation: String?, interval: String?, refresh: Bool, force: Bool) throws {
+        let cib = try query()
+        guard let primitives = LiveResourceEdit.primitives(resource, force: force, in: cib) else {
+            return try CrmAttributeShell.finish(ToolOutcome(standardError: "crm_resource: Resource '\(resource)' not found\nError performing operation: No such object\n",
+                                                            exitCode: ResourceEdits.Exit.noSuchObject))
+        }
+        var intervalText = "-"
+        if let interval {
+            guard let milliseconds = LiveResourceEdit.intervalMilliseconds(interval) else {
+                return try CrmAttributeShell.finish(ToolOutcome(standardError: "crm_resource: Invalid interval specified: \(interval)\n", exitCode: ResourceEdits.Exit.usage))
+            }
+            intervalText = String(milliseconds)
+        }
+        guard !primitives.isEmpty, (node ?? "-") != "", !(node ?? "").contains(" "), !(operation ?? "").contains(" ") else {
+            return try CrmAttributeShell.finish(ToolOutcome(standardError: "crm_resource: nothing to clean up\n", exitCode: ResourceEdits.Exit.usage))
+        }
+        let answer: String
+        do {
+            answer = try request("resource \(refresh ? "refresh" : "cleanup") \(primitives.joined(separator: ",")) \(node ?? "-") \(operation ?? "-") \(intervalText)")
+        } catch let failure as CrmdClient.Failure {
+            return try CrmAttributeShell.finish(ToolOutcome(standardError: "crm_resource: Error performing operation: \(failure.description)\n", exitCode: 1))
+        }
+        try CrmAttributeShell.finish(ToolOutcome(standardOutput: answer))
+    }
+
     /// crm_resource --restart: target-role Stopped, wait until it is active nowhere, its
     /// target-role back (or removed), wait until it is active again.
     func restart(_ resource: String) throws {

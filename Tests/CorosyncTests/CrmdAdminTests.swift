@@ -209,6 +209,24 @@ struct CrmdAdminTests {
                 text.split(separator: "\n").drop { !$0.hasPrefix("Failed Resource Actions:") }.filter { $0.hasPrefix("  * ") }
             }
             #expect(ours.status == 0 && !failed(ours.output).isEmpty && failed(ours.output) == failed(shown.output), "\(ours.output)")
+
+            // cleanup: the fail count and the history forgotten on node\(victim), d1 probed
+            // there again, and (preferred there) it returns.
+            let moved = Resources.running(bed, "d1")[0]
+            try await Self.same(bed, 3, ours: ["move", "d1", "-N", "node\(victim)"], stock: ["--move", "-r", "d1", "-N", "node\(victim)"])
+            #expect(Resources.running(bed, "d1") == [moved], "the fail count keeps it off node\(victim)")
+            let cleaned = try await Self.resource(bed, 3, ["cleanup", "d1"])
+            #expect(cleaned.status == 0 && cleaned.output == "Cleaned up d1 on node\(victim)\n", "\(cleaned.output)")
+            try await waitUntil("d1 back on node\(victim) alone") { Resources.running(bed, "d1") == [victim] }
+            try await waitUntil("no fail count and a fresh history of d1 on node\(victim)") {
+                guard let text = try? await Self.query(bed, 1) else { return false }
+                let state = text.components(separatedBy: "<node_state id=\"\(victim)\"")[1].components(separatedBy: "</node_state>")[0]
+                return !state.contains("fail-count-d1") && !state.contains("d1_last_failure_0") && state.contains("d1_last_0")
+            }
+            let again = try await Self.resource(bed, 3, ["cleanup", "d1"])
+            #expect(again.status == 0 && again.output == "", "nothing failed any more: \(again.output)")
+            let unknown = try await Self.resource(bed, 3, ["cleanup", "nope"])
+            #expect(unknown.status == 105)
         }
     }
 }
