@@ -70,6 +70,31 @@ public enum LiveResourceEdit {
         return value * factor
     }
 
+    // MARK: fail (crm_resource --fail)
+
+    /// The primitive crm_resource --fail reports a failure of on `node`: its id (a clone
+    /// instance's configured id), class, provider ("" for none) and type; else the outcome to print.
+    public struct FailTarget: Sendable, Equatable {
+        public var resource: String, resourceClass: String, provider: String, type: String
+    }
+
+    public static func failTarget(_ resource: String, node: String?, in cib: XMLElement) -> (target: FailTarget?, refusal: ToolOutcome?) {
+        var run = ResourceEdits.Run(document: CIBDocument(root: cib), now: 0)
+        guard let node else {
+            return (nil, ToolOutcome(standardError: "crm_resource: --fail needs the node (-N NODE)\n", exitCode: ResourceEdits.Exit.usage))
+        }
+        guard let model = run.lookUp(resource, node) else { return (nil, run.outcome) }
+        guard model.isPrimitive, let resources = run.document.configurationChild("resources"),
+              let path = resources.path(toID: model.configuredID) else {
+            return (nil, ToolOutcome(standardError: "crm_resource: '\(resource)' is not a primitive: name one of its resources\n", exitCode: ResourceEdits.Exit.usage))
+        }
+        let element = resources.element(at: path[...])
+        guard element.name == "primitive", let resourceClass = element["class"], let type = element["type"] else {
+            return (nil, ToolOutcome(standardError: "crm_resource: '\(resource)' names no agent (class and type) of its own\n", exitCode: ResourceEdits.Exit.usage))
+        }
+        return (FailTarget(resource: model.configuredID, resourceClass: resourceClass, provider: element["provider"] ?? "", type: type), nil)
+    }
+
     // MARK: restart (crm_resource --restart)
 
     /// The resource's own target-role meta attribute (nil when it sets none), as restart

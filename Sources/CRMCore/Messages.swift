@@ -126,4 +126,6 @@ public enum Message: Hashable, Sendable {
     case fenceResult(FenceRecord)
     /// Wire 20 (HistoryForget.swift): a node's history of some resources forgotten everywhere.
     case historyForget(HistoryForget)
+    /// Wire 21 (FailInjection.swift): crm_resource --fail.
+    case failInjection(FailInjection)
 }

@@ -671,6 +671,8 @@ public struct NodeCore: Sendable {
             return recordFence(record, from: sender)
         case .historyForget(let forget):
             return receivedHistoryForget(forget)
+        case .failInjection(let injection):
+            return receivedFailInjection(injection)
         }
     }
 

@@ -9,7 +9,7 @@ import TicketWire
 /// | bytes | field    | value                                          |
 /// |-------|----------|------------------------------------------------|
 /// | 0..3  | magic    | "BCRM" (0x4243524D)                            |
-/// | 4     | version  | 4 (2 added the CIB; 3 resources: execute, results, histories; 4 majority acknowledgement: cibHeld, announce's confirmed sequence; 5 fencing; 6 historyForget (20)) |
+/// | 4     | version  | 4 (2 added the CIB; 3 resources: execute, results, histories; 4 majority acknowledgement: cibHeld, announce's confirmed sequence; 5 fencing; 6 historyForget (20), failInjection (21)) |
 /// | 5     | type     | `MessageWire.Kind`                             |
 /// | 6..7  | reserved | 0 (anything else is refused)                   |
 /// | 8..11 | length   | payload bytes, exactly what follows the header |
@@ -47,6 +47,7 @@ public enum MessageWire {
         case fenceResult = 17
         // 18-19 are issue 14's tickets (helper "ticket"); 20-21 the admin commands.
         case historyForget = 20
+        case failInjection = 21
     }
 
     /// The bytes of a CIB operation, patchset or sync chunk one message can carry (the rest
@@ -144,6 +145,8 @@ public enum MessageWire {
             writeFenceRecord(record, into: &writer)
         case .historyForget(let forget):
             writeHistoryForget(forget, into: &writer)
+        case .failInjection(let injection):
+            writeFailInjection(injection, into: &writer)
         case .resourceHistory(let report):
             writer.u64(report.view)
             writer.u32(report.node.rawValue)
@@ -285,6 +288,8 @@ public enum MessageWire {
             return .fenceResult(try readFenceRecord(&reader))
         case .historyForget:
             return .historyForget(try readHistoryForget(&reader))
+        case .failInjection:
+            return .failInjection(try readFailInjection(&reader))
         case .cibWriteRequest, .cibWriteApplied, .cibSync, .resourceHistory:
             preconditionFailure("MessageWire: \(kind) is read by body")
         }
@@ -309,6 +314,7 @@ public enum MessageWire {
         case .fenceRequest: .fenceRequest
         case .fenceResult: .fenceResult
         case .historyForget: .historyForget
+        case .failInjection: .failInjection
         }
     }
 

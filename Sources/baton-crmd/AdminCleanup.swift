@@ -83,3 +83,38 @@ extension Loop {
         reply.send(lines.map { $0 + "\n" }.joined())
     }
 }
+
+/// `resource fail RESOURCE NODE CLASS PROVIDER|- TYPE` (crm_resource --fail): wire message 21.
+struct AdminFail: Sendable, Equatable {
+    var resource: String
+    var node: String
+    var resourceClass: String
+    var provider: String
+    var type: String
+
+    init(words: [String]) throws(AdminSocketError) {
+        guard words.count == 6, words[0] == "fail" else { throw AdminSocketError("request: resource fail RESOURCE NODE CLASS PROVIDER|- TYPE") }
+        resource = words[1]
+        node = words[2]
+        resourceClass = words[3]
+        provider = words[4] == "-" ? "" : words[4]
+        type = words[5]
+    }
+}
+
+extension Loop {
+    mutating func adminFail(_ request: AdminFail, reply: AdminReply) async {
+        guard let node = core.settings.nodelist.first(where: { $0.name == request.node }) else {
+            return reply.send("error: node '\(request.node.prefix(80))' is not in the nodelist\n")
+        }
+        do {
+            let directives = try core.requestFailInjection(FailInjection(
+                view: 0, node: node.nodeID, resource: request.resource, resourceClass: request.resourceClass, provider: request.provider,
+                type: request.type, wallClockSeconds: UInt64(max(0, Date().timeIntervalSince1970))))
+            await perform(directives)
+            reply.send("")
+        } catch {
+            reply.send("error: \(error)\n")
+        }
+    }
+}

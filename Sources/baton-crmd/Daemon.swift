@@ -194,6 +194,7 @@ enum Event: Sendable {
     case attributeApply([AttributeChangeLine], reply: AdminReply)
     /// `resource cleanup|refresh …` (AdminCleanup.swift).
     case resourceCleanup(AdminCleanup, reply: AdminReply)
+    case resourceFail(AdminFail, reply: AdminReply)
     /// Admin fencing (FenceShell.swift): history, a fence, a confirm-down.
     case fenceHistory(reply: AdminReply)
     case fenceNode(target: String, action: String, reply: AdminReply)
@@ -532,6 +533,8 @@ struct Loop {
                 await apply(changes, reply: reply)
             case .resourceCleanup(let request, let reply):
                 await adminCleanup(request, reply: reply)
+            case .resourceFail(let request, let reply):
+                await adminFail(request, reply: reply)
             case .ended(let source, let error):
                 log("\(source) ended\(error.map { ": \($0)" } ?? "") — corosync gone; exiting for a restart", .error)
                 return 1

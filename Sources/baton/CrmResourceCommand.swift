@@ -81,13 +81,6 @@ struct CrmResourceCommand: ParsableCommand {
             guard file != nil else { return try live.run(command) }
             try CIBFileEdit.run(cib) { ResourceEdits.run(command, on: &$0, now: CIBFileEdit.now) }
         }
-
-        /// What the running cluster does not serve yet.
-        func fileOnly(_ what: String) throws {
-            guard file == nil else { return }
-            FileHandle.standardError.write(Data("baton: \(what) on the running cluster is not served by baton-crmd yet; with --cib FILE it is crm_resource's file mode\n".utf8))
-            throw ExitCode(1)
-        }
     }
 
     /// What move and ban take beside the target.
@@ -207,7 +200,7 @@ struct CrmResourceCommand: ParsableCommand {
         @OptionGroup var target: Target
         @Option(name: [.customShort("N"), .customLong("node")], help: "The node.") var node: String?
         func run() throws {
-            try target.fileOnly("fail")
+            guard target.file != nil else { return try target.live.fail(target.resource, node: node) }
             try target.run(.fail(resource: target.resource, node: node))
         }
     }

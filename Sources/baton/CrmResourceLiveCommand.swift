@@ -96,6 +96,17 @@ struct CrmdResourceEdit {
         try CrmAttributeShell.finish(ToolOutcome(standardOutput: answer))
     }
 
+    /// crm_resource --fail -N NODE: NODE reports a failed asyncmon of the resource (wire 21).
+    func fail(_ resource: String, node: String?) throws {
+        let (target, refusal) = LiveResourceEdit.failTarget(resource, node: node, in: try query())
+        guard let target, let node else { return try CrmAttributeShell.finish(refusal ?? ToolOutcome(exitCode: 1)) }
+        do {
+            _ = try request("resource fail \(target.resource) \(node) \(target.resourceClass) \(target.provider.isEmpty ? "-" : target.provider) \(target.type)")
+        } catch let failure as CrmdClient.Failure {
+            return try CrmAttributeShell.finish(ToolOutcome(standardError: "crm_resource: Error performing operation: \(failure.description)\n", exitCode: 1))
+        }
+    }
+
     /// crm_resource --restart: target-role Stopped, wait until it is active nowhere, its
     /// target-role back (or removed), wait until it is active again.
     func restart(_ resource: String) throws {

@@ -64,6 +64,40 @@ import Testing
     }
 }
 
+/// Wire message 21 (crm_resource --fail): the node named reports a failed asyncmon.
+@Suite struct FailInjectionTests {
+    @Test func theNodeNamedReportsAFailedAsyncmonRecordedEverywhere() throws {
+        let message = Message.failInjection(FailInjection(view: 3, node: NodeID(2), resource: "d1", resourceClass: "ocf", provider: "pacemaker",
+                                                          type: "Dummy", wallClockSeconds: 1_700_000_500))
+        let bytes = MessageWire.encode(message)
+        #expect(bytes[5] == 21)
+        #expect(try MessageWire.decode(bytes) == message)
+        #expect(throws: CRMWireError.self) { try MessageWire.decode(Array(bytes.dropLast())) }
+
+        var bed = ResourceHistoryTests.settledBed()
+        let members = (1...3).map { Harness.member($0) }
+        bed.inject(MessageWire.encode(.executeResult(ResourceHistoryTests.result(node: 2, operation: "start", rc: 0))), from: members[1])
+        bed.deliverAll()
+        var core = bed.core(members[0])
+        let directives = try core.requestFailInjection(FailInjection(view: 0, node: NodeID(2), resource: "d1", resourceClass: "ocf",
+                                                                      provider: "pacemaker", type: "Dummy", wallClockSeconds: 1_700_000_500))
+        guard case .broadcast(let request) = try #require(directives.first) else { Issue.record("\(directives)"); return }
+        bed.inject(MessageWire.encode(request), from: members[0])
+        bed.deliverAll()
+        for member in members {
+            let entries = bed.core(member).resourceStatus.nodeStates.first { $0.uname == "node2" }?.lrm?.resources.first?.operations ?? []
+            let failure = try #require(entries.first { $0.id == "d1_last_failure_0" })
+            #expect(failure.operation == "asyncmon" && failure.rcCode == 1 && failure.callID == 5, "one past the start's call 4")
+            #expect(bed.core(member).attributes[NodeID(2)]?["fail-count-d1#asyncmon_0"] == "1")
+            #expect(bed.core(member).attributes[NodeID(2)]?["last-failure-d1#asyncmon_0"] == "1700000500")
+        }
+        var bad = bed.core(members[0])
+        #expect(throws: NodeCore.RequestError.self) {
+            try bad.requestFailInjection(FailInjection(view: 0, node: NodeID(9), resource: "d1", resourceClass: "ocf", provider: "", type: "Dummy", wallClockSeconds: 0))
+        }
+    }
+}
+
 extension Message {
     var view: UInt64 {
         if case .historyForget(let forget) = self { return forget.view }

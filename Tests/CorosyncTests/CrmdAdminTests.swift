@@ -138,6 +138,22 @@ struct CrmdAdminTests {
             let notRunning = try await Self.resource(bed, 2, ["restart", "nope"])
             #expect(notRunning.status == 105)
 
+            // fail: node's failed asyncmon recorded everywhere; the DC recovers d1 (stop, start).
+            let failedOn = try await Resources.waitForEachOnce(bed, ids)["d1"]!
+            let before = try FileManager.default.attributesOfItem(atPath: Resources.stateFile(bed, node: failedOn, "d1"))[.modificationDate] as? Date
+            let failed = try await Self.resource(bed, 1, ["fail", "d1", "-N", "node\(failedOn)"])
+            #expect(failed.status == 0 && failed.output.isEmpty, "\(failed.output)")
+            try await waitUntil("d1's asyncmon failure recorded and d1 started again") {
+                guard let text = try? await Self.query(bed, 3), text.contains(#"name="fail-count-d1#asyncmon_0" value="1""#),
+                      text.contains(#"operation_key="d1_asyncmon_0""#) else { return false }
+                let running = Resources.running(bed, "d1")
+                guard running.count == 1, let date = try? FileManager.default.attributesOfItem(atPath: Resources.stateFile(bed, node: running[0], "d1"))[.modificationDate] as? Date else { return false }
+                return before.map { date > $0 } ?? false
+            }
+            let noNode = try await Self.resource(bed, 1, ["fail", "d1"])
+            #expect(noNode.status == 64)
+            _ = try await Self.resource(bed, 1, ["cleanup", "d1"])
+
             // The figure: move → started on the target, ~20 runs (printed, not asserted).
             var samples: [Double] = [], commands: [Double] = []
             for _ in 0..<20 {
