@@ -152,7 +152,22 @@ struct CrmdAdminTests {
             }
             let noNode = try await Self.resource(bed, 1, ["fail", "d1"])
             #expect(noNode.status == 64)
-            _ = try await Self.resource(bed, 1, ["cleanup", "d1"])
+            let cleaned = try await Self.resource(bed, 1, ["cleanup", "d1"])
+            #expect(cleaned.status == 0 && cleaned.output == "Cleaned up d1 on node\(failedOn)\n", "\(cleaned.output)")
+            // refresh: every node's history of d1 forgotten (each probed it): probed again, d1 runs once.
+            // Every node's d1_last_0 entry is a new one after (a probe with a higher call-id).
+            func lastOperations() async throws -> [Substring] {
+                try await Self.query(bed, 1).split(separator: "\n").filter { $0.contains(#"id="d1_last_0""#) }
+            }
+            let earlier = Set(try await lastOperations())
+            #expect(earlier.count == 3)
+            let refreshed = try await Self.resource(bed, 2, ["refresh", "d1"])
+            #expect(refreshed.status == 0 && refreshed.output == (1...3).map { "Cleaned up d1 on node\($0)\n" }.joined(), "\(refreshed.output)")
+            try await waitUntil("d1 probed again on every node") {
+                let lines = try await lastOperations()
+                return lines.count == 3 && lines.allSatisfy { $0.contains(#"operation_key="d1_monitor_0""#) && !earlier.contains($0) }
+            }
+            try await Resources.waitForEachOnce(bed, ids)
 
             // The figure: move → started on the target, ~20 runs (printed, not asserted).
             var samples: [Double] = [], commands: [Double] = []
