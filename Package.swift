@@ -204,7 +204,7 @@ let package = Package(
             path: "Sources/CorosyncProbe",
             linkerSettings: staticSwiftRuntime
         ),
-        .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport", "CRMCore"]),
+        .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport", "CRMCore", "CIB"]),
         // Test bed only: a user-space Ethernet switch that loses, delays and duplicates frames
         // (this kernel has no netem), run in scripts/impair-bed's hub namespace.
         .executableTarget(name: "baton-impair", dependencies: ["SeededRandom"], path: "Sources/ImpairSwitch"),

@@ -131,4 +131,8 @@ public enum Message: Hashable, Sendable {
     case ticketRequest(SiteTicketChange)
     /// The DC's ordered ticket change, applied everywhere.
     case ticketUpdate(SiteTicketChange)
+    /// Wire 20 (HistoryForget.swift): a node's history of some resources forgotten everywhere.
+    case historyForget(HistoryForget)
+    /// Wire 21 (FailInjection.swift): crm_resource --fail.
+    case failInjection(FailInjection)
 }

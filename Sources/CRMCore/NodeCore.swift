@@ -685,6 +685,10 @@ public struct NodeCore: Sendable {
             return recordFence(record, from: sender)
         case .ticketRequest, .ticketUpdate:
             return receivedTicket(message, from: sender, view: view)
+        case .historyForget(let forget):
+            return receivedHistoryForget(forget)
+        case .failInjection(let injection):
+            return receivedFailInjection(injection)
         }
     }
 

@@ -9,7 +9,7 @@ import TicketWire
 /// | bytes | field    | value                                          |
 /// |-------|----------|------------------------------------------------|
 /// | 0..3  | magic    | "BCRM" (0x4243524D)                            |
-/// | 4     | version  | 6 (2 added the CIB; 3 resources: execute, results, histories; 4 majority acknowledgement: cibHeld, announce's confirmed sequence; 5 fencing; 6 tickets: ticketRequest, ticketUpdate, announce's tickets) |
+/// | 4     | version  | 6 (2 added the CIB; 3 resources: execute, results, histories; 4 majority acknowledgement: cibHeld, announce's confirmed sequence; 5 fencing; 6 tickets: ticketRequest (18), ticketUpdate (19), announce's tickets; historyForget (20), failInjection (21)) |
 /// | 5     | type     | `MessageWire.Kind`                             |
 /// | 6..7  | reserved | 0 (anything else is refused)                   |
 /// | 8..11 | length   | payload bytes, exactly what follows the header |
@@ -47,6 +47,8 @@ public enum MessageWire {
         case fenceResult = 17
         case ticketRequest = 18
         case ticketUpdate = 19
+        case historyForget = 20
+        case failInjection = 21
     }
 
     /// The bytes of a CIB operation, patchset or sync chunk one message can carry (the rest
@@ -148,6 +150,10 @@ public enum MessageWire {
             writeMember(change.origin, into: &writer)
             writer.u64(change.requestID)
             guard writeTicketChanges(change.tickets, into: &writer) else { return nil }
+        case .historyForget(let forget):
+            writeHistoryForget(forget, into: &writer)
+        case .failInjection(let injection):
+            writeFailInjection(injection, into: &writer)
         case .resourceHistory(let report):
             writer.u64(report.view)
             writer.u32(report.node.rawValue)
@@ -295,6 +301,10 @@ public enum MessageWire {
             let tickets = try readTicketChanges(&reader)
             let change = SiteTicketChange(view: view, origin: origin, requestID: requestID, tickets: tickets)
             return kind == .ticketRequest ? .ticketRequest(change) : .ticketUpdate(change)
+        case .historyForget:
+            return .historyForget(try readHistoryForget(&reader))
+        case .failInjection:
+            return .failInjection(try readFailInjection(&reader))
         case .cibWriteRequest, .cibWriteApplied, .cibSync, .resourceHistory:
             preconditionFailure("MessageWire: \(kind) is read by body")
         }
@@ -320,6 +330,8 @@ public enum MessageWire {
         case .fenceResult: .fenceResult
         case .ticketRequest: .ticketRequest
         case .ticketUpdate: .ticketUpdate
+        case .historyForget: .historyForget
+        case .failInjection: .failInjection
         }
     }
 

@@ -6,7 +6,8 @@ import Scheduler
 ///
 /// - a one-shot op replaces the resource's `RSC_last_0` entry; a failed one (rc other than the
 ///   expected, or op-status other than done) also replaces `RSC_last_failure_0`;
-/// - a recurring op's result replaces `RSC_ACTION_INTERVALMS`; its cancel removes that entry;
+/// - a recurring op's result replaces `RSC_ACTION_INTERVALMS`; its cancel removes that entry; a
+///   failed one replaces `RSC_last_failure_0` only (the recurring entry keeps its last good result);
 /// - attributes: operation_key, operation, crm-debug-origin, crm_feature_set, transition-key and
 ///   transition-magic (`OP-STATUS:RC;KEY`) when the controller gave a key, exit-reason, on_node,
 ///   call-id, rc-code, op-status, interval, last-rc-change (kept while the rc stays the same),
@@ -47,9 +48,20 @@ public enum OperationHistory {
         var history = lrm.resources[resourceIndex!]
         let key = operation.key
         if operation.interval > .zero {
-            history.operations.removeAll { $0.id == key }
-            if result.verdict.status != .cancelled {
-                history.operations.append(try entry(result, id: key, node: node, wallClockSeconds: wallClockSeconds, previous: nil))
+            let failed = result.verdict.status != .cancelled && result.verdict.status != .pending
+                && (result.verdict.status != .done || result.verdict.rc.rawValue != result.targetRC)
+            if failed {
+                // pcmk__create_history_xml: a failed recurring op is recorded as
+                // RSC_last_failure_0 alone; its own entry keeps its last good result (as in
+                // the conformance suite's CIBs: 67 such pairs, none with the failure in both).
+                let failureID = "\(resource.id)_last_failure_0"
+                history.operations.removeAll { $0.id == failureID }
+                history.operations.append(try entry(result, id: failureID, node: node, wallClockSeconds: wallClockSeconds, previous: nil))
+            } else {
+                history.operations.removeAll { $0.id == key }
+                if result.verdict.status != .cancelled {
+                    history.operations.append(try entry(result, id: key, node: node, wallClockSeconds: wallClockSeconds, previous: nil))
+                }
             }
         } else {
             let lastID = "\(resource.id)_last_0"

@@ -24,6 +24,11 @@ import Synchronization
 ///                                      transient ones to the DC ("accepted" once sent), the
 ///                                      others one CIB write ("ok VERSION" once acknowledged)
 ///
+///   resource cleanup|refresh RESOURCES NODE|- OPERATION|- INTERVALMS|-
+///                                   -> "Cleaned up R on NODE" lines once the fail counts'
+///                                      deletion and the history forget are sent (AdminCleanup)
+///   resource fail RESOURCE NODE CLASS PROVIDER|- TYPE -> "" once NODE is asked to report the failure
+///
 /// Served by plain threads (blocking accept; each connection on a thread of its own, at most
 /// `connectionsMax` at once, each with a 5 s receive limit): an admin's query must not wait
 /// for, nor delay, the event loop, nor wait behind another admin's CIB write.
@@ -141,6 +146,20 @@ final class AdminSocket: Sendable {
                 return write(client, "error: \(error)\n")
             }
             return write(client, reply.wait(timeLimit: Self.writeTimeLimit))
+        }
+        if words.first == "resource" {
+            let all = line.split(separator: " ").map(String.init)
+            do {
+                let reply = AdminReply()
+                if all.count > 1 && all[1] == "fail" {
+                    daemon.feed(.resourceFail(try AdminFail(words: Array(all.dropFirst())), reply: reply))
+                } else {
+                    daemon.feed(.resourceCleanup(try AdminCleanup(words: Array(all.dropFirst())), reply: reply))
+                }
+                return write(client, reply.wait(timeLimit: .seconds(10)))
+            } catch {
+                return write(client, "error: \(error)\n")
+            }
         }
         if words.first == "fence" || words.first == "confirm-down" {
             return answerFence(client, daemon, words: words)

@@ -195,6 +195,9 @@ enum Event: Sendable {
     case controllerTick(generation: Int)
     case attributeTable(reply: AdminReply)
     case attributeApply([AttributeChangeLine], reply: AdminReply)
+    /// `resource cleanup|refresh …` (AdminCleanup.swift).
+    case resourceCleanup(AdminCleanup, reply: AdminReply)
+    case resourceFail(AdminFail, reply: AdminReply)
     /// Admin fencing (FenceShell.swift): history, a fence, a confirm-down.
     case fenceHistory(reply: AdminReply)
     case fenceNode(target: String, action: String, reply: AdminReply)
@@ -553,6 +556,10 @@ struct Loop {
                 }
             case .attributeApply(let changes, let reply):
                 await apply(changes, reply: reply)
+            case .resourceCleanup(let request, let reply):
+                await adminCleanup(request, reply: reply)
+            case .resourceFail(let request, let reply):
+                await adminFail(request, reply: reply)
             case .ended(let source, let error):
                 log("\(source) ended\(error.map { ": \($0)" } ?? "") — corosync gone; exiting for a restart", .error)
                 return 1

@@ -43,7 +43,8 @@ enum CIBFileEdit {
 }
 
 /// `baton crm resource move|ban|clear|enable|disable|manage|unmanage|cleanup|refresh|restart|fail`
-/// in crm_resource's shapes, on a CIB file (`--cib FILE` or `CIB_file=FILE`).
+/// in crm_resource's shapes, on a CIB file (`--cib FILE` or `CIB_file=FILE`) or, without one,
+/// on the running cluster through this node's baton-crmd (CrmResourceLiveCommand.swift).
 struct CrmResourceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resource",
@@ -60,9 +61,24 @@ struct CrmResourceCommand: ParsableCommand {
     /// The resource and CIB file every subcommand takes.
     struct Target: ParsableArguments {
         @Argument(help: "The resource's id.") var resource: String
-        @Option(help: "The CIB file (default: $CIB_file).") var cib: String?
+        @Option(help: "The CIB file (default: $CIB_file; without either: the running cluster's, through baton-crmd).") var cib: String?
+        @Option(help: "baton-crmd's admin socket (when no CIB file is named).") var socket = "/run/baton/crmd.sock"
+        @Option(help: "Seconds to wait for baton-crmd (restart: for each of the stop and the start).") var timeout: Double = 120
+
+        func validate() throws {
+            guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be in (0, 3600] seconds") }
+        }
+
+        /// The CIB file named, or nil for the running cluster.
+        var file: String? {
+            if let path = cib ?? ProcessInfo.processInfo.environment["CIB_file"], !path.isEmpty { return path }
+            return nil
+        }
+
+        var live: CrmdResourceEdit { CrmdResourceEdit(socket: socket, timeoutSeconds: timeout) }
 
         func run(_ command: ResourceEdits.Command) throws {
+            guard file != nil else { return try live.run(command) }
             try CIBFileEdit.run(cib) { ResourceEdits.run(command, on: &$0, now: CIBFileEdit.now) }
         }
     }
@@ -139,6 +155,15 @@ struct CrmResourceCommand: ParsableCommand {
         @OptionGroup var target: Target
         @Option(name: [.customShort("N"), .customLong("node")], help: "Only this node's history.") var node: String?
         @Flag(name: [.customShort("f"), .customLong("force")], help: "This resource only, not its top resource.") var force = false
+        @Option(name: [.customShort("n"), .customLong("operation")], help: "Only this operation's failures and history (running cluster).") var operation: String?
+        @Option(name: [.customShort("I"), .customLong("interval")], help: "With --operation: only this interval (e.g. 10s).") var interval: String?
+
+        /// On the running cluster: baton-crmd forgets; true when it did (no file named).
+        func live(refresh: Bool) throws -> Bool {
+            guard target.file == nil else { return false }
+            try target.live.cleanup(target.resource, node: node, operation: operation, interval: interval, refresh: refresh, force: force)
+            return true
+        }
     }
 
     struct Cleanup: ParsableCommand {
@@ -146,6 +171,7 @@ struct CrmResourceCommand: ParsableCommand {
             abstract: "Forget failures (crm_resource --cleanup); on a file a dry run, as crm_resource's.")
         @OptionGroup var history: History
         func run() throws {
+            if try history.live(refresh: false) { return }
             try history.target.run(.cleanup(resource: history.target.resource, node: history.node, refresh: false, force: history.force))
         }
     }
@@ -155,6 +181,7 @@ struct CrmResourceCommand: ParsableCommand {
             abstract: "Forget the history and re-probe (crm_resource --refresh); on a file a dry run, as crm_resource's.")
         @OptionGroup var history: History
         func run() throws {
+            if try history.live(refresh: true) { return }
             try history.target.run(.cleanup(resource: history.target.resource, node: history.node, refresh: true, force: history.force))
         }
     }
@@ -162,13 +189,19 @@ struct CrmResourceCommand: ParsableCommand {
     struct Restart: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop and start it again (needs a running cluster; refused on a file).")
         @OptionGroup var target: Target
-        func run() throws { try target.run(.restart(resource: target.resource)) }
+        func run() throws {
+            guard target.file != nil else { return try target.live.restart(target.resource) }
+            try target.run(.restart(resource: target.resource))
+        }
     }
 
     struct Fail: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Report a failure of it on NODE (needs the controller; refused on a file).")
         @OptionGroup var target: Target
         @Option(name: [.customShort("N"), .customLong("node")], help: "The node.") var node: String?
-        func run() throws { try target.run(.fail(resource: target.resource, node: node)) }
+        func run() throws {
+            guard target.file != nil else { return try target.live.fail(target.resource, node: node) }
+            try target.run(.fail(resource: target.resource, node: node))
+        }
     }
 }

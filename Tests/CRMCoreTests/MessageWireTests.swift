@@ -20,6 +20,8 @@ import CIB
                            cibVersion: CIBVersion(adminEpoch: 1, epoch: 20, numUpdates: 7), cibDigest: "0123456789abcdef0123456789abcdef")),
         .cibWriteRefused(view: 4, origin: origin, requestID: 9, reason: "the XML: malformed"),
         .cibSyncRequest(view: 4),
+        .historyForget(HistoryForget(view: 4, node: NodeID(3), resources: ["d1", "web:2"], operation: "monitor", intervalMilliseconds: 10_000)),
+        .failInjection(FailInjection(view: 4, node: NodeID(2), resource: "d1", resourceClass: "ocf", provider: "", type: "Dummy", wallClockSeconds: 1_700_000_000)),
         .cibSync(CIBSync(view: 4, version: CIBVersion(adminEpoch: 0, epoch: 3, numUpdates: 1), digest: "",
                          chunk: SyncChunks.split(Array("<cib/>".utf8), transfer: 1)[0].encoded())),
         .announce(Announce(view: 3, nodeName: "n", dc: nil, seen: [], attributes: [:], clusterOptions: [:], cibSequence: 0,

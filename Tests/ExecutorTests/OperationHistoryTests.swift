@@ -82,9 +82,15 @@ struct OperationHistoryTests {
 
     @Test func aFailedMonitorIsRecordedAndRecovered() throws {
         var cib = try Self.recorded()
-        try OperationHistory.record(Self.result("monitor", interval: .seconds(10), rc: .notRunning, call: 3, key: 3), into: &cib.status, node: "node1", wallClockSeconds: 1_799_999_100)
+        try OperationHistory.record(Self.result("monitor", interval: .seconds(10), rc: .notRunning, call: 4, key: 3), into: &cib.status, node: "node1", wallClockSeconds: 1_799_999_100)
+        // As pacemaker-controld records it: the failure as d1_last_failure_0 alone, the
+        // recurring entry keeping its last good result.
         let history = try #require(cib.status.nodeStates.first?.lrm?.resources.first)
-        #expect(history.operations.first { $0.id == "d1_monitor_10000" }?.rcCode == 7)
+        #expect(history.operations.map(\.id) == ["d1_last_0", "d1_monitor_10000", "d1_last_failure_0"])
+        let recurring = try #require(history.operations.first { $0.id == "d1_monitor_10000" })
+        #expect(recurring.rcCode == 0 && recurring.callID == 3)
+        let failure = try #require(history.operations.first { $0.id == "d1_last_failure_0" })
+        #expect(failure.rcCode == 7 && failure.callID == 4 && failure.operation == "monitor" && failure.interval == 10000 && failure.extraAttribute("operation_key") == "d1_monitor_10000")
         #expect(Self.actions(cib) == ["start", "stop"], "\(Self.actions(cib))")
         // A cancelled recurring op leaves no entry.
         let cancelled = OperationResult(
@@ -92,7 +98,7 @@ struct OperationHistoryTests {
             verdict: AgentVerdict(rc: .ok, status: .cancelled, exitReason: nil), standardOutput: [], standardError: [],
             queueTime: .zero, execTime: .zero, finishedAt: .zero, rcChanged: true)
         try OperationHistory.record(cancelled, into: &cib.status, node: "node1", wallClockSeconds: 1_799_999_200)
-        #expect(cib.status.nodeStates.first?.lrm?.resources.first?.operations.map(\.id) == ["d1_last_0"])
+        #expect(cib.status.nodeStates.first?.lrm?.resources.first?.operations.map(\.id) == ["d1_last_0", "d1_last_failure_0"])
     }
 
     @Test func aFailedStartAlsoWritesLastFailure() throws {
