@@ -30,6 +30,8 @@ public final class QuorumNodeDevice: Sendable {
         var lastCast: Bool?
         /// When votequorum's latest ring came (until the arbitrator's vote for it): the decision time.
         var ringSince: (ring: RingID, at: QuorumInstant)?
+        /// Registered with votequorum (until `stop`).
+        var registered = true
         init(core: QuorumDevice) { self.core = core }
     }
 
@@ -158,6 +160,7 @@ public final class QuorumNodeDevice: Sendable {
     /// Unregisters from votequorum and closes the arbitrator connection.
     public func stop() async {
         try? await loop.submit { [state] in
+            state.value.registered = false
             state.value.wakeUp?.cancel()
             state.value.wakeUp = nil
             for channel in state.value.channels.values { channel.close(promise: nil) }
@@ -178,6 +181,14 @@ public final class QuorumNodeDevice: Sendable {
         }.get()
     }
 
+    /// The admin view (`baton-qdevice status`, `metrics`).
+    public func status() -> EventLoopFuture<NodeDeviceStatus> {
+        let arbitrator = "\(configuration.host):\(configuration.port)"
+        return loop.submit { [state, clusterName] in
+            NodeDeviceStatus(device: state.value.core, clusterName: clusterName, arbitrator: arbitrator, registered: state.value.registered, now: quorumNow())
+        }
+    }
+
     /// On the loop: one input to the core, its directives carried out in order.
     func feed(_ input: QuorumDevice.Input) {
         loop.preconditionInEventLoop()
@@ -196,6 +207,9 @@ public final class QuorumNodeDevice: Sendable {
             case .close(let id):
                 if let channel = state.value.channels.removeValue(forKey: id) { loop.execute { channel.close(promise: nil) } }
             case .poll(let castVote, let ring):
+                if !castVote, state.value.core.vote == nil, state.value.core.ring == ring {
+                    logger.info("quorum device: no vote for ring \(ring) yet; polling no meanwhile")
+                }
                 if let since = state.value.ringSince, since.ring == ring, state.value.core.vote != nil {
                     let milliseconds = (now - since.at) / .milliseconds(1)
                     logger.notice("quorum device: the arbitrator's vote for ring \(ring) came \(Int(milliseconds.rounded())) ms after the ring")
