@@ -14,6 +14,7 @@ import ClusterIdentity
 /// | `message(c, .voteInfo)`        | answered; kept when it is for the current ring (else it is stale); polled at once |
 /// | `message(c, .heartbeatReply)`  | the echo is answered                                                          |
 /// | `message(c, .refused)`, `connectionClosed(c)` | disconnected: the vote is NACK (ffsplit casts nothing without the arbitrator) |
+/// | `votequorumCall(since:)`       | the shell's call to votequorum in flight since then (nil: none); one stuck for `votequorumStallLimit` (corosync paused) closes the connection and keeps it closed until the call returns |
 /// | `tick`                         | heartbeat (an unanswered echo closes the connection), reconnect, periodic poll |
 ///
 /// The vote counts at votequorum only for the ring it was polled with, for `timeout` after
@@ -44,6 +45,11 @@ public struct QuorumDevice: Sendable {
         /// the no ends its wait, and the yes counts when it comes. qdevice polls no at once
         /// when its old vote was ACK.
         public var voteWait: Duration
+        /// A votequorum call (a poll) unanswered this long means this node's corosync is not
+        /// running (paused, stuck): the device leaves the arbitrator, which would otherwise
+        /// wait for this node's report of the new ring for ever and give the vote to nobody
+        /// (qdevice's single thread blocks in the poll and stops its echoes: the same effect).
+        public var votequorumStallLimit: Duration
         /// A rule deliberately broken, to show that the simulation's checker catches it. Never
         /// set outside tests and the simulator's `--break-rule`.
         public var ruleBreak: RuleBreak?
@@ -58,6 +64,7 @@ public struct QuorumDevice: Sendable {
             self.castVoteInterval = timeout * 0.5
             self.reconnectDelay = reconnectDelay
             self.voteWait = voteWait
+            self.votequorumStallLimit = timeout * 0.5
         }
     }
 
@@ -71,6 +78,8 @@ public struct QuorumDevice: Sendable {
     public enum Input: Sendable {
         case ringChanged(RingID, members: [NodeID])
         case heuristicsChanged(HeuristicsResult)
+        /// The shell's votequorum call in flight since this instant (nil: none in flight).
+        case votequorumCall(since: QuorumInstant?)
         case connectionOpened(ConnectionID)
         case connectionClosed(ConnectionID)
         case message(ConnectionID, ArbiterMessage)
@@ -112,6 +121,10 @@ public struct QuorumDevice: Sendable {
     public private(set) var lastPoll: (castVote: Bool, ring: RingID, at: QuorumInstant)?
     /// Since when the device casts what it casts now (the first poll of the current value).
     public private(set) var castSince: QuorumInstant?
+    /// The shell's votequorum call in flight since (nil: none).
+    public private(set) var votequorumCallSince: QuorumInstant?
+    /// votequorum did not answer within `votequorumStallLimit`: disconnected until it does.
+    public private(set) var votequorumStalled = false
     /// Counts for the metrics.
     public struct Counters: Sendable, Equatable {
         public internal(set) var pollsYes = 0
@@ -166,6 +179,12 @@ public struct QuorumDevice: Sendable {
                 // sync_timeout): without this poll a node left alone stayed quorate for 30 s.
                 vote = .nack
                 directives.append(poll(false, ring: newRing, now: now))
+            }
+        case .votequorumCall(let since):
+            votequorumCallSince = since
+            if since == nil && votequorumStalled {
+                votequorumStalled = false
+                if case .disconnected = link { link = .disconnected(retryAt: now) }  // back: reconnect now
             }
         case .heuristicsChanged(let result):
             heuristics = result
@@ -231,8 +250,12 @@ public struct QuorumDevice: Sendable {
 
     mutating func tick(now: QuorumInstant) -> [Directive] {
         var directives: [Directive] = []
+        if !votequorumStalled, let since = votequorumCallSince, now - since >= settings.votequorumStallLimit {
+            votequorumStalled = true
+            directives += disconnect(now: now)
+        }
         switch link {
-        case .disconnected(let retryAt) where now >= retryAt:
+        case .disconnected(let retryAt) where now >= retryAt && !votequorumStalled:
             link = .opening(since: now)
             directives.append(.open)
         case .opening(let since) where now - since >= settings.heartbeatInterval,
@@ -271,6 +294,7 @@ public struct QuorumDevice: Sendable {
         case .connected(_, _, let heartbeat): next = min(next, heartbeat)
         }
         if let nextPoll { next = min(next, nextPoll) }
+        if !votequorumStalled, let since = votequorumCallSince { next = min(next, since + settings.votequorumStallLimit) }
         return max(next, now)
     }
 }

@@ -33,6 +33,8 @@ public struct NodeDeviceStatus: Sendable, Codable, Equatable {
     public var pollsNo: Int
     public var ringChanges: Int
     public var disconnects: Int
+    /// votequorum has not answered a call within the stall limit (corosync paused or stuck).
+    public var votequorumStalled: Bool
 
     public init(device: QuorumDevice, clusterName: String, arbitrator: String, registered: Bool, now: QuorumInstant) {
         self.clusterName = clusterName
@@ -57,13 +59,14 @@ public struct NodeDeviceStatus: Sendable, Codable, Equatable {
         pollsNo = device.counters.pollsNo
         ringChanges = device.counters.ringChanges
         disconnects = device.counters.disconnects
+        votequorumStalled = device.votequorumStalled
     }
 
     /// The text `baton-qdevice status` prints on a node.
     public var text: String {
         var lines = [
             "Quorum device (node \(nodeID) of cluster \(clusterName), model baton)",
-            "  votequorum:  \(registered ? "registered" : "not registered")",
+            "  votequorum:  \(registered ? "registered" : "not registered")" + (votequorumStalled ? ", NOT ANSWERING (corosync paused?): off the arbitrator" : ""),
             "  arbitrator:  \(arbitrator) \(connection)",
             "  ring:        \(ring.map { "\($0) members \(members.map(String.init).joined(separator: ","))" } ?? "none yet")"
                 + (ringAgeSeconds.map { " (\(format($0)) ago)" } ?? ""),
@@ -82,6 +85,7 @@ public struct NodeDeviceStatus: Sendable, Codable, Equatable {
         text.metric("info", "gauge", "The device's identity (always 1).",
                     [("{role=\"node\",cluster=\"\(escape(clusterName))\",node=\"\(nodeID)\",arbitrator=\"\(escape(arbitrator))\"}", 1)])
         text.metric("registered", "gauge", "1 while registered with votequorum as the quorum device.", [("", registered ? 1 : 0)])
+        text.metric("votequorum_stalled", "gauge", "1 while a votequorum call has gone unanswered past the stall limit.", [("", votequorumStalled ? 1 : 0)])
         text.metric("arbitrator_connected", "gauge", "1 while the connection to the arbitrator is up and registered.",
                     [("", connection == "connected" ? 1 : 0)])
         text.metric("ring_members", "gauge", "Members of votequorum's current ring.", [("", Double(members.count))])

@@ -130,6 +130,10 @@ public final class QuorumNodeDevice: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 for await poll in pollStream {
+                    // The core watches the call: one that hangs (corosync paused) takes the device off the arbitrator.
+                    let started = quorumNow()
+                    loop.execute { [self] in feed(.votequorumCall(since: started)) }
+                    defer { loop.execute { [self] in feed(.votequorumCall(since: nil)) } }
                     do {
                         try await voteQuorum.pollDevice(name: DeviceConfiguration.modelName, castVote: poll.castVote, ringID: poll.ring)
                     } catch let error as CorosyncError where error.status == .messageError {
@@ -194,6 +198,7 @@ public final class QuorumNodeDevice: Sendable {
         loop.preconditionInEventLoop()
         let now = quorumNow()
         if case .ringChanged(let ring, _) = input { state.value.ringSince = (ring, now) }
+        let wasStalled = state.value.core.votequorumStalled
         for directive in state.value.core.handle(input, now: now) {
             switch directive {
             case .open:
@@ -222,6 +227,13 @@ public final class QuorumNodeDevice: Sendable {
                 polls.yield((castVote, ring))
             case .wakeUp(let at):
                 schedule(at)
+            }
+        }
+        if state.value.core.votequorumStalled != wasStalled {
+            if state.value.core.votequorumStalled {
+                logger.warning("quorum device: votequorum has not answered for \(state.value.core.settings.votequorumStallLimit) (corosync paused or stuck); leaving the arbitrator until it does")
+            } else {
+                logger.notice("quorum device: votequorum answers again; reconnecting to the arbitrator")
             }
         }
     }

@@ -371,6 +371,68 @@ struct QuorumDeviceLiveTests {
         try await peerKilled(.qnetd)
     }
 
+    /// qdevice issue #7 (failback after heal, fixed by keep_active_partition_tie_breaker):
+    /// node 1 isolated, node 2 takes the vote; node 1 comes back to the arbitrator but still
+    /// cut from node 2: a 50:50 split the tie-breaker (lowest) would give node 1, but the
+    /// partition that held the vote keeps it.
+    func noFailback(_ device: Device) async throws {
+        try await DeviceBed.with(nodes: 2, device: device) { bed in
+            try await bed.waitUntil("both nodes quorate with the device's vote", nodes: [1, 2], Self.allUp(2))
+            try await bed.bed.script(["cut", "1"])
+            try await bed.waitUntil("node 2 alone and quorate", nodes: [1, 2]) { node, view in view.nodes == 1 && view.quorate == (node == 2) }
+            try await bed.bed.script(["split", "1", "2"])
+            try await bed.bed.script(["heal", "1"])
+            try await bed.holds("node 2 keeps the vote, node 1 (back at the arbitrator, still cut from node 2) stays without", nodes: [1, 2], for: .seconds(20)) { node, view in
+                view.nodes == 1 && view.quorate == (node == 2)
+            }
+            log("\(device) no failback: node 2 kept the vote for 20 s after node 1 came back to the arbitrator")
+            try await bed.bed.script(["unsplit", "1", "2"])
+            try await bed.waitUntil("healed, both quorate with the vote", nodes: [1, 2], Self.allUp(2))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func noFailbackAfterIsolation() async throws {
+        try await noFailback(.baton)
+    }
+
+    /// sbd PR #76 / qdevice: corosync paused (SIGSTOP) on node 1, its device still running.
+    /// Node 2 forms a ring alone; node 1's votequorum cannot answer, so node 1's device must not
+    /// hold the arbitrator's decision up by staying connected with its old ring: node 2 gets the
+    /// vote. Corosync resumed: both quorate again.
+    func pausedCorosync(_ device: Device) async throws {
+        try await DeviceBed.with(nodes: 2, device: device) { bed in
+            try await bed.waitUntil("both nodes quorate with the device's vote", nodes: [1, 2], Self.allUp(2))
+            let pidText = try String(contentsOfFile: bed.bed.directory + "/node1/pid", encoding: .utf8)
+            guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw TestFailure("node 1's corosync pid: '\(pidText)'") }
+            let pause = ContinuousClock.now
+            kill(pid, SIGSTOP)
+            do {
+                let took = try await bed.waitUntil("node 2 alone and quorate while node 1's corosync is paused", nodes: [2], since: pause) { _, view in
+                    view.nodes == 1 && view.quorate
+                }
+                log("\(device) node 1's corosync paused: node 2 quorate alone \(Self.seconds(took)) after the pause")
+            } catch {
+                kill(pid, SIGCONT)
+                throw error
+            }
+            kill(pid, SIGCONT)
+            try await bed.waitUntil("resumed: both quorate with the vote", nodes: [1, 2], Self.allUp(2))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func pausedCorosyncDoesNotHoldTheVote() async throws {
+        try await pausedCorosync(.baton)
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/corosync-qnetd")
+                                                                   && FileManager.default.isExecutableFile(atPath: "/usr/sbin/corosync-qdevice"),
+                                                               "needs Debian's corosync-qnetd and corosync-qdevice (make test installs them)"))
+    func qnetdSideBySidePausedCorosync() async throws {
+        try await pausedCorosync(.qnetd)
+    }
+
     @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func isolatedNodeOneLeavesNodeTwoQuorate() async throws {
         try await isolation(.baton)

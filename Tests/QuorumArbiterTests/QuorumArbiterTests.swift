@@ -187,6 +187,22 @@ extension [QuorumArbiter.Directive] {
         #expect(device.vote == .nack)
     }
 
+    @Test("a votequorum call stuck for half the timeout (corosync paused) takes the device off the arbitrator until it returns")
+    func votequorumStall() {
+        var device = Self.connected()
+        _ = device.handle(.message(ConnectionID(7), .voteInfo(sequence: 1, ring: ring(1, 1), vote: .ack)), now: at(1))
+        #expect(device.handle(.votequorumCall(since: at(1)), now: at(1)).contains(.wakeUp(at: at(4))), "the heartbeat is due first")
+        _ = device.handle(.message(ConnectionID(7), .heartbeatReply), now: at(4))
+        #expect(!device.handle(.tick, now: at(5)).contains(.close(ConnectionID(7))), "4 s: not yet")
+        _ = device.handle(.message(ConnectionID(7), .heartbeatReply), now: at(5))
+        let stalled = device.handle(.tick, now: at(6))
+        #expect(stalled.contains(.close(ConnectionID(7))) && device.votequorumStalled && device.connection == nil)
+        #expect(!device.handle(.tick, now: at(20)).contains(.open), "no reconnection while votequorum hangs")
+        _ = device.handle(.votequorumCall(since: nil), now: at(21))
+        #expect(!device.votequorumStalled)
+        #expect(device.handle(.tick, now: at(21)).contains(.open), "back: reconnects at once")
+    }
+
     @Test("wait-for-vote (the rule broken on purpose) polls nothing while the vote is awaited, nor when the connection drops")
     func waitForVoteRuleBreak() {
         var settings = QuorumDevice.Settings()
