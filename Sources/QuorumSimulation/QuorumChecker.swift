@@ -8,7 +8,7 @@ import SimulationKernel
 /// - one partition per site: every node of a site whose device vote votequorum counts is in
 ///   one ring (two rings counting the vote could both be quorate: a split brain); a node
 ///   whose votequorum is in a sync still counts the vote from before it, and may do so only
-///   while no other ring counts it or on its way into the ring that does;
+///   while no ring counts it or the ring that counts it lists the node;
 /// - the arbitrator sends an ACK only when every connected client of the recipient's ring
 ///   reports that ring (`ackSent(agreeing:)`).
 ///
@@ -52,6 +52,7 @@ public struct QuorumChecker {
             // Nodes that count the vote in a ring votequorum activated, and nodes that count it
             // only from before a sync still in progress (with the ring the sync is for).
             var rings: [RingID: [NodeID]] = [:]
+            var ringMembers: [RingID: [NodeID]] = [:]
             var stale: [(node: NodeID, from: RingID?, heading: RingID)] = []
             for index in world.siteIndices(site) {
                 let localNow = world.simulation.localNow(index)
@@ -60,17 +61,19 @@ public struct QuorumChecker {
                     stale.append((scenario.nodeID(of: index), host.quorumRing, sync.ring))
                 } else {
                     rings[ring, default: []].append(scenario.nodeID(of: index))
+                    ringMembers[ring] = host.activeMembers(localNow: localNow)
                 }
             }
             if rings.count > 1 {
                 let listed = rings.sorted { $0.key < $1.key }.map { "ring \($0.key): nodes \($0.value.map(\.description).joined(separator: ","))" }
                 violation("site \(site + 1): the device's vote counts in two partitions: \(listed.joined(separator: "; "))", world: world)
-            } else if let (ring, holders) = rings.first, let other = stale.first(where: { $0.heading != ring && $0.from != ring }) {
+            } else if let (ring, holders) = rings.first,
+                      let other = stale.first(where: { !(ringMembers[ring] ?? []).contains($0.node) }) {
                 // A node still quorate from before its ring change (votequorum's sync holds
-                // its old quorum) while another partition counts the vote: both act as quorate.
-                // Stale nodes on their way into the counting ring, or counting the same old ring
-                // as the others (who have not seen the change yet), or with no ring counting
-                // the vote anywhere, are the membership change itself, not a decision.
+                // its old quorum) while a partition without it counts the vote: both act as
+                // quorate. A stale node that the counting ring lists (on its way into it, or
+                // still in the old ring the others count in) or with no ring counting the vote
+                // anywhere is the membership change itself, not a decision.
                 violation("site \(site + 1): the device's vote counts in two partitions: ring \(ring): nodes \(holders.map(\.description).joined(separator: ",")); "
                           + "node \(other.node) still counts it from before its ring \(other.heading) (votequorum's sync)", world: world)
             }
