@@ -47,6 +47,8 @@ public struct FFSplitCluster: Sendable {
         public internal(set) var state: ClientState = .waitingForChange
         /// The sequence of the last vote info sent; only its reply counts.
         public internal(set) var voteSequence: UInt32 = 0
+        /// The last vote sent to this client and the ring it was for (the admin view).
+        public internal(set) var lastVote: (vote: Vote, ring: RingID)?
     }
 
     /// A vote to send to one client: the ring it is for and its sequence (to be answered).
@@ -192,6 +194,7 @@ public struct FFSplitCluster: Sendable {
         for node in clients.keys.sorted() where clients[node]!.state == state {
             guard let ring = clients[node]!.report?.ring else { continue }
             clients[node]!.voteSequence &+= 1
+            clients[node]!.lastVote = (vote, ring)
             votes.append(VoteInfo(node: node, sequence: clients[node]!.voteSequence, ring: ring, vote: vote))
         }
         return votes

@@ -8,12 +8,13 @@ import ClusterIdentity
 ///
 /// | input                          | what happens                                                                 |
 /// |--------------------------------|------------------------------------------------------------------------------|
-/// | `ringChanged(ring, members)`   | votequorum's new ring: polls stop (votequorum waits up to `syncTimeout`) until the arbitrator's vote for this ring; the report goes out if connected |
+/// | `ringChanged(ring, members)`   | votequorum's new ring: the report goes out if connected; polls wait up to `voteWait` for the arbitrator's vote for this ring, then poll no every `castVoteInterval` until it comes (so votequorum's wait for the device, up to `syncTimeout`, ends) |
 /// | `connectionOpened(c)`          | `register`, then the membership if known                                      |
 /// | `message(c, .registered)`      | connected                                                                     |
 /// | `message(c, .voteInfo)`        | answered; kept when it is for the current ring (else it is stale); polled at once |
 /// | `message(c, .heartbeatReply)`  | the echo is answered                                                          |
 /// | `message(c, .refused)`, `connectionClosed(c)` | disconnected: the vote is NACK (ffsplit casts nothing without the arbitrator) |
+/// | `votequorumCall(since:)`       | the shell's call to votequorum in flight since then (nil: none); one stuck for `votequorumStallLimit` (corosync paused) closes the connection and keeps it closed until the call returns |
 /// | `tick`                         | heartbeat (an unanswered echo closes the connection), reconnect, periodic poll |
 ///
 /// The vote counts at votequorum only for the ring it was polled with, for `timeout` after
@@ -35,20 +36,50 @@ public struct QuorumDevice: Sendable {
         public var castVoteInterval: Duration
         /// Wait before a new connection after one failed.
         public var reconnectDelay: Duration
+        /// After a ring change while connected: how long the device waits for the arbitrator's
+        /// vote before it polls no for the new ring. votequorum holds a new ring's quorum until
+        /// the device polls for it (or `syncTimeout`): a vote that comes within this wait
+        /// counts at once, with no dip in quorum for the winner (the arbitrator answers a
+        /// plain split in well under it); a vote that takes longer (the arbitrator waits for a
+        /// vanished peer's dead-peer timeout) no longer holds votequorum for `syncTimeout`:
+        /// the no ends its wait, and the yes counts when it comes. qdevice polls no at once
+        /// when its old vote was ACK.
+        public var voteWait: Duration
+        /// A votequorum call (a poll) unanswered this long means this node's corosync is not
+        /// running (paused, stuck): the device leaves the arbitrator, which would otherwise
+        /// wait for this node's report of the new ring for ever and give the vote to nobody
+        /// (qdevice's single thread blocks in the poll and stops its echoes: the same effect).
+        public var votequorumStallLimit: Duration
+        /// A rule deliberately broken, to show that the simulation's checker catches it. Never
+        /// set outside tests and the simulator's `--break-rule`.
+        public var ruleBreak: RuleBreak?
 
-        public init(timeout: Duration = .seconds(10), syncTimeout: Duration = .seconds(30), reconnectDelay: Duration = .seconds(1)) {
+        public init(timeout: Duration = .seconds(10), syncTimeout: Duration = .seconds(30), reconnectDelay: Duration = .seconds(1),
+                    voteWait: Duration = .seconds(1)) {
             precondition(timeout >= .seconds(1) && syncTimeout >= timeout, "device timeout \(timeout) >= 1 s and sync_timeout \(syncTimeout) >= timeout")
+            precondition(voteWait >= .zero && voteWait < timeout * 0.5, "vote wait \(voteWait) must be below half the device timeout \(timeout)")
             self.timeout = timeout
             self.syncTimeout = syncTimeout
             self.heartbeatInterval = timeout * 0.4
             self.castVoteInterval = timeout * 0.5
             self.reconnectDelay = reconnectDelay
+            self.voteWait = voteWait
+            self.votequorumStallLimit = timeout * 0.5
         }
+    }
+
+    public enum RuleBreak: String, Sendable, CaseIterable {
+        /// The device before the vote wait: after a ring change it polls nothing until the
+        /// arbitrator's vote comes (nor when the connection drops meanwhile), so votequorum
+        /// keeps the node's old quorum for up to sync_timeout.
+        case waitForVote = "wait-for-vote"
     }
 
     public enum Input: Sendable {
         case ringChanged(RingID, members: [NodeID])
         case heuristicsChanged(HeuristicsResult)
+        /// The shell's votequorum call in flight since this instant (nil: none in flight).
+        case votequorumCall(since: QuorumInstant?)
         case connectionOpened(ConnectionID)
         case connectionClosed(ConnectionID)
         case message(ConnectionID, ArbiterMessage)
@@ -80,9 +111,30 @@ public struct QuorumDevice: Sendable {
     public private(set) var ring: RingID?
     public private(set) var members: [NodeID] = []
     public private(set) var heuristics: HeuristicsResult
-    /// The arbitrator's last vote for the current ring (nil: none yet, polls paused).
+    /// The arbitrator's last vote for the current ring (nil: none yet; the device polls no
+    /// from `voteWait` after the ring on).
     public private(set) var vote: Vote?
     public private(set) var nextPoll: QuorumInstant?
+    /// When the current ring came (votequorum's notification).
+    public private(set) var ringSince: QuorumInstant?
+    /// The last poll: what it cast, for which ring, when (nil: none yet).
+    public private(set) var lastPoll: (castVote: Bool, ring: RingID, at: QuorumInstant)?
+    /// Since when the device casts what it casts now (the first poll of the current value).
+    public private(set) var castSince: QuorumInstant?
+    /// The shell's votequorum call in flight since (nil: none).
+    public private(set) var votequorumCallSince: QuorumInstant?
+    /// votequorum did not answer within `votequorumStallLimit`: disconnected until it does.
+    public private(set) var votequorumStalled = false
+    /// Counts for the metrics.
+    public struct Counters: Sendable, Equatable {
+        public internal(set) var pollsYes = 0
+        public internal(set) var pollsNo = 0
+        public internal(set) var ringChanges = 0
+        public internal(set) var disconnects = 0
+    }
+    public private(set) var counters = Counters()
+    /// The last ring's decision time: from the ring to the arbitrator's vote for it.
+    public private(set) var lastDecision: Duration?
 
     public init(registration: DeviceRegistration, settings: Settings = Settings(), heuristics: HeuristicsResult = .undefined, now: QuorumInstant) {
         precondition(registration.heartbeatInterval == settings.heartbeatInterval,
@@ -114,17 +166,25 @@ public struct QuorumDevice: Sendable {
                          "node \(registration.nodeID): ring \(newRing) members \(newMembers) must be ascending and hold the node")
             ring = newRing
             members = newMembers
-            vote = nil  // the old ring's vote does not carry over; polls pause
-            nextPoll = nil
+            ringSince = now
+            counters.ringChanges += 1
+            vote = nil  // the old ring's vote does not carry over
             if case .connected(let connection, _, _) = link {
                 directives.append(.send(connection, .membership(report!)))
+                // Wait briefly for the vote; then no (see `Settings.voteWait`).
+                nextPoll = settings.ruleBreak == .waitForVote ? nil : now + settings.voteWait
             } else {
                 // No arbitrator, no vote (ffsplit): say so for the new ring at once. votequorum
                 // holds its decision for a new ring until the device polls it (up to
                 // sync_timeout): without this poll a node left alone stayed quorate for 30 s.
                 vote = .nack
-                directives.append(.poll(castVote: false, ring: newRing))
-                nextPoll = now + settings.castVoteInterval
+                directives.append(poll(false, ring: newRing, now: now))
+            }
+        case .votequorumCall(let since):
+            votequorumCallSince = since
+            if since == nil && votequorumStalled {
+                votequorumStalled = false
+                if case .disconnected = link { link = .disconnected(retryAt: now) }  // back: reconnect now
             }
         case .heuristicsChanged(let result):
             heuristics = result
@@ -164,9 +224,9 @@ public struct QuorumDevice: Sendable {
             guard case .connected = link else { return [] }
             var directives: [Directive] = [.send(connection, .voteInfoReply(sequence: sequence))]
             guard votedRing == ring else { return directives }  // for a ring this node has left
+            if vote == nil, let ringSince { lastDecision = now - ringSince }
             vote = newVote
-            directives.append(.poll(castVote: castsVote, ring: votedRing))
-            nextPoll = now + settings.castVoteInterval
+            directives.append(poll(castsVote, ring: votedRing, now: now))
             return directives
         case .heartbeatReply:
             if case .connected(let connection, _, let next) = link { link = .connected(connection, echoOutstanding: false, nextHeartbeat: next) }
@@ -177,20 +237,25 @@ public struct QuorumDevice: Sendable {
     mutating func disconnect(now: QuorumInstant) -> [Directive] {
         var directives: [Directive] = []
         if let connection { directives.append(.close(connection)) }
+        if case .connected = link { counters.disconnects += 1 }
         link = .disconnected(retryAt: now + settings.reconnectDelay)
-        // ffsplit: no vote without the arbitrator.
-        if vote != nil, let ring {
+        // ffsplit: no vote without the arbitrator (also while a vote for the ring was awaited:
+        // it will not come on this connection).
+        if let ring, vote != nil || settings.ruleBreak != .waitForVote {
             vote = .nack
-            directives.append(.poll(castVote: false, ring: ring))
-            nextPoll = now + settings.castVoteInterval
+            directives.append(poll(false, ring: ring, now: now))
         }
         return directives
     }
 
     mutating func tick(now: QuorumInstant) -> [Directive] {
         var directives: [Directive] = []
+        if !votequorumStalled, let since = votequorumCallSince, now - since >= settings.votequorumStallLimit {
+            votequorumStalled = true
+            directives += disconnect(now: now)
+        }
         switch link {
-        case .disconnected(let retryAt) where now >= retryAt:
+        case .disconnected(let retryAt) where now >= retryAt && !votequorumStalled:
             link = .opening(since: now)
             directives.append(.open)
         case .opening(let since) where now - since >= settings.heartbeatInterval,
@@ -206,11 +271,19 @@ public struct QuorumDevice: Sendable {
         default:
             break
         }
-        if let due = nextPoll, now >= due, let ring, vote != nil {
-            directives.append(.poll(castVote: castsVote, ring: ring))
-            nextPoll = now + settings.castVoteInterval
+        if let due = nextPoll, now >= due, let ring {
+            directives.append(poll(castsVote, ring: ring, now: now))  // no while the vote is awaited
         }
         return directives
+    }
+
+    /// A poll, remembered, and the next one scheduled.
+    mutating func poll(_ castVote: Bool, ring: RingID, now: QuorumInstant) -> Directive {
+        if lastPoll?.castVote != castVote { castSince = now }
+        if castVote { counters.pollsYes += 1 } else { counters.pollsNo += 1 }
+        lastPoll = (castVote, ring, now)
+        nextPoll = now + settings.castVoteInterval
+        return .poll(castVote: castVote, ring: ring)
     }
 
     func nextWakeUp(now: QuorumInstant) -> QuorumInstant {
@@ -221,6 +294,7 @@ public struct QuorumDevice: Sendable {
         case .connected(_, _, let heartbeat): next = min(next, heartbeat)
         }
         if let nextPoll { next = min(next, nextPoll) }
+        if !votequorumStalled, let since = votequorumCallSince { next = min(next, since + settings.votequorumStallLimit) }
         return max(next, now)
     }
 }

@@ -37,6 +37,7 @@ public final class QuorumArbitratorServer: Sendable {
         var nextConnection: UInt64 = 1
         var decisions: [ClusterKey: [NodeID]] = [:]
         var ticker: RepeatedTask?
+        var votesSent = (ack: 0, nack: 0)
 
         init(core: QuorumArbiter) { self.core = core }
     }
@@ -90,6 +91,13 @@ public final class QuorumArbitratorServer: Sendable {
         try await loop.submit { [state] in
             state.value.decisions.sorted { $0.key < $1.key }.map { Decision(cluster: $0.key, quoratePartition: $0.value) }
         }.get()
+    }
+
+    /// The admin view (`baton-qdevice status`, `metrics`).
+    public func status() -> EventLoopFuture<ArbitratorStatus> {
+        loop.submit { [state] in
+            ArbitratorStatus(arbiter: state.value.core, now: quorumNow(), votesSent: state.value.votesSent)
+        }
     }
 
     public func stop() async {
@@ -151,6 +159,9 @@ public final class QuorumArbitratorServer: Sendable {
         for directive in state.value.core.handle(input) {
             switch directive {
             case .send(let id, let message):
+                if case .voteInfo(_, _, let vote) = message {
+                    if vote == .ack { state.value.votesSent.ack += 1 } else { state.value.votesSent.nack += 1 }
+                }
                 state.value.channels[id]?.send(.arbiter(message))
             case .close(let id, let reason):
                 close(id, reason)

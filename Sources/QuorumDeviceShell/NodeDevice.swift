@@ -30,6 +30,8 @@ public final class QuorumNodeDevice: Sendable {
         var lastCast: Bool?
         /// When votequorum's latest ring came (until the arbitrator's vote for it): the decision time.
         var ringSince: (ring: RingID, at: QuorumInstant)?
+        /// Registered with votequorum (until `stop`).
+        var registered = true
         init(core: QuorumDevice) { self.core = core }
     }
 
@@ -128,6 +130,10 @@ public final class QuorumNodeDevice: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 for await poll in pollStream {
+                    // The core watches the call: one that hangs (corosync paused) takes the device off the arbitrator.
+                    let started = quorumNow()
+                    loop.execute { [self] in feed(.votequorumCall(since: started)) }
+                    defer { loop.execute { [self] in feed(.votequorumCall(since: nil)) } }
                     do {
                         try await voteQuorum.pollDevice(name: DeviceConfiguration.modelName, castVote: poll.castVote, ringID: poll.ring)
                     } catch let error as CorosyncError where error.status == .messageError {
@@ -158,6 +164,7 @@ public final class QuorumNodeDevice: Sendable {
     /// Unregisters from votequorum and closes the arbitrator connection.
     public func stop() async {
         try? await loop.submit { [state] in
+            state.value.registered = false
             state.value.wakeUp?.cancel()
             state.value.wakeUp = nil
             for channel in state.value.channels.values { channel.close(promise: nil) }
@@ -178,11 +185,20 @@ public final class QuorumNodeDevice: Sendable {
         }.get()
     }
 
+    /// The admin view (`baton-qdevice status`, `metrics`).
+    public func status() -> EventLoopFuture<NodeDeviceStatus> {
+        let arbitrator = "\(configuration.host):\(configuration.port)"
+        return loop.submit { [state, clusterName] in
+            NodeDeviceStatus(device: state.value.core, clusterName: clusterName, arbitrator: arbitrator, registered: state.value.registered, now: quorumNow())
+        }
+    }
+
     /// On the loop: one input to the core, its directives carried out in order.
     func feed(_ input: QuorumDevice.Input) {
         loop.preconditionInEventLoop()
         let now = quorumNow()
         if case .ringChanged(let ring, _) = input { state.value.ringSince = (ring, now) }
+        let wasStalled = state.value.core.votequorumStalled
         for directive in state.value.core.handle(input, now: now) {
             switch directive {
             case .open:
@@ -196,6 +212,9 @@ public final class QuorumNodeDevice: Sendable {
             case .close(let id):
                 if let channel = state.value.channels.removeValue(forKey: id) { loop.execute { channel.close(promise: nil) } }
             case .poll(let castVote, let ring):
+                if !castVote, state.value.core.vote == nil, state.value.core.ring == ring {
+                    logger.info("quorum device: no vote for ring \(ring) yet; polling no meanwhile")
+                }
                 if let since = state.value.ringSince, since.ring == ring, state.value.core.vote != nil {
                     let milliseconds = (now - since.at) / .milliseconds(1)
                     logger.notice("quorum device: the arbitrator's vote for ring \(ring) came \(Int(milliseconds.rounded())) ms after the ring")
@@ -208,6 +227,13 @@ public final class QuorumNodeDevice: Sendable {
                 polls.yield((castVote, ring))
             case .wakeUp(let at):
                 schedule(at)
+            }
+        }
+        if state.value.core.votequorumStalled != wasStalled {
+            if state.value.core.votequorumStalled {
+                logger.warning("quorum device: votequorum has not answered for \(state.value.core.settings.votequorumStallLimit) (corosync paused or stuck); leaving the arbitrator until it does")
+            } else {
+                logger.notice("quorum device: votequorum answers again; reconnecting to the arbitrator")
             }
         }
     }

@@ -6,7 +6,9 @@ import SimulationKernel
 ///
 /// Safety, always:
 /// - one partition per site: every node of a site whose device vote votequorum counts is in
-///   one ring (two rings counting the vote could both be quorate: a split brain);
+///   one ring (two rings counting the vote could both be quorate: a split brain); a node
+///   whose votequorum is in a sync still counts the vote from before it, and may do so only
+///   while no ring counts it or the ring that counts it lists the node;
 /// - the arbitrator sends an ACK only when every connected client of the recipient's ring
 ///   reports that ring (`ackSent(agreeing:)`).
 ///
@@ -47,19 +49,41 @@ public struct QuorumChecker {
             if !agreeing { violation("ACK to \(cluster) node \(node) for ring \(ring) while its connected members disagree on the ring", world: world) }
         }
         for site in 0..<scenario.sites {
+            // Nodes that count the vote in a ring votequorum activated, and nodes that count it
+            // only from before a sync still in progress (with the ring the sync is for).
             var rings: [RingID: [NodeID]] = [:]
+            var ringMembers: [RingID: [NodeID]] = [:]
+            var stale: [(node: NodeID, from: RingID?, heading: RingID)] = []
             for index in world.siteIndices(site) {
-                guard let host = world.host(index), let ring = host.quorumRing, host.countsVote(localNow: world.simulation.localNow(index)) else { continue }
-                rings[ring, default: []].append(scenario.nodeID(of: index))
+                let localNow = world.simulation.localNow(index)
+                guard let host = world.host(index), let ring = host.activeRing(localNow: localNow), host.countsVote(localNow: localNow) else { continue }
+                if let sync = host.sync, localNow < sync.until {
+                    stale.append((scenario.nodeID(of: index), host.quorumRing, sync.ring))
+                } else {
+                    rings[ring, default: []].append(scenario.nodeID(of: index))
+                    ringMembers[ring] = host.activeMembers(localNow: localNow)
+                }
             }
             if rings.count > 1 {
                 let listed = rings.sorted { $0.key < $1.key }.map { "ring \($0.key): nodes \($0.value.map(\.description).joined(separator: ","))" }
                 violation("site \(site + 1): the device's vote counts in two partitions: \(listed.joined(separator: "; "))", world: world)
+            } else if let (ring, holders) = rings.first,
+                      let other = stale.first(where: { !(ringMembers[ring] ?? []).contains($0.node) }) {
+                // A node still quorate from before its ring change (votequorum's sync holds
+                // its old quorum) while a partition without it counts the vote: both act as
+                // quorate. A stale node that the counting ring lists (on its way into it, or
+                // still in the old ring the others count in) or with no ring counting the vote
+                // anywhere is the membership change itself, not a decision.
+                violation("site \(site + 1): the device's vote counts in two partitions: ring \(ring): nodes \(holders.map(\.description).joined(separator: ",")); "
+                          + "node \(other.node) still counts it from before its ring \(other.heading) (votequorum's sync)", world: world)
             }
             guard let healedAt else { continue }
             // Every node holds the vote for the ring the heal formed (not still for an older one).
             let all = world.holders(site: site).count == scenario.nodesPerSite
-                && world.siteIndices(site).allSatisfy { world.host($0)?.quorumRing != nil && world.host($0)?.quorumRing == world.formedRing(of: $0) }
+                && world.siteIndices(site).allSatisfy { index in
+                    let active = world.host(index)?.activeRing(localNow: world.simulation.localNow(index))
+                    return active != nil && active == world.formedRing(of: index)
+                }
             // A connection damaged just before the heal may still break after it (its echo was
             // lost): the vote may settle in steps until `convergeWithin`, never after.
             if all {

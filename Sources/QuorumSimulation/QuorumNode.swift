@@ -51,15 +51,23 @@ public struct QuorumNode: SimulatedNode {
 
 /// A site node: the device core, its stream to the arbitrator, and votequorum's view of the
 /// device's vote (what the checker reads).
+///
+/// votequorum's sync is modelled as corosync 3.1 runs it: a new ring starts a sync that ends
+/// when the device polls for that ring or after sync_timeout. Until then the node's quorum is
+/// the one it had (the old ring, its members, the device's vote as it counted at the
+/// change: votequorum re-arms the device's timer to sync_timeout and recalculates nothing).
 public struct SiteHost: Sendable {
     public let cluster: ClusterKey
     public let arbitratorIndex: NodeIndex
     public private(set) var device: QuorumDevice
-    /// votequorum's current ring at this node.
+    /// votequorum's current (activated) ring at this node.
     public private(set) var quorumRing: RingID?
     public private(set) var quorumMembers: [NodeID] = []
-    /// The last `votequorum_qdevice_poll`: the vote, its ring, the local instant.
+    /// The last `votequorum_qdevice_poll` votequorum took: the vote, its ring, the local instant.
     public private(set) var lastPoll: (castVote: Bool, ring: RingID, at: Int64)?
+    /// A sync in progress: the new ring, its members, its end at the latest, and whether the
+    /// device's vote counted when it began (it counts so until the sync ends).
+    public private(set) var sync: (ring: RingID, members: [NodeID], until: Int64, counted: Bool)?
     var connectionNumber: UInt64 = 0
     var outboundSequence: UInt64 = 0
     var inbound = InboundStream<ArbiterMessage>()
@@ -77,11 +85,26 @@ public struct SiteHost: Sendable {
         connectionBase = (UInt64(index) << 48) | (UInt64(boot.number) << 32)
     }
 
-    /// Whether votequorum counts the device's vote at local instant `now`: the last poll cast
-    /// yes, for the current ring, less than the device timeout ago.
+    /// Whether votequorum counts the device's vote at local instant `now`: during a sync, as
+    /// it did when the sync began; a sync that ran out (sync_timeout, no poll) counts none;
+    /// else the last poll cast yes, for the current ring, less than the device timeout ago.
     public func countsVote(localNow now: Int64) -> Bool {
+        if let sync { return now < sync.until && sync.counted }
         guard let lastPoll, lastPoll.castVote, lastPoll.ring == quorumRing else { return false }
         return now - lastPoll.at < device.settings.timeout.nanosecondsValue
+    }
+
+    /// The ring votequorum's quorum at `now` is for: the old one during a sync, the new one
+    /// once it ran out.
+    public func activeRing(localNow now: Int64) -> RingID? {
+        if let sync, now >= sync.until { return sync.ring }
+        return quorumRing
+    }
+
+    /// The members votequorum's quorum at `now` counts.
+    public func activeMembers(localNow now: Int64) -> [NodeID] {
+        if let sync, now >= sync.until { return sync.members }
+        return quorumMembers
     }
 
     mutating func handle(_ event: NodeEvent<Wire, QuorumNode.Input>, context: inout NodeContext<QuorumNode>) {
@@ -92,8 +115,14 @@ public struct SiteHost: Sendable {
         case .input(.tick):
             run(.tick, now: now, context: &context)
         case .input(.ringChanged(let ring, let members)):
-            quorumRing = ring
-            quorumMembers = members
+            endSyncIfRunOut(now: context.now)
+            if quorumRing == nil {
+                quorumRing = ring  // the first ring: nothing to hold
+                quorumMembers = members
+            } else {
+                let counted = sync?.counted ?? countsVote(localNow: context.now)
+                sync = (ring, members, context.now + device.settings.syncTimeout.nanosecondsValue, counted)
+            }
             run(.ringChanged(ring, members: members), now: now, context: &context)
         case .input(.heuristicsChanged(let result)):
             run(.heuristicsChanged(result), now: now, context: &context)
@@ -146,13 +175,29 @@ public struct SiteHost: Sendable {
             case .close(let connection):
                 if connection == stream { closeStream(context: &context) }
             case .poll(let castVote, let ring):
-                lastPoll = (castVote, ring, context.now)
+                endSyncIfRunOut(now: context.now)
+                if let sync, sync.ring == ring {  // the poll for the new ring ends the sync
+                    quorumRing = sync.ring
+                    quorumMembers = sync.members
+                    self.sync = nil
+                }
+                // votequorum refuses a poll for another ring than its latest.
+                if ring == quorumRing && sync == nil { lastPoll = (castVote, ring, context.now) }
                 context.observe(.polled(castVote: castVote, ring))
                 context.trace("\(cluster) node \(device.registration.nodeID) polls \(castVote ? "YES" : "no") for ring \(ring)")
             case .wakeUp(let at):
                 context.wakeUp(at: at.nanoseconds, .tick)
             }
         }
+    }
+
+    /// A sync past sync_timeout ended without the device: the new ring, no device vote.
+    mutating func endSyncIfRunOut(now: Int64) {
+        guard let sync, now >= sync.until else { return }
+        quorumRing = sync.ring
+        quorumMembers = sync.members
+        lastPoll = nil
+        self.sync = nil
     }
 
     mutating func send(_ segment: Segment<DeviceMessage>, context: inout NodeContext<QuorumNode>) {

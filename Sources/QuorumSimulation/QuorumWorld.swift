@@ -184,8 +184,9 @@ public struct QuorumWorld {
     /// votequorum's quorum at a node: its ring's members plus the device's vote when counted
     /// (ffsplit: one vote) over half of the nodes' and the device's votes.
     public func isQuorate(_ index: NodeIndex) -> Bool {
-        guard let host = host(index), host.quorumRing != nil else { return false }
-        let votes = host.quorumMembers.count + (host.countsVote(localNow: simulation.localNow(index)) ? 1 : 0)
+        let localNow = simulation.localNow(index)
+        guard let host = host(index), host.activeRing(localNow: localNow) != nil else { return false }
+        let votes = host.activeMembers(localNow: localNow).count + (host.countsVote(localNow: localNow) ? 1 : 0)
         return votes > (scenario.nodesPerSite + 1) / 2
     }
 

@@ -18,8 +18,71 @@ struct QDeviceCommand: AsyncParsableCommand {
             quorum { device { model: baton … } }). On the arbitrator: `baton-qdevice arbitrator`, beside batond.
             """,
         version: BatonVersion.version,
-        subcommands: [Node.self, Arbitrator.self]
+        subcommands: [Node.self, Arbitrator.self, Status.self, Metrics.self]
     )
+
+    static let nodeSocket = "/run/baton/qdevice.sock"
+    static let arbitratorSocket = "/run/baton/qdevice-arbitrator.sock"
+}
+
+/// Answers the status socket's requests from a status value.
+func render<Status: Encodable & Sendable>(_ request: QuorumStatusSocket.Request, _ status: Status, text: (Status) -> String, metrics: (Status) -> String) -> String {
+    switch request {
+    case .status: return text(status)
+    case .metrics: return metrics(status)
+    case .statusJSON:
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(status) else { return "error: the status did not encode\n" }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+/// One request to a status socket; the answer's text. Blocking (the command does nothing else).
+func askStatusSocket(_ path: String, _ request: QuorumStatusSocket.Request) throws -> String {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw ValidationError("socket: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw ValidationError("\(path): over the unix socket path limit") }
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes + [0]) }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    guard connected == 0 else {
+        throw ValidationError("Couldn't reach the quorum device at \(path): \(String(cString: strerror(errno))) (is baton-qdevice running? root only)")
+    }
+    var limit = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    let line = Array((request.rawValue + "\n").utf8)
+    guard write(fd, line, line.count) == line.count else { throw ValidationError("\(path): \(String(cString: strerror(errno)))") }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = read(fd, &buffer, buffer.count)
+        if count < 0 { throw ValidationError("\(path): no answer: \(String(cString: strerror(errno)))") }
+        if count == 0 { break }
+        answer += buffer[0..<count]
+        guard answer.count < 16 << 20 else { throw ValidationError("\(path): an answer over 16 MiB") }
+    }
+    return String(decoding: answer, as: UTF8.self)
+}
+
+/// The socket a client command asks: --socket, else the node's if it exists, else the arbitrator's.
+func statusSocketPath(_ socket: String?, arbitrator: Bool) -> String {
+    if let socket { return socket }
+    if arbitrator { return QDeviceCommand.arbitratorSocket }
+    return FileManager.default.fileExists(atPath: QDeviceCommand.nodeSocket) ? QDeviceCommand.nodeSocket : QDeviceCommand.arbitratorSocket
+}
+
+func printAnswer(_ answer: String) throws {
+    if answer.hasPrefix("error:") {
+        FileHandle.standardError.write(Data(answer.utf8))
+        throw ExitCode(1)
+    }
+    print(answer, terminator: "")
 }
 
 /// Log lines to stderr (journald adds the time under systemd).
@@ -63,6 +126,7 @@ extension QDeviceCommand {
                 """)
 
         @Flag(help: "Log more.") var verbose = false
+        @Option(help: "The local status socket (root only).") var socket = QDeviceCommand.nodeSocket
 
         func run() async throws {
             let logger = bootstrapLogging(verbose: verbose)
@@ -71,6 +135,9 @@ extension QDeviceCommand {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let device = try await QuorumNodeDevice.start(
                 configuration: configuration, clusterName: clusterName, nodeID: nodeID, configuredNodes: nodes, group: group, logger: logger)
+            let statusSocket = try await QuorumStatusSocket.open(path: socket, group: group, logger: logger) { request in
+                device.status().map { render(request, $0, text: \.text, metrics: \.metrics) }
+            }
             let ended: String? = await withTaskGroup(of: String?.self) { tasks in
                 tasks.addTask {
                     do {
@@ -88,6 +155,7 @@ extension QDeviceCommand {
                 tasks.cancelAll()
                 return first
             }
+            await statusSocket.close()
             await device.stop()
             try? await group.shutdownGracefully()
             if let ended {
@@ -113,6 +181,7 @@ extension QDeviceCommand {
         @Option(help: "Its private key.") var keyFile = "/etc/baton/tls/member.key"
         @Option(help: "A certificate name whose nodes are served (repeatable: one per site).") var accept: [String] = []
         @Flag(help: "Log more.") var verbose = false
+        @Option(help: "The local status socket (root only).") var socket = QDeviceCommand.arbitratorSocket
 
         func validate() throws {
             guard !accept.isEmpty else { throw ValidationError("--accept NAME: at least one site's certificate name") }
@@ -125,10 +194,49 @@ extension QDeviceCommand {
             let tls = try ReloadableTLSContext(files: TLSFiles(certificateAuthorityFile: caFile, certificateFile: certFile, privateKeyFile: keyFile))
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let server = try await QuorumArbitratorServer.start(host: host, port: port, acceptedPeerNames: accept, tls: tls, group: group, logger: logger)
+            let statusSocket = try await QuorumStatusSocket.open(path: socket, group: group, logger: logger) { request in
+                server.status().map { render(request, $0, text: \.text, metrics: \.metrics) }
+            }
             let number = await terminationSignal()
             logger.notice("quorum device arbitrator: signal \(number), stopping")
+            await statusSocket.close()
             await server.stop()
             try? await group.shutdownGracefully()
+        }
+    }
+}
+
+extension QDeviceCommand {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the quorum device's state: on a node its ring, vote and arbitrator connection; on the arbitrator each site's partitions and votes.",
+            discussion: """
+                Asks the local status socket (root only): the node's (\(QDeviceCommand.nodeSocket)) when it exists, else the \
+                arbitrator's (\(QDeviceCommand.arbitratorSocket)).
+                """)
+
+        @Option(help: "The status socket to ask.") var socket: String?
+        @Flag(help: "Ask the arbitrator's socket.") var arbitrator = false
+        @Option(help: "text or json.") var output = "text"
+
+        func validate() throws {
+            guard output == "text" || output == "json" else { throw ValidationError("--output \(output): expected text or json") }
+        }
+
+        func run() throws {
+            try printAnswer(askStatusSocket(statusSocketPath(socket, arbitrator: arbitrator), output == "json" ? .statusJSON : .status))
+        }
+    }
+
+    struct Metrics: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the quorum device's metrics (Prometheus text, baton_qdevice_*), e.g. for node_exporter's textfile collector.")
+
+        @Option(help: "The status socket to ask.") var socket: String?
+        @Flag(help: "Ask the arbitrator's socket.") var arbitrator = false
+
+        func run() throws {
+            try printAnswer(askStatusSocket(statusSocketPath(socket, arbitrator: arbitrator), .metrics))
         }
     }
 }

@@ -25,7 +25,7 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
     @Option(help: "Number of seeds.") var count = 200
     @Option(help: "Nodes per site: 2 or 4.") var nodes = 2
     @Option(help: "Replay one seed and print its whole trace.") var replay: UInt64?
-    @Option(help: "Break a rule on purpose (ignore-ring-agreement, acks-with-nacks) to see the checker bite.") var breakRule: String?
+    @Option(help: "Break a rule on purpose (ignore-ring-agreement, acks-with-nacks, wait-for-vote) to see the checker bite.") var breakRule: String?
     @Option(help: "Parallel workers.") var jobs = 2
 
     func validate() throws {
@@ -37,13 +37,18 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
 
     func scenario() throws -> QuorumScenario {
         var arbiter = QuorumArbiter.Settings()
+        var device = QuorumDevice.Settings()
         if let breakRule {
-            guard let rule = FFSplitCluster.RuleBreak(rawValue: breakRule) else {
-                throw ValidationError("--break-rule \(breakRule): expected \(FFSplitCluster.RuleBreak.allCases.map(\.rawValue).joined(separator: " or "))")
+            if let rule = FFSplitCluster.RuleBreak(rawValue: breakRule) {
+                arbiter.ruleBreak = rule
+            } else if let rule = QuorumDevice.RuleBreak(rawValue: breakRule) {
+                device.ruleBreak = rule
+            } else {
+                let known = FFSplitCluster.RuleBreak.allCases.map(\.rawValue) + QuorumDevice.RuleBreak.allCases.map(\.rawValue)
+                throw ValidationError("--break-rule \(breakRule): expected \(known.joined(separator: ", "))")
             }
-            arbiter.ruleBreak = rule
         }
-        return QuorumScenario(nodesPerSite: nodes, arbiter: arbiter)
+        return QuorumScenario(nodesPerSite: nodes, device: device, arbiter: arbiter)
     }
 
     func run() async throws {

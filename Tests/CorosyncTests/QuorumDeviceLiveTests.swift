@@ -118,7 +118,8 @@ struct QuorumDeviceLiveTests {
             switch device {
             case .baton:
                 arguments = [Paths.qdevice, "arbitrator", "--host", "10.231.0.254", "--port", "9930", "--ca-file", "\(pki)/ca.pem",
-                             "--cert-file", "\(pki)/arbitrator.pem", "--key-file", "\(pki)/arbitrator.key", "--accept", "site-a"]
+                             "--cert-file", "\(pki)/arbitrator.pem", "--key-file", "\(pki)/arbitrator.key", "--accept", "site-a",
+                             "--socket", arbitratorSocket]
             case .qnetd:
                 // -f foreground, -s off: no TLS (the comparison is about decisions and timings); -d debug log.
                 arguments = ["corosync-qnetd", "-f", "-s", "off", "-l", "10.231.0.254", "-d"]
@@ -137,12 +138,23 @@ struct QuorumDeviceLiveTests {
 
         func startDevice(_ node: Int) throws {
             // qdevice keeps its socket and pid file in /run: a private tmpfs per node (as the bed's corosync has).
-            let arguments = device == .baton ? [Paths.qdevice, "node"] : ["sh", "-c", "mount -t tmpfs tmpfs /run && exec corosync-qdevice -f -d"]
+            let arguments = device == .baton ? [Paths.qdevice, "node", "--socket", socket(node)] : ["sh", "-c", "mount -t tmpfs tmpfs /run && exec corosync-qdevice -f -d"]
             // A device whose corosync was killed has exited (status 1): reap it before its successor.
             nodeDevices.withLock { $0.removeValue(forKey: node) }?.signalAndReap(SIGTERM)
             let descriptor = try output("node\(node)")
             let child = try TestChild.spawn([Paths.testbed, "-d", bed.directory, "exec", String(node)] + arguments, stdout: descriptor, stderr: descriptor)
             nodeDevices.withLock { $0[node] = child }
+        }
+
+        /// The status sockets (in the bed's own directory: each node's device has its own).
+        func socket(_ node: Int) -> String { pki + "/node\(node).sock" }
+        var arbitratorSocket: String { pki + "/arbitrator.sock" }
+
+        /// `baton-qdevice status|metrics --socket PATH …` as an admin runs it; its output.
+        func ask(_ arguments: [String]) async throws -> String {
+            let result = try await run([Paths.qdevice] + arguments)
+            guard result.status == 0 else { throw TestFailure("baton-qdevice \(arguments.joined(separator: " ")): \(result)") }
+            return result.output
         }
 
         func stopAll() {
@@ -240,10 +252,20 @@ struct QuorumDeviceLiveTests {
             try await bed.waitUntil("both nodes quorate with the device's vote", nodes: [1, 2], Self.allUp(2))
             let cut = ContinuousClock.now
             try await bed.bed.script(["cut", "1"])
-            let survived = try await bed.waitUntil("node 2 alone and quorate, node 1 alone and not", nodes: [1, 2], since: cut) { node, view in
-                view.nodes == 1 && view.quorate == (node == 2)
+            // Both sides watched together: when node 1 lost quorum, when node 2 held it alone.
+            var lost: Duration?
+            var survived: Duration?
+            let deadline = ContinuousClock.now + Patience.deadline
+            while lost == nil || survived == nil {
+                let (one, two) = (try await bed.view(1), try await bed.view(2))
+                if lost == nil && !one.quorate { lost = ContinuousClock.now - cut }
+                if survived == nil && two.nodes == 1 && two.quorate { survived = ContinuousClock.now - cut }
+                if ContinuousClock.now > deadline {
+                    throw TestFailure("\(device): node 1 not without quorum or node 2 not quorate alone within \(Patience.deadline): node1 \(one), node2 \(two)")
+                }
+                try await Task.sleep(for: .milliseconds(100))
             }
-            log("\(device) node 1 isolated: node 2 quorate alone \(Self.seconds(survived)) after the cut")
+            log("\(device) node 1 isolated: node 1 without quorum \(Self.seconds(lost!)), node 2 quorate alone \(Self.seconds(survived!)) after the cut")
             if device == .baton { log("  node2: \(bed.decisionLine(2))") }
             try await bed.holds("node 2 keeps quorum, node 1 stays without", nodes: [1, 2], for: .seconds(5)) { node, view in
                 view.nodes == 1 && view.quorate == (node == 2)
@@ -254,6 +276,161 @@ struct QuorumDeviceLiveTests {
             log("\(device) node 1 isolated: healed, both count the device's vote \(Self.seconds(healed)) after the heal")
             try await bed.holds("both stay quorate after the heal", nodes: [1, 2], for: .seconds(5), Self.allUp(2))
         }
+    }
+
+    /// `baton-qdevice status` and `metrics` on real corosync: a node shows its ring, the ACK
+    /// and that it casts; the arbitrator shows the site's partition; after the link between
+    /// the nodes is cut, two partitions, node 1's with the ACK and node 2's with the NACK.
+    /// The metrics pass `promtool check metrics`.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func statusAndMetrics() async throws {
+        try await DeviceBed.with(nodes: 2, device: .baton) { bed in
+            try await bed.waitUntil("both nodes quorate with the device's vote", nodes: [1, 2], Self.allUp(2))
+            var text = ""
+            try await waitUntil("node 1's status shows the ACK cast for its ring") {
+                text = try await bed.ask(["status", "--socket", bed.socket(1)])
+                return text.contains("vote:        ACK") && text.contains("casts:       yes for ring")
+            }
+            #expect(text.contains("votequorum:  registered") && text.contains("10.231.0.254:9930 connected") && text.contains("members 1,2"), "\(text)")
+            let json = try await bed.ask(["status", "--socket", bed.socket(2), "--output", "json"])
+            let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+            #expect(object?["nodeID"] as? Int == 2 && object?["vote"] as? String == "ack" && object?["castsVote"] as? Bool == true, "\(json)")
+            try await waitUntil("the arbitrator's status shows the site's one partition holding the vote") {
+                text = try await bed.ask(["status", "--socket", bed.arbitratorSocket])
+                return text.contains("(certificate site-a): vote held by {1,2}") && text.contains("members 1,2: ACK")
+            }
+            for socket in [bed.socket(1), bed.arbitratorSocket] {
+                let metrics = try await bed.ask(["metrics", "--socket", socket])
+                #expect(metrics.contains("baton_qdevice_"), "\(metrics)")
+                if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
+                    let file = bed.pki + "/metrics.txt"
+                    try metrics.write(toFile: file, atomically: true, encoding: .utf8)
+                    let lint = try await run(["/bin/sh", "-c", "/usr/bin/promtool check metrics < \"$1\"", "lint", file])
+                    #expect(lint.status == 0, "promtool check metrics (\(socket)): \(lint)")
+                }
+            }
+            #expect(try await bed.ask(["metrics", "--socket", bed.socket(1)]).contains("baton_qdevice_vote_cast 1"))
+
+            try await bed.bed.script(["split", "1", "2"])
+            try await waitUntil("the arbitrator shows two partitions: node 1's with the ACK, node 2's with the NACK") {
+                text = try await bed.ask(["status", "--socket", bed.arbitratorSocket])
+                return text.contains("vote held by {1}") && text.contains("members 1: ACK") && text.contains("members 2: NACK")
+            }
+            try await waitUntil("node 2's status: NACK, casting no") {
+                text = try await bed.ask(["status", "--socket", bed.socket(2)])
+                return text.contains("vote:        NACK") && text.contains("casts:       no")
+            }
+            #expect(try await bed.ask(["metrics", "--socket", bed.arbitratorSocket]).contains("baton_qdevice_cluster_partitions{"))
+            let bad = try await run([Paths.qdevice, "status", "--socket", bed.pki + "/absent.sock"])
+            #expect(bad.status != 0 && bad.output.contains("Couldn't reach the quorum device at"), "\(bad)")
+        }
+    }
+
+    /// qdevice issue #10 ("quorum lost in majority partition", 2 nodes + qnetd): node 2 dies;
+    /// node 1, left alone with the device's vote, must never be seen without quorum on the way
+    /// (sampled every 100 ms from the kill until it has been quorate alone for 5 s). The
+    /// device waits up to 1 s for the arbitrator's vote on a new ring before it polls no; the
+    /// arbitrator has seen node 2's connection close, so its ACK comes within that wait.
+    func peerKilled(_ device: Device) async throws {
+        try await DeviceBed.with(nodes: 2, device: device) { bed in
+            try await bed.waitUntil("both nodes quorate with the device's vote", nodes: [1, 2], Self.allUp(2))
+            let kill = ContinuousClock.now
+            try await bed.bed.script(["kill", "2"])
+            var aloneSince: ContinuousClock.Instant?
+            var dips = 0
+            let deadline = ContinuousClock.now + Patience.deadline
+            while aloneSince.map({ ContinuousClock.now - $0 < .seconds(5) }) ?? true {
+                let view = try await bed.view(1)
+                if !view.quorate { dips += 1 }
+                if aloneSince == nil && view.nodes == 1 && view.quorate && view.totalVotes == 2 {
+                    aloneSince = ContinuousClock.now
+                    log("\(device) node 2 killed: node 1 quorate alone with the device's vote \(Self.seconds(ContinuousClock.now - kill)) after the kill")
+                }
+                if ContinuousClock.now > deadline { throw TestFailure("\(device): node 1 not quorate alone within \(Patience.deadline): \(view)") }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            log("\(device) node 2 killed: node 1 seen without quorum in \(dips) samples")
+            if device == .baton {
+                #expect(dips == 0, "node 1 lost quorum on the way (qdevice issue #10)")
+            }
+            try await bed.bed.script(["start", "2"])
+            try bed.startDevice(2)
+            try await bed.waitUntil("node 2 back: both quorate with the vote", nodes: [1, 2], Self.allUp(2))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func peerKilledSurvivorNeverLosesQuorum() async throws {
+        try await peerKilled(.baton)
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/corosync-qnetd")
+                                                                   && FileManager.default.isExecutableFile(atPath: "/usr/sbin/corosync-qdevice"),
+                                                               "needs Debian's corosync-qnetd and corosync-qdevice (make test installs them)"))
+    func qnetdSideBySidePeerKilled() async throws {
+        try await peerKilled(.qnetd)
+    }
+
+    /// qdevice issue #7 (failback after heal, fixed by keep_active_partition_tie_breaker):
+    /// node 1 isolated, node 2 takes the vote; node 1 comes back to the arbitrator but still
+    /// cut from node 2: a 50:50 split the tie-breaker (lowest) would give node 1, but the
+    /// partition that held the vote keeps it.
+    func noFailback(_ device: Device) async throws {
+        try await DeviceBed.with(nodes: 2, device: device) { bed in
+            try await bed.waitUntil("both nodes quorate with the device's vote", nodes: [1, 2], Self.allUp(2))
+            try await bed.bed.script(["cut", "1"])
+            try await bed.waitUntil("node 2 alone and quorate", nodes: [1, 2]) { node, view in view.nodes == 1 && view.quorate == (node == 2) }
+            try await bed.bed.script(["split", "1", "2"])
+            try await bed.bed.script(["heal", "1"])
+            try await bed.holds("node 2 keeps the vote, node 1 (back at the arbitrator, still cut from node 2) stays without", nodes: [1, 2], for: .seconds(20)) { node, view in
+                view.nodes == 1 && view.quorate == (node == 2)
+            }
+            log("\(device) no failback: node 2 kept the vote for 20 s after node 1 came back to the arbitrator")
+            try await bed.bed.script(["unsplit", "1", "2"])
+            try await bed.waitUntil("healed, both quorate with the vote", nodes: [1, 2], Self.allUp(2))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func noFailbackAfterIsolation() async throws {
+        try await noFailback(.baton)
+    }
+
+    /// sbd PR #76 / qdevice: corosync paused (SIGSTOP) on node 1, its device still running.
+    /// Node 2 forms a ring alone; node 1's votequorum cannot answer, so node 1's device must not
+    /// hold the arbitrator's decision up by staying connected with its old ring: node 2 gets the
+    /// vote. Corosync resumed: both quorate again.
+    func pausedCorosync(_ device: Device) async throws {
+        try await DeviceBed.with(nodes: 2, device: device) { bed in
+            try await bed.waitUntil("both nodes quorate with the device's vote", nodes: [1, 2], Self.allUp(2))
+            let pidText = try String(contentsOfFile: bed.bed.directory + "/node1/pid", encoding: .utf8)
+            guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw TestFailure("node 1's corosync pid: '\(pidText)'") }
+            let pause = ContinuousClock.now
+            kill(pid, SIGSTOP)
+            do {
+                let took = try await bed.waitUntil("node 2 alone and quorate while node 1's corosync is paused", nodes: [2], since: pause) { _, view in
+                    view.nodes == 1 && view.quorate
+                }
+                log("\(device) node 1's corosync paused: node 2 quorate alone \(Self.seconds(took)) after the pause")
+            } catch {
+                kill(pid, SIGCONT)
+                throw error
+            }
+            kill(pid, SIGCONT)
+            try await bed.waitUntil("resumed: both quorate with the vote", nodes: [1, 2], Self.allUp(2))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func pausedCorosyncDoesNotHoldTheVote() async throws {
+        try await pausedCorosync(.baton)
+    }
+
+    @Test(.timeLimit(.minutes(Patience.testMinutes)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/corosync-qnetd")
+                                                                   && FileManager.default.isExecutableFile(atPath: "/usr/sbin/corosync-qdevice"),
+                                                               "needs Debian's corosync-qnetd and corosync-qdevice (make test installs them)"))
+    func qnetdSideBySidePausedCorosync() async throws {
+        try await pausedCorosync(.qnetd)
     }
 
     @Test(.timeLimit(.minutes(Patience.testMinutes)))

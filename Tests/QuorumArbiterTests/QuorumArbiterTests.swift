@@ -146,16 +146,75 @@ extension [QuorumArbiter.Directive] {
         #expect(Self.polls(afterAck).map(\.0) == [true])
         #expect(Self.polls(device.handle(.tick, now: at(6))).map(\.0) == [true], "polled again 5 s later (timeout 10 s / 2)")
         _ = device.handle(.message(ConnectionID(7), .heartbeatReply), now: at(6))
-        // A new ring: polls pause (votequorum waits up to sync_timeout), the ACK does not carry over.
+        // A new ring: the ACK does not carry over; the device waits up to 1 s (voteWait) for
+        // the arbitrator's vote before it polls anything, so a vote that comes in time counts
+        // with no dip in quorum.
         let afterRing = device.handle(.ringChanged(ring(1, 2), members: ids(1)), now: at(7))
         #expect(Self.polls(afterRing).isEmpty && !device.castsVote)
         #expect(afterRing.contains(.send(ConnectionID(7), .membership(MembershipReport(ring: ring(1, 2), members: ids(1))))))
-        #expect(Self.polls(device.handle(.tick, now: at(12))).isEmpty)
+        #expect(afterRing.contains(.wakeUp(at: at(8))), "wakes for the end of the vote wait")
+        // No vote within the wait: no for the new ring (ends votequorum's sync wait), again
+        // every half timeout while the vote is awaited.
+        let waited = device.handle(.tick, now: at(8))
+        #expect(Self.polls(waited).map(\.0) == [false] && Self.polls(waited).first?.1 == ring(1, 2))
+        #expect(device.vote == nil && device.lastPoll?.ring == ring(1, 2))
+        #expect(Self.polls(device.handle(.tick, now: at(13))).map(\.0) == [false])
         // A late ACK for the old ring is answered but not cast.
         let stale = device.handle(.message(ConnectionID(7), .voteInfo(sequence: 2, ring: ring(1, 1), vote: .ack)), now: at(13))
         #expect(stale.contains(.send(ConnectionID(7), .voteInfoReply(sequence: 2))) && Self.polls(stale).isEmpty)
         let fresh = device.handle(.message(ConnectionID(7), .voteInfo(sequence: 3, ring: ring(1, 2), vote: .ack)), now: at(14))
         #expect(Self.polls(fresh).map(\.0) == [true] && Self.polls(fresh).first?.1 == ring(1, 2))
+        #expect(device.castSince == at(14))
+    }
+
+    @Test("a vote that comes within the wait after a ring change is the first poll for that ring")
+    func voteWithinTheWait() {
+        var device = Self.connected()
+        _ = device.handle(.message(ConnectionID(7), .voteInfo(sequence: 1, ring: ring(1, 1), vote: .ack)), now: at(1))
+        _ = device.handle(.ringChanged(ring(1, 2), members: ids(1)), now: at(2))
+        let ack = device.handle(.message(ConnectionID(7), .voteInfo(sequence: 2, ring: ring(1, 2), vote: .ack)), now: QuorumInstant(nanoseconds: 2_300_000_000))
+        #expect(Self.polls(ack).map(\.0) == [true] && Self.polls(ack).first?.1 == ring(1, 2))
+        #expect(Self.polls(device.handle(.tick, now: at(3))).isEmpty, "the wait is over: the next poll is half a timeout later")
+    }
+
+    @Test("the connection lost while the vote is awaited: no for the new ring at once")
+    func connectionLostWhileWaiting() {
+        var device = Self.connected()
+        _ = device.handle(.message(ConnectionID(7), .voteInfo(sequence: 1, ring: ring(1, 1), vote: .ack)), now: at(1))
+        _ = device.handle(.ringChanged(ring(1, 2), members: ids(1)), now: at(2))
+        let closed = device.handle(.connectionClosed(ConnectionID(7)), now: QuorumInstant(nanoseconds: 2_500_000_000))
+        #expect(Self.polls(closed).map(\.0) == [false] && Self.polls(closed).first?.1 == ring(1, 2))
+        #expect(device.vote == .nack)
+    }
+
+    @Test("a votequorum call stuck for half the timeout (corosync paused) takes the device off the arbitrator until it returns")
+    func votequorumStall() {
+        var device = Self.connected()
+        _ = device.handle(.message(ConnectionID(7), .voteInfo(sequence: 1, ring: ring(1, 1), vote: .ack)), now: at(1))
+        #expect(device.handle(.votequorumCall(since: at(1)), now: at(1)).contains(.wakeUp(at: at(4))), "the heartbeat is due first")
+        _ = device.handle(.message(ConnectionID(7), .heartbeatReply), now: at(4))
+        #expect(!device.handle(.tick, now: at(5)).contains(.close(ConnectionID(7))), "4 s: not yet")
+        _ = device.handle(.message(ConnectionID(7), .heartbeatReply), now: at(5))
+        let stalled = device.handle(.tick, now: at(6))
+        #expect(stalled.contains(.close(ConnectionID(7))) && device.votequorumStalled && device.connection == nil)
+        #expect(!device.handle(.tick, now: at(20)).contains(.open), "no reconnection while votequorum hangs")
+        _ = device.handle(.votequorumCall(since: nil), now: at(21))
+        #expect(!device.votequorumStalled)
+        #expect(device.handle(.tick, now: at(21)).contains(.open), "back: reconnects at once")
+    }
+
+    @Test("wait-for-vote (the rule broken on purpose) polls nothing while the vote is awaited, nor when the connection drops")
+    func waitForVoteRuleBreak() {
+        var settings = QuorumDevice.Settings()
+        settings.ruleBreak = .waitForVote
+        var device = QuorumDevice(registration: DeviceRegistration(nodeID: NodeID(1), configuredNodes: ids(1, 2)), settings: settings, now: at(0))
+        _ = device.handle(.ringChanged(ring(1, 1), members: ids(1, 2)), now: at(0))
+        _ = device.handle(.tick, now: at(0))
+        _ = device.handle(.connectionOpened(ConnectionID(7)), now: at(0))
+        _ = device.handle(.message(ConnectionID(7), .registered), now: at(0))
+        _ = device.handle(.ringChanged(ring(1, 2), members: ids(1)), now: at(1))
+        #expect(Self.polls(device.handle(.tick, now: at(3))).isEmpty)
+        #expect(Self.polls(device.handle(.connectionClosed(ConnectionID(7)), now: at(4))).isEmpty)
     }
 
     @Test("an unanswered echo closes the connection and the vote becomes no at once")

@@ -34,24 +34,50 @@ import Testing
         }
     }
 
-    @Test("node 1 isolated from everyone (node 2 and the arbitrator): node 2 keeps quorum within the device timeout")
-    func nodeIsolated() {
-        var world = Self.world()
+    /// Node 1 isolated; returns when node 1 lost quorum and when node 2 gained it (nil: never
+    /// within 60 s), from the cut.
+    static func isolate(_ world: inout QuorumWorld) -> (lost: Duration?, survivor: Duration?) {
         world.partition(site: 0, sides: [1, 0])
         world.cutArbitratorLink(0, toArbitrator: true, fromArbitrator: true, true)
         let cutAt = world.now
+        var lostAt: Int64?
         var survivorAt: Int64?
-        for _ in 0..<600 where survivorAt == nil {
+        for _ in 0..<600 where survivorAt == nil || lostAt == nil {
             world.run(for: .milliseconds(100))
-            if world.host(1)?.quorumMembers == ids(2) && world.isQuorate(1) { survivorAt = world.now }
+            if lostAt == nil && !world.isQuorate(0) { lostAt = world.now }
+            let localNow = world.simulation.localNow(1)
+            if survivorAt == nil, world.host(1)?.activeMembers(localNow: localNow) == ids(2), world.isQuorate(1) { survivorAt = world.now }
         }
+        return (lostAt.map { .nanoseconds($0 - cutAt) }, survivorAt.map { .nanoseconds($0 - cutAt) })
+    }
+
+    @Test("node 1 isolated from everyone (node 2 and the arbitrator): node 1 loses quorum within the vote wait of its new ring, node 2 keeps it within the device timeout")
+    func nodeIsolated() {
+        var world = Self.world()
+        let (lost, survivor) = Self.isolate(&world)
         world.run(for: .seconds(30))
         #expect(world.holders(site: 0) == ids(2))
         #expect(!world.isQuorate(0) && world.isQuorate(1))
-        let survivor = Duration.nanoseconds((survivorAt ?? .max) - cutAt)
-        print("node 1 isolated: node 2 quorate after \(survivor) (device timeout 10 s; qnetd measured 12 s)")
-        #expect(survivor <= .seconds(15), "the arbitrator drops node 1 after 10 s of silence")
+        print("node 1 isolated: node 1 without quorum after \(lost.map { "\($0)" } ?? "-"), node 2 quorate after \(survivor.map { "\($0)" } ?? "-") (device timeout 10 s; qnetd measured 12 s)")
+        // Its ring comes at most ringDelayMax (1 s) after the cut, the no 1 s (voteWait) later.
+        #expect(lost.map { $0 <= .milliseconds(2_200) } == true, "node 1 polls no for its new ring instead of holding votequorum's sync")
+        #expect(survivor.map { $0 <= .seconds(10) } == true, "the arbitrator drops node 1 after 10 s of silence")
         #expect(world.checker.violations.isEmpty, "\(world.checker.violations)")
+    }
+
+    @Test("the device that waits for the vote without polling (wait-for-vote) keeps the isolated node's old quorum through votequorum's sync: the checker finds two partitions counting the vote")
+    func waitForVoteCaught() {
+        var world = QuorumWorld(scenario: QuorumScenario(nodesPerSite: 2, sites: 1, device: {
+            var settings = QuorumDevice.Settings()
+            settings.ruleBreak = .waitForVote
+            return settings
+        }()), seed: 7, keepFullTrace: true)
+        world.start()
+        world.run(for: .seconds(20))
+        #expect(world.holders(site: 0) == ids(1, 2))
+        let (lost, _) = Self.isolate(&world)
+        #expect(lost.map { $0 > .seconds(25) } ?? true, "node 1 keeps its old quorum until sync_timeout")
+        #expect(world.checker.violations.contains { $0.contains("counts in two partitions") }, "\(world.checker.violations)")
     }
 
     @Test("the arbitrator down with both nodes up: quorate; then a node lost: quorum lost")

@@ -47,4 +47,16 @@ func printFailure(_ sweep: QuorumSweep) {
         #expect(!sweep.failedSeeds.isEmpty, "\(rule.rawValue) went unnoticed over 60 seeds")
         if let failure = sweep.firstFailure { print("  first: seed \(failure.seed): \(failure.violations[0])") }
     }
+
+    @Test("the checker catches a device that polls nothing while it waits for the vote (votequorum's sync holds the old quorum)", arguments: QuorumDevice.RuleBreak.allCases)
+    func brokenDeviceRules(_ rule: QuorumDevice.RuleBreak) async {
+        let sweep = await offPool {
+            var device = QuorumDevice.Settings()
+            device.ruleBreak = rule
+            return QuorumSweep.run(QuorumScenario(nodesPerSite: 2, device: device), firstSeed: 1, count: 60)
+        }
+        print(sweep.report(label: "rule broken: \(rule.rawValue)").joined(separator: "\n"))
+        #expect(!sweep.failedSeeds.isEmpty, "\(rule.rawValue) went unnoticed over 60 seeds")
+        if let failure = sweep.firstFailure { print("  first: seed \(failure.seed): \(failure.violations[0])") }
+    }
 }
