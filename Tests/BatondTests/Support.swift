@@ -336,19 +336,7 @@ final class Cluster: @unchecked Sendable {
     /// The `ticket_state` attributes of `ticket` in site `name`'s CIB file (empty when absent).
     func cibState(_ ticket: String, at name: String) -> [String: String] {
         guard let text = try? String(contentsOfFile: cibPath(name), encoding: .utf8) else { return [:] }
-        for line in text.split(separator: "\n") where line.contains("<ticket_state ") && line.contains("id=\"\(ticket)\"") {
-            var attributes: [String: String] = [:]
-            var rest = Substring(line)
-            while let equals = rest.range(of: "=\"") {
-                let key = rest[..<equals.lowerBound].split(separator: " ").last.map(String.init) ?? ""
-                let after = rest[equals.upperBound...]
-                guard let close = after.firstIndex(of: "\"") else { break }
-                attributes[key] = String(after[..<close])
-                rest = after[after.index(after: close)...]
-            }
-            return attributes
-        }
-        return [:]
+        return ticketStateAttributes(ticket, in: text)
     }
 
     func cibGranted(_ ticket: String, at name: String) -> Bool { cibState(ticket, at: name)["granted"] == "true" }

@@ -456,7 +456,8 @@ struct CrmdLabTests {
                     moved.allSatisfy { lab.running($0, on: [minority]).isEmpty }
                 }
             } catch {
-                throw TestFailure("\(error)\nfence log:\n\(Fencing.fenceLog(bed))\n\(Resources.logs(bed, [1, 2, 3]))")
+                let status = (try? await bed.cib(minority, ["query", "-o", "status"]).output) ?? "(no answer)"
+                throw TestFailure("\(error)\nfence log:\n\(Fencing.fenceLog(bed))\n\(Resources.logs(bed, [1, 2, 3]))\nnode\(minority)'s status section:\n\(status)")
             }
             let journal = lab.witness.journal
             for id in moved {

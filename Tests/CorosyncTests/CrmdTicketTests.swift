@@ -26,19 +26,7 @@ struct CrmdTicketTests {
     /// The ticket's attributes in a node's rendered status (empty: no such ticket).
     static func ticket(_ bed: CrmdBed, node: Int, _ id: String = "ticketA") async -> [String: String] {
         guard let result = try? await bed.cib(node, ["query", "-o", "status"]), result.status == 0 else { return [:] }
-        for line in result.output.split(separator: "\n") where line.contains("<ticket_state ") && line.contains("id=\"\(id)\"") {
-            var attributes: [String: String] = [:]
-            var rest = Substring(line)
-            while let equals = rest.range(of: "=\"") {
-                let key = rest[..<equals.lowerBound].split(separator: " ").last.map(String.init) ?? ""
-                let after = rest[equals.upperBound...]
-                guard let close = after.firstIndex(of: "\"") else { break }
-                attributes[key] = String(after[..<close])
-                rest = after[after.index(after: close)...]
-            }
-            return attributes
-        }
-        return [:]
+        return ticketStateAttributes(id, in: result.output)
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {

@@ -1543,42 +1543,14 @@ import Testing
     /// A failed promoted instance recovers: demote, stop, start. The start waits for the stop
     /// (which waits for the demote), not for the demote directly: Pacemaker orders demote before
     /// stop and start before promote, and nothing demote -> start (seed 159 and 4 more).
-    static let recoverPromoted = """
-    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
-      <configuration>
-        <crm_config><cluster_property_set id="o">
-          <nvpair id="o2" name="stonith-enabled" value="false"/>
-        </cluster_property_set></crm_config>
-        <nodes><node id="node1" uname="node1"/><node id="node2" uname="node2"/></nodes>
-        <resources>
-          <clone id="ms"><meta_attributes id="ms-m"><nvpair id="ms-m1" name="promotable" value="true"/></meta_attributes>
-            <primitive id="s" class="ocf" provider="pacemaker" type="Stateful"><operations>
-              <op id="s-mon-p" name="monitor" interval="10s" role="Promoted"/>
-              <op id="s-mon-u" name="monitor" interval="11s" role="Unpromoted"/>
-            </operations></primitive>
-          </clone>
-        </resources>
-        <constraints/>
-      </configuration>
-      <status>
-        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
-          <lrm id="node1"><lrm_resources>
-            <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful">
-              <lrm_rsc_op id="s_last_0" operation="promote" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
-              <lrm_rsc_op id="s_monitor_10000" operation="monitor" transition-key="3:-1:8:x" transition-magic="0:9;3:-1:8:x" call-id="4" rc-code="9" op-status="0" interval="10000" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
-            </lrm_resource>
-          </lrm_resources></lrm>
-        </node_state>
-        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
-          <lrm id="node2"><lrm_resources>
-            <lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful">
-              <lrm_rsc_op id="s_last_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
-            </lrm_resource>
-          </lrm_resources></lrm>
-        </node_state>
-      </status>
-    </cib>
-    """
+    static let recoverPromoted = demoteInheritsBlock
+        .replacingOccurrences(of: "<nvpair id=\"ms-m2\" name=\"target-role\" value=\"Unpromoted\"/>", with: "")
+        .replacingOccurrences(of: " on-fail=\"block\"", with: "")
+        .replacingOccurrences(of: "call-id=\"3\" rc-code=\"0\" op-status=\"0\" interval=\"0\" op-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\"/>", with: """
+            call-id="3" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            <lrm_rsc_op id="s_monitor_10000" operation="monitor" transition-key="3:-1:8:x" transition-magic="0:9;3:-1:8:x" \
+            call-id="4" rc-code="9" op-status="0" interval="10000" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            """)
 
     static let recoverPromotedGraph = """
     <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">

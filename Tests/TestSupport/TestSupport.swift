@@ -124,3 +124,21 @@ public func makeTemporaryDirectory(_ prefix: String) throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+/// The attributes of the `<ticket_state id=TICKET …/>` line in a CIB's (or its status
+/// section's) text, one element per line as the CIB writers here print it; empty when absent.
+public func ticketStateAttributes(_ ticket: String, in text: String) -> [String: String] {
+    for line in text.split(separator: "\n") where line.contains("<ticket_state ") && line.contains("id=\"\(ticket)\"") {
+        var attributes: [String: String] = [:]
+        var rest = Substring(line)
+        while let equals = rest.range(of: "=\"") {
+            let key = rest[..<equals.lowerBound].split(separator: " ").last.map(String.init) ?? ""
+            let after = rest[equals.upperBound...]
+            guard let close = after.firstIndex(of: "\"") else { break }
+            attributes[key] = String(after[..<close])
+            rest = after[after.index(after: close)...]
+        }
+        return attributes
+    }
+    return [:]
+}
