@@ -132,8 +132,12 @@ public struct DCController: Sendable {
             return translate(directives, now: now)
         }
         staleResults += 1
-        guard !result.succeeded, result.opStatus != 1 /* cancelled */ else { return [] }
-        return invalidate("\(result.resource)_\(result.operation)_\(result.intervalMilliseconds) on node \(result.node): rc \(result.rc)", now: now)
+        // A result of no action in flight (another DC's, an earlier transition's, or one that
+        // came after its run ended) changed the history the last graph was made from: a new
+        // graph, as Pacemaker's controller aborts on a "Foreign event" or an "Old event"
+        // (process_graph_event). Only a cancellation's confirmation changes nothing.
+        guard result.opStatus != 1 /* cancelled */ else { return [] }
+        return invalidate("\(result.resource)_\(result.operation)_\(result.intervalMilliseconds) on node \(result.node): rc \(result.rc), of no action in flight", now: now)
     }
 
     /// Nodes left the group: what was in flight on them fails now (no result will come).

@@ -775,6 +775,8 @@ struct Loop {
         for directive in directives {
             switch directive {
             case .send(let request):
+                // As Pacemaker's controller logs "Initiating stop operation R_stop_0 on N".
+                log("initiating \(request.action.operation) of \(request.action.resource)\(request.action.intervalMilliseconds > 0 ? " every \(request.action.intervalMilliseconds) ms" : "") on node \(request.node) (\(request.transitionKey))")
                 await perform([.broadcast(.executeRequest(request))])
             case .log(let line):
                 log(line)

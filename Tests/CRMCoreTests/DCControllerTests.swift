@@ -75,27 +75,43 @@ import Testing
         #expect(next.allSatisfy { $0.transitionKey.contains(":2:") })
     }
 
-    @Test func aStaleTransitionKeyIsIgnoredAndAStaleFailureReschedules() throws {
+    /// A result of no action in flight confirms nothing, and (but for a cancellation) makes a
+    /// new graph wanted: it changed the history the graph was made from. Pacemaker's
+    /// controller aborts on such an "Old event" or "Foreign event" (process_graph_event); a new
+    /// DC that ignored another DC's late start result never stopped that resource at a split.
+    @Test func aStaleResultConfirmsNothingAndReschedules() throws {
         var controller = DCController(settings: .init(identity: "1-100"))
         let first = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
         _ = controller.invalidate("a node joined", now: .seconds(1))
         for probe in first { _ = controller.result(Self.result(of: probe), now: .seconds(1)) }
         let second = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .seconds(2), wallClockSeconds: 1_700_000_002))
         #expect(second.count == 9)
+        #expect(!controller.scheduleWanted)
         // A result of transition 1 for the same action id and node: not this run's.
         let stale = Self.result(of: first[0])
-        #expect(controller.result(stale, now: .seconds(3)).isEmpty)
+        let aborted = controller.result(stale, now: .seconds(3))
+        #expect(aborted.contains { if case .log(let line) = $0 { line.contains("aborted") && line.contains("of no action in flight") } else { false } })
         #expect(controller.staleResults == 1)
         #expect(controller.run?.inFlight.count == 9, "the stale result confirmed nothing")
-        // Another DC's key (same numbers, other identity): ignored too.
+        #expect(controller.scheduleWanted)
+        // Another DC's key (same numbers, other identity): confirms nothing either.
         var foreign = Self.result(of: second[0])
         foreign.transitionKey = second[0].transitionKey.replacingOccurrences(of: "1-100", with: "2-200")
         _ = controller.result(foreign, now: .seconds(3))
         #expect(controller.run?.inFlight.count == 9 && controller.staleResults == 2)
-        // A failure no action waits for (a recurring monitor's): a new graph is wanted.
-        #expect(!controller.scheduleWanted)
-        _ = controller.result(Self.result(of: first[1], rc: 7 == Int(first[1].meta["op_target_rc"] ?? "") ? 1 : 7), now: .seconds(3))
-        #expect(controller.scheduleWanted)
+    }
+
+    /// A cancellation's confirmation changes no history: no new graph for it.
+    @Test func aStaleCancellationChangesNothing() throws {
+        var controller = DCController(settings: .init(identity: "1-100"))
+        let first = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        for probe in first { _ = controller.result(Self.result(of: probe), now: .seconds(1)) }
+        var cancelled = Self.result(of: first[0])
+        cancelled.transitionKey = first[0].transitionKey.replacingOccurrences(of: "1-100", with: "2-200")
+        cancelled.opStatus = 1
+        let wanted = controller.scheduleWanted
+        #expect(controller.result(cancelled, now: .seconds(2)).isEmpty)
+        #expect(controller.scheduleWanted == wanted)
     }
 
     @Test func actionsOnANodeThatLeftFailAndItsLateResultIsIgnored() throws {

@@ -429,16 +429,18 @@ struct CrmdLabTests {
     /// (no-quorum-policy stop) and fences nobody; the majority starts them only after fencing
     /// the minority; healed and the minority back: one DC, one CIB.
     ///
-    /// It found a bug (in 5 of 6 runs): at the cut, the minority's node became DC inside the
-    /// CPG view change and scheduled at once, before votequorum's notification of the quorum
-    /// loss (1 ms later): its first graph fenced the majority's nodes. The DC now schedules
-    /// only on a quorum state of its own ring (CRMCore's QuorumGate); since then no run fenced
-    /// the majority (6 runs), 4 of 6 passed whole, and two other faults showed, so the test
-    /// stays disabled until they are fixed: once the majority's aborted run never stopped (an
-    /// action in flight at the cut whose result never came: it waits for the action's
-    /// deadline, timeout + cluster-delay, longer than the test's wait), and once the minority's
-    /// first graph without quorum stopped one of its two resources and no graph followed.
-    @Test(.disabled("two faults at a 2+1 split, in 2 of 6 runs: see the comment"),
+    /// It found two bugs. At the cut, the minority's node became DC inside the CPG view change
+    /// and scheduled on the old ring's quorum state, 1 ms before votequorum's "no quorum": its
+    /// first graph fenced the majority (5 of 6 runs); the DC now schedules only on a quorum
+    /// state of its own ring (CRMCore's QuorumGate). Then a start result the old DC's graph
+    /// was waiting for reached the new DC after its first graph and was ignored, so the
+    /// resource was never stopped (2 of 6); a result of no action in flight now makes a new
+    /// graph, as Pacemaker's "Old event" abort does. Since: 14 of 14 runs pass on a quiet
+    /// machine, 2 of 3 with two busy loops. Disabled until the third fault is found: under
+    /// load some starts of the DC's second graph (a Witness start, 0.1 s alone) report nothing
+    /// for over 4 s, and after the cut the majority's aborted run waits for them past the
+    /// test's minute (node1: "initiating start of w6 on node 1", no monitor of w6 after it).
+    @Test(.disabled("a start result late by seconds under load holds the majority's run at a 2+1 split: see the comment"),
           .timeLimit(.minutes(Patience.testMinutes)))
     func splitBrainTwoPlusOne() async throws {
         try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
@@ -456,8 +458,8 @@ struct CrmdLabTests {
                     moved.allSatisfy { lab.running($0, on: [minority]).isEmpty }
                 }
             } catch {
-                let status = (try? await bed.cib(minority, ["query", "-o", "status"]).output) ?? "(no answer)"
-                throw TestFailure("\(error)\nfence log:\n\(Fencing.fenceLog(bed))\n\(Resources.logs(bed, [1, 2, 3]))\nnode\(minority)'s status section:\n\(status)")
+                let status = (try? await bed.cib(minority, ["query"]).output) ?? "(no answer)"
+                throw TestFailure("\(error)\nfence log:\n\(Fencing.fenceLog(bed))\n\(Resources.logs(bed, [1, 2, 3]))\nnode\(minority)'s CIB:\n\(status)")
             }
             let journal = lab.witness.journal
             for id in moved {
