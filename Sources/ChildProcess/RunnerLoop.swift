@@ -59,6 +59,8 @@ struct RunnerLoop {
     /// Until then its output waits in the pipes (64 KiB each); a child that fills one waits at
     /// most this long for the loop to start reading.
     static let pipeWatchDelay: Duration = .milliseconds(50)
+    /// How long a spawn that meets ETXTBSY is tried again (start).
+    static let busyRetry: Duration = .milliseconds(500)
 
     let shared: RunnerShared
     let concurrencyMax: Int
@@ -222,12 +224,18 @@ struct RunnerLoop {
         // Built by the caller once for a command it runs again and again, else here.
         let command = spec.commandBlock ?? spec.makeCommandBlock()
         var pid: pid_t = 0
-        let spawned = withExtendedLifetime(command) {
-            if let directory = spec.workingDirectory {
-                return baton_vfork_spawn(&pid, spec.executable, command.argv, command.envp, directory, input[0], output[1], error[1], 1)
+        // ETXTBSY is tried again for a moment, as SpawnedChild.spawn's `retryBusyFor` does: a
+        // program just written (an admin's handler copied into place) can be held open for
+        // writing by a child another thread forked, until that child has closed its
+        // descriptors; under load that can take a few scheduler ticks.
+        let giveUp = ContinuousClock.now + Self.busyRetry
+        var spawned: Int32
+        repeat {
+            spawned = withExtendedLifetime(command) {
+                baton_vfork_spawn(&pid, spec.executable, command.argv, command.envp, spec.workingDirectory, input[0], output[1], error[1], 1)
             }
-            return baton_vfork_spawn(&pid, spec.executable, command.argv, command.envp, nil, input[0], output[1], error[1], 1)
-        }
+            if spawned == ETXTBSY && ContinuousClock.now < giveUp { usleep(5_000) } else { break }
+        } while true
         guard spawned == 0 else { return fail("spawn \(spec.executable)", spawned) }
         let started = ContinuousClock.now
         for fd in [output[1], error[1], input[0]] where fd >= 0 { close(fd) }
