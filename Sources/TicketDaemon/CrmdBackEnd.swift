@@ -41,7 +41,7 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
     public var description: String { "baton-crmd via \(socket)" }
 
     public func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void) {
-        let attributes = Self.attributes(of: change, now: SystemClock.wallClockSeconds())
+        let attributes = change.boothAttributes(now: SystemClock.wallClockSeconds())
         lock.lock()
         for (name, value) in attributes { pending[ticket, default: [:]][name] = .some(value) }
         switch change.kind {
@@ -53,19 +53,6 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
         }
         waiting.append(completion)
         lock.unlock()
-    }
-
-    /// Booth's attributes for a change (nil: removed), as the file back end writes them.
-    static func attributes(of change: TicketChange, now: Int) -> [String: String?] {
-        switch change.kind {
-        case .grant:
-            return ["granted": "true", "owner": change.owner, "term": String(change.term), "last-granted": String(now),
-                    "expires": change.expires.map(String.init) ?? "INF", "revoke-reason": nil]
-        case .revoke(let reason):
-            return ["granted": "false", "owner": nil, "expires": nil, "revoke-reason": reason.rawValue]
-        case .standby(let on):
-            return ["standby": on ? "true" : "false"]
-        }
     }
 
     /// A renewal's new lease end: sent soon (batond calls this after its turn's flush), in one

@@ -44,6 +44,22 @@ public struct TicketChange: Sendable, Equatable {
     }
 }
 
+extension TicketChange {
+    /// booth's ticket_state attributes a change sets (nil: removes), as every site back end
+    /// writes them; `now`: wall-clock seconds, for last-granted.
+    public func boothAttributes(now: Int) -> [String: String?] {
+        switch kind {
+        case .grant:
+            return ["granted": "true", "owner": owner, "term": String(term), "last-granted": String(now),
+                    "expires": expires.map(String.init) ?? "INF", "revoke-reason": nil]
+        case .revoke(let reason):
+            return ["granted": "false", "owner": nil, "expires": nil, "revoke-reason": reason.rawValue]
+        case .standby(let on):
+            return ["standby": on ? "true" : "false"]
+        }
+    }
+}
+
 public struct BackEndError: Error, CustomStringConvertible, Sendable {
     public let reason: String
     public init(_ reason: String) { self.reason = reason }
@@ -90,22 +106,7 @@ public final class FileCIBBackEnd: SiteBackEnd, @unchecked Sendable {
     public func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void) {
         lock.lock()
         var state = states[ticket] ?? ["id": ticket, "granted": "false"]
-        switch change.kind {
-        case .grant:
-            state["granted"] = "true"
-            state["owner"] = change.owner
-            state["revoke-reason"] = nil
-            state["term"] = String(change.term)
-            state["last-granted"] = String(SystemClock.wallClockSeconds())
-            state["expires"] = change.expires.map(String.init) ?? "INF"
-        case .revoke(let reason):
-            state["granted"] = "false"
-            state["owner"] = nil
-            state["expires"] = nil
-            state["revoke-reason"] = reason.rawValue
-        case .standby(let on):
-            state["standby"] = on ? "true" : "false"
-        }
+        for (name, value) in change.boothAttributes(now: SystemClock.wallClockSeconds()) { state[name] = value }
         if states[ticket] == nil { orderStale = true }
         states[ticket] = state
         lines[ticket] = FileCIBBackEnd.renderLine(state)
