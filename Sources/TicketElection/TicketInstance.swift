@@ -424,7 +424,15 @@ public struct TicketInstance: Sendable {
         switch message.body {
         case .voteRequest(let lease): onVoteRequest(message, lease: lease, now: now, out: &out)
         case .voteGranted: onVoteReply(message, granted: true, known: nil, now: now, out: &out)
-        case .voteRefused(_, let known): onVoteReply(message, granted: false, known: known, now: now, out: &out)
+        case .voteRefused(let reason, let known):
+            if reason == .quietAfterRestart, known == nil, case .candidate = role {
+                // The voter is in its quiet period after a start without state: a refusal for a
+                // while, not an answer. It stays unanswered and is asked again at the next resend,
+                // so a campaign that began a moment before the voter's quiet period ended still
+                // gets its vote (members started together end their quiet periods a little apart).
+                break
+            }
+            onVoteReply(message, granted: false, known: known, now: now, out: &out)
         case .heartbeat(let lease, let round): onHeartbeat(message, lease: lease, round: round, now: now, out: &out)
         case .heartbeatAcknowledged(let round): onHeartbeatReply(message, round: round, accepted: true, known: nil, now: now, out: &out)
         case .heartbeatRefused(let round, _, let known):

@@ -82,6 +82,25 @@ struct QuietStartTests {
         #expect(Base.sends(later).contains { if case .voteRequest = $0.body { true } else { false } })
     }
 
+    /// A quiet voter's refusal is for a while, not an answer: the candidate asks it again at the
+    /// next resend and wins with its vote once its quiet period has ended (members started
+    /// together end their quiet periods a little apart; a loaded machine spreads them further).
+    @Test func aCandidateAsksAQuietVoterAgainAndWinsOnceItsQuietEnds() throws {
+        var site = try Base.started(0)
+        let grant = site.onCommand(.grant(force: false, wait: true, waitForCommit: false), request: RequestID(1), now: Self.t0 + .seconds(1))
+        let request = try #require(Base.sends(grant).first { $0.to == MemberID(2) && { if case .voteRequest = $0.body { true } else { false } }($0) })
+        // site-b is down; the arbitrator is still quiet.
+        let refused = site.onMessage(Self.message(2, 0, term: request.term, .voteRefused(.quietAfterRestart, known: nil)),
+                                     now: Self.t0 + .seconds(1) + .milliseconds(5))
+        #expect(!refused.contains { if case .reply(RequestID(1), _) = $0 { true } else { false } })
+        // The next resend asks the arbitrator again; now it votes.
+        let resend = site.onTimer(now: Self.t0 + .seconds(2))
+        #expect(Base.sends(resend).contains { $0.to == MemberID(2) && { if case .voteRequest = $0.body { true } else { false } }($0) },
+                "the quiet voter is asked again: \(Base.sends(resend))")
+        let vote = site.onMessage(Self.message(2, 0, term: request.term, .voteGranted), now: Self.t0 + .seconds(2) + .milliseconds(5))
+        #expect(vote.contains { if case .log(.becameLeader) = $0 { true } else { false } }, "\(vote)")
+    }
+
     /// A majority of term-0 answers is not a proof: the silent member may be the holder.
     @Test func aMajorityAtTermZeroIsNotEnough() throws {
         let members = Base.members + [
