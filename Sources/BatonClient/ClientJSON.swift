@@ -127,10 +127,18 @@ public enum ClientJSON {
     }
 
     public static func status(_ status: DaemonSummary) -> JSONValue {
-        .object([
+        var fields: [String: JSONValue] = [
             "name": .string(status.name), "role": .string(status.site ? "site" : "arbitrator"), "tickets": .integer(status.tickets),
             "uptime_seconds": .number(Double(status.uptime.nanoseconds) / 1e9), "running": .bool(true),
-        ])
+        ]
+        if let process = status.process {
+            fields["pid"] = .integer(Int(process.pid))
+            fields["lock_file"] = .string(process.lockFile)
+            fields["configuration_name"] = .string(process.configurationName)
+            fields["address"] = .string(process.address)
+            fields["port"] = .integer(Int(process.port))
+        }
+        return .object(fields)
     }
 
     /// `attr list`: name → value.

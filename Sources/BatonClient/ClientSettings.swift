@@ -156,7 +156,12 @@ public func reportFailure(_ error: CLIError, exitStatus: Int32, json: Bool) {
 }
 
 public func reportFailure(_ message: String) {
-    let line = Array("baton: \(message)\n".utf8)
+    writeStandardError("baton: \(message)\n")
+}
+
+/// `text` on standard error, unbuffered.
+public func writeStandardError(_ text: String) {
+    let line = Array(text.utf8)
     var written = 0
     while written < line.count {
         let count = line.withUnsafeBytes { write(2, $0.baseAddress! + written, line.count - written) }

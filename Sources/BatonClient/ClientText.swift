@@ -49,6 +49,30 @@ public enum ClientText {
         "batond running: \(status.site ? "site" : "arbitrator") \(status.name), \(status.tickets) tickets, up \(status.uptime.nanoseconds / 1_000_000_000) s"
     }
 
+    /// `baton status` in text: booth's line for stdout and the words for stderr (as booth),
+    /// or, from a daemon too old to describe itself, the words for stdout.
+    public static func statusOutput(_ status: DaemonSummary) -> (stdout: String, stderr: String?) {
+        guard let booth = boothStatusLine(status) else { return (self.status(status), nil) }
+        return (booth, self.status(status))
+    }
+
+    /// The line booth's `status` prints on stdout (`booth_lockpid=… booth_state=started …`,
+    /// shell-quoted where booth quotes), which scripts and booth's resource agent `eval` or grep;
+    /// nil from a daemon too old to say.
+    public static func boothStatusLine(_ status: DaemonSummary) -> String? {
+        guard let process = status.process else { return nil }
+        return "booth_lockpid=\(process.pid) booth_lockfile=\(shellQuoted(process.lockFile)) booth_pid=\(process.pid) booth_state=started "
+            + "booth_type=\(status.site ? "site" : "arbitrator") booth_cfg_name=\(shellQuoted(process.configurationName)) "
+            + "booth_addr_string=\(shellQuoted(process.address)) booth_port=\(process.port)"
+    }
+
+    /// 'text' as a POSIX shell reads it back (a ' inside closes, escapes and reopens).
+    static func shellQuoted(_ text: String) -> String {
+        var quoted = "'"
+        for character in text { quoted += character == "'" ? "'\\''" : String(character) }
+        return quoted + "'"
+    }
+
     /// `attr get` (values only) and `attr list` (name and value) lines, or the refusal.
     public static func attributeLines(of body: ReplyBody, valuesOnly: Bool) throws(CLIError) -> [String] {
         switch body {

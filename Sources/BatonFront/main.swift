@@ -54,7 +54,13 @@ do throws(CLIError) {
         }
     case .status:
         let status = try ExpectedAnswer.status(settings.ask(.status, socketPath: path))
-        print(line.json ? ClientJSON.status(status).text : ClientText.status(status))
+        if line.json {
+            print(ClientJSON.status(status).text)
+        } else {
+            let (out, err) = ClientText.statusOutput(status)
+            print(out)
+            if let err { writeStandardError(err + "\n") }
+        }
     case .ticket(let ticket, let command):
         let body = try settings.ask(.ticket(name: ticket, command), socketPath: path)
         if line.json, case .outcome(let outcome) = body {

@@ -317,6 +317,15 @@ extension TicketDaemon {
 
     func answer(_ client: DaemonCore.ClientToken, _ reply: ClientReply) {
         confined()
+        var reply = reply
+        if case .status(var summary) = reply.body {
+            // What booth's `status` prints of its daemon; the core knows none of it.
+            let own = endpoints[plan.membership.selfID.index]
+            summary.process = DaemonProcess(
+                pid: UInt32(getpid()), lockFile: socketPath + ".lock", configurationName: plan.configurationName,
+                address: own.address, port: UInt16(clamping: own.port))
+            reply = ClientReply(id: reply.id, body: .status(summary))
+        }
         if let (level, message, fields) = audit.answer(reply, client: client.value) {
             logger.log(level: level, message, metadata: fields)
             if metricsAddress != nil {

@@ -125,12 +125,33 @@ public struct DaemonSummary: Sendable, Equatable {
     public let site: Bool
     public let tickets: Int
     public let uptime: Duration
+    /// What booth's `status` prints of its daemon (pid, lock file, configuration name, own
+    /// address and port), filled in by the daemon's shell; nil from a daemon that predates it.
+    public var process: DaemonProcess?
 
-    public init(name: String, site: Bool, tickets: Int, uptime: Duration) {
+    public init(name: String, site: Bool, tickets: Int, uptime: Duration, process: DaemonProcess? = nil) {
         self.name = name
         self.site = site
         self.tickets = tickets
         self.uptime = uptime
+        self.process = process
+    }
+}
+
+/// The running daemon as booth's `status` describes it (`booth_pid=… booth_cfg_name=…`).
+public struct DaemonProcess: Sendable, Equatable {
+    public let pid: UInt32
+    public let lockFile: String
+    public let configurationName: String
+    public let address: String
+    public let port: UInt16
+
+    public init(pid: UInt32, lockFile: String, configurationName: String, address: String, port: UInt16) {
+        self.pid = pid
+        self.lockFile = lockFile
+        self.configurationName = configurationName
+        self.address = address
+        self.port = port
     }
 }
 
@@ -265,6 +286,15 @@ extension ClientReply {
             writer.bool(status.site)
             writer.u32(UInt32(status.tickets))
             writer.i64(status.uptime.nanoseconds)
+            // Appended last: a client reads them when present, so it still understands a daemon
+            // that predates them (the upgrade's window before batond restarts).
+            if let process = status.process {
+                writer.u32(process.pid)
+                writer.string(process.lockFile, lengthMax: 4096)
+                writer.string(process.configurationName, lengthMax: 255)
+                writer.string(process.address, lengthMax: 255)
+                writer.u16(process.port)
+            }
         case .error(let message):
             writer.u8(6)
             writer.string(message, lengthMax: textMax)
@@ -328,7 +358,14 @@ extension ClientReply {
             let uptimeOffset = reader.offset
             let uptime = try reader.i64("uptime")
             guard uptime >= 0 else { throw .invalid(field: "uptime", offset: uptimeOffset, reason: "negative") }
-            body = .status(DaemonSummary(name: name, site: site, tickets: tickets, uptime: .nanoseconds(uptime)))
+            var process: DaemonProcess?
+            if reader.remaining > 0 {
+                process = DaemonProcess(
+                    pid: try reader.u32("pid"), lockFile: try reader.string("lock file", lengthMax: 4096),
+                    configurationName: try reader.string("configuration name", lengthMax: 255),
+                    address: try reader.string("address", lengthMax: 255), port: try reader.u16("port"))
+            }
+            body = .status(DaemonSummary(name: name, site: site, tickets: tickets, uptime: .nanoseconds(uptime), process: process))
         case 6: body = .error(try reader.string("error", lengthMax: textMax))
         case let other: throw .invalid(field: "reply type", offset: offset, reason: "code \(other)")
         }

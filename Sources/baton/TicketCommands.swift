@@ -156,7 +156,11 @@ struct Peers: AsyncParsableCommand {
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Is batond running here?",
-        discussion: "Exit status (booth's): 0 running, 7 not running, 1 bad configuration.")
+        discussion: """
+            Prints booth's line on stdout (booth_lockpid=… booth_state=started booth_type=site booth_cfg_name='…' \
+            booth_addr_string='…' booth_port=…), the daemon's name, tickets and uptime on stderr. \
+            Exit status (booth's): 0 running, 7 not running, 1 bad configuration.
+            """)
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
@@ -165,7 +169,9 @@ struct Status: AsyncParsableCommand {
             if options.output == .json {
                 print(ClientJSON.status(status).text)
             } else {
-                print(ClientText.status(status))
+                let (out, err) = ClientText.statusOutput(status)
+                print(out)
+                if let err { writeStandardError(err + "\n") }
             }
         } catch let error as CLIError {
             reportFailure(error, exitStatus: statusExitCode(error), json: options.output == .json)

@@ -78,7 +78,33 @@ struct ClientJSONTests {
         let status = try #require(try Self.parse(ClientJSON.status(DaemonSummary(name: "site-a", site: true, tickets: 3, uptime: .seconds(61))).text)
             as? [String: Any])
         #expect(status["running"] as? Bool == true && (status["tickets"] as? NSNumber)?.intValue == 3)
+        #expect(status["pid"] == nil, "a daemon that does not say gets no made-up pid")
+        let process = DaemonProcess(pid: 4242, lockFile: "/run/baton/booth.sock.lock", configurationName: "booth", address: "192.0.2.10", port: 9929)
+        let described = try #require(try Self.parse(ClientJSON.status(DaemonSummary(name: "site-a", site: true, tickets: 3, uptime: .seconds(61),
+                                                                                    process: process)).text) as? [String: Any])
+        #expect((described["pid"] as? NSNumber)?.intValue == 4242 && described["configuration_name"] as? String == "booth"
+                && described["address"] as? String == "192.0.2.10" && (described["port"] as? NSNumber)?.intValue == 9929)
         let attributes = try #require(try Self.parse(ClientJSON.attributes([Attribute(name: "colour", value: "blue")]).text) as? [String: String])
         #expect(attributes == ["colour": "blue"])
+    }
+}
+
+/// `baton status` prints booth's line; scripts `eval` it as they do booth's.
+struct BoothStatusLineTests {
+    @Test func theLineIsBoothsAndAShellReadsItBack() throws {
+        let process = DaemonProcess(pid: 4242, lockFile: "/run/baton/it's.sock.lock", configurationName: "booth", address: "192.0.2.10", port: 9929)
+        let line = try #require(ClientText.boothStatusLine(DaemonSummary(name: "site-a", site: true, tickets: 3, uptime: .seconds(61), process: process)))
+        #expect(line == "booth_lockpid=4242 booth_lockfile='/run/baton/it'\\''s.sock.lock' booth_pid=4242 booth_state=started booth_type=site "
+                + "booth_cfg_name='booth' booth_addr_string='192.0.2.10' booth_port=9929")
+        #expect(ClientText.boothStatusLine(DaemonSummary(name: "site-a", site: true, tickets: 3, uptime: .seconds(61))) == nil)
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "eval \"$1\"; printf '%s|%s|%s|%s|%s' \"$booth_state\" \"$booth_type\" \"$booth_cfg_name\" \"$booth_lockfile\" \"$booth_port\"", "sh", line]
+        let pipe = Pipe()
+        shell.standardOutput = pipe
+        try shell.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        shell.waitUntilExit()
+        #expect(output == "started|site|booth|/run/baton/it's.sock.lock|9929")
     }
 }

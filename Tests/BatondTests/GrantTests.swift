@@ -24,6 +24,12 @@ extension EndToEnd {
                 let status = try await cluster.baton(["status"], at: "site-a")
                 let overhead = ContinuousClock.now - statusStarted
                 #expect(status.status == 0, "\(status)")
+                // booth's line on stdout (scripts eval it), the words on stderr.
+                let pid = try #require(cluster.daemons["site-a"]?.pid)
+                #expect(status.stdout.hasPrefix("booth_lockpid=\(pid) booth_lockfile='\(cluster.socketPath("site-a")).lock' booth_pid=\(pid) booth_state=started booth_type=site "),
+                        "\(status)")
+                #expect(status.stdout.contains(" booth_addr_string='127.0.0.1' booth_port="), "\(status)")
+                #expect(status.stderr.hasPrefix("batond running: site site-a, "), "\(status)")
                 print("grant -w latency (baton process start to exit, all members up, file CIB): \(format(latency)); a `baton status` round trip (process start, no election) takes \(format(overhead))")
                 #expect(cluster.cibGranted("ticketA", at: "site-a"), "CIB file of site-a after grant -w: \(cluster.cibState("ticketA", at: "site-a"))")
                 #expect(cluster.cibState("ticketA", at: "site-a")["owner"] == "site-a")

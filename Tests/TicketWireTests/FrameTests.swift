@@ -60,7 +60,7 @@ struct FrameTests {
 
     static func clientFrame(_ random: inout SeededGenerator) -> Frame {
         let id = random.next()
-        switch Int.random(in: 0..<8, using: &random) {
+        switch Int.random(in: 0..<10, using: &random) {
         case 0: return .request(ClientRequest(id: id, command: .list))
         case 1: return .request(ClientRequest(id: id, command: .ticket(name: ticketName(&random), .grant(force: true, wait: false, waitForCommit: true))))
         case 2: return .request(ClientRequest(id: id, command: .ticket(name: "t", .move(to: "site-b", wait: true))))
@@ -74,6 +74,10 @@ struct FrameTests {
             ])))
         case 5: return .reply(ClientReply(id: id, body: .outcome(OutcomeSummary(succeeded: true, text: "grant succeeded!", commitPending: .seconds(12)))))
         case 6: return .reply(ClientReply(id: id, body: .peers([PeerSummary(name: "arbitrator", site: false, address: "127.0.0.3:9929", connected: true, lastHeard: .milliseconds(120))])))
+        case 7: return .reply(ClientReply(id: id, body: .status(DaemonSummary(name: "site-a", site: true, tickets: 2, uptime: .seconds(35)))))
+        case 8:
+            let process = DaemonProcess(pid: 4242, lockFile: "/run/baton/booth.sock.lock", configurationName: "booth", address: "192.0.2.10", port: 9929)
+            return .reply(ClientReply(id: id, body: .status(DaemonSummary(name: "arbitrator", site: false, tickets: 1, uptime: .seconds(1), process: process))))
         default: return .reply(ClientReply(id: id, body: .error("ticket \"nosuch\" does not exist")))
         }
     }
