@@ -136,6 +136,8 @@ let package = Package(
                 "CRMSimulation",
                 "CIBFiles",
                 "QuorumSimulation",
+                "QuorumArbiter",
+                "QuorumDeviceShell",  // the quorum device's status socket, for `baton crm status`
                 "TicketDaemon",  // ProcessMetrics.Stat for the benchmarks' CPU figures
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -27,9 +27,56 @@ public struct CrmMonView: Sendable {
         public var inactive: Bool
         /// `-c`: the tickets section.
         public var tickets: Bool
-        public init(inactive: Bool = false, tickets: Bool = false) {
+        /// This node's quorum device (baton-qdevice), when it has one: a line after the DC's
+        /// (crm_mon has none; `corosync-quorumtool -s` and `pcs quorum device status` show it).
+        public var quorumDevice: QuorumDeviceView?
+        public init(inactive: Bool = false, tickets: Bool = false, quorumDevice: QuorumDeviceView? = nil) {
             self.inactive = inactive
             self.tickets = tickets
+            self.quorumDevice = quorumDevice
+        }
+    }
+
+    /// What `baton crm status` shows of this node's quorum device.
+    public struct QuorumDeviceView: Sendable, Equatable, Codable {
+        public var model: String
+        public var arbitrator: String
+        /// disconnected, opening, registering or connected.
+        public var connection: String
+        /// The arbitrator's vote for the current ring: ack, nack, waiting or none.
+        public var vote: String
+        public var ring: String?
+        /// The device's vote counts at votequorum (its last poll cast it).
+        public var castsVote: Bool
+        public var votequorumStalled: Bool
+        /// Set when the device's status socket did not answer (the other fields are empty).
+        public var unreachable: String?
+
+        public init(model: String, arbitrator: String, connection: String, vote: String, ring: String?, castsVote: Bool,
+                    votequorumStalled: Bool, unreachable: String? = nil) {
+            self.model = model
+            self.arbitrator = arbitrator
+            self.connection = connection
+            self.vote = vote
+            self.ring = ring
+            self.castsVote = castsVote
+            self.votequorumStalled = votequorumStalled
+            self.unreachable = unreachable
+        }
+
+        public static func unreachable(_ reason: String) -> QuorumDeviceView {
+            QuorumDeviceView(model: "baton", arbitrator: "", connection: "", vote: "", ring: nil, castsVote: false, votequorumStalled: false,
+                             unreachable: reason)
+        }
+
+        /// `  * Quorum device: baton, arbitrator 10.231.0.254:9930 connected, vote ACK for ring 1.4, counted`
+        public var line: String {
+            if let unreachable { return "  * Quorum device: NOT ANSWERING (\(unreachable))" }
+            var text = "  * Quorum device: \(model), arbitrator \(arbitrator) \(connection), vote \(vote.uppercased())"
+            if let ring { text += " for ring \(ring)" }
+            text += castsVote ? ", counted" : ", NOT counted"
+            if votequorumStalled { text += ", votequorum NOT ANSWERING" }
+            return text
         }
     }
 
@@ -110,6 +157,7 @@ public struct CrmMonView: Sendable {
         } else {
             lines.append("  * Current DC: NONE")
         }
+        if let device = options.quorumDevice { lines.append(device.line) }
         lines.append("  * Last updated: \(lastUpdated)")
         lines.append("  * Last change:  \(lastChange)")
         lines.append("  * \(status.nodes.count) node\(status.nodes.count == 1 ? "" : "s") configured")
@@ -240,9 +288,11 @@ extension CrmMonView {
         public var resources: [StatusSnapshot.Resource]
         public var failedActions: [FailedOperation]
         public var tickets: [Ticket]
+        /// This node's quorum device, when it has one.
+        public var quorumDevice: QuorumDeviceView?
     }
 
-    public func report() -> Report {
+    public func report(quorumDevice: QuorumDeviceView? = nil) -> Report {
         let counts = self.counts
         let summary = Report.Summary(
             stack: stack, dcName: dcName, dcVersion: dcName == nil ? nil : dcVersion, quorate: quorate,
@@ -250,7 +300,8 @@ extension CrmMonView {
             disabled: counts.disabled, blocked: counts.blocked, maintenanceMode: status.maintenanceMode,
             stopAllResources: status.stopAllResources)
         return Report(summary: summary, nodes: status.nodes.map { Report.NodeReport(node: $0, state: Self.nodeState($0)) },
-                      resources: status.resources, failedActions: failures.filter { !$0.isMaskedProbe }, tickets: tickets)
+                      resources: status.resources, failedActions: failures.filter { !$0.isMaskedProbe }, tickets: tickets,
+                      quorumDevice: quorumDevice)
     }
 
     /// Tickets from the status section, and those only rsc_ticket constraints name, in the

@@ -5,6 +5,8 @@ import CIBFiles
 import CRMCore
 import CRMStatusView
 import Foundation
+import QuorumArbiter
+import QuorumDeviceShell
 
 /// `baton crm status`: the text of `crm_mon -1` (`-r`: inactive resources too) made from a
 /// CIB. With `--cib FILE` (or `CIB_file=FILE` in the environment, as the stock tools read it)
@@ -30,6 +32,8 @@ struct CrmStatus: AsyncParsableCommand {
     @Flag(name: [.customShort("r"), .customLong("inactive")], help: "Show inactive resources too (crm_mon -r).") var inactive = false
     @Flag(name: [.customShort("c"), .customLong("tickets")], help: "Show the tickets section (crm_mon -c).") var tickets = false
     @Flag(help: "baton-crmd's own state instead of the cluster's (members, DC, CIB version, counters).") var node = false
+    @Option(help: "baton-qdevice's status socket on this node: when it exists, the quorum device's line is shown.")
+    var qdeviceSocket = "/run/baton/qdevice.sock"
 
     func validate() throws {
         guard timeout > 0, timeout <= 300 else { throw ValidationError("--timeout must be in (0, 300] seconds") }
@@ -66,7 +70,8 @@ struct CrmStatus: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("baton: cannot read baton-crmd's CIB: \(error) — is baton-crmd running on this node?\n".utf8))
                 throw ExitCode(3)
             }
-            try printView(CrmMonView(cib: document, now: Int(Date().timeIntervalSince1970)))
+            try printView(CrmMonView(cib: document, now: Int(Date().timeIntervalSince1970)),
+                          quorumDevice: Self.quorumDevice(socket: qdeviceSocket, timeoutSeconds: timeoutSeconds))
         case .live(let socket, let timeoutSeconds):
             let answer: String
             let status: NodeStatus
@@ -77,19 +82,47 @@ struct CrmStatus: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("baton: cannot read baton-crmd's status: \(error) — is baton-crmd running on this node?\n".utf8))
                 throw ExitCode(3)
             }
-            try output.print(status) { Self.render(status) }
+            let device = Self.quorumDevice(socket: qdeviceSocket, timeoutSeconds: timeoutSeconds)
+            try output.print(NodeStatusReport(node: status, quorumDevice: device)) { Self.render(status, quorumDevice: device) }
         }
     }
 
-    func printView(_ view: CrmMonView) throws {
-        let options = CrmMonView.Options(inactive: inactive, tickets: tickets)
-        try output.print(view.report()) {
+    /// `--node --output json`: the daemon's status, and the quorum device's when there is one.
+    struct NodeStatusReport: Encodable {
+        let node: NodeStatus
+        let quorumDevice: CrmMonView.QuorumDeviceView?
+        func encode(to encoder: any Encoder) throws {
+            try node.encode(to: encoder)
+            enum Key: String, CodingKey { case quorumDevice }
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encodeIfPresent(quorumDevice, forKey: .quorumDevice)
+        }
+    }
+
+    func printView(_ view: CrmMonView, quorumDevice: CrmMonView.QuorumDeviceView? = nil) throws {
+        let options = CrmMonView.Options(inactive: inactive, tickets: tickets, quorumDevice: quorumDevice)
+        try output.print(view.report(quorumDevice: quorumDevice)) {
             view.text(options: options, lastUpdated: Self.ctime(Date().timeIntervalSince1970)) { Self.ctime(Double($0)) }
         }
     }
 
+    /// This node's quorum device as its status socket tells (nil: no baton-qdevice here).
+    static func quorumDevice(socket: String, timeoutSeconds: Double) -> CrmMonView.QuorumDeviceView? {
+        guard CrmdSocketClient.present(socket) else { return nil }
+        do {
+            let answer = try CrmdSocketClient.request(QuorumStatusSocket.Request.statusJSON.rawValue, socket: socket,
+                                                      timeoutSeconds: min(timeoutSeconds, 5))
+            let device = try JSONDecoder().decode(NodeDeviceStatus.self, from: Data(answer.utf8))
+            return CrmMonView.QuorumDeviceView(
+                model: "baton", arbitrator: device.arbitrator, connection: device.connection, vote: device.vote, ring: device.ring,
+                castsVote: device.castsVote, votequorumStalled: device.votequorumStalled)
+        } catch {
+            return .unreachable("\(socket): \(error)")
+        }
+    }
+
     /// `--node`: the daemon's own state, in crm_mon's shapes for the summary and the node list.
-    static func render(_ status: NodeStatus) -> String {
+    static func render(_ status: NodeStatus, quorumDevice: CrmMonView.QuorumDeviceView? = nil) -> String {
         var text = "Cluster Summary:\n"
         text += "  * Stack: corosync\n"
         let partition = status.quorate ? "partition with quorum" : "partition WITHOUT quorum"
@@ -98,6 +131,7 @@ struct CrmStatus: AsyncParsableCommand {
         } else {
             text += "  * Current DC: NONE\n"
         }
+        if let quorumDevice { text += quorumDevice.line + "\n" }
         let updated = status.timing.map { Double($0.statusMilliseconds) / 1000 } ?? Date().timeIntervalSince1970
         text += "  * Last updated: \(ctime(updated))\n"
         text += "  * \(status.nodes.count) node\(status.nodes.count == 1 ? "" : "s") configured\n"

@@ -129,6 +129,24 @@ import Testing
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
     }
 
+    /// The quorum device's line comes right after the DC's, only when there is a device.
+    @Test func theQuorumDeviceLineFollowsTheDCs() throws {
+        let view = CrmMonView(cib: try CIB(parsing: Self.sample), now: 1_796_554_900)
+        let counted = CrmMonView.QuorumDeviceView(model: "baton", arbitrator: "10.231.0.254:9930", connection: "connected", vote: "ack",
+                                                  ring: "1.4", castsVote: true, votequorumStalled: false)
+        let text = view.text(options: .init(quorumDevice: counted), lastUpdated: "now", timeText: CrmMonView.utcTime)
+        let lines = text.components(separatedBy: "\n")
+        let dc = try #require(lines.firstIndex { $0.hasPrefix("  * Current DC: ") })
+        #expect(lines[dc + 1] == "  * Quorum device: baton, arbitrator 10.231.0.254:9930 connected, vote ACK for ring 1.4, counted")
+        #expect(!view.text(lastUpdated: "now", timeText: CrmMonView.utcTime).contains("Quorum device"))
+        let refused = CrmMonView.QuorumDeviceView(model: "baton", arbitrator: "10.231.0.254:9930", connection: "disconnected", vote: "nack",
+                                                  ring: nil, castsVote: false, votequorumStalled: true)
+        #expect(refused.line == "  * Quorum device: baton, arbitrator 10.231.0.254:9930 disconnected, vote NACK, NOT counted, votequorum NOT ANSWERING")
+        #expect(CrmMonView.QuorumDeviceView.unreachable("/run/baton/qdevice.sock: timed out").line
+                == "  * Quorum device: NOT ANSWERING (/run/baton/qdevice.sock: timed out)")
+        #expect(view.report(quorumDevice: counted).quorumDevice == counted && view.report().quorumDevice == nil)
+    }
+
     @Test func liveFactsOverrideTheCIB() throws {
         let view = CrmMonView(cib: try CIB(parsing: Self.sample), facts: .init(dcName: "node2", dcVersion: "baton-crmd", quorate: false))
         let text = view.text(lastUpdated: "now", timeText: CrmMonView.utcTime)

@@ -311,6 +311,30 @@ struct QuorumDeviceLiveTests {
             }
             #expect(try await bed.ask(["metrics", "--socket", bed.socket(1)]).contains("baton_qdevice_vote_cast 1"))
 
+            // `baton crm status` on node 1 (baton-crmd there) shows the device's line and its JSON.
+            let crmd = CrmdBed(testbed: bed.bed, dcDeadtimeSeconds: 20, noQuorumPolicy: nil)
+            try crmd.launch([1])
+            do {
+                var crmStatus = CommandResult(status: -1, output: "")
+                try await waitUntil("baton crm status on node 1 shows the quorum device's ACK, counted") {
+                    crmStatus = try await run([Paths.baton, "crm", "status", "--node", "--socket", crmd.socket(1), "--qdevice-socket", bed.socket(1)])
+                    return crmStatus.status == 0
+                        && crmStatus.output.contains("  * Quorum device: baton, arbitrator 10.231.0.254:9930 connected, vote ACK for ring ")
+                        && crmStatus.output.contains(", counted\n")
+                }
+                let crmJSON = try await run([Paths.baton, "crm", "status", "--node", "--output", "json", "--socket", crmd.socket(1),
+                                             "--qdevice-socket", bed.socket(1)])
+                let device = (try JSONSerialization.jsonObject(with: Data(crmJSON.output.utf8)) as? [String: Any])?["quorumDevice"] as? [String: Any]
+                #expect(device?["vote"] as? String == "ack" && device?["castsVote"] as? Bool == true, "\(crmJSON)")
+                let noDevice = try await run([Paths.baton, "crm", "status", "--node", "--socket", crmd.socket(1),
+                                              "--qdevice-socket", bed.pki + "/absent.sock"])
+                #expect(noDevice.status == 0 && !noDevice.output.contains("Quorum device"), "no device socket, no line: \(noDevice)")
+            } catch {
+                await crmd.stopAll()
+                throw error
+            }
+            await crmd.stopAll()
+
             try await bed.bed.script(["split", "1", "2"])
             try await waitUntil("the arbitrator shows two partitions: node 1's with the ACK, node 2's with the NACK") {
                 text = try await bed.ask(["status", "--socket", bed.arbitratorSocket])
