@@ -288,7 +288,10 @@ let package = Package(
         // Pure: crm_attribute, crm_master, attrd_updater and crm_node as agents call them, on a
         // node's attribute table. Shell: the table as a locked file; the tools' installation.
         .target(name: "AgentTools"),
-        .target(name: "AgentToolsShell", dependencies: ["AgentTools"]),
+        .target(name: "AgentToolsShell", dependencies: ["AgentTools", "LocalSocketClient"]),
+        // One request to a daemon's unix socket, the whole answer back (Glibc only: the baton
+        // front links it without Foundation).
+        .target(name: "LocalSocketClient"),
         // One executable for the four tools, chosen by argv[0] (symbolic links on the agents' PATH).
         .executableTarget(
             name: "baton-agent-tools", dependencies: ["AgentTools", "AgentToolsShell"], path: "Sources/BatonAgentTools",
@@ -331,7 +334,7 @@ let package = Package(
         // listener (`arbitrator`).
         .executableTarget(
             name: "baton-qdevice",
-            dependencies: ["QuorumDeviceShell", "QuorumArbiter", "TLSTransport", "BatonVersion",
+            dependencies: ["QuorumDeviceShell", "QuorumArbiter", "TLSTransport", "BatonVersion", "LocalSocketClient",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log")],

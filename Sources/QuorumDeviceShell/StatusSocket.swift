@@ -44,6 +44,9 @@ public final class QuorumStatusSocket: Sendable {
         do {
             channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 16)
+                // A client may shut its write side after the request line (LocalSocketClient
+                // does): the answer still goes out.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(StatusRequestHandler(logger: logger, answer: answer))

@@ -2,6 +2,7 @@ import ArgumentParser
 import BatonVersion
 import Dispatch
 import Foundation
+import LocalSocketClient
 import Logging
 import NIOPosix
 import QuorumArbiter
@@ -40,34 +41,13 @@ func render<Status: Encodable & Sendable>(_ request: QuorumStatusSocket.Request,
 
 /// One request to a status socket; the answer's text. Blocking (the command does nothing else).
 func askStatusSocket(_ path: String, _ request: QuorumStatusSocket.Request) throws -> String {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw ValidationError("socket: \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw ValidationError("\(path): over the unix socket path limit") }
-    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes + [0]) }
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    do {
+        return try LocalSocketClient.request(request.rawValue, socket: path, timeoutSeconds: 10, answerBytesMax: 16 << 20)
+    } catch where error.unreachable {
+        throw ValidationError("Couldn't reach the quorum device at \(error.description) (is baton-qdevice running? root only)")
+    } catch {
+        throw ValidationError(error.description)
     }
-    guard connected == 0 else {
-        throw ValidationError("Couldn't reach the quorum device at \(path): \(String(cString: strerror(errno))) (is baton-qdevice running? root only)")
-    }
-    var limit = timeval(tv_sec: 10, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-    let line = Array((request.rawValue + "\n").utf8)
-    guard write(fd, line, line.count) == line.count else { throw ValidationError("\(path): \(String(cString: strerror(errno)))") }
-    var answer: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = read(fd, &buffer, buffer.count)
-        if count < 0 { throw ValidationError("\(path): no answer: \(String(cString: strerror(errno)))") }
-        if count == 0 { break }
-        answer += buffer[0..<count]
-        guard answer.count < 16 << 20 else { throw ValidationError("\(path): an answer over 16 MiB") }
-    }
-    return String(decoding: answer, as: UTF8.self)
 }
 
 /// The socket a client command asks: --socket, else the node's if it exists, else the arbitrator's.
