@@ -141,6 +141,11 @@ extension WorkingSet {
             // makes it runnable again once placed (pe_actions.c only clears the flag there).
             let restartedElsewhere = !staying && resource.runningOn.contains { resource.configChanges[$0.name]?.restart == true }
             start = addAction(resource, "start", next, optional: staying && !restart && !resource.stoppedButActive)
+            if restartedElsewhere && !resource.restartRequired && resource.meta["requires"]?.lowercased() != "nothing" {
+                // The start Pacemaker made for the restart is the one placed elsewhere: it keeps
+                // the reason ("Migrate rsc ( n1 -> n2 ) due to resource definition change").
+                actions[start].reason = "resource definition change"
+            }
             if restart {
                 // (Pacemaker gives the start this reason before it has a node; placing the start
                 // of a resource that requires nothing clears its reason again: probe-2.)

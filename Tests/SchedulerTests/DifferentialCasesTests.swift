@@ -108,6 +108,24 @@ import Testing
                 == ["* Migrate a:0 ( node1 -> node2 )"])
     }
 
+    /// A resource that migrates away from a node where its definition changed: the start
+    /// Pacemaker made for the restart is the one placed on the new node, and keeps its reason
+    /// (crm_simulate 2.1.5 for these documents). Before the fix the reason was missing (seeds
+    /// 40026, 40178; seeds 1-300: 232 -> 239 identical summaries).
+    @Test func aMigrationAwayFromAChangedDefinitionSaysWhy() throws {
+        let resources = """
+            <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"><instance_attributes id="a-p">\
+            <nvpair id="a-p1" name="fake" value="2"/></instance_attributes><meta_attributes id="a-m">\
+            <nvpair id="a-m1" name="allow-migrate" value="true"/></meta_attributes></primitive>
+            """
+        let constraints = "<rsc_location id=\"l\" rsc=\"a\" node=\"node2\" score=\"100\"/>"
+        let changed = Fixture.cib(resources: resources, constraints: constraints, node1History: Self.started("a"))
+        #expect(try Fixture.summary(changed) == ["* Migrate a ( node1 -> node2 ) due to resource definition change"])
+        let unchanged = Self.started("a").replacingOccurrences(of: parameterDigest([:]), with: parameterDigest(["fake": "2"]))
+        #expect(try Fixture.summary(Fixture.cib(resources: resources, constraints: constraints, node1History: unchanged))
+                == ["* Migrate a ( node1 -> node2 )"])
+    }
+
     /// Without quorum under no-quorum-policy=freeze, a restart for a definition change cannot
     /// start again: the stop stays, for its own reason (crm_simulate 2.1.5 for this document).
     /// Before the fix: "Restart a ( node1 ) due to resource definition change".
