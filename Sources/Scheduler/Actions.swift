@@ -141,7 +141,7 @@ extension WorkingSet {
             // makes it runnable again once placed (pe_actions.c only clears the flag there).
             let restartedElsewhere = !staying && resource.runningOn.contains { resource.configChanges[$0.name]?.restart == true }
             start = addAction(resource, "start", next, optional: staying && !restart && !resource.stoppedButActive)
-            if restartedElsewhere && !resource.restartRequired && resource.meta["requires"]?.lowercased() != "nothing" {
+            if restartedElsewhere && !resource.restartRequired && !startRequiresNothing(resource) {
                 // The start Pacemaker made for the restart is the one placed elsewhere: it keeps
                 // the reason ("Migrate rsc ( n1 -> n2 ) due to resource definition change").
                 actions[start].reason = "resource definition change"
@@ -149,7 +149,7 @@ extension WorkingSet {
             if restart {
                 // (Pacemaker gives the start this reason before it has a node; placing the start
                 // of a resource that requires nothing clears its reason again: probe-2.)
-                if change == .restart && !resource.restartRequired && resource.meta["requires"]?.lowercased() != "nothing" {
+                if change == .restart && !resource.restartRequired && !startRequiresNothing(resource) {
                     actions[start].reason = "resource definition change"
                 }
                 for stop in stops where actions[stop].node === next { actions[stop].optional = false }
@@ -158,7 +158,7 @@ extension WorkingSet {
             }
             // requires=nothing: may start without quorum.
             let promotableInstance = resource.cloneParent?.promotable ?? false
-            if !haveQuorum && resource.meta["requires"]?.lowercased() != "nothing" {
+            if !haveQuorum && !startRequiresNothing(resource) {
                 if noQuorumPolicy == "demote" && promotableInstance && resource.isActive {
                     // no-quorum-policy=demote: promotable instances keep running, unpromoted.
                 } else if noQuorumPolicy == "stop" || noQuorumPolicy == "suicide" || noQuorumPolicy == "demote" {

@@ -15,6 +15,20 @@ extension WorkingSet {
         return stonithEnabled
     }
 
+    /// A start that needs neither quorum nor fencing (Pacemaker's unpack_requires and
+    /// rsc_req_nothing): requires=nothing, or by default (no value, or one that is not valid)
+    /// when the resource is no fence device or remote connection, unfencing and fencing are
+    /// off, and no-quorum-policy is ignore. Such a start's reason is cleared once it is placed.
+    func startRequiresNothing(_ resource: SchedulerResource) -> Bool {
+        switch resource.meta["requires"]?.lowercased() {
+        case "nothing": return true
+        case "quorum", "fencing", "unfencing": return false
+        default:
+            if resource.primitive?.resourceClass == "stonith" || resource.isRemoteConnection { return false }
+            return !unfencingEnabled && !stonithEnabled && noQuorumPolicy == "ignore"
+        }
+    }
+
     /// Active on more than one node that counts.
     func isMultiplyActive(_ resource: SchedulerResource) -> Bool {
         if requiresFencing(resource) { return resource.runningOn.count > 1 }

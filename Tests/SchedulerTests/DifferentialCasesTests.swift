@@ -126,6 +126,32 @@ import Testing
                 == ["* Migrate a ( node1 -> node2 )"])
     }
 
+    /// With fencing off and no-quorum-policy=ignore a resource requires nothing by default
+    /// (Pacemaker's unpack_requires), and placing a start that requires nothing clears its
+    /// reason: the restart for a definition change says none, quorum or not (crm_simulate 2.1.5
+    /// for these documents). Before the fix: "due to resource definition change" (seeds 40107,
+    /// 40159, 40183; seeds 1-300: 239 -> 244 identical summaries).
+    @Test func aResourceThatRequiresNothingRestartsWithoutAReason() throws {
+        func resources(requires: String?) -> String {
+            let meta = requires.map { "<meta_attributes id=\"a-m\"><nvpair id=\"a-m1\" name=\"requires\" value=\"\($0)\"/></meta_attributes>" } ?? ""
+            return "<primitive id=\"a\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"><instance_attributes id=\"a-i\">"
+                + "<nvpair id=\"a-i1\" name=\"fake\" value=\"1\"/></instance_attributes>\(meta)</primitive>"
+        }
+        let history = Self.started("a").replacingOccurrences(of: parameterDigest([:]), with: parameterDigest(["fake": "0"]))
+        let cases: [(quorum: Bool, policy: String, requires: String?, expected: String)] = [
+            (false, "ignore", nil, "* Restart a ( node1 )"),
+            (true, "ignore", nil, "* Restart a ( node1 )"),
+            (true, "stop", nil, "* Restart a ( node1 ) due to resource definition change"),
+            (false, "ignore", "quorum", "* Restart a ( node1 ) due to resource definition change"),
+            (true, "stop", "nothing", "* Restart a ( node1 )"),
+            (false, "ignore", "bogus", "* Restart a ( node1 )"),
+        ]
+        for item in cases {
+            let cib = Fixture.cib(quorum: item.quorum, noQuorumPolicy: item.policy, resources: resources(requires: item.requires), node1History: history)
+            #expect(try Fixture.summary(cib) == [item.expected], "\(item)")
+        }
+    }
+
     /// Without quorum under no-quorum-policy=freeze, a restart for a definition change cannot
     /// start again: the stop stays, for its own reason (crm_simulate 2.1.5 for this document).
     /// Before the fix: "Restart a ( node1 ) due to resource definition change".
