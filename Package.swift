@@ -103,7 +103,7 @@ let package = Package(
             linkerSettings: staticSwiftCoreOnly
         ),
         // What both command lines share to reach batond and print its answers (no Foundation).
-        .target(name: "BatonClient", dependencies: ["TicketWire", "TicketElection", "BatonConfig"]),
+        .target(name: "BatonClient", dependencies: ["TicketWire", "TicketElection", "BatonConfig", "LocalSocketClient"]),
         // The whole command line (ArgumentParser): help, JSON, remote admin over TLS, the lab
         // commands (simulators, benchmarks, conformance, fuzzing, demo). `baton` runs it for
         // everything it does not answer itself. Its sources stay in Sources/baton.

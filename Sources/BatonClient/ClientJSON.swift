@@ -126,7 +126,7 @@ public enum ClientJSON {
         })
     }
 
-    public static func status(_ status: DaemonSummary) -> JSONValue {
+    public static func status(_ status: DaemonSummary, device: String? = nil) -> JSONValue {
         var fields: [String: JSONValue] = [
             "name": .string(status.name), "role": .string(status.site ? "site" : "arbitrator"), "tickets": .integer(status.tickets),
             "uptime_seconds": .number(Double(status.uptime.nanoseconds) / 1e9), "running": .bool(true),
@@ -138,6 +138,7 @@ public enum ClientJSON {
             fields["address"] = .string(process.address)
             fields["port"] = .integer(Int(process.port))
         }
+        if let device { fields["quorum_device"] = .string(device) }
         return .object(fields)
     }
 

@@ -1,4 +1,5 @@
 import BatonConfig
+import LocalSocketClient
 import TicketElection
 import TicketWire
 
@@ -51,9 +52,12 @@ public enum ClientText {
 
     /// `baton status` in text: booth's line for stdout and the words for stderr (as booth),
     /// or, from a daemon too old to describe itself, the words for stdout.
-    public static func statusOutput(_ status: DaemonSummary) -> (stdout: String, stderr: String?) {
-        guard let booth = boothStatusLine(status) else { return (self.status(status), nil) }
-        return (booth, self.status(status))
+    /// On an arbitrator, `device` is its quorum device's status (baton-qdevice's text, see
+    /// QuorumDeviceText), shown with the words.
+    public static func statusOutput(_ status: DaemonSummary, device: String? = nil) -> (stdout: String, stderr: String?) {
+        let words = self.status(status) + (device.map { "\n" + $0.trimmingTrailingNewlines() } ?? "")
+        guard let booth = boothStatusLine(status) else { return (words, nil) }
+        return (booth, words)
     }
 
     /// The line booth's `status` prints on stdout (`booth_lockpid=… booth_state=started …`,
@@ -120,5 +124,32 @@ public enum ExpectedAnswer {
     public static func status(_ body: ReplyBody) throws(CLIError) -> DaemonSummary {
         guard case .status(let status) = body else { throw CLIError(code: .failed, message: "unexpected answer") }
         return status
+    }
+}
+
+/// The quorum device beside an arbitrator's batond (baton-qdevice's listener): its status text
+/// for `baton status`, so the admin sees each site's partitions and the votes cast.
+public enum QuorumDeviceText {
+    /// baton-qdevice's arbitrator socket (`baton-qdevice arbitrator --socket`'s default).
+    public static let arbitratorSocket = "/run/baton/qdevice-arbitrator.sock"
+
+    /// Its text, nil when no baton-qdevice listens here, a line saying so when it does not answer.
+    public static func arbitrator(socket: String = arbitratorSocket) -> String? {
+        guard LocalSocketClient.present(socket) else { return nil }
+        do {
+            let answer = try LocalSocketClient.request("status", socket: socket, timeoutSeconds: 5, answerBytesMax: 1 << 20)
+            if answer.hasPrefix("error:") { return "Quorum device arbitrator: \(answer.trimmingTrailingNewlines())" }
+            return answer
+        } catch {
+            return "Quorum device arbitrator: NOT ANSWERING (\(error.description))"
+        }
+    }
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var text = Substring(self)
+        while text.last == "\n" { text = text.dropLast() }
+        return String(text)
     }
 }

@@ -54,10 +54,11 @@ do throws(CLIError) {
         }
     case .status:
         let status = try ExpectedAnswer.status(settings.ask(.status, socketPath: path))
+        let device = status.site ? nil : QuorumDeviceText.arbitrator()
         if line.json {
-            print(ClientJSON.status(status).text)
+            print(ClientJSON.status(status, device: device).text)
         } else {
-            let (out, err) = ClientText.statusOutput(status)
+            let (out, err) = ClientText.statusOutput(status, device: device)
             print(out)
             if let err { writeStandardError(err + "\n") }
         }

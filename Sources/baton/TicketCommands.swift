@@ -158,18 +158,22 @@ struct Status: AsyncParsableCommand {
         abstract: "Is batond running here?",
         discussion: """
             Prints booth's line on stdout (booth_lockpid=… booth_state=started booth_type=site booth_cfg_name='…' \
-            booth_addr_string='…' booth_port=…), the daemon's name, tickets and uptime on stderr. \
+            booth_addr_string='…' booth_port=…), the daemon's name, tickets and uptime on stderr; on an arbitrator \
+            with baton-qdevice, the quorum device's sites, partitions and votes after them. \
             Exit status (booth's): 0 running, 7 not running, 1 bad configuration.
             """)
     @OptionGroup var options: ClientOptions
+    @Option(help: "On an arbitrator: baton-qdevice's status socket, whose sites' partitions and votes are shown.")
+    var qdeviceSocket = QuorumDeviceText.arbitratorSocket
 
     func run() async throws {
         do {
             let status = try ExpectedAnswer.status(await options.ask(.status))
+            let device = status.site ? nil : QuorumDeviceText.arbitrator(socket: qdeviceSocket)
             if options.output == .json {
-                print(ClientJSON.status(status).text)
+                print(ClientJSON.status(status, device: device).text)
             } else {
-                let (out, err) = ClientText.statusOutput(status)
+                let (out, err) = ClientText.statusOutput(status, device: device)
                 print(out)
                 if let err { writeStandardError(err + "\n") }
             }
