@@ -290,7 +290,13 @@ extension WorkingSet {
             if bestScore.isInfinite && abs(factor) >= 1 {
                 weighted = (bestScore.value > 0) == (factor > 0) ? .infinity : .minusInfinity
             } else {
-                weighted = Score(Int(Double(bestScore.value) * factor))
+                // Rounded half away from zero, and a nonzero score never weighs nothing: small
+                // factors would otherwise erase the small scores configurations use (Pacemaker's
+                // add_node_scores_matching_attr).
+                let product = Double(bestScore.value) * factor
+                var value = Int(product < 0 ? product - 0.5 : product + 0.5)
+                if value == 0 && bestScore.value != 0 { value = factor > 0 ? 1 : (factor < 0 ? -1 : 0) }
+                weighted = Score(value)
             }
             work[node.name] = current + weighted
         }

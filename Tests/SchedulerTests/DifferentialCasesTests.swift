@@ -152,6 +152,25 @@ import Testing
         }
     }
 
+    /// A dependent's small preference still counts for the resource it is colocated with: a
+    /// stickiness of 1 times a colocation's factor (100 / INFINITY) weighs 1, not 0 (Pacemaker's
+    /// add_node_scores_matching_attr rounds, and never lets a nonzero score weigh nothing), so
+    /// the resource starts where its dependent runs. crm_simulate 2.1.5 for these documents.
+    /// Before the fix: "Start a ( node1 )" and "Move b ( node2 -> node1 )" (seed 40025; seeds
+    /// 1-300: 244 -> 248 identical summaries, 215 -> 217 graphs).
+    @Test func aDependentsSmallPreferenceCounts() throws {
+        let resources = Fixture.dummy("a") + """
+            <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="b-m">\
+            <nvpair id="b-m1" name="resource-stickiness" value="1"/></meta_attributes></primitive>
+            """
+        let colocated = Fixture.cib(resources: resources, constraints: "<rsc_colocation id=\"c\" rsc=\"b\" with-rsc=\"a\" score=\"100\"/>",
+                                    node2History: Self.started("b"))
+        #expect(try Fixture.summary(colocated) == ["* Start a ( node2 )"])
+        let against = Fixture.cib(resources: resources, constraints: "<rsc_colocation id=\"c\" rsc=\"b\" with-rsc=\"a\" score=\"-100\"/>",
+                                  node2History: Self.started("b"))
+        #expect(try Fixture.summary(against) == ["* Start a ( node1 )"])
+    }
+
     /// Without quorum under no-quorum-policy=freeze, a restart for a definition change cannot
     /// start again: the stop stays, for its own reason (crm_simulate 2.1.5 for this document).
     /// Before the fix: "Restart a ( node1 ) due to resource definition change".
