@@ -703,6 +703,7 @@ extension WorkingSet {
         spread = min(spread, perNode)
         var counts: [String: Int] = [:]
         var assigned = 0
+        let unrunnable = Set(nodes.filter { !$0.canRunResources && !$0.isRemote }.map(\.name))
         func full(_ limit: Int) -> Set<String> { Set(counts.filter { $0.value >= limit }.map(\.key)) }
         // An active instance whose current node it may no longer run on (its score there is
         // missing or negative) sorts after the others, inactive ones included (Pacemaker's
@@ -743,7 +744,7 @@ extension WorkingSet {
             guard let current = instance.primitives.first(where: { !$0.runningOn.isEmpty })?.runningOn.first,
                   current.canRunResources, !instance.primitives.contains(where: { $0.failed }),
                   (counts[current.name] ?? 0) < spread else { continue }
-            let chosen = assignInstance(instance, prefer: current, excluding: full(spread))
+            let chosen = assignInstance(instance, prefer: current, excluding: full(spread), banned: unrunnable.union(full(perNode)))
             if chosen === current {
                 counts[current.name, default: 0] += 1
                 assigned += 1
@@ -758,7 +759,7 @@ extension WorkingSet {
                 stopInstance(instance)
                 continue
             }
-            if let node = assignInstance(instance, prefer: nil, excluding: full(perNode)) {
+            if let node = assignInstance(instance, prefer: nil, excluding: full(perNode), banned: unrunnable.union(full(perNode))) {
                 counts[node.name, default: 0] += 1
                 assigned += 1
             }
@@ -767,7 +768,14 @@ extension WorkingSet {
         if clone.promotable { assignRoles(clone) }
     }
 
-    private func assignInstance(_ instance: SchedulerResource, prefer: SchedulerNode?, excluding: Set<String>) -> SchedulerNode? {
+    private func assignInstance(_ instance: SchedulerResource, prefer: SchedulerNode?, excluding: Set<String>,
+                                banned: Set<String> = []) -> SchedulerNode? {
+        // Pacemaker's can_run_instance bans the instance for good from the nodes that cannot
+        // run resources and from those holding clone-node-max instances already, before it
+        // assigns (a later promotion score on such a node no longer applies).
+        for member in [instance] + instance.children {
+            for name in banned where member.allowed[name] != nil { member.allowed[name] = .minusInfinity }
+        }
         var saved: [ObjectIdentifier: [String: Score]] = [:]
         for member in [instance] + instance.children {
             saved[ObjectIdentifier(member)] = member.allowed
@@ -1075,6 +1083,9 @@ extension WorkingSet {
         var total = Score.zero
         var found = false
         for primitive in instance.primitives {
+            // A score counts only where the instance is allowed (promotion_score_applies'
+            // is_allowed): not on a node it was banned from, e.g. by can_run_instance.
+            guard (primitive.allowed[node.name] ?? .minusInfinity) >= .zero else { continue }
             let recorded = primitive.historyName ?? primitive.id
             let attributes = attributeNode(for: primitive, on: node)?.attributes ?? [:]
             for name in ["master-\(recorded)", "master-\(primitive.baseID)", "promotion-\(recorded)", "promotion-\(primitive.baseID)"] {

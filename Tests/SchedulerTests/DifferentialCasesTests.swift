@@ -171,6 +171,23 @@ import Testing
         #expect(try Fixture.summary(against) == ["* Start a ( node1 )"])
     }
 
+    /// An instance on a node that cannot run resources (here in maintenance, so unmanaged) is
+    /// banned there by can_run_instance before its assignment, so its promotion score there no
+    /// longer applies (-1) and the other instance is promoted. crm_simulate 2.1.5 for these
+    /// documents. Before the fix nobody was promoted: the unmanaged instance won with its 10
+    /// and could not be promoted (seed 40099; fresh 40000-40499: 416 -> 418 summaries).
+    @Test func anInstanceOnAMaintenanceNodeGivesUpItsPromotionScore() throws {
+        let clone = """
+            <clone id="ms"><meta_attributes id="ms-m"><nvpair id="ms-m1" name="promotable" value="true"/></meta_attributes>\
+            <primitive id="s" class="ocf" provider="pacemaker" type="Stateful"/></clone>
+            """
+        let history = Self.started("s").replacingOccurrences(of: "type=\"Dummy\"", with: "type=\"Stateful\"")
+        let cib = Fixture.cib(resources: clone, node1History: history, node2History: history,
+                              node1Attributes: "<nvpair id=\"n1-p\" name=\"master-s\" value=\"5\"/>",
+                              node2Attributes: "<nvpair id=\"n2-p\" name=\"master-s\" value=\"10\"/><nvpair id=\"n2-m\" name=\"maintenance\" value=\"true\"/>")
+        #expect(try Fixture.summary(cib) == ["* Promote s:0 ( Unpromoted -> Promoted node1 )"])
+    }
+
     /// Without quorum under no-quorum-policy=freeze, a restart for a definition change cannot
     /// start again: the stop stays, for its own reason (crm_simulate 2.1.5 for this document).
     /// Before the fix: "Restart a ( node1 ) due to resource definition change".
