@@ -78,8 +78,12 @@ public struct DCController: Sendable {
     /// The current run failed a fence that was given up: its end asks for no new graph.
     private var fenceGivenUp = false
 
-    public init(settings: Settings) {
+    /// `transitionsBefore`: the last transition number this process used in an earlier stint
+    /// as DC (the identity is the same, so the numbers must go on, never repeat).
+    public init(settings: Settings, transitionsBefore: Int = 0) {
+        precondition(transitionsBefore >= 0, "DCController: transitionsBefore \(transitionsBefore) is negative")
         self.settings = settings
+        transitionID = transitionsBefore
     }
 
     /// A graph is due: wanted, and no run in flight.
@@ -138,6 +142,22 @@ public struct DCController: Sendable {
         // (process_graph_event). Only a cancellation's confirmation changes nothing.
         guard result.opStatus != 1 /* cancelled */ else { return [] }
         return invalidate("\(result.resource)_\(result.operation)_\(result.intervalMilliseconds) on node \(result.node): rc \(result.rc), of no action in flight", now: now)
+    }
+
+    /// One of this controller's requests was dropped by every member (NodeCore's
+    /// `requestDropped`: delivered in another view than the one it was stamped with, as when
+    /// the DC broadcast it while a view change was already ordered): it never runs and no
+    /// result will come, so it fails now and the run is aborted (a new graph, made from the
+    /// history as it is, plans it again) instead of waiting for its deadline (its timeout +
+    /// cluster-delay: 80 s for a 20 s start).
+    public mutating func notDelivered(key: String, reason: String, now: Duration) -> [Directive] {
+        guard let actionID = actionID(of: key), var current = run, current.status == .active,
+              let action = current.inFlight.first(where: { $0.id == actionID }) else { return [] }
+        let directives = current.completed(actionID: actionID, succeeded: false, now: now)
+        run = current
+        scheduleWanted = true
+        return [.log("action \(action.operationKey) on \(action.node?.name ?? "?") not delivered (\(reason)): failed, transition \(transitionID) aborted")]
+            + translate(directives, now: now)
     }
 
     /// Nodes left the group: what was in flight on them fails now (no result will come).

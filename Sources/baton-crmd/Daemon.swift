@@ -464,6 +464,8 @@ struct Loop {
     var cibReplies: [UInt64: AdminReply] = [:]
     /// The DC's loop (only while this node is the DC).
     var controller: DCController?
+    /// The last transition number this process used as DC (numbers never repeat in a process).
+    var transitionsRun = 0
     var controllerTickGeneration = 0
     var controllerTickAt: Duration?
     /// The last "waits for history" line logged (logged once per change).
@@ -650,6 +652,9 @@ struct Loop {
     }
 
     mutating func perform(_ directives: [NodeCore.Directive]) async {
+        // What the controller sends while the core's directives are carried out is stamped
+        // with the view the core is in now (a view change's own directives included).
+        if controller != nil, let fingerprint = core.view?.fingerprint { controller?.view = fingerprint }
         for directive in directives {
             switch directive {
             case .broadcast(let message):
@@ -706,6 +711,13 @@ struct Loop {
                 let more = controller.invalidate("membership or resource history changed", now: daemon.now)
                 self.controller = controller
                 await performController(more)
+            case .requestDropped(let key, let reason):
+                log("request \(key) dropped by every member: \(reason)", .warning)
+                fenceReplies.removeValue(forKey: key)?.send("error: the fence request was not delivered (\(reason)): ask again\n")
+                guard var controller else { continue }
+                let more = controller.notDelivered(key: key, reason: reason, now: daemon.now)
+                self.controller = controller
+                await performController(more)
             case .fence(let request):
                 runFence(request)
             case .fenceRecorded(let record):
@@ -737,7 +749,10 @@ struct Loop {
             controller = nil
             return
         }
-        var controller = self.controller ?? DCController(settings: .init(identity: "\(core.local.nodeID.rawValue)-\(core.local.pid)"))
+        // Transition numbers go on from this process's last stint as DC: a late result of an
+        // earlier stint's transition N (same identity) must never match the new run's N.
+        var controller = self.controller ?? DCController(settings: .init(identity: "\(core.local.nodeID.rawValue)-\(core.local.pid)"),
+                                                         transitionsBefore: transitionsRun)
         controller.view = core.view?.fingerprint ?? 0
         controller.fenceExecutors = [core.local.nodeID] + (core.view?.members ?? []).filter {
             core.joinedMembers.contains($0) && $0 != core.local
@@ -762,6 +777,7 @@ struct Loop {
             }
         }
         self.controller = controller
+        transitionsRun = controller.transitionID
         await performController(directives)
         if let deadline = self.controller?.nextDeadline, controllerTickAt != deadline {
             controllerTickAt = deadline

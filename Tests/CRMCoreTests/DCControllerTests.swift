@@ -129,6 +129,45 @@ import Testing
         #expect(controller.run?.status == .stopped && controller.due)
     }
 
+    /// A request every member dropped (NodeCore's `requestDropped`) fails its action at once:
+    /// the run is aborted, what is still in flight is waited for, then a new graph is due, long
+    /// before the action's deadline. A key of no action in flight changes nothing.
+    @Test func aRequestNotDeliveredFailsItsActionAndANewGraphFollowsTheRestOfTheRun() throws {
+        var controller = DCController(settings: .init(identity: "1-100"))
+        let probes = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        for probe in probes { _ = controller.result(Self.result(of: probe), now: .seconds(1)) }
+        let inFlight = try #require(controller.run?.inFlight)
+        #expect(inFlight.count == 3 && inFlight.allSatisfy { $0.operation == .start }, "\(inFlight.map(\.operationKey))")
+        let key = { (id: Int) in "\(id):1:0:1-100" }
+        #expect(controller.notDelivered(key: "999:1:0:1-100", reason: "test", now: .seconds(2)).isEmpty, "no such action")
+        #expect(controller.notDelivered(key: "\(inFlight[0].id):1:0:2-200", reason: "test", now: .seconds(2)).isEmpty, "another DC's")
+        let dropped = controller.notDelivered(key: key(inFlight[0].id), reason: "sent in view 3, delivered in view 4", now: .seconds(2))
+        #expect(dropped.contains { if case .log(let line) = $0 { line.contains("not delivered") && line.contains("aborted") } else { false } }, "\(dropped)")
+        #expect(Self.requests(dropped).isEmpty, "nothing new starts after the abort")
+        #expect(controller.run?.inFlight.count == 2 && controller.scheduleWanted && !controller.due, "the other starts are waited for")
+        for action in inFlight.dropFirst() {
+            let request = ExecuteRequest(view: 0, node: Self.nodes[action.node!.name]!, transitionKey: key(action.id),
+                                         action: ResourceOperation(resource: action.primitive!.id, resourceClass: "ocf", provider: "pacemaker",
+                                                                   type: "Dummy", operation: "start", intervalMilliseconds: 0,
+                                                                   timeoutMilliseconds: 20_000, parameters: [:]), meta: [:])
+            _ = controller.result(Self.result(of: request), now: .seconds(3))
+        }
+        #expect(controller.run?.status == .stopped && controller.due, "a new graph at 3 s, not at the start's deadline (81 s)")
+    }
+
+    /// A DC that stops being DC (a join round) and becomes DC again in the same process goes
+    /// on numbering its transitions: a late result of its earlier stint's transition 1 never
+    /// confirms the new stint's action of the same number (the identity is the same).
+    @Test func transitionNumbersGoOnAcrossStintsAsDC() throws {
+        var first = DCController(settings: .init(identity: "1-100"))
+        let earlier = Self.requests(first.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        var again = DCController(settings: .init(identity: "1-100"), transitionsBefore: first.transitionID)
+        let probes = Self.requests(again.schedule(try Self.cib(), nodes: Self.nodes, now: .seconds(1), wallClockSeconds: 1_700_000_001))
+        #expect(again.transitionID == 2 && probes.allSatisfy { $0.transitionKey.hasSuffix(":2:7:1-100") })
+        _ = again.result(Self.result(of: earlier[0]), now: .seconds(2))
+        #expect(again.run?.inFlight.count == 9 && again.staleResults == 1, "the earlier stint's result confirmed nothing")
+    }
+
     @Test func anActionPastItsDeadlineIsLostAndTheRunAborted() throws {
         var controller = DCController(settings: .init(identity: "1-100"))
         _ = controller.schedule(try Self.cib(resources: 1), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000)
@@ -204,6 +243,36 @@ import Testing
         bed.deliverAll()
         #expect(bed.executes[other] == [request])
         #expect(bed.executes.count == 1)
+    }
+
+    /// The lab's SplitBrain fault under load: the DC broadcast a start while a view change was
+    /// already ordered (its loop had not taken it yet), so the request came after the change,
+    /// stamped with the old view. Every member drops it alike; the DC, which alone sent it,
+    /// learns so (`requestDropped`), or its graph waits for a result nobody will send until the
+    /// action's deadline (80 s for a 20 s start). A fence request the same.
+    @Test func aRequestDeliveredInTheNextViewIsDroppedEverywhereAndItsSenderKnows() throws {
+        var bed = Self.settledBed()
+        let dc = try #require(bed.agreedDC())
+        let others = (1...3).map { Harness.member($0) }.filter { $0 != dc }
+        let (target, leaving) = (others[0], others[1])
+        let old = try #require(bed.core(dc).view?.fingerprint)
+        let start = ExecuteRequest(view: old, node: target.nodeID, transitionKey: "7:2:0:1-100", action: Self.dummy("start"), meta: [:])
+        let fence = FenceRequest(view: old, executor: target.nodeID, target: leaving.description, action: "reboot", key: "8:2:0:1-100",
+                                 timeoutMilliseconds: 60_000)
+        bed.stop(leaving)
+        #expect(bed.core(dc).settled && bed.core(dc).view?.fingerprint != old, "members only left: settled in a new view")
+        bed.inject(MessageWire.encode(.executeRequest(start)), from: dc)
+        bed.inject(MessageWire.encode(.fenceRequest(fence)), from: dc)
+        bed.deliverAll()
+        #expect(bed.executes.isEmpty && bed.fences.isEmpty, "nobody runs a request of another view")
+        #expect(bed.dropped[dc] == ["7:2:0:1-100", "8:2:0:1-100"], "the DC knows both were dropped: \(bed.dropped)")
+        #expect(bed.dropped[target] == nil, "only the sender is told")
+        // Stamped with the view it is delivered in: run, and nothing dropped.
+        var current = start
+        current.view = try #require(bed.core(dc).view?.fingerprint)
+        bed.inject(MessageWire.encode(.executeRequest(current)), from: dc)
+        bed.deliverAll()
+        #expect(bed.executes[target] == [current] && bed.dropped[dc]?.count == 2)
     }
 
     /// At the join of a restarted process (no history), its node's history is replaced by its
