@@ -19,6 +19,7 @@ import TransitionEngine
 /// | no action in flight                    | that found its resource stopped) makes a new graph due     |
 /// | `nodesLeft`                            | their actions in flight fail (no result will come); abort  |
 /// | `tick` at `nextDeadline`               | actions past their deadline are lost: failed; abort        |
+/// | `recheck` at `recheckAt` (Recheck.swift)| a new graph is due (failure-timeout expiry, the interval)   |
 /// | run finished with restartNeeded        | a new graph is due                                          |
 /// | a fence action of the run (stonith)    | `fence` to a node that can run a device for the target (not |
 /// |                                        | the target); its `fenced` result confirms or fails it; after |
@@ -114,8 +115,15 @@ public struct DCController: Sendable {
         fencePlan = FencePlan(cib: cib.configuration.xml)
         stonithTimeoutMilliseconds = Self.milliseconds(graph.attributes.stonithTimeout) ?? 60_000
         fenceGivenUp = false
+        recheckAt = Recheck.delay(cib, now: wallClockSeconds).map { now + $0 }
         do {
-            var started = try TransitionRun(graph: graph, limits: settings.limits)
+            // batch-limit comes with the graph (the scheduler copies the cluster option);
+            // node-action-limit is the controller's own option (Pacemaker's throttle).
+            var limits = settings.limits
+            if let text = cib.configuration.clusterProperty("node-action-limit"), let value = Int(text.trimmed), value > 0 {
+                limits.nodeActionLimit = min(value, 1_000)
+            }
+            var started = try TransitionRun(graph: graph, limits: limits)
             let directives = started.start(now: now)
             run = started
             let count = graph.synapses.count
@@ -124,6 +132,18 @@ public struct DCController: Sendable {
             run = nil
             return [.log("transition \(transitionID) not run: \(error)")]
         }
+    }
+
+    /// When the scheduler must run again with no event (Recheck.swift: a fail count's
+    /// failure-timeout, cluster-recheck-interval), on the shell's clock; set by each graph.
+    public private(set) var recheckAt: Duration?
+
+    /// The recheck timer: at `recheckAt`, a new graph is due (once the run in flight ends).
+    public mutating func recheck(now: Duration) -> [Directive] {
+        guard let at = recheckAt, now >= at else { return [] }
+        recheckAt = nil
+        return [.log("recheck: a failure-timeout expired or cluster-recheck-interval passed: a new graph")]
+            + invalidate("recheck", now: now)
     }
 
     /// A result recorded from the group (any node, any transition).

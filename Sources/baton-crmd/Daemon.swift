@@ -193,6 +193,8 @@ enum Event: Sendable {
     case executorResult(OperationResult)
     /// The DC's transition run asked to be ticked (stale generations are dropped).
     case controllerTick(generation: Int)
+    /// The DC's recheck timer (failure-timeout, cluster-recheck-interval; stale ones dropped).
+    case recheck(generation: Int)
     case attributeTable(reply: AdminReply)
     case attributeApply([AttributeChangeLine], reply: AdminReply)
     /// `resource cleanup|refresh …` (AdminCleanup.swift).
@@ -467,6 +469,9 @@ struct Loop {
     /// The last transition number this process used as DC (numbers never repeat in a process).
     var transitionsRun = 0
     var controllerTickGeneration = 0
+    /// The DC's recheck timer: its generation and the instant it is set for.
+    var recheckGeneration = 0
+    var recheckArmedAt: Duration?
     var controllerTickAt: Duration?
     /// The last "waits for history" line logged (logged once per change).
     var lastWaitLog: String?
@@ -542,6 +547,12 @@ struct Loop {
             case .executorResult(let result):
                 let message = ExecuteResult(result, node: core.local.nodeID, wallClockSeconds: UInt64(max(0, Date().timeIntervalSince1970)))
                 await perform(core.sendResult(message))
+            case .recheck(let generation):
+                guard generation == recheckGeneration, var controller else { break }
+                recheckArmedAt = nil
+                let directives = controller.recheck(now: daemon.now)
+                self.controller = controller
+                await performController(directives)
             case .controllerTick(let generation):
                 guard generation == controllerTickGeneration, var controller else { break }
                 controllerTickAt = nil
@@ -784,6 +795,13 @@ struct Loop {
             controllerTickGeneration += 1
             let generation = controllerTickGeneration
             timers.yield(TimerRequest(duration: max(.zero, deadline - daemon.now), event: .controllerTick(generation: generation)))
+        }
+        if let at = self.controller?.recheckAt, recheckArmedAt != at {
+            recheckArmedAt = at
+            recheckGeneration += 1
+            let seconds = (at - daemon.now).components.seconds
+            log("recheck in \(seconds) s (\(seconds < 60 * 15 ? "a failure-timeout expiry or " : "")cluster-recheck-interval)")
+            timers.yield(TimerRequest(duration: max(.zero, at - daemon.now), event: .recheck(generation: recheckGeneration)))
         }
     }
 

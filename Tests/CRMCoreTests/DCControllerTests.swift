@@ -9,7 +9,7 @@ import Testing
     static let nodes: [String: NodeID] = ["node1": NodeID(1), "node2": NodeID(2), "node3": NodeID(3)]
 
     /// Three nodes online, fencing off, `resources` Dummy primitives with a 10 s monitor.
-    static func cib(resources: Int = 3, status: String = "") throws -> CIB {
+    static func cib(resources: Int = 3, status: String = "", options: String = "") throws -> CIB {
         let primitives = (1...resources).map { index in
             """
             <primitive id="d\(index)" class="ocf" provider="pacemaker" type="Dummy"><operations>
@@ -23,7 +23,7 @@ import Testing
         }.joined()
         return try CIB(parsing: """
             <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1"><configuration><crm_config>
-            <cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+            <cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="false"/>\(options)</cluster_property_set></crm_config>
             <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/><node id="3" uname="node3"/></nodes>
             <resources>\(primitives)</resources><constraints/></configuration><status>\(states)</status></cib>
             """)
@@ -166,6 +166,27 @@ import Testing
         #expect(again.transitionID == 2 && probes.allSatisfy { $0.transitionKey.hasSuffix(":2:7:1-100") })
         _ = again.result(Self.result(of: earlier[0]), now: .seconds(2))
         #expect(again.run?.inFlight.count == 9 && again.staleResults == 1, "the earlier stint's result confirmed nothing")
+    }
+
+    /// The cluster options batch-limit (through the scheduler's graph) and node-action-limit
+    /// bound the actions in flight: cluster-wide, and per node.
+    @Test func batchLimitAndNodeActionLimitFromTheClusterOptionsBoundTheActionsInFlight() throws {
+        var roomy = DCController(settings: .init(identity: "1-100"))
+        #expect(Self.requests(roomy.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000)).count == 9)
+        var batch = DCController(settings: .init(identity: "1-100"))
+        let two = Self.requests(batch.schedule(try Self.cib(options: #"<nvpair id="o-b" name="batch-limit" value="2"/>"#),
+                                               nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        #expect(two.count == 2 && batch.run?.inFlight.count == 2, "batch-limit 2: \(two.map(\.transitionKey))")
+        let next = Self.requests(batch.result(Self.result(of: two[0]), now: .seconds(1)))
+        #expect(next.count == 1 && batch.run?.inFlight.count == 2, "one done, one more goes out")
+        var perNode = DCController(settings: .init(identity: "1-100"))
+        let one = Self.requests(perNode.schedule(try Self.cib(options: #"<nvpair id="o-n" name="node-action-limit" value="1"/>"#),
+                                                 nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        #expect(one.count == 3 && Set(one.map(\.node)).count == 3, "node-action-limit 1: one probe per node, \(one.map(\.transitionKey))")
+        var bad = DCController(settings: .init(identity: "1-100"))
+        #expect(Self.requests(bad.schedule(try Self.cib(options: #"<nvpair id="o-n" name="node-action-limit" value="x"/>"#),
+                                           nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000)).count == 9,
+                "an unreadable node-action-limit keeps the DC's own")
     }
 
     @Test func anActionPastItsDeadlineIsLostAndTheRunAborted() throws {
