@@ -319,6 +319,11 @@ public struct NodeCore: Sendable {
 
     public var local: Member { settings.local }
     public var isDC: Bool { settled && dc == settings.local }
+    /// This node was DC and stays in the view while a join round runs (a node joined): it
+    /// keeps its transition run (what is in flight is waited for, as Pacemaker's DC keeps its
+    /// graph through a join) and schedules again only if the round keeps it DC. False once a
+    /// round chose another DC.
+    public var keepsTransitionRun: Bool { dc == settings.local && (view?.contains(settings.local) ?? false) }
     public var noQuorumPolicy: String { clusterOptions[AttributeName.noQuorumPolicy] ?? "stop" }
     public var pendingWrites: Int { pendingAttributes.count + pendingCIBWrites.count + pendingTickets.count }
     /// Requests this node sent and still waits to see ordered, by request id.

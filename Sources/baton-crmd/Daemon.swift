@@ -509,7 +509,14 @@ struct Loop {
                 // (The gate opens in the same step the core takes the new quorum state.)
                 if case .quorum = input { quorumGate.quorumState() }
                 let before = Set(core.view?.nodeIDs ?? [])
+                let wasSettled = core.settled
                 await perform(core.handle(input))
+                if wasSettled, !core.settled, core.keepsTransitionRun, var controller {
+                    // A join round: nothing more starts (requests would be dropped in it).
+                    let directives = controller.invalidate("a join round (a node joined)", now: daemon.now)
+                    self.controller = controller
+                    await performController(directives)
+                }
                 let gone = before.subtracting(core.view?.nodeIDs ?? [])
                 if !gone.isEmpty, var controller {
                     let directives = controller.nodesLeft(Set(gone.map(core.nodeName)), now: daemon.now)
@@ -756,6 +763,11 @@ struct Loop {
     /// member's resource history is in; its tick timer at the run's next deadline.
     mutating func driveController() async {
         guard core.isDC else {
+            if core.keepsTransitionRun, controller != nil {
+                // A join round under way: the run's actions in flight are waited for (their
+                // results are recorded as always); no new graph until the round ends.
+                return
+            }
             if controller != nil { log("no longer DC: the transition run is dropped") }
             controller = nil
             return
