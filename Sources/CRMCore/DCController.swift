@@ -148,6 +148,8 @@ public struct DCController: Sendable {
 
     /// A result recorded from the group (any node, any transition).
     public mutating func result(_ result: ExecuteResult, now: Duration) -> [Directive] {
+        // record-pending: the node took the action; its result is still to come.
+        guard result.opStatus != -1 /* pending */ else { return [] }
         if let actionID = actionID(of: result.transitionKey), var current = run, current.status == .active,
            current.inFlight.contains(where: { $0.id == actionID && $0.node.flatMap { nodeIDs[$0.name] } == result.node })
         {

@@ -858,7 +858,16 @@ struct Loop {
                 timeout: .milliseconds(Int64(max(1, request.timeoutMilliseconds))),
                 startDelay: .milliseconds(Int64(request.meta["start_delay"] ?? "") ?? 0), meta: meta,
                 featureSet: executor.settings.featureSet, transitionKey: request.transitionKey)
-            do { try executor.request(operation) } catch { failure = error.description }
+            do {
+                try executor.request(operation)
+                // record-pending: every member records it as in flight until its result comes
+                // (before it: the executor's result is handled after this event).
+                if let pending = NodeCore.pendingResult(of: request, node: core.local.nodeID, wallClockSeconds: wall) {
+                    await perform(core.sendResult(pending))
+                }
+            } catch {
+                failure = error.description
+            }
         } else {
             failure = "class '\(request.resourceClass)' is not one the executor runs"
         }

@@ -168,6 +168,38 @@ import Testing
         #expect(again.run?.inFlight.count == 9 && again.staleResults == 1, "the earlier stint's result confirmed nothing")
     }
 
+    /// record-pending: a pending result (the node took the action) neither confirms the action
+    /// nor aborts the run; and a graph made from a CIB where d1's start is pending on node1 (an
+    /// old DC's action in flight) starts d1 nowhere else.
+    @Test func aPendingResultWaitsAndAPendingStartIsNotPlannedAgainElsewhere() throws {
+        var controller = DCController(settings: .init(identity: "1-100"))
+        let probes = Self.requests(controller.schedule(try Self.cib(resources: 1), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        var starts: [ExecuteRequest] = []
+        for probe in probes { starts += Self.requests(controller.result(Self.result(of: probe), now: .seconds(1))) }
+        let start = try #require(starts.first { $0.operation == "start" })
+        let pending = try #require(NodeCore.pendingResult(of: start, node: start.node, wallClockSeconds: 1_700_000_001))
+        #expect(pending.opStatus == -1 && pending.rc == 193)
+        #expect(controller.result(pending, now: .seconds(2)).isEmpty)
+        #expect(controller.run?.inFlight.map(\.id) == [try #require(controller.actionID(of: start.transitionKey))] && controller.staleResults == 0)
+        #expect(!Self.requests(controller.result(Self.result(of: start), now: .seconds(3))).isEmpty, "the result confirms it: its monitor")
+        #expect(NodeCore.pendingResult(of: probes[0], node: probes[0].node, wallClockSeconds: 0) == nil, "probes are not recorded pending")
+
+        let history = """
+            <lrm id="1"><lrm_resources><lrm_resource id="d1" class="ocf" provider="pacemaker" type="Dummy">\
+            <lrm_rsc_op id="d1_last_0" operation_key="d1_start_0" operation="start" transition-key="2:1:0:9-900" \
+            transition-magic="-1:193;2:1:0:9-900" on_node="node1" call-id="0" rc-code="193" op-status="-1" interval="0" \
+            last-rc-change="1700000000" last-run="1700000000" exec-time="0" queue-time="0"/></lrm_resource></lrm_resources></lrm>
+            """
+        var next = DCController(settings: .init(identity: "2-200"))
+        _ = next.schedule(try Self.cib(resources: 1, status: history), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_001)
+        let planned = try #require(next.run?.graph.synapses.map(\.action))
+        #expect(!planned.contains { $0.operation == .start || $0.operation == .stop }, "\(planned.map(\.operationKey))")
+        // Without the pending entry the same CIB starts d1 (the check above can fail).
+        var fresh = DCController(settings: .init(identity: "2-200"))
+        _ = fresh.schedule(try Self.cib(resources: 1), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_001)
+        #expect(fresh.run?.graph.synapses.contains { $0.action.operation == .start } == true)
+    }
+
     /// The cluster options batch-limit (through the scheduler's graph) and node-action-limit
     /// bound the actions in flight: cluster-wide, and per node.
     @Test func batchLimitAndNodeActionLimitFromTheClusterOptionsBoundTheActionsInFlight() throws {
@@ -294,6 +326,26 @@ import Testing
         bed.inject(MessageWire.encode(.executeRequest(current)), from: dc)
         bed.deliverAll()
         #expect(bed.executes[target] == [current] && bed.dropped[dc]?.count == 2)
+    }
+
+    /// record-pending: a pending result is every member's d1_last_0 (op-status -1, rc 193), no
+    /// failure and no fail count; the result replaces it.
+    @Test func aPendingResultIsRecordedAsInFlightAndItsResultReplacesIt() throws {
+        var bed = Self.settledBed()
+        let members = (1...3).map { Harness.member($0) }
+        var pending = Self.result(node: 2, operation: "start", rc: 193)
+        pending.opStatus = -1
+        bed.inject(MessageWire.encode(.executeResult(pending)), from: members[1])
+        bed.deliverAll()
+        let texts = try members.map { try Self.status(bed, $0) }
+        #expect(Set(texts).count == 1)
+        #expect(texts[0].contains("<lrm_rsc_op id=\"d1_last_0\" operation=\"start\"") && texts[0].contains("op-status=\"-1\"")
+                && texts[0].contains("rc-code=\"193\"") && !texts[0].contains("d1_last_failure_0"), "\(texts[0])")
+        #expect(members.allSatisfy { bed.core($0).attributes[NodeID(2)]?.keys.contains { $0.hasPrefix("fail-count-") } != true })
+        bed.inject(MessageWire.encode(.executeResult(Self.result(node: 2, operation: "start", rc: 0))), from: members[1])
+        bed.deliverAll()
+        let after = try Self.status(bed, members[0])
+        #expect(after.contains("rc-code=\"0\"") && !after.contains("op-status=\"-1\""), "\(after)")
     }
 
     /// At the join of a restarted process (no history), its node's history is replaced by its
