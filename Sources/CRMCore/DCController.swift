@@ -19,6 +19,7 @@ import TransitionEngine
 /// | no action in flight                    | that found its resource stopped) makes a new graph due     |
 /// | `nodesLeft`                            | their actions in flight fail (no result will come); abort  |
 /// | `tick` at `nextDeadline`               | actions past their deadline are lost: failed; abort        |
+/// | `recheck` at `recheckAt` (Recheck.swift)| a new graph is due (failure-timeout expiry, the interval)   |
 /// | run finished with restartNeeded        | a new graph is due                                          |
 /// | a fence action of the run (stonith)    | `fence` to a node that can run a device for the target (not |
 /// |                                        | the target); its `fenced` result confirms or fails it; after |
@@ -78,8 +79,12 @@ public struct DCController: Sendable {
     /// The current run failed a fence that was given up: its end asks for no new graph.
     private var fenceGivenUp = false
 
-    public init(settings: Settings) {
+    /// `transitionsBefore`: the last transition number this process used in an earlier stint
+    /// as DC (the identity is the same, so the numbers must go on, never repeat).
+    public init(settings: Settings, transitionsBefore: Int = 0) {
+        precondition(transitionsBefore >= 0, "DCController: transitionsBefore \(transitionsBefore) is negative")
         self.settings = settings
+        transitionID = transitionsBefore
     }
 
     /// A graph is due: wanted, and no run in flight.
@@ -110,8 +115,15 @@ public struct DCController: Sendable {
         fencePlan = FencePlan(cib: cib.configuration.xml)
         stonithTimeoutMilliseconds = Self.milliseconds(graph.attributes.stonithTimeout) ?? 60_000
         fenceGivenUp = false
+        recheckAt = Recheck.delay(cib, now: wallClockSeconds).map { now + $0 }
         do {
-            var started = try TransitionRun(graph: graph, limits: settings.limits)
+            // batch-limit comes with the graph (the scheduler copies the cluster option);
+            // node-action-limit is the controller's own option (Pacemaker's throttle).
+            var limits = settings.limits
+            if let text = cib.configuration.clusterProperty("node-action-limit"), let value = Int(text.trimmed), value > 0 {
+                limits.nodeActionLimit = min(value, 1_000)
+            }
+            var started = try TransitionRun(graph: graph, limits: limits)
             let directives = started.start(now: now)
             run = started
             let count = graph.synapses.count
@@ -122,8 +134,22 @@ public struct DCController: Sendable {
         }
     }
 
+    /// When the scheduler must run again with no event (Recheck.swift: a fail count's
+    /// failure-timeout, cluster-recheck-interval), on the shell's clock; set by each graph.
+    public private(set) var recheckAt: Duration?
+
+    /// The recheck timer: at `recheckAt`, a new graph is due (once the run in flight ends).
+    public mutating func recheck(now: Duration) -> [Directive] {
+        guard let at = recheckAt, now >= at else { return [] }
+        recheckAt = nil
+        return [.log("recheck: a failure-timeout expired or cluster-recheck-interval passed: a new graph")]
+            + invalidate("recheck", now: now)
+    }
+
     /// A result recorded from the group (any node, any transition).
     public mutating func result(_ result: ExecuteResult, now: Duration) -> [Directive] {
+        // record-pending: the node took the action; its result is still to come.
+        guard result.opStatus != -1 /* pending */ else { return [] }
         if let actionID = actionID(of: result.transitionKey), var current = run, current.status == .active,
            current.inFlight.contains(where: { $0.id == actionID && $0.node.flatMap { nodeIDs[$0.name] } == result.node })
         {
@@ -138,6 +164,22 @@ public struct DCController: Sendable {
         // (process_graph_event). Only a cancellation's confirmation changes nothing.
         guard result.opStatus != 1 /* cancelled */ else { return [] }
         return invalidate("\(result.resource)_\(result.operation)_\(result.intervalMilliseconds) on node \(result.node): rc \(result.rc), of no action in flight", now: now)
+    }
+
+    /// One of this controller's requests was dropped by every member (NodeCore's
+    /// `requestDropped`: delivered in another view than the one it was stamped with, as when
+    /// the DC broadcast it while a view change was already ordered): it never runs and no
+    /// result will come, so it fails now and the run is aborted (a new graph, made from the
+    /// history as it is, plans it again) instead of waiting for its deadline (its timeout +
+    /// cluster-delay: 80 s for a 20 s start).
+    public mutating func notDelivered(key: String, reason: String, now: Duration) -> [Directive] {
+        guard let actionID = actionID(of: key), var current = run, current.status == .active,
+              let action = current.inFlight.first(where: { $0.id == actionID }) else { return [] }
+        let directives = current.completed(actionID: actionID, succeeded: false, now: now)
+        run = current
+        scheduleWanted = true
+        return [.log("action \(action.operationKey) on \(action.node?.name ?? "?") not delivered (\(reason)): failed, transition \(transitionID) aborted")]
+            + translate(directives, now: now)
     }
 
     /// Nodes left the group: what was in flight on them fails now (no result will come).

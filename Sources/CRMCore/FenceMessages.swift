@@ -180,7 +180,10 @@ extension NodeCore {
 
     /// A fence request delivered: this node runs it when it is the executor named.
     mutating func receivedFenceRequest(_ request: FenceRequest, from sender: Member) -> [Directive] {
-        guard let view, settled, request.view == view.fingerprint else { return ignored() }
+        guard let view else { return ignored() }
+        guard settled, request.view == view.fingerprint else {
+            return ignored() + notDelivered(request.key, sentBy: sender, stamped: request.view, view: view)
+        }
         return request.executor == local.nodeID ? [.fence(request)] : []
     }
 

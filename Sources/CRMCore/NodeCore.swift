@@ -142,6 +142,10 @@ public struct NodeCore: Sendable {
         /// A node's history was taken at a join round, or the view changed: the inputs of the
         /// scheduler changed.
         case resourcesChanged
+        /// This node's own execute or fence request (`key`: its transition key) was delivered
+        /// where every member drops it (a view other than the one it was stamped with, or a
+        /// join round): nobody runs it, no result will come. For the DC's graph.
+        case requestDropped(key: String, reason: String)
         /// This node is to run a fence action (FenceMessages.swift).
         case fence(FenceRequest)
         /// A fence result recorded here (every member alike): for the DC's graph and admins.
@@ -315,6 +319,11 @@ public struct NodeCore: Sendable {
 
     public var local: Member { settings.local }
     public var isDC: Bool { settled && dc == settings.local }
+    /// This node was DC and stays in the view while a join round runs (a node joined): it
+    /// keeps its transition run (what is in flight is waited for, as Pacemaker's DC keeps its
+    /// graph through a join) and schedules again only if the round keeps it DC. False once a
+    /// round chose another DC.
+    public var keepsTransitionRun: Bool { dc == settings.local && (view?.contains(settings.local) ?? false) }
     public var noQuorumPolicy: String { clusterOptions[AttributeName.noQuorumPolicy] ?? "stop" }
     public var pendingWrites: Int { pendingAttributes.count + pendingCIBWrites.count + pendingTickets.count }
     /// Requests this node sent and still waits to see ordered, by request id.
@@ -671,7 +680,9 @@ public struct NodeCore: Sendable {
             guard settled, sync.view == view.fingerprint else { return ignored() }
             return receivedSync(sync, from: sender, view: view)
         case .executeRequest(let request):
-            guard settled, sender == dc, request.view == view.fingerprint else { return ignored() }
+            guard settled, sender == dc, request.view == view.fingerprint else {
+                return ignored() + notDelivered(request.transitionKey, sentBy: sender, stamped: request.view, view: view)
+            }
             return request.node == local.nodeID ? [.execute(request)] : []
         case .executeResult(let result):
             guard result.node == sender.nodeID else { return ignored() }
@@ -932,6 +943,18 @@ public struct NodeCore: Sendable {
         }
         unconfirmed = []
         return directives
+    }
+
+    /// A request of this node's own that every member drops alike (CPG delivers it to all of
+    /// them in the same view, at the same point of their state): the sender learns it here.
+    /// A DC broadcasting while a view change is already on its way (its loop has not taken it
+    /// yet) sees its request ordered after the change, stamped with the old view.
+    func notDelivered(_ key: String, sentBy sender: Member, stamped: UInt64, view: View) -> [Directive] {
+        guard sender == local else { return [] }
+        let reason = !settled ? "delivered during a join round"
+            : stamped != view.fingerprint ? "sent in view \(stamped), delivered in view \(view.fingerprint)"
+            : "sent while not the DC"
+        return [.requestDropped(key: key, reason: reason)]
     }
 
     mutating func ignored() -> [Directive] {

@@ -15,6 +15,12 @@ import Executor
 /// |                   | join round      | every member's came and the joins are acknowledged, the   |
 /// |                   |                 | DC may schedule                                           |
 ///
+/// record-pending (Pacemaker's default since 2.1.0): a node that takes a start, stop, promote,
+/// demote or migration from the DC first broadcasts it as pending (op-status -1, rc 193), which
+/// every member records as the resource's last op; its result replaces it. So a new DC's
+/// scheduler sees what the old DC had in flight (a pending start counts as started there) and
+/// does not plan it again elsewhere; the DC's graph ignores pending results.
+///
 /// Fail counts as Pacemaker's controller writes them (controld_te_events.c, update_failcount):
 /// a failed start or stop sets INFINITY (failed-start-offset, failed-stop-offset), any other
 /// failure adds 1; a probe that finds the resource stopped or running is no failure.
@@ -79,7 +85,8 @@ extension NodeCore {
     }
 
     private mutating func countFailure(_ result: ExecuteResult) {
-        guard !result.succeeded, result.opStatus != ExecutionStatus.cancelled.rawValue, result.operation != "cancel" else { return }
+        guard !result.succeeded, result.opStatus != ExecutionStatus.cancelled.rawValue, result.opStatus != ExecutionStatus.pending.rawValue,
+              result.operation != "cancel" else { return }
         let probe = result.operation == "monitor" && result.intervalMilliseconds == 0
         if probe && result.opStatus == ExecutionStatus.done.rawValue
             && (result.rc == OCFReturnCode.ok.rawValue || result.rc == OCFReturnCode.notRunning.rawValue) { return }
@@ -98,6 +105,19 @@ extension NodeCore {
         store[countName] = value
         store[lastName] = String(result.wallClockSeconds)
         attributes[result.node] = store
+    }
+
+    /// The operations a node records as pending when it takes them (record-pending): one-shot
+    /// actions that change where or how a resource runs (not probes, monitors or notifies).
+    public static let recordedPending: Set<String> = ["start", "stop", "promote", "demote", "migrate_to", "migrate_from"]
+
+    /// The pending result of `request` (op-status -1, rc 193), for `sendResult`.
+    public static func pendingResult(of request: ExecuteRequest, node: NodeID, wallClockSeconds: UInt64) -> ExecuteResult? {
+        guard request.intervalMilliseconds == 0, recordedPending.contains(request.operation) else { return nil }
+        return ExecuteResult(node: node, transitionKey: request.transitionKey, action: request.action,
+                             targetRC: Int(request.meta["op_target_rc"] ?? "") ?? 0, rc: OCFReturnCode.unknown.rawValue,
+                             opStatus: ExecutionStatus.pending.rawValue, exitReason: "", callID: 0, execMilliseconds: 0,
+                             queueMilliseconds: 0, wallClockSeconds: wallClockSeconds)
     }
 
     /// This node's own history, as it recorded it, for the round's report.

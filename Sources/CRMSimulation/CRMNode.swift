@@ -254,7 +254,7 @@ public struct CRMNode: SimulatedNode {
                 context.trace("\(member) CIB at \(version)")
             case .garbage(let sender, let reason):
                 context.trace("\(member) dropped garbage from \(sender): \(reason.prefix(80))")
-            case .execute, .resourceResult, .resourcesChanged, .fence, .fenceRecorded, .ticketsApplied:
+            case .execute, .resourceResult, .resourcesChanged, .requestDropped, .fence, .fenceRecorded, .ticketsApplied:
                 break  // no executor (nor tickets) in this simulation
             }
         }

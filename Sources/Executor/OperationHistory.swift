@@ -5,7 +5,9 @@ import Scheduler
 /// `pcmk__create_history_xml`), so that the scheduler reads them as it reads Pacemaker's:
 ///
 /// - a one-shot op replaces the resource's `RSC_last_0` entry; a failed one (rc other than the
-///   expected, or op-status other than done) also replaces `RSC_last_failure_0`;
+///   expected, or op-status other than done or pending) also replaces `RSC_last_failure_0`; a
+///   pending one (op-status -1, rc 193: record-pending, the op in flight) is what the scheduler
+///   reads as "in progress" until the result replaces it;
 /// - a recurring op's result replaces `RSC_ACTION_INTERVALMS`; its cancel removes that entry; a
 ///   failed one replaces `RSC_last_failure_0` only (the recurring entry keeps its last good result);
 /// - attributes: operation_key, operation, crm-debug-origin, crm_feature_set, transition-key and
@@ -68,7 +70,9 @@ public enum OperationHistory {
             let previous = history.operations.first { $0.id == lastID }
             history.operations.removeAll { $0.id == lastID }
             history.operations.append(try entry(result, id: lastID, node: node, wallClockSeconds: wallClockSeconds, previous: previous))
-            let failed = result.verdict.status != .done || result.verdict.rc.rawValue != result.targetRC
+            // A pending op (record-pending: the controller's "in flight" entry) is no failure.
+            let failed = result.verdict.status != .pending
+                && (result.verdict.status != .done || result.verdict.rc.rawValue != result.targetRC)
             if failed {
                 let failureID = "\(resource.id)_last_failure_0"
                 history.operations.removeAll { $0.id == failureID }

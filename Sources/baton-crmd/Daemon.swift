@@ -193,6 +193,8 @@ enum Event: Sendable {
     case executorResult(OperationResult)
     /// The DC's transition run asked to be ticked (stale generations are dropped).
     case controllerTick(generation: Int)
+    /// The DC's recheck timer (failure-timeout, cluster-recheck-interval; stale ones dropped).
+    case recheck(generation: Int)
     case attributeTable(reply: AdminReply)
     case attributeApply([AttributeChangeLine], reply: AdminReply)
     /// `resource cleanup|refresh …` (AdminCleanup.swift).
@@ -464,7 +466,12 @@ struct Loop {
     var cibReplies: [UInt64: AdminReply] = [:]
     /// The DC's loop (only while this node is the DC).
     var controller: DCController?
+    /// The last transition number this process used as DC (numbers never repeat in a process).
+    var transitionsRun = 0
     var controllerTickGeneration = 0
+    /// The DC's recheck timer: its generation and the instant it is set for.
+    var recheckGeneration = 0
+    var recheckArmedAt: Duration?
     var controllerTickAt: Duration?
     /// The last "waits for history" line logged (logged once per change).
     var lastWaitLog: String?
@@ -502,7 +509,14 @@ struct Loop {
                 // (The gate opens in the same step the core takes the new quorum state.)
                 if case .quorum = input { quorumGate.quorumState() }
                 let before = Set(core.view?.nodeIDs ?? [])
+                let wasSettled = core.settled
                 await perform(core.handle(input))
+                if wasSettled, !core.settled, core.keepsTransitionRun, var controller {
+                    // A join round: nothing more starts (requests would be dropped in it).
+                    let directives = controller.invalidate("a join round (a node joined)", now: daemon.now)
+                    self.controller = controller
+                    await performController(directives)
+                }
                 let gone = before.subtracting(core.view?.nodeIDs ?? [])
                 if !gone.isEmpty, var controller {
                     let directives = controller.nodesLeft(Set(gone.map(core.nodeName)), now: daemon.now)
@@ -540,6 +554,12 @@ struct Loop {
             case .executorResult(let result):
                 let message = ExecuteResult(result, node: core.local.nodeID, wallClockSeconds: UInt64(max(0, Date().timeIntervalSince1970)))
                 await perform(core.sendResult(message))
+            case .recheck(let generation):
+                guard generation == recheckGeneration, var controller else { break }
+                recheckArmedAt = nil
+                let directives = controller.recheck(now: daemon.now)
+                self.controller = controller
+                await performController(directives)
             case .controllerTick(let generation):
                 guard generation == controllerTickGeneration, var controller else { break }
                 controllerTickAt = nil
@@ -650,6 +670,9 @@ struct Loop {
     }
 
     mutating func perform(_ directives: [NodeCore.Directive]) async {
+        // What the controller sends while the core's directives are carried out is stamped
+        // with the view the core is in now (a view change's own directives included).
+        if controller != nil, let fingerprint = core.view?.fingerprint { controller?.view = fingerprint }
         for directive in directives {
             switch directive {
             case .broadcast(let message):
@@ -706,6 +729,13 @@ struct Loop {
                 let more = controller.invalidate("membership or resource history changed", now: daemon.now)
                 self.controller = controller
                 await performController(more)
+            case .requestDropped(let key, let reason):
+                log("request \(key) dropped by every member: \(reason)", .warning)
+                fenceReplies.removeValue(forKey: key)?.send("error: the fence request was not delivered (\(reason)): ask again\n")
+                guard var controller else { continue }
+                let more = controller.notDelivered(key: key, reason: reason, now: daemon.now)
+                self.controller = controller
+                await performController(more)
             case .fence(let request):
                 runFence(request)
             case .fenceRecorded(let record):
@@ -733,11 +763,19 @@ struct Loop {
     /// member's resource history is in; its tick timer at the run's next deadline.
     mutating func driveController() async {
         guard core.isDC else {
+            if core.keepsTransitionRun, controller != nil {
+                // A join round under way: the run's actions in flight are waited for (their
+                // results are recorded as always); no new graph until the round ends.
+                return
+            }
             if controller != nil { log("no longer DC: the transition run is dropped") }
             controller = nil
             return
         }
-        var controller = self.controller ?? DCController(settings: .init(identity: "\(core.local.nodeID.rawValue)-\(core.local.pid)"))
+        // Transition numbers go on from this process's last stint as DC: a late result of an
+        // earlier stint's transition N (same identity) must never match the new run's N.
+        var controller = self.controller ?? DCController(settings: .init(identity: "\(core.local.nodeID.rawValue)-\(core.local.pid)"),
+                                                         transitionsBefore: transitionsRun)
         controller.view = core.view?.fingerprint ?? 0
         controller.fenceExecutors = [core.local.nodeID] + (core.view?.members ?? []).filter {
             core.joinedMembers.contains($0) && $0 != core.local
@@ -762,12 +800,20 @@ struct Loop {
             }
         }
         self.controller = controller
+        transitionsRun = controller.transitionID
         await performController(directives)
         if let deadline = self.controller?.nextDeadline, controllerTickAt != deadline {
             controllerTickAt = deadline
             controllerTickGeneration += 1
             let generation = controllerTickGeneration
             timers.yield(TimerRequest(duration: max(.zero, deadline - daemon.now), event: .controllerTick(generation: generation)))
+        }
+        if let at = self.controller?.recheckAt, recheckArmedAt != at {
+            recheckArmedAt = at
+            recheckGeneration += 1
+            let seconds = (at - daemon.now).components.seconds
+            log("recheck in \(seconds) s (\(seconds < 60 * 15 ? "a failure-timeout expiry or " : "")cluster-recheck-interval)")
+            timers.yield(TimerRequest(duration: max(.zero, at - daemon.now), event: .recheck(generation: recheckGeneration)))
         }
     }
 
@@ -812,7 +858,16 @@ struct Loop {
                 timeout: .milliseconds(Int64(max(1, request.timeoutMilliseconds))),
                 startDelay: .milliseconds(Int64(request.meta["start_delay"] ?? "") ?? 0), meta: meta,
                 featureSet: executor.settings.featureSet, transitionKey: request.transitionKey)
-            do { try executor.request(operation) } catch { failure = error.description }
+            do {
+                try executor.request(operation)
+                // record-pending: every member records it as in flight until its result comes
+                // (before it: the executor's result is handled after this event).
+                if let pending = NodeCore.pendingResult(of: request, node: core.local.nodeID, wallClockSeconds: wall) {
+                    await perform(core.sendResult(pending))
+                }
+            } catch {
+                failure = error.description
+            }
         } else {
             failure = "class '\(request.resourceClass)' is not one the executor runs"
         }

@@ -9,7 +9,7 @@ import Testing
     static let nodes: [String: NodeID] = ["node1": NodeID(1), "node2": NodeID(2), "node3": NodeID(3)]
 
     /// Three nodes online, fencing off, `resources` Dummy primitives with a 10 s monitor.
-    static func cib(resources: Int = 3, status: String = "") throws -> CIB {
+    static func cib(resources: Int = 3, status: String = "", options: String = "") throws -> CIB {
         let primitives = (1...resources).map { index in
             """
             <primitive id="d\(index)" class="ocf" provider="pacemaker" type="Dummy"><operations>
@@ -23,7 +23,7 @@ import Testing
         }.joined()
         return try CIB(parsing: """
             <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" dc-uuid="1"><configuration><crm_config>
-            <cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+            <cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="false"/>\(options)</cluster_property_set></crm_config>
             <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/><node id="3" uname="node3"/></nodes>
             <resources>\(primitives)</resources><constraints/></configuration><status>\(states)</status></cib>
             """)
@@ -129,6 +129,98 @@ import Testing
         #expect(controller.run?.status == .stopped && controller.due)
     }
 
+    /// A request every member dropped (NodeCore's `requestDropped`) fails its action at once:
+    /// the run is aborted, what is still in flight is waited for, then a new graph is due, long
+    /// before the action's deadline. A key of no action in flight changes nothing.
+    @Test func aRequestNotDeliveredFailsItsActionAndANewGraphFollowsTheRestOfTheRun() throws {
+        var controller = DCController(settings: .init(identity: "1-100"))
+        let probes = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        for probe in probes { _ = controller.result(Self.result(of: probe), now: .seconds(1)) }
+        let inFlight = try #require(controller.run?.inFlight)
+        #expect(inFlight.count == 3 && inFlight.allSatisfy { $0.operation == .start }, "\(inFlight.map(\.operationKey))")
+        let key = { (id: Int) in "\(id):1:0:1-100" }
+        #expect(controller.notDelivered(key: "999:1:0:1-100", reason: "test", now: .seconds(2)).isEmpty, "no such action")
+        #expect(controller.notDelivered(key: "\(inFlight[0].id):1:0:2-200", reason: "test", now: .seconds(2)).isEmpty, "another DC's")
+        let dropped = controller.notDelivered(key: key(inFlight[0].id), reason: "sent in view 3, delivered in view 4", now: .seconds(2))
+        #expect(dropped.contains { if case .log(let line) = $0 { line.contains("not delivered") && line.contains("aborted") } else { false } }, "\(dropped)")
+        #expect(Self.requests(dropped).isEmpty, "nothing new starts after the abort")
+        #expect(controller.run?.inFlight.count == 2 && controller.scheduleWanted && !controller.due, "the other starts are waited for")
+        for action in inFlight.dropFirst() {
+            let request = ExecuteRequest(view: 0, node: Self.nodes[action.node!.name]!, transitionKey: key(action.id),
+                                         action: ResourceOperation(resource: action.primitive!.id, resourceClass: "ocf", provider: "pacemaker",
+                                                                   type: "Dummy", operation: "start", intervalMilliseconds: 0,
+                                                                   timeoutMilliseconds: 20_000, parameters: [:]), meta: [:])
+            _ = controller.result(Self.result(of: request), now: .seconds(3))
+        }
+        #expect(controller.run?.status == .stopped && controller.due, "a new graph at 3 s, not at the start's deadline (81 s)")
+    }
+
+    /// A DC that stops being DC (a join round) and becomes DC again in the same process goes
+    /// on numbering its transitions: a late result of its earlier stint's transition 1 never
+    /// confirms the new stint's action of the same number (the identity is the same).
+    @Test func transitionNumbersGoOnAcrossStintsAsDC() throws {
+        var first = DCController(settings: .init(identity: "1-100"))
+        let earlier = Self.requests(first.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        var again = DCController(settings: .init(identity: "1-100"), transitionsBefore: first.transitionID)
+        let probes = Self.requests(again.schedule(try Self.cib(), nodes: Self.nodes, now: .seconds(1), wallClockSeconds: 1_700_000_001))
+        #expect(again.transitionID == 2 && probes.allSatisfy { $0.transitionKey.hasSuffix(":2:7:1-100") })
+        _ = again.result(Self.result(of: earlier[0]), now: .seconds(2))
+        #expect(again.run?.inFlight.count == 9 && again.staleResults == 1, "the earlier stint's result confirmed nothing")
+    }
+
+    /// record-pending: a pending result (the node took the action) neither confirms the action
+    /// nor aborts the run; and a graph made from a CIB where d1's start is pending on node1 (an
+    /// old DC's action in flight) starts d1 nowhere else.
+    @Test func aPendingResultWaitsAndAPendingStartIsNotPlannedAgainElsewhere() throws {
+        var controller = DCController(settings: .init(identity: "1-100"))
+        let probes = Self.requests(controller.schedule(try Self.cib(resources: 1), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        var starts: [ExecuteRequest] = []
+        for probe in probes { starts += Self.requests(controller.result(Self.result(of: probe), now: .seconds(1))) }
+        let start = try #require(starts.first { $0.operation == "start" })
+        let pending = try #require(NodeCore.pendingResult(of: start, node: start.node, wallClockSeconds: 1_700_000_001))
+        #expect(pending.opStatus == -1 && pending.rc == 193)
+        #expect(controller.result(pending, now: .seconds(2)).isEmpty)
+        #expect(controller.run?.inFlight.map(\.id) == [try #require(controller.actionID(of: start.transitionKey))] && controller.staleResults == 0)
+        #expect(!Self.requests(controller.result(Self.result(of: start), now: .seconds(3))).isEmpty, "the result confirms it: its monitor")
+        #expect(NodeCore.pendingResult(of: probes[0], node: probes[0].node, wallClockSeconds: 0) == nil, "probes are not recorded pending")
+
+        let history = """
+            <lrm id="1"><lrm_resources><lrm_resource id="d1" class="ocf" provider="pacemaker" type="Dummy">\
+            <lrm_rsc_op id="d1_last_0" operation_key="d1_start_0" operation="start" transition-key="2:1:0:9-900" \
+            transition-magic="-1:193;2:1:0:9-900" on_node="node1" call-id="0" rc-code="193" op-status="-1" interval="0" \
+            last-rc-change="1700000000" last-run="1700000000" exec-time="0" queue-time="0"/></lrm_resource></lrm_resources></lrm>
+            """
+        var next = DCController(settings: .init(identity: "2-200"))
+        _ = next.schedule(try Self.cib(resources: 1, status: history), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_001)
+        let planned = try #require(next.run?.graph.synapses.map(\.action))
+        #expect(!planned.contains { $0.operation == .start || $0.operation == .stop }, "\(planned.map(\.operationKey))")
+        // Without the pending entry the same CIB starts d1 (the check above can fail).
+        var fresh = DCController(settings: .init(identity: "2-200"))
+        _ = fresh.schedule(try Self.cib(resources: 1), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_001)
+        #expect(fresh.run?.graph.synapses.contains { $0.action.operation == .start } == true)
+    }
+
+    /// The cluster options batch-limit (through the scheduler's graph) and node-action-limit
+    /// bound the actions in flight: cluster-wide, and per node.
+    @Test func batchLimitAndNodeActionLimitFromTheClusterOptionsBoundTheActionsInFlight() throws {
+        var roomy = DCController(settings: .init(identity: "1-100"))
+        #expect(Self.requests(roomy.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000)).count == 9)
+        var batch = DCController(settings: .init(identity: "1-100"))
+        let two = Self.requests(batch.schedule(try Self.cib(options: #"<nvpair id="o-b" name="batch-limit" value="2"/>"#),
+                                               nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        #expect(two.count == 2 && batch.run?.inFlight.count == 2, "batch-limit 2: \(two.map(\.transitionKey))")
+        let next = Self.requests(batch.result(Self.result(of: two[0]), now: .seconds(1)))
+        #expect(next.count == 1 && batch.run?.inFlight.count == 2, "one done, one more goes out")
+        var perNode = DCController(settings: .init(identity: "1-100"))
+        let one = Self.requests(perNode.schedule(try Self.cib(options: #"<nvpair id="o-n" name="node-action-limit" value="1"/>"#),
+                                                 nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
+        #expect(one.count == 3 && Set(one.map(\.node)).count == 3, "node-action-limit 1: one probe per node, \(one.map(\.transitionKey))")
+        var bad = DCController(settings: .init(identity: "1-100"))
+        #expect(Self.requests(bad.schedule(try Self.cib(options: #"<nvpair id="o-n" name="node-action-limit" value="x"/>"#),
+                                           nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000)).count == 9,
+                "an unreadable node-action-limit keeps the DC's own")
+    }
+
     @Test func anActionPastItsDeadlineIsLostAndTheRunAborted() throws {
         var controller = DCController(settings: .init(identity: "1-100"))
         _ = controller.schedule(try Self.cib(resources: 1), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000)
@@ -204,6 +296,56 @@ import Testing
         bed.deliverAll()
         #expect(bed.executes[other] == [request])
         #expect(bed.executes.count == 1)
+    }
+
+    /// The lab's SplitBrain fault under load: the DC broadcast a start while a view change was
+    /// already ordered (its loop had not taken it yet), so the request came after the change,
+    /// stamped with the old view. Every member drops it alike; the DC, which alone sent it,
+    /// learns so (`requestDropped`), or its graph waits for a result nobody will send until the
+    /// action's deadline (80 s for a 20 s start). A fence request the same.
+    @Test func aRequestDeliveredInTheNextViewIsDroppedEverywhereAndItsSenderKnows() throws {
+        var bed = Self.settledBed()
+        let dc = try #require(bed.agreedDC())
+        let others = (1...3).map { Harness.member($0) }.filter { $0 != dc }
+        let (target, leaving) = (others[0], others[1])
+        let old = try #require(bed.core(dc).view?.fingerprint)
+        let start = ExecuteRequest(view: old, node: target.nodeID, transitionKey: "7:2:0:1-100", action: Self.dummy("start"), meta: [:])
+        let fence = FenceRequest(view: old, executor: target.nodeID, target: leaving.description, action: "reboot", key: "8:2:0:1-100",
+                                 timeoutMilliseconds: 60_000)
+        bed.stop(leaving)
+        #expect(bed.core(dc).settled && bed.core(dc).view?.fingerprint != old, "members only left: settled in a new view")
+        bed.inject(MessageWire.encode(.executeRequest(start)), from: dc)
+        bed.inject(MessageWire.encode(.fenceRequest(fence)), from: dc)
+        bed.deliverAll()
+        #expect(bed.executes.isEmpty && bed.fences.isEmpty, "nobody runs a request of another view")
+        #expect(bed.dropped[dc] == ["7:2:0:1-100", "8:2:0:1-100"], "the DC knows both were dropped: \(bed.dropped)")
+        #expect(bed.dropped[target] == nil, "only the sender is told")
+        // Stamped with the view it is delivered in: run, and nothing dropped.
+        var current = start
+        current.view = try #require(bed.core(dc).view?.fingerprint)
+        bed.inject(MessageWire.encode(.executeRequest(current)), from: dc)
+        bed.deliverAll()
+        #expect(bed.executes[target] == [current] && bed.dropped[dc]?.count == 2)
+    }
+
+    /// record-pending: a pending result is every member's d1_last_0 (op-status -1, rc 193), no
+    /// failure and no fail count; the result replaces it.
+    @Test func aPendingResultIsRecordedAsInFlightAndItsResultReplacesIt() throws {
+        var bed = Self.settledBed()
+        let members = (1...3).map { Harness.member($0) }
+        var pending = Self.result(node: 2, operation: "start", rc: 193)
+        pending.opStatus = -1
+        bed.inject(MessageWire.encode(.executeResult(pending)), from: members[1])
+        bed.deliverAll()
+        let texts = try members.map { try Self.status(bed, $0) }
+        #expect(Set(texts).count == 1)
+        #expect(texts[0].contains("<lrm_rsc_op id=\"d1_last_0\" operation=\"start\"") && texts[0].contains("op-status=\"-1\"")
+                && texts[0].contains("rc-code=\"193\"") && !texts[0].contains("d1_last_failure_0"), "\(texts[0])")
+        #expect(members.allSatisfy { bed.core($0).attributes[NodeID(2)]?.keys.contains { $0.hasPrefix("fail-count-") } != true })
+        bed.inject(MessageWire.encode(.executeResult(Self.result(node: 2, operation: "start", rc: 0))), from: members[1])
+        bed.deliverAll()
+        let after = try Self.status(bed, members[0])
+        #expect(after.contains("rc-code=\"0\"") && !after.contains("op-status=\"-1\""), "\(after)")
     }
 
     /// At the join of a restarted process (no history), its node's history is replaced by its

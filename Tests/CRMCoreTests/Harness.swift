@@ -21,6 +21,8 @@ struct Harness {
     var executes: [Member: [ExecuteRequest]] = [:]
     var results: [Member: [ExecuteResult]] = [:]
     var fences: [Member: [FenceRequest]] = [:]
+    /// Keys of a member's own requests that every member dropped (`requestDropped`).
+    var dropped: [Member: [String]] = [:]
     var fenced: [Member: [FenceRecord]] = [:]
     /// Ticket changes each member applied (Tickets.swift).
     var ticketsApplied: [Member: [SiteTicketChange]] = [:]
@@ -144,6 +146,7 @@ struct Harness {
             case .cibRefused(let requestID, let reason): refused[member, default: []].append((requestID, reason))
             case .cibCommitted(let version): committed[member, default: []].append(version)
             case .quorumChanged, .garbage, .resourcesChanged: break
+            case .requestDropped(let key, _): dropped[member, default: []].append(key)
             case .execute(let request): executes[member, default: []].append(request)
             case .resourceResult(let result): results[member, default: []].append(result)
             case .fence(let request): fences[member, default: []].append(request)

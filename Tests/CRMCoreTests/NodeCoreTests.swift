@@ -80,6 +80,28 @@ import Testing
         #expect(bed.agreedDC() == n2, "the live DC stays although node1's id is lower")
     }
 
+    /// A DC keeps its transition run through a join round that keeps it DC (what is in flight
+    /// is waited for, not re-planned by a fresh run beside it), and lets it go when a round
+    /// chose another DC (a heal where more members follow the other side's DC).
+    @Test func theDCKeepsItsTransitionRunThroughAJoinRoundOnlyIfItStaysDC() {
+        var bed = Harness(nodes: 3)
+        bed.start([n1, n2, n3])
+        bed.deliverAll()
+        bed.stop(n3)
+        bed.start([Harness.member(3, pid: 200)])
+        // The round is under way (announces not delivered yet): not settled, still the DC.
+        #expect(!bed.core(n1).settled && !bed.core(n1).isDC && bed.core(n1).keepsTransitionRun)
+        #expect(!bed.core(n2).keepsTransitionRun)
+        bed.deliverAll()
+        #expect(bed.core(n1).isDC && bed.core(n1).keepsTransitionRun)
+        // node1 alone holds the lower DC; at the heal two members follow node2: node1 lets go.
+        bed.partition([[n1], [n2, Harness.member(3, pid: 200)]])
+        #expect(bed.core(n1).keepsTransitionRun && bed.core(n2).keepsTransitionRun)
+        bed.heal()
+        #expect(bed.agreedDC() == n2)
+        #expect(!bed.core(n1).keepsTransitionRun && bed.core(n2).keepsTransitionRun)
+    }
+
     @Test func partitionGivesOneDCPerSideAndHealingOneDC() {
         var bed = Harness(nodes: 3)
         bed.start([n1, n2, n3])

@@ -435,13 +435,16 @@ struct CrmdLabTests {
     /// state of its own ring (CRMCore's QuorumGate). Then a start result the old DC's graph
     /// was waiting for reached the new DC after its first graph and was ignored, so the
     /// resource was never stopped (2 of 6); a result of no action in flight now makes a new
-    /// graph, as Pacemaker's "Old event" abort does. Since: 14 of 14 runs pass on a quiet
-    /// machine, 2 of 3 with two busy loops. Disabled until the third fault is found: under
-    /// load some starts of the DC's second graph (a Witness start, 0.1 s alone) report nothing
-    /// for over 4 s, and after the cut the majority's aborted run waits for them past the
-    /// test's minute (node1: "initiating start of w6 on node 1", no monitor of w6 after it).
-    @Test(.disabled("a start result late by seconds under load holds the majority's run at a 2+1 split: see the comment"),
-          .timeLimit(.minutes(Patience.testMinutes)))
+    /// graph, as Pacemaker's "Old event" abort does. The third, under load: a request the DC
+    /// broadcasts between the cut and corosync's new membership (~3.5 s with token 1000) is
+    /// ordered after the view change, stamped with the old view, and every member drops it:
+    /// nobody ran it, no result came, and the majority's run waited for it to its deadline
+    /// (timeout + cluster-delay: 80 s), past the test's minute (node1: "initiating start of
+    /// w6 on node 1", nothing after). The DC now learns its own request was dropped (NodeCore's
+    /// requestDropped: the group's order is the same everywhere, so it drops it too), fails
+    /// the action and makes a new graph at once. A test race too: the agent removes the state
+    /// file before it journals stop-end, so the wait covers both.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
     func splitBrainTwoPlusOne() async throws {
         try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
             let release = "\(bed.testbed.directory)/fence-release"
@@ -454,8 +457,13 @@ struct CrmdLabTests {
             let majorityDC = try await bed.waitForOneDC(on: majority, quorate: true)
             _ = try await bed.waitForOneDC(on: [minority], quorate: false)
             do {
+                // The journal's stop-end too: the agent writes it after removing the state file.
                 try await waitUntil("the minority node\(minority) stopped \(moved) (no-quorum-policy stop)") {
-                    moved.allSatisfy { lab.running($0, on: [minority]).isEmpty }
+                    let journal = lab.witness.journal
+                    return moved.allSatisfy { id in
+                        lab.running(id, on: [minority]).isEmpty
+                            && journal.events.contains { $0.instance == id && $0.kind == "stop-end" && $0.node == "node\(minority)" }
+                    }
                 }
             } catch {
                 let status = (try? await bed.cib(minority, ["query"]).output) ?? "(no answer)"

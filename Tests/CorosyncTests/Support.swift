@@ -107,11 +107,28 @@ final class Testbed: Sendable {
     }
 
     func teardown() async {
+        keepLogs()
         do {
             try await script(["teardown"])
         } catch {
             log("testbed teardown failed: \(error)")
         }
+    }
+
+    /// With BATON_TEST_KEEP_LOGS=DIR: the bed's logs and journals (files named *.log or
+    /// *journal*) copied to DIR/<bed>/ before the teardown removes them, for a post-mortem.
+    func keepLogs() {
+        guard let keep = ProcessInfo.processInfo.environment["BATON_TEST_KEEP_LOGS"], !keep.isEmpty else { return }
+        let target = "\(keep)/\((directory as NSString).lastPathComponent)"
+        guard let files = FileManager.default.enumerator(atPath: directory) else { return }
+        for case let file as String in files {
+            let name = (file as NSString).lastPathComponent
+            guard name.hasSuffix(".log") || name.contains("journal") else { continue }
+            let destination = "\(target)/\(file)"
+            try? FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? FileManager.default.copyItem(atPath: "\(directory)/\(file)", toPath: destination)
+        }
+        log("testbed: logs kept in \(target)")
     }
 
     /// `baton cluster status --output json` on a node, decoded.
