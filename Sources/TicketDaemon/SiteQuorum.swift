@@ -8,6 +8,12 @@ public enum SiteQuorumSource: String, Sendable {
     /// Always quorate (arbitrators; sites whose resource manager handles it).
     case none
     case corosync
+    /// The quorum of the site as its baton-crmd reports it (`status` on the crmd back end's
+    /// socket, polled twice a second): a node in a corosync minority answers not quorate, and a
+    /// baton-crmd that does not answer (every node of the site gone, or this node's daemon
+    /// down) counts as no quorum too, so a holder stops renewing and releases, or, when the
+    /// revoke cannot be confirmed, lets the lease run out.
+    case crmd
 }
 
 extension TicketDaemon {
@@ -39,6 +45,20 @@ extension TicketDaemon {
                 report(false, "corosync unreachable (\(error))")
             }
             try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Follows baton-crmd's quorum (see `SiteQuorumSource.crmd`) for as long as the daemon runs.
+    func followCrmdQuorum(socket: String) async {
+        var reported: Bool?
+        while !Task.isCancelled {
+            let (quorate, why) = await Task.detached { CrmdBackEnd.quorum(socket: socket) }.value
+            if reported != quorate {
+                reported = quorate
+                logger.notice("site quorum \(quorate ? "present" : "lost"): \(why)")
+                siteQuorumChanged(quorate)
+            }
+            try? await Task.sleep(for: .milliseconds(500))
         }
     }
 }
