@@ -1,4 +1,5 @@
 import Corosync
+import Dispatch
 import Logging
 
 /// Where a site's quorum comes from. `corosync`: the local node's quorum (libquorum), so a
@@ -52,7 +53,10 @@ extension TicketDaemon {
     func followCrmdQuorum(socket: String) async {
         var reported: Bool?
         while !Task.isCancelled {
-            let (quorate, why) = await Task.detached { CrmdBackEnd.quorum(socket: socket) }.value
+            // The request blocks (up to 2 s): off the cooperative pool.
+            let (quorate, why) = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: CrmdBackEnd.quorum(socket: socket)) }
+            }
             if reported != quorate {
                 reported = quorate
                 logger.notice("site quorum \(quorate ? "present" : "lost"): \(why)")
