@@ -101,12 +101,13 @@ struct CrmdBackEndTests {
         // A renewal of a ticket granted here goes out by itself; of one revoked, never.
         backEnd.refreshExpires(ticket: "ticketA", expires: 1_800_000_060)
         backEnd.refreshExpires(ticket: "ticketB", expires: 1_800_000_060)
-        try await waitUntil("the renewal sent") { listener.requests.withLock { $0.filter { $0.hasPrefix("tickets apply") }.count } == 2 }
-        #expect(listener.requests.withLock { $0.last } == "tickets apply\nticketA expires 1800000060\nticketA granted true\n")
+        let applies = { listener.requests.withLock { $0.filter { $0.hasPrefix("tickets apply") } } }
+        try await waitUntil("the renewal sent") { applies().count == 2 }
+        #expect(applies().last == "tickets apply\nticketA expires 1800000060\nticketA granted true\n")
         // With its stop-by (the DC revokes at the earlier of the two).
         backEnd.refreshLease(ticket: "ticketA", expires: 1_800_000_070, stopByMilliseconds: 1_800_000_068_000)
-        try await waitUntil("the renewal with stop-by sent") { listener.requests.withLock { $0.count } == 3 }
-        #expect(listener.requests.withLock { $0.last } == "tickets apply\nticketA expires 1800000070\nticketA granted true\nticketA stop-by 1800000068000\n")
+        try await waitUntil("the renewal with stop-by sent") { applies().count == 3 }
+        #expect(applies().last == "tickets apply\nticketA expires 1800000070\nticketA granted true\nticketA stop-by 1800000068000\n")
     }
 
     @Test func failuresReachEveryCompletionWithTheReason() async throws {
