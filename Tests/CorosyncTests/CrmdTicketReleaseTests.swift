@@ -99,7 +99,8 @@ struct CrmdTicketReleaseTests {
             try await Self.tool(bed, ["attrd_updater", "-n", "replication", "-U", "not-ready"])
             let mesh = try await BatondMesh(
                 directory: directory,
-                ticket: ["ticket = \"ticketA\"", "  expire = 10", "  timeout = 1", "  retries = 3", "  before-acquire-handler = \(handler)"],
+                ticket: ["ticket = \"ticketA\"", "  expire = 10", "  timeout = 1", "  retries = 3", "  before-acquire-handler = \(handler)",
+                         "  attr-prereq = manual replication eq ready"],
                 arguments: ["site-a": ["--back-end", "crmd", "--crmd-socket", bed.socket(1), "--site-quorum", "crmd"],
                             "site-b": ["--back-end", "file", "--cib-file", directory + "/site-b-cib.xml"], "arbitrator": ["--back-end", "none"]])
             defer { mesh.stopAll() }
@@ -107,8 +108,14 @@ struct CrmdTicketReleaseTests {
             do {
                 try await mesh.waitConnected()
 
-                // Point 5: the grant is refused while the attribute says not ready, accepted once set.
+                // Point 5: attr-prereq (batond's site attribute, which the site's agent sets with
+                // `baton attr set`), then the handler on the live node attribute.
                 var answer = ""
+                try await waitUntil("site-a's grant refused for its attr-prereq") {
+                    answer = try await mesh.baton(["grant", "-w", "ticketA"], at: "site-a").output
+                    return answer.contains("attribute prerequisite replication is not met")
+                }
+                #expect(try await mesh.baton(["attr", "set", "ticketA", "replication", "ready"], at: "site-a").status == 0)
                 try await waitUntil("site-a's grant refused by its handler") {
                     answer = try await mesh.baton(["grant", "-w", "ticketA"], at: "site-a").output
                     return answer.contains("before-acquire-handler failed")
@@ -117,7 +124,7 @@ struct CrmdTicketReleaseTests {
                 #expect(await CrmdTicketTests.ticket(bed, node: 1)["granted"] != "true")
                 try await Self.tool(bed, ["attrd_updater", "-n", "replication", "-U", "ready"])
                 try await Self.grantAtSiteA(bed, mesh)
-                log("handler on a live attribute: refused while not ready (\(answer.trimmingCharacters(in: .whitespacesAndNewlines))), granted and started once ready")
+                log("attr-prereq refused the grant until the site attribute was set; handler on a live attribute: refused while not ready (\(answer.trimmingCharacters(in: .whitespacesAndNewlines))), granted and started once ready")
 
                 // Point 4, the handler failing at a renewal: site-a stops, confirms, releases; site-b
                 // takes over at once instead of after the lease.
