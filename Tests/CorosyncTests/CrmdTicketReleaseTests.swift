@@ -9,6 +9,7 @@ import Testing
 /// reads a node attribute that an agent would set with attrd_updater (baton-agent-tools on the
 /// live site). Each handover is watched every 10 ms: the instant site-a's resource is seen
 /// stopped and the instant site-b is seen granted; the first must come before the second.
+/// A second test fences: loss-policy=fence carried out by the live DC within the margin.
 extension RealCorosync {
 @Suite(.serialized)
 struct CrmdTicketReleaseTests {
@@ -192,6 +193,73 @@ struct CrmdTicketReleaseTests {
                 log("every node of site-a gone (resources left behind: \(CrmdTicketTests.running(bed))): site-b granted \(Int((acquired - stopping) * 1000)) ms after, \(Int((acquired - lastLeaseEnd) * 1000)) ms after site-a's lease end (no release without a confirmed stop)")
             } catch {
                 throw TestFailure("\(error)\nbatond logs:\n\(mesh.logs(lines: 40))\n\(CrmdResourceTests.logs(bed, [1, 2, 3]))")
+            }
+        }
+    }
+
+    /// loss-policy=fence within the holder's margin: site-a's renewals fail (its peers frozen),
+    /// it revokes stop-before (8 s) ahead of its lease end, the DC fences the node that runs the
+    /// guarded resource (fence_baton_netns), and site-a releases only once its site (node1, in
+    /// the quorate majority) shows the resource no longer active: all before the lease ends.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func lossPolicyFenceIsCarriedOutWithinTheMargin() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let map = try CrmdFencingTests.hostMap(bed)
+            try """
+                <cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config>
+                <cluster_property_set id="options"><nvpair id="options-se" name="stonith-enabled" value="true"/>\
+                <nvpair id="options-nqp" name="no-quorum-policy" value="stop"/></cluster_property_set></crm_config>
+                <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/><node id="3" uname="node3"/></nodes>
+                <resources><primitive id="fence1" class="stonith" type="fence_baton_netns"><instance_attributes id="fence1-i">\
+                <nvpair id="fence1-map" name="pcmk_host_map" value="\(map)"/>\
+                <nvpair id="fence1-reboot" name="pcmk_reboot_action" value="off"/>\
+                <nvpair id="fence1-wait" name="power_wait" value="\(Patience.deadlineSeconds)"/></instance_attributes></primitive>\
+                <primitive id="guarded" class="ocf" provider="pacemaker" type="Dummy"><operations>\
+                <op id="guarded-monitor" name="monitor" interval="2000ms" timeout="20s"/></operations></primitive></resources>
+                <constraints><rsc_location id="guarded-on-node2" rsc="guarded" node="node2" score="INFINITY"/>\
+                <rsc_ticket id="guarded-with-ticketA" rsc="guarded" ticket="ticketA" loss-policy="fence"/></constraints>
+                </configuration><status/></cib>
+                """.write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+            try bed.launch([1, 2, 3], extra: ["--fence-agent-dir", try CrmdFencingTests.agentDirectory(bed)])
+            _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            let directory = bed.testbed.directory + "/batond"
+            let mesh = try await BatondMesh(
+                directory: directory,
+                ticket: ["ticket = \"ticketA\"", "  expire = 20", "  timeout = 1", "  retries = 3", "  stop-before = 8"],
+                arguments: ["site-a": ["--back-end", "crmd", "--crmd-socket", bed.socket(1), "--site-quorum", "crmd"],
+                            "site-b": ["--back-end", "file", "--cib-file", directory + "/site-b-cib.xml"], "arbitrator": ["--back-end", "none"]])
+            defer { mesh.stopAll() }
+            try mesh.startAll()
+            do {
+                try await mesh.waitConnected()
+                try await Self.grantAtSiteA(bed, mesh)
+                #expect(CrmdTicketTests.running(bed) == [2])
+                try await waitUntil("a stop-by at the site") { await CrmdTicketTests.ticket(bed, node: 1)["stop-by"] != nil }
+                mesh.signal("site-b", SIGSTOP)
+                mesh.signal("arbitrator", SIGSTOP)
+                var leaseEnd = 0.0
+                var fenced: Double?
+                try await waitUntil("node2 fenced with site-a's renewals failing", within: Patience.deadline * 2) {
+                    if let stopBy = Double(await CrmdTicketTests.ticket(bed, node: 1)["stop-by"] ?? "") { leaseEnd = (stopBy + 8000) / 1000 }
+                    for line in CrmdFencingTests.fenceLog(bed).split(separator: "\n") where line.contains(" done 0") {
+                        fenced = Double(line.split(separator: " ")[0])
+                    }
+                    return fenced != nil
+                }
+                try await waitUntil("site-a's release after the confirmed stop") {
+                    ((try? String(contentsOfFile: directory + "/site-a.log", encoding: .utf8)) ?? "").contains("reason renewal-failing")
+                }
+                let released = Date().timeIntervalSince1970
+                mesh.signal("site-b", SIGCONT)
+                mesh.signal("arbitrator", SIGCONT)
+                let fenceText = CrmdFencingTests.fenceLog(bed)
+                let node2Namespace = try CrmdFencingTests.namespace(bed, 2)
+                #expect(fenceText.contains("action=off") && fenceText.contains(node2Namespace), "\(fenceText)")
+                #expect(fenced! < leaseEnd, "node2 fenced \(Int((fenced! - leaseEnd) * 1000)) ms after site-a's lease end")
+                #expect(released < leaseEnd, "released after the lease end")
+                log("loss-policy fence within the margin (stop-before 8 s, lease 20 s): node2 fenced \(Int((leaseEnd - fenced!) * 1000)) ms before site-a's lease end, the release confirmed \(Int((leaseEnd - released) * 1000)) ms before it")
+            } catch {
+                throw TestFailure("\(error)\nbatond logs:\n\(mesh.logs(lines: 40))\n\(CrmdResourceTests.logs(bed, [1, 2, 3]))\nfence log:\n\(CrmdFencingTests.fenceLog(bed))")
             }
         }
     }
