@@ -158,19 +158,20 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
         }
     }
 
-    /// One `status` request: whether this node's partition has quorum, and why in words (an
-    /// unreachable baton-crmd, or an answer that is no status, counts as without).
-    public static func quorum(socket: String) -> (Bool, String) {
+    /// One `status` request: whether baton-crmd answered with a status, whether this node's
+    /// partition has quorum, and why in words (an unreachable baton-crmd, or an answer that is no
+    /// status, counts as without).
+    public static func quorum(socket: String) -> (answered: Bool, quorate: Bool, why: String) {
         let answer: String
         do {
             answer = try CrmdSocketClient.request("status", socket: socket, timeoutSeconds: 2)
         } catch {
-            return (false, "baton-crmd unreachable at \(socket) (\(error.description))")
+            return (false, false, "baton-crmd unreachable at \(socket) (\(error.description))")
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any],
             let quorate = object["quorate"] as? Bool
-        else { return (false, "baton-crmd at \(socket) answered no status: \(answer.prefix(120))") }
-        return (quorate, "baton-crmd at \(socket): partition \(quorate ? "with" : "WITHOUT") quorum")
+        else { return (false, false, "baton-crmd at \(socket) answered no status: \(answer.prefix(120))") }
+        return (true, quorate, "baton-crmd at \(socket): partition \(quorate ? "with" : "WITHOUT") quorum")
     }
 
     /// Revokes awaiting the site's confirmation: their deadline and completions.
@@ -205,7 +206,7 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
             do {
                 // A partition without quorum cannot speak for the rest of the site: with fencing
                 // off it takes the other partition's resources for stopped. Only a quorate view counts.
-                let (quorate, why) = Self.quorum(socket: socket)
+                let (_, quorate, why) = Self.quorum(socket: socket)
                 guard quorate else { throw BackEndError(why) }
                 let answer = try CrmdSocketClient.request("cib query", socket: socket, timeoutSeconds: timeoutSeconds)
                 guard answer.hasPrefix("<") else { throw BackEndError("baton-crmd answered: \(answer.prefix(200))") }

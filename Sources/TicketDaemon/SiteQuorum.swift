@@ -18,6 +18,8 @@ public enum SiteQuorumSource: String, Sendable {
 }
 
 extension TicketDaemon {
+    static let crmdSilentPollsMax = 3
+
     /// Follows corosync's quorum for as long as the daemon runs. When corosync cannot be
     /// reached the site counts as without quorum (its resource manager cannot act either);
     /// reconnects every second.
@@ -50,12 +52,21 @@ extension TicketDaemon {
     }
 
     /// Follows baton-crmd's quorum (see `SiteQuorumSource.crmd`) for as long as the daemon runs.
+    /// A baton-crmd that answers "no quorum" is believed at once; one that does not answer
+    /// (or answers no status) only after `crmdSilentPollsMax` polls in a row, so that one slow
+    /// answer on a loaded node does not release the site's tickets.
     func followCrmdQuorum(socket: String) async {
         var reported: Bool?
+        var silentPolls = 0
         while !Task.isCancelled {
             // The request blocks (up to 2 s): off the cooperative pool.
-            let (quorate, why) = await withCheckedContinuation { continuation in
+            let (answered, quorate, why) = await withCheckedContinuation { continuation in
                 DispatchQueue.global().async { continuation.resume(returning: CrmdBackEnd.quorum(socket: socket)) }
+            }
+            silentPolls = answered ? 0 : silentPolls + 1
+            if !answered && silentPolls < Self.crmdSilentPollsMax && reported != nil {
+                try? await Task.sleep(for: .milliseconds(500))
+                continue
             }
             if reported != quorate {
                 reported = quorate
