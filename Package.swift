@@ -78,7 +78,7 @@ let package = Package(
             name: "TicketDaemon",
             dependencies: [
                 "TicketCore", "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync", "ChildProcess", "BatonVersion",
-                "DaemonLogging", "AgentToolsShell",
+                "DaemonLogging", "AgentToolsShell", "CIB", "CIBResourceEdits",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

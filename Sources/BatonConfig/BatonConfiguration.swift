@@ -203,6 +203,9 @@ public struct TicketPolicy: Sendable, Equatable {
     public let renewalFrequency: Duration
     /// Followers wait this long after lease end before electing.
     public let acquireAfter: Duration
+    /// `stop-before` (Baton's key): a holder whose renewal is failing stops what the ticket
+    /// guards this long before its lease ends (nil: the default, see `TicketElection.TicketPolicy`).
+    public let stopBefore: Duration?
     /// Program (or directory of programs) run before acquiring and at every renewal.
     public let beforeAcquireHandler: String?
     public let attributePrerequisites: [AttributePrerequisite]
@@ -214,7 +217,7 @@ public struct TicketPolicy: Sendable, Equatable {
 
     public init(
         name: String, expire: Duration, timeout: Duration, retries: Int, renewalFrequency: Duration,
-        acquireAfter: Duration, beforeAcquireHandler: String?, attributePrerequisites: [AttributePrerequisite],
+        acquireAfter: Duration, stopBefore: Duration? = nil, beforeAcquireHandler: String?, attributePrerequisites: [AttributePrerequisite],
         mode: TicketMode, weights: [Int], line: Int
     ) {
         precondition(expire > .zero && timeout > .zero && renewalFrequency > .zero, "ticket \(name): time spans are positive")
@@ -225,6 +228,7 @@ public struct TicketPolicy: Sendable, Equatable {
         self.retries = retries
         self.renewalFrequency = renewalFrequency
         self.acquireAfter = acquireAfter
+        self.stopBefore = stopBefore
         self.beforeAcquireHandler = beforeAcquireHandler
         self.attributePrerequisites = attributePrerequisites
         self.mode = mode

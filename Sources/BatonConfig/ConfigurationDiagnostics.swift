@@ -27,6 +27,7 @@ public enum ConfigurationRejection: Sendable, Equatable {
     case tooManyWeights(given: Int, members: Int)
     case retryBudgetNotBelowRenewal(ticket: String, timeout: Duration, retries: Int, renewalFrequency: Duration)
     case renewalNotBelowExpire(ticket: String, renewalFrequency: Duration, expire: Duration)
+    case stopBeforeTooLong(ticket: String, stopBefore: Duration, expire: Duration, renewalFrequency: Duration)
     case unknownIdentity(String)
     case incompleteTransportSecurity(missing: [String])
     case invalidAccountName(key: String, value: String)
@@ -67,6 +68,8 @@ public enum ConfigurationRejection: Sendable, Equatable {
             return "ticket '\(ticket)': timeout * (retries + 1) = \(timeout) * \(retries + 1) must be below renewal-freq \(renewal)"
         case .renewalNotBelowExpire(let ticket, let renewal, let expire):
             return "ticket '\(ticket)': renewal-freq \(renewal) must be below expire \(expire)"
+        case .stopBeforeTooLong(let ticket, let stopBefore, let expire, let renewal):
+            return "ticket '\(ticket)': stop-before \(stopBefore) must be below expire - renewal-freq = \(expire - renewal) (or the holder would stop at every renewal)"
         case .unknownIdentity(let name): return "identity '\(name)' matches no member's name or address"
         case .incompleteTransportSecurity(let missing): return "TLS settings are incomplete: missing \(missing.joined(separator: ", "))"
         case .invalidAccountName(let key, let value): return "\(key) '\(value)' is not a valid user or group name"

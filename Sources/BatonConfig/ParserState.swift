@@ -15,6 +15,7 @@ struct TicketDraft {
     var retries: Located<Int>?
     var renewalFrequency: Located<Duration>?
     var acquireAfter: Located<Duration>?
+    var stopBefore: Located<Duration>?
     var beforeAcquireHandler: Located<String>?
     var attributePrerequisites: [Located<AttributePrerequisite>]?
     var mode: Located<TicketMode>?
@@ -73,7 +74,7 @@ struct ParserState {
     }
 
     static let ticketKeys: Set<String> = [
-        "expire", "timeout", "retries", "renewal-freq", "acquire-after", "before-acquire-handler",
+        "expire", "timeout", "retries", "renewal-freq", "acquire-after", "stop-before", "before-acquire-handler",
         "attr-prereq", "mode", "weights",
     ]
     /// Keys that may be given many times, each adding an item.
@@ -215,6 +216,8 @@ struct ParserState {
             draft.renewalFrequency = Located(value: try parseDuration(value, key: key, line: line, allowingZero: false), line: line)
         case "acquire-after":
             draft.acquireAfter = Located(value: try parseDuration(value, key: key, line: line, allowingZero: true), line: line)
+        case "stop-before":
+            draft.stopBefore = Located(value: try parseDuration(value, key: key, line: line, allowingZero: true), line: line)
         case "retries":
             guard let retries = Int(value) else { throw error(line, .invalidInteger(key: key, value: value)) }
             guard (Limits.retriesMinimum...Limits.retriesMaximum).contains(retries) else {
@@ -467,6 +470,9 @@ struct ParserState {
                      "ticket '\(draft.name)': timeout * (retries + 1) = \(retryBudget) reaches the renewal interval expire / 2 = \(renewalFrequency); resends of one renewal overlap the next")
             }
         }
+        if let stopBefore = draft.stopBefore, mode == .automatic, stopBefore.value > .zero, stopBefore.value >= expire - renewalFrequency {
+            throw error(stopBefore.line, .stopBeforeTooLong(ticket: draft.name, stopBefore: stopBefore.value, expire: expire, renewalFrequency: renewalFrequency))
+        }
         var weights = Array(repeating: 0, count: members.count)
         if let given = draft.weights {
             guard given.value.count <= members.count else {
@@ -487,6 +493,7 @@ struct ParserState {
         return TicketPolicy(
             name: draft.name, expire: expire, timeout: timeout, retries: retries, renewalFrequency: renewalFrequency,
             acquireAfter: draft.acquireAfter?.value ?? BatonConfigurationParser.defaultAcquireAfter,
+            stopBefore: draft.stopBefore?.value,
             beforeAcquireHandler: draft.beforeAcquireHandler?.value,
             attributePrerequisites: draft.attributePrerequisites?.map(\.value) ?? [],
             mode: mode, weights: weights, line: draft.line)

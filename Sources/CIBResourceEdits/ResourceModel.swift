@@ -58,6 +58,13 @@ struct ResourceModel {
         self.init(chain: chain, snapshot: snapshot, nodeNames: cib.configuration.nodes.map(\.uname), history: history)
     }
 
+    /// The resource `id` in a snapshot already made (where it runs only: no node names or
+    /// history), for callers asking about many resources of one CIB.
+    init?(id: String, snapshot: StatusSnapshot) {
+        guard let chain = Self.find(id, in: snapshot.resources, above: []) else { return nil }
+        self.init(chain: chain, snapshot: snapshot, nodeNames: [], history: [])
+    }
+
     /// The first resource (depth first) named `id`, or the first clone instance configured as `id`.
     static func find(_ id: String, in resources: [StatusSnapshot.Resource], above: [StatusSnapshot.Resource]) -> [StatusSnapshot.Resource]? {
         for resource in resources where resource.id == id { return above + [resource] }

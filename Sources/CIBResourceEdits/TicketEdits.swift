@@ -1,6 +1,7 @@
 import AgentTools
 import CIB
 import CRMStatusView
+import Scheduler
 
 /// crm_ticket's (Pacemaker 2.1.5) edits of the status section's `<tickets>` on a CIB
 /// document: grant and revoke (refused without --force, with the stock warnings), standby and
@@ -145,5 +146,34 @@ public enum TicketEdits {
             if let lastGranted = entry.lastGranted { line += " last-granted='\(CrmMonView.utcTime(lastGranted))'" }
             outcome.standardOutput += line + "\n"
         }
+    }
+}
+
+extension TicketEdits {
+    /// What a ticket guards and still runs, by a CIB with its status (baton-crmd's `cib query`):
+    /// for every rsc_ticket on `ticket` (its `rsc` or its sets' resources), the nodes where the
+    /// resource is still active, or where it is still promoted when the constraint binds the
+    /// promoted role only (loss-policy demote). Empty: the site has stopped (or fenced) all of it,
+    /// what batond's crmd back end waits for before it lets a holder release. Resources named but
+    /// not configured count as stopped. Pure.
+    public static func activeGuarded(ticket: String, in root: XMLElement) throws(CIBError) -> [String: [String]] {
+        let cib = try CIB(xml: root)
+        var guarded: [(resource: String, promotedOnly: Bool)] = []
+        for case .ticket(let constraint) in cib.configuration.constraints where constraint.ticket == ticket {
+            let promoted = { (role: String?) in role == "Promoted" || role == "Master" }
+            if let resource = constraint.resource { guarded.append((resource, promoted(constraint.resourceRole))) }
+            for set in constraint.sets {
+                for resource in set.resources { guarded.append((resource, promoted(set.role ?? constraint.resourceRole))) }
+            }
+        }
+        guard !guarded.isEmpty else { return [:] }
+        let snapshot = Scheduler.currentStatus(cib)
+        var active: [String: [String]] = [:]
+        for (resource, promotedOnly) in guarded {
+            guard let model = ResourceModel(id: resource, snapshot: snapshot) else { continue }
+            let nodes = promotedOnly ? model.promotedNodes : model.activeNodes
+            if !nodes.isEmpty { active[resource, default: []] += nodes.filter { !(active[resource] ?? []).contains($0) } }
+        }
+        return active
     }
 }

@@ -15,11 +15,16 @@ import CIB
 /// |                                         | ticket, the newest: highest `term` (booth's), then highest    |
 /// |                                         | `expires` (a renewal), then the chosen DC's, then the first   |
 /// |                                         | member's in the view's order. A restarted node gets them here.|
-/// | `expireLeases(now:)` on the DC          | every ticket granted with `expires` <= now is revoked         |
+/// | `expireLeases(nowMilliseconds:)` on DC  | every granted ticket whose deadline has passed is revoked     |
 /// |                                         | (granted=false) by the DC's own update: the site enforces the |
 /// |                                         | lease when its ticket manager is killed, frozen or cut off    |
 ///
-/// `leaseDeadline` is the earliest `expires` of a granted ticket while this member is DC: the
+/// A ticket's deadline is its `expires` (booth's, wall-clock seconds), or its `stop-by`
+/// (wall-clock milliseconds) when that comes first: batond's crmd back end writes `stop-by` =
+/// the holder's lease end less its `stop-before`, so that the site stops what the ticket guards
+/// before the lease ends even when batond is killed, frozen or cut off (`expires` alone, in whole
+/// seconds, would have the stop start at the lease end and finish after it).
+/// `leaseDeadlineMilliseconds` is the earliest deadline of a granted ticket while this member is DC: the
 /// shell arms one timer for it (no polling) and calls `expireLeases` when it fires. While an
 /// update the DC broadcast is not yet delivered back (a renewal may be in it), the DC revokes
 /// nothing; the shell's timer fires again once it is.
@@ -129,6 +134,19 @@ public enum TicketRules {
         return ["true", "yes", "on", "y", "1"].contains(value)
     }
 
+    /// When the site revokes the ticket by itself unless renewed (wall-clock milliseconds): the
+    /// earlier of `expires` (seconds) and `stop-by` (milliseconds); nil when it has neither (a
+    /// ticket without a lease, or `expires` INF). Values that are not whole numbers, or out of
+    /// range, are ignored.
+    public static func deadlineMilliseconds(_ state: [String: String]) -> Int64? {
+        let expires = Int64(state["expires"] ?? "").flatMap { $0.multipliedReportingOverflow(by: 1000).overflow ? nil : $0 * 1000 }
+        let stopBy = Int64(state["stop-by"] ?? "")
+        switch (expires, stopBy) {
+        case let (.some(expires), .some(stopBy)): return min(expires, stopBy)
+        case let (expires, stopBy): return expires ?? stopBy
+        }
+    }
+
     /// The status section's `<tickets>` as Pacemaker's CIB holds them: `ticket_state` per
     /// ticket (by id), `id` first, the other attributes by name.
     public static func element(_ store: [String: [String: String]]) -> XMLElement? {
@@ -210,20 +228,21 @@ extension NodeCore {
         ticketUpdatesInFlight = 0
     }
 
-    /// While this member is DC: the earliest `expires` (wall-clock seconds) of a granted ticket.
-    public var leaseDeadline: Int64? {
+    /// While this member is DC: the earliest deadline (wall-clock milliseconds) of a granted
+    /// ticket (`TicketRules.deadlineMilliseconds`).
+    public var leaseDeadlineMilliseconds: Int64? {
         guard isDC else { return nil }
-        return tickets.values.filter(TicketRules.isGranted).compactMap { Int64($0["expires"] ?? "") }.min()
+        return tickets.values.filter(TicketRules.isGranted).compactMap(TicketRules.deadlineMilliseconds).min()
     }
 
-    /// On the DC, at `now` (wall-clock seconds): every granted ticket whose `expires` has
+    /// On the DC, at `nowMilliseconds` (wall clock): every granted ticket whose deadline has
     /// passed without renewal is revoked (granted=false), by one update of the DC's own. Not
     /// while a ticket update the DC broadcast is on its way back (it may be the renewal).
-    public mutating func expireLeases(now: Int64) -> [Directive] {
+    public mutating func expireLeases(nowMilliseconds: Int64) -> [Directive] {
         guard isDC, ticketUpdatesInFlight == 0, let view else { return [] }
         var change: [String: [String: String?]] = [:]
         for (id, state) in tickets where TicketRules.isGranted(state) {
-            if let expires = Int64(state["expires"] ?? ""), expires <= now { change[id] = ["granted": "false"] }
+            if let deadline = TicketRules.deadlineMilliseconds(state), deadline <= nowMilliseconds { change[id] = ["granted": "false"] }
         }
         guard !change.isEmpty else { return [] }
         ticketUpdatesInFlight += 1

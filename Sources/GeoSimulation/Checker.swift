@@ -166,7 +166,7 @@ public struct Checker {
 
     public mutating func noteEvent(_ event: ElectionEvent, member: Int, ticket: Int, world: some CheckedWorld) {
         switch event {
-        case .leaseLost, .steppedDown, .released:
+        case .leaseLost, .steppedDown, .released, .releaseWithheld:
             commitments.remove(Key(member: member, ticket: ticket))
         case .leaseExpiredAtFollower:
             leaseViewEnded[Key(member: member, ticket: ticket)] = world.now

@@ -72,6 +72,10 @@ public struct Scenario: Sendable, Equatable {
             return try TicketPolicy(
                 name: "ticket-\(index + 1)", expire: expire, timeout: timeout, retries: retries,
                 renewalFrequency: renewalFrequency, acquireAfter: acquireAfter,
+                // A rule broken on purpose must be seen to bite on its own: the holder's
+                // stop-before margin is a second layer that would hide, for one, a lease counted
+                // from the reply (the holder then revokes well before the others' view ends).
+                stopBefore: safetyRuleBreaks.isEmpty ? nil : .zero,
                 clockDriftMaxPartsPerMillion: clockDriftMaxPartsPerMillion, hasBeforeAcquireHandler: withHandler,
                 weights: Array(repeating: 0, count: memberCount), safetyRuleBreaks: safetyRuleBreaks)
         } catch {

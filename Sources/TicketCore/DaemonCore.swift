@@ -260,10 +260,11 @@ public struct DaemonCore: Sendable {
         }
     }
 
-    public mutating func localRevokeCompleted(ticket: String, now: LocalInstant) -> Batch {
+    /// `confirmed`: the site's back end carried the revoke out (a failed write releases nothing).
+    public mutating func localRevokeCompleted(ticket: String, confirmed: Bool = true, now: LocalInstant) -> Batch {
         fold(now: now) { core, collect in
             guard let index = core.indexOf[ticket] else { return }
-            collect(index, core.instances[index].onLocalRevokeCompleted(now: now))
+            collect(index, core.instances[index].onLocalRevokeCompleted(now: now, confirmed: confirmed))
         }
     }
 

@@ -1,4 +1,6 @@
 import AgentToolsShell
+import CIB
+import CIBResourceEdits
 import Foundation
 
 /// baton-crmd: tickets written into the site's live CIB through baton-crmd's admin socket
@@ -9,6 +11,15 @@ import Foundation
 /// sent one at a time, in order, off the event loop. baton-crmd's DC also revokes a granted
 /// ticket whose `expires` passes without renewal: a batond that dies cannot leave the site's
 /// resources running past the lease.
+///
+/// A revoke completes only once the site confirms that what the ticket guards has stopped:
+/// after the DC's update is answered, this node's CIB is read again (`cib query`, every
+/// 100 ms) until no resource of an rsc_ticket on the ticket is active (or, for
+/// rsc-role Promoted, promoted) on any node (`TicketEdits.activeGuarded`), within
+/// `timeoutSeconds`. Only then may the holder release the ticket to the other sites; a revoke
+/// that is not confirmed in time fails, and the holder then lets the lease run out instead.
+/// Only the view of a partition with quorum confirms (a minority's says nothing of the majority's
+/// nodes).
 public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
     // @unchecked Sendable: `pending`, `pendingExpires`, `waiting` and `granted` only under `lock`.
     public let socket: String
@@ -16,9 +27,12 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
     private let lock = NSLock()
     /// Attribute changes of the batch being gathered, per ticket (nil: remove).
     private var pending: [String: [String: String?]] = [:]
-    private var waiting: [@Sendable (Result<Void, BackEndError>) -> Void] = []
-    /// Renewals' expires since the last flush (the newest per ticket).
-    private var pendingExpires: [String: Int] = [:]
+    /// The batch's completions, with the ticket of each revoke (its stop is confirmed first).
+    private var waiting: [(revoked: String?, completion: @Sendable (Result<Void, BackEndError>) -> Void)] = []
+    /// Stop confirmations run here, so that a slow stop holds up no other ticket's write.
+    private let confirmQueue = DispatchQueue(label: "baton.crmd-back-end.confirm")
+    /// Renewals' expires and stop-by since the last flush (the newest per ticket).
+    private var pendingExpires: [String: (expires: Int, stopBy: Int64?)] = [:]
     /// Tickets this back end last wrote granted (a renewal refreshes only those).
     private var granted: Set<String> = []
     private let queue = DispatchQueue(label: "baton.crmd-back-end")
@@ -41,17 +55,24 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
     public var description: String { "baton-crmd via \(socket)" }
 
     public func apply(ticket: String, change: TicketChange, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void) {
-        let attributes = change.boothAttributes(now: SystemClock.wallClockSeconds())
+        var attributes = change.boothAttributes(now: SystemClock.wallClockSeconds())
+        switch change.kind {
+        case .grant: attributes["stop-by"] = .some(change.stopByMilliseconds.map(String.init))
+        case .revoke: attributes["stop-by"] = .some(nil)
+        case .standby: break
+        }
         lock.lock()
         for (name, value) in attributes { pending[ticket, default: [:]][name] = .some(value) }
+        var revoked: String?
         switch change.kind {
         case .grant: granted.insert(ticket)
         case .revoke:
             granted.remove(ticket)
             pendingExpires[ticket] = nil
+            revoked = ticket
         case .standby: break
         }
-        waiting.append(completion)
+        waiting.append((revoked, completion))
         lock.unlock()
     }
 
@@ -62,10 +83,19 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
     /// the ticket because this renewal came late (a loaded node, clocks apart) takes it back
     /// rather than stay revoked while the geo cluster says this site holds it.
     public func refreshExpires(ticket: String, expires: Int) {
+        refresh(ticket: ticket, expires: expires, stopBy: nil)
+    }
+
+    /// A renewal with its `stop-by` (see `TicketChange.stopByMilliseconds`).
+    public func refreshLease(ticket: String, expires: Int, stopByMilliseconds: Int64) {
+        refresh(ticket: ticket, expires: expires, stopBy: stopByMilliseconds)
+    }
+
+    private func refresh(ticket: String, expires: Int, stopBy: Int64?) {
         lock.lock()
         defer { lock.unlock() }
         guard granted.contains(ticket) else { return }
-        pendingExpires[ticket] = expires
+        pendingExpires[ticket] = (expires, stopBy)
         guard !expiresSendScheduled else { return }
         expiresSendScheduled = true
         queue.async { self.sendExpires() }
@@ -77,13 +107,20 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
         lock.lock()
         expiresSendScheduled = false
         var changes: [String: [String: String?]] = [:]
-        for (ticket, expires) in pendingExpires where pending[ticket] == nil && granted.contains(ticket) {
-            changes[ticket] = ["expires": .some(String(expires)), "granted": .some("true")]
+        for (ticket, lease) in pendingExpires where pending[ticket] == nil && granted.contains(ticket) {
+            changes[ticket] = Self.renewal(lease)
             pendingExpires[ticket] = nil
         }
         lock.unlock()
         guard !changes.isEmpty else { return }
         if case .failure(let error) = send(changes) { lastRefreshError = error.description }
+    }
+
+    /// A renewal's attributes: expires, stop-by when known, granted (see `refreshExpires`).
+    static func renewal(_ lease: (expires: Int, stopBy: Int64?)) -> [String: String?] {
+        var attributes: [String: String?] = ["expires": .some(String(lease.expires)), "granted": .some("true")]
+        if let stopBy = lease.stopBy { attributes["stop-by"] = .some(String(stopBy)) }
+        return attributes
     }
 
     private func send(_ changes: [String: [String: String?]]) -> Result<Void, BackEndError> {
@@ -100,9 +137,8 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
     public func flush() {
         lock.lock()
         var changes = pending
-        for (ticket, expires) in pendingExpires where changes[ticket]?["expires"] == nil && granted.contains(ticket) {
-            changes[ticket, default: [:]]["expires"] = .some(String(expires))
-            changes[ticket, default: [:]]["granted"] = .some("true")
+        for (ticket, lease) in pendingExpires where changes[ticket]?["expires"] == nil && granted.contains(ticket) {
+            for (name, value) in Self.renewal(lease) { changes[ticket, default: [:]][name] = value }
         }
         let completions = waiting
         pending = [:]
@@ -112,7 +148,95 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
         guard !changes.isEmpty else { return }
         queue.async { [changes] in
             let result = self.send(changes)
-            for completion in completions { completion(result) }
+            for (revoked, completion) in completions {
+                guard case .success = result, let ticket = revoked else {
+                    completion(result)
+                    continue
+                }
+                self.confirmStopped(ticket, completion: completion)
+            }
+        }
+    }
+
+    /// One `status` request: whether baton-crmd answered with a status, whether this node's
+    /// partition has quorum, and why in words (an unreachable baton-crmd, or an answer that is no
+    /// status, counts as without).
+    public static func quorum(socket: String) -> (answered: Bool, quorate: Bool, why: String) {
+        let answer: String
+        do {
+            answer = try CrmdSocketClient.request("status", socket: socket, timeoutSeconds: 2)
+        } catch {
+            return (false, false, "baton-crmd unreachable at \(socket) (\(error.description))")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any],
+            let quorate = object["quorate"] as? Bool
+        else { return (false, false, "baton-crmd at \(socket) answered no status: \(answer.prefix(120))") }
+        return (true, quorate, "baton-crmd at \(socket): partition \(quorate ? "with" : "WITHOUT") quorum")
+    }
+
+    /// Revokes awaiting the site's confirmation: their deadline and completions.
+    private var awaitingStop: [String: (deadline: ContinuousClock.Instant, completions: [@Sendable (Result<Void, BackEndError>) -> Void])] = [:]
+    private var confirmRunning = false
+
+    /// Waits for the site to stop what `ticket` guards: one loop for every ticket waiting (one
+    /// CIB read per poll however many wait).
+    func confirmStopped(_ ticket: String, completion: @escaping @Sendable (Result<Void, BackEndError>) -> Void) {
+        lock.lock()
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeoutSeconds * 1000))
+        awaitingStop[ticket, default: (deadline, [])].completions.append(completion)
+        let start = !confirmRunning
+        confirmRunning = true
+        lock.unlock()
+        if start { confirmQueue.async { self.confirmLoop() } }
+    }
+
+    /// On `confirmQueue`: polls this node's CIB until nothing a waiting ticket guards is active
+    /// (success) or its time limit passes (a failure naming what still runs where).
+    private func confirmLoop() {
+        while true {
+            lock.lock()
+            let tickets = Array(awaitingStop.keys)
+            if tickets.isEmpty {
+                confirmRunning = false
+                lock.unlock()
+                return
+            }
+            lock.unlock()
+            var outcome: [String: String?] = [:]  // nil: stopped; else what still runs
+            do {
+                // A partition without quorum cannot speak for the rest of the site: with fencing
+                // off it takes the other partition's resources for stopped. Only a quorate view counts.
+                let (_, quorate, why) = Self.quorum(socket: socket)
+                guard quorate else { throw BackEndError(why) }
+                let answer = try CrmdSocketClient.request("cib query", socket: socket, timeoutSeconds: timeoutSeconds)
+                guard answer.hasPrefix("<") else { throw BackEndError("baton-crmd answered: \(answer.prefix(200))") }
+                let cib = try XMLCodec.parse(answer)
+                for ticket in tickets {
+                    let active = try TicketEdits.activeGuarded(ticket: ticket, in: cib)
+                    outcome[ticket] = active.isEmpty ? .some(nil)
+                        : "still active: " + active.keys.sorted().map { "\($0) on \(active[$0]!.joined(separator: ","))" }.joined(separator: "; ")
+                }
+            } catch {
+                for ticket in tickets { outcome[ticket] = "\(error)" }
+            }
+            let now = ContinuousClock.now
+            var done: [(Result<Void, BackEndError>, [@Sendable (Result<Void, BackEndError>) -> Void])] = []
+            lock.lock()
+            for ticket in tickets {
+                guard let waiting = awaitingStop[ticket], let result = outcome[ticket] else { continue }
+                if let problem = result {
+                    guard now >= waiting.deadline else { continue }
+                    done.append((.failure(BackEndError(
+                        "baton-crmd (\(socket)): the stop of what ticket \(ticket) guards was not confirmed within \(timeoutSeconds) s (\(problem))")),
+                        waiting.completions))
+                } else {
+                    done.append((.success(()), waiting.completions))
+                }
+                awaitingStop[ticket] = nil
+            }
+            lock.unlock()
+            for (result, completions) in done { for completion in completions { completion(result) } }
+            Thread.sleep(forTimeInterval: 0.1)
         }
     }
 

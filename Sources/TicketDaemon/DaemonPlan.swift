@@ -73,7 +73,7 @@ public struct DaemonPlan: Sendable {
                     try TicketElection.TicketPolicy(
                         name: ticket.name, mode: ticket.mode, expire: ticket.expire,
                         timeout: ticket.timeout, retries: ticket.retries, renewalFrequency: ticket.renewalFrequency,
-                        acquireAfter: ticket.acquireAfter, clockDriftMaxPartsPerMillion: configuration.clockDriftMaxPartsPerMillion,
+                        acquireAfter: ticket.acquireAfter, stopBefore: ticket.stopBefore, clockDriftMaxPartsPerMillion: configuration.clockDriftMaxPartsPerMillion,
                         hasBeforeAcquireHandler: ticket.beforeAcquireHandler != nil,
                         attributePrerequisites: ticket.attributePrerequisites,
                         weights: ticket.weights.count == electionMembers.count ? ticket.weights : Array(repeating: 0, count: electionMembers.count),

@@ -16,11 +16,16 @@ public protocol SiteBackEnd: Sendable {
     /// held. Best effort, coalesced per ticket; never reorders a grant or a revoke (the daemon
     /// asks only while no grant or revoke of the ticket is being written).
     func refreshExpires(ticket: String, expires: Int)
+    /// The same with the instant (wall-clock milliseconds) by which the site must have stopped
+    /// what the ticket guards unless renewed again (the lease end less `stop-before`), for a
+    /// back end whose site enforces it (crmd); the others write `expires` alone.
+    func refreshLease(ticket: String, expires: Int, stopByMilliseconds: Int64)
 }
 
 extension SiteBackEnd {
     public func flush() {}
     public func refreshExpires(ticket: String, expires: Int) {}
+    public func refreshLease(ticket: String, expires: Int, stopByMilliseconds: Int64) { refreshExpires(ticket: ticket, expires: expires) }
 }
 
 public struct TicketChange: Sendable, Equatable {
@@ -35,12 +40,17 @@ public struct TicketChange: Sendable, Equatable {
     public let term: UInt64
     /// Wall-clock seconds at which the lease ends (booth's `expires`), when it has one.
     public let expires: Int?
+    /// A grant's lease end less `stop-before`, in wall-clock milliseconds: the crmd back end
+    /// writes it as `stop-by`, the instant baton-crmd's DC revokes the ticket by itself unless
+    /// renewed (see CRMCore's Tickets.swift).
+    public let stopByMilliseconds: Int64?
 
-    public init(kind: Kind, owner: String, term: UInt64, expires: Int?) {
+    public init(kind: Kind, owner: String, term: UInt64, expires: Int?, stopByMilliseconds: Int64? = nil) {
         self.kind = kind
         self.owner = owner
         self.term = term
         self.expires = expires
+        self.stopByMilliseconds = stopByMilliseconds
     }
 }
 

@@ -30,6 +30,13 @@ public enum SystemClock {
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int(spec.tv_sec)
     }
+
+    /// Wall-clock milliseconds since the epoch (baton-crmd's `stop-by`).
+    public static func wallClockMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
 }
 
 extension String {

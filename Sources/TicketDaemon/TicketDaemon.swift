@@ -182,6 +182,9 @@ public final class TicketDaemon: @unchecked Sendable {
             if siteQuorumSource == .corosync && plan.membership.isSite {
                 tasks.addTask { await self.followCorosyncQuorum() }
             }
+            if siteQuorumSource == .crmd && plan.membership.isSite, let crmd = backEnd as? CrmdBackEnd {
+                tasks.addTask { await self.followCrmdQuorum(socket: crmd.socket) }
+            }
             tasks.addTask {
                 for await _ in shutdown { break }
             }
@@ -514,8 +517,14 @@ public final class TicketDaemon: @unchecked Sendable {
             guard abs(expires - written) >= 1 else { continue }
             expiresWritten[name] = expires
             metrics.expiresRefreshes += 1
-            backEnd.refreshExpires(ticket: name, expires: expires)
+            backEnd.refreshLease(ticket: name, expires: expires, stopByMilliseconds: Self.stopBy(remaining: remaining, stopBefore: instance.policy.stopBefore))
         }
+    }
+
+    /// The wall-clock millisecond by which the site must have stopped what a ticket guards: the
+    /// lease end (`remaining` from now) less `stop-before`.
+    static func stopBy(remaining: Duration, stopBefore: Duration) -> Int64 {
+        SystemClock.wallClockMilliseconds() + (remaining - stopBefore).nanoseconds / 1_000_000
     }
 
     func applyLocally(ticket: String, action: DaemonCore.CIBAction, now: LocalInstant) {
@@ -524,9 +533,11 @@ public final class TicketDaemon: @unchecked Sendable {
         let change: TicketChange
         switch action {
         case .grant(let term, let remaining):
+            let stopBefore = core.instance(named: ticket)?.policy.stopBefore ?? .zero
             change = TicketChange(
                 kind: .grant, owner: plan.selfEndpoint.name, term: term,
-                expires: remaining.map { wallNow + Int($0.nanoseconds / 1_000_000_000) })
+                expires: remaining.map { wallNow + Int($0.nanoseconds / 1_000_000_000) },
+                stopByMilliseconds: remaining.map { Self.stopBy(remaining: $0, stopBefore: stopBefore) })
             expiresWritten[ticket] = change.expires
             metrics.grantsApplied += 1
         case .revoke(let reason):
@@ -554,7 +565,8 @@ public final class TicketDaemon: @unchecked Sendable {
                 }
                 if case .revoke = change.kind {
                     let now = SystemClock.now()
-                    self.execute(self.core.localRevokeCompleted(ticket: ticket, now: now), now: now)
+                    let confirmed = if case .success = result { true } else { false }
+                    self.execute(self.core.localRevokeCompleted(ticket: ticket, confirmed: confirmed, now: now), now: now)
                 }
                 if self.cibQueue[ticket]?.isEmpty == false {
                     self.startNextChange(ticket)

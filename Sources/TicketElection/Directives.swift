@@ -5,6 +5,9 @@
 public enum RevokeReason: String, Sendable, Equatable {
     /// The lease ran out on this site's clock without a majority renewing it.
     case leaseExpired = "lease-expired"
+    /// The lease was not renewed by `stop-before` ahead of its end: the holder stops what the
+    /// ticket guards while its lease still runs, and releases once the site confirms it.
+    case renewalFailing = "renewal-failing"
     /// An admin revoked the ticket.
     case revokedByAdmin = "revoked-by-admin"
     /// A planned move to another site.
@@ -39,6 +42,10 @@ public enum ElectionEvent: Sendable, Equatable, CustomStringConvertible {
     case leaseExpiredAtFollower(leader: MemberID, term: UInt64)
     case released(term: UInt64, reason: RevokeReason)
     case releaseObserved(from: MemberID, revoked: Bool)
+    /// The site did not confirm the local revoke (its resource manager unreachable, the write
+    /// refused): no release goes out, the others wait out the lease (which the site's own
+    /// resource manager enforces).
+    case releaseWithheld(term: UInt64, reason: RevokeReason)
     case commitPending(until: LocalInstant)
     /// Started without state (or with its state refused): no promise until `until`. When
     /// `endsIfAllReportTermZero`, the quiet period ends as soon as every other site answers
@@ -68,6 +75,8 @@ public enum ElectionEvent: Sendable, Equatable, CustomStringConvertible {
         case .leaseExpiredAtFollower(let leader, let term): "lease of \(leader) expired, term \(term)"
         case .released(let term, let reason): "released, term \(term), reason \(reason.rawValue)"
         case .releaseObserved(let from, let revoked): "release from \(from)" + (revoked ? " (revoked)" : "")
+        case .releaseWithheld(let term, let reason):
+            "local revoke not confirmed by the site: no release, the others wait out the lease, term \(term), reason \(reason.rawValue)"
         case .commitPending(let until): "commit pending until \(until)"
         case .quietAfterRestart(let until, let early):
             "started without state: no votes until \(until)" + (early ? ", or until every other site reports term 0" : "")
@@ -101,7 +110,8 @@ public enum Directive: Sendable, Equatable {
     /// Write "granted to this site" to the site's CIB (ticket_state granted=true, term, expires).
     case grantLocally(term: UInt64, leaseRemaining: Duration?)
     /// Write "not granted"; the site stops what the ticket guards (loss-policy applies unless
-    /// the reason is a planned one). The shell answers with `onLocalRevokeCompleted`.
+    /// the reason is a planned one). The shell answers with `onLocalRevokeCompleted`, saying
+    /// whether the site confirmed it.
     case revokeLocally(RevokeReason)
     case setStandby(Bool)
     case runHandler(HandlerPurpose)

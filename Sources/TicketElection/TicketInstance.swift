@@ -63,8 +63,10 @@
 /// | leader     | round not acked by a majority (timer)   | leader     | resend heartbeat every timeout / 2 until lease end |
 /// | leader     | heartbeat-acks reaching a majority      | leader     | lease end = round start + leader lease        |
 /// | leader     | lease end passes without renewal        | follower   | revokeLocally(lease-expired)                  |
+/// | leader     | lease end - stop-before, not renewed    | releasing  | revokeLocally(renewal-failing)                |
 /// | leader     | revoke / move / quorum lost / handler failed | releasing | revokeLocally(reason)                     |
 /// | releasing  | local revoke completed                  | follower   | send release(revoked?, handover?)             |
+/// | releasing  | local revoke not confirmed by the site  | follower   | log (no release: the lease runs out)          |
 /// | leader     | message of a newer leader               | follower   | revokeLocally(superseded-by-newer-term)       |
 public struct TicketInstance: Sendable {
     public let policy: TicketPolicy
@@ -536,6 +538,13 @@ public struct TicketInstance: Sendable {
                 loseLease(leadership, now: now, out: &out)
                 break
             }
+            if policy.stopBefore > .zero, now >= leadership.leaseEnd - policy.stopBefore,
+                !policy.safetyRuleBreaks.contains(.leaderIgnoresLeaseEnd)
+            {
+                // The renewal is failing: stop now, while the lease still covers the stop.
+                beginRelease(reason: .renewalFailing, revoked: false, handoverTo: nil, now: now, out: &out)
+                break
+            }
             if let check = leadership.silentCheckAt, now >= check {
                 leadership.silentCheckAt = nil
                 role = .leader(leadership)
@@ -643,11 +652,24 @@ public struct TicketInstance: Sendable {
         return finish(out, now: now)
     }
 
-    /// The shell finished writing "not granted" and stopping what the ticket guards.
-    public mutating func onLocalRevokeCompleted(now: LocalInstant) -> [Directive] {
+    /// The shell finished writing "not granted" and stopping what the ticket guards
+    /// (`confirmed`), or could not have it confirmed (the site's resource manager unreachable,
+    /// the write refused). Unconfirmed, no release goes out: a release tells the others they
+    /// may acquire before the lease ends, which only a confirmed stop makes safe. This member
+    /// steps down keeping its own promise, and the others wait out the lease as if it were cut
+    /// off (the site's resource manager revokes at `expires` by itself).
+    public mutating func onLocalRevokeCompleted(now: LocalInstant, confirmed: Bool = true) -> [Directive] {
         var out: [Directive] = []
         if case .releasing(let release) = role {
-            finishRelease(release, now: now, out: &out)
+            if confirmed {
+                finishRelease(release, now: now, out: &out)
+            } else {
+                role = .follower
+                intendedGranted = !release.revoked
+                previousLeader = membership.selfID
+                dirty = true
+                out.append(.log(.releaseWithheld(term: release.term, reason: release.reason)))
+            }
         }
         return finish(out, now: now)
     }
@@ -1574,7 +1596,10 @@ public struct TicketInstance: Sendable {
         case .candidate(let campaign):
             candidates.append(campaign.resendAt)
         case .leader(let leadership):
-            if !policy.safetyRuleBreaks.contains(.leaderIgnoresLeaseEnd) { candidates.append(leadership.leaseEnd) }
+            if !policy.safetyRuleBreaks.contains(.leaderIgnoresLeaseEnd) {
+                candidates.append(leadership.leaseEnd)
+                if policy.stopBefore > .zero { candidates.append(leadership.leaseEnd - policy.stopBefore) }
+            }
             candidates.append(leadership.nextRenewalAt)
             if let at = leadership.resendAt { candidates.append(at) }
             if let at = leadership.silentCheckAt { candidates.append(at) }

@@ -62,6 +62,7 @@ public enum TicketPolicyError: Error, Equatable, CustomStringConvertible {
     case renewalNotShorterThanExpire(renewal: Duration, expire: Duration)
     case driftOutOfRange(partsPerMillion: Int)
     case weightsCount(expected: Int, got: Int)
+    case stopBeforeTooLong(stopBefore: Duration, room: Duration)
 
     public var description: String {
         switch self {
@@ -75,6 +76,8 @@ public enum TicketPolicyError: Error, Equatable, CustomStringConvertible {
             "renewal-freq = \(renewal.shortDescription) must be shorter than expire = \(expire.shortDescription)"
         case .driftOutOfRange(let ppm): "clock drift bound \(ppm) ppm is outside 0...100000"
         case .weightsCount(let expected, let got): "weights lists \(got) values for \(expected) members"
+        case .stopBeforeTooLong(let stopBefore, let room):
+            "stop-before = \(stopBefore.shortDescription) must be shorter than the lease left at a renewal, \(room.shortDescription) (expire less the clock drift allowance, less renewal-freq)"
         }
     }
 }
@@ -95,6 +98,13 @@ public struct TicketPolicy: Sendable, Equatable {
     public let renewalFrequency: Duration
     /// Wait after a lease is lost before acquiring (booth `acquire-after`).
     public let acquireAfter: Duration
+    /// The holder's margin (`stop-before`, Baton's key; booth has none): a leader whose lease
+    /// has not been renewed by `leaseEnd - stopBefore` revokes locally then (what the ticket
+    /// guards stops, as each rsc_ticket's loss-policy says) and releases once the site has
+    /// confirmed it, so the stop is over before its own view of the lease ends, and so before
+    /// any other site can acquire. Zero: revoke at the lease end, as booth does.
+    /// Default `defaultStopBefore`.
+    public let stopBefore: Duration
     /// Bound on how much faster or slower any member's clock may run, in parts per million.
     public let clockDriftMaxPartsPerMillion: Int
     public let hasBeforeAcquireHandler: Bool
@@ -114,6 +124,7 @@ public struct TicketPolicy: Sendable, Equatable {
         retries: Int = 10,
         renewalFrequency: Duration? = nil,
         acquireAfter: Duration = .zero,
+        stopBefore: Duration? = nil,
         clockDriftMaxPartsPerMillion: Int = 10_000,
         hasBeforeAcquireHandler: Bool = false,
         attributePrerequisites: [AttributePrerequisite] = [],
@@ -139,6 +150,13 @@ public struct TicketPolicy: Sendable, Equatable {
         guard (0...100_000).contains(clockDriftMaxPartsPerMillion) else {
             throw .driftOutOfRange(partsPerMillion: clockDriftMaxPartsPerMillion)
         }
+        let room = TicketPolicy.stopBeforeRoom(expire: expire, renewal: renewal, driftPartsPerMillion: clockDriftMaxPartsPerMillion)
+        if let stopBefore {
+            guard stopBefore >= .zero else { throw .nonPositive(key: "stop-before") }
+            guard stopBefore == .zero || stopBefore < room else { throw .stopBeforeTooLong(stopBefore: stopBefore, room: room) }
+        }
+        self.stopBefore = stopBefore ?? TicketPolicy.defaultStopBefore(expire: expire, timeout: timeout, room: room)
+        precondition(self.stopBefore >= .zero && (self.stopBefore == .zero || self.stopBefore < room), "ticket \(name): stop-before out of range")
         self.name = name
         self.mode = mode
         self.expire = expire
@@ -151,6 +169,23 @@ public struct TicketPolicy: Sendable, Equatable {
         self.attributePrerequisites = attributePrerequisites
         self.weights = weights
         self.safetyRuleBreaks = safetyRuleBreaks
+    }
+
+    /// The lease a leader has left when a renewal round starts (its own view, shortened for
+    /// drift): a `stop-before` this long or longer would revoke at every renewal.
+    static func stopBeforeRoom(expire: Duration, renewal: Duration, driftPartsPerMillion: Int) -> Duration {
+        let ppm = Int64(driftPartsPerMillion)
+        let leaderLease = Duration.nanoseconds(expire.nanoseconds * (1_000_000 - ppm) / (1_000_000 + ppm))
+        return max(.zero, leaderLease - renewal)
+    }
+
+    /// The larger of 2 s and a fifth of the lease (the stop of a few resources, and a share of
+    /// longer leases for sites with many), but never so long that a renewal gets less than one
+    /// `timeout` to be acknowledged before it: then it shrinks (to zero when the lease leaves no
+    /// room, and the holder revokes at the lease end, as booth does).
+    static func defaultStopBefore(expire: Duration, timeout: Duration, room: Duration) -> Duration {
+        let wanted = max(.seconds(2), expire / 5)
+        return max(.zero, min(wanted, room - timeout))
     }
 
     public static func isValidName(_ name: String) -> Bool {

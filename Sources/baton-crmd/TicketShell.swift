@@ -36,23 +36,25 @@ extension Loop {
         await performController(more)
     }
 
-    /// On the DC: one timer at the earliest `expires` of a granted ticket (re-armed when that
-    /// changes; a stale fire is dropped by its generation).
+    /// On the DC: one timer at the earliest deadline (`expires` or `stop-by`) of a granted
+    /// ticket (re-armed when that changes; a stale fire is dropped by its generation).
     mutating func armLeaseTimer() {
-        let deadline = core.leaseDeadline
+        let deadline = core.leaseDeadlineMilliseconds
         guard deadline != leaseTimerAt else { return }
         leaseTimerAt = deadline
         leaseTimerGeneration += 1
         guard let deadline else { return }
-        let seconds = max(0, Double(deadline) - Date().timeIntervalSince1970)
-        timers.yield(TimerRequest(duration: .milliseconds(Int64(seconds * 1000) + 1), event: .leaseCheck(generation: leaseTimerGeneration)))
+        let milliseconds = max(0, deadline - Self.wallClockMilliseconds())
+        timers.yield(TimerRequest(duration: .milliseconds(milliseconds + 1), event: .leaseCheck(generation: leaseTimerGeneration)))
     }
+
+    static func wallClockMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
     /// The lease timer fired: the DC revokes what ran out (or re-arms, if it fired early or an
     /// update is on its way back).
     mutating func leaseCheck(generation: Int) async {
         guard generation == leaseTimerGeneration else { return }
         leaseTimerAt = nil
-        await perform(core.expireLeases(now: Int64(Date().timeIntervalSince1970.rounded(.down))))
+        await perform(core.expireLeases(nowMilliseconds: Self.wallClockMilliseconds()))
     }
 }

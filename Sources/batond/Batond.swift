@@ -42,7 +42,7 @@ struct Batond: AsyncParsableCommand {
     @Option(help: "baton-crmd's admin socket, for the crmd back end.") var crmdSocket = CrmdBackEnd.defaultSocket
     @Option(help: "File of the file back end (default: STATE-DIRECTORY/cib-tickets.xml).") var cibFile: String?
     @Option(help: "Serve Prometheus metrics at HOST:PORT (for example 127.0.0.1:9939).") var metrics: String?
-    @Option(help: "Site quorum: corosync (follow the local node's quorum; losing it releases held tickets) or none.")
+    @Option(help: "Site quorum: corosync (follow the local node's quorum; losing it releases held tickets), crmd (baton-crmd's quorum through --crmd-socket, with the crmd back end; baton-crmd unreachable counts as lost), or none.")
     var siteQuorum = "none"
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
     @Option(help: ArgumentHelp(
@@ -105,7 +105,11 @@ struct Batond: AsyncParsableCommand {
         let stateDirectory = Batond.defaultStateDirectory(self.stateDirectory, config)
         try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard let quorumSource = SiteQuorumSource(rawValue: siteQuorum) else {
-            FileHandle.standardError.write(Data("batond: --site-quorum \(siteQuorum): expected corosync or none\n".utf8))
+            FileHandle.standardError.write(Data("batond: --site-quorum \(siteQuorum): expected corosync, crmd or none\n".utf8))
+            throw ExitCode(1)
+        }
+        if quorumSource == .crmd && !(siteBackEnd is CrmdBackEnd) {
+            FileHandle.standardError.write(Data("batond: --site-quorum crmd needs --back-end crmd (it asks the same baton-crmd)\n".utf8))
             throw ExitCode(1)
         }
         let socketPath = socket ?? "\(runDirectory)/\(configurationFileName)-\(plan.selfEndpoint.name).sock"

@@ -288,6 +288,17 @@ arbitrator = 10.0.0.3
         #expect(rejection(threeMembers + "ticket = A\nacquire-after = 0\n") == nil)
     }
 
+    @Test func stopBeforeIsReadAndMustLeaveTheRenewalItsRoom() throws {
+        let ticket = try load(threeMembers + "ticket = A\nexpire = 10\ntimeout = 1\nretries = 3\nstop-before = 3500ms\n").configuration.tickets[0]
+        #expect(ticket.stopBefore == .milliseconds(3500))
+        #expect(try load(threeMembers + "ticket = A\n").configuration.tickets[0].stopBefore == nil)
+        #expect(rejection(threeMembers + "ticket = A\nexpire = 10\ntimeout = 1\nretries = 3\nstop-before = 0\n") == nil)
+        let tooLong = rejection(threeMembers + "ticket = A\nexpire = 10\ntimeout = 1\nretries = 3\nstop-before = 5\n")
+        #expect(tooLong?.rejection == .stopBeforeTooLong(ticket: "A", stopBefore: .seconds(5), expire: .seconds(10), renewalFrequency: .seconds(5)))
+        #expect(tooLong?.line == 8)
+        #expect(rejection(threeMembers + "ticket = A\nstop-before = soon\n")?.rejection == .invalidDuration(key: "stop-before", value: "soon"))
+    }
+
     @Test func retriesRange() {
         #expect(rejection(threeMembers + "ticket = A\nretries = 2\n")?.rejection == .retriesOutOfRange(2))
         #expect(rejection(threeMembers + "ticket = A\nretries = 101\n")?.rejection == .retriesOutOfRange(101))

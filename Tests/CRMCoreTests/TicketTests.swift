@@ -106,30 +106,50 @@ import Testing
         try bed.request(n2) { try $0.requestTickets(["t": ["granted": "true", "expires": "1000"], "s": ["granted": "true", "expires": "5000"],
                                                            "r": ["granted": "false", "expires": "10"]]).directives }
         bed.deliverAll()
-        #expect(bed.core(n1).leaseDeadline == 1000)
-        #expect(bed.core(n2).leaseDeadline == nil)  // only the DC arms the timer
+        #expect(bed.core(n1).leaseDeadlineMilliseconds == 1_000_000)
+        #expect(bed.core(n2).leaseDeadlineMilliseconds == nil)  // only the DC arms the timer
         // Before expires: nothing.
-        bed.request(n1) { $0.expireLeases(now: 999) }
+        bed.request(n1) { $0.expireLeases(nowMilliseconds: 999_999) }
         #expect(bed.queues[0].isEmpty)
         // While an update is on its way back (a renewal): nothing yet.
         try bed.request(n2) { try $0.requestTickets(["t": ["expires": "2000"]]).directives }
         bed.deliver(bed.queues[0].removeFirst().bytes, from: n2, to: n1)  // the request reaches the DC, which broadcasts
-        bed.request(n1) { $0.expireLeases(now: 1500) }
+        bed.request(n1) { $0.expireLeases(nowMilliseconds: 1_500_000) }
         bed.deliverAll()
         for member in [n1, n2, n3] { #expect(bed.core(member).tickets["t"]?["granted"] == "true") }
-        #expect(bed.core(n1).leaseDeadline == 2000)
+        #expect(bed.core(n1).leaseDeadlineMilliseconds == 2_000_000)
         // At expires, without renewal: revoked everywhere by the DC's own update.
-        bed.request(n1) { $0.expireLeases(now: 2000) }
+        bed.request(n1) { $0.expireLeases(nowMilliseconds: 2_000_000) }
         bed.deliverAll()
         for member in [n1, n2, n3] {
             #expect(bed.core(member).tickets["t"] == ["granted": "false", "expires": "2000"])
             #expect(bed.core(member).tickets["s"]?["granted"] == "true")
             #expect(bed.ticketsApplied[member]?.last?.requestID == 0)
         }
-        #expect(bed.core(n1).leaseDeadline == 5000)
+        #expect(bed.core(n1).leaseDeadlineMilliseconds == 5_000_000)
         // A non-DC never revokes.
-        bed.request(n2) { $0.expireLeases(now: 9999) }
+        bed.request(n2) { $0.expireLeases(nowMilliseconds: 9_999_000) }
         #expect(bed.queues[0].isEmpty)
+    }
+
+    /// batond's crmd back end writes `stop-by` (the lease end less stop-before, in ms): the DC
+    /// revokes at the earlier of it and `expires`, so the site stops before the lease ends.
+    @Test func theDCRevokesAtStopByWhenThatComesFirst() throws {
+        #expect(TicketRules.deadlineMilliseconds(["expires": "100", "stop-by": "98500"]) == 98_500)
+        #expect(TicketRules.deadlineMilliseconds(["expires": "100", "stop-by": "120000"]) == 100_000)
+        #expect(TicketRules.deadlineMilliseconds(["stop-by": "7"]) == 7)
+        #expect(TicketRules.deadlineMilliseconds(["expires": "INF"]) == nil)
+        #expect(TicketRules.deadlineMilliseconds(["expires": "INF", "stop-by": "soon"]) == nil)
+        #expect(TicketRules.deadlineMilliseconds(["expires": String(Int64.max)]) == nil)
+        var bed = settledBed()
+        try bed.request(n2) { try $0.requestTickets(["t": ["granted": "true", "expires": "1000", "stop-by": "998000"]]).directives }
+        bed.deliverAll()
+        #expect(bed.core(n1).leaseDeadlineMilliseconds == 998_000)
+        bed.request(n1) { $0.expireLeases(nowMilliseconds: 997_999) }
+        #expect(bed.queues[0].isEmpty)
+        bed.request(n1) { $0.expireLeases(nowMilliseconds: 998_000) }
+        bed.deliverAll()
+        for member in [n1, n2, n3] { #expect(bed.core(member).tickets["t"]?["granted"] == "false") }
     }
 
     @Test func badRequestsAreRefusedWithTheReason() throws {

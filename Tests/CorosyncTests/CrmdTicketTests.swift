@@ -106,55 +106,18 @@ struct CrmdTicketTests {
         }
     }
 
-    /// batond site-a (crmd back end on node1's socket), site-b (file back end), an arbitrator,
-    /// all on loopback in the host's namespace.
+    /// batond site-a (crmd back end on node1's socket), site-b (crmd back end on node2's), an
+    /// arbitrator, all on loopback in the host's namespace.
     static func batondMesh(_ bed: CrmdBed) async throws {
-        let directory = bed.testbed.directory + "/batond"
-        try FileManager.default.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true)
-        let pki = try await run([Paths.packageRoot.appendingPathComponent("scripts/make-test-pki").path, directory + "/pki", "site-a", "site-b", "arbitrator"])
-        guard pki.status == 0 else { throw TestFailure("make-test-pki: \(pki.output)") }
-        let port = try freeTCPPort()
-        let members = [("site-a", "127.0.0.1", "site"), ("site-b", "127.0.0.2", "site"), ("arbitrator", "127.0.0.3", "arbitrator")]
-        for (name, _, _) in members {
-            var lines = ["port = \(port)"]
-            for (other, address, role) in members { lines.append("\(role) = \(address) name=\(other)") }
-            lines += ["tls-ca = \(directory)/pki/ca.pem", "tls-certificate = \(directory)/pki/\(name).pem",
-                      "tls-private-key = \(directory)/pki/\(name).key", "identity = \(name)",
-                      "ticket = \"ticketA\"", "  expire = 6", "  timeout = 500ms", "  retries = 3"]
-            try (lines.joined(separator: "\n") + "\n").write(toFile: "\(directory)/\(name).conf", atomically: true, encoding: .utf8)
-        }
-        var daemons: [String: Child] = [:]
-        defer { for child in daemons.values { child.killAndReap() } }
-        func start(_ name: String) throws {
-            let logPath = "\(directory)/\(name).log"
-            let output = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-            guard output >= 0 else { throw TestFailure("cannot open \(logPath)") }
-            defer { close(output) }
-            let backEnd = switch name {
-            case "site-a": ["--back-end", "crmd", "--crmd-socket", bed.socket(1)]
-            case "site-b": ["--back-end", "crmd", "--crmd-socket", bed.socket(2)]
-            default: ["--back-end", "none"]
-            }
-            daemons[name] = try Child.spawn([BuildPaths.product("batond"), "-c", "\(directory)/\(name).conf", "--state-directory",
-                                             "\(directory)/state-\(name)", "--socket", "\(directory)/run/\(name)-\(name).sock"] + backEnd,
-                                            stdout: output, stderr: output)
-        }
-        func baton(_ arguments: [String], at name: String) async throws -> CommandResult {
-            try await run([Paths.baton] + arguments + ["-c", "\(directory)/\(name).conf", "--run-directory", directory + "/run"])
-        }
-        func logs() -> String {
-            members.map { "\($0.0):\n" + ((try? String(contentsOfFile: "\(directory)/\($0.0).log", encoding: .utf8)) ?? "").split(separator: "\n").suffix(20).joined(separator: "\n") }
-                .joined(separator: "\n")
-        }
-        for (name, _, _) in members { try start(name) }
+        let mesh = try await BatondMesh(
+            directory: bed.testbed.directory + "/batond", ticket: ["ticket = \"ticketA\"", "  expire = 6", "  timeout = 500ms", "  retries = 3"],
+            arguments: ["site-a": ["--back-end", "crmd", "--crmd-socket", bed.socket(1)], "site-b": ["--back-end", "crmd", "--crmd-socket", bed.socket(2)],
+                        "arbitrator": ["--back-end", "none"]])
+        defer { mesh.stopAll() }
+        func baton(_ arguments: [String], at name: String) async throws -> CommandResult { try await mesh.baton(arguments, at: name) }
+        try mesh.startAll()
         do {
-            try await waitUntil("every batond's peers connected") {
-                for (name, _, _) in members {
-                    let result = try await baton(["peers"], at: name)
-                    guard result.status == 0, result.output.components(separatedBy: ", connected").count == 3 else { return false }
-                }
-                return true
-            }
+            try await mesh.waitConnected()
             // A grant right after a start without state may be refused while the quiet period runs.
             var start = ContinuousClock.now
             try await waitUntil("baton grant ticketA at site-a") {
@@ -192,24 +155,30 @@ struct CrmdTicketTests {
                 }
                 _ = try await waitRunning(bed, true, "guarded started after the grant at \(holder)")
                 #expect(await ticket(bed, node: 3)["owner"] == holder)
-                guard let child = daemons[holder] else { throw TestFailure("no batond \(holder)") }
-                if how.hasPrefix("frozen") { child.signal(SIGSTOP) } else { daemons.removeValue(forKey: holder)?.killAndReap() }
+                if how.hasPrefix("frozen") { mesh.signal(holder, SIGSTOP) } else { mesh.kill(holder) }
                 let stoppedAt = Date().timeIntervalSince1970
                 var lastExpires = 0
+                var lastStopBy = 0
                 try await waitUntil("guarded stopped after \(holder)'s batond was \(how)") {
                     let state = await ticket(bed, node: 1)
                     lastExpires = Int(state["expires"] ?? "") ?? lastExpires
+                    lastStopBy = Int(state["stop-by"] ?? "") ?? lastStopBy
                     return running(bed).isEmpty
                 }
                 let stopped = Date().timeIntervalSince1970
                 #expect(await ticket(bed, node: 1)["granted"] == "false")
-                #expect(Double(lastExpires) <= stopped, "stopped before the lease's end?")
-                log("batond \(how) while granted: stopped \(Int((stopped - stoppedAt) * 1000)) ms after, \(Int((stopped - Double(lastExpires)) * 1000)) ms after expires (\(lastExpires), 1 s granularity)")
+                // The site's DC revoked at stop-by (the lease end less stop-before, 2 s here), so the
+                // stop was over before the lease's end (expires, whole seconds: the lease ends within
+                // the second after it).
+                #expect(lastStopBy > 0 && Double(lastStopBy) / 1000 <= stopped, "stopped before stop-by?")
+                #expect(stopped < Double(lastExpires) + 1, "stopped after the lease's end (expires \(lastExpires))")
+                #expect(stopped * 1000 < Double(lastStopBy + 2000), "stopped after the lease's end (stop-by + stop-before)")
+                log("batond \(how) while granted: stopped \(Int((stopped - stoppedAt) * 1000)) ms after, \(Int((stopped * 1000 - Double(lastStopBy)))) ms after stop-by, \(Int((Double(lastExpires) - stopped) * 1000)) ms before expires (\(lastExpires), 1 s granularity)")
                 // The frozen one stays out of the rest (killed while stopped).
-                if how.hasPrefix("frozen") { daemons.removeValue(forKey: holder)?.killAndReap() }
+                if how.hasPrefix("frozen") { mesh.kill(holder) }
             }
         } catch {
-            throw TestFailure("\(error)\nbatond logs:\n\(logs())")
+            throw TestFailure("\(error)\nbatond logs:\n\(mesh.logs())")
         }
     }
 

@@ -7,8 +7,9 @@ import TicketElection
 struct RenewalResendTests {
     /// site-a leads (elected with the arbitrator's vote; round 1, started at the returned
     /// instant, acknowledged by the arbitrator).
+    /// Without a stop-before margin: these tests follow the resends to the lease's very end.
     static func leader() throws -> (TicketInstance, LocalInstant) {
-        var site = try TicketInstanceTests.started(0)
+        var site = try TicketInstanceTests.started(0, stopBefore: .zero)
         let t0 = TicketInstanceTests.t0
         _ = site.onCommand(.grant(force: false, wait: false, waitForCommit: false), request: RequestID(1), now: t0)
         _ = site.onMessage(PeerMessage(ticket: "ticketA", from: MemberID(2), to: MemberID(0), term: 1, body: .voteGranted), now: t0 + .milliseconds(10))
@@ -25,7 +26,7 @@ struct RenewalResendTests {
     @Test func anUnansweredRenewalIsResentUntilTheLeaseEnds() throws {
         let (leader, t0) = try Self.leader()
         var site = leader
-        let policy = try TicketInstanceTests.policy()
+        let policy = try TicketInstanceTests.policy(stopBefore: .zero)
         // The renewal round (2) starts at t0 + renewal-freq; nobody answers it.
         var now = t0 + policy.renewalFrequency
         var rounds: [UInt64] = Self.heartbeats(site.onTimer(now: now))
@@ -52,7 +53,7 @@ struct RenewalResendTests {
     @Test func anAcknowledgedRenewalStopsResendingAfterRetries() throws {
         let (leader, t0) = try Self.leader()
         var site = leader
-        let policy = try TicketInstanceTests.policy()
+        let policy = try TicketInstanceTests.policy(stopBefore: .zero)
         var now = t0 + policy.renewalFrequency
         _ = site.onTimer(now: now)
         // The arbitrator answers: renewed; site-b stays silent and is asked `retries` times more.

@@ -9,13 +9,13 @@ struct TicketInstanceTests {
         Member(id: MemberID(2), name: "arbitrator", role: .arbitrator),
     ]
 
-    static func policy(mode: TicketMode = .automatic, breaks: SafetyRuleBreaks = []) throws -> TicketPolicy {
-        try TicketPolicy(name: "ticketA", mode: mode, expire: .seconds(10), timeout: .seconds(1), retries: 3,
+    static func policy(mode: TicketMode = .automatic, breaks: SafetyRuleBreaks = [], stopBefore: Duration? = nil) throws -> TicketPolicy {
+        try TicketPolicy(name: "ticketA", mode: mode, expire: .seconds(10), timeout: .seconds(1), retries: 3, stopBefore: stopBefore,
                          weights: [0, 0, 0], safetyRuleBreaks: breaks)
     }
 
-    static func instance(_ index: Int, mode: TicketMode = .automatic) throws -> TicketInstance {
-        TicketInstance(policy: try policy(mode: mode), membership: try Membership(members: members, selfID: MemberID(index)))
+    static func instance(_ index: Int, mode: TicketMode = .automatic, stopBefore: Duration? = nil) throws -> TicketInstance {
+        TicketInstance(policy: try policy(mode: mode, stopBefore: stopBefore), membership: try Membership(members: members, selfID: MemberID(index)))
     }
 
     static let t0 = LocalInstant(nanoseconds: 1_000_000_000_000)
@@ -25,8 +25,8 @@ struct TicketInstanceTests {
     }
 
     /// Starts an instance and answers its state queries with "nothing known".
-    static func started(_ index: Int) throws -> TicketInstance {
-        var instance = try instance(index)
+    static func started(_ index: Int, stopBefore: Duration? = nil) throws -> TicketInstance {
+        var instance = try instance(index, stopBefore: stopBefore)
         let nonce = queryNonce(instance.start(.fresh, now: t0))
         for other in [0, 1, 2] where other != index {
             _ = instance.onMessage(
