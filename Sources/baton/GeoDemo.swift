@@ -110,7 +110,7 @@ struct GeoDemo {
         show(["crm", "ticket", "list"], as: "node2", crmdNode: 2)
         probe()
 
-        step("4. Planned move to site-b: site-a stops the group, releases the ticket naming site-b, site-b acquires and starts it.")
+        step("4. Planned move to site-b: site-a revokes ticket-db in its CIB (its DC stops the group) and releases it naming site-b; site-b acquires it and its DC starts the group. The witness tells whether site-a's stop ended before site-b's start.")
         var handovers = journal.handovers(group: Self.siteOf).count
         mark = Date()
         show(["move", "ticket-db", "--to", "site-b", "-w"], as: "site-a")
@@ -152,7 +152,7 @@ struct GeoDemo {
         try waitForService("site-a")
         record("planned move site-b → site-a after the restart", Date().timeIntervalSince(mark), note: gapNote(after: handovers))
 
-        step("9. site-a is cut off from site-b and the arbitrator (its nodes still reach each other: its cluster keeps quorum). Its batond cannot renew: site-a stops the group before its lease ends, site-b starts it after.")
+        step("9. site-a is cut off from site-b and the arbitrator (its nodes still reach each other: its cluster keeps quorum). Its batond cannot renew; at its lease's end site-a must have stopped the group, and site-b starts it once its own view of the lease has ended.")
         handovers = journal.handovers(group: Self.siteOf).count
         let cutAt = monotonicNow()
         mark = Date()
@@ -192,7 +192,7 @@ struct GeoDemo {
             say("   \(Self.siteOf(move.from)) (\(move.from)) → \(Self.siteOf(move.to)) (\(move.to)): " + Self.describe(move))
         }
         say("")
-        say("Figures (seconds):")
+        say("Figures:")
         for (what, figure) in timeline { say("   \(what): \(figure)") }
         if verdict.violations.isEmpty {
             let gaps = all.map(\.gap)
@@ -443,9 +443,9 @@ struct GeoDemo {
     }
 
     mutating func record(_ what: String, _ seconds: Double, note: String) {
-        let figure = String(format: "%.3f", seconds) + (note.isEmpty ? "" : "  (\(note))")
+        let figure = String(format: "%.3f s", seconds) + (note.isEmpty ? "" : "  (\(note))")
         timeline.append((what, figure))
-        say("   ⏱ \(what): \(figure) s")
+        say("   ⏱ \(what): \(figure)")
     }
 
     // MARK: - Commands
