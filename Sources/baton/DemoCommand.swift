@@ -13,7 +13,7 @@ struct Demo: ParsableCommand {
         discussion: """
             By default (as root, with corosync, resource-agents and python3 installed): two sites of three nodes each in \
             network namespaces (corosync and baton-crmd per node), a batond per site and an arbitrator, a floating address, \
-            a service and a witness guarded by ticket-db; about 90 s. --loopback: three batond processes on loopback with \
+            a service and a witness guarded by ticket-db; about a minute. --loopback: three batond processes on loopback with \
             file back ends (no root). --simulated: the simulator's story. Run from the repository (it reads sites/, \
             scripts/testbed, scripts/ocf and scripts/make-test-pki), or give --repository.
             """)
