@@ -5,8 +5,10 @@ SWIFT ?= swift
 CONFORMANCE_DIR ?= ../shared/conformance/pacemaker-2.1.5
 # Debian packages every build links against (system OpenSSL, Corosync client libraries, libxml2).
 BUILD_PACKAGES := pkg-config libssl-dev libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libqb-dev libxml2-dev
-# The demo also makes a throwaway CA with the openssl command.
-DEMO_PACKAGES := $(BUILD_PACKAGES) openssl
+# The demo also makes a throwaway CA with the openssl command, runs two sites of corosync nodes in
+# network namespaces (corosync, iproute2), a floating address (resource-agents' IPaddr2) and a
+# small service answering on it (scripts/ocf/Answer: python3).
+DEMO_PACKAGES := $(BUILD_PACKAGES) openssl corosync iproute2 resource-agents python3-minimal
 # The tests also drive real corosync nodes in network namespaces, openssl as a foreign peer, and
 # a real Pacemaker (crm_ticket) for the Pacemaker site back end.
 TEST_PACKAGES := $(BUILD_PACKAGES) openssl corosync iproute2 pacemaker pacemaker-cli-utils
@@ -31,6 +33,7 @@ PREFIX ?= /usr
 demo:
 	scripts/ensure-packages $(DEMO_PACKAGES)
 	$(SWIFT) build -c release --product batond
+	$(SWIFT) build -c release --product baton-crmd
 	$(SWIFT) build -c release --product baton
 	$(SWIFT) build -c release --product baton-full
 	.build/release/baton demo

@@ -133,6 +133,7 @@ let package = Package(
                 "CIBResourceEdits",
                 "AgentTools",
                 "AgentToolsShell",
+                "WitnessCheck",
                 "CRMSimulation",
                 "CIBFiles",
                 "QuorumSimulation",
@@ -206,7 +207,11 @@ let package = Package(
             path: "Sources/CorosyncProbe",
             linkerSettings: staticSwiftRuntime
         ),
-        .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport", "CRMCore", "CIB"]),
+        .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport", "CRMCore", "CIB", "WitnessCheck"]),
+        // Pure: the witness journal's verdict (scripts/ocf/Witness): two places at once, handover
+        // gaps; read by the CorosyncTests and `baton demo`.
+        .target(name: "WitnessCheck"),
+        .testTarget(name: "WitnessCheckTests", dependencies: ["WitnessCheck"]),
         // Test bed only: a user-space Ethernet switch that loses, delays and duplicates frames
         // (this kernel has no netem), run in scripts/impair-bed's hub namespace.
         .executableTarget(name: "baton-impair", dependencies: ["SeededRandom"], path: "Sources/ImpairSwitch"),

@@ -3,15 +3,24 @@ import Foundation
 import GeoSimulation
 
 /// `baton demo`: a geo cluster (two sites and an arbitrator) told in plain words: by default
-/// with three real batond processes on loopback; with `--simulated`, the same election code in
-/// the deterministic simulator (simulated network and clocks, more scenarios, no processes).
+/// the whole geo cluster (two sites of three corosync nodes with baton-crmd in network
+/// namespaces, real resources guarded by a ticket, root needed: `GeoDemo`); with `--loopback`,
+/// three batond processes on loopback with file back ends (no corosync, no root); with
+/// `--simulated`, the same election code in the deterministic simulator (no processes).
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a geo cluster granting a ticket, losing a site, failing over and moving back.",
-        discussion: "Run from the repository (it reads sites/site-a/baton.conf and scripts/make-test-pki), or give --repository.")
+        discussion: """
+            By default (as root, with corosync, resource-agents and python3 installed): two sites of three nodes each in \
+            network namespaces (corosync and baton-crmd per node), a batond per site and an arbitrator, a floating address, \
+            a service and a witness guarded by ticket-db; about a minute. --loopback: three batond processes on loopback with \
+            file back ends (no root). --simulated: the simulator's story. Run from the repository (it reads sites/, \
+            scripts/testbed, scripts/ocf and scripts/make-test-pki), or give --repository.
+            """)
 
     @Flag(help: "Keep the demo's files and print every election message (simulated) or daemon log line (live).") var verbose = false
     @Flag(help: "Run the simulated story instead of real processes.") var simulated = false
+    @Flag(help: "Three batond processes on loopback with file back ends (no corosync, no root) instead of the geo cluster.") var loopback = false
     @Option(help: "The Baton repository (for sites/ and scripts/).") var repository = "."
 
     static let story: [(say: String, script: [String])] = [
@@ -34,11 +43,22 @@ struct Demo: ParsableCommand {
     ]
 
     func run() throws {
+        if simulated && loopback { throw ValidationError("--simulated and --loopback are two different demos: give one") }
+        if loopback {
+            do {
+                var demo = try LoopbackDemo(repository: URL(fileURLWithPath: repository), verbose: verbose)
+                try demo.run()
+            } catch let error as LoopbackDemo.DemoError {
+                print("demo failed: \(error)")
+                throw ExitCode(1)
+            }
+            return
+        }
         guard simulated else {
             do {
-                var demo = try LiveDemo(repository: URL(fileURLWithPath: repository), verbose: verbose)
+                var demo = try GeoDemo(repository: URL(fileURLWithPath: repository), verbose: verbose)
                 try demo.run()
-            } catch let error as LiveDemo.DemoError {
+            } catch let error as GeoDemo.DemoError {
                 print("demo failed: \(error)")
                 throw ExitCode(1)
             }

@@ -127,7 +127,7 @@ import TestSupport
         print("deb: \(deb.split(separator: "/").last ?? ""); lintian: \(errors.count) errors, \(warnings.count) warnings \(warnings)")
 
         // Installed with apt into a fresh Debian 12 root (no Swift toolchain there), and the
-        // demo's three batond processes run from it (scripts/fresh-root-check).
+        // loopback demo's three batond processes run from it (scripts/fresh-root-check).
         if let missing = Requirement.executable("/usr/bin/mmdebstrap", "Debian package mmdebstrap") {
             print("InstallTests: skipping the fresh-root install: \(missing)")
             return

@@ -12,7 +12,7 @@ struct StyleTests {
         "ClusterIdentity", "SimulationKernel", "TicketCore", "TicketSimulation", "TransitionEngine",
         "CRMStatusView", "CIBAttributes", "CRMSimulation", "BatonVersion",
         "QuorumArbiter", "QuorumSimulation", "QuorumWire",
-        "CIBResourceEdits",
+        "CIBResourceEdits", "WitnessCheck",
     ]
 
     static func swiftFiles(in directory: String) -> [URL] {

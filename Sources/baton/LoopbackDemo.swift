@@ -6,9 +6,9 @@ import Foundation
 import Glibc
 #endif
 
-/// The live demo: three real batond processes on loopback (127.0.0.1, .2, .3), configured from
+/// `baton demo --loopback`: three real batond processes on loopback (127.0.0.1, .2, .3), configured from
 /// sites/site-a/baton.conf with a throwaway CA, driven with the real `baton` commands.
-struct LiveDemo {
+struct LoopbackDemo {
     let repository: URL
     let verbose: Bool
     let directory: URL
@@ -101,41 +101,9 @@ struct LiveDemo {
         let pki = directory.appendingPathComponent("tls").path
         try runTool(repository.appendingPathComponent("scripts/make-test-pki").path, [pki] + Self.members)
         let template = repository.appendingPathComponent("sites/site-a/baton.conf").path
-        do {
-            _ = try BatonConfigurationParser.load(path: template)
-        } catch {
-            throw DemoError(description: "the deployable config does not load: \(error)")
-        }
-        let text = try String(contentsOfFile: template, encoding: .utf8)
         for member in Self.members {
-            var lines: [String] = []
-            var inTicketDB = false
-            for line in text.components(separatedBy: "\n") {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if trimmed.hasPrefix("site ") || trimmed.hasPrefix("site=") || trimmed.hasPrefix("arbitrator ") || trimmed.hasPrefix("arbitrator=") {
-                    let name = trimmed.components(separatedBy: "name=").last!.trimmingCharacters(in: .whitespaces)
-                    let role = trimmed.hasPrefix("site") ? "site" : "arbitrator"
-                    lines.append("\(role) = \(Self.addresses[name]!) name=\(name)")
-                } else if trimmed.hasPrefix("port") {
-                    lines.append("port = \(port)")
-                } else if trimmed.hasPrefix("tls-ca") {
-                    lines.append("tls-ca = \(pki)/ca.pem")
-                } else if trimmed.hasPrefix("tls-certificate") {
-                    lines.append("tls-certificate = \(pki)/\(member).pem")
-                } else if trimmed.hasPrefix("tls-private-key") {
-                    lines.append("tls-private-key = \(pki)/\(member).key")
-                } else {
-                    if trimmed.hasPrefix("ticket") { inTicketDB = trimmed.contains("\"ticket-db\"") }
-                    lines.append(line)
-                    if inTicketDB && trimmed.hasPrefix("ticket") {
-                        lines.append("    expire = 10")
-                        lines.append("    timeout = 1")
-                        lines.append("    retries = 3")
-                    }
-                }
-            }
-            lines.append("identity = \(member)")
-            try lines.joined(separator: "\n").write(toFile: configPath(member), atomically: true, encoding: .utf8)
+            let text = try demoConfiguration(template: template, member: member, addresses: Self.addresses, port: port, pki: pki, expire: 10)
+            try text.write(toFile: configPath(member), atomically: true, encoding: .utf8)
         }
     }
 
@@ -247,7 +215,7 @@ final class CIBSampler: @unchecked Sendable {
 func runTool(_ path: String, _ arguments: [String]) throws {
     let run = try ChildRun(path, arguments, captureOutput: false, inheritOutput: true)
     guard run.exitCode == 0 else {
-        throw LiveDemo.DemoError(description: "\(path) failed with status \(run.exitCode)")
+        throw LoopbackDemo.DemoError(description: "\(path) failed with status \(run.exitCode)")
     }
 }
 
@@ -268,5 +236,5 @@ func freePort() throws -> Int {
         }
         if free { return candidate }
     }
-    throw LiveDemo.DemoError(description: "no free port found on 127.0.0.1-3")
+    throw LoopbackDemo.DemoError(description: "no free port found on 127.0.0.1-3")
 }
