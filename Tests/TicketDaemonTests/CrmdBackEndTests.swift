@@ -165,7 +165,10 @@ struct CrmdBackEndTests {
             CrmdBackEndTests.site(request, running: running.withLock { $0 }) ?? "ok\n"
         }
         defer { listener.stop() }
-        let backEnd = CrmdBackEnd(socket: listener.path, timeoutSeconds: 60)
+        // The back end's limit for the stop is far beyond any wait of this test's: on a loaded
+        // machine (the suite starts hundreds of tests at once) this task can wait a minute before
+        // it runs again, and a stop not confirmed by then would fail the revoke.
+        let backEnd = CrmdBackEnd(socket: listener.path, timeoutSeconds: Double(Patience.deadlineSeconds) * 10)
         let results = Results()
         Self.apply(backEnd, "ticketA", .revoke(.renewalFailing), into: results)
         backEnd.flush()
