@@ -59,6 +59,14 @@ static inline X509 *baton_SSL_CTX_store_certificate(const SSL_CTX *context, int 
     return X509_OBJECT_get0_X509(sk_X509_OBJECT_value(X509_STORE_get0_objects(store), index));
 }
 /// Ignore SIGPIPE process-wide: a peer that goes away must not kill the daemon on write.
+/* OpenSSL frees its global state from an atexit handler; a process that exits while an event
+ * loop thread still works on a TLS connection (a CLI returning while its channel closes, a
+ * daemon stopping) then crashes in that thread. Without the handler the kernel reclaims it all.
+ * The first initialisation decides, so this runs before any other OpenSSL call. */
+static inline int baton_openssl_init_without_exit_cleanup(void) {
+    return OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+}
+
 static inline void baton_ignore_sigpipe(void) {
     signal(SIGPIPE, SIG_IGN);
 }

@@ -41,6 +41,7 @@ public struct DatagramKey: Sendable {
 
     /// The secret's layout: key (32 bytes), key id (8), nonce salt (4), the rest unused.
     public init(secret: [UInt8]) {
+        TLSContext.withoutExitCleanup
         precondition(secret.count == DatagramKey.secretBytes, "datagram secret of \(secret.count) bytes")
         key = Array(secret[0..<32])
         id = secret[32..<40].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }

@@ -36,6 +36,7 @@ public final class TLSContext: @unchecked Sendable {
     public let files: TLSFiles
 
     public init(files: TLSFiles) throws(TLSContextError) {
+        TLSContext.withoutExitCleanup
         TLSContext.ignoreBrokenPipe
         ERR_clear_error()
         guard let context = SSL_CTX_new(TLS_method()) else {
@@ -77,6 +78,11 @@ public final class TLSContext: @unchecked Sendable {
 
     /// The key exchange groups offered and accepted, in OpenSSL's list syntax.
     public static let keyExchangeGroups = "X25519:P-256"
+
+    /// OpenSSL's state is never freed at exit (baton_openssl_init_without_exit_cleanup): a
+    /// process exiting while an event loop still closes a connection crashed in OpenSSL's
+    /// atexit cleanup (a `baton -s` run under load, SIGSEGV in NIO's thread). Runs once, first.
+    static let withoutExitCleanup: Void = { _ = baton_openssl_init_without_exit_cleanup() }()
 
     /// A peer that goes away must not kill the process with SIGPIPE on a write. Runs once.
     static let ignoreBrokenPipe: Void = baton_ignore_sigpipe()

@@ -45,12 +45,19 @@ enum RemoteClient {
         let timeout = channel.eventLoop.scheduleTask(in: .seconds(Int64(timeoutSeconds))) {
             replyPromise.fail(CLIError(code: .failed, message: "no answer from \(member.certificateName) within \(timeoutSeconds) s"))
         }
-        try await channel.writeAndFlush(channel.allocator.buffer(bytes: Frame.request(request).encoded()))
-        defer {
-            timeout.cancel()
-            channel.close(promise: nil)
+        let reply: Result<ClientReply, any Error>
+        do {
+            try await channel.writeAndFlush(channel.allocator.buffer(bytes: Frame.request(request).encoded()))
+            reply = .success(try await replyPromise.futureResult.get())
+        } catch {
+            reply = .failure(error)
         }
-        return try await replyPromise.futureResult.get()
+        timeout.cancel()
+        // Closed before the command returns and the process exits: the event loop must be done
+        // with the connection (its TLS state freed) by then.
+        channel.close(promise: nil)
+        try? await channel.closeFuture.get()
+        return try reply.get()
     }
 
     final class ReplyHandler: ChannelInboundHandler {
