@@ -140,7 +140,11 @@ public struct ExecuteResult: Hashable, Sendable {
         let request = OperationRequest(resource: agent, action: action.operation, interval: .milliseconds(Int64(action.intervalMilliseconds)),
                                        timeout: .milliseconds(Int64(action.timeoutMilliseconds)), meta: ["op_target_rc": String(targetRC)],
                                        featureSet: "3.16.1", transitionKey: transitionKey.isEmpty ? nil : transitionKey)
-        return OperationResult(callID: CallID(value: Int(callID)), operation: request,
+        // A pending operation (record-pending) is recorded with call-id -1, as the controller
+        // records it: the scheduler takes -1 for the newest call, so a pending stop stays after
+        // the start it stops (with 0 it sorted first, and the resource looked stopped while its
+        // stop still ran: batond released a ticket early, the geo demo's witness saw it).
+        return OperationResult(callID: CallID(value: status == .pending ? -1 : Int(callID)), operation: request,
                                verdict: AgentVerdict(rc: code, status: status, exitReason: exitReason.isEmpty ? nil : exitReason),
                                standardOutput: [], standardError: [], queueTime: .milliseconds(Int64(queueMilliseconds)),
                                execTime: .milliseconds(Int64(execMilliseconds)), finishedAt: .zero, rcChanged: true)
