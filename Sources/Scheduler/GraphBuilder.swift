@@ -911,9 +911,8 @@ struct TransitionGraphBuilder {
         for fence in set.fenceActions where set.actions[fence].fenceType != "on" {
             guard let target = set.actions[fence].node else { continue }
             for resource in set.allPrimitives where resource.managed {
-                let requires = resource.meta["requires"]?.lowercased()
                 let needsFencing = set.requiresFencing(resource)
-                let needsNothing = requires == "nothing" || (!needsFencing && !set.stonithEnabled && requires == nil)
+                let needsNothing = set.startRequiresNothing(resource)
                 for id in resource.actions {
                     let task = set.actions[id].task
                     // (A migrate_to needs what the start needs.)
