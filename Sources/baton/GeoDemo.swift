@@ -111,19 +111,11 @@ struct GeoDemo {
         probe()
 
         step("4. Planned move to site-b: site-a revokes ticket-db in its CIB (its DC stops the group) and releases it naming site-b; site-b acquires it and its DC starts the group. The witness tells whether site-a's stop ended before site-b's start.")
-        var handovers = journal.handovers(group: Self.siteOf).count
-        mark = Date()
-        show(["move", "ticket-db", "--to", "site-b", "-w"], as: "site-a")
-        try waitForService("site-b")
-        record("planned move site-a → site-b (command to service answering)", Date().timeIntervalSince(mark), note: gapNote(after: handovers))
+        try plannedMove(from: "site-a", to: "site-b", "planned move site-a → site-b (command to service answering)")
         probe()
 
         step("5. And back to site-a the same way, so that site-a holds it when it dies.")
-        handovers = journal.handovers(group: Self.siteOf).count
-        mark = Date()
-        show(["move", "ticket-db", "--to", "site-a", "-w"], as: "site-b")
-        try waitForService("site-a")
-        record("planned move site-b → site-a", Date().timeIntervalSince(mark), note: gapNote(after: handovers))
+        try plannedMove(from: "site-b", to: "site-a", "planned move site-b → site-a")
 
         step("6. site-a's three nodes lose power: kill -9 of corosync, baton-crmd, batond and everything else in their namespaces (the address and the service die with them). site-b waits until its view of the lease has run out, then acquires the ticket and starts the group.")
         let remaining = leaseRemaining(at: "site-b")
@@ -146,14 +138,10 @@ struct GeoDemo {
         show(["list"], as: "site-a")
 
         step("8. Planned move back to site-a.")
-        handovers = journal.handovers(group: Self.siteOf).count
-        mark = Date()
-        show(["move", "ticket-db", "--to", "site-a", "-w"], as: "site-b")
-        try waitForService("site-a")
-        record("planned move site-b → site-a after the restart", Date().timeIntervalSince(mark), note: gapNote(after: handovers))
+        try plannedMove(from: "site-b", to: "site-a", "planned move site-b → site-a after the restart")
 
         step("9. site-a is cut off from site-b and the arbitrator (its nodes still reach each other: its cluster keeps quorum). Its batond cannot renew; at its lease's end site-a must have stopped the group, and site-b starts it once its own view of the lease has ended.")
-        handovers = journal.handovers(group: Self.siteOf).count
+        let handovers = journal.handovers(group: Self.siteOf).count
         let cutAt = monotonicNow()
         mark = Date()
         try testbedCommand(["partition", "1", "2", "3"])
@@ -427,6 +415,16 @@ struct GeoDemo {
         }
         say("   [site-a]$ baton grant -w ticket-db")
         say(indent(last.trimmingCharacters(in: .newlines)))
+    }
+
+    /// `baton move ticket-db --to TO -w` at FROM, timed from the command to the service answering
+    /// at TO, with the witness's gap between FROM's last stop and TO's first start.
+    mutating func plannedMove(from: String, to: String, _ what: String) throws {
+        let handovers = journal.handovers(group: Self.siteOf).count
+        let started = Date()
+        show(["move", "ticket-db", "--to", to, "-w"], as: from)
+        try waitForService(to)
+        record(what, Date().timeIntervalSince(started), note: gapNote(after: handovers))
     }
 
     func gapNote(after count: Int) -> String {
