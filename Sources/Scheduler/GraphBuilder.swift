@@ -780,7 +780,9 @@ struct TransitionGraphBuilder {
     /// a restart, following orderings that imply "then" and a collective's own members.
     private mutating func addRestartOrderingsForProbes() {
         var after: [Int: [(then: Int, impliesThen: Bool)]] = [:]
-        for ordering in set.orderings {
+        // (Not the working set's orderings straight to a collective's members: Pacemaker's
+        // actions_after has only the one to the collective's pseudo-event.)
+        for ordering in set.orderings where !reachesThroughParent(ordering) {
             after[ordering.first, default: []].append((ordering.then, ordering.flags.contains(.impliesThen)))
         }
         for ordering in graphOrderings { after[ordering.first, default: []].append((ordering.then, false)) }
@@ -827,6 +829,12 @@ struct TransitionGraphBuilder {
                             guard let resource = action.resource, resource.kind != .primitive, probed.parent !== resource,
                                   let nextResource = set.actions[next.then].resource, nextResource.kind != .clone,
                                   nextResource.parent === resource else { continue }
+                            // A member's start (promote) placed nowhere is made by the ordering
+                            // "member start then collective running", which Pacemaker applies
+                            // after "collective start then member start": that one found no
+                            // action then, so the collective leads to no such member.
+                            let then = set.actions[next.then]
+                            if then.node == nil, then.task == "start" || then.task == "promote", nextResource.kind == .primitive { continue }
                         }
                         pending.append(next.then)
                     }

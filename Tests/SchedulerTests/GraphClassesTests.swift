@@ -1819,4 +1819,185 @@ import Testing
         let symmetrical = Self.serialize.replacingOccurrences(of: "kind=\"Serialize\"", with: "kind=\"Serialize\" symmetrical=\"true\"")
         try Self.expectSameGraph(symmetrical, Self.serializeGraph)
     }
+
+    /// rsc1 starts and is ordered before grp, whose members stop (the group is banned
+    /// everywhere): rsc1's probe orders nothing before the members' stops. The working set's
+    /// orderings straight from rsc1's start to the members are not Pacemaker's (it has only
+    /// rsc1 start -> grp start), and grp's start leads to no member start: a stopping member has
+    /// none when Pacemaker applies "grp start then member start" (add_restart_orderings_for_probe;
+    /// fresh seeds 40000-40499: 366 -> 370 graphs agreeing).
+    static let probeBeforeAStoppingGroup = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.0">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"/>
+          <group id="grp">
+            <primitive id="m1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <primitive id="m2" class="ocf" provider="pacemaker" type="Dummy"/>
+          </group>
+        </resources>
+        <constraints>
+          <rsc_location id="ban1" rsc="grp" node="node1" score="-INFINITY"/>
+          <rsc_location id="ban2" rsc="grp" node="node2" score="-INFINITY"/>
+          <rsc_order id="ord" first="rsc1" then="grp"/>
+        </constraints>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources/></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="m1_start_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+            <lrm_resource id="m2" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="m2_start_0" operation="start" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+            <lrm_resource id="rsc1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc1_monitor_0" operation="monitor" transition-key="4:-1:7:x" transition-magic="0:7;4:-1:7:x" call-id="4" rc-code="7" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let probeBeforeAStoppingGroupGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="4" operation="start" operation_key="rsc1_start_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="monitor" operation_key="rsc1_monitor_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="1" operation="monitor" operation_key="rsc1_monitor_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <pseudo_event id="10" operation="stopped" operation_key="grp_stopped_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="monitor" operation_key="m1_monitor_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="3" operation="monitor" operation_key="m2_monitor_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="5" operation="stop" operation_key="m1_stop_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="6" operation="stop" operation_key="m2_stop_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="9" operation="stop" operation_key="grp_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <pseudo_event id="9" operation="stop" operation_key="grp_stop_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="4">
+        <action_set>
+          <pseudo_event id="7" operation="start" operation_key="grp_start_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="4" operation="start" operation_key="rsc1_start_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="10" operation="stopped" operation_key="grp_stopped_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="5">
+        <action_set>
+          <rsc_op id="5" operation="stop" operation_key="m1_stop_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="m1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="3" operation="monitor" operation_key="m2_monitor_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="6" operation="stop" operation_key="m2_stop_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="9" operation="stop" operation_key="grp_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="6">
+        <action_set>
+          <rsc_op id="2" operation="monitor" operation_key="m1_monitor_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="m1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="7">
+        <action_set>
+          <rsc_op id="6" operation="stop" operation_key="m2_stop_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="m2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="monitor" operation_key="m1_monitor_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="9" operation="stop" operation_key="grp_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="8">
+        <action_set>
+          <rsc_op id="3" operation="monitor" operation_key="m2_monitor_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="m2" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aProbeOrdersNoStopOfAStoppingGroupsMembers() throws {
+        try Self.expectSameGraph(Self.probeBeforeAStoppingGroup, Self.probeBeforeAStoppingGroupGraph)
+    }
 }
