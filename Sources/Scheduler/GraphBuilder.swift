@@ -846,8 +846,10 @@ struct TransitionGraphBuilder {
 
     /// Pacemaker's order_stop_vs_fencing: a stop (demote) on a node being fenced is implied by
     /// the fencing, and waits for it when the resource needs fencing (or the node is a guest),
-    /// as does the first stop of its top-level resource. The working set's own fence -> stop
-    /// orderings are replaced by these (see `isReplacedFencingOrdering`).
+    /// as does the first stop in its top-level resource's list of actions (find_first_action;
+    /// the list is prepended, so for a primitive active on several nodes that is the stop
+    /// created last). The working set's own fence -> stop orderings are replaced by these (see
+    /// `isReplacedFencingOrdering`).
     private mutating func addStopOrderingsForFencing() {
         for fence in set.fenceActions where set.actions[fence].task == "stonith" && set.actions[fence].fenceType != "on" {
             guard let target = set.actions[fence].node else { continue }
@@ -859,7 +861,7 @@ struct TransitionGraphBuilder {
                     continue
                 }
                 let bundled = resource.bundlePart || resource.top.isBundle
-                let parentStop = resource.top.actions.first { set.actions[$0].task == "stop" }
+                let parentStop = resource.top.actions.last { set.actions[$0].task == "stop" }
                 for stop in stops {
                     if !bundled { graphOrderings.append((fence, stop)) }
                     if let parentStop { graphOrderings.append((fence, parentStop)) }

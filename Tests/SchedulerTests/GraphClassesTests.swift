@@ -2000,4 +2000,118 @@ import Testing
     @Test func aProbeOrdersNoStopOfAStoppingGroupsMembers() throws {
         try Self.expectSameGraph(Self.probeBeforeAStoppingGroup, Self.probeBeforeAStoppingGroupGraph)
     }
+
+    /// rsc is active on node1 and on node2, which is fenced: the fencing comes before the stop
+    /// on node2 only. order_stop_vs_fencing also orders it before the "first" stop of the
+    /// top-level resource, which for a primitive is its last created (the actions are
+    /// prepended): the stop on node2 again, not the one on node1 (fresh seeds 40000-40499:
+    /// 370 -> 379 graphs agreeing).
+    static let fencingOfOneOfTwoActiveNodes = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o1" name="stonith-enabled" value="true"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+          <node id="node3" uname="node3"/>
+        </nodes>
+        <resources>
+          <primitive id="fencing" class="stonith" type="fence_dummy"/>
+          <primitive id="rsc" class="ocf" provider="pacemaker" type="Dummy"/>
+        </resources>
+        <constraints/>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="fencing" class="stonith" type="fence_dummy">
+              <lrm_rsc_op id="fencing_start_0" operation="start" transition-key="1:-1:0:x" transition-magic="0:0;1:-1:0:x" call-id="1" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+            <lrm_resource id="rsc" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc_start_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="false" crmd="offline" join="down" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="rsc" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc_start_0" operation="start" transition-key="3:-1:0:x" transition-magic="0:0;3:-1:0:x" call-id="3" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node3" uname="node3" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node3"><lrm_resources>
+            <lrm_resource id="fencing" class="stonith" type="fence_dummy">
+              <lrm_rsc_op id="fencing_monitor_0" operation="monitor" transition-key="4:-1:7:x" transition-magic="0:7;4:-1:7:x" call-id="4" rc-code="7" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+            <lrm_resource id="rsc" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc_monitor_0" operation="monitor" transition-key="5:-1:7:x" transition-magic="0:7;5:-1:7:x" call-id="5" rc-code="7" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let fencingOfOneOfTwoActiveNodesGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="6" operation="start" operation_key="rsc_start_0" on_node="node3" on_node_uuid="node3">
+            <primitive id="rsc" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node3" CRM_meta_on_node_uuid="node3" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <crm_event id="1" operation="stonith" operation_key="stonith-node2-reboot" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <rsc_op id="4" operation="stop" operation_key="rsc_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="5" operation="stop" operation_key="rsc_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <pseudo_event id="5" operation="stop" operation_key="rsc_stop_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <crm_event id="1" operation="stonith" operation_key="stonith-node2-reboot" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="4" operation="stop" operation_key="rsc_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <crm_event id="1" operation="stonith" operation_key="stonith-node2-reboot" on_node="node2" on_node_uuid="node2">
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_stonith_action="reboot" crm_feature_set="3.16.1"/>
+            <downed>
+              <node id="node2"/>
+            </downed>
+          </crm_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func fencingComesBeforeTheStopOnTheFencedNodeOnly() throws {
+        try Self.expectSameGraph(Self.fencingOfOneOfTwoActiveNodes, Self.fencingOfOneOfTwoActiveNodesGraph)
+    }
 }
