@@ -288,6 +288,18 @@ extension WorkingSet {
         resource.promotedMax = Int(resource.meta["promoted-max"] ?? resource.meta["master-max"] ?? "") ?? 1
         resource.promotedNodeMax = Int(resource.meta["promoted-node-max"] ?? resource.meta["master-node-max"] ?? "") ?? 1
         resource.globallyUnique = truthy(resource.meta["globally-unique"])
+        // Only ocf and stonith agents can be globally unique: a unique clone of anything else is
+        // made anonymous (native_unpack: pe__force_anon, recursive_clear_unique).
+        if resource.globallyUnique {
+            let primitives: [Primitive]
+            switch child {
+            case .primitive(let primitive): primitives = [primitive]
+            case .group(let group): primitives = group.members
+            }
+            if primitives.contains(where: { !["ocf", "stonith"].contains(expandTemplate($0).resourceClass?.lowercased() ?? "") }) {
+                resource.globallyUnique = false
+            }
+        }
         // Anonymous clones run at most one instance per node: crm_simulate 2.1.5 ignores a larger
         // clone-node-max for them (observed: clone-max 4, clone-node-max 2 on two nodes starts two).
         if !resource.globallyUnique { resource.cloneNodeMax = min(resource.cloneNodeMax, 1) }

@@ -84,6 +84,25 @@ import Testing
                 == ["* Start a:0 ( node1 )", "* Start p ( node1 )"])
     }
 
+    /// Only ocf and stonith agents can be globally unique: a unique clone of an lsb (systemd,
+    /// service) agent is anonymous, so it runs one instance per node and is probed as one
+    /// (native_unpack; crm_simulate 2.1.5 for these documents). Before the fix it started four
+    /// instances here, and probed each instance on every node (fresh seeds 40000-40499: 379 ->
+    /// 385 graphs agreeing).
+    @Test func aUniqueCloneOfAnLSBAgentIsAnonymous() throws {
+        func clone(_ agent: String) -> String {
+            """
+            <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="globally-unique" value="true"/>\
+            <nvpair id="c-m2" name="clone-max" value="4"/><nvpair id="c-m3" name="clone-node-max" value="2"/>\
+            </meta_attributes><primitive id="a" \(agent)/></clone>
+            """
+        }
+        #expect(try Fixture.summary(Fixture.cib(resources: clone("class=\"lsb\" type=\"cron\"")))
+                == ["* Start a:0 ( node1 )", "* Start a:1 ( node2 )"])
+        #expect(try Fixture.summary(Fixture.cib(resources: clone("class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"")))
+                == ["* Start a:0 ( node1 )", "* Start a:1 ( node2 )", "* Start a:2 ( node1 )", "* Start a:3 ( node2 )"])
+    }
+
     /// A group ordered after a primitive that moves restarts, member by member (crm_simulate
     /// 2.1.5 for this document). Before the fix the group stayed (seeds 10027, 10177, 20062).
     @Test func aGroupOrderedAfterAMovingPrimitiveRestarts() throws {
