@@ -782,7 +782,21 @@ struct TransitionGraphBuilder {
         var after: [Int: [(then: Int, impliesThen: Bool)]] = [:]
         // (Not the working set's orderings straight to a collective's members: Pacemaker's
         // actions_after has only the one to the collective's pseudo-event.)
-        for ordering in set.orderings where !reachesThroughParent(ordering) {
+        // An order after a group or clone starts, when probes are ordered, at the collective's
+        // own action (start, not running: Pacemaker remaps it to running only afterwards, in
+        // pcmk__update_action_for_orderings), with the flags of its kind.
+        var remapped: Set<ActionPair> = []
+        for spec in set.orderConstraints where spec.first.kind != .primitive && spec.oneOrMoreName == nil {
+            guard let entry = set.findAction(spec.first, spec.firstAction) else { continue }
+            let impliesThen = (spec.mandatory && !spec.inverted && spec.symmetrical) || spec.impliesThen
+            let exit = set.exitAction(spec.first, spec.firstAction)
+            for then in set.entryActions(spec.then, spec.thenAction) {
+                after[entry, default: []].append((then, impliesThen))
+                if let exit { remapped.insert(ActionPair(first: exit, then: then)) }
+            }
+        }
+        for ordering in set.orderings where !reachesThroughParent(ordering)
+            && !remapped.contains(ActionPair(first: ordering.first, then: ordering.then)) {
             after[ordering.first, default: []].append((ordering.then, ordering.flags.contains(.impliesThen)))
         }
         for ordering in graphOrderings { after[ordering.first, default: []].append((ordering.then, false)) }

@@ -2114,4 +2114,98 @@ import Testing
     @Test func fencingComesBeforeTheStopOnTheFencedNodeOnly() throws {
         try Self.expectSameGraph(Self.fencingOfOneOfTwoActiveNodes, Self.fencingOfOneOfTwoActiveNodesGraph)
     }
+
+    /// rsc moves and is ordered after the clone c: the probe of c's instance on node2 comes
+    /// before rsc's stop. Pacemaker orders the probes while "c then rsc" still starts at c's
+    /// start (it is remapped to c's running only afterwards), and the probe is ordered before
+    /// c's start, so it reaches rsc's start and, as for a restart, rsc's stop
+    /// (add_restart_orderings_for_probe; the suite's graphs 612 -> 615, fresh seeds
+    /// 40000-40499 385 -> 390).
+    static let probeOfACloneFirst = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <clone id="c">
+            <meta_attributes id="c-m"><nvpair id="c-m1" name="clone-max" value="1"/></meta_attributes>
+            <primitive id="child" class="ocf" provider="pacemaker" type="Dummy"/>
+          </clone>
+          <primitive id="rsc" class="ocf" provider="pacemaker" type="Dummy"/>
+        </resources>
+        <constraints>
+          <rsc_location id="prefer" rsc="rsc" node="node2" score="100"/>
+          <rsc_order id="ord" first="c" then="rsc"/>
+        </constraints>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="child" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="child_start_0" operation="start" transition-key="1:-1:0:x" transition-magic="0:0;1:-1:0:x" call-id="1" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+            <lrm_resource id="rsc" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc_start_0" operation="start" transition-key="2:-1:0:x" transition-magic="0:0;2:-1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="rsc" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc_monitor_0" operation="monitor" transition-key="3:-1:7:x" transition-magic="0:7;3:-1:7:x" call-id="3" rc-code="7" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let probeOfACloneFirstGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="1" operation="monitor" operation_key="child_monitor_0" internal_operation_key="child:0_monitor_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="child" long-id="child:0" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="9" operation="start" operation_key="rsc_start_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="rsc" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="8" operation="stop" operation_key="rsc_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="8" operation="stop" operation_key="rsc_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="monitor" operation_key="child_monitor_0" internal_operation_key="child:0_monitor_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+        </inputs>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aCloneInstancesProbeComesBeforeTheStopOfWhatFollowsTheClone() throws {
+        try Self.expectSameGraph(Self.probeOfACloneFirst, Self.probeOfACloneFirstGraph)
+    }
 }
