@@ -785,13 +785,16 @@ struct TransitionGraphBuilder {
         // An order after a group or clone starts, when probes are ordered, at the collective's
         // own action (start, not running: Pacemaker remaps it to running only afterwards, in
         // pcmk__update_action_for_orderings), with the flags of its kind.
+        // (order_actions keeps only the first ordering of two actions: a later one with other
+        // flags adds nothing.)
         var remapped: Set<ActionPair> = []
+        var entryPairs: Set<ActionPair> = []
         for spec in set.orderConstraints where spec.first.kind != .primitive && spec.oneOrMoreName == nil {
             guard let entry = set.findAction(spec.first, spec.firstAction) else { continue }
             let impliesThen = (spec.mandatory && !spec.inverted && spec.symmetrical) || spec.impliesThen
             let exit = set.exitAction(spec.first, spec.firstAction)
             for then in set.entryActions(spec.then, spec.thenAction) {
-                after[entry, default: []].append((then, impliesThen))
+                if entryPairs.insert(ActionPair(first: entry, then: then)).inserted { after[entry, default: []].append((then, impliesThen)) }
                 if let exit { remapped.insert(ActionPair(first: exit, then: then)) }
             }
         }

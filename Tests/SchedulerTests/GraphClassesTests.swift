@@ -2205,7 +2205,51 @@ import Testing
     </transition_graph>
     """
 
+    /// The same with an asymmetrical order of the same two resources before it: Pacemaker keeps
+    /// only the first ordering of two actions (order_actions), which does not imply "then", so
+    /// the probe orders nothing before rsc's stop.
+    static let probeOfACloneFirstAfterAnAsymmetricalOrderGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <rsc_op id="1" operation="monitor" operation_key="child_monitor_0" internal_operation_key="child:0_monitor_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="child" long-id="child:0" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_clone="0" CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <rsc_op id="9" operation="start" operation_key="rsc_start_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="rsc" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="8" operation="stop" operation_key="rsc_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <rsc_op id="8" operation="stop" operation_key="rsc_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs/>
+      </synapse>
+    </transition_graph>
+    """
+
     @Test func aCloneInstancesProbeComesBeforeTheStopOfWhatFollowsTheClone() throws {
         try Self.expectSameGraph(Self.probeOfACloneFirst, Self.probeOfACloneFirstGraph)
+        let asymmetricalFirst = Self.probeOfACloneFirst.replacingOccurrences(
+            of: "<rsc_order id=\"ord\"",
+            with: "<rsc_order id=\"ord0\" first=\"c\" then=\"rsc\" kind=\"Mandatory\" symmetrical=\"false\"/><rsc_order id=\"ord\"")
+        #expect(asymmetricalFirst != Self.probeOfACloneFirst)
+        try Self.expectSameGraph(asymmetricalFirst, Self.probeOfACloneFirstAfterAnAsymmetricalOrderGraph)
     }
 }
