@@ -764,7 +764,11 @@ struct TransitionGraphBuilder {
         let firstTasks = firstRole == .promoted ? ["demote"] : (firstRole == .unpromoted ? ["stop", "promote"] : ["stop"])
         let thenTasks = thenRole == .promoted ? ["promote"] : (thenRole == .unpromoted ? ["start", "demote"] : ["start"])
         for firstTask in firstTasks {
-            let firsts = first.actions.filter { set.actions[$0].task == firstTask }
+            // (A group's or clone's stop is remapped to its stopped, as every ordering after a
+            // collective is: pcmk__update_action_for_orderings, action_for_ordering.)
+            let firsts = first.kind == .primitive
+                ? first.actions.filter { set.actions[$0].task == firstTask }
+                : set.exitAction(first, firstTask).map { [$0] } ?? []
             for thenTask in thenTasks {
                 let thens = then.actions.filter { set.actions[$0].task == thenTask }
                 for a in firsts { for b in thens { sameNodeOrderings.append((a, b)) } }

@@ -2252,4 +2252,156 @@ import Testing
         #expect(asymmetricalFirst != Self.probeOfACloneFirst)
         try Self.expectSameGraph(asymmetricalFirst, Self.probeOfACloneFirstAfterAnAsymmetricalOrderGraph)
     }
+
+    /// grp may not run with rsc (-INFINITY) and leaves node1, where rsc starts: rsc's start
+    /// waits for grp's stopped, not its stop. Pacemaker orders the anti-colocation after the
+    /// group's stop and remaps it, as every ordering after a collective, to the stopped
+    /// pseudo-event (action_for_ordering; the suite's graphs 615 -> 618, fresh seeds
+    /// 40000-40499 392 -> 397).
+    static let antiColocatedGroup = """
+    <cib admin_epoch="0" epoch="1" num_updates="1" dc-uuid="node1" have-quorum="1" validate-with="pacemaker-3.7">
+      <configuration>
+        <crm_config><cluster_property_set id="o">
+          <nvpair id="o2" name="stonith-enabled" value="false"/>
+        </cluster_property_set></crm_config>
+        <nodes>
+          <node id="node1" uname="node1"/>
+          <node id="node2" uname="node2"/>
+        </nodes>
+        <resources>
+          <group id="grp">
+            <primitive id="m1" class="ocf" provider="pacemaker" type="Dummy"/>
+          </group>
+          <primitive id="rsc" class="ocf" provider="pacemaker" type="Dummy"/>
+        </resources>
+        <constraints>
+          <rsc_location id="prefer" rsc="rsc" node="node1" score="INFINITY"/>
+          <rsc_colocation id="apart" rsc="grp" with-rsc="rsc" score="-INFINITY"/>
+        </constraints>
+      </configuration>
+      <status>
+        <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node1"><lrm_resources>
+            <lrm_resource id="m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="m1_start_0" operation="start" transition-key="1:-1:0:x" transition-magic="0:0;1:-1:0:x" call-id="1" rc-code="0" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+            <lrm_resource id="rsc" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc_monitor_0" operation="monitor" transition-key="2:-1:7:x" transition-magic="0:7;2:-1:7:x" call-id="2" rc-code="7" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+        <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+          <lrm id="node2"><lrm_resources>
+            <lrm_resource id="m1" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="m1_monitor_0" operation="monitor" transition-key="3:-1:7:x" transition-magic="0:7;3:-1:7:x" call-id="3" rc-code="7" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+            <lrm_resource id="rsc" class="ocf" provider="pacemaker" type="Dummy">
+              <lrm_rsc_op id="rsc_monitor_0" operation="monitor" transition-key="4:-1:7:x" transition-magic="0:7;4:-1:7:x" call-id="4" rc-code="7" op-status="0" interval="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>
+            </lrm_resource>
+          </lrm_resources></lrm>
+        </node_state>
+      </status>
+    </cib>
+    """
+
+    static let antiColocatedGroupGraph = """
+    <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+      <synapse id="0">
+        <action_set>
+          <pseudo_event id="6" operation="stopped" operation_key="grp_stopped_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="stop" operation_key="m1_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="5" operation="stop" operation_key="grp_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="1">
+        <action_set>
+          <pseudo_event id="5" operation="stop" operation_key="grp_stop_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs/>
+      </synapse>
+      <synapse id="2">
+        <action_set>
+          <pseudo_event id="4" operation="running" operation_key="grp_running_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="2" operation="start" operation_key="m1_start_0" on_node="node2" on_node_uuid="node2"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="3" operation="start" operation_key="grp_start_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="3">
+        <action_set>
+          <pseudo_event id="3" operation="start" operation_key="grp_start_0">
+            <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </pseudo_event>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="6" operation="stopped" operation_key="grp_stopped_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="4">
+        <action_set>
+          <rsc_op id="2" operation="start" operation_key="m1_start_0" on_node="node2" on_node_uuid="node2">
+            <primitive id="m1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="node2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <rsc_op id="1" operation="stop" operation_key="m1_stop_0" on_node="node1" on_node_uuid="node1"/>
+          </trigger>
+          <trigger>
+            <pseudo_event id="3" operation="start" operation_key="grp_start_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="5">
+        <action_set>
+          <rsc_op id="1" operation="stop" operation_key="m1_stop_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="m1" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="5" operation="stop" operation_key="grp_stop_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+      <synapse id="6">
+        <action_set>
+          <rsc_op id="7" operation="start" operation_key="rsc_start_0" on_node="node1" on_node_uuid="node1">
+            <primitive id="rsc" class="ocf" provider="pacemaker" type="Dummy"/>
+            <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="node1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+          </rsc_op>
+        </action_set>
+        <inputs>
+          <trigger>
+            <pseudo_event id="6" operation="stopped" operation_key="grp_stopped_0"/>
+          </trigger>
+        </inputs>
+      </synapse>
+    </transition_graph>
+    """
+
+    @Test func aStartAntiColocatedWithAGroupWaitsForTheGroupStopped() throws {
+        try Self.expectSameGraph(Self.antiColocatedGroup, Self.antiColocatedGroupGraph)
+    }
 }
