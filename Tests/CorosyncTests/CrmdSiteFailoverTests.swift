@@ -87,10 +87,19 @@ struct CrmdSiteFailoverTests {
         var samples = 0
         var notGrantedAtSiteA = 0
         var grantedAtSiteB = 0
-        /// Wall-clock seconds past `expires` while still granted (the lease lapsed in the CIB).
-        var lapsedSeconds = 0.0
+        /// The most wall-clock seconds any sample was past `expires` (negative: every sample was
+        /// that far ahead of the lease end at least; positive: the lease lapsed in the CIB).
+        var lapsedSeconds = -Double.infinity
         var highestExpires = 0
         var guardedStarts = 0
+    }
+
+    /// `sample`, failing at once when site-a's grant was dropped or site-b holds.
+    static func sampleHolding(_ bed: CrmdBed, _ directory: String, observer: Int, witness: WitnessBed, into watch: inout Watch) async throws {
+        await sample(bed, directory, observer: observer, witness: witness, into: &watch)
+        guard watch.notGrantedAtSiteA == 0, watch.grantedAtSiteB == 0 else {
+            throw TestFailure("site-a's CIB without the grant in \(watch.notGrantedAtSiteA) samples, site-b granted in \(watch.grantedAtSiteB)")
+        }
     }
 
     static func sample(_ bed: CrmdBed, _ directory: String, observer: Int, witness: WitnessBed, into watch: inout Watch) async {
@@ -199,7 +208,7 @@ struct CrmdSiteFailoverTests {
                 let killed = Date()
                 var back: Int?
                 try await waitUntil("site-a's batond answering again after kill -9", within: Patience.deadline * 2, interval: .milliseconds(50)) {
-                    await Self.sample(bed, directory, observer: 3, witness: witness, into: &watch)
+                    try await Self.sampleHolding(bed, directory, observer: 3, witness: witness, into: &watch)
                     if let node = await Self.answering(bed, among: [1, 2, 3]), Self.batondPid(bed, node) != killedPid {
                         back = node
                         return true
@@ -209,10 +218,10 @@ struct CrmdSiteFailoverTests {
                 let restartSeconds = Date().timeIntervalSince(killed)
                 let expiresAtKill = watch.highestExpires
                 try await waitUntil("a renewal after the restart (expires past \(expiresAtKill))", within: Patience.deadline * 2, interval: .milliseconds(50)) {
-                    await Self.sample(bed, directory, observer: 3, witness: witness, into: &watch)
+                    try await Self.sampleHolding(bed, directory, observer: 3, witness: witness, into: &watch)
                     return watch.highestExpires > expiresAtKill
                 }
-                log("kill -9 of site-a's batond on node1: answering again on node\(back!) \(String(format: "%.2f", restartSeconds)) s after the kill; expires advanced \(watch.highestExpires - expiresAtKill) s; samples \(watch.samples), not granted at site-a \(watch.notGrantedAtSiteA), granted at site-b \(watch.grantedAtSiteB), lease lapsed by at most \(String(format: "%.2f", max(0, watch.lapsedSeconds))) s")
+                log("kill -9 of site-a's batond on node1: answering again on node\(back!) \(String(format: "%.2f", restartSeconds)) s after the kill; expires advanced \(watch.highestExpires - expiresAtKill) s; samples \(watch.samples), not granted at site-a \(watch.notGrantedAtSiteA), granted at site-b \(watch.grantedAtSiteB), closest to the lease end \(String(format: "%.2f", -watch.lapsedSeconds)) s before it")
 
                 // (a) the node running batond loses power: fenced, the group moves, batond there
                 // has no journal and carries on from the CIB.
@@ -224,20 +233,20 @@ struct CrmdSiteFailoverTests {
                 let poweredOff = Date()
                 var moved: Int?
                 try await waitUntil("site-a's batond answering on a surviving node", within: Patience.deadline * 3, interval: .milliseconds(50)) {
-                    await Self.sample(bed, directory, observer: observer, witness: witness, into: &watch)
+                    try await Self.sampleHolding(bed, directory, observer: observer, witness: witness, into: &watch)
                     moved = await Self.answering(bed, among: survivors)
                     return moved != nil
                 }
                 let failoverSeconds = Date().timeIntervalSince(poweredOff)
                 let expiresAtPowerOff = watch.highestExpires
                 try await waitUntil("a renewal by the batond on node\(moved!) (expires past \(expiresAtPowerOff))", within: Patience.deadline * 2, interval: .milliseconds(50)) {
-                    await Self.sample(bed, directory, observer: observer, witness: witness, into: &watch)
+                    try await Self.sampleHolding(bed, directory, observer: observer, witness: witness, into: &watch)
                     return watch.highestExpires > expiresAtPowerOff
                 }
                 let fenced = CrmdFencingTests.fenceLog(bed).contains("done 0")
                 let takeover = ((try? String(contentsOfFile: "\(bed.testbed.directory)/node\(moved!)/batond.log", encoding: .utf8)) ?? "")
                     .contains("granted here in the CIB")
-                log("node\(victim) (running site-a's batond) powered off: fenced \(fenced), batond answering on node\(moved!) \(String(format: "%.2f", failoverSeconds)) s after, carried on from the CIB \(takeover); expires advanced \(watch.highestExpires - expiresAtPowerOff) s; samples \(watch.samples), not granted at site-a \(watch.notGrantedAtSiteA), granted at site-b \(watch.grantedAtSiteB), lease lapsed by at most \(String(format: "%.2f", max(0, watch.lapsedSeconds))) s")
+                log("node\(victim) (running site-a's batond) powered off: fenced \(fenced), batond answering on node\(moved!) \(String(format: "%.2f", failoverSeconds)) s after, carried on from the CIB \(takeover); expires advanced \(watch.highestExpires - expiresAtPowerOff) s; samples \(watch.samples), not granted at site-a \(watch.notGrantedAtSiteA), granted at site-b \(watch.grantedAtSiteB), closest to the lease end \(String(format: "%.2f", -watch.lapsedSeconds)) s before it (expire \(Self.expire) s)")
 
                 #expect(fenced, "node\(victim) was not fenced: \(CrmdFencingTests.fenceLog(bed))")
                 #expect(takeover, "node\(moved!)'s batond did not take the site's grant from the CIB")
@@ -245,7 +254,7 @@ struct CrmdSiteFailoverTests {
                 #expect(watch.grantedAtSiteB == 0, "site-b held ticketA in \(watch.grantedAtSiteB) samples")
                 #expect(watch.lapsedSeconds < 0, "the lease in site-a's CIB lapsed by \(watch.lapsedSeconds) s")
                 let listed = try await baton(["list"], at: "site-b").output
-                #expect(listed.contains("leader: \(Self.siteAddress)"), "site-b's list: \(listed)")
+                #expect(listed.contains("ticket: ticketA, leader: site-a, expires: "), "site-b's list: \(listed)")
                 #expect(watch.guardedStarts == startsBefore, "the guarded resource was restarted (\(startsBefore) → \(watch.guardedStarts) starts)")
                 #expect(CrmdResourceTests.running(bed, "guarded", on: survivors, type: "Witness") == [3].filter { survivors.contains($0) })
                 try witness.check("site-a's batond failed over inside the site")
