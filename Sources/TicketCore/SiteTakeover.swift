@@ -35,9 +35,12 @@ public enum SiteTakeover {
 
     /// The start mode of every ticket of `policies`: the journal's (`loaded`), or what the
     /// CIB's ticket_state says this member (`selfName`, the `owner` batond writes) held.
-    /// `wallNow`: seconds since the epoch on this node's clock. Only for a site.
+    /// `wallNow`: seconds since the epoch on this node's clock. Only for a site. `quorate`:
+    /// whether the CIB was read in a partition with quorum; a minority's CIB may miss the
+    /// revoke the site's majority wrote since, so it vouches for nothing.
     public static func modes(
-        loaded: LoadedState, cib: [String: CIBTicket], policies: [TicketPolicy], membership: Membership, selfName: String, wallNow: Int64
+        loaded: LoadedState, cib: [String: CIBTicket], quorate: Bool = true, policies: [TicketPolicy], membership: Membership, selfName: String,
+        wallNow: Int64
     ) -> Decision {
         // Tickets of the journal the configuration no longer has go to the core as before.
         var modes = loaded.allLost ? [:] : loaded.modes
@@ -49,6 +52,10 @@ public enum SiteTakeover {
             guard (state["granted"].map(isTrue) ?? false), state["owner"] == selfName else { continue }
             guard let termText = state["term"], let term = UInt64(termText), term > 0 else {
                 notes.append("ticket \(policy.name): the CIB has it granted here with no term (term=\(state["term"] ?? "none")): not taken from the CIB")
+                continue
+            }
+            guard quorate else {
+                notes.append("ticket \(policy.name): granted here in the CIB (term \(term)), but read in a partition without quorum: not taken from the CIB")
                 continue
             }
             let saved: PersistentTicketState

@@ -55,6 +55,10 @@ import TicketWire
         }
         #expect(Self.decide(cib: Self.cib(expires: Self.wall + 1)).notes.first?.contains("ends within a timeout") == true)
         #expect(Self.decide(cib: Self.cib(term: nil)).notes.first?.contains("no term") == true)
+        // A minority partition's CIB may miss the majority's revoke.
+        let minority = SiteTakeover.modes(
+            loaded: Self.noJournal, cib: Self.cib(), quorate: false, policies: [Self.policy()], membership: Self.siteA, selfName: "site-a", wallNow: Self.wall)
+        #expect(minority.modes["ticketA"] == .fresh && minority.notes.first?.contains("without quorum") == true)
         // An arbitrator has no CIB to speak of.
         #expect(Self.decide(membership: Self.arbitrator).modes["ticketA"] == .fresh)
     }
