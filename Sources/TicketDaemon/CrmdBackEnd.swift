@@ -240,6 +240,30 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
         }
     }
 
+    /// The site's tickets as this node's baton-crmd has them in the live CIB (`cib query`): each
+    /// `ticket_state`'s attributes by ticket. What a batond that starts on another node of the
+    /// site carries on from (`SiteTakeover`).
+    public func ticketsInCIB() -> Result<[String: [String: String]], BackEndError> {
+        do {
+            let answer = try CrmdSocketClient.request("cib query", socket: socket, timeoutSeconds: timeoutSeconds)
+            guard answer.hasPrefix("<") else { throw BackEndError("baton-crmd (\(socket)) answered: \(answer.prefix(200))") }
+            let cib = try XMLCodec.parse(answer)
+            var found: [String: [String: String]] = [:]
+            let status = cib.children.first { $0.name == "status" }
+            for state in status?.children.first(where: { $0.name == "tickets" })?.children ?? [] where state.name == "ticket_state" {
+                guard let id = state["id"] else { continue }
+                var attributes: [String: String] = [:]
+                for attribute in state.attributes where attribute.name != "id" { attributes[attribute.name] = attribute.value }
+                found[id] = attributes
+            }
+            return .success(found)
+        } catch let error as BackEndError {
+            return .failure(error)
+        } catch {
+            return .failure(BackEndError("baton-crmd (\(socket)): \(error)"))
+        }
+    }
+
     /// `tickets apply`'s body: `TICKET NAME VALUE` or `TICKET NAME` (remove), one a line.
     static func body(_ changes: [String: [String: String?]]) -> String {
         var text = ""

@@ -145,7 +145,20 @@ public final class TicketDaemon: @unchecked Sendable {
 
     /// Runs until `shutdown` yields; then closes everything and writes the state a last time.
     public func run(shutdown: AsyncStream<Void>) async throws {
-        try await loop.submit { try self.startCore() }.get()
+        // A site on baton-crmd reads its tickets from the live CIB first (off the loop): a batond
+        // started on another node of the site carries on from there (SiteTakeover).
+        var cibTickets: [String: [String: String]] = [:]
+        var cibQuorate = false
+        if plan.membership.isSite, let crmd = backEnd as? CrmdBackEnd {
+            switch crmd.ticketsInCIB() {
+            case .success(let found):
+                cibTickets = found
+                cibQuorate = CrmdBackEnd.quorum(socket: crmd.socket).quorate
+            case .failure(let error):
+                logger.warning("cannot read the site's tickets from the CIB at start: starting from the state journal alone", metadata: ["error": .string(error.description)])
+            }
+        }
+        try await loop.submit { [cibTickets, cibQuorate] in try self.startCore(cibTickets: cibTickets, cibQuorate: cibQuorate) }.get()
         let listener = try await listen()
         let datagramChannel = await openDatagramSocket()
         let admin = try await openAdminSocket()
@@ -266,7 +279,7 @@ public final class TicketDaemon: @unchecked Sendable {
         }
     }
 
-    func startCore() throws {
+    func startCore(cibTickets: [String: [String: String]] = [:], cibQuorate: Bool = false) throws {
         confined()
         let now = SystemClock.now()
         startedAt = now
@@ -276,9 +289,11 @@ public final class TicketDaemon: @unchecked Sendable {
         }
         let loaded = journal.load(bootID: bootID, now: now)
         logger.info("\(loaded.note)")
-        var modes = loaded.allLost ? [:] : loaded.modes
-        for name in core.ticketNames { modes[name] = loaded.mode(for: name) }
-        execute(core.start(modes, now: now), now: now)
+        let decision = SiteTakeover.modes(
+            loaded: loaded, cib: cibTickets, quorate: cibQuorate, policies: plan.policies, membership: plan.membership, selfName: plan.selfEndpoint.name,
+            wallNow: Int64(SystemClock.wallClockSeconds()))
+        for note in decision.notes { logger.notice("\(note)") }
+        execute(core.start(decision.modes, now: now), now: now)
     }
 
     // MARK: - Batches

@@ -48,6 +48,9 @@ import TestSupport
         for tool in ["baton-crmd", "baton-agent-tools", "fence_baton_netns", "baton-full"] {
             #expect(FileManager.default.isExecutableFile(atPath: sbin + "/" + tool), "\(tool) not installed")
         }
+        let agent = staging + "/usr/lib/ocf/resource.d/baton/batond"
+        let metadata = try await TestChild.run([agent, "meta-data"])
+        #expect(metadata.status == 0 && metadata.output.contains("<resource-agent name=\"batond\""), "ocf:baton:batond meta-data: \(metadata)")
 
         // Man pages: generated, in section 8, naming each command; baton's names its subcommands.
         for page in ["baton", "batond", "baton-crmd"] {
