@@ -11,8 +11,9 @@ import Glibc
 /// per configuration, each site's group `db` made of N ocf:baton:Witness primitives guarded by
 /// ticket-db, and the figures side by side with booth's (../shared/design/TICKETS.md): planned
 /// moves of N = 1, 10, 100 resources; site loss (power-off of the holder's three nodes);
-/// partition of the holder; and moves and partitions again with every frame of the bed lost 5 %,
-/// delayed 20 ± 10 ms (so reordered) by the impairing switch (this kernel has no netem). Every
+/// partition of the holder; and moves and partitions again with every frame between the sites
+/// (and between a site and the arbitrator) lost 5 %, delayed 20 ± 10 ms (so reordered) by the
+/// impairing switch (this kernel has no netem; frames inside a site pass unimpaired). Every
 /// figure comes from the witness journal (CLOCK_MONOTONIC) and the instant the command or fault
 /// was made; the arithmetic is `GeoBenchFigures` (WitnessCheck, pure). A gap ≤ 0 or a witness
 /// violation is a safety failure: the command exits 1.
@@ -23,8 +24,8 @@ struct GeoBenchCommand: ParsableCommand {
         discussion: """
             Builds the demo's bed (two sites of three corosync nodes with baton-crmd, a batond per site, the arbitrator) \
             once per configuration: N = 1, 10, 100 witnesses in the guarded group, and N = 1 behind a switch that loses 5 % \
-            of the frames and delays them 20 ± 10 ms. Prints min / median / max per figure beside booth's figures, and \
-            exits 1 if the new site ever started before the old one's last stop. Several minutes; --quick: N = 1, one \
+            of the frames between sites and delays them 20 ± 10 ms. Prints min / median / max per figure beside booth's figures, and \
+            exits 1 if the new site ever started before the old one's last stop (or a configuration could not finish). Several minutes; --quick: N = 1, one \
             run per row. Needs what `make demo` installs, and baton-impair built next to baton.
             """)
 
@@ -33,6 +34,7 @@ struct GeoBenchCommand: ParsableCommand {
     @Option(help: "Site losses and partitions each (default 3, quick 1).") var faults: Int?
     @Option(help: "Sizes of the guarded group, comma-separated (default 1,10,100; quick 1).") var sizes: String?
     @Flag(help: "Skip the impaired-link configuration.") var noImpaired = false
+    @Flag(help: "Only the impaired-link configuration.") var impairedOnly = false
     @Option(help: "The Baton repository (for sites/ and scripts/).") var repository = "."
     @Flag(help: "Print every step of the beds and keep their files.") var verbose = false
 
@@ -43,7 +45,9 @@ struct GeoBenchCommand: ParsableCommand {
             }
             return count
         }
-        let plan = GeoBench.Plan(sizes: counts, moves: moves ?? (quick ? 1 : 5), faults: faults ?? (quick ? 1 : 3), impaired: !noImpaired)
+        if noImpaired && impairedOnly { throw ValidationError("--no-impaired and --impaired-only exclude each other") }
+        let plan = GeoBench.Plan(sizes: impairedOnly ? [] : counts, moves: moves ?? (quick ? 1 : 5), faults: faults ?? (quick ? 1 : 3),
+                                 impaired: !noImpaired)
         guard plan.moves >= 1, plan.faults >= 0 else { throw ValidationError("--moves must be ≥ 1 and --faults ≥ 0") }
         var bench = GeoBench(repository: URL(fileURLWithPath: repository), verbose: verbose, plan: plan)
         do {
@@ -52,7 +56,7 @@ struct GeoBenchCommand: ParsableCommand {
             print("geo-bench failed: \(error)")
             throw ExitCode(1)
         }
-        if !bench.safe { throw ExitCode(1) }
+        if !bench.safe || !bench.failures.isEmpty { throw ExitCode(1) }
     }
 }
 
@@ -78,6 +82,9 @@ struct GeoBench {
     var impairedMoves: [SiteMove] = []
     var impairedPartitions: [SiteMove] = []
     var violations: [String] = []
+    /// Configurations that could not finish (a command failed, a wait timed out): not a safety
+    /// failure, but the bench exits 1 and says which.
+    var failures: [String] = []
     var acquireAfter = 0.0
     var safe = true
     /// 5 % loss, 20 ± 10 ms: netem's usual "lossy WAN" example.
@@ -90,44 +97,85 @@ struct GeoBench {
         self.plan = plan
     }
 
+    /// Every configuration; the table of what was measured also when a later one fails.
     mutating func run() throws {
         GeoBed.catchSignals()
-        say("geo-bench: \(plan.sizes.map { "N=\($0)" }.joined(separator: ", "))\(plan.impaired ? ", N=1 on impaired links" : ""); "
-            + "\(plan.moves) planned moves per N, \(plan.faults) site losses and \(plan.faults) partitions (N=\(plan.sizes[0])).")
-        for (index, size) in plan.sizes.enumerated() {
-            let verdict = try Self.withBed(repository: repository, verbose: verbose, started: started, name: "geobench-\(size)", size: size,
-                                           impairSwitch: nil) { bed in
-                self.acquireAfter = Self.acquireAfter(bed)
-                let moves = try self.moves(bed: &bed, count: plan.moves)
-                self.movesBySize[size, default: []] += moves
-                guard index == 0 else { return }
-                for _ in 0..<plan.faults {
-                    let loss = try self.siteLoss(bed: &bed)
-                    self.losses.append(loss)
-                }
-                for _ in 0..<plan.faults {
-                    let move = try self.partition(bed: &bed)
-                    self.partitions.append(move)
-                }
-            }
-            violations += verdict
-        }
-        if plan.impaired {
-            let impairSwitch = executableDirectory() + "/baton-impair"
-            let verdict = try Self.withBed(repository: repository, verbose: verbose, started: started, name: "geobench-impaired", size: 1,
-                                           impairSwitch: impairSwitch) { bed in
-                try bed.testbedCommand(["impair"] + Self.impairment)
-                Self.say("   links impaired: loss \(Self.impairment[0]), delay \(Self.impairment[1]) ± \(Self.impairment[2]) ms")
-                let moves = try self.moves(bed: &bed, count: plan.moves)
-                self.impairedMoves += moves
-                for _ in 0..<plan.faults {
-                    let move = try self.partition(bed: &bed)
-                    self.impairedPartitions.append(move)
-                }
-            }
-            violations += verdict
+        say("geo-bench: \((plan.sizes.map { "N=\($0)" } + (plan.impaired ? ["N=1 on impaired links"] : [])).joined(separator: ", ")); "
+            + "\(plan.moves) planned moves per N, \(plan.faults) site losses (N=\(plan.sizes.first ?? 1)) and \(plan.faults) partitions per bed.")
+        do {
+            try measure()
+        } catch {
+            report()
+            throw error
         }
         report()
+    }
+
+    mutating func measure() throws {
+        for (index, size) in plan.sizes.enumerated() {
+            violations += try attempt("N=\(size)") { this in
+                try Self.withBed(repository: this.repository, verbose: this.verbose, started: this.started, name: "geobench-\(size)", size: size,
+                                 impairSwitch: nil) { bed in
+                    try this.sizeRuns(bed: &bed, size: size, first: index == 0)
+                }
+            }
+        }
+        if plan.impaired {
+            violations += try attempt("impaired links") { this in
+                try Self.withBed(repository: this.repository, verbose: this.verbose, started: this.started, name: "geobench-impaired", size: 1,
+                                 impairSwitch: executableDirectory() + "/baton-impair") { bed in
+                    try this.impairedRuns(bed: &bed)
+                }
+            }
+        }
+    }
+
+    /// `body`'s violations; a failure other than an interruption is recorded and the next
+    /// configuration runs.
+    mutating func attempt(_ what: String, _ body: (inout GeoBench) throws -> [String]) throws -> [String] {
+        do {
+            return try body(&self)
+        } catch let error as BedFailed {
+            if geoDemoInterrupted != 0 { throw error.cause }
+            failures.append("\(what): \(error.cause)")
+            Self.say("   FAILED (\(what)): \(error.cause)")
+            return error.violations
+        } catch {
+            if geoDemoInterrupted != 0 { throw error }
+            failures.append("\(what): \(error)")
+            Self.say("   FAILED (\(what)): \(error)")
+            return []
+        }
+    }
+
+    /// A bed whose runs failed, with the witness's verdict on what it did run.
+    struct BedFailed: Error {
+        let cause: Error
+        let violations: [String]
+    }
+
+    mutating func sizeRuns(bed: inout GeoBed, size: Int, first: Bool) throws {
+        acquireAfter = Self.acquireAfter(bed)
+        try Self.moves(bed: &bed, count: plan.moves, into: &movesBySize[size, default: []])
+        guard first else { return }
+        for _ in 0..<plan.faults {
+            let loss = try Self.siteLoss(bed: &bed)
+            losses.append(loss)
+        }
+        for _ in 0..<plan.faults {
+            let move = try Self.partition(bed: &bed)
+            partitions.append(move)
+        }
+    }
+
+    mutating func impairedRuns(bed: inout GeoBed) throws {
+        try bed.testbedCommand(["impair"] + Self.impairment)
+        Self.say("   links between the sites impaired: loss \(Self.impairment[0]), delay \(Self.impairment[1]) ± \(Self.impairment[2]) ms")
+        try Self.moves(bed: &bed, count: plan.moves, into: &impairedMoves)
+        for _ in 0..<plan.faults {
+            let move = try Self.partition(bed: &bed)
+            impairedPartitions.append(move)
+        }
     }
 
     // MARK: - One bed
@@ -157,10 +205,16 @@ struct GeoBench {
         try Self.waitAllStarted(bed: bed, at: "site-a", timeout: 120 + Double(size))
         say("\n[\(String(format: "%.1f", Date().timeIntervalSince(started)))] bed \(name) (N=\(size)\(impairSwitch == nil ? "" : ", impaired links")): up, granted and started at site-a "
             + "in \(GeoBenchFigures.seconds(Date().timeIntervalSince(began))) s")
-        try body(&bed)
+        var failure: Error?
+        do {
+            try body(&bed)
+        } catch {
+            failure = error
+        }
         let verdict = bed.journal.violations
         say("   witness (\(name)): \(verdict.isEmpty ? "never active at two sites at once" : "TRIPPED \(verdict.count) times")")
-        bed.finished = verdict.isEmpty
+        bed.finished = verdict.isEmpty && failure == nil
+        if let failure { throw BedFailed(cause: failure, violations: verdict.map { "\(name): \($0)" }) }
         return verdict.map { "\(name): \($0)" }
     }
 
@@ -179,14 +233,14 @@ struct GeoBench {
     }
 
     /// Who holds ticket-db, as the holder's own site sees it (site-a after the grant).
-    func holderSite(_ bed: GeoBed) -> String {
+    static func holderSite(_ bed: GeoBed) -> String {
         bed.activeSites.count == 1 ? bed.activeSites.first! : "site-a"
     }
 
     static func other(_ site: String) -> String { site == "site-a" ? "site-b" : "site-a" }
 
     /// Waits until the journal has the whole move after `since` and returns it.
-    func awaitMove(bed: GeoBed, since: Double, from: String, to: String, timeout: Double) throws -> SiteMove {
+    static func awaitMove(bed: GeoBed, since: Double, from: String, to: String, timeout: Double) throws -> SiteMove {
         var move: SiteMove?
         var missing = ""
         do {
@@ -209,8 +263,7 @@ struct GeoBench {
     // MARK: - The runs
 
     /// `count` planned moves, back and forth: `baton move ticket-db --to OTHER -w` at the holder.
-    func moves(bed: inout GeoBed, count: Int) throws -> [SiteMove] {
-        var result: [SiteMove] = []
+    static func moves(bed: inout GeoBed, count: Int, into result: inout [SiteMove]) throws {
         for run in 1...count {
             let from = holderSite(bed)
             let to = Self.other(from)
@@ -224,12 +277,11 @@ struct GeoBench {
             result.append(move)
             try bed.waitUntil("\(from)'s batond sees \(to) holding ticket-db", timeout: 60) { bed.holder(at: from) == to }
         }
-        return result
     }
 
     /// The holder's three nodes lose power; the other site acquires at its view of the lease's
     /// end and starts the group. Then the lost site comes back (and starts nothing).
-    func siteLoss(bed: inout GeoBed) throws -> SiteLoss {
+    static func siteLoss(bed: inout GeoBed) throws -> SiteLoss {
         let from = holderSite(bed)
         let to = Self.other(from)
         let leaseLeft = bed.leaseRemaining(at: to) ?? .nan
@@ -247,7 +299,7 @@ struct GeoBench {
 
     /// The holder's nodes cut off from the other site and the arbitrator: it must stop the group
     /// before its lease ends; the other site starts it after its own view of the lease.
-    func partition(bed: inout GeoBed) throws -> SiteMove {
+    static func partition(bed: inout GeoBed) throws -> SiteMove {
         let from = holderSite(bed)
         let to = Self.other(from)
         let nodes = GeoBed.sites[from]!.map(String.init)
@@ -261,7 +313,7 @@ struct GeoBench {
         return move
     }
 
-    func describe(_ move: SiteMove) -> String {
+    static func describe(_ move: SiteMove) -> String {
         "total \(GeoBenchFigures.seconds(move.total)) s = gap \(GeoBenchFigures.seconds(move.gap)) + stops \(GeoBenchFigures.seconds(move.stopWork))"
             + " + starts \(GeoBenchFigures.seconds(move.startWork)) + rest \(GeoBenchFigures.seconds(move.overhead))"
     }
@@ -310,16 +362,19 @@ struct GeoBench {
             rows.append(["safety gap: \(row.what)", spread(row.moves.map(\.gap)), "> 0",
                          row.moves.allSatisfy { $0.gap > 0 } ? "safe" : "UNSAFE", row.what == "partition" ? "0.10 (ticket level)" : ""])
         }
-        let impairment = "loss \(Self.impairment[0]), \(Self.impairment[1]) ± \(Self.impairment[2]) ms on every frame"
+        let impairment = "loss \(Self.impairment[0]), \(Self.impairment[1]) ± \(Self.impairment[2]) ms on every frame between sites"
         say("\nFigures (release build: \(isReleaseBuild ? "yes" : "no, a debug build"); impaired = \(impairment); "
             + "booth's figures are ticket-level, measured without resources):\n")
         say(GeoBenchFigures.table(rows))
         let unsafe = GeoBenchFigures.unsafeGaps(gapRows)
         safe = unsafe.isEmpty && violations.isEmpty
         if safe {
-            say("\nSafe: every gap > 0, the witness never saw a resource at two sites at once. Total \(elapsed) s.")
+            say("\nSafe: every gap measured > 0, the witness never saw a resource at two sites at once. Total \(elapsed) s.")
         } else {
             say("\nSAFETY FAILURE:\n" + (unsafe + violations).prefix(30).map { "   " + $0 }.joined(separator: "\n"))
+        }
+        if !failures.isEmpty {
+            say("\nNOT FINISHED (their rows have fewer runs or none):\n" + failures.map { "   " + $0 }.joined(separator: "\n"))
         }
     }
 
