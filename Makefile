@@ -26,7 +26,7 @@ TEST_PACKAGES += mmdebstrap
 # The quorum device is compared with corosync-qnetd/qdevice in the same test bed.
 TEST_PACKAGES += corosync-qnetd corosync-qdevice
 
-.PHONY: demo test build bench bench-quick scheduler-bench install deb
+.PHONY: demo test build bench bench-quick geo-bench geo-bench-quick scheduler-bench install deb
 # `make install [DESTDIR=staging-root] [PREFIX=/usr]`: release builds, then scripts/install
 # (binaries, man pages, shell completion, systemd units, directories; nothing started).
 PREFIX ?= /usr
@@ -78,6 +78,15 @@ bench-quick:
 	$(SWIFT) build -c release --product baton
 	$(SWIFT) build -c release --product baton-full
 	.build/release/baton bench --quick
+
+# issue 15's benchmark: the demo's geo bed per configuration (N = 1, 10, 100 guarded witnesses,
+# and impaired links through baton-impair), root. `geo-bench-quick`: N = 1, one run per row.
+geo-bench geo-bench-quick:
+	scripts/ensure-packages $(DEMO_PACKAGES)
+	for product in batond baton-crmd baton-impair baton baton-full; do \
+	  $(SWIFT) build -c release --product $$product || exit 1; \
+	done
+	.build/release/baton geo-bench $(if $(filter geo-bench-quick,$@),--quick,)
 
 # issue 5's benchmark: our CIB parse + scheduler against crm_simulate -R -Q on synthetic clusters
 # (8x200 ... 32x4000, steady and a node down), with peak memory and growth. A few minutes;

@@ -171,9 +171,24 @@ extension TicketEdits {
         var active: [String: [String]] = [:]
         for (resource, promotedOnly) in guarded {
             guard let model = ResourceModel(id: resource, snapshot: snapshot) else { continue }
-            let nodes = promotedOnly ? model.promotedNodes : model.activeNodes
+            let nodes = promotedOnly ? model.promotedNodes : model.activeNodes + pendingNodes(model.resource)
             if !nodes.isEmpty { active[resource, default: []] += nodes.filter { !(active[resource] ?? []).contains($0) } }
         }
         return active
+    }
+
+    /// Nodes where an action on the resource or a part of it is in flight (record-pending: the
+    /// pending record replaces the last one, so a pending stop of a started resource leaves no
+    /// record saying it runs, and the status calls it Stopped). Still active there until the
+    /// result comes: a stop in flight is not a stop.
+    static func pendingNodes(_ resource: StatusSnapshot.Resource) -> [String] {
+        var nodes: [String] = []
+        func walk(_ resource: StatusSnapshot.Resource, depth: Int) {
+            guard depth < CIBDocument.maximumDepth else { return }
+            if let node = resource.pendingNode, !nodes.contains(node) { nodes.append(node) }
+            for child in resource.children { walk(child, depth: depth + 1) }
+        }
+        walk(resource, depth: 0)
+        return nodes
     }
 }

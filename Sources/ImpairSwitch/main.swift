@@ -17,7 +17,11 @@ import SeededRandom
 // `duplicate 0.05`, milliseconds; `drop-udp 1` drops all IPv4 UDP, as a TCP-only firewall) at start and again whenever it changes, so a test can grant
 // on a clean network and then impair it. Counters are written to `--stats` once a second.
 //
+// `--zone IFNAME=NAME` puts a port in a zone: frames between two ports of one zone pass at once,
+// unimpaired (a site's own LAN), only frames between zones (the sites' links) are impaired.
+//
 // Usage: baton-impair --port IFNAME [--port IFNAME ...] --control FILE [--stats FILE] [--seed N]
+//                     [--zone IFNAME=NAME ...]
 
 struct Impairment: Equatable {
     var loss = 0.0
@@ -176,6 +180,7 @@ var portNames: [String] = []
 var controlPath = ""
 var statsPath: String?
 var seed: UInt64 = 1
+var zoneOf: [String: String] = [:]
 var arguments = Array(CommandLine.arguments.dropFirst())
 while !arguments.isEmpty {
     let option = arguments.removeFirst()
@@ -188,11 +193,18 @@ while !arguments.isEmpty {
     case "--seed":
         guard let number = UInt64(value) else { fail("--seed \(value) is not a number") }
         seed = number
-    default: fail("unknown option \(option); usage: baton-impair --port IFNAME ... --control FILE [--stats FILE] [--seed N]")
+    case "--zone":
+        let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { fail("--zone \(value): want IFNAME=NAME") }
+        zoneOf[parts[0]] = parts[1]
+    default: fail("unknown option \(option); usage: baton-impair --port IFNAME ... --control FILE [--stats FILE] [--seed N] [--zone IFNAME=NAME ...]")
     }
 }
 guard portNames.count >= 2, portNames.count <= 64 else { fail("give 2 to 64 --port interfaces") }
 guard !controlPath.isEmpty else { fail("--control FILE is required") }
+if let stray = zoneOf.keys.sorted().first(where: { !portNames.contains($0) }) { fail("--zone \(stray)=…: \(stray) is not a --port") }
+/// Per port index, its zone (nil: none, every frame impaired).
+let zones = portNames.map { zoneOf[$0] }
 
 // A child inherits its parent's blocked signals (a test runner's threads block most): unblock
 // them, so that SIGTERM from impair-bed's teardown ends this process.
@@ -312,6 +324,12 @@ while true {
             }
             let arrived = monotonicNanoseconds()
             for port in egress {
+                if let zone = zones[ingress], zones[port] == zone {
+                    // Inside one zone: no loss, no delay, in order.
+                    order += 1
+                    held.push(Held(due: arrived, order: order, port: port, bytes: bytes))
+                    continue
+                }
                 if impairment.loss > 0 && generator.unit() < impairment.loss {
                     counters.lost += 1
                     continue

@@ -30,7 +30,7 @@ struct Baton: AsyncParsableCommand {
             CommandGroup(name: "Site cluster", subcommands: [CrmCommand.self, ClusterCommand.self, AgentCommand.self, FenceCommand.self]),
             CommandGroup(name: "Set-up and migration", subcommands: [PkiCommand.self, MigrateBoothCommand.self]),
             CommandGroup(name: "Lab (simulators, benchmarks, conformance, demo)", subcommands: [
-                Demo.self, GeoSimulate.self, Bench.self, LossyBench.self,
+                Demo.self, GeoSimulate.self, Bench.self, LossyBench.self, GeoBenchCommand.self,
                 ConformanceCommand.self, SimulateCommand.self, BenchmarkCommand.self, FuzzCommand.self, ExecutorBenchCommand.self,
                 DifferentialCommand.self,
                 CrmMonDifferentialCommand.self,

@@ -39,6 +39,21 @@ import Testing
         #expect(try Self.active("ticketB", stopped) == [:])
     }
 
+    /// record-pending: the pending stop replaces m2's start record, so nothing in the history
+    /// says it runs (the status shows it Stopped, stop pending on node2), yet its agent is still
+    /// stopping it. Released then, the other site would start it while it still runs (the geo
+    /// bench's witness tripped so on planned moves of a group of 10).
+    @Test func aStopStillInFlightIsStillActive() throws {
+        let pending = Self.cib(constraints: """
+            <rsc_ticket id="t3" rsc="grp" ticket="ticketB" loss-policy="stop"/>
+            <rsc_ticket id="t4" rsc="m2" ticket="ticketC" loss-policy="stop"/>
+            """, m2Stopped: true)
+            .replacingOccurrences(of: #"call-id="3" rc-code="0" op-status="0""#, with: #"call-id="-1" rc-code="193" op-status="-1""#)
+        #expect(pending.contains(#"operation="stop" call-id="-1""#))
+        #expect(try Self.active("ticketB", pending) == ["grp": ["node2"]])
+        #expect(try Self.active("ticketC", pending) == ["m2": ["node2"]])
+    }
+
     @Test func aConstraintOnThePromotedRoleOnlyWaitsForTheDemotion() throws {
         let text = Self.cib(constraints: """
             <rsc_ticket id="t1" rsc="rsc1" rsc-role="Promoted" ticket="ticketA" loss-policy="demote"/>
