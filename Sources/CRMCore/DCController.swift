@@ -96,6 +96,8 @@ public struct DCController: Sendable {
     public private(set) var deferredShutdown: ExecuteRequest?
     /// The DC's own do_shutdown is sent: it leaves; no new graph.
     public private(set) var leaving = false
+    /// The key of that do_shutdown, sent.
+    private var shutdownKey: String?
 
     /// The DC's node id (its identity is "NODEID-PID").
     var localNode: NodeID? { settings.identity.split(separator: "-").first.flatMap { UInt32($0) }.map { NodeID($0) } }
@@ -186,6 +188,14 @@ public struct DCController: Sendable {
     /// history as it is, plans it again) instead of waiting for its deadline (its timeout +
     /// cluster-delay: 80 s for a 20 s start).
     public mutating func notDelivered(key: String, reason: String, now: Duration) -> [Directive] {
+        if leaving, key == shutdownKey {
+            // The DC's own do_shutdown went out as a member left: nobody took it, the DC
+            // stays; a new graph (its shutdown attribute is still there) sends another.
+            leaving = false
+            shutdownKey = nil
+            scheduleWanted = true
+            return [.log("this DC's do_shutdown not delivered (\(reason)): a new graph")]
+        }
         guard let actionID = actionID(of: key), var current = run, current.status == .active,
               let action = current.inFlight.first(where: { $0.id == actionID }) else { return [] }
         let directives = current.completed(actionID: actionID, succeeded: false, now: now)
@@ -294,6 +304,7 @@ public struct DCController: Sendable {
                     deferredShutdown = nil
                     shutdown.view = view
                     leaving = true
+                    shutdownKey = shutdown.transitionKey
                     output += [.log("transition \(transitionID) finished: this DC's do_shutdown sent"), .send(shutdown)]
                 }
             }

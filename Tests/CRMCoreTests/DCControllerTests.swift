@@ -250,6 +250,13 @@ import Testing
         #expect(shutdown.node == NodeID(1) && dc.run?.status != .active && dc.leaving)
         _ = dc.invalidate("a late change", now: .seconds(21))
         #expect(!dc.due, "no new graph after the DC's own do_shutdown")
+        // Dropped by every member (sent as another member left: the lab's Reattach, all
+        // stopped at once): the DC stays and makes a new graph, which shuts it down again.
+        _ = dc.notDelivered(key: shutdown.transitionKey, reason: "view changed", now: .seconds(22))
+        #expect(!dc.leaving && dc.due, "a dropped do_shutdown of the DC: a new graph")
+        _ = dc.schedule(try Self.cib(resources: 1, status: history), nodes: Self.nodes, now: .seconds(23), wallClockSeconds: 1_700_000_023)
+        #expect(dc.transitionID == 2 && dc.run?.graph.synapses.contains { $0.action.operation == .doShutdown && $0.action.node?.name == "node1" } == true,
+                "the new graph shuts the DC down again")
 
         // Another DC (node2) sends node1's do_shutdown as soon as it is ready (the check above can fail).
         let (other, _, sentAtOnce) = try run(identity: "2-200")
