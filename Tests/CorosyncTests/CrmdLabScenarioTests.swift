@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// More of the CTS lab's scenarios (CRM-LIVE.md §2) in the lab of `CrmdLabTests` (3 corosync
-/// nodes, baton-crmd, fencing on, Witness resources): kill -9 of the DC, Stonithd, Reattach.
+/// nodes, baton-crmd, fencing on, Witness resources): kill -9 of the DC, Stonithd, Reattach;
+/// promotable clones, RestartOnebyOne/Flip and PartialStart in the extensions below.
 /// Same checks after each: the witness never tripped, the DC's CIB leaves `baton simulate`
 /// nothing to do with every resource Started where it runs.
 extension RealCorosync.CrmdLabTests {
@@ -26,9 +27,8 @@ extension RealCorosync.CrmdLabTests {
         return Double(done.split(separator: " ")[0])
     }
 
-    /// Seconds of the day (UTC) of the last "A new membership … Members left" in a node's
-    /// corosync.log (corosync's own time stamps, "Dec 07 12:27:19.662"; the machine's zone is
-    /// UTC as baton-crmd's logs show).
+    /// Seconds of the day (local time) of the last "A new membership … Members left" in a
+    /// node's corosync.log (corosync's own time stamps, "Dec 07 12:27:19.662").
     static func membershipLeft(_ bed: CrmdBed, _ node: Int) -> Double? {
         let text = (try? String(contentsOfFile: "\(bed.testbed.directory)/node\(node)/corosync.log", encoding: .utf8)) ?? ""
         guard let line = text.split(separator: "\n").last(where: { $0.contains("A new membership") && $0.contains("Members left") }) else { return nil }
@@ -39,7 +39,11 @@ extension RealCorosync.CrmdLabTests {
         return parts[0] * 3600 + parts[1] * 60 + parts[2]
     }
 
-    static func secondOfDay(_ epoch: Double) -> Double { epoch.truncatingRemainder(dividingBy: 86400) }
+    /// Seconds of the day, local time, of a wall-clock time (corosync.log's clock).
+    static func secondOfDay(_ epoch: Double) -> Double {
+        let offset = TimeZone.current.secondsFromGMT(for: Date(timeIntervalSince1970: epoch))
+        return (epoch + Double(offset)).truncatingRemainder(dividingBy: 86400)
+    }
 
     /// kill -9 of the DC (its corosync, then its baton-crmd, as a power loss: no goodbye on
     /// the group): the survivors agree on a new DC, fence the old one once, start its
