@@ -27,6 +27,8 @@ import TransitionEngine
 /// |                                        | new graph for it) until a fence or confirm-down succeeds    |
 /// | `fenced` of no action of the run       | success: a new graph is due (the node is down now)          |
 /// | do_shutdown                            | an execute request the node takes as leave now; confirmed   |
+/// |                                        | at once. The DC's own: sent once the run has finished (no   |
+/// |                                        | action in flight), and no new graph after it               |
 /// | clear_failcount                        | `clearFailures` (the shell deletes the attributes); confirmed|
 ///
 /// Transition keys are Pacemaker's `ACTION:TRANSITION:TARGET_RC:DC_UUID`, DC_UUID this
@@ -87,8 +89,21 @@ public struct DCController: Sendable {
         transitionID = transitionsBefore
     }
 
-    /// A graph is due: wanted, and no run in flight.
-    public var due: Bool { scheduleWanted && !running }
+    /// The DC's own do_shutdown, held until its run has finished (Pacemaker's controller
+    /// makes a local shutdown the graph's completion action): leaving at once, with actions
+    /// of the run still in flight elsewhere, left their results to the next DC, which did not
+    /// have them and ran the same start again on the same node (seen at clean stops of the DC).
+    public private(set) var deferredShutdown: ExecuteRequest?
+    /// The DC's own do_shutdown is sent: it leaves; no new graph.
+    public private(set) var leaving = false
+    /// The key of that do_shutdown, sent.
+    private var shutdownKey: String?
+
+    /// The DC's node id (its identity is "NODEID-PID").
+    var localNode: NodeID? { settings.identity.split(separator: "-").first.flatMap { UInt32($0) }.map { NodeID($0) } }
+
+    /// A graph is due: wanted, no run in flight, and this DC not leaving.
+    public var due: Bool { scheduleWanted && !running && !leaving }
 
     public var running: Bool { run?.status == .active }
 
@@ -173,6 +188,14 @@ public struct DCController: Sendable {
     /// history as it is, plans it again) instead of waiting for its deadline (its timeout +
     /// cluster-delay: 80 s for a 20 s start).
     public mutating func notDelivered(key: String, reason: String, now: Duration) -> [Directive] {
+        if leaving, key == shutdownKey {
+            // The DC's own do_shutdown went out as a member left: nobody took it, the DC
+            // stays; a new graph (its shutdown attribute is still there) sends another.
+            leaving = false
+            shutdownKey = nil
+            scheduleWanted = true
+            return [.log("this DC's do_shutdown not delivered (\(reason)): a new graph")]
+        }
         guard let actionID = actionID(of: key), var current = run, current.status == .active,
               let action = current.inFlight.first(where: { $0.id == actionID }) else { return [] }
         let directives = current.completed(actionID: actionID, succeeded: false, now: now)
@@ -277,6 +300,13 @@ public struct DCController: Sendable {
                 if current.graph.synapses.count > 0 || current.restartNeeded {
                     output.append(.log("transition \(transitionID) \(status): complete \(counts.complete), skipped \(counts.skipped), incomplete \(counts.incomplete)"))
                 }
+                if var shutdown = deferredShutdown {
+                    deferredShutdown = nil
+                    shutdown.view = view
+                    leaving = true
+                    shutdownKey = shutdown.transitionKey
+                    output += [.log("transition \(transitionID) finished: this DC's do_shutdown sent"), .send(shutdown)]
+                }
             }
         }
         return output
@@ -307,7 +337,13 @@ public struct DCController: Sendable {
         case .doShutdown:
             let operation = ResourceOperation(resource: "crmd", resourceClass: "crmd", provider: "", type: "crmd", operation: "do_shutdown",
                                               intervalMilliseconds: 0, timeoutMilliseconds: 0, parameters: [:])
-            return ([.send(ExecuteRequest(view: view, node: id, transitionKey: key, action: operation, meta: [:]))], true)
+            let request = ExecuteRequest(view: view, node: id, transitionKey: key, action: operation, meta: [:])
+            if id == localNode {
+                // Confirmed now (what follows in the graph may go on); sent at the run's end.
+                deferredShutdown = request
+                return ([.log("do_shutdown of this DC (node \(id)): after the actions in flight")], true)
+            }
+            return ([.send(request)], true)
         case .clearFailcount:
             guard let resource = action.primitive?.id else { return ([.log("clear_failcount without a resource (confirmed)")], true) }
             return ([.clearFailures(node: id, resource: resource)], true)

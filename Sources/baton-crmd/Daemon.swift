@@ -78,6 +78,12 @@ struct CrmdCommand: AsyncParsableCommand {
         let options = Self.clusterOptions(of: replica.document)
         var environment = ProcessInfo.processInfo.environment
         for name in ["HA_logfacility", "PCMK_logfacility"] where environment[name] == nil { environment[name] = "none" }
+        // The agent tools (crm_attribute --promotion in Stateful, crm_master …) act through this
+        // daemon, wherever its socket is; without this they looked only at the default path
+        // and, with --socket elsewhere, silently wrote a node-local store nobody reads (a
+        // promotable clone never promoted). --agent-environment may still name another.
+        // (AgentToolsInstallation.crmdSocketVariable; baton-crmd does not link AgentToolsShell.)
+        environment["BATON_CRMD_SOCKET"] = socket.hasPrefix("/") ? socket : FileManager.default.currentDirectoryPath + "/" + socket
         for pair in agentEnvironment {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             environment[String(parts[0])] = String(parts[1])

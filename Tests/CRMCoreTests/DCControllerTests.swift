@@ -200,6 +200,69 @@ import Testing
         #expect(fresh.run?.graph.synapses.contains { $0.action.operation == .start } == true)
     }
 
+    /// A clean stop of the DC's node: its do_shutdown waits until the run has finished (as
+    /// Pacemaker's controller makes a local shutdown the graph's completion action). Before,
+    /// it was sent with the start of d1 on another node still in flight; the DC left, the next
+    /// DC had no result for that start and started d1 again on the same node (live: a double
+    /// start at every restart of the DC's node in the lab).
+    @Test func theDCsOwnShutdownWaitsForTheActionsInFlight() throws {
+        let history = """
+            <transient_attributes id="1"><instance_attributes id="status-1">\
+            <nvpair id="status-1-shutdown" name="shutdown" value="1700000000"/></instance_attributes></transient_attributes>\
+            <lrm id="1"><lrm_resources><lrm_resource id="d1" class="ocf" provider="pacemaker" type="Dummy">\
+            <lrm_rsc_op id="d1_last_0" operation_key="d1_start_0" operation="start" transition-key="2:1:0:9-900" \
+            transition-magic="0:0;2:1:0:9-900" on_node="node1" call-id="1" rc-code="0" op-status="0" interval="0" \
+            last-rc-change="1700000000" last-run="1700000000" exec-time="0" queue-time="0"/></lrm_resource></lrm_resources></lrm>
+            """
+        func run(identity: String) throws -> (controller: DCController, start: ExecuteRequest, shutdownSent: Bool) {
+            var controller = DCController(settings: .init(identity: identity))
+            var sent = Self.requests(controller.schedule(try Self.cib(resources: 1, status: history), nodes: Self.nodes, now: .zero,
+                                                         wallClockSeconds: 1_700_000_001))
+            // Probes of d1 on node2 and node3 (and the stop on node1) first: feed every result until the start goes out.
+            var start: ExecuteRequest?
+            var rounds = 0
+            while start == nil, rounds < 10, !sent.isEmpty {
+                rounds += 1
+                var next: [ExecuteRequest] = []
+                for request in sent where request.operation != "do_shutdown" {
+                    let more = Self.requests(controller.result(Self.result(of: request), now: .seconds(rounds)))
+                    next += more
+                }
+                start = (sent + next).first { $0.operation == "start" }
+                sent = next
+            }
+            let found = try #require(start, "the graph starts d1 elsewhere")
+            return (controller, found, sent.contains { $0.operation == "do_shutdown" })
+        }
+        // node1 is the DC: its do_shutdown is held while the start on another node runs.
+        var (dc, start, early) = try run(identity: "1-100")
+        #expect(start.node != NodeID(1))
+        #expect(!early && dc.deferredShutdown != nil, "the DC's own do_shutdown waits for the start in flight")
+        #expect(!dc.leaving)
+        var after: [ExecuteRequest] = []
+        var pending = [start]
+        while let request = pending.popLast() {
+            let more = Self.requests(dc.result(Self.result(of: request), now: .seconds(20)))
+            after += more
+            pending += more.filter { $0.operation != "do_shutdown" }
+        }
+        let shutdown = try #require(after.first { $0.operation == "do_shutdown" }, "sent once the run has finished: \(after.map(\.operation))")
+        #expect(shutdown.node == NodeID(1) && dc.run?.status != .active && dc.leaving)
+        _ = dc.invalidate("a late change", now: .seconds(21))
+        #expect(!dc.due, "no new graph after the DC's own do_shutdown")
+        // Dropped by every member (sent as another member left: the lab's Reattach, all
+        // stopped at once): the DC stays and makes a new graph, which shuts it down again.
+        _ = dc.notDelivered(key: shutdown.transitionKey, reason: "view changed", now: .seconds(22))
+        #expect(!dc.leaving && dc.due, "a dropped do_shutdown of the DC: a new graph")
+        _ = dc.schedule(try Self.cib(resources: 1, status: history), nodes: Self.nodes, now: .seconds(23), wallClockSeconds: 1_700_000_023)
+        #expect(dc.transitionID == 2 && dc.run?.graph.synapses.contains { $0.action.operation == .doShutdown && $0.action.node?.name == "node1" } == true,
+                "the new graph shuts the DC down again")
+
+        // Another DC (node2) sends node1's do_shutdown as soon as it is ready (the check above can fail).
+        let (other, _, sentAtOnce) = try run(identity: "2-200")
+        #expect(sentAtOnce && other.deferredShutdown == nil)
+    }
+
     /// The cluster options batch-limit (through the scheduler's graph) and node-action-limit
     /// bound the actions in flight: cluster-wide, and per node.
     @Test func batchLimitAndNodeActionLimitFromTheClusterOptionsBoundTheActionsInFlight() throws {
