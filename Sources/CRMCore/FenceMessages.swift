@@ -178,13 +178,50 @@ extension NodeCore {
     /// Fence records every member keeps (oldest dropped first).
     public static let fenceHistoryMax = 500
 
-    /// A fence request delivered: this node runs it when it is the executor named.
+    /// A fence request delivered: this node runs it when it is the executor named. A request
+    /// to bring down a target that another request in flight is already bringing down (an
+    /// admin's `baton crm fence`, then the DC's graph for the node lost meanwhile) is merged
+    /// with it, as Pacemaker's fencer merges identical requests: the target is fenced once, and
+    /// the executor named answers the later request with the earlier one's result. Every
+    /// member keeps the requests in flight alike (they come in the group's order).
     mutating func receivedFenceRequest(_ request: FenceRequest, from sender: Member) -> [Directive] {
         guard let view else { return ignored() }
         guard settled, request.view == view.fingerprint else {
             return ignored() + notDelivered(request.key, sentBy: sender, stamped: request.view, view: view)
         }
+        guard fencesInFlight[request.key] == nil else { return [] }
+        fencesInFlight[request.key] = request
+        fenceArrivals += 1
+        fenceArrival[request.key] = fenceArrivals
+        if request.action != "on" {
+            if let running = fencesRunning[request.target] {
+                if request.executor == local.nodeID { mergedFences[running, default: []].append(request) }
+                return []
+            }
+            fencesRunning[request.target] = request.key
+        }
         return request.executor == local.nodeID ? [.fence(request)] : []
+    }
+
+    /// At a view change: a request whose executor left is answered by no one; the request
+    /// that came next for the same target runs instead, by its own executor.
+    mutating func fencesOfLeftExecutors(next: View) -> [Directive] {
+        var directives: [Directive] = []
+        for (key, request) in fencesInFlight where !next.nodeIDs.contains(request.executor) {
+            fencesInFlight[key] = nil
+            fenceArrival[key] = nil
+            guard fencesRunning[request.target] == key else { continue }
+            fencesRunning[request.target] = nil
+            let waiting = mergedFences.removeValue(forKey: key) ?? []
+            let successor = fencesInFlight.values
+                .filter { $0.target == request.target && $0.action != "on" && next.nodeIDs.contains($0.executor) }
+                .min { (fenceArrival[$0.key] ?? 0) < (fenceArrival[$1.key] ?? 0) }
+            guard let successor else { continue }
+            fencesRunning[request.target] = successor.key
+            for merged in waiting where merged.key != successor.key { mergedFences[successor.key, default: []].append(merged) }
+            if successor.executor == local.nodeID { directives.append(.fence(successor)) }
+        }
+        return directives
     }
 
     /// A fence result delivered (every member alike): recorded; a target brought down is
@@ -206,7 +243,16 @@ extension NodeCore {
                 }
             }
         }
-        return [.fenceRecorded(record)]
+        var directives: [Directive] = [.fenceRecorded(record)]
+        fencesInFlight[record.key] = nil
+        fenceArrival[record.key] = nil
+        if fencesRunning[record.target] == record.key { fencesRunning[record.target] = nil }
+        for merged in mergedFences.removeValue(forKey: record.key) ?? [] {
+            directives.append(.broadcast(.fenceResult(FenceRecord(
+                executor: local.nodeID, target: merged.target, action: merged.action, device: record.device, succeeded: record.succeeded,
+                reason: "merged with \(record.key): \(record.reason)", key: merged.key, wallClockSeconds: record.wallClockSeconds))))
+        }
+        return directives
     }
 
     /// At a view change, before the left nodes' attributes go: a node that leaves without

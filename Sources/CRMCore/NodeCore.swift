@@ -273,6 +273,14 @@ public struct NodeCore: Sendable {
     public internal(set) var lostNodes: Set<NodeID> = []
     /// Fence results in the group's order (at most `fenceHistoryMax`).
     public internal(set) var fenceHistory: [FenceRecord] = []
+    /// Fence requests delivered and not answered yet, by key (every member alike), and the
+    /// requests this node is to answer with the result of one of them (FenceMessages.swift).
+    public internal(set) var fencesInFlight: [String: FenceRequest] = [:]
+    var mergedFences: [String: [FenceRequest]] = [:]
+    /// By target: the key of the request in flight that runs the devices (the others wait).
+    var fencesRunning: [String: String] = [:]
+    var fenceArrival: [String: UInt64] = [:]
+    var fenceArrivals: UInt64 = 0
     /// Whole CIBs this node took (join rounds and repairs).
     public private(set) var cibSyncsTaken = 0
     /// The site's ticket states, equal on every settled member (Tickets.swift).
@@ -418,6 +426,7 @@ public struct NodeCore: Sendable {
         seen.formUnion(next.nodeIDs)
         acknowledged.formIntersection(Set(members))
         noteLostNodes(next: next, left: left)
+        directives += fencesOfLeftExecutors(next: next)
         for node in Set(left.map(\.nodeID)) where !next.nodeIDs.contains(node) {
             attributes[node] = nil
         }

@@ -314,4 +314,54 @@ import Testing
         #expect(bed.core(members[2]).lostNodes.isEmpty)
         #expect(bed.core(members[2]).fenceHistory.last?.device == "confirm-down")
     }
+
+    /// An admin's fence of node2 is in flight when the DC's graph asks to fence it too (the
+    /// node was lost meanwhile): the second request is merged with the first, as Pacemaker's
+    /// fencer merges identical requests. The devices run once; the first result answers both,
+    /// and node2 is fenced (not lost) everywhere. Seen live: a node fenced twice (Stonithd lab).
+    @Test func aSecondFenceOfATargetBeingFencedIsMergedWithTheFirst() throws {
+        var bed = ResourceHistoryTests.settledBed()
+        let members = (1...3).map { Harness.member($0) }
+        let view = try #require(bed.core(members[0]).view?.fingerprint)
+        let admin = FenceRequest(view: view, executor: NodeID(3), target: "node2", action: "reboot", key: "admin:3:1", timeoutMilliseconds: 1000)
+        let graph = FenceRequest(view: view, executor: NodeID(1), target: "node2", action: "reboot", key: "5:2:0:1-9", timeoutMilliseconds: 1000)
+        bed.inject(MessageWire.encode(.fenceRequest(admin)), from: members[2])
+        bed.inject(MessageWire.encode(.fenceRequest(graph)), from: members[0])
+        bed.deliverAll()
+        #expect(bed.fences[members[2]] == [admin])
+        #expect(bed.fences[members[0]] == nil, "the graph's request waits for the admin's")
+        #expect(bed.core(members[1]).fencesInFlight.keys.sorted() == ["5:2:0:1-9", "admin:3:1"])
+        bed.inject(MessageWire.encode(.fenceResult(FencingControllerTests.record(admin, succeeded: true))), from: members[2])
+        bed.deliverAll()
+        for member in [members[0], members[2]] {
+            let history = bed.core(member).fenceHistory
+            #expect(history.map(\.key) == ["admin:3:1", "5:2:0:1-9"], "\(member): \(history)")
+            #expect(history.allSatisfy { $0.succeeded })
+            #expect(history.last?.executor == NodeID(1) && history.last?.reason.hasPrefix("merged with admin:3:1") == true)
+            #expect(bed.core(member).fencesInFlight.isEmpty)
+        }
+        // A later fence, with nothing in flight, runs the devices again.
+        let later = FenceRequest(view: view, executor: NodeID(1), target: "node2", action: "reboot", key: "6:2:0:1-9", timeoutMilliseconds: 1000)
+        bed.inject(MessageWire.encode(.fenceRequest(later)), from: members[0])
+        bed.deliverAll()
+        #expect(bed.fences[members[0]] == [later])
+    }
+
+    /// The executor of the request in flight leaves: the request merged with it runs, on its
+    /// own executor.
+    @Test func aMergedFenceRunsWhenTheFirstOnesExecutorLeaves() throws {
+        var bed = ResourceHistoryTests.settledBed()
+        let members = (1...3).map { Harness.member($0) }
+        let view = try #require(bed.core(members[0]).view?.fingerprint)
+        let first = FenceRequest(view: view, executor: NodeID(3), target: "node2", action: "off", key: "admin:3:1", timeoutMilliseconds: 1000)
+        let second = FenceRequest(view: view, executor: NodeID(1), target: "node2", action: "reboot", key: "5:2:0:1-9", timeoutMilliseconds: 1000)
+        bed.inject(MessageWire.encode(.fenceRequest(first)), from: members[2])
+        bed.inject(MessageWire.encode(.fenceRequest(second)), from: members[0])
+        bed.deliverAll()
+        #expect(bed.fences[members[0]] == nil)
+        bed.stop(members[2])
+        bed.deliverAll()
+        #expect(bed.fences[members[0]] == [second])
+        #expect(bed.core(members[1]).fencesInFlight.keys.sorted() == ["5:2:0:1-9"])
+    }
 }
