@@ -107,20 +107,22 @@ public enum TicketEdits {
         }
     }
 
+    /// The status section's `ticket_state` attributes (all but `id`) by ticket id.
+    public static func ticketStates(inStatus status: XMLElement?) -> [String: [String: String]] {
+        var found: [String: [String: String]] = [:]
+        for state in status?.children.first(where: { $0.name == "tickets" })?.children ?? [] where state.name == "ticket_state" {
+            guard let id = state["id"] else { continue }
+            var attributes: [String: String] = [:]
+            for attribute in state.attributes where attribute.name != "id" { attributes[attribute.name] = attribute.value }
+            found[id] = attributes
+        }
+        return found
+    }
+
     /// The ticket attributes an edit changed (nil: removed), per ticket: what a live site's
     /// daemon is sent for the same edit (`tickets apply`).
     public static func changes(from before: CIBDocument, to after: CIBDocument) -> [String: [String: String?]] {
-        let states = { (document: CIBDocument) -> [String: [String: String]] in
-            var found: [String: [String: String]] = [:]
-            for state in document.status?.children.first(where: { $0.name == "tickets" })?.children ?? [] where state.name == "ticket_state" {
-                guard let id = state["id"] else { continue }
-                var attributes: [String: String] = [:]
-                for attribute in state.attributes where attribute.name != "id" { attributes[attribute.name] = attribute.value }
-                found[id] = attributes
-            }
-            return found
-        }
-        let old = states(before), new = states(after)
+        let old = ticketStates(inStatus: before.status), new = ticketStates(inStatus: after.status)
         var changes: [String: [String: String?]] = [:]
         for id in Set(old.keys).union(new.keys) {
             let was = old[id] ?? [:], now = new[id] ?? [:]

@@ -248,15 +248,7 @@ public final class CrmdBackEnd: SiteBackEnd, @unchecked Sendable {
             let answer = try CrmdSocketClient.request("cib query", socket: socket, timeoutSeconds: timeoutSeconds)
             guard answer.hasPrefix("<") else { throw BackEndError("baton-crmd (\(socket)) answered: \(answer.prefix(200))") }
             let cib = try XMLCodec.parse(answer)
-            var found: [String: [String: String]] = [:]
-            let status = cib.children.first { $0.name == "status" }
-            for state in status?.children.first(where: { $0.name == "tickets" })?.children ?? [] where state.name == "ticket_state" {
-                guard let id = state["id"] else { continue }
-                var attributes: [String: String] = [:]
-                for attribute in state.attributes where attribute.name != "id" { attributes[attribute.name] = attribute.value }
-                found[id] = attributes
-            }
-            return .success(found)
+            return .success(TicketEdits.ticketStates(inStatus: cib.children.first { $0.name == "status" }))
         } catch let error as BackEndError {
             return .failure(error)
         } catch {
