@@ -36,13 +36,18 @@ import TransitionEngine
 /// for its own).
 public struct DCController: Sendable {
     public struct Settings: Sendable, Equatable {
-        public var identity: String
+        /// The DC's node and its baton-crmd's pid.
+        public var node: NodeID
+        public var process: Int
+        /// "NODEID-PID": the DC_UUID of the transition keys.
+        public var identity: String { "\(node.rawValue)-\(process)" }
         public var limits: TransitionRun.Limits
         /// Pacemaker's stonith-max-attempts: failed fences of one target before giving up.
         public var fenceAttemptsMax: Int
-        public init(identity: String, limits: TransitionRun.Limits = .init(batchLimit: 64, nodeActionLimit: 8), fenceAttemptsMax: Int = 10) {
+        public init(node: NodeID, process: Int, limits: TransitionRun.Limits = .init(batchLimit: 64, nodeActionLimit: 8), fenceAttemptsMax: Int = 10) {
             precondition(fenceAttemptsMax >= 1, "DCController.Settings: fenceAttemptsMax must be positive")
-            self.identity = identity
+            self.node = node
+            self.process = process
             self.limits = limits
             self.fenceAttemptsMax = fenceAttemptsMax
         }
@@ -99,8 +104,8 @@ public struct DCController: Sendable {
     /// The key of that do_shutdown, sent.
     private var shutdownKey: String?
 
-    /// The DC's node id (its identity is "NODEID-PID").
-    var localNode: NodeID? { settings.identity.split(separator: "-").first.flatMap { UInt32($0) }.map { NodeID($0) } }
+    /// The DC's node id.
+    var localNode: NodeID { settings.node }
 
     /// A graph is due: wanted, no run in flight, and this DC not leaving.
     public var due: Bool { scheduleWanted && !running && !leaving }

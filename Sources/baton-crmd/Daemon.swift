@@ -780,7 +780,7 @@ struct Loop {
         }
         // Transition numbers go on from this process's last stint as DC: a late result of an
         // earlier stint's transition N (same identity) must never match the new run's N.
-        var controller = self.controller ?? DCController(settings: .init(identity: "\(core.local.nodeID.rawValue)-\(core.local.pid)"),
+        var controller = self.controller ?? DCController(settings: .init(node: core.local.nodeID, process: Int(core.local.pid)),
                                                          transitionsBefore: transitionsRun)
         controller.view = core.view?.fingerprint ?? 0
         controller.fenceExecutors = [core.local.nodeID] + (core.view?.members ?? []).filter {

@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func aColdStartProbesEveryNodeThenStartsAndMonitors() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         controller.view = 9
         let probes = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
         #expect(probes.count == 9, "a probe of each resource on each node: \(probes.map(\.transitionKey))")
@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func anAbortWaitsForTheActionsInFlightThenANewGraphIsDue() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         let probes = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
         _ = controller.invalidate("the configuration changed", now: .seconds(1))
         #expect(controller.scheduleWanted && !controller.due, "no new graph while probes are in flight")
@@ -80,7 +80,7 @@ import Testing
     /// controller aborts on such an "Old event" or "Foreign event" (process_graph_event); a new
     /// DC that ignored another DC's late start result never stopped that resource at a split.
     @Test func aStaleResultConfirmsNothingAndReschedules() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         let first = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
         _ = controller.invalidate("a node joined", now: .seconds(1))
         for probe in first { _ = controller.result(Self.result(of: probe), now: .seconds(1)) }
@@ -103,7 +103,7 @@ import Testing
 
     /// A cancellation's confirmation changes no history: no new graph for it.
     @Test func aStaleCancellationChangesNothing() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         let first = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
         for probe in first { _ = controller.result(Self.result(of: probe), now: .seconds(1)) }
         var cancelled = Self.result(of: first[0])
@@ -115,7 +115,7 @@ import Testing
     }
 
     @Test func actionsOnANodeThatLeftFailAndItsLateResultIsIgnored() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         let probes = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
         let onNode2 = probes.filter { $0.node == NodeID(2) }
         #expect(onNode2.count == 3)
@@ -133,7 +133,7 @@ import Testing
     /// the run is aborted, what is still in flight is waited for, then a new graph is due, long
     /// before the action's deadline. A key of no action in flight changes nothing.
     @Test func aRequestNotDeliveredFailsItsActionAndANewGraphFollowsTheRestOfTheRun() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         let probes = Self.requests(controller.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
         for probe in probes { _ = controller.result(Self.result(of: probe), now: .seconds(1)) }
         let inFlight = try #require(controller.run?.inFlight)
@@ -159,9 +159,9 @@ import Testing
     /// on numbering its transitions: a late result of its earlier stint's transition 1 never
     /// confirms the new stint's action of the same number (the identity is the same).
     @Test func transitionNumbersGoOnAcrossStintsAsDC() throws {
-        var first = DCController(settings: .init(identity: "1-100"))
+        var first = DCController(settings: .init(node: NodeID(1), process: 100))
         let earlier = Self.requests(first.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
-        var again = DCController(settings: .init(identity: "1-100"), transitionsBefore: first.transitionID)
+        var again = DCController(settings: .init(node: NodeID(1), process: 100), transitionsBefore: first.transitionID)
         let probes = Self.requests(again.schedule(try Self.cib(), nodes: Self.nodes, now: .seconds(1), wallClockSeconds: 1_700_000_001))
         #expect(again.transitionID == 2 && probes.allSatisfy { $0.transitionKey.hasSuffix(":2:7:1-100") })
         _ = again.result(Self.result(of: earlier[0]), now: .seconds(2))
@@ -172,7 +172,7 @@ import Testing
     /// nor aborts the run; and a graph made from a CIB where d1's start is pending on node1 (an
     /// old DC's action in flight) starts d1 nowhere else.
     @Test func aPendingResultWaitsAndAPendingStartIsNotPlannedAgainElsewhere() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         let probes = Self.requests(controller.schedule(try Self.cib(resources: 1), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
         var starts: [ExecuteRequest] = []
         for probe in probes { starts += Self.requests(controller.result(Self.result(of: probe), now: .seconds(1))) }
@@ -190,12 +190,12 @@ import Testing
             transition-magic="-1:193;2:1:0:9-900" on_node="node1" call-id="0" rc-code="193" op-status="-1" interval="0" \
             last-rc-change="1700000000" last-run="1700000000" exec-time="0" queue-time="0"/></lrm_resource></lrm_resources></lrm>
             """
-        var next = DCController(settings: .init(identity: "2-200"))
+        var next = DCController(settings: .init(node: NodeID(2), process: 200))
         _ = next.schedule(try Self.cib(resources: 1, status: history), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_001)
         let planned = try #require(next.run?.graph.synapses.map(\.action))
         #expect(!planned.contains { $0.operation == .start || $0.operation == .stop }, "\(planned.map(\.operationKey))")
         // Without the pending entry the same CIB starts d1 (the check above can fail).
-        var fresh = DCController(settings: .init(identity: "2-200"))
+        var fresh = DCController(settings: .init(node: NodeID(2), process: 200))
         _ = fresh.schedule(try Self.cib(resources: 1), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_001)
         #expect(fresh.run?.graph.synapses.contains { $0.action.operation == .start } == true)
     }
@@ -214,8 +214,8 @@ import Testing
             transition-magic="0:0;2:1:0:9-900" on_node="node1" call-id="1" rc-code="0" op-status="0" interval="0" \
             last-rc-change="1700000000" last-run="1700000000" exec-time="0" queue-time="0"/></lrm_resource></lrm_resources></lrm>
             """
-        func run(identity: String) throws -> (controller: DCController, start: ExecuteRequest, shutdownSent: Bool) {
-            var controller = DCController(settings: .init(identity: identity))
+        func run(node: UInt32, process: Int) throws -> (controller: DCController, start: ExecuteRequest, shutdownSent: Bool) {
+            var controller = DCController(settings: .init(node: NodeID(node), process: process))
             var sent = Self.requests(controller.schedule(try Self.cib(resources: 1, status: history), nodes: Self.nodes, now: .zero,
                                                          wallClockSeconds: 1_700_000_001))
             // Probes of d1 on node2 and node3 (and the stop on node1) first: feed every result until the start goes out.
@@ -235,7 +235,7 @@ import Testing
             return (controller, found, sent.contains { $0.operation == "do_shutdown" })
         }
         // node1 is the DC: its do_shutdown is held while the start on another node runs.
-        var (dc, start, early) = try run(identity: "1-100")
+        var (dc, start, early) = try run(node: 1, process: 100)
         #expect(start.node != NodeID(1))
         #expect(!early && dc.deferredShutdown != nil, "the DC's own do_shutdown waits for the start in flight")
         #expect(!dc.leaving)
@@ -259,33 +259,33 @@ import Testing
                 "the new graph shuts the DC down again")
 
         // Another DC (node2) sends node1's do_shutdown as soon as it is ready (the check above can fail).
-        let (other, _, sentAtOnce) = try run(identity: "2-200")
+        let (other, _, sentAtOnce) = try run(node: 2, process: 200)
         #expect(sentAtOnce && other.deferredShutdown == nil)
     }
 
     /// The cluster options batch-limit (through the scheduler's graph) and node-action-limit
     /// bound the actions in flight: cluster-wide, and per node.
     @Test func batchLimitAndNodeActionLimitFromTheClusterOptionsBoundTheActionsInFlight() throws {
-        var roomy = DCController(settings: .init(identity: "1-100"))
+        var roomy = DCController(settings: .init(node: NodeID(1), process: 100))
         #expect(Self.requests(roomy.schedule(try Self.cib(), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000)).count == 9)
-        var batch = DCController(settings: .init(identity: "1-100"))
+        var batch = DCController(settings: .init(node: NodeID(1), process: 100))
         let two = Self.requests(batch.schedule(try Self.cib(options: #"<nvpair id="o-b" name="batch-limit" value="2"/>"#),
                                                nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
         #expect(two.count == 2 && batch.run?.inFlight.count == 2, "batch-limit 2: \(two.map(\.transitionKey))")
         let next = Self.requests(batch.result(Self.result(of: two[0]), now: .seconds(1)))
         #expect(next.count == 1 && batch.run?.inFlight.count == 2, "one done, one more goes out")
-        var perNode = DCController(settings: .init(identity: "1-100"))
+        var perNode = DCController(settings: .init(node: NodeID(1), process: 100))
         let one = Self.requests(perNode.schedule(try Self.cib(options: #"<nvpair id="o-n" name="node-action-limit" value="1"/>"#),
                                                  nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000))
         #expect(one.count == 3 && Set(one.map(\.node)).count == 3, "node-action-limit 1: one probe per node, \(one.map(\.transitionKey))")
-        var bad = DCController(settings: .init(identity: "1-100"))
+        var bad = DCController(settings: .init(node: NodeID(1), process: 100))
         #expect(Self.requests(bad.schedule(try Self.cib(options: #"<nvpair id="o-n" name="node-action-limit" value="x"/>"#),
                                            nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000)).count == 9,
                 "an unreadable node-action-limit keeps the DC's own")
     }
 
     @Test func anActionPastItsDeadlineIsLostAndTheRunAborted() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         _ = controller.schedule(try Self.cib(resources: 1), nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000)
         let deadline = try #require(controller.nextDeadline)
         #expect(controller.tick(now: deadline - .milliseconds(1)).isEmpty)

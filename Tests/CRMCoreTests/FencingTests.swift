@@ -69,7 +69,7 @@ import Testing
     /// Before: the DC confirmed the fence action at once and started d1 elsewhere while node2
     /// (maybe still running it) had not been fenced.
     @Test func aLostNodeIsFencedByAnotherNodeBeforeItsResourceStartsElsewhere() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         controller.fenceExecutors = [NodeID(1), NodeID(3)]
         let cib = try Self.cib()
         var (requests, fences, _) = Self.answer(&controller, first: { $0.schedule(cib, nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000) })
@@ -100,7 +100,7 @@ import Testing
     /// stonith-max-attempts; then the DC gives up (no new graph) until an admin's confirm-down,
     /// after which d1 starts on a survivor.
     @Test func aFailingFenceBlocksTheMoveUntilConfirmDown() throws {
-        var controller = DCController(settings: .init(identity: "1-100", fenceAttemptsMax: 3))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100, fenceAttemptsMax: 3))
         controller.fenceExecutors = [NodeID(1), NodeID(3)]
         var attempts = 0
         var now = Duration.zero
@@ -136,7 +136,7 @@ import Testing
 
     /// No device configured: no fence is sent, nothing starts.
     @Test func withoutADeviceTheFenceFailsAndNothingStarts() throws {
-        var controller = DCController(settings: .init(identity: "1-100", fenceAttemptsMax: 2))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100, fenceAttemptsMax: 2))
         controller.fenceExecutors = [NodeID(1), NodeID(3)]
         let cib = try Self.cib(devices: "")
         let (requests, fences, logs) = Self.answer(&controller, first: { $0.schedule(cib, nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000) })
@@ -156,7 +156,7 @@ import Testing
             transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" call-id="2" rc-code="0" op-status="0" interval="0" \
             last-rc-change="1700000000" exec-time="10" queue-time="0" on_node="node2"/></lrm_resource></lrm_resources></lrm></node_state>
             """
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         controller.fenceExecutors = [NodeID(1), NodeID(2), NodeID(3)]
         let cib = try Self.cib(node2State: node2Up)
         let (requests, fences, _) = Self.answer(&controller, first: { $0.schedule(cib, nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000) })
@@ -171,12 +171,12 @@ import Testing
     /// Startup fencing (point 2): a node of the nodelist never seen (no node_state once the
     /// round settled, after dc-deadtime) is fenced once; with startup-fencing=false it is not.
     @Test func aNodeNeverSeenIsFencedAtStartupUnlessStartupFencingIsOff() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         controller.fenceExecutors = [NodeID(1), NodeID(3)]
         let unseen = try Self.cib(node2State: "")
         var (_, fences, _) = Self.answer(&controller, first: { $0.schedule(unseen, nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000) })
         #expect(fences.map(\.target) == ["node2"], "\(fences)")
-        var off = DCController(settings: .init(identity: "1-100"))
+        var off = DCController(settings: .init(node: NodeID(1), process: 100))
         off.fenceExecutors = [NodeID(1), NodeID(3)]
         let text = XMLCodec.serialize(try Self.cib(node2State: "").xml).replacingOccurrences(
             of: "<nvpair id=\"o-s\" name=\"stonith-enabled\" value=\"true\"/>",

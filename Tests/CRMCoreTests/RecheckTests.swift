@@ -63,7 +63,7 @@ import Testing
 
     /// The DC's side: each graph sets the recheck instant; the timer makes a new graph due.
     @Test func theDCRecheckesAtTheExpiryAndANewGraphIsDue() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         let cib = try Self.cib(meta: Self.meta20s, options: "<nvpair id=\"o-s\" name=\"stonith-enabled\" value=\"false\"/>",
                                attributes: [("fail-count-d1#monitor_10000", "1"), ("last-failure-d1#monitor_10000", "1000")])
         _ = controller.schedule(cib, nodes: ["node1": NodeID(1)], now: .seconds(50), wallClockSeconds: 1005)
