@@ -1201,7 +1201,7 @@ struct TransitionGraphBuilder {
         let xmlID = definition?.id ?? resource.baseID
         var id = resource.id
         var longID: String?
-        let unique = resource.cloneParent.map { $0.globallyUnique } ?? true
+        let unique = resource.cloneParent.map { $0.globallyUnique } ?? true || resource.uniqueInAnonymousClone
         if resource.orphan, let cloneName {
             id = cloneName
             longID = resource.id

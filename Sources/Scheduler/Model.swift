@@ -184,6 +184,10 @@ final class SchedulerResource {
     var promotedMax = 1
     var promotedNodeMax = 1
     var globallyUnique = false
+    /// A member of the last instance of a globally unique clone Pacemaker made anonymous, of an
+    /// agent that can be unique: native_unpack clears the unique flag only of what the clone
+    /// holds so far, and the last group instance is not in it yet (the graph names it uniquely).
+    var uniqueInAnonymousClone = false
     var interleave = false
 
     // Actions (index into the action list).

@@ -288,6 +288,7 @@ extension WorkingSet {
         resource.promotedMax = Int(resource.meta["promoted-max"] ?? resource.meta["master-max"] ?? "") ?? 1
         resource.promotedNodeMax = Int(resource.meta["promoted-node-max"] ?? resource.meta["master-node-max"] ?? "") ?? 1
         resource.globallyUnique = truthy(resource.meta["globally-unique"])
+        var forcedAnonymous: ((Primitive) -> Bool)?
         // Only ocf and stonith agents can be globally unique: a unique clone of anything else is
         // made anonymous (native_unpack: pe__force_anon, recursive_clear_unique).
         if resource.globallyUnique {
@@ -296,8 +297,13 @@ extension WorkingSet {
             case .primitive(let primitive): primitives = [primitive]
             case .group(let group): primitives = group.members
             }
-            if primitives.contains(where: { !["ocf", "stonith"].contains(expandTemplate($0).resourceClass?.lowercased() ?? "") }) {
+            let canBeUnique = { (primitive: Primitive) in ["ocf", "stonith"].contains(self.expandTemplate(primitive).resourceClass?.lowercased() ?? "") }
+            if !primitives.allSatisfy(canBeUnique) {
                 resource.globallyUnique = false
+                // pe__force_anon: one instance per node, at most as many as there are nodes
+                // (clone_unpack's loop reads the lowered clone_max from its second instance on).
+                resource.cloneMax = min(resource.cloneMax, nodes.count)
+                forcedAnonymous = canBeUnique
             }
         }
         // Anonymous clones run at most one instance per node: crm_simulate 2.1.5 ignores a larger
@@ -305,6 +311,9 @@ extension WorkingSet {
         if !resource.globallyUnique { resource.cloneNodeMax = min(resource.cloneNodeMax, 1) }
         resource.interleave = truthy(resource.meta["interleave"])
         for index in 0..<min(max(resource.cloneMax, 0), max(SchedulerLimits.instancesMax, nodes.count)) { addInstance(to: resource, child: child, index: index, defaults: defaults) }
+        if let canBeUnique = forcedAnonymous, case .group(let group) = child, let last = resource.children.last {
+            for (member, definition) in zip(last.children, group.members) where canBeUnique(definition) { member.uniqueInAnonymousClone = true }
+        }
         return resource
     }
 

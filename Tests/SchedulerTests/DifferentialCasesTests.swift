@@ -103,6 +103,24 @@ import Testing
                 == ["* Start a:0 ( node1 )", "* Start a:1 ( node2 )", "* Start a:2 ( node1 )", "* Start a:3 ( node2 )"])
     }
 
+    /// A unique clone of a group with an lsb member is anonymous, but only what the clone holds
+    /// when the lsb member is unpacked loses the unique flag: the last group instance's ocf member
+    /// keeps it, and the graph names it `b:1` with no long-id (native_unpack's
+    /// recursive_clear_unique). clone-max falls to the number of nodes (pe__force_anon).
+    /// crm_simulate 2.1.5 for this document; before the fix the graph named it `b` (seed 40005).
+    @Test func theLastGroupInstanceOfAnAnonymisedUniqueCloneKeepsItsUniqueName() throws {
+        let clone = """
+            <clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="globally-unique" value="true"/>\
+            <nvpair id="c-m2" name="clone-max" value="4"/><nvpair id="c-m3" name="clone-node-max" value="2"/>\
+            </meta_attributes><group id="g"><primitive id="a" class="lsb" type="cron"/>\(Fixture.dummy("b"))</group></clone>
+            """
+        let cib = Fixture.cib(resources: clone)
+        #expect(try Fixture.summary(cib) == ["* Start a:0 ( node1 )", "* Start b:0 ( node1 )", "* Start a:1 ( node2 )", "* Start b:1 ( node2 )"])
+        let graph = Scheduler.schedule(try CIB(parsing: cib)).graph
+        let names = Set(graph.synapses.compactMap { synapse in synapse.action.primitive.map { "\($0.id) \($0.longID ?? "-")" } })
+        #expect(names == ["a a:0", "a a:1", "b b:0", "b:1 -"])
+    }
+
     /// A group ordered after a primitive that moves restarts, member by member (crm_simulate
     /// 2.1.5 for this document). Before the fix the group stayed (seeds 10027, 10177, 20062).
     @Test func aGroupOrderedAfterAMovingPrimitiveRestarts() throws {
