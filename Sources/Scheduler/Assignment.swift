@@ -360,6 +360,9 @@ extension WorkingSet {
             // An unmanaged resource stays where it is; where it may not be, it counts as unplaced
             // for what depends on it.
             chosen = resource.runningOn.first.flatMap { node in (resource.allowed[node.name] ?? .minusInfinity) > .minusInfinity ? node : nil }
+            // Pacemaker assigns it there all the same (pcmk__finalize_assignment, forced): the
+            // node counts it among its resources when later ones break ties.
+            if chosen == nil, let current = resource.runningOn.first { current.assignedCount += 1 }
         } else if resource.orphan || resource.nextRole == .stopped || targetRole(resource) == .stopped {
             chosen = nil
         } else {

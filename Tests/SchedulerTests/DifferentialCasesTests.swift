@@ -121,6 +121,18 @@ import Testing
         #expect(names == ["a a:0", "a a:1", "b b:0", "b:1 -"])
     }
 
+    /// An unmanaged resource (here blocked by a failed stop) on a node it may not use still
+    /// counts among that node's resources when later resources break a tie by how many each node
+    /// holds (pcmk__finalize_assignment is forced for it): c leaves node1, which holds a and f,
+    /// for node2. crm_simulate 2.1.5 moves c on such a document. Before the fix c stayed (seed 41039; seeds 1-300: 250 -> 252
+    /// identical summaries).
+    @Test func anUnmanagedResourceCountsOnItsNodeForTieBreaking() throws {
+        let failedStop = Fixture.history("f", [("start", 0, 0), ("stop", 1, 0)])
+        let cib = Fixture.cib(resources: ["a", "b", "f", "c"].map(Fixture.dummy).joined(),
+                              node1History: Self.started("a") + failedStop + Self.started("c"), node2History: Self.started("b"))
+        #expect(try Fixture.summary(cib).contains("* Move c ( node1 -> node2 )"))
+    }
+
     /// A group ordered after a primitive that moves restarts, member by member (crm_simulate
     /// 2.1.5 for this document). Before the fix the group stayed (seeds 10027, 10177, 20062).
     @Test func aGroupOrderedAfterAMovingPrimitiveRestarts() throws {
