@@ -38,7 +38,7 @@ extension WorkingSet {
         let specs = orderConstraints.filter { spec in
             spec.oneOrMoreName == nil && spec.mandatory && !spec.inverted
                 && (spec.firstAction == "start" || spec.firstAction == "promote")
-                && spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
+                && spec.interleaved
         }
         // Each round unassigns at least one instance, so the rounds are bounded by the instances.
         let roundsMax = specs.reduce(1) { $0 + $1.then.children.count }
@@ -283,7 +283,7 @@ extension WorkingSet {
         }
         // New clone instances starting do not restart what is ordered after the clone; a
         // bundle's new containers do restart what the configuration orders after the bundle.
-        let interleaved = spec.first.kind == .clone && spec.then.kind == .clone && (spec.first.interleave || spec.then.interleave)
+        let interleaved = spec.interleaved
         // (Pacemaker judges a clone's action for the node of the action ordered after it: only
         // an instance required on that same node makes it required there.)
         // (Bundles keep the rule they had: a bundle first implies what follows it in full; what
@@ -293,7 +293,7 @@ extension WorkingSet {
             effective.remove(.impliesThen)
             if implied && !spec.then.isBundle && !spec.then.bundlePart { effective.insert(.impliesThenOnNode) }
         }
-        if spec.oneOrMoreName == nil, spec.first.kind == .clone, spec.then.kind == .clone, spec.first.interleave || spec.then.interleave {
+        if spec.oneOrMoreName == nil, spec.interleaved {
             // The clones' own pseudo-events stay ordered too (Pacemaker keeps the ordering it
             // remapped to the first clone's milestone, and interleaves the instances from it).
             if let first = exitAction(spec.first, spec.firstAction) {

@@ -17,6 +17,15 @@ struct OrderConstraintSpec {
     /// (require-all=false sets: one; clones with clone-min: that many instances).
     var oneOrMoreName: String?
     var oneOrMoreMinimum = 1
+
+    /// Whether the two clones' instances are paired node by node: the interleave of the clone
+    /// whose action comes second, or of the first one when that second action is a stop or a
+    /// demote (Pacemaker's can_interleave_actions), so for a start-then-start order and its
+    /// inverse, the configured "then" clone's.
+    var interleaved: Bool {
+        guard first.kind == .clone && then.kind == .clone else { return false }
+        return thenAction.hasPrefix("stop") || thenAction.hasPrefix("demote") ? first.interleave : then.interleave
+    }
 }
 
 struct TicketConstraintSpec {

@@ -133,6 +133,26 @@ import Testing
         #expect(try Fixture.summary(cib).contains("* Move c ( node1 -> node2 )"))
     }
 
+    /// Whether an order between two clones pairs their instances node by node is the "then"
+    /// clone's interleave (the first one's when the second action is a stop or a demote:
+    /// can_interleave_actions), not either's: with only A interleaved, B starts on node2 where
+    /// A may not run; with B interleaved it does not. crm_simulate 2.1.5 for these documents.
+    /// Before the fix b:0 was left unassigned in the first case (seed 41016; fresh seeds
+    /// 41000-41299: 241 -> 243 identical summaries).
+    @Test func theThenClonesInterleaveDecidesWhetherInstancesPair() throws {
+        func clones(interleaved: String) -> String {
+            ["A", "B"].map { id in
+                let meta = id == interleaved ? "<meta_attributes id=\"\(id)-m\"><nvpair id=\"\(id)-m1\" name=\"interleave\" value=\"true\"/></meta_attributes>" : ""
+                return "<clone id=\"\(id)\">\(meta)\(Fixture.dummy(id.lowercased()))</clone>"
+            }.joined()
+        }
+        let constraints = "<rsc_location id=\"l\" rsc=\"A\" node=\"node2\" score=\"-INFINITY\"/><rsc_order id=\"ord\" first=\"A\" then=\"B\"/>"
+        #expect(try Fixture.summary(Fixture.cib(resources: clones(interleaved: "A"), constraints: constraints))
+                == ["* Start a:0 ( node1 )", "* Start b:0 ( node2 )", "* Start b:1 ( node1 )"])
+        #expect(try Fixture.summary(Fixture.cib(resources: clones(interleaved: "B"), constraints: constraints))
+                == ["* Start a:0 ( node1 )", "* Start b:1 ( node1 )"])
+    }
+
     /// A group ordered after a primitive that moves restarts, member by member (crm_simulate
     /// 2.1.5 for this document). Before the fix the group stayed (seeds 10027, 10177, 20062).
     @Test func aGroupOrderedAfterAMovingPrimitiveRestarts() throws {
