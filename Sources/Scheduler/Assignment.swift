@@ -308,6 +308,7 @@ extension WorkingSet {
         guard !resource.allocating else { return nil }   // a colocation loop: break it here
         resource.allocating = true
         defer { resource.allocating = false }
+        if let group = resource.parent, group.kind == .group { group.groupColocationsExpanded = true }
         switch resource.kind {
         case .primitive: return assignPrimitive(resource, prefer: prefer)
         case .group:
@@ -315,6 +316,7 @@ extension WorkingSet {
                 assign(parent, prefer: nil)
                 return resource.allocatedTo
             }
+            resource.groupColocationsExpanded = true
             for colocation in resource.dependentColocations { assign(colocation.primary, prefer: nil) }
             var first: SchedulerNode?
             for (index, member) in resource.children.enumerated() {
@@ -353,7 +355,7 @@ extension WorkingSet {
             resource.allowed = mergeWeights(from: colocation.dependent, into: resource.allowed,
                                             attribute: colocation.nodeAttribute,
                                             factor: Double(colocation.score.value) / Double(Score.infinityValue),
-                                            visited: &visited)
+                                            named: colocation.namedDependent, visited: &visited)
         }
         var chosen: SchedulerNode?
         if !resource.managed {
@@ -664,17 +666,28 @@ extension WorkingSet {
         if colocation.score.isInfinite || canRunAny(work) { dependent.allowed = work }
     }
 
+    /// `named`: the resource as the colocation named it (a group, whose first member stands
+    /// for it here).
     func mergeWeights(from resource: SchedulerResource, into nodesTable: [String: Score], attribute: String,
-                      factor: Double, visited: inout Set<ObjectIdentifier>) -> [String: Score] {
+                      factor: Double, named: SchedulerResource? = nil, visited: inout Set<ObjectIdentifier>) -> [String: Score] {
         guard !visited.contains(ObjectIdentifier(resource)) else { return nodesTable }
         visited.insert(ObjectIdentifier(resource))
         var work = nodesTable
         addMatching(&work, from: resource, attribute: attribute, factor: factor)
+        var dependents = resource.primaryColocations
+        if !canRunAny(work), let group = named, group.kind == .group, group.children.first === resource, group.groupColocationsExpanded {
+            // A group merges through its first member, and only that member's merge is rolled
+            // back when it leaves no node: what is colocated with the group itself still weighs,
+            // once the group's assignment has moved those colocations to its last member
+            // (Pacemaker's init_group_colocated_nodes, then the last member's dependents).
+            work = nodesTable
+            dependents = dependents.filter { $0.namedPrimary === group }
+        }
         if canRunAny(work) {
-            for colocation in resource.primaryColocations where colocation.influence {
+            for colocation in dependents where colocation.influence {
                 work = mergeWeights(from: colocation.dependent, into: work, attribute: colocation.nodeAttribute,
                                     factor: (factor < 0 ? -1 : 1) * Double(colocation.score.value) / Double(Score.infinityValue),
-                                    visited: &visited)
+                                    named: colocation.namedDependent, visited: &visited)
             }
         }
         return canRunAny(work) ? work : nodesTable

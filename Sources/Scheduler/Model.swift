@@ -188,6 +188,9 @@ final class SchedulerResource {
     /// agent that can be unique: native_unpack clears the unique flag only of what the clone
     /// holds so far, and the last group instance is not in it yet (the graph names it uniquely).
     var uniqueInAnonymousClone = false
+    /// A group whose (or whose member's) assignment has begun: Pacemaker then moves "R with group" colocations to
+    /// its last member (expand_group_colocations), where merging scores finds them.
+    var groupColocationsExpanded = false
     var interleave = false
 
     // Actions (index into the action list).

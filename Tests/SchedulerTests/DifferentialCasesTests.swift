@@ -153,6 +153,29 @@ import Testing
                 == ["* Start a:0 ( node1 )", "* Start b:1 ( node1 )"])
     }
 
+    /// A group that may run nowhere, colocated with p: merging the group's preferences into
+    /// p's rolls back only the first member's, and what is colocated with the group (x, and y
+    /// with x, which prefers node2) still weighs, once the group's assignment has begun and moved
+    /// those colocations to its last member (init_group_colocated_nodes,
+    /// expand_group_colocations). When p is placed first, nothing of it weighs.
+    /// crm_simulate 2.1.5 for both documents; before the fix p went to node1 in the first
+    /// (seed 41051).
+    @Test func whatIsColocatedWithAGroupThatCannotRunStillWeighs() throws {
+        let group = "<group id=\"g\">\(Fixture.dummy("m1"))\(Fixture.dummy("m2"))</group>"
+        let constraints = "<rsc_location id=\"l1\" rsc=\"g\" node=\"node1\" score=\"-INFINITY\"/>"
+            + "<rsc_location id=\"l2\" rsc=\"g\" node=\"node2\" score=\"-INFINITY\"/>"
+            + "<rsc_colocation id=\"c1\" rsc=\"g\" with-rsc=\"p\" score=\"INFINITY\"/>"
+            + "<rsc_colocation id=\"c2\" rsc=\"x\" with-rsc=\"g\" score=\"100\"/>"
+            + "<rsc_colocation id=\"c3\" rsc=\"y\" with-rsc=\"x\" score=\"INFINITY\"/>"
+            + "<rsc_location id=\"l3\" rsc=\"y\" node=\"node2\" score=\"50\"/>"
+        let xFirst = Fixture.dummy("x") + Fixture.dummy("y") + Fixture.dummy("p") + group
+        #expect(try Fixture.summary(Fixture.cib(resources: xFirst, constraints: constraints))
+                == ["* Start x ( node2 )", "* Start y ( node2 )", "* Start p ( node2 )"])
+        let pFirst = Fixture.dummy("p") + group + Fixture.dummy("x") + Fixture.dummy("y")
+        #expect(try Fixture.summary(Fixture.cib(resources: pFirst, constraints: constraints))
+                == ["* Start p ( node1 )", "* Start x ( node2 )", "* Start y ( node2 )"])
+    }
+
     /// A group ordered after a primitive that moves restarts, member by member (crm_simulate
     /// 2.1.5 for this document). Before the fix the group stayed (seeds 10027, 10177, 20062).
     @Test func aGroupOrderedAfterAMovingPrimitiveRestarts() throws {
