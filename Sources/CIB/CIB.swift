@@ -24,6 +24,7 @@ public struct CIB: Equatable, Sendable {
             throw CIBError(.malformedXML(message: "missing <configuration>"), element: "cib", id: nil, line: root.line)
         }
         self.configuration = configuration
+        if let section = root.children.first(where: { $0.name == "configuration" }) { try Self.checkUniqueIDs(section) }
         if let decodedStatus {
             status = decodedStatus
         } else {
@@ -36,6 +37,29 @@ public struct CIB: Equatable, Sendable {
             if let text = root[name], Int(text.trimmed) == nil {
                 throw CIBError(.invalidValue(attribute: name, value: text), element: "cib", id: nil, line: root.line)
             }
+        }
+    }
+
+    /// Elements whose `id` names something else (IDREF in Pacemaker's schema) or is free text.
+    static let idIsNotAnID: Set<String> = ["node", "acl_target", "obj_ref", "resource_ref", "role", "role_ref"]
+
+    /// Every id in the configuration is defined once, as Pacemaker's schema (xsd:ID) requires:
+    /// two resources of the same id would otherwise both be scheduled.
+    static func checkUniqueIDs(_ configuration: XMLElement) throws(CIBError) {
+        var seen: [String: (element: String, line: Int)] = [:]
+        var pending: [XMLElement] = [configuration]
+        while let element = pending.popLast() {
+            if !idIsNotAnID.contains(element.name), let id = element["id"] {
+                if let first = seen[id] {
+                    // Report the later of the two, naming the earlier (the walk is not in document order).
+                    let this = (element: element.name, line: element.line)
+                    let later = this.line >= first.line ? this : first
+                    let earlier = this.line >= first.line ? first : this
+                    throw CIBError(.duplicateID(firstElement: earlier.element, firstLine: earlier.line), element: later.element, id: id, line: later.line)
+                }
+                seen[id] = (element.name, element.line)
+            }
+            pending.append(contentsOf: element.children)
         }
     }
 

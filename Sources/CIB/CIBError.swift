@@ -12,6 +12,9 @@ public struct CIBError: Error, Equatable, Sendable, CustomStringConvertible {
         /// The document exceeds one of `XMLLimits` (depth, attributes, size) or holds what a CIB
         /// never does (a DOCTYPE with its entities).
         case limitExceeded(String)
+        /// Two configuration elements with the same id (Pacemaker's schema rejects the document:
+        /// "ID … redefined"); `firstLine` is the line of the first one.
+        case duplicateID(firstElement: String, firstLine: Int)
     }
 
     public var kind: Kind
@@ -36,6 +39,9 @@ public struct CIBError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(place) has an invalid value \"\(value)\" for \(attribute)"
         case .unreadableFile(let path): return "cannot read \(path)"
         case .limitExceeded(let what): return "refused at \(place): \(what)"
+        case .duplicateID(let firstElement, let firstLine):
+            let first = firstLine == line ? "an earlier <\(firstElement)> on the same line" : "<\(firstElement)> at line \(firstLine)"
+            return "\(place) reuses the id of \(first): every id in the configuration must be unique"
         }
     }
 }

@@ -188,6 +188,46 @@ enum ConformanceData {
         }
     }
 
+    /// Two resources of one id would both be scheduled (the same resource started on two
+    /// nodes): refused, as Pacemaker's schema refuses it ("ID x redefined"). References
+    /// (resource_ref, obj_ref, an ACL's role), node ids and the status section may repeat ids.
+    @Test func aConfigurationIDDefinedTwiceIsRefused() throws {
+        let twice = """
+        <cib>
+          <configuration>
+            <resources>
+              <primitive id="web" class="ocf" provider="heartbeat" type="IPaddr2"/>
+              <primitive id="web" class="ocf" provider="pacemaker" type="Dummy"/>
+            </resources>
+          </configuration>
+        </cib>
+        """
+        let error = CIBError(.duplicateID(firstElement: "primitive", firstLine: 4), element: "primitive", id: "web", line: 5)
+        #expect(throws: error) { try CIB(parsing: twice) }
+        #expect(error.description == "<primitive id=\"web\"> at line 5 reuses the id of <primitive> at line 4: every id in the configuration must be unique")
+        let acrossSections = twice.replacingOccurrences(of: "<primitive id=\"web\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>", with: "")
+            .replacingOccurrences(of: "</resources>", with: "</resources><constraints><rsc_location id=\"web\" rsc=\"web\" node=\"n1\" score=\"1\"/></constraints>")
+        #expect(throws: CIBError(.duplicateID(firstElement: "primitive", firstLine: 4), element: "rsc_location", id: "web", line: 6)) {
+            try CIB(parsing: acrossSections)
+        }
+        let references = """
+        <cib>
+          <configuration>
+            <nodes><node id="1" uname="n1"/></nodes>
+            <resources><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+              <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/></resources>
+            <constraints>
+              <rsc_order id="o1"><resource_set id="s1"><resource_ref id="a"/><resource_ref id="b"/></resource_set></rsc_order>
+              <rsc_colocation id="c1" score="INFINITY"><resource_set id="s2"><resource_ref id="a"/><resource_ref id="b"/></resource_set></rsc_colocation>
+            </constraints>
+            <tags><tag id="t"><obj_ref id="a"/></tag></tags>
+          </configuration>
+          <status><node_state id="1" uname="n1"><lrm id="1"/></node_state></status>
+        </cib>
+        """
+        _ = try CIB(parsing: references)
+    }
+
     @Test func errorDescriptionSaysWhatAndWhere() {
         let error = CIBError(.missingAttribute(name: "type"), element: "primitive", id: "web", line: 4)
         #expect(error.description == "<primitive id=\"web\"> at line 4 lacks the required attribute type")

@@ -103,7 +103,7 @@ enum Fixture {
         let constraints = """
         <rsc_location id="ban" rsc="a" score="-INFINITY" node="node1"/>
         <rsc_location id="ban2" rsc="a" score="-INFINITY" node="node2"/>
-        <rsc_order id="o" first="a" then="b"/>
+        <rsc_order id="ord" first="a" then="b"/>
         """
         let text = Fixture.cib(resources: resources, constraints: constraints)
         #expect(try Fixture.summary(text) == ["* Start b ( node1 ) due to unrunnable a start (blocked)"])

@@ -82,7 +82,7 @@ import Testing
     @Test func shutdownLockKeepsAResourceWithItsNode() throws {
         let shuttingDown = "<nvpair id=\"sd\" name=\"shutdown\" value=\"1000\"/>"
         let history = Self.entry("a", Self.operation("a", "start", callID: 3))
-        let locked = Self.cib(stonith: false, properties: "<nvpair id=\"o2\" name=\"shutdown-lock\" value=\"true\"/>",
+        let locked = Self.cib(stonith: false, properties: "<nvpair id=\"o-lock\" name=\"shutdown-lock\" value=\"true\"/>",
                               resources: Fixture.dummy("a"), node1Attributes: shuttingDown, node1History: history)
         #expect(try Fixture.summary(locked) == ["* Stop a ( node1 ) due to node availability"])
         let unlocked = Self.cib(stonith: false, resources: Fixture.dummy("a"), node1Attributes: shuttingDown, node1History: history)
