@@ -741,6 +741,8 @@ struct Loop {
             case .requestDropped(let key, let reason):
                 log("request \(key) dropped by every member: \(reason)", .warning)
                 fenceReplies.removeValue(forKey: key)?.send("error: the fence request was not delivered (\(reason)): ask again\n")
+                // A stop this DC ran ahead of its broadcast runs all the same: its result comes.
+                if executedAhead.remove(key) != nil { continue }
                 guard var controller else { continue }
                 let more = controller.notDelivered(key: key, reason: reason, now: daemon.now)
                 self.controller = controller
