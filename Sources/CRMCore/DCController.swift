@@ -20,6 +20,8 @@ import TransitionEngine
 /// | `nodesLeft`                            | their actions in flight fail (no result will come); abort  |
 /// | `tick` at `nextDeadline`               | actions past their deadline are lost: failed; abort        |
 /// | `recheck` at `recheckAt` (Recheck.swift)| a new graph is due (failure-timeout expiry, the interval)   |
+/// | `leaseRanOut` (a ticket's deadline)    | abort; a new graph is due. Every graph takes a granted      |
+/// |                                        | ticket past its deadline as revoked (Tickets.swift)         |
 /// | run finished with restartNeeded        | a new graph is due                                          |
 /// | a fence action of the run (stonith)    | `fence` to a node that can run a device for the target (not |
 /// |                                        | the target); its `fenced` result confirms or fails it; after |
@@ -124,12 +126,23 @@ public struct DCController: Sendable {
     }
 
     /// Runs the scheduler on `cib` (configuration and status) and starts its graph.
-    /// `nodes`: node name → id, for the requests. `wallClockSeconds`: the scheduler's "now".
-    public mutating func schedule(_ cib: CIB, nodes: [String: NodeID], now: Duration, wallClockSeconds: Int) -> [Directive] {
+    /// `nodes`: node name → id, for the requests. `wallClockSeconds`: the scheduler's "now";
+    /// `wallClockMilliseconds` the same instant to the millisecond (nil: the whole second),
+    /// at which every granted ticket whose lease deadline has passed is taken as revoked
+    /// (`TicketRules.enforceLeases`): the site stops at the deadline by its clock, not when the
+    /// DC's revoke comes back through a slow ring.
+    public mutating func schedule(_ cib: CIB, nodes: [String: NodeID], now: Duration, wallClockSeconds: Int,
+                                  wallClockMilliseconds: Int64? = nil) -> [Directive] {
         precondition(!running, "DCController: a new graph while transition \(transitionID) runs")
         scheduleWanted = false
         nodeIDs = nodes
         transitionID += 1
+        var cib = cib
+        let lapsed = TicketRules.enforceLeases(&cib, nowMilliseconds: wallClockMilliseconds ?? Int64(wallClockSeconds) * 1000)
+        leaseLapsed = Set(lapsed)
+        leaseNoticed = []
+        let lapsedLog: [Directive] = lapsed.isEmpty ? []
+            : [.log("transition \(transitionID): ticket(s) \(lapsed.joined(separator: ", ")) past their lease deadline: taken as revoked")]
         var graph = Scheduler.schedule(cib, now: wallClockSeconds).graph
         graph.attributes.transitionID = transitionID
         fencePlan = FencePlan(cib: cib.configuration.xml)
@@ -147,11 +160,30 @@ public struct DCController: Sendable {
             let directives = started.start(now: now)
             run = started
             let count = graph.synapses.count
-            return [.log("transition \(transitionID): \(count) actions")] + translate(directives, now: now)
+            return lapsedLog + [.log("transition \(transitionID): \(count) actions")] + translate(directives, now: now)
         } catch {
             run = nil
-            return [.log("transition \(transitionID) not run: \(error)")]
+            return lapsedLog + [.log("transition \(transitionID) not run: \(error)")]
         }
+    }
+
+    /// The tickets the last graph took as revoked because their lease deadline had passed.
+    public private(set) var leaseLapsed: Set<String> = []
+    /// Lapsed tickets noticed since the last graph (`leaseRanOut`), not in it yet.
+    private var leaseNoticed: Set<String> = []
+
+    /// The lease timer (the shell's, at a ticket's deadline): `tickets` are the granted ones
+    /// whose deadline has passed. One the last graph did not take as revoked aborts the run
+    /// (as a revoke does: what is in flight finishes) and makes a new graph due, which takes it
+    /// as revoked: the loss-policy acts at the deadline, not when the revoke's CIB write comes
+    /// back. Idempotent: the same tickets again change nothing.
+    public mutating func leaseRanOut(_ tickets: Set<String>, now: Duration) -> [Directive] {
+        let new = tickets.subtracting(leaseLapsed).subtracting(leaseNoticed)
+        guard !new.isEmpty else { return [] }
+        leaseNoticed.formUnion(new)
+        let names = new.sorted().joined(separator: ", ")
+        return [.log("lease deadline of ticket(s) \(names) passed: a new graph takes them as revoked")]
+            + invalidate("lease deadline of ticket(s) \(names) passed", now: now)
     }
 
     /// When the scheduler must run again with no event (Recheck.swift: a fail count's

@@ -18,16 +18,21 @@ import CIB
 /// | `expireLeases(nowMilliseconds:)` on DC  | every granted ticket whose deadline has passed is revoked     |
 /// |                                         | (granted=false) by the DC's own update: the site enforces the |
 /// |                                         | lease when its ticket manager is killed, frozen or cut off    |
+/// | every graph the DC makes                | a granted ticket past its deadline is taken as revoked        |
+/// |                                         | (`enforceLeases`), the DC's update delivered or not: the stop |
+/// |                                         | starts at the deadline by the DC's clock, not when a slow ring|
+/// |                                         | brings the revoke back (DCController.leaseRanOut)             |
 ///
 /// A ticket's deadline is its `expires` (booth's, wall-clock seconds), or its `stop-by`
 /// (wall-clock milliseconds) when that comes first: batond's crmd back end writes `stop-by` =
 /// the holder's lease end less its `stop-before`, so that the site stops what the ticket guards
 /// before the lease ends even when batond is killed, frozen or cut off (`expires` alone, in whole
 /// seconds, would have the stop start at the lease end and finish after it).
-/// `leaseDeadlineMilliseconds` is the earliest deadline of a granted ticket while this member is DC: the
-/// shell arms one timer for it (no polling) and calls `expireLeases` when it fires. While an
-/// update the DC broadcast is not yet delivered back (a renewal may be in it), the DC revokes
-/// nothing; the shell's timer fires again once it is.
+/// `leaseTimerMilliseconds` is the earliest deadline of a granted ticket while this member is
+/// DC: the shell arms one timer for it (no polling); when it fires the DC's scheduler takes
+/// the lapsed tickets as revoked at once and `expireLeases` writes the revoke. While an update
+/// the DC broadcast is not yet delivered back (a renewal may be in it), the DC writes no
+/// revoke (its graphs still take the ticket as revoked); the timer is armed again once it is.
 ///
 /// Known limit: a ticket deleted (all its attributes removed) while a member was away comes
 /// back when that member rejoins with it (no tombstones).
@@ -147,6 +152,32 @@ public enum TicketRules {
         }
     }
 
+    /// The granted tickets of `store` whose deadline has passed at `nowMilliseconds`.
+    public static func lapsed(_ store: [String: [String: String]], nowMilliseconds: Int64) -> Set<String> {
+        Set(store.compactMap { id, state in
+            guard isGranted(state), let deadline = deadlineMilliseconds(state), deadline <= nowMilliseconds else { return nil }
+            return id
+        })
+    }
+
+    /// The scheduler's view of `cib` at `nowMilliseconds` (wall clock): every granted ticket
+    /// whose deadline has passed is not granted (its loss-policy acts), whether or not the DC's
+    /// revoke has come back through the group. Returns those tickets' ids, sorted.
+    public static func enforceLeases(_ cib: inout CIB, nowMilliseconds: Int64) -> [String] {
+        guard var tickets = cib.status.tickets else { return [] }
+        var ids: [String] = []
+        for index in tickets.states.indices {
+            var state: [String: String] = [:]
+            for attribute in tickets.states[index].xml.attributes { state[attribute.name] = attribute.value }
+            guard isGranted(state), let deadline = deadlineMilliseconds(state), deadline <= nowMilliseconds else { continue }
+            tickets.states[index].granted = "false"
+            ids.append(tickets.states[index].id)
+        }
+        guard !ids.isEmpty else { return [] }
+        cib.status.tickets = tickets
+        return ids.sorted()
+    }
+
     /// The status section's `<tickets>` as Pacemaker's CIB holds them: `ticket_state` per
     /// ticket (by id), `id` first, the other attributes by name.
     public static func element(_ store: [String: [String: String]]) -> XMLElement? {
@@ -233,6 +264,22 @@ extension NodeCore {
     public var leaseDeadlineMilliseconds: Int64? {
         guard isDC else { return nil }
         return tickets.values.filter(TicketRules.isGranted).compactMap(TicketRules.deadlineMilliseconds).min()
+    }
+
+    /// The granted tickets whose deadline has passed at `nowMilliseconds` (revoked or not yet).
+    public func lapsedTickets(nowMilliseconds: Int64) -> Set<String> {
+        TicketRules.lapsed(tickets, nowMilliseconds: nowMilliseconds)
+    }
+
+    /// While this member is DC: when the shell's lease timer fires next (wall-clock
+    /// milliseconds): the earliest deadline of a granted ticket, but not one passed already
+    /// while an update of the DC's is on its way back (`expireLeases` would do nothing: its
+    /// delivery, or a new view, changes this and the timer is armed again). Without that, the
+    /// timer fired every millisecond while a slow ring held the revoke.
+    public func leaseTimerMilliseconds(nowMilliseconds: Int64) -> Int64? {
+        guard isDC else { return nil }
+        let deadlines = tickets.values.filter(TicketRules.isGranted).compactMap(TicketRules.deadlineMilliseconds)
+        return (ticketUpdatesInFlight > 0 ? deadlines.filter { $0 > nowMilliseconds } : deadlines).min()
     }
 
     /// On the DC, at `nowMilliseconds` (wall clock): every granted ticket whose deadline has

@@ -218,6 +218,14 @@ public struct TicketInstance: Sendable {
         case grant(waitForCommit: Bool)
         case revoke(leader: MemberID?)
         case move(to: MemberID)
+
+        /// A move, or this leader's own revoke: answered only after the site's stop.
+        var waitsForTheRelease: Bool {
+            switch self {
+            case .move, .revoke(leader: nil): true
+            case .grant, .revoke: false
+            }
+        }
     }
 
     struct PendingRequest: Sendable, Equatable {
@@ -668,6 +676,7 @@ public struct TicketInstance: Sendable {
                 intendedGranted = !release.revoked
                 previousLeader = membership.selfID
                 dirty = true
+                rebasePendingAfterTheStop(now: now)
                 out.append(.log(.releaseWithheld(term: release.term, reason: release.reason)))
             }
         }
@@ -1341,6 +1350,7 @@ public struct TicketInstance: Sendable {
             if case .revoke(nil) = kind { return .revoked }
             return nil
         }
+        rebasePendingAfterTheStop(now: now)
         if !release.revoked && release.handoverTo == nil {
             scheduleFailover(after: now, withAcquireAfter: false, now: now)
         }
@@ -1558,10 +1568,26 @@ public struct TicketInstance: Sendable {
         pending = kept
     }
 
+    /// Once the site's stop is over (confirmed or not), a waiting move or revoke has its own
+    /// time again for what follows (the handover), however long the stop took.
+    private mutating func rebasePendingAfterTheStop(now: LocalInstant) {
+        let deadline = now + policy.timeout * (policy.retries + 1)
+        for index in pending.indices where pending[index].kind.waitsForTheRelease {
+            pending[index].deadline = max(pending[index].deadline, deadline)
+        }
+    }
+
     private mutating func expirePendingRequests(now: LocalInstant, out: inout [Directive]) {
         var kept: [PendingRequest] = []
-        for request in pending {
-            if now >= request.deadline {
+        for var request in pending {
+            if now >= request.deadline, case .releasing = role, request.kind.waitsForTheRelease {
+                // The site is still stopping what the ticket guards (a large group takes longer
+                // than timeout × (retries + 1)): the move or revoke waits on, checked again one
+                // timeout later. The release follows the stop's confirmation, which the shell
+                // bounds (confirmed or not, `onLocalRevokeCompleted` ends this role).
+                request.deadline = now + policy.timeout
+                kept.append(request)
+            } else if now >= request.deadline {
                 let refusal: CommandRefusal
                 switch request.kind {
                 case .grant: refusal = .electionFailed

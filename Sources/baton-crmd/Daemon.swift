@@ -493,6 +493,8 @@ struct Loop {
     var ticketReplies: [UInt64: AdminReply] = [:]
     var leaseTimerAt: Int64?
     var leaseTimerGeneration = 0
+    /// The DC's own stops and demotes, run before their broadcast came back (by key).
+    var executedAhead: Set<String> = []
     /// Whether the quorum state is the current ring's: the DC schedules only then.
     var quorumGate = QuorumGate()
     var lastGateLog: String?
@@ -724,6 +726,7 @@ struct Loop {
             case .garbage(let sender, let reason):
                 log("dropped a message from \(sender): \(reason)", .warning)
             case .execute(let request):
+                if executedAhead.remove(request.transitionKey) != nil { continue }
                 await execute(request)
             case .resourceResult(let result):
                 guard var controller else { continue }
@@ -738,6 +741,8 @@ struct Loop {
             case .requestDropped(let key, let reason):
                 log("request \(key) dropped by every member: \(reason)", .warning)
                 fenceReplies.removeValue(forKey: key)?.send("error: the fence request was not delivered (\(reason)): ask again\n")
+                // A stop this DC ran ahead of its broadcast runs all the same: its result comes.
+                if executedAhead.remove(key) != nil { continue }
                 guard var controller else { continue }
                 let more = controller.notDelivered(key: key, reason: reason, now: daemon.now)
                 self.controller = controller
@@ -800,7 +805,8 @@ struct Loop {
                 let cib = try CIB(xml: core.cibQuery())
                 var nodes: [String: NodeID] = [:]
                 for node in core.settings.nodelist { nodes[node.name] = node.nodeID }
-                directives = controller.schedule(cib, nodes: nodes, now: daemon.now, wallClockSeconds: Int(Date().timeIntervalSince1970))
+                let wall = Self.wallClockMilliseconds()
+                directives = controller.schedule(cib, nodes: nodes, now: daemon.now, wallClockSeconds: Int(wall / 1000), wallClockMilliseconds: wall)
             } catch {
                 log("the scheduler cannot read the CIB: \(error)", .error)
             }
@@ -829,6 +835,14 @@ struct Loop {
             case .send(let request):
                 // As Pacemaker's controller logs "Initiating stop operation R_stop_0 on N".
                 log("initiating \(request.action.operation) of \(request.action.resource)\(request.action.intervalMilliseconds > 0 ? " every \(request.action.intervalMilliseconds) ms" : "") on node \(request.node) (\(request.transitionKey))")
+                // A stop or demote on the DC's own node runs at once, not when its broadcast
+                // comes back: a slow ring (retransmits, a membership change) must not hold a
+                // stop the lease deadline asked for. Its delivery is then skipped.
+                if request.node == core.local.nodeID, ["stop", "demote"].contains(request.action.operation) {
+                    if executedAhead.count >= 1024 { executedAhead.removeAll() }
+                    executedAhead.insert(request.transitionKey)
+                    await execute(request)
+                }
                 await perform([.broadcast(.executeRequest(request))])
             case .log(let line):
                 log(line)

@@ -89,6 +89,40 @@ struct StopBeforeTests {
         #expect(site.role.name == "follower" && site.intendedGranted)
     }
 
+    /// `baton move -w` of a ticket guarding a large group (geo bench, N = 100): the stop took
+    /// longer than timeout × (retries + 1) and the admin was told "no site holds the ticket"
+    /// while the handover went on. The move now waits for the site's stop, then has its own
+    /// time for the handover.
+    @Test func aMoveWaitsForTheSitesStopHoweverLongItTakes() throws {
+        var (site, policy) = try Self.leader()
+        let t1 = TicketInstanceTests.t0 + .milliseconds(100)
+        let moved = site.onCommand(.move(to: MemberID(1), wait: true), request: RequestID(7), now: t1)
+        #expect(Self.revokes(moved) == [.movedAway] && site.role.name == "releasing")
+        let replies = { (directives: [Directive]) in directives.compactMap { if case .reply(let id, let outcome) = $0, id == RequestID(7) { outcome } else { nil } } }
+        // Past the request's own deadline, the site still stopping: no answer yet.
+        let usual = policy.timeout * (policy.retries + 1)
+        var now = t1
+        for _ in 0..<4 {
+            now = now + usual / 2
+            #expect(replies(site.onTimer(now: now)).isEmpty, "answered at \(now) while the site still stops")
+        }
+        // The stop confirmed at twice that (8 s, within the 10 s lease): the release hands over
+        // to site-b...
+        let released = site.onLocalRevokeCompleted(now: now, confirmed: true)
+        #expect(Self.releases(released).allSatisfy { $0.body == .release(revoked: false, handoverTo: MemberID(1)) })
+        #expect(replies(released).isEmpty)
+        // ... whose first heartbeat as leader answers the move, within the usual time after.
+        let heartbeat = PeerMessage(ticket: "ticketA", from: MemberID(1), to: MemberID(0), term: 2, body: .heartbeat(lease: policy.expire, round: 1))
+        #expect(replies(site.onTimer(now: now + usual - .milliseconds(1))).isEmpty)
+        #expect(replies(site.onMessage(heartbeat, now: now + usual - .milliseconds(1))) == [.moved(to: MemberID(1))])
+        // Without the handover the move is refused once its own time after the stop has passed.
+        var (other, _) = try Self.leader()
+        _ = other.onCommand(.move(to: MemberID(1), wait: true), request: RequestID(7), now: t1)
+        _ = other.onLocalRevokeCompleted(now: t1 + usual * 2, confirmed: true)
+        #expect(replies(other.onTimer(now: t1 + usual * 3 - .milliseconds(1))).isEmpty)
+        #expect(replies(other.onTimer(now: t1 + usual * 3)) == [.refused(.noLeaderKnown)])
+    }
+
     @Test func anUnconfirmedStopWithholdsTheReleaseAndTheLeaseRunsOut() throws {
         var (site, policy) = try Self.leader()
         let t0 = TicketInstanceTests.t0
