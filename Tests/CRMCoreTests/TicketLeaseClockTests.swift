@@ -56,7 +56,7 @@ import Testing
     /// from still says granted), the deadline passes: the stop is scheduled at once anyway.
     @Test func theStopIsScheduledAtTheDeadlineWithTheRevokeStillOnItsWay() throws {
         let granted = try Self.cib(runningOn: 1)
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         // Before the deadline: d1 keeps running.
         #expect(Self.schedule(&controller, granted, atMilliseconds: Self.stopBy - 1).isEmpty)
         #expect(controller.run?.status == .complete && controller.leaseLapsed.isEmpty)
@@ -74,7 +74,7 @@ import Testing
         #expect(controller.running && !controller.scheduleWanted)
         // Without the clock (the old input: the second before), the same CIB keeps d1: the
         // check above can fail.
-        var before = DCController(settings: .init(identity: "1-100"))
+        var before = DCController(settings: .init(node: NodeID(1), process: 100))
         #expect(Self.schedule(&before, granted, atMilliseconds: Self.stopBy - 500).isEmpty)
     }
 
@@ -88,7 +88,7 @@ import Testing
         #expect(TicketRules.enforceLeases(&cib, nowMilliseconds: Self.expires * 1000) == ["ticketA"])
         #expect(cib.status.tickets?.states.map { "\($0.id)=\($0.granted ?? "-")" } == ["ticketA=false", "other=true", "off=false"])
         // A renewal delivered after the deadline: the next graph starts d1 again.
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         #expect(Self.schedule(&controller, try Self.cib(runningOn: nil), atMilliseconds: Self.stopBy + 100).isEmpty)
         #expect(controller.leaseLapsed == ["ticketA"])
         let renewed = try Self.cib(runningOn: nil, ticket: "<ticket_state id=\"ticketA\" granted=\"true\" expires=\"\(Self.expires + 10)\" stop-by=\"\(Self.stopBy + 10_000)\"/>")
@@ -102,7 +102,7 @@ import Testing
     /// more starts), the start finishes, and the stop follows in the very next graph, as
     /// Pacemaker's controller does on a ticket revoke (abort, then a new transition).
     @Test func aStartInFlightAtTheDeadlineIsStoppedWhenItCompletes() throws {
-        var controller = DCController(settings: .init(identity: "1-100"))
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
         let starts = Self.schedule(&controller, try Self.cib(runningOn: nil), atMilliseconds: Self.stopBy - 300)
         let start = try #require(starts.first)
         #expect(starts.count == 1 && start.action.operation == "start")
