@@ -1,0 +1,228 @@
+import CRMCore
+import Foundation
+import SeededRandom
+import Testing
+
+/// NearQuorumPoint and ResourceRecover with migration-threshold=1 in the lab of `CrmdLabTests`
+/// (3 corosync nodes, baton-crmd, fencing on, Witness resources).
+extension RealCorosync.CrmdLabTests {
+    /// The cuts NearQuorumPoint draws from: 2+1 with each node the minority, and 1+1+1.
+    static let cuts: [[[Int]]] = [[[1, 2], [3]], [[1, 3], [2]], [[2, 3], [1]], [[1], [2], [3]]]
+
+    /// The run's seed: BATON_LAB_SEED (to repeat a run), else a fresh one, printed either way.
+    static func labSeed(_ scenario: String) -> UInt64 {
+        let seed = ProcessInfo.processInfo.environment["BATON_LAB_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64(Int64.max))
+        log("\(scenario): seed \(seed) (BATON_LAB_SEED=\(seed) repeats this run's choices)")
+        return seed
+    }
+
+    /// The fence log's off and reboot runs from line `from` on.
+    static func fenceRuns(_ bed: CrmdBed, from: Int = 0) -> [String] {
+        Fencing.fenceLog(bed).split(separator: "\n").dropFirst(from).map(String.init)
+            .filter { $0.contains(" run ") && ($0.contains("action=off") || $0.contains("action=reboot")) }
+    }
+
+    /// NearQuorumPoint (CTS: nodes started and stopped across the quorum line; here the cuts of
+    /// a seeded draw cut by scripts/testbed's `split` between every two groups, each healed
+    /// before the next): two rounds in a seeded order, the 1+1+1 cut
+    /// and a 2+1 cut with a seeded minority. Per partition one DC and the right quorum. 2+1: the
+    /// minority stops its resources itself (no-quorum-policy stop) while the fence device is
+    /// held, and fences nobody; released, the majority fences the minority and starts them; the
+    /// healed minority comes back. 1+1+1: no partition is quorate, every node stops what it
+    /// runs, nobody fences anybody. After each heal: one DC, one CIB (same version and digest on
+    /// every node), every resource once, placed as `baton simulate` leaves it, the witness clean.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func nearQuorumPoint() async throws {
+        var random = SplitMix64(seed: Self.labSeed("NearQuorumPoint"))
+        let twoPlusOne = Self.cuts[random.below(3)]
+        let rounds = random.below(2) == 0 ? [twoPlusOne, Self.cuts[3]] : [Self.cuts[3], twoPlusOne]
+        log("NearQuorumPoint: cuts \(rounds.map { $0.map { "{\($0.map(String.init).joined(separator: ","))}" }.joined(separator: "|") })")
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let release = "\(bed.testbed.directory)/fence-release"
+            let (lab, _, _) = try await Self.start(bed, cib: try Self.sticky(Self.cib(bed)), hold: release)
+            for cut in rounds {
+                let name = cut.map { "{\($0.map(String.init).joined(separator: ","))}" }.joined(separator: "|")
+                let fencedBefore = Self.fenced(lab)
+                let runsBefore = Fencing.fenceLog(bed).split(separator: "\n").count
+                let placed = Dictionary(uniqueKeysWithValues: Self.ids.map { ($0, lab.running($0).first ?? 0) })
+                // Every path between two groups cut (`testbed split A B`: blackhole routes both ways).
+                let paths = cut.enumerated().flatMap { index, group in
+                    cut.dropFirst(index + 1).flatMap { other in group.flatMap { a in other.map { b in [String(a), String(b)] } } }
+                }
+                for path in paths { try await bed.testbed.script(["split"] + path) }
+                for group in cut { _ = try await bed.waitForOneDC(on: group, quorate: group.count == 2) }
+                let minorities = cut.filter { $0.count == 1 }.flatMap { $0 }
+                do {
+                    try await waitUntil("\(name): every minority node \(minorities) stopped what it ran (no-quorum-policy stop)") {
+                        let journal = lab.witness.journal
+                        return placed.filter { minorities.contains($0.value) }.allSatisfy { id, node in
+                            lab.running(id, on: [node]).isEmpty
+                                && journal.events.contains { $0.instance == id && $0.kind == "stop-end" && $0.rc == 0 && $0.node == "node\(node)" }
+                        }
+                    }
+                } catch {
+                    throw TestFailure("\(error)\nfence log:\n\(Fencing.fenceLog(bed))\n\(Resources.logs(bed, [1, 2, 3]))")
+                }
+                #expect(Self.fenced(lab) == fencedBefore, "\(name): nobody fenced while the device is held")
+                if let majority = cut.first(where: { $0.count == 2 }), let minority = minorities.first {
+                    for id in placed.filter({ $0.value == minority }).keys {
+                        #expect(lab.running(id, on: majority).isEmpty, "\(name): \(id) not started in the majority before the minority is fenced")
+                    }
+                    #expect(FileManager.default.createFile(atPath: release, contents: nil))
+                    let after = try await lab.waitForEachOnce(on: majority)
+                    for (id, node) in placed where node != minority { #expect(after[id] == node, "\(name): \(id) stays on node\(node)") }
+                    #expect(Self.fenced(lab) == fencedBefore + ["node\(minority)"], "\(name): the majority fenced node\(minority), nobody else")
+                    let port = try Fencing.namespace(bed, minority)
+                    let runs = Self.fenceRuns(bed, from: runsBefore)
+                    #expect(!runs.isEmpty && runs.allSatisfy { $0.contains("port=\(port) ") || $0.hasSuffix("port=\(port)") },
+                            "\(name): only the minority is fenced, only by the majority: \(runs)")
+                    let majorityDC = Int(try await bed.waitForOneDC(on: majority, quorate: true).nodeID.rawValue)
+                    try await Self.check(lab, "NearQuorumPoint \(name)", node: majorityDC, placed: after)
+                    for path in paths { try await bed.testbed.script(["unsplit"] + path) }
+                    try await Self.rejoin(lab, minority, "NearQuorumPoint \(name) healed, node\(minority) back")
+                    try FileManager.default.removeItem(atPath: release)
+                } else {
+                    #expect(Self.ids.allSatisfy { lab.running($0).isEmpty }, "\(name): nothing runs anywhere")
+                    for path in paths { try await bed.testbed.script(["unsplit"] + path) }
+                    let dc = Int(try await bed.waitForOneDC(on: [1, 2, 3], quorate: true).nodeID.rawValue)
+                    try await bed.waitForOneCIB(on: [1, 2, 3])
+                    _ = try await lab.waitForEachOnce()
+                    try await Self.check(lab, "NearQuorumPoint \(name) healed", node: dc)
+                }
+                if cut.count == 3 {
+                    let runs = Self.fenceRuns(bed, from: runsBefore)
+                    #expect(runs.isEmpty, "\(name): no partition without quorum fenced anybody: \(runs)\n\(Resources.logs(bed, [1, 2, 3]))")
+                }
+                let expectedFenced = cut.count == 3 ? fencedBefore : fencedBefore + ["node\(minorities[0])"]
+                #expect(Self.fenced(lab) == expectedFenced, "\(name): fenced \(Self.fenced(lab)), expected \(expectedFenced)")
+                try await bed.waitForOneCIB(on: [1, 2, 3])
+            }
+        }
+    }
+}
+
+/// ResourceRecover with migration-threshold=1 and the fail counts as crm_mon shows them.
+extension RealCorosync.CrmdLabTests {
+    /// The lab started (SimulStart) on `cib` instead of the plain lab CIB.
+    static func start(_ bed: CrmdBed, cib: String, hold: String? = nil) async throws -> (lab: Lab, dc: Int, placed: [String: Int]) {
+        let witness = try WitnessBed(bed)
+        try cib.write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+        let lab = Lab(bed: bed, witness: witness, agents: try Fencing.agentDirectory(bed, hold: hold, onFenced: witness.onFenced))
+        for node in 1...3 { try lab.launch(node) }
+        let dc = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+        let placed = try await lab.waitForEachOnce()
+        return (lab, Int(dc.nodeID.rawValue), placed)
+    }
+
+    /// `cib` with resource-stickiness 1 in rsc_defaults (as CTS gives its migrator): what must
+    /// move is exact, nothing moves to balance the nodes.
+    static func sticky(_ cib: String) throws -> String {
+        let sticky = cib.replacingOccurrences(of: "<constraints/></configuration>", with: """
+            <constraints/><rsc_defaults><meta_attributes id="rsc-options">\
+            <nvpair id="rsc-options-stickiness" name="resource-stickiness" value="1"/></meta_attributes></rsc_defaults></configuration>
+            """)
+        guard sticky.contains("resource-stickiness") else { throw TestFailure("no <constraints/></configuration> in the lab's CIB") }
+        return sticky
+    }
+
+    /// A section of a crm_mon text ("Migration Summary:", "Failed Resource Actions:"): its lines
+    /// to the next blank line, nil without it.
+    static func section(_ title: String, of text: String) -> [Substring]? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0 == title }) else { return nil }
+        return Array(lines[start...].prefix { !$0.isEmpty })
+    }
+
+    /// `baton crm status -f` from a node's daemon and the stock `crm_mon -1 -f` on that node's
+    /// CIB (queried just after), both in UTC: the Migration Summary and the Failed Resource
+    /// Actions, equal; ours.
+    static func sameFailuresAsCrmMon(_ bed: CrmdBed, _ node: Int, _ context: String) async throws -> (summary: [Substring], failed: [Substring]?) {
+        let crmMon = "/usr/sbin/crm_mon"
+        if let missing = Requirement.executable(crmMon, "Debian package pacemaker-cli-utils") { throw TestFailure(missing) }
+        var last = ""
+        var result: (summary: [Substring], failed: [Substring]?) = ([], nil)
+        do {
+            try await waitUntil("\(context): `baton crm status -f` on node\(node) shows the fail counts and failed actions as crm_mon -1 -f") {
+                let ours = try await run(["/usr/bin/env", "TZ=UTC", "LC_ALL=C", Paths.baton, "crm", "status", "-f", "--socket", bed.socket(node)])
+                let query = try await bed.cib(node, ["query"])
+                guard ours.status == 0, query.status == 0 else { return false }
+                let path = try bed.file("lab-crm-mon-\(node).xml", query.output)
+                let stock = try await run(["/usr/bin/env", "CIB_file=\(path)", "TZ=UTC", "LC_ALL=C", crmMon, "-1", "-f"])
+                let summary = section("Migration Summary:", of: ours.output), failed = section("Failed Resource Actions:", of: ours.output)
+                last = "ours:\n\(ours.output)\ncrm_mon:\n\(stock.output)"
+                guard stock.status == 0, let summary, summary == section("Migration Summary:", of: stock.output),
+                      failed == section("Failed Resource Actions:", of: stock.output) else { return false }
+                result = (summary, failed)
+                return true
+            }
+        } catch {
+            throw TestFailure("\(error); last:\n\(last)")
+        }
+        return result
+    }
+
+    /// ResourceRecover with migration-threshold=1 (CTS's ResourceRecover, the threshold as
+    /// admins set it): w1's monitor fails (its state file deleted) → fail count 1 on its node →
+    /// stopped there and started on another node, once, never two at once; `baton crm status
+    /// -f` shows the Migration Summary and the failed action as `crm_mon -1 -f` on the same
+    /// CIB; `baton crm resource cleanup w1` → the fail count and failure gone on every node and
+    /// w1 probed again there and the placement what `baton simulate` says on the daemon's CIB
+    /// (resource-stickiness 1: w1 stays where it runs, nothing started or stopped); nobody fenced.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func resourceRecoverWithMigrationThresholdOneMovesAndCleanupLetsItReturn() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let cib = try Self.cib(bed).replacingOccurrences(
+                of: #"<primitive id="w1" class="ocf" provider="baton" type="Witness">"#,
+                with: #"<primitive id="w1" class="ocf" provider="baton" type="Witness"><meta_attributes id="w1-meta"><nvpair id="w1-mt" name="migration-threshold" value="1"/></meta_attributes>"#)
+            #expect(cib.contains("w1-mt"))
+            let (lab, dc, placed) = try await Self.start(bed, cib: try Self.sticky(cib))
+            try await Self.check(lab, "ResourceRecover (threshold 1): started", node: dc, placed: placed)
+            let (clean, cleanFailed) = try await Self.sameFailuresAsCrmMon(bed, dc, "started")
+            #expect(clean == ["Migration Summary:"] && cleanFailed == nil, "no failure yet: \(clean) \(String(describing: cleanFailed))")
+            let node = try #require(placed["w1"])
+            let mark = lab.witness.journal.events.count
+            let failed = Date()
+            try FileManager.default.removeItem(atPath: Resources.stateFile(bed, node: node, "w1", type: Self.type))
+            var to = 0
+            try await waitUntil("w1 moved off node\(node) with \(Self.failCount("w1")) = 1 there") {
+                let running = lab.running("w1")
+                guard running.count == 1, running[0] != node else { return false }
+                to = running[0]
+                guard let status = try? await bed.status(dc) else { return false }
+                return status.nodes.first { $0.nodeID == NodeID(UInt32(node)) }?.attributes[Self.failCount("w1")] == "1"
+            }
+            log("ResourceRecover (migration-threshold=1): w1 running on node\(to) \(Int(Date().timeIntervalSince(failed) * 1000)) ms after its state file on node\(node) was deleted")
+            let changes = Self.changes(lab, since: mark)
+            #expect(changes == ["w1": ["node\(node) stop-begin", "node\(to) start-begin"]], "w1 stopped on node\(node), started once on node\(to), nothing else: \(changes)")
+            var moved = placed
+            moved["w1"] = to
+            try await Self.check(lab, "ResourceRecover (threshold 1): moved", node: dc, placed: moved)
+            let (summary, failedActions) = try await Self.sameFailuresAsCrmMon(bed, dc, "w1 failed")
+            #expect(summary.count == 3 && summary[1] == "  * Node: node\(node):" && summary[2].hasPrefix("    * w1: migration-threshold=1 fail-count=1 last-failure='"),
+                    "\(summary)")
+            #expect(failedActions?.count == 2 && failedActions?[1].hasPrefix("  * w1 2s-interval monitor on node\(node) returned 'not running' at ") == true,
+                    "\(String(describing: failedActions))")
+
+            let cleanedAt = lab.witness.journal.events.count
+            let cleaned = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["cleanup", "w1"])
+            #expect(cleaned.status == 0 && cleaned.output == "Cleaned up w1 on node\(node)\n", "\(cleaned.output)")
+            try await waitUntil("no fail count of w1 on any node") {
+                for other in 1...3 {
+                    guard let status = try? await bed.status(other),
+                          status.nodes.allSatisfy({ $0.attributes[Self.failCount("w1")] == nil }) else { return false }
+                }
+                return true
+            }
+            // node\(node) probes w1 again (its history there forgotten); stickiness keeps it on node\(to).
+            try await waitUntil("w1 probed again on node\(node)") {
+                lab.witness.journal.events.dropFirst(cleanedAt).contains { $0.instance == "w1" && $0.kind == "monitor" && $0.node == "node\(node)" && $0.rc == 7 }
+            }
+            let after = try await Self.check(lab, "ResourceRecover (threshold 1): cleaned up", node: dc, placed: moved)
+            #expect(Self.changes(lab, since: cleanedAt).isEmpty, "the cleanup starts and stops nothing (stickiness 1): \(Self.changes(lab, since: cleanedAt))")
+            let (none, noneFailed) = try await Self.sameFailuresAsCrmMon(bed, dc, "cleaned up")
+            #expect(none == ["Migration Summary:"] && noneFailed == nil, "no failure after the cleanup: \(none) \(String(describing: noneFailed))")
+            log("ResourceRecover (migration-threshold=1): after the cleanup w1 on node\(after["w1"] ?? 0) (was node\(node), moved to node\(to))")
+            #expect(Self.fenced(lab).isEmpty, "nobody fenced")
+        }
+    }
+}
