@@ -226,3 +226,74 @@ extension RealCorosync.CrmdLabTests {
         }
     }
 }
+
+/// Node maintenance and unmanaged resources.
+extension RealCorosync.CrmdLabTests {
+    /// Journal events since line `after` on `node` (any kind).
+    static func events(_ lab: Lab, since after: Int, on node: Int) -> [String] {
+        lab.witness.journal.events.dropFirst(after).filter { $0.node == "node\(node)" }.map { "\($0.kind) \($0.instance)" }
+    }
+
+    /// Sleeps `intervals` monitor intervals (a wait for something that must NOT happen).
+    static func monitorIntervals(_ intervals: Int) async throws {
+        let until = ContinuousClock.now + .milliseconds(intervals * Resources.monitorMilliseconds)
+        while ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(200)) }
+    }
+
+    /// Node maintenance (node attribute maintenance=true, as `crm_attribute -N NODE -n
+    /// maintenance -v true -l forever`) on one node and an unmanaged resource (`baton crm
+    /// resource unmanage`, is-managed=false) on another: on the maintenance node no monitor
+    /// runs and a resource whose state is lost is not recovered; the unmanaged resource's
+    /// monitor still reports it stopped but nothing starts it; nothing else is touched. Back
+    /// off (maintenance=false, `manage`): the two lost resources are started again, nothing
+    /// that ran is restarted, the placement is `baton simulate`'s; nobody fenced.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func nodeMaintenanceAndAnUnmanagedResourceAreLeftAloneUntilTheyEnd() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let (lab, dc, placed) = try await Self.start(bed, cib: try Self.sticky(Self.cib(bed)))
+            try await Self.check(lab, "maintenance: started", node: dc, placed: placed)
+            let node = Fencing.victim(dc: dc, placed)
+            let other = try #require([1, 2, 3].first { other in other != node && placed.values.contains(other) })
+            let lost = try #require(placed.filter { $0.value == node }.map(\.key).sorted().first)
+            let unmanaged = try #require(placed.filter { $0.value == other }.map(\.key).sorted().first)
+
+            let on = try await RealCorosync.CrmdAgentToolsTests.tool(bed, dc, ["crm_attribute", "-N", "node\(node)", "-n", "maintenance", "-v", "true", "-l", "forever"])
+            #expect(on.status == 0, "\(on.output)")
+            let unmanage = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["unmanage", unmanaged])
+            #expect(unmanage.status == 0, "\(unmanage.output)")
+            try await waitUntil("node\(node)'s maintenance and \(unmanaged)'s is-managed=false in every node's CIB") {
+                for reader in 1...3 {
+                    let read = try? await RealCorosync.CrmdAgentToolsTests.tool(bed, reader, ["crm_attribute", "-N", "node\(node)", "-n", "maintenance", "-G", "-q"])
+                    let query = try? await bed.cib(reader, ["query", "-o", "resources"])
+                    guard read?.output == "true\n", query?.output.contains("name=\"is-managed\" value=\"false\"") == true else { return false }
+                }
+                return true
+            }
+            // One interval for the monitors in flight and their cancellation, then the losses.
+            try await Self.monitorIntervals(1)
+            let mark = lab.witness.journal.events.count
+            try FileManager.default.removeItem(atPath: Resources.stateFile(bed, node: node, lost, type: Self.type))
+            try FileManager.default.removeItem(atPath: Resources.stateFile(bed, node: other, unmanaged, type: Self.type))
+            try await Self.monitorIntervals(3)
+            #expect(Self.events(lab, since: mark, on: node).isEmpty, "nothing runs on node\(node) in maintenance, no monitor either: \(Self.events(lab, since: mark, on: node))")
+            #expect(Self.changes(lab, since: mark).isEmpty, "nothing started or stopped: \(Self.changes(lab, since: mark))")
+            #expect(lab.witness.journal.events.dropFirst(mark).contains { $0.instance == unmanaged && $0.kind == "monitor" && $0.rc == 7 && $0.node == "node\(other)" },
+                    "the unmanaged \(unmanaged)'s monitor still reports it stopped")
+            #expect(lab.running(lost).isEmpty && lab.running(unmanaged).isEmpty)
+
+            let off = try await RealCorosync.CrmdAgentToolsTests.tool(bed, dc, ["crm_attribute", "-N", "node\(node)", "-n", "maintenance", "-v", "false", "-l", "forever"])
+            #expect(off.status == 0, "\(off.output)")
+            let manage = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["manage", unmanaged])
+            #expect(manage.status == 0, "\(manage.output)")
+            let after = try await Self.check(lab, "maintenance off", node: dc)
+            for (id, at) in placed where id != lost && id != unmanaged { #expect(after[id] == at, "\(id) stays on node\(at)") }
+            let changes = Self.changes(lab, since: mark)
+            #expect(Set(changes.keys) == [lost, unmanaged], "only the lost ones started again: \(changes)")
+            for id in [lost, unmanaged] {
+                #expect(changes[id]?.last?.hasSuffix("start-begin") == true, "\(id) started again: \(String(describing: changes[id]))")
+            }
+            log("node maintenance: \(lost) (node\(node)) on node\(after[lost] ?? 0), unmanaged \(unmanaged) (node\(other)) on node\(after[unmanaged] ?? 0) after: \(changes)")
+            #expect(Self.fenced(lab).isEmpty, "nobody fenced")
+        }
+    }
+}
