@@ -297,3 +297,54 @@ extension RealCorosync.CrmdLabTests {
         }
     }
 }
+
+/// A failed monitor of the promoted instance of a promotable clone.
+extension RealCorosync.CrmdLabTests {
+    /// The start, stop, promote and demote lines ("promote 0") StatefulWitness wrote on a node.
+    static func statefulActions(_ journal: String, _ node: Int) -> [String] {
+        ((try? String(contentsOfFile: "\(journal).node\(node)", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// A failure of the promoted instance's monitor (`baton crm resource fail st -N NODE`, as
+    /// `crm_resource --fail`; on-fail restart, the default): on that node it is demoted,
+    /// stopped, started and (there or on another node) one instance promoted again; never two
+    /// promoted at once (the promoted witness), nothing touched on the other nodes but a
+    /// promote, nobody fenced.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aFailedMonitorOfThePromotedInstanceDemotesStopsStartsAndPromotesAgain() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let witness = try WitnessBed(bed)
+            let promotedJournal = "\(bed.testbed.directory)/promoted.journal"
+            try Self.installStatefulWitness(witness, journal: promotedJournal)
+            try Self.promotableCIB(bed).write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+            let lab = Lab(bed: bed, witness: witness, agents: try Fencing.agentDirectory(bed, onFenced: witness.onFenced))
+            for node in 1...3 { try lab.launch(node) }
+            let dc = Int(try await bed.waitForOneDC(on: [1, 2, 3], quorate: true).nodeID.rawValue)
+            let promoted = try await Self.waitForOnePromoted(lab, on: [1, 2, 3], dc: dc, "started")
+            try Self.checkPromoted(promotedJournal, "started", promoted: promoted)
+            let marks = Dictionary(uniqueKeysWithValues: (1...3).map { ($0, Self.statefulActions(promotedJournal, $0).count) })
+            func since(_ node: Int) -> [String] { Array(Self.statefulActions(promotedJournal, node).dropFirst(marks[node] ?? 0)) }
+
+            let failed = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["fail", "st", "-N", "node\(promoted)"])
+            #expect(failed.status == 0, "baton crm resource fail st -N node\(promoted): \(failed.output)")
+            let began = Date()
+            do {
+                try await waitUntil("node\(promoted) demoted, stopped and started its instance") {
+                    let actions = since(promoted)
+                    return actions.starts(with: ["demote 0", "stop 0", "start 0"])
+                }
+            } catch {
+                throw TestFailure("\(error): node\(promoted) did \(since(promoted))\n\(Resources.logs(bed, [1, 2, 3]))")
+            }
+            let now = try await Self.waitForOnePromoted(lab, on: [1, 2, 3], dc: dc, "node\(promoted)'s promoted monitor failed")
+            log("promoted monitor failed: node\(promoted) did \(since(promoted)); node\(now) promoted \(Int(Date().timeIntervalSince(began) * 1000)) ms after the failure was recorded")
+            try Self.checkPromoted(promotedJournal, "promoted monitor failed", promoted: now)
+            #expect(since(promoted) == (now == promoted ? ["demote 0", "stop 0", "start 0", "promote 0"] : ["demote 0", "stop 0", "start 0"]),
+                    "node\(promoted): \(since(promoted))")
+            for node in [1, 2, 3] where node != promoted {
+                #expect(since(node) == (node == now ? ["promote 0"] : []), "node\(node): \(since(node))")
+            }
+            #expect(Self.fenced(lab).isEmpty, "nobody fenced")
+        }
+    }
+}
