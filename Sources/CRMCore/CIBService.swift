@@ -133,13 +133,15 @@ public struct CIBReplica: Sendable, Equatable {
     /// 4's choice of when to digest: an estimate is enough).
     public internal(set) var approximateBytes: Int
 
-    /// The feature set a baton-crmd DC stamps on `<cib>` (Pacemaker 2.1.5's CRM_FEATURE_SET).
-    public static let featureSet = "3.16.2"
+    /// The feature set a baton-crmd DC stamps on a `<cib>` without one: Pacemaker 2.1.5's
+    /// CRM_FEATURE_SET, as its operation records carry it (the stock 2.1.5 tools refuse a CIB
+    /// with a higher one: crm_resource "Protocol violated").
+    public static let featureSet = "3.16.1"
 
     /// An empty CIB (what a node without a stored one starts from: version 0.0.0).
     public static var empty: CIBReplica {
         let root = XMLElement(name: "cib", attributes: [
-            .init(name: "crm_feature_set", value: featureSet), .init(name: "validate-with", value: CIBOperation.newestSchema),
+            .init(name: "crm_feature_set", value: "3.16.2"), .init(name: "validate-with", value: CIBOperation.newestSchema),
             .init(name: "epoch", value: "0"), .init(name: "num_updates", value: "0"), .init(name: "admin_epoch", value: "0"),
         ], children: [
             XMLElement(name: "configuration", children: [
