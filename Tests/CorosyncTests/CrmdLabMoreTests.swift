@@ -378,4 +378,40 @@ extension RealCorosync.CrmdLabTests {
             #expect(Self.fenced(lab).isEmpty, "nobody fenced")
         }
     }
+
+    /// The same failure with migration-threshold=1 on the clone: the failed node's instance is
+    /// demoted and stopped and stays stopped there (its fail count reached the threshold);
+    /// another node's instance is promoted, only after the demote (never two promoted); the
+    /// third node untouched but for that promote; nobody fenced.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aFailedPromotedInstanceWithMigrationThresholdOneIsPromotedElsewhere() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let witness = try WitnessBed(bed)
+            let promotedJournal = "\(bed.testbed.directory)/promoted.journal"
+            try Self.installStatefulWitness(witness, journal: promotedJournal)
+            let cib = try Self.promotableCIB(bed).replacingOccurrences(
+                of: #"<nvpair id="\#(Self.clone)-promoted-max" name="promoted-max" value="1"/>"#,
+                with: #"<nvpair id="\#(Self.clone)-promoted-max" name="promoted-max" value="1"/><nvpair id="\#(Self.clone)-mt" name="migration-threshold" value="1"/>"#)
+            #expect(cib.contains("\(Self.clone)-mt"))
+            try cib.write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+            let lab = Lab(bed: bed, witness: witness, agents: try Fencing.agentDirectory(bed, onFenced: witness.onFenced))
+            for node in 1...3 { try lab.launch(node) }
+            let dc = Int(try await bed.waitForOneDC(on: [1, 2, 3], quorate: true).nodeID.rawValue)
+            let promoted = try await Self.waitForOnePromoted(lab, on: [1, 2, 3], dc: dc, "started")
+            try Self.checkPromoted(promotedJournal, "started", promoted: promoted)
+            let marks = Dictionary(uniqueKeysWithValues: (1...3).map { ($0, Self.statefulActions(promotedJournal, $0).count) })
+            func since(_ node: Int) -> [String] { Array(Self.statefulActions(promotedJournal, node).dropFirst(marks[node] ?? 0)) }
+
+            let failed = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["fail", "st", "-N", "node\(promoted)"])
+            #expect(failed.status == 0, "baton crm resource fail st -N node\(promoted): \(failed.output)")
+            let others = [1, 2, 3].filter { $0 != promoted }
+            let now = try await Self.waitForOnePromoted(lab, on: others, dc: dc, "node\(promoted)'s promoted instance failed, threshold 1")
+            try Self.checkPromoted(promotedJournal, "promoted elsewhere", promoted: now)
+            log("promoted monitor failed, migration-threshold=1: node\(promoted) did \(since(promoted)), node\(now) promoted")
+            #expect(since(promoted) == ["demote 0", "stop 0"], "node\(promoted): \(since(promoted))")
+            for node in others { #expect(since(node) == (node == now ? ["promote 0"] : []), "node\(node): \(since(node))") }
+            #expect(Self.roles(bed)[promoted] == nil, "node\(promoted)'s instance stays stopped")
+            #expect(Self.fenced(lab).isEmpty, "nobody fenced")
+        }
+    }
 }
