@@ -207,7 +207,7 @@ let package = Package(
             path: "Sources/CorosyncProbe",
             linkerSettings: staticSwiftRuntime
         ),
-        .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport", "CRMCore", "CIB", "WitnessCheck"]),
+        .testTarget(name: "CorosyncTests", dependencies: ["Corosync", "TestSupport", "CRMCore", "CIB", "WitnessCheck", "SeededRandom"]),
         // Pure: the witness journal's verdict (scripts/ocf/Witness): two places at once, handover
         // gaps; read by the CorosyncTests and `baton demo`.
         .target(name: "WitnessCheck"),

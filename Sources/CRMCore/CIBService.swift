@@ -133,6 +133,11 @@ public struct CIBReplica: Sendable, Equatable {
     /// 4's choice of when to digest: an estimate is enough).
     public internal(set) var approximateBytes: Int
 
+    /// The feature set a baton-crmd DC stamps on a `<cib>` without one: Pacemaker 2.1.5's
+    /// CRM_FEATURE_SET, as its operation records carry it (the stock 2.1.5 tools refuse a CIB
+    /// with a higher one: crm_resource "Protocol violated").
+    public static let featureSet = "3.16.1"
+
     /// An empty CIB (what a node without a stored one starts from: version 0.0.0).
     public static var empty: CIBReplica {
         let root = XMLElement(name: "cib", attributes: [
@@ -240,14 +245,23 @@ public struct CIBReplica: Sendable, Equatable {
         let changesConfiguration = next.children(named: "configuration") != document.children(named: "configuration")
         let target = reached > version ? reached : version.bumped(by: changesConfiguration ? .configuration : .status)
         target.write(to: &next)
+        // A CIB without a feature set (a seed written by hand) gets the DC's with its first
+        // configuration change, as Pacemaker's DC stamps it at takeover: without it Pacemaker's
+        // tools read the status as a pre-3.0 CIB's (crm_mon -f finds no fail-count-RSC#OP_MS).
+        if changesConfiguration, next["crm_feature_set"] == nil { next["crm_feature_set"] = Self.featureSet }
         if let stamp, changesConfiguration || operation == .upgrade {
             next["cib-last-written"] = stamp.time
             next["update-origin"] = origin
             next["update-client"] = stamp.client
             next["update-user"] = stamp.user
         }
+        // The versioned digest's form follows the feature set: a write that changes it sends
+        // no digest (the receivers, like this replica, compute the new form when asked).
+        let featureSetChanged = next["crm_feature_set"] != document["crm_feature_set"]
         let made: Patchset?
-        do { made = try Patchset.make(from: document, to: next, asCIB: true, withDigest: withDigest) } catch { throw CIBRequestError("\(error)") }
+        do {
+            made = try Patchset.make(from: document, to: next, asCIB: true, withDigest: withDigest && !featureSetChanged)
+        } catch { throw CIBRequestError("\(error)") }
         guard let patch = made else { return nil }
         var replica = self
         replica.document = next

@@ -27,12 +27,15 @@ public struct CrmMonView: Sendable {
         public var inactive: Bool
         /// `-c`: the tickets section.
         public var tickets: Bool
+        /// `-f`: the fail counts ("Migration Summary").
+        public var failcounts: Bool
         /// This node's quorum device (baton-qdevice), when it has one: a line after the DC's
         /// (crm_mon has none; `corosync-quorumtool -s` and `pcs quorum device status` show it).
         public var quorumDevice: QuorumDeviceView?
-        public init(inactive: Bool = false, tickets: Bool = false, quorumDevice: QuorumDeviceView? = nil) {
+        public init(inactive: Bool = false, tickets: Bool = false, failcounts: Bool = false, quorumDevice: QuorumDeviceView? = nil) {
             self.inactive = inactive
             self.tickets = tickets
+            self.failcounts = failcounts
             self.quorumDevice = quorumDevice
         }
     }
@@ -183,6 +186,10 @@ public struct CrmMonView: Sendable {
         lines += nodeList()
         lines.append("")
         lines += ResourceList(status: status, failures: failures, inactive: options.inactive).lines()
+        if options.failcounts && status.migrationSummaryShown {
+            lines.append("")
+            lines += migrationSummary(timeText: timeText)
+        }
         let failed = failures.filter { !$0.isMaskedProbe }
         if !failed.isEmpty {
             lines.append("")
@@ -194,6 +201,22 @@ public struct CrmMonView: Sendable {
             lines += ticketList(timeText: timeText)
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "Migration Summary:" as pe_output.c's node-summary with resource-history lines: each
+    /// online node with a fail count, each of its resources with one.
+    func migrationSummary(timeText: (Int) -> String) -> [String] {
+        var lines = ["Migration Summary:"]
+        for node in status.failCounts {
+            lines.append("  * Node: \(node.node):")
+            for entry in node.resources {
+                var line = "    * \(entry.resource): migration-threshold=\(entry.migrationThreshold)"
+                if entry.failCount > 0 { line += " fail-count=\(entry.failCount)" }
+                if entry.lastFailure > 0 { line += " last-failure='\(timeText(entry.lastFailure))'" }
+                lines.append(line)
+            }
+        }
+        return lines
     }
 
     /// "Node List:" as pe_output.c's node_list_text: nodes in a special state one per line,

@@ -91,6 +91,23 @@ extension WorkingSet {
     /// Effective fail count of a resource on a node, from the node's transient attributes
     /// (with `ignoringTimeout`, Pacemaker's pe_fc_default: expired failures count too).
     func failCount(_ resource: SchedulerResource, on node: SchedulerNode, ignoringTimeout: Bool = false) -> Int {
+        let (own, lastFailure) = failureTotals(resource, on: node)
+        var total = own
+        if !ignoringTimeout, resource.failureTimeout > 0, let now, lastFailure > 0,
+           lastFailure.addingSaturated(resource.failureTimeout) <= now { return 0 }
+        // A container's fail count includes the failures of what runs inside it.
+        for filler in fillers[resource.id] ?? [] where filler !== resource {
+            total = total + Score(failCount(filler, on: node, ignoringTimeout: ignoringTimeout))
+        }
+        return total.value
+    }
+
+    /// The last failure of a resource on a node (its own records), 0 when none.
+    func lastFailure(_ resource: SchedulerResource, on node: SchedulerNode) -> Int { failureTotals(resource, on: node).last }
+
+    /// A resource's own fail count and last failure on a node, from the node's transient
+    /// attributes.
+    private func failureTotals(_ resource: SchedulerResource, on node: SchedulerNode) -> (count: Score, last: Int) {
         let records = node.failureRecords
         var total = Score.zero
         var lastFailure = 0
@@ -113,13 +130,7 @@ extension WorkingSet {
                 }
             }
         }
-        if !ignoringTimeout, resource.failureTimeout > 0, let now, lastFailure > 0,
-           lastFailure.addingSaturated(resource.failureTimeout) <= now { return 0 }
-        // A container's fail count includes the failures of what runs inside it.
-        for filler in fillers[resource.id] ?? [] where filler !== resource {
-            total = total + Score(failCount(filler, on: node, ignoringTimeout: ignoringTimeout))
-        }
-        return total.value
+        return (total, lastFailure)
     }
 
     // MARK: tickets

@@ -69,6 +69,24 @@ public struct StatusSnapshot: Sendable, Equatable, Codable {
         public var child: Resource?
     }
 
+    /// One resource of a node's history with failures, as `crm_mon -f` lists it under
+    /// "Migration Summary" (pe_output.c's resource-history).
+    public struct FailCount: Sendable, Equatable, Codable {
+        /// The history's resource id (an anonymous clone's instance as recorded).
+        public var resource: String
+        public var migrationThreshold: Int
+        /// Every failure counted, expired ones too (pe_get_failcount with pe_fc_default).
+        public var failCount: Int
+        /// The last failure's time (seconds since the epoch), 0 when none is recorded.
+        public var lastFailure: Int
+    }
+
+    /// A node's part of the "Migration Summary": only nodes with some fail count are listed.
+    public struct NodeFailCounts: Sendable, Equatable, Codable {
+        public var node: String
+        public var resources: [FailCount]
+    }
+
     public var nodes: [Node]
     public var resources: [Resource]
     public var haveQuorum: Bool
@@ -76,6 +94,12 @@ public struct StatusSnapshot: Sendable, Equatable, Codable {
     public var symmetricCluster: Bool
     public var maintenanceMode: Bool
     public var stopAllResources: Bool
+    /// crm_mon prints the "Migration Summary" header (with -f) when the status section has an
+    /// online node, fail counts or not.
+    public var migrationSummaryShown = false
+    /// The online nodes with fail counts, in the status section's order, each resource in its
+    /// history's order.
+    public var failCounts: [NodeFailCounts] = []
 }
 
 extension Scheduler {
@@ -121,10 +145,37 @@ extension WorkingSet {
                 bundle: node.guestContainer.flatMap { bundleOfContainer[$0] })
         }
         precondition(nodes.count == self.nodes.count, "snapshot: every node of the working set is reported")
+        let (shown, failCounts) = migrationSummary()
         return StatusSnapshot(
             nodes: nodes, resources: resources.filter { !$0.bundlePart }.map { snapshot($0, pending: pending) },
             haveQuorum: haveQuorum, stonithEnabled: stonithEnabled, symmetricCluster: symmetricCluster,
-            maintenanceMode: maintenanceMode, stopAllResources: truthy(cib.configuration.clusterProperty("stop-all-resources")))
+            maintenanceMode: maintenanceMode, stopAllResources: truthy(cib.configuration.clusterProperty("stop-all-resources")),
+            migrationSummaryShown: shown, failCounts: failCounts)
+    }
+
+    /// crm_mon -f's "Migration Summary" (pe_output.c's node-summary and node-history-list):
+    /// each online node of the status section, each resource of its history found in the
+    /// configuration (an anonymous clone's instance by its base id) with a fail count above 0.
+    private func migrationSummary() -> (shown: Bool, nodes: [StatusSnapshot.NodeFailCounts]) {
+        var shown = false
+        var result: [StatusSnapshot.NodeFailCounts] = []
+        for state in cib.status.nodeStates {
+            guard let node = node(for: state), node.online else { continue }
+            shown = true
+            var entries: [StatusSnapshot.FailCount] = []
+            for history in state.lrm?.resources ?? [] {
+                let base = history.id.split(separator: ":").first.map(String.init) ?? history.id
+                let resource = resourcesByID[history.id].flatMap { $0.kind == .primitive ? $0 : nil }
+                    ?? allPrimitives.first { $0.id == history.id } ?? allPrimitives.first { $0.baseID == base }
+                guard let resource else { continue }
+                let count = failCount(resource, on: node, ignoringTimeout: true)
+                guard count > 0 else { continue }
+                entries.append(StatusSnapshot.FailCount(resource: history.id, migrationThreshold: resource.migrationThreshold,
+                                                        failCount: count, lastFailure: lastFailure(resource, on: node)))
+            }
+            if !entries.isEmpty { result.append(StatusSnapshot.NodeFailCounts(node: node.name, resources: entries)) }
+        }
+        return (shown, result)
     }
 
     /// Operations in flight by resource (Pacemaker's pending_task and pending_node): the last

@@ -31,6 +31,8 @@ struct CrmStatus: AsyncParsableCommand {
     @Option(help: "Read the CIB from this file instead of asking baton-crmd (default: $CIB_file).") var cib: String?
     @Flag(name: [.customShort("r"), .customLong("inactive")], help: "Show inactive resources too (crm_mon -r).") var inactive = false
     @Flag(name: [.customShort("c"), .customLong("tickets")], help: "Show the tickets section (crm_mon -c).") var tickets = false
+    @Flag(name: [.customShort("f"), .customLong("failcounts")], help: "Show the fail counts, \"Migration Summary\" (crm_mon -f).")
+    var failcounts = false
     @Flag(help: "baton-crmd's own state instead of the cluster's (members, DC, CIB version, counters).") var node = false
     @Option(help: "baton-qdevice's status socket on this node: when it exists, the quorum device's line is shown.")
     var qdeviceSocket = "/run/baton/qdevice.sock"
@@ -100,7 +102,7 @@ struct CrmStatus: AsyncParsableCommand {
     }
 
     func printView(_ view: CrmMonView, quorumDevice: CrmMonView.QuorumDeviceView? = nil) throws {
-        let options = CrmMonView.Options(inactive: inactive, tickets: tickets, quorumDevice: quorumDevice)
+        let options = CrmMonView.Options(inactive: inactive, tickets: tickets, failcounts: failcounts, quorumDevice: quorumDevice)
         try output.print(view.report(quorumDevice: quorumDevice)) {
             view.text(options: options, lastUpdated: Self.ctime(Date().timeIntervalSince1970)) { Self.ctime(Double($0)) }
         }

@@ -34,6 +34,26 @@ import Testing
         #expect(fixes.count == 2)
     }
 
+    /// Found in the lab: a DC started from a seed CIB without crm_feature_set left it out, and
+    /// the stock crm_mon -f read its status as a pre-3.0 CIB's (no "fail-count-w1#monitor_2000"
+    /// counted: an empty Migration Summary). The first configuration change stamps the DC's
+    /// feature set; the patchset carries it to the other replicas; a set one stays.
+    @Test func aSeedWithoutAFeatureSetGetsTheDCsWithItsFirstConfigurationChange() throws {
+        let seed = try CIBReplica(document: try XMLCodec.parse(
+            #"<cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/><nodes/><resources/><constraints/></configuration><status/></cib>"#))
+        #expect(seed.document["crm_feature_set"] == nil)
+        let writes = ControllerEntries.writes(for: seed.document, nodelist: nodelist, clusterName: "site-a")
+        let (next, patch) = try #require(try seed.execute(writes[0], withDigest: true))
+        #expect(next.document["crm_feature_set"] == CIBReplica.featureSet)
+        var other = seed
+        try other.apply(patch, bytes: 0)
+        #expect(other.document == next.document, "the patchset carries the feature set")
+        let older = try CIBReplica(document: try XMLCodec.parse(
+            #"<cib crm_feature_set="3.0.14" epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/><nodes/><resources/><constraints/></configuration><status/></cib>"#))
+        let (kept, _) = try #require(try older.execute(writes[0], withDigest: false))
+        #expect(kept.document["crm_feature_set"] == "3.0.14", "a CIB's own feature set is not rewritten")
+    }
+
     @Test func theDCWritesItsEntriesWhenItSettles() {
         var bed = Harness(nodes: 3)
         let members = (1...3).map { Harness.member($0) }

@@ -69,6 +69,48 @@ import Testing
         #expect(regressions.isEmpty, "crm_mon -1 -r disagrees on:\n\(regressions.joined(separator: "\n"))")
     }
 
+    /// The "Migration Summary:" section of a crm_mon text (to the next blank line); nil without one.
+    static func migrationSummary(_ text: String) -> [Substring]? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(of: "Migration Summary:") else { return nil }
+        return Array(lines[start...].prefix { !$0.isEmpty })
+    }
+
+    /// `-f` (fail counts): the "Migration Summary" as `crm_mon -1 -f` prints it, on the
+    /// conformance inputs with fail counts (at most 40, in the ratchet so the rest agrees too)
+    /// and on one of our own: a failed monitor with migration-threshold=1, and the same CIB
+    /// without the failure (the header alone).
+    @Test(.enabled(if: skip == nil, "crm_mon or the conformance data is missing (see standard error)"))
+    func failCountsAgreeWithCrmMon() async throws {
+        let expected = Set(try Self.names(Self.ratchet))
+        let directory = try makeTemporaryDirectory("crm-mon-failcounts")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var inputs = try Self.names(Self.conformance + "/tier1.txt").filter(expected.contains).map { ($0, "\(Self.conformance)/xml/\($0).xml") }
+            .filter { (try? String(contentsOfFile: $0.1, encoding: .utf8))?.contains("fail-count-") == true }.prefix(40).map { $0 }
+        #expect(inputs.count >= 10, "only \(inputs.count) conformance inputs with fail counts")
+        let failed = "\(directory)/failed.xml", clean = "\(directory)/clean.xml"
+        try CrmMonViewTests.failedMonitorSample.write(toFile: failed, atomically: true, encoding: .utf8)
+        try CrmMonViewTests.failedMonitorSample.replacing(#/<transient_attributes.*</transient_attributes>/#, with: "")
+            .write(toFile: clean, atomically: true, encoding: .utf8)
+        inputs += [("failed monitor", failed), ("no failure", clean)]
+        var disagreements: [String] = []
+        var shown = 0
+        for (name, path) in inputs {
+            let run = try await ToolRun.run([Self.crmMon, "-1", "-f"], environment: ["CIB_file": path, "TZ": "UTC", "LC_ALL": "C"])
+            guard run.status == 0 else { throw TestFailure("crm_mon -1 -f on \(path) exited \(run.status)") }
+            let cib = try CIB(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+            let ours = CrmMonView(cib: cib, now: Int(Date().timeIntervalSince1970))
+                .text(options: .init(failcounts: true), lastUpdated: "", timeText: CrmMonView.utcTime)
+            let theirs = Self.migrationSummary(run.output), mine = Self.migrationSummary(ours)
+            if (theirs?.count ?? 0) > 1 { shown += 1 }
+            if theirs != mine { disagreements.append("\(name):\n    crm_mon: \(theirs ?? [])\n    ours:    \(mine ?? [])") }
+        }
+        #expect(shown >= 5, "only \(shown) inputs list a fail count")
+        #expect(disagreements.isEmpty, "crm_mon -1 -f's Migration Summary disagrees on:\n\(disagreements.joined(separator: "\n"))")
+        let sample = Self.migrationSummary(try await ToolRun.run([Self.crmMon, "-1", "-f"], environment: ["CIB_file": failed, "TZ": "UTC", "LC_ALL": "C"]).output)
+        #expect(sample == ["Migration Summary:", "  * Node: node1:", "    * d1: migration-threshold=1 fail-count=1 last-failure='Sat Dec  6 05:46:40 2025'"])
+    }
+
     /// The command prints the view for `--cib FILE` and for `CIB_file=FILE` alike (the stock tools' variable).
     @Test(.enabled(if: Requirement.built("baton-full") == nil, "baton-full is not built"))
     func statusCommandReadsTheCIBFile() async throws {

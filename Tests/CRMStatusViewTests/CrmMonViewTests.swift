@@ -37,6 +37,36 @@ import Testing
         #expect(CrmMonComparison.classify(expected: crm, actual: wrong) == "summary")
     }
 
+    /// d1 (migration-threshold=1) failed its monitor on node1 and runs on node2.
+    static let failedMonitorSample = #"""
+        <cib epoch="3" num_updates="5" admin_epoch="0" validate-with="pacemaker-3.7" have-quorum="1" dc-uuid="1" crm_feature_set="3.16.1"><configuration><crm_config><cluster_property_set id="o"><nvpair id="o-se" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+        <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+        <resources><primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="d1-m"><nvpair id="d1-mt" name="migration-threshold" value="1"/></meta_attributes><operations><op id="d1-mon" name="monitor" interval="2s"/></operations></primitive>
+        <primitive id="d2" class="ocf" provider="pacemaker" type="Dummy"/></resources><constraints/></configuration>
+        <status><node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"><transient_attributes id="1"><instance_attributes id="status-1"><nvpair id="status-1-fc" name="fail-count-d1#monitor_2000" value="1"/><nvpair id="status-1-lf" name="last-failure-d1#monitor_2000" value="1765000000"/></instance_attributes></transient_attributes>
+        <lrm id="1"><lrm_resources><lrm_resource id="d1" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d1_last_0" operation_key="d1_stop_0" operation="stop" transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" call-id="5" rc-code="0" op-status="0" interval="0" on_node="node1"/><lrm_rsc_op id="d1_last_failure_0" operation_key="d1_monitor_2000" operation="monitor" transition-key="1:1:0:x" transition-magic="0:7;1:1:0:x" call-id="4" rc-code="7" op-status="0" interval="2000" last-rc-change="1765000000" exec-time="10" queue-time="0" on_node="node1"/></lrm_resource></lrm_resources></lrm></node_state>
+        <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="2"><lrm_resources><lrm_resource id="d1" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d1_last_0" operation_key="d1_start_0" operation="start" transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" call-id="5" rc-code="0" op-status="0" interval="0" on_node="node2"/></lrm_resource></lrm_resources></lrm></node_state></status></cib>
+        """#
+
+    /// -f: "Migration Summary" with node1's fail count of d1 (its threshold, the last failure
+    /// in crm_mon's time format); without -f, no such section; with no failure, the header.
+    @Test func failCountsAreTheMigrationSummary() throws {
+        let view = CrmMonView(cib: try CIB(bytes: Array(Self.failedMonitorSample.utf8)), now: 1_765_000_100)
+        let text = view.text(options: .init(failcounts: true), lastUpdated: "", timeText: CrmMonView.utcTime)
+        #expect(text.contains("""
+
+            Migration Summary:
+              * Node: node1:
+                * d1: migration-threshold=1 fail-count=1 last-failure='Sat Dec  6 05:46:40 2025'
+
+            Failed Resource Actions:
+            """), "\(text)")
+        #expect(!view.text(lastUpdated: "", timeText: CrmMonView.utcTime).contains("Migration Summary"))
+        let clean = Self.failedMonitorSample.replacing(#/<transient_attributes.*</transient_attributes>/#, with: "")
+        let none = CrmMonView(cib: try CIB(bytes: Array(clean.utf8))).text(options: .init(failcounts: true), lastUpdated: "", timeText: CrmMonView.utcTime)
+        #expect(none.hasSuffix("Migration Summary:\n\nFailed Resource Actions:\n  * d1 2s-interval monitor on node1 returned 'not running' at Sat Dec  6 05:46:40 2025 after 10ms\n"), "\(none)")
+    }
+
     /// Standby, offline and unclean nodes; a promotable clone; a failed and a disabled
     /// primitive; a group with a member stopped; a failed monitor listed with its exit reason.
     static let sample = """

@@ -207,7 +207,8 @@ extension RealCorosync.CrmdLabTests {
     static let clone = "st-clone"
 
     /// The wrapper, in the lab's OCF root as ocf:baton:StatefulWitness: the real Stateful does
-    /// the work; lines go to `journal` (flock, CLOCK_MONOTONIC, as scripts/ocf/Witness).
+    /// the work; lines go to `journal` (flock, CLOCK_MONOTONIC, as scripts/ocf/Witness), and
+    /// each start, stop, promote and demote with its exit code to `journal`.NODE.
     static func installStatefulWitness(_ witness: WitnessBed, journal: String) throws {
         let script = """
             #!/bin/sh
@@ -226,6 +227,7 @@ extension RealCorosync.CrmdLabTests {
                 demote) j stop-end $rc ;;
                 monitor) if [ $rc -eq 8 ]; then j monitor 0; else j monitor 7; fi ;;
             esac
+            case "$1" in start|stop|promote|demote) printf '%s %s\n' "$1" "$rc" >> \(journal).$node ;; esac
             exit $rc
 
             """
