@@ -18,6 +18,8 @@ public struct QuorumNode: SimulatedNode {
         case heuristicsChanged(HeuristicsResult)
         /// One heuristics command ended (the simulated child).
         case heuristicsFinished(DeviceHeuristics.RunID, command: String, passed: Bool)
+        /// The heuristics core's wake-up (its own: the device's ticks stay one chain).
+        case heuristicsTick
     }
 
     public enum Observation: Sendable {
@@ -68,6 +70,8 @@ public struct SiteHost: Sendable {
     /// The heuristics core (mode off: it runs nothing) and what the commands would do.
     public private(set) var heuristics: DeviceHeuristics
     public private(set) var heuristicsEnvironment: HeuristicsResult = .pass
+    /// The earliest heuristics wake-up scheduled and not yet come (one at a time, as the shell's).
+    var heuristicsWakeUp: Int64?
     /// votequorum's current (activated) ring at this node.
     public private(set) var quorumRing: RingID?
     public private(set) var quorumMembers: [NodeID] = []
@@ -125,6 +129,8 @@ public struct SiteHost: Sendable {
             run(.tick, now: now, context: &context)
         case .input(.tick):
             run(.tick, now: now, context: &context)
+        case .input(.heuristicsTick):
+            if let due = heuristicsWakeUp, context.now >= due { heuristicsWakeUp = nil }
             runHeuristics(.tick, now: now, context: &context)
         case .input(.heuristicsFinished(let id, let command, let passed)):
             runHeuristics(.finished(id, command: command, passed: passed), now: now, context: &context)
@@ -231,7 +237,9 @@ public struct SiteHost: Sendable {
             case .result(let result, _):
                 run(.heuristicsChanged(result), now: now, context: &context)
             case .wakeUp(let at):
-                context.wakeUp(at: at.nanoseconds, .tick)
+                if let pending = heuristicsWakeUp, pending <= at.nanoseconds { continue }
+                heuristicsWakeUp = at.nanoseconds
+                context.wakeUp(at: at.nanoseconds, .heuristicsTick)
             }
         }
     }
