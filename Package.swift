@@ -330,7 +330,7 @@ let package = Package(
         .target(
             name: "QuorumDeviceShell",
             dependencies: [
-                "QuorumArbiter", "QuorumWire", "Corosync", "TLSTransport", "TicketWire", "ClusterIdentity",
+                "QuorumArbiter", "QuorumWire", "Corosync", "TLSTransport", "TicketWire", "ClusterIdentity", "ChildProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

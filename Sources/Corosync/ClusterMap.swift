@@ -101,6 +101,29 @@ public final class ClusterMap: Sendable {
         }
     }
 
+    /// The keys under `prefix`, in cmap's order (at most `keysMax`; the rest is not listed).
+    public func keys(prefix: String) async throws(CorosyncError) -> [String] {
+        let handle = self.handle
+        return try await queue.call { () throws(CorosyncError) -> [String] in
+            var iterator: cmap_iter_handle_t = 0
+            try check(cmap_iter_init(handle, prefix, &iterator), "cmap_iter_init(\(prefix))")
+            defer { _ = cmap_iter_finalize(handle, iterator) }
+            var keys: [String] = []
+            var name = [CChar](repeating: 0, count: Int(CMAP_KEYNAME_MAXLEN) + 1)
+            while keys.count < ClusterMap.keysMax {
+                var length = 0
+                var type = CMAP_VALUETYPE_STRING
+                let status = cmap_iter_next(handle, iterator, &name, &length, &type)
+                if status == CS_ERR_NO_SECTIONS { break }
+                try check(status, "cmap_iter_next(\(prefix))")
+                keys.append(String(cString: name))
+            }
+            return keys
+        }
+    }
+
+    static let keysMax = 1024
+
     /// Finalizes the handle. Call once; later calls fail with CS_ERR_BAD_HANDLE.
     public func close() async {
         let handle = self.handle

@@ -13,6 +13,7 @@ import ClusterIdentity
 /// | `message(c, .registered)`      | connected                                                                     |
 /// | `message(c, .voteInfo)`        | answered; kept when it is for the current ring (else it is stale); polled at once |
 /// | `message(c, .heartbeatReply)`  | the echo is answered                                                          |
+/// | `heuristicsChanged(r)`         | a heuristics run's result: sends the held membership report, or (a change) the result alone |
 /// | `message(c, .refused)`, `connectionClosed(c)` | disconnected: the vote is NACK (ffsplit casts nothing without the arbitrator) |
 /// | `votequorumCall(since:)`       | the shell's call to votequorum in flight since then (nil: none); one stuck for `votequorumStallLimit` (corosync paused) closes the connection and keeps it closed until the call returns |
 /// | `tick`                         | heartbeat (an unanswered echo closes the connection), reconnect, periodic poll |
@@ -53,6 +54,11 @@ public struct QuorumDevice: Sendable {
         /// A rule deliberately broken, to show that the simulation's checker catches it. Never
         /// set outside tests and the simulator's `--break-rule`.
         public var ruleBreak: RuleBreak?
+        /// The node runs heuristics (`quorum.device.heuristics.mode` on or sync): the
+        /// membership report of a new ring, and the first one on a new connection, wait for the
+        /// result of the heuristics run that the ring (the connection) started
+        /// (`heuristicsChanged`), as qdevice's membership node list waits for its heuristics.
+        public var heuristicsEnabled = false
 
         public init(timeout: Duration = .seconds(10), syncTimeout: Duration = .seconds(30), reconnectDelay: Duration = .seconds(1),
                     voteWait: Duration = .seconds(1)) {
@@ -111,6 +117,8 @@ public struct QuorumDevice: Sendable {
     public private(set) var ring: RingID?
     public private(set) var members: [NodeID] = []
     public private(set) var heuristics: HeuristicsResult
+    /// The membership report waits for a heuristics result (`Settings.heuristicsEnabled`).
+    public private(set) var reportHeld = false
     /// The arbitrator's last vote for the current ring (nil: none yet; the device polls no
     /// from `voteWait` after the ring on).
     public private(set) var vote: Vote?
@@ -151,6 +159,12 @@ public struct QuorumDevice: Sendable {
         return false
     }
 
+    /// Registered with the arbitrator.
+    public var isConnected: Bool {
+        if case .connected = link { return true }
+        return false
+    }
+
     public var connection: ConnectionID? {
         switch link {
         case .registering(let connection, _), .connected(let connection, _, _): connection
@@ -169,8 +183,9 @@ public struct QuorumDevice: Sendable {
             ringSince = now
             counters.ringChanges += 1
             vote = nil  // the old ring's vote does not carry over
+            if settings.heuristicsEnabled { reportHeld = true }
             if case .connected(let connection, _, _) = link {
-                directives.append(.send(connection, .membership(report!)))
+                if !reportHeld { directives.append(.send(connection, .membership(report!))) }
                 // Wait briefly for the vote; then no (see `Settings.voteWait`).
                 nextPoll = settings.ruleBreak == .waitForVote ? nil : now + settings.voteWait
             } else {
@@ -187,8 +202,16 @@ public struct QuorumDevice: Sendable {
                 if case .disconnected = link { link = .disconnected(retryAt: now) }  // back: reconnect now
             }
         case .heuristicsChanged(let result):
+            let changed = result != heuristics
             heuristics = result
-            if case .connected(let connection, _, _) = link { directives.append(.send(connection, .heuristics(result))) }
+            if case .connected(let connection, _, _) = link {
+                if reportHeld {
+                    if let report { directives.append(.send(connection, .membership(report))) }
+                } else if changed {
+                    directives.append(.send(connection, .heuristics(result)))
+                }
+            }
+            reportHeld = false
         case .connectionOpened(let connection):
             guard case .opening = link else {
                 directives.append(.close(connection))  // not asked for (any more)
@@ -217,6 +240,10 @@ public struct QuorumDevice: Sendable {
         case .registered:
             guard case .registering = link else { return [] }
             link = .connected(connection, echoOutstanding: false, nextHeartbeat: now + settings.heartbeatInterval)
+            if settings.heuristicsEnabled {
+                reportHeld = true  // until the result of the heuristics run on connecting
+                return []
+            }
             return report.map { [.send(connection, .membership($0))] } ?? []
         case .refused:
             return disconnect(now: now)

@@ -35,8 +35,21 @@ public struct NodeDeviceStatus: Sendable, Codable, Equatable {
     public var disconnects: Int
     /// votequorum has not answered a call within the stall limit (corosync paused or stuck).
     public var votequorumStalled: Bool
+    /// `quorum.device.heuristics.mode` (off, on, sync) and the result the arbitrator has
+    /// (undefined with mode off or before the first run).
+    public var heuristicsMode: String
+    public var heuristics: String
+    /// The exec_ names; the last run: why, how long ago, how long it took, what failed.
+    public var heuristicsCommands: [String]
+    public var heuristicsLastRun: String?
+    public var heuristicsLastRunAgeSeconds: Double?
+    public var heuristicsLastRunSeconds: Double?
+    public var heuristicsFailed: [String]
+    public var heuristicsRunning: Bool
+    public var heuristicsRuns: Int
 
-    public init(device: QuorumDevice, clusterName: String, arbitrator: String, registered: Bool, now: QuorumInstant) {
+    public init(device: QuorumDevice, clusterName: String, arbitrator: String, registered: Bool,
+                heuristics settings: DeviceHeuristics = DeviceHeuristics(settings: HeuristicsSettings()), now: QuorumInstant) {
         self.clusterName = clusterName
         nodeID = device.registration.nodeID.rawValue
         self.registered = registered
@@ -60,6 +73,15 @@ public struct NodeDeviceStatus: Sendable, Codable, Equatable {
         ringChanges = device.counters.ringChanges
         disconnects = device.counters.disconnects
         votequorumStalled = device.votequorumStalled
+        heuristicsMode = settings.settings.mode.rawValue
+        heuristics = device.heuristics.rawValue
+        heuristicsCommands = settings.settings.commands.map(\.name)
+        heuristicsLastRun = settings.lastRun?.reason.rawValue
+        heuristicsLastRunAgeSeconds = settings.lastRun.map { seconds(now - $0.at) }
+        heuristicsLastRunSeconds = settings.lastRun.map { seconds($0.duration) }
+        heuristicsFailed = settings.lastRun?.failed ?? []
+        heuristicsRunning = settings.running != nil
+        heuristicsRuns = settings.runs
     }
 
     /// The text `baton-qdevice status` prints on a node.
@@ -74,9 +96,20 @@ public struct NodeDeviceStatus: Sendable, Codable, Equatable {
             "  casts:       \(castsVote ? "yes" : "no")" + (lastPollRing.map { " for ring \($0)" } ?? " (no poll yet)")
                 + (castUnchangedSeconds.map { " since \(format($0)) ago" } ?? ""),
             "  polls:       \(pollsYes) yes, \(pollsNo) no; \(ringChanges) rings, \(disconnects) arbitrator connections lost",
+            "  heuristics:  " + (heuristicsMode == "off" ? "off" : heuristicsText),
         ]
         lines.append("")
         return lines.joined(separator: "\n")
+    }
+
+    var heuristicsText: String {
+        var text = "\(heuristics.uppercased()) (mode \(heuristicsMode), \(heuristicsCommands.map { "exec_\($0)" }.joined(separator: ", ")))"
+        if let heuristicsLastRun, let age = heuristicsLastRunAgeSeconds, let took = heuristicsLastRunSeconds {
+            text += "; last run on \(heuristicsLastRun) \(format(age)) ago, took \(format(took))"
+        }
+        if !heuristicsFailed.isEmpty { text += "; failed: \(heuristicsFailed.joined(separator: ", "))" }
+        if heuristicsRunning { text += "; running" }
+        return text
     }
 
     /// The Prometheus text of a node's device.
@@ -95,6 +128,9 @@ public struct NodeDeviceStatus: Sendable, Codable, Equatable {
         if let castUnchangedSeconds {
             text.metric("vote_cast_unchanged_seconds", "gauge", "How long the device has cast what it casts now.", [("", castUnchangedSeconds)])
         }
+        text.metric("heuristics_result", "gauge", "The heuristics result the arbitrator has: 1 pass, 0 fail, -1 undefined (mode off or not run yet).",
+                    [("", heuristics == "pass" ? 1 : heuristics == "fail" ? 0 : -1)])
+        text.metric("heuristics_runs_total", "counter", "Heuristics runs started.", [("", Double(heuristicsRuns))])
         if let lastDecisionSeconds {
             text.metric("last_decision_seconds", "gauge", "From the last ring change to the arbitrator's vote for that ring.", [("", lastDecisionSeconds)])
         }
@@ -192,6 +228,7 @@ public struct ArbitratorStatus: Sendable, Codable, Equatable {
             }
             for node in cluster.nodes {
                 lines.append("  node \(node.nodeID): " + (node.ring.map { "ring \($0)" } ?? "connected, no ring reported")
+                             + (node.heuristics.map { $0 == "undefined" ? "" : ", heuristics \($0)" } ?? "")
                              + (node.vote.map { ", last vote \($0.uppercased()) for ring \(node.voteRing ?? "-")" } ?? ""))
             }
         }
@@ -215,6 +252,12 @@ public struct ArbitratorStatus: Sendable, Codable, Equatable {
         text.metric("node_vote", "gauge", "1 when the last vote sent to the node was ACK, 0 for NACK (absent: none sent).",
                     clusters.flatMap { cluster in
                         cluster.nodes.compactMap { node in node.vote.map { ("{\(labels(cluster)),node=\"\(node.nodeID)\"}", $0 == "ack" ? 1 : 0) } }
+                    })
+        text.metric("node_heuristics", "gauge", "A node's reported heuristics: 1 pass, 0 fail, -1 undefined (absent: no report).",
+                    clusters.flatMap { cluster in
+                        cluster.nodes.compactMap { node in
+                            node.heuristics.map { ("{\(labels(cluster)),node=\"\(node.nodeID)\"}", $0 == "pass" ? 1 : $0 == "fail" ? 0 : -1) }
+                        }
                     })
         text.metric("votes_sent_total", "counter", "Votes sent to nodes, by vote.",
                     [("{vote=\"ack\"}", Double(votesSentAck)), ("{vote=\"nack\"}", Double(votesSentNack))])

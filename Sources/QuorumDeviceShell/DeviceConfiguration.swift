@@ -21,8 +21,19 @@ import QuorumArbiter
 ///           algorithm: ffsplit
 ///           keep_active_partition_tie_breaker: on
 ///         }
+///         heuristics {            # optional; qdevice's keys and defaults
+///           mode: sync            # off (default) | sync | on
+///           timeout: 5000         # ms, runs on connecting and regular runs (default timeout / 2)
+///           sync_timeout: 15000   # ms, runs on a membership change (default sync_timeout / 2)
+///           interval: 30000       # ms between regular runs, mode on (default 3 × timeout)
+///           exec_gateway: /usr/bin/ping -q -c 1 -W 1 192.0.2.1
+///           exec_disk: /usr/bin/test -e /srv/data/.mounted
+///         }
 ///       }
 ///     }
+///
+/// `exec_` values are split as qdevice splits them (`HeuristicsCommandLine`): no shell, the
+/// executable an absolute path.
 public struct DeviceConfiguration: Sendable, Equatable {
     public static let modelName = "baton"
     public static let defaultPort = 9930
@@ -39,14 +50,20 @@ public struct DeviceConfiguration: Sendable, Equatable {
     public var tieBreaker: TieBreaker
     public var algorithm: DecisionAlgorithm
     public var keepActivePartition: Bool
+    public var heuristics: HeuristicsSettings
 
     /// The cmap keys this reads (under `quorum.device.`).
     public static let keys = [
         "model", "votes", "timeout", "sync_timeout", "baton.host", "baton.port", "baton.arbitrator_name", "baton.ca_file",
         "baton.cert_file", "baton.key_file", "baton.tie_breaker", "baton.algorithm", "baton.keep_active_partition_tie_breaker",
+        "heuristics.mode", "heuristics.timeout", "heuristics.sync_timeout", "heuristics.interval",
     ]
+    /// The prefix of the heuristics commands' keys (under `quorum.device.`); any name follows.
+    public static let execPrefix = "heuristics.exec_"
 
-    /// Parses the values of `keys` (absent keys missing from `values`); the error names the key.
+    /// Parses the values of `keys` and of every `heuristics.exec_NAME` (absent keys missing from
+    /// `values`); the error names the key.
+
     public static func parse(_ values: [String: String]) throws(DeviceConfigurationError) -> DeviceConfiguration {
         func key(_ name: String) -> String { "quorum.device.\(name)" }
         func number(_ name: String, default fallback: UInt32, range: ClosedRange<UInt32>) throws(DeviceConfigurationError) -> UInt32 {
@@ -91,15 +108,55 @@ public struct DeviceConfiguration: Sendable, Equatable {
         case "off", "no", "0": keepActive = false
         case let text: throw DeviceConfigurationError(key: key("baton.keep_active_partition_tie_breaker"), value: text, expected: "on or off")
         }
+        let heuristics = try parseHeuristics(values, timeout: timeout, syncTimeout: syncTimeout)
         return DeviceConfiguration(
             votes: votes, timeout: .milliseconds(Int64(timeout)), syncTimeout: .milliseconds(Int64(syncTimeout)), host: host, port: Int(port),
             arbitratorName: values["baton.arbitrator_name"] ?? host, caFile: values["baton.ca_file"] ?? "/etc/baton/tls/ca.pem",
             certFile: values["baton.cert_file"] ?? "/etc/baton/tls/member.pem", keyFile: values["baton.key_file"] ?? "/etc/baton/tls/member.key",
-            tieBreaker: tieBreaker, algorithm: algorithm, keepActivePartition: keepActive)
+            tieBreaker: tieBreaker, algorithm: algorithm, keepActivePartition: keepActive, heuristics: heuristics)
+    }
+
+    static func parseHeuristics(_ values: [String: String], timeout: UInt32, syncTimeout: UInt32) throws(DeviceConfigurationError) -> HeuristicsSettings {
+        func key(_ name: String) -> String { "quorum.device.\(name)" }
+        func milliseconds(_ name: String, range: ClosedRange<UInt32>) throws(DeviceConfigurationError) -> Duration? {
+            guard let text = values[name] else { return nil }
+            guard let value = UInt32(text), range.contains(value) else {
+                throw DeviceConfigurationError(key: key(name), value: text, expected: "milliseconds, a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return .milliseconds(Int64(value))
+        }
+        let modeText = values["heuristics.mode"] ?? "off"
+        guard let mode = HeuristicsMode(rawValue: modeText) else {
+            throw DeviceConfigurationError(key: key("heuristics.mode"), value: modeText, expected: "on, sync or off")
+        }
+        var commands: [HeuristicsCommand] = []
+        for (name, text) in values.filter({ $0.key.hasPrefix(execPrefix) }).sorted(by: { $0.key < $1.key }) {
+            let command = String(name.dropFirst(execPrefix.count))
+            guard !command.isEmpty else { throw DeviceConfigurationError(key: key(name), value: text, expected: "exec_NAME with a name") }
+            switch HeuristicsCommandLine.split(text) {
+            case .success(let arguments): commands.append(HeuristicsCommand(name: command, arguments: arguments))
+            case .failure(let problem): throw DeviceConfigurationError(key: key(name), value: text, expected: problem.description)
+            }
+        }
+        guard commands.count <= HeuristicsSettings.commandsMax else {
+            throw DeviceConfigurationError(key: key("heuristics"), value: "\(commands.count) exec_ commands", expected: "at most \(HeuristicsSettings.commandsMax)")
+        }
+        if mode != .off && commands.isEmpty {
+            throw DeviceConfigurationError(key: key("heuristics.mode"), value: modeText, expected: "off, or at least one heuristics.exec_NAME command")
+        }
+        return HeuristicsSettings(
+            mode: mode, deviceTimeout: .milliseconds(Int64(timeout)), deviceSyncTimeout: .milliseconds(Int64(syncTimeout)),
+            timeout: try milliseconds("heuristics.timeout", range: HeuristicsSettings.timeoutRange),
+            syncTimeout: try milliseconds("heuristics.sync_timeout", range: HeuristicsSettings.timeoutRange),
+            interval: try milliseconds("heuristics.interval", range: HeuristicsSettings.intervalRange), commands: commands)
     }
 
     /// The device core's settings (heartbeat 0.4 × timeout, polls 0.5 × timeout).
-    public var settings: QuorumDevice.Settings { QuorumDevice.Settings(timeout: timeout, syncTimeout: syncTimeout) }
+    public var settings: QuorumDevice.Settings {
+        var settings = QuorumDevice.Settings(timeout: timeout, syncTimeout: syncTimeout)
+        settings.heuristicsEnabled = heuristics.mode != .off
+        return settings
+    }
 }
 
 /// A corosync.conf quorum device setting Baton cannot use: which key, what it held, what it takes.

@@ -1,5 +1,7 @@
+import ChildProcess
 import ClusterIdentity
 import Corosync
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -32,7 +34,15 @@ public final class QuorumNodeDevice: Sendable {
         var ringSince: (ring: RingID, at: QuorumInstant)?
         /// Registered with votequorum (until `stop`).
         var registered = true
-        init(core: QuorumDevice) { self.core = core }
+        /// The heuristics (`quorum.device.heuristics`): when they run, their result.
+        var heuristics: DeviceHeuristics
+        var heuristicsChildren: [DeviceHeuristics.RunID: [ChildID]] = [:]
+        var heuristicsWakeUp: Scheduled<Void>?
+        var heuristicsWakeUpAt: QuorumInstant?
+        init(core: QuorumDevice, heuristics: DeviceHeuristics) {
+            self.core = core
+            self.heuristics = heuristics
+        }
     }
 
     public let configuration: DeviceConfiguration
@@ -45,9 +55,12 @@ public final class QuorumNodeDevice: Sendable {
     let logger: Logger
     let polls: AsyncStream<(castVote: Bool, ring: RingID)>.Continuation
     let pollStream: AsyncStream<(castVote: Bool, ring: RingID)>
+    /// Runs the heuristics commands (nil: mode off).
+    let runner: ChildProcessRunner?
 
     private init(configuration: DeviceConfiguration, clusterName: String, nodeID: NodeID, loop: any EventLoop, state: NIOLoopBoundBox<State>,
-                 voteQuorum: VoteQuorum, tls: ReloadableTLSContext, logger: Logger) {
+                 voteQuorum: VoteQuorum, tls: ReloadableTLSContext, runner: ChildProcessRunner?, logger: Logger) {
+        self.runner = runner
         self.configuration = configuration
         self.clusterName = clusterName
         self.nodeID = nodeID
@@ -76,6 +89,9 @@ public final class QuorumNodeDevice: Sendable {
                     if let number = try await map.uint32(full) { values[key] = String(number) }
                 }
             }
+            for full in try await map.keys(prefix: "quorum.device.\(DeviceConfiguration.execPrefix)") {
+                if let text = try await string(full) { values[String(full.dropFirst("quorum.device.".count))] = text }
+            }
             let configuration = try DeviceConfiguration.parse(values)
             guard let clusterName = try await map.clusterName(), !clusterName.isEmpty else {
                 throw DeviceConfigurationError(key: "totem.cluster_name", value: nil, expected: "the cluster's name (the arbitrator keys the cluster by it)")
@@ -103,22 +119,26 @@ public final class QuorumNodeDevice: Sendable {
             nodeID: nodeID, configuredNodes: configuredNodes, tieBreaker: configuration.tieBreaker,
             keepActivePartition: configuration.keepActivePartition, algorithm: configuration.algorithm, heartbeatInterval: settings.heartbeatInterval)
         if let problem = QuorumArbiter.problem(with: registration) { throw DeviceConfigurationError(key: "nodelist", value: nil, expected: problem) }
+        let runner = configuration.heuristics.mode == .off ? nil : try ChildProcessRunner(concurrencyMax: HeuristicsSettings.commandsMax)
         let voteQuorum = try await VoteQuorum.connect(track: true)
         do {
             try await voteQuorum.registerDevice(name: DeviceConfiguration.modelName)
         } catch {
             await voteQuorum.close()
+            runner?.shutdown()
             throw error
         }
         let loop = group.next()
         let state = try await loop.submit {
-            NIOLoopBoundBox(State(core: QuorumDevice(registration: registration, settings: settings, now: quorumNow())), eventLoop: loop)
+            NIOLoopBoundBox(State(core: QuorumDevice(registration: registration, settings: settings, now: quorumNow()),
+                                  heuristics: DeviceHeuristics(settings: configuration.heuristics)), eventLoop: loop)
         }.get()
         let device = QuorumNodeDevice(configuration: configuration, clusterName: clusterName, nodeID: nodeID, loop: loop, state: state,
-                                      voteQuorum: voteQuorum, tls: tls, logger: logger)
+                                      voteQuorum: voteQuorum, tls: tls, runner: runner, logger: logger)
         logger.notice("quorum device registered with votequorum", metadata: [
             "cluster": .string(clusterName), "node": .string("\(nodeID)"), "arbitrator": .string("\(configuration.host):\(configuration.port)"),
             "timeout": .string("\(configuration.timeout)"), "sync_timeout": .string("\(configuration.syncTimeout)"),
+            "heuristics": .string(configuration.heuristics.mode == .off ? "off" : "\(configuration.heuristics.mode.rawValue) (\(configuration.heuristics.commands.map(\.name).joined(separator: ", ")))"),
         ])
         try await loop.submit { device.feed(.tick) }.get()
         return device
@@ -167,6 +187,8 @@ public final class QuorumNodeDevice: Sendable {
             state.value.registered = false
             state.value.wakeUp?.cancel()
             state.value.wakeUp = nil
+            state.value.heuristicsWakeUp?.cancel()
+            state.value.heuristicsWakeUp = nil
             for channel in state.value.channels.values { channel.close(promise: nil) }
         }.get()
         polls.finish()
@@ -176,6 +198,7 @@ public final class QuorumNodeDevice: Sendable {
             logger.warning("quorum device: unregister failed", metadata: ["error": .string("\(error)")])
         }
         await voteQuorum.close()
+        runner?.shutdown()
     }
 
     public func snapshot() async throws -> Snapshot {
@@ -189,7 +212,8 @@ public final class QuorumNodeDevice: Sendable {
     public func status() -> EventLoopFuture<NodeDeviceStatus> {
         let arbitrator = "\(configuration.host):\(configuration.port)"
         return loop.submit { [state, clusterName] in
-            NodeDeviceStatus(device: state.value.core, clusterName: clusterName, arbitrator: arbitrator, registered: state.value.registered, now: quorumNow())
+            NodeDeviceStatus(device: state.value.core, clusterName: clusterName, arbitrator: arbitrator, registered: state.value.registered,
+                             heuristics: state.value.heuristics, now: quorumNow())
         }
     }
 
@@ -199,6 +223,7 @@ public final class QuorumNodeDevice: Sendable {
         let now = quorumNow()
         if case .ringChanged(let ring, _) = input { state.value.ringSince = (ring, now) }
         let wasStalled = state.value.core.votequorumStalled
+        let wasConnected = state.value.core.isConnected
         for directive in state.value.core.handle(input, now: now) {
             switch directive {
             case .open:
@@ -235,6 +260,66 @@ public final class QuorumNodeDevice: Sendable {
             } else {
                 logger.notice("quorum device: votequorum answers again; reconnecting to the arbitrator")
             }
+        }
+        // The heuristics run on every ring and on every new connection (after the core has
+        // held the membership report for their result).
+        if case .ringChanged = input { feedHeuristics(.ringChanged) }
+        if state.value.core.isConnected != wasConnected { feedHeuristics(state.value.core.isConnected ? .connected : .disconnected) }
+    }
+
+    /// On the loop: one input to the heuristics core; runs and kills the commands it names.
+    func feedHeuristics(_ input: DeviceHeuristics.Input) {
+        loop.preconditionInEventLoop()
+        guard let runner, state.value.registered else { return }
+        let before = state.value.heuristics.result
+        for directive in state.value.heuristics.handle(input, now: quorumNow()) {
+            switch directive {
+            case .run(let id, let commands, let timeout):
+                var children: [ChildID] = []
+                let environment = ProcessInfo.processInfo.environment
+                for command in commands {
+                    // The core decides the timeout's fail itself; the runner's own timeout kills what is left.
+                    let spec = ChildProcessSpec(executable: command.arguments[0], arguments: Array(command.arguments.dropFirst()), environment: environment,
+                                                outputLimit: 4096, timeout: timeout, killGrace: .seconds(1))
+                    children.append(runner.run(spec) { [self] outcome in
+                        let passed = outcome.exit == .exited(0)
+                        loop.execute { [self] in
+                            if !passed, state.value.heuristicsChildren[id] != nil {
+                                let output = String(decoding: outcome.standardError.isEmpty ? outcome.standardOutput : outcome.standardError, as: UTF8.self)
+                                logger.info("quorum device: heuristics exec_\(command.name) failed: \(outcome.exit)", metadata: [
+                                    "output": .string(String(output.prefix(200)))])
+                            }
+                            feedHeuristics(.finished(id, command: command.name, passed: passed))
+                        }
+                    })
+                }
+                state.value.heuristicsChildren[id] = children
+            case .cancel(let id):
+                for child in state.value.heuristicsChildren.removeValue(forKey: id) ?? [] { runner.cancel(child) }
+            case .result(let result, let reason):
+                if let last = state.value.heuristics.lastRun, last.failed.contains(where: { $0.hasPrefix("timeout") }) {
+                    logger.warning("quorum device: heuristics timed out", metadata: ["commands": .string(last.failed.joined(separator: ", "))])
+                }
+                if result != before {
+                    logger.notice("quorum device: heuristics result \(before.rawValue) → \(result.rawValue)", metadata: ["run": .string(reason.rawValue)])
+                }
+                feed(.heuristicsChanged(result))
+            case .wakeUp(let at):
+                scheduleHeuristics(at)
+            }
+        }
+        // Children of finished runs are forgotten (the `cancel` above covers unfinished ones).
+        state.value.heuristicsChildren = state.value.heuristicsChildren.filter { $0.key == state.value.heuristics.running?.id }
+    }
+
+    func scheduleHeuristics(_ at: QuorumInstant) {
+        if let pending = state.value.heuristicsWakeUpAt, pending <= at, state.value.heuristicsWakeUp != nil { return }
+        state.value.heuristicsWakeUp?.cancel()
+        state.value.heuristicsWakeUpAt = at
+        state.value.heuristicsWakeUp = loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, at.nanoseconds)))) { [self] in
+            state.value.heuristicsWakeUp = nil
+            state.value.heuristicsWakeUpAt = nil
+            feedHeuristics(.tick)
         }
     }
 

@@ -12,7 +12,14 @@ public struct QuorumNode: SimulatedNode {
         case tick
         /// votequorum's new ring (the world's membership, delivered to this node).
         case ringChanged(RingID, members: [NodeID])
+        /// With heuristics off: the device's result changes. With heuristics on or sync: what
+        /// the node's commands would do from now on (pass: exit 0, fail: exit 1, undefined: hang
+        /// until killed at the timeout); the next run finds it.
         case heuristicsChanged(HeuristicsResult)
+        /// One heuristics command ended (the simulated child).
+        case heuristicsFinished(DeviceHeuristics.RunID, command: String, passed: Bool)
+        /// The heuristics core's wake-up (its own: the device's ticks stay one chain).
+        case heuristicsTick
     }
 
     public enum Observation: Sendable {
@@ -60,6 +67,11 @@ public struct SiteHost: Sendable {
     public let cluster: ClusterKey
     public let arbitratorIndex: NodeIndex
     public private(set) var device: QuorumDevice
+    /// The heuristics core (mode off: it runs nothing) and what the commands would do.
+    public private(set) var heuristics: DeviceHeuristics
+    public private(set) var heuristicsEnvironment: HeuristicsResult = .pass
+    /// The earliest heuristics wake-up scheduled and not yet come (one at a time, as the shell's).
+    var heuristicsWakeUp: Int64?
     /// votequorum's current (activated) ring at this node.
     public private(set) var quorumRing: RingID?
     public private(set) var quorumMembers: [NodeID] = []
@@ -77,7 +89,10 @@ public struct SiteHost: Sendable {
     let connectionBase: UInt64
 
     public init(cluster: ClusterKey, registration: DeviceRegistration, settings: QuorumDevice.Settings, heuristics: HeuristicsResult,
-                arbitratorIndex: NodeIndex, index: NodeIndex, boot: Boot, now: Int64) {
+                heuristicsSettings: HeuristicsSettings = HeuristicsSettings(), heuristicsEnvironment: HeuristicsResult = .pass, arbitratorIndex: NodeIndex, index: NodeIndex, boot: Boot, now: Int64) {
+        precondition(settings.heuristicsEnabled == (heuristicsSettings.mode != .off), "the device holds reports for heuristics exactly when they run")
+        self.heuristics = DeviceHeuristics(settings: heuristicsSettings)
+        self.heuristicsEnvironment = heuristicsEnvironment
         self.cluster = cluster
         self.arbitratorIndex = arbitratorIndex
         device = QuorumDevice(registration: registration, settings: settings, heuristics: heuristics, now: QuorumInstant(nanoseconds: now))
@@ -114,6 +129,11 @@ public struct SiteHost: Sendable {
             run(.tick, now: now, context: &context)
         case .input(.tick):
             run(.tick, now: now, context: &context)
+        case .input(.heuristicsTick):
+            if let due = heuristicsWakeUp, context.now >= due { heuristicsWakeUp = nil }
+            runHeuristics(.tick, now: now, context: &context)
+        case .input(.heuristicsFinished(let id, let command, let passed)):
+            runHeuristics(.finished(id, command: command, passed: passed), now: now, context: &context)
         case .input(.ringChanged(let ring, let members)):
             endSyncIfRunOut(now: context.now)
             if quorumRing == nil {
@@ -125,7 +145,11 @@ public struct SiteHost: Sendable {
             }
             run(.ringChanged(ring, members: members), now: now, context: &context)
         case .input(.heuristicsChanged(let result)):
-            run(.heuristicsChanged(result), now: now, context: &context)
+            if heuristics.enabled {
+                heuristicsEnvironment = result
+            } else {
+                run(.heuristicsChanged(result), now: now, context: &context)
+            }
         case .message(_, .toNode(let connection, let sequence, let segment)):
             guard connection == stream else { return }  // an old stream's late segment
             if case .reset = segment {  // out of band, as a TCP RST
@@ -158,6 +182,12 @@ public struct SiteHost: Sendable {
     }
 
     mutating func run(_ input: QuorumDevice.Input, now: QuorumInstant, context: inout NodeContext<QuorumNode>) {
+        let wasConnected = device.isConnected
+        defer {
+            // As the node's shell: heuristics on every ring and every new connection.
+            if case .ringChanged = input { runHeuristics(.ringChanged, now: now, context: &context) }
+            if device.isConnected != wasConnected { runHeuristics(device.isConnected ? .connected : .disconnected, now: now, context: &context) }
+        }
         for directive in device.handle(input, now: now) {
             switch directive {
             case .open:
@@ -187,6 +217,29 @@ public struct SiteHost: Sendable {
                 context.trace("\(cluster) node \(device.registration.nodeID) polls \(castVote ? "YES" : "no") for ring \(ring)")
             case .wakeUp(let at):
                 context.wakeUp(at: at.nanoseconds, .tick)
+            }
+        }
+    }
+
+    /// The heuristics core's directives: each command "runs" 10-2000 ms (or hangs, until the
+    /// timeout, when the environment is undefined); results go to the device.
+    mutating func runHeuristics(_ input: DeviceHeuristics.Input, now: QuorumInstant, context: inout NodeContext<QuorumNode>) {
+        for directive in heuristics.handle(input, now: now) {
+            switch directive {
+            case .run(let id, let commands, _):
+                guard heuristicsEnvironment != .undefined else { continue }  // they hang
+                for command in commands {
+                    let took = Int64.random(in: 10...2_000, using: &context.random) * 1_000_000
+                    context.wakeUp(at: context.now + took, .heuristicsFinished(id, command: command.name, passed: heuristicsEnvironment == .pass))
+                }
+            case .cancel:
+                break  // the core drops a cancelled run's ends
+            case .result(let result, _):
+                run(.heuristicsChanged(result), now: now, context: &context)
+            case .wakeUp(let at):
+                if let pending = heuristicsWakeUp, pending <= at.nanoseconds { continue }
+                heuristicsWakeUp = at.nanoseconds
+                context.wakeUp(at: at.nanoseconds, .heuristicsTick)
             }
         }
     }

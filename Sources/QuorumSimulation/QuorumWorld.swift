@@ -21,11 +21,18 @@ public struct QuorumScenario: Sendable {
     /// The membership delay: a node learns its new ring this long (at most) after it formed.
     public var ringDelayMax: Duration
     public var clockDriftMaxPartsPerMillion: Int
+    /// The nodes' heuristics (mode off: none; else every node runs two commands whose outcome
+    /// the world's heuristics faults set).
+    public var heuristics: HeuristicsSettings
+    /// What each node's heuristics commands do from the start, by node index (default pass);
+    /// `QuorumWorld.setHeuristics` changes it later.
+    public var heuristicsAtStart: [NodeIndex: HeuristicsResult] = [:]
 
     public init(nodesPerSite: Int = 2, sites: Int = 2, faultPhase: Duration = .seconds(300), settlePhase: Duration = .seconds(120),
                 convergeWithin: Duration = .seconds(60), device: QuorumDevice.Settings = QuorumDevice.Settings(),
                 arbiter: QuorumArbiter.Settings = QuorumArbiter.Settings(), tieBreaker: TieBreaker = .lowest,
-                faultSpacing: Duration = .seconds(8), ringDelayMax: Duration = .seconds(1), clockDriftMaxPartsPerMillion: Int = 200) {
+                faultSpacing: Duration = .seconds(8), ringDelayMax: Duration = .seconds(1), clockDriftMaxPartsPerMillion: Int = 200,
+                heuristics: HeuristicsMode = .off) {
         precondition(nodesPerSite >= 1 && nodesPerSite <= 16 && sites >= 1 && sites <= 8, "1...16 nodes per site and 1...8 sites")
         self.nodesPerSite = nodesPerSite
         self.sites = sites
@@ -38,6 +45,11 @@ public struct QuorumScenario: Sendable {
         self.faultSpacing = faultSpacing
         self.ringDelayMax = ringDelayMax
         self.clockDriftMaxPartsPerMillion = clockDriftMaxPartsPerMillion
+        self.heuristics = HeuristicsSettings(
+            mode: heuristics, deviceTimeout: device.timeout, deviceSyncTimeout: device.syncTimeout, interval: .seconds(15),
+            commands: [HeuristicsCommand(name: "gateway", arguments: ["/usr/bin/ping", "-c", "1", "192.0.2.1"]),
+                       HeuristicsCommand(name: "disk", arguments: ["/usr/bin/test", "-e", "/srv"])])
+        self.device.heuristicsEnabled = heuristics != .off
     }
 
     public func cluster(_ site: Int) -> ClusterKey { ClusterKey(clusterName: "site", certificateIdentity: "geo-\(site + 1)") }
@@ -98,7 +110,7 @@ public struct QuorumWorld {
                 heartbeatInterval: scenario.device.heartbeatInterval)
             return QuorumNode(role: .site(SiteHost(
                 cluster: scenario.cluster(scenario.site(of: index)), registration: registration, settings: scenario.device, heuristics: .undefined,
-                arbitratorIndex: scenario.arbitratorIndex, index: index, boot: boot, now: 0)))
+                heuristicsSettings: scenario.heuristics, heuristicsEnvironment: scenario.heuristicsAtStart[index] ?? .pass, arbitratorIndex: scenario.arbitratorIndex, index: index, boot: boot, now: 0)))
         }
         checker = QuorumChecker(scenario: scenario)
         random = SeededGenerator(seed: seed ^ 0x0DE_71CE)
@@ -183,6 +195,12 @@ public struct QuorumWorld {
 
     /// votequorum's quorum at a node: its ring's members plus the device's vote when counted
     /// (ffsplit: one vote) over half of the nodes' and the device's votes.
+    /// The heuristics results the arbitrator holds for a site's connected nodes.
+    public func arbitratorHeuristics(site: Int) -> [NodeID: HeuristicsResult] {
+        guard let clients = simulation.nodes[scenario.arbitratorIndex]?.arbitrator?.arbiter.clusters[scenario.cluster(site)]?.clients else { return [:] }
+        return clients.compactMapValues { $0.report?.heuristics }
+    }
+
     public func isQuorate(_ index: NodeIndex) -> Bool {
         let localNow = simulation.localNow(index)
         guard let host = host(index), host.activeRing(localNow: localNow) != nil else { return false }

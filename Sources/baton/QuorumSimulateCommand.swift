@@ -16,7 +16,9 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
             crashes and restarts, ring changes and heuristics changes; then everything heals. After every event the
             checker looks for the device's vote counted in two partitions of one site, an ACK while the recipient's
             connected members disagree on the ring, and (after the heal) a site whose nodes do not all hold the vote
-            within 60 s or lose it again (flapping).
+            within 60 s or lose it again (flapping). With --heuristics sync|on every node runs qdevice's heuristics
+            (the device holds each ring's report for the run's result); the heuristics faults make the commands pass,
+            fail or hang.
 
             Exit status: 0 no violation, 1 violations found, 64 bad arguments.
             """)
@@ -27,6 +29,7 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
     @Option(help: "Replay one seed and print its whole trace.") var replay: UInt64?
     @Option(help: "Break a rule on purpose (ignore-ring-agreement, acks-with-nacks, wait-for-vote) to see the checker bite.") var breakRule: String?
     @Option(help: "Parallel workers.") var jobs = 2
+    @Option(help: "The nodes' heuristics mode: off, sync or on.") var heuristics = "off"
 
     func validate() throws {
         guard count >= 1 && count <= 10_000_000 else { throw ValidationError("--count must be 1...10000000") }
@@ -48,7 +51,8 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
                 throw ValidationError("--break-rule \(breakRule): expected \(known.joined(separator: ", "))")
             }
         }
-        return QuorumScenario(nodesPerSite: nodes, device: device, arbiter: arbiter)
+        guard let mode = HeuristicsMode(rawValue: heuristics) else { throw ValidationError("--heuristics \(heuristics): expected off, sync or on") }
+        return QuorumScenario(nodesPerSite: nodes, device: device, arbiter: arbiter, heuristics: mode)
     }
 
     func run() async throws {
@@ -67,11 +71,11 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
         }
         let elapsed = clock.now - started
         let seconds = elapsed.inSeconds
-        print("\(scenario.sites) sites of \(nodes) nodes on one arbitrator, tie-breaker \(scenario.tieBreaker), device timeout \(scenario.device.timeout), sync_timeout \(scenario.device.syncTimeout)\(breakRule.map { ", rule broken: \($0)" } ?? "")")
+        print("\(scenario.sites) sites of \(nodes) nodes on one arbitrator, tie-breaker \(scenario.tieBreaker), device timeout \(scenario.device.timeout), sync_timeout \(scenario.device.syncTimeout), heuristics \(heuristics)\(breakRule.map { ", rule broken: \($0)" } ?? "")")
         for line in sweep.report(label: "seeds \(seed)...\(seed &+ UInt64(count - 1))") { print(line) }
         print("speed: \(sweep.runs) seeds in \(format1(seconds)) s (\(jobs) workers)")
         if let failure = sweep.firstFailure {
-            print("first failing seed \(failure.seed) (replay: baton quorum-simulate --nodes \(nodes) --replay \(failure.seed)\(breakRule.map { " --break-rule \($0)" } ?? "")):")
+            print("first failing seed \(failure.seed) (replay: baton quorum-simulate --nodes \(nodes) --heuristics \(heuristics) --replay \(failure.seed)\(breakRule.map { " --break-rule \($0)" } ?? "")):")
             for violation in failure.violations { print("  \(violation)") }
             print("  last trace lines:")
             for line in failure.traceTail.suffix(40) { print("    \(line)") }

@@ -59,7 +59,9 @@ struct QuorumDeviceLiveTests {
             self.logDirectory = pki
         }
 
-        static func with(nodes: Int, device: Device, _ body: (DeviceBed) async throws -> Void) async throws {
+        /// `heuristics`: a `heuristics { … }` section for the device (the same for Baton and
+        /// qdevice); `$DIR` in it stands for the bed's own temporary directory.
+        static func with(nodes: Int, device: Device, heuristics: String = "", _ body: (DeviceBed) async throws -> Void) async throws {
             let pki = try makeTemporaryDirectory("baton-qdevice-live")
             defer { try? FileManager.default.removeItem(atPath: pki) }
             let section = pki + "/device-section"
@@ -89,6 +91,12 @@ struct QuorumDeviceLiveTests {
                     }
 
                     """.write(toFile: section, atomically: true, encoding: .utf8)
+            }
+            if !heuristics.isEmpty {
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: section))
+                handle.seekToEndOfFile()
+                handle.write(Data(heuristics.replacingOccurrences(of: "$DIR", with: pki).utf8))
+                try handle.close()
             }
             let options = ["--device-timeout", "10000", "--device-sync-timeout", "30000", "--device-section", section,
                            "--device-model", device == .baton ? "baton" : "net"]

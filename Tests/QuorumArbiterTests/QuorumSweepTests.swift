@@ -28,6 +28,15 @@ func printFailure(_ sweep: QuorumSweep) {
         #expect(sweep.faults > 120 * 20 && sweep.acks > 120 * 10, "the faults and the decisions happened")
     }
 
+    @Test("2-node sites with heuristics (modes sync and on; commands passing, failing, hanging as faults): 120 seeds each, no violation", arguments: [HeuristicsMode.sync, .on])
+    func heuristics(_ mode: HeuristicsMode) async {
+        let sweep = await offPool { QuorumSweep.run(QuorumScenario(nodesPerSite: 2, heuristics: mode), firstSeed: 1, count: 120) }
+        print(sweep.report(label: "quorum device, 2-node sites, heuristics \(mode.rawValue)").joined(separator: "\n"))
+        printFailure(sweep)
+        #expect(sweep.failedSeeds.isEmpty)
+        #expect(sweep.convergence.count == 120 * 2)
+    }
+
     @Test("4-node sites: 50 seeds, no violation")
     func fourNodeSites() async {
         let sweep = await offPool { QuorumSweep.run(QuorumScenario(nodesPerSite: 4), firstSeed: 1, count: 50) }
