@@ -113,10 +113,10 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
     /// (`SingleConnectionFailure(target: [IPv4]…, error: connection reset (error set): …)`).
     @Test func aRefusedConnectIsSaidPlainly() async throws {
         let pki = try await SharedPKI.shared.get()
-        // A port nobody listens on: bind one, note it, close it.
-        let server = try await EchoServer.start(pki)
-        let port = server.port
-        await server.stop()
+        // A port nobody listens on and nobody else can take while the test runs: bound, never
+        // listening (a closed server's port could be reused by a test running beside this one).
+        let (descriptor, port) = try Self.boundNotListening()
+        defer { close(descriptor) }
         let context = try ReloadableTLSContext(files: pki.files("site-b"))
         do {
             _ = try await TLSChannels.connect(
@@ -126,6 +126,25 @@ func expectClientSeesAlert(_ operation: () async throws -> Void, sourceLocation:
         } catch {
             #expect(connectFailureDescription(error) == "Connection refused", "raw: \(error)")
         }
+    }
+
+    /// A TCP socket bound to 127.0.0.1 on a port the kernel picks, not listening: a connect to
+    /// it is refused. The caller closes the descriptor.
+    static func boundNotListening() throws -> (descriptor: Int32, port: Int) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0 else {
+            close(descriptor)
+            throw TestFailure("bind: \(String(cString: strerror(errno)))")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     @Test func serverRefusalsAndTheServerKeepsServing() async throws {
