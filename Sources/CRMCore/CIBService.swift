@@ -141,7 +141,7 @@ public struct CIBReplica: Sendable, Equatable {
     /// An empty CIB (what a node without a stored one starts from: version 0.0.0).
     public static var empty: CIBReplica {
         let root = XMLElement(name: "cib", attributes: [
-            .init(name: "crm_feature_set", value: "3.16.2"), .init(name: "validate-with", value: CIBOperation.newestSchema),
+            .init(name: "crm_feature_set", value: featureSet), .init(name: "validate-with", value: CIBOperation.newestSchema),
             .init(name: "epoch", value: "0"), .init(name: "num_updates", value: "0"), .init(name: "admin_epoch", value: "0"),
         ], children: [
             XMLElement(name: "configuration", children: [

@@ -171,6 +171,8 @@ public struct DCController: Sendable {
     public private(set) var leaseLapsed: Set<String> = []
     /// Lapsed tickets noticed since the last graph (`leaseRanOut`), not in it yet.
     private var leaseNoticed: Set<String> = []
+    /// A lapsed ticket waits for its graph: nothing may hold that graph back.
+    public var leaseWaiting: Bool { !leaseNoticed.isEmpty }
 
     /// The lease timer (the shell's, at a ticket's deadline): `tickets` are the granted ones
     /// whose deadline has passed. One the last graph did not take as revoked aborts the run

@@ -61,3 +61,52 @@ public struct QuorumGate: Sendable, Equatable {
         return "CPG's ring \(groupRing.map(\.description) ?? "?") and votequorum's \(quorumRing.map(\.description) ?? "?") to agree"
     }
 }
+
+/// How long the DC waits out a quorum loss before it schedules on it (issue 14).
+///
+/// When a ring re-forms (a cut between the nodes, a heal, a link that comes and goes) corosync
+/// may give a node of the majority a moment in a ring of its own: votequorum says "no quorum"
+/// and, a few milliseconds later, "quorum" for the merged ring. A DC that schedules on the first
+/// answer stops everything it runs (no-quorum-policy stop, demote, freeze's fence of nothing)
+/// and starts it again ten milliseconds later. Pacemaker's controller absorbs such a moment in
+/// its election, join and scheduler round trips; this one schedules in the same step, so it
+/// waits: after a loss no new graph for `settle` (the run in flight is aborted as always:
+/// nothing more starts), then the graph of whatever the quorum is by then. A quorum back within
+/// the wait is a loss that never was. A real minority acts `settle` late, which fencing covers
+/// (the majority starts nothing of the minority's before its fence) and which stays well inside
+/// the time a Pacemaker minority takes to elect its own DC and schedule.
+///
+/// A ring that keeps flapping does not hold the DC forever: a loss that comes less than `settle`
+/// after the quorum came back is the same loss, its wait counted from the first. With
+/// no-quorum-policy ignore a loss changes no graph: nothing waits.
+public struct QuorumLossSettle: Sendable, Equatable {
+    public let settle: Duration
+    /// The loss being waited out (the first of a flapping run), nil while quorate.
+    public private(set) var lostAt: Duration?
+    /// When the quorum last came back, and the loss it ended.
+    public private(set) var regainedAt: Duration?
+    public private(set) var regainedLoss: Duration?
+
+    public init(settle: Duration) {
+        precondition(settle >= .zero, "QuorumLossSettle: settle must not be negative")
+        self.settle = settle
+    }
+
+    /// The node's quorum changed (NodeCore's `quorumChanged`), at `now` by the shell's clock.
+    public mutating func quorumChanged(_ quorate: Bool, now: Duration) {
+        if quorate {
+            if let lostAt { (regainedAt, regainedLoss) = (now, lostAt) }
+            lostAt = nil
+        } else if lostAt == nil {
+            if let regainedAt, let regainedLoss, now - regainedAt < settle { lostAt = regainedLoss } else { lostAt = now }
+        }
+    }
+
+    /// Until when a new graph waits (nil: it need not): while the quorum is lost, `settle` after
+    /// the loss, unless the policy is ignore.
+    public func holdsUntil(now: Duration, noQuorumPolicy: String) -> Duration? {
+        guard let lostAt, noQuorumPolicy != "ignore" else { return nil }
+        let until = lostAt + settle
+        return now < until ? until : nil
+    }
+}

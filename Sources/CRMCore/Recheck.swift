@@ -1,4 +1,5 @@
 import CIB
+import Scheduler
 
 /// When the DC runs the scheduler again with no event (issue 14, point 1: "a recheck time
 /// computed from failure-timeout"), pure. Pacemaker 2.1.5 since 2.0.3 (CRM-LIVE.md §1.1, §3):
@@ -17,8 +18,11 @@ import CIB
 /// | cluster-recheck-interval I > 0                                    | at most now + I      |
 /// | nothing to expire, I = 0                                          | none                 |
 ///
-/// Date rules' next change (the other half of Pacemaker's recheck-by) is not computed yet:
-/// cluster-recheck-interval bounds the wait for them.
+/// | a date_expression's next change C > now (Scheduler's DateRules)    | C                    |
+///
+/// The date rules' half of Pacemaker's recheck-by (pe__eval_date_expr's next_change): a
+/// location rule, a set of options or attributes whose date range begins or ends is applied at
+/// that second, not at the next interval.
 public enum Recheck {
     /// Pacemaker's cluster-recheck-interval default.
     public static let intervalDefault: Duration = .seconds(15 * 60)
@@ -29,7 +33,8 @@ public enum Recheck {
     /// scheduler; nil: not until an event.
     public static func delay(_ cib: CIB, now: Int) -> Duration? {
         let interval = self.interval(cib)
-        guard let expiry = failureExpiry(cib, now: now) else { return interval }
+        let expiries = [failureExpiry(cib, now: now), DateRules.nextChange(in: cib.configuration.xml, after: now)].compactMap { $0 }
+        guard let expiry = expiries.min() else { return interval }
         let untilExpiry = expiry > now ? Duration.seconds(expiry - now) : overdueDelay
         guard let interval else { return untilExpiry }
         return min(interval, untilExpiry)

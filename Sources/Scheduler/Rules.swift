@@ -86,11 +86,7 @@ extension WorkingSet {
     func evaluateDate(_ element: XMLElement, now: Int?) -> Bool {
         guard let now else { return false }
         let operation = element["operation"]?.lowercased() ?? "in_range"
-        let start = element["start"].flatMap(parseISODate)
-        var end = element["end"].flatMap(parseISODate)
-        if end == nil, let start, let duration = element.children(named: "duration").first {
-            end = start.addingSaturated(durationSeconds(duration))
-        }
+        let (start, end) = DateRules.bounds(element)
         switch operation {
         case "in_range":
             if start == nil && end == nil { return false }
@@ -103,14 +99,72 @@ extension WorkingSet {
         }
     }
 
-    private func durationSeconds(_ element: XMLElement) -> Int {
+    func parseISODate(_ text: String) -> Int? { DateRules.parseISODate(text) }
+
+    /// The values of a list of name/value sets, the sets whose rules hold, higher scores first.
+    func values(of sets: [NameValueSet], in context: RuleContext) -> [String: String] {
+        let ordered = sets.enumerated().sorted { lhs, rhs in
+            let left = lhs.element.score ?? .zero, right = rhs.element.score ?? .zero
+            return left != right ? left > right : lhs.offset < rhs.offset
+        }.map(\.element)
+        var result: [String: String] = [:]
+        for set in ordered {
+            guard set.rules.allSatisfy({ evaluate($0, in: context) }) else { continue }
+            for pair in set.pairs where result[pair.name] == nil { if let value = pair.value { result[pair.name] = value } }
+        }
+        return result
+    }
+}
+
+/// Date expressions on their own: parsing, and when a rule's answer next changes.
+public enum DateRules {
+    /// A date_expression's start and end (end = start + duration when it has a duration).
+    static func bounds(_ element: XMLElement) -> (start: Int?, end: Int?) {
+        let start = element["start"].flatMap(parseISODate)
+        var end = element["end"].flatMap(parseISODate)
+        if end == nil, let start, let duration = element.children(named: "duration").first {
+            end = start.addingSaturated(durationSeconds(duration))
+        }
+        return (start, end)
+    }
+
+    /// The earliest wall-clock second after `now` at which a date_expression anywhere in
+    /// `configuration` changes its answer, as Pacemaker 2.1.5's pe__eval_date_expr reports its
+    /// next_change (the scheduler's recheck-by): in_range before its start: the start; inside
+    /// it: the second after its end; gt not yet true: the second after its start; lt still true:
+    /// its end. date_spec has none (cluster-recheck-interval bounds it, as in Pacemaker). Every
+    /// expression counts, also those a rule's and/or would not reach: a re-run that finds
+    /// nothing changed costs one idle graph, a missed one leaves a rule's change unapplied.
+    public static func nextChange(in configuration: XMLElement, after now: Int) -> Int? {
+        var earliest: Int?
+        func note(_ second: Int) { if second > now { earliest = min(earliest ?? second, second) } }
+        func walk(_ element: XMLElement) {
+            if element.name == "date_expression" {
+                let (start, end) = bounds(element)
+                switch element["operation"]?.lowercased() ?? "in_range" {
+                case "in_range":
+                    if let start, now < start { note(start) } else if let end, now <= end { note(end.addingSaturated(1)) }
+                case "gt":
+                    if let start, now <= start { note(start.addingSaturated(1)) }
+                case "lt":
+                    if let end, now < end { note(end) }
+                default: break
+                }
+            }
+            for child in element.children { walk(child) }
+        }
+        walk(configuration)
+        return earliest
+    }
+
+    static func durationSeconds(_ element: XMLElement) -> Int {
         let units: [(String, Int)] = [("years", 31_536_000), ("months", 2_592_000), ("weeks", 604_800), ("days", 86_400),
                                       ("hours", 3600), ("minutes", 60), ("seconds", 1)]
         return units.reduce(0) { total, unit in total.addingSaturated((Int(element[unit.0] ?? "") ?? 0).multipliedSaturated(by: unit.1)) }
     }
 
     /// "2005-01-01", "2005-01-01 12:00:00", "2005-01-01T12:00:00Z" (UTC) to seconds since the epoch.
-    func parseISODate(_ text: String) -> Int? {
+    public static func parseISODate(_ text: String) -> Int? {
         let cleaned = text.trimmed.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")
         let parts = cleaned.split(separator: " ")
         guard let datePart = parts.first else { return nil }
@@ -155,19 +209,5 @@ extension WorkingSet {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
         return days * 86_400 + time[0] * 3600 + time[1] * 60 + time[2] - offset
-    }
-
-    /// The values of a list of name/value sets, the sets whose rules hold, higher scores first.
-    func values(of sets: [NameValueSet], in context: RuleContext) -> [String: String] {
-        let ordered = sets.enumerated().sorted { lhs, rhs in
-            let left = lhs.element.score ?? .zero, right = rhs.element.score ?? .zero
-            return left != right ? left > right : lhs.offset < rhs.offset
-        }.map(\.element)
-        var result: [String: String] = [:]
-        for set in ordered {
-            guard set.rules.allSatisfy({ evaluate($0, in: context) }) else { continue }
-            for pair in set.pairs where result[pair.name] == nil { if let value = pair.value { result[pair.name] = value } }
-        }
-        return result
     }
 }

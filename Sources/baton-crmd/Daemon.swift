@@ -51,6 +51,8 @@ struct CrmdCommand: AsyncParsableCommand {
     var fenceAgentDir = "/usr/sbin"
     @Option(help: "Seconds a clean stop (SIGTERM) waits for the DC to move this node's resources away before it leaves anyway (Pacemaker's shutdown-escalation); a second SIGTERM leaves at once.")
     var shutdownEscalation: Double = 1200
+    @Option(help: "Seconds the DC waits out a quorum loss before it acts on it (no-quorum-policy): a ring that re-forms may leave a node of the majority alone for a moment; 0 acts at once.")
+    var quorumLossSettle: Double = 1
 
     func validate() throws {
         guard dcDeadtime > 0, dcDeadtime <= 3600 else { throw ValidationError("--dc-deadtime must be in (0, 3600] seconds") }
@@ -60,6 +62,7 @@ struct CrmdCommand: AsyncParsableCommand {
         guard ocfRoot.hasPrefix("/") else { throw ValidationError("--ocf-root \(ocfRoot): must be an absolute path") }
         guard digestEveryWriteBytes >= 0 else { throw ValidationError("--digest-every-write-bytes must not be negative") }
         guard shutdownEscalation > 0, shutdownEscalation <= 86_400 else { throw ValidationError("--shutdown-escalation must be in (0, 86400] seconds") }
+        guard quorumLossSettle >= 0, quorumLossSettle <= 60 else { throw ValidationError("--quorum-loss-settle must be in [0, 60] seconds") }
         for pair in agentEnvironment where !pair.contains("=") || pair.hasPrefix("=") {
             throw ValidationError("--agent-environment \(pair): expected NAME=VALUE")
         }
@@ -96,7 +99,8 @@ struct CrmdCommand: AsyncParsableCommand {
             daemon = try await Daemon.start(group: group, socketPath: socket, dcDeadtime: .milliseconds(Int(dcDeadtime * 1000)),
                                             clusterOptions: options, cib: replica, store: store, digestEveryWriteBytes: digestEveryWriteBytes,
                                             executorSettings: executorSettings, fenceAgentDirectory: fenceAgentDir,
-                                            shutdownEscalation: .milliseconds(Int(shutdownEscalation * 1000)))
+                                            shutdownEscalation: .milliseconds(Int(shutdownEscalation * 1000)),
+                                            quorumLossSettle: .milliseconds(Int(quorumLossSettle * 1000)))
         } catch {
             log("cannot start: \(error)", .error)
             throw ExitCode(1)
@@ -217,6 +221,8 @@ enum Event: Sendable {
     /// An admin's ticket change (TicketShell.swift), and the DC's lease timer.
     case tickets([String: [String: String?]], reply: AdminReply)
     case leaseCheck(generation: Int)
+    /// The DC's wait after a quorum loss is over (stale generations are dropped).
+    case quorumSettled(generation: Int)
     /// Ring changes as votequorum and CPG report them, for the quorum gate (QuorumGate).
     case quorumNodeList(RingID)
     case groupRing(RingID)
@@ -255,6 +261,8 @@ final class Daemon: Sendable {
     /// Runs this node's fence actions (the agents from --fence-agent-dir).
     let fenceRunner: FenceRunner
     let shutdownEscalation: Duration
+    /// How long the DC waits out a quorum loss (QuorumLossSettle).
+    let quorumLossSettle: Duration
     /// Fence runs for the task group that runs them (FenceShell.swift), off the event loop.
     let fenceJobs: AsyncStream<FenceJob>
     let fenceJobInput: AsyncStream<FenceJob>.Continuation
@@ -276,9 +284,10 @@ final class Daemon: Sendable {
     var now: Duration { ContinuousClock.now - origin }
 
     private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String, store: CIBStore,
-                 fenceRunner: FenceRunner, shutdownEscalation: Duration) throws {
+                 fenceRunner: FenceRunner, shutdownEscalation: Duration, quorumLossSettle: Duration) throws {
         self.fenceRunner = fenceRunner
         self.shutdownEscalation = shutdownEscalation
+        self.quorumLossSettle = quorumLossSettle
         (fenceJobs, fenceJobInput) = AsyncStream.makeStream(of: FenceJob.self, bufferingPolicy: .unbounded)
         self.group = group
         self.store = store
@@ -295,7 +304,8 @@ final class Daemon: Sendable {
 
     static func start(group name: String, socketPath: String, dcDeadtime: Duration, clusterOptions: [String: String],
                       cib: CIBReplica, store: CIBStore, digestEveryWriteBytes: Int,
-                      executorSettings: ExecutorSettings, fenceAgentDirectory: String, shutdownEscalation: Duration) async throws -> Daemon {
+                      executorSettings: ExecutorSettings, fenceAgentDirectory: String, shutdownEscalation: Duration,
+                      quorumLossSettle: Duration) async throws -> Daemon {
         let map = try await ClusterMap.connect()
         let configured: [ClusterNode]
         let clusterName: String?
@@ -326,7 +336,7 @@ final class Daemon: Sendable {
         do {
             let fenceRunner = try FenceRunner(agentDirectory: fenceAgentDirectory, environment: executorSettings.baseEnvironment)
             let daemon = try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath, store: store,
-                                    fenceRunner: fenceRunner, shutdownEscalation: shutdownEscalation)
+                                    fenceRunner: fenceRunner, shutdownEscalation: shutdownEscalation, quorumLossSettle: quorumLossSettle)
             let executor = try ExecutorShell(settings: executorSettings) { [weak daemon] result in daemon?.feed(.executorResult(result)) }
             daemon.executor.withLock { $0 = executor }
             return daemon
@@ -498,11 +508,16 @@ struct Loop {
     /// Whether the quorum state is the current ring's: the DC schedules only then.
     var quorumGate = QuorumGate()
     var lastGateLog: String?
+    /// A quorum loss the DC waits out before it schedules on it, and the wait's timer.
+    var quorumLoss: QuorumLossSettle
+    var quorumSettleGeneration = 0
+    var quorumSettleArmedAt: Duration?
 
     init(core: NodeCore, daemon: Daemon, timers: AsyncStream<TimerRequest>.Continuation) {
         self.core = core
         self.daemon = daemon
         self.timers = timers
+        quorumLoss = QuorumLossSettle(settle: daemon.quorumLossSettle)
     }
 
     mutating func run() async -> Int32 {
@@ -616,6 +631,10 @@ struct Loop {
                 await requestTickets(changes, reply: reply)
             case .leaseCheck(let generation):
                 await leaseCheck(generation: generation)
+            case .quorumSettled(let generation):
+                // driveController below schedules on the quorum as it is now.
+                guard generation == quorumSettleGeneration else { break }
+                quorumSettleArmedAt = nil
             case .quorumNodeList(let ring):
                 quorumGate.quorumNodeList(ring: ring)
             case .groupRing(let ring):
@@ -710,6 +729,13 @@ struct Loop {
                 let now = nowMilliseconds()
                 daemon.timing.withLock { $0.quorateSinceMilliseconds = quorate ? now : nil }
                 log(quorate ? "partition with quorum" : "partition WITHOUT quorum (no-quorum-policy=\(core.noQuorumPolicy))", quorate ? .notice : .warning)
+                let waited = quorumLoss.holdsUntil(now: daemon.now, noQuorumPolicy: core.noQuorumPolicy)
+                quorumLoss.quorumChanged(quorate, now: daemon.now)
+                if quorate, let waited {
+                    log("quorum back \(daemon.now - (waited - quorumLoss.settle)) after its loss, within the \(quorumLoss.settle) the DC waits: the loss was not acted on", .notice)
+                } else if !quorate, let until = quorumLoss.holdsUntil(now: daemon.now, noQuorumPolicy: core.noQuorumPolicy) {
+                    log("a DC acts on the loss (no-quorum-policy=\(core.noQuorumPolicy)) in \(until - daemon.now) unless quorum comes back first (--quorum-loss-settle)")
+                }
             case .cibApplied(let write):
                 if write.origin == core.local, let reply = cibReplies.removeValue(forKey: write.requestID) {
                     reply.send("ok \(core.cib.version)\n")
@@ -800,7 +826,15 @@ struct Loop {
         let gateWait = controller.due ? quorumGate.waitReason.map { "a new graph waits for \($0)" } : nil
         if let gateWait, gateWait != lastGateLog { log(gateWait) }
         lastGateLog = gateWait
-        if controller.due && core.historyComplete && quorumGate.isCurrent {
+        // A quorum loss is waited out (QuorumLossSettle), but never past a ticket's lease deadline.
+        let settling = controller.leaseWaiting ? nil : quorumLoss.holdsUntil(now: daemon.now, noQuorumPolicy: core.noQuorumPolicy)
+        if controller.due, let settling, quorumSettleArmedAt != settling {
+            quorumSettleArmedAt = settling
+            quorumSettleGeneration += 1
+            log("a new graph waits \(settling - daemon.now) for the ring to settle after the quorum loss")
+            timers.yield(TimerRequest(duration: max(.zero, settling - daemon.now), event: .quorumSettled(generation: quorumSettleGeneration)))
+        }
+        if controller.due && core.historyComplete && quorumGate.isCurrent && settling == nil {
             do {
                 let cib = try CIB(xml: core.cibQuery())
                 var nodes: [String: NodeID] = [:]

@@ -83,3 +83,66 @@ import Testing
         #expect(gate.waitReason?.contains("new ring") == true)
     }
 }
+
+/// A quorum loss the DC waits out before it schedules on it (QuorumLossSettle).
+@Suite struct QuorumLossSettleTests {
+    static func ms(_ value: Int) -> Duration { .milliseconds(value) }
+
+    @Test func aQuorateNodeNeverWaits() {
+        var settle = QuorumLossSettle(settle: Self.ms(1000))
+        #expect(settle.holdsUntil(now: Self.ms(0), noQuorumPolicy: "stop") == nil)
+        settle.quorumChanged(true, now: Self.ms(5))
+        #expect(settle.holdsUntil(now: Self.ms(6), noQuorumPolicy: "stop") == nil)
+    }
+
+    /// The lab's case: a majority node alone for 10 ms as the ring re-forms: the DC waits, the
+    /// quorum comes back, nothing was scheduled on the loss.
+    @Test func aLossUndoneWithinTheWaitIsNeverScheduledOn() {
+        var settle = QuorumLossSettle(settle: Self.ms(1000))
+        settle.quorumChanged(false, now: Self.ms(100))
+        #expect(settle.holdsUntil(now: Self.ms(100), noQuorumPolicy: "stop") == Self.ms(1100))
+        #expect(settle.holdsUntil(now: Self.ms(109), noQuorumPolicy: "stop") == Self.ms(1100))
+        settle.quorumChanged(true, now: Self.ms(110))
+        #expect(settle.holdsUntil(now: Self.ms(111), noQuorumPolicy: "stop") == nil)
+    }
+
+    /// A real minority: it waits `settle`, then schedules on the loss (and stops), not later.
+    @Test func aLastingLossIsScheduledOnAfterTheWait() {
+        var settle = QuorumLossSettle(settle: Self.ms(1000))
+        settle.quorumChanged(false, now: Self.ms(100))
+        #expect(settle.holdsUntil(now: Self.ms(1099), noQuorumPolicy: "demote") == Self.ms(1100))
+        #expect(settle.holdsUntil(now: Self.ms(1100), noQuorumPolicy: "demote") == nil)
+        #expect(settle.holdsUntil(now: Self.ms(5000), noQuorumPolicy: "freeze") == nil)
+        // A second "no quorum" of the same loss (a later ring, still no quorum) changes nothing.
+        settle.quorumChanged(false, now: Self.ms(1050))
+        #expect(settle.lostAt == Self.ms(100))
+    }
+
+    /// A flapping ring: a loss within `settle` of the quorum's return counts from the first loss,
+    /// so flapping never holds the DC past one wait.
+    @Test func aFlappingRingWaitsOnceFromTheFirstLoss() {
+        var settle = QuorumLossSettle(settle: Self.ms(1000))
+        var now = 0
+        for _ in 0..<20 {
+            settle.quorumChanged(false, now: Self.ms(now))
+            settle.quorumChanged(true, now: Self.ms(now + 10))
+            now += 300
+        }
+        settle.quorumChanged(false, now: Self.ms(now))
+        #expect(settle.lostAt == Self.ms(0))
+        #expect(settle.holdsUntil(now: Self.ms(now), noQuorumPolicy: "stop") == nil)
+        // Quorate longer than the wait: the next loss is a new one.
+        settle.quorumChanged(true, now: Self.ms(now + 10))
+        settle.quorumChanged(false, now: Self.ms(now + 2000))
+        #expect(settle.holdsUntil(now: Self.ms(now + 2000), noQuorumPolicy: "stop") == Self.ms(now + 3000))
+    }
+
+    @Test func ignoreNeverWaitsAndZeroTurnsTheWaitOff() {
+        var settle = QuorumLossSettle(settle: Self.ms(1000))
+        settle.quorumChanged(false, now: Self.ms(100))
+        #expect(settle.holdsUntil(now: Self.ms(100), noQuorumPolicy: "ignore") == nil)
+        var off = QuorumLossSettle(settle: .zero)
+        off.quorumChanged(false, now: Self.ms(100))
+        #expect(off.holdsUntil(now: Self.ms(100), noQuorumPolicy: "stop") == nil)
+    }
+}

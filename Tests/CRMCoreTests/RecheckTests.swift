@@ -1,5 +1,6 @@
 @testable import CRMCore
 import CIB
+import Scheduler
 import Testing
 
 /// When the DC re-runs the scheduler with no event (Recheck.swift): a fail count's
@@ -59,6 +60,40 @@ import Testing
         #expect(Recheck.delay(never, now: 1000) == nil)
         #expect(Recheck.resource(in: "fail-count-p1:12#monitor_0", prefix: "fail-count-") == "p1")
         #expect(Recheck.resource(in: "fail-count-old", prefix: "fail-count-") == "old")
+    }
+
+    /// A location rule of d1 with `expression` (a date_expression) in a CIB with no failures.
+    static func dated(_ expression: String, options: String = #"<nvpair id="o-r" name="cluster-recheck-interval" value="0"/>"#) throws -> CIB {
+        let cib = try Self.cib(options: options)
+        return try CIB(parsing: PacemakerXMLText.text(cib.xml, formatted: false).replacingOccurrences(of: "<constraints/>", with: """
+            <constraints><rsc_location id="l1" rsc="d1"><rule id="l1-r" score="INFINITY" boolean-op="and">\(expression)</rule></rsc_location></constraints>
+            """))
+    }
+
+    /// Date rules' next change (Pacemaker's next_change): in_range before its start → the start,
+    /// inside → the second after its end (a duration gives the end); gt → the second after its
+    /// start; lt → its end; past every boundary, or a date_spec: none (the interval bounds it).
+    @Test func aDateRuleIsRecheckedWhenItsAnswerChanges() throws {
+        let start = try #require(DateRules.parseISODate("2026-12-07 12:00:00Z")), end = try #require(DateRules.parseISODate("2026-12-07T13:00:00Z"))
+        #expect(end - start == 3600)
+        let range = try Self.dated(#"<date_expression id="e" operation="in_range" start="2026-12-07 12:00:00Z" end="2026-12-07T13:00:00Z"/>"#)
+        #expect(Recheck.delay(range, now: start - 60) == .seconds(60), "before the range: at its start")
+        #expect(Recheck.delay(range, now: start) == .seconds(3601), "inside: the second after its end")
+        #expect(Recheck.delay(range, now: end) == .seconds(1))
+        #expect(Recheck.delay(range, now: end + 1) == nil, "past it: nothing to wait for")
+        let duration = try Self.dated(#"<date_expression id="e" operation="in_range" start="2026-12-07 12:00:00Z"><duration id="e-d" minutes="5"/></date_expression>"#)
+        #expect(Recheck.delay(duration, now: start + 10) == .seconds(291))
+        let gt = try Self.dated(#"<date_expression id="e" operation="gt" start="2026-12-07 12:00:00Z"/>"#)
+        #expect(Recheck.delay(gt, now: start - 5) == .seconds(6) && Recheck.delay(gt, now: start + 1) == nil)
+        let lt = try Self.dated(#"<date_expression id="e" operation="lt" end="2026-12-07T13:00:00Z"/>"#)
+        #expect(Recheck.delay(lt, now: end - 5) == .seconds(5) && Recheck.delay(lt, now: end) == nil)
+        let spec = try Self.dated(#"<date_expression id="e" operation="date_spec"><date_spec id="e-s" hours="9-17"/></date_expression>"#)
+        #expect(Recheck.delay(spec, now: start) == nil)
+        // The interval still bounds the wait; the earliest of several counts.
+        let short = try Self.dated(#"<date_expression id="e" operation="gt" start="2026-12-07 12:00:00Z"/>"#, options: #"<nvpair id="o-r" name="cluster-recheck-interval" value="30s"/>"#)
+        #expect(Recheck.delay(short, now: start - 600) == .seconds(30))
+        let two = try Self.dated(#"<date_expression id="e" operation="lt" end="2026-12-07T13:00:00Z"/><date_expression id="f" operation="gt" start="2026-12-07 12:00:00Z"/>"#)
+        #expect(Recheck.delay(two, now: start - 100) == .seconds(101))
     }
 
     /// The DC's side: each graph sets the recheck instant; the timer makes a new graph due.

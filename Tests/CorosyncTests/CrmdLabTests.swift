@@ -125,9 +125,11 @@ struct CrmdLabTests {
         let bed: CrmdBed
         let witness: WitnessBed
         let agents: String
+        /// More baton-crmd options for every node.
+        var options: [String] = []
 
         func launch(_ node: Int) throws {
-            try bed.launch([node], extra: ["--fence-agent-dir", agents] + witness.arguments(node))
+            try bed.launch([node], extra: ["--fence-agent-dir", agents] + witness.arguments(node) + options)
         }
 
         func waitForEachOnce(on nodes: [Int] = [1, 2, 3], where expected: [String: Int]? = nil) async throws -> [String: Int] {

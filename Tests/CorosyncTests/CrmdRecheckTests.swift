@@ -93,5 +93,38 @@ struct CrmdRecheckTests {
             #expect(Resources.running(bed, "d1").count == 1, "nothing moved")
         }
     }
+
+    /// A date rule's change (Pacemaker's recheck-by from pe__eval_date_expr's next_change):
+    /// on the running cluster d1 gets a location rule "INFINITY on node3 (#uname), once the
+    /// time is past START" (START a few seconds ahead; cluster-recheck-interval stays at its 15 min). No
+    /// event comes at START: the DC's recheck timer, set at the second after START, makes the
+    /// graph that moves d1 to node3, no sooner and long before the interval.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aDateRuleThatBecomesTrueMovesTheResourceAtThatSecond() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            try Resources.cib(["d1"], status: false)
+                .replacingOccurrences(of: "<constraints/>", with: #"<constraints><rsc_location id="d1-prefers-node2" rsc="d1" node="node2" score="100"/></constraints>"#)
+                .write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+            try bed.launch([1, 2, 3])
+            _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            let placed = try await Resources.waitForEachOnce(bed, ["d1"])
+            #expect(placed["d1"] == 2, "d1 starts where it prefers: \(placed)")
+            let start = (Date().timeIntervalSince1970 + 6).rounded(.down)
+            let iso = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: start))
+            let constraints = try bed.file("dated-constraints.xml", """
+                <constraints><rsc_location id="d1-prefers-node2" rsc="d1" node="node2" score="100"/>\
+                <rsc_location id="d1-later" rsc="d1"><rule id="d1-later-r" score="INFINITY" boolean-op="and">\
+                <expression id="d1-later-n" attribute="#uname" operation="eq" value="node3"/>\
+                <date_expression id="d1-later-e" operation="gt" start="\(iso)"/></rule></rsc_location></constraints>
+                """)
+            let written = try await bed.cib(1, ["replace", "-o", "constraints", "--xml-file", constraints])
+            #expect(written.status == 0, "\(written.output)")
+            try await waitUntil("d1 on node3 alone once the rule holds (after \(iso))") { Resources.running(bed, "d1") == [3] }
+            let moved = Date().timeIntervalSince1970
+            log("date rule gt \(iso): d1 on node3 \(Int((moved - start - 1) * 1000)) ms after the second the rule became true")
+            #expect(moved >= start + 1, "d1 moved \(start + 1 - moved) s before the rule held")
+            #expect(moved < start + 60, "moved by the recheck at the rule's change, not at an interval")
+        }
+    }
 }
 }
