@@ -16,7 +16,8 @@ public struct CrmdMonitoring: Sendable {
         public var quorate: Bool
         /// Members of the CPG group (baton-crmd processes) in this node's view.
         public var members: Int
-        /// Actions of the DC's transition run not finished yet (0 off the DC).
+        /// Actions of the DC's transition run in flight or still to start (0 off the DC or
+        /// between runs; the ones an abort skips are not counted).
         public var transitionActionsPending: Int
         /// The last finished transition run on this node as DC, nil before one.
         public var lastTransitionDuration: Duration?
@@ -143,7 +144,7 @@ public struct CrmdMonitoring: Sendable {
                view.status.failCounts.flatMap { node in
                    node.resources.map { ("{resource=\"\(label($0.resource))\",node=\"\(label(node.node))\"}", "\($0.failCount)") }
                })
-        metric("transition_actions_pending", "gauge", "Actions of the DC's transition run not finished yet (0 off the DC).",
+        metric("transition_actions_pending", "gauge", "Actions of the DC's transition run in flight or still to start (0 off the DC).",
                [("", "\(facts.transitionActionsPending)")])
         metric("transitions_finished_total", "counter", "Transition runs this node finished as DC.", [("", "\(facts.transitionsFinished)")])
         if let duration = facts.lastTransitionDuration {

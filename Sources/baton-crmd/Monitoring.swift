@@ -232,7 +232,7 @@ extension Loop {
         let facts = CrmdMonitoring.Facts(
             nodeName: status.localName, nodeID: status.localNodeID.rawValue, isDC: core.isDC, dcName: status.dcName,
             quorate: status.quorate, members: status.members.count,
-            transitionActionsPending: controller?.running == true ? (controller?.run?.counts.pending ?? 0) : 0,
+            transitionActionsPending: controller?.running == true ? (controller?.run?.counts).map { $0.pending + $0.incomplete } ?? 0 : 0,
             lastTransitionDuration: transitions.lastDuration, transitionsFinished: transitions.finished,
             executorRunning: executorCounts.running, executorQueued: executorCounts.queued,
             version: BatonVersion.version, uptime: daemon.now)

@@ -87,6 +87,43 @@ struct CrmdMonitoringLiveTests {
             #expect((try? String(contentsOfFile: headFile, encoding: .utf8)) == "")
             #expect(try await Self.fetch(bed, node: dcNode, "/metrics", method: "POST", into: headFile) == 405)
 
+            // The limits (batond's): a request over 8 KiB is closed unanswered, a client that
+            // sends nothing is closed within the request time, a 9th client at once while 8 are
+            // held (counted in baton_crmd_metrics_connections_refused_total).
+            let limits = """
+                import socket, sys, time
+                port = int(sys.argv[1])
+                def connect():
+                    return socket.create_connection(("127.0.0.1", port), timeout=60)
+                def answer(s):
+                    try:
+                        return s.recv(100)
+                    except ConnectionResetError:
+                        return b""
+                s = connect()
+                try:
+                    s.sendall(b"GET /metrics HTTP/1.0\\r\\nX-Long: " + b"a" * 9000)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                print("oversize", "closed" if answer(s) == b"" else "answered")
+                s = connect(); started = time.monotonic(); data = answer(s)
+                print("idle", "closed" if data == b"" else "answered", round(time.monotonic() - started, 1))
+                held = [connect() for _ in range(8)]
+                ninth = connect(); started = time.monotonic(); data = answer(ninth)
+                print("ninth", "closed" if data == b"" else "answered", round(time.monotonic() - started, 1))
+                for h in held: h.close()
+                """
+            var limitOutput = ""
+            try await waitUntil("a 9th client refused while 8 are held, on node\(dcNode)") {
+                let result = try await run([Paths.testbed, "-d", bed.testbed.directory, "exec", String(dcNode), Self.python, "-c", limits, String(Self.port)])
+                limitOutput = result.output
+                guard result.status == 0 else { throw TestFailure("the limits' client: \(result.output)") }
+                let text = try await Self.metrics(bed, node: dcNode)
+                return (Double(Self.sample("baton_crmd_metrics_connections_refused_total", in: text) ?? "0") ?? 0) >= 1
+            }
+            #expect(limitOutput.contains("oversize closed") && limitOutput.contains("idle closed") && limitOutput.contains("ninth closed"), "\(limitOutput)")
+            log("crmd metrics limits: \(limitOutput.split(separator: "\n").joined(separator: "; "))")
+
             // A failed monitor (d1's state file deleted): its fail count on that node appears.
             let victim = try #require(placed["d1"])
             try FileManager.default.removeItem(atPath: CrmdResourceTests.stateFile(bed, node: victim, "d1"))
