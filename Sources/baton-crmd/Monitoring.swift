@@ -50,9 +50,10 @@ final class MonitorState: Sendable {
         state.withLock { $0.events.record(seconds: seconds, text) }
     }
 
-    /// The controller's log lines an operator wants on the page: transitions and fencing.
+    /// The DC controller's log lines an operator wants on the page: transitions, fencing
+    /// started or impossible (a fence's result comes on every node as its history record).
     func noteControllerLine(_ line: String) {
-        if line.hasPrefix("transition ") || line.hasPrefix("fenc") || line.contains(" fence") { record(line) }
+        if line.hasPrefix("transition ") || line.hasPrefix("fencing ") || line.hasPrefix("cannot fence") { record(line) }
     }
 
     /// After each event: whether the DC's run is active now (its start and end are timed).
