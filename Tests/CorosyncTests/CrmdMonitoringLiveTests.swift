@@ -87,6 +87,22 @@ struct CrmdMonitoringLiveTests {
             #expect((try? String(contentsOfFile: headFile, encoding: .utf8)) == "")
             #expect(try await Self.fetch(bed, node: dcNode, "/metrics", method: "POST", into: headFile) == 405)
 
+            // A figure, not a target: how long a scrape takes here (median of 20, inside the DC's namespace).
+            let timing = """
+                import http.client, statistics, sys, time
+                spans = []
+                for _ in range(20):
+                    started = time.monotonic()
+                    connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+                    connection.request("GET", sys.argv[2]); connection.getresponse().read(); connection.close()
+                    spans.append((time.monotonic() - started) * 1000)
+                print("median", round(statistics.median(spans), 1), "max", round(max(spans), 1))
+                """
+            for path in ["/metrics", "/status"] {
+                let timed = try await run([Paths.testbed, "-d", bed.testbed.directory, "exec", String(dcNode), Self.python, "-c", timing, String(Self.port), path])
+                log("crmd \(path) with \(ids.count) resources: \(timed.output.split(separator: "\n").last ?? "") ms")
+            }
+
             // The limits (batond's): a request over 8 KiB is closed unanswered, a client that
             // sends nothing is closed within the request time, a 9th client at once while 8 are
             // held (counted in baton_crmd_metrics_connections_refused_total).
