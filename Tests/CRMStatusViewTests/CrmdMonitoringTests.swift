@@ -103,6 +103,21 @@ import TestSupport
         #expect(!html.contains("<script"))
     }
 
+    /// d1's monitor failing on node2 where it runs (rc 1): the resource is FAILED there.
+    @Test func aFailedResourceIsMarked() throws {
+        let failure = #"<lrm_rsc_op id="d1_last_failure_0" operation_key="d1_monitor_2000" operation="monitor" transition-key="2:1:0:x" transition-magic="0:1;2:1:0:x" call-id="6" rc-code="1" op-status="0" interval="2000" last-rc-change="1765000050" exec-time="10" queue-time="0" on_node="node2"/>"#
+        let start = #"on_node="node2"/></lrm_resource>"#
+        let sample = CrmMonViewTests.failedMonitorSample.replacingOccurrences(of: start, with: #"on_node="node2"/>"# + failure + "</lrm_resource>")
+        #expect(sample != CrmMonViewTests.failedMonitorSample)
+        let monitoring = CrmdMonitoring(facts: CrmdMonitoringMetricsTests.facts(), cib: try CIB(bytes: Array(sample.utf8)),
+                                        cibVersion: CIBVersion(), events: [], now: 1_765_000_100)
+        let html = monitoring.statusHTML
+        #expect(html.contains("<tr class=\"down\"><td>d1</td><td>ocf:pacemaker:Dummy</td><td>Started</td><td>node2</td><td>FAILED</td></tr>"), "\(html)")
+        let text = monitoring.metricsText(processLines: [])
+        #expect(CrmdMonitoringMetricsTests.value("baton_crmd_resource_failed{resource=\"d1\"}", in: text) == "1", "\(text)")
+        #expect(CrmdMonitoringMetricsTests.value("baton_crmd_resource_failed{resource=\"d2\"}", in: text) == "0")
+    }
+
     @Test func noDCYetIsSaid() throws {
         // A CIB without dc-uuid and no live DC.
         let sample = CrmMonViewTests.failedMonitorSample.replacingOccurrences(of: " dc-uuid=\"1\"", with: "")
