@@ -57,6 +57,10 @@ let package = Package(
         .target(name: "ExecutablePath"),
         // The daemons' log lines (batond, baton-crmd): syslog priorities for the journal, logfmt fields.
         .target(name: "DaemonLogging", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Pure: the monitoring listeners' HTTP answer, HTML and label escaping (batond, baton-crmd).
+        .target(name: "MonitoringText"),
+        // Glibc only: the standard process_* metrics from /proc/self (batond, baton-crmd).
+        .target(name: "ProcessStats"),
         // Pure: the per-ticket lease election (instance / directives).
         .target(name: "TicketElection", swiftSettings: optimizedEvenInDebug),
         // Pure: the simulation kernel (virtual time, seeded queue, nodes, network, CPG-like
@@ -78,7 +82,7 @@ let package = Package(
             name: "TicketDaemon",
             dependencies: [
                 "TicketCore", "TicketElection", "TicketWire", "BatonConfig", "TLSTransport", "Corosync", "ChildProcess", "BatonVersion",
-                "DaemonLogging", "AgentToolsShell", "CIB", "CIBResourceEdits",
+                "DaemonLogging", "AgentToolsShell", "CIB", "CIBResourceEdits", "MonitoringText", "ProcessStats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -139,7 +143,8 @@ let package = Package(
                 "QuorumSimulation",
                 "QuorumArbiter",
                 "QuorumDeviceShell",  // the quorum device's status socket, for `baton crm status`
-                "TicketDaemon",  // ProcessMetrics.Stat for the benchmarks' CPU figures
+                "TicketDaemon",
+                "ProcessStats",  // ProcessMetrics.Stat for the benchmarks' CPU figures
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -152,7 +157,7 @@ let package = Package(
                     exclude: ["Transcripts"]),  // read from the source tree by path (#filePath), not bundled
         .testTarget(name: "GeoSimulationTests", dependencies: ["GeoSimulation", "TicketElection"]),
         .testTarget(name: "StyleTests"),
-        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "DaemonLogging", "TicketCore", "TicketElection", "TicketWire", "SeededRandom", "TestSupport",
+        .testTarget(name: "TicketDaemonTests", dependencies: ["TicketDaemon", "ProcessStats", "DaemonLogging", "TicketCore", "TicketElection", "TicketWire", "SeededRandom", "TestSupport",
                                                              .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TicketWireTests", dependencies: ["TicketWire", "TicketElection", "GeoSimulation"]),
         // Pure: booth.conf-compatible configuration parser and validator. No I/O but the
@@ -256,14 +261,14 @@ let package = Package(
         .target(name: "TransitionEngine", dependencies: ["CIB", "Scheduler"]),
         .testTarget(name: "TransitionEngineTests", dependencies: ["TransitionEngine", "Scheduler", "CIB", "SeededRandom", "TestSupport"]),
         // Pure: crm_mon -1's text (and JSON) from a CIB and the live daemon's facts.
-        .target(name: "CRMStatusView", dependencies: ["CIB", "Scheduler", "AgentTools"]),
+        .target(name: "CRMStatusView", dependencies: ["CIB", "Scheduler", "AgentTools", "MonitoringText"]),
         // Pure: crm_attribute's edits on a CIB (an AttributeTable read from it, changes written back).
         .target(name: "CIBAttributes", dependencies: ["CIB", "AgentTools"]),
         // Pure: crm_resource's and crm_ticket's CIB edits (move/ban/clear, meta attributes,
         // ticket states) on a CIB document, as the stock tools make them on a CIB file.
         .target(name: "CIBResourceEdits", dependencies: ["CIB", "Scheduler", "AgentTools", "CRMStatusView"]),
         .testTarget(name: "CIBResourceEditsTests", dependencies: ["CIBResourceEdits", "CIB", "CIBGenerator", "DecoderFuzzing", "TestSupport"]),
-        .testTarget(name: "CRMStatusViewTests", dependencies: ["CRMStatusView", "CIBAttributes", "CIB", "Scheduler", "CIBGenerator", "DecoderFuzzing", "AgentTools", "TestSupport"]),
+        .testTarget(name: "CRMStatusViewTests", dependencies: ["CRMStatusView", "MonitoringText", "CIBAttributes", "CIB", "Scheduler", "CIBGenerator", "DecoderFuzzing", "AgentTools", "TestSupport"]),
         // Seeded mutation fuzzing of every decoder (frames, journal, config, CIB): a fixed
         // budget in the tests, long runs with `baton fuzz`.
         .target(name: "DecoderFuzzing",
@@ -351,7 +356,7 @@ let package = Package(
         .executableTarget(
             name: "baton-crmd",
             dependencies: ["CRMCore", "Corosync", "CIB", "CIBFiles", "ChildProcess", "Executor", "ExecutorShell", "AgentTools", "CIBAttributes", "BatonVersion",
-                           "DaemonLogging", .product(name: "Logging", package: "swift-log"),
+                           "DaemonLogging", "CRMStatusView", "MonitoringText", "ProcessStats", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/baton-crmd",
             linkerSettings: staticSwiftRuntime

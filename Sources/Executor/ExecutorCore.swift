@@ -40,6 +40,16 @@ public struct ExecutorCore: Sendable {
         return (queue.waiting.count, queue.active?.callID, queue.recurring.count)
     }
 
+    /// Operations running and waiting on all resources (the daemon's /metrics).
+    public var operationCounts: (running: Int, queued: Int) {
+        var counts = (running: 0, queued: 0)
+        for queue in resources.values {
+            if queue.active != nil { counts.running += 1 }
+            counts.queued += queue.waiting.count
+        }
+        return counts
+    }
+
     /// Queues `operation`. Throws when it cannot be run as given or a limit is reached.
     public mutating func request(_ operation: OperationRequest, now: Duration) throws(ExecutorError) -> [ExecutorDirective] {
         if let problem = operation.resource.problem { throw ExecutorError(problem) }

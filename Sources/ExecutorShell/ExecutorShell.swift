@@ -79,6 +79,9 @@ public final class ExecutorShell: Sendable {
         return access(candidate, X_OK) == 0 ? candidate : nil
     }
 
+    /// Operations running and waiting (ExecutorCore.operationCounts).
+    public var operationCounts: (running: Int, queued: Int) { core.withLock { $0.operationCounts } }
+
     /// Queues an operation (its result comes to `onResult`).
     public func request(_ operation: OperationRequest) throws(ExecutorError) {
         let now = self.now

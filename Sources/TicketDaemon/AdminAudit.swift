@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import NIOCore
+import ProcessStats
 import TicketWire
 
 /// Who asked batond for what, and what came of it: every command that changes a ticket (grant,

@@ -1,4 +1,6 @@
 import BatonVersion
+import MonitoringText
+import ProcessStats
 import TicketElection
 
 /// batond's counters; rendered in the Prometheus text format at /metrics.
@@ -127,15 +129,4 @@ extension TicketDaemon {
 }
 
 /// A label value in the text format: backslash, double quote and line feed escaped.
-func labelValue(_ text: String) -> String {
-    var escaped = ""
-    for character in text {
-        switch character {
-        case "\\": escaped += "\\\\"
-        case "\"": escaped += "\\\""
-        case "\n": escaped += "\\n"
-        default: escaped.append(character)
-        }
-    }
-    return escaped
-}
+func labelValue(_ text: String) -> String { MonitoringText.labelValue(text) }

@@ -1,4 +1,5 @@
 import Logging
+import MonitoringText
 import NIOCore
 import TLSTransport
 import TicketWire
@@ -73,28 +74,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
     /// /metrics 405 with `Allow`, any other path 404.
     /// `/` and `/status` answer the status page (HTML) the same way.
     static func response(to requestLine: String, render: () -> String, status renderStatus: () -> String = { "" }) -> String {
-        let parts = requestLine.split(separator: " ", omittingEmptySubsequences: true).map { $0.trimmingSuffix("\r") }
-        let method = parts.first ?? ""
-        let target = parts.count > 1 ? parts[1] : ""
-        let path = String(target.prefix { $0 != "?" })
-        var status = "200 OK"
-        var body: String
-        var extra = ""
-        var contentType = "text/plain; version=0.0.4; charset=utf-8"
-        let page = path == "/" || path == "/status"
-        if path != "/metrics" && !page {
-            status = "404 Not Found"
-            body = "/metrics (Prometheus) and /status (HTML) are served here\n"
-        } else if method == "GET" || method == "HEAD" {
-            body = page ? renderStatus() : render()
-            if page { contentType = "text/html; charset=utf-8" }
-        } else {
-            status = "405 Method Not Allowed"
-            body = "\(path) answers GET and HEAD\n"
-            extra = "Allow: GET, HEAD\r\n"
-        }
-        let headers = "HTTP/1.0 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n\(extra)Connection: close\r\n\r\n"
-        return method == "HEAD" ? headers : headers + body
+        MonitoringText.response(to: requestLine, metrics: render, status: renderStatus)
     }
 
     typealias InboundIn = ByteBuffer
@@ -126,12 +106,11 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
         request.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
-        guard request.count <= 8192 else {
+        guard request.count <= MonitoringText.requestBytesMax else {
             context.close(promise: nil)
             return
         }
-        guard let text = String(validating: request, as: UTF8.self), text.contains("\r\n\r\n") || text.contains("\n\n") else { return }
-        let firstLine = text.split(separator: "\n").first.map(String.init) ?? ""
+        guard let firstLine = MonitoringText.requestLine(of: request) else { return }
         let response = MetricsHTTPHandler.response(to: firstLine, render: render, status: renderStatus)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(string: response))).whenComplete { _ in

@@ -1,3 +1,4 @@
+import MonitoringText
 import TicketElection
 import TicketWire
 
@@ -25,21 +26,7 @@ struct StatusPage {
     /// Events kept for the page.
     static let eventsKept = 50
 
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
+    static func escape(_ text: String) -> String { MonitoringText.escapeHTML(text) }
 
     static func seconds(_ span: Duration?) -> String {
         guard let span else { return "–" }
@@ -70,14 +57,7 @@ struct StatusPage {
             <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
             <title>Baton: \(e(member))</title>
             <style>
-            body { font-family: sans-serif; margin: 1.5em; color: #222; background: #fafafa; }
-            h1 { font-size: 1.4em; margin-bottom: 0.2em; } h2 { font-size: 1.1em; margin-top: 1.4em; }
-            table { border-collapse: collapse; min-width: 40em; background: #fff; }
-            th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: left; }
-            th { background: #eee; }
-            tr.here td { background: #d8f5d8; } tr.elsewhere td { background: #e4ecfa; } tr.none td { background: #f4f4f4; }
-            tr.down td { background: #fadada; } .ok { color: #176917; font-weight: bold; } .bad { color: #b00; font-weight: bold; }
-            td.time { white-space: nowrap; font-family: monospace; } .summary { color: #555; }
+            \(MonitoringText.pageStyle)
             </style></head><body>
             <h1 id="member">\(e(member)) <small>(\(site ? "site" : "arbitrator"))</small></h1>
             <p class="summary">batond \(e(version)), up \(StatusPage.seconds(uptime)); site quorum: \(quorum). This page refreshes every 5 s.</p>

@@ -53,6 +53,8 @@ struct CrmdCommand: AsyncParsableCommand {
     var shutdownEscalation: Double = 1200
     @Option(help: "Seconds the DC waits out a quorum loss before it acts on it (no-quorum-policy): a ring that re-forms may leave a node of the majority alone for a moment; 0 acts at once.")
     var quorumLossSettle: Double = 1
+    @Option(help: "Serve Prometheus metrics (/metrics) and a read-only status page (/status) at HOST:PORT, as batond's --metrics (for example 127.0.0.1:9940); off by default.")
+    var metrics: String?
 
     func validate() throws {
         guard dcDeadtime > 0, dcDeadtime <= 3600 else { throw ValidationError("--dc-deadtime must be in (0, 3600] seconds") }
@@ -63,6 +65,7 @@ struct CrmdCommand: AsyncParsableCommand {
         guard digestEveryWriteBytes >= 0 else { throw ValidationError("--digest-every-write-bytes must not be negative") }
         guard shutdownEscalation > 0, shutdownEscalation <= 86_400 else { throw ValidationError("--shutdown-escalation must be in (0, 86400] seconds") }
         guard quorumLossSettle >= 0, quorumLossSettle <= 60 else { throw ValidationError("--quorum-loss-settle must be in [0, 60] seconds") }
+        if let metrics, MetricsListener.parse(metrics) == nil { throw ValidationError("--metrics \(metrics): expected HOST:PORT") }
         for pair in agentEnvironment where !pair.contains("=") || pair.hasPrefix("=") {
             throw ValidationError("--agent-environment \(pair): expected NAME=VALUE")
         }
@@ -100,7 +103,8 @@ struct CrmdCommand: AsyncParsableCommand {
                                             clusterOptions: options, cib: replica, store: store, digestEveryWriteBytes: digestEveryWriteBytes,
                                             executorSettings: executorSettings, fenceAgentDirectory: fenceAgentDir,
                                             shutdownEscalation: .milliseconds(Int(shutdownEscalation * 1000)),
-                                            quorumLossSettle: .milliseconds(Int(quorumLossSettle * 1000)))
+                                            quorumLossSettle: .milliseconds(Int(quorumLossSettle * 1000)),
+                                            metricsAddress: metrics.flatMap(MetricsListener.parse))
         } catch {
             log("cannot start: \(error)", .error)
             throw ExitCode(1)
@@ -218,6 +222,8 @@ enum Event: Sendable {
     case fenceDone(FenceRecord)
     /// The clean stop's wait is over (shutdown-escalation): leave now.
     case shutdownEscalated
+    /// /metrics or /status asks for a snapshot (Monitoring.swift).
+    case monitoring(reply: MonitoringReply)
     /// An admin's ticket change (TicketShell.swift), and the DC's lease timer.
     case tickets([String: [String: String?]], reply: AdminReply)
     case leaseCheck(generation: Int)
@@ -267,6 +273,9 @@ final class Daemon: Sendable {
     let fenceJobs: AsyncStream<FenceJob>
     let fenceJobInput: AsyncStream<FenceJob>.Continuation
     let origin = ContinuousClock.now
+    /// /metrics and /status (--metrics), and the recent events they show.
+    let metricsListener: MetricsListener?
+    let monitor = MonitorState()
     private let initialCore: NodeCore
     /// Events waiting for the loop at most (CPG's own buffer holds 100,000 more); past it the
     /// daemon exits for a restart rather than lose an event of the group's order.
@@ -284,7 +293,8 @@ final class Daemon: Sendable {
     var now: Duration { ContinuousClock.now - origin }
 
     private init(group: ProcessGroup, voteQuorum: VoteQuorum, core: NodeCore, socketPath: String, store: CIBStore,
-                 fenceRunner: FenceRunner, shutdownEscalation: Duration, quorumLossSettle: Duration) throws {
+                 fenceRunner: FenceRunner, shutdownEscalation: Duration, quorumLossSettle: Duration,
+                 metricsAddress: (host: String, port: Int)?) throws {
         self.fenceRunner = fenceRunner
         self.shutdownEscalation = shutdownEscalation
         self.quorumLossSettle = quorumLossSettle
@@ -300,12 +310,13 @@ final class Daemon: Sendable {
         timing = Mutex(NodeStatus.Timing(startedMilliseconds: started, statusMilliseconds: started, lastMembershipMilliseconds: nil,
                                          quorateSinceMilliseconds: nil, dcSinceMilliseconds: nil))
         admin = try AdminSocket(path: socketPath)
+        metricsListener = try metricsAddress.map { try MetricsListener(host: $0.host, port: $0.port) }
     }
 
     static func start(group name: String, socketPath: String, dcDeadtime: Duration, clusterOptions: [String: String],
                       cib: CIBReplica, store: CIBStore, digestEveryWriteBytes: Int,
                       executorSettings: ExecutorSettings, fenceAgentDirectory: String, shutdownEscalation: Duration,
-                      quorumLossSettle: Duration) async throws -> Daemon {
+                      quorumLossSettle: Duration, metricsAddress: (host: String, port: Int)? = nil) async throws -> Daemon {
         let map = try await ClusterMap.connect()
         let configured: [ClusterNode]
         let clusterName: String?
@@ -336,7 +347,8 @@ final class Daemon: Sendable {
         do {
             let fenceRunner = try FenceRunner(agentDirectory: fenceAgentDirectory, environment: executorSettings.baseEnvironment)
             let daemon = try Daemon(group: group, voteQuorum: voteQuorum, core: core, socketPath: socketPath, store: store,
-                                    fenceRunner: fenceRunner, shutdownEscalation: shutdownEscalation, quorumLossSettle: quorumLossSettle)
+                                    fenceRunner: fenceRunner, shutdownEscalation: shutdownEscalation, quorumLossSettle: quorumLossSettle,
+                                    metricsAddress: metricsAddress)
             let executor = try ExecutorShell(settings: executorSettings) { [weak daemon] result in daemon?.feed(.executorResult(result)) }
             daemon.executor.withLock { $0 = executor }
             return daemon
@@ -358,6 +370,10 @@ final class Daemon: Sendable {
             return 1
         }
         admin.serve(self)
+        if let metricsListener {
+            metricsListener.serve { [self] line in monitoringAnswer(line) }
+            log("metrics at http://\(metricsListener.address)/metrics, status page at http://\(metricsListener.address)/status")
+        }
         let (timerRequests, timers) = AsyncStream.makeStream(of: TimerRequest.self, bufferingPolicy: .unbounded)
         let code = await withTaskGroup(of: Int32?.self) { tasks in
             tasks.addTask { await self.feedGroupEvents(); return nil }
@@ -400,6 +416,7 @@ final class Daemon: Sendable {
             timers.finish()
             fenceJobInput.finish()
             admin.close()
+            metricsListener?.close()
             await group.close()
             await voteQuorum.close()
             tasks.cancelAll()
@@ -528,6 +545,10 @@ struct Loop {
                     let now = nowMilliseconds()
                     daemon.timing.withLock { $0.lastMembershipMilliseconds = now }
                     log("group view: \(members.map(\.description).joined(separator: " "))")
+                    if case .membership(_, let joined, let left) = input {
+                        for member in joined { daemon.monitor.record("node \(core.nodeName(member.nodeID)) joined (baton-crmd pid \(member.pid))") }
+                        for member in left { daemon.monitor.record("node \(core.nodeName(member.nodeID)) left (baton-crmd pid \(member.pid))") }
+                    }
                 }
                 // (The gate opens in the same step the core takes the new quorum state.)
                 if case .quorum = input { quorumGate.quorumState() }
@@ -624,6 +645,8 @@ struct Loop {
                 }
             case .fenceDone(let record):
                 await perform([.broadcast(.fenceResult(record))])
+            case .monitoring(let reply):
+                reply.send(monitoringSnapshot())
             case .shutdownEscalated:
                 log("shutdown-escalation passed before the DC let this node go: leaving the group", .warning)
                 return 0
@@ -725,6 +748,7 @@ struct Loop {
                 let now = nowMilliseconds()
                 daemon.timing.withLock { $0.dcSinceMilliseconds = to == nil ? nil : now }
                 log("DC: \(from.map(\.description) ?? "none") -> \(to.map(\.description) ?? "none")", .notice)
+                daemon.monitor.record("DC: \(from.map { core.nodeName($0.nodeID) } ?? "none") -> \(to.map { core.nodeName($0.nodeID) } ?? "none")")
             case .quorumChanged(let quorate):
                 let now = nowMilliseconds()
                 daemon.timing.withLock { $0.quorateSinceMilliseconds = quorate ? now : nil }
@@ -736,6 +760,7 @@ struct Loop {
                 } else if !quorate, let until = quorumLoss.holdsUntil(now: daemon.now, noQuorumPolicy: core.noQuorumPolicy) {
                     log("a DC acts on the loss (no-quorum-policy=\(core.noQuorumPolicy)) in \(until - daemon.now) unless quorum comes back first (--quorum-loss-settle)")
                 }
+                daemon.monitor.record(quorate ? "partition with quorum" : "partition WITHOUT quorum")
             case .cibApplied(let write):
                 if write.origin == core.local, let reply = cibReplies.removeValue(forKey: write.requestID) {
                     reply.send("ok \(core.cib.version)\n")
@@ -880,6 +905,7 @@ struct Loop {
                 await perform([.broadcast(.executeRequest(request))])
             case .log(let line):
                 log(line)
+                daemon.monitor.noteControllerLine(line)
             case .fence(let request):
                 await perform([.broadcast(.fenceRequest(request))])
             case .clearFailures(let node, let resource):
@@ -939,6 +965,7 @@ struct Loop {
     func publish() {
         let snapshot = core.status()
         daemon.status.withLock { $0 = snapshot }
+        daemon.monitor.observe(running: controller?.running ?? false, now: daemon.now)
     }
 }
 

@@ -64,6 +64,7 @@ extension Loop {
     /// A fence result recorded here: logged, the admin who asked answered, the DC's graph told.
     mutating func fenceRecorded(_ record: FenceRecord) async {
         log("fence history: \(record.line)", .notice)
+        daemon.monitor.record("fence history: \(record.line)")
         if record.executor == core.local.nodeID || record.key.hasPrefix("admin:\(core.local.nodeID.rawValue):"),
            let reply = fenceReplies.removeValue(forKey: record.key) {
             reply.send(record.succeeded ? "ok \(record.line)\n" : "error: \(record.line)\n")

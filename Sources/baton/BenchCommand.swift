@@ -2,6 +2,7 @@ import ArgumentParser
 import BatonClient
 import ChildProcess
 import Foundation
+import ProcessStats
 import TicketDaemon
 import TicketWire
 

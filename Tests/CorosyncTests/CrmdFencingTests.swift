@@ -77,7 +77,7 @@ struct CrmdFencingTests {
 
     static func start(_ bed: CrmdBed, _ ids: [String], map: String) async throws -> (dc: Int, placed: [String: Int]) {
         try cib(bed, ids, map: map).write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
-        try bed.launch([1, 2, 3], extra: ["--fence-agent-dir", try agentDirectory(bed)])
+        try bed.launch([1, 2, 3], extra: ["--fence-agent-dir", try agentDirectory(bed), "--metrics", "127.0.0.1:\(CrmdMonitoringLiveTests.port)"])
         let dc = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
         let placed = try await Resources.waitForEachOnce(bed, ids)
         return (Int(dc.nodeID.rawValue), placed)
@@ -151,6 +151,14 @@ struct CrmdFencingTests {
                 let history = try await Self.history(bed, node)
                 let line = try #require(history.split(separator: "\n").first { $0.hasPrefix("node\(victim) reboot by fence1") }, "\(history)")
                 #expect(line.contains(": ok") && !line.contains("on node \(victim):"), "\(line)")
+            }
+            // Every survivor's status page lists the loss and the fence among its recent events.
+            for node in survivors {
+                let page = "\(bed.testbed.directory)/status-node\(node).html"
+                #expect(try await CrmdMonitoringLiveTests.fetch(bed, node: node, "/status", into: page) == 200)
+                let html = try String(contentsOfFile: page, encoding: .utf8)
+                #expect(html.contains("<td>node node\(victim) left (baton-crmd pid ") && html.contains("<td>fence history: node\(victim) reboot by fence1"),
+                        "node\(node)'s page: \(html)")
             }
             let status = try await bed.cib(survivors[0], ["query", "-o", "status"])
             let state = status.output.components(separatedBy: "<node_state id=\"\(victim)\"").dropFirst().first ?? ""

@@ -12,7 +12,7 @@ struct StyleTests {
         "ClusterIdentity", "SimulationKernel", "TicketCore", "TicketSimulation", "TransitionEngine",
         "CRMStatusView", "CIBAttributes", "CRMSimulation", "BatonVersion",
         "QuorumArbiter", "QuorumSimulation", "QuorumWire",
-        "CIBResourceEdits", "WitnessCheck",
+        "CIBResourceEdits", "WitnessCheck", "MonitoringText",
     ]
 
     static func swiftFiles(in directory: String) -> [URL] {

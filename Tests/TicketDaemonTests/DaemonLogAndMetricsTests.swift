@@ -1,6 +1,7 @@
 import Logging
 import Testing
 import DaemonLogging
+import ProcessStats
 @testable import TicketDaemon
 import TicketWire
 

@@ -3,19 +3,21 @@ import Glibc
 #endif
 
 /// The Prometheus client libraries' standard process metrics (`process_*`), read from
-/// /proc/self as they read them, so dashboards made for any exporter work on batond too.
-public struct ProcessMetrics: Equatable {
-    var cpuSeconds: Double
-    var startTimeSeconds: Double
-    var residentBytes: Int
-    var virtualBytes: Int
-    var openDescriptors: Int
-    var maxDescriptors: Int
+/// /proc/self as they read them, so dashboards made for any exporter work on batond and
+/// baton-crmd too (both serve them at /metrics; this module is shared so that baton-crmd does
+/// not link batond's daemon).
+public struct ProcessMetrics: Equatable, Sendable {
+    public var cpuSeconds: Double
+    public var startTimeSeconds: Double
+    public var residentBytes: Int
+    public var virtualBytes: Int
+    public var openDescriptors: Int
+    public var maxDescriptors: Int
 
     /// The fields of /proc/PID/stat that matter here: utime, stime, starttime (clock ticks since
     /// boot), vsize (bytes), rss (pages). The command name (field 2) may hold spaces and
     /// parentheses: the fields are counted after its last ')'.
-    public struct Stat: Equatable {
+    public struct Stat: Equatable, Sendable {
         public var userTicks: Int
         public var systemTicks: Int
         public var startTicks: Int
@@ -33,7 +35,7 @@ public struct ProcessMetrics: Equatable {
     }
 
     /// `btime` of /proc/stat: the boot time in seconds since 1970.
-    static func bootTime(_ procStat: String) -> Int? {
+    public static func bootTime(_ procStat: String) -> Int? {
         for line in procStat.split(separator: "\n") where line.hasPrefix("btime ") {
             return Int(String(line.dropFirst(6).filter { $0 != " " }))
         }
@@ -41,7 +43,7 @@ public struct ProcessMetrics: Equatable {
     }
 
     /// This process now; nil when /proc is not mounted.
-    static func current() -> ProcessMetrics? {
+    public static func current() -> ProcessMetrics? {
         guard let statText = readSmallFile("/proc/self/stat"), let stat = Stat(statText),
               let procStat = readSmallFile("/proc/stat"), let boot = bootTime(procStat) else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -56,7 +58,7 @@ public struct ProcessMetrics: Equatable {
     }
 
     /// A /proc file read whole (they are small and report a size of 0, so read to the end).
-    static func readSmallFile(_ path: String) -> String? {
+    public static func readSmallFile(_ path: String) -> String? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -84,7 +86,7 @@ public struct ProcessMetrics: Equatable {
     }
 
     /// The text format's lines, with HELP and TYPE as the client libraries write them.
-    var exposition: [String] {
+    public var exposition: [String] {
         func metric(_ name: String, _ type: String, _ help: String, _ value: String) -> [String] {
             ["# HELP \(name) \(help)", "# TYPE \(name) \(type)", "\(name) \(value)"]
         }
