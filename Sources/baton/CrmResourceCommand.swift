@@ -55,7 +55,7 @@ struct CrmResourceCommand: ParsableCommand {
             running cluster and refuse on a file, as crm_resource does; cleanup and refresh on a file are crm_resource's \
             dry run (nothing written).
             """,
-        subcommands: [Move.self, Ban.self, Clear.self, Enable.self, Disable.self, Manage.self, Unmanage.self,
+        subcommands: [Move.self, Ban.self, Clear.self, Enable.self, Disable.self, Manage.self, Unmanage.self, SetMeta.self,
                       Cleanup.self, Refresh.self, Restart.self, Fail.self])
 
     /// The resource and CIB file every subcommand takes.
@@ -148,6 +148,21 @@ struct CrmResourceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "is-managed false (crm_resource --meta -p is-managed -v false).")
         @OptionGroup var meta: Meta
         func run() throws { try meta.set("is-managed", "false") }
+    }
+
+    struct SetMeta: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "meta",
+            abstract: "Set a meta attribute, e.g. maintenance true, resource-stickiness 100 (crm_resource --meta -p NAME -v VALUE).")
+        @OptionGroup var meta: Meta
+        @Argument(help: "The meta attribute's name.") var name: String
+        @Argument(help: "Its value.") var value: String
+        func validate() throws {
+            guard !name.isEmpty, !name.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "\"" || $0 == "&" }) else {
+                throw ValidationError("meta attribute name '\(name)': expected a non-empty name without spaces or XML markup")
+            }
+        }
+        func run() throws { try meta.set(name, value) }
     }
 
     /// cleanup and refresh: on a file the stock tool's dry run.

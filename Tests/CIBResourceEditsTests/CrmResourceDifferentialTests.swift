@@ -91,6 +91,8 @@ import Testing
             Step(stock: [r, "--cleanup", "-r", primitive], ours: ["resource", "cleanup", primitive], compare: .dryRun),
             Step(stock: [r, "--refresh", "-r", primitive, "-N", node], ours: ["resource", "refresh", primitive, "-N", node], compare: .dryRun),
             Step(stock: [r, "--meta", "-r", primitive, "-p", "is-managed", "-v", "true"], ours: ["resource", "manage", primitive]),
+            Step(stock: [r, "--meta", "-r", primitive, "-p", "maintenance", "-v", "true"], ours: ["resource", "meta", primitive, "maintenance", "true"]),
+            Step(stock: [r, "--meta", "-r", primitive, "-p", "maintenance", "-v", "false"], ours: ["resource", "meta", primitive, "maintenance", "false"]),
             Step(stock: [r, "--restart", "-r", primitive], ours: ["resource", "restart", primitive], compare: .onlyExitAndFile),
             Step(stock: [r, "--fail", "-r", primitive, "-N", node], ours: ["resource", "fail", primitive, "-N", node]),
             Step(stock: [t, "-t", "batonT", "-g"], ours: ["ticket", "grant", "batonT"]),
@@ -115,6 +117,7 @@ import Testing
                 Step(stock: [r, "--clear", "-r", resource], ours: ["resource", "clear", resource]),
                 Step(stock: [r, "--meta", "-r", resource, "-p", "is-managed", "-v", "false"], ours: ["resource", "unmanage", resource]),
                 Step(stock: [r, "--meta", "-r", resource, "-p", "target-role", "-v", "Started"], ours: ["resource", "enable", resource]),
+                Step(stock: [r, "--meta", "-r", resource, "-p", "resource-stickiness", "-v", "50"], ours: ["resource", "meta", resource, "resource-stickiness", "50"]),
             ]
         }
         return steps

@@ -521,3 +521,60 @@ extension RealCorosync.CrmdLabTests {
         }
     }
 }
+
+/// A resource's own maintenance (its meta attribute, as `crm_resource --meta -p maintenance -v
+/// true` sets it): the cluster leaves that resource alone, the others as ever.
+extension RealCorosync.CrmdLabTests {
+    /// `baton crm resource meta w1 maintenance true` on the running cluster: w1's recurring
+    /// monitor is cancelled (as Pacemaker 2.1.5 cancels a resource's recurring operations in
+    /// maintenance) and its state lost is neither noticed nor repaired for three monitor
+    /// intervals, while w2's lost state is (w2 restarted in place, a fail count on its node);
+    /// maintenance false: w1's monitor runs again, finds it stopped, and it is started again;
+    /// then every resource where `baton simulate` places it. Nobody fenced.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aResourceInMaintenanceIsLeftAloneTheOthersAreNot() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let (lab, dc, placed) = try await Self.start(bed, cib: try Self.sticky(Self.cib(bed)))
+            try await Self.check(lab, "resource maintenance: started", node: dc, placed: placed)
+            let on = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["meta", "w1", "maintenance", "true"])
+            #expect(on.status == 0 && on.output.contains("name=maintenance value=true"), "\(on.output)")
+            try await waitUntil("w1's maintenance in every node's CIB") {
+                for node in 1...3 {
+                    guard let cib = try? await RealCorosync.CrmdAdminTests.query(bed, node),
+                          cib.contains(#"name="maintenance" value="true""#) else { return false }
+                }
+                return true
+            }
+            let node1 = try #require(placed["w1"]), node2 = try #require(placed["w2"])
+            // Its recurring monitor cancelled: no monitor of w1 for two intervals.
+            try await waitUntil("w1's recurring monitor cancelled (no w1 monitor for two intervals)") {
+                let recent = lab.witness.journal.events.filter { $0.instance == "w1" && $0.kind == "monitor" }.last?.time ?? 0
+                return RealCorosync.CrmdTicketLeaseClockTests.monotonic() - recent > 2.0 * Double(Resources.monitorMilliseconds) / 1000
+            }
+            let before = lab.witness.journal.events.count
+            try FileManager.default.removeItem(atPath: Resources.stateFile(bed, node: node1, "w1", type: Self.type))
+            try FileManager.default.removeItem(atPath: Resources.stateFile(bed, node: node2, "w2", type: Self.type))
+            try await waitUntil("w2 (not in maintenance) restarted on node\(node2)") {
+                lab.running("w2") == [node2]
+                    && lab.witness.journal.events.dropFirst(before).contains { $0.instance == "w2" && $0.kind == "start-end" && $0.rc == 0 }
+            }
+            // Three monitor intervals after w1's state was lost: nothing touched w1.
+            let until = ContinuousClock.now + .milliseconds(3 * Resources.monitorMilliseconds)
+            while ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(200)) }
+            let w1Events = lab.witness.journal.events.dropFirst(before).filter { $0.instance == "w1" }
+            #expect(w1Events.isEmpty, "w1 in maintenance: not monitored, stopped or started: \(w1Events)")
+            let others = Self.changes(lab, since: before).filter { $0.key != "w2" }
+            #expect(others.isEmpty, "only w2 was restarted: \(others)")
+
+            let off = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["meta", "w1", "maintenance", "false"])
+            #expect(off.status == 0, "\(off.output)")
+            try await waitUntil("w1 started again after its maintenance") {
+                lab.running("w1").count == 1
+                    && lab.witness.journal.events.dropFirst(before).contains { $0.instance == "w1" && $0.kind == "start-end" && $0.rc == 0 }
+            }
+            let after = try await Self.check(lab, "resource maintenance off", node: dc)
+            log("resource maintenance: w1 left alone with its state lost, w2 restarted on node\(node2); w1 back on node\(after["w1"] ?? 0) once maintenance ended")
+            #expect(Self.fenced(lab).isEmpty, "nobody fenced")
+        }
+    }
+}
