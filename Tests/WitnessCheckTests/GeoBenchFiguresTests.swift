@@ -36,6 +36,30 @@ struct GeoBenchFiguresTests {
         #expect(GeoBenchFigures.unsafeGaps([("move", [move])]).isEmpty)
     }
 
+    /// The agents' processes: the exec-time of the operations the move added to the CIBs
+    /// (new call-ids), stops at the old site and starts at the new one; nil until every
+    /// instance has both; the rest beyond them.
+    @Test func theAgentsProcessesAreTheMovesNewOperationsExecTime() throws {
+        func op(_ node: String, _ resource: String, _ operation: String, _ call: Int, _ ms: Int) -> RecordedOperation {
+            RecordedOperation(node: node, resource: resource, operation: operation, callID: call, execMilliseconds: ms)
+        }
+        let before: Set = [op("node1", "w1", "start", 3, 40), op("node1", "w2", "start", 4, 41), op("node4", "w1", "stop", 9, 30)]
+        var after = before
+        after.remove(op("node4", "w1", "stop", 9, 30))
+        after.formUnion([op("node1", "w1", "stop", 5, 20), op("node1", "w2", "stop", 6, 22), op("node4", "w1", "start", 10, 25),
+                         op("node2", "x9", "start", 7, 500)])        // not a guarded instance
+        #expect(GeoBenchFigures.processWork(before: before, after: after, instances: ["w1", "w2"], from: "site-a", to: "site-b", site: Self.siteOf) == nil,
+                "w2 not started at site-b yet")
+        after.insert(op("node4", "w2", "start", 11, 26))
+        let work = try #require(GeoBenchFigures.processWork(before: before, after: after, instances: ["w1", "w2"], from: "site-a", to: "site-b", site: Self.siteOf))
+        #expect(abs(work - 0.093) < 1e-9)
+        var move = try GeoBenchFigures.move(WitnessJournal(Self.planned), after: 10, from: "site-a", to: "site-b",
+                                            instances: ["w1", "w2"], site: Self.siteOf)
+        #expect(move.processOverhead == nil)
+        move.processWork = work
+        #expect(abs((move.processOverhead ?? 0) - (0.58 - 0.3 - 0.093)) < 1e-9)
+    }
+
     @Test func anUnfinishedMoveSaysWhatIsMissing() {
         let text = Self.planned.split(separator: "\n").dropLast().joined(separator: "\n")
         #expect(throws: GeoBenchError("1 of 2 not started at site-b (e.g. w2)")) {
