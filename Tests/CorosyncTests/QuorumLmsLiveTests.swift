@@ -5,8 +5,9 @@ import Testing
 /// 7), Baton's arbitrator with `algorithm: lms`, then Debian's corosync-qnetd/qdevice 3.0.3
 /// given the same section. Nodes 1, 2, 3 are cut off from everyone (their namespace's link
 /// down) one by one: after each cut the survivors, down to node 4 alone, are quorate with the
-/// device's vote and the cut nodes are not. How long each step takes, and for how many
-/// samples a survivor was seen without quorum on the way, are printed.
+/// device's vote and the cut nodes are not, and (Baton) never both at once. How long each
+/// step takes, for how many samples a survivor was seen without quorum on the way and for how
+/// many a cut node was still quorate beside the survivors, are printed.
 extension RealCorosync.QuorumDeviceLiveTests {
     func lastManStanding(_ device: Device) async throws {
         try await DeviceBed.with(nodes: 4, device: device, algorithm: "lms") { bed in
@@ -17,30 +18,40 @@ extension RealCorosync.QuorumDeviceLiveTests {
                 let gone = Array(1...cut)
                 let start = ContinuousClock.now
                 try await bed.bed.script(["cut", String(cut)])
-                // Every survivor watched until all are quorate in their new ring; dips counted.
+                // Every node watched until the survivors are quorate in their new ring and the
+                // cut nodes are not; dips (a survivor without quorum on the way) and overlaps (a
+                // cut node still quorate while the survivors are) counted.
+                var survived: Duration?
+                var goneLost: Duration?
                 var dips = 0
+                var overlaps = 0
                 let deadline = ContinuousClock.now + Patience.deadline
                 var views: [Int: QuorumView] = [:]
-                while true {
+                while survived == nil || goneLost == nil {
                     for node in all { views[node] = try await bed.view(node) }
-                    let settled = survivors.allSatisfy { views[$0]!.nodes == survivors.count && views[$0]!.quorate }
-                    if settled { break }
-                    if survivors.contains(where: { !views[$0]!.quorate }) { dips += 1 }
+                    let survivorsQuorate = survivors.allSatisfy { views[$0]!.nodes == survivors.count && views[$0]!.quorate }
+                    if survived == nil && survivorsQuorate { survived = ContinuousClock.now - start }
+                    if goneLost == nil && gone.allSatisfy({ !views[$0]!.quorate }) { goneLost = ContinuousClock.now - start }
+                    if survived == nil && survivors.contains(where: { !views[$0]!.quorate }) { dips += 1 }
+                    if survivorsQuorate && gone.contains(where: { views[$0]!.quorate }) { overlaps += 1 }
                     if ContinuousClock.now > deadline {
-                        throw TestFailure("\(device) lms: after cutting node \(cut), survivors \(survivors) not quorate within \(Patience.deadline): "
-                                          + "\(views.sorted { $0.key < $1.key }.map { "node\($0.key): \($0.value)" })")
+                        throw TestFailure("\(device) lms: after cutting node \(cut), survivors \(survivors) not quorate or the cut nodes not without quorum within "
+                                          + "\(Patience.deadline): \(views.sorted { $0.key < $1.key }.map { "node\($0.key): \($0.value)" })")
                     }
                     try await Task.sleep(for: .milliseconds(100))
                 }
-                let took = ContinuousClock.now - start
-                log("\(device) lms: node \(cut) cut, survivors \(survivors) quorate \(Self.seconds(took)) after the cut (\(dips) samples with a survivor without quorum on the way)")
+                log("\(device) lms: node \(cut) cut, survivors \(survivors) quorate \(Self.seconds(survived!)) after the cut (\(dips) samples with a survivor "
+                    + "without quorum on the way), node \(cut) without quorum \(Self.seconds(goneLost!)) after it (\(overlaps) samples with both quorate)")
+                if device == .baton {
+                    #expect(overlaps == 0, "after cutting node \(cut): a cut node and the survivors both quorate")
+                }
                 if device == .baton { for node in survivors { log("  node\(node): \(bed.decisionLine(node))") } }
                 try await bed.holds("after cutting node \(cut): survivors \(survivors) keep quorum, the cut nodes stay without", nodes: all, for: .seconds(5)) { node, view in
                     gone.contains(node) ? !view.quorate : view.nodes == survivors.count && view.quorate
                 }
             }
             let alone = try await bed.view(4)
-            #expect(alone.nodes == 1 && alone.quorate && alone.deviceVotes == 3, "node 4, the last man standing: \(alone)")
+            #expect(alone.nodes == 1 && alone.quorate && alone.totalVotes == 4, "node 4, the last man standing, with the device's 3 votes: \(alone)")
             let heal = ContinuousClock.now
             for node in 1...3 { try await bed.bed.script(["heal", String(node)]) }
             let healed = try await bed.waitUntil("healed: all four quorate with the device's votes", nodes: all, since: heal, Self.allUp(4))
