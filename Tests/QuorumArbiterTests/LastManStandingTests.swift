@@ -140,6 +140,19 @@ import Testing
         #expect(driver.holders() == ids(2, 3, 4))
     }
 
+    @Test("the arbitrator's status names lms and the rule of its last decision")
+    func status() {
+        var arbiter = QuorumArbiter(settings: .init(restartHold: .zero), startedAt: QuorumInstant(nanoseconds: 0))
+        let key = ClusterKey(clusterName: "site", certificateIdentity: "geo")
+        let now = QuorumInstant(nanoseconds: 1_000_000_000)
+        _ = arbiter.handle(.connected(ConnectionID(1), key, at: now))
+        _ = arbiter.handle(.message(ConnectionID(1), .register(DeviceRegistration(nodeID: NodeID(4), configuredNodes: ids(1, 2, 3, 4), algorithm: .lms)), at: now))
+        _ = arbiter.handle(.message(ConnectionID(1), .membership(MembershipReport(ring: ring(4, 9), members: ids(4))), at: now))
+        let status = ArbitratorStatus(arbiter: arbiter, now: now, votesSent: (ack: 1, nack: 0))
+        #expect(status.text.contains("Site site (certificate geo): vote held by {4}, sendingAcks, lms (last rule: onlyPartition)"), "\(status.text)")
+        #expect(status.clusters.first?.algorithm == "lms")
+    }
+
     @Test("a cluster refuses a node registering another algorithm")
     func mixedAlgorithms() {
         var arbiter = QuorumArbiter()
