@@ -31,8 +31,9 @@ import ClusterIdentity
 /// - qnetd decides per client as each message comes, so two partitions can hold ACKs for a
 ///   moment; here the cluster decides once and the NACKs go first.
 /// - On the node side qdevice's lms keeps voting without qnetd when the node was quorate and
-///   `wait_for_all` is on, which lets both halves of a split keep quorum while qnetd is down;
-///   Baton's device casts no vote without the arbitrator, as with ffsplit.
+///   `wait_for_all` is on (read from its code, not tried live: that could let both halves of
+///   a split keep quorum while qnetd is down); Baton's device casts no vote without the
+///   arbitrator, as with ffsplit.
 public enum LastManStanding {
     /// One connected, reporting client as the decision sees it.
     public struct Candidate: Sendable, Hashable {
