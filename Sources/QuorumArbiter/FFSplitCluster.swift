@@ -23,6 +23,9 @@ import ClusterIdentity
 /// heuristics), then more connected clients, then the partition that held the vote before
 /// (`keepActivePartition`, when every client has it on), then the tie-breaker. An odd cluster
 /// only ever votes for a majority.
+///
+/// A cluster whose nodes registered `algorithm: lms` is decided by `LastManStanding` instead
+/// of `isBetter`, within the same machinery (ring agreement first, NACKs before ACKs).
 public struct FFSplitCluster: Sendable {
     /// What the arbitrator is doing for the cluster.
     public enum Phase: String, Sendable {
@@ -49,6 +52,9 @@ public struct FFSplitCluster: Sendable {
         public internal(set) var voteSequence: UInt32 = 0
         /// The last vote sent to this client and the ring it was for (the admin view).
         public internal(set) var lastVote: (vote: Vote, ring: RingID)?
+        /// lms: a decision has ranked this client's partition since it connected (it is no
+        /// longer a newcomer, `LastManStanding`).
+        public internal(set) var ranked = false
     }
 
     /// A vote to send to one client: the ring it is for and its sequence (to be answered).
@@ -74,6 +80,8 @@ public struct FFSplitCluster: Sendable {
     public private(set) var phase: Phase = .waitingForChange
     /// The members of the partition the last decision chose (empty: none).
     public private(set) var quoratePartition: [NodeID] = []
+    /// lms: the rule that made the last decision (`LastManStanding.Rule`); nil for ffsplit.
+    public private(set) var lastRule: String?
     let ruleBreak: RuleBreak?
     /// No decision at all while holding (the arbitrator's first moments after its start: a
     /// node of the cluster may still cast an ACK the arbitrator gave before it restarted).
@@ -201,7 +209,19 @@ public struct FFSplitCluster: Sendable {
     }
 
     /// The partition (as a member list) that should hold the vote, or nil when none may.
-    func bestPartition() -> [NodeID]? {
+    mutating func bestPartition() -> [NodeID]? {
+        if clients.values.first?.registration.algorithm == .lms {
+            let candidates = clients.keys.sorted().compactMap { node -> LastManStanding.Candidate? in
+                let client = clients[node]!
+                guard let report = client.report else { return nil }
+                return LastManStanding.Candidate(node: node, report: report, newcomer: !client.ranked,
+                                                 holdsVote: client.ranked && client.lastVote?.vote == .ack)
+            }
+            let decision = LastManStanding.decide(candidates, tieBreaker: clients.values.first!.registration.tieBreaker)
+            for node in decision.ranked { clients[node]!.ranked = true }
+            lastRule = decision.rule.rawValue
+            return decision.ring == nil ? nil : decision.members
+        }
         let keepActive = clients.values.allSatisfy(\.registration.keepActivePartition)
         var best: (node: NodeID, report: MembershipReport)?
         for node in clients.keys.sorted() {

@@ -214,7 +214,6 @@ public struct QuorumArbiter: Sendable {
         guard registration.heartbeatInterval >= .milliseconds(100) && registration.heartbeatInterval <= .seconds(3600) else {
             return "node \(registration.nodeID): heartbeat interval \(registration.heartbeatInterval) outside 0.1 s...1 h"
         }
-        guard registration.algorithm == .ffsplit else { return "node \(registration.nodeID): algorithm \(registration.algorithm.rawValue) is not supported (ffsplit only)" }
         return nil
     }
 
@@ -224,6 +223,9 @@ public struct QuorumArbiter: Sendable {
         let other = existing.registration
         if other.configuredNodes != registration.configuredNodes {
             return "node \(registration.nodeID) of \(cluster): configured nodes \(registration.configuredNodes) differ from node \(other.nodeID)'s \(other.configuredNodes)"
+        }
+        if other.algorithm != registration.algorithm {
+            return "node \(registration.nodeID) of \(cluster): algorithm \(registration.algorithm.rawValue) differs from node \(other.nodeID)'s \(other.algorithm.rawValue)"
         }
         if other.tieBreaker != registration.tieBreaker {
             return "node \(registration.nodeID) of \(cluster): tie-breaker \(registration.tieBreaker) differs from node \(other.nodeID)'s \(other.tieBreaker)"

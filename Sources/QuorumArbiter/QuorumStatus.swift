@@ -183,6 +183,9 @@ public struct ArbitratorStatus: Sendable, Codable, Equatable {
         public var quoratePartition: [UInt32]
         public var partitions: [Partition]
         public var nodes: [Node]
+        /// "lms" for a last-man-standing site (nil: ffsplit), and the rule of its last decision.
+        public var algorithm: String?
+        public var lmsRule: String?
     }
 
     public var uptimeSeconds: Double
@@ -211,7 +214,8 @@ public struct ArbitratorStatus: Sendable, Codable, Equatable {
                                             reporting: reporting.map(\.rawValue), vote: vote))
             }
             return Cluster(name: key.clusterName, identity: key.certificateIdentity, phase: cluster.phase.rawValue, holding: cluster.holding,
-                           quoratePartition: cluster.quoratePartition.map(\.rawValue), partitions: partitions, nodes: nodes)
+                           quoratePartition: cluster.quoratePartition.map(\.rawValue), partitions: partitions, nodes: nodes,
+                           algorithm: cluster.clients.values.first?.registration.algorithm == .lms ? "lms" : nil, lmsRule: cluster.lastRule)
         }
     }
 
@@ -220,7 +224,8 @@ public struct ArbitratorStatus: Sendable, Codable, Equatable {
         var lines = ["Quorum device arbitrator: \(clusters.count) site\(clusters.count == 1 ? "" : "s"), \(connections) connection\(connections == 1 ? "" : "s"), up \(format(uptimeSeconds))"]
         for cluster in clusters {
             let holder = cluster.quoratePartition.isEmpty ? "none" : cluster.quoratePartition.map(String.init).joined(separator: ",")
-            lines.append("Site \(cluster.name) (certificate \(cluster.identity)): vote held by {\(holder)}, \(cluster.holding ? "holding after start" : cluster.phase)")
+            lines.append("Site \(cluster.name) (certificate \(cluster.identity)): vote held by {\(holder)}, \(cluster.holding ? "holding after start" : cluster.phase)"
+                         + (cluster.algorithm.map { ", \($0)\(cluster.lmsRule.map { " (last rule: \($0))" } ?? "")" } ?? ""))
             for partition in cluster.partitions {
                 let missing = Set(partition.members).subtracting(partition.reporting).sorted()
                 lines.append("  ring \(partition.ring) members \(partition.members.map(String.init).joined(separator: ",")): \(partition.vote.uppercased())"

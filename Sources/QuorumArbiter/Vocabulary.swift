@@ -63,7 +63,8 @@ public enum TieBreaker: Sendable, Hashable, CustomStringConvertible {
 public enum DecisionAlgorithm: String, Sendable, Hashable {
     /// fifty-fifty split: one vote to exactly one partition (even-sized clusters).
     case ffsplit
-    /// last man standing: not built yet; a registration that asks for it is refused.
+    /// last man standing: the vote to the one partition that still sees the arbitrator, else
+    /// by score, size, tie-breaker (`LastManStanding`); the device carries nodes − 1 votes.
     case lms
 }
 

@@ -7,7 +7,7 @@ import QuorumArbiter
 ///       provider: corosync_votequorum
 ///       device {
 ///         model: baton
-///         votes: 1
+///         votes: 1               # ffsplit: 1; lms: leave it out (votequorum gives nodes − 1)
 ///         timeout: 10000          # ms (qdevice's default)
 ///         sync_timeout: 30000     # ms (qdevice's default)
 ///         baton {
@@ -18,7 +18,7 @@ import QuorumArbiter
 ///           cert_file: /etc/baton/tls/member.pem
 ///           key_file: /etc/baton/tls/member.key
 ///           tie_breaker: lowest   # lowest | highest | a node id
-///           algorithm: ffsplit
+///           algorithm: ffsplit    # ffsplit | lms
 ///           keep_active_partition_tie_breaker: on
 ///         }
 ///         heuristics {            # optional; qdevice's keys and defaults
@@ -38,7 +38,9 @@ public struct DeviceConfiguration: Sendable, Equatable {
     public static let modelName = "baton"
     public static let defaultPort = 9930
 
-    public var votes: UInt32
+    /// `quorum.device.votes`; nil when absent (votequorum then gives the device the nodes'
+    /// votes − 1, which lms needs).
+    public var votes: UInt32?
     public var timeout: Duration
     public var syncTimeout: Duration
     public var host: String
@@ -77,7 +79,7 @@ public struct DeviceConfiguration: Sendable, Equatable {
             throw DeviceConfigurationError(key: key("model"), value: nil, expected: "'\(modelName)' (no quorum device is configured)")
         }
         guard model == modelName else { throw DeviceConfigurationError(key: key("model"), value: model, expected: "'\(modelName)'") }
-        let votes = try number("votes", default: 1, range: 1...64)
+        let votes = values["votes"] == nil ? nil : try number("votes", default: 1, range: 1...64)
         let timeout = try number("timeout", default: 10_000, range: 1_000...3_600_000)
         let syncTimeout = try number("sync_timeout", default: 30_000, range: 1_000...3_600_000)
         guard syncTimeout >= timeout else {
@@ -100,7 +102,8 @@ public struct DeviceConfiguration: Sendable, Equatable {
         let algorithm: DecisionAlgorithm
         switch values["baton.algorithm"] ?? "ffsplit" {
         case "ffsplit": algorithm = .ffsplit
-        case let text: throw DeviceConfigurationError(key: key("baton.algorithm"), value: text, expected: "ffsplit (lms is not built yet)")
+        case "lms": algorithm = .lms
+        case let text: throw DeviceConfigurationError(key: key("baton.algorithm"), value: text, expected: "ffsplit or lms")
         }
         let keepActive: Bool
         switch values["baton.keep_active_partition_tie_breaker"] ?? "on" {
@@ -149,6 +152,21 @@ public struct DeviceConfiguration: Sendable, Equatable {
             timeout: try milliseconds("heuristics.timeout", range: HeuristicsSettings.timeoutRange),
             syncTimeout: try milliseconds("heuristics.sync_timeout", range: HeuristicsSettings.timeoutRange),
             interval: try milliseconds("heuristics.interval", range: HeuristicsSettings.intervalRange), commands: commands)
+    }
+
+    /// Checks the device's votes against the configured node list (every node votes 1):
+    /// lms needs the nodes − 1 votes votequorum gives when `votes` is absent (then one node
+    /// with the vote is quorate and a partition without it never is); another explicit value
+    /// is refused, as qdevice refuses ffsplit with votes other than 1. qdevice 3.0.3 itself
+    /// only says so in its man page.
+    public func checkVotes(configuredNodes: Int) throws(DeviceConfigurationError) {
+        guard algorithm == .lms, let votes else { return }
+        let expected = LastManStanding.defaultDeviceVotes(configuredNodes: configuredNodes)
+        guard votes == expected else {
+            throw DeviceConfigurationError(
+                key: "quorum.device.votes", value: String(votes),
+                expected: "\(expected) (the \(configuredNodes) configured nodes − 1) for algorithm lms, or no votes key (votequorum's default)")
+        }
     }
 
     /// The device core's settings (heartbeat 0.4 × timeout, polls 0.5 × timeout).

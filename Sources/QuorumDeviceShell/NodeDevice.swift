@@ -100,6 +100,7 @@ public final class QuorumNodeDevice: Sendable {
                 throw DeviceConfigurationError(key: "runtime.votequorum.this_node_id", value: nil, expected: "this node's id")
             }
             let nodes = Array(Set(try await map.nodes().map(\.nodeID))).sorted()
+            try configuration.checkVotes(configuredNodes: nodes.count)
             await map.close()
             return (configuration, clusterName, nodeID, nodes)
         } catch {

@@ -16,11 +16,18 @@ import SimulationKernel
 /// `convergeWithin` after it to the end, every node of every site counts the vote for the
 /// healed ring at every step (it converged, and it does not flap). `convergence` is the heal
 /// → the start of that last steady stretch.
+///
+/// lms liveness (`QuorumWorld.standDown`, after the settle): the sites lose their nodes one
+/// by one; after each loss every survivor, down to the last one, is quorate.
 public struct QuorumChecker {
     public let scenario: QuorumScenario
     public private(set) var violations: [String] = []
     public private(set) var acks = 0
     var healedAt: Int64?
+    /// The lms stand-down has begun: nodes are lost on purpose, the heal's liveness is over.
+    var standingDown = false
+    /// lms: losses after which every survivor was quorate.
+    public internal(set) var standDownSteps = 0
     /// Per site: since when every node counts the vote (nil: not every node now).
     var convergedAt: [Int64?]
     static var violationsMax: Int { 10 }
@@ -77,7 +84,7 @@ public struct QuorumChecker {
                 violation("site \(site + 1): the device's vote counts in two partitions: ring \(ring): nodes \(holders.map(\.description).joined(separator: ",")); "
                           + "node \(other.node) still counts it from before its ring \(other.heading) (votequorum's sync)", world: world)
             }
-            guard let healedAt else { continue }
+            guard let healedAt, !standingDown else { continue }
             // Every node holds the vote for the ring the heal formed (not still for an older one).
             let all = world.holders(site: site).count == scenario.nodesPerSite
                 && world.siteIndices(site).allSatisfy { index in

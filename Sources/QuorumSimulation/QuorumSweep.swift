@@ -9,6 +9,8 @@ public struct QuorumSweep: Sendable {
     public private(set) var acks = 0
     public private(set) var faults = 0
     public private(set) var events = 0
+    /// lms: node losses after which every survivor was quorate, over all runs.
+    public private(set) var standDownSteps = 0
 
     public init() {}
 
@@ -27,6 +29,7 @@ public struct QuorumSweep: Sendable {
         acks += result.acks
         faults += result.faults
         events += result.events
+        standDownSteps += result.standDownSteps
         convergence += result.convergence
         if !result.violations.isEmpty {
             failedSeeds.append(result.seed)
@@ -40,6 +43,7 @@ public struct QuorumSweep: Sendable {
         acks += other.acks
         faults += other.faults
         events += other.events
+        standDownSteps += other.standDownSteps
         convergence += other.convergence
         failedSeeds = (failedSeeds + other.failedSeeds).sorted()
         if let failure = other.firstFailure, firstFailure == nil || failure.seed < firstFailure!.seed { firstFailure = failure }
@@ -57,7 +61,7 @@ public struct QuorumSweep: Sendable {
             "\(label): \(runs) runs, \(failedSeeds.count) with violations\(failedSeeds.isEmpty ? "" : " (seeds \(failedSeeds.prefix(10).map(String.init).joined(separator: ", ")))")",
             "  faults injected \(faults), ACKs sent \(acks), events \(events)",
             "  heal -> every node counts the vote: median \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1))",
-        ]
+        ] + (standDownSteps == 0 ? [] : ["  lms stand-down: \(standDownSteps) node losses, every survivor quorate after each (down to the last man standing)"])
     }
 
     static func seconds(_ span: Duration) -> String {

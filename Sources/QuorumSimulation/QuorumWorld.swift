@@ -27,12 +27,21 @@ public struct QuorumScenario: Sendable {
     /// What each node's heuristics commands do from the start, by node index (default pass);
     /// `QuorumWorld.setHeuristics` changes it later.
     public var heuristicsAtStart: [NodeIndex: HeuristicsResult] = [:]
+    /// The arbitrator's decision algorithm for every site.
+    public var algorithm: DecisionAlgorithm
+    /// lms only: after the settle phase, each site loses its nodes one by one (crashes) down
+    /// to the last; this long after each loss every survivor must count the vote and be
+    /// quorate (the last man standing keeps quorum).
+    public var standDownStep: Duration = .seconds(40)
+    /// The device's votes at votequorum: ffsplit 1, lms the nodes − 1 (votequorum's default).
+    public var deviceVotes: Int { algorithm == .lms ? Int(LastManStanding.defaultDeviceVotes(configuredNodes: nodesPerSite)) : 1 }
 
     public init(nodesPerSite: Int = 2, sites: Int = 2, faultPhase: Duration = .seconds(300), settlePhase: Duration = .seconds(120),
                 convergeWithin: Duration = .seconds(60), device: QuorumDevice.Settings = QuorumDevice.Settings(),
                 arbiter: QuorumArbiter.Settings = QuorumArbiter.Settings(), tieBreaker: TieBreaker = .lowest,
                 faultSpacing: Duration = .seconds(8), ringDelayMax: Duration = .seconds(1), clockDriftMaxPartsPerMillion: Int = 200,
-                heuristics: HeuristicsMode = .off) {
+                heuristics: HeuristicsMode = .off, algorithm: DecisionAlgorithm = .ffsplit) {
+        self.algorithm = algorithm
         precondition(nodesPerSite >= 1 && nodesPerSite <= 16 && sites >= 1 && sites <= 8, "1...16 nodes per site and 1...8 sites")
         self.nodesPerSite = nodesPerSite
         self.sites = sites
@@ -66,6 +75,8 @@ public struct QuorumRunResult: Sendable {
     public let violations: [String]
     /// Per site: heal → every node counts the device's vote.
     public let convergence: [Duration]
+    /// lms: node losses after which every survivor was quorate (`QuorumWorld.standDown`).
+    public var standDownSteps = 0
     public let acks: Int
     public let faults: Int
     public let messages: Int
@@ -107,7 +118,7 @@ public struct QuorumWorld {
             if index == scenario.arbitratorIndex { return QuorumNode(role: .arbitrator(ArbitratorHost(settings: scenario.arbiter))) }
             let registration = DeviceRegistration(
                 nodeID: scenario.nodeID(of: index), configuredNodes: scenario.configuredNodes, tieBreaker: scenario.tieBreaker,
-                heartbeatInterval: scenario.device.heartbeatInterval)
+                algorithm: scenario.algorithm, heartbeatInterval: scenario.device.heartbeatInterval)
             return QuorumNode(role: .site(SiteHost(
                 cluster: scenario.cluster(scenario.site(of: index)), registration: registration, settings: scenario.device, heuristics: .undefined,
                 heuristicsSettings: scenario.heuristics, heuristicsEnvironment: scenario.heuristicsAtStart[index] ?? .pass, arbitratorIndex: scenario.arbitratorIndex, index: index, boot: boot, now: 0)))
@@ -193,19 +204,19 @@ public struct QuorumWorld {
         }.map(scenario.nodeID(of:))
     }
 
-    /// votequorum's quorum at a node: its ring's members plus the device's vote when counted
-    /// (ffsplit: one vote) over half of the nodes' and the device's votes.
     /// The heuristics results the arbitrator holds for a site's connected nodes.
     public func arbitratorHeuristics(site: Int) -> [NodeID: HeuristicsResult] {
         guard let clients = simulation.nodes[scenario.arbitratorIndex]?.arbitrator?.arbiter.clusters[scenario.cluster(site)]?.clients else { return [:] }
         return clients.compactMapValues { $0.report?.heuristics }
     }
 
+    /// votequorum's quorum at a node: its ring's members plus the device's votes when counted
+    /// (ffsplit 1, lms nodes − 1) over half of the nodes' and the device's votes.
     public func isQuorate(_ index: NodeIndex) -> Bool {
         let localNow = simulation.localNow(index)
         guard let host = host(index), host.activeRing(localNow: localNow) != nil else { return false }
-        let votes = host.activeMembers(localNow: localNow).count + (host.countsVote(localNow: localNow) ? 1 : 0)
-        return votes > (scenario.nodesPerSite + 1) / 2
+        let votes = host.activeMembers(localNow: localNow).count + (host.countsVote(localNow: localNow) ? scenario.deviceVotes : 0)
+        return votes > (scenario.nodesPerSite + scenario.deviceVotes) / 2
     }
 
     /// The ring the world (Corosync) last formed for a node; the node learns it a little later.
@@ -263,10 +274,32 @@ public struct QuorumWorld {
             checker.healed(at: now)
             run(for: scenario.settlePhase)
             checker.finish(self)
+            if scenario.algorithm == .lms && !checker.stopped { standDown() }
         }
         return QuorumRunResult(
-            seed: seed, violations: checker.violations, convergence: checker.convergence, acks: checker.acks, faults: faults,
-            messages: simulation.messagesSent, events: simulation.steps, traceTail: simulation.traceTail, traceHash: simulation.digest)
+            seed: seed, violations: checker.violations, convergence: checker.convergence, standDownSteps: checker.standDownSteps, acks: checker.acks,
+            faults: faults, messages: simulation.messagesSent, events: simulation.steps, traceTail: simulation.traceTail, traceHash: simulation.digest)
+    }
+
+    /// lms liveness: every site loses nodes 1, 2, … one by one (crashes), the arbitrator and
+    /// the links healthy; `standDownStep` after each loss every survivor, down to the last
+    /// man standing, counts the device's vote and is quorate.
+    public mutating func standDown() {
+        checker.standingDown = true
+        for lost in 0..<(scenario.nodesPerSite - 1) {
+            for site in 0..<scenario.sites { crash(siteIndices(site).lowerBound + lost) }
+            simulation.note("STAND DOWN: each site lost nodes 1...\(lost + 1)")
+            run(for: scenario.standDownStep)
+            guard !checker.stopped else { return }
+            for site in 0..<scenario.sites {
+                for index in siteIndices(site).dropFirst(lost + 1) where !isQuorate(index) {
+                    checker.violation("site \(site + 1), \(scenario.standDownStep) after losing nodes 1...\(lost + 1): node \(scenario.nodeID(of: index)) "
+                                      + "is not quorate (lms: the survivors that see the arbitrator keep quorum)", world: self)
+                }
+            }
+            guard !checker.stopped else { return }
+            checker.standDownSteps += 1
+        }
     }
 
     public mutating func heal() {

@@ -148,7 +148,7 @@ extension QDeviceCommand {
 
     struct Arbitrator: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve the quorum device's decisions (ffsplit per site and ring) to the nodes of the sites named.",
+            abstract: "Serve the quorum device's decisions (ffsplit or lms, per site and ring) to the nodes of the sites named.",
             discussion: """
                 Each site's nodes carry a certificate naming the site's identity (one of --accept); the cluster is \
                 that identity together with corosync's cluster name, so sites never mix.

@@ -7,7 +7,7 @@ import QuorumSimulation
 struct QuorumSimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quorum-simulate",
-        abstract: "Run the arbitrator's quorum-device decision (ffsplit) under simulated faults and check one partition per site holds the vote.",
+        abstract: "Run the arbitrator's quorum-device decision (ffsplit or lms) under simulated faults and check one partition per site holds the vote.",
         discussion: """
             Each seed simulates two sites (same cluster name, same node ids, different certificate identities) of
             --nodes nodes each and one arbitrator: the arbitrator's QuorumArbiter, each node's QuorumDevice and a model
@@ -18,7 +18,8 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
             connected members disagree on the ring, and (after the heal) a site whose nodes do not all hold the vote
             within 60 s or lose it again (flapping). With --heuristics sync|on every node runs qdevice's heuristics
             (the device holds each ring's report for the run's result); the heuristics faults make the commands pass,
-            fail or hang.
+            fail or hang. With --algorithm lms the device carries nodes - 1 votes and, after the settle, each site
+            loses its nodes one by one: every survivor, down to the last one, must be quorate 40 s after each loss.
 
             Exit status: 0 no violation, 1 violations found, 64 bad arguments.
             """)
@@ -30,6 +31,7 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
     @Option(help: "Break a rule on purpose (ignore-ring-agreement, acks-with-nacks, wait-for-vote) to see the checker bite.") var breakRule: String?
     @Option(help: "Parallel workers.") var jobs = 2
     @Option(help: "The nodes' heuristics mode: off, sync or on.") var heuristics = "off"
+    @Option(help: "The decision algorithm: ffsplit or lms.") var algorithm = "ffsplit"
 
     func validate() throws {
         guard count >= 1 && count <= 10_000_000 else { throw ValidationError("--count must be 1...10000000") }
@@ -52,7 +54,8 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
             }
         }
         guard let mode = HeuristicsMode(rawValue: heuristics) else { throw ValidationError("--heuristics \(heuristics): expected off, sync or on") }
-        return QuorumScenario(nodesPerSite: nodes, device: device, arbiter: arbiter, heuristics: mode)
+        guard let decision = DecisionAlgorithm(rawValue: algorithm) else { throw ValidationError("--algorithm \(algorithm): expected ffsplit or lms") }
+        return QuorumScenario(nodesPerSite: nodes, device: device, arbiter: arbiter, heuristics: mode, algorithm: decision)
     }
 
     func run() async throws {
@@ -71,11 +74,11 @@ struct QuorumSimulateCommand: AsyncParsableCommand {
         }
         let elapsed = clock.now - started
         let seconds = elapsed.inSeconds
-        print("\(scenario.sites) sites of \(nodes) nodes on one arbitrator, tie-breaker \(scenario.tieBreaker), device timeout \(scenario.device.timeout), sync_timeout \(scenario.device.syncTimeout), heuristics \(heuristics)\(breakRule.map { ", rule broken: \($0)" } ?? "")")
+        print("\(scenario.sites) sites of \(nodes) nodes on one arbitrator, algorithm \(algorithm) (device votes \(scenario.deviceVotes)), tie-breaker \(scenario.tieBreaker), device timeout \(scenario.device.timeout), sync_timeout \(scenario.device.syncTimeout), heuristics \(heuristics)\(breakRule.map { ", rule broken: \($0)" } ?? "")")
         for line in sweep.report(label: "seeds \(seed)...\(seed &+ UInt64(count - 1))") { print(line) }
         print("speed: \(sweep.runs) seeds in \(format1(seconds)) s (\(jobs) workers)")
         if let failure = sweep.firstFailure {
-            print("first failing seed \(failure.seed) (replay: baton quorum-simulate --nodes \(nodes) --heuristics \(heuristics) --replay \(failure.seed)\(breakRule.map { " --break-rule \($0)" } ?? "")):")
+            print("first failing seed \(failure.seed) (replay: baton quorum-simulate --nodes \(nodes) --heuristics \(heuristics) --algorithm \(algorithm) --replay \(failure.seed)\(breakRule.map { " --break-rule \($0)" } ?? "")):")
             for violation in failure.violations { print("  \(violation)") }
             print("  last trace lines:")
             for line in failure.traceTail.suffix(40) { print("    \(line)") }

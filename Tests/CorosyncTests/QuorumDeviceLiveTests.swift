@@ -60,8 +60,10 @@ struct QuorumDeviceLiveTests {
         }
 
         /// `heuristics`: a `heuristics { … }` section for the device (the same for Baton and
-        /// qdevice); `$DIR` in it stands for the bed's own temporary directory.
-        static func with(nodes: Int, device: Device, heuristics: String = "", _ body: (DeviceBed) async throws -> Void) async throws {
+        /// qdevice); `$DIR` in it stands for the bed's own temporary directory. `algorithm`:
+        /// ffsplit or lms, for both.
+        static func with(nodes: Int, device: Device, heuristics: String = "", algorithm: String = "ffsplit",
+                         _ body: (DeviceBed) async throws -> Void) async throws {
             let pki = try makeTemporaryDirectory("baton-qdevice-live")
             defer { try? FileManager.default.removeItem(atPath: pki) }
             let section = pki + "/device-section"
@@ -78,6 +80,7 @@ struct QuorumDeviceLiveTests {
                       cert_file: \(pki)/site-a.pem
                       key_file: \(pki)/site-a.key
                       tie_breaker: lowest
+                      algorithm: \(algorithm)
                     }
 
                     """.write(toFile: section, atomically: true, encoding: .utf8)
@@ -85,7 +88,7 @@ struct QuorumDeviceLiveTests {
                 try """
                     net {
                       host: 10.231.0.254
-                      algorithm: ffsplit
+                      algorithm: \(algorithm)
                       tie_breaker: lowest
                       tls: off
                     }

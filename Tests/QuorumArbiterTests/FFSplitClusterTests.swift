@@ -13,7 +13,9 @@ struct ClusterDriver {
     var applied: [NodeID: (ring: RingID, vote: Vote)] = [:]
     var sent: [FFSplitCluster.VoteInfo] = []
 
-    init(nodes: Int, tieBreaker: TieBreaker = .lowest, keepActive: Bool = true, ruleBreak: FFSplitCluster.RuleBreak? = nil) {
+    init(nodes: Int, tieBreaker: TieBreaker = .lowest, keepActive: Bool = true, algorithm: DecisionAlgorithm = .ffsplit,
+         ruleBreak: FFSplitCluster.RuleBreak? = nil) {
+        self.algorithm = algorithm
         configured = (1...nodes).map { NodeID(UInt32($0)) }
         cluster = FFSplitCluster(key: ClusterKey(clusterName: "site", certificateIdentity: "geo"), ruleBreak: ruleBreak)
         self.tieBreaker = tieBreaker
@@ -21,9 +23,11 @@ struct ClusterDriver {
     }
     let tieBreaker: TieBreaker
     let keepActive: Bool
+    let algorithm: DecisionAlgorithm
 
     mutating func connect(_ node: UInt32) {
-        deliver(cluster.register(DeviceRegistration(nodeID: NodeID(node), configuredNodes: configured, tieBreaker: tieBreaker, keepActivePartition: keepActive)))
+        deliver(cluster.register(DeviceRegistration(nodeID: NodeID(node), configuredNodes: configured, tieBreaker: tieBreaker, keepActivePartition: keepActive,
+                                                       algorithm: algorithm)))
     }
 
     /// Every configured node connects and reports one ring with all of them.

@@ -57,7 +57,7 @@ extension [QuorumArbiter.Directive] {
             (Self.registration(3), "node 3 is not among"),
             (Self.registration(2, configured: ids(1, 2, 3)), "configured nodes [1, 2, 3] differ from node 1's"),
             (Self.registration(2, tieBreaker: .highest), "tie-breaker highest differs"),
-            (.register(DeviceRegistration(nodeID: NodeID(2), configuredNodes: Self.configured, algorithm: .lms)), "algorithm lms is not supported"),
+            (.register(DeviceRegistration(nodeID: NodeID(2), configuredNodes: Self.configured, algorithm: .lms)), "algorithm lms differs from node 1's ffsplit"),
             (.membership(MembershipReport(ring: ring(1, 1), members: ids(1))), "a membership before the registration"),
         ]
         for (offset, (message, expected)) in cases.enumerated() {

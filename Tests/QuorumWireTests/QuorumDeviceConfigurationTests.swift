@@ -63,4 +63,24 @@ import Testing
         }
         #expect(message.contains("quorum.device.heuristics.exec_ping") && message.contains("absolute path"), "\(message)")
     }
+
+    @Test("algorithm lms is accepted; its device votes are votequorum's nodes − 1, another explicit value is refused")
+    func lmsVotes() throws {
+        let lms = try Self.parse(["baton.algorithm": "lms"])
+        #expect(lms.algorithm == .lms && lms.votes == nil)
+        try lms.checkVotes(configuredNodes: 4)
+        try Self.parse(["baton.algorithm": "lms", "votes": "3"]).checkVotes(configuredNodes: 4)
+        #expect(LastManStanding.defaultDeviceVotes(configuredNodes: 4) == 3)
+        #expect(LastManStanding.defaultDeviceVotes(configuredNodes: 2) == 1)
+        do {
+            try Self.parse(["baton.algorithm": "lms", "votes": "1"]).checkVotes(configuredNodes: 4)
+            Issue.record("lms with 1 vote on 4 nodes was accepted")
+        } catch {
+            #expect(error.key == "quorum.device.votes")
+            #expect(error.description.contains("3 (the 4 configured nodes − 1) for algorithm lms"), "\(error)")
+        }
+        // ffsplit is not checked here (its 1 vote is the arbitrator's rule, unchanged).
+        try Self.parse(["votes": "1"]).checkVotes(configuredNodes: 4)
+        #expect(throws: DeviceConfigurationError.self) { try Self.parse(["baton.algorithm": "lsm"]) }
+    }
 }
