@@ -203,6 +203,15 @@ extension WorkingSet {
         } else {
             // No start is scheduled: a placeholder, unrunnable, that orderings can refer to.
             start = addAction(resource, "start", nil, optional: true, runnable: false)
+            // A definition change where it runs made Pacemaker create a required start before
+            // placement (force_restart), with no node: it stays required and unrunnable when
+            // the resource only stops, and what it implies is printed (a group's or clone's
+            // start pseudo-event, through pe_order_implies_first_printed).
+            if resource.runningOn.contains(where: { resource.configChanges[$0.name]?.restart == true }) {
+                actions[start].optional = false
+                actions[start].reason = "resource definition change"
+                forcedRestartStarts.insert(start)
+            }
         }
         for stop in stops {
             order(stop, start, [.impliesThen, .restart])

@@ -631,8 +631,12 @@ struct TransitionGraphBuilder {
             if resource.kind == .group {
                 for (entryTask, _) in pairs {
                     guard let entry = set.findAction(resource, entryTask), set.actions[entry].runnable else { continue }
+                    // (A member's start with no node counts only when Pacemaker has it: the start a
+                    // definition change made required before placement, for a member that only stops.)
                     let memberActions = resource.children.flatMap { member in
-                        member.actions.filter { set.actions[$0].task == entryTask && set.actions[$0].node != nil }
+                        member.actions.filter {
+                            set.actions[$0].task == entryTask && (set.actions[$0].node != nil || set.forcedRestartStarts.contains($0))
+                        }
                     }
                     let required: Bool
                     if entryTask == "start" || entryTask == "stop" {
@@ -644,6 +648,23 @@ struct TransitionGraphBuilder {
                     }
                     if required { set.actions[entry].optional = false }
                 }
+            }
+            // A clone's start is required when an instance's start is (summary_action_flags),
+            // here one that cannot run because the definition changed (a restart frozen without
+            // quorum, or the start Pacemaker made before placement for an instance that only
+            // stops); the ones that can run are judged above, by the running milestone. It is
+            // in the graph only if some instance's start can run ("no children are" runnable
+            // otherwise), and its running then too (pe_order_implies_then_printed).
+            if resource.kind == .clone, let start = set.findAction(resource, "start"), set.actions[start].runnable,
+               resource.primitives.contains(where: { member in
+                   member.actions.contains {
+                       set.actions[$0].task == "start" && !set.actions[$0].runnable && requiredAsPacemakerSeesIt($0)
+                           && set.actions[$0].reason == "resource definition change"
+                   }
+               }),
+               resource.children.contains(where: { instance in set.entryActions(instance, "start").contains { set.actions[$0].runnable } }) {
+                set.actions[start].optional = false
+                if let running = set.findAction(resource, "running"), set.actions[running].runnable { set.actions[running].optional = false }
             }
             for (entryTask, exitTask) in pairs {
                 guard let entry = set.findAction(resource, entryTask), let exit = set.findAction(resource, exitTask),

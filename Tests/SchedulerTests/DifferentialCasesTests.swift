@@ -356,4 +356,320 @@ import Testing
                     "* Restart m2:0 ( node1 ) due to required m1:0 start", "* Restart m1:1 ( node2 ) due to required b start",
                     "* Restart m2:1 ( node2 ) due to required m1:1 start"])
     }
+
+    // MARK: a start a definition change made required, for a resource that only stops
+
+    /// A group member whose definition changed and that stops (here the group is
+    /// target-role=Stopped): Pacemaker makes its start required before placement
+    /// (force_restart), with no node, so it cannot run, and the group's start pseudo-event is in
+    /// the graph because of it (pe_order_implies_first_printed), after the group's stopped.
+    /// crm_simulate 2.1.5 -G for this document; before the fix our graph had no g_start_0
+    /// (fresh seeds 42120, 42167, 42260, 42268).
+    @Test func aStoppingMemberWithAChangedDefinitionPutsTheGroupsStartInTheGraph() throws {
+        #expect(try Fixture.summary(Self.stoppingGroupWithChange)
+                == ["* Stop a ( node1 ) due to node availability", "* Stop b ( node1 ) due to node availability"])
+        try GraphClassesTests.expectSameGraph(Self.stoppingGroupWithChange, Self.stoppingGroupWithChangeGraph)
+    }
+
+    /// The same for a clone instance that stops while another one stays: the clone's start is
+    /// required because of the instance's (summary_action_flags) and can run because the other
+    /// instance's start can, so the clone's start and running are in the graph. With no instance
+    /// whose start can run, they are not ("not runnable because no children are";
+    /// failed-probe-clone in the suite). crm_simulate 2.1.5 -G for these documents (fresh seed 42097).
+    @Test func aStoppingCloneInstanceWithAChangedDefinitionPutsTheClonesStartInTheGraph() throws {
+        #expect(try Fixture.summary(Self.stoppingInstanceWithChange) == ["* Stop d:0 ( node1 ) due to node availability"])
+        try GraphClassesTests.expectSameGraph(Self.stoppingInstanceWithChange, Self.stoppingInstanceWithChangeGraph)
+        #expect(try Fixture.summary(Self.onlyInstanceStoppingWithChange) == ["* Stop d:0 ( node1 ) due to node availability"])
+        try GraphClassesTests.expectSameGraph(Self.onlyInstanceStoppingWithChange, Self.onlyInstanceStoppingWithChangeGraph)
+    }
+
+    /// b's start was recorded with another definition's digest; the group is target-role=Stopped.
+    static let stoppingGroupWithChange = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+              <nvpair id="o2" name="no-quorum-policy" value="stop"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><group id="g"><meta_attributes id="g-m"><nvpair id="g-m1" name="target-role" value="Stopped"/></meta_attributes><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/><primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/></group></resources>
+            <constraints></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="a" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="a_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource><lrm_resource id="b" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="b_start_0" operation="start" interval="0" call-id="2" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="00000000000000000000000000000000"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources></lrm_resources></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+    static let stoppingGroupWithChangeGraph = """
+        <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+          <synapse id="0">
+            <action_set>
+              <pseudo_event id="9" operation="stopped" operation_key="g_stopped_0">
+                <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="2" operation="monitor" operation_key="a_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="3" operation="monitor" operation_key="b_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="4" operation="stop" operation_key="a_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="5" operation="stop" operation_key="b_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="8" operation="stop" operation_key="g_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="1">
+            <action_set>
+              <pseudo_event id="8" operation="stop" operation_key="g_stop_0">
+                <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="2">
+            <action_set>
+              <pseudo_event id="6" operation="start" operation_key="g_start_0">
+                <attributes CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="9" operation="stopped" operation_key="g_stopped_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="3">
+            <action_set>
+              <rsc_op id="4" operation="stop" operation_key="a_stop_0" on_node="node1" on_node_uuid="1">
+                <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="3" operation="monitor" operation_key="b_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="5" operation="stop" operation_key="b_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="8" operation="stop" operation_key="g_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="4">
+            <action_set>
+              <rsc_op id="2" operation="monitor" operation_key="a_monitor_0" on_node="node2" on_node_uuid="2">
+                <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="5">
+            <action_set>
+              <rsc_op id="5" operation="stop" operation_key="b_stop_0" on_node="node1" on_node_uuid="1">
+                <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="2" operation="monitor" operation_key="a_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="8" operation="stop" operation_key="g_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="6">
+            <action_set>
+              <rsc_op id="3" operation="monitor" operation_key="b_monitor_0" on_node="node2" on_node_uuid="2">
+                <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+        </transition_graph>
+        """
+
+    /// d's instance on node1 was started with another definition and is banned from node1; the
+    /// one on node2 stays.
+    static let stoppingInstanceWithChange = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+              <nvpair id="o2" name="no-quorum-policy" value="stop"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone></resources>
+            <constraints><rsc_location id="l" rsc="c" node="node1" score="-INFINITY"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="00000000000000000000000000000000"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+    static let stoppingInstanceWithChangeGraph = """
+        <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+          <synapse id="0">
+            <action_set>
+              <rsc_op id="2" operation="stop" operation_key="d_stop_0" internal_operation_key="d:0_stop_0" on_node="node1" on_node_uuid="1">
+                <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="7" operation="stop" operation_key="c_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="1" priority="1000000">
+            <action_set>
+              <pseudo_event id="8" operation="stopped" operation_key="c_stopped_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="2" operation="stop" operation_key="d_stop_0" internal_operation_key="d:0_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="7" operation="stop" operation_key="c_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="2">
+            <action_set>
+              <pseudo_event id="7" operation="stop" operation_key="c_stop_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="3" priority="1000000">
+            <action_set>
+              <pseudo_event id="6" operation="running" operation_key="c_running_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="5" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="4">
+            <action_set>
+              <pseudo_event id="5" operation="start" operation_key="c_start_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="8" operation="stopped" operation_key="c_stopped_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+        </transition_graph>
+        """
+
+    /// clone-max=1, banned from both nodes: the only instance stops.
+    static let onlyInstanceStoppingWithChange = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+              <nvpair id="o2" name="no-quorum-policy" value="stop"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="clone-max" value="1"/></meta_attributes><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone></resources>
+            <constraints><rsc_location id="l" rsc="c" node="node1" score="-INFINITY"/><rsc_location id="l2" rsc="c" node="node2" score="-INFINITY"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="00000000000000000000000000000000"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources></lrm_resources></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+    static let onlyInstanceStoppingWithChangeGraph = """
+        <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+          <synapse id="0">
+            <action_set>
+              <rsc_op id="3" operation="stop" operation_key="d_stop_0" internal_operation_key="d:0_stop_0" on_node="node1" on_node_uuid="1">
+                <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="6" operation="stop" operation_key="c_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="1">
+            <action_set>
+              <rsc_op id="2" operation="monitor" operation_key="d_monitor_0" internal_operation_key="d:0_monitor_0" on_node="node2" on_node_uuid="2">
+                <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="2" priority="1000000">
+            <action_set>
+              <pseudo_event id="7" operation="stopped" operation_key="c_stopped_0">
+                <attributes CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="2" operation="monitor" operation_key="d_monitor_0" internal_operation_key="d:0_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="3" operation="stop" operation_key="d_stop_0" internal_operation_key="d:0_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="6" operation="stop" operation_key="c_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="3">
+            <action_set>
+              <pseudo_event id="6" operation="stop" operation_key="c_stop_0">
+                <attributes CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs/>
+          </synapse>
+        </transition_graph>
+        """
 }
