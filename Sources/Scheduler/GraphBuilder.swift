@@ -877,6 +877,10 @@ struct TransitionGraphBuilder {
                             // action then, so the collective leads to no such member.
                             let then = set.actions[next.then]
                             if then.node == nil, then.task == "start" || then.task == "promote", nextResource.kind == .primitive { continue }
+                            // Into an interleaved clone, only to the instance compatible with the
+                            // probed resource (find_compatible_child: placed on its node).
+                            if resource.kind == .clone && resource.interleave
+                                && compatibleInstance(of: resource, with: probed) !== nextResource { continue }
                         }
                         pending.append(next.then)
                     }
@@ -884,6 +888,24 @@ struct TransitionGraphBuilder {
             }
         }
         graphOrderings += added
+    }
+
+    /// Pacemaker's find_compatible_child for a probe's restart orderings: the clone's instance
+    /// placed where the resource is placed or, placed nowhere, on the first of its allowed nodes
+    /// (best score, then name) that has one; a blocked instance has no node.
+    func compatibleInstance(of clone: SchedulerResource, with resource: SchedulerResource) -> SchedulerResource? {
+        precondition(clone.kind == .clone, "compatibleInstance: \(clone.id) is not a clone")
+        func instance(on node: String) -> SchedulerResource? {
+            clone.children.first { child in
+                !child.blocked && !child.primitives.contains(where: \.blocked) && child.allocatedTo?.name == node
+            }
+        }
+        if let node = resource.allocatedTo { return instance(on: node.name) }
+        let nodes = resource.allowed.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        for (node, _) in nodes {
+            if let found = instance(on: node) { return found }
+        }
+        return nil
     }
 
     /// Pacemaker's order_stop_vs_fencing: a stop (demote) on a node being fenced is implied by

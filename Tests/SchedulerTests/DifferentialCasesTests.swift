@@ -672,4 +672,203 @@ import Testing
           </synapse>
         </transition_graph>
         """
+
+    // MARK: a probe's restart orderings into an interleaved clone
+
+    /// p is new (probed on both nodes) and ordered before the interleaved clone c, whose
+    /// instances both restart. Pacemaker follows a probe's restart orderings from the clone's
+    /// start only to the instance compatible with p (find_compatible_child: the one placed on
+    /// p's node), so p's probes come before d:0's stop on node1 but not before d:1's on node2.
+    /// crm_simulate 2.1.5 -G for this document; before the fix d:1's stop waited for both
+    /// probes (fresh seeds 42006, 42036, 42093, 42238; the suite's graphs 619 -> 620).
+    @Test func aProbeComesBeforeTheStopOfTheCompatibleInterleavedInstanceOnly() throws {
+        #expect(try Fixture.summary(Self.probeBeforeInterleavedClone)
+                == ["* Start p ( node1 )", "* Restart d:0 ( node1 ) due to required p start",
+                    "* Restart d:1 ( node2 ) due to resource definition change"])
+        try GraphClassesTests.expectSameGraph(Self.probeBeforeInterleavedClone, Self.probeBeforeInterleavedCloneGraph)
+    }
+
+    /// d's instance on node2 was started with another definition.
+    static let probeBeforeInterleavedClone = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/><clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="interleave" value="true"/></meta_attributes><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone></resources>
+            <constraints><rsc_location id="l" rsc="p" node="node1" score="100"/><rsc_order id="ord" first="p" then="c"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="00000000000000000000000000000000"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+    static let probeBeforeInterleavedCloneGraph = """
+        <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+          <synapse id="0">
+            <action_set>
+              <rsc_op id="4" operation="start" operation_key="p_start_0" on_node="node1" on_node_uuid="1">
+                <primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="2" operation="monitor" operation_key="p_monitor_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="3" operation="monitor" operation_key="p_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="1">
+            <action_set>
+              <rsc_op id="3" operation="monitor" operation_key="p_monitor_0" on_node="node2" on_node_uuid="2">
+                <primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="2">
+            <action_set>
+              <rsc_op id="2" operation="monitor" operation_key="p_monitor_0" on_node="node1" on_node_uuid="1">
+                <primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="3">
+            <action_set>
+              <rsc_op id="6" operation="start" operation_key="d_start_0" internal_operation_key="d:0_start_0" on_node="node1" on_node_uuid="1">
+                <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="5" operation="stop" operation_key="d_stop_0" internal_operation_key="d:0_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="8" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="4">
+            <action_set>
+              <rsc_op id="5" operation="stop" operation_key="d_stop_0" internal_operation_key="d:0_stop_0" on_node="node1" on_node_uuid="1">
+                <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="2" operation="monitor" operation_key="p_monitor_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="3" operation="monitor" operation_key="p_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="10" operation="stop" operation_key="c_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="5">
+            <action_set>
+              <rsc_op id="7" operation="stop" operation_key="d_stop_0" internal_operation_key="d:1_stop_0" on_node="node2" on_node_uuid="2">
+                <primitive id="d" long-id="d:1" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="10" operation="stop" operation_key="c_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="6">
+            <action_set>
+              <rsc_op id="1" operation="start" operation_key="d_start_0" internal_operation_key="d:1_start_0" on_node="node2" on_node_uuid="2">
+                <primitive id="d" long-id="d:1" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="7" operation="stop" operation_key="d_stop_0" internal_operation_key="d:1_stop_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="8" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="7" priority="1000000">
+            <action_set>
+              <pseudo_event id="11" operation="stopped" operation_key="c_stopped_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="5" operation="stop" operation_key="d_stop_0" internal_operation_key="d:0_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="7" operation="stop" operation_key="d_stop_0" internal_operation_key="d:1_stop_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="10" operation="stop" operation_key="c_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="8">
+            <action_set>
+              <pseudo_event id="10" operation="stop" operation_key="c_stop_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="9" priority="1000000">
+            <action_set>
+              <pseudo_event id="9" operation="running" operation_key="c_running_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="1" operation="start" operation_key="d_start_0" internal_operation_key="d:1_start_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="6" operation="start" operation_key="d_start_0" internal_operation_key="d:0_start_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="8" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="10">
+            <action_set>
+              <pseudo_event id="8" operation="start" operation_key="c_start_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="4" operation="start" operation_key="p_start_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="11" operation="stopped" operation_key="c_stopped_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+        </transition_graph>
+        """
 }
