@@ -672,6 +672,17 @@ struct TransitionGraphBuilder {
                 set.actions[entry].optional = false
             }
         }
+        // A clone of groups: its start is required when a group instance's start is, and the
+        // instance's start is in the graph (summary_action_flags; pe_order_implies_first_printed
+        // from the clone to its instances). After every group's entries are judged above.
+        for resource in set.allResources() where resource.kind == .clone {
+            guard let start = set.findAction(resource, "start"), set.actions[start].runnable else { continue }
+            if resource.children.contains(where: { instance in
+                instance.kind == .group && set.findAction(instance, "start").map { !set.actions[$0].optional && set.actions[$0].runnable } == true
+            }) {
+                set.actions[start].optional = false
+            }
+        }
     }
 
     /// Whether Pacemaker holds a member's start or stop required, which the working set's

@@ -871,4 +871,231 @@ import Testing
           </synapse>
         </transition_graph>
         """
+
+    // MARK: a clone of groups whose group instances' starts are printed
+
+    /// Without quorum (no-quorum-policy=stop) every instance of the clone of groups stops; each
+    /// group instance's start is in the graph (its members' restarts are required, if blocked),
+    /// and so the clone's start is too: summary_action_flags makes it required when an instance's
+    /// start is, and pe_order_implies_first_printed prints it. crm_simulate 2.1.5 -G for this
+    /// document; before the fix our graph had no c_start_0 (fresh seeds 41162, 42185, 42217).
+    @Test func aCloneOfGroupsStartIsPrintedWhenAGroupInstancesStartIs() throws {
+        #expect(try Fixture.summary(Self.cloneOfGroupsWithoutQuorum)
+                == ["* Stop m1:0 ( node1 ) due to no quorum", "* Stop m2:0 ( node1 ) due to no quorum",
+                    "* Stop m1:1 ( node2 ) due to no quorum", "* Stop m2:1 ( node2 ) due to no quorum"])
+        try GraphClassesTests.expectSameGraph(Self.cloneOfGroupsWithoutQuorum, Self.cloneOfGroupsWithoutQuorumGraph)
+    }
+
+    static let cloneOfGroupsWithoutQuorum = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="0" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+              <nvpair id="o2" name="no-quorum-policy" value="stop"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><clone id="c"><group id="g"><primitive id="m1" class="ocf" provider="pacemaker" type="Dummy"/><primitive id="m2" class="ocf" provider="pacemaker" type="Dummy"/></group></clone></resources>
+            <constraints/>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="m1" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="m1_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource><lrm_resource id="m2" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="m2_start_0" operation="start" interval="0" call-id="2" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources><lrm_resource id="m1" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="m1_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource><lrm_resource id="m2" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="m2_start_0" operation="start" interval="0" call-id="2" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+    static let cloneOfGroupsWithoutQuorumGraph = """
+        <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+          <synapse id="0">
+            <action_set>
+              <pseudo_event id="8" operation="stopped" operation_key="g:0_stopped_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="1" operation="stop" operation_key="m1_stop_0" internal_operation_key="m1:0_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="3" operation="stop" operation_key="m2_stop_0" internal_operation_key="m2:0_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="7" operation="stop" operation_key="g:0_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="1">
+            <action_set>
+              <pseudo_event id="7" operation="stop" operation_key="g:0_stop_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="19" operation="stop" operation_key="c_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="2">
+            <action_set>
+              <pseudo_event id="5" operation="start" operation_key="g:0_start_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="8" operation="stopped" operation_key="g:0_stopped_0"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="17" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="3">
+            <action_set>
+              <rsc_op id="1" operation="stop" operation_key="m1_stop_0" internal_operation_key="m1:0_stop_0" on_node="node1" on_node_uuid="1">
+                <primitive id="m1" long-id="m1:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="3" operation="stop" operation_key="m2_stop_0" internal_operation_key="m2:0_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="7" operation="stop" operation_key="g:0_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="4">
+            <action_set>
+              <rsc_op id="3" operation="stop" operation_key="m2_stop_0" internal_operation_key="m2:0_stop_0" on_node="node1" on_node_uuid="1">
+                <primitive id="m2" long-id="m2:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="7" operation="stop" operation_key="g:0_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="5">
+            <action_set>
+              <pseudo_event id="16" operation="stopped" operation_key="g:1_stopped_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="9" operation="stop" operation_key="m1_stop_0" internal_operation_key="m1:1_stop_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="11" operation="stop" operation_key="m2_stop_0" internal_operation_key="m2:1_stop_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="15" operation="stop" operation_key="g:1_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="6">
+            <action_set>
+              <pseudo_event id="15" operation="stop" operation_key="g:1_stop_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="19" operation="stop" operation_key="c_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="7">
+            <action_set>
+              <pseudo_event id="13" operation="start" operation_key="g:1_start_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="16" operation="stopped" operation_key="g:1_stopped_0"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="17" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="8">
+            <action_set>
+              <rsc_op id="9" operation="stop" operation_key="m1_stop_0" internal_operation_key="m1:1_stop_0" on_node="node2" on_node_uuid="2">
+                <primitive id="m1" long-id="m1:1" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="11" operation="stop" operation_key="m2_stop_0" internal_operation_key="m2:1_stop_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="15" operation="stop" operation_key="g:1_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="9">
+            <action_set>
+              <rsc_op id="11" operation="stop" operation_key="m2_stop_0" internal_operation_key="m2:1_stop_0" on_node="node2" on_node_uuid="2">
+                <primitive id="m2" long-id="m2:1" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="15" operation="stop" operation_key="g:1_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="10" priority="1000000">
+            <action_set>
+              <pseudo_event id="20" operation="stopped" operation_key="c_stopped_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="8" operation="stopped" operation_key="g:0_stopped_0"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="16" operation="stopped" operation_key="g:1_stopped_0"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="19" operation="stop" operation_key="c_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="11">
+            <action_set>
+              <pseudo_event id="19" operation="stop" operation_key="c_stop_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="12">
+            <action_set>
+              <pseudo_event id="17" operation="start" operation_key="c_start_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="20" operation="stopped" operation_key="c_stopped_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+        </transition_graph>
+        """
 }
