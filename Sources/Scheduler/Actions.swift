@@ -187,8 +187,12 @@ extension WorkingSet {
             if !actions[start].optional { startsRequiredAtCreation.insert(start) }
             if nextRole == .promoted {
                 let wasPromoted = resource.roleOnNode[next.name] == .promoted
-                let promote = addAction(resource, "promote", next, optional: wasPromoted && staying)
-                order(start, promote, [.runnableLeft, .impliesThen])
+                // A restart known when the actions are created promotes again; one that orderings
+                // make required later does not (Pacemaker orders start -> promote with
+                // pe_order_runnable_left only, and schedules the promote of a promoted resource
+                // that restarts only when its stop is needed from the start).
+                let promote = addAction(resource, "promote", next, optional: wasPromoted && staying && actions[start].optional)
+                order(start, promote, [.runnableLeft])
                 for demote in demotes { order(demote, promote, []) }
                 // A promoted failure with on-fail=demote: demoted, then promoted again.
                 if resource.demoteRecovery && wasPromoted && staying {

@@ -1098,4 +1098,228 @@ import Testing
           </synapse>
         </transition_graph>
         """
+
+    // MARK: a promoted instance restarted by an ordering is not promoted again
+
+    /// s:0 is promoted on node1 and restarts because p, ordered before the clone, starts. The
+    /// restart is made required by the ordering, after the actions were created: Pacemaker
+    /// orders start -> promote with pe_order_runnable_left only, so the promote stays optional
+    /// and is not in the graph (nor the clone's promote and promoted), though the summary says
+    /// "Restart s:0 ( Promoted node1 )". crm_simulate 2.1.5 -G for this document; before the
+    /// fix our graph promoted s again (fresh seeds 42077, 42287, 41038, 41044, 41233).
+    @Test func aPromotedInstanceRestartedByAnOrderingIsNotPromotedAgain() throws {
+        #expect(try Fixture.summary(Self.promotedRestartedByOrdering)
+                == ["* Start p ( node1 )", "* Restart s:0 ( Promoted node1 ) due to required p start"])
+        try GraphClassesTests.expectSameGraph(Self.promotedRestartedByOrdering, Self.promotedRestartedByOrderingGraph)
+    }
+
+    static let promotedRestartedByOrdering = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/><clone id="ms"><meta_attributes id="ms-m"><nvpair id="ms-m1" name="promotable" value="true"/><nvpair id="ms-m2" name="clone-max" value="1"/></meta_attributes><primitive id="s" class="ocf" provider="pacemaker" type="Stateful"/></clone></resources>
+            <constraints><rsc_location id="l" rsc="p" node="node1" score="100"/><rsc_order id="ord" first="p" then="ms" kind="Mandatory"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <transient_attributes id="1"><instance_attributes id="s1"><nvpair id="s1-1" name="master-s" value="10"/></instance_attributes></transient_attributes>
+              <lrm id="1"><lrm_resources><lrm_resource id="s" class="ocf" provider="pacemaker" type="Stateful"><lrm_rsc_op id="s_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/><lrm_rsc_op id="s_promote_0" operation="promote" interval="0" call-id="2" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources/></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+    static let promotedRestartedByOrderingGraph = """
+        <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+          <synapse id="0">
+            <action_set>
+              <rsc_op id="4" operation="start" operation_key="p_start_0" on_node="node1" on_node_uuid="1">
+                <primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="1" operation="monitor" operation_key="p_monitor_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="2" operation="monitor" operation_key="p_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="1">
+            <action_set>
+              <rsc_op id="2" operation="monitor" operation_key="p_monitor_0" on_node="node2" on_node_uuid="2">
+                <primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="2">
+            <action_set>
+              <rsc_op id="1" operation="monitor" operation_key="p_monitor_0" on_node="node1" on_node_uuid="1">
+                <primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="3">
+            <action_set>
+              <rsc_op id="7" operation="stop" operation_key="s_stop_0" internal_operation_key="s:0_stop_0" on_node="node1" on_node_uuid="1">
+                <primitive id="s" long-id="s:0" class="ocf" provider="pacemaker" type="Stateful"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="1" operation="monitor" operation_key="p_monitor_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="2" operation="monitor" operation_key="p_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="6" operation="demote" operation_key="s_demote_0" internal_operation_key="s:0_demote_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="11" operation="stop" operation_key="ms_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="4">
+            <action_set>
+              <rsc_op id="6" operation="demote" operation_key="s_demote_0" internal_operation_key="s:0_demote_0" on_node="node1" on_node_uuid="1">
+                <primitive id="s" long-id="s:0" class="ocf" provider="pacemaker" type="Stateful"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="15" operation="demote" operation_key="ms_demote_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="5">
+            <action_set>
+              <rsc_op id="5" operation="start" operation_key="s_start_0" internal_operation_key="s:0_start_0" on_node="node1" on_node_uuid="1">
+                <primitive id="s" long-id="s:0" class="ocf" provider="pacemaker" type="Stateful"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="7" operation="stop" operation_key="s_stop_0" internal_operation_key="s:0_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="9" operation="start" operation_key="ms_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="6">
+            <action_set>
+              <rsc_op id="3" operation="monitor" operation_key="s_monitor_0" internal_operation_key="s:0_monitor_0" on_node="node2" on_node_uuid="2">
+                <primitive id="s" long-id="s:0" class="ocf" provider="pacemaker" type="Stateful"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_op_target_rc="7" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="7" priority="1000000">
+            <action_set>
+              <pseudo_event id="16" operation="demoted" operation_key="ms_demoted_0">
+                <attributes CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="6" operation="demote" operation_key="s_demote_0" internal_operation_key="s:0_demote_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="15" operation="demote" operation_key="ms_demote_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="8">
+            <action_set>
+              <pseudo_event id="15" operation="demote" operation_key="ms_demote_0">
+                <attributes CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="9" priority="1000000">
+            <action_set>
+              <pseudo_event id="12" operation="stopped" operation_key="ms_stopped_0">
+                <attributes CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="3" operation="monitor" operation_key="s_monitor_0" internal_operation_key="s:0_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="7" operation="stop" operation_key="s_stop_0" internal_operation_key="s:0_stop_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="11" operation="stop" operation_key="ms_stop_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="10">
+            <action_set>
+              <pseudo_event id="11" operation="stop" operation_key="ms_stop_0">
+                <attributes CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="16" operation="demoted" operation_key="ms_demoted_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="11" priority="1000000">
+            <action_set>
+              <pseudo_event id="10" operation="running" operation_key="ms_running_0">
+                <attributes CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="5" operation="start" operation_key="s_start_0" internal_operation_key="s:0_start_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="9" operation="start" operation_key="ms_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="12">
+            <action_set>
+              <pseudo_event id="9" operation="start" operation_key="ms_start_0">
+                <attributes CRM_meta_clone_max="1" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_master_max="1" CRM_meta_master_node_max="1" CRM_meta_notify="false" CRM_meta_promoted_max="1" CRM_meta_promoted_node_max="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="3" operation="monitor" operation_key="s_monitor_0" internal_operation_key="s:0_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="4" operation="start" operation_key="p_start_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="12" operation="stopped" operation_key="ms_stopped_0"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="16" operation="demoted" operation_key="ms_demoted_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+        </transition_graph>
+        """
 }
