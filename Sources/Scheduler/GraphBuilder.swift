@@ -825,11 +825,21 @@ struct TransitionGraphBuilder {
         // flags adds nothing.)
         var remapped: Set<ActionPair> = []
         var entryPairs: Set<ActionPair> = []
-        for spec in set.orderConstraints where spec.first.kind != .primitive && spec.oneOrMoreName == nil {
+        // (Orderings are applied in the order they were created: one to a start Pacemaker has
+        // not created, of a primitive placed nowhere, finds no action, unless an earlier
+        // ordering created it as its first: rsc_order_then ignores it, rsc_order_first creates it.)
+        var earlierFirsts: Set<String> = []
+        for spec in set.orderConstraints {
+            defer { earlierFirsts.insert("\(spec.first.id)\u{0}\(spec.firstAction)") }
+            guard spec.first.kind != .primitive && spec.oneOrMoreName == nil else { continue }
             guard let entry = set.findAction(spec.first, spec.firstAction) else { continue }
             let impliesThen = (spec.mandatory && !spec.inverted && spec.symmetrical) || spec.impliesThen
             let exit = set.exitAction(spec.first, spec.firstAction)
             for then in set.entryActions(spec.then, spec.thenAction) {
+                let thenAction = set.actions[then]
+                if thenAction.node == nil, thenAction.task == "start", let thenResource = thenAction.resource,
+                   thenResource.kind == .primitive, thenResource.parent == nil,
+                   !earlierFirsts.contains("\(thenResource.id)\u{0}start") { continue }
                 if entryPairs.insert(ActionPair(first: entry, then: then)).inserted { after[entry, default: []].append((then, impliesThen)) }
                 if let exit { remapped.insert(ActionPair(first: exit, then: then)) }
             }

@@ -1322,4 +1322,270 @@ import Testing
           </synapse>
         </transition_graph>
         """
+
+    // MARK: an ordering to a start Pacemaker has not created yet
+
+    /// r only stops (target-role=Stopped), so Pacemaker has no start for it until an ordering
+    /// with r first creates one (rsc_order_first); an ordering with r's start as "then" applied
+    /// before that finds nothing (rsc_order_then). Orderings are applied in creation order, so
+    /// with "c then r" first the clone's probes reach no restart of r, and with "r then c" first
+    /// they do (add_restart_orderings_for_probe: the probes come before r's stop).
+    /// crm_simulate 2.1.5 -G for both documents; before the fix r's stop waited for the probes
+    /// in both (fresh seed 42243).
+    @Test func anOrderingToAStartNotCreatedYetFindsNothing() throws {
+        let expectedSummary = ["* Start d:0 ( node1 )", "* Start d:1 ( node2 )", "* Stop r ( node1 ) due to node availability"]
+        #expect(try Fixture.summary(Self.orderingBeforeItsStart) == expectedSummary)
+        try GraphClassesTests.expectSameGraph(Self.orderingBeforeItsStart, Self.orderingBeforeItsStartGraph)
+        #expect(try Fixture.summary(Self.orderingAfterItsStart) == expectedSummary)
+        try GraphClassesTests.expectSameGraph(Self.orderingAfterItsStart, Self.orderingAfterItsStartGraph)
+    }
+
+    static let orderingBeforeItsStart = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone><primitive id="r" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="r-m"><nvpair id="r-m1" name="target-role" value="Stopped"/></meta_attributes></primitive></resources>
+            <constraints><rsc_order id="ord0" first="c" then="r" kind="Mandatory"/><rsc_order id="ord1" first="r" then="c" kind="Optional"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="r" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="r_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources/></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+    static let orderingBeforeItsStartGraph = """
+        <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+          <synapse id="0">
+            <action_set>
+              <rsc_op id="4" operation="start" operation_key="d:0_start_0" on_node="node1" on_node_uuid="1">
+                <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="6" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="1">
+            <action_set>
+              <rsc_op id="1" operation="monitor" operation_key="d:0_monitor_0" on_node="node1" on_node_uuid="1">
+                <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="2">
+            <action_set>
+              <rsc_op id="5" operation="start" operation_key="d:1_start_0" on_node="node2" on_node_uuid="2">
+                <primitive id="d" long-id="d:1" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="6" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="3">
+            <action_set>
+              <rsc_op id="2" operation="monitor" operation_key="d:1_monitor_0" on_node="node2" on_node_uuid="2">
+                <primitive id="d" long-id="d:1" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="4" priority="1000000">
+            <action_set>
+              <pseudo_event id="7" operation="running" operation_key="c_running_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="4" operation="start" operation_key="d:0_start_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="5" operation="start" operation_key="d:1_start_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="6" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="5">
+            <action_set>
+              <pseudo_event id="6" operation="start" operation_key="c_start_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="1" operation="monitor" operation_key="d:0_monitor_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="2" operation="monitor" operation_key="d:1_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="6">
+            <action_set>
+              <rsc_op id="10" operation="stop" operation_key="r_stop_0" on_node="node1" on_node_uuid="1">
+                <primitive id="r" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="7">
+            <action_set>
+              <rsc_op id="3" operation="monitor" operation_key="r_monitor_0" on_node="node2" on_node_uuid="2">
+                <primitive id="r" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+        </transition_graph>
+        """
+
+    static let orderingAfterItsStart = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone><primitive id="r" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="r-m"><nvpair id="r-m1" name="target-role" value="Stopped"/></meta_attributes></primitive></resources>
+            <constraints><rsc_order id="ord1" first="r" then="c" kind="Optional"/><rsc_order id="ord0" first="c" then="r" kind="Mandatory"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="r" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="r_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources/></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+    static let orderingAfterItsStartGraph = """
+        <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
+          <synapse id="0">
+            <action_set>
+              <rsc_op id="4" operation="start" operation_key="d:0_start_0" on_node="node1" on_node_uuid="1">
+                <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="6" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="1">
+            <action_set>
+              <rsc_op id="1" operation="monitor" operation_key="d:0_monitor_0" on_node="node1" on_node_uuid="1">
+                <primitive id="d" long-id="d:0" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="0" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="2">
+            <action_set>
+              <rsc_op id="5" operation="start" operation_key="d:1_start_0" on_node="node2" on_node_uuid="2">
+                <primitive id="d" long-id="d:1" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <pseudo_event id="6" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="3">
+            <action_set>
+              <rsc_op id="2" operation="monitor" operation_key="d:1_monitor_0" on_node="node2" on_node_uuid="2">
+                <primitive id="d" long-id="d:1" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_clone="1" CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+          <synapse id="4" priority="1000000">
+            <action_set>
+              <pseudo_event id="7" operation="running" operation_key="c_running_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="4" operation="start" operation_key="d:0_start_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="5" operation="start" operation_key="d:1_start_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+              <trigger>
+                <pseudo_event id="6" operation="start" operation_key="c_start_0"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="5">
+            <action_set>
+              <pseudo_event id="6" operation="start" operation_key="c_start_0">
+                <attributes CRM_meta_clone_max="2" CRM_meta_clone_node_max="1" CRM_meta_globally_unique="false" CRM_meta_notify="false" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </pseudo_event>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="1" operation="monitor" operation_key="d:0_monitor_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="2" operation="monitor" operation_key="d:1_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="6">
+            <action_set>
+              <rsc_op id="10" operation="stop" operation_key="r_stop_0" on_node="node1" on_node_uuid="1">
+                <primitive id="r" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node1" CRM_meta_on_node_uuid="1" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs>
+              <trigger>
+                <rsc_op id="1" operation="monitor" operation_key="d:0_monitor_0" on_node="node1" on_node_uuid="1"/>
+              </trigger>
+              <trigger>
+                <rsc_op id="2" operation="monitor" operation_key="d:1_monitor_0" on_node="node2" on_node_uuid="2"/>
+              </trigger>
+            </inputs>
+          </synapse>
+          <synapse id="7">
+            <action_set>
+              <rsc_op id="3" operation="monitor" operation_key="r_monitor_0" on_node="node2" on_node_uuid="2">
+                <primitive id="r" class="ocf" provider="pacemaker" type="Dummy"/>
+                <attributes CRM_meta_on_node="node2" CRM_meta_on_node_uuid="2" CRM_meta_op_target_rc="7" CRM_meta_timeout="20000" crm_feature_set="3.16.1"/>
+              </rsc_op>
+            </action_set>
+            <inputs/>
+          </synapse>
+        </transition_graph>
+        """
 }
