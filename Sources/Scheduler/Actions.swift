@@ -187,8 +187,12 @@ extension WorkingSet {
             if !actions[start].optional { startsRequiredAtCreation.insert(start) }
             if nextRole == .promoted {
                 let wasPromoted = resource.roleOnNode[next.name] == .promoted
-                let promote = addAction(resource, "promote", next, optional: wasPromoted && staying)
-                order(start, promote, [.runnableLeft, .impliesThen])
+                // A restart known when the actions are created promotes again; one that orderings
+                // make required later does not (Pacemaker orders start -> promote with
+                // pe_order_runnable_left only, and schedules the promote of a promoted resource
+                // that restarts only when its stop is needed from the start).
+                let promote = addAction(resource, "promote", next, optional: wasPromoted && staying && actions[start].optional)
+                order(start, promote, [.runnableLeft])
                 for demote in demotes { order(demote, promote, []) }
                 // A promoted failure with on-fail=demote: demoted, then promoted again.
                 if resource.demoteRecovery && wasPromoted && staying {
@@ -203,6 +207,15 @@ extension WorkingSet {
         } else {
             // No start is scheduled: a placeholder, unrunnable, that orderings can refer to.
             start = addAction(resource, "start", nil, optional: true, runnable: false)
+            // A definition change where it runs made Pacemaker create a required start before
+            // placement (force_restart), with no node: it stays required and unrunnable when
+            // the resource only stops, and what it implies is printed (a group's or clone's
+            // start pseudo-event, through pe_order_implies_first_printed).
+            if resource.runningOn.contains(where: { resource.configChanges[$0.name]?.restart == true }) {
+                actions[start].optional = false
+                actions[start].reason = "resource definition change"
+                forcedRestartStarts.insert(start)
+            }
         }
         for stop in stops {
             order(stop, start, [.impliesThen, .restart])

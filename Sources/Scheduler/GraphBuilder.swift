@@ -631,8 +631,12 @@ struct TransitionGraphBuilder {
             if resource.kind == .group {
                 for (entryTask, _) in pairs {
                     guard let entry = set.findAction(resource, entryTask), set.actions[entry].runnable else { continue }
+                    // (A member's start with no node counts only when Pacemaker has it: the start a
+                    // definition change made required before placement, for a member that only stops.)
                     let memberActions = resource.children.flatMap { member in
-                        member.actions.filter { set.actions[$0].task == entryTask && set.actions[$0].node != nil }
+                        member.actions.filter {
+                            set.actions[$0].task == entryTask && (set.actions[$0].node != nil || set.forcedRestartStarts.contains($0))
+                        }
                     }
                     let required: Bool
                     if entryTask == "start" || entryTask == "stop" {
@@ -645,10 +649,38 @@ struct TransitionGraphBuilder {
                     if required { set.actions[entry].optional = false }
                 }
             }
+            // A clone's start is required when an instance's start is (summary_action_flags),
+            // here one that cannot run because the definition changed (a restart frozen without
+            // quorum, or the start Pacemaker made before placement for an instance that only
+            // stops); the ones that can run are judged above, by the running milestone. It is
+            // in the graph only if some instance's start can run ("no children are" runnable
+            // otherwise), and its running then too (pe_order_implies_then_printed).
+            if resource.kind == .clone, let start = set.findAction(resource, "start"), set.actions[start].runnable,
+               resource.primitives.contains(where: { member in
+                   member.actions.contains {
+                       set.actions[$0].task == "start" && !set.actions[$0].runnable && requiredAsPacemakerSeesIt($0)
+                           && set.actions[$0].reason == "resource definition change"
+                   }
+               }),
+               resource.children.contains(where: { instance in set.entryActions(instance, "start").contains { set.actions[$0].runnable } }) {
+                set.actions[start].optional = false
+                if let running = set.findAction(resource, "running"), set.actions[running].runnable { set.actions[running].optional = false }
+            }
             for (entryTask, exitTask) in pairs {
                 guard let entry = set.findAction(resource, entryTask), let exit = set.findAction(resource, exitTask),
                       !set.actions[exit].optional, set.actions[exit].runnable, set.actions[entry].runnable else { continue }
                 set.actions[entry].optional = false
+            }
+        }
+        // A clone of groups: its start is required when a group instance's start is, and the
+        // instance's start is in the graph (summary_action_flags; pe_order_implies_first_printed
+        // from the clone to its instances). After every group's entries are judged above.
+        for resource in set.allResources() where resource.kind == .clone {
+            guard let start = set.findAction(resource, "start"), set.actions[start].runnable else { continue }
+            if resource.children.contains(where: { instance in
+                instance.kind == .group && set.findAction(instance, "start").map { !set.actions[$0].optional && set.actions[$0].runnable } == true
+            }) {
+                set.actions[start].optional = false
             }
         }
     }
@@ -793,11 +825,21 @@ struct TransitionGraphBuilder {
         // flags adds nothing.)
         var remapped: Set<ActionPair> = []
         var entryPairs: Set<ActionPair> = []
-        for spec in set.orderConstraints where spec.first.kind != .primitive && spec.oneOrMoreName == nil {
+        // (Orderings are applied in the order they were created: one to a start Pacemaker has
+        // not created, of a primitive placed nowhere, finds no action, unless an earlier
+        // ordering created it as its first: rsc_order_then ignores it, rsc_order_first creates it.)
+        var earlierFirsts: Set<String> = []
+        for spec in set.orderConstraints {
+            defer { earlierFirsts.insert("\(spec.first.id)\u{0}\(spec.firstAction)") }
+            guard spec.first.kind != .primitive && spec.oneOrMoreName == nil else { continue }
             guard let entry = set.findAction(spec.first, spec.firstAction) else { continue }
             let impliesThen = (spec.mandatory && !spec.inverted && spec.symmetrical) || spec.impliesThen
             let exit = set.exitAction(spec.first, spec.firstAction)
             for then in set.entryActions(spec.then, spec.thenAction) {
+                let thenAction = set.actions[then]
+                if thenAction.node == nil, thenAction.task == "start", let thenResource = thenAction.resource,
+                   thenResource.kind == .primitive, thenResource.parent == nil,
+                   !earlierFirsts.contains("\(thenResource.id)\u{0}start") { continue }
                 if entryPairs.insert(ActionPair(first: entry, then: then)).inserted { after[entry, default: []].append((then, impliesThen)) }
                 if let exit { remapped.insert(ActionPair(first: exit, then: then)) }
             }
@@ -856,6 +898,10 @@ struct TransitionGraphBuilder {
                             // action then, so the collective leads to no such member.
                             let then = set.actions[next.then]
                             if then.node == nil, then.task == "start" || then.task == "promote", nextResource.kind == .primitive { continue }
+                            // Into an interleaved clone, only to the instance compatible with the
+                            // probed resource (find_compatible_child: placed on its node).
+                            if resource.kind == .clone && resource.interleave
+                                && compatibleInstance(of: resource, with: probed) !== nextResource { continue }
                         }
                         pending.append(next.then)
                     }
@@ -863,6 +909,24 @@ struct TransitionGraphBuilder {
             }
         }
         graphOrderings += added
+    }
+
+    /// Pacemaker's find_compatible_child for a probe's restart orderings: the clone's instance
+    /// placed where the resource is placed or, placed nowhere, on the first of its allowed nodes
+    /// (best score, then name) that has one; a blocked instance has no node.
+    func compatibleInstance(of clone: SchedulerResource, with resource: SchedulerResource) -> SchedulerResource? {
+        precondition(clone.kind == .clone, "compatibleInstance: \(clone.id) is not a clone")
+        func instance(on node: String) -> SchedulerResource? {
+            clone.children.first { child in
+                !child.blocked && !child.primitives.contains(where: \.blocked) && child.allocatedTo?.name == node
+            }
+        }
+        if let node = resource.allocatedTo { return instance(on: node.name) }
+        let nodes = resource.allowed.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        for (node, _) in nodes {
+            if let found = instance(on: node) { return found }
+        }
+        return nil
     }
 
     /// Pacemaker's order_stop_vs_fencing: a stop (demote) on a node being fenced is implied by

@@ -63,6 +63,10 @@ final class WorkingSet {
     var startsUnrunnableAtCreation: Set<Int> = []
     /// Starts that were required when created (a recovery, a move), before orderings made more so.
     var startsRequiredAtCreation: Set<Int> = []
+    /// Starts with no node that a definition change made required before placement, for
+    /// resources that only stop (Pacemaker's force_restart): they put the start pseudo-event
+    /// of the group or clone around them into the graph (GraphBuilder.swift).
+    var forcedRestartStarts: Set<Int> = []
     var explanation: [String] = []
     /// Resources running inside each container, by container id.
     var fillers: [String: [SchedulerResource]] = [:]
