@@ -183,38 +183,10 @@ extension EndToEnd {
                 let screenshot = cluster.directory + "/status.png"
                 let shot = try await run(browser + ["--screenshot=\(screenshot)", url], timeLimit: Patience.deadline)
                 #expect(FileManager.default.fileExists(atPath: screenshot), "\(shot)")
-                // Decode the PNG (8-bit RGB or RGBA): size, colours, and pixels of the row's green.
-                let decode = """
-                    import struct, sys, zlib
-                    data = open(sys.argv[1], "rb").read()
-                    assert data[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
-                    pos, idat = 8, b""
-                    while pos < len(data):
-                        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-                        body = data[pos + 8:pos + 8 + length]
-                        if kind == b"IHDR": width, height, depth, colour = struct.unpack(">IIBB", body[:10])
-                        if kind == b"IDAT": idat += body
-                        pos += 12 + length
-                    channels = {2: 3, 6: 4}[colour]
-                    raw, stride, rows, prev = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
-                    for y in range(height):
-                        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-                        for i in range(stride):
-                            a = line[i - channels] if i >= channels else 0
-                            b, c = prev[i], prev[i - channels] if i >= channels else 0
-                            if f == 1: line[i] = (line[i] + a) & 255
-                            elif f == 2: line[i] = (line[i] + b) & 255
-                            elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
-                            elif f == 4:
-                                p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-                        rows.append(line); prev = line
-                    pixels = [tuple(r[x * channels:x * channels + 3]) for r in rows for x in range(width)]
-                    print(width, height, len(set(pixels)), sum(1 for p in pixels if p == (0xd8, 0xf5, 0xd8)))
-                    """
-                let decoded = try await run(["/usr/bin/python3", "-c", decode, screenshot])
-                let figures = decoded.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                #expect(decoded.status == 0 && figures.count == 4, "\(decoded)")
+                // Size, colours, and pixels of the row's green.
+                let decoded = try await ScreenshotFigures.of(screenshot)
+                let figures = decoded.figures
+                #expect(decoded.status == 0 && figures.count == 4, "\(decoded.output)")
                 if figures.count == 4 {
                     #expect(figures[0] == 1100 && figures[1] == 800, "screenshot size \(figures)")
                     #expect(figures[2] > 20, "the screenshot has \(figures[2]) colours: blank")
