@@ -1,4 +1,5 @@
 import CIB
+import Foundation
 import Testing
 @testable import Scheduler
 
@@ -1461,26 +1462,10 @@ import Testing
         </transition_graph>
         """
 
-    static let orderingAfterItsStart = """
-        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
-          <configuration>
-            <crm_config><cluster_property_set id="o">
-              <nvpair id="o1" name="stonith-enabled" value="false"/>
-            </cluster_property_set></crm_config>
-            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
-            <resources><clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone><primitive id="r" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="r-m"><nvpair id="r-m1" name="target-role" value="Stopped"/></meta_attributes></primitive></resources>
-            <constraints><rsc_order id="ord1" first="r" then="c" kind="Optional"/><rsc_order id="ord0" first="c" then="r" kind="Mandatory"/></constraints>
-          </configuration>
-          <status>
-            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
-              <lrm id="1"><lrm_resources><lrm_resource id="r" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="r_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
-            </node_state>
-            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
-              <lrm id="2"><lrm_resources/></lrm>
-            </node_state>
-          </status>
-        </cib>
-        """
+    /// The same CIB with its two orderings the other way round.
+    static let orderingAfterItsStart = orderingBeforeItsStart.replacingOccurrences(
+        of: #"<rsc_order id="ord0" first="c" then="r" kind="Mandatory"/><rsc_order id="ord1" first="r" then="c" kind="Optional"/>"#,
+        with: #"<rsc_order id="ord1" first="r" then="c" kind="Optional"/><rsc_order id="ord0" first="c" then="r" kind="Mandatory"/>"#)
 
     static let orderingAfterItsStartGraph = """
         <transition_graph cluster-delay="60s" stonith-timeout="60s" failed-stop-offset="INFINITY" failed-start-offset="INFINITY" batch-limit="0" transition_id="0">
