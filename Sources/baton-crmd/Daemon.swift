@@ -520,8 +520,11 @@ struct Loop {
     var ticketReplies: [UInt64: AdminReply] = [:]
     var leaseTimerAt: Int64?
     var leaseTimerGeneration = 0
-    /// The DC's own stops and demotes, run before their broadcast came back (by key).
-    var executedAhead: Set<String> = []
+    /// The DC's own stops and demotes, run before their broadcast came back (by key, with the
+    /// order they ran in: each broadcast comes back or is dropped, so this stays small; should a
+    /// ring lose some without a word, the oldest go first, never the ones still on their way).
+    var executedAhead: [String: UInt64] = [:]
+    var executedAheadCount: UInt64 = 0
     /// Whether the quorum state is the current ring's: the DC schedules only then.
     var quorumGate = QuorumGate()
     var lastGateLog: String?
@@ -753,10 +756,11 @@ struct Loop {
                 let now = nowMilliseconds()
                 daemon.timing.withLock { $0.quorateSinceMilliseconds = quorate ? now : nil }
                 log(quorate ? "partition with quorum" : "partition WITHOUT quorum (no-quorum-policy=\(core.noQuorumPolicy))", quorate ? .notice : .warning)
-                let waited = quorumLoss.holdsUntil(now: daemon.now, noQuorumPolicy: core.noQuorumPolicy)
+                let waiting = quorumLoss.holdsUntil(now: daemon.now, noQuorumPolicy: core.noQuorumPolicy) != nil
+                let lostAt = quorumLoss.lostAt
                 quorumLoss.quorumChanged(quorate, now: daemon.now)
-                if quorate, let waited {
-                    log("quorum back \(daemon.now - (waited - quorumLoss.settle)) after its loss, within the \(quorumLoss.settle) the DC waits: the loss was not acted on", .notice)
+                if quorate, waiting, let lostAt {
+                    log("quorum back \(daemon.now - lostAt) after its loss, within the \(quorumLoss.settle) the DC waits: the loss was not acted on", .notice)
                 } else if !quorate, let until = quorumLoss.holdsUntil(now: daemon.now, noQuorumPolicy: core.noQuorumPolicy) {
                     log("a DC acts on the loss (no-quorum-policy=\(core.noQuorumPolicy)) in \(until - daemon.now) unless quorum comes back first (--quorum-loss-settle)")
                 }
@@ -777,7 +781,7 @@ struct Loop {
             case .garbage(let sender, let reason):
                 log("dropped a message from \(sender): \(reason)", .warning)
             case .execute(let request):
-                if executedAhead.remove(request.transitionKey) != nil { continue }
+                if executedAhead.removeValue(forKey: request.transitionKey) != nil { continue }
                 await execute(request)
             case .resourceResult(let result):
                 guard var controller else { continue }
@@ -793,7 +797,7 @@ struct Loop {
                 log("request \(key) dropped by every member: \(reason)", .warning)
                 fenceReplies.removeValue(forKey: key)?.send("error: the fence request was not delivered (\(reason)): ask again\n")
                 // A stop this DC ran ahead of its broadcast runs all the same: its result comes.
-                if executedAhead.remove(key) != nil { continue }
+                if executedAhead.removeValue(forKey: key) != nil { continue }
                 guard var controller else { continue }
                 let more = controller.notDelivered(key: key, reason: reason, now: daemon.now)
                 self.controller = controller
@@ -898,8 +902,11 @@ struct Loop {
                 // comes back: a slow ring (retransmits, a membership change) must not hold a
                 // stop the lease deadline asked for. Its delivery is then skipped.
                 if request.node == core.local.nodeID, ["stop", "demote"].contains(request.action.operation) {
-                    if executedAhead.count >= 1024 { executedAhead.removeAll() }
-                    executedAhead.insert(request.transitionKey)
+                    if executedAhead.count >= 1024, let oldest = executedAhead.min(by: { $0.value < $1.value }) {
+                        executedAhead.removeValue(forKey: oldest.key)
+                    }
+                    executedAheadCount += 1
+                    executedAhead[request.transitionKey] = executedAheadCount
                     await execute(request)
                 }
                 await perform([.broadcast(.executeRequest(request))])
