@@ -27,8 +27,7 @@ public final class QuorumNodeDevice: Sendable {
         var core: QuorumDevice
         var channels: [ConnectionID: any Channel] = [:]
         var nextConnection: UInt64 = 1
-        var wakeUp: Scheduled<Void>?
-        var wakeUpAt: QuorumInstant?
+        var wakeUp = WakeUp()
         var lastCast: Bool?
         /// When votequorum's latest ring came (until the arbitrator's vote for it): the decision time.
         var ringSince: (ring: RingID, at: QuorumInstant)?
@@ -37,8 +36,7 @@ public final class QuorumNodeDevice: Sendable {
         /// The heuristics (`quorum.device.heuristics`): when they run, their result.
         var heuristics: DeviceHeuristics
         var heuristicsChildren: [DeviceHeuristics.RunID: [ChildID]] = [:]
-        var heuristicsWakeUp: Scheduled<Void>?
-        var heuristicsWakeUpAt: QuorumInstant?
+        var heuristicsWakeUp = WakeUp()
         init(core: QuorumDevice, heuristics: DeviceHeuristics) {
             self.core = core
             self.heuristics = heuristics
@@ -186,10 +184,8 @@ public final class QuorumNodeDevice: Sendable {
     public func stop() async {
         try? await loop.submit { [state] in
             state.value.registered = false
-            state.value.wakeUp?.cancel()
-            state.value.wakeUp = nil
-            state.value.heuristicsWakeUp?.cancel()
-            state.value.heuristicsWakeUp = nil
+            state.value.wakeUp.cancel()
+            state.value.heuristicsWakeUp.cancel()
             for channel in state.value.channels.values { channel.close(promise: nil) }
         }.get()
         polls.finish()
@@ -313,25 +309,28 @@ public final class QuorumNodeDevice: Sendable {
         state.value.heuristicsChildren = state.value.heuristicsChildren.filter { $0.key == state.value.heuristics.running?.id }
     }
 
-    func scheduleHeuristics(_ at: QuorumInstant) {
-        if let pending = state.value.heuristicsWakeUpAt, pending <= at, state.value.heuristicsWakeUp != nil { return }
-        state.value.heuristicsWakeUp?.cancel()
-        state.value.heuristicsWakeUpAt = at
-        state.value.heuristicsWakeUp = loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, at.nanoseconds)))) { [self] in
-            state.value.heuristicsWakeUp = nil
-            state.value.heuristicsWakeUpAt = nil
-            feedHeuristics(.tick)
+    func scheduleHeuristics(_ at: QuorumInstant) { arm(\.heuristicsWakeUp, at) { $0.feedHeuristics(.tick) } }
+
+    func schedule(_ at: QuorumInstant) { arm(\.wakeUp, at) { $0.feed(.tick) } }
+
+    /// One wake-up timer: the earliest asked for wins (a later one while it is pending is
+    /// already covered: the core asks again on its tick).
+    struct WakeUp {
+        var task: Scheduled<Void>?
+        var at: QuorumInstant?
+        mutating func cancel() {
+            task?.cancel()
+            (task, at) = (nil, nil)
         }
     }
 
-    func schedule(_ at: QuorumInstant) {
-        if let pending = state.value.wakeUpAt, pending <= at, state.value.wakeUp != nil { return }
-        state.value.wakeUp?.cancel()
-        state.value.wakeUpAt = at
-        state.value.wakeUp = loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, at.nanoseconds)))) { [self] in
-            state.value.wakeUp = nil
-            state.value.wakeUpAt = nil
-            feed(.tick)
+    private func arm(_ timer: ReferenceWritableKeyPath<State, WakeUp>, _ at: QuorumInstant, fire: @escaping (QuorumNodeDevice) -> Void) {
+        if let pending = state.value[keyPath: timer].at, pending <= at, state.value[keyPath: timer].task != nil { return }
+        state.value[keyPath: timer].cancel()
+        state.value[keyPath: timer].at = at
+        state.value[keyPath: timer].task = loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, at.nanoseconds)))) { [self] in
+            state.value[keyPath: timer] = WakeUp()
+            fire(self)
         }
     }
 
