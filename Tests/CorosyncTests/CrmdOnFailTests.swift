@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A failed monitor handled per its `on-fail` (CRM-LIVE.md §1.3; pe_fc_* in Pacemaker's
+/// unpack_rsc_op_failure) on the running site: standby, block and fence, each carried out by the
+/// DC and its executors, checked with the witness (never two at once) and against `baton
+/// simulate` on the DC's CIB afterwards. Three corosync nodes, fencing on.
+extension RealCorosync.CrmdLabTests {
+    /// The lab's CIB (resource-stickiness 1) with every recurring monitor's on-fail set.
+    static func onFail(_ bed: CrmdBed, _ value: String) throws -> String {
+        var cib = try sticky(cib(bed))
+        for id in ids {
+            let plain = "<op id=\"\(id)-monitor\" name=\"monitor\""
+            guard cib.contains(plain) else { throw TestFailure("no \(plain) in the lab's CIB") }
+            cib = cib.replacingOccurrences(of: plain, with: plain + " on-fail=\"\(value)\"")
+        }
+        return cib
+    }
+
+    /// on-fail=standby: a resource's monitor fails on a node that is not the DC → the node is
+    /// in standby for as long as the failure is recorded (Pacemaker's pe_fc_standby): every
+    /// resource it ran stops there and starts once on another node, never two at once; nobody is
+    /// fenced. `baton crm resource cleanup` of the failure ends it: the node takes resources
+    /// again (stickiness 1: nothing moves back, the placement is `baton simulate`'s).
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aFailedMonitorWithOnFailStandbyEmptiesItsNodeUntilTheCleanup() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let (lab, dc, placed) = try await Self.start(bed, cib: try Self.onFail(bed, "standby"))
+            try await Self.check(lab, "on-fail=standby: started", node: dc, placed: placed)
+            let node = Fencing.victim(dc: dc, placed)
+            let emptied = placed.filter { $0.value == node }.map(\.key).sorted()
+            let failing = try #require(emptied.first)
+            let mark = lab.witness.journal.events.count
+            let failed = Date()
+            try FileManager.default.removeItem(atPath: Resources.stateFile(bed, node: node, failing, type: Self.type))
+            try await waitUntil("every resource of node\(node) (\(emptied)) running once elsewhere") {
+                emptied.allSatisfy { id in
+                    let running = lab.running(id)
+                    return running.count == 1 && running[0] != node
+                }
+            }
+            log("on-fail=standby: \(emptied) off node\(node) \(Int(Date().timeIntervalSince(failed) * 1000)) ms after \(failing)'s state file there was deleted")
+            let after = try await Self.check(lab, "on-fail=standby: node\(node) emptied", node: dc)
+            #expect(after.values.allSatisfy { $0 != node }, "nothing runs on node\(node): \(after)")
+            for (id, at) in placed where at != node { #expect(after[id] == at, "\(id) stays on node\(at)") }
+            let changes = Self.changes(lab, since: mark)
+            #expect(Set(changes.keys) == Set(emptied), "only node\(node)'s resources moved: \(changes)")
+            for id in emptied {
+                #expect(changes[id] == ["node\(node) stop-begin", "node\(after[id] ?? 0) start-begin"], "\(id): stopped on node\(node), started once on node\(after[id] ?? 0): \(String(describing: changes[id]))")
+            }
+            let status = try await run([Paths.baton, "crm", "status", "--socket", bed.socket(dc)])
+            #expect(status.status == 0 && status.output.contains("\(failing)") && status.output.contains("node\(node)"), "\(status.output)")
+
+            let cleanedAt = lab.witness.journal.events.count
+            let cleaned = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["cleanup", failing])
+            #expect(cleaned.status == 0, "\(cleaned.output)")
+            try await waitUntil("\(failing) probed again on node\(node) after the cleanup") {
+                lab.witness.journal.events.dropFirst(cleanedAt).contains { $0.instance == failing && $0.kind == "monitor" && $0.node == "node\(node)" && $0.rc == 7 }
+            }
+            try await Self.check(lab, "on-fail=standby: cleaned up", node: dc, placed: after)
+            #expect(Self.changes(lab, since: cleanedAt).isEmpty, "the cleanup moves nothing back (stickiness 1): \(Self.changes(lab, since: cleanedAt))")
+            #expect(Self.fenced(lab).isEmpty, "nobody fenced")
+        }
+    }
+
+    /// on-fail=block: a resource's monitor fails → it is left as it is (Pacemaker's
+    /// pe_fc_block: failed, unmanaged): not stopped, not started, for three monitor intervals,
+    /// nothing else touched, `baton crm status` shows it FAILED and blocked as crm_mon does on the
+    /// same CIB; `baton crm resource cleanup` → it is started again; nobody fenced.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aFailedMonitorWithOnFailBlockIsLeftAloneUntilTheCleanup() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let (lab, dc, placed) = try await Self.start(bed, cib: try Self.onFail(bed, "block"))
+            try await Self.check(lab, "on-fail=block: started", node: dc, placed: placed)
+            let node = Fencing.victim(dc: dc, placed)
+            let failing = try #require(placed.filter { $0.value == node }.map(\.key).sorted().first)
+            let mark = lab.witness.journal.events.count
+            try FileManager.default.removeItem(atPath: Resources.stateFile(bed, node: node, failing, type: Self.type))
+            try await waitUntil("\(failing)'s monitor on node\(node) reported it not running") {
+                lab.witness.journal.events.dropFirst(mark).contains { $0.instance == failing && $0.kind == "monitor" && $0.rc == 7 && $0.node == "node\(node)" }
+            }
+            try await Self.monitorIntervals(3)
+            #expect(Self.changes(lab, since: mark).isEmpty, "on-fail=block: nothing started or stopped: \(Self.changes(lab, since: mark))")
+            #expect(lab.running(failing).isEmpty)
+            // The stock crm_mon on the DC's CIB and ours from the daemon: the same resource line.
+            let crmMon = "/usr/sbin/crm_mon"
+            if Requirement.executable(crmMon, "Debian package pacemaker-cli-utils") == nil {
+                var last = "", shown = ""
+                do {
+                    try await waitUntil("\(failing) shown FAILED and blocked by `baton crm status` as by crm_mon -1") {
+                        let ours = try await run(["/usr/bin/env", "TZ=UTC", "LC_ALL=C", Paths.baton, "crm", "status", "--socket", bed.socket(dc)])
+                        let query = try await bed.cib(dc, ["query"])
+                        guard ours.status == 0, query.status == 0 else { return false }
+                        let path = try bed.file("lab-onfail-block.xml", query.output)
+                        let stock = try await run(["/usr/bin/env", "CIB_file=\(path)", "TZ=UTC", "LC_ALL=C", crmMon, "-1"])
+                        func line(_ text: String) -> Substring? { text.split(separator: "\n").first { $0.contains(" \(failing)\t") || $0.contains(" \(failing) ") } }
+                        last = "ours:\n\(ours.output)\ncrm_mon:\n\(stock.output)"
+                        guard let mine = line(ours.output), mine.contains("FAILED"), mine.contains("blocked") else { return false }
+                        shown = String(mine)
+                        return mine == line(stock.output)
+                    }
+                    log("on-fail=block: `baton crm status` and crm_mon -1 both show:\(shown)")
+                } catch {
+                    throw TestFailure("\(error); last:\n\(last)")
+                }
+            } else {
+                print("SKIPPING the crm_mon comparison of on-fail=block: /usr/sbin/crm_mon is absent")
+            }
+            let cleanedAt = lab.witness.journal.events.count
+            let cleaned = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["cleanup", failing])
+            #expect(cleaned.status == 0, "\(cleaned.output)")
+            try await waitUntil("\(failing) started again after the cleanup") {
+                lab.running(failing).count == 1
+                    && lab.witness.journal.events.dropFirst(cleanedAt).contains { $0.instance == failing && $0.kind == "start-end" && $0.rc == 0 }
+            }
+            let after = try await Self.check(lab, "on-fail=block: cleaned up", node: dc)
+            for (id, at) in placed where id != failing { #expect(after[id] == at, "\(id) stays on node\(at)") }
+            #expect(Set(Self.changes(lab, since: cleanedAt).keys) == [failing], "only \(failing) started: \(Self.changes(lab, since: cleanedAt))")
+            #expect(Self.fenced(lab).isEmpty, "nobody fenced")
+        }
+    }
+
+    /// on-fail=fence: a resource's monitor fails on a node that is not the DC → that node is
+    /// fenced (by another node's fence agent, once), and every resource it ran starts once on
+    /// the survivors, none before the fence ended; the survivors' fence history shows it.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aFailedMonitorWithOnFailFenceFencesItsNodeAndItsResourcesMove() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let (lab, dc, placed) = try await Self.start(bed, cib: try Self.onFail(bed, "fence"))
+            try await Self.check(lab, "on-fail=fence: started", node: dc, placed: placed)
+            let node = Fencing.victim(dc: dc, placed)
+            let moved = placed.filter { $0.value == node }.map(\.key).sorted()
+            let failing = try #require(moved.first)
+            let survivors = [1, 2, 3].filter { $0 != node }
+            let failed = Date()
+            try FileManager.default.removeItem(atPath: Resources.stateFile(bed, node: node, failing, type: Self.type))
+            try await waitUntil("node\(node) fenced after \(failing)'s monitor failed there") { Self.fenced(lab) == ["node\(node)"] }
+            let survivorDC = Int(try await bed.waitForOneDC(on: survivors, quorate: true).nodeID.rawValue)
+            let after = try await lab.waitForEachOnce(on: survivors)
+            log("on-fail=fence: node\(node) fenced and \(moved) running on the survivors \(Int(Date().timeIntervalSince(failed) * 1000)) ms after \(failing)'s state file was deleted")
+            for (id, at) in placed where at != node { #expect(after[id] == at, "\(id) stays on node\(at)") }
+            if let fenced = try Self.fenceDone(lab, node), let started = Self.lastStart(lab, moved, after) {
+                #expect(fenced <= started, "fenced at \(fenced), a moved resource started at \(started)")
+            } else {
+                Issue.record("the fence's end or the moved resources' starts not found")
+            }
+            for survivor in survivors {
+                let history = try await Fencing.history(bed, survivor)
+                let line = try #require(history.split(separator: "\n").first { $0.hasPrefix("node\(node) ") && $0.contains("by fence1") }, "node\(survivor): \(history)")
+                #expect(line.contains(": ok"), "\(line)")
+            }
+            try await Self.check(lab, "on-fail=fence: node\(node) fenced", node: survivorDC, placed: after)
+            #expect(Self.fenced(lab) == ["node\(node)"], "fenced once")
+        }
+    }
+}
