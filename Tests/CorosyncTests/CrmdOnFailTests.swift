@@ -154,4 +154,49 @@ extension RealCorosync.CrmdLabTests {
             #expect(Self.fenced(lab) == ["node\(node)"], "fenced once")
         }
     }
+
+    /// A stop that fails (stonith-enabled, the stop's on-fail is fence by default): w's state
+    /// file replaced by a directory on its node, so the agent's `rm -f` fails and its stop
+    /// returns 1; `baton crm resource move` asks for the stop. The node is fenced (once, by
+    /// another node), and only then does w start on the target (the witness: never two at
+    /// once); the other resources of the fenced node move too, the others stay.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aFailedStopFencesItsNodeBeforeTheResourceStartsElsewhere() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let (lab, dc, placed) = try await Self.start(bed, cib: try Self.sticky(Self.cib(bed)))
+            try await Self.check(lab, "failed stop: started", node: dc, placed: placed)
+            let node = Fencing.victim(dc: dc, placed)
+            let moved = placed.filter { $0.value == node }.map(\.key).sorted()
+            let stuck = try #require(moved.first)
+            let target = try #require([1, 2, 3].first { $0 != node && $0 != dc } ?? [1, 2, 3].first { $0 != node })
+            let survivors = [1, 2, 3].filter { $0 != node }
+            let state = Resources.stateFile(bed, node: node, stuck, type: Self.type)
+            try FileManager.default.removeItem(atPath: state)
+            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
+            let mark = lab.witness.journal.events.count
+            let asked = Date()
+            let move = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["move", stuck, "-N", "node\(target)"])
+            #expect(move.status == 0, "\(move.output)")
+            try await waitUntil("\(stuck)'s stop failed on node\(node) and node\(node) fenced") {
+                lab.witness.journal.events.dropFirst(mark).contains { $0.instance == stuck && $0.kind == "stop-end" && $0.rc == 1 && $0.node == "node\(node)" }
+                    && Self.fenced(lab) == ["node\(node)"]
+            }
+            // A reboot empties /run; the fence hook's `rm -f` leaves a directory.
+            try? FileManager.default.removeItem(atPath: state)
+            let survivorDC = Int(try await bed.waitForOneDC(on: survivors, quorate: true).nodeID.rawValue)
+            let after = try await lab.waitForEachOnce(on: survivors)
+            log("failed stop: node\(node) fenced, \(stuck) on node\(after[stuck] ?? 0) \(Int(Date().timeIntervalSince(asked) * 1000)) ms after `baton crm resource move`")
+            #expect(after[stuck] == target, "\(stuck) moved where it was asked to: \(after)")
+            for (id, at) in placed where at != node { #expect(after[id] == at, "\(id) stays on node\(at)") }
+            if let fenced = try Self.fenceDone(lab, node), let started = Self.lastStart(lab, moved, after) {
+                #expect(fenced <= started, "fenced at \(fenced), a moved resource started at \(started)")
+            } else {
+                Issue.record("the fence's end or the moved resources' starts not found")
+            }
+            let failedStops = lab.witness.journal.events.dropFirst(mark).filter { $0.kind == "stop-end" && $0.rc != 0 }
+            #expect(failedStops.count == 1, "one failed stop, not retried on a node that is gone: \(failedStops)")
+            try await Self.check(lab, "failed stop: node\(node) fenced", node: survivorDC, placed: after)
+            #expect(Self.fenced(lab) == ["node\(node)"], "fenced once")
+        }
+    }
 }
