@@ -77,6 +77,8 @@ public struct DCController: Sendable {
     public private(set) var staleResults = 0
     /// The node id of each node name (the graph names nodes by uname).
     private var nodeIDs: [String: NodeID] = [:]
+    /// The node each fence action of the run in flight was sent to (action id → executor).
+    private var fenceExecutorOf: [Int: NodeID] = [:]
     /// The nodes that may run a fence, in the order to ask them (the DC first, then the
     /// other joined members); the shell keeps it current.
     public var fenceExecutors: [NodeID] = []
@@ -136,6 +138,7 @@ public struct DCController: Sendable {
         precondition(!running, "DCController: a new graph while transition \(transitionID) runs")
         scheduleWanted = false
         nodeIDs = nodes
+        fenceExecutorOf = [:]
         transitionID += 1
         var cib = cib
         let lapsed = TicketRules.enforceLeases(&cib, nowMilliseconds: wallClockMilliseconds ?? Int64(wallClockSeconds) * 1000)
@@ -244,10 +247,21 @@ public struct DCController: Sendable {
             + translate(directives, now: now)
     }
 
-    /// Nodes left the group: what was in flight on them fails now (no result will come).
+    /// Nodes left the group: what was in flight on them fails now (no result will come). A
+    /// fence action names its target, not where it runs: the target leaving is what fencing
+    /// does, and its result comes from the executor, so it stays in flight unless the
+    /// executor left. (Failing it there made a new graph while the fence's result was still on
+    /// its way through the re-forming ring, and that graph fenced the node a second time.)
     public mutating func nodesLeft(_ names: Set<String>, now: Duration) -> [Directive] {
         var directives: [Directive] = []
-        for action in run?.inFlight ?? [] where action.node.map({ names.contains($0.name) }) ?? false {
+        let leftIDs = Set(names.compactMap { nodeIDs[$0] })
+        for action in run?.inFlight ?? [] {
+            let lost = if action.operation == .stonith, let executor = fenceExecutorOf[action.id] {
+                leftIDs.contains(executor)
+            } else {
+                action.node.map { names.contains($0.name) } ?? false
+            }
+            guard lost else { continue }
             guard var current = run, current.status == .active else { break }
             let finished = current.completed(actionID: action.id, succeeded: false, now: now)
             run = current
@@ -372,6 +386,7 @@ public struct DCController: Sendable {
             }
             let request = FenceRequest(view: view, executor: executor, target: node.name, action: fenceAction, key: key,
                                        timeoutMilliseconds: stonithTimeoutMilliseconds)
+            fenceExecutorOf[action.id] = executor
             return ([.log("fencing \(node.name) (\(fenceAction)) through node \(executor)"), .fence(request)], nil)
         case .doShutdown:
             let operation = ResourceOperation(resource: "crmd", resourceClass: "crmd", provider: "", type: "crmd", operation: "do_shutdown",

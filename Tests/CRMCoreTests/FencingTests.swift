@@ -365,3 +365,37 @@ import Testing
         #expect(bed.core(members[1]).fencesInFlight.keys.sorted() == ["5:2:0:1-9"])
     }
 }
+
+/// The target of a fence in flight leaving the group (what the fence does) is no news: the
+/// fence stays in flight until its executor's result, and no new graph (which would fence it
+/// again) is made before. The executor leaving fails it at once.
+extension FencingControllerTests {
+    @Test func theTargetLeavingKeepsItsFenceInFlightUntilTheExecutorsResult() throws {
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
+        controller.fenceExecutors = [NodeID(1), NodeID(3)]
+        let cib = try Self.cib()
+        var (_, fences, _) = Self.answer(&controller, first: { $0.schedule(cib, nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000) })
+        let fence = try #require(fences.first)
+        #expect(fence.target == "node2" && fence.executor == NodeID(1))
+        _ = controller.nodesLeft(["node2"], now: .seconds(1))
+        #expect(controller.running && !controller.due, "the fence of node2 is still in flight: no new graph")
+        #expect(controller.run?.inFlight.map(\.operation) == [.stonith])
+        var requests: [ExecuteRequest]
+        (requests, fences, _) = Self.answer(&controller, first: { $0.fenced(Self.record(fence, succeeded: true), now: .seconds(2)) })
+        #expect(fences.isEmpty, "fenced once")
+        #expect(!controller.running, "the aborted run ends with the fence's result")
+        #expect(controller.due, "then a new graph (the node left)")
+        #expect(Self.starts(requests, "d1").isEmpty, "the aborted run starts nothing more")
+    }
+
+    @Test func theExecutorLeavingFailsTheFenceAtOnce() throws {
+        var controller = DCController(settings: .init(node: NodeID(1), process: 100))
+        controller.fenceExecutors = [NodeID(3)]
+        let cib = try Self.cib()
+        let (_, fences, _) = Self.answer(&controller, first: { $0.schedule(cib, nodes: Self.nodes, now: .zero, wallClockSeconds: 1_700_000_000) })
+        let fence = try #require(fences.first)
+        #expect(fence.executor == NodeID(3))
+        _ = controller.nodesLeft(["node3"], now: .seconds(1))
+        #expect(!controller.running && controller.due, "no result will come from node3: failed, a new graph")
+    }
+}
