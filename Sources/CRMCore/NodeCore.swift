@@ -258,7 +258,10 @@ public struct NodeCore: Sendable {
     /// round's CIB sync, or it has no quorum of baton-crmd nodes), in the order they came.
     private var heldCIBWrites: [CIBWrite] = []
     private var reassembler = SyncChunks.Reassembler()
-    private var nextTransfer: UInt64 = 1
+    var nextTransfer: UInt64 = 1
+    /// Each member's history report of this round on its way in (one per sender: CPG keeps a
+    /// sender's order), until its last chunk.
+    var historyParts: [NodeID: SyncChunks.Reassembler] = [:]
     /// Every node's resource history (node_state with its lrm only), recorded in the group's
     /// order: the same on every member (ResourceHistory.swift).
     public internal(set) var resourceStatus = Status()
@@ -439,6 +442,7 @@ public struct NodeCore: Sendable {
             // is computed from the view alone, the same everywhere, without a message.
             joinedMembers.formIntersection(next.members)
             historyReported.formIntersection(next.nodeIDs)
+            historyParts = historyParts.filter { next.nodeIDs.contains($0.key) }
             directives.append(.resourcesChanged)
             if let current = dc, !next.contains(current) {
                 guard let nextDC = next.members.first(where: joinedMembers.contains) else {
@@ -484,6 +488,7 @@ public struct NodeCore: Sendable {
         settled = false
         announces = [:]
         historyReported = []
+        historyParts = [:]
         historyReportDue = false
         deadtimeExpired = false
         awaitingSyncFrom = nil

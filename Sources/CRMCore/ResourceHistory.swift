@@ -12,8 +12,8 @@ import Executor
 /// |                   |                 | `.resourceResult` for the DC's graph                      |
 /// | resourceHistory   | each member, at | replaces what it held for the sender's node (a restarted |
 /// |                   | the end of each | process reports none: its resources are probed); once    |
-/// |                   | join round      | every member's came and the joins are acknowledged, the   |
-/// |                   |                 | DC may schedule                                           |
+/// |                   | join round, in  | every member's came and the joins are acknowledged, the   |
+/// |                   | chunks          | DC may schedule                                           |
 ///
 /// record-pending (Pacemaker's default since 2.1.0): a node that takes a start, stop, promote,
 /// demote or migration from the DC first broadcasts it as pending (op-status -1, rc 193), which
@@ -54,7 +54,7 @@ extension NodeCore {
             return []
         }
         historyReportDue = false
-        return [.broadcast(.resourceHistory(ownHistoryReport(view: view)))]
+        return ownHistoryReports(view: view).map { .broadcast(.resourceHistory($0)) }
     }
 
     mutating func recordResult(_ message: ExecuteResult) -> [Directive] {
@@ -120,24 +120,37 @@ extension NodeCore {
                              queueMilliseconds: 0, wallClockSeconds: wallClockSeconds)
     }
 
-    /// This node's own history, as it recorded it, for the round's report.
-    func ownHistoryReport(view: View) -> ResourceHistoryReport {
+    /// This node's own history, as it recorded it, for the round's report: its `<lrm>` text in
+    /// chunks that fit a message each (a node running a few thousand resources has several
+    /// megabytes of history; cut short, the others would probe every one of them again).
+    mutating func ownHistoryReports(view: View) -> [ResourceHistoryReport] {
         let name = nodeName(local.nodeID)
         var lrm: [UInt8] = []
         if let element = resourceStatus.nodeStates.first(where: { $0.uname == name })?.lrm?.xml {
             lrm = Array(XMLCodec.serialize(element).utf8)
-            // A history over one message is not sent (the others then probe this node).
-            if lrm.count > MessageWire.cibPayloadBytesMax { lrm = [] }
         }
-        return ResourceHistoryReport(view: view.fingerprint, node: local.nodeID, lrm: lrm)
+        if lrm.count > SyncChunks.totalBytesMax { lrm = [] }  // over any document we read: probed again
+        let chunks = SyncChunks.split(lrm, transfer: nextTransfer, messageBytesMax: MessageWire.cibPayloadBytesMax)
+        nextTransfer += 1
+        return chunks.map { ResourceHistoryReport(view: view.fingerprint, node: local.nodeID, part: $0.encoded()) }
     }
 
     mutating func takeHistory(_ report: ResourceHistoryReport) -> [Directive] {
+        let whole: [UInt8]
+        do {
+            let chunk = try SyncChunks.Chunk(decoding: report.part)
+            guard let done = try historyParts[report.node, default: .init()].add(chunk) else { return [] }
+            historyParts[report.node] = nil
+            whole = done
+        } catch {
+            historyParts[report.node] = nil
+            return ignored()
+        }
         let name = nodeName(report.node)
         var lrm: LocalResourceManager?
-        if !report.lrm.isEmpty {
+        if !whole.isEmpty {
             do {
-                let element = try XMLCodec.parse(bytes: report.lrm)
+                let element = try XMLCodec.parse(bytes: whole)
                 guard element.name == "lrm" else { return ignored() }
                 lrm = try LocalResourceManager(xml: element)
             } catch {

@@ -156,13 +156,14 @@ public struct ExecuteResult: Hashable, Sendable {
 public struct ResourceHistoryReport: Hashable, Sendable {
     public var view: UInt64
     public var node: NodeID
-    /// `<lrm>…</lrm>` (UTF-8), empty for a node with no history.
-    public var lrm: [UInt8]
+    /// One `SyncChunks` chunk (encoded) of `<lrm>…</lrm>` (UTF-8; empty for a node with no
+    /// history): a report is as many messages as its chunks, in order.
+    public var part: [UInt8]
 
-    public init(view: UInt64, node: NodeID, lrm: [UInt8]) {
+    public init(view: UInt64, node: NodeID, part: [UInt8]) {
         self.view = view
         self.node = node
-        self.lrm = lrm
+        self.part = part
     }
 }
 

@@ -157,9 +157,9 @@ public enum MessageWire {
         case .resourceHistory(let report):
             writer.u64(report.view)
             writer.u32(report.node.rawValue)
-            guard report.lrm.count <= messageBytesMax else { return nil }
-            writer.u32(UInt32(report.lrm.count))
-            writer.raw(report.lrm)
+            guard report.part.count <= messageBytesMax else { return nil }
+            writer.u32(UInt32(report.part.count))
+            writer.raw(report.part)
         }
         let length = writer.bytes.count - headerBytes
         guard writer.bytes.count <= messageBytesMax else { return nil }
@@ -213,8 +213,8 @@ public enum MessageWire {
         case .resourceHistory:
             let view = try reader.u64("history.view")
             let node = NodeID(try reader.u32("history.node"))
-            let lrm = try tail("history.lrm", &reader, bytes)
-            return (.resourceHistory(ResourceHistoryReport(view: view, node: node, lrm: lrm)), true)
+            let part = try tail("history.part", &reader, bytes)
+            return (.resourceHistory(ResourceHistoryReport(view: view, node: node, part: part)), true)
         default:
             return (try fields(kind, &reader), false)
         }

@@ -729,7 +729,7 @@ struct Loop {
         for directive in directives {
             switch directive {
             case .broadcast(let message):
-                if case .resourceHistory(let report) = message { log("resource history report sent (\(report.lrm.count) bytes)") }
+                if case .resourceHistory(let report) = message { log("resource history report sent (\(report.part.count) bytes)") }
                 guard let bytes = MessageWire.encodedIfFits(message) else {
                     log("not sent: a \(message) over \(MessageWire.messageBytesMax) bytes", .error)
                     continue

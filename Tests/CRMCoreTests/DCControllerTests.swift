@@ -438,12 +438,46 @@ import Testing
             .executeRequest(ExecuteRequest(view: 3, node: NodeID(2), transitionKey: "4:2:0:1-9",
                                            action: Self.dummy("start", parameters: ["state": "/x"]), meta: ["on_node": "node2"])),
             .executeResult(Self.result(node: 2, operation: "monitor", interval: 10_000, rc: 7)),
-            .resourceHistory(ResourceHistoryReport(view: 3, node: NodeID(1), lrm: Array("<lrm id=\"1\"/>".utf8))),
+            .resourceHistory(ResourceHistoryReport(view: 3, node: NodeID(1), part: SyncChunks.split(Array("<lrm id=\"1\"/>".utf8), transfer: 1)[0].encoded())),
         ]
         for message in messages {
             let bytes = MessageWire.encode(message)
             #expect(try MessageWire.decode(bytes) == message)
             #expect(throws: CRMWireError.self) { try MessageWire.decode(Array(bytes.dropLast())) }
         }
+    }
+}
+
+/// A node's history over one message (a few thousand resources): its round's report goes in
+/// chunks and every member, a restarted one too, holds all of it (cut short, the new process
+/// and a new DC would have had none of it, and probed every resource there again).
+extension ResourceHistoryTests {
+    @Test func aHistoryOverOneMessageReachesEveryMemberInChunks() throws {
+        var bed = Self.settledBed()
+        let members = (1...3).map { Harness.member($0) }
+        let count = 4000
+        for index in 0..<count {
+            var result = Self.result(node: 3, operation: "start", rc: 0)
+            result.action = ResourceOperation(resource: "big-resource-\(index)", resourceClass: "ocf", provider: "pacemaker", type: "Dummy",
+                                              operation: "start", intervalMilliseconds: 0, timeoutMilliseconds: 20_000,
+                                              parameters: ["state": "/run/Dummy-big-resource-\(index).state"])
+            bed.inject(MessageWire.encode(.executeResult(result)), from: members[2])
+        }
+        bed.deliverAll()
+        let own = try #require(bed.core(members[2]).resourceStatus.nodeStates.first { $0.uname == "node3" }?.lrm?.xml)
+        let bytes = XMLCodec.serialize(own).utf8.count
+        #expect(bytes > MessageWire.messageBytesMax, "node3's history is \(bytes) bytes, over one message")
+        print("node3's history: \(bytes) bytes, \((bytes + MessageWire.cibPayloadBytesMax - 1) / MessageWire.cibPayloadBytesMax) or more chunks")
+        bed.stop(members[1])
+        bed.deliverAll()
+        let restarted = Harness.member(2, pid: 200)
+        bed.start([restarted])
+        bed.deliverAll()
+        for member in [members[0], members[2], restarted] {
+            #expect(bed.core(member).historyComplete)
+            let text = try Self.status(bed, member)
+            #expect(text.components(separatedBy: "operation=\"start\"").count - 1 == count, "node\(member.nodeID) holds node3's \(count) starts")
+        }
+        #expect(bed.core(restarted).ignoredCount == 0)
     }
 }
