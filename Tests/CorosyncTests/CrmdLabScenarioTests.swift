@@ -219,6 +219,11 @@ extension RealCorosync.CrmdLabTests {
                     printf '%s %s %s promoted%s\\n' "$(perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e 'printf "%.9f", clock_gettime(CLOCK_MONOTONIC)')" "$node" "$1" "${2:+ $2}" >&9
                 ) 9>>\(journal)
             }
+            # One failed promoted monitor (the 3 s one: rc 1), asked for by the test with this file.
+            if [ "$1" = monitor ] && [ "${OCF_RESKEY_CRM_meta_interval:-0}" = 3000 ] && [ -e "${HA_VARRUN:-/run}/fail-promoted-monitor" ]; then
+                rm -f "${HA_VARRUN:-/run}/fail-promoted-monitor"
+                exit 1
+            fi
             case "$1" in promote) j start-begin ;; demote) j stop-begin ;; esac
             \(WitnessBed.machineRoot)/resource.d/pacemaker/Stateful "$@"
             rc=$?

@@ -268,4 +268,48 @@ extension RealCorosync.CrmdLabTests {
             #expect(Self.fenced(lab).isEmpty, "nobody fenced")
         }
     }
+
+    /// on-fail=demote on the promoted monitor (Pacemaker's pe_fc_demote, on_fail_demote1-4 in
+    /// its suite): the promoted instance's monitor fails once (rc 1) → it is demoted where it
+    /// runs, never stopped or started, and one instance is promoted again (there or elsewhere)
+    /// only after that demote (the promoted witness: never two promoted); nothing else on the
+    /// other nodes but that promote; nobody fenced.
+    @Test(.timeLimit(.minutes(Patience.testMinutes)))
+    func aFailedPromotedMonitorWithOnFailDemoteIsDemotedNotRestarted() async throws {
+        try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
+            let witness = try WitnessBed(bed)
+            let promotedJournal = "\(bed.testbed.directory)/promoted.journal"
+            try Self.installStatefulWitness(witness, journal: promotedJournal)
+            let plain = #"<op id="st-monitor-promoted" name="monitor" interval="3000ms" role="Promoted" timeout="20s"/>"#
+            let cib = try Self.promotableCIB(bed)
+            #expect(cib.contains(plain))
+            try cib.replacingOccurrences(of: plain, with: plain.replacingOccurrences(of: "timeout=", with: #"on-fail="demote" timeout="#))
+                .write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+            let lab = Lab(bed: bed, witness: witness, agents: try Fencing.agentDirectory(bed, onFenced: witness.onFenced))
+            for node in 1...3 { try lab.launch(node) }
+            let dc = Int(try await bed.waitForOneDC(on: [1, 2, 3], quorate: true).nodeID.rawValue)
+            let promoted = try await Self.waitForOnePromoted(lab, on: [1, 2, 3], dc: dc, "started")
+            try Self.checkPromoted(promotedJournal, "started", promoted: promoted)
+            let marks = Dictionary(uniqueKeysWithValues: (1...3).map { ($0, Self.statefulActions(promotedJournal, $0).count) })
+            func since(_ node: Int) -> [String] { Array(Self.statefulActions(promotedJournal, node).dropFirst(marks[node] ?? 0)) }
+            let trigger = "\(bed.testbed.directory)/node\(promoted)/run/fail-promoted-monitor"
+            #expect(FileManager.default.createFile(atPath: trigger, contents: nil))
+            let began = Date()
+            do {
+                try await waitUntil("node\(promoted)'s promoted monitor failed and it was demoted") {
+                    !FileManager.default.fileExists(atPath: trigger) && since(promoted).first == "demote 0"
+                }
+            } catch {
+                throw TestFailure("\(error): node\(promoted) did \(since(promoted))\n\(Resources.logs(bed, [1, 2, 3]))")
+            }
+            let now = try await Self.waitForOnePromoted(lab, on: [1, 2, 3], dc: dc, "node\(promoted)'s promoted monitor failed (on-fail=demote)")
+            log("on-fail=demote: node\(promoted) did \(since(promoted)); node\(now) promoted \(Int(Date().timeIntervalSince(began) * 1000)) ms after the failure was asked for")
+            try Self.checkPromoted(promotedJournal, "on-fail=demote", promoted: now)
+            #expect(since(promoted) == (now == promoted ? ["demote 0", "promote 0"] : ["demote 0"]), "node\(promoted), demoted, never stopped: \(since(promoted))")
+            for node in [1, 2, 3] where node != promoted {
+                #expect(since(node) == (node == now ? ["promote 0"] : []), "node\(node): \(since(node))")
+            }
+            #expect(Self.fenced(lab).isEmpty, "nobody fenced")
+        }
+    }
 }
