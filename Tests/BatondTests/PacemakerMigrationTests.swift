@@ -143,8 +143,9 @@ extension EndToEnd {
                 text.split(separator: "\n").filter { $0.contains("<lrm_rsc_op ") }.map(String.init)
             }
             var lastStatus = ""
+            var reattach = Duration.zero
             do {
-                try await waitUntil("baton-crmd is DC and its probes found \(Self.ids) running (rc 0)", within: Patience.deadline * 2,
+                reattach = try await waitUntil("baton-crmd is DC and its probes found \(Self.ids) running (rc 0)", within: Patience.deadline * 2,
                                     interval: .milliseconds(250)) {
                     if let exit = crmd?.poll() { throw TestFailure("baton-crmd exited with status \(exit)") }
                     let shown = try await status()
@@ -158,6 +159,7 @@ extension EndToEnd {
             } catch {
                 throw TestFailure("\(error)\nlast baton crm status: \(lastStatus)\n\(logs())")
             }
+            print("baton-crmd started -> DC with every resource probed running: \(reattach)")
             let reattached = try await status()
             print("baton crm status after the reattach, maintenance on:\n\(reattached.stdout)")
             for id in Self.ids { #expect(Self.startedLine(id, in: reattached.stdout), "\(id) Started on node1: \(reattached.stdout)") }
@@ -200,11 +202,12 @@ extension EndToEnd {
             // starts it again (the probes and monitors are real, not a history replayed).
             _ = try await must(["/bin/rm", Self.stateFiles["d1"]!])
             do {
-                try await waitUntil("baton-crmd restarted d1 (a new state file, a start in its history)", interval: .milliseconds(250)) {
+                let recovery = try await waitUntil("baton-crmd restarted d1 (a new state file, a start in its history)", interval: .milliseconds(250)) {
                     let stamp = try await stamps()["d1"] ?? nil
                     guard let stamp, stamp != before["d1"] ?? nil else { return false }
                     return operations(try await cibStatus()).contains { $0.contains("operation_key=\"d1_start_0\"") && $0.contains("rc-code=\"0\"") }
                 }
+                print("d1's state file removed -> restarted by baton-crmd (monitor every 2 s): \(recovery)")
             } catch {
                 throw TestFailure("\(error)\n\(try await cibStatus())\n\(logs())")
             }
@@ -218,6 +221,20 @@ extension EndToEnd {
             print("baton crm status after d1's recovery:\n\(recovered.stdout)")
             #expect(Self.startedLine("d1", in: recovered.stdout), "d1 Started again: \(recovered.stdout)")
             #expect(crmd?.poll() == nil, "baton-crmd still runs\n\(logs())")
+        }
+
+        /// `baton crm property` without a CIB file acts on the running cluster; with no daemon at
+        /// the socket either, it says so, naming the socket and the other way.
+        @Test func propertyWithNeitherACIBFileNorADaemonSaysWhichItLacks() async throws {
+            if let missing = Requirement.built("baton-full") { throw TestFailure(missing) }
+            let directory = try makeTemporaryDirectory("baton-property")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var environment = ProcessInfo.processInfo.environment
+            environment["CIB_file"] = nil
+            let socket = directory + "/absent.sock"
+            let result = try await run([Paths.baton, "crm", "property", "maintenance-mode", "false", "--socket", socket], environment: environment)
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr.contains("no baton-crmd at \(socket)") && result.stderr.contains("--cib FILE"), "\(result)")
         }
 
         /// Whether crm_mon's (or `baton crm status`'s) text has RESOURCE started on node1.
