@@ -221,6 +221,63 @@ extension EndToEnd {
             print("baton crm status after d1's recovery:\n\(recovered.stdout)")
             #expect(Self.startedLine("d1", in: recovered.stdout), "d1 Started again: \(recovered.stdout)")
             #expect(crmd?.poll() == nil, "baton-crmd still runs\n\(logs())")
+
+            // 8. The way back (the README's step 7): maintenance on through baton, baton-crmd
+            // stopped, pacemakerd started again on its own saved CIB (maintenance-mode=true
+            // there), its probes find everything, maintenance off with crm_attribute: nothing
+            // started or stopped by either.
+            let back = try await run([Paths.baton, "crm", "property", "maintenance-mode", "true", "--socket", socket])
+            #expect(back.status == 0, "baton crm property maintenance-mode true: \(back)")
+            try await waitUntil("baton crm status shows management disabled", interval: .milliseconds(250)) {
+                try await status().stdout.contains("Resource management is DISABLED")
+            }
+            let beforeBack = try await stamps()
+            if let child = crmd {
+                // SIGTERM to baton-crmd alone (nsenter's child, by its pid); nsenter exits with
+                // its status.
+                let children = (try? String(contentsOfFile: "/proc/\(child.pid)/task/\(child.pid)/children", encoding: .utf8)) ?? ""
+                let daemon = try #require(children.split(separator: " ").first.flatMap { pid_t($0) }, "baton-crmd's pid under nsenter \(child.pid)")
+                kill(daemon, SIGTERM)
+                let exit = try await child.finish(within: Patience.deadline, "baton-crmd after SIGTERM")
+                #expect(exit == 0, "baton-crmd exits 0 after SIGTERM\n\(logs())")
+            }
+            let afterBatonStop = try await stamps()
+            #expect(afterBatonStop == beforeBack, "stopping baton-crmd in maintenance mode touched no state file")
+            let pacemakerAgainLog = directory + "/pacemaker-again.log"
+            let againOutput = open(directory + "/pacemakerd-again.out", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            guard againOutput >= 0 else { throw TestFailure("cannot open pacemakerd-again.out") }
+            let pacemakerdAgain = try Child.spawn(pacemaker.prefix + ["/usr/bin/env", "PCMK_logfile=\(pacemakerAgainLog)", "/usr/sbin/pacemakerd"],
+                                                  stdout: againOutput, stderr: againOutput)
+            close(againOutput)
+            defer { pacemakerdAgain.killAndReap() }
+            func againLog() -> String {
+                ((try? String(contentsOfFile: pacemakerAgainLog, encoding: .utf8)) ?? "(absent)")
+                    .split(separator: "\n", omittingEmptySubsequences: false).suffix(40).joined(separator: "\n")
+            }
+            do {
+                try await waitUntil("Pacemaker again: crm_mon shows \(Self.ids) Started node1 (unmanaged)", within: Patience.deadline * 2,
+                                    interval: .milliseconds(250)) {
+                    if let exit = pacemakerdAgain.poll() { throw TestFailure("pacemakerd exited with status \(exit)") }
+                    let monitor = try await inside(["/usr/sbin/crm_mon", "-1"])
+                    return Self.ids.allSatisfy { id in
+                        monitor.stdout.split(separator: "\n").contains { $0.contains("* \(id)\t") && $0.contains("Started node1 (unmanaged)") }
+                    }
+                }
+            } catch {
+                throw TestFailure("\(error)\n--- pacemaker-again.log ---\n\(againLog())")
+            }
+            _ = try await must(["/usr/sbin/crm_attribute", "--name", "maintenance-mode", "--update", "false"])
+            try await waitUntil("Pacemaker again: crm_mon shows \(Self.ids) Started node1, managed", interval: .milliseconds(250)) {
+                let monitor = try await inside(["/usr/sbin/crm_mon", "-1"])
+                return Self.ids.allSatisfy { Self.startedLine($0, in: monitor.stdout) } && !monitor.stdout.contains("unmanaged")
+            }
+            let backUntil = ContinuousClock.now + window
+            while ContinuousClock.now < backUntil { try await Task.sleep(for: .milliseconds(250)) }
+            let afterBack = try await stamps()
+            #expect(afterBack == beforeBack, "Pacemaker, back in charge, started or stopped nothing (state files unchanged)")
+            let final = try await inside(["/usr/sbin/crm_mon", "-1"])
+            print("crm_mon -1 after the way back:\n\(final.stdout)")
+            for id in Self.ids { #expect(Self.startedLine(id, in: final.stdout), "\(id) Started under Pacemaker again: \(final.stdout)") }
         }
 
         /// `baton crm property` without a CIB file acts on the running cluster; with no daemon at
