@@ -73,6 +73,11 @@ struct CrmdCommand: AsyncParsableCommand {
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
+        // Every Pacemaker daemon sets this mask (crm_log_preinit: S_IWGRP | S_IWOTH | S_IROTH),
+        // and the agents pacemaker-execd runs inherit it: their state, pid and configuration
+        // files are 0640 (directories 0751). The agents here inherit ours, so a site moved from
+        // Pacemaker keeps those modes (systemd's default 0022 made them world-readable).
+        umask(0o026)
         let store = CIBStore(directory: cibDir)
         let replica: CIBReplica
         do {

@@ -1,4 +1,5 @@
 import AgentTools
+import AgentToolsShell
 import ArgumentParser
 import CIB
 import CIBAttributes
@@ -6,22 +7,55 @@ import Foundation
 
 /// `baton crm property|attribute|node`: cluster options, node attributes and standby in
 /// crm_attribute's and crm_node's shapes, on a CIB file (`--cib FILE` or `CIB_file=FILE`, as the
-/// stock tools read it). One implementation serves the agents and the admin: the commands run
-/// AgentTools' crm_attribute on the attribute table of a CIB-backed `AttributeStore`
-/// (`CIBFileAttributeStore`; baton-crmd's cluster-wide store takes its place live).
+/// stock tools read it) or, with neither, on the running cluster through baton-crmd's admin
+/// socket (`--socket`, as the agents' crm_attribute does). One implementation serves the agents
+/// and the admin: the commands run AgentTools' crm_attribute on the attribute table of an
+/// `AttributeStore` (`CIBFileAttributeStore`, or baton-crmd's cluster-wide `CrmdAttributeStore`).
 enum CrmAttributeShell {
-    /// The CIB file named by `--cib` or `CIB_file`, or a usage error saying how to give one.
-    static func cibPath(_ option: String?) throws -> String {
+    /// The CIB file named by `--cib` or `CIB_file`, if any.
+    static func cibFile(_ option: String?) -> String? {
         if let path = option ?? ProcessInfo.processInfo.environment["CIB_file"], !path.isEmpty { return path }
-        throw ValidationError("no CIB given: --cib FILE or CIB_file=FILE (baton-crmd's live attribute store is not served yet)")
+        return nil
     }
 
-    /// crm_attribute on `target` (what names the attribute): update to a value, delete, or query.
-    static func runCrmAttribute(_ target: [String], update: String?, delete: Bool, quiet: Bool, cib option: String?) throws {
+    /// The CIB file named by `--cib` or `CIB_file`, or a usage error saying how to give one.
+    static func cibPath(_ option: String?) throws -> String {
+        if let path = cibFile(option) { return path }
+        throw ValidationError("no CIB given: --cib FILE or CIB_file=FILE")
+    }
+
+    /// crm_attribute on `target` (what names the attribute): update to a value, delete, or query;
+    /// on the CIB file when one is named, else on the cluster through baton-crmd at `socket`.
+    static func runCrmAttribute(_ target: [String], update: String?, delete: Bool, quiet: Bool, cib option: String?,
+                                socket: String = CrmdSocketClient.defaultPath) throws {
         var arguments = target
         if let update { arguments += ["--update", update] } else if delete { arguments.append("--delete") } else { arguments.append("--query") }
         if quiet { arguments.append("--quiet") }
-        try runCrmAttribute(arguments, cib: cibPath(option))
+        if let path = cibFile(option) {
+            try runCrmAttribute(arguments, cib: path)
+        } else {
+            try runCrmAttribute(arguments, socket: socket)
+        }
+    }
+
+    /// Runs crm_attribute with `arguments` on the cluster through baton-crmd's admin socket: a
+    /// cluster option or permanent node attribute becomes one CIB write through the DC, a
+    /// transient one goes to the DC's attribute table (as the agents' crm_attribute).
+    static func runCrmAttribute(_ arguments: [String], socket: String) throws {
+        guard CrmdSocketClient.present(socket) else {
+            FileHandle.standardError.write(Data("baton: no baton-crmd at \(socket) (give --socket, or a CIB file with --cib FILE or CIB_file=FILE)\n".utf8))
+            throw ExitCode(1)
+        }
+        let outcome: ToolOutcome
+        do {
+            outcome = try CrmdAttributeStore(socket: socket).transaction { table in
+                AgentTool.crmAttribute.run(arguments, environment: [:], table: &table)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("baton: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        try finish(outcome)
     }
 
     /// Runs crm_attribute with `arguments` on the CIB at `path`, prints its output, exits with its status.
@@ -108,14 +142,16 @@ struct CrmProperty: ParsableCommand {
     @Argument(help: "The value to set (omit to query).") var value: String?
     @Flag(help: "Delete the option.") var delete = false
     @Flag(name: .shortAndLong, help: "Print only the value.") var quiet = false
-    @Option(help: "The CIB file (default: $CIB_file).") var cib: String?
+    @Option(help: "The CIB file (default: $CIB_file; with neither, the running cluster).") var cib: String?
+    @Option(help: "baton-crmd's admin socket (when no CIB file is named).") var socket = CrmdSocketClient.defaultPath
 
     func validate() throws {
         if delete && value != nil { throw ValidationError("give a VALUE or --delete, not both") }
     }
 
     func run() throws {
-        try CrmAttributeShell.runCrmAttribute(["--type", "crm_config", "--name", name], update: value, delete: delete, quiet: quiet, cib: cib)
+        try CrmAttributeShell.runCrmAttribute(["--type", "crm_config", "--name", name], update: value, delete: delete, quiet: quiet, cib: cib,
+                                              socket: socket)
     }
 }
 
@@ -136,7 +172,8 @@ struct CrmAttributeCommand: ParsableCommand {
     @Flag(name: [.customShort("G"), .long], help: "Print its value (the default).") var query = false
     @Option(name: [.customShort("l"), .long], help: "forever (nodes section) or reboot (status section).") var lifetime = "forever"
     @Flag(name: .shortAndLong, help: "Print only the value.") var quiet = false
-    @Option(help: "The CIB file (default: $CIB_file).") var cib: String?
+    @Option(help: "The CIB file (default: $CIB_file; with neither, the running cluster).") var cib: String?
+    @Option(help: "baton-crmd's admin socket (when no CIB file is named).") var socket = CrmdSocketClient.defaultPath
 
     func validate() throws {
         guard ["forever", "reboot"].contains(lifetime) else { throw ValidationError("--lifetime must be forever or reboot, not \(lifetime)") }
@@ -147,7 +184,7 @@ struct CrmAttributeCommand: ParsableCommand {
 
     func run() throws {
         try CrmAttributeShell.runCrmAttribute(["--node", node, "--name", name, "--lifetime", lifetime], update: update, delete: delete,
-                                              quiet: quiet, cib: cib)
+                                              quiet: quiet, cib: cib, socket: socket)
     }
 }
 

@@ -54,7 +54,8 @@ final class PrivatePacemaker: @unchecked Sendable {
         CONF
         (set +e; corosync -f > "$dir/corosync.log" 2>&1; echo $? > "$dir/corosync.exit") &
         until corosync-quorumtool -s >/dev/null 2>&1 || [ -e "$dir/corosync.exit" ]; do sleep 0.1; done
-        (set +e; PCMK_logfile="$dir/pacemaker.log" pacemakerd > "$dir/pacemakerd.out" 2>&1; echo $? > "$dir/pacemakerd.exit") &
+        # pacemakerd's pid (in the namespace) in DIR/pacemakerd.pid, for a test that stops it alone.
+        (set +e; PCMK_logfile="$dir/pacemaker.log" pacemakerd > "$dir/pacemakerd.out" 2>&1 & echo $! > "$dir/pacemakerd.pid"; wait $!; echo $? > "$dir/pacemakerd.exit") &
         echo started > "$dir/namespace-started"
         while true; do sleep 1; done
         """
