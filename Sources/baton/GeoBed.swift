@@ -327,12 +327,12 @@ struct GeoBed {
         say(indent(result.output.trimmingCharacters(in: .newlines)) + (["grant", "move", "revoke"].contains(arguments.first ?? "") ? "   (\(Int(took)) ms)" : ""))
     }
 
-    func waitUntil(_ what: String, timeout: Double, _ condition: () -> Bool) throws {
+    func waitUntil(_ what: String, timeout: Double, interval: useconds_t = 50_000, _ condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout * patience)
         while Date() < deadline {
             if geoDemoInterrupted != 0 { throw DemoError(description: "interrupted while waiting until \(what)") }
             if condition() { return }
-            usleep(50_000)
+            usleep(interval)
         }
         throw DemoError(description: "timed out after \(Int(timeout * patience)) s waiting until \(what); logs in \(directory.path)")
     }

@@ -284,8 +284,9 @@ struct GeoBench {
             }
             var move = try awaitMove(bed: bed, since: since, from: from, to: to, timeout: 60 + Double(bed.guarded.instances.count))
             // The agents' processes as the executors timed them, once both sites' CIBs hold
-            // every result (a little after the journal's last line).
-            try? bed.waitUntil("the move's operations in both sites' CIBs", timeout: 20) {
+            // every result (a little after the journal's last line). Each poll queries both
+            // sites' whole CIBs: every 250 ms, not the journal's 50.
+            try? bed.waitUntil("the move's operations in both sites' CIBs", timeout: 20, interval: 250_000) {
                 move.processWork = GeoBenchFigures.processWork(before: recordedBefore, after: Self.recordedOperations(bed),
                                                                instances: Set(bed.guarded.instances), from: from, to: to, site: GeoBed.siteOf)
                 return move.processWork != nil
