@@ -220,7 +220,7 @@ extension WorkingSet {
         for stop in stops {
             order(stop, start, [.impliesThen, .restart])
             // A stop that cannot happen blocks the start; the start carries the stop's reason.
-            order(stop, start, [.runnableLeft, .inheritReason])
+            order(stop, start, [.runnableLeft, .inheritReason, .whenFirstRequired])
         }
     }
 
@@ -507,7 +507,8 @@ extension WorkingSet {
                     if actions[ordering.then].reason == nil { actions[ordering.then].reason = "required \(describe(first))" }
                     changed = true
                 }
-                if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable {
+                if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable
+                    && !(ordering.flags.contains(.whenFirstRequired) && first.optional) {
                     actions[ordering.then].runnable = false
                     if actions[ordering.then].reason == nil && !ordering.flags.contains(.silent)
                         && first.resource !== then.resource {
@@ -536,7 +537,13 @@ extension WorkingSet {
                 }
                 if ordering.flags.contains(.memberStopRestart) && applyMemberStopRestart(ordering) { changed = true }
                 // An action ordered after one that a blocked resource cannot perform waits forever.
-                if (ordering.flags.contains(.impliesThen) || ordering.flags.contains(.waitsForBlocked)) && !first.runnable && then.runnable
+                // (Pacemaker's check of a blocked, unmanaged, unrunnable stop also holds for the
+                // orderings that imply "first", the inverse of a mandatory order: the stop ordered
+                // after a blocked stop becomes unrunnable here, before the rule below could give it
+                // a reason, so a restart's summary line prints the start's reason: seed 42124.)
+                if (ordering.flags.contains(.impliesThen) || ordering.flags.contains(.waitsForBlocked)
+                    || (ordering.flags.contains(.impliesFirst) && first.task == "stop"))
+                    && !first.runnable && actions[ordering.then].runnable
                     && first.resource?.blocked == true && first.resource !== then.resource && first.node != nil {
                     actions[ordering.then].runnable = false
                     // (Pacemaker gives no reason here: a member stop's reason comes from the
@@ -544,7 +551,7 @@ extension WorkingSet {
                     changed = true
                 }
                 // A required action that must wait for one that cannot happen cannot happen either.
-                if ordering.flags.contains(.impliesFirst) && !then.optional && !first.runnable && then.runnable
+                if ordering.flags.contains(.impliesFirst) && !then.optional && !first.runnable && actions[ordering.then].runnable
                     && first.resource != nil && first.resource !== then.resource {
                     actions[ordering.then].runnable = false
                     if actions[ordering.then].reason == nil { actions[ordering.then].reason = "unrunnable \(describe(first))" }
