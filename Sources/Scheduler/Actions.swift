@@ -183,6 +183,12 @@ extension WorkingSet {
             }) {
                 actions[start].runnable = false
             }
+            // Pacemaker's start_resource creates the start optional and makes it required only
+            // if it can run then: a start blocked from the outset (no quorum, quorum freeze, a
+            // pending node's probe) stays optional, so what is ordered after it is not made
+            // required by it and names it as unrunnable ("due to unrunnable b start", seed
+            // 41182). A restart's start was created required before placement (force_restart).
+            if !actions[start].runnable && !restart && !restartedElsewhere { actions[start].optional = true }
             if !actions[start].runnable { startsUnrunnableAtCreation.insert(start) }
             if !actions[start].optional { startsRequiredAtCreation.insert(start) }
             if nextRole == .promoted {

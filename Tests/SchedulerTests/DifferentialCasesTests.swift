@@ -1638,4 +1638,37 @@ import Testing
           </status>
         </cib>
         """
+
+
+    /// A start that cannot run when it is created (here quorum freeze: b is not running) stays
+    /// optional, as Pacemaker's start_resource leaves it; so the mandatory order "b then a" does
+    /// not make a's start required on b's account, it makes it unrunnable, and the stop of a is
+    /// printed "due to unrunnable b start". Before the fix: "due to required b start" (seeds
+    /// 41182, 42023).
+    @Test func aStartBlockedFromTheOutsetIsNamedUnrunnable() throws {
+        // (crm_simulate 2.1.5 on this document prints exactly these two lines.)
+        #expect(try Fixture.summary(Self.startBlockedFromTheOutset)
+                == ["* Stop a ( node1 ) due to unrunnable b start", "* Start b ( node2 ) due to quorum freeze (blocked)"])
+    }
+
+    static let startBlockedFromTheOutset = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="0" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/><nvpair id="o2" name="no-quorum-policy" value="freeze"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/><primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/></resources>
+            <constraints><rsc_order id="ord" first="b" then="a" kind="Mandatory"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="a" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="a_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources/></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
 }
