@@ -247,7 +247,12 @@ extension WorkingSet {
             let exit = addAction(resource, task.exit, nil, optional: true, pseudo: true)
             var sources: [Int] = []
             for child in resource.children {
-                for id in entryActions(child, task.member) { order(entry, id, [.runnableLeft, .inheritReason]) }
+                // (A collective's stop or demote reaches its members with no runnability:
+                // Pacemaker orders them pe_order_implies_first_printed only, so a group's or
+                // clone's stop that cannot run, behind a blocked stop, blocks no member's: seed
+                // 40409.)
+                let flags: OrderingFlags = task.entry == "stop" || task.entry == "demote" ? [] : [.runnableLeft, .inheritReason]
+                for id in entryActions(child, task.member) { order(entry, id, flags) }
                 if let id = exitAction(child, task.member) { sources.append(id) }
             }
             order(entry, exit, [])

@@ -1671,4 +1671,37 @@ import Testing
           </status>
         </cib>
         """
+
+
+    /// A clone's stop pseudo-action that cannot run (ordered after the stop of r, frozen by its
+    /// ticket: blocked and unmanaged) does not block its instances' stops: Pacemaker orders a
+    /// collective's stop before its members' with pe_order_implies_first_printed only. Without
+    /// this, the first fix above printed "Stop d:0 ( node1 ) due to node availability (blocked)"
+    /// (seed 40409).
+    @Test func aCollectivesUnrunnableStopBlocksNoMembersStop() throws {
+        // (crm_simulate 2.1.5 on this document: "* Stop d:0 ( node1 ) due to node availability".)
+        #expect(try Fixture.summary(Self.collectiveStopAfterABlockedStop) == ["* Stop d:0 ( node1 ) due to node availability"])
+    }
+
+    static let collectiveStopAfterABlockedStop = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone><primitive id="r" class="ocf" provider="pacemaker" type="Dummy"/></resources>
+            <constraints><rsc_order id="ord" first="c" then="r" kind="Mandatory"/><rsc_ticket id="t1" rsc="c" ticket="ticketA"/><rsc_ticket id="t2" rsc="r" ticket="ticketB" loss-policy="freeze"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource><lrm_resource id="r" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="r_start_0" operation="start" interval="0" call-id="2" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources/></lrm>
+            </node_state>
+            <tickets><ticket_state id="ticketA" granted="false"/><ticket_state id="ticketB" granted="false"/></tickets>
+          </status>
+        </cib>
+        """
 }
