@@ -562,7 +562,10 @@ extension WorkingSet {
                     changed = true
                 }
                 // A required action that must wait for one that cannot happen cannot happen either.
-                if ordering.flags.contains(.impliesFirst) && !then.optional && !first.runnable && actions[ordering.then].runnable
+                // (Not behind a collective's pseudo-action, which has no node: Pacemaker keeps a
+                // clone's stop runnable, so a stop ordered after a frozen clone's stop is not
+                // blocked: seed 40347.)
+                if ordering.flags.contains(.impliesFirst) && !then.optional && !first.runnable && actions[ordering.then].runnable && first.node != nil
                     && first.resource != nil && first.resource !== then.resource {
                     actions[ordering.then].runnable = false
                     if actions[ordering.then].reason == nil { actions[ordering.then].reason = "unrunnable \(describe(first))" }

@@ -1704,4 +1704,36 @@ import Testing
           </status>
         </cib>
         """
+
+
+    /// A required stop ordered after the stop of a clone that its ticket froze (blocked,
+    /// unmanaged) is not blocked: the clone's stop is a pseudo-action that Pacemaker keeps
+    /// runnable. Before the fix: "* Stop r ( node1 ) due to node availability (blocked)" (seed
+    /// 40347).
+    @Test func aStopAfterAFrozenClonesStopIsNotBlocked() throws {
+        // (crm_simulate 2.1.5 on this document: "* Stop r ( node1 ) due to node availability".)
+        #expect(try Fixture.summary(Self.stopAfterAFrozenClone) == ["* Stop r ( node1 ) due to node availability"])
+    }
+
+    static let stopAfterAFrozenClone = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone><primitive id="r" class="ocf" provider="pacemaker" type="Dummy"/></resources>
+            <constraints><rsc_order id="ord" first="r" then="c" kind="Mandatory"/><rsc_ticket id="t1" rsc="r" ticket="ticketA"/><rsc_ticket id="t2" rsc="c" ticket="ticketA" loss-policy="freeze"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource><lrm_resource id="r" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="r_start_0" operation="start" interval="0" call-id="2" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources/></lrm>
+            </node_state>
+            <tickets><ticket_state id="ticketA" granted="false"/></tickets>
+          </status>
+        </cib>
+        """
 }
