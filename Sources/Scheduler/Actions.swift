@@ -183,6 +183,12 @@ extension WorkingSet {
             }) {
                 actions[start].runnable = false
             }
+            // Pacemaker's start_resource creates the start optional and makes it required only
+            // if it can run then: a start blocked from the outset (no quorum, quorum freeze, a
+            // pending node's probe) stays optional, so what is ordered after it is not made
+            // required by it and names it as unrunnable ("due to unrunnable b start", seed
+            // 41182). A restart's start was created required before placement (force_restart).
+            if !actions[start].runnable && !restart && !restartedElsewhere { actions[start].optional = true }
             if !actions[start].runnable { startsUnrunnableAtCreation.insert(start) }
             if !actions[start].optional { startsRequiredAtCreation.insert(start) }
             if nextRole == .promoted {
@@ -220,7 +226,7 @@ extension WorkingSet {
         for stop in stops {
             order(stop, start, [.impliesThen, .restart])
             // A stop that cannot happen blocks the start; the start carries the stop's reason.
-            order(stop, start, [.runnableLeft, .inheritReason])
+            order(stop, start, [.runnableLeft, .inheritReason, .whenFirstRequired])
         }
     }
 
@@ -241,7 +247,12 @@ extension WorkingSet {
             let exit = addAction(resource, task.exit, nil, optional: true, pseudo: true)
             var sources: [Int] = []
             for child in resource.children {
-                for id in entryActions(child, task.member) { order(entry, id, [.runnableLeft, .inheritReason]) }
+                // (A collective's stop or demote reaches its members with no runnability:
+                // Pacemaker orders them pe_order_implies_first_printed only, so a group's or
+                // clone's stop that cannot run, behind a blocked stop, blocks no member's: seed
+                // 40409.)
+                let flags: OrderingFlags = task.entry == "stop" || task.entry == "demote" ? [] : [.runnableLeft, .inheritReason]
+                for id in entryActions(child, task.member) { order(entry, id, flags) }
                 if let id = exitAction(child, task.member) { sources.append(id) }
             }
             order(entry, exit, [])
@@ -507,7 +518,8 @@ extension WorkingSet {
                     if actions[ordering.then].reason == nil { actions[ordering.then].reason = "required \(describe(first))" }
                     changed = true
                 }
-                if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable {
+                if ordering.flags.contains(.runnableLeft) && !first.runnable && then.runnable
+                    && !(ordering.flags.contains(.whenFirstRequired) && first.optional) {
                     actions[ordering.then].runnable = false
                     if actions[ordering.then].reason == nil && !ordering.flags.contains(.silent)
                         && first.resource !== then.resource {
@@ -536,7 +548,13 @@ extension WorkingSet {
                 }
                 if ordering.flags.contains(.memberStopRestart) && applyMemberStopRestart(ordering) { changed = true }
                 // An action ordered after one that a blocked resource cannot perform waits forever.
-                if (ordering.flags.contains(.impliesThen) || ordering.flags.contains(.waitsForBlocked)) && !first.runnable && then.runnable
+                // (Pacemaker's check of a blocked, unmanaged, unrunnable stop also holds for the
+                // orderings that imply "first", the inverse of a mandatory order: the stop ordered
+                // after a blocked stop becomes unrunnable here, before the rule below could give it
+                // a reason, so a restart's summary line prints the start's reason: seed 42124.)
+                if (ordering.flags.contains(.impliesThen) || ordering.flags.contains(.waitsForBlocked)
+                    || (ordering.flags.contains(.impliesFirst) && first.task == "stop"))
+                    && !first.runnable && actions[ordering.then].runnable
                     && first.resource?.blocked == true && first.resource !== then.resource && first.node != nil {
                     actions[ordering.then].runnable = false
                     // (Pacemaker gives no reason here: a member stop's reason comes from the
@@ -544,7 +562,10 @@ extension WorkingSet {
                     changed = true
                 }
                 // A required action that must wait for one that cannot happen cannot happen either.
-                if ordering.flags.contains(.impliesFirst) && !then.optional && !first.runnable && then.runnable
+                // (Not behind a collective's pseudo-action, which has no node: Pacemaker keeps a
+                // clone's stop runnable, so a stop ordered after a frozen clone's stop is not
+                // blocked: seed 40347.)
+                if ordering.flags.contains(.impliesFirst) && !then.optional && !first.runnable && actions[ordering.then].runnable && first.node != nil
                     && first.resource != nil && first.resource !== then.resource {
                     actions[ordering.then].runnable = false
                     if actions[ordering.then].reason == nil { actions[ordering.then].reason = "unrunnable \(describe(first))" }

@@ -283,6 +283,10 @@ struct OrderingFlags: OptionSet {
     /// directly stands for Pacemaker's route through the group's pseudo-action, which comes
     /// after the member's own causes (a guest node's container restarting, for one).
     static let settlesLast = OrderingFlags(rawValue: 1 << 25)
+    /// With `runnableLeft`: "first" holds "then" back only once "first" is required as well as
+    /// unrunnable (Pacemaker's restart ordering of a stop before its start, handle_restart_ordering:
+    /// an optional stop that cannot run does not block the start).
+    static let whenFirstRequired = OrderingFlags(rawValue: 1 << 26)
 }
 
 struct Ordering {

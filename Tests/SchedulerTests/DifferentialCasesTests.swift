@@ -1573,4 +1573,167 @@ import Testing
           </synapse>
         </transition_graph>
         """
+
+
+    /// The stop of a resource whose own stop failed (stonith disabled: blocked, unmanaged) can
+    /// never run, so what a mandatory order stops after it cannot stop either; Pacemaker marks
+    /// that stop unrunnable without a reason (its check of a blocked, unmanaged, unrunnable
+    /// stop, which covers the inverse of a mandatory order), so a restarting "then" is printed
+    /// with its start's reason. Before the fix: "due to unrunnable a stop (blocked)" (seeds
+    /// 42124, 42281).
+    @Test func aStopAfterABlockedStopKeepsTheRestartsReason() throws {
+        // (crm_simulate 2.1.5 on this document: "* Stop b ( node2 ) due to resource definition
+        // change (blocked)"; b's digest is not the one of its parameters.)
+        #expect(try Fixture.summary(Self.stopAfterABlockedStop) == ["* Stop b ( node2 ) due to resource definition change (blocked)"])
+    }
+
+    static let stopAfterABlockedStop = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/><primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/></resources>
+            <constraints><rsc_order id="ord" first="b" then="a" kind="Mandatory"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="a" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="a_stop_0" operation="stop" interval="0" call-id="2" rc-code="1" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources><lrm_resource id="b" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="b_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="00000000000000000000000000000000"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+    /// A stop that is optional holds its start back only once it is required (Pacemaker's
+    /// stop -> start ordering is optional|implies_then|restart; handle_restart_ordering makes
+    /// the start unrunnable only for a required, unrunnable stop). Here b's monitor failed with
+    /// on-fail=block: b stays, blocked; a's stop, ordered after b's, cannot run but is not
+    /// needed, and a stays too. Before the fix: "* Stop a ( node1 ) blocked" (seed 42263).
+    @Test func anOptionalStopThatCannotRunDoesNotBlockItsStart() throws {
+        // (crm_simulate 2.1.5 on this document: an empty Transition Summary.)
+        #expect(try Fixture.summary(Self.optionalUnrunnableStop) == [])
+    }
+
+    static let optionalUnrunnableStop = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><group id="g"><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/><primitive id="b" class="ocf" provider="pacemaker" type="Dummy"><operations><op id="b-mon" name="monitor" interval="10s" on-fail="block"/></operations></primitive></group></resources>
+            <constraints/>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="a" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="a_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource><lrm_resource id="b" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="b_start_0" operation="start" interval="0" call-id="2" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/><lrm_rsc_op id="b_monitor_10000" operation="monitor" interval="10000" call-id="3" rc-code="1" op-status="0" transition-key="0:0:0:x"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources/></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+
+    /// A start that cannot run when it is created (here quorum freeze: b is not running) stays
+    /// optional, as Pacemaker's start_resource leaves it; so the mandatory order "b then a" does
+    /// not make a's start required on b's account, it makes it unrunnable, and the stop of a is
+    /// printed "due to unrunnable b start". Before the fix: "due to required b start" (seeds
+    /// 41182, 42023).
+    @Test func aStartBlockedFromTheOutsetIsNamedUnrunnable() throws {
+        // (crm_simulate 2.1.5 on this document prints exactly these two lines.)
+        #expect(try Fixture.summary(Self.startBlockedFromTheOutset)
+                == ["* Stop a ( node1 ) due to unrunnable b start", "* Start b ( node2 ) due to quorum freeze (blocked)"])
+    }
+
+    static let startBlockedFromTheOutset = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="0" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/><nvpair id="o2" name="no-quorum-policy" value="freeze"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/><primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/></resources>
+            <constraints><rsc_order id="ord" first="b" then="a" kind="Mandatory"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="a" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="a_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources/></lrm>
+            </node_state>
+          </status>
+        </cib>
+        """
+
+
+    /// A clone's stop pseudo-action that cannot run (ordered after the stop of r, frozen by its
+    /// ticket: blocked and unmanaged) does not block its instances' stops: Pacemaker orders a
+    /// collective's stop before its members' with pe_order_implies_first_printed only. Without
+    /// this, the first fix above printed "Stop d:0 ( node1 ) due to node availability (blocked)"
+    /// (seed 40409).
+    @Test func aCollectivesUnrunnableStopBlocksNoMembersStop() throws {
+        // (crm_simulate 2.1.5 on this document: "* Stop d:0 ( node1 ) due to node availability".)
+        #expect(try Fixture.summary(Self.collectiveStopAfterABlockedStop) == ["* Stop d:0 ( node1 ) due to node availability"])
+    }
+
+    static let collectiveStopAfterABlockedStop = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone><primitive id="r" class="ocf" provider="pacemaker" type="Dummy"/></resources>
+            <constraints><rsc_order id="ord" first="c" then="r" kind="Mandatory"/><rsc_ticket id="t1" rsc="c" ticket="ticketA"/><rsc_ticket id="t2" rsc="r" ticket="ticketB" loss-policy="freeze"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource><lrm_resource id="r" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="r_start_0" operation="start" interval="0" call-id="2" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources/></lrm>
+            </node_state>
+            <tickets><ticket_state id="ticketA" granted="false"/><ticket_state id="ticketB" granted="false"/></tickets>
+          </status>
+        </cib>
+        """
+
+
+    /// A required stop ordered after the stop of a clone that its ticket froze (blocked,
+    /// unmanaged) is not blocked: the clone's stop is a pseudo-action that Pacemaker keeps
+    /// runnable. Before the fix: "* Stop r ( node1 ) due to node availability (blocked)" (seed
+    /// 40347).
+    @Test func aStopAfterAFrozenClonesStopIsNotBlocked() throws {
+        // (crm_simulate 2.1.5 on this document: "* Stop r ( node1 ) due to node availability".)
+        #expect(try Fixture.summary(Self.stopAfterAFrozenClone) == ["* Stop r ( node1 ) due to node availability"])
+    }
+
+    static let stopAfterAFrozenClone = """
+        <cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1" validate-with="pacemaker-3.7">
+          <configuration>
+            <crm_config><cluster_property_set id="o">
+              <nvpair id="o1" name="stonith-enabled" value="false"/>
+            </cluster_property_set></crm_config>
+            <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+            <resources><clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone><primitive id="r" class="ocf" provider="pacemaker" type="Dummy"/></resources>
+            <constraints><rsc_order id="ord" first="r" then="c" kind="Mandatory"/><rsc_ticket id="t1" rsc="r" ticket="ticketA"/><rsc_ticket id="t2" rsc="c" ticket="ticketA" loss-policy="freeze"/></constraints>
+          </configuration>
+          <status>
+            <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="1"><lrm_resources><lrm_resource id="d" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="d_start_0" operation="start" interval="0" call-id="1" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource><lrm_resource id="r" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op id="r_start_0" operation="start" interval="0" call-id="2" rc-code="0" op-status="0" transition-key="0:0:0:x" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+            </node_state>
+            <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+              <lrm id="2"><lrm_resources/></lrm>
+            </node_state>
+            <tickets><ticket_state id="ticketA" granted="false"/></tickets>
+          </status>
+        </cib>
+        """
 }
