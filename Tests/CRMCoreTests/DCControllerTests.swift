@@ -411,6 +411,16 @@ import Testing
         #expect(after.contains("rc-code=\"0\"") && !after.contains("op-status=\"-1\""), "\(after)")
     }
 
+    /// node2's process stopped and a new one (pid 200) started and joined; returns the new one.
+    static func restartNode2(_ bed: inout Harness, _ members: [Member]) -> Member {
+        bed.stop(members[1])
+        bed.deliverAll()
+        let restarted = Harness.member(2, pid: 200)
+        bed.start([restarted])
+        bed.deliverAll()
+        return restarted
+    }
+
     /// At the join of a restarted process (no history), its node's history is replaced by its
     /// own report (empty: the DC probes it again); the others' histories stay.
     @Test func aRestartedNodesHistoryIsItsOwnReportAtTheJoin() throws {
@@ -419,11 +429,7 @@ import Testing
         bed.inject(MessageWire.encode(.executeResult(Self.result(node: 2, operation: "start", rc: 0))), from: members[1])
         bed.inject(MessageWire.encode(.executeResult(Self.result(node: 3, operation: "start", rc: 0))), from: members[2])
         bed.deliverAll()
-        bed.stop(members[1])
-        bed.deliverAll()
-        let restarted = Harness.member(2, pid: 200)
-        bed.start([restarted])
-        bed.deliverAll()
+        let restarted = Self.restartNode2(&bed, members)
         for member in [members[0], members[2], restarted] {
             let text = try Self.status(bed, member)
             #expect(bed.core(member).historyComplete)
@@ -467,12 +473,10 @@ extension ResourceHistoryTests {
         let own = try #require(bed.core(members[2]).resourceStatus.nodeStates.first { $0.uname == "node3" }?.lrm?.xml)
         let bytes = XMLCodec.serialize(own).utf8.count
         #expect(bytes > MessageWire.messageBytesMax, "node3's history is \(bytes) bytes, over one message")
-        print("node3's history: \(bytes) bytes, \((bytes + MessageWire.cibPayloadBytesMax - 1) / MessageWire.cibPayloadBytesMax) or more chunks")
-        bed.stop(members[1])
-        bed.deliverAll()
-        let restarted = Harness.member(2, pid: 200)
-        bed.start([restarted])
-        bed.deliverAll()
+        let chunks = SyncChunks.split(Array(XMLCodec.serialize(own).utf8), transfer: 1, messageBytesMax: MessageWire.cibPayloadBytesMax).count
+        #expect(chunks > 1)
+        print("node3's history: \(bytes) bytes, \(chunks) chunks")
+        let restarted = Self.restartNode2(&bed, members)
         for member in [members[0], members[2], restarted] {
             #expect(bed.core(member).historyComplete)
             let text = try Self.status(bed, member)

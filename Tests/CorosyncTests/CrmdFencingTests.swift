@@ -54,7 +54,8 @@ struct CrmdFencingTests {
     }
 
     /// The Dummy (or `type`) resources and one fence device for every node (`map`: node name → port).
-    static func cib(_ bed: CrmdBed, _ ids: [String], map: String, type: String = "Dummy") -> String {
+    /// `constraints`: the constraints section's content (none by default).
+    static func cib(_ bed: CrmdBed, _ ids: [String], map: String, type: String = "Dummy", constraints: String = "") -> String {
         """
         <cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config>
         <cluster_property_set id="options"><nvpair id="options-se" name="stonith-enabled" value="true"/>\
@@ -64,7 +65,7 @@ struct CrmdFencingTests {
         <nvpair id="fence1-map" name="pcmk_host_map" value="\(map)"/>\
         <nvpair id="fence1-reboot" name="pcmk_reboot_action" value="off"/>\
         <nvpair id="fence1-wait" name="power_wait" value="\(Patience.deadlineSeconds)"/></instance_attributes></primitive>\
-        \(Resources.primitives(ids, type: type))</resources><constraints/></configuration><status/></cib>
+        \(Resources.primitives(ids, type: type))</resources><constraints>\(constraints)</constraints></configuration><status/></cib>
         """
     }
 

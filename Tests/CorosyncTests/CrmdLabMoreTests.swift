@@ -220,6 +220,35 @@ extension RealCorosync.CrmdLabTests {
         return result
     }
 
+    /// Waits until `baton crm status` on `node` shows `resource`'s line FAILED and blocked,
+    /// the very line the stock crm_mon -1 prints on the same node's CIB; returns that line, or
+    /// nil (having printed why) when crm_mon is absent.
+    static func sameBlockedLineAsCrmMon(_ bed: CrmdBed, _ node: Int, _ resource: String, _ context: String) async throws -> String? {
+        let crmMon = "/usr/sbin/crm_mon"
+        if Requirement.executable(crmMon, "Debian package pacemaker-cli-utils") != nil {
+            print("SKIPPING the crm_mon comparison of \(context): \(crmMon) is absent")
+            return nil
+        }
+        var last = "", shown = ""
+        do {
+            try await waitUntil("\(context): \(resource) shown FAILED and blocked by `baton crm status` as by crm_mon -1") {
+                let ours = try await run(["/usr/bin/env", "TZ=UTC", "LC_ALL=C", Paths.baton, "crm", "status", "--socket", bed.socket(node)])
+                let query = try await bed.cib(node, ["query"])
+                guard ours.status == 0, query.status == 0 else { return false }
+                let path = try bed.file("lab-blocked-\(resource).xml", query.output)
+                let stock = try await run(["/usr/bin/env", "CIB_file=\(path)", "TZ=UTC", "LC_ALL=C", crmMon, "-1"])
+                func line(_ text: String) -> Substring? { text.split(separator: "\n").first { $0.contains(" \(resource)\t") || $0.contains(" \(resource) ") } }
+                last = "ours:\n\(ours.output)\ncrm_mon:\n\(stock.output)"
+                guard let mine = line(ours.output), mine.contains("FAILED"), mine.contains("blocked") else { return false }
+                shown = String(mine)
+                return mine == line(stock.output)
+            }
+        } catch {
+            throw TestFailure("\(error); last:\n\(last)")
+        }
+        return shown
+    }
+
     /// ResourceRecover with migration-threshold=1 (CTS's ResourceRecover, the threshold as
     /// admins set it): w1's monitor fails (its state file deleted) → fail count 1 on its node →
     /// stopped there and started on another node, once, never two at once; `baton crm status

@@ -84,28 +84,8 @@ extension RealCorosync.CrmdLabTests {
             #expect(Self.changes(lab, since: mark).isEmpty, "on-fail=block: nothing started or stopped: \(Self.changes(lab, since: mark))")
             #expect(lab.running(failing).isEmpty)
             // The stock crm_mon on the DC's CIB and ours from the daemon: the same resource line.
-            let crmMon = "/usr/sbin/crm_mon"
-            if Requirement.executable(crmMon, "Debian package pacemaker-cli-utils") == nil {
-                var last = "", shown = ""
-                do {
-                    try await waitUntil("\(failing) shown FAILED and blocked by `baton crm status` as by crm_mon -1") {
-                        let ours = try await run(["/usr/bin/env", "TZ=UTC", "LC_ALL=C", Paths.baton, "crm", "status", "--socket", bed.socket(dc)])
-                        let query = try await bed.cib(dc, ["query"])
-                        guard ours.status == 0, query.status == 0 else { return false }
-                        let path = try bed.file("lab-onfail-block.xml", query.output)
-                        let stock = try await run(["/usr/bin/env", "CIB_file=\(path)", "TZ=UTC", "LC_ALL=C", crmMon, "-1"])
-                        func line(_ text: String) -> Substring? { text.split(separator: "\n").first { $0.contains(" \(failing)\t") || $0.contains(" \(failing) ") } }
-                        last = "ours:\n\(ours.output)\ncrm_mon:\n\(stock.output)"
-                        guard let mine = line(ours.output), mine.contains("FAILED"), mine.contains("blocked") else { return false }
-                        shown = String(mine)
-                        return mine == line(stock.output)
-                    }
-                    log("on-fail=block: `baton crm status` and crm_mon -1 both show:\(shown)")
-                } catch {
-                    throw TestFailure("\(error); last:\n\(last)")
-                }
-            } else {
-                print("SKIPPING the crm_mon comparison of on-fail=block: /usr/sbin/crm_mon is absent")
+            if let shown = try await Self.sameBlockedLineAsCrmMon(bed, dc, failing, "on-fail=block") {
+                log("on-fail=block: `baton crm status` and crm_mon -1 both show:\(shown)")
             }
             let cleanedAt = lab.witness.journal.events.count
             let cleaned = try await RealCorosync.CrmdAdminTests.resource(bed, dc, ["cleanup", failing])
@@ -229,27 +209,8 @@ extension RealCorosync.CrmdLabTests {
             let changes = Self.changes(lab, since: mark)
             #expect(changes == [stuck: ["node\(node) stop-begin"]], "one stop, nothing started, nothing else touched: \(changes)")
             #expect(Self.fenced(lab).isEmpty, "nobody fenced")
-            if Requirement.executable("/usr/sbin/crm_mon", "Debian package pacemaker-cli-utils") == nil {
-                var last = "", shown = ""
-                do {
-                    try await waitUntil("\(stuck) shown FAILED and blocked by `baton crm status` as by crm_mon -1") {
-                        let ours = try await run(["/usr/bin/env", "TZ=UTC", "LC_ALL=C", Paths.baton, "crm", "status", "--socket", bed.socket(dc)])
-                        let query = try await bed.cib(dc, ["query"])
-                        guard ours.status == 0, query.status == 0 else { return false }
-                        let path = try bed.file("lab-stop-block.xml", query.output)
-                        let stock = try await run(["/usr/bin/env", "CIB_file=\(path)", "TZ=UTC", "LC_ALL=C", "/usr/sbin/crm_mon", "-1"])
-                        func line(_ text: String) -> Substring? { text.split(separator: "\n").first { $0.contains(" \(stuck)\t") } }
-                        last = "ours:\n\(ours.output)\ncrm_mon:\n\(stock.output)"
-                        guard let mine = line(ours.output), mine.contains("FAILED"), mine.contains("blocked") else { return false }
-                        shown = String(mine)
-                        return mine == line(stock.output)
-                    }
-                    log("failed stop, fencing off: `baton crm status` and crm_mon -1 both show:\(shown)")
-                } catch {
-                    throw TestFailure("\(error); last:\n\(last)")
-                }
-            } else {
-                print("SKIPPING the crm_mon comparison of a blocked stop: /usr/sbin/crm_mon is absent")
+            if let shown = try await Self.sameBlockedLineAsCrmMon(bed, dc, stuck, "a blocked stop, fencing off") {
+                log("failed stop, fencing off: `baton crm status` and crm_mon -1 both show:\(shown)")
             }
             // The admin mends what failed the stop (the resource still runs there: its state
             // file back), then cleans up: probed running on node\(node), stopped there, started

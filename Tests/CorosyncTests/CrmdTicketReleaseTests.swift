@@ -205,21 +205,10 @@ struct CrmdTicketReleaseTests {
     func lossPolicyFenceIsCarriedOutWithinTheMargin() async throws {
         try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
             let map = try CrmdFencingTests.hostMap(bed)
-            try """
-                <cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config>
-                <cluster_property_set id="options"><nvpair id="options-se" name="stonith-enabled" value="true"/>\
-                <nvpair id="options-nqp" name="no-quorum-policy" value="stop"/></cluster_property_set></crm_config>
-                <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/><node id="3" uname="node3"/></nodes>
-                <resources><primitive id="fence1" class="stonith" type="fence_baton_netns"><instance_attributes id="fence1-i">\
-                <nvpair id="fence1-map" name="pcmk_host_map" value="\(map)"/>\
-                <nvpair id="fence1-reboot" name="pcmk_reboot_action" value="off"/>\
-                <nvpair id="fence1-wait" name="power_wait" value="\(Patience.deadlineSeconds)"/></instance_attributes></primitive>\
-                <primitive id="guarded" class="ocf" provider="pacemaker" type="Dummy"><operations>\
-                <op id="guarded-monitor" name="monitor" interval="2000ms" timeout="20s"/></operations></primitive></resources>
-                <constraints><rsc_location id="guarded-on-node2" rsc="guarded" node="node2" score="INFINITY"/>\
-                <rsc_ticket id="guarded-with-ticketA" rsc="guarded" ticket="ticketA" loss-policy="fence"/></constraints>
-                </configuration><status/></cib>
-                """.write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+            try CrmdFencingTests.cib(bed, ["guarded"], map: map, type: "Dummy", constraints: """
+                <rsc_location id="guarded-on-node2" rsc="guarded" node="node2" score="INFINITY"/>\
+                <rsc_ticket id="guarded-with-ticketA" rsc="guarded" ticket="ticketA" loss-policy="fence"/>
+                """).write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
             try bed.launch([1, 2, 3], extra: ["--fence-agent-dir", try CrmdFencingTests.agentDirectory(bed)])
             _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
             let directory = bed.testbed.directory + "/batond"

@@ -15,21 +15,10 @@ extension RealCorosync.CrmdTicketReleaseTests {
         try await CrmdBed.with(noQuorumPolicy: "stop") { bed in
             let map = try RealCorosync.CrmdFencingTests.hostMap(bed)
             let witness = try WitnessBed(bed)
-            try """
-                <cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config>
-                <cluster_property_set id="options"><nvpair id="options-se" name="stonith-enabled" value="true"/>\
-                <nvpair id="options-nqp" name="no-quorum-policy" value="stop"/></cluster_property_set></crm_config>
-                <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/><node id="3" uname="node3"/></nodes>
-                <resources><primitive id="fence1" class="stonith" type="fence_baton_netns"><instance_attributes id="fence1-i">\
-                <nvpair id="fence1-map" name="pcmk_host_map" value="\(map)"/>\
-                <nvpair id="fence1-reboot" name="pcmk_reboot_action" value="off"/>\
-                <nvpair id="fence1-wait" name="power_wait" value="\(Patience.deadlineSeconds)"/></instance_attributes></primitive>\
-                <primitive id="guarded" class="ocf" provider="baton" type="Witness"><operations>\
-                <op id="guarded-monitor" name="monitor" interval="2000ms" timeout="20s"/></operations></primitive></resources>
-                <constraints><rsc_location id="guarded-on-node2" rsc="guarded" node="node2" score="INFINITY"/>\
-                <rsc_ticket id="guarded-with-ticketA" rsc="guarded" ticket="ticketA" loss-policy="stop"/></constraints>
-                </configuration><status/></cib>
-                """.write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
+            try RealCorosync.CrmdFencingTests.cib(bed, ["guarded"], map: map, type: "Witness", constraints: """
+                <rsc_location id="guarded-on-node2" rsc="guarded" node="node2" score="INFINITY"/>\
+                <rsc_ticket id="guarded-with-ticketA" rsc="guarded" ticket="ticketA" loss-policy="stop"/>
+                """).write(toFile: bed.cibPath, atomically: true, encoding: .utf8)
             let agents = try RealCorosync.CrmdFencingTests.agentDirectory(bed, onFenced: witness.onFenced)
             for node in 1...3 { try bed.launch([node], extra: ["--fence-agent-dir", agents] + witness.arguments(node)) }
             _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
