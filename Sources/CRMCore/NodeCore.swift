@@ -330,6 +330,9 @@ public struct NodeCore: Sendable {
 
     public var local: Member { settings.local }
     public var isDC: Bool { settled && dc == settings.local }
+    /// On the DC: it ordered CIB writes that a majority has not acknowledged yet (a graph made
+    /// now would be aborted by their commit; OwnWritesSettle).
+    public var ownWritesUnacknowledged: Bool { isDC && nextCIBSequence > confirmedSequence + 1 }
     /// This node was DC and stays in the view while a join round runs (a node joined): it
     /// keeps its transition run (what is in flight is waited for, as Pacemaker's DC keeps its
     /// graph through a join) and schedules again only if the round keeps it DC. False once a

@@ -110,3 +110,38 @@ public struct QuorumLossSettle: Sendable, Equatable {
         return now < until ? until : nil
     }
 }
+
+/// How long a due graph waits for the CIB writes the DC ordered and no majority has
+/// acknowledged yet (issue 14).
+///
+/// A graph made on the CIB before such a write is aborted when the write commits ("CIB
+/// changed"), after its first actions went out: every cold start did so, the new DC's own
+/// entries (dc-version, cluster-infrastructure, the nodelist's nodes) committing a few
+/// milliseconds after the first graph of 5,000 actions (its 24 first actions waited for, and
+/// the scheduler run twice). Pacemaker's DC writes these in its join, before it asks its
+/// scheduler. So a due graph waits while writes are unacknowledged, at most `holdMax` per
+/// stretch of them: writes that keep coming (agents' attributes) never starve the graph; they
+/// abort it as Pacemaker's do.
+public struct OwnWritesSettle: Sendable, Equatable {
+    public let holdMax: Duration
+    /// When the current stretch of unacknowledged writes was first seen, nil when none.
+    public private(set) var pendingSince: Duration?
+
+    public init(holdMax: Duration = .milliseconds(200)) {
+        precondition(holdMax >= .zero, "OwnWritesSettle: holdMax must not be negative")
+        self.holdMax = holdMax
+    }
+
+    /// Until when a due graph waits (nil: it need not). `pending`: the DC ordered writes a
+    /// majority has not acknowledged yet (NodeCore's `ownWritesUnacknowledged`).
+    public mutating func holdsUntil(now: Duration, pending: Bool) -> Duration? {
+        guard pending else {
+            pendingSince = nil
+            return nil
+        }
+        let since = pendingSince ?? now
+        pendingSince = since
+        let until = since + holdMax
+        return now < until ? until : nil
+    }
+}

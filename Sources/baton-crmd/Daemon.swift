@@ -238,6 +238,8 @@ enum Event: Sendable {
     case leaseCheck(generation: Int)
     /// The DC's wait after a quorum loss is over (stale generations are dropped).
     case quorumSettled(generation: Int)
+    /// A due graph's wait for the DC's unacknowledged CIB writes is over (OwnWritesSettle).
+    case writesSettled(generation: Int)
     /// Ring changes as votequorum and CPG report them, for the quorum gate (QuorumGate).
     case quorumNodeList(RingID)
     case groupRing(RingID)
@@ -552,6 +554,10 @@ struct Loop {
     var quorumLoss: QuorumLossSettle
     var quorumSettleGeneration = 0
     var quorumSettleArmedAt: Duration?
+    /// A due graph waits (bounded) for the writes this DC ordered to be acknowledged.
+    var ownWrites = OwnWritesSettle()
+    var writesSettleGeneration = 0
+    var writesSettleArmedAt: Duration?
 
     init(core: NodeCore, daemon: Daemon, timers: AsyncStream<TimerRequest>.Continuation) {
         self.core = core
@@ -681,6 +687,10 @@ struct Loop {
                 // driveController below schedules on the quorum as it is now.
                 guard generation == quorumSettleGeneration else { break }
                 quorumSettleArmedAt = nil
+            case .writesSettled(let generation):
+                // driveController below schedules, acknowledged or not.
+                guard generation == writesSettleGeneration else { break }
+                writesSettleArmedAt = nil
             case .quorumNodeList(let ring):
                 quorumGate.quorumNodeList(ring: ring)
             case .groupRing(let ring):
@@ -883,7 +893,14 @@ struct Loop {
             log("a new graph waits \(settling - daemon.now) for the ring to settle after the quorum loss")
             timers.yield(TimerRequest(duration: max(.zero, settling - daemon.now), event: .quorumSettled(generation: quorumSettleGeneration)))
         }
-        if controller.due && core.historyComplete && quorumGate.isCurrent && settling == nil {
+        let writesHold = ownWrites.holdsUntil(now: daemon.now, pending: core.ownWritesUnacknowledged)
+        if controller.due, core.historyComplete, let writesHold, writesSettleArmedAt != writesHold {
+            writesSettleArmedAt = writesHold
+            writesSettleGeneration += 1
+            log("a new graph waits up to \(Int(((writesHold - daemon.now) / .milliseconds(1)).rounded())) ms for this DC's CIB writes to be acknowledged")
+            timers.yield(TimerRequest(duration: max(.zero, writesHold - daemon.now), event: .writesSettled(generation: writesSettleGeneration)))
+        }
+        if controller.due && core.historyComplete && quorumGate.isCurrent && settling == nil && writesHold == nil {
             do {
                 let cib = try CIB(xml: core.cibQuery())
                 var nodes: [String: NodeID] = [:]

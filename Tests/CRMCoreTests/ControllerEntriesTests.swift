@@ -73,6 +73,38 @@ import Testing
         #expect(bed.sameCIB(members))
     }
 
+    /// The DC's entries are ordered as it settles and acknowledged a few messages later: in
+    /// between it says so (`ownWritesUnacknowledged`: a graph made then would be aborted by
+    /// their commit, OwnWritesSettle), and no longer once they committed.
+    @Test func theDCKnowsItsEntriesAreUnacknowledgedUntilTheyCommit() {
+        var bed = Harness(nodes: 3)
+        let members = (1...3).map { Harness.member($0) }
+        for member in members {
+            bed.cores[member] = NodeCore(settings: .init(local: member, nodelist: bed.nodelist, dcDeadtime: bed.dcDeadtime,
+                                                         clusterName: "site-a", writesControllerEntries: true))
+        }
+        bed.partitions = [[]]
+        bed.queues = [[]]
+        bed.changeView(0, members: members, joined: members, left: [])
+        var seenPending = false, committedWhilePending = 0
+        while let (sender, bytes) = bed.queues[0].first {
+            bed.queues[0].removeFirst()
+            for member in bed.partitions[0] { bed.deliver(bytes, from: sender, to: member) }
+            guard let dc = bed.agreedDC(), bed.core(dc).isDC else { continue }
+            if bed.core(dc).ownWritesUnacknowledged {
+                seenPending = true
+                committedWhilePending = bed.committed[dc]?.count ?? 0
+            } else if seenPending {
+                #expect((bed.committed[dc]?.count ?? 0) > committedWhilePending, "no longer pending only by a commit")
+            }
+            #expect(members.allSatisfy { $0 == dc || !bed.core($0).ownWritesUnacknowledged }, "only the DC orders")
+        }
+        let dc = try! #require(bed.agreedDC())
+        #expect(seenPending, "the DC's entries were ordered before they were acknowledged")
+        #expect(!bed.core(dc).ownWritesUnacknowledged)
+        #expect(ControllerEntries.clusterOption("dc-version", in: bed.core(dc).cib.document) == ControllerEntries.dcVersion)
+    }
+
     /// Before: no-quorum-policy came from the CIB at start and `attribute cluster` only; a CIB
     /// write that set it left every node with the old policy.
     @Test func noQuorumPolicyFollowsTheCIBAfterEveryWrite() throws {

@@ -146,3 +146,35 @@ import Testing
         #expect(off.holdsUntil(now: Self.ms(100), noQuorumPolicy: "stop") == nil)
     }
 }
+
+/// A due graph's wait for the DC's unacknowledged CIB writes (OwnWritesSettle).
+@Suite struct OwnWritesSettleTests {
+    static func ms(_ value: Int) -> Duration { .milliseconds(value) }
+
+    @Test func nothingPendingNeverWaits() {
+        var settle = OwnWritesSettle(holdMax: Self.ms(200))
+        #expect(settle.holdsUntil(now: Self.ms(0), pending: false) == nil)
+        #expect(settle.holdsUntil(now: Self.ms(500), pending: false) == nil)
+    }
+
+    /// The cold start's case: the entries commit 5 ms later; the graph waited for them.
+    @Test func aGraphWaitsForWritesAcknowledgedWithinTheHold() {
+        var settle = OwnWritesSettle(holdMax: Self.ms(200))
+        #expect(settle.holdsUntil(now: Self.ms(100), pending: true) == Self.ms(300))
+        #expect(settle.holdsUntil(now: Self.ms(103), pending: true) == Self.ms(300), "counted from the first sight")
+        #expect(settle.holdsUntil(now: Self.ms(105), pending: false) == nil)
+        #expect(settle.pendingSince == nil)
+    }
+
+    /// Writes that never stop (or an acknowledgement that never comes) hold a graph at most
+    /// holdMax: then it is made, acknowledged or not, until the stretch ends.
+    @Test func writesThatKeepComingHoldAGraphAtMostHoldMax() {
+        var settle = OwnWritesSettle(holdMax: Self.ms(200))
+        #expect(settle.holdsUntil(now: Self.ms(0), pending: true) == Self.ms(200))
+        #expect(settle.holdsUntil(now: Self.ms(199), pending: true) == Self.ms(200))
+        #expect(settle.holdsUntil(now: Self.ms(200), pending: true) == nil)
+        #expect(settle.holdsUntil(now: Self.ms(5000), pending: true) == nil, "the same stretch: no new wait")
+        #expect(settle.holdsUntil(now: Self.ms(5001), pending: false) == nil)
+        #expect(settle.holdsUntil(now: Self.ms(6000), pending: true) == Self.ms(6200), "a new stretch waits again")
+    }
+}

@@ -65,7 +65,7 @@ struct CrmdFencingTests {
         <nvpair id="fence1-map" name="pcmk_host_map" value="\(map)"/>\
         <nvpair id="fence1-reboot" name="pcmk_reboot_action" value="off"/>\
         <nvpair id="fence1-wait" name="power_wait" value="\(Patience.deadlineSeconds)"/></instance_attributes></primitive>\
-        \(Resources.primitives(ids, type: type))</resources><constraints>\(constraints)</constraints></configuration><status/></cib>
+        \(Resources.primitives(ids, type: type))</resources>\(constraints.isEmpty ? "<constraints/>" : "<constraints>\(constraints)</constraints>")</configuration><status/></cib>
         """
     }
 
