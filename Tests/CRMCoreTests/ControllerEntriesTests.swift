@@ -54,7 +54,8 @@ import Testing
         #expect(kept.document["crm_feature_set"] == "3.0.14", "a CIB's own feature set is not rewritten")
     }
 
-    @Test func theDCWritesItsEntriesWhenItSettles() {
+    /// Three members whose DC writes its entries, their first view delivered (its messages not yet).
+    static func joiningWithEntries() -> (Harness, [Member]) {
         var bed = Harness(nodes: 3)
         let members = (1...3).map { Harness.member($0) }
         for member in members {
@@ -64,6 +65,11 @@ import Testing
         bed.partitions = [[]]
         bed.queues = [[]]
         bed.changeView(0, members: members, joined: members, left: [])
+        return (bed, members)
+    }
+
+    @Test func theDCWritesItsEntriesWhenItSettles() {
+        var (bed, members) = Self.joiningWithEntries()
         bed.deliverAll()
         for member in members {
             let document = bed.core(member).cib.document
@@ -77,15 +83,7 @@ import Testing
     /// between it says so (`ownWritesUnacknowledged`: a graph made then would be aborted by
     /// their commit, OwnWritesSettle), and no longer once they committed.
     @Test func theDCKnowsItsEntriesAreUnacknowledgedUntilTheyCommit() {
-        var bed = Harness(nodes: 3)
-        let members = (1...3).map { Harness.member($0) }
-        for member in members {
-            bed.cores[member] = NodeCore(settings: .init(local: member, nodelist: bed.nodelist, dcDeadtime: bed.dcDeadtime,
-                                                         clusterName: "site-a", writesControllerEntries: true))
-        }
-        bed.partitions = [[]]
-        bed.queues = [[]]
-        bed.changeView(0, members: members, joined: members, left: [])
+        var (bed, members) = Self.joiningWithEntries()
         var seenPending = false, committedWhilePending = 0
         while let (sender, bytes) = bed.queues[0].first {
             bed.queues[0].removeFirst()
