@@ -82,7 +82,11 @@ final class PrivatePacemaker: @unchecked Sendable {
         chmod(path, 0o755)
         let log = open(directory + "/namespace.out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         defer { close(log) }
-        unshare = try Child.spawn(["/usr/bin/unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", path, directory, transport], stdout: log, stderr: log)
+        // Run by bash, not exec'd: a child another test spawns at the instant the script is
+        // written holds its descriptor until its own exec, and unshare's exec of the script then
+        // failed "Text file busy" (seen once in a parallel run); bash only reads it.
+        unshare = try Child.spawn(["/usr/bin/unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "/bin/bash", path, directory, transport],
+                                  stdout: log, stderr: log)
     }
 
     /// Waits until the namespace's pid 1 exists and `crm_ticket -l` answers inside; fails at

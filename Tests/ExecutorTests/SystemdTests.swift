@@ -82,11 +82,13 @@ final class PrivateSystemd {
         let log = open(directory + "/log", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         defer { close(log) }
         // The launcher moves itself into the cgroup, then becomes unshare: the new cgroup
-        // namespace is rooted there, and systemd sees that cgroup as its whole hierarchy.
+        // namespace is rooted there, and systemd sees that cgroup as its whole hierarchy. The
+        // script is read by sh, not exec'd: another test's child spawned while it was written
+        // may still hold it open for writing ("Text file busy").
         do {
             launcher = try TestChild.spawn([
                 "/bin/sh", "-c",
-                "echo $$ > \(cgroup)/cgroup.procs && exec /usr/bin/unshare --cgroup --pid --fork --kill-child --mount --mount-proc \(directory)/inner.sh",
+                "echo $$ > \(cgroup)/cgroup.procs && exec /usr/bin/unshare --cgroup --pid --fork --kill-child --mount --mount-proc /bin/sh \(directory)/inner.sh",
             ], stdout: log, stderr: log)
         } catch {
             rmdir(cgroup)
