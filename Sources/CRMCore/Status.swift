@@ -40,6 +40,9 @@ public struct NodeStatus: Codable, Equatable, Sendable {
     public var lastCIBError: String?
     /// Filled by the daemon: wall-clock milliseconds since the epoch of the last events.
     public var timing: Timing?
+    /// Filled by the daemon on the DC: no transition in flight and none due (Pacemaker's
+    /// S_IDLE, as `crmadmin -S` shows it); nil on the other nodes.
+    public var transitionIdle: Bool? = nil
 
     public struct Timing: Codable, Equatable, Sendable {
         public var startedMilliseconds: Int64

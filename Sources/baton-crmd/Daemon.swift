@@ -1007,7 +1007,8 @@ struct Loop {
     }
 
     func publish() {
-        let snapshot = core.status()
+        var snapshot = core.status()
+        if core.isDC { snapshot.transitionIdle = controller.map { !$0.running && !$0.due } ?? false }
         daemon.status.withLock { $0 = snapshot }
         daemon.monitor.observe(running: controller?.running ?? false, now: daemon.now)
     }

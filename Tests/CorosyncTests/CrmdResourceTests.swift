@@ -96,8 +96,12 @@ struct CrmdResourceTests {
             let expected = try await Self.placement(bed, ids)
             // SimulStart: every resource started where the scheduler places it, once.
             try bed.launch([1, 2, 3])
-            _ = try await bed.waitForOneDC(on: [1, 2, 3], quorate: true)
+            let dc = Int(try await bed.waitForOneDC(on: [1, 2, 3], quorate: true).nodeID.rawValue)
             try await Self.waitForEachOnce(bed, ids, where: expected)
+            // The DC says when its graph is done (what crm-bench waits for, as crmadmin -S's
+            // S_IDLE); only the DC says it.
+            try await waitUntil("the DC (node\(dc)) idle once everything started") { try await bed.status(dc).transitionIdle == true }
+            for node in [1, 2, 3] where node != dc { #expect(try await bed.status(node).transitionIdle == nil) }
             // Every node records the same status: each start, on the node that ran it.
             try await waitUntil("the starts' history on every node") {
                 for node in 1...3 {
