@@ -56,6 +56,9 @@ public struct NodeStatus: Codable, Equatable, Sendable {
         public var lastCIBCommitMilliseconds: Int64?
         /// When the CIB was last saved (after the commit, off the event loop).
         public var lastCIBPersistMilliseconds: Int64?
+        /// When this node last applied a patchset (before a majority acknowledged it: what
+        /// Pacemaker's CIB managers log as applied; the commit comes after the acknowledgements).
+        public var lastCIBApplyMilliseconds: Int64?
         public init(startedMilliseconds: Int64, statusMilliseconds: Int64, lastMembershipMilliseconds: Int64?,
                     quorateSinceMilliseconds: Int64?, dcSinceMilliseconds: Int64?,
                     lastCIBRequestMilliseconds: Int64? = nil, lastCIBCommitMilliseconds: Int64? = nil) {

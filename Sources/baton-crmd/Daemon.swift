@@ -583,7 +583,12 @@ struct Loop {
                 if case .quorum = input { quorumGate.quorumState() }
                 let before = Set(core.view?.nodeIDs ?? [])
                 let wasSettled = core.settled
+                let appliedBefore = core.cibSequence
                 await perform(core.handle(input))
+                if core.cibSequence > appliedBefore {
+                    let now = nowMilliseconds()
+                    daemon.timing.withLock { $0.lastCIBApplyMilliseconds = now }
+                }
                 if wasSettled, !core.settled, core.keepsTransitionRun, var controller {
                     // A join round: nothing more starts (requests would be dropped in it).
                     let directives = controller.invalidate("a join round (a node joined)", now: daemon.now)

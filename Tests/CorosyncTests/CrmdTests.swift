@@ -173,6 +173,13 @@ struct CrmdTests {
             try await bed.waitForOneCIB(on: [1, 2, 3])
             for node in 1...3 {
                 #expect(try await bed.resourceIDs(node) == ["web"], "node\(node)")
+                // crm-bench's timings: the patch applied on each node, then committed there.
+                try await waitUntil("node\(node)'s commit of the write timed") {
+                    let timing = try await bed.status(node).timing
+                    guard let applied = timing?.lastCIBApplyMilliseconds, let committed = timing?.lastCIBCommitMilliseconds,
+                          let asked = try await bed.status(writer).timing?.lastCIBRequestMilliseconds else { return false }
+                    return asked <= applied && applied <= committed
+                }
                 // Saved off the event loop, just after the write is applied.
                 var stored = ""
                 try await waitUntil("node\(node)'s cib.xml holds the write") {
