@@ -416,8 +416,8 @@ final class Daemon: Sendable {
                 return nil
             }
             tasks.addTask {
-                // Freed memory back to the kernel every 10 s (HeapMemory.trim: ~1 ms with
-                // 1,000 resources).
+                // Freed memory back to the kernel every 10 s (HeapMemory.trim; its cost is in
+                // crm-bench's idle CPU figure).
                 while !Task.isCancelled {
                     try? await Task.sleep(for: Self.heapTrimInterval)
                     if !Task.isCancelled { HeapMemory.trim() }
