@@ -142,7 +142,7 @@ struct QuorumDeviceLiveTests {
 
         func stopArbitrator() {
             arbitratorChild.withLock { child in
-                child?.signalAndReap(SIGTERM)
+                child?.terminate()
                 child = nil
             }
         }
@@ -151,7 +151,7 @@ struct QuorumDeviceLiveTests {
             // qdevice keeps its socket and pid file in /run: a private tmpfs per node (as the bed's corosync has).
             let arguments = device == .baton ? [Paths.qdevice, "node", "--socket", socket(node)] : ["sh", "-c", "mount -t tmpfs tmpfs /run && exec corosync-qdevice -f -d"]
             // A device whose corosync was killed has exited (status 1): reap it before its successor.
-            nodeDevices.withLock { $0.removeValue(forKey: node) }?.signalAndReap(SIGTERM)
+            nodeDevices.withLock { $0.removeValue(forKey: node) }?.terminate()
             let descriptor = try output("node\(node)")
             let child = try TestChild.spawn([Paths.testbed, "-d", bed.directory, "exec", String(node)] + arguments, stdout: descriptor, stderr: descriptor)
             nodeDevices.withLock { $0[node] = child }
@@ -169,7 +169,7 @@ struct QuorumDeviceLiveTests {
         }
 
         func stopAll() {
-            for child in nodeDevices.withLock({ Array($0.values) }) { child.signalAndReap(SIGTERM) }
+            for child in nodeDevices.withLock({ Array($0.values) }) { child.terminate() }
             nodeDevices.withLock { $0 = [:] }
             stopArbitrator()
             for file in files.withLock({ $0 }) { file.remove() }

@@ -59,6 +59,22 @@ public final class TestChild: Sendable {
     @discardableResult
     public func signalAndReap(_ number: Int32) -> Int32 { child.signalAndReap(number).shellStatus }
 
+    /// SIGTERM to its process group, then its end polled for `limit` (blocking this thread:
+    /// for teardowns), SIGKILL past it; the exit status. A program that hangs in its own
+    /// SIGTERM handling never holds a teardown: Debian's corosync-qdevice was seen stuck on a
+    /// futex after SIGTERM (a loaded clean run), and a plain signal-and-wait waited forever.
+    @discardableResult
+    public func terminate(within limit: Duration = .seconds(15)) -> Int32 {
+        child.signalGroup(SIGTERM)
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let status = poll() { return status }
+            usleep(10_000)
+        }
+        print("pid \(pid) still running \(limit) after SIGTERM: killed")
+        return killAndReap()
+    }
+
     /// Waits for the end, polling with Task.sleep (a long wait must not hold one of the
     /// cooperative pool's threads, two on this machine, or the other tests' tasks starve);
     /// SIGKILL and a TestFailure naming `what` at `limit`. The exit status.
