@@ -85,9 +85,7 @@ import Testing
     @Test func theDCKnowsItsEntriesAreUnacknowledgedUntilTheyCommit() {
         var (bed, members) = Self.joiningWithEntries()
         var seenPending = false, committedWhilePending = 0
-        while let (sender, bytes) = bed.queues[0].first {
-            bed.queues[0].removeFirst()
-            for member in bed.partitions[0] { bed.deliver(bytes, from: sender, to: member) }
+        while bed.deliverNext() {
             guard let dc = bed.agreedDC(), bed.core(dc).isDC else { continue }
             if bed.core(dc).ownWritesUnacknowledged {
                 seenPending = true

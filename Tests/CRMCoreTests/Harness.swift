@@ -159,12 +159,20 @@ struct Harness {
     /// Delivers every queued message, in each partition's order, until no more are sent.
     mutating func deliverAll() {
         var rounds = 0
-        while let index = queues.firstIndex(where: { !$0.isEmpty }) {
+        while deliverNext() {
             rounds += 1
             precondition(rounds < 100_000, "Harness: messages keep coming")
-            let (sender, bytes) = queues[index].removeFirst()
-            for member in partitions[index] { deliver(bytes, from: sender, to: member) }
         }
+    }
+
+    /// Delivers the first queued message of the first partition that has one to its members;
+    /// false when nothing is queued.
+    @discardableResult
+    mutating func deliverNext() -> Bool {
+        guard let index = queues.firstIndex(where: { !$0.isEmpty }) else { return false }
+        let (sender, bytes) = queues[index].removeFirst()
+        for member in partitions[index] { deliver(bytes, from: sender, to: member) }
+        return true
     }
 
     mutating func deliver(_ bytes: [UInt8], from sender: Member, to member: Member) {

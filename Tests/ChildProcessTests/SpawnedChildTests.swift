@@ -81,3 +81,23 @@ struct SpawnedChildTests {
         try await waitUntil("the grandchild (pid \(grandchild)) is gone") { baton_group_has_live_process(child.pid) == 0 }
     }
 }
+
+/// The tests' teardown of a child (`TestChild.terminate`): one that ends on SIGTERM is reaped
+/// with its status; one that ignores SIGTERM (as a hung corosync-qdevice did) is killed at the
+/// limit instead of being waited for forever.
+struct TestChildTerminateTests {
+    @Test func aChildThatEndsOnSIGTERMIsReapedAndOneThatIgnoresItIsKilled() async throws {
+        let null = try SpawnedChildTests.null()
+        defer { close(null) }
+        let polite = try TestChild.spawn(["/bin/sh", "-c", "exec sleep 60"], stdout: null, stderr: null)
+        #expect(polite.terminate(within: .seconds(30)) == 128 + SIGTERM)
+        // It says when its trap is set (a SIGTERM before that would end it).
+        let ready = FileManager.default.temporaryDirectory.path + "/baton-terminate-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: ready) }
+        let stubborn = try TestChild.spawn(["/bin/sh", "-c", "trap '' TERM; : > \(ready); while :; do sleep 1; done"], stdout: null, stderr: null)
+        try await waitUntil("the stubborn child's trap set") { FileManager.default.fileExists(atPath: ready) }
+        let started = ContinuousClock.now
+        #expect(stubborn.terminate(within: .milliseconds(500)) == 128 + SIGKILL)
+        #expect(ContinuousClock.now - started >= .milliseconds(500), "SIGTERM was given its time first")
+    }
+}

@@ -66,13 +66,12 @@ public final class TestChild: Sendable {
     @discardableResult
     public func terminate(within limit: Duration = .seconds(15)) -> Int32 {
         child.signalGroup(SIGTERM)
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if let status = poll() { return status }
-            usleep(10_000)
+        do {
+            return try finishBlocking(within: limit, "pid \(pid) after SIGTERM")
+        } catch {
+            print("\(error): killed")
+            return killAndReap()  // the recorded end of finishBlocking's kill
         }
-        print("pid \(pid) still running \(limit) after SIGTERM: killed")
-        return killAndReap()
     }
 
     /// Waits for the end, polling with Task.sleep (a long wait must not hold one of the
